@@ -1,0 +1,13 @@
+//! `GET /api/v1/basemap/districts`: the configured district boundaries (GeoJSON), read once at
+//! start so a deployment can ship its own approved map.
+
+use crate::state::AppState;
+use actix_web::{http::header, web, HttpResponse};
+
+/// The district FeatureCollection, as configured.
+pub async fn districts(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/geo+json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(state.basemap.clone())
+}

@@ -1,0 +1,77 @@
+//! `GET /api/v1/health`: PostgreSQL, PostGIS, Redis and the stream's lag; 503 when a dependency
+//! is down. Each probe is bounded in time so a hung dependency cannot hang the check.
+
+use crate::state::AppState;
+use crate::store;
+use actix_web::{web, HttpResponse};
+use redis::streams::StreamInfoGroupsReply;
+use redis::AsyncCommands;
+use shared::health::{DependencyHealth, HealthReport, StreamHealth};
+use std::time::Duration;
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn up(version: Option<String>) -> DependencyHealth {
+    DependencyHealth { ok: true, version, error: None }
+}
+
+fn down(error: String) -> DependencyHealth {
+    DependencyHealth { ok: false, version: None, error: Some(error) }
+}
+
+async fn bounded<T>(probe: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::time::timeout(PROBE_TIMEOUT, probe)
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer within {PROBE_TIMEOUT:?}"))?
+}
+
+/// The health report.
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let (postgres, postgis, outbox) = match bounded(store::versions(&state.pool)).await {
+        Ok((pg, gis)) => {
+            let outbox = bounded(store::events::outbox_len(&state.pool)).await.ok();
+            (up(Some(pg)), up(Some(gis)), outbox)
+        }
+        Err(e) => (down(format!("{e:#}")), down("PostgreSQL is down".into()), None),
+    };
+    let mut stream = StreamHealth { outbox, lag: None, pending: None, length: None };
+    let redis = match bounded(redis_probe(&state, &mut stream)).await {
+        Ok(version) => up(Some(version)),
+        Err(e) => down(format!("{e:#}")),
+    };
+    let ok = postgres.ok && postgis.ok && redis.ok;
+    let report = HealthReport {
+        status: if ok { "ok" } else { "unavailable" }.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        postgres,
+        postgis,
+        redis,
+        stream,
+    };
+    if ok {
+        HttpResponse::Ok().json(report)
+    } else {
+        HttpResponse::ServiceUnavailable().json(report)
+    }
+}
+
+async fn redis_probe(state: &AppState, stream: &mut StreamHealth) -> anyhow::Result<String> {
+    let mut conn = state.redis.get_multiplexed_async_connection().await?;
+    let info: String = redis::cmd("INFO").arg("server").query_async(&mut conn).await?;
+    let version = info
+        .lines()
+        .find_map(|l| l.strip_prefix("redis_version:"))
+        .unwrap_or("unknown")
+        .trim()
+        .to_owned();
+    let length: u64 = conn.xlen(&state.keys.events).await?;
+    stream.length = Some(length);
+    if length > 0 {
+        let groups: StreamInfoGroupsReply = conn.xinfo_groups(&state.keys.events).await?;
+        if let Some(group) = groups.groups.iter().find(|g| g.name == state.keys.group) {
+            stream.pending = u64::try_from(group.pending).ok();
+            stream.lag = group.lag.and_then(|l| u64::try_from(l).ok());
+        }
+    }
+    Ok(version)
+}

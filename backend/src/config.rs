@@ -1,0 +1,217 @@
+//! Layered configuration: built-in defaults, then an optional TOML file, then `CYLWATCH_*`
+//! environment variables (`CYLWATCH_HTTP_ADDR` sets `http_addr`). Unknown keys in the file are
+//! an error; unknown `CYLWATCH_*` variables are logged and ignored (the environment is shared).
+
+use anyhow::Context;
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A value that never appears in logs or `Debug` output.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    /// Wraps a secret.
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Every setting of the server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// PostgreSQL URL (with PostGIS available in that database).
+    pub database_url: Secret<String>,
+    /// Largest number of pooled PostgreSQL connections.
+    pub database_max_connections: u32,
+    /// Redis URL: the event stream and the live fan-out channel.
+    pub redis_url: Secret<String>,
+    /// Prefix of every Redis key this instance uses; instances of one deployment share it.
+    pub redis_prefix: String,
+    /// Consumer group of the event pipeline on the stream.
+    pub pipeline_group: String,
+    /// This instance's consumer name in that group; keep it stable across restarts so that a
+    /// restarted instance finishes the entries it had been given.
+    pub instance_id: String,
+    /// host:port to listen on; port 0 picks a free port (printed at start).
+    pub http_addr: String,
+    /// Directory of the built dashboard (trunk's `dist`), served at `/`.
+    pub frontend_dir: PathBuf,
+    /// District boundaries (GeoJSON FeatureCollection, WGS84) served to the map.
+    pub basemap_path: PathBuf,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// `tracing` filter, e.g. `info` or `cylwatch=debug,info`.
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: Secret::new("postgres://cylwatch:cylwatch@127.0.0.1:5432/cylwatch".into()),
+            database_max_connections: 16,
+            redis_url: Secret::new("redis://127.0.0.1:6379".into()),
+            redis_prefix: "cylwatch".into(),
+            pipeline_group: "pipeline".into(),
+            instance_id: default_instance_id(),
+            http_addr: "127.0.0.1:8080".into(),
+            frontend_dir: PathBuf::from("dist"),
+            basemap_path: PathBuf::from("assets/basemap/zhengzhou_districts.wgs84.geojson"),
+            max_body_bytes: 16 * 1024 * 1024,
+            log: "info".into(),
+        }
+    }
+}
+
+fn default_instance_id() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "cylwatch".into())
+}
+
+/// Environment variables that are not settings (read elsewhere).
+const NOT_SETTINGS: [&str; 1] = ["CYLWATCH_CONFIG"];
+
+impl Settings {
+    /// Defaults, then `file` (if given), then the process environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<(Self, Vec<String>)> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// As `load`, with the environment given; returns the ignored variable names too.
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<(Self, Vec<String>)> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str::<toml::Table>(&text)
+                    .with_context(|| format!("parsing config file {}", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        // Check the file's keys before the environment adds its own.
+        toml::Value::Table(table.clone())
+            .try_into::<Settings>()
+            .context("config file")?;
+        let mut ignored = Vec::new();
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("CYLWATCH_") else { continue };
+            let key = key.to_ascii_lowercase();
+            if NOT_SETTINGS.contains(&name.as_str()) {
+                continue;
+            }
+            if !KEYS.contains(&key.as_str()) {
+                ignored.push(name);
+                continue;
+            }
+            table.insert(key, env_value(&value));
+        }
+        let settings = toml::Value::Table(table)
+            .try_into::<Settings>()
+            .context("settings from CYLWATCH_* environment variables")?;
+        Ok((settings, ignored))
+    }
+}
+
+/// The settings' names, as they appear in the file and (upper-cased) in the environment.
+const KEYS: [&str; 11] = [
+    "database_url",
+    "database_max_connections",
+    "redis_url",
+    "redis_prefix",
+    "pipeline_group",
+    "instance_id",
+    "http_addr",
+    "frontend_dir",
+    "basemap_path",
+    "max_body_bytes",
+    "log",
+];
+
+/// An environment value is a TOML literal when it parses as one (`16`, `true`), text otherwise.
+fn env_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .filter(|v| !matches!(v, toml::Value::Table(_) | toml::Value::Array(_)))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn layers_defaults_file_env() -> anyhow::Result<()> {
+        let mut file = tempfile::NamedTempFile::new()?;
+        writeln!(file, "http_addr = \"0.0.0.0:9000\"\ndatabase_max_connections = 4")?;
+        let (s, ignored) = Settings::load_from(
+            Some(file.path()),
+            env(&[
+                ("CYLWATCH_DATABASE_MAX_CONNECTIONS", "8"),
+                ("CYLWATCH_REDIS_PREFIX", "t1"),
+                ("CYLWATCH_ADMIN_USER", "x"),
+                ("PATH", "/bin"),
+            ]),
+        )?;
+        assert_eq!(s.http_addr, "0.0.0.0:9000");
+        assert_eq!(s.database_max_connections, 8);
+        assert_eq!(s.redis_prefix, "t1");
+        assert_eq!(s.pipeline_group, "pipeline");
+        assert_eq!(ignored, vec!["CYLWATCH_ADMIN_USER".to_owned()]);
+        Ok(())
+    }
+
+    #[test]
+    fn rejects_unknown_file_keys_and_bad_types() -> anyhow::Result<()> {
+        let mut file = tempfile::NamedTempFile::new()?;
+        writeln!(file, "htp_addr = \"x\"")?;
+        assert!(Settings::load_from(Some(file.path()), env(&[])).is_err());
+        let bad = Settings::load_from(None, env(&[("CYLWATCH_DATABASE_MAX_CONNECTIONS", "many")]));
+        assert!(bad.is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn every_key_is_a_setting() -> anyhow::Result<()> {
+        // Each name in KEYS must be a field: the file layer rejects unknown keys.
+        for key in KEYS {
+            let value = if key == "database_max_connections" || key == "max_body_bytes" { "3" } else { "x" };
+            let (s, ignored) = Settings::load_from(None, env(&[(&format!("CYLWATCH_{}", key.to_uppercase()), value)]))?;
+            assert!(ignored.is_empty(), "{key}");
+            assert_eq!(s.redis_prefix == "x", key == "redis_prefix");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let s = Settings::default();
+        assert!(!format!("{s:?}").contains("cylwatch:cylwatch@"));
+    }
+}

@@ -1,0 +1,13 @@
+//! cylwatch: real-time supervision of gas cylinders. The server library; `main.rs` is a thin
+//! command line over it.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod live;
+pub mod pipeline;
+pub mod sim;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

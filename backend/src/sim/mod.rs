@@ -1,0 +1,153 @@
+//! The city simulator: vehicles driving around Zhengzhou, reporting GPS fixes to a running
+//! server through `POST /api/v1/events`, exactly as devices would (batches, retries with the
+//! same event ids after a failure). Deterministic from `--seed`, except for wall-clock times.
+
+pub mod city;
+pub mod vehicle;
+
+use anyhow::Context;
+use chrono::{SecondsFormat, Utc};
+use city::City;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use shared::events::IngestResponse;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use vehicle::SimVehicle;
+
+/// `cylwatch simulate` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimArgs {
+    /// Base URL of the server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub api: String,
+    /// Number of vehicles.
+    #[arg(long, default_value_t = 60)]
+    pub vehicles: usize,
+    /// Seconds between two fixes of a vehicle.
+    #[arg(long, default_value_t = 2.0)]
+    pub interval_s: f64,
+    /// Random seed: the same seed gives the same plates, depots and routes.
+    #[arg(long, default_value_t = 20_261_122)]
+    pub seed: u64,
+    /// District boundaries (GeoJSON) to drive in.
+    #[arg(long, default_value = "assets/basemap/zhengzhou_districts.wgs84.geojson")]
+    pub basemap: PathBuf,
+    /// Stop after this many seconds (default: run until interrupted).
+    #[arg(long)]
+    pub duration_s: Option<f64>,
+}
+
+/// Batches not yet acknowledged are kept (and resent with the same ids) up to this many.
+const MAX_BACKLOG: usize = 200;
+
+/// Runs the simulation until `duration_s` passes or the process is interrupted.
+pub async fn run(args: SimArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.interval_s > 0.05, "--interval-s must be above 0.05");
+    let city = City::load(&args.basemap)?;
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let mut fleet = make_fleet(&city, args.vehicles, &mut rng);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .context("building the HTTP client")?;
+    let url = format!("{}/api/v1/events", args.api.trim_end_matches('/'));
+    let started = Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(args.interval_s));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut backlog: VecDeque<Value> = VecDeque::new();
+    let mut report = Report::default();
+    let mut last_report = Instant::now();
+    tracing::info!(vehicles = fleet.len(), url, "simulating");
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+        if args.duration_s.is_some_and(|d| started.elapsed().as_secs_f64() >= d) {
+            break;
+        }
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, false);
+        let events: Vec<Value> = fleet
+            .iter_mut()
+            .map(|v| {
+                v.step(args.interval_s, &city, &mut rng);
+                gps_event(v, &now, &mut rng)
+            })
+            .collect();
+        backlog.push_back(json!({ "events": events }));
+        while backlog.len() > MAX_BACKLOG {
+            backlog.pop_front();
+            report.dropped_batches += 1;
+        }
+        // Oldest first; stop at the first failure and retry next tick with the same ids.
+        while let Some(batch) = backlog.front() {
+            match send(&client, &url, batch).await {
+                Ok(answer) => {
+                    report.add(&answer);
+                    backlog.pop_front();
+                }
+                Err(e) => {
+                    report.failed_requests += 1;
+                    tracing::warn!(error = %format!("{e:#}"), backlog = backlog.len(), "send failed; will retry");
+                    break;
+                }
+            }
+        }
+        if last_report.elapsed() >= Duration::from_secs(10) {
+            tracing::info!(?report, "sent so far");
+            last_report = Instant::now();
+        }
+    }
+    tracing::info!(?report, "simulation finished");
+    Ok(())
+}
+
+fn make_fleet(city: &City, n: usize, rng: &mut StdRng) -> Vec<SimVehicle> {
+    const LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+    (0..n)
+        .map(|i| {
+            let tail: String = (0..4).map(|_| char::from(LETTERS[rng.random_range(0..LETTERS.len())])).collect();
+            // Plates unique by construction: the index is part of them.
+            let plate = format!("豫A{}{:02}", tail, i % 100);
+            let depot = city.random_point_in(rng.random_range(0..city.districts.len()), rng);
+            SimVehicle::new(format!("{plate}{}", i / 100), depot)
+        })
+        .collect()
+}
+
+fn gps_event(v: &SimVehicle, now: &str, rng: &mut StdRng) -> Value {
+    let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
+    json!({
+        "id": id, "kind": "gps", "occurred_at": now, "vehicle_plate": v.plate,
+        "lon": (v.lon * 1e6).round() / 1e6, "lat": (v.lat * 1e6).round() / 1e6,
+        "speed_kmh": (v.speed_kmh * 10.0).round() / 10.0, "heading": v.heading.round() % 360.0,
+    })
+}
+
+async fn send(client: &reqwest::Client, url: &str, batch: &Value) -> anyhow::Result<IngestResponse> {
+    let response = client.post(url).json(batch).send().await.context("POST events")?;
+    let status = response.status();
+    anyhow::ensure!(status.as_u16() == 202, "server answered {status}: {}", response.text().await.unwrap_or_default());
+    response.json().await.context("reading the ingest answer")
+}
+
+/// What the simulator sent and what the server acknowledged.
+#[derive(Debug, Default)]
+struct Report {
+    accepted: usize,
+    duplicates: usize,
+    rejected: usize,
+    failed_requests: usize,
+    dropped_batches: usize,
+}
+
+impl Report {
+    fn add(&mut self, answer: &IngestResponse) {
+        self.accepted += answer.accepted;
+        self.duplicates += answer.duplicates;
+        self.rejected += answer.rejected.len();
+    }
+}

@@ -1,0 +1,114 @@
+//! `Application`: build (connect, migrate, bind, spawn the workers), `port`, `run_until_stopped`.
+//! The HTTP server and the workers (relay, consumer, live hub) run under one shutdown signal.
+
+use crate::api;
+use crate::config::Settings;
+use crate::live::LiveHub;
+use crate::pipeline::{consumer, relay, StreamKeys};
+use crate::state::AppState;
+use crate::store;
+use actix_files::{Files, NamedFile};
+use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+/// The running server and its workers.
+pub struct Application {
+    port: u16,
+    server: Server,
+    workers: Vec<JoinHandle<()>>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Application {
+    /// Connects to PostgreSQL (applying migrations) and Redis, binds the listener and starts
+    /// the workers. Redis may be down: the workers retry and health says so.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let pool = store::connect(settings.database_url.expose(), settings.database_max_connections).await?;
+        store::migrate(&pool).await?;
+        let redis = redis::Client::open(settings.redis_url.expose().as_str()).context("parsing redis_url")?;
+        let basemap = std::fs::read(&settings.basemap_path)
+            .with_context(|| format!("reading basemap_path {}", settings.basemap_path.display()))?;
+        let keys = StreamKeys::new(&settings.redis_prefix, &settings.pipeline_group);
+        let hub = LiveHub::new();
+        let relay_wakeup = Arc::new(Notify::new());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+
+        let workers = vec![
+            tokio::spawn(relay::run(pool.clone(), redis.clone(), keys.clone(), relay_wakeup.clone(), shutdown_rx.clone())),
+            tokio::spawn(consumer::run(
+                pool.clone(),
+                redis.clone(),
+                keys.clone(),
+                settings.instance_id.clone(),
+                shutdown_rx.clone(),
+            )),
+            tokio::spawn(hub.clone().run(redis.clone(), keys.clone(), shutdown_rx)),
+        ];
+
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            pool,
+            redis,
+            keys,
+            hub,
+            relay_wakeup,
+            basemap: basemap.into(),
+        });
+        let listener = TcpListener::bind(&settings.http_addr)
+            .with_context(|| format!("binding {}", settings.http_addr))?;
+        let port = listener.local_addr().context("reading the bound address")?.port();
+        let frontend_dir = settings.frontend_dir.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("cylwatch::http"))
+                .app_data(state.clone())
+                .configure(api::configure)
+                .service(frontend(&frontend_dir))
+        })
+        .listen(listener)
+        .context("listening")?
+        .run();
+        Ok(Self { port, server, workers, shutdown })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the process is told to stop (SIGINT/SIGTERM), then stops the workers.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let result = self.server.await.context("HTTP server");
+        let _ = self.shutdown.send(true);
+        for worker in self.workers {
+            let _ = worker.await;
+        }
+        result
+    }
+}
+
+/// The built dashboard at `/`, with every unknown non-API path answered by `index.html` so
+/// the frontend's router can handle deep links.
+fn frontend(dir: &std::path::Path) -> Files {
+    let index: PathBuf = dir.join("index.html");
+    Files::new("/", dir).index_file("index.html").default_handler(fn_service(move |req: ServiceRequest| {
+        let index = index.clone();
+        async move {
+            let (req, _) = req.into_parts();
+            let response = match NamedFile::open(&index) {
+                Ok(file) => file.into_response(&req),
+                Err(_) => HttpResponse::NotFound()
+                    .content_type("text/plain; charset=utf-8")
+                    .body("The dashboard is not built: run `make demo` (or `trunk build`)."),
+            };
+            Ok(ServiceResponse::new(req, response))
+        }
+    }))
+}

@@ -1,0 +1,22 @@
+//! What every handler shares.
+
+use crate::config::Settings;
+use crate::live::LiveHub;
+use crate::pipeline::StreamKeys;
+use sqlx::PgPool;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Shared application state (cheap to clone).
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub pool: PgPool,
+    pub redis: redis::Client,
+    pub keys: StreamKeys,
+    pub hub: LiveHub,
+    /// Rung after each commit so the relay moves the new events at once.
+    pub relay_wakeup: Arc<Notify>,
+    /// The district GeoJSON, as read from `basemap_path`.
+    pub basemap: actix_web::web::Bytes,
+}
+

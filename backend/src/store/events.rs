@@ -1,0 +1,119 @@
+//! The events table and its outbox.
+
+use anyhow::Context;
+use shared::events::Event;
+use sqlx::PgPool;
+
+/// Inserts the events that are new (by id) and queues them in the outbox, in one transaction.
+/// Returns how many were new; the rest were already stored.
+pub async fn insert_new(pool: &PgPool, events: &[Event]) -> anyhow::Result<usize> {
+    let mut ids = Vec::with_capacity(events.len());
+    let mut kinds = Vec::with_capacity(events.len());
+    let mut times = Vec::with_capacity(events.len());
+    let mut plates = Vec::with_capacity(events.len());
+    let mut lons = Vec::with_capacity(events.len());
+    let mut lats = Vec::with_capacity(events.len());
+    let mut payloads = Vec::with_capacity(events.len());
+    for event in events {
+        ids.push(event.id());
+        kinds.push(event.kind());
+        times.push(event.occurred_at());
+        match event {
+            Event::Gps(fix) => {
+                plates.push(Some(fix.vehicle_plate.as_str().to_owned()));
+                lons.push(Some(fix.point.lon()));
+                lats.push(Some(fix.point.lat()));
+            }
+        }
+        payloads.push(serde_json::to_string(event).context("serializing an event")?);
+    }
+    let inserted: i64 = sqlx::query_scalar(
+        r#"
+        WITH input AS (
+            SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[], $4::text[],
+                                 $5::float8[], $6::float8[], $7::text[])
+                AS t(id, kind, occurred_at, vehicle_plate, lon, lat, payload)
+        ), ins AS (
+            INSERT INTO events (id, kind, occurred_at, vehicle_plate, location, payload)
+            SELECT id, kind, occurred_at, vehicle_plate,
+                   CASE WHEN lon IS NULL THEN NULL
+                        ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
+                   payload::jsonb
+            FROM input
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id
+        ), queued AS (
+            INSERT INTO event_outbox (event_id) SELECT id FROM ins
+        )
+        SELECT count(*) FROM ins
+        "#,
+    )
+    .bind(&ids)
+    .bind(&kinds)
+    .bind(&times)
+    .bind(&plates)
+    .bind(&lons)
+    .bind(&lats)
+    .bind(&payloads)
+    .fetch_one(pool)
+    .await
+    .context("inserting events")?;
+    usize::try_from(inserted).context("inserted count")
+}
+
+/// Stored events, counted (health and tests).
+pub async fn count(pool: &PgPool) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .context("counting events")
+}
+
+/// Events waiting in the outbox.
+pub async fn outbox_len(pool: &PgPool) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM event_outbox")
+        .fetch_one(pool)
+        .await
+        .context("counting the outbox")
+}
+
+/// A batch taken from the outbox inside an open transaction: commit it once the entries are on
+/// the stream; drop it (rolls back) to leave them for the next try.
+pub struct OutboxBatch {
+    pub tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    /// Canonical event JSON, oldest first.
+    pub payloads: Vec<String>,
+}
+
+/// Takes up to `limit` outbox entries, skipping rows another instance holds.
+pub async fn take_outbox(pool: &PgPool, limit: i64) -> anyhow::Result<OutboxBatch> {
+    let mut tx = pool.begin().await.context("opening an outbox transaction")?;
+    let payloads: Vec<String> = sqlx::query_scalar(
+        r#"
+        WITH batch AS (
+            SELECT seq FROM event_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+        ), taken AS (
+            DELETE FROM event_outbox o USING batch b WHERE o.seq = b.seq
+            RETURNING o.seq, o.event_id
+        )
+        SELECT e.payload::text FROM taken t JOIN events e ON e.id = t.event_id ORDER BY t.seq
+        "#,
+    )
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await
+    .context("taking outbox entries")?;
+    Ok(OutboxBatch { tx, payloads })
+}
+
+/// Keeps a stream entry the pipeline could not process.
+pub async fn dead_letter(pool: &PgPool, stream_id: &str, payload: &str, error: &str) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO pipeline_dead_letters (stream_id, payload, error) VALUES ($1, $2, $3)")
+        .bind(stream_id)
+        .bind(payload)
+        .bind(error)
+        .execute(pool)
+        .await
+        .context("writing a dead letter")?;
+    Ok(())
+}

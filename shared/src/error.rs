@@ -1,0 +1,137 @@
+//! The one list of error codes, each with its HTTP status and stable snake_case name, and the
+//! JSON error body every 4xx/5xx carries.
+
+use serde::{Deserialize, Serialize};
+
+/// Every error the API can answer with. The `name` is part of the contract: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not JSON, or not the JSON the endpoint expects.
+    MalformedBody,
+    /// The body is larger than the endpoint accepts.
+    PayloadTooLarge,
+    /// The request's content type is not the one the endpoint accepts.
+    UnsupportedMediaType,
+    /// A batch has fewer or more items than allowed.
+    InvalidBatchSize,
+    /// Every item of a batch was rejected; see `rejected`.
+    AllEventsRejected,
+    /// A field is missing.
+    MissingField,
+    /// A field has the wrong type or an impossible value.
+    InvalidField,
+    /// A field the endpoint does not know.
+    UnknownField,
+    /// An event `kind` that is not in the contract.
+    UnknownKind,
+    /// An event kind in the contract that this server does not accept yet.
+    UnsupportedKind,
+    /// Nothing at that path.
+    NotFound,
+    /// A query string that cannot be parsed.
+    InvalidQuery,
+    /// A dependency (PostgreSQL, Redis) is unavailable.
+    ServiceUnavailable,
+    /// Something failed that should not have; the server log has the context.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status this code is answered with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::MalformedBody
+            | Self::InvalidBatchSize
+            | Self::MissingField
+            | Self::InvalidField
+            | Self::UnknownField
+            | Self::UnknownKind
+            | Self::InvalidQuery => 400,
+            Self::NotFound => 404,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::AllEventsRejected | Self::UnsupportedKind => 422,
+            Self::Internal => 500,
+            Self::ServiceUnavailable => 503,
+        }
+    }
+
+    /// The stable snake_case name used in the `code` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MalformedBody => "malformed_body",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::InvalidBatchSize => "invalid_batch_size",
+            Self::AllEventsRejected => "all_events_rejected",
+            Self::MissingField => "missing_field",
+            Self::InvalidField => "invalid_field",
+            Self::UnknownField => "unknown_field",
+            Self::UnknownKind => "unknown_kind",
+            Self::UnsupportedKind => "unsupported_kind",
+            Self::NotFound => "not_found",
+            Self::InvalidQuery => "invalid_query",
+            Self::ServiceUnavailable => "service_unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// The inner object of an error body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ErrorDetail {
+    /// An error without a field path.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), field: None }
+    }
+
+    /// The same error, naming the field it is about.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+}
+
+/// `{"error": {...}}`, the body of every error response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_name_matches_name() {
+        for code in [
+            ErrorCode::MalformedBody,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::InvalidBatchSize,
+            ErrorCode::AllEventsRejected,
+            ErrorCode::MissingField,
+            ErrorCode::InvalidField,
+            ErrorCode::UnknownField,
+            ErrorCode::UnknownKind,
+            ErrorCode::UnsupportedKind,
+            ErrorCode::NotFound,
+            ErrorCode::InvalidQuery,
+            ErrorCode::ServiceUnavailable,
+            ErrorCode::Internal,
+        ] {
+            let json = serde_json::to_value(code).unwrap_or_default();
+            assert_eq!(json, serde_json::Value::String(code.name().to_owned()));
+            let status = code.http_status();
+            assert!((400..600).contains(&status), "{code:?} -> {status}");
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! `GET /api/v1/health`.
+
+use serde::{Deserialize, Serialize};
+
+/// One dependency's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DependencyHealth {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// How far the event pipeline is behind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamHealth {
+    /// Accepted events not yet appended to the Redis stream.
+    pub outbox: Option<i64>,
+    /// Stream entries not yet delivered to the pipeline's consumer group.
+    pub lag: Option<u64>,
+    /// Entries delivered but not yet acknowledged.
+    pub pending: Option<u64>,
+    /// Entries in the stream.
+    pub length: Option<u64>,
+}
+
+/// The whole answer; `status` is `ok` (200) or `unavailable` (503).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthReport {
+    pub status: String,
+    pub version: String,
+    pub postgres: DependencyHealth,
+    pub postgis: DependencyHealth,
+    pub redis: DependencyHealth,
+    pub stream: StreamHealth,
+}

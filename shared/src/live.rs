@@ -1,0 +1,74 @@
+//! Messages on the live WebSocket (`GET /api/v1/live`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::VehiclePlate;
+
+/// A vehicle's newest known position (newest by event time, not by arrival).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VehicleState {
+    pub plate: VehiclePlate,
+    pub lon: f64,
+    pub lat: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_kmh: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading: Option<f64>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// What the server pushes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveMessage {
+    /// The whole current picture, sent on connect and whenever the client fell behind.
+    Snapshot { vehicles: Vec<VehicleState>, at: DateTime<Utc> },
+    /// One vehicle moved.
+    Vehicle(VehicleState),
+}
+
+/// Topics a client may subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    Vehicles,
+    Alerts,
+    Stats,
+    Cylinders,
+}
+
+/// What the client sends: `{"subscribe": [...], "district_code"?, "enterprise_code"?}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscribe {
+    pub subscribe: Vec<Topic>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise_code: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_shape() {
+        let msg = LiveMessage::Vehicle(VehicleState {
+            plate: VehiclePlate::try_from("豫A1".to_owned()).unwrap_or_else(|e| panic!("{e}")),
+            lon: 113.6,
+            lat: 34.7,
+            speed_kmh: None,
+            heading: Some(10.0),
+            occurred_at: DateTime::<Utc>::default(),
+        });
+        let json = serde_json::to_value(&msg).unwrap_or_default();
+        assert_eq!(json["type"], "vehicle");
+        assert_eq!(json["plate"], "豫A1");
+        assert!(json.get("speed_kmh").is_none());
+        let sub: Subscribe = serde_json::from_str(r#"{"subscribe":["vehicles","alerts"]}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sub.subscribe, vec![Topic::Vehicles, Topic::Alerts]);
+    }
+}
