@@ -29,6 +29,8 @@ pub enum ErrorCode {
     UnsupportedKind,
     /// Nothing at that path.
     NotFound,
+    /// The path exists but not for that method.
+    MethodNotAllowed,
     /// A query string that cannot be parsed.
     InvalidQuery,
     /// A dependency (PostgreSQL, Redis) is unavailable.
@@ -49,6 +51,7 @@ impl ErrorCode {
             | Self::UnknownKind
             | Self::InvalidQuery => 400,
             Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::AllEventsRejected | Self::UnsupportedKind => 422,
@@ -71,6 +74,7 @@ impl ErrorCode {
             Self::UnknownKind => "unknown_kind",
             Self::UnsupportedKind => "unsupported_kind",
             Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::InvalidQuery => "invalid_query",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal",
@@ -124,6 +128,7 @@ mod tests {
             ErrorCode::UnknownKind,
             ErrorCode::UnsupportedKind,
             ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
             ErrorCode::InvalidQuery,
             ErrorCode::ServiceUnavailable,
             ErrorCode::Internal,

@@ -15,7 +15,7 @@ const BATCH: i64 = 1000;
 /// How often the outbox is looked at when nobody rings (events committed by other instances).
 const POLL: Duration = Duration::from_millis(500);
 
-/// Runs until shutdown.
+/// Runs until shutdown; reconnects to Redis after any failure.
 pub async fn run(
     pool: PgPool,
     client: redis::Client,
@@ -23,22 +23,21 @@ pub async fn run(
     wakeup: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let Some(mut conn) = connect_redis(&client, "relay", &mut shutdown).await else { return };
     loop {
-        match drain(&pool, &mut conn, &keys).await {
-            Ok(_) => {
-                tokio::select! {
-                    _ = wakeup.notified() => {}
-                    _ = tokio::time::sleep(POLL) => {}
-                    _ = shutdown.changed() => return,
-                }
+        let Some(mut conn) = connect_redis(&client, "relay", &mut shutdown).await else { return };
+        loop {
+            if let Err(e) = drain(&pool, &mut conn, &keys).await {
+                tracing::warn!(error = %format!("{e:#}"), "relay failed; reconnecting");
+                break;
             }
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "relay failed; retrying");
-                if sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await {
-                    return;
-                }
+            tokio::select! {
+                _ = wakeup.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = shutdown.changed() => return,
             }
+        }
+        if sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await {
+            return;
         }
     }
 }

@@ -1,0 +1,82 @@
+//! The live picture the pages draw from, as a `Reducible`.
+//!
+//! Vehicles sit behind an `Rc<RefCell<..>>` that the reducer updates in place: cloning a map of
+//! thousands of vehicles on every message would cost more than the drawing. `version` changes
+//! with every action, so components still re-render when something changed.
+
+use chrono::{DateTime, Utc};
+use shared::live::{LiveMessage, VehicleState};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// The state of the live connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnStatus {
+    Connecting,
+    Live,
+    Reconnecting,
+}
+
+/// Vehicles by plate.
+pub type Vehicles = Rc<RefCell<HashMap<String, VehicleState>>>;
+
+/// Everything the live feed has told us.
+#[derive(Debug, Clone)]
+pub struct LiveState {
+    pub status: ConnStatus,
+    pub vehicles: Vehicles,
+    pub last_update: Option<DateTime<Utc>>,
+    pub version: u64,
+}
+
+impl Default for LiveState {
+    fn default() -> Self {
+        Self { status: ConnStatus::Connecting, vehicles: Rc::default(), last_update: None, version: 0 }
+    }
+}
+
+impl PartialEq for LiveState {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version && self.status == other.status
+    }
+}
+
+/// What changes the live state.
+pub enum LiveAction {
+    Status(ConnStatus),
+    Message(LiveMessage),
+}
+
+impl Reducible for LiveState {
+    type Action = LiveAction;
+
+    fn reduce(self: Rc<Self>, action: LiveAction) -> Rc<Self> {
+        let mut next = (*self).clone();
+        next.version += 1;
+        match action {
+            LiveAction::Status(status) => next.status = status,
+            LiveAction::Message(LiveMessage::Snapshot { vehicles, at }) => {
+                let mut map = next.vehicles.borrow_mut();
+                map.clear();
+                map.extend(vehicles.into_iter().map(|v| (v.plate.to_string(), v)));
+                drop(map);
+                next.last_update = Some(at);
+            }
+            LiveAction::Message(LiveMessage::Vehicle(v)) => {
+                let mut map = next.vehicles.borrow_mut();
+                // Newest by event time wins, as on the server.
+                let newer = map.get(v.plate.as_str()).is_none_or(|old| old.occurred_at <= v.occurred_at);
+                if newer {
+                    next.last_update = Some(v.occurred_at.max(next.last_update.unwrap_or(v.occurred_at)));
+                    map.insert(v.plate.to_string(), v);
+                }
+            }
+        }
+        Rc::new(next)
+    }
+}
+
+/// The live context handed down by `LiveProvider`.
+pub type LiveContext = UseReducerHandle<LiveState>;

@@ -1,0 +1,12 @@
+//! End-to-end API tests: the real binary, real PostgreSQL/PostGIS, real Redis, real sockets.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod health;
+mod ingest;
+mod live;
+mod malformed;
+mod pipeline;
+mod serving;

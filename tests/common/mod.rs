@@ -1,0 +1,238 @@
+//! Shared by the end-to-end tests: each test gets its own database (cloned from the PostGIS
+//! template `scripts/setup` makes), its own Redis key prefix, and the real `cylwatch` binary
+//! listening on a free port.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::{json, Value};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+/// The server's administrative database URL (a role that may CREATE DATABASE).
+pub fn admin_database_url() -> String {
+    std::env::var("CYLWATCH_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://cylwatch:cylwatch@127.0.0.1:5432/postgres".into())
+}
+
+/// The Redis every test shares (keys are prefixed per test).
+pub fn redis_url() -> String {
+    std::env::var("CYLWATCH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Where tests write logs and screenshots.
+pub fn output_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cylwatch-tests");
+    std::fs::create_dir_all(&dir).expect("creating the test output directory");
+    dir
+}
+
+/// A database of its own for one test, dropped when the test ends.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let name = format!("cylwatch_test_{}", Uuid::new_v4().simple());
+        let admin = admin_database_url();
+        let mut conn = PgConnection::connect(&admin).await.expect("connecting as the test admin; did scripts/setup run?");
+        let mut tries = 0;
+        // Concurrent clones of one template may collide for a moment.
+        while let Err(e) = conn.execute(format!("CREATE DATABASE \"{name}\" TEMPLATE cylwatch_template").as_str()).await {
+            tries += 1;
+            assert!(tries < 20, "creating {name}: {e}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("database URL");
+        let url = format!("{base}/{name}");
+        let pool = PgPool::connect(&url).await.expect("connecting to the test database");
+        Self { name, url, pool }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop needs async work: do it on a runtime of its own, off the test's runtime (whose
+        // thread this blocks). FORCE ends the pool's connections, which belong to that runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async move {
+                let mut conn = PgConnection::connect(&admin_database_url()).await.ok()?;
+                conn.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str()).await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// How to start the binary.
+#[derive(Clone)]
+pub struct AppConfig {
+    pub redis_url: String,
+    pub redis_prefix: String,
+    pub instance_id: String,
+    pub http_addr: String,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            redis_url: redis_url(),
+            redis_prefix: format!("cylwatch-test:{}", Uuid::new_v4().simple()),
+            instance_id: "test-instance".into(),
+            http_addr: "127.0.0.1:0".into(),
+        }
+    }
+}
+
+/// A running `cylwatch serve`.
+pub struct TestApp {
+    // Fields drop in order: the server dies before its database.
+    child: Child,
+    pub base: String,
+    pub port: u16,
+    pub config: AppConfig,
+    pub db: TestDb,
+    pub client: reqwest::Client,
+    pub log: PathBuf,
+}
+
+/// Starts the binary on its own database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(AppConfig::default(), TestDb::new().await).await
+}
+
+/// Starts the binary with `config` on `db`.
+pub async fn spawn_app_with(config: AppConfig, db: TestDb) -> TestApp {
+    let log = output_dir().join(format!("{}.log", db.name));
+    let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("opening the server log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cylwatch"))
+        .arg("serve")
+        .env("CYLWATCH_DATABASE_URL", &db.url)
+        .env("CYLWATCH_REDIS_URL", &config.redis_url)
+        .env("CYLWATCH_REDIS_PREFIX", &config.redis_prefix)
+        .env("CYLWATCH_INSTANCE_ID", &config.instance_id)
+        .env("CYLWATCH_HTTP_ADDR", &config.http_addr)
+        .env("CYLWATCH_FRONTEND_DIR", workspace().join("dist"))
+        .env("CYLWATCH_BASEMAP_PATH", workspace().join("assets/basemap/zhengzhou_districts.wgs84.geojson"))
+        .env("CYLWATCH_LOG", "info")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting the cylwatch binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let port = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(port) = line.strip_prefix("cylwatch listening on port ") {
+                return port.trim().parse::<u16>().ok();
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| panic!("the server did not start; log: {}", log.display()));
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let app = TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        config,
+        db,
+        client: reqwest::Client::new(),
+        log,
+        child,
+    };
+    app.wait_until(|| async { app.client.get(app.url("/api/v1/health")).send().await.is_ok() }).await;
+    app
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}/api/v1/live", self.port)
+    }
+
+    /// POSTs a JSON body to /api/v1/events; returns status and JSON answer.
+    pub async fn post_events(&self, body: &Value) -> (u16, Value) {
+        let response = self.client.post(self.url("/api/v1/events")).json(body).send().await.expect("POST events");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs raw bytes with a content type.
+    pub async fn post_raw(&self, body: Vec<u8>, content_type: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url("/api/v1/events"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST events");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let response = self.client.get(self.url(path)).send().await.expect("GET");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&self.db.pool).await.expect("count")
+    }
+
+    /// Polls `check` every 100 ms for up to 20 s; panics with the log path when it never holds.
+    pub async fn wait_until<F, Fut>(&self, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..200 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("condition not met within 20 s; server log: {}", self.log.display());
+    }
+
+    /// Stops the server (SIGKILL: as abrupt as a crash); the database stays.
+    pub async fn kill(mut self) -> (AppConfig, TestDb) {
+        let _ = self.child.kill().await;
+        let _ = self.child.wait().await;
+        (self.config, self.db)
+    }
+}
+
+/// A valid GPS event.
+pub fn gps(plate: &str, lon: f64, lat: f64, occurred_at: &str) -> Value {
+    json!({"id": Uuid::new_v4(), "kind": "gps", "occurred_at": occurred_at,
+           "vehicle_plate": plate, "lon": lon, "lat": lat, "speed_kmh": 36.5, "heading": 90})
+}
+
+/// A free TCP port on loopback (closed again; fine for a test that binds it right away).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
