@@ -62,7 +62,9 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            database_url: Secret::new("postgres://cylwatch:cylwatch@127.0.0.1:5432/cylwatch".into()),
+            database_url: Secret::new(
+                "postgres://cylwatch:cylwatch@127.0.0.1:5432/cylwatch".into(),
+            ),
             database_max_connections: 16,
             redis_url: Secret::new("redis://127.0.0.1:6379".into()),
             redis_prefix: "cylwatch".into(),
@@ -114,7 +116,9 @@ impl Settings {
             .context("config file")?;
         let mut ignored = Vec::new();
         for (name, value) in env {
-            let Some(key) = name.strip_prefix("CYLWATCH_") else { continue };
+            let Some(key) = name.strip_prefix("CYLWATCH_") else {
+                continue;
+            };
             let key = key.to_ascii_lowercase();
             if NOT_SETTINGS.contains(&name.as_str()) {
                 continue;
@@ -163,13 +167,19 @@ mod tests {
     use std::io::Write;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn layers_defaults_file_env() -> anyhow::Result<()> {
         let mut file = tempfile::NamedTempFile::new()?;
-        writeln!(file, "http_addr = \"0.0.0.0:9000\"\ndatabase_max_connections = 4")?;
+        writeln!(
+            file,
+            "http_addr = \"0.0.0.0:9000\"\ndatabase_max_connections = 4"
+        )?;
         let (s, ignored) = Settings::load_from(
             Some(file.path()),
             env(&[
@@ -201,8 +211,15 @@ mod tests {
     fn every_key_is_a_setting() -> anyhow::Result<()> {
         // Each name in KEYS must be a field: the file layer rejects unknown keys.
         for key in KEYS {
-            let value = if key == "database_max_connections" || key == "max_body_bytes" { "3" } else { "x" };
-            let (s, ignored) = Settings::load_from(None, env(&[(&format!("CYLWATCH_{}", key.to_uppercase()), value)]))?;
+            let value = if key == "database_max_connections" || key == "max_body_bytes" {
+                "3"
+            } else {
+                "x"
+            };
+            let (s, ignored) = Settings::load_from(
+                None,
+                env(&[(&format!("CYLWATCH_{}", key.to_uppercase()), value)]),
+            )?;
             assert!(ignored.is_empty(), "{key}");
             assert_eq!(s.redis_prefix == "x", key == "redis_prefix");
         }

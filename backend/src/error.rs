@@ -69,11 +69,17 @@ impl ResponseError for ApiError {
             Self::Client(d) => d.clone(),
             Self::Unavailable(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "dependency unavailable");
-                ErrorDetail::new(ErrorCode::ServiceUnavailable, "a dependency is unavailable; retry later")
+                ErrorDetail::new(
+                    ErrorCode::ServiceUnavailable,
+                    "a dependency is unavailable; retry later",
+                )
             }
             Self::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "request failed");
-                ErrorDetail::new(ErrorCode::Internal, "internal error; the server log has the details")
+                ErrorDetail::new(
+                    ErrorCode::Internal,
+                    "internal error; the server log has the details",
+                )
             }
         };
         HttpResponse::build(self.status_code()).json(ErrorBody { error: detail })

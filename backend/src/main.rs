@@ -10,7 +10,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "cylwatch", version, about = "Real-time supervision of gas cylinders")]
+#[command(
+    name = "cylwatch",
+    version,
+    about = "Real-time supervision of gas cylinders"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

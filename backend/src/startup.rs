@@ -30,9 +30,14 @@ impl Application {
     /// the workers. Redis may be down: the workers retry and health says so.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
-        let pool = store::connect(settings.database_url.expose(), settings.database_max_connections).await?;
+        let pool = store::connect(
+            settings.database_url.expose(),
+            settings.database_max_connections,
+        )
+        .await?;
         store::migrate(&pool).await?;
-        let redis = redis::Client::open(settings.redis_url.expose().as_str()).context("parsing redis_url")?;
+        let redis = redis::Client::open(settings.redis_url.expose().as_str())
+            .context("parsing redis_url")?;
         let basemap = std::fs::read(&settings.basemap_path)
             .with_context(|| format!("reading basemap_path {}", settings.basemap_path.display()))?;
         let keys = StreamKeys::new(&settings.redis_prefix, &settings.pipeline_group);
@@ -41,7 +46,13 @@ impl Application {
         let (shutdown, shutdown_rx) = watch::channel(false);
 
         let workers = vec![
-            tokio::spawn(relay::run(pool.clone(), redis.clone(), keys.clone(), relay_wakeup.clone(), shutdown_rx.clone())),
+            tokio::spawn(relay::run(
+                pool.clone(),
+                redis.clone(),
+                keys.clone(),
+                relay_wakeup.clone(),
+                shutdown_rx.clone(),
+            )),
             tokio::spawn(consumer::run(
                 pool.clone(),
                 redis.clone(),
@@ -63,7 +74,10 @@ impl Application {
         });
         let listener = TcpListener::bind(&settings.http_addr)
             .with_context(|| format!("binding {}", settings.http_addr))?;
-        let port = listener.local_addr().context("reading the bound address")?.port();
+        let port = listener
+            .local_addr()
+            .context("reading the bound address")?
+            .port();
         let frontend_dir = settings.frontend_dir.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -75,7 +89,12 @@ impl Application {
         .listen(listener)
         .context("listening")?
         .run();
-        Ok(Self { port, server, workers, shutdown })
+        Ok(Self {
+            port,
+            server,
+            workers,
+            shutdown,
+        })
     }
 
     /// The port the server listens on.
@@ -98,17 +117,19 @@ impl Application {
 /// the frontend's router can handle deep links.
 fn frontend(dir: &std::path::Path) -> Files {
     let index: PathBuf = dir.join("index.html");
-    Files::new("/", dir).index_file("index.html").default_handler(fn_service(move |req: ServiceRequest| {
-        let index = index.clone();
-        async move {
-            let (req, _) = req.into_parts();
-            let response = match NamedFile::open(&index) {
-                Ok(file) => file.into_response(&req),
-                Err(_) => HttpResponse::NotFound()
-                    .content_type("text/plain; charset=utf-8")
-                    .body("The dashboard is not built: run `make demo` (or `trunk build`)."),
-            };
-            Ok(ServiceResponse::new(req, response))
-        }
-    }))
+    Files::new("/", dir)
+        .index_file("index.html")
+        .default_handler(fn_service(move |req: ServiceRequest| {
+            let index = index.clone();
+            async move {
+                let (req, _) = req.into_parts();
+                let response = match NamedFile::open(&index) {
+                    Ok(file) => file.into_response(&req),
+                    Err(_) => HttpResponse::NotFound()
+                        .content_type("text/plain; charset=utf-8")
+                        .body("The dashboard is not built: run `make demo` (or `trunk build`)."),
+                };
+                Ok(ServiceResponse::new(req, response))
+            }
+        }))
 }

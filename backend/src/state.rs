@@ -19,4 +19,3 @@ pub struct AppState {
     /// The district GeoJSON, as read from `basemap_path`.
     pub basemap: actix_web::web::Bytes,
 }
-

@@ -32,11 +32,16 @@ pub fn App() -> Html {
     let live = use_reducer(LiveState::default);
     {
         let live = live.clone();
-        use_effect_with((), move |_| wasm_bindgen_futures::spawn_local(services::live::run(live)));
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(services::live::run(live))
+        });
     }
     use_effect_with(*lang, |lang| {
         let code = if *lang == Lang::Zh { "zh-CN" } else { "en" };
-        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
             let _ = root.set_attribute("lang", code);
         }
     });
@@ -47,7 +52,10 @@ pub fn App() -> Html {
             lang.set(next);
         })
     };
-    let lang_context = LangContext { lang: *lang, set: set_lang };
+    let lang_context = LangContext {
+        lang: *lang,
+        set: set_lang,
+    };
     html! {
         <ContextProvider<LangContext> context={lang_context}>
             <ContextProvider<LiveContext> context={live}>

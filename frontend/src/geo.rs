@@ -17,7 +17,9 @@ pub struct District {
 
 /// The districts of a FeatureCollection; features that are not (Multi)Polygons are skipped.
 pub fn parse_districts(json: &Value) -> Vec<District> {
-    let Some(features) = json["features"].as_array() else { return Vec::new() };
+    let Some(features) = json["features"].as_array() else {
+        return Vec::new();
+    };
     features
         .iter()
         .filter_map(|f| {
@@ -30,7 +32,12 @@ pub fn parse_districts(json: &Value) -> Vec<District> {
             };
             let label = label_point(&polygons)?;
             let bbox = bbox_of(polygons.iter().flatten().flatten())?;
-            Some(District { name, polygons, label, bbox })
+            Some(District {
+                name,
+                polygons,
+                label,
+                bbox,
+            })
         })
         .collect()
 }
@@ -102,7 +109,11 @@ pub fn contains(district: &District, lon: f64, lat: f64) -> bool {
 
 /// (min_lon, min_lat, max_lon, max_lat) of all districts.
 pub fn bounds(districts: &[District]) -> Option<(f64, f64, f64, f64)> {
-    bbox_of(districts.iter().flat_map(|d| d.polygons.iter().flatten().flatten()))
+    bbox_of(
+        districts
+            .iter()
+            .flat_map(|d| d.polygons.iter().flatten().flatten()),
+    )
 }
 
 fn bbox_of<'a>(points: impl Iterator<Item = &'a (f64, f64)>) -> Option<(f64, f64, f64, f64)> {

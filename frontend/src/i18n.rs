@@ -69,7 +69,10 @@ impl Lang {
     /// The text for `key` in this language.
     pub fn t(self, key: Key) -> &'static str {
         let (zh, en) = match key {
-            Key::Title => ("郑州市气瓶安全监管平台", "Zhengzhou Gas Cylinder Supervision"),
+            Key::Title => (
+                "郑州市气瓶安全监管平台",
+                "Zhengzhou Gas Cylinder Supervision",
+            ),
             Key::Wall => ("指挥大屏", "Command wall"),
             Key::Connecting => ("正在连接", "Connecting"),
             Key::Live => ("实时", "Live"),
@@ -102,5 +105,8 @@ pub struct LangContext {
 /// The current language context (Chinese if none is provided).
 #[hook]
 pub fn use_lang() -> LangContext {
-    use_context::<LangContext>().unwrap_or(LangContext { lang: Lang::Zh, set: Callback::noop() })
+    use_context::<LangContext>().unwrap_or(LangContext {
+        lang: Lang::Zh,
+        set: Callback::noop(),
+    })
 }

@@ -33,7 +33,12 @@ pub struct LiveState {
 
 impl Default for LiveState {
     fn default() -> Self {
-        Self { status: ConnStatus::Connecting, vehicles: Rc::default(), last_update: None, version: 0 }
+        Self {
+            status: ConnStatus::Connecting,
+            vehicles: Rc::default(),
+            last_update: None,
+            version: 0,
+        }
     }
 }
 
@@ -67,9 +72,12 @@ impl Reducible for LiveState {
             LiveAction::Message(LiveMessage::Vehicle(v)) => {
                 let mut map = next.vehicles.borrow_mut();
                 // Newest by event time wins, as on the server.
-                let newer = map.get(v.plate.as_str()).is_none_or(|old| old.occurred_at <= v.occurred_at);
+                let newer = map
+                    .get(v.plate.as_str())
+                    .is_none_or(|old| old.occurred_at <= v.occurred_at);
                 if newer {
-                    next.last_update = Some(v.occurred_at.max(next.last_update.unwrap_or(v.occurred_at)));
+                    next.last_update =
+                        Some(v.occurred_at.max(next.last_update.unwrap_or(v.occurred_at)));
                     map.insert(v.plate.to_string(), v);
                 }
             }

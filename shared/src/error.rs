@@ -94,7 +94,11 @@ pub struct ErrorDetail {
 impl ErrorDetail {
     /// An error without a field path.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: None }
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// The same error, naming the field it is about.

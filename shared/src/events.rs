@@ -78,7 +78,10 @@ pub struct IngestResponse {
 /// (nothing of it may be written).
 pub fn parse_batch(body: &[u8]) -> Result<Vec<Result<Event, ErrorDetail>>, ErrorDetail> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ErrorDetail::new(ErrorCode::MalformedBody, format!("the body is not valid JSON: {e}"))
+        ErrorDetail::new(
+            ErrorCode::MalformedBody,
+            format!("the body is not valid JSON: {e}"),
+        )
     })?;
     let Value::Object(mut envelope) = value else {
         return Err(ErrorDetail::new(
@@ -98,13 +101,18 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<Result<Event, ErrorDetail>>, Error
         .with_field(extra.clone()));
     }
     let Value::Array(items) = events else {
-        return Err(ErrorDetail::new(ErrorCode::InvalidField, "\"events\" must be an array")
-            .with_field("events"));
+        return Err(
+            ErrorDetail::new(ErrorCode::InvalidField, "\"events\" must be an array")
+                .with_field("events"),
+        );
     };
     if items.is_empty() || items.len() > MAX_BATCH {
         return Err(ErrorDetail::new(
             ErrorCode::InvalidBatchSize,
-            format!("a batch holds 1 to {MAX_BATCH} events, this one {}", items.len()),
+            format!(
+                "a batch holds 1 to {MAX_BATCH} events, this one {}",
+                items.len()
+            ),
         )
         .with_field("events"));
     }
@@ -114,7 +122,10 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<Result<Event, ErrorDetail>>, Error
 /// Parses one item of a batch.
 pub fn parse_event(item: Value) -> Result<Event, ErrorDetail> {
     let Value::Object(map) = item else {
-        return Err(ErrorDetail::new(ErrorCode::InvalidField, "an event must be a JSON object"));
+        return Err(ErrorDetail::new(
+            ErrorCode::InvalidField,
+            "an event must be a JSON object",
+        ));
     };
     let fields = Fields(&map);
     let id = fields.uuid("id")?;
@@ -128,7 +139,10 @@ pub fn parse_event(item: Value) -> Result<Event, ErrorDetail> {
         .with_field("kind")),
         k => Err(ErrorDetail::new(
             ErrorCode::UnknownKind,
-            format!("unknown kind \"{k}\"; expected one of {}", CONTRACT_KINDS.join(", ")),
+            format!(
+                "unknown kind \"{k}\"; expected one of {}",
+                CONTRACT_KINDS.join(", ")
+            ),
         )
         .with_field("kind")),
     }
@@ -152,7 +166,14 @@ fn parse_gps(fields: &Fields<'_>, id: Uuid) -> Result<GpsFix, ErrorDetail> {
         .map_err(|e| invalid(e.field(), e.to_string()))?;
     let speed_kmh = fields.opt_f64_in("speed_kmh", 0.0, 400.0)?;
     let heading = fields.opt_f64_in("heading", 0.0, 360.0)?;
-    Ok(GpsFix { id, occurred_at, vehicle_plate, point, speed_kmh, heading })
+    Ok(GpsFix {
+        id,
+        occurred_at,
+        vehicle_plate,
+        point,
+        speed_kmh,
+        heading,
+    })
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ErrorDetail {
@@ -175,7 +196,10 @@ impl Fields<'_> {
         match self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
             Some(extra) => Err(ErrorDetail::new(
                 ErrorCode::UnknownField,
-                format!("unknown field \"{extra}\"; expected one of {}", allowed.join(", ")),
+                format!(
+                    "unknown field \"{extra}\"; expected one of {}",
+                    allowed.join(", ")
+                ),
             )
             .with_field(extra.clone())),
             None => Ok(()),
@@ -198,13 +222,20 @@ impl Fields<'_> {
     fn instant(&self, name: &str) -> Result<DateTime<FixedOffset>, ErrorDetail> {
         let text = self.str(name)?;
         let at = DateTime::parse_from_rfc3339(text).map_err(|_| {
-            invalid(name, format!("\"{name}\" must be an RFC 3339 instant with an offset"))
+            invalid(
+                name,
+                format!("\"{name}\" must be an RFC 3339 instant with an offset"),
+            )
         })?;
         let (earliest, latest) = instant_bounds();
         if at.with_timezone(&Utc) < earliest || at.with_timezone(&Utc) >= latest {
             return Err(invalid(
                 name,
-                format!("\"{name}\" must lie between {} and {}", earliest.date_naive(), latest.date_naive()),
+                format!(
+                    "\"{name}\" must lie between {} and {}",
+                    earliest.date_naive(),
+                    latest.date_naive()
+                ),
             ));
         }
         Ok(at)
@@ -227,7 +258,10 @@ impl Fields<'_> {
         }
         let value = self.f64(name)?;
         if !(min..=max).contains(&value) {
-            return Err(invalid(name, format!("\"{name}\" must be between {min} and {max}")));
+            return Err(invalid(
+                name,
+                format!("\"{name}\" must be between {min} and {max}"),
+            ));
         }
         Ok(Some(value))
     }
@@ -271,7 +305,10 @@ mod tests {
         let text = serde_json::to_string(&event).unwrap_or_default();
         let back: Event = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
         assert_eq!(back, event);
-        assert_eq!(parse_event(serde_json::from_str(&text).unwrap_or_default()), Ok(event));
+        assert_eq!(
+            parse_event(serde_json::from_str(&text).unwrap_or_default()),
+            Ok(event)
+        );
     }
 
     #[test]
@@ -287,16 +324,46 @@ mod tests {
             e
         };
         let field = |f: &str| Some(f.to_owned());
-        assert_eq!(code_of(without("id")), (ErrorCode::MissingField, field("id")));
-        assert_eq!(code_of(with("id", json!("x"))), (ErrorCode::InvalidField, field("id")));
-        assert_eq!(code_of(with("id", json!(7))), (ErrorCode::InvalidField, field("id")));
-        assert_eq!(code_of(with("kind", json!("teleport"))), (ErrorCode::UnknownKind, field("kind")));
-        assert_eq!(code_of(with("kind", json!("scan"))), (ErrorCode::UnsupportedKind, field("kind")));
-        assert_eq!(code_of(with("lon", json!(181))), (ErrorCode::InvalidField, field("lon")));
-        assert_eq!(code_of(with("lat", json!(-91))), (ErrorCode::InvalidField, field("lat")));
-        assert_eq!(code_of(with("lat", json!("34.7"))), (ErrorCode::InvalidField, field("lat")));
-        assert_eq!(code_of(without("lat")), (ErrorCode::MissingField, field("lat")));
-        assert_eq!(code_of(with("lng", json!(1))), (ErrorCode::UnknownField, field("lng")));
+        assert_eq!(
+            code_of(without("id")),
+            (ErrorCode::MissingField, field("id"))
+        );
+        assert_eq!(
+            code_of(with("id", json!("x"))),
+            (ErrorCode::InvalidField, field("id"))
+        );
+        assert_eq!(
+            code_of(with("id", json!(7))),
+            (ErrorCode::InvalidField, field("id"))
+        );
+        assert_eq!(
+            code_of(with("kind", json!("teleport"))),
+            (ErrorCode::UnknownKind, field("kind"))
+        );
+        assert_eq!(
+            code_of(with("kind", json!("scan"))),
+            (ErrorCode::UnsupportedKind, field("kind"))
+        );
+        assert_eq!(
+            code_of(with("lon", json!(181))),
+            (ErrorCode::InvalidField, field("lon"))
+        );
+        assert_eq!(
+            code_of(with("lat", json!(-91))),
+            (ErrorCode::InvalidField, field("lat"))
+        );
+        assert_eq!(
+            code_of(with("lat", json!("34.7"))),
+            (ErrorCode::InvalidField, field("lat"))
+        );
+        assert_eq!(
+            code_of(without("lat")),
+            (ErrorCode::MissingField, field("lat"))
+        );
+        assert_eq!(
+            code_of(with("lng", json!(1))),
+            (ErrorCode::UnknownField, field("lng"))
+        );
         assert_eq!(
             code_of(with("occurred_at", json!("2026-11-22 08:00"))),
             (ErrorCode::InvalidField, field("occurred_at"))
@@ -305,9 +372,18 @@ mod tests {
             code_of(with("occurred_at", json!("9999-01-01T00:00:00Z"))),
             (ErrorCode::InvalidField, field("occurred_at"))
         );
-        assert_eq!(code_of(with("vehicle_plate", json!(""))), (ErrorCode::InvalidField, field("vehicle_plate")));
-        assert_eq!(code_of(with("speed_kmh", json!(-1))), (ErrorCode::InvalidField, field("speed_kmh")));
-        assert_eq!(code_of(with("heading", json!(361))), (ErrorCode::InvalidField, field("heading")));
+        assert_eq!(
+            code_of(with("vehicle_plate", json!(""))),
+            (ErrorCode::InvalidField, field("vehicle_plate"))
+        );
+        assert_eq!(
+            code_of(with("speed_kmh", json!(-1))),
+            (ErrorCode::InvalidField, field("speed_kmh"))
+        );
+        assert_eq!(
+            code_of(with("heading", json!(361))),
+            (ErrorCode::InvalidField, field("heading"))
+        );
         assert_eq!(code_of(json!([1])), (ErrorCode::InvalidField, None));
     }
 
@@ -319,7 +395,10 @@ mod tests {
         assert_eq!(code("{}"), Err(ErrorCode::MissingField));
         assert_eq!(code(r#"{"events":{}}"#), Err(ErrorCode::InvalidField));
         assert_eq!(code(r#"{"events":[]}"#), Err(ErrorCode::InvalidBatchSize));
-        assert_eq!(code(r#"{"events":[1],"x":1}"#), Err(ErrorCode::UnknownField));
+        assert_eq!(
+            code(r#"{"events":[1],"x":1}"#),
+            Err(ErrorCode::UnknownField)
+        );
         let big = format!("{{\"events\":[{}]}}", vec!["{}"; MAX_BATCH + 1].join(","));
         assert_eq!(code(&big), Err(ErrorCode::InvalidBatchSize));
         assert_eq!(code(r#"{"events":[{}]}"#), Ok(()));

@@ -130,10 +130,22 @@ mod tests {
     #[test]
     fn plates() {
         assert!(VehiclePlate::try_from("豫A12345".to_owned()).is_ok());
-        assert_eq!(VehiclePlate::try_from(String::new()), Err(PlateError::Empty));
-        assert_eq!(VehiclePlate::try_from(" 豫A1".to_owned()), Err(PlateError::BadCharacters));
-        assert_eq!(VehiclePlate::try_from("a\nb".to_owned()), Err(PlateError::BadCharacters));
-        assert_eq!(VehiclePlate::try_from("x".repeat(21)), Err(PlateError::TooLong));
+        assert_eq!(
+            VehiclePlate::try_from(String::new()),
+            Err(PlateError::Empty)
+        );
+        assert_eq!(
+            VehiclePlate::try_from(" 豫A1".to_owned()),
+            Err(PlateError::BadCharacters)
+        );
+        assert_eq!(
+            VehiclePlate::try_from("a\nb".to_owned()),
+            Err(PlateError::BadCharacters)
+        );
+        assert_eq!(
+            VehiclePlate::try_from("x".repeat(21)),
+            Err(PlateError::TooLong)
+        );
         assert!(VehiclePlate::try_from("京".repeat(20)).is_ok());
     }
 

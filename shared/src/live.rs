@@ -23,7 +23,10 @@ pub struct VehicleState {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveMessage {
     /// The whole current picture, sent on connect and whenever the client fell behind.
-    Snapshot { vehicles: Vec<VehicleState>, at: DateTime<Utc> },
+    Snapshot {
+        vehicles: Vec<VehicleState>,
+        at: DateTime<Utc>,
+    },
     /// One vehicle moved.
     Vehicle(VehicleState),
 }

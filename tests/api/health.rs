@@ -6,15 +6,30 @@ async fn health_reports_postgres_postgis_and_redis() {
     let (status, body) = app.get_json("/api/v1/health").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "ok");
-    assert!(body["postgres"]["version"].as_str().unwrap().starts_with("15"), "{body}");
-    assert!(body["postgis"]["version"].as_str().unwrap().starts_with('3'), "{body}");
+    assert!(
+        body["postgres"]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("15"),
+        "{body}"
+    );
+    assert!(
+        body["postgis"]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with('3'),
+        "{body}"
+    );
     assert_eq!(body["redis"]["ok"], true);
     assert_eq!(body["stream"]["outbox"], 0);
 }
 
 #[tokio::test]
 async fn health_is_503_when_redis_is_down_but_ingest_still_commits() {
-    let config = AppConfig { redis_url: "redis://127.0.0.1:1".into(), ..AppConfig::default() };
+    let config = AppConfig {
+        redis_url: "redis://127.0.0.1:1".into(),
+        ..AppConfig::default()
+    };
     let app = spawn_app_with(config, TestDb::new().await).await;
     let (status, body) = app.get_json("/api/v1/health").await;
     assert_eq!(status, 503, "{body}");

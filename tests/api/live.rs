@@ -4,10 +4,13 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(app: &TestApp) -> Ws {
-    let (ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("WebSocket connect");
+    let (ws, _) = tokio_tungstenite::connect_async(app.ws_url())
+        .await
+        .expect("WebSocket connect");
     ws
 }
 
@@ -16,7 +19,9 @@ async fn next_json(ws: &mut Ws) -> Value {
     tokio::time::timeout(Duration::from_secs(15), async {
         loop {
             match ws.next().await {
-                Some(Ok(Message::Text(text))) => return serde_json::from_str(text.as_str()).expect("JSON message"),
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(text.as_str()).expect("JSON message")
+                }
                 Some(Ok(_)) => continue,
                 other => panic!("socket ended: {other:?}"),
             }
@@ -44,7 +49,11 @@ async fn ingest_reaches_the_websocket_through_the_stream() {
     assert_eq!(snapshot["type"], "snapshot");
     assert_eq!(snapshot["vehicles"], json!([]));
 
-    let (status, _) = app.post_events(&json!({"events": [gps("豫A77777", 113.65, 34.76, "2026-11-22T10:00:00+08:00")]})).await;
+    let (status, _) = app
+        .post_events(
+            &json!({"events": [gps("豫A77777", 113.65, 34.76, "2026-11-22T10:00:00+08:00")]}),
+        )
+        .await;
     assert_eq!(status, 202);
     let update = until(&mut ws, |m| m["type"] == "vehicle").await;
     assert_eq!(update["plate"], "豫A77777");
@@ -76,14 +85,19 @@ async fn a_late_fix_does_not_move_the_vehicle_back() {
         h["stream"]["length"] == 2 && h["stream"]["pending"] == 0 && h["stream"]["lag"] == 0
     })
     .await;
-    let (lon, at): (f64, chrono::DateTime<chrono::Utc>) =
-        sqlx::query_as("SELECT ST_X(location), occurred_at FROM vehicle_positions WHERE plate = '豫A88888'")
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
+    let (lon, at): (f64, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
+        "SELECT ST_X(location), occurred_at FROM vehicle_positions WHERE plate = '豫A88888'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
     assert_eq!(lon, 113.70);
     assert_eq!(at.to_rfc3339(), "2026-11-22T02:05:00+00:00");
-    assert_eq!(app.event_count().await, 2, "the late fix is still part of the record");
+    assert_eq!(
+        app.event_count().await,
+        2,
+        "the late fix is still part of the record"
+    );
 }
 
 #[tokio::test]
@@ -91,18 +105,27 @@ async fn subscribe_narrows_topics_and_bad_messages_get_an_error() {
     let app = spawn_app().await;
     let mut ws = connect(&app).await;
     next_json(&mut ws).await;
-    ws.send(Message::text("{\"subscribe\": \"everything\"}")).await.unwrap();
+    ws.send(Message::text("{\"subscribe\": \"everything\"}"))
+        .await
+        .unwrap();
     let error = next_json(&mut ws).await;
     assert_eq!(error["error"]["code"], "malformed_body");
 
-    ws.send(Message::text("{\"subscribe\": [\"alerts\"]}")).await.unwrap();
+    ws.send(Message::text("{\"subscribe\": [\"alerts\"]}"))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut ws).await["type"], "snapshot");
-    app.post_events(&json!({"events": [gps("豫A55555", 113.6, 34.7, "2026-11-22T10:00:00+08:00")]})).await;
+    app.post_events(
+        &json!({"events": [gps("豫A55555", 113.6, 34.7, "2026-11-22T10:00:00+08:00")]}),
+    )
+    .await;
     // Not subscribed to vehicles: nothing arrives.
     let quiet = tokio::time::timeout(Duration::from_secs(2), next_json(&mut ws)).await;
     assert!(quiet.is_err(), "unexpected {quiet:?}");
 
-    ws.send(Message::text("{\"subscribe\": [\"vehicles\"]}")).await.unwrap();
+    ws.send(Message::text("{\"subscribe\": [\"vehicles\"]}"))
+        .await
+        .unwrap();
     let snapshot = next_json(&mut ws).await;
     assert_eq!(snapshot["type"], "snapshot");
     assert_eq!(snapshot["vehicles"][0]["plate"], "豫A55555");

@@ -24,44 +24,205 @@ fn body(v: Value) -> Vec<u8> {
 async fn bad_input_is_a_4xx_json_error_and_writes_nothing() {
     let app = spawn_app().await;
     let json_type = "application/json";
-    let too_many: Vec<Value> = (0..10_001).map(|_| gps("豫A1", 113.6, 34.7, "2026-11-22T08:00:00+08:00")).collect();
+    let too_many: Vec<Value> = (0..10_001)
+        .map(|_| gps("豫A1", 113.6, 34.7, "2026-11-22T08:00:00+08:00"))
+        .collect();
     // 17 MiB of valid-looking JSON: over the 16 MiB body limit.
     let oversized = format!("{{\"events\":[\"{}\"]}}", "x".repeat(17 * 1024 * 1024)).into_bytes();
     let cases: Vec<(&str, Vec<u8>, &str, u16, &str)> = vec![
-        ("bad JSON", b"{\"events\": [".to_vec(), json_type, 400, "malformed_body"),
+        (
+            "bad JSON",
+            b"{\"events\": [".to_vec(),
+            json_type,
+            400,
+            "malformed_body",
+        ),
         ("empty body", Vec::new(), json_type, 400, "malformed_body"),
-        ("not an object", b"[1, 2]".to_vec(), json_type, 400, "malformed_body"),
-        ("a string", b"\"events\"".to_vec(), json_type, 400, "malformed_body"),
-        ("number out of range", b"{\"events\":[{\"lon\": 1e999}]}".to_vec(), json_type, 400, "malformed_body"),
-        ("no events", body(json!({})), json_type, 400, "missing_field"),
-        ("events not an array", body(json!({"events": {"id": 1}})), json_type, 400, "invalid_field"),
-        ("empty batch", body(json!({"events": []})), json_type, 400, "invalid_batch_size"),
-        ("10,001 events", body(json!({ "events": too_many })), json_type, 400, "invalid_batch_size"),
-        ("unknown top-level field", body(json!({"events": [], "extra": 1})), json_type, 400, "unknown_field"),
-        ("oversized body", oversized, json_type, 413, "payload_too_large"),
-        ("wrong content type", body(with("lon", json!(113.6))), "text/plain", 415, "unsupported_media_type"),
-        ("item not an object", body(json!({"events": [42]})), json_type, 422, "all_events_rejected"),
-        ("missing id", body(without("id")), json_type, 422, "all_events_rejected"),
-        ("id not a UUID", body(with("id", json!("1234"))), json_type, 422, "all_events_rejected"),
-        ("unknown kind", body(with("kind", json!("teleport"))), json_type, 422, "all_events_rejected"),
-        ("lon as a string", body(with("lon", json!("113.6"))), json_type, 422, "all_events_rejected"),
-        ("lon out of range", body(with("lon", json!(200.0))), json_type, 422, "all_events_rejected"),
-        ("lat out of range", body(with("lat", json!(-90.5))), json_type, 422, "all_events_rejected"),
-        ("missing lat", body(without("lat")), json_type, 422, "all_events_rejected"),
-        ("missing occurred_at", body(without("occurred_at")), json_type, 422, "all_events_rejected"),
-        ("occurred_at without offset", body(with("occurred_at", json!("2026-11-22T08:00:00"))), json_type, 422, "all_events_rejected"),
-        ("occurred_at in year 9999", body(with("occurred_at", json!("9999-12-31T00:00:00Z"))), json_type, 422, "all_events_rejected"),
-        ("plate a number", body(with("vehicle_plate", json!(12345))), json_type, 422, "all_events_rejected"),
-        ("plate empty", body(with("vehicle_plate", json!(""))), json_type, 422, "all_events_rejected"),
-        ("negative speed", body(with("speed_kmh", json!(-3))), json_type, 422, "all_events_rejected"),
-        ("unknown item field", body(with("lng", json!(113.6))), json_type, 422, "all_events_rejected"),
+        (
+            "not an object",
+            b"[1, 2]".to_vec(),
+            json_type,
+            400,
+            "malformed_body",
+        ),
+        (
+            "a string",
+            b"\"events\"".to_vec(),
+            json_type,
+            400,
+            "malformed_body",
+        ),
+        (
+            "number out of range",
+            b"{\"events\":[{\"lon\": 1e999}]}".to_vec(),
+            json_type,
+            400,
+            "malformed_body",
+        ),
+        (
+            "no events",
+            body(json!({})),
+            json_type,
+            400,
+            "missing_field",
+        ),
+        (
+            "events not an array",
+            body(json!({"events": {"id": 1}})),
+            json_type,
+            400,
+            "invalid_field",
+        ),
+        (
+            "empty batch",
+            body(json!({"events": []})),
+            json_type,
+            400,
+            "invalid_batch_size",
+        ),
+        (
+            "10,001 events",
+            body(json!({ "events": too_many })),
+            json_type,
+            400,
+            "invalid_batch_size",
+        ),
+        (
+            "unknown top-level field",
+            body(json!({"events": [], "extra": 1})),
+            json_type,
+            400,
+            "unknown_field",
+        ),
+        (
+            "oversized body",
+            oversized,
+            json_type,
+            413,
+            "payload_too_large",
+        ),
+        (
+            "wrong content type",
+            body(with("lon", json!(113.6))),
+            "text/plain",
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "item not an object",
+            body(json!({"events": [42]})),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "missing id",
+            body(without("id")),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "id not a UUID",
+            body(with("id", json!("1234"))),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "unknown kind",
+            body(with("kind", json!("teleport"))),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "lon as a string",
+            body(with("lon", json!("113.6"))),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "lon out of range",
+            body(with("lon", json!(200.0))),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "lat out of range",
+            body(with("lat", json!(-90.5))),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "missing lat",
+            body(without("lat")),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "missing occurred_at",
+            body(without("occurred_at")),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "occurred_at without offset",
+            body(with("occurred_at", json!("2026-11-22T08:00:00"))),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "occurred_at in year 9999",
+            body(with("occurred_at", json!("9999-12-31T00:00:00Z"))),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "plate a number",
+            body(with("vehicle_plate", json!(12345))),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "plate empty",
+            body(with("vehicle_plate", json!(""))),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "negative speed",
+            body(with("speed_kmh", json!(-3))),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
+        (
+            "unknown item field",
+            body(with("lng", json!(113.6))),
+            json_type,
+            422,
+            "all_events_rejected",
+        ),
     ];
     assert!(cases.len() >= 20);
     for (name, payload, content_type, status, code) in cases {
         let (got_status, answer) = app.post_raw(payload, content_type).await;
         assert_eq!(got_status, status, "{name}: {answer}");
         assert_eq!(answer["error"]["code"], code, "{name}: {answer}");
-        assert!(!answer["error"]["message"].as_str().unwrap_or("").is_empty(), "{name}: {answer}");
+        assert!(
+            !answer["error"]["message"].as_str().unwrap_or("").is_empty(),
+            "{name}: {answer}"
+        );
         if status == 422 {
             assert_eq!(answer["rejected"][0]["index"], 0, "{name}: {answer}");
         }
@@ -70,7 +231,10 @@ async fn bad_input_is_a_4xx_json_error_and_writes_nothing() {
     // Nothing panicked: the same process still answers.
     let (status, _) = app.get_json("/api/v1/health").await;
     assert_eq!(status, 200);
-    let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM event_outbox").fetch_one(&app.db.pool).await.unwrap();
+    let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM event_outbox")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
     assert_eq!(outbox, 0);
 }
 

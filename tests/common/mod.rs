@@ -46,17 +46,27 @@ impl TestDb {
     pub async fn new() -> Self {
         let name = format!("cylwatch_test_{}", Uuid::new_v4().simple());
         let admin = admin_database_url();
-        let mut conn = PgConnection::connect(&admin).await.expect("connecting as the test admin; did scripts/setup run?");
+        let mut conn = PgConnection::connect(&admin)
+            .await
+            .expect("connecting as the test admin; did scripts/setup run?");
         let mut tries = 0;
         // Concurrent clones of one template may collide for a moment.
-        while let Err(e) = conn.execute(format!("CREATE DATABASE \"{name}\" TEMPLATE cylwatch_template").as_str()).await {
+        while let Err(e) = conn
+            .execute(format!("CREATE DATABASE \"{name}\" TEMPLATE cylwatch_template").as_str())
+            .await
+        {
             tries += 1;
             assert!(tries < 20, "creating {name}: {e}");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("database URL");
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .expect("database URL");
         let url = format!("{base}/{name}");
-        let pool = PgPool::connect(&url).await.expect("connecting to the test database");
+        let pool = PgPool::connect(&url)
+            .await
+            .expect("connecting to the test database");
         Self { name, url, pool }
     }
 }
@@ -67,10 +77,15 @@ impl Drop for TestDb {
         // Drop needs async work: do it on a runtime of its own, off the test's runtime (whose
         // thread this blocks). FORCE ends the pool's connections, which belong to that runtime.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async move {
                 let mut conn = PgConnection::connect(&admin_database_url()).await.ok()?;
-                conn.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str()).await.ok()
+                conn.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+                    .await
+                    .ok()
             })
         })
         .join();
@@ -117,7 +132,11 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the binary with `config` on `db`.
 pub async fn spawn_app_with(config: AppConfig, db: TestDb) -> TestApp {
     let log = output_dir().join(format!("{}.log", db.name));
-    let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("opening the server log");
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .expect("opening the server log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_cylwatch"))
         .arg("serve")
         .env("CYLWATCH_DATABASE_URL", &db.url)
@@ -126,7 +145,10 @@ pub async fn spawn_app_with(config: AppConfig, db: TestDb) -> TestApp {
         .env("CYLWATCH_INSTANCE_ID", &config.instance_id)
         .env("CYLWATCH_HTTP_ADDR", &config.http_addr)
         .env("CYLWATCH_FRONTEND_DIR", workspace().join("dist"))
-        .env("CYLWATCH_BASEMAP_PATH", workspace().join("assets/basemap/zhengzhou_districts.wgs84.geojson"))
+        .env(
+            "CYLWATCH_BASEMAP_PATH",
+            workspace().join("assets/basemap/zhengzhou_districts.wgs84.geojson"),
+        )
         .env("CYLWATCH_LOG", "info")
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
@@ -159,7 +181,14 @@ pub async fn spawn_app_with(config: AppConfig, db: TestDb) -> TestApp {
         log,
         child,
     };
-    app.wait_until(|| async { app.client.get(app.url("/api/v1/health")).send().await.is_ok() }).await;
+    app.wait_until(|| async {
+        app.client
+            .get(app.url("/api/v1/health"))
+            .send()
+            .await
+            .is_ok()
+    })
+    .await;
     app
 }
 
@@ -174,7 +203,13 @@ impl TestApp {
 
     /// POSTs a JSON body to /api/v1/events; returns status and JSON answer.
     pub async fn post_events(&self, body: &Value) -> (u16, Value) {
-        let response = self.client.post(self.url("/api/v1/events")).json(body).send().await.expect("POST events");
+        let response = self
+            .client
+            .post(self.url("/api/v1/events"))
+            .json(body)
+            .send()
+            .await
+            .expect("POST events");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -200,7 +235,10 @@ impl TestApp {
     }
 
     pub async fn event_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&self.db.pool).await.expect("count")
+        sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&self.db.pool)
+            .await
+            .expect("count")
     }
 
     /// Polls `check` every 100 ms for up to 20 s; panics with the log path when it never holds.
@@ -215,7 +253,10 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("condition not met within 20 s; server log: {}", self.log.display());
+        panic!(
+            "condition not met within 20 s; server log: {}",
+            self.log.display()
+        );
     }
 
     /// Stops the server (SIGKILL: as abrupt as a crash); the database stays.
@@ -234,5 +275,8 @@ pub fn gps(plate: &str, lon: f64, lat: f64, occurred_at: &str) -> Value {
 
 /// A free TCP port on loopback (closed again; fine for a test that binds it right away).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }

@@ -20,7 +20,11 @@ struct AllRejected {
 }
 
 /// Ingests one batch.
-#[tracing::instrument(name = "ingest", skip_all, fields(events, accepted, duplicates, rejected))]
+#[tracing::instrument(
+    name = "ingest",
+    skip_all,
+    fields(events, accepted, duplicates, rejected)
+)]
 pub async fn ingest(
     req: HttpRequest,
     payload: web::Payload,
@@ -42,7 +46,10 @@ pub async fn ingest(
     }
     span.record("rejected", rejected.len());
     if events.is_empty() {
-        let first = rejected.first().map(|r| r.error.message.clone()).unwrap_or_default();
+        let first = rejected
+            .first()
+            .map(|r| r.error.message.clone())
+            .unwrap_or_default();
         let body = AllRejected {
             error: ErrorDetail::new(
                 ErrorCode::AllEventsRejected,
@@ -59,11 +66,17 @@ pub async fn ingest(
     let duplicates = events.len() - accepted;
     span.record("accepted", accepted);
     span.record("duplicates", duplicates);
-    Ok(HttpResponse::Accepted().json(IngestResponse { accepted, duplicates, rejected }))
+    Ok(HttpResponse::Accepted().json(IngestResponse {
+        accepted,
+        duplicates,
+        rejected,
+    }))
 }
 
 fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
-    let Some(value) = req.headers().get(header::CONTENT_TYPE) else { return Ok(()) };
+    let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
     let essence = value
         .to_str()
         .unwrap_or("")
@@ -83,9 +96,16 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
 }
 
 /// Reads the body, refusing it as soon as it passes `limit` bytes.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
     let too_large = || {
-        ApiError::client(ErrorCode::PayloadTooLarge, format!("the body is larger than {limit} bytes"))
+        ApiError::client(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than {limit} bytes"),
+        )
     };
     let declared = req
         .headers()
@@ -98,7 +118,10 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::client(ErrorCode::MalformedBody, format!("the body could not be read: {e}"))
+            ApiError::client(
+                ErrorCode::MalformedBody,
+                format!("the body could not be read: {e}"),
+            )
         })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());

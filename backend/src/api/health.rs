@@ -12,14 +12,24 @@ use std::time::Duration;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn up(version: Option<String>) -> DependencyHealth {
-    DependencyHealth { ok: true, version, error: None }
+    DependencyHealth {
+        ok: true,
+        version,
+        error: None,
+    }
 }
 
 fn down(error: String) -> DependencyHealth {
-    DependencyHealth { ok: false, version: None, error: Some(error) }
+    DependencyHealth {
+        ok: false,
+        version: None,
+        error: Some(error),
+    }
 }
 
-async fn bounded<T>(probe: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+async fn bounded<T>(
+    probe: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
     tokio::time::timeout(PROBE_TIMEOUT, probe)
         .await
         .map_err(|_| anyhow::anyhow!("no answer within {PROBE_TIMEOUT:?}"))?
@@ -32,9 +42,18 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             let outbox = bounded(store::events::outbox_len(&state.pool)).await.ok();
             (up(Some(pg)), up(Some(gis)), outbox)
         }
-        Err(e) => (down(format!("{e:#}")), down("PostgreSQL is down".into()), None),
+        Err(e) => (
+            down(format!("{e:#}")),
+            down("PostgreSQL is down".into()),
+            None,
+        ),
     };
-    let mut stream = StreamHealth { outbox, lag: None, pending: None, length: None };
+    let mut stream = StreamHealth {
+        outbox,
+        lag: None,
+        pending: None,
+        length: None,
+    };
     let redis = match bounded(redis_probe(&state, &mut stream)).await {
         Ok(version) => up(Some(version)),
         Err(e) => down(format!("{e:#}")),
@@ -57,7 +76,10 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
 
 async fn redis_probe(state: &AppState, stream: &mut StreamHealth) -> anyhow::Result<String> {
     let mut conn = state.redis.get_multiplexed_async_connection().await?;
-    let info: String = redis::cmd("INFO").arg("server").query_async(&mut conn).await?;
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut conn)
+        .await?;
     let version = info
         .lines()
         .find_map(|l| l.strip_prefix("redis_version:"))

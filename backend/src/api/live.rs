@@ -13,9 +13,17 @@ pub async fn upgrade(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (response, session, incoming) = actix_ws::handle(&req, body).map_err(|e| {
-        ApiError::client(ErrorCode::MalformedBody, format!("expected a WebSocket upgrade: {e}"))
+        ApiError::client(
+            ErrorCode::MalformedBody,
+            format!("expected a WebSocket upgrade: {e}"),
+        )
     })?;
     let incoming = incoming.max_frame_size(64 * 1024);
-    actix_web::rt::spawn(session::run(session, incoming, state.hub.subscribe(), state.pool.clone()));
+    actix_web::rt::spawn(session::run(
+        session,
+        incoming,
+        state.hub.subscribe(),
+        state.pool.clone(),
+    ));
     Ok(response)
 }

@@ -17,17 +17,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/health", web::get().to(health::health)))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
-            .service(resource("/basemap/districts", web::get().to(basemap::districts)))
+            .service(resource(
+                "/basemap/districts",
+                web::get().to(basemap::districts),
+            ))
             .default_service(web::to(not_found)),
     );
 }
 
 fn resource(path: &str, route: Route) -> actix_web::Resource {
-    web::resource(path).route(route).default_service(web::to(method_not_allowed))
+    web::resource(path)
+        .route(route)
+        .default_service(web::to(method_not_allowed))
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    error_response(ErrorCode::NotFound, format!("no endpoint {} {}", req.method(), req.path()))
+    error_response(
+        ErrorCode::NotFound,
+        format!("no endpoint {} {}", req.method(), req.path()),
+    )
 }
 
 async fn method_not_allowed(req: HttpRequest) -> HttpResponse {

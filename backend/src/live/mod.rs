@@ -46,11 +46,17 @@ impl LiveHub {
 
     /// Relays the Redis live channels into the hub until shutdown, re-subscribing after any
     /// Redis failure.
-    pub async fn run(self, client: redis::Client, keys: StreamKeys, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(
+        self,
+        client: redis::Client,
+        keys: StreamKeys,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let pattern = format!("{}*", keys.live);
         let mut first = true;
         loop {
-            let Some(mut pubsub) = connect_redis_pubsub(&client, &pattern, &mut shutdown).await else {
+            let Some(mut pubsub) = connect_redis_pubsub(&client, &pattern, &mut shutdown).await
+            else {
                 return;
             };
             if !first {
@@ -67,10 +73,17 @@ impl LiveHub {
                     tracing::warn!("live subscription lost; re-subscribing");
                     break;
                 };
-                let Some(topic) = topic_of(msg.get_channel_name(), &keys.live) else { continue };
-                let Ok(text) = std::str::from_utf8(msg.get_payload_bytes()) else { continue };
+                let Some(topic) = topic_of(msg.get_channel_name(), &keys.live) else {
+                    continue;
+                };
+                let Ok(text) = std::str::from_utf8(msg.get_payload_bytes()) else {
+                    continue;
+                };
                 // No receivers is fine: nobody is watching.
-                let _ = self.tx.send(HubEvent::Frame { topic, text: ByteString::from(text) });
+                let _ = self.tx.send(HubEvent::Frame {
+                    topic,
+                    text: ByteString::from(text),
+                });
             }
         }
     }

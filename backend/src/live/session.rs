@@ -23,7 +23,13 @@ pub async fn run(
     mut hub: broadcast::Receiver<HubEvent>,
     pool: PgPool,
 ) {
-    let mut topics: HashSet<Topic> = [Topic::Vehicles, Topic::Alerts, Topic::Stats, Topic::Cylinders].into();
+    let mut topics: HashSet<Topic> = [
+        Topic::Vehicles,
+        Topic::Alerts,
+        Topic::Stats,
+        Topic::Cylinders,
+    ]
+    .into();
     let mut last_heard = Instant::now();
     let mut ping = tokio::time::interval(PING_EVERY);
     if send_snapshot(&mut session, &pool).await.is_err() {
@@ -85,6 +91,10 @@ async fn send_snapshot(session: &mut Session, pool: &PgPool) -> Result<(), ()> {
             return Ok(());
         }
     };
-    let text = serde_json::to_string(&LiveMessage::Snapshot { vehicles, at: Utc::now() }).map_err(|_| ())?;
+    let text = serde_json::to_string(&LiveMessage::Snapshot {
+        vehicles,
+        at: Utc::now(),
+    })
+    .map_err(|_| ())?;
     session.text(text).await.map_err(|_| ())
 }

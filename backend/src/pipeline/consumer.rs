@@ -26,7 +26,9 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        let Some(mut conn) = connect_redis(&client, "consumer", &mut shutdown).await else { return };
+        let Some(mut conn) = connect_redis(&client, "consumer", &mut shutdown).await else {
+            return;
+        };
         match consume(&pool, &mut conn, &keys, &consumer, &mut shutdown).await {
             Ok(()) => return,
             Err(e) => {
@@ -54,7 +56,9 @@ async fn consume(
             return Ok(());
         }
         let start = if from_pending { "0" } else { ">" };
-        let mut options = StreamReadOptions::default().group(&keys.group, consumer).count(COUNT);
+        let mut options = StreamReadOptions::default()
+            .group(&keys.group, consumer)
+            .count(COUNT);
         if !from_pending {
             options = options.block(BLOCK_MS);
         }
@@ -63,7 +67,9 @@ async fn consume(
             r = conn.xread_options(&streams, &ids, &options) => r.context("XREADGROUP")?,
             _ = shutdown.changed() => return Ok(()),
         };
-        let entries: Vec<StreamId> = reply.map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect()).unwrap_or_default();
+        let entries: Vec<StreamId> = reply
+            .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
+            .unwrap_or_default();
         if entries.is_empty() {
             if from_pending {
                 tracing::info!(consumer, "pending entries done; reading new entries");
@@ -76,7 +82,9 @@ async fn consume(
 }
 
 async fn ensure_group(conn: &mut MultiplexedConnection, keys: &StreamKeys) -> anyhow::Result<()> {
-    let created: redis::RedisResult<()> = conn.xgroup_create_mkstream(&keys.events, &keys.group, "0").await;
+    let created: redis::RedisResult<()> = conn
+        .xgroup_create_mkstream(&keys.events, &keys.group, "0")
+        .await;
     match created {
         Ok(()) => Ok(()),
         Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
@@ -102,18 +110,31 @@ async fn process(
             Ok(event) => events.push(event),
             Err(error) => {
                 tracing::error!(id = %entry.id, error, "undecodable stream entry; dead-lettered");
-                store::events::dead_letter(pool, &entry.id, payload.as_deref().unwrap_or(""), &error).await?;
+                store::events::dead_letter(
+                    pool,
+                    &entry.id,
+                    payload.as_deref().unwrap_or(""),
+                    &error,
+                )
+                .await?;
             }
         }
     }
     let messages = positions::apply(pool, &events).await?;
     publish(conn, keys, &messages).await?;
     let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-    let _: usize = conn.xack(&keys.events, &keys.group, &ids).await.context("XACK")?;
+    let _: usize = conn
+        .xack(&keys.events, &keys.group, &ids)
+        .await
+        .context("XACK")?;
     Ok(())
 }
 
-async fn publish(conn: &mut MultiplexedConnection, keys: &StreamKeys, messages: &[LiveMessage]) -> anyhow::Result<()> {
+async fn publish(
+    conn: &mut MultiplexedConnection,
+    keys: &StreamKeys,
+    messages: &[LiveMessage],
+) -> anyhow::Result<()> {
     if messages.is_empty() {
         return Ok(());
     }
@@ -123,8 +144,14 @@ async fn publish(conn: &mut MultiplexedConnection, keys: &StreamKeys, messages: 
             LiveMessage::Vehicle(_) | LiveMessage::Snapshot { .. } => "vehicles",
         };
         let text = serde_json::to_string(message).context("serializing a live message")?;
-        pipe.cmd("PUBLISH").arg(format!("{}{topic}", keys.live)).arg(text).ignore();
+        pipe.cmd("PUBLISH")
+            .arg(format!("{}{topic}", keys.live))
+            .arg(text)
+            .ignore();
     }
-    let _: () = pipe.query_async(conn).await.context("PUBLISH live messages")?;
+    let _: () = pipe
+        .query_async(conn)
+        .await
+        .context("PUBLISH live messages")?;
     Ok(())
 }

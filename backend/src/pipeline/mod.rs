@@ -45,8 +45,12 @@ pub async fn connect_redis(
     let mut delay = Duration::from_millis(200);
     loop {
         // Blocking reads wait up to a second; give every answer more than that.
-        let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(10)));
-        match client.get_multiplexed_async_connection_with_config(&config).await {
+        let config =
+            redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(10)));
+        match client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+        {
             Ok(conn) => return Some(conn),
             Err(e) => tracing::warn!(error = %e, what, "Redis unreachable; retrying"),
         }

@@ -24,7 +24,9 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        let Some(mut conn) = connect_redis(&client, "relay", &mut shutdown).await else { return };
+        let Some(mut conn) = connect_redis(&client, "relay", &mut shutdown).await else {
+            return;
+        };
         loop {
             if let Err(e) = drain(&pool, &mut conn, &keys).await {
                 tracing::warn!(error = %format!("{e:#}"), "relay failed; reconnecting");
@@ -43,7 +45,11 @@ pub async fn run(
 }
 
 /// Moves everything in the outbox onto the stream; returns how many entries.
-async fn drain(pool: &PgPool, conn: &mut MultiplexedConnection, keys: &StreamKeys) -> anyhow::Result<usize> {
+async fn drain(
+    pool: &PgPool,
+    conn: &mut MultiplexedConnection,
+    keys: &StreamKeys,
+) -> anyhow::Result<usize> {
     let mut moved = 0;
     loop {
         let batch = store::events::take_outbox(pool, BATCH).await?;
@@ -53,10 +59,22 @@ async fn drain(pool: &PgPool, conn: &mut MultiplexedConnection, keys: &StreamKey
         }
         let mut pipe = redis::pipe();
         for payload in &batch.payloads {
-            pipe.cmd("XADD").arg(&keys.events).arg("*").arg("event").arg(payload).ignore();
+            pipe.cmd("XADD")
+                .arg(&keys.events)
+                .arg("*")
+                .arg("event")
+                .arg(payload)
+                .ignore();
         }
-        let _: () = pipe.query_async(conn).await.context("XADD to the event stream")?;
-        batch.tx.commit().await.context("committing the outbox batch")?;
+        let _: () = pipe
+            .query_async(conn)
+            .await
+            .context("XADD to the event stream")?;
+        batch
+            .tx
+            .commit()
+            .await
+            .context("committing the outbox batch")?;
         moved += n;
         tracing::debug!(n, "relayed events");
         if n < usize::try_from(BATCH).unwrap_or(usize::MAX) {

@@ -21,12 +21,19 @@ pub struct City {
 impl City {
     /// Reads a GeoJSON FeatureCollection of (Multi)Polygons with a `name` property.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let json: Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        let features = json["features"].as_array().context("no \"features\" array")?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let json: Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let features = json["features"]
+            .as_array()
+            .context("no \"features\" array")?;
         let mut districts = Vec::new();
         for feature in features {
-            let name = feature["properties"]["name"].as_str().unwrap_or("?").to_owned();
+            let name = feature["properties"]["name"]
+                .as_str()
+                .unwrap_or("?")
+                .to_owned();
             let geometry = &feature["geometry"];
             let polygons = match geometry["type"].as_str() {
                 Some("Polygon") => vec![polygon(&geometry["coordinates"])?],
@@ -39,8 +46,14 @@ impl City {
                 other => anyhow::bail!("district {name}: unsupported geometry {other:?}"),
             };
             let shape = MultiPolygon::new(polygons);
-            let bounds = shape.bounding_rect().with_context(|| format!("district {name} is empty"))?;
-            districts.push(District { name, shape, bounds });
+            let bounds = shape
+                .bounding_rect()
+                .with_context(|| format!("district {name} is empty"))?;
+            districts.push(District {
+                name,
+                shape,
+                bounds,
+            });
         }
         anyhow::ensure!(!districts.is_empty(), "{} has no districts", path.display());
         Ok(Self { districts })
@@ -49,7 +62,9 @@ impl City {
     /// Whether a point lies in some district.
     pub fn contains(&self, lon: f64, lat: f64) -> bool {
         let p = Point::new(lon, lat);
-        self.districts.iter().any(|d| d.bounds.contains(&p) && d.shape.contains(&p))
+        self.districts
+            .iter()
+            .any(|d| d.bounds.contains(&p) && d.shape.contains(&p))
     }
 
     /// A random point inside district `index`.
@@ -68,7 +83,13 @@ impl City {
     }
 
     /// A random point in the city within `radius_m` of (lon, lat), or the point itself.
-    pub fn random_point_near(&self, lon: f64, lat: f64, radius_m: f64, rng: &mut impl Rng) -> (f64, f64) {
+    pub fn random_point_near(
+        &self,
+        lon: f64,
+        lat: f64,
+        radius_m: f64,
+        rng: &mut impl Rng,
+    ) -> (f64, f64) {
         for _ in 0..1_000 {
             let dx = rng.random_range(-radius_m..=radius_m);
             let dy = rng.random_range(-radius_m..=radius_m);
@@ -84,7 +105,10 @@ impl City {
 fn polygon(rings: &Value) -> anyhow::Result<Polygon<f64>> {
     let mut rings = rings.as_array().context("polygon rings")?.iter().map(ring);
     let exterior = rings.next().context("polygon without a ring")??;
-    Ok(Polygon::new(exterior, rings.collect::<anyhow::Result<_>>()?))
+    Ok(Polygon::new(
+        exterior,
+        rings.collect::<anyhow::Result<_>>()?,
+    ))
 }
 
 fn ring(coords: &Value) -> anyhow::Result<LineString<f64>> {
@@ -114,7 +138,10 @@ pub fn offset(lon: f64, lat: f64, dx: f64, dy: f64) -> (f64, f64) {
 
 /// Metres east and north from a to b (equirectangular: fine at city scale).
 pub fn delta_m(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
-    ((b.0 - a.0) * m_per_deg_lon(a.1), (b.1 - a.1) * M_PER_DEG_LAT)
+    (
+        (b.0 - a.0) * m_per_deg_lon(a.1),
+        (b.1 - a.1) * M_PER_DEG_LAT,
+    )
 }
 
 #[cfg(test)]
@@ -125,12 +152,16 @@ mod tests {
     fn offsets_round_trip() {
         let (lon, lat) = offset(113.62, 34.75, 1000.0, -500.0);
         let (dx, dy) = delta_m((113.62, 34.75), (lon, lat));
-        assert!((dx - 1000.0).abs() < 1.0 && (dy + 500.0).abs() < 1.0, "{dx} {dy}");
+        assert!(
+            (dx - 1000.0).abs() < 1.0 && (dy + 500.0).abs() < 1.0,
+            "{dx} {dy}"
+        );
     }
 
     #[test]
     fn zhengzhou_districts_load_and_contain_their_points() -> anyhow::Result<()> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/basemap/zhengzhou_districts.wgs84.geojson");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../assets/basemap/zhengzhou_districts.wgs84.geojson");
         let city = City::load(&path)?;
         assert_eq!(city.districts.len(), 12);
         assert!(city.districts.iter().any(|d| d.name == "金水区"));

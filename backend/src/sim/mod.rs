@@ -33,7 +33,10 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 20_261_122)]
     pub seed: u64,
     /// District boundaries (GeoJSON) to drive in.
-    #[arg(long, default_value = "assets/basemap/zhengzhou_districts.wgs84.geojson")]
+    #[arg(
+        long,
+        default_value = "assets/basemap/zhengzhou_districts.wgs84.geojson"
+    )]
     pub basemap: PathBuf,
     /// Stop after this many seconds (default: run until interrupted).
     #[arg(long)]
@@ -66,7 +69,10 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
             _ = ticker.tick() => {}
             _ = tokio::signal::ctrl_c() => break,
         }
-        if args.duration_s.is_some_and(|d| started.elapsed().as_secs_f64() >= d) {
+        if args
+            .duration_s
+            .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+        {
             break;
         }
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, false);
@@ -109,7 +115,9 @@ fn make_fleet(city: &City, n: usize, rng: &mut StdRng) -> Vec<SimVehicle> {
     const LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
     (0..n)
         .map(|i| {
-            let tail: String = (0..4).map(|_| char::from(LETTERS[rng.random_range(0..LETTERS.len())])).collect();
+            let tail: String = (0..4)
+                .map(|_| char::from(LETTERS[rng.random_range(0..LETTERS.len())]))
+                .collect();
             // Plates unique by construction: the index is part of them.
             let plate = format!("豫A{}{:02}", tail, i % 100);
             let depot = city.random_point_in(rng.random_range(0..city.districts.len()), rng);
@@ -127,10 +135,23 @@ fn gps_event(v: &SimVehicle, now: &str, rng: &mut StdRng) -> Value {
     })
 }
 
-async fn send(client: &reqwest::Client, url: &str, batch: &Value) -> anyhow::Result<IngestResponse> {
-    let response = client.post(url).json(batch).send().await.context("POST events")?;
+async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    batch: &Value,
+) -> anyhow::Result<IngestResponse> {
+    let response = client
+        .post(url)
+        .json(batch)
+        .send()
+        .await
+        .context("POST events")?;
     let status = response.status();
-    anyhow::ensure!(status.as_u16() == 202, "server answered {status}: {}", response.text().await.unwrap_or_default());
+    anyhow::ensure!(
+        status.as_u16() == 202,
+        "server answered {status}: {}",
+        response.text().await.unwrap_or_default()
+    );
     response.json().await.context("reading the ingest answer")
 }
 

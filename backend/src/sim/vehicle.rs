@@ -50,7 +50,9 @@ impl SimVehicle {
         let speed = (self.cruise_kmh + rng.random_range(-5.0..=5.0)).max(5.0);
         let mut budget_m = speed / 3.6 * dt;
         while budget_m > 0.0 {
-            let Some(&next) = self.route.front() else { break };
+            let Some(&next) = self.route.front() else {
+                break;
+            };
             let (dx, dy) = delta_m((self.lon, self.lat), next);
             let dist = dx.hypot(dy);
             if dist > 0.5 {
@@ -61,7 +63,12 @@ impl SimVehicle {
                 budget_m -= dist;
                 self.route.pop_front();
             } else {
-                (self.lon, self.lat) = offset(self.lon, self.lat, dx / dist * budget_m, dy / dist * budget_m);
+                (self.lon, self.lat) = offset(
+                    self.lon,
+                    self.lat,
+                    dx / dist * budget_m,
+                    dy / dist * budget_m,
+                );
                 budget_m = 0.0;
             }
         }
@@ -82,7 +89,11 @@ impl SimVehicle {
         };
         // Streets: an east-west leg then a north-south leg, with the corner nudged so that
         // not every vehicle turns at the same meridian.
-        let corner = if rng.random_bool(0.5) { (target.0, self.lat) } else { (self.lon, target.1) };
+        let corner = if rng.random_bool(0.5) {
+            (target.0, self.lat)
+        } else {
+            (self.lon, target.1)
+        };
         self.route = VecDeque::from([corner, target]);
         self.cruise_kmh = rng.random_range(20.0..=50.0);
     }
@@ -96,7 +107,8 @@ mod tests {
 
     #[test]
     fn vehicles_move_at_plausible_speeds_and_stay_in_town() -> anyhow::Result<()> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/basemap/zhengzhou_districts.wgs84.geojson");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../assets/basemap/zhengzhou_districts.wgs84.geojson");
         let city = City::load(&path)?;
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let depot = city.random_point_in(3, &mut rng);

@@ -87,7 +87,10 @@ pub struct OutboxBatch {
 
 /// Takes up to `limit` outbox entries, skipping rows another instance holds.
 pub async fn take_outbox(pool: &PgPool, limit: i64) -> anyhow::Result<OutboxBatch> {
-    let mut tx = pool.begin().await.context("opening an outbox transaction")?;
+    let mut tx = pool
+        .begin()
+        .await
+        .context("opening an outbox transaction")?;
     let payloads: Vec<String> = sqlx::query_scalar(
         r#"
         WITH batch AS (
@@ -107,13 +110,20 @@ pub async fn take_outbox(pool: &PgPool, limit: i64) -> anyhow::Result<OutboxBatc
 }
 
 /// Keeps a stream entry the pipeline could not process.
-pub async fn dead_letter(pool: &PgPool, stream_id: &str, payload: &str, error: &str) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO pipeline_dead_letters (stream_id, payload, error) VALUES ($1, $2, $3)")
-        .bind(stream_id)
-        .bind(payload)
-        .bind(error)
-        .execute(pool)
-        .await
-        .context("writing a dead letter")?;
+pub async fn dead_letter(
+    pool: &PgPool,
+    stream_id: &str,
+    payload: &str,
+    error: &str,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO pipeline_dead_letters (stream_id, payload, error) VALUES ($1, $2, $3)",
+    )
+    .bind(stream_id)
+    .bind(payload)
+    .bind(error)
+    .execute(pool)
+    .await
+    .context("writing a dead letter")?;
     Ok(())
 }

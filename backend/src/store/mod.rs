@@ -19,7 +19,10 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
 
 /// Applies the migrations in `migrations/` (serialised across instances by sqlx's lock).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    sqlx::migrate!("../migrations").run(pool).await.context("applying migrations")
+    sqlx::migrate!("../migrations")
+        .run(pool)
+        .await
+        .context("applying migrations")
 }
 
 /// PostgreSQL's and PostGIS's versions.

@@ -40,7 +40,10 @@ pub async fn apply_fixes(pool: &PgPool, fixes: &[&GpsFix]) -> anyhow::Result<Vec
     let lats: Vec<f64> = fixes.iter().map(|f| f.point.lat()).collect();
     let speeds: Vec<Option<f64>> = fixes.iter().map(|f| f.speed_kmh).collect();
     let headings: Vec<Option<f64>> = fixes.iter().map(|f| f.heading).collect();
-    let times: Vec<DateTime<Utc>> = fixes.iter().map(|f| f.occurred_at.with_timezone(&Utc)).collect();
+    let times: Vec<DateTime<Utc>> = fixes
+        .iter()
+        .map(|f| f.occurred_at.with_timezone(&Utc))
+        .collect();
     let ids: Vec<uuid::Uuid> = fixes.iter().map(|f| f.id).collect();
     let rows: Vec<Row> = sqlx::query_as(
         r#"

@@ -18,12 +18,23 @@ pub fn DistrictPanel(props: &DistrictPanelProps) -> Html {
     let lang = use_lang().lang;
     let live = use_context::<LiveContext>();
     let counts: Vec<usize> = {
-        let vehicles = live.as_ref().map(|l| l.vehicles.borrow().values().map(|v| (v.lon, v.lat)).collect::<Vec<_>>());
+        let vehicles = live.as_ref().map(|l| {
+            l.vehicles
+                .borrow()
+                .values()
+                .map(|v| (v.lon, v.lat))
+                .collect::<Vec<_>>()
+        });
         let vehicles = vehicles.unwrap_or_default();
         props
             .districts
             .iter()
-            .map(|d| vehicles.iter().filter(|(lon, lat)| contains(d, *lon, *lat)).count())
+            .map(|d| {
+                vehicles
+                    .iter()
+                    .filter(|(lon, lat)| contains(d, *lon, *lat))
+                    .count()
+            })
             .collect()
     };
     html! {

@@ -12,6 +12,16 @@ use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yew::prelude::*;
 
+/// Where a vehicle was drawn (CSS pixels), for the test-only state element.
+#[derive(serde::Serialize)]
+struct DrawnMarker {
+    plate: String,
+    lon: f64,
+    lat: f64,
+    x: f64,
+    y: f64,
+}
+
 /// Map properties.
 #[derive(Properties, PartialEq)]
 pub struct CityMapProps {
@@ -33,7 +43,9 @@ impl Projection {
         let (min_lon, min_lat, max_lon, max_lat) = b;
         let kx = ((min_lat + max_lat) / 2.0).to_radians().cos();
         let (w, h) = ((max_lon - min_lon) * kx, max_lat - min_lat);
-        let scale = ((width - 2.0 * pad) / w).min((height - 2.0 * pad) / h).max(1e-9);
+        let scale = ((width - 2.0 * pad) / w)
+            .min((height - 2.0 * pad) / h)
+            .max(1e-9);
         Self {
             min_lon,
             max_lat,
@@ -74,11 +86,15 @@ pub fn CityMap(props: &CityMapProps) -> Html {
             let window = web_sys::window();
             let listener = Closure::<dyn Fn()>::new(move || resized.set(*resized + 1));
             if let Some(w) = &window {
-                let _ = w.add_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
+                let _ =
+                    w.add_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
             }
             move || {
                 if let Some(w) = window {
-                    let _ = w.remove_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
+                    let _ = w.remove_event_listener_with_callback(
+                        "resize",
+                        listener.as_ref().unchecked_ref(),
+                    );
                 }
             }
         });
@@ -91,17 +107,15 @@ pub fn CityMap(props: &CityMapProps) -> Html {
         let live = live.clone();
         let state_ref = state_ref.clone();
         use_effect_with((version, districts, *resized), move |(_, districts, _)| {
-            let Some(el) = canvas.cast::<HtmlCanvasElement>() else { return };
+            let Some(el) = canvas.cast::<HtmlCanvasElement>() else {
+                return;
+            };
             let vehicles: Vec<VehicleState> = live
                 .map(|l| l.vehicles.borrow().values().cloned().collect())
                 .unwrap_or_default();
             let drawn = draw(&el, districts, &vehicles);
             if let (Some(drawn), Some(pre)) = (drawn, state_ref.cast::<web_sys::Element>()) {
-                let vehicles: Vec<_> = drawn
-                    .iter()
-                    .map(|(plate, lon, lat, x, y)| json!({"plate": plate, "lon": lon, "lat": lat, "x": x, "y": y}))
-                    .collect();
-                pre.set_text_content(Some(&json!({ "vehicles": vehicles }).to_string()));
+                pre.set_text_content(Some(&json!({ "vehicles": drawn }).to_string()));
             }
         });
     }
@@ -122,7 +136,7 @@ fn draw(
     canvas: &HtmlCanvasElement,
     districts: &[District],
     vehicles: &[VehicleState],
-) -> Option<Vec<(String, f64, f64, f64, f64)>> {
+) -> Option<Vec<DrawnMarker>> {
     let dpr = web_sys::window()?.device_pixel_ratio().max(1.0);
     let css_w = f64::from(canvas.client_width().max(1));
     let css_h = f64::from(canvas.client_height().max(1));
@@ -162,7 +176,9 @@ fn draw(
 
     // District names.
     let font_px = (h / 55.0).clamp(11.0 * dpr, 40.0 * dpr);
-    ctx.set_font(&format!("{font_px:.0}px \"Noto Sans CJK SC\", \"Microsoft YaHei\", sans-serif"));
+    ctx.set_font(&format!(
+        "{font_px:.0}px \"Noto Sans CJK SC\", \"Microsoft YaHei\", sans-serif"
+    ));
     ctx.set_text_align("center");
     ctx.set_text_baseline("middle");
     ctx.set_fill_style_str("#8fb3d9");
@@ -187,9 +203,19 @@ fn draw(
         }
         ctx.begin_path();
         let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
-        ctx.set_fill_style_str(if v.speed_kmh.unwrap_or(0.0) > 1.0 { "#ffb020" } else { "#ff7a45" });
+        ctx.set_fill_style_str(if v.speed_kmh.unwrap_or(0.0) > 1.0 {
+            "#ffb020"
+        } else {
+            "#ff7a45"
+        });
         ctx.fill();
-        drawn.push((v.plate.to_string(), v.lon, v.lat, x / dpr, y / dpr));
+        drawn.push(DrawnMarker {
+            plate: v.plate.to_string(),
+            lon: v.lon,
+            lat: v.lat,
+            x: x / dpr,
+            y: y / dpr,
+        });
     }
     Some(drawn)
 }

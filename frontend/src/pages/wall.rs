@@ -38,15 +38,25 @@ pub fn Wall() -> Html {
     }
     let (online, moving, last) = live.as_ref().map_or((0, 0, None), |l| {
         let vehicles = l.vehicles.borrow();
-        let moving = vehicles.values().filter(|v| v.speed_kmh.unwrap_or(0.0) > 1.0).count();
+        let moving = vehicles
+            .values()
+            .filter(|v| v.speed_kmh.unwrap_or(0.0) > 1.0)
+            .count();
         (vehicles.len(), moving, l.last_update)
     });
     // Beijing time on the wall, whatever the browser's zone.
     let cst = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix());
-    let last = last.map_or_else(|| "—".to_owned(), |t| t.with_timezone(&cst).format("%H:%M:%S").to_string());
+    let last = last.map_or_else(
+        || "—".to_owned(),
+        |t| t.with_timezone(&cst).format("%H:%M:%S").to_string(),
+    );
     let body = match &*basemap {
-        Basemap::Loading => html! { <div class="map placeholder">{ lang.t(Key::MapLoading) }</div> },
-        Basemap::Failed(e) => html! { <div class="map placeholder error">{ lang.t(Key::MapFailed) }{ ": " }{ e }</div> },
+        Basemap::Loading => {
+            html! { <div class="map placeholder">{ lang.t(Key::MapLoading) }</div> }
+        }
+        Basemap::Failed(e) => {
+            html! { <div class="map placeholder error">{ lang.t(Key::MapFailed) }{ ": " }{ e }</div> }
+        }
         Basemap::Ready(d) => html! { <CityMap districts={d.clone()} /> },
     };
     let panel = match &*basemap {

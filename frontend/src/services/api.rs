@@ -10,7 +10,10 @@ pub enum ApiError {
     /// The request did not complete (network, server down).
     Network(String),
     /// The server answered with an error body.
-    Server { status: u16, body: Option<ErrorBody> },
+    Server {
+        status: u16,
+        body: Option<ErrorBody>,
+    },
     /// The answer was not what the contract says.
     Decode(String),
 }
@@ -19,7 +22,10 @@ impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Network(e) => write!(f, "network: {e}"),
-            Self::Server { status, body: Some(b) } => write!(f, "{status} {}: {}", b.error.code.name(), b.error.message),
+            Self::Server {
+                status,
+                body: Some(b),
+            } => write!(f, "{status} {}: {}", b.error.code.name(), b.error.message),
             Self::Server { status, body: None } => write!(f, "HTTP {status}"),
             Self::Decode(e) => write!(f, "unexpected answer: {e}"),
         }
@@ -28,13 +34,19 @@ impl fmt::Display for ApiError {
 
 /// GETs a JSON document.
 pub async fn get_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let response = Request::get(path).send().await.map_err(|e| ApiError::Network(e.to_string()))?;
+    let response = Request::get(path)
+        .send()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
     if !response.ok() {
         let status = response.status();
         let body = response.json::<ErrorBody>().await.ok();
         return Err(ApiError::Server { status, body });
     }
-    response.json::<T>().await.map_err(|e| ApiError::Decode(e.to_string()))
+    response
+        .json::<T>()
+        .await
+        .map_err(|e| ApiError::Decode(e.to_string()))
 }
 
 /// The district boundaries configured on the server.

@@ -11,7 +11,11 @@ use std::time::Duration;
 /// The WebSocket URL on the page's own host.
 fn live_url() -> Option<String> {
     let location = web_sys::window()?.location();
-    let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
     Some(format!("{scheme}://{}/api/v1/live", location.host().ok()?))
 }
 
@@ -36,7 +40,9 @@ pub async fn run(live: LiveContext) {
                 }
                 match serde_json::from_str::<LiveMessage>(&text) {
                     Ok(msg) => live.dispatch(LiveAction::Message(msg)),
-                    Err(e) => web_sys::console::warn_1(&format!("live: undecodable message: {e}").into()),
+                    Err(e) => {
+                        web_sys::console::warn_1(&format!("live: undecodable message: {e}").into())
+                    }
                 }
             }
         }
