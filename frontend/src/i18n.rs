@@ -32,12 +32,26 @@ pub enum Key {
 const STORAGE_KEY: &str = "cylwatch.lang";
 
 impl Lang {
-    /// The stored choice, Chinese when there is none.
+    /// `?lang=en|zh` in the URL (for a wall configured by its URL), else the stored choice,
+    /// else Chinese.
     pub fn load() -> Self {
-        let stored = web_sys::window()
-            .and_then(|w| w.local_storage().ok().flatten())
-            .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
-        match stored.as_deref() {
+        let window = web_sys::window();
+        let query = window
+            .as_ref()
+            .and_then(|w| w.location().search().ok())
+            .unwrap_or_default();
+        let from_url = query
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("lang="))
+            .map(str::to_owned);
+        let stored = || {
+            window
+                .as_ref()
+                .and_then(|w| w.local_storage().ok().flatten())
+                .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
+        };
+        match from_url.or_else(stored).as_deref() {
             Some("en") => Self::En,
             _ => Self::Zh,
         }
