@@ -12,7 +12,7 @@ DEMO_ADDR ?= 127.0.0.1:8080
 VEHICLES ?= 200
 INTERVAL_S ?= 2
 
-.PHONY: demo test setup frontend lint unit e2e clean-test-dbs
+.PHONY: demo test setup frontend lint migrate clean-test-dbs
 
 ## Start PostgreSQL/PostGIS and Redis if needed, build, migrate, run the server and the
 ## simulated city; open the printed URL.
@@ -27,6 +27,11 @@ test: setup frontend lint clean-test-dbs
 
 setup:
 	bash scripts/setup
+
+## Apply migrations/ to the demo database with sqlx-cli (the server also does this at start).
+DATABASE_URL ?= postgres://cylwatch:cylwatch@127.0.0.1:5432/cylwatch
+migrate: setup
+	sqlx migrate run --source migrations --database-url $(DATABASE_URL)
 
 frontend:
 	trunk build --release
