@@ -29,6 +29,14 @@ pub enum ErrorCode {
     UnsupportedKind,
     /// Nothing at that path.
     NotFound,
+    /// A record with that code (or a cylinder with that tag) exists already.
+    AlreadyExists,
+    /// A field names a record that does not exist (an enterprise, a station ...).
+    UnknownReference,
+    /// A scrapped cylinder's tag: void forever, never bound again.
+    TagVoid,
+    /// Some rows of an import or items of a batch are bad; none was written.
+    InvalidRows,
     /// The path exists but not for that method.
     MethodNotAllowed,
     /// A query string that cannot be parsed.
@@ -51,6 +59,8 @@ impl ErrorCode {
             | Self::UnknownKind
             | Self::InvalidQuery => 400,
             Self::NotFound => 404,
+            Self::AlreadyExists | Self::TagVoid => 409,
+            Self::UnknownReference | Self::InvalidRows => 422,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -74,6 +84,10 @@ impl ErrorCode {
             Self::UnknownKind => "unknown_kind",
             Self::UnsupportedKind => "unsupported_kind",
             Self::NotFound => "not_found",
+            Self::AlreadyExists => "already_exists",
+            Self::UnknownReference => "unknown_reference",
+            Self::TagVoid => "tag_void",
+            Self::InvalidRows => "invalid_rows",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::InvalidQuery => "invalid_query",
             Self::ServiceUnavailable => "service_unavailable",
@@ -132,6 +146,10 @@ mod tests {
             ErrorCode::UnknownKind,
             ErrorCode::UnsupportedKind,
             ErrorCode::NotFound,
+            ErrorCode::AlreadyExists,
+            ErrorCode::UnknownReference,
+            ErrorCode::TagVoid,
+            ErrorCode::InvalidRows,
             ErrorCode::MethodNotAllowed,
             ErrorCode::InvalidQuery,
             ErrorCode::ServiceUnavailable,

@@ -59,6 +59,116 @@ impl fmt::Display for VehiclePlate {
     }
 }
 
+/// Why a code (cylinder number, tag id, station code...) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodeError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {MAX_CODE_CHARS} characters")]
+    TooLong,
+    #[error("may hold only ASCII letters, digits, '-', '_' and '.'")]
+    BadCharacters,
+}
+
+/// Longest code accepted, in characters.
+pub const MAX_CODE_CHARS: usize = 64;
+
+fn check_code(value: &str) -> Result<(), CodeError> {
+    if value.is_empty() {
+        return Err(CodeError::Empty);
+    }
+    if value.len() > MAX_CODE_CHARS {
+        return Err(CodeError::TooLong);
+    }
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err(CodeError::BadCharacters);
+    }
+    Ok(())
+}
+
+/// Declares a code newtype: 1 to 64 of `[A-Za-z0-9._-]`, safe in a URL path segment and a CSV
+/// cell.
+macro_rules! code_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The code as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = CodeError;
+
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                check_code(&value)?;
+                Ok(Self(value))
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = CodeError;
+
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Self::try_from(value.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+code_type!(
+    /// A cylinder's unique number (气瓶唯一性瓶号), e.g. the steel-stamp number `431325`.
+    CylinderCode
+);
+code_type!(
+    /// An RFID/NFC tag id bound to one cylinder.
+    TagId
+);
+code_type!(
+    /// An enterprise's code in the registry.
+    EnterpriseCode
+);
+code_type!(
+    /// A station's (filling, distribution, warehouse, inspection) code.
+    StationCode
+);
+code_type!(
+    /// A customer's code.
+    CustomerCode
+);
+code_type!(
+    /// A staff member's number within the registry.
+    StaffNo
+);
+code_type!(
+    /// A device's id (GPS unit, reader, controller, phone).
+    DeviceId
+);
+code_type!(
+    /// An administrative district code (GB/T 2260), e.g. `410105` for 金水区.
+    DistrictCode
+);
+
 /// A WGS84 point: longitude in [-180, 180], latitude in [-90, 90], both finite.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawPoint")]
@@ -147,6 +257,27 @@ mod tests {
             Err(PlateError::TooLong)
         );
         assert!(VehiclePlate::try_from("京".repeat(20)).is_ok());
+    }
+
+    #[test]
+    fn codes() {
+        assert!(CylinderCode::try_from("431325".to_owned()).is_ok());
+        assert!(TagId::try_from("E200-3412.ab_9".to_owned()).is_ok());
+        assert_eq!(CylinderCode::try_from(String::new()), Err(CodeError::Empty));
+        assert_eq!(
+            CylinderCode::try_from("a/b".to_owned()),
+            Err(CodeError::BadCharacters)
+        );
+        assert_eq!(
+            StationCode::try_from("站1".to_owned()),
+            Err(CodeError::BadCharacters)
+        );
+        assert_eq!(
+            TagId::try_from("x".repeat(65)),
+            Err(CodeError::TooLong)
+        );
+        let parsed: Result<CylinderCode, _> = serde_json::from_str("\" 1\"");
+        assert!(parsed.is_err());
     }
 
     #[test]

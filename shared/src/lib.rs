@@ -1,11 +1,14 @@
 //! Types that cross the wire: ids, events, live messages, error codes. No I/O; compiles for
 //! native and wasm32.
 
+pub mod cylinder;
 pub mod error;
 pub mod events;
 pub mod health;
 pub mod ids;
 pub mod live;
+pub mod medium;
+pub mod registry;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{GeoPoint, VehiclePlate};

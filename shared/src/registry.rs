@@ -1,0 +1,595 @@
+//! The registry's wire types: enterprises, stations, customers, staff, vehicles, geofences and
+//! cylinder archives (seed 004 Appendix A). Each is parsed from JSON by [`parse`], which names
+//! the failing field, then checked across fields by its `check`.
+
+use crate::error::{ErrorCode, ErrorDetail};
+use crate::ids::{
+    CustomerCode, CylinderCode, DeviceId, DistrictCode, EnterpriseCode, GeoPoint, StaffNo,
+    StationCode, TagId, VehiclePlate,
+};
+use crate::medium::Medium;
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Parses a JSON value into `T`, naming the field of the first error (`items[3].tare_kg`).
+pub fn parse<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ErrorDetail> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let code = if message.starts_with("missing field") {
+            ErrorCode::MissingField
+        } else if message.starts_with("unknown field") {
+            ErrorCode::UnknownField
+        } else {
+            ErrorCode::InvalidField
+        };
+        // A missing field is reported at its parent; name the field itself.
+        let field = match (code, message.split('`').nth(1)) {
+            (ErrorCode::MissingField | ErrorCode::UnknownField, Some(name)) if path == "." => {
+                name.to_owned()
+            }
+            (ErrorCode::MissingField, Some(name)) => format!("{path}.{name}"),
+            _ => path,
+        };
+        ErrorDetail::new(code, message).with_field(field)
+    })
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ErrorDetail {
+    ErrorDetail::new(ErrorCode::InvalidField, message).with_field(field)
+}
+
+/// Free text of a registry record (a name, an address, a licence number): 1 to 200
+/// characters, no control characters, not blank.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Text(String);
+
+/// Why text was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("must not be blank")]
+    Blank,
+    #[error("must be at most 200 characters")]
+    TooLong,
+    #[error("must not contain control characters")]
+    Control,
+}
+
+impl Text {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Text {
+    type Error = TextError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        if value.trim().is_empty() {
+            return Err(TextError::Blank);
+        }
+        if value.chars().count() > 200 {
+            return Err(TextError::TooLong);
+        }
+        if value.chars().any(char::is_control) {
+            return Err(TextError::Control);
+        }
+        Ok(Self(value))
+    }
+}
+
+impl From<Text> for String {
+    fn from(value: Text) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `POST /api/v1/enterprises`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEnterprise {
+    pub code: EnterpriseCode,
+    pub name: Text,
+    pub credit_code: Text,
+    pub district_code: DistrictCode,
+    pub address: Text,
+    #[serde(default)]
+    pub filling_licence_no: Option<Text>,
+    #[serde(default)]
+    pub filling_licence_expires: Option<NaiveDate>,
+    #[serde(default)]
+    pub gas_licence_no: Option<Text>,
+    #[serde(default)]
+    pub gas_licence_expires: Option<NaiveDate>,
+    pub media: Vec<Medium>,
+}
+
+impl NewEnterprise {
+    /// Cross-field rules: a licence number and its expiry come together.
+    pub fn check(&self) -> Result<(), ErrorDetail> {
+        if self.filling_licence_no.is_some() != self.filling_licence_expires.is_some() {
+            return Err(invalid(
+                "filling_licence_expires",
+                "filling_licence_no and filling_licence_expires come together",
+            ));
+        }
+        if self.gas_licence_no.is_some() != self.gas_licence_expires.is_some() {
+            return Err(invalid(
+                "gas_licence_expires",
+                "gas_licence_no and gas_licence_expires come together",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `GET /api/v1/enterprises/{code}`: the record and its live counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnterpriseView {
+    #[serde(flatten)]
+    pub enterprise: NewEnterprise,
+    pub counts: EnterpriseCounts,
+}
+
+/// What an enterprise has in the registry now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnterpriseCounts {
+    pub stations: i64,
+    pub customers: i64,
+    pub staff: i64,
+    pub vehicles: i64,
+    pub cylinders: i64,
+    pub cylinders_scrapped: i64,
+}
+
+/// What a station is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StationKind {
+    Filling,
+    Distribution,
+    Warehouse,
+    Inspection,
+}
+
+/// `POST /api/v1/stations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewStation {
+    pub code: StationCode,
+    pub enterprise_code: EnterpriseCode,
+    pub name: Text,
+    pub kind: StationKind,
+    pub location: GeoPoint,
+    #[serde(default = "default_radius")]
+    pub radius_m: f64,
+    pub full_stock_limit: u32,
+    /// Filled from the base map when absent.
+    #[serde(default)]
+    pub district_code: Option<DistrictCode>,
+}
+
+fn default_radius() -> f64 {
+    100.0
+}
+
+impl NewStation {
+    /// The site fence must be a plausible size.
+    pub fn check(&self) -> Result<(), ErrorDetail> {
+        check_radius("radius_m", self.radius_m)
+    }
+}
+
+fn check_radius(field: &str, radius: f64) -> Result<(), ErrorDetail> {
+    if !(1.0..=50_000.0).contains(&radius) {
+        return Err(invalid(field, format!("{field} must be between 1 and 50000")));
+    }
+    Ok(())
+}
+
+/// Who a customer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerKind {
+    Household,
+    Restaurant,
+    Industrial,
+}
+
+/// `POST /api/v1/customers` (real-name: 实名制).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCustomer {
+    pub code: CustomerCode,
+    pub enterprise_code: EnterpriseCode,
+    pub name: Text,
+    pub kind: CustomerKind,
+    pub phone: Text,
+    pub address: Text,
+    pub location: GeoPoint,
+    pub district_code: DistrictCode,
+    #[serde(default = "default_customer_limit")]
+    pub full_stock_limit: u32,
+    /// A licence for controlled media (N2O).
+    #[serde(default)]
+    pub licence_no: Option<Text>,
+}
+
+fn default_customer_limit() -> u32 {
+    2
+}
+
+/// A staff member's job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    Filler,
+    Driver,
+    Warehouse,
+    Inspector,
+    Repair,
+}
+
+/// `POST /api/v1/staff`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaff {
+    pub staff_no: StaffNo,
+    pub enterprise_code: EnterpriseCode,
+    pub name: Text,
+    pub role: StaffRole,
+    #[serde(default)]
+    pub certificate_no: Option<Text>,
+    #[serde(default)]
+    pub certificate_expires: Option<NaiveDate>,
+}
+
+impl NewStaff {
+    /// A certificate number and its expiry come together.
+    pub fn check(&self) -> Result<(), ErrorDetail> {
+        if self.certificate_no.is_some() != self.certificate_expires.is_some() {
+            return Err(invalid(
+                "certificate_expires",
+                "certificate_no and certificate_expires come together",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `POST /api/v1/vehicles`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewVehicle {
+    pub plate: VehiclePlate,
+    pub enterprise_code: EnterpriseCode,
+    #[serde(default)]
+    pub gps_device_id: Option<DeviceId>,
+    #[serde(default)]
+    pub reader_device_id: Option<DeviceId>,
+}
+
+/// What a geofence is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GeofenceKind {
+    Site,
+    Restricted,
+    Corridor,
+}
+
+/// `POST /api/v1/geofences`: a GeoJSON polygon, or a circle (`center` + `radius_m`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewGeofence {
+    pub name: Text,
+    pub kind: GeofenceKind,
+    #[serde(default)]
+    pub geometry: Option<serde_json::Value>,
+    #[serde(default)]
+    pub center: Option<GeoPoint>,
+    #[serde(default)]
+    pub radius_m: Option<f64>,
+    #[serde(default)]
+    pub vehicle_plates: Vec<VehiclePlate>,
+    #[serde(default)]
+    pub enterprise_code: Option<EnterpriseCode>,
+}
+
+impl NewGeofence {
+    /// Exactly one shape; a polygon's type is Polygon or MultiPolygon (the database checks the
+    /// rings); only corridors list vehicles.
+    pub fn check(&self) -> Result<(), ErrorDetail> {
+        match (&self.geometry, self.center, self.radius_m) {
+            (Some(geometry), None, None) => {
+                let kind = geometry.get("type").and_then(|t| t.as_str());
+                if !matches!(kind, Some("Polygon" | "MultiPolygon")) {
+                    return Err(invalid(
+                        "geometry.type",
+                        "geometry must be a GeoJSON Polygon or MultiPolygon",
+                    ));
+                }
+            }
+            (None, Some(_), Some(radius)) => check_radius("radius_m", radius)?,
+            _ => {
+                return Err(invalid(
+                    "geometry",
+                    "give either \"geometry\" or both \"center\" and \"radius_m\"",
+                ))
+            }
+        }
+        if self.kind != GeofenceKind::Corridor && !self.vehicle_plates.is_empty() {
+            return Err(invalid(
+                "vehicle_plates",
+                "only corridor geofences list vehicles",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A created record's handle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Created {
+    pub id: String,
+}
+
+/// A cylinder's archive (一瓶一档, seed 004 Appendix A), plus its tag, owner and the station
+/// where it is registered. The CSV import/export columns are these fields, in this order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CylinderArchive {
+    pub code: CylinderCode,
+    pub tag_id: TagId,
+    pub medium: Medium,
+    pub tare_kg: f64,
+    pub volume_l: f64,
+    pub working_pressure_mpa: f64,
+    pub test_pressure_mpa: f64,
+    pub wall_thickness_mm: f64,
+    pub max_fill_kg: f64,
+    pub design_life_years: u16,
+    pub manufacturer: Text,
+    pub manufactured_on: NaiveDate,
+    pub product_standard: Text,
+    pub manufacture_licence_no: Text,
+    pub last_inspected_on: NaiveDate,
+    pub next_inspection_on: NaiveDate,
+    pub registration_no: Option<Text>,
+    pub registered_on: Option<NaiveDate>,
+    pub registration_authority: Option<Text>,
+    pub owner_enterprise_code: EnterpriseCode,
+    pub station_code: StationCode,
+}
+
+/// The archive's fields in CSV column order.
+pub const CYLINDER_COLUMNS: [&str; 21] = [
+    "code",
+    "tag_id",
+    "medium",
+    "tare_kg",
+    "volume_l",
+    "working_pressure_mpa",
+    "test_pressure_mpa",
+    "wall_thickness_mm",
+    "max_fill_kg",
+    "design_life_years",
+    "manufacturer",
+    "manufactured_on",
+    "product_standard",
+    "manufacture_licence_no",
+    "last_inspected_on",
+    "next_inspection_on",
+    "registration_no",
+    "registered_on",
+    "registration_authority",
+    "owner_enterprise_code",
+    "station_code",
+];
+
+/// Columns holding numbers (the rest are text or dates, carried as JSON strings).
+pub const CYLINDER_NUMBER_COLUMNS: [&str; 7] = [
+    "tare_kg",
+    "volume_l",
+    "working_pressure_mpa",
+    "test_pressure_mpa",
+    "wall_thickness_mm",
+    "max_fill_kg",
+    "design_life_years",
+];
+
+impl CylinderArchive {
+    /// Physical and calendar plausibility, field by field.
+    pub fn check(&self) -> Result<(), ErrorDetail> {
+        let positive = [
+            ("tare_kg", self.tare_kg, 2000.0),
+            ("volume_l", self.volume_l, 10_000.0),
+            ("working_pressure_mpa", self.working_pressure_mpa, 200.0),
+            ("test_pressure_mpa", self.test_pressure_mpa, 300.0),
+            ("wall_thickness_mm", self.wall_thickness_mm, 100.0),
+            ("max_fill_kg", self.max_fill_kg, 5000.0),
+        ];
+        for (field, value, max) in positive {
+            if !(value.is_finite() && value > 0.0 && value <= max) {
+                return Err(invalid(
+                    field,
+                    format!("{field} must be a number above 0 and at most {max}"),
+                ));
+            }
+        }
+        if self.test_pressure_mpa < self.working_pressure_mpa {
+            return Err(invalid(
+                "test_pressure_mpa",
+                "test_pressure_mpa must not be below working_pressure_mpa",
+            ));
+        }
+        if !(1..=80).contains(&self.design_life_years) {
+            return Err(invalid(
+                "design_life_years",
+                "design_life_years must be between 1 and 80",
+            ));
+        }
+        if self.last_inspected_on < self.manufactured_on {
+            return Err(invalid(
+                "last_inspected_on",
+                "last_inspected_on must not be before manufactured_on",
+            ));
+        }
+        if self.next_inspection_on <= self.last_inspected_on {
+            return Err(invalid(
+                "next_inspection_on",
+                "next_inspection_on must be after last_inspected_on",
+            ));
+        }
+        let registration = [
+            self.registration_no.is_some(),
+            self.registered_on.is_some(),
+            self.registration_authority.is_some(),
+        ];
+        if registration.contains(&true) && registration.contains(&false) {
+            return Err(invalid(
+                "registration_no",
+                "registration_no, registered_on and registration_authority are all given or all null",
+            ));
+        }
+        if let Some(on) = self.registered_on {
+            if on < self.manufactured_on {
+                return Err(invalid(
+                    "registered_on",
+                    "registered_on must not be before manufactured_on",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The date its design life ends (manufacture date + design life).
+    pub fn life_ends_on(&self) -> NaiveDate {
+        self.manufactured_on
+            .checked_add_months(chrono::Months::new(u32::from(self.design_life_years) * 12))
+            .unwrap_or(NaiveDate::MAX)
+    }
+}
+
+/// `POST /api/v1/cylinders` with many archives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CylinderBatch {
+    pub items: Vec<CylinderArchive>,
+}
+
+/// The answer to a batch of archives or an import.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub created: usize,
+    pub skipped: usize,
+    pub errors: Vec<RowError>,
+}
+
+/// One bad row of an import (1-based data row number; the header is row 0) or item of a batch
+/// (0-based index in `row`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowError {
+    pub row: usize,
+    pub column: Option<String>,
+    pub code: ErrorCode,
+    pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) fn archive() -> serde_json::Value {
+        json!({"code": "431325", "tag_id": "E2000017", "medium": "LPG", "tare_kg": 16.4,
+               "volume_l": 35.5, "working_pressure_mpa": 2.1, "test_pressure_mpa": 3.2,
+               "wall_thickness_mm": 2.6, "max_fill_kg": 14.5, "design_life_years": 8,
+               "manufacturer": "017", "manufactured_on": "2005-04-01",
+               "product_standard": "GB 5842", "manufacture_licence_no": "TS2210",
+               "last_inspected_on": "2009-03-01", "next_inspection_on": "2013-03-01",
+               "registration_no": "豫A-0001", "registered_on": "2005-05-01",
+               "registration_authority": "郑州市市场监督管理局",
+               "owner_enterprise_code": "ENT1", "station_code": "ST1"})
+    }
+
+    fn error_of(value: serde_json::Value) -> (ErrorCode, Option<String>) {
+        let result = parse::<CylinderArchive>(value).and_then(|a| a.check().map(|()| a));
+        match result {
+            Ok(a) => panic!("accepted {a:?}"),
+            Err(e) => (e.code, e.field),
+        }
+    }
+
+    #[test]
+    fn parses_an_archive_and_names_bad_fields() {
+        let a: CylinderArchive = parse(archive()).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(a.check(), Ok(()));
+        assert_eq!(a.life_ends_on().to_string(), "2013-04-01");
+        let with = |k: &str, v: serde_json::Value| {
+            let mut x = archive();
+            x[k] = v;
+            x
+        };
+        let field = |f: &str| Some(f.to_owned());
+        assert_eq!(
+            error_of(with("medium", json!("XE"))),
+            (ErrorCode::InvalidField, field("medium"))
+        );
+        assert_eq!(
+            error_of(with("tare_kg", json!("16"))),
+            (ErrorCode::InvalidField, field("tare_kg"))
+        );
+        assert_eq!(
+            error_of(with("tare_kg", json!(-1))),
+            (ErrorCode::InvalidField, field("tare_kg"))
+        );
+        assert_eq!(
+            error_of(with("next_inspection_on", json!("2008-01-01"))),
+            (ErrorCode::InvalidField, field("next_inspection_on"))
+        );
+        assert_eq!(
+            error_of(with("registered_on", json!(null))),
+            (ErrorCode::InvalidField, field("registration_no"))
+        );
+        assert_eq!(
+            error_of(with("colour", json!("red"))),
+            (ErrorCode::UnknownField, field("colour"))
+        );
+        let mut without = archive();
+        without.as_object_mut().map(|m| m.remove("tag_id"));
+        assert_eq!(
+            error_of(without),
+            (ErrorCode::MissingField, field("tag_id"))
+        );
+        let batch = json!({"items": [archive(), with("volume_l", json!(true))]});
+        let e = parse::<CylinderBatch>(batch).err();
+        assert_eq!(e.and_then(|e| e.field), field("items[1].volume_l"));
+    }
+
+    #[test]
+    fn geofence_shapes() {
+        let fence = |v: serde_json::Value| {
+            parse::<NewGeofence>(v).and_then(|g| g.check().map(|()| g))
+        };
+        assert!(fence(json!({"name": "站", "kind": "site",
+            "center": {"lon": 113.6, "lat": 34.7}, "radius_m": 100})).is_ok());
+        assert!(fence(json!({"name": "禁区", "kind": "restricted",
+            "geometry": {"type": "Polygon", "coordinates": [[[113.6,34.7],[113.7,34.7],[113.7,34.8],[113.6,34.7]]]}})).is_ok());
+        assert!(fence(json!({"name": "x", "kind": "site"})).is_err());
+        assert!(fence(json!({"name": "x", "kind": "site",
+            "geometry": {"type": "Point", "coordinates": [1, 2]}})).is_err());
+        assert!(fence(json!({"name": "x", "kind": "site", "vehicle_plates": ["豫A1"],
+            "center": {"lon": 113.6, "lat": 34.7}, "radius_m": 100})).is_err());
+    }
+}
