@@ -57,6 +57,13 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `tracing` filter, e.g. `info` or `cylwatch=debug,info`.
     pub log: String,
+    /// The 6-digit administrative region code that prefixes QR payloads (seed 002 §5.1.1);
+    /// 410100 is Zhengzhou.
+    pub region_code: String,
+    /// Days without being seen, outside its owner's sites, after which a cylinder is `lost`.
+    pub loss_after_days: u32,
+    /// A next inspection within this many days makes a cylinder `due_soon`.
+    pub due_soon_days: u32,
 }
 
 impl Default for Settings {
@@ -75,6 +82,9 @@ impl Default for Settings {
             basemap_path: PathBuf::from("assets/basemap/zhengzhou_districts.wgs84.geojson"),
             max_body_bytes: 16 * 1024 * 1024,
             log: "info".into(),
+            region_code: "410100".into(),
+            loss_after_days: 90,
+            due_soon_days: 30,
         }
     }
 }
@@ -127,7 +137,12 @@ impl Settings {
                 ignored.push(name);
                 continue;
             }
-            table.insert(key, env_value(&value));
+            let value = if TEXT_KEYS.contains(&key.as_str()) {
+                toml::Value::String(value)
+            } else {
+                env_value(&value)
+            };
+            table.insert(key, value);
         }
         let settings = toml::Value::Table(table)
             .try_into::<Settings>()
@@ -137,7 +152,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 14] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -149,6 +164,23 @@ const KEYS: [&str; 11] = [
     "basemap_path",
     "max_body_bytes",
     "log",
+    "region_code",
+    "loss_after_days",
+    "due_soon_days",
+];
+
+/// Settings that are text even when they look like a number (`CYLWATCH_REGION_CODE=410100`).
+const TEXT_KEYS: [&str; 10] = [
+    "database_url",
+    "redis_url",
+    "redis_prefix",
+    "pipeline_group",
+    "instance_id",
+    "http_addr",
+    "frontend_dir",
+    "basemap_path",
+    "log",
+    "region_code",
 ];
 
 /// An environment value is a TOML literal when it parses as one (`16`, `true`), text otherwise.

@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod live;
 pub mod pipeline;
+pub mod rules;
 pub mod sim;
 pub mod startup;
 pub mod state;

@@ -1,10 +1,10 @@
-//! Routes and the providers every page sits in: language, live feed, router.
+//! Routes, and which pages sit in the dashboard shell (header, live feed) and which stand alone.
 
-use crate::components::header::Header;
+use crate::components::shell::Shell;
 use crate::i18n::{Key, Lang, LangContext};
+use crate::pages::cylinder::CylinderPage;
+use crate::pages::public::PublicPage;
 use crate::pages::wall::Wall;
-use crate::services;
-use crate::state::{LiveContext, LiveState};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -13,6 +13,11 @@ use yew_router::prelude::*;
 pub enum Route {
     #[at("/")]
     Wall,
+    #[at("/cylinders/:code")]
+    Cylinder { code: String },
+    /// The QR code's target, for the public.
+    #[at("/q/:code")]
+    Public { code: String },
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -20,8 +25,13 @@ pub enum Route {
 
 fn switch(route: Route) -> Html {
     match route {
-        Route::Wall => html! { <Wall /> },
-        Route::NotFound => html! { <NotFound /> },
+        // The public page stands alone: no dashboard header, and no live feed for a phone on
+        // mobile data.
+        Route::Public { code } => html! { <PublicPage {code} /> },
+        // The same `Shell` at the root of every other page keeps one live feed across them.
+        Route::Wall => html! { <Shell><Wall /></Shell> },
+        Route::Cylinder { code } => html! { <Shell><CylinderPage {code} /></Shell> },
+        Route::NotFound => html! { <Shell><NotFound /></Shell> },
     }
 }
 
@@ -29,22 +39,6 @@ fn switch(route: Route) -> Html {
 #[component]
 pub fn App() -> Html {
     let lang = use_state(Lang::load);
-    let live = use_reducer(LiveState::default);
-    {
-        let live = live.clone();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(services::live::run(live))
-        });
-    }
-    use_effect_with(*lang, |lang| {
-        let code = if *lang == Lang::Zh { "zh-CN" } else { "en" };
-        if let Some(root) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.document_element())
-        {
-            let _ = root.set_attribute("lang", code);
-        }
-    });
     let set_lang = {
         let lang = lang.clone();
         Callback::from(move |next: Lang| {
@@ -58,14 +52,9 @@ pub fn App() -> Html {
     };
     html! {
         <ContextProvider<LangContext> context={lang_context}>
-            <ContextProvider<LiveContext> context={live}>
-                <BrowserRouter>
-                    <div class="app">
-                        <Header />
-                        <main class="page"><Switch<Route> render={switch} /></main>
-                    </div>
-                </BrowserRouter>
-            </ContextProvider<LiveContext>>
+            <BrowserRouter>
+                <Switch<Route> render={switch} />
+            </BrowserRouter>
         </ContextProvider<LangContext>>
     }
 }

@@ -1,9 +1,13 @@
 //! The cylwatch dashboard (Yew, client-side rendered).
 
 mod app;
+mod canvas;
 mod components;
+mod format;
 mod geo;
+mod hooks;
 mod i18n;
+mod labels;
 mod pages;
 mod services;
 mod state;

@@ -1,8 +1,8 @@
 //! The ingest contract: `POST /api/v1/events` bodies parsed into domain events, one typed error
 //! per rejected item, and the response.
 
-use crate::error::{ErrorCode, ErrorDetail};
 use crate::cylinder::ScanOp;
+use crate::error::{ErrorCode, ErrorDetail};
 use crate::ids::{
     CodeError, CustomerCode, CylinderCode, GeoPoint, StaffNo, StationCode, TagId, VehiclePlate,
 };
@@ -362,7 +362,10 @@ fn parse_scan(fields: &Fields<'_>, id: Uuid) -> Result<Scan, ErrorDetail> {
         let names: Vec<_> = ScanOp::ALL.iter().map(|op| op.name()).collect();
         invalid(
             "op",
-            format!("unknown op \"{op_name}\"; expected one of {}", names.join(", ")),
+            format!(
+                "unknown op \"{op_name}\"; expected one of {}",
+                names.join(", ")
+            ),
         )
     })?;
     let cylinder = match (
@@ -581,7 +584,9 @@ impl Fields<'_> {
 
     fn text(&self, name: &str) -> Result<String, ErrorDetail> {
         let text = self.str(name)?;
-        if text.trim().is_empty() || text.chars().count() > 200 || text.chars().any(char::is_control)
+        if text.trim().is_empty()
+            || text.chars().count() > 200
+            || text.chars().any(char::is_control)
         {
             return Err(invalid(
                 name,

@@ -272,10 +272,7 @@ mod tests {
             StationCode::try_from("站1".to_owned()),
             Err(CodeError::BadCharacters)
         );
-        assert_eq!(
-            TagId::try_from("x".repeat(65)),
-            Err(CodeError::TooLong)
-        );
+        assert_eq!(TagId::try_from("x".repeat(65)), Err(CodeError::TooLong));
         let parsed: Result<CylinderCode, _> = serde_json::from_str("\" 1\"");
         assert!(parsed.is_err());
     }

@@ -192,7 +192,10 @@ impl NewStation {
 
 fn check_radius(field: &str, radius: f64) -> Result<(), ErrorDetail> {
     if !(1.0..=50_000.0).contains(&radius) {
-        return Err(invalid(field, format!("{field} must be between 1 and 50000")));
+        return Err(invalid(
+            field,
+            format!("{field} must be between 1 and 50000"),
+        ));
     }
     Ok(())
 }
@@ -496,8 +499,8 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
 }
 
-/// One bad row of an import (1-based data row number; the header is row 0) or item of a batch
-/// (0-based index in `row`).
+/// One bad row of an import (`row` is its line in the file, the header being line 1, as a
+/// spreadsheet numbers it) or item of a batch (`row` is its 0-based index in `items`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowError {
     pub row: usize,
@@ -579,17 +582,21 @@ mod tests {
 
     #[test]
     fn geofence_shapes() {
-        let fence = |v: serde_json::Value| {
-            parse::<NewGeofence>(v).and_then(|g| g.check().map(|()| g))
-        };
+        let fence =
+            |v: serde_json::Value| parse::<NewGeofence>(v).and_then(|g| g.check().map(|()| g));
         assert!(fence(json!({"name": "站", "kind": "site",
-            "center": {"lon": 113.6, "lat": 34.7}, "radius_m": 100})).is_ok());
+            "center": {"lon": 113.6, "lat": 34.7}, "radius_m": 100}))
+        .is_ok());
         assert!(fence(json!({"name": "禁区", "kind": "restricted",
             "geometry": {"type": "Polygon", "coordinates": [[[113.6,34.7],[113.7,34.7],[113.7,34.8],[113.6,34.7]]]}})).is_ok());
         assert!(fence(json!({"name": "x", "kind": "site"})).is_err());
         assert!(fence(json!({"name": "x", "kind": "site",
-            "geometry": {"type": "Point", "coordinates": [1, 2]}})).is_err());
-        assert!(fence(json!({"name": "x", "kind": "site", "vehicle_plates": ["豫A1"],
-            "center": {"lon": 113.6, "lat": 34.7}, "radius_m": 100})).is_err());
+            "geometry": {"type": "Point", "coordinates": [1, 2]}}))
+        .is_err());
+        assert!(fence(
+            json!({"name": "x", "kind": "site", "vehicle_plates": ["豫A1"],
+            "center": {"lon": 113.6, "lat": 34.7}, "radius_m": 100})
+        )
+        .is_err());
     }
 }

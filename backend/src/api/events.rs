@@ -3,11 +3,11 @@
 //! durable. A body that cannot be read as a batch, or a batch of which nothing is valid,
 //! writes nothing and answers 4xx.
 
+use super::body::{check_content_type, read_body};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store;
-use actix_web::{http::header, web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use shared::events::{parse_batch, IngestResponse, RejectedEvent};
 use shared::{ErrorCode, ErrorDetail};
@@ -30,7 +30,7 @@ pub async fn ingest(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    check_content_type(&req)?;
+    check_content_type(&req, "application/json")?;
     let body = read_body(&req, payload, state.settings.max_body_bytes).await?;
     let items = parse_batch(&body)?;
     let span = tracing::Span::current();
@@ -71,62 +71,4 @@ pub async fn ingest(
         duplicates,
         rejected,
     }))
-}
-
-fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
-    let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
-        return Ok(());
-    };
-    let essence = value
-        .to_str()
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if essence == "application/json" {
-        Ok(())
-    } else {
-        Err(ApiError::client(
-            ErrorCode::UnsupportedMediaType,
-            format!("send application/json, not \"{essence}\""),
-        ))
-    }
-}
-
-/// Reads the body, refusing it as soon as it passes `limit` bytes.
-async fn read_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<web::Bytes, ApiError> {
-    let too_large = || {
-        ApiError::client(
-            ErrorCode::PayloadTooLarge,
-            format!("the body is larger than {limit} bytes"),
-        )
-    };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::client(
-                ErrorCode::MalformedBody,
-                format!("the body could not be read: {e}"),
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }

@@ -1,9 +1,13 @@
 //! HTTP handlers, one resource per module, and the routing table.
 
 pub mod basemap;
+pub mod body;
+pub mod cylinders;
 pub mod events;
 pub mod health;
 pub mod live;
+pub mod public;
+pub mod registry;
 
 use crate::error::error_response;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
@@ -17,6 +21,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/health", web::get().to(health::health)))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
+            .service(resource(
+                "/enterprises",
+                web::post().to(registry::create_enterprise),
+            ))
+            .service(resource(
+                "/enterprises/{code}",
+                web::get().to(registry::get_enterprise),
+            ))
+            .service(resource(
+                "/stations",
+                web::post().to(registry::create_station),
+            ))
+            .service(resource(
+                "/customers",
+                web::post().to(registry::create_customer),
+            ))
+            .service(resource("/staff", web::post().to(registry::create_staff)))
+            .service(resource(
+                "/vehicles",
+                web::post().to(registry::create_vehicle),
+            ))
+            .service(resource(
+                "/geofences",
+                web::post().to(registry::create_geofence),
+            ))
+            .service(resource("/cylinders", web::post().to(cylinders::create)))
+            .service(resource(
+                "/cylinders/import",
+                web::post().to(cylinders::import),
+            ))
+            .service(resource(
+                "/cylinders/export",
+                web::get().to(cylinders::export),
+            ))
+            .service(resource(
+                "/cylinders/by-tag/{tag_id}",
+                web::get().to(cylinders::get_by_tag),
+            ))
+            .service(resource(
+                "/cylinders/{code}/history",
+                web::get().to(cylinders::history),
+            ))
+            .service(resource("/cylinders/{code}", web::get().to(cylinders::get)))
+            .service(resource(
+                "/public/cylinders/{code}",
+                web::get().to(public::cylinder),
+            ))
             .service(resource(
                 "/basemap/districts",
                 web::get().to(basemap::districts),

@@ -2,7 +2,7 @@
 //! On start it first finishes the entries it had been given before a restart (its own pending
 //! list), then reads new ones.
 
-use super::{connect_redis, positions, sleep_or_shutdown, StreamKeys};
+use super::{connect_redis, custody, positions, sleep_or_shutdown, StreamKeys};
 use crate::store;
 use anyhow::Context;
 use redis::aio::MultiplexedConnection;
@@ -121,6 +121,7 @@ async fn process(
         }
     }
     let messages = positions::apply(pool, &events).await?;
+    custody::apply(pool, &events).await?;
     publish(conn, keys, &messages).await?;
     let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
     let _: usize = conn

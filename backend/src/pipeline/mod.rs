@@ -7,6 +7,7 @@
 //! ```
 
 pub mod consumer;
+pub mod custody;
 pub mod positions;
 pub mod relay;
 

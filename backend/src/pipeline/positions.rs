@@ -10,8 +10,9 @@ use sqlx::PgPool;
 pub async fn apply(pool: &PgPool, events: &[Event]) -> anyhow::Result<Vec<LiveMessage>> {
     let fixes: Vec<_> = events
         .iter()
-        .map(|e| match e {
-            Event::Gps(fix) => fix,
+        .filter_map(|e| match e {
+            Event::Gps(fix) => Some(fix),
+            _ => None,
         })
         .collect();
     if fixes.is_empty() {

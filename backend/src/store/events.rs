@@ -18,13 +18,10 @@ pub async fn insert_new(pool: &PgPool, events: &[Event]) -> anyhow::Result<usize
         ids.push(event.id());
         kinds.push(event.kind());
         times.push(event.occurred_at());
-        match event {
-            Event::Gps(fix) => {
-                plates.push(Some(fix.vehicle_plate.as_str().to_owned()));
-                lons.push(Some(fix.point.lon()));
-                lats.push(Some(fix.point.lat()));
-            }
-        }
+        plates.push(event.vehicle_plate().map(|p| p.as_str().to_owned()));
+        let point = event.point();
+        lons.push(point.map(|p| p.lon()));
+        lats.push(point.map(|p| p.lat()));
         payloads.push(serde_json::to_string(event).context("serializing an event")?);
     }
     let inserted: i64 = sqlx::query_scalar(

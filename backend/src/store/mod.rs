@@ -1,12 +1,45 @@
 //! All SQL lives here, one module per aggregate.
 
+pub mod custody;
+pub mod cylinders;
 pub mod events;
+pub mod registry;
 pub mod vehicles;
 
 use anyhow::Context;
+use shared::ErrorDetail;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
 
+/// Why a write was refused: a unique or foreign-key constraint (named as PostgreSQL names
+/// it), input the database found invalid, or a failure.
+#[derive(Debug)]
+pub enum WriteError {
+    Duplicate(String),
+    MissingReference(String),
+    Invalid(ErrorDetail),
+    Other(anyhow::Error),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error {
+            let constraint = db.constraint().unwrap_or_default().to_owned();
+            match db.code().as_deref() {
+                Some("23505") => return Self::Duplicate(constraint),
+                Some("23503") => return Self::MissingReference(constraint),
+                _ => {}
+            }
+        }
+        Self::Other(anyhow::Error::new(error).context("writing to the registry"))
+    }
+}
+
+impl From<anyhow::Error> for WriteError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Other(error)
+    }
+}
 /// Opens the pool; fails when PostgreSQL cannot be reached.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()

@@ -1,6 +1,8 @@
-//! The title bar: platform name, navigation, connection state, language switch.
+//! The title bar: platform name, navigation, cylinder search, connection state, language
+//! switch.
 
 use crate::app::Route;
+use crate::components::cylinder_search::CylinderSearch;
 use crate::i18n::{use_lang, Key};
 use crate::state::{ConnStatus, LiveContext};
 use yew::prelude::*;
@@ -27,6 +29,7 @@ pub fn Header() -> Html {
             <nav>
                 <Link<Route> to={Route::Wall}>{ lang.lang.t(Key::Wall) }</Link<Route>>
             </nav>
+            <CylinderSearch />
             <span id="live-status" class={class} data-status={format!("{status:?}").to_lowercase()}>
                 { lang.lang.t(key) }
             </span>

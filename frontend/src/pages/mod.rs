@@ -1,3 +1,5 @@
 //! One module per page.
 
+pub mod cylinder;
+pub mod public;
 pub mod wall;

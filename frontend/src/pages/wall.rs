@@ -3,39 +3,18 @@
 use crate::components::district_panel::DistrictPanel;
 use crate::components::kpi::Kpi;
 use crate::components::map::CityMap;
-use crate::geo::{parse_districts, District};
+use crate::format::cst;
+use crate::hooks::{use_basemap, Basemap};
 use crate::i18n::{use_lang, Key};
-use crate::services::api;
 use crate::state::LiveContext;
-use chrono::{FixedOffset, Offset, Utc};
-use std::rc::Rc;
 use yew::prelude::*;
-
-/// The district boundaries: loading, loaded, or why not.
-#[derive(Clone, PartialEq)]
-enum Basemap {
-    Loading,
-    Ready(Rc<Vec<District>>),
-    Failed(String),
-}
 
 /// The wall page.
 #[component]
 pub fn Wall() -> Html {
     let lang = use_lang().lang;
     let live = use_context::<LiveContext>();
-    let basemap = use_state(|| Basemap::Loading);
-    {
-        let basemap = basemap.clone();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                basemap.set(match api::districts().await {
-                    Ok(json) => Basemap::Ready(Rc::new(parse_districts(&json))),
-                    Err(e) => Basemap::Failed(e.to_string()),
-                });
-            });
-        });
-    }
+    let basemap = use_basemap();
     let (online, moving, last) = live.as_ref().map_or((0, 0, None), |l| {
         let vehicles = l.vehicles.borrow();
         let moving = vehicles
@@ -45,12 +24,11 @@ pub fn Wall() -> Html {
         (vehicles.len(), moving, l.last_update)
     });
     // Beijing time on the wall, whatever the browser's zone.
-    let cst = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix());
     let last = last.map_or_else(
         || "—".to_owned(),
-        |t| t.with_timezone(&cst).format("%H:%M:%S").to_string(),
+        |t| t.with_timezone(&cst()).format("%H:%M:%S").to_string(),
     );
-    let body = match &*basemap {
+    let body = match &basemap {
         Basemap::Loading => {
             html! { <div class="map placeholder">{ lang.t(Key::MapLoading) }</div> }
         }
@@ -59,7 +37,7 @@ pub fn Wall() -> Html {
         }
         Basemap::Ready(d) => html! { <CityMap districts={d.clone()} /> },
     };
-    let panel = match &*basemap {
+    let panel = match &basemap {
         Basemap::Ready(d) => html! { <DistrictPanel districts={d.clone()} /> },
         _ => html! {},
     };

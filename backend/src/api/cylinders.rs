@@ -1,0 +1,589 @@
+//! Cylinder archives: create one or many, CSV import and export, lookup by code or tag with
+//! compliance and custody, and the history.
+
+use super::body::{check_content_type, read_body, read_json};
+use crate::error::ApiError;
+use crate::rules::compliance::{self, to_beijing, ComplianceFacts};
+use crate::rules::custody;
+use crate::state::AppState;
+use crate::store;
+use crate::store::cylinders::CylinderRecord;
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use shared::cylinder::{Custody, CylinderView, HistoryEntry, Page, PlaceRef};
+use shared::registry::{
+    parse, CylinderArchive, ImportReport, RowError, CYLINDER_COLUMNS, CYLINDER_NUMBER_COLUMNS,
+};
+use shared::{ErrorCode, ErrorDetail, GeoPoint};
+use uuid::Uuid;
+
+/// Most archives one JSON request may carry; bulk loads go through the CSV import.
+const MAX_ITEMS: usize = 10_000;
+/// Largest CSV import (about 400,000 archives).
+const MAX_IMPORT_BYTES: usize = 128 * 1024 * 1024;
+
+/// The 422 answer when rows are bad: nothing was written.
+#[derive(Serialize)]
+struct BadRows {
+    error: ErrorDetail,
+    errors: Vec<RowError>,
+}
+
+fn bad_rows(errors: Vec<RowError>, what: &str) -> HttpResponse {
+    let error = ErrorDetail::new(
+        ErrorCode::InvalidRows,
+        format!(
+            "{} bad {what}; nothing was written (see \"errors\")",
+            errors.len()
+        ),
+    );
+    HttpResponse::UnprocessableEntity().json(BadRows { error, errors })
+}
+
+fn row_error(row: usize, e: ErrorDetail) -> RowError {
+    RowError {
+        row,
+        column: e.field,
+        code: e.code,
+        reason: e.message,
+    }
+}
+
+fn parse_archive(value: serde_json::Value) -> Result<CylinderArchive, ErrorDetail> {
+    let archive: CylinderArchive = parse(value)?;
+    archive.check()?;
+    Ok(archive)
+}
+
+/// `POST /api/v1/cylinders`: one archive, or `{"items": [...]}` (all or none).
+pub async fn create(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut value = read_json(&req, payload, state.settings.max_body_bytes).await?;
+    let Some(object) = value.as_object_mut() else {
+        return Err(ApiError::client(
+            ErrorCode::MalformedBody,
+            "the body must be an archive object or {\"items\": [...]}",
+        ));
+    };
+    let Some(items) = object.remove("items") else {
+        let archive = parse_archive(value)?;
+        let mut errors = store::cylinders::conflicts(&state.pool, &[(0, archive.clone())]).await?;
+        if !errors.is_empty() {
+            let e = errors.remove(0);
+            let mut detail = ErrorDetail::new(e.code, e.reason);
+            detail.field = e.column;
+            return Err(ApiError::Client(detail));
+        }
+        insert(&state, std::slice::from_ref(&archive)).await?;
+        return Ok(HttpResponse::Created().json(shared::registry::Created {
+            id: archive.code.as_str().to_owned(),
+        }));
+    };
+    if let Some(extra) = object.keys().next() {
+        return Err(ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::UnknownField,
+                format!("unknown field \"{extra}\" beside \"items\""),
+            )
+            .with_field(extra.clone()),
+        ));
+    }
+    let serde_json::Value::Array(items) = items else {
+        return Err(ApiError::Client(
+            ErrorDetail::new(ErrorCode::InvalidField, "\"items\" must be an array")
+                .with_field("items"),
+        ));
+    };
+    if items.is_empty() || items.len() > MAX_ITEMS {
+        return Err(ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::InvalidBatchSize,
+                format!("a batch holds 1 to {MAX_ITEMS} archives; import more as CSV"),
+            )
+            .with_field("items"),
+        ));
+    }
+    let mut errors = Vec::new();
+    let mut archives = Vec::new();
+    for (row, item) in items.into_iter().enumerate() {
+        match parse_archive(item) {
+            Ok(a) => archives.push((row, a)),
+            Err(e) => errors.push(row_error(row, e)),
+        }
+    }
+    errors.extend(store::cylinders::conflicts(&state.pool, &archives).await?);
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.row);
+        return Ok(bad_rows(errors, "items"));
+    }
+    let archives: Vec<_> = archives.into_iter().map(|(_, a)| a).collect();
+    insert(&state, &archives).await?;
+    Ok(HttpResponse::Created().json(ImportReport {
+        created: archives.len(),
+        skipped: 0,
+        errors: Vec::new(),
+    }))
+}
+
+async fn insert(state: &AppState, archives: &[CylinderArchive]) -> Result<u64, ApiError> {
+    store::cylinders::insert(&state.pool, archives)
+        .await
+        .map_err(|e| super::registry::write_error(e, "cylinder", "code"))
+}
+
+/// `?skip_bad_rows=true` writes the good rows and reports the bad.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    #[serde(default)]
+    skip_bad_rows: bool,
+}
+
+/// `POST /api/v1/cylinders/import` (text/csv, the archive's columns with a header line).
+pub async fn import(
+    req: HttpRequest,
+    payload: web::Payload,
+    query: Result<web::Query<ImportQuery>, actix_web::Error>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    check_content_type(&req, "text/csv")?;
+    let body = read_body(&req, payload, MAX_IMPORT_BYTES).await?;
+    let (archives, mut errors) = parse_csv(&body)?;
+    errors.extend(store::cylinders::conflicts(&state.pool, &archives).await?);
+    errors.sort_by_key(|e| e.row);
+    if !errors.is_empty() && !query.skip_bad_rows {
+        return Ok(bad_rows(errors, "rows"));
+    }
+    let bad: std::collections::HashSet<usize> = errors.iter().map(|e| e.row).collect();
+    let good: Vec<CylinderArchive> = archives
+        .into_iter()
+        .filter(|(row, _)| !bad.contains(row))
+        .map(|(_, a)| a)
+        .collect();
+    if !good.is_empty() {
+        insert(&state, &good).await?;
+    }
+    Ok(HttpResponse::Ok().json(ImportReport {
+        created: good.len(),
+        skipped: bad.len(),
+        errors,
+    }))
+}
+
+/// The good rows (with their line numbers) and the bad rows' errors.
+type ParsedCsv = (Vec<(usize, CylinderArchive)>, Vec<RowError>);
+
+/// Parses a CSV import: the archives of the good rows (with their line numbers) and an error
+/// for each bad row. A file that is not a CSV of the archive's columns is refused whole.
+fn parse_csv(body: &[u8]) -> Result<ParsedCsv, ApiError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(body);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| {
+            ApiError::client(
+                ErrorCode::MalformedBody,
+                format!("unreadable CSV header: {e}"),
+            )
+        })?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
+        .collect();
+    for column in &header {
+        if !CYLINDER_COLUMNS.contains(&column.as_str()) {
+            return Err(ApiError::Client(
+                ErrorDetail::new(
+                    ErrorCode::UnknownField,
+                    format!(
+                        "unknown column \"{column}\"; the columns are {}",
+                        CYLINDER_COLUMNS.join(",")
+                    ),
+                )
+                .with_field(column.clone()),
+            ));
+        }
+    }
+    if let Some(missing) = CYLINDER_COLUMNS
+        .iter()
+        .find(|c| !header.iter().any(|h| h == *c))
+    {
+        return Err(ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::MissingField,
+                format!("the CSV has no column \"{missing}\""),
+            )
+            .with_field(*missing),
+        ));
+    }
+    let mut archives = Vec::new();
+    let mut errors = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let line = index + 2;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(RowError {
+                    row: line,
+                    column: None,
+                    code: ErrorCode::MalformedBody,
+                    reason: format!("unreadable row: {e}"),
+                });
+                continue;
+            }
+        };
+        match row_value(&header, &record).and_then(parse_archive) {
+            Ok(a) => archives.push((line, a)),
+            Err(e) => errors.push(row_error(line, e)),
+        }
+    }
+    if archives.is_empty() && errors.is_empty() {
+        return Err(ApiError::client(
+            ErrorCode::InvalidBatchSize,
+            "the CSV has no rows",
+        ));
+    }
+    Ok((archives, errors))
+}
+
+/// A CSV row as the JSON object of an archive: empty cells are null, number columns numbers.
+fn row_value(
+    header: &[String],
+    record: &csv::StringRecord,
+) -> Result<serde_json::Value, ErrorDetail> {
+    let mut object = serde_json::Map::new();
+    for (column, cell) in header.iter().zip(record.iter()) {
+        let value = if cell.is_empty() {
+            serde_json::Value::Null
+        } else if CYLINDER_NUMBER_COLUMNS.contains(&column.as_str()) {
+            let number: f64 = cell.trim().parse().map_err(|_| {
+                ErrorDetail::new(
+                    ErrorCode::InvalidField,
+                    format!("{column} must be a number, not \"{cell}\""),
+                )
+                .with_field(column.clone())
+            })?;
+            if column == "design_life_years" {
+                serde_json::json!(cell.trim().parse::<u64>().map_err(|_| {
+                    ErrorDetail::new(
+                        ErrorCode::InvalidField,
+                        format!("{column} must be a whole number"),
+                    )
+                    .with_field(column.clone())
+                })?)
+            } else {
+                serde_json::json!(number)
+            }
+        } else {
+            serde_json::Value::String(cell.to_owned())
+        };
+        object.insert(column.clone(), value);
+    }
+    Ok(serde_json::Value::Object(object))
+}
+
+/// `?enterprise_code=` limits the export to one owner.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    enterprise_code: Option<String>,
+}
+
+/// `GET /api/v1/cylinders/export` (text/csv), streamed in pages.
+pub async fn export(
+    query: Result<web::Query<ExportQuery>, actix_web::Error>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let owner = query.into_inner().enterprise_code;
+    if let Some(code) = &owner {
+        if !store::cylinders::enterprise_exists(&state.pool, code).await? {
+            return Err(ApiError::client(
+                ErrorCode::NotFound,
+                format!("no enterprise {code}"),
+            ));
+        }
+    }
+    let header = csv_line(CYLINDER_COLUMNS.iter().map(|c| (*c).to_owned()))?;
+    let pool = state.pool.clone();
+    let pages = futures_util::stream::unfold(Some(0_i64), move |after| {
+        let pool = pool.clone();
+        let owner = owner.clone();
+        async move {
+            let after = after?;
+            match export_page(&pool, owner.as_deref(), after).await {
+                Ok(None) => None,
+                Ok(Some((bytes, last))) => Some((Ok(bytes), Some(last))),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "export failed mid-stream");
+                    Some((
+                        Err(actix_web::error::ErrorInternalServerError("export failed")),
+                        None,
+                    ))
+                }
+            }
+        }
+    });
+    let body = futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { Ok::<_, actix_web::Error>(header) }),
+        pages,
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"cylinders.csv\"",
+        ))
+        .streaming(body))
+}
+
+async fn export_page(
+    pool: &sqlx::PgPool,
+    owner: Option<&str>,
+    after: i64,
+) -> anyhow::Result<Option<(web::Bytes, i64)>> {
+    let records = store::cylinders::page_for_export(pool, owner, after, 5_000).await?;
+    let Some(last) = records.last().map(|r| r.id) else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for record in &records {
+        let value = serde_json::to_value(record.archive()?)?;
+        let cells = CYLINDER_COLUMNS.iter().map(|c| match value.get(*c) {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        });
+        out.extend_from_slice(&csv_line(cells).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    Ok(Some((web::Bytes::from(out), last)))
+}
+
+fn csv_line(cells: impl Iterator<Item = String>) -> Result<web::Bytes, ApiError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(cells.collect::<Vec<_>>())
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
+    writer
+        .into_inner()
+        .map(web::Bytes::from)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))
+}
+
+/// `?as_of=YYYY-MM-DD`: compliance on that date (default: today in Beijing).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsOfQuery {
+    as_of: Option<NaiveDate>,
+}
+
+/// `GET /api/v1/cylinders/{code}`.
+pub async fn get(
+    path: web::Path<String>,
+    query: Result<web::Query<AsOfQuery>, actix_web::Error>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let code = path.into_inner();
+    let record = find(&state, Some(&code), None).await?;
+    Ok(HttpResponse::Ok().json(view(&state, record, query.as_of)?))
+}
+
+/// `GET /api/v1/cylinders/by-tag/{tag_id}`.
+pub async fn get_by_tag(
+    path: web::Path<String>,
+    query: Result<web::Query<AsOfQuery>, actix_web::Error>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let tag = path.into_inner();
+    let record = find(&state, None, Some(&tag)).await?;
+    Ok(HttpResponse::Ok().json(view(&state, record, query.as_of)?))
+}
+
+/// The cylinder with that code or tag, or a 404.
+pub async fn find(
+    state: &AppState,
+    code: Option<&str>,
+    tag: Option<&str>,
+) -> Result<CylinderRecord, ApiError> {
+    store::cylinders::record(&state.pool, code, tag)
+        .await?
+        .ok_or_else(|| {
+            let what = code
+                .map(|c| format!("no cylinder {c}"))
+                .or_else(|| tag.map(|t| format!("no cylinder with tag {t}")))
+                .unwrap_or_default();
+            ApiError::client(ErrorCode::NotFound, what)
+        })
+}
+
+/// Compliance on `as_of` and custody now, from a stored record.
+pub fn view(
+    state: &AppState,
+    record: CylinderRecord,
+    as_of: Option<NaiveDate>,
+) -> Result<CylinderView, ApiError> {
+    let settings = &state.settings;
+    let archive = record.archive()?;
+    let as_of = as_of.unwrap_or_else(compliance::today_in_shanghai);
+    let facts = ComplianceFacts {
+        next_inspection_on: archive.next_inspection_on,
+        life_ends_on: archive.life_ends_on(),
+        registered: archive.registration_no.is_some(),
+        scrapped: record
+            .scrapped_at
+            .is_some_and(|at| to_beijing(at).date_naive() <= as_of),
+    };
+    let statuses = compliance::statuses(&facts, as_of, settings.due_soon_days);
+    let stored = record
+        .custody
+        .as_deref()
+        .and_then(Custody::from_name)
+        .unwrap_or(Custody::InStockEmpty);
+    let custody = custody::effective(
+        stored,
+        record.at_owner_site,
+        record.last_seen_at,
+        Utc::now(),
+        Duration::days(i64::from(settings.loss_after_days)),
+    );
+    let custody_place = match (&record.place_kind, &record.place_code) {
+        (Some(kind), Some(code)) => Some(PlaceRef {
+            kind: kind.clone(),
+            code: code.clone(),
+            name: record.place_name.clone(),
+        }),
+        _ if record.custody.is_none() => Some(PlaceRef {
+            kind: "station".into(),
+            code: record.station_code.clone(),
+            name: record.station_name.clone(),
+        }),
+        _ => None,
+    };
+    let position = match (record.lon, record.lat) {
+        (Some(lon), Some(lat)) => GeoPoint::new(lon, lat).ok(),
+        _ => None,
+    };
+    Ok(CylinderView {
+        life_ends_on: archive.life_ends_on(),
+        qr_payload: format!("{}{}", settings.region_code, archive.code),
+        archive,
+        as_of,
+        compliance: statuses
+            .first()
+            .copied()
+            .unwrap_or(shared::cylinder::Compliance::Ok),
+        compliance_all: statuses,
+        custody,
+        custody_place,
+        position,
+        last_seen_at: record.last_seen_at.map(to_beijing),
+        last_filled_at: record.last_filled_at.map(to_beijing),
+        flagged_events: i64::from(record.flagged.unwrap_or(0)),
+        owner_name: record.owner_name,
+        station_name: record.station_name,
+    })
+}
+
+/// `?limit=&cursor=` of a history.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/cylinders/{code}/history`: event-time order, oldest first.
+pub async fn history(
+    path: web::Path<String>,
+    query: Result<web::Query<PageQuery>, actix_web::Error>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::client(
+            ErrorCode::InvalidQuery,
+            "limit must be between 1 and 1000",
+        ));
+    }
+    let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let code = path.into_inner();
+    let record = find(&state, Some(&code), None).await?;
+    let rows = store::custody::history(&state.pool, record.id, after, limit + 1).await?;
+    let more = usize::try_from(limit).is_ok_and(|l| rows.len() > l);
+    let mut items: Vec<HistoryEntry> = rows.into_iter().map(entry).collect::<Result<_, _>>()?;
+    if more {
+        items.pop();
+    }
+    let next_cursor = if more {
+        items.last().map(|e| {
+            format!(
+                "{}_{}",
+                e.occurred_at.with_timezone(&Utc).timestamp_micros(),
+                e.id
+            )
+        })
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+    let bad = || {
+        ApiError::client(
+            ErrorCode::InvalidQuery,
+            "cursor is not one this server gave",
+        )
+    };
+    let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
+    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+fn entry(row: store::custody::HistoryRow) -> Result<HistoryEntry, ApiError> {
+    fn code<T: std::str::FromStr>(s: Option<String>) -> Option<T> {
+        s.and_then(|s| s.parse().ok())
+    }
+    let custody_after = Custody::from_name(&row.custody_after).ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!("stored custody {}", row.custody_after))
+    })?;
+    let target_place = match (row.kind.as_str(), row.op.as_deref()) {
+        ("scan", Some("fill")) => row.station_name.clone(),
+        _ => row.customer_name.clone().or(row.to_station_name.clone()),
+    };
+    Ok(HistoryEntry {
+        id: row.event_id,
+        kind: row.kind,
+        op: row.op,
+        occurred_at: to_beijing(row.occurred_at),
+        received_at: to_beijing(row.received_at),
+        station_code: code(row.station_code.clone()),
+        place: row.station_name,
+        target_place,
+        location: match (row.lon, row.lat) {
+            (Some(lon), Some(lat)) => GeoPoint::new(lon, lat).ok(),
+            _ => None,
+        },
+        staff_no: code(row.staff_no),
+        staff_name: row.staff_name,
+        vehicle_plate: row.vehicle_plate.and_then(|p| p.try_into().ok()),
+        mass_before_kg: row.mass_before_kg,
+        mass_after_kg: row.mass_after_kg,
+        custody_after,
+        flag: row.flag,
+        details: row.details.unwrap_or(serde_json::Value::Null),
+    })
+}

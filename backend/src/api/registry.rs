@@ -1,0 +1,189 @@
+//! Registry records: enterprises, stations, customers, staff, vehicles, geofences.
+
+use super::body::read_json;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{self, WriteError};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::de::DeserializeOwned;
+use shared::registry::{
+    parse, Created, EnterpriseView, NewCustomer, NewEnterprise, NewGeofence, NewStaff, NewStation,
+    NewVehicle,
+};
+use shared::{ErrorCode, ErrorDetail};
+
+/// Registry bodies are small.
+const MAX_RECORD_BYTES: usize = 256 * 1024;
+
+/// Reads and parses a record body.
+pub async fn read_record<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<T, ApiError> {
+    let value = read_json(req, payload, MAX_RECORD_BYTES).await?;
+    if !value.is_object() {
+        return Err(ApiError::client(
+            ErrorCode::MalformedBody,
+            "the body must be a JSON object",
+        ));
+    }
+    Ok(parse(value)?)
+}
+
+/// A refused write as the client's error: which field clashed or named nothing.
+pub fn write_error(error: WriteError, what: &str, key: &str) -> ApiError {
+    match error {
+        WriteError::Duplicate(constraint) => {
+            let field = if constraint.ends_with("_pkey") {
+                key.to_owned()
+            } else {
+                field_of(&constraint, "_key")
+            };
+            ApiError::Client(
+                ErrorDetail::new(
+                    ErrorCode::AlreadyExists,
+                    format!("a {what} with that {field} exists already"),
+                )
+                .with_field(field),
+            )
+        }
+        WriteError::MissingReference(constraint) => {
+            let field = field_of(&constraint, "_fkey");
+            ApiError::Client(
+                ErrorDetail::new(
+                    ErrorCode::UnknownReference,
+                    format!("{field} names a record that does not exist"),
+                )
+                .with_field(field),
+            )
+        }
+        WriteError::Invalid(detail) => ApiError::Client(detail),
+        WriteError::Other(e) => ApiError::from(e),
+    }
+}
+
+/// `stations_enterprise_code_fkey` → `enterprise_code`.
+fn field_of(constraint: &str, suffix: &str) -> String {
+    let inner = constraint.strip_suffix(suffix).unwrap_or(constraint);
+    match inner.split_once('_') {
+        Some((_table, field)) => field.to_owned(),
+        None => inner.to_owned(),
+    }
+}
+
+fn created(id: &str) -> HttpResponse {
+    HttpResponse::Created().json(Created { id: id.to_owned() })
+}
+
+/// `POST /api/v1/enterprises`.
+pub async fn create_enterprise(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let record: NewEnterprise = read_record(&req, payload).await?;
+    record.check()?;
+    store::registry::insert_enterprise(&state.pool, &record)
+        .await
+        .map_err(|e| write_error(e, "enterprise", "code"))?;
+    Ok(created(record.code.as_str()))
+}
+
+/// `GET /api/v1/enterprises/{code}`.
+pub async fn get_enterprise(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let code = path.into_inner();
+    match store::registry::enterprise(&state.pool, &code).await? {
+        Some((enterprise, counts)) => {
+            Ok(HttpResponse::Ok().json(EnterpriseView { enterprise, counts }))
+        }
+        None => Err(ApiError::client(
+            ErrorCode::NotFound,
+            format!("no enterprise {code}"),
+        )),
+    }
+}
+
+/// `POST /api/v1/stations`.
+pub async fn create_station(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let record: NewStation = read_record(&req, payload).await?;
+    record.check()?;
+    store::registry::insert_station(&state.pool, &record)
+        .await
+        .map_err(|e| write_error(e, "station", "code"))?;
+    Ok(created(record.code.as_str()))
+}
+
+/// `POST /api/v1/customers`.
+pub async fn create_customer(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let record: NewCustomer = read_record(&req, payload).await?;
+    store::registry::insert_customer(&state.pool, &record)
+        .await
+        .map_err(|e| write_error(e, "customer", "code"))?;
+    Ok(created(record.code.as_str()))
+}
+
+/// `POST /api/v1/staff`.
+pub async fn create_staff(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let record: NewStaff = read_record(&req, payload).await?;
+    record.check()?;
+    store::registry::insert_staff(&state.pool, &record)
+        .await
+        .map_err(|e| write_error(e, "staff member", "staff_no"))?;
+    Ok(created(record.staff_no.as_str()))
+}
+
+/// `POST /api/v1/vehicles`.
+pub async fn create_vehicle(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let record: NewVehicle = read_record(&req, payload).await?;
+    store::registry::insert_vehicle(&state.pool, &record)
+        .await
+        .map_err(|e| write_error(e, "vehicle", "plate"))?;
+    Ok(created(record.plate.as_str()))
+}
+
+/// `POST /api/v1/geofences`.
+pub async fn create_geofence(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let record: NewGeofence = read_record(&req, payload).await?;
+    record.check()?;
+    let id = store::registry::insert_geofence(&state.pool, &record)
+        .await
+        .map_err(|e| write_error(e, "geofence", "id"))?;
+    Ok(created(&id.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraint_names_become_fields() {
+        assert_eq!(
+            field_of("stations_enterprise_code_fkey", "_fkey"),
+            "enterprise_code"
+        );
+        assert_eq!(field_of("cylinders_tag_id_key", "_key"), "tag_id");
+    }
+}

@@ -1,0 +1,207 @@
+//! Stage: custody. Turns scans, checks, inspections and BLE sightings into history rows of the
+//! cylinders they name, then replays each touched cylinder's history in event-time order, so a
+//! late event lands in its place and the state is what the newest event says.
+
+use crate::rules::custody::Place;
+use crate::store;
+use crate::store::custody::{Known, NewRow};
+use chrono::Utc;
+use shared::events::{BleSighting, CylinderRef, Event};
+use sqlx::PgPool;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// A customer within this distance of a vehicle is where a tag that left it was left.
+const CUSTOMER_RADIUS_M: f64 = 50.0;
+
+/// Applies the batch's cylinder events.
+pub async fn apply(pool: &PgPool, events: &[Event]) -> anyhow::Result<()> {
+    let mut codes = Vec::new();
+    let mut tags = Vec::new();
+    for event in events {
+        match event {
+            Event::Scan(s) => match &s.cylinder {
+                CylinderRef::CylinderCode(c) => codes.push(c.as_str()),
+                CylinderRef::TagId(t) => tags.push(t.as_str()),
+            },
+            Event::Check(c) => codes.push(c.cylinder_code.as_str()),
+            Event::Inspection(i) => codes.push(i.cylinder_code.as_str()),
+            Event::Ble(b) => tags.extend(b.tag_ids.iter().map(|t| t.as_str())),
+            Event::Gps(_) => {}
+        }
+    }
+    let has_ble = events.iter().any(|e| matches!(e, Event::Ble(_)));
+    if codes.is_empty() && tags.is_empty() && !has_ble {
+        return Ok(());
+    }
+    let known = store::custody::resolve(pool, &codes, &tags).await?;
+    let by_code: HashMap<&str, &Known> = known.iter().map(|k| (k.code.as_str(), k)).collect();
+    let by_tag: HashMap<&str, &Known> = known.iter().map(|k| (k.tag_id.as_str(), k)).collect();
+
+    let mut rows = Vec::new();
+    let mut unresolved = Vec::new();
+    let mut bles: Vec<&BleSighting> = Vec::new();
+    for event in events {
+        let occurred_at = event.occurred_at().with_timezone(&Utc);
+        let (reference, kind, cylinder) = match event {
+            Event::Scan(s) => match &s.cylinder {
+                CylinderRef::CylinderCode(c) => {
+                    ("cylinder_code", c.as_str(), by_code.get(c.as_str()))
+                }
+                CylinderRef::TagId(t) => ("tag_id", t.as_str(), by_tag.get(t.as_str())),
+            },
+            Event::Check(c) => (
+                "cylinder_code",
+                c.cylinder_code.as_str(),
+                by_code.get(c.cylinder_code.as_str()),
+            ),
+            Event::Inspection(i) => (
+                "cylinder_code",
+                i.cylinder_code.as_str(),
+                by_code.get(i.cylinder_code.as_str()),
+            ),
+            Event::Ble(b) => {
+                bles.push(b);
+                continue;
+            }
+            Event::Gps(_) => continue,
+        };
+        let Some(cylinder) = cylinder else {
+            unresolved.push((event.id(), reference, kind.to_owned(), occurred_at));
+            continue;
+        };
+        rows.push(row_of(event, cylinder.id));
+    }
+    store::custody::insert_rows(pool, &rows).await?;
+    let mut touched: BTreeSet<i64> = rows.iter().map(|r| r.cylinder_id).collect();
+
+    bles.sort_by_key(|b| (b.occurred_at, b.id));
+    for ble in bles {
+        let ble_rows = ble_rows(pool, ble, &by_tag, &mut unresolved).await?;
+        store::custody::insert_rows(pool, &ble_rows).await?;
+        touched.extend(ble_rows.iter().map(|r| r.cylinder_id));
+    }
+    store::custody::insert_unresolved(pool, &unresolved).await?;
+    for cylinder_id in touched {
+        store::custody::replay(pool, cylinder_id).await?;
+    }
+    Ok(())
+}
+
+/// The history row of a scan, check or inspection.
+fn row_of(event: &Event, cylinder_id: i64) -> NewRow {
+    let mut row = NewRow {
+        cylinder_id,
+        event_id: event.id(),
+        kind: event.kind(),
+        occurred_at: event.occurred_at().with_timezone(&Utc),
+        point: event.point().map(|p| (p.lon(), p.lat())),
+        ..NewRow::default()
+    };
+    let own = |s: Option<&str>| s.map(str::to_owned);
+    match event {
+        Event::Scan(s) => {
+            row.op = Some(s.op.name().to_owned());
+            row.station_code = own(s.station_code.as_ref().map(|c| c.as_str()));
+            row.customer_code = own(s.customer_code.as_ref().map(|c| c.as_str()));
+            row.to_station_code = own(s.to_station_code.as_ref().map(|c| c.as_str()));
+            row.vehicle_plate = own(s.vehicle_plate.as_ref().map(|c| c.as_str()));
+            row.staff_no = own(s.staff_no.as_ref().map(|c| c.as_str()));
+            row.mass_before_kg = s.mass_before_kg;
+            row.mass_after_kg = s.mass_after_kg;
+        }
+        Event::Check(c) => {
+            row.op = serde_json::to_value(c.stage)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
+            row.station_code = Some(c.station_code.as_str().to_owned());
+            row.staff_no = Some(c.staff_no.as_str().to_owned());
+            row.details = Some(serde_json::json!({
+                "stage": c.stage, "passed": c.passed, "items": c.items,
+            }));
+        }
+        Event::Inspection(i) => {
+            row.op = serde_json::to_value(i.conclusion)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
+            row.details = Some(serde_json::json!({
+                "conclusion": i.conclusion, "inspected_on": i.inspected_on,
+                "next_inspection_on": i.next_inspection_on, "report_no": i.report_no,
+                "inspection_body": i.inspection_body, "inspector": i.inspector,
+            }));
+        }
+        Event::Gps(_) | Event::Ble(_) => {}
+    }
+    row
+}
+
+/// A sighting's rows: `seen` for each known tag new on the vehicle, `left` (placed at the site
+/// where the vehicle is) for each tag it listed before and not now. A sighting older than the
+/// vehicle's newest (or the same one redelivered) changes nothing.
+async fn ble_rows(
+    pool: &PgPool,
+    ble: &BleSighting,
+    by_tag: &HashMap<&str, &Known>,
+    unresolved: &mut Vec<(uuid::Uuid, &'static str, String, chrono::DateTime<Utc>)>,
+) -> anyhow::Result<Vec<NewRow>> {
+    let plate = ble.vehicle_plate.as_str();
+    let occurred_at = ble.occurred_at.with_timezone(&Utc);
+    for tag in &ble.tag_ids {
+        if !by_tag.contains_key(tag.as_str()) {
+            unresolved.push((ble.id, "tag_id", tag.as_str().to_owned(), occurred_at));
+        }
+    }
+    let previous = store::custody::vehicle_tags(pool, plate).await?;
+    if let Some((_, at, id)) = &previous {
+        if (*at, *id) >= (occurred_at, ble.id) {
+            return Ok(Vec::new());
+        }
+    }
+    let before: HashSet<String> = previous
+        .map(|p| p.0)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let now: Vec<&str> = ble.tag_ids.iter().map(|t| t.as_str()).collect();
+    let now_set: HashSet<&str> = now.iter().copied().collect();
+    let (point, site) = store::custody::vehicle_site(pool, plate, CUSTOMER_RADIUS_M).await?;
+    let base = |cylinder_id, op: &str| NewRow {
+        cylinder_id,
+        event_id: ble.id,
+        kind: "ble",
+        op: Some(op.to_owned()),
+        occurred_at,
+        vehicle_plate: Some(plate.to_owned()),
+        point,
+        ..NewRow::default()
+    };
+    let mut rows = Vec::new();
+    let newly_seen: Vec<i64> = now
+        .iter()
+        .filter(|t| !before.contains(**t))
+        .filter_map(|t| by_tag.get(t).map(|k| k.id))
+        .collect();
+    let already = store::custody::on_vehicle(pool, &newly_seen, plate).await?;
+    for id in newly_seen {
+        if !already.get(&id).copied().unwrap_or(false) {
+            rows.push(base(id, "seen"));
+        }
+    }
+    let gone: Vec<&str> = before
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !now_set.contains(t))
+        .collect();
+    if !gone.is_empty() {
+        for known in store::custody::resolve(pool, &[], &gone).await? {
+            let mut row = base(known.id, "left");
+            match &site {
+                Some(Place::Station(code)) => row.station_code = Some(code.clone()),
+                Some(Place::Customer(code)) => row.customer_code = Some(code.clone()),
+                Some(Place::Vehicle(_)) | None => {}
+            }
+            rows.push(row);
+        }
+    }
+    store::custody::set_vehicle_tags(pool, plate, &now, occurred_at, ble.id).await?;
+    Ok(rows)
+}

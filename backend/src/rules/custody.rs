@@ -1,0 +1,470 @@
+//! Custody (SPEC §2) as a state machine over a cylinder's events in event-time order.
+//!
+//! `apply` gives the state after one step and, when the step was impossible from the state
+//! before it (a `deliver` of a cylinder in stock empty), a flag. The step is still applied: the
+//! current state is what the newest event says; the flag is evidence for the alerts. A scrapped
+//! cylinder stays scrapped: later steps are flagged and change nothing.
+
+use chrono::{DateTime, Duration, Utc};
+use shared::cylinder::{Custody, ScanOp};
+
+/// Where a cylinder is held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    Station(String),
+    Customer(String),
+    Vehicle(String),
+}
+
+impl Place {
+    /// `station`, `customer` or `vehicle`, and the code.
+    pub fn parts(&self) -> (&'static str, &str) {
+        match self {
+            Self::Station(c) => ("station", c),
+            Self::Customer(c) => ("customer", c),
+            Self::Vehicle(c) => ("vehicle", c),
+        }
+    }
+}
+
+/// A cylinder's custody and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub custody: Custody,
+    pub place: Option<Place>,
+    /// False until the first event: before it we know nothing of its past, so the first
+    /// event is never flagged.
+    pub seen: bool,
+}
+
+impl State {
+    /// A newly archived cylinder: empty, in stock at the station where it is registered.
+    pub fn registered(station_code: &str) -> Self {
+        Self {
+            custody: Custody::InStockEmpty,
+            place: Some(Place::Station(station_code.to_owned())),
+            seen: false,
+        }
+    }
+}
+
+/// What one history row does to custody.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Scan {
+        op: ScanOp,
+        station: Option<String>,
+        customer: Option<String>,
+        to_station: Option<String>,
+        vehicle: Option<String>,
+    },
+    /// A vehicle's reader saw the tag.
+    BleSeen { vehicle: String },
+    /// The tag stopped being seen on the vehicle; where it was left, if a site was there.
+    BleLeft { place: Option<Place> },
+    /// A filling check: evidence, no movement.
+    Check,
+    /// A periodic-inspection result.
+    Inspection { pass: bool },
+}
+
+impl Step {
+    /// The step of a `cylinder_events` row (`kind`, `op` and its codes).
+    pub fn from_row(
+        kind: &str,
+        op: Option<&str>,
+        station: Option<&str>,
+        customer: Option<&str>,
+        to_station: Option<&str>,
+        vehicle: Option<&str>,
+    ) -> Option<Self> {
+        let own = |s: Option<&str>| s.map(str::to_owned);
+        match (kind, op) {
+            ("scan", Some(op)) => Some(Self::Scan {
+                op: ScanOp::from_name(op)?,
+                station: own(station),
+                customer: own(customer),
+                to_station: own(to_station),
+                vehicle: own(vehicle),
+            }),
+            ("ble", Some("seen")) => Some(Self::BleSeen {
+                vehicle: own(vehicle)?,
+            }),
+            ("ble", Some("left")) => Some(Self::BleLeft {
+                place: station
+                    .map(|s| Place::Station(s.to_owned()))
+                    .or_else(|| customer.map(|c| Place::Customer(c.to_owned()))),
+            }),
+            ("check", _) => Some(Self::Check),
+            ("inspection", Some(conclusion)) => Some(Self::Inspection {
+                pass: conclusion == "pass",
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Full cylinders are in stock full, on the way out, or at the customer (in use).
+fn is_full(custody: Custody) -> bool {
+    matches!(
+        custody,
+        Custody::InStockFull | Custody::InTransitDelivery | Custody::AtCustomer
+    )
+}
+
+fn in_stock(full: bool) -> Custody {
+    if full {
+        Custody::InStockFull
+    } else {
+        Custody::InStockEmpty
+    }
+}
+
+fn in_transit(full: bool) -> Custody {
+    if full {
+        Custody::InTransitDelivery
+    } else {
+        Custody::InTransitReturn
+    }
+}
+
+use Custody::{
+    AtCustomer, AtInspection, InStockEmpty, InStockFull, InTransitDelivery, InTransitReturn,
+};
+
+/// The state after `step`, and a flag when the step was impossible from `state`.
+pub fn apply(state: &State, step: &Step) -> (State, Option<String>) {
+    let from = state.custody;
+    if from == Custody::Scrapped && state.seen {
+        let what = match step {
+            Step::Scan { op, .. } => op.name(),
+            Step::BleSeen { .. } | Step::BleLeft { .. } => "ble",
+            Step::Check => "check",
+            Step::Inspection { .. } => "inspection",
+        };
+        return (state.clone(), Some(format!("{what} after scrapped")));
+    }
+    let full = is_full(from);
+    let station = |s: &Option<String>| s.clone().map(Place::Station);
+    let (custody, place, allowed): (Custody, Option<Place>, &[Custody]) = match step {
+        Step::Check => return (seen(state.clone()), None),
+        Step::Inspection { pass: true } => (
+            AtInspection,
+            state.place.clone(),
+            &[AtInspection, InStockEmpty, InTransitReturn],
+        ),
+        Step::Inspection { pass: false } => (Custody::Scrapped, state.place.clone(), &[]),
+        Step::BleSeen { vehicle } => {
+            // Seen on a vehicle: loaded. From a customer it is being collected (empty).
+            let full = full && from != AtCustomer;
+            (
+                in_transit(full),
+                Some(Place::Vehicle(vehicle.clone())),
+                &[
+                    InStockEmpty,
+                    InStockFull,
+                    InTransitDelivery,
+                    InTransitReturn,
+                    AtCustomer,
+                ],
+            )
+        }
+        Step::BleLeft { place } => {
+            let custody = match place {
+                Some(Place::Station(_)) => in_stock(full),
+                Some(Place::Customer(_)) => AtCustomer,
+                Some(Place::Vehicle(_)) | None => {
+                    if full {
+                        AtCustomer
+                    } else {
+                        InTransitReturn
+                    }
+                }
+            };
+            (
+                custody,
+                place.clone(),
+                &[InTransitDelivery, InTransitReturn],
+            )
+        }
+        Step::Scan {
+            op,
+            station: at,
+            customer,
+            to_station,
+            vehicle,
+        } => {
+            let vehicle_place = vehicle.clone().map(Place::Vehicle);
+            match op {
+                ScanOp::Fill => (
+                    InStockFull,
+                    station(at),
+                    &[InStockEmpty, InStockFull, InTransitReturn],
+                ),
+                ScanOp::StoreIn => (
+                    in_stock(full),
+                    station(at),
+                    &[
+                        InStockEmpty,
+                        InStockFull,
+                        InTransitDelivery,
+                        InTransitReturn,
+                        AtInspection,
+                    ],
+                ),
+                ScanOp::StoreOut => (
+                    in_transit(full),
+                    vehicle_place,
+                    &[InStockEmpty, InStockFull],
+                ),
+                ScanOp::Load => {
+                    let full = full && from != AtCustomer;
+                    (
+                        in_transit(full),
+                        vehicle_place,
+                        &[InStockEmpty, InStockFull, AtCustomer],
+                    )
+                }
+                ScanOp::Unload => {
+                    let (custody, place) = match (customer, at) {
+                        (Some(c), _) => (AtCustomer, Some(Place::Customer(c.clone()))),
+                        (None, Some(s)) => (in_stock(full), Some(Place::Station(s.clone()))),
+                        (None, None) => (from, state.place.clone()),
+                    };
+                    (custody, place, &[InTransitDelivery, InTransitReturn])
+                }
+                ScanOp::Deliver => {
+                    let (custody, place) = match (customer, to_station) {
+                        (Some(c), _) => (AtCustomer, Some(Place::Customer(c.clone()))),
+                        (None, Some(s)) => (InStockFull, Some(Place::Station(s.clone()))),
+                        (None, None) => (AtCustomer, None),
+                    };
+                    (custody, place, &[InStockFull, InTransitDelivery])
+                }
+                ScanOp::CollectEmpty => (InTransitReturn, vehicle_place, &[AtCustomer]),
+                ScanOp::ReturnIn => (InStockEmpty, station(at), &[InTransitReturn, AtCustomer]),
+                ScanOp::SendInspection => {
+                    (AtInspection, station(at), &[InStockEmpty, InTransitReturn])
+                }
+                ScanOp::Inspect => (
+                    AtInspection,
+                    station(at).or_else(|| state.place.clone()),
+                    &[AtInspection, InStockEmpty, InTransitReturn],
+                ),
+                ScanOp::Scrap => (Custody::Scrapped, station(at), &[]),
+                ScanOp::Transfer => (
+                    in_stock(full),
+                    station(to_station).or_else(|| station(at)),
+                    &[
+                        InStockEmpty,
+                        InStockFull,
+                        InTransitDelivery,
+                        InTransitReturn,
+                    ],
+                ),
+            }
+        }
+    };
+    let scrapping = custody == Custody::Scrapped;
+    let flag = (state.seen && !scrapping && !allowed.contains(&from)).then(|| {
+        let what = match step {
+            Step::Scan { op, .. } => op.name(),
+            Step::BleSeen { .. } => "ble seen",
+            Step::BleLeft { .. } => "ble left",
+            Step::Check => "check",
+            Step::Inspection { .. } => "inspection",
+        };
+        format!("{what} from {}", from.name())
+    });
+    (
+        State {
+            custody,
+            place,
+            seen: true,
+        },
+        flag,
+    )
+}
+
+fn seen(mut state: State) -> State {
+    state.seen = true;
+    state
+}
+
+/// The states after each step, in order, from `initial`.
+pub fn replay(initial: State, steps: &[Step]) -> Vec<(State, Option<String>)> {
+    let mut state = initial;
+    steps
+        .iter()
+        .map(|step| {
+            let (next, flag) = apply(&state, step);
+            state = next.clone();
+            (next, flag)
+        })
+        .collect()
+}
+
+/// The custody to report now: `lost` when the cylinder has not been seen for `loss_after`
+/// while outside its owner's sites (not in stock at one of them, not scrapped).
+pub fn effective(
+    custody: Custody,
+    at_owner_site: bool,
+    last_seen_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    loss_after: Duration,
+) -> Custody {
+    let outside = custody != Custody::Scrapped && !at_owner_site;
+    match last_seen_at {
+        Some(seen) if outside && now - seen > loss_after => Custody::Lost,
+        _ => custody,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(op: ScanOp) -> Step {
+        Step::Scan {
+            op,
+            station: Some("ST1".into()),
+            customer: (op == ScanOp::Deliver).then(|| "C1".into()),
+            to_station: None,
+            vehicle: Some("豫A1".into()),
+        }
+    }
+
+    fn run(steps: &[Step]) -> Vec<(Custody, Option<String>)> {
+        replay(State::registered("ST1"), steps)
+            .into_iter()
+            .map(|(s, f)| (s.custody, f))
+            .collect()
+    }
+
+    #[test]
+    fn a_normal_round_trip_is_never_flagged() {
+        let out = run(&[
+            scan(ScanOp::Fill),
+            scan(ScanOp::Load),
+            scan(ScanOp::Deliver),
+            scan(ScanOp::CollectEmpty),
+            scan(ScanOp::ReturnIn),
+            scan(ScanOp::SendInspection),
+            Step::Inspection { pass: true },
+            scan(ScanOp::StoreIn),
+            Step::Check,
+            scan(ScanOp::Fill),
+        ]);
+        let custody: Vec<_> = out.iter().map(|(c, _)| *c).collect();
+        assert_eq!(
+            custody,
+            [
+                InStockFull,
+                InTransitDelivery,
+                AtCustomer,
+                InTransitReturn,
+                InStockEmpty,
+                AtInspection,
+                AtInspection,
+                InStockEmpty,
+                InStockEmpty,
+                InStockFull
+            ]
+        );
+        assert!(out.iter().all(|(_, f)| f.is_none()), "{out:?}");
+    }
+
+    #[test]
+    fn impossible_steps_are_applied_and_flagged() {
+        let out = run(&[scan(ScanOp::ReturnIn), scan(ScanOp::Deliver)]);
+        assert_eq!(out[0], (InStockEmpty, None));
+        assert_eq!(
+            out[1],
+            (AtCustomer, Some("deliver from in_stock_empty".into()))
+        );
+    }
+
+    #[test]
+    fn the_first_event_is_never_flagged() {
+        assert_eq!(run(&[scan(ScanOp::Deliver)]), [(AtCustomer, None)]);
+    }
+
+    #[test]
+    fn scrapped_is_for_ever() {
+        let out = run(&[
+            scan(ScanOp::Fill),
+            scan(ScanOp::Scrap),
+            scan(ScanOp::Fill),
+            Step::BleSeen {
+                vehicle: "豫A1".into(),
+            },
+        ]);
+        assert_eq!(out[1], (Custody::Scrapped, None));
+        assert_eq!(
+            out[2],
+            (Custody::Scrapped, Some("fill after scrapped".into()))
+        );
+        assert_eq!(out[3].0, Custody::Scrapped);
+        assert!(out[3].1.is_some());
+    }
+
+    #[test]
+    fn ble_sightings_load_and_unload() {
+        let out = run(&[
+            scan(ScanOp::Fill),
+            Step::BleSeen {
+                vehicle: "豫A1".into(),
+            },
+            Step::BleLeft {
+                place: Some(Place::Customer("C1".into())),
+            },
+            Step::BleSeen {
+                vehicle: "豫A1".into(),
+            },
+            Step::BleLeft {
+                place: Some(Place::Station("ST1".into())),
+            },
+        ]);
+        let custody: Vec<_> = out.iter().map(|(c, _)| *c).collect();
+        assert_eq!(
+            custody,
+            [
+                InStockFull,
+                InTransitDelivery,
+                AtCustomer,
+                InTransitReturn,
+                InStockEmpty
+            ]
+        );
+        assert!(out.iter().all(|(_, f)| f.is_none()), "{out:?}");
+    }
+
+    #[test]
+    fn lost_only_outside_the_owners_sites_and_only_until_seen() {
+        let now = Utc::now();
+        let ninety = Duration::days(90);
+        let long_ago = Some(now - Duration::days(91));
+        assert_eq!(
+            effective(AtCustomer, false, long_ago, now, ninety),
+            Custody::Lost
+        );
+        assert_eq!(
+            effective(InStockFull, true, long_ago, now, ninety),
+            InStockFull
+        );
+        assert_eq!(
+            effective(Custody::Scrapped, false, long_ago, now, ninety),
+            Custody::Scrapped
+        );
+        assert_eq!(
+            effective(
+                AtCustomer,
+                false,
+                Some(now - Duration::days(89)),
+                now,
+                ninety
+            ),
+            AtCustomer
+        );
+    }
+}

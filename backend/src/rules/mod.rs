@@ -1,0 +1,4 @@
+//! Pure decision code: no I/O, unit-tested on timed sequences.
+
+pub mod compliance;
+pub mod custody;

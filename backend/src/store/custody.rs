@@ -1,0 +1,430 @@
+//! Cylinders' histories (`cylinder_events`) and current state (`cylinder_state`), the vehicle
+//! tag sets BLE diffs against, and references nobody knows.
+
+use crate::rules::custody::{Place, State, Step};
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A cylinder an event named, as the registry knows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Known {
+    pub id: i64,
+    pub code: String,
+    pub tag_id: String,
+}
+
+/// The cylinders with these codes or tags.
+pub async fn resolve(pool: &PgPool, codes: &[&str], tags: &[&str]) -> anyhow::Result<Vec<Known>> {
+    sqlx::query_as(
+        "SELECT id, code, tag_id FROM cylinders WHERE code = ANY($1) OR tag_id = ANY($2)",
+    )
+    .bind(codes)
+    .bind(tags)
+    .fetch_all(pool)
+    .await
+    .context("resolving cylinder references")
+}
+
+/// Keeps references to cylinders the registry does not know.
+pub async fn insert_unresolved(
+    pool: &PgPool,
+    refs: &[(Uuid, &'static str, String, DateTime<Utc>)],
+) -> anyhow::Result<()> {
+    if refs.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO unresolved_refs (event_id, ref_kind, ref_value, occurred_at) \
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(refs.iter().map(|r| r.0).collect::<Vec<_>>())
+    .bind(refs.iter().map(|r| r.1).collect::<Vec<_>>())
+    .bind(refs.iter().map(|r| r.2.clone()).collect::<Vec<_>>())
+    .bind(refs.iter().map(|r| r.3).collect::<Vec<_>>())
+    .execute(pool)
+    .await
+    .context("keeping unresolved references")?;
+    Ok(())
+}
+
+/// One history row to add.
+#[derive(Debug, Clone, Default)]
+pub struct NewRow {
+    pub cylinder_id: i64,
+    pub event_id: Uuid,
+    pub kind: &'static str,
+    pub op: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub station_code: Option<String>,
+    pub customer_code: Option<String>,
+    pub to_station_code: Option<String>,
+    pub vehicle_plate: Option<String>,
+    pub staff_no: Option<String>,
+    pub point: Option<(f64, f64)>,
+    pub mass_before_kg: Option<f64>,
+    pub mass_after_kg: Option<f64>,
+    pub details: Option<serde_json::Value>,
+}
+
+/// Adds history rows (a row already there is left as it is). Where a row has no point of its
+/// own it is placed at its site (the station, the customer, the receiving station).
+pub async fn insert_rows(pool: &PgPool, rows: &[NewRow]) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    macro_rules! column {
+        ($f:expr) => {
+            rows.iter().map($f).collect::<Vec<_>>()
+        };
+    }
+    sqlx::query(
+        r#"
+        INSERT INTO cylinder_events (cylinder_id, event_id, kind, op, occurred_at, received_at,
+            station_code, customer_code, to_station_code, vehicle_plate, staff_no, location,
+            mass_before_kg, mass_after_kg, details, custody_after)
+        SELECT t.cylinder_id, t.event_id, t.kind, t.op, t.occurred_at,
+               coalesce(e.received_at, now()), t.station_code, t.customer_code,
+               t.to_station_code, t.vehicle_plate, t.staff_no,
+               coalesce(CASE WHEN t.lon IS NOT NULL
+                             THEN ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) END,
+                        (SELECT location FROM customers WHERE code = t.customer_code),
+                        (SELECT location FROM stations WHERE code = t.to_station_code),
+                        (SELECT location FROM stations WHERE code = t.station_code)),
+               t.mass_before_kg, t.mass_after_kg, t.details::jsonb, 'in_stock_empty'
+        FROM UNNEST($1::int8[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[],
+                    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                    $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::text[])
+            AS t(cylinder_id, event_id, kind, op, occurred_at, station_code, customer_code,
+                 to_station_code, vehicle_plate, staff_no, lon, lat, mass_before_kg,
+                 mass_after_kg, details)
+        LEFT JOIN events e ON e.id = t.event_id
+        ON CONFLICT (cylinder_id, event_id) DO NOTHING
+        "#,
+    )
+    .bind(column!(|r| r.cylinder_id))
+    .bind(column!(|r| r.event_id))
+    .bind(column!(|r| r.kind))
+    .bind(column!(|r| r.op.clone()))
+    .bind(column!(|r| r.occurred_at))
+    .bind(column!(|r| r.station_code.clone()))
+    .bind(column!(|r| r.customer_code.clone()))
+    .bind(column!(|r| r.to_station_code.clone()))
+    .bind(column!(|r| r.vehicle_plate.clone()))
+    .bind(column!(|r| r.staff_no.clone()))
+    .bind(column!(|r| r.point.map(|p| p.0)))
+    .bind(column!(|r| r.point.map(|p| p.1)))
+    .bind(column!(|r| r.mass_before_kg))
+    .bind(column!(|r| r.mass_after_kg))
+    .bind(column!(|r| r.details.as_ref().map(|d| d.to_string())))
+    .execute(pool)
+    .await
+    .context("adding history rows")?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct ReplayRow {
+    event_id: Uuid,
+    kind: String,
+    op: Option<String>,
+    station_code: Option<String>,
+    customer_code: Option<String>,
+    to_station_code: Option<String>,
+    vehicle_plate: Option<String>,
+    custody_after: String,
+    flag: Option<String>,
+}
+
+/// Replays one cylinder's history in event-time order (ties by event id): rewrites each row's
+/// `custody_after` and `flag` where they changed and the cylinder's state, in one transaction
+/// that locks the cylinder so two workers never interleave on it.
+pub async fn replay(pool: &PgPool, cylinder_id: i64) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await.context("opening a replay transaction")?;
+    let station: String =
+        sqlx::query_scalar("SELECT station_code FROM cylinders WHERE id = $1 FOR UPDATE")
+            .bind(cylinder_id)
+            .fetch_one(&mut *tx)
+            .await
+            .context("locking a cylinder")?;
+    let rows: Vec<ReplayRow> = sqlx::query_as(
+        "SELECT event_id, kind, op, station_code, customer_code, to_station_code, \
+         vehicle_plate, custody_after, flag FROM cylinder_events \
+         WHERE cylinder_id = $1 ORDER BY occurred_at, event_id",
+    )
+    .bind(cylinder_id)
+    .fetch_all(&mut *tx)
+    .await
+    .context("reading a history to replay")?;
+    let mut state = State::registered(&station);
+    let (mut ids, mut custodies, mut flags) = (Vec::new(), Vec::new(), Vec::new());
+    for row in &rows {
+        let step = Step::from_row(
+            &row.kind,
+            row.op.as_deref(),
+            row.station_code.as_deref(),
+            row.customer_code.as_deref(),
+            row.to_station_code.as_deref(),
+            row.vehicle_plate.as_deref(),
+        );
+        let Some(step) = step else {
+            tracing::warn!(event_id = %row.event_id, kind = row.kind, "history row with no custody meaning");
+            continue;
+        };
+        let (next, flag) = crate::rules::custody::apply(&state, &step);
+        if next.custody.name() != row.custody_after || flag != row.flag {
+            ids.push(row.event_id);
+            custodies.push(next.custody.name());
+            flags.push(flag);
+        }
+        state = next;
+    }
+    if !ids.is_empty() {
+        sqlx::query(
+            "UPDATE cylinder_events c SET custody_after = t.custody, flag = t.flag \
+             FROM UNNEST($2::uuid[], $3::text[], $4::text[]) AS t(event_id, custody, flag) \
+             WHERE c.cylinder_id = $1 AND c.event_id = t.event_id",
+        )
+        .bind(cylinder_id)
+        .bind(&ids)
+        .bind(&custodies)
+        .bind(&flags)
+        .execute(&mut *tx)
+        .await
+        .context("rewriting replayed rows")?;
+    }
+    write_state(&mut tx, cylinder_id, &state).await?;
+    tx.commit().await.context("committing a replay")?;
+    Ok(())
+}
+
+async fn write_state(
+    tx: &mut Transaction<'_, Postgres>,
+    cylinder_id: i64,
+    state: &State,
+) -> anyhow::Result<()> {
+    let (place_kind, place_code) = state.place.as_ref().map(Place::parts).unzip();
+    sqlx::query(
+        r#"
+        INSERT INTO cylinder_state AS s (cylinder_id, custody, place_kind, place_code, custody_at,
+            last_seen_at, location, last_filled_at, flagged, last_inspected_on,
+            next_inspection_on, scrapped_at, updated_at)
+        SELECT $1, $2, $3, $4,
+               (SELECT max(occurred_at) FROM cylinder_events WHERE cylinder_id = $1),
+               (SELECT max(occurred_at) FROM cylinder_events WHERE cylinder_id = $1),
+               (SELECT location FROM cylinder_events WHERE cylinder_id = $1
+                  AND location IS NOT NULL ORDER BY occurred_at DESC, event_id DESC LIMIT 1),
+               (SELECT max(occurred_at) FROM cylinder_events WHERE cylinder_id = $1
+                  AND kind = 'scan' AND op = 'fill'),
+               (SELECT count(*) FROM cylinder_events WHERE cylinder_id = $1 AND flag IS NOT NULL),
+               i.inspected_on, i.next_on,
+               (SELECT min(occurred_at) FROM cylinder_events WHERE cylinder_id = $1
+                  AND custody_after = 'scrapped'),
+               now()
+        FROM (SELECT NULL) AS one
+        LEFT JOIN LATERAL (
+            SELECT (details->>'inspected_on')::date AS inspected_on,
+                   (details->>'next_inspection_on')::date AS next_on
+            FROM cylinder_events WHERE cylinder_id = $1 AND kind = 'inspection' AND op = 'pass'
+            ORDER BY occurred_at DESC, event_id DESC LIMIT 1
+        ) i ON true
+        ON CONFLICT (cylinder_id) DO UPDATE SET
+            custody = EXCLUDED.custody, place_kind = EXCLUDED.place_kind,
+            place_code = EXCLUDED.place_code, custody_at = EXCLUDED.custody_at,
+            last_seen_at = EXCLUDED.last_seen_at, location = EXCLUDED.location,
+            last_filled_at = EXCLUDED.last_filled_at, flagged = EXCLUDED.flagged,
+            last_inspected_on = EXCLUDED.last_inspected_on,
+            next_inspection_on = EXCLUDED.next_inspection_on,
+            scrapped_at = EXCLUDED.scrapped_at, updated_at = now()
+        "#,
+    )
+    .bind(cylinder_id)
+    .bind(state.custody.name())
+    .bind(place_kind)
+    .bind(place_code)
+    .execute(&mut **tx)
+    .await
+    .context("writing a cylinder's state")?;
+    Ok(())
+}
+
+/// The tags a vehicle's reader listed last, when, and in which event.
+pub async fn vehicle_tags(
+    pool: &PgPool,
+    plate: &str,
+) -> anyhow::Result<Option<(Vec<String>, DateTime<Utc>, Uuid)>> {
+    sqlx::query_as("SELECT tag_ids, occurred_at, event_id FROM vehicle_tags WHERE plate = $1")
+        .bind(plate)
+        .fetch_optional(pool)
+        .await
+        .context("reading a vehicle's tags")
+}
+
+/// Records a vehicle's newest tag list (an older one never overwrites a newer).
+pub async fn set_vehicle_tags(
+    pool: &PgPool,
+    plate: &str,
+    tags: &[&str],
+    occurred_at: DateTime<Utc>,
+    event_id: Uuid,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO vehicle_tags AS v (plate, tag_ids, occurred_at, event_id) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (plate) DO UPDATE \
+         SET tag_ids = EXCLUDED.tag_ids, occurred_at = EXCLUDED.occurred_at, \
+             event_id = EXCLUDED.event_id \
+         WHERE (v.occurred_at, v.event_id) < (EXCLUDED.occurred_at, EXCLUDED.event_id)",
+    )
+    .bind(plate)
+    .bind(tags)
+    .bind(occurred_at)
+    .bind(event_id)
+    .execute(pool)
+    .await
+    .context("recording a vehicle's tags")?;
+    Ok(())
+}
+
+/// A vehicle's newest position and the site there, if any: a station within its radius, else a
+/// customer within `customer_radius_m`.
+pub async fn vehicle_site(
+    pool: &PgPool,
+    plate: &str,
+    customer_radius_m: f64,
+) -> anyhow::Result<(Option<(f64, f64)>, Option<Place>)> {
+    let row: Option<(f64, f64, Option<String>, Option<String>)> = sqlx::query_as(
+        r#"
+        SELECT ST_X(v.location), ST_Y(v.location),
+               (SELECT code FROM stations s
+                 WHERE ST_DWithin(s.location::geography, v.location::geography, s.radius_m)
+                 ORDER BY s.location <-> v.location LIMIT 1),
+               (SELECT code FROM customers c
+                 WHERE ST_DWithin(c.location::geography, v.location::geography, $2)
+                 ORDER BY c.location <-> v.location LIMIT 1)
+        FROM vehicle_positions v WHERE v.plate = $1
+        "#,
+    )
+    .bind(plate)
+    .bind(customer_radius_m)
+    .fetch_optional(pool)
+    .await
+    .context("finding the site at a vehicle")?;
+    Ok(match row {
+        None => (None, None),
+        Some((lon, lat, station, customer)) => (
+            Some((lon, lat)),
+            station
+                .map(Place::Station)
+                .or_else(|| customer.map(Place::Customer)),
+        ),
+    })
+}
+
+/// Whether a cylinder's newest BLE row says it is on `plate` (so a repeated sighting adds
+/// nothing to its history).
+pub async fn on_vehicle(
+    pool: &PgPool,
+    ids: &[i64],
+    plate: &str,
+) -> anyhow::Result<HashMap<i64, bool>> {
+    let rows: Vec<(i64, bool)> = sqlx::query_as(
+        "SELECT cylinder_id, place_kind = 'vehicle' AND place_code = $2 \
+         FROM cylinder_state WHERE cylinder_id = ANY($1)",
+    )
+    .bind(ids)
+    .bind(plate)
+    .fetch_all(pool)
+    .await
+    .context("reading which cylinders are on a vehicle")?;
+    Ok(rows.into_iter().collect())
+}
+
+/// One history row with the names a reader needs.
+#[derive(Debug, sqlx::FromRow)]
+pub struct HistoryRow {
+    pub event_id: Uuid,
+    pub kind: String,
+    pub op: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub station_code: Option<String>,
+    pub station_name: Option<String>,
+    pub customer_name: Option<String>,
+    pub to_station_name: Option<String>,
+    pub staff_no: Option<String>,
+    pub staff_name: Option<String>,
+    pub vehicle_plate: Option<String>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub mass_before_kg: Option<f64>,
+    pub mass_after_kg: Option<f64>,
+    pub details: Option<serde_json::Value>,
+    pub custody_after: String,
+    pub flag: Option<String>,
+}
+
+/// A page of a cylinder's history in event-time order, after `(occurred_at, event_id)`.
+pub async fn history(
+    pool: &PgPool,
+    cylinder_id: i64,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> anyhow::Result<Vec<HistoryRow>> {
+    let (after_at, after_id) = after.unzip();
+    sqlx::query_as(
+        r#"
+        SELECT h.event_id, h.kind, h.op, h.occurred_at, h.received_at, h.station_code,
+               s.name AS station_name, c.name AS customer_name, ts.name AS to_station_name,
+               h.staff_no, p.name AS staff_name, h.vehicle_plate,
+               ST_X(h.location) AS lon, ST_Y(h.location) AS lat,
+               h.mass_before_kg, h.mass_after_kg, h.details, h.custody_after, h.flag
+        FROM cylinder_events h
+        LEFT JOIN stations s ON s.code = h.station_code
+        LEFT JOIN stations ts ON ts.code = h.to_station_code
+        LEFT JOIN customers c ON c.code = h.customer_code
+        LEFT JOIN staff p ON p.staff_no = h.staff_no
+        WHERE h.cylinder_id = $1
+          AND ($2::timestamptz IS NULL OR (h.occurred_at, h.event_id) > ($2, $3::uuid))
+        ORDER BY h.occurred_at, h.event_id
+        LIMIT $4
+        "#,
+    )
+    .bind(cylinder_id)
+    .bind(after_at)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("reading a history")
+}
+
+/// The newest `limit` history rows, newest first (the public page).
+pub async fn recent(
+    pool: &PgPool,
+    cylinder_id: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<HistoryRow>> {
+    sqlx::query_as(
+        r#"
+        SELECT h.event_id, h.kind, h.op, h.occurred_at, h.received_at, h.station_code,
+               s.name AS station_name, NULL::text AS customer_name, ts.name AS to_station_name,
+               NULL::text AS staff_no, NULL::text AS staff_name, NULL::text AS vehicle_plate,
+               NULL::float8 AS lon, NULL::float8 AS lat, h.mass_before_kg, h.mass_after_kg,
+               NULL::jsonb AS details, h.custody_after, h.flag
+        FROM cylinder_events h
+        LEFT JOIN stations s ON s.code = h.station_code
+        LEFT JOIN stations ts ON ts.code = h.to_station_code
+        WHERE h.cylinder_id = $1 AND h.kind IN ('scan', 'inspection')
+        ORDER BY h.occurred_at DESC, h.event_id DESC
+        LIMIT $2
+        "#,
+    )
+    .bind(cylinder_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("reading recent history")
+}

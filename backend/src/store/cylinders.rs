@@ -1,0 +1,329 @@
+//! Cylinder archives: bulk insert (all or nothing), lookup with their state, export.
+
+use super::WriteError;
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use shared::registry::{CylinderArchive, RowError};
+use shared::ErrorCode;
+use sqlx::PgPool;
+use std::collections::{HashMap, HashSet};
+
+/// Checks archives against each other and the registry: codes and tags unique (within the
+/// batch and against every cylinder ever archived; a scrapped cylinder's tag is void), owner
+/// and station known, the station the owner's. Returns one error per bad item (`row` is the
+/// item's index in `archives`).
+pub async fn conflicts(
+    pool: &PgPool,
+    archives: &[(usize, CylinderArchive)],
+) -> anyhow::Result<Vec<RowError>> {
+    let mut errors = Vec::new();
+    let error = |row: usize, column: &str, code: ErrorCode, reason: String| RowError {
+        row,
+        column: Some(column.to_owned()),
+        code,
+        reason,
+    };
+    let codes: Vec<&str> = archives.iter().map(|(_, a)| a.code.as_str()).collect();
+    let tags: Vec<&str> = archives.iter().map(|(_, a)| a.tag_id.as_str()).collect();
+    let taken_codes: HashSet<String> =
+        sqlx::query_scalar("SELECT code FROM cylinders WHERE code = ANY($1)")
+            .bind(&codes)
+            .fetch_all(pool)
+            .await
+            .context("checking cylinder codes")?
+            .into_iter()
+            .collect();
+    let taken_tags: HashMap<String, (String, bool)> = sqlx::query_as::<_, (String, String, bool)>(
+        "SELECT c.tag_id, c.code, coalesce(s.custody = 'scrapped', false) \
+         FROM cylinders c LEFT JOIN cylinder_state s ON s.cylinder_id = c.id \
+         WHERE c.tag_id = ANY($1)",
+    )
+    .bind(&tags)
+    .fetch_all(pool)
+    .await
+    .context("checking tag ids")?
+    .into_iter()
+    .map(|(tag, code, scrapped)| (tag, (code, scrapped)))
+    .collect();
+    let stations: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
+        "SELECT code, enterprise_code FROM stations WHERE code = ANY($1)",
+    )
+    .bind(
+        archives
+            .iter()
+            .map(|(_, a)| a.station_code.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .fetch_all(pool)
+    .await
+    .context("checking stations")?
+    .into_iter()
+    .collect();
+    let enterprises: HashSet<String> =
+        sqlx::query_scalar("SELECT code FROM enterprises WHERE code = ANY($1)")
+            .bind(
+                archives
+                    .iter()
+                    .map(|(_, a)| a.owner_enterprise_code.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .fetch_all(pool)
+            .await
+            .context("checking enterprises")?
+            .into_iter()
+            .collect();
+
+    let mut seen_codes: HashMap<&str, usize> = HashMap::new();
+    let mut seen_tags: HashMap<&str, usize> = HashMap::new();
+    for (row, a) in archives {
+        let (row, code, tag) = (*row, a.code.as_str(), a.tag_id.as_str());
+        if taken_codes.contains(code) {
+            errors.push(error(
+                row,
+                "code",
+                ErrorCode::AlreadyExists,
+                format!("cylinder {code} is already archived"),
+            ));
+        } else if let Some(first) = seen_codes.insert(code, row) {
+            errors.push(error(
+                row,
+                "code",
+                ErrorCode::AlreadyExists,
+                format!("cylinder {code} appears twice (also row {first})"),
+            ));
+        } else if let Some((holder, scrapped)) = taken_tags.get(tag) {
+            let (code, why) = if *scrapped {
+                (
+                    ErrorCode::TagVoid,
+                    format!(
+                        "tag {tag} belonged to scrapped cylinder {holder} and is void for ever"
+                    ),
+                )
+            } else {
+                (
+                    ErrorCode::AlreadyExists,
+                    format!("tag {tag} is bound to cylinder {holder}"),
+                )
+            };
+            errors.push(error(row, "tag_id", code, why));
+        } else if let Some(first) = seen_tags.insert(tag, row) {
+            errors.push(error(
+                row,
+                "tag_id",
+                ErrorCode::AlreadyExists,
+                format!("tag {tag} appears twice (also row {first})"),
+            ));
+        } else if !enterprises.contains(a.owner_enterprise_code.as_str()) {
+            errors.push(error(
+                row,
+                "owner_enterprise_code",
+                ErrorCode::UnknownReference,
+                format!("no enterprise {}", a.owner_enterprise_code),
+            ));
+        } else {
+            match stations.get(a.station_code.as_str()) {
+                None => errors.push(error(
+                    row,
+                    "station_code",
+                    ErrorCode::UnknownReference,
+                    format!("no station {}", a.station_code),
+                )),
+                Some(owner) if owner != a.owner_enterprise_code.as_str() => errors.push(error(
+                    row,
+                    "station_code",
+                    ErrorCode::UnknownReference,
+                    format!(
+                        "station {} belongs to {owner}, not to the owner {}",
+                        a.station_code, a.owner_enterprise_code
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(errors)
+}
+
+/// Inserts archives in one statement and one transaction: all or none.
+pub async fn insert(pool: &PgPool, archives: &[CylinderArchive]) -> Result<u64, WriteError> {
+    macro_rules! column {
+        ($f:expr) => {
+            archives.iter().map($f).collect::<Vec<_>>()
+        };
+    }
+    let text = |t: &Option<shared::registry::Text>| t.as_ref().map(|t| t.as_str().to_owned());
+    let result = sqlx::query(
+        r#"
+        INSERT INTO cylinders (code, tag_id, medium, tare_kg, volume_l, working_pressure_mpa,
+            test_pressure_mpa, wall_thickness_mm, max_fill_kg, design_life_years, manufacturer,
+            manufactured_on, product_standard, manufacture_licence_no, last_inspected_on,
+            next_inspection_on, registration_no, registered_on, registration_authority,
+            owner_enterprise_code, station_code)
+        SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[],
+            $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::int4[], $11::text[],
+            $12::date[], $13::text[], $14::text[], $15::date[], $16::date[], $17::text[],
+            $18::date[], $19::text[], $20::text[], $21::text[])
+        "#,
+    )
+    .bind(column!(|a| a.code.as_str()))
+    .bind(column!(|a| a.tag_id.as_str()))
+    .bind(column!(|a| a.medium.code()))
+    .bind(column!(|a| a.tare_kg))
+    .bind(column!(|a| a.volume_l))
+    .bind(column!(|a| a.working_pressure_mpa))
+    .bind(column!(|a| a.test_pressure_mpa))
+    .bind(column!(|a| a.wall_thickness_mm))
+    .bind(column!(|a| a.max_fill_kg))
+    .bind(column!(|a| i32::from(a.design_life_years)))
+    .bind(column!(|a| a.manufacturer.as_str()))
+    .bind(column!(|a| a.manufactured_on))
+    .bind(column!(|a| a.product_standard.as_str()))
+    .bind(column!(|a| a.manufacture_licence_no.as_str()))
+    .bind(column!(|a| a.last_inspected_on))
+    .bind(column!(|a| a.next_inspection_on))
+    .bind(column!(|a| text(&a.registration_no)))
+    .bind(column!(|a| a.registered_on))
+    .bind(column!(|a| text(&a.registration_authority)))
+    .bind(column!(|a| a.owner_enterprise_code.as_str()))
+    .bind(column!(|a| a.station_code.as_str()))
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// An archive as stored, with its current state (what the pipeline derived) joined in.
+#[derive(Debug, sqlx::FromRow)]
+pub struct CylinderRecord {
+    pub id: i64,
+    pub code: String,
+    pub tag_id: String,
+    pub medium: String,
+    pub tare_kg: f64,
+    pub volume_l: f64,
+    pub working_pressure_mpa: f64,
+    pub test_pressure_mpa: f64,
+    pub wall_thickness_mm: f64,
+    pub max_fill_kg: f64,
+    pub design_life_years: i32,
+    pub manufacturer: String,
+    pub manufactured_on: NaiveDate,
+    pub product_standard: String,
+    pub manufacture_licence_no: String,
+    /// The newest passed inspection's date when there is one, else the archive's.
+    pub last_inspected_on: NaiveDate,
+    pub next_inspection_on: NaiveDate,
+    pub registration_no: Option<String>,
+    pub registered_on: Option<NaiveDate>,
+    pub registration_authority: Option<String>,
+    pub owner_enterprise_code: String,
+    pub station_code: String,
+    pub owner_name: Option<String>,
+    pub station_name: Option<String>,
+    pub custody: Option<String>,
+    pub place_kind: Option<String>,
+    pub place_code: Option<String>,
+    pub place_name: Option<String>,
+    pub at_owner_site: bool,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub last_filled_at: Option<DateTime<Utc>>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub flagged: Option<i32>,
+    pub scrapped_at: Option<DateTime<Utc>>,
+}
+
+impl CylinderRecord {
+    /// The archive part, parsed back into its wire type.
+    pub fn archive(&self) -> anyhow::Result<CylinderArchive> {
+        let json = serde_json::json!({
+            "code": self.code, "tag_id": self.tag_id, "medium": self.medium,
+            "tare_kg": self.tare_kg, "volume_l": self.volume_l,
+            "working_pressure_mpa": self.working_pressure_mpa,
+            "test_pressure_mpa": self.test_pressure_mpa,
+            "wall_thickness_mm": self.wall_thickness_mm, "max_fill_kg": self.max_fill_kg,
+            "design_life_years": self.design_life_years, "manufacturer": self.manufacturer,
+            "manufactured_on": self.manufactured_on, "product_standard": self.product_standard,
+            "manufacture_licence_no": self.manufacture_licence_no,
+            "last_inspected_on": self.last_inspected_on,
+            "next_inspection_on": self.next_inspection_on,
+            "registration_no": self.registration_no, "registered_on": self.registered_on,
+            "registration_authority": self.registration_authority,
+            "owner_enterprise_code": self.owner_enterprise_code,
+            "station_code": self.station_code,
+        });
+        shared::registry::parse(json)
+            .map_err(|e| anyhow::anyhow!("stored cylinder {}: {}", self.code, e.message))
+    }
+}
+
+const RECORD_SELECT: &str = r#"
+    SELECT c.id, c.code, c.tag_id, c.medium, c.tare_kg, c.volume_l, c.working_pressure_mpa,
+           c.test_pressure_mpa, c.wall_thickness_mm, c.max_fill_kg, c.design_life_years,
+           c.manufacturer, c.manufactured_on, c.product_standard, c.manufacture_licence_no,
+           coalesce(s.last_inspected_on, c.last_inspected_on) AS last_inspected_on,
+           coalesce(s.next_inspection_on, c.next_inspection_on) AS next_inspection_on,
+           c.registration_no, c.registered_on, c.registration_authority,
+           c.owner_enterprise_code, c.station_code,
+           e.name AS owner_name, st.name AS station_name,
+           s.custody, s.place_kind, s.place_code,
+           coalesce(ps.name, pc.name, s.place_code) AS place_name,
+           CASE WHEN s.cylinder_id IS NULL THEN true
+                ELSE coalesce(s.place_kind = 'station' AND ps.enterprise_code = c.owner_enterprise_code
+                              AND s.custody IN ('in_stock_empty', 'in_stock_full'), false)
+           END AS at_owner_site,
+           s.last_seen_at, s.last_filled_at, ST_X(s.location) AS lon, ST_Y(s.location) AS lat,
+           s.flagged, s.scrapped_at
+    FROM cylinders c
+    LEFT JOIN cylinder_state s ON s.cylinder_id = c.id
+    LEFT JOIN enterprises e ON e.code = c.owner_enterprise_code
+    LEFT JOIN stations st ON st.code = c.station_code
+    LEFT JOIN stations ps ON s.place_kind = 'station' AND ps.code = s.place_code
+    LEFT JOIN customers pc ON s.place_kind = 'customer' AND pc.code = s.place_code
+"#;
+
+/// A cylinder by code or by tag id.
+pub async fn record(
+    pool: &PgPool,
+    code: Option<&str>,
+    tag_id: Option<&str>,
+) -> anyhow::Result<Option<CylinderRecord>> {
+    let sql = format!(
+        "{RECORD_SELECT} WHERE ($1::text IS NOT NULL AND c.code = $1) \
+         OR ($2::text IS NOT NULL AND c.tag_id = $2)"
+    );
+    sqlx::query_as(&sql)
+        .bind(code)
+        .bind(tag_id)
+        .fetch_optional(pool)
+        .await
+        .context("reading a cylinder")
+}
+
+/// Archives in export order (by id), `limit` after `after_id`, optionally of one owner.
+pub async fn page_for_export(
+    pool: &PgPool,
+    enterprise_code: Option<&str>,
+    after_id: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<CylinderRecord>> {
+    let sql = format!(
+        "{RECORD_SELECT} WHERE c.id > $1 AND ($2::text IS NULL OR c.owner_enterprise_code = $2) \
+         ORDER BY c.id LIMIT $3"
+    );
+    sqlx::query_as(&sql)
+        .bind(after_id)
+        .bind(enterprise_code)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .context("reading cylinders for export")
+}
+
+/// Whether an enterprise exists.
+pub async fn enterprise_exists(pool: &PgPool, code: &str) -> anyhow::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM enterprises WHERE code = $1)")
+        .bind(code)
+        .fetch_one(pool)
+        .await
+        .context("checking an enterprise")
+}

@@ -1,0 +1,237 @@
+//! Enterprises, stations, customers, staff, vehicles and geofences.
+
+use super::WriteError;
+use anyhow::Context;
+use shared::registry::{
+    EnterpriseCounts, NewCustomer, NewEnterprise, NewGeofence, NewStaff, NewStation, NewVehicle,
+};
+use shared::{ErrorCode, ErrorDetail};
+use sqlx::PgPool;
+
+fn text(t: &Option<shared::registry::Text>) -> Option<&str> {
+    t.as_ref().map(|t| t.as_str())
+}
+
+fn kind_name<T: serde::Serialize>(kind: &T) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Registers an enterprise.
+pub async fn insert_enterprise(pool: &PgPool, e: &NewEnterprise) -> Result<(), WriteError> {
+    let media: Vec<&str> = e.media.iter().map(|m| m.code()).collect();
+    sqlx::query(
+        "INSERT INTO enterprises (code, name, credit_code, district_code, address, \
+         filling_licence_no, filling_licence_expires, gas_licence_no, gas_licence_expires, media) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(e.code.as_str())
+    .bind(e.name.as_str())
+    .bind(e.credit_code.as_str())
+    .bind(e.district_code.as_str())
+    .bind(e.address.as_str())
+    .bind(text(&e.filling_licence_no))
+    .bind(e.filling_licence_expires)
+    .bind(text(&e.gas_licence_no))
+    .bind(e.gas_licence_expires)
+    .bind(&media)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct EnterpriseRow {
+    code: String,
+    name: String,
+    credit_code: String,
+    district_code: String,
+    address: String,
+    filling_licence_no: Option<String>,
+    filling_licence_expires: Option<chrono::NaiveDate>,
+    gas_licence_no: Option<String>,
+    gas_licence_expires: Option<chrono::NaiveDate>,
+    media: Vec<String>,
+}
+
+/// An enterprise and what it has, or `None`.
+pub async fn enterprise(
+    pool: &PgPool,
+    code: &str,
+) -> anyhow::Result<Option<(NewEnterprise, EnterpriseCounts)>> {
+    let row: Option<EnterpriseRow> = sqlx::query_as(
+        "SELECT code, name, credit_code, district_code, address, filling_licence_no, \
+         filling_licence_expires, gas_licence_no, gas_licence_expires, media \
+         FROM enterprises WHERE code = $1",
+    )
+    .bind(code)
+    .fetch_optional(pool)
+    .await
+    .context("reading an enterprise")?;
+    let Some(row) = row else { return Ok(None) };
+    let counts: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        r#"
+        SELECT (SELECT count(*) FROM stations WHERE enterprise_code = $1),
+               (SELECT count(*) FROM customers WHERE enterprise_code = $1),
+               (SELECT count(*) FROM staff WHERE enterprise_code = $1),
+               (SELECT count(*) FROM vehicles WHERE enterprise_code = $1),
+               (SELECT count(*) FROM cylinders WHERE owner_enterprise_code = $1),
+               (SELECT count(*) FROM cylinders c JOIN cylinder_state s ON s.cylinder_id = c.id
+                 WHERE c.owner_enterprise_code = $1 AND s.custody = 'scrapped')
+        "#,
+    )
+    .bind(code)
+    .fetch_one(pool)
+    .await
+    .context("counting an enterprise's records")?;
+    let json = serde_json::json!({
+        "code": row.code, "name": row.name, "credit_code": row.credit_code,
+        "district_code": row.district_code, "address": row.address,
+        "filling_licence_no": row.filling_licence_no,
+        "filling_licence_expires": row.filling_licence_expires,
+        "gas_licence_no": row.gas_licence_no, "gas_licence_expires": row.gas_licence_expires,
+        "media": row.media,
+    });
+    let enterprise = shared::registry::parse::<NewEnterprise>(json)
+        .map_err(|e| anyhow::anyhow!("stored enterprise {code}: {}", e.message))?;
+    Ok(Some((
+        enterprise,
+        EnterpriseCounts {
+            stations: counts.0,
+            customers: counts.1,
+            staff: counts.2,
+            vehicles: counts.3,
+            cylinders: counts.4,
+            cylinders_scrapped: counts.5,
+        },
+    )))
+}
+
+/// Registers a station.
+pub async fn insert_station(pool: &PgPool, s: &NewStation) -> Result<(), WriteError> {
+    sqlx::query(
+        "INSERT INTO stations (code, enterprise_code, name, kind, location, radius_m, \
+         full_stock_limit, district_code) \
+         VALUES ($1, $2, $3, $4, ST_SetSRID(ST_MakePoint($5, $6), 4326), $7, $8, $9)",
+    )
+    .bind(s.code.as_str())
+    .bind(s.enterprise_code.as_str())
+    .bind(s.name.as_str())
+    .bind(kind_name(&s.kind))
+    .bind(s.location.lon())
+    .bind(s.location.lat())
+    .bind(s.radius_m)
+    .bind(i64::from(s.full_stock_limit))
+    .bind(s.district_code.as_ref().map(|d| d.as_str()))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Registers a customer.
+pub async fn insert_customer(pool: &PgPool, c: &NewCustomer) -> Result<(), WriteError> {
+    sqlx::query(
+        "INSERT INTO customers (code, enterprise_code, name, kind, phone, address, location, \
+         district_code, full_stock_limit, licence_no) \
+         VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10, $11)",
+    )
+    .bind(c.code.as_str())
+    .bind(c.enterprise_code.as_str())
+    .bind(c.name.as_str())
+    .bind(kind_name(&c.kind))
+    .bind(c.phone.as_str())
+    .bind(c.address.as_str())
+    .bind(c.location.lon())
+    .bind(c.location.lat())
+    .bind(c.district_code.as_str())
+    .bind(i64::from(c.full_stock_limit))
+    .bind(text(&c.licence_no))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Registers a staff member.
+pub async fn insert_staff(pool: &PgPool, s: &NewStaff) -> Result<(), WriteError> {
+    sqlx::query(
+        "INSERT INTO staff (staff_no, enterprise_code, name, role, certificate_no, \
+         certificate_expires) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(s.staff_no.as_str())
+    .bind(s.enterprise_code.as_str())
+    .bind(s.name.as_str())
+    .bind(kind_name(&s.role))
+    .bind(text(&s.certificate_no))
+    .bind(s.certificate_expires)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Registers a vehicle.
+pub async fn insert_vehicle(pool: &PgPool, v: &NewVehicle) -> Result<(), WriteError> {
+    sqlx::query(
+        "INSERT INTO vehicles (plate, enterprise_code, gps_device_id, reader_device_id) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(v.plate.as_str())
+    .bind(v.enterprise_code.as_str())
+    .bind(v.gps_device_id.as_ref().map(|d| d.as_str()))
+    .bind(v.reader_device_id.as_ref().map(|d| d.as_str()))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Registers a geofence; returns its id. An invalid polygon is a client error.
+pub async fn insert_geofence(pool: &PgPool, g: &NewGeofence) -> Result<i64, WriteError> {
+    if let Some(geometry) = &g.geometry {
+        let reason: Option<String> = sqlx::query_scalar(
+            "SELECT CASE WHEN ST_IsValid(g) THEN NULL ELSE ST_IsValidReason(g) END \
+             FROM (SELECT ST_GeomFromGeoJSON($1) AS g) t",
+        )
+        .bind(geometry.to_string())
+        .fetch_one(pool)
+        .await
+        .map_err(|_| {
+            WriteError::Invalid(
+                ErrorDetail::new(ErrorCode::InvalidField, "geometry is not valid GeoJSON")
+                    .with_field("geometry"),
+            )
+        })?;
+        if let Some(reason) = reason {
+            return Err(WriteError::Invalid(
+                ErrorDetail::new(
+                    ErrorCode::InvalidField,
+                    format!("geometry is not a valid polygon: {reason}"),
+                )
+                .with_field("geometry"),
+            ));
+        }
+    }
+    let plates: Vec<&str> = g.vehicle_plates.iter().map(|p| p.as_str()).collect();
+    let (lon, lat) = g.center.map(|c| (c.lon(), c.lat())).unzip();
+    let id: i64 = sqlx::query_scalar(
+        r#"
+        INSERT INTO geofences (name, kind, geom, enterprise_code, vehicle_plates)
+        VALUES ($1, $2,
+                CASE WHEN $3::text IS NOT NULL THEN ST_SetSRID(ST_GeomFromGeoJSON($3), 4326)
+                     ELSE ST_Buffer(ST_SetSRID(ST_MakePoint($4, $5), 4326)::geography, $6)::geometry END,
+                $7, $8)
+        RETURNING id
+        "#,
+    )
+    .bind(g.name.as_str())
+    .bind(kind_name(&g.kind))
+    .bind(g.geometry.as_ref().map(|v| v.to_string()))
+    .bind(lon)
+    .bind(lat)
+    .bind(g.radius_m)
+    .bind(g.enterprise_code.as_ref().map(|e| e.as_str()))
+    .bind(&plates)
+    .fetch_one(pool)
+    .await?;
+    Ok(id)
+}

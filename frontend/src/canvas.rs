@@ -1,0 +1,119 @@
+//! Drawing the district base map on a canvas, shared by the live city map and a cylinder's
+//! trajectory: the projection, sizing the canvas to its box, the districts and their names.
+
+use crate::geo::District;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+/// lon/lat → canvas pixels, keeping the aspect (equirectangular around the area's latitude).
+pub struct Projection {
+    min_lon: f64,
+    max_lat: f64,
+    kx: f64,
+    scale: f64,
+    off_x: f64,
+    off_y: f64,
+}
+
+impl Projection {
+    /// Fits the box (min_lon, min_lat, max_lon, max_lat) into width × height with `pad` around.
+    pub fn fit(b: (f64, f64, f64, f64), width: f64, height: f64, pad: f64) -> Self {
+        let (min_lon, min_lat, max_lon, max_lat) = b;
+        let kx = ((min_lat + max_lat) / 2.0).to_radians().cos();
+        let (w, h) = ((max_lon - min_lon) * kx, max_lat - min_lat);
+        let scale = ((width - 2.0 * pad) / w)
+            .min((height - 2.0 * pad) / h)
+            .max(1e-9);
+        Self {
+            min_lon,
+            max_lat,
+            kx,
+            scale,
+            off_x: (width - w * scale) / 2.0,
+            off_y: (height - h * scale) / 2.0,
+        }
+    }
+
+    /// The pixel of (lon, lat).
+    pub fn project(&self, lon: f64, lat: f64) -> (f64, f64) {
+        (
+            self.off_x + (lon - self.min_lon) * self.kx * self.scale,
+            self.off_y + (self.max_lat - lat) * self.scale,
+        )
+    }
+}
+
+/// A canvas ready to draw on: its context, size in device pixels, and the device pixel ratio.
+pub struct Surface {
+    pub ctx: CanvasRenderingContext2d,
+    pub w: f64,
+    pub h: f64,
+    pub dpr: f64,
+}
+
+/// Sizes the canvas to its CSS box at the device's pixel ratio (sharp on a 4K wall) and paints
+/// the background.
+pub fn prepare(canvas: &HtmlCanvasElement) -> Option<Surface> {
+    let dpr = web_sys::window()?.device_pixel_ratio().max(1.0);
+    let css_w = f64::from(canvas.client_width().max(1));
+    let css_h = f64::from(canvas.client_height().max(1));
+    let (w, h) = (css_w * dpr, css_h * dpr);
+    let (pw, ph) = (to_px(w), to_px(h));
+    if canvas.width() != pw || canvas.height() != ph {
+        canvas.set_width(pw);
+        canvas.set_height(ph);
+    }
+    let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    ctx.set_fill_style_str("#08111f");
+    ctx.fill_rect(0.0, 0.0, w, h);
+    Some(Surface { ctx, w, h, dpr })
+}
+
+/// The districts, filled and outlined, with their names.
+pub fn draw_districts(s: &Surface, projection: &Projection, districts: &[District]) {
+    let ctx = &s.ctx;
+    ctx.set_line_width(1.5 * s.dpr);
+    for (i, d) in districts.iter().enumerate() {
+        ctx.begin_path();
+        for rings in &d.polygons {
+            for ring in rings {
+                for (j, &(lon, lat)) in ring.iter().enumerate() {
+                    let (x, y) = projection.project(lon, lat);
+                    if j == 0 {
+                        ctx.move_to(x, y);
+                    } else {
+                        ctx.line_to(x, y);
+                    }
+                }
+                ctx.close_path();
+            }
+        }
+        ctx.set_fill_style_str(if i % 2 == 0 { "#10233d" } else { "#0e1f36" });
+        ctx.fill();
+        ctx.set_stroke_style_str("#3a6ea5");
+        ctx.stroke();
+    }
+
+    let font_px = (s.h / 55.0).clamp(11.0 * s.dpr, 40.0 * s.dpr);
+    set_font(s, font_px);
+    ctx.set_text_align("center");
+    ctx.set_text_baseline("middle");
+    ctx.set_fill_style_str("#8fb3d9");
+    for d in districts {
+        let (x, y) = projection.project(d.label.0, d.label.1);
+        let _ = ctx.fill_text(&d.name, x, y);
+    }
+}
+
+/// The UI's CJK font at `px` device pixels.
+pub fn set_font(s: &Surface, px: f64) {
+    s.ctx.set_font(&format!(
+        "{px:.0}px \"Noto Sans CJK SC\", \"Microsoft YaHei\", sans-serif"
+    ));
+}
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn to_px(v: f64) -> u32 {
+    // Clamped to a canvas's possible sizes first, so the cast cannot truncate or wrap.
+    v.round().clamp(1.0, 16_384.0) as u32
+}

@@ -1,0 +1,129 @@
+//! Names of the domain's states and operations in both languages. The Chinese names come from
+//! `shared` wherever it has them, so the dashboard and the API never disagree.
+
+use crate::i18n::Lang;
+use serde_json::Value;
+use shared::cylinder::{Compliance, Custody, ScanOp};
+use shared::medium::Medium;
+
+/// A compliance status as a supervisor reads it (more precise than the public 合格/过期/报废).
+pub fn compliance(lang: Lang, c: Compliance) -> &'static str {
+    let (zh, en) = match c {
+        Compliance::Scrapped => ("已报废", "Scrapped"),
+        Compliance::LifeExpired => ("超过设计使用年限", "Past its design life"),
+        Compliance::InspectionOverdue => ("超期未检", "Inspection overdue"),
+        Compliance::Unregistered => ("未办理使用登记", "No use registration"),
+        Compliance::DueSoon => ("即将到期", "Inspection due soon"),
+        Compliance::Ok => ("合格", "Compliant"),
+    };
+    pick(lang, zh, en)
+}
+
+/// A custody state.
+pub fn custody(lang: Lang, c: Custody) -> &'static str {
+    let en = match c {
+        Custody::InStockEmpty => "In stock, empty",
+        Custody::InStockFull => "In stock, full",
+        Custody::InTransitDelivery => "Out for delivery",
+        Custody::AtCustomer => "At the customer",
+        Custody::InTransitReturn => "Coming back empty",
+        Custody::AtInspection => "At inspection",
+        Custody::Scrapped => "Scrapped",
+        Custody::Lost => "Lost",
+    };
+    pick(lang, c.label_zh(), en)
+}
+
+/// A scan operation.
+pub fn scan_op(lang: Lang, op: ScanOp) -> &'static str {
+    let en = match op {
+        ScanOp::Fill => "Filling",
+        ScanOp::StoreIn => "Stored in",
+        ScanOp::StoreOut => "Taken out of store",
+        ScanOp::Load => "Loaded onto vehicle",
+        ScanOp::Unload => "Unloaded",
+        ScanOp::Deliver => "Delivered (sale)",
+        ScanOp::CollectEmpty => "Empty collected",
+        ScanOp::ReturnIn => "Returned to store",
+        ScanOp::SendInspection => "Sent for inspection",
+        ScanOp::Inspect => "Inspected",
+        ScanOp::Scrap => "Scrapped",
+        ScanOp::Transfer => "Transfer",
+    };
+    pick(lang, op.label_zh(), en)
+}
+
+/// The 操作类型 of a history line. A scan names its operation; the other kinds are named by
+/// kind, with what their `op` and `details` add (a check's stage and failure, an inspection's
+/// scrap conclusion, a vehicle reader's on/off board).
+pub fn operation(lang: Lang, kind: &str, op: Option<&str>, details: &Value) -> String {
+    let op_name = op.unwrap_or_default();
+    let base = match kind {
+        "scan" => ScanOp::from_name(op_name).map(|o| scan_op(lang, o)),
+        "check" => Some(check(lang, details["stage"].as_str().unwrap_or(op_name))),
+        "inspection" => Some(pick(lang, "检验", "Inspection")),
+        "ble" => Some(reader(lang, op_name)),
+        "filling" => Some(pick(lang, "充装记录", "Filling record")),
+        _ => None,
+    };
+    // An operation or kind this build does not know yet: show it as sent.
+    let Some(base) = base else {
+        return op.unwrap_or(kind).to_owned();
+    };
+    let failed = details["passed"].as_bool() == Some(false);
+    let scrapped = kind == "inspection"
+        && (op_name == "scrap" || details["conclusion"].as_str() == Some("scrap"));
+    let suffix = match (failed, scrapped) {
+        (true, _) => pick(lang, "（不合格）", " (failed)"),
+        (_, true) => pick(lang, "（报废）", " (scrap)"),
+        _ => "",
+    };
+    format!("{base}{suffix}")
+}
+
+/// The operation of a public history item, which carries no kind: a scan's operation, a
+/// check's stage or a vehicle reader's sighting (Chinese only, like the public page).
+pub fn public_operation(op: &str) -> String {
+    let label = match op {
+        "pre" | "during" | "post" => check(Lang::Zh, op),
+        "seen" | "left" => reader(Lang::Zh, op),
+        "" => "—",
+        _ => match ScanOp::from_name(op) {
+            Some(o) => o.label_zh(),
+            None => return op.to_owned(),
+        },
+    };
+    label.to_owned()
+}
+
+fn check(lang: Lang, stage: &str) -> &'static str {
+    match stage {
+        "pre" => pick(lang, "充装前检查", "Pre-fill check"),
+        "during" => pick(lang, "充装中检查", "In-fill check"),
+        "post" => pick(lang, "充装后检查", "Post-fill check"),
+        _ => pick(lang, "充装检查", "Filling check"),
+    }
+}
+
+fn reader(lang: Lang, op: &str) -> &'static str {
+    match op {
+        "seen" => pick(lang, "车载识别（上车）", "Vehicle reader: on board"),
+        "left" => pick(lang, "车载识别（下车）", "Vehicle reader: off board"),
+        _ => pick(lang, "车载识别", "Vehicle reader"),
+    }
+}
+
+/// A medium: its Chinese name and code, or its code alone in English.
+pub fn medium(lang: Lang, m: Medium) -> String {
+    match lang {
+        Lang::Zh => format!("{}（{}）", m.name_zh(), m.code()),
+        Lang::En => m.code().to_owned(),
+    }
+}
+
+fn pick(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+}
