@@ -4,9 +4,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod custody;
+mod cylinders;
 mod health;
 mod ingest;
 mod live;
 mod malformed;
 mod pipeline;
+mod registry;
 mod serving;

@@ -247,6 +247,25 @@ async fn per_item_errors_name_the_field() {
         answer["rejected"][0]["error"],
         json!({"code": "invalid_field", "message": "lon must be a number between -180 and 180", "field": "lon"})
     );
+    // A GPS fix's fields on a scan: the first field a scan does not know is named.
     let (_, answer) = app.post_events(&with("kind", json!("scan"))).await;
-    assert_eq!(answer["rejected"][0]["error"]["code"], "unsupported_kind");
+    assert_eq!(answer["rejected"][0]["error"]["code"], "unknown_field");
+    let scan = json!({"events": [{"id": uuid::Uuid::new_v4(), "kind": "scan", "op": "teleport",
+        "cylinder_code": "A1", "occurred_at": "2026-11-22T08:00:00+08:00"}]});
+    let (_, answer) = app.post_events(&scan).await;
+    assert_eq!(answer["rejected"][0]["error"]["field"], "op");
+    let both = json!({"events": [{"id": uuid::Uuid::new_v4(), "kind": "scan", "op": "load",
+        "cylinder_code": "A1", "tag_id": "T1", "vehicle_plate": "豫A1",
+        "occurred_at": "2026-11-22T08:00:00+08:00"}]});
+    let (_, answer) = app.post_events(&both).await;
+    assert_eq!(answer["rejected"][0]["error"]["field"], "tag_id");
+    let inspection = json!({"events": [{"id": uuid::Uuid::new_v4(), "kind": "inspection",
+        "cylinder_code": "A1", "conclusion": "pass", "inspected_on": "2026-11-01",
+        "next_inspection_on": "2026-10-01", "report_no": "R", "inspection_body": "B",
+        "inspector": "I", "occurred_at": "2026-11-22T08:00:00+08:00"}]});
+    let (_, answer) = app.post_events(&inspection).await;
+    assert_eq!(
+        answer["rejected"][0]["error"]["field"],
+        "next_inspection_on"
+    );
 }

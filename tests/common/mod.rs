@@ -228,6 +228,70 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// POSTs a JSON body to `path`.
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs raw bytes with a content type to `path`.
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>, content_type: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs `path` as text.
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let response = self.client.get(self.url(path)).send().await.expect("GET");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// Registers enterprise `ENT1` with station `ST1` (and `ST2`), customer `C1`, staff `S1`.
+    pub async fn seed_registry(&self) {
+        let posts = [
+            ("/api/v1/enterprises", enterprise("ENT1")),
+            (
+                "/api/v1/stations",
+                station("ST1", "ENT1", "一号充装站", 113.62, 34.75),
+            ),
+            (
+                "/api/v1/stations",
+                station("ST2", "ENT1", "二号门店", 113.70, 34.78),
+            ),
+            (
+                "/api/v1/customers",
+                json!({"code": "C1", "enterprise_code": "ENT1", "name": "四仙包子店",
+                "kind": "restaurant", "phone": "13800000000", "address": "金水路1号",
+                "location": {"lon": 113.66, "lat": 34.76}, "district_code": "410105"}),
+            ),
+            (
+                "/api/v1/staff",
+                json!({"staff_no": "S1", "enterprise_code": "ENT1", "name": "陈荣华",
+                "role": "filler", "certificate_no": "TS-1", "certificate_expires": "2030-01-01"}),
+            ),
+        ];
+        for (path, body) in posts {
+            let (status, answer) = self.post_json(path, &body).await;
+            assert_eq!(status, 201, "{path}: {answer}");
+        }
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
         let response = self.client.get(self.url(path)).send().await.expect("GET");
         let status = response.status().as_u16();
@@ -271,6 +335,42 @@ impl TestApp {
 pub fn gps(plate: &str, lon: f64, lat: f64, occurred_at: &str) -> Value {
     json!({"id": Uuid::new_v4(), "kind": "gps", "occurred_at": occurred_at,
            "vehicle_plate": plate, "lon": lon, "lat": lat, "speed_kmh": 36.5, "heading": 90})
+}
+
+/// An enterprise record.
+pub fn enterprise(code: &str) -> Value {
+    json!({"code": code, "name": format!("{code} 燃气有限公司"), "credit_code": "91410100MA000000X1",
+           "district_code": "410105", "address": "郑州市金水区", "filling_licence_no": "豫充-001",
+           "filling_licence_expires": "2030-12-31", "gas_licence_no": "豫燃-001",
+           "gas_licence_expires": "2030-12-31", "media": ["LPG"]})
+}
+
+/// A station record.
+pub fn station(code: &str, enterprise: &str, name: &str, lon: f64, lat: f64) -> Value {
+    json!({"code": code, "enterprise_code": enterprise, "name": name, "kind": "filling",
+           "location": {"lon": lon, "lat": lat}, "radius_m": 150, "full_stock_limit": 200})
+}
+
+/// A valid, registered LPG cylinder archive of `ENT1` at `ST1`.
+pub fn archive(code: &str, tag: &str) -> Value {
+    json!({"code": code, "tag_id": tag, "medium": "LPG", "tare_kg": 16.4, "volume_l": 35.5,
+           "working_pressure_mpa": 2.1, "test_pressure_mpa": 3.2, "wall_thickness_mm": 2.6,
+           "max_fill_kg": 14.5, "design_life_years": 15, "manufacturer": "江苏民生重工有限公司",
+           "manufactured_on": "2020-04-01", "product_standard": "GB 5842",
+           "manufacture_licence_no": "TS2210001", "last_inspected_on": "2024-04-01",
+           "next_inspection_on": "2028-04-01", "registration_no": "豫A-LPG-0001",
+           "registered_on": "2020-05-01", "registration_authority": "郑州市市场监督管理局",
+           "owner_enterprise_code": "ENT1", "station_code": "ST1"})
+}
+
+/// A scan event.
+pub fn scan(op: &str, cylinder: &str, occurred_at: &str, extra: Value) -> Value {
+    let mut event = json!({"id": Uuid::new_v4(), "kind": "scan", "op": op,
+                           "cylinder_code": cylinder, "occurred_at": occurred_at});
+    if let (Some(e), Value::Object(more)) = (event.as_object_mut(), extra) {
+        e.extend(more);
+    }
+    event
 }
 
 /// A free TCP port on loopback (closed again; fine for a test that binds it right away).

@@ -5,9 +5,10 @@
 use crate::rules::custody::Place;
 use crate::store;
 use crate::store::custody::{Known, NewRow};
+use anyhow::Context;
 use chrono::Utc;
 use shared::events::{BleSighting, CylinderRef, Event};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A customer within this distance of a vehicle is where a tag that left it was left.
@@ -71,19 +72,27 @@ pub async fn apply(pool: &PgPool, events: &[Event]) -> anyhow::Result<()> {
         };
         rows.push(row_of(event, cylinder.id));
     }
-    store::custody::insert_rows(pool, &rows).await?;
+    // One transaction: readers see a history and the state it implies, never one without the
+    // other.
+    let mut tx = pool
+        .begin()
+        .await
+        .context("opening a custody transaction")?;
+    store::custody::insert_rows(&mut tx, &rows).await?;
     let mut touched: BTreeSet<i64> = rows.iter().map(|r| r.cylinder_id).collect();
 
     bles.sort_by_key(|b| (b.occurred_at, b.id));
     for ble in bles {
-        let ble_rows = ble_rows(pool, ble, &by_tag, &mut unresolved).await?;
-        store::custody::insert_rows(pool, &ble_rows).await?;
+        let ble_rows = ble_rows(&mut tx, ble, &by_tag, &mut unresolved).await?;
+        store::custody::insert_rows(&mut tx, &ble_rows).await?;
         touched.extend(ble_rows.iter().map(|r| r.cylinder_id));
     }
-    store::custody::insert_unresolved(pool, &unresolved).await?;
+    store::custody::insert_unresolved(&mut tx, &unresolved).await?;
+    // Cylinders in id order: two workers lock them in the same order, never deadlock.
     for cylinder_id in touched {
-        store::custody::replay(pool, cylinder_id).await?;
+        store::custody::replay(&mut tx, cylinder_id).await?;
     }
+    tx.commit().await.context("committing custody")?;
     Ok(())
 }
 
@@ -138,7 +147,7 @@ fn row_of(event: &Event, cylinder_id: i64) -> NewRow {
 /// where the vehicle is) for each tag it listed before and not now. A sighting older than the
 /// vehicle's newest (or the same one redelivered) changes nothing.
 async fn ble_rows(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     ble: &BleSighting,
     by_tag: &HashMap<&str, &Known>,
     unresolved: &mut Vec<(uuid::Uuid, &'static str, String, chrono::DateTime<Utc>)>,
@@ -150,7 +159,7 @@ async fn ble_rows(
             unresolved.push((ble.id, "tag_id", tag.as_str().to_owned(), occurred_at));
         }
     }
-    let previous = store::custody::vehicle_tags(pool, plate).await?;
+    let previous = store::custody::vehicle_tags(conn, plate).await?;
     if let Some((_, at, id)) = &previous {
         if (*at, *id) >= (occurred_at, ble.id) {
             return Ok(Vec::new());
@@ -163,7 +172,7 @@ async fn ble_rows(
         .collect();
     let now: Vec<&str> = ble.tag_ids.iter().map(|t| t.as_str()).collect();
     let now_set: HashSet<&str> = now.iter().copied().collect();
-    let (point, site) = store::custody::vehicle_site(pool, plate, CUSTOMER_RADIUS_M).await?;
+    let (point, site) = store::custody::vehicle_site(conn, plate, CUSTOMER_RADIUS_M).await?;
     let base = |cylinder_id, op: &str| NewRow {
         cylinder_id,
         event_id: ble.id,
@@ -180,7 +189,7 @@ async fn ble_rows(
         .filter(|t| !before.contains(**t))
         .filter_map(|t| by_tag.get(t).map(|k| k.id))
         .collect();
-    let already = store::custody::on_vehicle(pool, &newly_seen, plate).await?;
+    let already = store::custody::on_vehicle(conn, &newly_seen, plate).await?;
     for id in newly_seen {
         if !already.get(&id).copied().unwrap_or(false) {
             rows.push(base(id, "seen"));
@@ -192,7 +201,7 @@ async fn ble_rows(
         .filter(|t| !now_set.contains(t))
         .collect();
     if !gone.is_empty() {
-        for known in store::custody::resolve(pool, &[], &gone).await? {
+        for known in store::custody::resolve_with(conn, &[], &gone).await? {
             let mut row = base(known.id, "left");
             match &site {
                 Some(Place::Station(code)) => row.station_code = Some(code.clone()),
@@ -202,6 +211,6 @@ async fn ble_rows(
             rows.push(row);
         }
     }
-    store::custody::set_vehicle_tags(pool, plate, &now, occurred_at, ble.id).await?;
+    store::custody::set_vehicle_tags(conn, plate, &now, occurred_at, ble.id).await?;
     Ok(rows)
 }

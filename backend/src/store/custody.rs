@@ -4,7 +4,7 @@
 use crate::rules::custody::{Place, State, Step};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -28,9 +28,25 @@ pub async fn resolve(pool: &PgPool, codes: &[&str], tags: &[&str]) -> anyhow::Re
     .context("resolving cylinder references")
 }
 
+/// As `resolve`, on a connection (inside a transaction).
+pub async fn resolve_with(
+    conn: &mut PgConnection,
+    codes: &[&str],
+    tags: &[&str],
+) -> anyhow::Result<Vec<Known>> {
+    sqlx::query_as(
+        "SELECT id, code, tag_id FROM cylinders WHERE code = ANY($1) OR tag_id = ANY($2)",
+    )
+    .bind(codes)
+    .bind(tags)
+    .fetch_all(&mut *conn)
+    .await
+    .context("resolving cylinder references")
+}
+
 /// Keeps references to cylinders the registry does not know.
 pub async fn insert_unresolved(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     refs: &[(Uuid, &'static str, String, DateTime<Utc>)],
 ) -> anyhow::Result<()> {
     if refs.is_empty() {
@@ -45,7 +61,7 @@ pub async fn insert_unresolved(
     .bind(refs.iter().map(|r| r.1).collect::<Vec<_>>())
     .bind(refs.iter().map(|r| r.2.clone()).collect::<Vec<_>>())
     .bind(refs.iter().map(|r| r.3).collect::<Vec<_>>())
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .context("keeping unresolved references")?;
     Ok(())
@@ -72,7 +88,7 @@ pub struct NewRow {
 
 /// Adds history rows (a row already there is left as it is). Where a row has no point of its
 /// own it is placed at its site (the station, the customer, the receiving station).
-pub async fn insert_rows(pool: &PgPool, rows: &[NewRow]) -> anyhow::Result<()> {
+pub async fn insert_rows(conn: &mut PgConnection, rows: &[NewRow]) -> anyhow::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -120,7 +136,7 @@ pub async fn insert_rows(pool: &PgPool, rows: &[NewRow]) -> anyhow::Result<()> {
     .bind(column!(|r| r.mass_before_kg))
     .bind(column!(|r| r.mass_after_kg))
     .bind(column!(|r| r.details.as_ref().map(|d| d.to_string())))
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .context("adding history rows")?;
     Ok(())
@@ -141,11 +157,10 @@ struct ReplayRow {
 
 /// Replays one cylinder's history in event-time order (ties by event id): rewrites each row's
 /// `custody_after` and `flag` where they changed and the cylinder's state, in one transaction
-/// that locks the cylinder so two workers never interleave on it.
-pub async fn replay(pool: &PgPool, cylinder_id: i64) -> anyhow::Result<()> {
-    let mut tx = pool.begin().await.context("opening a replay transaction")?;
+/// (the caller's) that locks the cylinder so two workers never interleave on it.
+pub async fn replay(tx: &mut PgConnection, cylinder_id: i64) -> anyhow::Result<()> {
     let station: String =
-        sqlx::query_scalar("SELECT station_code FROM cylinders WHERE id = $1 FOR UPDATE")
+        sqlx::query_scalar("SELECT station_code FROM cylinders WHERE id = $1 FOR NO KEY UPDATE")
             .bind(cylinder_id)
             .fetch_one(&mut *tx)
             .await
@@ -196,16 +211,11 @@ pub async fn replay(pool: &PgPool, cylinder_id: i64) -> anyhow::Result<()> {
         .await
         .context("rewriting replayed rows")?;
     }
-    write_state(&mut tx, cylinder_id, &state).await?;
-    tx.commit().await.context("committing a replay")?;
+    write_state(tx, cylinder_id, &state).await?;
     Ok(())
 }
 
-async fn write_state(
-    tx: &mut Transaction<'_, Postgres>,
-    cylinder_id: i64,
-    state: &State,
-) -> anyhow::Result<()> {
+async fn write_state(tx: &mut PgConnection, cylinder_id: i64, state: &State) -> anyhow::Result<()> {
     let (place_kind, place_code) = state.place.as_ref().map(Place::parts).unzip();
     sqlx::query(
         r#"
@@ -245,7 +255,7 @@ async fn write_state(
     .bind(state.custody.name())
     .bind(place_kind)
     .bind(place_code)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .context("writing a cylinder's state")?;
     Ok(())
@@ -253,19 +263,19 @@ async fn write_state(
 
 /// The tags a vehicle's reader listed last, when, and in which event.
 pub async fn vehicle_tags(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     plate: &str,
 ) -> anyhow::Result<Option<(Vec<String>, DateTime<Utc>, Uuid)>> {
     sqlx::query_as("SELECT tag_ids, occurred_at, event_id FROM vehicle_tags WHERE plate = $1")
         .bind(plate)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await
         .context("reading a vehicle's tags")
 }
 
 /// Records a vehicle's newest tag list (an older one never overwrites a newer).
 pub async fn set_vehicle_tags(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     plate: &str,
     tags: &[&str],
     occurred_at: DateTime<Utc>,
@@ -282,7 +292,7 @@ pub async fn set_vehicle_tags(
     .bind(tags)
     .bind(occurred_at)
     .bind(event_id)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .context("recording a vehicle's tags")?;
     Ok(())
@@ -291,7 +301,7 @@ pub async fn set_vehicle_tags(
 /// A vehicle's newest position and the site there, if any: a station within its radius, else a
 /// customer within `customer_radius_m`.
 pub async fn vehicle_site(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     plate: &str,
     customer_radius_m: f64,
 ) -> anyhow::Result<(Option<(f64, f64)>, Option<Place>)> {
@@ -309,7 +319,7 @@ pub async fn vehicle_site(
     )
     .bind(plate)
     .bind(customer_radius_m)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await
     .context("finding the site at a vehicle")?;
     Ok(match row {
@@ -326,7 +336,7 @@ pub async fn vehicle_site(
 /// Whether a cylinder's newest BLE row says it is on `plate` (so a repeated sighting adds
 /// nothing to its history).
 pub async fn on_vehicle(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     ids: &[i64],
     plate: &str,
 ) -> anyhow::Result<HashMap<i64, bool>> {
@@ -336,7 +346,7 @@ pub async fn on_vehicle(
     )
     .bind(ids)
     .bind(plate)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await
     .context("reading which cylinders are on a vehicle")?;
     Ok(rows.into_iter().collect())
