@@ -105,6 +105,17 @@ pub fn draw_districts(s: &Surface, projection: &Projection, districts: &[Distric
     }
 }
 
+/// The page's base font size in device pixels: the `--fs` of app.css (clamp(14px, 1.1vmin +
+/// 0.4vw, 48px)) computed the same way, so labels on a canvas grow with the text around it.
+pub fn ui_font_px(s: &Surface) -> f64 {
+    let size = web_sys::window().and_then(|w| {
+        let vw = w.inner_width().ok()?.as_f64()?;
+        let vh = w.inner_height().ok()?.as_f64()?;
+        Some((1.1 * vw.min(vh) / 100.0 + 0.4 * vw / 100.0).clamp(14.0, 48.0))
+    });
+    size.unwrap_or(16.0) * s.dpr
+}
+
 /// The UI's CJK font at `px` device pixels.
 pub fn set_font(s: &Surface, px: f64) {
     s.ctx.set_font(&format!(

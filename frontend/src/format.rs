@@ -39,3 +39,26 @@ pub fn number(v: f64) -> String {
 pub fn number_or_blank(v: Option<f64>) -> String {
     v.map(number).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masses_read_like_the_paper_history() {
+        assert_eq!(number(17.34), "17.34");
+        assert_eq!(number(30.80), "30.8");
+        assert_eq!(number(31.0), "31");
+        assert_eq!(number(100.0), "100");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number_or_blank(None), "");
+    }
+
+    #[test]
+    fn instants_are_shown_in_beijing_time() {
+        let t = DateTime::parse_from_rfc3339("2026-11-01T01:00:00Z").unwrap();
+        assert_eq!(minute(&t), "2026-11-01 09:00");
+        let t = DateTime::parse_from_rfc3339("2026-11-01T23:30:00-05:00").unwrap();
+        assert_eq!(minute(&t), "2026-11-02 12:30");
+    }
+}

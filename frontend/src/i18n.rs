@@ -83,6 +83,7 @@ pub enum Key {
     Retry,
     // The public QR page (shown in Chinese only).
     PublicTitle,
+    PublicCode,
     PublicHintGreen,
     PublicHintAmber,
     PublicHintRed,
@@ -223,6 +224,7 @@ impl Lang {
             Key::LoadFailed => ("加载失败", "Could not load"),
             Key::Retry => ("重试", "Retry"),
             Key::PublicTitle => ("气瓶安全信息查询", "Cylinder safety lookup"),
+            Key::PublicCode => ("气瓶编号", "Cylinder number"),
             Key::PublicHintGreen => ("检验合格，可以正常使用", "Inspected, safe to use"),
             Key::PublicHintAmber => (
                 "即将到期，请提醒供气单位及时送检",

@@ -81,6 +81,27 @@ pub fn operation(lang: Lang, kind: &str, op: Option<&str>, details: &Value) -> S
     format!("{base}{suffix}")
 }
 
+/// Why a history line is flagged, in words. The server says `<op> from <custody>`; that is
+/// spelt out with the labels, anything else is shown as sent.
+pub fn flag(lang: Lang, operation: &str, flag: &str) -> String {
+    match flag
+        .rsplit_once(" from ")
+        .and_then(|(_, s)| Custody::from_name(s))
+    {
+        Some(before) => match lang {
+            Lang::Zh => format!(
+                "异常流转：气瓶处于「{}」时不应有「{operation}」",
+                custody(lang, before)
+            ),
+            Lang::En => format!(
+                "Irregular: {operation} while {}",
+                custody(lang, before).to_lowercase()
+            ),
+        },
+        None => flag.to_owned(),
+    }
+}
+
 /// The operation of a public history item, which carries no kind: a scan's operation, a
 /// check's stage or a vehicle reader's sighting (Chinese only, like the public page).
 pub fn public_operation(op: &str) -> String {
@@ -125,5 +146,56 @@ fn pick(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
     match lang {
         Lang::Zh => zh,
         Lang::En => en,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn operations_are_named_by_kind() {
+        let none = Value::Null;
+        assert_eq!(
+            operation(Lang::Zh, "scan", Some("deliver"), &none),
+            "销售扫描"
+        );
+        assert_eq!(operation(Lang::En, "scan", Some("fill"), &none), "Filling");
+        let failed = json!({"stage": "pre", "passed": false});
+        assert_eq!(
+            operation(Lang::Zh, "check", Some("pre"), &failed),
+            "充装前检查（不合格）"
+        );
+        // An inspection's op is its conclusion, not the scan operation `scrap`.
+        assert_eq!(
+            operation(Lang::Zh, "inspection", Some("scrap"), &none),
+            "检验（报废）"
+        );
+        assert_eq!(
+            operation(Lang::Zh, "inspection", Some("pass"), &none),
+            "检验"
+        );
+        assert_eq!(
+            operation(Lang::Zh, "ble", Some("seen"), &none),
+            "车载识别（上车）"
+        );
+        assert_eq!(operation(Lang::Zh, "teleport", Some("beam"), &none), "beam");
+        assert_eq!(public_operation("return_in"), "回瓶入库");
+        assert_eq!(public_operation("post"), "充装后检查");
+        assert_eq!(public_operation(""), "—");
+    }
+
+    #[test]
+    fn flags_are_spelt_out() {
+        assert_eq!(
+            flag(Lang::Zh, "销售扫描", "deliver from in_stock_empty"),
+            "异常流转：气瓶处于「在库空瓶」时不应有「销售扫描」"
+        );
+        assert_eq!(
+            flag(Lang::En, "Delivered (sale)", "deliver from at_customer"),
+            "Irregular: Delivered (sale) while at the customer"
+        );
+        assert_eq!(flag(Lang::Zh, "充装", "something else"), "something else");
     }
 }

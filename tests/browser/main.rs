@@ -5,6 +5,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cylinders;
+
 use common::{free_port, gps, output_dir, spawn_app, spawn_app_with, AppConfig, TestApp, TestDb};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
@@ -19,7 +21,21 @@ struct Browser {
 }
 
 impl Browser {
+    /// A desktop-sized session (1920×1080).
     async fn start() -> Self {
+        Self::start_with(json!({})).await
+    }
+
+    /// A phone: Chromium's mobile emulation at 390×844 CSS pixels, 2 device pixels each.
+    async fn start_phone() -> Self {
+        Self::start_with(json!({
+            "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 2.0, "touch": true}}
+        }))
+        .await
+    }
+
+    /// A session with `extra` merged into `goog:chromeOptions`.
+    async fn start_with(extra: Value) -> Self {
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -29,7 +45,7 @@ impl Browser {
             .spawn()
             .expect("chromedriver (installed by scripts/setup)");
         let profile = tempfile::tempdir().unwrap();
-        let caps = json!({
+        let mut caps = json!({
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -38,6 +54,9 @@ impl Browser {
                          format!("--user-data-dir={}", profile.path().display())]
             }
         });
+        for (k, v) in extra.as_object().unwrap() {
+            caps["goog:chromeOptions"][k] = v.clone();
+        }
         let caps = caps.as_object().unwrap().clone();
         let url = format!("http://127.0.0.1:{port}");
         for _ in 0..100 {

@@ -55,13 +55,14 @@ fn row(lang: Lang, e: &HistoryEntry) -> Html {
         .or_else(|| e.station_code.as_ref().map(ToString::to_string))
         .unwrap_or_default();
     let flagged = e.flag.is_some();
+    let why = e.flag.as_deref().map(|f| labels::flag(lang, &operation, f));
     html! {
         <tr key={e.id.to_string()}
             class={classes!(flagged.then_some("flagged"))}
             data-kind={e.kind.clone()}
             data-op={e.op.clone()}
             data-flagged={flagged.then_some("true")}
-            title={e.flag.clone()}>
+            title={why}>
             <td class="time">{ minute(&e.occurred_at) }</td>
             <td class="op">{ operation }</td>
             <td class="who">{ who }</td>

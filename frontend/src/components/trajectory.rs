@@ -2,7 +2,7 @@
 //! event-time order, with arrows along it, its start, and a marker where it is now. The view is
 //! zoomed to the trajectory (a few kilometres would be a dot on the whole city).
 
-use crate::canvas::{draw_districts, prepare, set_font, Projection, Surface};
+use crate::canvas::{draw_districts, prepare, set_font, ui_font_px, Projection, Surface};
 use crate::geo::{bounds, District};
 use crate::hooks::use_resize_count;
 use std::f64::consts::TAU;
@@ -63,9 +63,11 @@ fn draw(
     labels: (&str, &str),
 ) -> Option<()> {
     let s = prepare(canvas)?;
+    // Sizes follow the page's text: a 4K wall at one device pixel per CSS pixel too.
+    let k = ui_font_px(&s) / 20.0;
     let points: Vec<(f64, f64)> = track.iter().copied().chain(position).collect();
     let view = view_box(&points).or_else(|| bounds(districts))?;
-    let projection = Projection::fit(view, s.w, s.h, 36.0 * s.dpr);
+    let projection = Projection::fit(view, s.w, s.h, 40.0 * k);
     draw_districts(&s, &projection, districts);
 
     // Consecutive scans at one place are one vertex of the line.
@@ -87,34 +89,34 @@ fn draw(
             }
         }
         ctx.set_stroke_style_str("#4fc3f7");
-        ctx.set_line_width(3.0 * s.dpr);
+        ctx.set_line_width(3.0 * k);
         ctx.stroke();
         for w in line.windows(2) {
-            arrow(&s, w[0], w[1]);
+            arrow(&s, w[0], w[1], 9.0 * k);
         }
     }
     for &(x, y) in &line {
-        dot(&s, x, y, 4.0 * s.dpr, "#4fc3f7");
+        dot(&s, x, y, 4.0 * k, "#4fc3f7");
     }
     let here = position.map(|(lon, lat)| projection.project(lon, lat));
     if let Some(&(x, y)) = line.first() {
-        dot(&s, x, y, 7.0 * s.dpr, "#2ecc71");
+        dot(&s, x, y, 7.0 * k, "#2ecc71");
         // Where it started and where it is may be one place: one label then.
-        let apart = here.is_none_or(|(hx, hy)| (hx - x).hypot(hy - y) > 30.0 * s.dpr);
+        let apart = here.is_none_or(|(hx, hy)| (hx - x).hypot(hy - y) > 30.0 * k);
         if apart {
-            label(&s, x, y, labels.0, "#2ecc71");
+            label(&s, x, y, labels.0, "#2ecc71", k);
         }
     }
     if let Some((x, y)) = here {
         ctx.begin_path();
-        let _ = ctx.arc(x, y, 16.0 * s.dpr, 0.0, TAU);
+        let _ = ctx.arc(x, y, 16.0 * k, 0.0, TAU);
         ctx.set_fill_style_str("rgba(255, 176, 32, 0.25)");
         ctx.fill();
-        dot(&s, x, y, 9.0 * s.dpr, "#ffb020");
+        dot(&s, x, y, 9.0 * k, "#ffb020");
         ctx.set_stroke_style_str("#ffffff");
-        ctx.set_line_width(2.0 * s.dpr);
+        ctx.set_line_width(2.0 * k);
         ctx.stroke();
-        label(&s, x, y, labels.1, "#ffd27a");
+        label(&s, x, y, labels.1, "#ffd27a", k);
     }
     Some(())
 }
@@ -150,10 +152,9 @@ fn dot(s: &Surface, x: f64, y: f64, r: f64, colour: &str) {
 }
 
 /// An arrowhead halfway along a segment, pointing the way the cylinder went.
-fn arrow(s: &Surface, from: (f64, f64), to: (f64, f64)) {
+fn arrow(s: &Surface, from: (f64, f64), to: (f64, f64), size: f64) {
     let (dx, dy) = (to.0 - from.0, to.1 - from.1);
     let len = dx.hypot(dy);
-    let size = 9.0 * s.dpr;
     if len < size * 3.0 {
         return;
     }
@@ -175,10 +176,10 @@ fn arrow(s: &Surface, from: (f64, f64), to: (f64, f64)) {
     ctx.fill();
 }
 
-fn label(s: &Surface, x: f64, y: f64, text: &str, colour: &str) {
-    set_font(s, (s.h / 40.0).clamp(12.0 * s.dpr, 36.0 * s.dpr));
+fn label(s: &Surface, x: f64, y: f64, text: &str, colour: &str, k: f64) {
+    set_font(s, 16.0 * k);
     s.ctx.set_text_align("left");
     s.ctx.set_text_baseline("middle");
     s.ctx.set_fill_style_str(colour);
-    let _ = s.ctx.fill_text(text, x + 14.0 * s.dpr, y - 14.0 * s.dpr);
+    let _ = s.ctx.fill_text(text, x + 14.0 * k, y - 14.0 * k);
 }

@@ -7,14 +7,16 @@ use crate::components::archive::Archive;
 use crate::components::timeline::Timeline;
 use crate::components::trajectory::Trajectory;
 use crate::format::{date, minute_or_dash};
+use crate::geo::contains;
 use crate::hooks::{use_basemap, Basemap};
 use crate::i18n::{use_lang, Key, Lang};
 use crate::labels;
-use crate::services::api::{self, Fetch};
+use crate::services::api::{self, ApiError, Fetch};
 use chrono::NaiveDate;
 use gloo_timers::callback::Interval;
 use shared::cylinder::{CylinderView, HistoryEntry, Light};
 use std::cell::Cell;
+use std::future::Future;
 use std::rc::Rc;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -57,6 +59,9 @@ pub fn CylinderPage(props: &CylinderPageProps) -> Html {
     let as_of = use_state(|| None::<NaiveDate>);
     let tick = use_reducer(Tick::default);
     let basemap = use_basemap();
+    // What each panel last asked for: the same again is a refresh, anything else a new page.
+    let view_key = use_mut_ref(|| None::<(String, Option<NaiveDate>)>);
+    let history_key = use_mut_ref(|| None::<String>);
 
     {
         let tick = tick.clone();
@@ -65,38 +70,29 @@ pub fn CylinderPage(props: &CylinderPageProps) -> Html {
             move || drop(timer)
         });
     }
-    // Another cylinder: forget the last one at once rather than show it under the new code.
     {
-        let (view, history) = (view.clone(), history.clone());
-        use_effect_with(props.code.clone(), move |_| {
-            view.set(Fetch::Loading);
-            history.set(Fetch::Loading);
+        let (view, shown) = (view.clone(), view_key.clone());
+        let deps = (props.code.clone(), *as_of, tick.0);
+        use_effect_with(deps, move |(code, as_of, _)| {
+            let key = (code.clone(), *as_of);
+            let refresh = shown.replace(Some(key.clone())).as_ref() == Some(&key);
+            fetch_into(view, refresh, async move {
+                api::cylinder(&key.0, key.1).await.map(Rc::new)
+            })
         });
     }
     {
-        let (view, history) = (view.clone(), history.clone());
-        let deps = (props.code.clone(), *as_of, tick.0);
-        use_effect_with(deps, move |(code, as_of, _)| {
-            // An answer for a code or date no longer shown is dropped.
-            let current = Rc::new(Cell::new(true));
-            let (code, as_of, live) = (code.clone(), *as_of, current.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                let v = api::cylinder(&code, as_of).await;
-                if live.get() {
-                    view.set(v.map(Rc::new).into());
-                }
-                let h = api::history(&code).await;
-                if live.get() {
-                    history.set(
-                        h.map(|(e, cut)| History {
-                            entries: Rc::new(e),
-                            cut,
-                        })
-                        .into(),
-                    );
-                }
-            });
-            move || current.set(false)
+        let (history, shown) = (history.clone(), history_key.clone());
+        use_effect_with((props.code.clone(), tick.0), move |(code, _)| {
+            let refresh = shown.replace(Some(code.clone())).as_ref() == Some(code);
+            let code = code.clone();
+            fetch_into(history, refresh, async move {
+                let (entries, cut) = api::history(&code).await?;
+                Ok(History {
+                    entries: Rc::new(entries),
+                    cut,
+                })
+            })
         });
     }
 
@@ -144,6 +140,34 @@ pub fn CylinderPage(props: &CylinderPageProps) -> Html {
     html! {
         <section id="cylinder-page" class="cylinder" data-code={props.code.clone()}>{ body }</section>
     }
+}
+
+/// Fetches into `state`. A new question shows "loading" first; a refresh keeps what is shown if
+/// it fails (a network blip should not blank a wall). An answer that comes after the page
+/// moved on (the returned cleanup ran) is dropped.
+fn fetch_into<T: 'static>(
+    state: UseStateHandle<Fetch<T>>,
+    refresh: bool,
+    answer: impl Future<Output = Result<T, ApiError>> + 'static,
+) -> impl FnOnce() {
+    if !refresh {
+        state.set(Fetch::Loading);
+    }
+    let current = Rc::new(Cell::new(true));
+    let live = current.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let answer = answer.await;
+        if !live.get() {
+            return;
+        }
+        match answer {
+            Err(e) if refresh && !e.is_not_found() => {
+                web_sys::console::warn_1(&format!("refresh failed: {e}").into());
+            }
+            answer => state.set(answer.into()),
+        }
+    });
+    move || current.set(false)
 }
 
 /// The strip above everything: number, medium, compliance, custody, when last filled and seen.
@@ -217,6 +241,14 @@ fn trajectory(lang: Lang, basemap: &Basemap, history: &Fetch<History>, v: &Cylin
     };
     let position = v.position.map(|p| (p.lon(), p.lat()));
     let empty = track.is_empty() && position.is_none();
+    // Zoomed in, the district names may be off the map: name the one it is in now.
+    let district = match (basemap, position.or_else(|| track.last().copied())) {
+        (Basemap::Ready(d), Some((lon, lat))) => d
+            .iter()
+            .find(|d| contains(d, lon, lat))
+            .map(|d| d.name.clone()),
+        _ => None,
+    };
     let map = match basemap {
         Basemap::Loading => {
             html! { <div class="map placeholder">{ lang.t(Key::MapLoading) }</div> }
@@ -234,6 +266,7 @@ fn trajectory(lang: Lang, basemap: &Basemap, history: &Fetch<History>, v: &Cylin
             <h2>
                 { lang.t(Key::Trajectory) }
                 if empty { <small>{ " · " }{ lang.t(Key::NoTrajectory) }</small> }
+                if let Some(d) = district { <small id="trajectory-district">{ " · " }{ d }</small> }
             </h2>
             <div class="cyl-map-body">{ map }</div>
         </div>

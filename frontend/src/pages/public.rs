@@ -69,7 +69,7 @@ pub fn PublicPage(props: &PublicPageProps) -> Html {
                     <div class="status-hint">{ ZH.t(Key::PublicNotFoundHint) }</div>
                 </section>
                 <dl class="public-facts">
-                    { fact(Key::FieldCode, props.code.clone(), false) }
+                    { fact(Key::PublicCode, props.code.clone(), false) }
                 </dl>
             </>
         },
@@ -115,7 +115,7 @@ fn found(c: &PublicCylinder) -> Html {
                 <div class="status-hint">{ ZH.t(hint) }</div>
             </section>
             <dl class="public-facts">
-                { fact(Key::FieldCode, c.code.to_string(), false) }
+                { fact(Key::PublicCode, c.code.to_string(), false) }
                 { fact(Key::FieldMedium, c.medium.name_zh().to_owned(), false) }
                 { fact(Key::FieldOwner, c.owner.clone().unwrap_or_else(|| "—".to_owned()), false) }
                 { fact(Key::FieldNextInspection, date(c.next_inspection_on), overdue) }
