@@ -243,11 +243,7 @@ mod tests {
     fn every_key_is_a_setting() -> anyhow::Result<()> {
         // Each name in KEYS must be a field: the file layer rejects unknown keys.
         for key in KEYS {
-            let value = if key == "database_max_connections" || key == "max_body_bytes" {
-                "3"
-            } else {
-                "x"
-            };
+            let value = if TEXT_KEYS.contains(&key) { "x" } else { "3" };
             let (s, ignored) = Settings::load_from(
                 None,
                 env(&[(&format!("CYLWATCH_{}", key.to_uppercase()), value)]),
@@ -255,6 +251,13 @@ mod tests {
             assert!(ignored.is_empty(), "{key}");
             assert_eq!(s.redis_prefix == "x", key == "redis_prefix");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn text_settings_stay_text() -> anyhow::Result<()> {
+        let (s, _) = Settings::load_from(None, env(&[("CYLWATCH_REGION_CODE", "410100")]))?;
+        assert_eq!(s.region_code, "410100");
         Ok(())
     }
 
