@@ -1,0 +1,195 @@
+//! Who may do what: roles, the login exchange, the signed-in user, devices.
+
+use crate::ids::{DeviceId, DistrictCode, EnterpriseCode, StationCode, VehiclePlate};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A user's role (SPEC §9). `admin` is the first administrator and whoever it appoints: it
+/// manages users and sees everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    CityRegulator,
+    DistrictRegulator,
+    DutyOfficer,
+    EnterpriseAdmin,
+    EnterpriseStaff,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Self; 6] = [
+        Self::Admin,
+        Self::CityRegulator,
+        Self::DistrictRegulator,
+        Self::DutyOfficer,
+        Self::EnterpriseAdmin,
+        Self::EnterpriseStaff,
+    ];
+
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::CityRegulator => "city_regulator",
+            Self::DistrictRegulator => "district_regulator",
+            Self::DutyOfficer => "duty_officer",
+            Self::EnterpriseAdmin => "enterprise_admin",
+            Self::EnterpriseStaff => "enterprise_staff",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// The Chinese label.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Admin => "系统管理员",
+            Self::CityRegulator => "市级监管",
+            Self::DistrictRegulator => "区级监管",
+            Self::DutyOfficer => "值班员",
+            Self::EnterpriseAdmin => "企业管理员",
+            Self::EnterpriseStaff => "企业员工",
+        }
+    }
+}
+
+/// `POST /api/v1/auth/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// The answer to a good login: send `Authorization: Bearer <token>` afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub role: Role,
+    pub enterprise_code: Option<EnterpriseCode>,
+    pub district_code: Option<DistrictCode>,
+    pub username: String,
+    /// The session ends at this instant at the latest (sooner when idle).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `GET /api/v1/auth/me`: the signed-in user and their scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub username: String,
+    pub role: Role,
+    pub enterprise_code: Option<EnterpriseCode>,
+    pub district_code: Option<DistrictCode>,
+    pub expires_at: DateTime<Utc>,
+    /// Idle sessions end after this many minutes without a request.
+    pub idle_minutes: u32,
+}
+
+/// `POST /api/v1/users` (admin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+    #[serde(default)]
+    pub enterprise_code: Option<EnterpriseCode>,
+    #[serde(default)]
+    pub district_code: Option<DistrictCode>,
+}
+
+/// What a device is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    Gps,
+    Reader,
+    Controller,
+    Phone,
+}
+
+/// `POST /api/v1/devices` (admin or enterprise admin). A device bound to a vehicle or a station
+/// writes for that one only; an unbound device writes for its whole enterprise (the
+/// enterprise's own platform uploading on its behalf).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    pub device_id: DeviceId,
+    pub kind: DeviceKind,
+    pub enterprise_code: EnterpriseCode,
+    #[serde(default)]
+    pub vehicle_plate: Option<VehiclePlate>,
+    #[serde(default)]
+    pub station_code: Option<StationCode>,
+}
+
+/// The answer to a device registration: the key is shown this once and stored hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceKey {
+    pub device_id: DeviceId,
+    pub key: String,
+}
+
+/// Why a password was refused (等保 level 2: length and composition).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("a password has at least {MIN_PASSWORD_CHARS} characters")]
+    TooShort,
+    #[error("a password has at most 128 characters")]
+    TooLong,
+    #[error("a password mixes at least three of: upper-case letters, lower-case letters, digits, other characters")]
+    TooSimple,
+}
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// Checks a new password against the policy.
+pub fn check_password(password: &str) -> Result<(), PasswordError> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(PasswordError::TooShort);
+    }
+    if chars > 128 {
+        return Err(PasswordError::TooLong);
+    }
+    let classes = [
+        password.chars().any(|c| c.is_uppercase()),
+        password.chars().any(|c| c.is_lowercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_alphanumeric()),
+    ];
+    if classes.iter().filter(|c| **c).count() < 3 {
+        return Err(PasswordError::TooSimple);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_policy() {
+        assert_eq!(check_password("Ab1!"), Err(PasswordError::TooShort));
+        assert_eq!(check_password("abcdefghijk"), Err(PasswordError::TooSimple));
+        assert_eq!(check_password("abcdefghij1"), Err(PasswordError::TooSimple));
+        assert_eq!(check_password("Abcdefghij1"), Ok(()));
+        assert_eq!(check_password("abcdefghij1!"), Ok(()));
+        assert_eq!(check_password("气瓶安全Aa1监管平台"), Ok(()));
+    }
+
+    #[test]
+    fn role_names_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(Role::from_name(role.name()), Some(role));
+            let json = serde_json::to_value(role).unwrap_or_default();
+            assert_eq!(json, serde_json::json!(role.name()));
+        }
+    }
+}
