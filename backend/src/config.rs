@@ -64,6 +64,24 @@ pub struct Settings {
     pub loss_after_days: u32,
     /// A next inspection within this many days makes a cylinder `due_soon`.
     pub due_soon_days: u32,
+    /// The first administrator, created (or its password reset) at start when both this and
+    /// `admin_password` are set. No default: without them there is no administrator.
+    pub admin_user: Option<String>,
+    /// The first administrator's password; must meet the password policy.
+    pub admin_password: Option<Secret<String>>,
+    /// A session with no request for this many minutes ends.
+    pub session_idle_minutes: u32,
+    /// A session ends this many hours after login at the latest.
+    pub session_max_hours: u32,
+    /// Failed logins in a row that lock an account.
+    pub max_failed_logins: u32,
+    /// How long a locked account stays locked, in minutes.
+    pub lockout_minutes: u32,
+    /// Browser origins allowed to open the WebSocket besides the server's own, comma-separated
+    /// (e.g. `https://wall.example.gov.cn`).
+    pub allowed_origins: String,
+    /// Requests per minute one address may make to the public and login endpoints.
+    pub public_rate_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -85,6 +103,14 @@ impl Default for Settings {
             region_code: "410100".into(),
             loss_after_days: 90,
             due_soon_days: 30,
+            admin_user: None,
+            admin_password: None,
+            session_idle_minutes: 30,
+            session_max_hours: 12,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            allowed_origins: String::new(),
+            public_rate_per_minute: 120,
         }
     }
 }
@@ -152,7 +178,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 22] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -167,10 +193,18 @@ const KEYS: [&str; 14] = [
     "region_code",
     "loss_after_days",
     "due_soon_days",
+    "admin_user",
+    "admin_password",
+    "session_idle_minutes",
+    "session_max_hours",
+    "max_failed_logins",
+    "lockout_minutes",
+    "allowed_origins",
+    "public_rate_per_minute",
 ];
 
 /// Settings that are text even when they look like a number (`CYLWATCH_REGION_CODE=410100`).
-const TEXT_KEYS: [&str; 10] = [
+const TEXT_KEYS: [&str; 13] = [
     "database_url",
     "redis_url",
     "redis_prefix",
@@ -181,6 +215,9 @@ const TEXT_KEYS: [&str; 10] = [
     "basemap_path",
     "log",
     "region_code",
+    "admin_user",
+    "admin_password",
+    "allowed_origins",
 ];
 
 /// An environment value is a TOML literal when it parses as one (`16`, `true`), text otherwise.

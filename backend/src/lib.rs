@@ -2,6 +2,7 @@
 //! command line over it.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod live;

@@ -71,7 +71,9 @@ impl Application {
             hub,
             relay_wakeup,
             basemap: basemap.into(),
+            limiter: api::guard::RateLimiter::new(settings.public_rate_per_minute),
         });
+        api::auth::ensure_admin(&state).await?;
         let listener = TcpListener::bind(&settings.http_addr)
             .with_context(|| format!("binding {}", settings.http_addr))?;
         let port = listener

@@ -18,4 +18,6 @@ pub struct AppState {
     pub relay_wakeup: Arc<Notify>,
     /// The district GeoJSON, as read from `basemap_path`.
     pub basemap: actix_web::web::Bytes,
+    /// Requests per address and minute on the public and login endpoints.
+    pub limiter: crate::api::guard::RateLimiter,
 }

@@ -27,6 +27,18 @@ pub enum ErrorCode {
     UnknownKind,
     /// An event kind in the contract that this server does not accept yet.
     UnsupportedKind,
+    /// No valid credentials (token or device key) came with the request.
+    Unauthorized,
+    /// The credentials are good but the role may not do this.
+    Forbidden,
+    /// Wrong username or password.
+    InvalidCredentials,
+    /// Too many failed logins: the account is locked for a while.
+    AccountLocked,
+    /// Too many requests from one address; retry later.
+    RateLimited,
+    /// A new password does not meet the policy.
+    WeakPassword,
     /// Nothing at that path.
     NotFound,
     /// A record with that code (or a cylinder with that tag) exists already.
@@ -57,7 +69,12 @@ impl ErrorCode {
             | Self::InvalidField
             | Self::UnknownField
             | Self::UnknownKind
-            | Self::InvalidQuery => 400,
+            | Self::InvalidQuery
+            | Self::WeakPassword => 400,
+            Self::Unauthorized | Self::InvalidCredentials => 401,
+            Self::Forbidden => 403,
+            Self::AccountLocked => 423,
+            Self::RateLimited => 429,
             Self::NotFound => 404,
             Self::AlreadyExists | Self::TagVoid => 409,
             Self::UnknownReference | Self::InvalidRows => 422,
@@ -83,6 +100,12 @@ impl ErrorCode {
             Self::UnknownField => "unknown_field",
             Self::UnknownKind => "unknown_kind",
             Self::UnsupportedKind => "unsupported_kind",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::AccountLocked => "account_locked",
+            Self::RateLimited => "rate_limited",
+            Self::WeakPassword => "weak_password",
             Self::NotFound => "not_found",
             Self::AlreadyExists => "already_exists",
             Self::UnknownReference => "unknown_reference",
@@ -145,6 +168,12 @@ mod tests {
             ErrorCode::UnknownField,
             ErrorCode::UnknownKind,
             ErrorCode::UnsupportedKind,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::InvalidCredentials,
+            ErrorCode::AccountLocked,
+            ErrorCode::RateLimited,
+            ErrorCode::WeakPassword,
             ErrorCode::NotFound,
             ErrorCode::AlreadyExists,
             ErrorCode::UnknownReference,

@@ -16,6 +16,12 @@ pub struct VehicleState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heading: Option<f64>,
     pub occurred_at: DateTime<Utc>,
+    /// The operating enterprise (the vehicle's owner, else the enterprise of the device that
+    /// reported it) and its district: what live scoping filters on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district_code: Option<String>,
 }
 
 /// What the server pushes.
@@ -65,11 +71,15 @@ mod tests {
             speed_kmh: None,
             heading: Some(10.0),
             occurred_at: DateTime::<Utc>::default(),
+            enterprise_code: Some("ENT1".into()),
+            district_code: None,
         });
         let json = serde_json::to_value(&msg).unwrap_or_default();
         assert_eq!(json["type"], "vehicle");
         assert_eq!(json["plate"], "豫A1");
         assert!(json.get("speed_kmh").is_none());
+        assert_eq!(json["enterprise_code"], "ENT1");
+        assert!(json.get("district_code").is_none());
         let sub: Subscribe = serde_json::from_str(r#"{"subscribe":["vehicles","alerts"]}"#)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sub.subscribe, vec![Topic::Vehicles, Topic::Alerts]);

@@ -22,6 +22,13 @@ async fn wait_for_history(app: &TestApp, code: &str, rows: usize) {
         .await;
 }
 
+/// ENT1 runs an inspection station, so its device may report inspections.
+async fn add_inspection_station(app: &TestApp) {
+    let mut body = station("INS1", "ENT1", "郑州特检站", 113.64, 34.74);
+    body["kind"] = json!("inspection");
+    assert_eq!(app.post_json("/api/v1/stations", &body).await.0, 201);
+}
+
 async fn post(app: &TestApp, events: Vec<Value>) {
     let (status, body) = app.post_events(&json!({ "events": events })).await;
     assert_eq!(status, 202, "{body}");
@@ -280,6 +287,7 @@ fn lifecycle(rng: &mut StdRng, code: &str, ids: &[Uuid]) -> Vec<Value> {
 async fn shuffled_events_give_the_same_history_and_state_as_in_order() {
     let app = spawn_app().await;
     app.seed_registry().await;
+    add_inspection_station(&app).await;
     let seeds = 0..12_u64;
     let events_per_cylinder = 25;
     for seed in seeds.clone() {
@@ -355,6 +363,7 @@ async fn shuffled_events_give_the_same_history_and_state_as_in_order() {
 async fn ble_sightings_inspections_lost_and_the_public_view() {
     let app = spawn_app().await;
     app.seed_registry().await;
+    add_inspection_station(&app).await;
     for (code, tag) in [("K1", "TK1"), ("K2", "TK2"), ("K3", "TK3")] {
         assert_eq!(
             app.post_json("/api/v1/cylinders", &archive(code, tag))

@@ -92,6 +92,10 @@ impl Drop for TestDb {
     }
 }
 
+/// The administrator every test server starts with.
+pub const ADMIN_USER: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "Admin-Test-2026!";
+
 /// How to start the binary.
 #[derive(Clone)]
 pub struct AppConfig {
@@ -99,6 +103,8 @@ pub struct AppConfig {
     pub redis_prefix: String,
     pub instance_id: String,
     pub http_addr: String,
+    /// More `CYLWATCH_*` settings.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for AppConfig {
@@ -108,6 +114,7 @@ impl Default for AppConfig {
             redis_prefix: format!("cylwatch-test:{}", Uuid::new_v4().simple()),
             instance_id: "test-instance".into(),
             http_addr: "127.0.0.1:0".into(),
+            env: Vec::new(),
         }
     }
 }
@@ -122,6 +129,10 @@ pub struct TestApp {
     pub db: TestDb,
     pub client: reqwest::Client,
     pub log: PathBuf,
+    /// The administrator's bearer token: `post_json`, `get_json`... send it.
+    pub admin_token: String,
+    /// A key of an unbound device of enterprise `ENT1` (created at start): `post_events` sends it.
+    pub device_key: String,
 }
 
 /// Starts the binary on its own database.
@@ -150,6 +161,9 @@ pub async fn spawn_app_with(config: AppConfig, db: TestDb) -> TestApp {
             workspace().join("assets/basemap/zhengzhou_districts.wgs84.geojson"),
         )
         .env("CYLWATCH_LOG", "info")
+        .env("CYLWATCH_ADMIN_USER", ADMIN_USER)
+        .env("CYLWATCH_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .envs(config.env.clone())
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(stderr)
@@ -172,7 +186,7 @@ pub async fn spawn_app_with(config: AppConfig, db: TestDb) -> TestApp {
     .unwrap_or_else(|| panic!("the server did not start; log: {}", log.display()));
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let app = TestApp {
+    let mut app = TestApp {
         base: format!("http://127.0.0.1:{port}"),
         port,
         config,
@@ -180,6 +194,8 @@ pub async fn spawn_app_with(config: AppConfig, db: TestDb) -> TestApp {
         client: reqwest::Client::new(),
         log,
         child,
+        admin_token: String::new(),
+        device_key: String::new(),
     };
     app.wait_until(|| async {
         app.client
@@ -189,6 +205,12 @@ pub async fn spawn_app_with(config: AppConfig, db: TestDb) -> TestApp {
             .is_ok()
     })
     .await;
+    app.admin_token = app.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let (status, answer) = app
+        .post_json("/api/v1/enterprises", &enterprise("ENT1"))
+        .await;
+    assert!(status == 201 || status == 409, "creating ENT1: {answer}");
+    app.device_key = app.new_device("ENT1", json!({})).await;
     app
 }
 
@@ -197,21 +219,77 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The live feed's URL with the administrator's token.
     pub fn ws_url(&self) -> String {
-        format!("ws://127.0.0.1:{}/api/v1/live", self.port)
+        format!(
+            "ws://127.0.0.1:{}/api/v1/live?token={}",
+            self.port, self.admin_token
+        )
     }
 
-    /// POSTs a JSON body to /api/v1/events; returns status and JSON answer.
-    pub async fn post_events(&self, body: &Value) -> (u16, Value) {
+    /// Signs in; returns the token (panics on failure).
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let (status, answer) = self
+            .send_json(
+                reqwest::Method::POST,
+                "/api/v1/auth/login",
+                Some(&json!({"username": username, "password": password})),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "login {username}: {answer}");
+        answer["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Registers a device of `enterprise` (binding fields in `extra`); returns its key.
+    pub async fn new_device(&self, enterprise: &str, extra: Value) -> String {
+        let mut body = json!({"device_id": format!("dev-{}", Uuid::new_v4().simple()),
+                              "kind": "gps", "enterprise_code": enterprise});
+        if let (Some(b), Value::Object(more)) = (body.as_object_mut(), extra) {
+            b.extend(more);
+        }
+        let (status, answer) = self.post_json("/api/v1/devices", &body).await;
+        assert_eq!(status, 201, "device: {answer}");
+        answer["key"].as_str().expect("key").to_owned()
+    }
+
+    /// Any JSON request with an optional bearer token; status and JSON answer.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs events with a given device key.
+    pub async fn post_events_as(&self, key: &str, body: &Value) -> (u16, Value) {
         let response = self
             .client
             .post(self.url("/api/v1/events"))
+            .header("x-device-key", key)
             .json(body)
             .send()
             .await
             .expect("POST events");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs a JSON body to /api/v1/events with the ENT1 device's key.
+    pub async fn post_events(&self, body: &Value) -> (u16, Value) {
+        self.post_events_as(&self.device_key, body).await
     }
 
     /// POSTs raw bytes with a content type.
@@ -219,6 +297,7 @@ impl TestApp {
         let response = self
             .client
             .post(self.url("/api/v1/events"))
+            .header("x-device-key", &self.device_key)
             .header("content-type", content_type)
             .body(body)
             .send()
@@ -228,17 +307,15 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// POSTs a JSON body to `path`.
+    /// POSTs a JSON body to `path` as the administrator.
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("POST");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.send_json(
+            reqwest::Method::POST,
+            path,
+            Some(body),
+            Some(&self.admin_token),
+        )
+        .await
     }
 
     /// POSTs raw bytes with a content type to `path`.
@@ -246,6 +323,7 @@ impl TestApp {
         let response = self
             .client
             .post(self.url(path))
+            .bearer_auth(&self.admin_token)
             .header("content-type", content_type)
             .body(body)
             .send()
@@ -255,17 +333,23 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// GETs `path` as text.
+    /// GETs `path` as text, as the administrator.
     pub async fn get_text(&self, path: &str) -> (u16, String) {
-        let response = self.client.get(self.url(path)).send().await.expect("GET");
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .expect("GET");
         let status = response.status().as_u16();
         (status, response.text().await.unwrap_or_default())
     }
 
     /// Registers enterprise `ENT1` with station `ST1` (and `ST2`), customer `C1`, staff `S1`.
     pub async fn seed_registry(&self) {
+        // ENT1 itself exists from the start (its device sends `post_events`).
         let posts = [
-            ("/api/v1/enterprises", enterprise("ENT1")),
             (
                 "/api/v1/stations",
                 station("ST1", "ENT1", "一号充装站", 113.62, 34.75),
@@ -292,10 +376,10 @@ impl TestApp {
         }
     }
 
+    /// GETs `path` as the administrator.
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
-        let response = self.client.get(self.url(path)).send().await.expect("GET");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.send_json(reqwest::Method::GET, path, None, Some(&self.admin_token))
+            .await
     }
 
     pub async fn event_count(&self) -> i64 {

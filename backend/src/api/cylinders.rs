@@ -2,6 +2,7 @@
 //! compliance and custody, and the history.
 
 use super::body::{check_content_type, read_body, read_json};
+use crate::auth::{Scope, User};
 use crate::error::ApiError;
 use crate::rules::compliance::{self, to_beijing, ComplianceFacts};
 use crate::rules::custody;
@@ -11,12 +12,16 @@ use crate::store::cylinders::CylinderRecord;
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use shared::auth::Role;
 use shared::cylinder::{Custody, CylinderView, HistoryEntry, Page, PlaceRef};
 use shared::registry::{
     parse, CylinderArchive, ImportReport, RowError, CYLINDER_COLUMNS, CYLINDER_NUMBER_COLUMNS,
 };
 use shared::{ErrorCode, ErrorDetail, GeoPoint};
 use uuid::Uuid;
+
+/// Who may archive cylinders (an enterprise admin only its own enterprise's).
+const WRITERS: &[Role] = &[Role::Admin, Role::CityRegulator, Role::EnterpriseAdmin];
 
 /// Most archives one JSON request may carry; bulk loads go through the CSV import.
 const MAX_ITEMS: usize = 10_000;
@@ -60,8 +65,11 @@ fn parse_archive(value: serde_json::Value) -> Result<CylinderArchive, ErrorDetai
 pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
+    user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    user.require(WRITERS)?;
+    let scope = user.scope();
     let mut value = read_json(&req, payload, state.settings.max_body_bytes).await?;
     let Some(object) = value.as_object_mut() else {
         return Err(ApiError::client(
@@ -71,7 +79,8 @@ pub async fn create(
     };
     let Some(items) = object.remove("items") else {
         let archive = parse_archive(value)?;
-        let mut errors = store::cylinders::conflicts(&state.pool, &[(0, archive.clone())]).await?;
+        let mut errors =
+            store::cylinders::conflicts(&state.pool, &[(0, archive.clone())], &scope).await?;
         if !errors.is_empty() {
             let e = errors.remove(0);
             let mut detail = ErrorDetail::new(e.code, e.reason);
@@ -115,7 +124,7 @@ pub async fn create(
             Err(e) => errors.push(row_error(row, e)),
         }
     }
-    errors.extend(store::cylinders::conflicts(&state.pool, &archives).await?);
+    errors.extend(store::cylinders::conflicts(&state.pool, &archives, &scope).await?);
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.row);
         return Ok(bad_rows(errors, "items"));
@@ -148,13 +157,15 @@ pub async fn import(
     req: HttpRequest,
     payload: web::Payload,
     query: Result<web::Query<ImportQuery>, actix_web::Error>,
+    user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    user.require(WRITERS)?;
     let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
     check_content_type(&req, "text/csv")?;
     let body = read_body(&req, payload, MAX_IMPORT_BYTES).await?;
     let (archives, mut errors) = parse_csv(&body)?;
-    errors.extend(store::cylinders::conflicts(&state.pool, &archives).await?);
+    errors.extend(store::cylinders::conflicts(&state.pool, &archives, &user.scope()).await?);
     errors.sort_by_key(|e| e.row);
     if !errors.is_empty() && !query.skip_bad_rows {
         return Ok(bad_rows(errors, "rows"));
@@ -298,12 +309,14 @@ pub struct ExportQuery {
 /// `GET /api/v1/cylinders/export` (text/csv), streamed in pages.
 pub async fn export(
     query: Result<web::Query<ExportQuery>, actix_web::Error>,
+    user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
     let owner = query.into_inner().enterprise_code;
+    let scope = user.scope();
     if let Some(code) = &owner {
-        if !store::cylinders::enterprise_exists(&state.pool, code).await? {
+        if !store::cylinders::enterprise_exists(&state.pool, code, &scope).await? {
             return Err(ApiError::client(
                 ErrorCode::NotFound,
                 format!("no enterprise {code}"),
@@ -315,9 +328,10 @@ pub async fn export(
     let pages = futures_util::stream::unfold(Some(0_i64), move |after| {
         let pool = pool.clone();
         let owner = owner.clone();
+        let scope = scope.clone();
         async move {
             let after = after?;
-            match export_page(&pool, owner.as_deref(), after).await {
+            match export_page(&pool, owner.as_deref(), after, &scope).await {
                 Ok(None) => None,
                 Ok(Some((bytes, last))) => Some((Ok(bytes), Some(last))),
                 Err(e) => {
@@ -347,8 +361,9 @@ async fn export_page(
     pool: &sqlx::PgPool,
     owner: Option<&str>,
     after: i64,
+    scope: &Scope,
 ) -> anyhow::Result<Option<(web::Bytes, i64)>> {
-    let records = store::cylinders::page_for_export(pool, owner, after, 5_000).await?;
+    let records = store::cylinders::page_for_export(pool, owner, after, 5_000, scope).await?;
     let Some(last) = records.last().map(|r| r.id) else {
         return Ok(None);
     };
@@ -387,11 +402,12 @@ pub struct AsOfQuery {
 pub async fn get(
     path: web::Path<String>,
     query: Result<web::Query<AsOfQuery>, actix_web::Error>,
+    user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
     let code = path.into_inner();
-    let record = find(&state, Some(&code), None).await?;
+    let record = find(&state, Some(&code), None, &user.scope()).await?;
     Ok(HttpResponse::Ok().json(view(&state, record, query.as_of)?))
 }
 
@@ -399,21 +415,24 @@ pub async fn get(
 pub async fn get_by_tag(
     path: web::Path<String>,
     query: Result<web::Query<AsOfQuery>, actix_web::Error>,
+    user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
     let tag = path.into_inner();
-    let record = find(&state, None, Some(&tag)).await?;
+    let record = find(&state, None, Some(&tag), &user.scope()).await?;
     Ok(HttpResponse::Ok().json(view(&state, record, query.as_of)?))
 }
 
-/// The cylinder with that code or tag, or a 404.
+/// The cylinder with that code or tag within `scope`, or a 404 (outside the scope too, so
+/// codes cannot be probed).
 pub async fn find(
     state: &AppState,
     code: Option<&str>,
     tag: Option<&str>,
+    scope: &Scope,
 ) -> Result<CylinderRecord, ApiError> {
-    store::cylinders::record(&state.pool, code, tag)
+    store::cylinders::record(&state.pool, code, tag, scope)
         .await?
         .ok_or_else(|| {
             let what = code
@@ -504,6 +523,7 @@ pub struct PageQuery {
 pub async fn history(
     path: web::Path<String>,
     query: Result<web::Query<PageQuery>, actix_web::Error>,
+    user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
@@ -516,7 +536,7 @@ pub async fn history(
     }
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
     let code = path.into_inner();
-    let record = find(&state, Some(&code), None).await?;
+    let record = find(&state, Some(&code), None, &user.scope()).await?;
     let rows = store::custody::history(&state.pool, record.id, after, limit + 1).await?;
     let more = usize::try_from(limit).is_ok_and(|l| rows.len() > l);
     let mut items: Vec<HistoryEntry> = rows.into_iter().map(entry).collect::<Result<_, _>>()?;

@@ -4,12 +4,14 @@
 //! writes nothing and answers 4xx.
 
 use super::body::{check_content_type, read_body};
+use crate::auth::Device;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store;
+use crate::store::registry::Owners;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
-use shared::events::{parse_batch, IngestResponse, RejectedEvent};
+use shared::events::{parse_batch, Event, IngestResponse, RejectedEvent};
 use shared::{ErrorCode, ErrorDetail};
 
 /// 422 body when every item was rejected: the error plus each item's reason.
@@ -28,6 +30,7 @@ struct AllRejected {
 pub async fn ingest(
     req: HttpRequest,
     payload: web::Payload,
+    device: Device,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     check_content_type(&req, "application/json")?;
@@ -36,14 +39,31 @@ pub async fn ingest(
     let span = tracing::Span::current();
     span.record("events", items.len());
 
-    let mut events = Vec::with_capacity(items.len());
+    let mut parsed = Vec::with_capacity(items.len());
     let mut rejected = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
         match item {
-            Ok(event) => events.push(event),
+            Ok(event) => parsed.push((index, event)),
             Err(error) => rejected.push(RejectedEvent { index, error }),
         }
     }
+    let owners = referenced_owners(&state, &parsed).await?;
+    let inspects = if parsed
+        .iter()
+        .any(|(_, e)| matches!(e, Event::Inspection(_)))
+    {
+        store::registry::inspects(&state.pool, &device.enterprise_code).await?
+    } else {
+        false
+    };
+    let mut events = Vec::with_capacity(parsed.len());
+    for (index, event) in parsed {
+        match may_write(&device, &owners, inspects, &event) {
+            Ok(()) => events.push(event),
+            Err(error) => rejected.push(RejectedEvent { index, error }),
+        }
+    }
+    rejected.sort_by_key(|r| r.index);
     span.record("rejected", rejected.len());
     if events.is_empty() {
         let first = rejected
@@ -61,7 +81,13 @@ pub async fn ingest(
         return Ok(HttpResponse::UnprocessableEntity().json(body));
     }
 
-    let accepted = store::events::insert_new(&state.pool, &events).await?;
+    let accepted = store::events::insert_new(
+        &state.pool,
+        &events,
+        &device.device_id,
+        &device.enterprise_code,
+    )
+    .await?;
     state.relay_wakeup.notify_one();
     let duplicates = events.len() - accepted;
     span.record("accepted", accepted);
@@ -71,4 +97,104 @@ pub async fn ingest(
         duplicates,
         rejected,
     }))
+}
+
+/// The owners of every vehicle, station and customer the batch names.
+async fn referenced_owners(
+    state: &AppState,
+    events: &[(usize, Event)],
+) -> Result<Owners, ApiError> {
+    let mut plates = Vec::new();
+    let mut stations = Vec::new();
+    let mut customers = Vec::new();
+    for (_, event) in events {
+        plates.extend(event.vehicle_plate().map(|p| p.as_str()));
+        match event {
+            Event::Scan(s) => {
+                stations.extend(s.station_code.as_ref().map(|c| c.as_str()));
+                stations.extend(s.to_station_code.as_ref().map(|c| c.as_str()));
+                customers.extend(s.customer_code.as_ref().map(|c| c.as_str()));
+            }
+            Event::Check(c) => stations.push(c.station_code.as_str()),
+            Event::Gps(_) | Event::Ble(_) | Event::Inspection(_) => {}
+        }
+    }
+    Ok(store::registry::owners(&state.pool, &plates, &stations, &customers).await?)
+}
+
+/// A device writes for its own enterprise only, and a bound device for its own vehicle or
+/// station only. A reference to another enterprise's record is refused as if it did not exist;
+/// an unregistered one is accepted (it is evidence: an unknown vehicle, a shop not yet
+/// registered). Inspections come only from an enterprise that runs an inspection station.
+fn may_write(
+    device: &Device,
+    owners: &Owners,
+    inspects: bool,
+    event: &Event,
+) -> Result<(), ErrorDetail> {
+    let refuse = |field: &str, what: &str| {
+        Err(ErrorDetail::new(
+            ErrorCode::UnknownReference,
+            format!(
+                "{field}: no such {what} of enterprise {}",
+                device.enterprise_code
+            ),
+        )
+        .with_field(field))
+    };
+    let own = |owner: Option<&String>| owner.is_none_or(|o| *o == device.enterprise_code);
+    if let Some(plate) = event.vehicle_plate() {
+        let bound_elsewhere = device
+            .vehicle_plate
+            .as_deref()
+            .is_some_and(|bound| bound != plate.as_str());
+        let station_device = device.station_code.is_some() && device.vehicle_plate.is_none();
+        let is_vehicle_kind = matches!(event, Event::Gps(_) | Event::Ble(_));
+        if bound_elsewhere
+            || (station_device && is_vehicle_kind)
+            || !own(owners.vehicles.get(plate.as_str()))
+        {
+            return refuse("vehicle_plate", "vehicle");
+        }
+    }
+    let station_ok = |code: &str| {
+        own(owners.stations.get(code).map(|(owner, _)| owner))
+            && device
+                .station_code
+                .as_deref()
+                .is_none_or(|bound| bound == code)
+    };
+    match event {
+        Event::Scan(s) => {
+            if let Some(code) = &s.station_code {
+                if !station_ok(code.as_str()) {
+                    return refuse("station_code", "station");
+                }
+            }
+            if let Some(code) = &s.to_station_code {
+                if !own(owners.stations.get(code.as_str()).map(|(owner, _)| owner)) {
+                    return refuse("to_station_code", "station");
+                }
+            }
+            if let Some(code) = &s.customer_code {
+                if !own(owners.customers.get(code.as_str())) {
+                    return refuse("customer_code", "customer");
+                }
+            }
+        }
+        Event::Check(c) => {
+            if !station_ok(c.station_code.as_str()) {
+                return refuse("station_code", "station");
+            }
+        }
+        Event::Inspection(_) if !inspects => {
+            return Err(ErrorDetail::new(
+                ErrorCode::Forbidden,
+                "inspections come from an enterprise that runs an inspection station",
+            )
+            .with_field("kind"));
+        }
+        Event::Inspection(_) | Event::Gps(_) | Event::Ble(_) => {}
+    }
+    Ok(())
 }

@@ -1,9 +1,11 @@
 //! HTTP handlers, one resource per module, and the routing table.
 
+pub mod auth;
 pub mod basemap;
 pub mod body;
 pub mod cylinders;
 pub mod events;
+pub mod guard;
 pub mod health;
 pub mod live;
 pub mod public;
@@ -18,7 +20,18 @@ use shared::ErrorCode;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
+            .wrap(actix_web::middleware::from_fn(guard::guard))
             .service(resource("/health", web::get().to(health::health)))
+            .service(resource("/auth/login", web::post().to(auth::login)))
+            .service(resource("/auth/me", web::get().to(auth::me)))
+            .service(resource("/auth/logout", web::post().to(auth::logout)))
+            .service(resource("/users", web::post().to(auth::create_user)))
+            .service(resource("/devices", web::post().to(auth::create_device)))
+            .service(resource(
+                "/devices/{device_id}/revoke",
+                web::post().to(auth::revoke_device),
+            ))
+            .service(resource("/audit", web::get().to(auth::audit)))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
             .service(resource(

@@ -1,11 +1,13 @@
 //! Registry records: enterprises, stations, customers, staff, vehicles, geofences.
 
 use super::body::read_json;
+use crate::auth::User;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{self, WriteError};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
+use shared::auth::Role;
 use shared::registry::{
     parse, Created, EnterpriseView, NewCustomer, NewEnterprise, NewGeofence, NewStaff, NewStation,
     NewVehicle,
@@ -79,10 +81,24 @@ fn created(id: &str) -> HttpResponse {
 pub async fn create_enterprise(
     req: HttpRequest,
     payload: web::Payload,
+    user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin, Role::CityRegulator, Role::DistrictRegulator])?;
     let record: NewEnterprise = read_record(&req, payload).await?;
     record.check()?;
+    if !user.scope().admits(
+        Some(record.code.as_str()),
+        Some(record.district_code.as_str()),
+    ) {
+        return Err(ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::Forbidden,
+                "the enterprise is outside your district",
+            )
+            .with_field("district_code"),
+        ));
+    }
     store::registry::insert_enterprise(&state.pool, &record)
         .await
         .map_err(|e| write_error(e, "enterprise", "code"))?;
@@ -92,10 +108,11 @@ pub async fn create_enterprise(
 /// `GET /api/v1/enterprises/{code}`.
 pub async fn get_enterprise(
     path: web::Path<String>,
+    user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner();
-    match store::registry::enterprise(&state.pool, &code).await? {
+    match store::registry::enterprise(&state.pool, &code, &user.scope()).await? {
         Some((enterprise, counts)) => {
             Ok(HttpResponse::Ok().json(EnterpriseView { enterprise, counts }))
         }
@@ -110,9 +127,11 @@ pub async fn get_enterprise(
 pub async fn create_station(
     req: HttpRequest,
     payload: web::Payload,
+    user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let record: NewStation = read_record(&req, payload).await?;
+    user.may_manage(record.enterprise_code.as_str())?;
     record.check()?;
     store::registry::insert_station(&state.pool, &record)
         .await
@@ -124,9 +143,11 @@ pub async fn create_station(
 pub async fn create_customer(
     req: HttpRequest,
     payload: web::Payload,
+    user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let record: NewCustomer = read_record(&req, payload).await?;
+    user.may_manage(record.enterprise_code.as_str())?;
     store::registry::insert_customer(&state.pool, &record)
         .await
         .map_err(|e| write_error(e, "customer", "code"))?;
@@ -137,9 +158,11 @@ pub async fn create_customer(
 pub async fn create_staff(
     req: HttpRequest,
     payload: web::Payload,
+    user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let record: NewStaff = read_record(&req, payload).await?;
+    user.may_manage(record.enterprise_code.as_str())?;
     record.check()?;
     store::registry::insert_staff(&state.pool, &record)
         .await
@@ -151,9 +174,11 @@ pub async fn create_staff(
 pub async fn create_vehicle(
     req: HttpRequest,
     payload: web::Payload,
+    user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let record: NewVehicle = read_record(&req, payload).await?;
+    user.may_manage(record.enterprise_code.as_str())?;
     store::registry::insert_vehicle(&state.pool, &record)
         .await
         .map_err(|e| write_error(e, "vehicle", "plate"))?;
@@ -164,10 +189,17 @@ pub async fn create_vehicle(
 pub async fn create_geofence(
     req: HttpRequest,
     payload: web::Payload,
+    user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let record: NewGeofence = read_record(&req, payload).await?;
     record.check()?;
+    // Regulators draw any fence; an enterprise admin only its own enterprise's.
+    match (&record.enterprise_code, user.role) {
+        (_, Role::Admin | Role::CityRegulator | Role::DistrictRegulator) => {}
+        (Some(code), _) => user.may_manage(code.as_str())?,
+        (None, _) => user.require(&[Role::Admin, Role::CityRegulator, Role::DistrictRegulator])?,
+    }
     let id = store::registry::insert_geofence(&state.pool, &record)
         .await
         .map_err(|e| write_error(e, "geofence", "id"))?;

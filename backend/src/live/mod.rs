@@ -13,11 +13,24 @@ use tokio::sync::{broadcast, watch};
 /// What the hub hands to sessions.
 #[derive(Debug, Clone)]
 pub enum HubEvent {
-    /// A serialized `LiveMessage` on a topic.
-    Frame { topic: Topic, text: ByteString },
+    /// A serialized `LiveMessage` on a topic, with the enterprise and district it concerns
+    /// (what sessions filter on).
+    Frame {
+        topic: Topic,
+        text: ByteString,
+        owner: Owner,
+    },
     /// Messages may have been missed (the Redis subscription was re-established): every session
     /// sends a fresh snapshot.
     Resync,
+}
+
+/// The enterprise and district a live message concerns, read from its `enterprise_code` and
+/// `district_code` fields.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Owner {
+    pub enterprise_code: Option<String>,
+    pub district_code: Option<String>,
 }
 
 /// Cheap to clone; all clones share one channel.
@@ -79,10 +92,12 @@ impl LiveHub {
                 let Ok(text) = std::str::from_utf8(msg.get_payload_bytes()) else {
                     continue;
                 };
+                let owner = serde_json::from_str::<Owner>(text).unwrap_or_default();
                 // No receivers is fine: nobody is watching.
                 let _ = self.tx.send(HubEvent::Frame {
                     topic,
                     text: ByteString::from(text),
+                    owner,
                 });
             }
         }

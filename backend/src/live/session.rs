@@ -3,6 +3,8 @@
 //! 45 s is dropped.
 
 use super::HubEvent;
+use crate::auth::{Scope, User};
+use crate::state::AppState;
 use crate::store;
 use actix_ws::{Message, MessageStream, Session};
 use chrono::Utc;
@@ -16,13 +18,35 @@ use tokio::sync::broadcast::{self, error::RecvError};
 const PING_EVERY: Duration = Duration::from_secs(15);
 const SILENT_LIMIT: Duration = Duration::from_secs(45);
 
-/// Serves one session until either side closes it.
+/// How long a client that did not send its token in the URL has to send it first.
+const TOKEN_WAIT: Duration = Duration::from_secs(5);
+/// How often an open session checks that its login is still valid (and keeps it alive).
+const SESSION_CHECK: Duration = Duration::from_secs(60);
+
+/// Serves one session until either side closes it. Without a token in the URL, the first
+/// message must be `{"token": "..."}`.
 pub async fn run(
     mut session: Session,
     mut incoming: MessageStream,
     mut hub: broadcast::Receiver<HubEvent>,
-    pool: PgPool,
+    state: actix_web::web::Data<AppState>,
+    user: Option<User>,
 ) {
+    let user = match user {
+        Some(user) => user,
+        None => match first_message_token(&mut incoming, &state).await {
+            Ok(user) => user,
+            Err(message) => {
+                let _ = send_error(&mut session, ErrorCode::Unauthorized, &message).await;
+                let _ = session.close(None).await;
+                return;
+            }
+        },
+    };
+    let mut scope = user.scope();
+    let pool = state.pool.clone();
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    check.tick().await;
     let mut topics: HashSet<Topic> = [
         Topic::Vehicles,
         Topic::Alerts,
@@ -32,19 +56,37 @@ pub async fn run(
     .into();
     let mut last_heard = Instant::now();
     let mut ping = tokio::time::interval(PING_EVERY);
-    if send_snapshot(&mut session, &pool).await.is_err() {
+    if send_snapshot(&mut session, &pool, &scope).await.is_err() {
         return;
     }
     loop {
         tokio::select! {
             event = hub.recv() => {
                 let sent = match event {
-                    Ok(HubEvent::Frame { topic, text }) if topics.contains(&topic) => session.text(text).await.is_ok(),
+                    Ok(HubEvent::Frame { topic, text, owner })
+                        if topics.contains(&topic)
+                            && scope.admits(owner.enterprise_code.as_deref(), owner.district_code.as_deref()) =>
+                    {
+                        session.text(text).await.is_ok()
+                    }
                     Ok(HubEvent::Frame { .. }) => true,
-                    Ok(HubEvent::Resync) | Err(RecvError::Lagged(_)) => send_snapshot(&mut session, &pool).await.is_ok(),
+                    Ok(HubEvent::Resync) | Err(RecvError::Lagged(_)) => send_snapshot(&mut session, &pool, &scope).await.is_ok(),
                     Err(RecvError::Closed) => false,
                 };
                 if !sent { break; }
+            }
+            _ = check.tick() => {
+                // A logout or an expired login ends the live feed too.
+                let token_hash = user.token_hash.clone();
+                let idle = chrono::Duration::minutes(i64::from(state.settings.session_idle_minutes));
+                match store::auth::live_session(&pool, &token_hash, idle).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        let _ = send_error(&mut session, ErrorCode::Unauthorized, "the session ended; sign in again").await;
+                        break;
+                    }
+                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "session check failed; keeping the feed"),
+                }
             }
             msg = incoming.recv() => {
                 last_heard = Instant::now();
@@ -52,8 +94,13 @@ pub async fn run(
                     Some(Ok(Message::Text(text))) => {
                         match serde_json::from_str::<Subscribe>(&text) {
                             Ok(sub) => {
+                                let Some(narrowed) = user.scope().narrow(sub.enterprise_code.as_deref(), sub.district_code.as_deref()) else {
+                                    if send_error(&mut session, ErrorCode::Forbidden, "that subscription is outside your scope").await.is_err() { break; }
+                                    continue;
+                                };
+                                scope = narrowed;
                                 topics = sub.subscribe.into_iter().collect();
-                                if send_snapshot(&mut session, &pool).await.is_err() { break; }
+                                if send_snapshot(&mut session, &pool, &scope).await.is_err() { break; }
                             }
                             Err(e) => {
                                 let body = ErrorBody { error: ErrorDetail::new(
@@ -82,8 +129,39 @@ pub async fn run(
     let _ = session.close(None).await;
 }
 
-async fn send_snapshot(session: &mut Session, pool: &PgPool) -> Result<(), ()> {
-    let vehicles = match store::vehicles::all(pool).await {
+async fn send_error(session: &mut Session, code: ErrorCode, message: &str) -> Result<(), ()> {
+    let body = ErrorBody {
+        error: ErrorDetail::new(code, message),
+    };
+    let text = serde_json::to_string(&body).map_err(|_| ())?;
+    session.text(text).await.map_err(|_| ())
+}
+
+async fn first_message_token(
+    incoming: &mut MessageStream,
+    state: &AppState,
+) -> Result<User, String> {
+    #[derive(serde::Deserialize)]
+    struct TokenMessage {
+        token: String,
+    }
+    let first = tokio::time::timeout(TOKEN_WAIT, incoming.recv())
+        .await
+        .map_err(|_| {
+            "send the token: ?token= or a first message {\"token\": \"...\"}".to_owned()
+        })?;
+    let Some(Ok(Message::Text(text))) = first else {
+        return Err("the first message must be {\"token\": \"...\"}".into());
+    };
+    let message: TokenMessage = serde_json::from_str(&text)
+        .map_err(|_| "the first message must be {\"token\": \"...\"}".to_owned())?;
+    crate::auth::user_for_token(state, &message.token)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn send_snapshot(session: &mut Session, pool: &PgPool, scope: &Scope) -> Result<(), ()> {
+    let vehicles = match store::vehicles::all(pool, scope).await {
         Ok(v) => v,
         Err(e) => {
             // An empty snapshot would blank the wall; keep what the client has and go on.

@@ -100,6 +100,7 @@ async fn process(
     entries: &[StreamId],
 ) -> anyhow::Result<()> {
     let mut events = Vec::with_capacity(entries.len());
+    let mut enterprises = Vec::with_capacity(entries.len());
     for entry in entries {
         let payload: Option<String> = entry.get("event");
         let parsed = payload
@@ -107,7 +108,10 @@ async fn process(
             .ok_or_else(|| "entry has no \"event\" field".to_owned())
             .and_then(|p| serde_json::from_str::<Event>(p).map_err(|e| e.to_string()));
         match parsed {
-            Ok(event) => events.push(event),
+            Ok(event) => {
+                events.push(event);
+                enterprises.push(entry.get::<String>("enterprise"));
+            }
             Err(error) => {
                 tracing::error!(id = %entry.id, error, "undecodable stream entry; dead-lettered");
                 store::events::dead_letter(
@@ -120,8 +124,8 @@ async fn process(
             }
         }
     }
-    let messages = positions::apply(pool, &events).await?;
-    custody::apply(pool, &events).await?;
+    let messages = positions::apply(pool, &events, &enterprises).await?;
+    custody::apply(pool, &events, &enterprises).await?;
     publish(conn, keys, &messages).await?;
     let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
     let _: usize = conn

@@ -4,7 +4,7 @@
 
 use crate::rules::custody::Place;
 use crate::store;
-use crate::store::custody::{Known, NewRow};
+use crate::store::custody::{Known, NewRow, Unresolved};
 use anyhow::Context;
 use chrono::Utc;
 use shared::events::{BleSighting, CylinderRef, Event};
@@ -14,8 +14,14 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// A customer within this distance of a vehicle is where a tag that left it was left.
 const CUSTOMER_RADIUS_M: f64 = 50.0;
 
-/// Applies the batch's cylinder events.
-pub async fn apply(pool: &PgPool, events: &[Event]) -> anyhow::Result<()> {
+/// Applies the batch's cylinder events, each with the enterprise whose device wrote it: a
+/// device writes for its own enterprise's cylinders only (an inspection body for any); a
+/// reference to another enterprise's cylinder is kept as `foreign`, not applied.
+pub async fn apply(
+    pool: &PgPool,
+    events: &[Event],
+    enterprises: &[Option<String>],
+) -> anyhow::Result<()> {
     let mut codes = Vec::new();
     let mut tags = Vec::new();
     for event in events {
@@ -40,8 +46,9 @@ pub async fn apply(pool: &PgPool, events: &[Event]) -> anyhow::Result<()> {
 
     let mut rows = Vec::new();
     let mut unresolved = Vec::new();
-    let mut bles: Vec<&BleSighting> = Vec::new();
-    for event in events {
+    let mut bles: Vec<(&BleSighting, Option<&str>)> = Vec::new();
+    for (event, writer) in events.iter().zip(enterprises) {
+        let writer = writer.as_deref();
         let occurred_at = event.occurred_at().with_timezone(&Utc);
         let (reference, kind, cylinder) = match event {
             Event::Scan(s) => match &s.cylinder {
@@ -61,16 +68,27 @@ pub async fn apply(pool: &PgPool, events: &[Event]) -> anyhow::Result<()> {
                 by_code.get(i.cylinder_code.as_str()),
             ),
             Event::Ble(b) => {
-                bles.push(b);
+                bles.push((b, writer));
                 continue;
             }
             Event::Gps(_) => continue,
         };
-        let Some(cylinder) = cylinder else {
-            unresolved.push((event.id(), reference, kind.to_owned(), occurred_at));
-            continue;
+        let any_owner = matches!(event, Event::Inspection(_));
+        let unresolved_as = |reason| Unresolved {
+            event_id: event.id(),
+            ref_kind: reference,
+            ref_value: kind.to_owned(),
+            occurred_at,
+            reason,
+            enterprise_code: writer.map(str::to_owned),
         };
-        rows.push(row_of(event, cylinder.id));
+        match cylinder {
+            None => unresolved.push(unresolved_as("unknown")),
+            Some(c) if !any_owner && !owned_by(c, writer) => {
+                unresolved.push(unresolved_as("foreign"))
+            }
+            Some(c) => rows.push(row_of(event, c.id)),
+        }
     }
     // One transaction: readers see a history and the state it implies, never one without the
     // other.
@@ -81,9 +99,9 @@ pub async fn apply(pool: &PgPool, events: &[Event]) -> anyhow::Result<()> {
     store::custody::insert_rows(&mut tx, &rows).await?;
     let mut touched: BTreeSet<i64> = rows.iter().map(|r| r.cylinder_id).collect();
 
-    bles.sort_by_key(|b| (b.occurred_at, b.id));
-    for ble in bles {
-        let ble_rows = ble_rows(&mut tx, ble, &by_tag, &mut unresolved).await?;
+    bles.sort_by_key(|(b, _)| (b.occurred_at, b.id));
+    for (ble, writer) in bles {
+        let ble_rows = ble_rows(&mut tx, ble, writer, &by_tag, &mut unresolved).await?;
         store::custody::insert_rows(&mut tx, &ble_rows).await?;
         touched.extend(ble_rows.iter().map(|r| r.cylinder_id));
     }
@@ -94,6 +112,12 @@ pub async fn apply(pool: &PgPool, events: &[Event]) -> anyhow::Result<()> {
     }
     tx.commit().await.context("committing custody")?;
     Ok(())
+}
+
+/// Whether the writing enterprise owns the cylinder (events from no enterprise, written before
+/// devices had keys, are trusted as before).
+fn owned_by(cylinder: &Known, writer: Option<&str>) -> bool {
+    writer.is_none_or(|w| w == cylinder.owner_enterprise_code)
 }
 
 /// The history row of a scan, check or inspection.
@@ -149,14 +173,34 @@ fn row_of(event: &Event, cylinder_id: i64) -> NewRow {
 async fn ble_rows(
     conn: &mut PgConnection,
     ble: &BleSighting,
+    writer: Option<&str>,
     by_tag: &HashMap<&str, &Known>,
-    unresolved: &mut Vec<(uuid::Uuid, &'static str, String, chrono::DateTime<Utc>)>,
+    unresolved: &mut Vec<Unresolved>,
 ) -> anyhow::Result<Vec<NewRow>> {
     let plate = ble.vehicle_plate.as_str();
     let occurred_at = ble.occurred_at.with_timezone(&Utc);
+    // Only the writer's own cylinders count as on its vehicle.
+    let all_known = by_tag;
+    let by_tag: HashMap<&str, &Known> = all_known
+        .iter()
+        .filter(|(_, k)| owned_by(k, writer))
+        .map(|(t, k)| (*t, *k))
+        .collect();
     for tag in &ble.tag_ids {
         if !by_tag.contains_key(tag.as_str()) {
-            unresolved.push((ble.id, "tag_id", tag.as_str().to_owned(), occurred_at));
+            let reason = if all_known.contains_key(tag.as_str()) {
+                "foreign"
+            } else {
+                "unknown"
+            };
+            unresolved.push(Unresolved {
+                event_id: ble.id,
+                ref_kind: "tag_id",
+                ref_value: tag.as_str().to_owned(),
+                occurred_at,
+                reason,
+                enterprise_code: writer.map(str::to_owned),
+            });
         }
     }
     let previous = store::custody::vehicle_tags(conn, plate).await?;
@@ -201,7 +245,11 @@ async fn ble_rows(
         .filter(|t| !now_set.contains(t))
         .collect();
     if !gone.is_empty() {
-        for known in store::custody::resolve_with(conn, &[], &gone).await? {
+        for known in store::custody::resolve_with(conn, &[], &gone)
+            .await?
+            .iter()
+            .filter(|k| owned_by(k, writer))
+        {
             let mut row = base(known.id, "left");
             match &site {
                 Some(Place::Station(code)) => row.station_code = Some(code.clone()),

@@ -6,12 +6,18 @@ use shared::events::Event;
 use shared::live::LiveMessage;
 use sqlx::PgPool;
 
-/// Applies the batch's fixes; one `vehicle` message per vehicle whose position changed.
-pub async fn apply(pool: &PgPool, events: &[Event]) -> anyhow::Result<Vec<LiveMessage>> {
+/// Applies the batch's fixes (each with the enterprise that reported it); one `vehicle` message
+/// per vehicle whose position changed.
+pub async fn apply(
+    pool: &PgPool,
+    events: &[Event],
+    enterprises: &[Option<String>],
+) -> anyhow::Result<Vec<LiveMessage>> {
     let fixes: Vec<_> = events
         .iter()
-        .filter_map(|e| match e {
-            Event::Gps(fix) => Some(fix),
+        .zip(enterprises)
+        .filter_map(|(e, enterprise)| match e {
+            Event::Gps(fix) => Some((fix, enterprise.as_deref())),
             _ => None,
         })
         .collect();

@@ -58,13 +58,17 @@ async fn drain(
             return Ok(moved);
         }
         let mut pipe = redis::pipe();
-        for payload in &batch.payloads {
-            pipe.cmd("XADD")
+        for (payload, enterprise) in &batch.payloads {
+            let xadd = pipe
+                .cmd("XADD")
                 .arg(&keys.events)
                 .arg("*")
                 .arg("event")
-                .arg(payload)
-                .ignore();
+                .arg(payload);
+            if let Some(enterprise) = enterprise {
+                xadd.arg("enterprise").arg(enterprise);
+            }
+            xadd.ignore();
         }
         let _: () = pipe
             .query_async(conn)

@@ -41,6 +41,18 @@ pub struct SimArgs {
     /// Stop after this many seconds (default: run until interrupted).
     #[arg(long)]
     pub duration_s: Option<f64>,
+    /// The device key to send events with. Without it the simulator enrols itself: it signs
+    /// in as the administrator, registers its enterprise and a gateway device.
+    #[arg(long, env = "CYLWATCH_SIM_DEVICE_KEY", hide_env_values = true)]
+    pub device_key: Option<String>,
+    /// The administrator to enrol with.
+    #[arg(long, env = "CYLWATCH_ADMIN_USER")]
+    pub admin_user: Option<String>,
+    #[arg(long, env = "CYLWATCH_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// The enterprise the simulated fleet belongs to (created when missing).
+    #[arg(long, default_value = "SIM")]
+    pub enterprise: String,
 }
 
 /// Batches not yet acknowledged are kept (and resent with the same ids) up to this many.
@@ -56,7 +68,12 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         .timeout(Duration::from_secs(10))
         .build()
         .context("building the HTTP client")?;
-    let url = format!("{}/api/v1/events", args.api.trim_end_matches('/'));
+    let api = args.api.trim_end_matches('/');
+    let key = match &args.device_key {
+        Some(key) => key.clone(),
+        None => enrol(&client, api, &args).await?,
+    };
+    let url = format!("{api}/api/v1/events");
     let started = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(args.interval_s));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -90,7 +107,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         }
         // Oldest first; stop at the first failure and retry next tick with the same ids.
         while let Some(batch) = backlog.front() {
-            match send(&client, &url, batch).await {
+            match send(&client, &url, &key, batch).await {
                 Ok(answer) => {
                     report.add(&answer);
                     backlog.pop_front();
@@ -135,13 +152,75 @@ fn gps_event(v: &SimVehicle, now: &str, rng: &mut StdRng) -> Value {
     })
 }
 
+/// Signs in as the administrator, makes sure the fleet's enterprise exists and registers a
+/// gateway device for it (unbound: it reports for every vehicle of the enterprise); returns
+/// the device's key.
+async fn enrol(client: &reqwest::Client, api: &str, args: &SimArgs) -> anyhow::Result<String> {
+    let (Some(user), Some(password)) = (&args.admin_user, &args.admin_password) else {
+        anyhow::bail!("give --device-key, or --admin-user and --admin-password to enrol");
+    };
+    let login: Value = client
+        .post(format!("{api}/api/v1/auth/login"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await
+        .context("signing in")?
+        .error_for_status()
+        .context("signing in as the administrator")?
+        .json()
+        .await
+        .context("reading the login answer")?;
+    let token = login["token"]
+        .as_str()
+        .context("no token in the login answer")?;
+    let enterprise = json!({"code": args.enterprise, "name": "模拟燃气有限公司",
+        "credit_code": "91410100SIMULATED", "district_code": "410105", "address": "郑州市金水区",
+        "filling_licence_no": "SIM-F-001", "filling_licence_expires": "2030-12-31",
+        "gas_licence_no": "SIM-G-001", "gas_licence_expires": "2030-12-31", "media": ["LPG"]});
+    let response = client
+        .post(format!("{api}/api/v1/enterprises"))
+        .bearer_auth(token)
+        .json(&enterprise)
+        .send()
+        .await
+        .context("registering the enterprise")?;
+    anyhow::ensure!(
+        response.status().is_success() || response.status().as_u16() == 409,
+        "registering the enterprise: {}",
+        response.status()
+    );
+    let device_id = format!(
+        "sim-gateway-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let device: Value = client
+        .post(format!("{api}/api/v1/devices"))
+        .bearer_auth(token)
+        .json(&json!({"device_id": device_id, "kind": "gps", "enterprise_code": args.enterprise}))
+        .send()
+        .await
+        .context("registering the gateway device")?
+        .error_for_status()
+        .context("registering the gateway device")?
+        .json()
+        .await
+        .context("reading the device key")?;
+    let key = device["key"]
+        .as_str()
+        .context("no key in the device answer")?;
+    tracing::info!(device_id, enterprise = args.enterprise, "enrolled");
+    Ok(key.to_owned())
+}
+
 async fn send(
     client: &reqwest::Client,
     url: &str,
+    key: &str,
     batch: &Value,
 ) -> anyhow::Result<IngestResponse> {
     let response = client
         .post(url)
+        .header("x-device-key", key)
         .json(batch)
         .send()
         .await

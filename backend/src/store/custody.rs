@@ -14,12 +14,14 @@ pub struct Known {
     pub id: i64,
     pub code: String,
     pub tag_id: String,
+    pub owner_enterprise_code: String,
 }
 
 /// The cylinders with these codes or tags.
 pub async fn resolve(pool: &PgPool, codes: &[&str], tags: &[&str]) -> anyhow::Result<Vec<Known>> {
     sqlx::query_as(
-        "SELECT id, code, tag_id FROM cylinders WHERE code = ANY($1) OR tag_id = ANY($2)",
+        "SELECT id, code, tag_id, owner_enterprise_code FROM cylinders \
+         WHERE code = ANY($1) OR tag_id = ANY($2)",
     )
     .bind(codes)
     .bind(tags)
@@ -35,7 +37,8 @@ pub async fn resolve_with(
     tags: &[&str],
 ) -> anyhow::Result<Vec<Known>> {
     sqlx::query_as(
-        "SELECT id, code, tag_id FROM cylinders WHERE code = ANY($1) OR tag_id = ANY($2)",
+        "SELECT id, code, tag_id, owner_enterprise_code FROM cylinders \
+         WHERE code = ANY($1) OR tag_id = ANY($2)",
     )
     .bind(codes)
     .bind(tags)
@@ -44,23 +47,41 @@ pub async fn resolve_with(
     .context("resolving cylinder references")
 }
 
-/// Keeps references to cylinders the registry does not know.
-pub async fn insert_unresolved(
-    conn: &mut PgConnection,
-    refs: &[(Uuid, &'static str, String, DateTime<Utc>)],
-) -> anyhow::Result<()> {
+/// A reference an event made that was not applied.
+#[derive(Debug, Clone)]
+pub struct Unresolved {
+    pub event_id: Uuid,
+    pub ref_kind: &'static str,
+    pub ref_value: String,
+    pub occurred_at: DateTime<Utc>,
+    /// `unknown` (no such cylinder) or `foreign` (another enterprise's cylinder).
+    pub reason: &'static str,
+    /// The enterprise whose device sent the event.
+    pub enterprise_code: Option<String>,
+}
+
+/// Keeps references to cylinders the registry does not know, or that belong to another
+/// enterprise than the writer's.
+pub async fn insert_unresolved(conn: &mut PgConnection, refs: &[Unresolved]) -> anyhow::Result<()> {
     if refs.is_empty() {
         return Ok(());
     }
     sqlx::query(
-        "INSERT INTO unresolved_refs (event_id, ref_kind, ref_value, occurred_at) \
-         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) \
-         ON CONFLICT DO NOTHING",
+        "INSERT INTO unresolved_refs (event_id, ref_kind, ref_value, occurred_at, reason, \
+         enterprise_code) \
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], \
+         $6::text[]) ON CONFLICT DO NOTHING",
     )
-    .bind(refs.iter().map(|r| r.0).collect::<Vec<_>>())
-    .bind(refs.iter().map(|r| r.1).collect::<Vec<_>>())
-    .bind(refs.iter().map(|r| r.2.clone()).collect::<Vec<_>>())
-    .bind(refs.iter().map(|r| r.3).collect::<Vec<_>>())
+    .bind(refs.iter().map(|r| r.event_id).collect::<Vec<_>>())
+    .bind(refs.iter().map(|r| r.ref_kind).collect::<Vec<_>>())
+    .bind(refs.iter().map(|r| r.ref_value.clone()).collect::<Vec<_>>())
+    .bind(refs.iter().map(|r| r.occurred_at).collect::<Vec<_>>())
+    .bind(refs.iter().map(|r| r.reason).collect::<Vec<_>>())
+    .bind(
+        refs.iter()
+            .map(|r| r.enterprise_code.clone())
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await
     .context("keeping unresolved references")?;

@@ -1,6 +1,7 @@
 //! Cylinder archives: bulk insert (all or nothing), lookup with their state, export.
 
 use super::WriteError;
+use crate::auth::Scope;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::registry::{CylinderArchive, RowError};
@@ -10,11 +11,12 @@ use std::collections::{HashMap, HashSet};
 
 /// Checks archives against each other and the registry: codes and tags unique (within the
 /// batch and against every cylinder ever archived; a scrapped cylinder's tag is void), owner
-/// and station known, the station the owner's. Returns one error per bad item (`row` is the
-/// item's index in `archives`).
+/// (within `scope`) and station known, the station the owner's. Returns one error per bad item
+/// (`row` is the item's index in `archives`).
 pub async fn conflicts(
     pool: &PgPool,
     archives: &[(usize, CylinderArchive)],
+    scope: &Scope,
 ) -> anyhow::Result<Vec<RowError>> {
     let mut errors = Vec::new();
     let error = |row: usize, column: &str, code: ErrorCode, reason: String| RowError {
@@ -59,19 +61,23 @@ pub async fn conflicts(
     .context("checking stations")?
     .into_iter()
     .collect();
-    let enterprises: HashSet<String> =
-        sqlx::query_scalar("SELECT code FROM enterprises WHERE code = ANY($1)")
-            .bind(
-                archives
-                    .iter()
-                    .map(|(_, a)| a.owner_enterprise_code.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .fetch_all(pool)
-            .await
-            .context("checking enterprises")?
-            .into_iter()
-            .collect();
+    let enterprises: HashSet<String> = sqlx::query_scalar(
+        "SELECT code FROM enterprises WHERE code = ANY($1) \
+         AND ($2::text IS NULL OR code = $2) AND ($3::text IS NULL OR district_code = $3)",
+    )
+    .bind(
+        archives
+            .iter()
+            .map(|(_, a)| a.owner_enterprise_code.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .fetch_all(pool)
+    .await
+    .context("checking enterprises")?
+    .into_iter()
+    .collect();
 
     let mut seen_codes: HashMap<&str, usize> = HashMap::new();
     let mut seen_tags: HashMap<&str, usize> = HashMap::new();
@@ -281,49 +287,72 @@ const RECORD_SELECT: &str = r#"
     LEFT JOIN customers pc ON s.place_kind = 'customer' AND pc.code = s.place_code
 "#;
 
-/// A cylinder by code or by tag id.
+/// The scope predicate of `RECORD_SELECT` queries, with the enterprise and district bound as
+/// parameters `$e` and `$d`.
+fn in_scope(e: usize, d: usize) -> String {
+    format!(
+        "AND (${e}::text IS NULL OR c.owner_enterprise_code = ${e}) \
+         AND (${d}::text IS NULL OR e.district_code = ${d})"
+    )
+}
+
+/// A cylinder by code or by tag id, within `scope`.
 pub async fn record(
     pool: &PgPool,
     code: Option<&str>,
     tag_id: Option<&str>,
+    scope: &Scope,
 ) -> anyhow::Result<Option<CylinderRecord>> {
     let sql = format!(
-        "{RECORD_SELECT} WHERE ($1::text IS NOT NULL AND c.code = $1) \
-         OR ($2::text IS NOT NULL AND c.tag_id = $2)"
+        "{RECORD_SELECT} WHERE (($1::text IS NOT NULL AND c.code = $1) \
+         OR ($2::text IS NOT NULL AND c.tag_id = $2)) {}",
+        in_scope(3, 4)
     );
     sqlx::query_as(&sql)
         .bind(code)
         .bind(tag_id)
+        .bind(scope.enterprise())
+        .bind(scope.district())
         .fetch_optional(pool)
         .await
         .context("reading a cylinder")
 }
 
-/// Archives in export order (by id), `limit` after `after_id`, optionally of one owner.
+/// Archives in export order (by id), `limit` after `after_id`, optionally of one owner,
+/// within `scope`.
 pub async fn page_for_export(
     pool: &PgPool,
     enterprise_code: Option<&str>,
     after_id: i64,
     limit: i64,
+    scope: &Scope,
 ) -> anyhow::Result<Vec<CylinderRecord>> {
     let sql = format!(
         "{RECORD_SELECT} WHERE c.id > $1 AND ($2::text IS NULL OR c.owner_enterprise_code = $2) \
-         ORDER BY c.id LIMIT $3"
+         {} ORDER BY c.id LIMIT $5",
+        in_scope(3, 4)
     );
     sqlx::query_as(&sql)
         .bind(after_id)
         .bind(enterprise_code)
+        .bind(scope.enterprise())
+        .bind(scope.district())
         .bind(limit)
         .fetch_all(pool)
         .await
         .context("reading cylinders for export")
 }
 
-/// Whether an enterprise exists.
-pub async fn enterprise_exists(pool: &PgPool, code: &str) -> anyhow::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM enterprises WHERE code = $1)")
-        .bind(code)
-        .fetch_one(pool)
-        .await
-        .context("checking an enterprise")
+/// Whether an enterprise exists within `scope`.
+pub async fn enterprise_exists(pool: &PgPool, code: &str, scope: &Scope) -> anyhow::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM enterprises WHERE code = $1 \
+         AND ($2::text IS NULL OR code = $2) AND ($3::text IS NULL OR district_code = $3))",
+    )
+    .bind(code)
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .fetch_one(pool)
+    .await
+    .context("checking an enterprise")
 }

@@ -4,9 +4,15 @@ use anyhow::Context;
 use shared::events::Event;
 use sqlx::PgPool;
 
-/// Inserts the events that are new (by id) and queues them in the outbox, in one transaction.
-/// Returns how many were new; the rest were already stored.
-pub async fn insert_new(pool: &PgPool, events: &[Event]) -> anyhow::Result<usize> {
+/// Inserts the events that are new (by id), written by `device_id` of `enterprise_code`, and
+/// queues them in the outbox, in one transaction. Returns how many were new; the rest were
+/// already stored.
+pub async fn insert_new(
+    pool: &PgPool,
+    events: &[Event],
+    device_id: &str,
+    enterprise_code: &str,
+) -> anyhow::Result<usize> {
     let mut ids = Vec::with_capacity(events.len());
     let mut kinds = Vec::with_capacity(events.len());
     let mut times = Vec::with_capacity(events.len());
@@ -31,11 +37,12 @@ pub async fn insert_new(pool: &PgPool, events: &[Event]) -> anyhow::Result<usize
                                  $5::float8[], $6::float8[], $7::text[])
                 AS t(id, kind, occurred_at, vehicle_plate, lon, lat, payload)
         ), ins AS (
-            INSERT INTO events (id, kind, occurred_at, vehicle_plate, location, payload)
+            INSERT INTO events (id, kind, occurred_at, vehicle_plate, location, payload,
+                                device_id, enterprise_code)
             SELECT id, kind, occurred_at, vehicle_plate,
                    CASE WHEN lon IS NULL THEN NULL
                         ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
-                   payload::jsonb
+                   payload::jsonb, $8, $9
             FROM input
             ON CONFLICT (id) DO NOTHING
             RETURNING id
@@ -52,6 +59,8 @@ pub async fn insert_new(pool: &PgPool, events: &[Event]) -> anyhow::Result<usize
     .bind(&lons)
     .bind(&lats)
     .bind(&payloads)
+    .bind(device_id)
+    .bind(enterprise_code)
     .fetch_one(pool)
     .await
     .context("inserting events")?;
@@ -78,8 +87,8 @@ pub async fn outbox_len(pool: &PgPool) -> anyhow::Result<i64> {
 /// the stream; drop it (rolls back) to leave them for the next try.
 pub struct OutboxBatch {
     pub tx: sqlx::Transaction<'static, sqlx::Postgres>,
-    /// Canonical event JSON, oldest first.
-    pub payloads: Vec<String>,
+    /// Canonical event JSON and the writing enterprise, oldest first.
+    pub payloads: Vec<(String, Option<String>)>,
 }
 
 /// Takes up to `limit` outbox entries, skipping rows another instance holds.
@@ -88,7 +97,7 @@ pub async fn take_outbox(pool: &PgPool, limit: i64) -> anyhow::Result<OutboxBatc
         .begin()
         .await
         .context("opening an outbox transaction")?;
-    let payloads: Vec<String> = sqlx::query_scalar(
+    let payloads: Vec<(String, Option<String>)> = sqlx::query_as(
         r#"
         WITH batch AS (
             SELECT seq FROM event_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
@@ -96,7 +105,8 @@ pub async fn take_outbox(pool: &PgPool, limit: i64) -> anyhow::Result<OutboxBatc
             DELETE FROM event_outbox o USING batch b WHERE o.seq = b.seq
             RETURNING o.seq, o.event_id
         )
-        SELECT e.payload::text FROM taken t JOIN events e ON e.id = t.event_id ORDER BY t.seq
+        SELECT e.payload::text, e.enterprise_code
+        FROM taken t JOIN events e ON e.id = t.event_id ORDER BY t.seq
         "#,
     )
     .bind(limit)

@@ -1,6 +1,7 @@
 //! Enterprises, stations, customers, staff, vehicles and geofences.
 
 use super::WriteError;
+use crate::auth::Scope;
 use anyhow::Context;
 use shared::registry::{
     EnterpriseCounts, NewCustomer, NewEnterprise, NewGeofence, NewStaff, NewStation, NewVehicle,
@@ -56,17 +57,21 @@ struct EnterpriseRow {
     media: Vec<String>,
 }
 
-/// An enterprise and what it has, or `None`.
+/// An enterprise within `scope` and what it has, or `None`.
 pub async fn enterprise(
     pool: &PgPool,
     code: &str,
+    scope: &Scope,
 ) -> anyhow::Result<Option<(NewEnterprise, EnterpriseCounts)>> {
     let row: Option<EnterpriseRow> = sqlx::query_as(
         "SELECT code, name, credit_code, district_code, address, filling_licence_no, \
          filling_licence_expires, gas_licence_no, gas_licence_expires, media \
-         FROM enterprises WHERE code = $1",
+         FROM enterprises WHERE code = $1 \
+         AND ($2::text IS NULL OR code = $2) AND ($3::text IS NULL OR district_code = $3)",
     )
     .bind(code)
+    .bind(scope.enterprise())
+    .bind(scope.district())
     .fetch_optional(pool)
     .await
     .context("reading an enterprise")?;
@@ -234,4 +239,59 @@ pub async fn insert_geofence(pool: &PgPool, g: &NewGeofence) -> Result<i64, Writ
     .fetch_one(pool)
     .await?;
     Ok(id)
+}
+
+/// Who owns the referenced records: vehicles, stations (with their kind) and customers.
+#[derive(Debug, Default)]
+pub struct Owners {
+    pub vehicles: std::collections::HashMap<String, String>,
+    pub stations: std::collections::HashMap<String, (String, String)>,
+    pub customers: std::collections::HashMap<String, String>,
+}
+
+/// The owners of these plates, stations and customers (unknown ones are absent).
+pub async fn owners(
+    pool: &PgPool,
+    plates: &[&str],
+    stations: &[&str],
+    customers: &[&str],
+) -> anyhow::Result<Owners> {
+    let vehicles: Vec<(String, String)> =
+        sqlx::query_as("SELECT plate, enterprise_code FROM vehicles WHERE plate = ANY($1)")
+            .bind(plates)
+            .fetch_all(pool)
+            .await
+            .context("reading vehicle owners")?;
+    let station_rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT code, enterprise_code, kind FROM stations WHERE code = ANY($1)")
+            .bind(stations)
+            .fetch_all(pool)
+            .await
+            .context("reading station owners")?;
+    let customer_rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, enterprise_code FROM customers WHERE code = ANY($1)")
+            .bind(customers)
+            .fetch_all(pool)
+            .await
+            .context("reading customer owners")?;
+    Ok(Owners {
+        vehicles: vehicles.into_iter().collect(),
+        stations: station_rows
+            .into_iter()
+            .map(|(code, owner, kind)| (code, (owner, kind)))
+            .collect(),
+        customers: customer_rows.into_iter().collect(),
+    })
+}
+
+/// Whether an enterprise runs an inspection station (its devices may report inspections of
+/// any enterprise's cylinders).
+pub async fn inspects(pool: &PgPool, enterprise: &str) -> anyhow::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM stations WHERE enterprise_code = $1 AND kind = 'inspection')",
+    )
+    .bind(enterprise)
+    .fetch_one(pool)
+    .await
+    .context("checking for an inspection station")
 }

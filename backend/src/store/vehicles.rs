@@ -15,6 +15,8 @@ struct Row {
     speed_kmh: Option<f64>,
     heading: Option<f64>,
     occurred_at: DateTime<Utc>,
+    enterprise_code: Option<String>,
+    district_code: Option<String>,
 }
 
 impl TryFrom<Row> for VehicleState {
@@ -28,13 +30,22 @@ impl TryFrom<Row> for VehicleState {
             speed_kmh: row.speed_kmh,
             heading: row.heading,
             occurred_at: row.occurred_at,
+            enterprise_code: row.enterprise_code,
+            district_code: row.district_code,
         })
     }
 }
 
-/// Applies fixes: each vehicle keeps its newest fix by event time (ties broken by event id, so
-/// the outcome does not depend on arrival order). Returns the vehicles that moved.
-pub async fn apply_fixes(pool: &PgPool, fixes: &[&GpsFix]) -> anyhow::Result<Vec<VehicleState>> {
+/// Applies fixes, each with the enterprise whose device reported it: each vehicle keeps its
+/// newest fix by event time (ties broken by event id, so the outcome does not depend on
+/// arrival order), attributed to its registered owner, else to the reporting enterprise.
+/// Returns the vehicles that moved.
+pub async fn apply_fixes(
+    pool: &PgPool,
+    fixes: &[(&GpsFix, Option<&str>)],
+) -> anyhow::Result<Vec<VehicleState>> {
+    let reporters: Vec<Option<&str>> = fixes.iter().map(|f| f.1).collect();
+    let fixes: Vec<&GpsFix> = fixes.iter().map(|f| f.0).collect();
     let plates: Vec<&str> = fixes.iter().map(|f| f.vehicle_plate.as_str()).collect();
     let lons: Vec<f64> = fixes.iter().map(|f| f.point.lon()).collect();
     let lats: Vec<f64> = fixes.iter().map(|f| f.point.lat()).collect();
@@ -47,19 +58,25 @@ pub async fn apply_fixes(pool: &PgPool, fixes: &[&GpsFix]) -> anyhow::Result<Vec
     let ids: Vec<uuid::Uuid> = fixes.iter().map(|f| f.id).collect();
     let rows: Vec<Row> = sqlx::query_as(
         r#"
-        INSERT INTO vehicle_positions AS v (plate, location, speed_kmh, heading, occurred_at, event_id)
-        SELECT DISTINCT ON (plate) plate, ST_SetSRID(ST_MakePoint(lon, lat), 4326),
-               speed_kmh, heading, occurred_at, id
+        INSERT INTO vehicle_positions AS v (plate, location, speed_kmh, heading, occurred_at,
+                                            event_id, enterprise_code, district_code)
+        SELECT DISTINCT ON (t.plate) t.plate, ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326),
+               t.speed_kmh, t.heading, t.occurred_at, t.id,
+               coalesce(r.enterprise_code, t.reporter), e.district_code
         FROM UNNEST($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::float8[],
-                    $6::timestamptz[], $7::uuid[])
-            AS t(plate, lon, lat, speed_kmh, heading, occurred_at, id)
-        ORDER BY plate, occurred_at DESC, id DESC
+                    $6::timestamptz[], $7::uuid[], $8::text[])
+            AS t(plate, lon, lat, speed_kmh, heading, occurred_at, id, reporter)
+        LEFT JOIN vehicles r ON r.plate = t.plate
+        LEFT JOIN enterprises e ON e.code = coalesce(r.enterprise_code, t.reporter)
+        ORDER BY t.plate, t.occurred_at DESC, t.id DESC
         ON CONFLICT (plate) DO UPDATE
             SET location = EXCLUDED.location, speed_kmh = EXCLUDED.speed_kmh,
                 heading = EXCLUDED.heading, occurred_at = EXCLUDED.occurred_at,
-                event_id = EXCLUDED.event_id, updated_at = now()
+                event_id = EXCLUDED.event_id, enterprise_code = EXCLUDED.enterprise_code,
+                district_code = EXCLUDED.district_code, updated_at = now()
             WHERE (v.occurred_at, v.event_id) < (EXCLUDED.occurred_at, EXCLUDED.event_id)
-        RETURNING plate, ST_X(location) AS lon, ST_Y(location) AS lat, speed_kmh, heading, occurred_at
+        RETURNING plate, ST_X(location) AS lon, ST_Y(location) AS lat, speed_kmh, heading,
+                  occurred_at, enterprise_code, district_code
         "#,
     )
     .bind(&plates)
@@ -69,18 +86,23 @@ pub async fn apply_fixes(pool: &PgPool, fixes: &[&GpsFix]) -> anyhow::Result<Vec
     .bind(&headings)
     .bind(&times)
     .bind(&ids)
+    .bind(&reporters)
     .fetch_all(pool)
     .await
     .context("applying GPS fixes")?;
     rows.into_iter().map(VehicleState::try_from).collect()
 }
 
-/// Every vehicle's current position, by plate.
-pub async fn all(pool: &PgPool) -> anyhow::Result<Vec<VehicleState>> {
+/// Every vehicle's current position within `scope`, by plate.
+pub async fn all(pool: &PgPool, scope: &crate::auth::Scope) -> anyhow::Result<Vec<VehicleState>> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT plate, ST_X(location) AS lon, ST_Y(location) AS lat, speed_kmh, heading, occurred_at \
-         FROM vehicle_positions ORDER BY plate",
+        "SELECT plate, ST_X(location) AS lon, ST_Y(location) AS lat, speed_kmh, heading, \
+         occurred_at, enterprise_code, district_code FROM vehicle_positions \
+         WHERE ($1::text IS NULL OR enterprise_code = $1) \
+           AND ($2::text IS NULL OR district_code = $2) ORDER BY plate",
     )
+    .bind(scope.enterprise())
+    .bind(scope.district())
     .fetch_all(pool)
     .await
     .context("reading vehicle positions")?;

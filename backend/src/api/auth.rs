@@ -1,0 +1,294 @@
+//! Login, the signed-in user, logout; users and devices; the audit log.
+
+use super::registry::{read_record, write_error};
+use crate::auth::{self, User};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store;
+use crate::store::auth::AuditFilter;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use shared::auth::{
+    check_password, DeviceKey, LoginRequest, LoginResponse, Me, NewDevice, NewUser, Role,
+};
+use shared::cylinder::Page;
+use shared::{ErrorCode, ErrorDetail};
+
+/// What the audit log should name for a request the principal extractors did not see (a
+/// login): the username tried.
+#[derive(Debug, Clone)]
+pub struct AuditActor(pub String);
+
+/// `POST /api/v1/auth/login`.
+pub async fn login(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body: LoginRequest = read_record(&req, payload).await?;
+    req.extensions_mut()
+        .insert(AuditActor(body.username.clone()));
+    let settings = &state.settings;
+    let invalid = || ApiError::client(ErrorCode::InvalidCredentials, "wrong username or password");
+    let Some(user) = store::auth::user_by_name(&state.pool, &body.username).await? else {
+        // Spend the same time as for a real user, so names cannot be probed by timing.
+        let _ = auth::verify_password(&body.password, DUMMY_HASH);
+        return Err(invalid());
+    };
+    if let Some(until) = user.locked_until.filter(|u| *u > Utc::now()) {
+        return Err(locked(until));
+    }
+    if !auth::verify_password(&body.password, &user.password_hash) {
+        let max = i32::try_from(settings.max_failed_logins).unwrap_or(i32::MAX);
+        let lock_for = Duration::minutes(i64::from(settings.lockout_minutes));
+        if let Some(until) = store::auth::login_failed(&state.pool, user.id, max, lock_for).await? {
+            return Err(locked(until));
+        }
+        return Err(invalid());
+    }
+    let role = Role::from_name(&user.role)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored role {}", user.role)))?;
+    let token = auth::new_secret();
+    let expires_at = Utc::now() + Duration::hours(i64::from(settings.session_max_hours));
+    store::auth::start_session(&state.pool, user.id, &auth::digest(&token), expires_at).await?;
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        token,
+        role,
+        enterprise_code: user.enterprise_code.and_then(|c| c.parse().ok()),
+        district_code: user.district_code.and_then(|c| c.parse().ok()),
+        username: user.username,
+        expires_at,
+    }))
+}
+
+/// A valid Argon2id hash of a password nobody has, for timing.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$6d2JkqMqpk0P2e0mYp6pXq5zQ2y0Z3L1u2Yd5c9b8aQ";
+
+fn locked(until: DateTime<Utc>) -> ApiError {
+    ApiError::client(
+        ErrorCode::AccountLocked,
+        format!("too many failed logins: the account is locked until {until}"),
+    )
+}
+
+/// `GET /api/v1/auth/me`.
+pub async fn me(user: User, state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(Me {
+        username: user.username,
+        role: user.role,
+        enterprise_code: user.enterprise_code.and_then(|c| c.parse().ok()),
+        district_code: user.district_code.and_then(|c| c.parse().ok()),
+        expires_at: user.expires_at,
+        idle_minutes: state.settings.session_idle_minutes,
+    })
+}
+
+/// `POST /api/v1/auth/logout`.
+pub async fn logout(user: User, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    store::auth::revoke_session(&state.pool, &user.token_hash).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Creates a user after checking the password policy and the role's scope fields.
+pub async fn create_user_record(state: &AppState, new: &NewUser) -> Result<i64, ApiError> {
+    let username_ok = (1..=64).contains(&new.username.chars().count())
+        && new
+            .username
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._-@".contains(c));
+    if !username_ok {
+        return Err(ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::InvalidField,
+                "username: 1 to 64 letters, digits, '.', '_', '-', '@'",
+            )
+            .with_field("username"),
+        ));
+    }
+    check_password(&new.password).map_err(|e| {
+        ApiError::Client(
+            ErrorDetail::new(ErrorCode::WeakPassword, e.to_string()).with_field("password"),
+        )
+    })?;
+    let needs_enterprise = matches!(new.role, Role::EnterpriseAdmin | Role::EnterpriseStaff);
+    if needs_enterprise != new.enterprise_code.is_some() {
+        return Err(ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::InvalidField,
+                "enterprise users, and only they, name their enterprise_code",
+            )
+            .with_field("enterprise_code"),
+        ));
+    }
+    if (new.role == Role::DistrictRegulator) != new.district_code.is_some() {
+        return Err(ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::InvalidField,
+                "district regulators, and only they, name their district_code",
+            )
+            .with_field("district_code"),
+        ));
+    }
+    let hash = auth::hash_password(&new.password)?;
+    store::auth::insert_user(
+        &state.pool,
+        &new.username,
+        &hash,
+        new.role.name(),
+        new.enterprise_code.as_ref().map(|c| c.as_str()),
+        new.district_code.as_ref().map(|c| c.as_str()),
+    )
+    .await
+    .map_err(|e| write_error(e, "user", "username"))
+}
+
+/// `POST /api/v1/users` (admin).
+pub async fn create_user(
+    req: HttpRequest,
+    payload: web::Payload,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin])?;
+    let new: NewUser = read_record(&req, payload).await?;
+    create_user_record(&state, &new).await?;
+    Ok(HttpResponse::Created().json(shared::registry::Created { id: new.username }))
+}
+
+/// `POST /api/v1/devices` (admin or the enterprise's admin): the key is shown once.
+pub async fn create_device(
+    req: HttpRequest,
+    payload: web::Payload,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin, Role::EnterpriseAdmin])?;
+    let device: NewDevice = read_record(&req, payload).await?;
+    user.may_manage(device.enterprise_code.as_str())?;
+    let key = auth::new_secret();
+    store::auth::insert_device(&state.pool, &device, &auth::digest(&key))
+        .await
+        .map_err(|e| write_error(e, "device", "device_id"))?;
+    Ok(HttpResponse::Created().json(DeviceKey {
+        device_id: device.device_id,
+        key,
+    }))
+}
+
+/// `POST /api/v1/devices/{device_id}/revoke`: the key stops working at once.
+pub async fn revoke_device(
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin, Role::EnterpriseAdmin])?;
+    let device_id = path.into_inner();
+    let scope = user.scope();
+    if store::auth::revoke_device(&state.pool, &device_id, scope.enterprise()).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::client(
+            ErrorCode::NotFound,
+            format!("no live device {device_id}"),
+        ))
+    }
+}
+
+/// `GET /api/v1/audit` filters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    limit: Option<i64>,
+    cursor: Option<i64>,
+}
+
+/// `GET /api/v1/audit` (admin and regulators; a district regulator sees its district's).
+pub async fn audit(
+    query: Result<web::Query<AuditQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin, Role::CityRegulator, Role::DistrictRegulator])?;
+    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::client(
+            ErrorCode::InvalidQuery,
+            "limit must be between 1 and 1000",
+        ));
+    }
+    let filter = AuditFilter {
+        actor: query.actor.clone(),
+        action: query.action.clone(),
+        from: query.from,
+        to: query.to,
+        before_id: query.cursor,
+    };
+    let scope = user.scope();
+    let mut items =
+        store::auth::audit_page(&state.pool, &filter, scope.district(), limit + 1).await?;
+    let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    if more {
+        items.pop();
+    }
+    let next_cursor = if more {
+        items.last().map(|r| r.id.to_string())
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// Creates the administrator from the settings, or resets its password when it changed.
+pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
+    let settings = &state.settings;
+    let (Some(username), Some(password)) = (&settings.admin_user, &settings.admin_password) else {
+        tracing::warn!(
+            "no CYLWATCH_ADMIN_USER / CYLWATCH_ADMIN_PASSWORD: no administrator created"
+        );
+        return Ok(());
+    };
+    check_password(password.expose())
+        .map_err(|e| anyhow::anyhow!("CYLWATCH_ADMIN_PASSWORD is refused: {e}"))?;
+    match store::auth::user_by_name(&state.pool, username).await? {
+        Some(existing) if existing.role == Role::Admin.name() => {
+            if !auth::verify_password(password.expose(), &existing.password_hash) {
+                store::auth::set_password(
+                    &state.pool,
+                    existing.id,
+                    &auth::hash_password(password.expose())?,
+                )
+                .await?;
+                tracing::info!(username, "administrator password reset from the settings");
+            }
+            Ok(())
+        }
+        Some(_) => {
+            anyhow::bail!("CYLWATCH_ADMIN_USER {username} exists and is not an administrator")
+        }
+        None => {
+            let new = NewUser {
+                username: username.clone(),
+                password: password.expose().clone(),
+                role: Role::Admin,
+                enterprise_code: None,
+                district_code: None,
+            };
+            match create_user_record(state, &new).await {
+                Ok(_) => {
+                    tracing::info!(username, "administrator created");
+                    Ok(())
+                }
+                // Another instance created it at the same moment.
+                Err(ApiError::Client(e)) if e.code == ErrorCode::AlreadyExists => Ok(()),
+                Err(e) => anyhow::bail!("creating the administrator: {e}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Around every `/api/v1` request: the rate limit of the public and login endpoints, and the
+//! audit record of every write and every login (who, when, what, target, outcome, source).
+//! Being middleware, a new route is audited without doing anything.
+
+use super::auth::AuditActor;
+use crate::auth::Principal;
+use crate::error::error_response;
+use crate::state::AppState;
+use crate::store;
+use crate::store::auth::AuditRow;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage};
+use shared::ErrorCode;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// A fixed one-minute window per source address.
+pub struct RateLimiter {
+    per_minute: u32,
+    started: Instant,
+    windows: Mutex<HashMap<IpAddr, (u64, u32)>>,
+}
+
+impl RateLimiter {
+    /// Allows `per_minute` requests per address and minute.
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            started: Instant::now(),
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts a request; false when the address is over its limit.
+    pub fn allow(&self, addr: IpAddr) -> bool {
+        let minute = self.started.elapsed().as_secs() / 60;
+        let Ok(mut windows) = self.windows.lock() else {
+            return true;
+        };
+        if windows.len() > 100_000 {
+            windows.retain(|_, (m, _)| *m == minute);
+        }
+        let entry = windows.entry(addr).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= self.per_minute
+    }
+}
+
+fn limited(path: &str) -> bool {
+    path.starts_with("/api/v1/public/") || path == "/api/v1/auth/login"
+}
+
+/// The middleware.
+pub async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let path = req.path().to_owned();
+    let peer = req.peer_addr().map(|a| a.ip());
+    if let (Some(state), Some(ip)) = (&state, peer) {
+        if limited(&path) && !state.limiter.allow(ip) {
+            let response = error_response(
+                ErrorCode::RateLimited,
+                "too many requests from this address; retry in a minute",
+            );
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    let method = req.method().clone();
+    let audited = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || path == "/api/v1/auth/login";
+    let response = next.call(req).await?;
+    if let (true, Some(state)) = (audited, state) {
+        let row = audit_row(&response, &method, &path, peer);
+        if let Err(e) = store::auth::audit(&state.pool, &row).await {
+            tracing::error!(error = %format!("{e:#}"), action = row.action, "audit record lost");
+        }
+    }
+    Ok(response.map_into_left_body())
+}
+
+fn audit_row<B>(
+    response: &ServiceResponse<B>,
+    method: &Method,
+    path: &str,
+    peer: Option<IpAddr>,
+) -> AuditRow {
+    let request = response.request();
+    let extensions = request.extensions();
+    let mut row = AuditRow {
+        actor_kind: "anonymous".into(),
+        ..AuditRow::default()
+    };
+    match extensions.get::<Principal>() {
+        Some(Principal::User(user)) => {
+            row.actor = Some(user.username.clone());
+            row.actor_kind = "user".into();
+            row.actor_enterprise = user.enterprise_code.clone();
+            row.actor_district = user.district_code.clone();
+        }
+        Some(Principal::Device(device)) => {
+            row.actor = Some(device.device_id.clone());
+            row.actor_kind = "device".into();
+            row.actor_enterprise = Some(device.enterprise_code.clone());
+        }
+        None => row.actor = extensions.get::<AuditActor>().map(|a| a.0.clone()),
+    }
+    let status = response.status();
+    row.action = format!(
+        "{method} {}",
+        request.match_pattern().unwrap_or_else(|| path.to_owned())
+    );
+    row.target = Some(path.to_owned());
+    row.status = Some(i32::from(status.as_u16()));
+    row.outcome = if status.is_success() {
+        "ok"
+    } else if status.is_client_error() {
+        "refused"
+    } else {
+        "failed"
+    }
+    .into();
+    row.source_addr = peer.map(|ip| ip.to_string());
+    let query = request.query_string();
+    if !query.is_empty() {
+        row.details = Some(serde_json::json!({ "query": query }));
+    }
+    row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limiter_counts_per_address() {
+        let limiter = RateLimiter::new(2);
+        let a: IpAddr = [10, 0, 0, 1].into();
+        let b: IpAddr = [10, 0, 0, 2].into();
+        assert!(limiter.allow(a));
+        assert!(limiter.allow(a));
+        assert!(!limiter.allow(a));
+        assert!(limiter.allow(b));
+    }
+}

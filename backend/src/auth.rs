@@ -1,0 +1,301 @@
+//! Who is asking: users by bearer token, devices by key. Every store query that reads or writes
+//! scoped data takes a [`Scope`], and a `Scope` only comes from an authenticated principal (or
+//! the pipeline's `Scope::system()`), so a handler cannot forget it.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{DateTime, Utc};
+use futures_util::future::LocalBoxFuture;
+use sha2::{Digest, Sha256};
+use shared::auth::Role;
+use shared::ErrorCode;
+
+/// What a principal may see: everything, one district's enterprises, or one enterprise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    enterprise: Option<String>,
+    district: Option<String>,
+}
+
+impl Scope {
+    /// The pipeline's view: everything (it acts for every enterprise).
+    pub fn system() -> Self {
+        Self {
+            enterprise: None,
+            district: None,
+        }
+    }
+
+    /// Only this enterprise's records, or `None` for no such limit.
+    pub fn enterprise(&self) -> Option<&str> {
+        self.enterprise.as_deref()
+    }
+
+    /// Only records of enterprises in this district, or `None`.
+    pub fn district(&self) -> Option<&str> {
+        self.district.as_deref()
+    }
+
+    /// This scope narrowed to one enterprise and/or district, or `None` when that lies outside.
+    pub fn narrow(&self, enterprise: Option<&str>, district: Option<&str>) -> Option<Self> {
+        let pick = |own: &Option<String>, asked: Option<&str>| match (own, asked) {
+            (Some(own), Some(asked)) if own != asked => None,
+            (Some(own), _) => Some(Some(own.clone())),
+            (None, asked) => Some(asked.map(str::to_owned)),
+        };
+        Some(Self {
+            enterprise: pick(&self.enterprise, enterprise)?,
+            district: pick(&self.district, district)?,
+        })
+    }
+
+    /// Whether a record of `enterprise` (in `district`) is inside.
+    pub fn admits(&self, enterprise: Option<&str>, district: Option<&str>) -> bool {
+        let enterprise_ok = self.enterprise.is_none() || self.enterprise.as_deref() == enterprise;
+        let district_ok = self.district.is_none() || self.district.as_deref() == district;
+        enterprise_ok && district_ok
+    }
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub enterprise_code: Option<String>,
+    pub district_code: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub token_hash: String,
+}
+
+impl User {
+    /// What this user may see.
+    pub fn scope(&self) -> Scope {
+        match self.role {
+            Role::Admin | Role::CityRegulator | Role::DutyOfficer => Scope::system(),
+            Role::DistrictRegulator => Scope {
+                enterprise: None,
+                district: self.district_code.clone(),
+            },
+            Role::EnterpriseAdmin | Role::EnterpriseStaff => Scope {
+                enterprise: self.enterprise_code.clone(),
+                district: None,
+            },
+        }
+    }
+
+    /// Refuses the request unless the user has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::client(
+                ErrorCode::Forbidden,
+                format!("the role {} may not do this", self.role.name()),
+            ))
+        }
+    }
+
+    /// May this user write registry records of `enterprise`? Outside their scope the
+    /// enterprise answers as if it did not exist.
+    pub fn may_manage(&self, enterprise: &str) -> Result<(), ApiError> {
+        self.require(&[Role::Admin, Role::CityRegulator, Role::EnterpriseAdmin])?;
+        match (&self.role, &self.enterprise_code) {
+            (Role::EnterpriseAdmin, Some(own)) if own != enterprise => Err(ApiError::Client(
+                shared::ErrorDetail::new(
+                    ErrorCode::UnknownReference,
+                    "enterprise_code names a record that does not exist",
+                )
+                .with_field("enterprise_code"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A device, by its key.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub device_id: String,
+    pub kind: String,
+    pub enterprise_code: String,
+    pub vehicle_plate: Option<String>,
+    pub station_code: Option<String>,
+}
+
+/// Who made a request, kept in the request's extensions for the audit log.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    User(User),
+    Device(Device),
+}
+
+/// SHA-256 of a token or key, hex: what is stored.
+pub fn digest(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A new random secret (bearer token or device key): 244 bits, hex.
+pub fn new_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// Argon2id hash of a password, PHC string.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
+        .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+}
+
+/// Whether `password` matches the stored hash (a malformed hash never matches).
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::client(ErrorCode::Unauthorized, message)
+}
+
+/// The bearer token of a request: `Authorization: Bearer <token>`, or `?token=` (WebSocket
+/// clients cannot set headers).
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    header.or_else(|| {
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("token").cloned())
+    })
+}
+
+/// The user behind a token, or 401.
+pub async fn user_for_token(state: &AppState, token: &str) -> Result<User, ApiError> {
+    let idle = chrono::Duration::minutes(i64::from(state.settings.session_idle_minutes));
+    let hash = digest(token);
+    let row = store::auth::live_session(&state.pool, &hash, idle)
+        .await?
+        .ok_or_else(|| {
+            unauthorized("sign in again: the token is unknown, expired or idle too long")
+        })?;
+    let role = Role::from_name(&row.role)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored role {}", row.role)))?;
+    Ok(User {
+        id: row.user_id,
+        username: row.username,
+        role,
+        enterprise_code: row.enterprise_code,
+        district_code: row.district_code,
+        expires_at: row.expires_at,
+        token_hash: hash,
+    })
+}
+
+impl FromRequest for User {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no app state")))?;
+            let token = bearer(&req).ok_or_else(|| {
+                unauthorized("send Authorization: Bearer <token> (POST /api/v1/auth/login)")
+            })?;
+            let user = user_for_token(state, &token).await?;
+            req.extensions_mut().insert(Principal::User(user.clone()));
+            Ok(user)
+        })
+    }
+}
+
+impl FromRequest for Device {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no app state")))?;
+            let key = req
+                .headers()
+                .get("x-device-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .ok_or_else(|| unauthorized("send X-Device-Key: <key> (POST /api/v1/devices)"))?;
+            let row = store::auth::device_by_key(&state.pool, &digest(key))
+                .await?
+                .ok_or_else(|| unauthorized("unknown or revoked device key"))?;
+            let device = Device {
+                device_id: row.device_id,
+                kind: row.kind,
+                enterprise_code: row.enterprise_code,
+                vehicle_plate: row.vehicle_plate,
+                station_code: row.station_code,
+            };
+            req.extensions_mut()
+                .insert(Principal::Device(device.clone()));
+            Ok(device)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let hash = hash_password("Abcdefghij1").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("Abcdefghij1", &hash));
+        assert!(!verify_password("Abcdefghij2", &hash));
+        assert!(!verify_password("Abcdefghij1", "not a hash"));
+    }
+
+    #[test]
+    fn scopes_admit() {
+        let district = Scope {
+            enterprise: None,
+            district: Some("410105".into()),
+        };
+        assert!(district.admits(Some("A"), Some("410105")));
+        assert!(!district.admits(Some("A"), Some("410102")));
+        assert!(!district.admits(None, None));
+        assert!(Scope::system().admits(None, None));
+        assert_eq!(district.narrow(None, Some("410102")), None);
+        let narrowed = district.narrow(Some("A"), None).unwrap();
+        assert!(narrowed.admits(Some("A"), Some("410105")));
+        assert!(!narrowed.admits(Some("B"), Some("410105")));
+        assert_eq!(digest("x").len(), 64);
+        assert_ne!(new_secret(), new_secret());
+    }
+}

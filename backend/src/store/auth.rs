@@ -1,0 +1,329 @@
+//! Users, sessions, device keys and the audit log.
+
+use super::WriteError;
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+/// A user as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub enterprise_code: Option<String>,
+    pub district_code: Option<String>,
+    pub failed_logins: i32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// A user by name.
+pub async fn user_by_name(pool: &PgPool, username: &str) -> anyhow::Result<Option<UserRow>> {
+    sqlx::query_as(
+        "SELECT id, username, password_hash, role, enterprise_code, district_code, \
+         failed_logins, locked_until FROM users WHERE username = $1",
+    )
+    .bind(username)
+    .fetch_optional(pool)
+    .await
+    .context("reading a user")
+}
+
+/// Creates a user.
+pub async fn insert_user(
+    pool: &PgPool,
+    username: &str,
+    password_hash: &str,
+    role: &str,
+    enterprise_code: Option<&str>,
+    district_code: Option<&str>,
+) -> Result<i64, WriteError> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO users (username, password_hash, role, enterprise_code, district_code) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(username)
+    .bind(password_hash)
+    .bind(role)
+    .bind(enterprise_code)
+    .bind(district_code)
+    .fetch_one(pool)
+    .await?;
+    Ok(id)
+}
+
+/// Replaces a user's password hash (the administrator from the environment).
+pub async fn set_password(pool: &PgPool, user_id: i64, password_hash: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL, \
+         updated_at = now() WHERE id = $1",
+    )
+    .bind(user_id)
+    .bind(password_hash)
+    .execute(pool)
+    .await
+    .context("setting a password")?;
+    Ok(())
+}
+
+/// Counts a failed login; locks the account for `lock_for` once `max_failures` is reached.
+/// Returns the lock's end when it is locked now.
+pub async fn login_failed(
+    pool: &PgPool,
+    user_id: i64,
+    max_failures: i32,
+    lock_for: chrono::Duration,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar(
+        r#"
+        UPDATE users SET
+            failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END,
+            locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + $3 ELSE locked_until END,
+            updated_at = now()
+        WHERE id = $1
+        RETURNING CASE WHEN locked_until > now() THEN locked_until END
+        "#,
+    )
+    .bind(user_id)
+    .bind(max_failures)
+    .bind(lock_for)
+    .fetch_one(pool)
+    .await
+    .context("counting a failed login")
+}
+
+/// Starts a session after a good login (and clears the failure count).
+pub async fn start_session(
+    pool: &PgPool,
+    user_id: i64,
+    token_hash: &str,
+    expires_at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await.context("opening a login transaction")?;
+    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .context("clearing failed logins")?;
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await
+        .context("starting a session")?;
+    tx.commit().await.context("committing a login")?;
+    Ok(())
+}
+
+/// A live session and its user.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub user_id: i64,
+    pub username: String,
+    pub role: String,
+    pub enterprise_code: Option<String>,
+    pub district_code: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The session behind a token hash if it is neither expired, revoked nor idle longer than
+/// `idle`; touching it (at most once a minute) keeps it alive.
+pub async fn live_session(
+    pool: &PgPool,
+    token_hash: &str,
+    idle: chrono::Duration,
+) -> anyhow::Result<Option<SessionRow>> {
+    sqlx::query_as(
+        r#"
+        WITH live AS (
+            SELECT s.token_hash FROM sessions s
+            WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+              AND s.last_seen_at > now() - $2
+        ), touched AS (
+            UPDATE sessions s SET last_seen_at = now() FROM live
+            WHERE s.token_hash = live.token_hash AND s.last_seen_at < now() - interval '1 minute'
+        )
+        SELECT u.id AS user_id, u.username, u.role, u.enterprise_code, u.district_code,
+               s.expires_at
+        FROM live JOIN sessions s ON s.token_hash = live.token_hash JOIN users u ON u.id = s.user_id
+        "#,
+    )
+    .bind(token_hash)
+    .bind(idle)
+    .fetch_optional(pool)
+    .await
+    .context("checking a session")
+}
+
+/// Ends a session.
+pub async fn revoke_session(pool: &PgPool, token_hash: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .execute(pool)
+    .await
+    .context("ending a session")?;
+    Ok(())
+}
+
+/// A device with a live key.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeviceRow {
+    pub device_id: String,
+    pub kind: String,
+    pub enterprise_code: String,
+    pub vehicle_plate: Option<String>,
+    pub station_code: Option<String>,
+}
+
+/// The device whose key hashes to `key_hash`, unless revoked.
+pub async fn device_by_key(pool: &PgPool, key_hash: &str) -> anyhow::Result<Option<DeviceRow>> {
+    sqlx::query_as(
+        "SELECT device_id, kind, enterprise_code, vehicle_plate, station_code FROM devices \
+         WHERE key_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(key_hash)
+    .fetch_optional(pool)
+    .await
+    .context("checking a device key")
+}
+
+/// Registers a device with its key's hash.
+pub async fn insert_device(
+    pool: &PgPool,
+    device: &shared::auth::NewDevice,
+    key_hash: &str,
+) -> Result<(), WriteError> {
+    let kind = serde_json::to_value(device.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO devices (device_id, kind, enterprise_code, vehicle_plate, station_code, key_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(device.device_id.as_str())
+    .bind(kind)
+    .bind(device.enterprise_code.as_str())
+    .bind(device.vehicle_plate.as_ref().map(|p| p.as_str()))
+    .bind(device.station_code.as_ref().map(|s| s.as_str()))
+    .bind(key_hash)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Revokes a device's key within `enterprise` (any when `None`); false when there was no such
+/// live device in scope.
+pub async fn revoke_device(
+    pool: &PgPool,
+    device_id: &str,
+    enterprise: Option<&str>,
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE devices SET revoked_at = now() WHERE device_id = $1 AND revoked_at IS NULL \
+         AND ($2::text IS NULL OR enterprise_code = $2)",
+    )
+    .bind(device_id)
+    .bind(enterprise)
+    .execute(pool)
+    .await
+    .context("revoking a device")?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One audit record.
+#[derive(Debug, Clone, Default, serde::Serialize, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: Option<String>,
+    pub actor_kind: String,
+    pub actor_enterprise: Option<String>,
+    pub actor_district: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub outcome: String,
+    pub status: Option<i32>,
+    pub source_addr: Option<String>,
+    pub details: Option<serde_json::Value>,
+}
+
+/// Appends an audit record.
+pub async fn audit(pool: &PgPool, row: &AuditRow) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (actor, actor_kind, actor_enterprise, actor_district, action, \
+         target, outcome, status, source_addr, details) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&row.actor)
+    .bind(&row.actor_kind)
+    .bind(&row.actor_enterprise)
+    .bind(&row.actor_district)
+    .bind(&row.action)
+    .bind(&row.target)
+    .bind(&row.outcome)
+    .bind(row.status)
+    .bind(&row.source_addr)
+    .bind(&row.details)
+    .execute(pool)
+    .await
+    .context("appending to the audit log")?;
+    Ok(())
+}
+
+/// Filters of the audit log.
+#[derive(Debug, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub before_id: Option<i64>,
+}
+
+/// Audit records, newest first, within a district's enterprises (`district`) or all.
+pub async fn audit_page(
+    pool: &PgPool,
+    filter: &AuditFilter,
+    district: Option<&str>,
+    limit: i64,
+) -> anyhow::Result<Vec<AuditRow>> {
+    sqlx::query_as(
+        r#"
+        SELECT id, at, actor, actor_kind, actor_enterprise, actor_district, action, target,
+               outcome, status, source_addr, details
+        FROM audit_log
+        WHERE ($1::text IS NULL OR actor = $1)
+          AND ($2::text IS NULL OR action LIKE $2 || '%')
+          AND ($3::timestamptz IS NULL OR at >= $3)
+          AND ($4::timestamptz IS NULL OR at < $4)
+          AND ($5::int8 IS NULL OR id < $5)
+          AND ($6::text IS NULL OR actor_district = $6)
+        ORDER BY id DESC
+        LIMIT $7
+        "#,
+    )
+    .bind(&filter.actor)
+    .bind(&filter.action)
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(filter.before_id)
+    .bind(district)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("reading the audit log")
+}
+
+/// The district of an enterprise.
+pub async fn enterprise_district(pool: &PgPool, code: &str) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar("SELECT district_code FROM enterprises WHERE code = $1")
+        .bind(code)
+        .fetch_optional(pool)
+        .await
+        .context("reading an enterprise's district")
+}
