@@ -125,6 +125,7 @@ fn default_instance_id() -> String {
 
 /// Environment variables that are not settings (read elsewhere).
 const NOT_SETTINGS: [&str; 1] = ["CYLWATCH_CONFIG"];
+// CYLWATCH_SIM_DEVICE_KEY belongs to the simulator; the server logs it as ignored.
 
 impl Settings {
     /// Defaults, then `file` (if given), then the process environment.
@@ -254,7 +255,8 @@ mod tests {
             env(&[
                 ("CYLWATCH_DATABASE_MAX_CONNECTIONS", "8"),
                 ("CYLWATCH_REDIS_PREFIX", "t1"),
-                ("CYLWATCH_ADMIN_USER", "x"),
+                ("CYLWATCH_ADMIN_USER", "root"),
+                ("CYLWATCH_SIM_DEVICE_KEY", "k"),
                 ("PATH", "/bin"),
             ]),
         )?;
@@ -262,7 +264,8 @@ mod tests {
         assert_eq!(s.database_max_connections, 8);
         assert_eq!(s.redis_prefix, "t1");
         assert_eq!(s.pipeline_group, "pipeline");
-        assert_eq!(ignored, vec!["CYLWATCH_ADMIN_USER".to_owned()]);
+        assert_eq!(s.admin_user.as_deref(), Some("root"));
+        assert_eq!(ignored, vec!["CYLWATCH_SIM_DEVICE_KEY".to_owned()]);
         Ok(())
     }
 
