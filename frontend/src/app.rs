@@ -1,10 +1,14 @@
-//! Routes, and which pages sit in the dashboard shell (header, live feed) and which stand alone.
+//! Routes, and which pages sit in the dashboard shell (header, live feed) behind the sign-in,
+//! and which stand alone (the sign-in page, the public QR page).
 
 use crate::components::shell::Shell;
 use crate::i18n::{Key, Lang, LangContext};
 use crate::pages::cylinder::CylinderPage;
+use crate::pages::login::LoginPage;
 use crate::pages::public::PublicPage;
 use crate::pages::wall::Wall;
+use crate::services::token;
+use crate::session::{RequireSession, Session, SessionContext};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -18,6 +22,9 @@ pub enum Route {
     /// The QR code's target, for the public.
     #[at("/q/:code")]
     Public { code: String },
+    /// Signing in; `?next=` is where to go afterwards.
+    #[at("/login")]
+    Login,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -28,10 +35,16 @@ fn switch(route: Route) -> Html {
         // The public page stands alone: no dashboard header, and no live feed for a phone on
         // mobile data.
         Route::Public { code } => html! { <PublicPage {code} /> },
-        // The same `Shell` at the root of every other page keeps one live feed across them.
-        Route::Wall => html! { <Shell><Wall /></Shell> },
-        Route::Cylinder { code } => html! { <Shell><CylinderPage {code} /></Shell> },
-        Route::NotFound => html! { <Shell><NotFound /></Shell> },
+        Route::Login => html! { <LoginPage /> },
+        // The same gate and `Shell` at the root of every other page keep one session check
+        // and one live feed across them.
+        Route::Wall => html! { <RequireSession><Shell><Wall /></Shell></RequireSession> },
+        Route::Cylinder { code } => {
+            html! { <RequireSession><Shell><CylinderPage {code} /></Shell></RequireSession> }
+        }
+        Route::NotFound => {
+            html! { <RequireSession><Shell><NotFound /></Shell></RequireSession> }
+        }
     }
 }
 
@@ -50,11 +63,30 @@ pub fn App() -> Html {
         lang: *lang,
         set: set_lang,
     };
+    let session = use_state(Session::load);
+    let set_session = {
+        let setter = session.setter();
+        use_memo((), move |_| {
+            Callback::from(move |next: Session| setter.set(next))
+        })
+    };
+    // Any 401 (from `api`, the live feed) ends the session here; registered while rendering
+    // so that it is in place before any page's first call.
+    {
+        let set = (*set_session).clone();
+        token::on_expired(Some(Callback::from(move |()| set.emit(Session::SignedOut))));
+    }
+    let session_context = SessionContext {
+        session: (*session).clone(),
+        set: (*set_session).clone(),
+    };
     html! {
         <ContextProvider<LangContext> context={lang_context}>
-            <BrowserRouter>
-                <Switch<Route> render={switch} />
-            </BrowserRouter>
+            <ContextProvider<SessionContext> context={session_context}>
+                <BrowserRouter>
+                    <Switch<Route> render={switch} />
+                </BrowserRouter>
+            </ContextProvider<SessionContext>>
         </ContextProvider<LangContext>>
     }
 }

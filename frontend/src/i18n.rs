@@ -1,5 +1,6 @@
 //! Chinese first, English second. Every visible string goes through `Lang::t`.
 
+use crate::services::token::query_param;
 use yew::prelude::*;
 
 /// The two languages of the UI.
@@ -93,24 +94,45 @@ pub enum Key {
     PublicNoRecent,
     PublicFailed,
     PublicFooter,
+    // Signing in, and who is signed in.
+    CheckingSession,
+    LoginHeading,
+    LoginSubtitle,
+    Username,
+    Password,
+    LoginSubmit,
+    LoggingIn,
+    LoginMissing,
+    LoginInvalid,
+    /// Has `{until}` for the instant the lock ends.
+    LoginLockedUntil,
+    LoginLocked,
+    LoginRateLimited,
+    LoginNetwork,
+    LoginFailed,
+    LoginNote,
+    Logout,
+    SignedInAs,
+    ScopeCity,
+    ScopeEnterprise,
+    ScopeDistrict,
 }
 
 const STORAGE_KEY: &str = "cylwatch.lang";
 
 impl Lang {
-    /// `?lang=en|zh` in the URL (for a wall configured by its URL), else the stored choice,
-    /// else Chinese.
+    /// `?lang=en|zh` in the URL (for a wall configured by its URL, also inside the sign-in
+    /// page's `?next=`), else the stored choice, else Chinese.
     pub fn load() -> Self {
         let window = web_sys::window();
         let query = window
             .as_ref()
             .and_then(|w| w.location().search().ok())
             .unwrap_or_default();
-        let from_url = query
-            .trim_start_matches('?')
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("lang="))
-            .map(str::to_owned);
+        let from_url = query_param(&query, "lang").or_else(|| {
+            let next = query_param(&query, "next")?;
+            query_param(next.split_once('?')?.1, "lang")
+        });
         let stored = || {
             window
                 .as_ref()
@@ -246,6 +268,44 @@ impl Lang {
                 "郑州市气瓶安全监管平台 · 投诉举报电话 12315",
                 "Zhengzhou Gas Cylinder Supervision · complaints: 12315",
             ),
+            Key::CheckingSession => ("正在验证登录状态", "Checking the session"),
+            Key::LoginHeading => ("用户登录", "Sign in"),
+            Key::LoginSubtitle => (
+                "气瓶安全信息追溯监管 · 仅限授权人员使用",
+                "Gas cylinder traceability · authorised staff only",
+            ),
+            Key::Username => ("用户名", "Username"),
+            Key::Password => ("密码", "Password"),
+            Key::LoginSubmit => ("登录", "Sign in"),
+            Key::LoggingIn => ("正在登录", "Signing in"),
+            Key::LoginMissing => ("请输入用户名和密码", "Enter your username and password"),
+            Key::LoginInvalid => ("用户名或密码错误", "Wrong username or password"),
+            Key::LoginLockedUntil => (
+                "登录失败次数过多，账户已锁定，请于 {until} 后再试",
+                "Too many failed attempts: the account is locked until {until}",
+            ),
+            Key::LoginLocked => (
+                "登录失败次数过多，账户已暂时锁定，请稍后再试",
+                "Too many failed attempts: the account is locked for now",
+            ),
+            Key::LoginRateLimited => (
+                "登录尝试过于频繁，请一分钟后再试",
+                "Too many attempts from this computer: try again in a minute",
+            ),
+            Key::LoginNetwork => (
+                "无法连接服务器，请检查网络后重试",
+                "The server cannot be reached: check the network and retry",
+            ),
+            Key::LoginFailed => ("登录失败", "Sign-in failed"),
+            Key::LoginNote => (
+                "连续 5 次输错密码将锁定账户；长时间无操作将自动退出登录",
+                "Five wrong passwords in a row lock the account; idle sessions end by themselves",
+            ),
+            Key::Logout => ("退出登录", "Sign out"),
+            Key::SignedInAs => ("当前用户", "Signed in as"),
+            Key::ScopeCity => ("全市", "Whole city"),
+            Key::ScopeEnterprise => ("企业", "Enterprise"),
+            Key::ScopeDistrict => ("辖区", "District"),
         };
         match self {
             Self::Zh => zh,

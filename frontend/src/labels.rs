@@ -1,8 +1,10 @@
 //! Names of the domain's states and operations in both languages. The Chinese names come from
 //! `shared` wherever it has them, so the dashboard and the API never disagree.
 
-use crate::i18n::Lang;
+use crate::i18n::{Key, Lang};
+use crate::session::User;
 use serde_json::Value;
+use shared::auth::Role;
 use shared::cylinder::{Compliance, Custody, ScanOp};
 use shared::medium::Medium;
 
@@ -134,6 +136,28 @@ fn reader(lang: Lang, op: &str) -> &'static str {
     }
 }
 
+/// A role (the Chinese label is `shared`'s).
+pub fn role(lang: Lang, r: Role) -> &'static str {
+    let en = match r {
+        Role::Admin => "Administrator",
+        Role::CityRegulator => "City regulator",
+        Role::DistrictRegulator => "District regulator",
+        Role::DutyOfficer => "Duty officer",
+        Role::EnterpriseAdmin => "Enterprise administrator",
+        Role::EnterpriseStaff => "Enterprise staff",
+    };
+    pick(lang, r.label_zh(), en)
+}
+
+/// What a user may see: one enterprise, one district, or the whole city.
+pub fn scope(lang: Lang, user: &User) -> String {
+    match (&user.enterprise_code, &user.district_code) {
+        (Some(e), _) => format!("{} {e}", lang.t(Key::ScopeEnterprise)),
+        (None, Some(d)) => format!("{} {d}", lang.t(Key::ScopeDistrict)),
+        (None, None) => lang.t(Key::ScopeCity).to_owned(),
+    }
+}
+
 /// A medium: its Chinese name and code, or its code alone in English.
 pub fn medium(lang: Lang, m: Medium) -> String {
     match lang {
@@ -197,5 +221,23 @@ mod tests {
             "Irregular: Delivered (sale) while at the customer"
         );
         assert_eq!(flag(Lang::Zh, "充装", "something else"), "something else");
+    }
+
+    #[test]
+    fn roles_and_scopes_read_in_both_languages() {
+        assert_eq!(role(Lang::Zh, Role::Admin), "系统管理员");
+        assert_eq!(role(Lang::En, Role::DutyOfficer), "Duty officer");
+        let mut user = User {
+            username: "zhang".into(),
+            role: Role::EnterpriseAdmin,
+            enterprise_code: Some("ENT1".into()),
+            district_code: Some("410105".into()),
+        };
+        assert_eq!(scope(Lang::Zh, &user), "企业 ENT1");
+        user.enterprise_code = None;
+        assert_eq!(scope(Lang::En, &user), "District 410105");
+        user.district_code = None;
+        assert_eq!(scope(Lang::Zh, &user), "全市");
+        assert_eq!(scope(Lang::En, &user), "Whole city");
     }
 }

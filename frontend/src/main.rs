@@ -10,6 +10,7 @@ mod i18n;
 mod labels;
 mod pages;
 mod services;
+mod session;
 mod state;
 
 fn main() {

@@ -6,6 +6,7 @@
 mod common;
 
 mod cylinders;
+mod login;
 
 use common::{free_port, gps, output_dir, spawn_app, spawn_app_with, AppConfig, TestApp, TestDb};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -111,6 +112,52 @@ impl Browser {
             .ok()?
     }
 
+    /// Puts `token` where the dashboard keeps its session, `localStorage['cylwatch.token']` of
+    /// the app's origin (opening the sign-in page first, the one page that needs nothing).
+    async fn store_token(&self, app: &TestApp, token: &str) {
+        self.client.goto(&app.url("/login")).await.unwrap();
+        self.client
+            .execute(
+                "localStorage.setItem('cylwatch.token', arguments[0])",
+                vec![json!(token)],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Opens `path` of the dashboard signed in as the administrator.
+    async fn open_as_admin(&self, app: &TestApp, path: &str) {
+        self.store_token(app, &app.admin_token).await;
+        self.client.goto(&app.url(path)).await.unwrap();
+    }
+
+    /// The stored token, if any.
+    async fn stored_token(&self) -> Option<String> {
+        self.client
+            .execute("return localStorage.getItem('cylwatch.token');", vec![])
+            .await
+            .ok()?
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// The path and query the browser shows.
+    async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// Waits until the browser shows `path` (with its query).
+    async fn wait_for_path(&self, path: &str) {
+        self.wait_for(&format!("the path {path}"), async |_| {
+            (self.path().await == path).then_some(())
+        })
+        .await;
+    }
+
     async fn live_status(&self) -> Option<String> {
         self.attr("#live-status", "data-status").await
     }
@@ -147,7 +194,7 @@ async fn post_fix(app: &TestApp, plate: &str, lon: f64, lat: f64) {
 async fn the_wall_shows_the_districts_and_live_vehicles() {
     let app = spawn_app().await;
     let browser = Browser::start().await;
-    browser.client.goto(&app.url("/?test-state")).await.unwrap();
+    browser.open_as_admin(&app, "/?test-state").await;
 
     let names = browser
         .wait_for("12 districts", async |c: &Client| {
@@ -254,7 +301,7 @@ async fn the_live_feed_reconnects_after_a_backend_restart() {
     };
     let app = spawn_app_with(config, TestDb::new().await).await;
     let browser = Browser::start().await;
-    browser.client.goto(&app.url("/?test-state")).await.unwrap();
+    browser.open_as_admin(&app, "/?test-state").await;
     browser
         .wait_for("the live feed", async |_| {
             (browser.live_status().await? == "live").then_some(())
@@ -287,7 +334,13 @@ async fn the_live_feed_reconnects_after_a_backend_restart() {
             browser.marker("豫A10002").await
         })
         .await;
-    // The snapshot after reconnecting still has the first vehicle.
+    // The snapshot after reconnecting still has the first vehicle; the session outlived the
+    // restart (it is in PostgreSQL), so nobody had to sign in again.
     assert!(browser.marker("豫A10001").await.is_some());
+    assert_eq!(browser.path().await, "/?test-state");
+    assert_eq!(
+        browser.attr("#whoami", "data-role").await.as_deref(),
+        Some("admin")
+    );
     browser.client.clone().close().await.unwrap();
 }

@@ -140,8 +140,21 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(AppConfig::default(), TestDb::new().await).await
 }
 
-/// Starts the binary with `config` on `db`.
+/// Starts the binary with `config` on `db`, signs the administrator in and gives enterprise
+/// `ENT1` a device.
 pub async fn spawn_app_with(config: AppConfig, db: TestDb) -> TestApp {
+    let mut app = spawn_bare(config, db).await;
+    app.admin_token = app.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    let (status, answer) = app
+        .post_json("/api/v1/enterprises", &enterprise("ENT1"))
+        .await;
+    assert!(status == 201 || status == 409, "creating ENT1: {answer}");
+    app.device_key = app.new_device("ENT1", json!({})).await;
+    app
+}
+
+/// Starts the binary with `config` on `db` and waits until it answers; nothing else.
+pub async fn spawn_bare(config: AppConfig, db: TestDb) -> TestApp {
     let log = output_dir().join(format!("{}.log", db.name));
     let stderr = std::fs::OpenOptions::new()
         .create(true)
@@ -186,7 +199,7 @@ pub async fn spawn_app_with(config: AppConfig, db: TestDb) -> TestApp {
     .unwrap_or_else(|| panic!("the server did not start; log: {}", log.display()));
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let mut app = TestApp {
+    let app = TestApp {
         base: format!("http://127.0.0.1:{port}"),
         port,
         config,
@@ -205,12 +218,6 @@ pub async fn spawn_app_with(config: AppConfig, db: TestDb) -> TestApp {
             .is_ok()
     })
     .await;
-    app.admin_token = app.login(ADMIN_USER, ADMIN_PASSWORD).await;
-    let (status, answer) = app
-        .post_json("/api/v1/enterprises", &enterprise("ENT1"))
-        .await;
-    assert!(status == 201 || status == 409, "creating ENT1: {answer}");
-    app.device_key = app.new_device("ENT1", json!({})).await;
     app
 }
 

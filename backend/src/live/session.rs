@@ -94,7 +94,7 @@ pub async fn run(
                     Some(Ok(Message::Text(text))) => {
                         match serde_json::from_str::<Subscribe>(&text) {
                             Ok(sub) => {
-                                let Some(narrowed) = user.scope().narrow(sub.enterprise_code.as_deref(), sub.district_code.as_deref()) else {
+                                let Some(narrowed) = narrow(&user, &sub, &pool).await else {
                                     if send_error(&mut session, ErrorCode::Forbidden, "that subscription is outside your scope").await.is_err() { break; }
                                     continue;
                                 };
@@ -127,6 +127,22 @@ pub async fn run(
         }
     }
     let _ = session.close(None).await;
+}
+
+/// The user's scope narrowed to a subscription's enterprise and district, or `None` when the
+/// subscription reaches outside it (an enterprise of another district included).
+async fn narrow(user: &User, sub: &Subscribe, pool: &PgPool) -> Option<Scope> {
+    let scope = user.scope();
+    if let (Some(own), Some(enterprise)) = (scope.district(), sub.enterprise_code.as_deref()) {
+        let district = store::auth::enterprise_district(pool, enterprise)
+            .await
+            .ok()
+            .flatten();
+        if district.as_deref() != Some(own) {
+            return None;
+        }
+    }
+    scope.narrow(sub.enterprise_code.as_deref(), sub.district_code.as_deref())
 }
 
 async fn send_error(session: &mut Session, code: ErrorCode, message: &str) -> Result<(), ()> {

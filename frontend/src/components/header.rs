@@ -1,9 +1,12 @@
-//! The title bar: platform name, navigation, cylinder search, connection state, language
-//! switch.
+//! The title bar: platform name, navigation, cylinder search, connection state, who is signed
+//! in (role and scope) with the sign-out button, language switch.
 
 use crate::app::Route;
 use crate::components::cylinder_search::CylinderSearch;
 use crate::i18n::{use_lang, Key};
+use crate::labels;
+use crate::services::{api, token};
+use crate::session::{go, use_session, Session};
 use crate::state::{ConnStatus, LiveContext};
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -23,6 +26,42 @@ pub fn Header() -> Html {
         let lang = lang.clone();
         Callback::from(move |_: MouseEvent| lang.set.emit(lang.lang.other()))
     };
+    let session = use_session();
+    let leaving = use_state(|| false);
+    let logout = {
+        let (set, leaving) = (session.set.clone(), leaving.clone());
+        Callback::from(move |_: MouseEvent| {
+            if *leaving {
+                return;
+            }
+            leaving.set(true);
+            let set = set.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                // Signed out here whatever the server says: an unreachable server must not
+                // keep a wall signed in.
+                if let Err(e) = api::logout().await {
+                    web_sys::console::warn_1(&format!("logout: {e}").into());
+                }
+                token::clear();
+                // Together, so that the dashboard's gate never sees the signed-out state on a
+                // dashboard page (it would come back here with `?next=`).
+                set.emit(Session::SignedOut);
+                go(token::LOGIN_PATH, false);
+            });
+        })
+    };
+    let whoami = match &session.session {
+        Session::SignedIn(user) => html! {
+            <div id="whoami" class="whoami" data-role={user.role.name()}
+                data-username={user.username.clone()}
+                title={format!("{} {}", lang.lang.t(Key::SignedInAs), user.username)}>
+                <span class="who-name">{ &user.username }</span>
+                <span class="who-role">{ labels::role(lang.lang, user.role) }</span>
+                <span class="who-scope">{ labels::scope(lang.lang, user) }</span>
+            </div>
+        },
+        _ => html! {},
+    };
     html! {
         <header class="topbar">
             <h1 class="title">{ lang.lang.t(Key::Title) }</h1>
@@ -33,6 +72,10 @@ pub fn Header() -> Html {
             <span id="live-status" class={class} data-status={format!("{status:?}").to_lowercase()}>
                 { lang.lang.t(key) }
             </span>
+            { whoami }
+            <button id="logout" class="lang logout" type="button" onclick={logout} disabled={*leaving}>
+                { lang.lang.t(Key::Logout) }
+            </button>
             <button id="lang-switch" class="lang" onclick={toggle}>{ lang.lang.t(Key::SwitchLang) }</button>
         </header>
     }

@@ -1,5 +1,6 @@
 //! One module per page.
 
 pub mod cylinder;
+pub mod login;
 pub mod public;
 pub mod wall;

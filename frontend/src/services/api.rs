@@ -1,9 +1,14 @@
 //! HTTP calls to `/api/v1`. Errors keep their cause: the server's JSON error when it sent one.
+//!
+//! Every call goes through [`send`], the one place that adds `Authorization: Bearer <token>`
+//! and that ends the session when the server answers 401 to a call that needs one.
 
+use crate::services::token;
 use chrono::NaiveDate;
-use gloo_net::http::Request;
+use gloo_net::http::{Method, RequestBuilder, Response};
+use shared::auth::{LoginRequest, LoginResponse, Me};
 use shared::cylinder::{CylinderView, HistoryEntry, Page, PublicCylinder};
-use shared::ErrorBody;
+use shared::{ErrorBody, ErrorCode};
 use std::fmt;
 
 /// Why a call failed.
@@ -39,6 +44,27 @@ impl ApiError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::Server { status: 404, .. })
     }
+
+    /// Whether the server refused the session (missing, unknown, expired or idle token).
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Self::Server { status: 401, .. })
+    }
+
+    /// The server's error code, when it sent one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Server { body: Some(b), .. } => Some(b.error.code),
+            _ => None,
+        }
+    }
+
+    /// The server's message, when it sent one.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Self::Server { body: Some(b), .. } => Some(&b.error.message),
+            _ => None,
+        }
+    }
 }
 
 /// A document being fetched: loading, loaded, absent (404), or why not.
@@ -65,21 +91,89 @@ fn encode(s: &str) -> String {
     String::from(js_sys::encode_uri_component(s))
 }
 
-/// GETs a JSON document.
-pub async fn get_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let response = Request::get(path)
+/// Whether a path answers without a session: signing in, and what the public sees. Everything
+/// else under `/api/v1` needs the token.
+fn is_open(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    path == "/api/v1/auth/login"
+        || path == "/api/v1/health"
+        || path == "/api/v1/basemap/districts"
+        || path.starts_with("/api/v1/public/")
+}
+
+/// Sends a request, with the session's token unless the path is open. A 401 to a call that
+/// needs the token ends the session (the application goes to the sign-in page); there is no
+/// point in asking without one.
+async fn send(
+    method: Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let needs_token = !is_open(path);
+    let mut request = RequestBuilder::new(path).method(method);
+    if needs_token {
+        let Some(token) = token::get() else {
+            token::expired();
+            return Err(ApiError::Server {
+                status: 401,
+                body: None,
+            });
+        };
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(body) => request
+            .json(body)
+            .map_err(|e| ApiError::Decode(e.to_string()))?,
+        None => request
+            .build()
+            .map_err(|e| ApiError::Network(e.to_string()))?,
+    };
+    let response = request
         .send()
         .await
         .map_err(|e| ApiError::Network(e.to_string()))?;
-    if !response.ok() {
-        let status = response.status();
-        let body = response.json::<ErrorBody>().await.ok();
-        return Err(ApiError::Server { status, body });
+    if response.ok() {
+        return Ok(response);
     }
-    response
+    let status = response.status();
+    let body = response.json::<ErrorBody>().await.ok();
+    if status == 401 && needs_token {
+        token::expired();
+    }
+    Err(ApiError::Server { status, body })
+}
+
+/// GETs a JSON document.
+pub async fn get_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    send(Method::GET, path, None)
+        .await?
         .json::<T>()
         .await
         .map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// Signs in. A wrong password is `401 invalid_credentials`, a locked account `423
+/// account_locked` (its message says until when), too many attempts `429 rate_limited`.
+pub async fn login(request: &LoginRequest) -> Result<LoginResponse, ApiError> {
+    let body = serde_json::to_value(request).map_err(|e| ApiError::Decode(e.to_string()))?;
+    send(Method::POST, "/api/v1/auth/login", Some(&body))
+        .await?
+        .json::<LoginResponse>()
+        .await
+        .map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// Who the token belongs to; a 401 ends the session.
+pub async fn me() -> Result<Me, ApiError> {
+    get_json("/api/v1/auth/me").await
+}
+
+/// Ends the session on the server (the caller forgets the token).
+pub async fn logout() -> Result<(), ApiError> {
+    send(Method::POST, "/api/v1/auth/logout", None)
+        .await
+        .map(|_| ())
 }
 
 /// The district boundaries configured on the server.

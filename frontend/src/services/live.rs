@@ -1,29 +1,48 @@
-//! The live feed: one WebSocket to `/api/v1/live`, reopened with back-off whenever it closes
-//! (backend restart, network loss), each message decoded into `shared::live::LiveMessage`.
+//! The live feed: one WebSocket to `/api/v1/live?token=`, reopened with back-off whenever it
+//! closes (backend restart, network loss), each message decoded into
+//! `shared::live::LiveMessage`. A browser cannot see why an upgrade failed, so after every
+//! close `/auth/me` tells a dead session (stop, sign in again) from a server that is away
+//! (keep trying).
 
+use crate::services::{api, token};
 use crate::state::{ConnStatus, LiveAction, LiveContext};
 use futures::StreamExt;
 use gloo_net::websocket::{futures::WebSocket, Message};
 use gloo_timers::future::sleep;
 use shared::live::LiveMessage;
+use shared::{ErrorBody, ErrorCode};
 use std::time::Duration;
 
-/// The WebSocket URL on the page's own host.
-fn live_url() -> Option<String> {
+/// The WebSocket URL on the page's own host, with the session's token.
+fn live_url(token: &str) -> Option<String> {
     let location = web_sys::window()?.location();
     let scheme = if location.protocol().ok()? == "https:" {
         "wss"
     } else {
         "ws"
     };
-    Some(format!("{scheme}://{}/api/v1/live", location.host().ok()?))
+    Some(format!(
+        "{scheme}://{}/api/v1/live?token={}",
+        location.host().ok()?,
+        token::encode(token)
+    ))
 }
 
-/// Runs for the life of the page.
+/// Whether a message is the server's `{"error": {"code": "unauthorized"}}`.
+fn is_session_end(text: &str) -> bool {
+    serde_json::from_str::<ErrorBody>(text).is_ok_and(|b| b.error.code == ErrorCode::Unauthorized)
+}
+
+/// Runs for the life of the page, or until the session ends.
 pub async fn run(live: LiveContext) {
-    let Some(url) = live_url() else { return };
     let mut delay = Duration::from_millis(500);
     loop {
+        // Read each time: signing in again in another tab replaces it.
+        let Some(token) = token::get() else {
+            token::expired();
+            return;
+        };
+        let Some(url) = live_url(&token) else { return };
         if let Ok(mut ws) = WebSocket::open(&url) {
             let mut opened = false;
             while let Some(message) = ws.next().await {
@@ -33,21 +52,49 @@ pub async fn run(live: LiveContext) {
                     }
                     continue;
                 };
+                let msg = match serde_json::from_str::<LiveMessage>(&text) {
+                    Ok(msg) => msg,
+                    // The server says why before it closes: a session that ended (logout
+                    // elsewhere, expiry) means signing in again, not reconnecting.
+                    Err(_) if is_session_end(&text) => {
+                        token::expired();
+                        return;
+                    }
+                    Err(e) => {
+                        web_sys::console::warn_1(&format!("live: undecodable message: {e}").into());
+                        continue;
+                    }
+                };
                 if !opened {
                     opened = true;
                     delay = Duration::from_millis(500);
                     live.dispatch(LiveAction::Status(ConnStatus::Live));
                 }
-                match serde_json::from_str::<LiveMessage>(&text) {
-                    Ok(msg) => live.dispatch(LiveAction::Message(msg)),
-                    Err(e) => {
-                        web_sys::console::warn_1(&format!("live: undecodable message: {e}").into())
-                    }
-                }
+                live.dispatch(LiveAction::Message(msg));
             }
         }
         live.dispatch(LiveAction::Status(ConnStatus::Reconnecting));
+        // The 401 has ended the session already (`api` saw it): the page goes to sign in.
+        if matches!(api::me().await, Err(e) if e.is_unauthorized()) {
+            return;
+        }
         sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(8));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unauthorized_error_ends_the_session() {
+        assert!(is_session_end(
+            r#"{"error":{"code":"unauthorized","message":"the session ended; sign in again"}}"#
+        ));
+        assert!(!is_session_end(
+            r#"{"error":{"code":"forbidden","message":"outside your scope"}}"#
+        ));
+        assert!(!is_session_end(r#"{"type":"alert"}"#));
     }
 }

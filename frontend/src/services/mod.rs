@@ -1,4 +1,6 @@
-//! Talking to the server: HTTP (`api`) and the live WebSocket (`live`), both in `shared` types.
+//! Talking to the server: HTTP (`api`) and the live WebSocket (`live`), both in `shared` types,
+//! and the session token both send (`token`).
 
 pub mod api;
 pub mod live;
+pub mod token;

@@ -1,0 +1,749 @@
+//! Access control: two enterprises with canaries planted in each; neither's users nor devices
+//! ever see or touch the other's. Lockout, token expiry, forged tokens, device keys, the audit
+//! log and its immutability, the public rate limit.
+
+use crate::common::{archive, enterprise, scan, spawn_app, station, AppConfig, TestApp, TestDb};
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// One enterprise's records, each carrying its canary.
+struct Planted {
+    code: String,
+    canary: String,
+    cylinder: String,
+    tag: String,
+    plate: String,
+    device_key: String,
+    admin_token: String,
+    staff_token: String,
+}
+
+const PASSWORD: &str = "Enterprise-Pass-1";
+
+async fn plant(app: &TestApp, code: &str, district: &str, lon: f64) -> Planted {
+    let canary = format!("CANARY{code}");
+    let mut e = enterprise(code);
+    e["name"] = json!(format!("{canary} 燃气"));
+    e["district_code"] = json!(district);
+    assert_eq!(app.post_json("/api/v1/enterprises", &e).await.0, 201);
+    let station_code = format!("{code}-ST");
+    let mut s = station(&station_code, code, &format!("{canary} 站"), lon, 34.75);
+    s["district_code"] = json!(district);
+    assert_eq!(app.post_json("/api/v1/stations", &s).await.0, 201);
+    let customer = json!({"code": format!("{code}-C"), "enterprise_code": code,
+        "name": format!("{canary} 顾客"), "kind": "household", "phone": format!("{canary}-PHONE"),
+        "address": format!("{canary} 地址"), "location": {"lon": lon, "lat": 34.76}, "district_code": district});
+    assert_eq!(app.post_json("/api/v1/customers", &customer).await.0, 201);
+    let staff = json!({"staff_no": format!("{code}-S"), "enterprise_code": code,
+        "name": format!("{canary} 员工"), "role": "driver"});
+    assert_eq!(app.post_json("/api/v1/staff", &staff).await.0, 201);
+    let plate = format!("{canary}-V");
+    let vehicle = json!({"plate": plate, "enterprise_code": code});
+    assert_eq!(app.post_json("/api/v1/vehicles", &vehicle).await.0, 201);
+    // Codes travel in URLs (and come back in 404 messages): the canary is in the records' other
+    // fields, not in the codes asked for.
+    let cylinder = format!("{code}-CYL");
+    let tag = format!("{code}-TAG");
+    let mut a = archive(&cylinder, &tag);
+    a["owner_enterprise_code"] = json!(code);
+    a["station_code"] = json!(station_code);
+    a["manufacturer"] = json!(format!("{canary} 厂"));
+    assert_eq!(app.post_json("/api/v1/cylinders", &a).await.0, 201);
+    let device_key = app.new_device(code, json!({})).await;
+    for (user, role) in [
+        (format!("{code}-admin"), "enterprise_admin"),
+        (format!("{code}-staff"), "enterprise_staff"),
+    ] {
+        let body =
+            json!({"username": user, "password": PASSWORD, "role": role, "enterprise_code": code});
+        assert_eq!(app.post_json("/api/v1/users", &body).await.0, 201);
+    }
+    // Facts from its own device: a fix of its vehicle, a fill of its cylinder.
+    let events = json!({"events": [
+        crate::common::gps(&plate, lon, 34.75, "2026-11-20T09:00:00+08:00"),
+        scan("fill", &cylinder, "2026-11-20T09:05:00+08:00",
+             json!({"station_code": station_code, "staff_no": format!("{code}-S"), "customer_code": null})),
+    ]});
+    let (status, body) = app.post_events_as(&device_key, &events).await;
+    assert_eq!((status, &body["accepted"]), (202, &json!(2)), "{body}");
+    Planted {
+        code: code.into(),
+        canary,
+        cylinder,
+        tag,
+        plate,
+        device_key,
+        admin_token: app.login(&format!("{code}-admin"), PASSWORD).await,
+        staff_token: app.login(&format!("{code}-staff"), PASSWORD).await,
+    }
+}
+
+/// Every route a signed-in user may call, with `{A}`/`{B}` placeholders for the two
+/// enterprises' codes, cylinders and tags. A new route is covered by adding its line here.
+const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/auth/me"),
+    ("GET", "/api/v1/enterprises/{A}"),
+    ("GET", "/api/v1/enterprises/{B}"),
+    ("GET", "/api/v1/cylinders/{A_CYL}"),
+    ("GET", "/api/v1/cylinders/{B_CYL}"),
+    ("GET", "/api/v1/cylinders/by-tag/{B_TAG}"),
+    ("GET", "/api/v1/cylinders/{A_CYL}/history"),
+    ("GET", "/api/v1/cylinders/{B_CYL}/history"),
+    ("GET", "/api/v1/cylinders/export"),
+    ("GET", "/api/v1/cylinders/export?enterprise_code={B}"),
+    ("GET", "/api/v1/audit"),
+    ("GET", "/api/v1/health"),
+    ("GET", "/api/v1/basemap/districts"),
+    ("POST", "/api/v1/stations"),
+    ("POST", "/api/v1/customers"),
+    ("POST", "/api/v1/staff"),
+    ("POST", "/api/v1/vehicles"),
+    ("POST", "/api/v1/cylinders"),
+    ("POST", "/api/v1/devices"),
+    ("POST", "/api/v1/devices/{B}-dev/revoke"),
+    ("POST", "/api/v1/users"),
+    ("POST", "/api/v1/enterprises"),
+];
+// Not in the table: GET /api/v1/public/cylinders/{code} answers anyone about any cylinder by
+// design (the QR lookup) and shows no personal data; `ble_sightings_inspections_lost_and_the_public_view`
+// checks that.
+
+/// A write aimed at the other enterprise: its records named as targets.
+fn body_for(path: &str, b: &Planted) -> Value {
+    let code = &b.code;
+    match path {
+        "/api/v1/stations" => station("X-ST", code, "x", 113.6, 34.7),
+        "/api/v1/customers" => {
+            json!({"code": "X-C", "enterprise_code": code, "name": "x", "kind": "household",
+            "phone": "1", "address": "x", "location": {"lon": 113.6, "lat": 34.7}, "district_code": "410105"})
+        }
+        "/api/v1/staff" => {
+            json!({"staff_no": "X-S", "enterprise_code": code, "name": "x", "role": "driver"})
+        }
+        "/api/v1/vehicles" => json!({"plate": "X-V", "enterprise_code": code}),
+        "/api/v1/cylinders" => {
+            let mut a = archive("X-CYL", "X-TAG");
+            a["owner_enterprise_code"] = json!(code);
+            a["station_code"] = json!(format!("{code}-ST"));
+            a
+        }
+        "/api/v1/devices" => json!({"device_id": "X-DEV", "kind": "gps", "enterprise_code": code}),
+        "/api/v1/users" => {
+            json!({"username": "x-user", "password": PASSWORD, "role": "enterprise_admin",
+            "enterprise_code": code})
+        }
+        "/api/v1/enterprises" => {
+            let mut e = enterprise("X-ENT");
+            e["district_code"] = json!("410102");
+            e
+        }
+        _ => json!({}),
+    }
+}
+
+#[tokio::test]
+async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries() {
+    let app = spawn_app().await;
+    let a = plant(&app, "EA", "410105", 113.62).await;
+    let b = plant(&app, "EB", "410102", 113.55).await;
+    let regulator = json!({"username": "jinshui", "password": PASSWORD, "role": "district_regulator",
+                           "district_code": "410105"});
+    assert_eq!(app.post_json("/api/v1/users", &regulator).await.0, 201);
+    let district_token = app.login("jinshui", PASSWORD).await;
+    // B's facts are processed (so there is something to leak) before A looks.
+    app.wait_until(|| async {
+        app.get_json(&format!("/api/v1/cylinders/{}/history", b.cylinder))
+            .await
+            .1["items"]
+            .as_array()
+            .is_some_and(|i| i.len() == 1)
+    })
+    .await;
+
+    let fill = |path: &str| {
+        path.replace("{A_CYL}", &a.cylinder)
+            .replace("{B_CYL}", &b.cylinder)
+            .replace("{B_TAG}", &b.tag)
+            .replace("{A}", &a.code)
+            .replace("{B}", &b.code)
+    };
+    for (who, token) in [
+        ("A admin", &a.admin_token),
+        ("A staff", &a.staff_token),
+        ("Jinshui regulator", &district_token),
+    ] {
+        for (method, path) in ROUTES {
+            let path = fill(path);
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let body =
+                (method == Method::POST).then(|| body_for(path.split('?').next().unwrap(), &b));
+            let response = app
+                .client
+                .request(method.clone(), app.url(&path))
+                .bearer_auth(token)
+                .json(&body.unwrap_or(Value::Null))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            assert!(
+                !text.contains(&b.canary),
+                "{who}: {method} {path} ({status}) shows B: {text}"
+            );
+            if path.contains(&b.code) || path.contains(&b.canary) {
+                assert!(
+                    [403, 404].contains(&status),
+                    "{who}: {method} {path} answered {status}: {text}"
+                );
+            }
+            if method == Method::POST {
+                assert!(
+                    status >= 400,
+                    "{who}: {method} {path} wrote for B: {status} {text}"
+                );
+            }
+        }
+        // What A may see, it sees.
+        let (status, view) = app
+            .send_json(
+                Method::GET,
+                &format!("/api/v1/cylinders/{}", a.cylinder),
+                None,
+                Some(token),
+            )
+            .await;
+        assert_eq!(status, 200, "{who}: {view}");
+        assert!(view.to_string().contains(&a.canary));
+    }
+    // Nothing of B was written by A's attempts.
+    let b_records: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM stations WHERE enterprise_code = 'EB') + \
+                (SELECT count(*) FROM cylinders WHERE owner_enterprise_code = 'EB') + \
+                (SELECT count(*) FROM devices WHERE enterprise_code = 'EB' AND revoked_at IS NULL)",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(b_records, 3);
+
+    // The live feed: A's users get A's vehicle and never B's.
+    for (round, token) in [&a.admin_token, &district_token].into_iter().enumerate() {
+        let url = format!("ws://127.0.0.1:{}/api/v1/live?token={token}", app.port);
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let first = ws.next().await.unwrap().unwrap().into_text().unwrap();
+        assert!(first.contains(&a.plate), "{first}");
+        assert!(!first.contains(&b.canary), "{first}");
+        // A new fix of B's vehicle is not pushed to A; one of A's is.
+        let at = format!("2026-11-20T10:0{round}:00+08:00");
+        let lon = 113.631 + f64::from(u8::try_from(round).unwrap()) * 0.001;
+        let b_fix = json!({"events": [crate::common::gps(&b.plate, 113.56, 34.75, &at)]});
+        let a_fix = json!({"events": [crate::common::gps(&a.plate, lon, 34.75, &at)]});
+        assert_eq!(app.post_events_as(&b.device_key, &b_fix).await.0, 202);
+        assert_eq!(app.post_events_as(&a.device_key, &a_fix).await.0, 202);
+        loop {
+            let text = tokio::time::timeout(std::time::Duration::from_secs(20), ws.next())
+                .await
+                .expect("A's own fix arrives")
+                .unwrap()
+                .unwrap()
+                .into_text()
+                .unwrap();
+            assert!(!text.contains(&b.canary), "{text}");
+            if text.contains(&a.plate) && text.contains(&lon.to_string()) {
+                break;
+            }
+        }
+        // Asking for B's enterprise is refused.
+        let ask = json!({"subscribe": ["vehicles"], "enterprise_code": b.code}).to_string();
+        futures_util::SinkExt::send(&mut ws, tokio_tungstenite::tungstenite::Message::text(ask))
+            .await
+            .unwrap();
+        loop {
+            let text = tokio::time::timeout(std::time::Duration::from_secs(20), ws.next())
+                .await
+                .expect("the refusal arrives")
+                .unwrap()
+                .unwrap()
+                .into_text()
+                .unwrap();
+            assert!(!text.contains(&b.canary), "{text}");
+            if text.contains("error") {
+                assert!(text.contains("forbidden"), "{text}");
+                break;
+            }
+        }
+    }
+
+    // A's device: B's vehicle is refused; B's cylinder is kept as evidence, not applied.
+    let b_vehicle =
+        json!({"events": [crate::common::gps(&b.plate, 113.6, 34.7, "2026-11-20T11:00:00+08:00")]});
+    let (status, body) = app.post_events_as(&a.device_key, &b_vehicle).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["rejected"][0]["error"]["code"], "unknown_reference");
+    let b_scan = json!({"events": [scan("deliver", &b.cylinder, "2026-11-20T11:00:00+08:00", json!({"customer_code": "EA-C"}))]});
+    assert_eq!(app.post_events_as(&a.device_key, &b_scan).await.0, 202);
+    let event_id = b_scan["events"][0]["id"]
+        .as_str()
+        .unwrap()
+        .parse::<Uuid>()
+        .unwrap();
+    app.wait_until(|| async {
+        let reason: Option<String> =
+            sqlx::query_scalar("SELECT reason FROM unresolved_refs WHERE event_id = $1")
+                .bind(event_id)
+                .fetch_optional(&app.db.pool)
+                .await
+                .unwrap();
+        reason.as_deref() == Some("foreign")
+    })
+    .await;
+    let (_, history) = app
+        .get_json(&format!("/api/v1/cylinders/{}/history", b.cylinder))
+        .await;
+    assert_eq!(
+        history["items"].as_array().unwrap().len(),
+        1,
+        "B's history untouched: {history}"
+    );
+}
+
+#[tokio::test]
+async fn logins_lock_after_five_failures_and_bad_tokens_are_401() {
+    let app = spawn_app().await;
+    let user = json!({"username": "duty1", "password": "Duty-Officer-1", "role": "duty_officer"});
+    assert_eq!(app.post_json("/api/v1/users", &user).await.0, 201);
+    let try_login = |password: &'static str| {
+        let app = &app;
+        async move {
+            app.send_json(
+                Method::POST,
+                "/api/v1/auth/login",
+                Some(&json!({"username": "duty1", "password": password})),
+                None,
+            )
+            .await
+        }
+    };
+    for _ in 0..4 {
+        let (status, body) = try_login("wrong-password-1A").await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (401, &json!("invalid_credentials"))
+        );
+    }
+    let (status, body) = try_login("wrong-password-1A").await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (423, &json!("account_locked")),
+        "{body}"
+    );
+    let (status, _) = try_login("Duty-Officer-1").await;
+    assert_eq!(status, 423, "locked even with the right password");
+    // An unknown user looks like a wrong password.
+    let (status, body) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(&json!({"username": "nobody", "password": "x"})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (401, &json!("invalid_credentials"))
+    );
+
+    // No, forged and logged-out tokens: 401 on every protected route.
+    let forged = "f".repeat(64);
+    for token in [None, Some(forged.as_str())] {
+        for path in [
+            "/api/v1/auth/me",
+            "/api/v1/enterprises/ENT1",
+            "/api/v1/audit",
+        ] {
+            let (status, body) = app.send_json(Method::GET, path, None, token).await;
+            assert_eq!(
+                (status, &body["error"]["code"]),
+                (401, &json!("unauthorized")),
+                "{path}"
+            );
+        }
+    }
+    let token = app
+        .login(crate::common::ADMIN_USER, crate::common::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(
+        app.send_json(Method::GET, "/api/v1/auth/me", None, Some(&token))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.send_json(Method::POST, "/api/v1/auth/logout", None, Some(&token))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        app.send_json(Method::GET, "/api/v1/auth/me", None, Some(&token))
+            .await
+            .0,
+        401
+    );
+    // Events need a device key; a user's token is not one.
+    let gps =
+        json!({"events": [crate::common::gps("豫A1", 113.6, 34.7, "2026-11-20T09:00:00+08:00")]});
+    assert_eq!(
+        app.send_json(
+            Method::POST,
+            "/api/v1/events",
+            Some(&gps),
+            Some(&app.admin_token)
+        )
+        .await
+        .0,
+        401
+    );
+    // The password policy.
+    let weak = json!({"username": "weak", "password": "password", "role": "duty_officer"});
+    let (status, body) = app.post_json("/api/v1/users", &weak).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("weak_password"))
+    );
+    // Only the administrator manages users.
+    let officer =
+        json!({"username": "duty2", "password": "Duty-Officer-2", "role": "duty_officer"});
+    assert_eq!(app.post_json("/api/v1/users", &officer).await.0, 201);
+    let officer_token = app.login("duty2", "Duty-Officer-2").await;
+    let (status, _) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/users",
+            Some(&json!({"username": "x", "password": "Abcdefghij1", "role": "admin"})),
+            Some(&officer_token),
+        )
+        .await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle_and_at_their_end() {
+    for setting in [
+        "CYLWATCH_SESSION_IDLE_MINUTES",
+        "CYLWATCH_SESSION_MAX_HOURS",
+    ] {
+        let config = AppConfig {
+            env: vec![(setting.into(), "0".into())],
+            ..AppConfig::default()
+        };
+        // The harness signs in at start: with these settings that token is already dead.
+        let db = TestDb::new().await;
+        let app = spawn_app_pre_login(config, db).await;
+        let token = app
+            .login(crate::common::ADMIN_USER, crate::common::ADMIN_PASSWORD)
+            .await;
+        let (status, body) = app
+            .send_json(Method::GET, "/api/v1/auth/me", None, Some(&token))
+            .await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (401, &json!("unauthorized")),
+            "{setting}"
+        );
+    }
+}
+
+/// The harness's `spawn_app_with` signs in and creates records; with sessions that die at once
+/// it cannot, so start the binary and only wait for health.
+async fn spawn_app_pre_login(config: AppConfig, db: TestDb) -> TestApp {
+    crate::common::spawn_bare(config, db).await
+}
+
+#[tokio::test]
+async fn device_keys_are_per_enterprise_and_revocable() {
+    let app = spawn_app().await;
+    app.seed_registry().await;
+    let mut other = enterprise("ENT2");
+    other["district_code"] = json!("410102");
+    assert_eq!(app.post_json("/api/v1/enterprises", &other).await.0, 201);
+    assert_eq!(
+        app.post_json(
+            "/api/v1/vehicles",
+            &json!({"plate": "豫A-ENT2", "enterprise_code": "ENT2"})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        app.post_json(
+            "/api/v1/vehicles",
+            &json!({"plate": "豫A-ENT1", "enterprise_code": "ENT1"})
+        )
+        .await
+        .0,
+        201
+    );
+    let fix = |plate: &str| json!({"events": [crate::common::gps(plate, 113.6, 34.7, "2026-11-20T09:00:00+08:00")]});
+    // ENT1's device cannot write for ENT2's vehicle.
+    let (status, body) = app.post_events(&fix("豫A-ENT2")).await;
+    assert_eq!(
+        (status, &body["rejected"][0]["error"]["field"]),
+        (422, &json!("vehicle_plate")),
+        "{body}"
+    );
+    // A device bound to one vehicle writes for that one only.
+    let bound = app
+        .new_device("ENT1", json!({"vehicle_plate": "豫A-ENT1"}))
+        .await;
+    assert_eq!(app.post_events_as(&bound, &fix("豫A-ENT1")).await.0, 202);
+    assert_eq!(app.post_events_as(&bound, &fix("豫A-OTHER")).await.0, 422);
+    // A station's device cannot report vehicle fixes, nor scans at another station.
+    let at_station = app
+        .new_device("ENT1", json!({"station_code": "ST1", "kind": "reader"}))
+        .await;
+    assert_eq!(
+        app.post_events_as(&at_station, &fix("豫A-ENT1")).await.0,
+        422
+    );
+    assert_eq!(
+        app.post_json("/api/v1/cylinders", &archive("DK1", "TDK1"))
+            .await
+            .0,
+        201
+    );
+    let at = |station: &str| json!({"events": [scan("fill", "DK1", "2026-11-20T09:00:00+08:00", json!({"station_code": station}))]});
+    assert_eq!(app.post_events_as(&at_station, &at("ST1")).await.0, 202);
+    assert_eq!(app.post_events_as(&at_station, &at("ST2")).await.0, 422);
+    // An enterprise admin cannot issue keys for another enterprise.
+    let admin = json!({"username": "ent1-admin", "password": PASSWORD, "role": "enterprise_admin", "enterprise_code": "ENT1"});
+    assert_eq!(app.post_json("/api/v1/users", &admin).await.0, 201);
+    let token = app.login("ent1-admin", PASSWORD).await;
+    let (status, _) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/devices",
+            Some(&json!({"device_id": "d2", "kind": "gps", "enterprise_code": "ENT2"})),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 422);
+    // Revoking stops a key at once; a made-up key never worked.
+    let (status, device) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/devices",
+            Some(&json!({"device_id": "d1", "kind": "gps", "enterprise_code": "ENT1"})),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 201, "{device}");
+    let key = device["key"].as_str().unwrap().to_owned();
+    assert_eq!(app.post_events_as(&key, &fix("豫A-ENT1")).await.0, 202);
+    assert_eq!(
+        app.send_json(
+            Method::POST,
+            "/api/v1/devices/d1/revoke",
+            None,
+            Some(&token)
+        )
+        .await
+        .0,
+        204
+    );
+    let (status, body) = app.post_events_as(&key, &fix("豫A-ENT1")).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (401, &json!("unauthorized"))
+    );
+    assert_eq!(
+        app.post_events_as("made-up-key", &fix("豫A-ENT1")).await.0,
+        401
+    );
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT key_hash FROM devices WHERE device_id = 'd1'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_ne!(
+        stored.as_deref(),
+        Some(key.as_str()),
+        "keys are stored hashed"
+    );
+}
+
+/// action, actor, actor kind, outcome, status, source address.
+type AuditLine = (
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<i32>,
+    Option<String>,
+);
+
+#[tokio::test]
+async fn every_write_and_login_is_audited_and_the_log_is_append_only() {
+    let app = spawn_app().await;
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.post_json(
+            "/api/v1/stations",
+            &station("AU1", "ENT1", "审计站", 113.6, 34.7)
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        app.post_json(
+            "/api/v1/stations",
+            &station("AU1", "ENT1", "审计站", 113.6, 34.7)
+        )
+        .await
+        .0,
+        409
+    );
+    let gps =
+        json!({"events": [crate::common::gps("豫A-AU", 113.6, 34.7, "2026-11-20T09:00:00+08:00")]});
+    assert_eq!(app.post_events(&gps).await.0, 202);
+    let _ = app
+        .send_json(
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(&json!({"username": "admin", "password": "Wrong-Pass-123"})),
+            None,
+        )
+        .await;
+    let rows: Vec<AuditLine> = sqlx::query_as(
+        "SELECT action, actor, actor_kind, outcome, status, source_addr FROM audit_log ORDER BY id",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    let new: Vec<_> = rows.iter().skip(usize::try_from(before).unwrap()).collect();
+    let actions: Vec<(&str, Option<&str>, &str, Option<i32>)> = new
+        .iter()
+        .map(|r| (r.0.as_str(), r.1.as_deref(), r.3.as_str(), r.4))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("POST /api/v1/stations", Some("admin"), "ok", Some(201)),
+            ("POST /api/v1/stations", Some("admin"), "refused", Some(409)),
+            ("POST /api/v1/events", actions[2].1, "ok", Some(202)),
+            (
+                "POST /api/v1/auth/login",
+                Some("admin"),
+                "refused",
+                Some(401)
+            ),
+        ]
+    );
+    assert_eq!(new[2].2, "device");
+    assert!(new.iter().all(|r| r.5.as_deref() == Some("127.0.0.1")));
+
+    // Readable by regulators through the API, with filters; not by enterprise users.
+    let (status, page) = app
+        .get_json("/api/v1/audit?action=POST%20/api/v1/stations")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+
+    // The application's own database role cannot change or remove a record.
+    for sql in [
+        "UPDATE audit_log SET outcome = 'ok'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ] {
+        let result = sqlx::query(sql).execute(&app.db.pool).await;
+        assert!(result.is_err(), "{sql} succeeded");
+    }
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(after >= before + 4);
+}
+
+#[tokio::test]
+async fn the_public_lookup_needs_no_token_and_is_rate_limited() {
+    let config = AppConfig {
+        env: vec![("CYLWATCH_PUBLIC_RATE_PER_MINUTE".into(), "5".into())],
+        ..AppConfig::default()
+    };
+    // No sign-in at start: the login endpoint shares the limit.
+    let app = crate::common::spawn_bare(config, TestDb::new().await).await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(
+            app.send_json(Method::GET, "/api/v1/public/cylinders/NOPE", None, None)
+                .await
+                .0,
+        );
+    }
+    assert_eq!(statuses, [404, 404, 404, 404, 404, 429]);
+    let (status, body) = app
+        .send_json(Method::GET, "/api/v1/public/cylinders/NOPE", None, None)
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (429, &json!("rate_limited"))
+    );
+}
+
+#[tokio::test]
+async fn the_live_feed_needs_a_token_and_an_allowed_origin() {
+    let app = spawn_app().await;
+    // No token in the URL: the first message must carry it.
+    let url = format!("ws://127.0.0.1:{}/api/v1/live", app.port);
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    futures_util::SinkExt::send(
+        &mut ws,
+        tokio_tungstenite::tungstenite::Message::text(r#"{"token":"forged"}"#),
+    )
+    .await
+    .unwrap();
+    let text = ws.next().await.unwrap().unwrap().into_text().unwrap();
+    assert!(text.contains("unauthorized"), "{text}");
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let hello = json!({"token": app.admin_token}).to_string();
+    futures_util::SinkExt::send(
+        &mut ws,
+        tokio_tungstenite::tungstenite::Message::text(hello),
+    )
+    .await
+    .unwrap();
+    let text = ws.next().await.unwrap().unwrap().into_text().unwrap();
+    assert!(text.contains("\"snapshot\""), "{text}");
+    // A forged token in the URL is refused before the upgrade.
+    let forged = format!("{url}?token=forged");
+    assert!(tokio_tungstenite::connect_async(&forged).await.is_err());
+    // A page of another origin may not open the feed.
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            app.ws_url(),
+        )
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request).await.is_err());
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            app.ws_url(),
+        )
+        .unwrap();
+    request.headers_mut().insert(
+        "origin",
+        format!("http://127.0.0.1:{}", app.port).parse().unwrap(),
+    );
+    assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+}
