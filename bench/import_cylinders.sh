@@ -20,13 +20,16 @@ trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 cargo build --quiet --profile server -p cylwatch
 psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE cylwatch_template"
 
+ADMIN_PASSWORD=Bench-Admin-2026!
 CYLWATCH_DATABASE_URL=$URL CYLWATCH_HTTP_ADDR=127.0.0.1:0 CYLWATCH_REDIS_PREFIX=bench-import \
+  CYLWATCH_ADMIN_USER=admin CYLWATCH_ADMIN_PASSWORD=$ADMIN_PASSWORD \
   CYLWATCH_LOG=warn "$BIN" serve > "$WORK/out" 2> "$WORK/err" &
 SERVER=$!
 for _ in $(seq 1 100); do grep -q "listening on port" "$WORK/out" 2>/dev/null && break; sleep 0.2; done
 PORT=$(sed -n 's/cylwatch listening on port //p' "$WORK/out")
 API=http://127.0.0.1:$PORT/api/v1
-post() { curl -sS -o /dev/null -w '%{http_code}' -H 'content-type: application/json' -d "$2" "$API/$1"; }
+TOKEN=$(curl -sS -H 'content-type: application/json' -d "{\"username\":\"admin\",\"password\":\"$ADMIN_PASSWORD\"}" "$API/auth/login" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+post() { curl -sS -o /dev/null -w '%{http_code}' -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d "$2" "$API/$1"; }
 post enterprises '{"code":"ENT1","name":"基准燃气","credit_code":"91410100X","district_code":"410105","address":"郑州","filling_licence_no":"F1","filling_licence_expires":"2030-01-01","gas_licence_no":"G1","gas_licence_expires":"2030-01-01","media":["LPG"]}' >/dev/null
 post stations '{"code":"ST1","enterprise_code":"ENT1","name":"一号站","kind":"filling","location":{"lon":113.62,"lat":34.75},"radius_m":100,"full_stock_limit":200}' >/dev/null
 
@@ -36,7 +39,7 @@ awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "B%07d,T%07d,LPG,%.2f,35.5
 
 now() { date +%s.%N; }
 t0=$(now)
-status=$(curl -sS -o "$WORK/report" -w '%{http_code}' -H 'content-type: text/csv' --data-binary @"$CSV" "$API/cylinders/import")
+status=$(curl -sS -o "$WORK/report" -w '%{http_code}' -H "authorization: Bearer $TOKEN" -H 'content-type: text/csv' --data-binary @"$CSV" "$API/cylinders/import")
 t1=$(now)
 [ "$status" = 200 ] || { echo "import failed: $status $(head -c 400 "$WORK/report")"; exit 1; }
 

@@ -97,7 +97,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
             .iter_mut()
             .map(|v| {
                 v.step(args.interval_s, &city, &mut rng);
-                gps_event(v, &now, &mut rng)
+                gps_event(v, &now)
             })
             .collect();
         backlog.push_back(json!({ "events": events }));
@@ -143,8 +143,10 @@ fn make_fleet(city: &City, n: usize, rng: &mut StdRng) -> Vec<SimVehicle> {
         .collect()
 }
 
-fn gps_event(v: &SimVehicle, now: &str, rng: &mut StdRng) -> Value {
-    let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
+fn gps_event(v: &SimVehicle, now: &str) -> Value {
+    // Paths follow the seed; ids do not: a second run on the same database must not collide
+    // with the first run's events (they would count as duplicates and change nothing).
+    let id = uuid::Uuid::new_v4();
     json!({
         "id": id, "kind": "gps", "occurred_at": now, "vehicle_plate": v.plate,
         "lon": (v.lon * 1e6).round() / 1e6, "lat": (v.lat * 1e6).round() / 1e6,
