@@ -168,7 +168,7 @@ pub async fn create_device(
     let device: NewDevice = read_record(&req, payload).await?;
     user.may_manage(device.enterprise_code.as_str())?;
     let key = auth::new_secret();
-    store::auth::insert_device(&state.pool, &device, &auth::digest(&key))
+    store::auth::insert_device(&state.pool, &device, &auth::digest(&key), &user.scope())
         .await
         .map_err(|e| write_error(e, "device", "device_id"))?;
     Ok(HttpResponse::Created().json(DeviceKey {

@@ -87,7 +87,7 @@ pub async fn create(
             detail.field = e.column;
             return Err(ApiError::Client(detail));
         }
-        insert(&state, std::slice::from_ref(&archive)).await?;
+        insert(&state, std::slice::from_ref(&archive), &scope).await?;
         return Ok(HttpResponse::Created().json(shared::registry::Created {
             id: archive.code.as_str().to_owned(),
         }));
@@ -130,7 +130,7 @@ pub async fn create(
         return Ok(bad_rows(errors, "items"));
     }
     let archives: Vec<_> = archives.into_iter().map(|(_, a)| a).collect();
-    insert(&state, &archives).await?;
+    insert(&state, &archives, &scope).await?;
     Ok(HttpResponse::Created().json(ImportReport {
         created: archives.len(),
         skipped: 0,
@@ -138,8 +138,12 @@ pub async fn create(
     }))
 }
 
-async fn insert(state: &AppState, archives: &[CylinderArchive]) -> Result<u64, ApiError> {
-    store::cylinders::insert(&state.pool, archives)
+async fn insert(
+    state: &AppState,
+    archives: &[CylinderArchive],
+    scope: &Scope,
+) -> Result<u64, ApiError> {
+    store::cylinders::insert(&state.pool, archives, scope)
         .await
         .map_err(|e| super::registry::write_error(e, "cylinder", "code"))
 }
@@ -177,7 +181,7 @@ pub async fn import(
         .map(|(_, a)| a)
         .collect();
     if !good.is_empty() {
-        insert(&state, &good).await?;
+        insert(&state, &good, &user.scope()).await?;
     }
     Ok(HttpResponse::Ok().json(ImportReport {
         created: good.len(),

@@ -133,7 +133,7 @@ pub async fn create_station(
     let record: NewStation = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
     record.check()?;
-    store::registry::insert_station(&state.pool, &record)
+    store::registry::insert_station(&state.pool, &record, &user.scope())
         .await
         .map_err(|e| write_error(e, "station", "code"))?;
     Ok(created(record.code.as_str()))
@@ -148,7 +148,7 @@ pub async fn create_customer(
 ) -> Result<HttpResponse, ApiError> {
     let record: NewCustomer = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
-    store::registry::insert_customer(&state.pool, &record)
+    store::registry::insert_customer(&state.pool, &record, &user.scope())
         .await
         .map_err(|e| write_error(e, "customer", "code"))?;
     Ok(created(record.code.as_str()))
@@ -164,7 +164,7 @@ pub async fn create_staff(
     let record: NewStaff = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
     record.check()?;
-    store::registry::insert_staff(&state.pool, &record)
+    store::registry::insert_staff(&state.pool, &record, &user.scope())
         .await
         .map_err(|e| write_error(e, "staff member", "staff_no"))?;
     Ok(created(record.staff_no.as_str()))
@@ -179,7 +179,7 @@ pub async fn create_vehicle(
 ) -> Result<HttpResponse, ApiError> {
     let record: NewVehicle = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
-    store::registry::insert_vehicle(&state.pool, &record)
+    store::registry::insert_vehicle(&state.pool, &record, &user.scope())
         .await
         .map_err(|e| write_error(e, "vehicle", "plate"))?;
     Ok(created(record.plate.as_str()))

@@ -196,14 +196,16 @@ pub async fn insert_device(
     pool: &PgPool,
     device: &shared::auth::NewDevice,
     key_hash: &str,
+    scope: &crate::auth::Scope,
 ) -> Result<(), WriteError> {
     let kind = serde_json::to_value(device.kind)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO devices (device_id, kind, enterprise_code, vehicle_plate, station_code, key_hash) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+         SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM enterprises x WHERE x.code = $3 \
+         AND ($7::text IS NULL OR x.code = $7) AND ($8::text IS NULL OR x.district_code = $8))",
     )
     .bind(device.device_id.as_str())
     .bind(kind)
@@ -211,9 +213,17 @@ pub async fn insert_device(
     .bind(device.vehicle_plate.as_ref().map(|p| p.as_str()))
     .bind(device.station_code.as_ref().map(|s| s.as_str()))
     .bind(key_hash)
+    .bind(scope.enterprise())
+    .bind(scope.district())
     .execute(pool)
     .await?;
-    Ok(())
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(WriteError::MissingReference(
+            "devices_enterprise_code_fkey".into(),
+        ))
+    }
 }
 
 /// Revokes a device's key within `enterprise` (any when `None`); false when there was no such

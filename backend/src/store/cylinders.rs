@@ -150,14 +150,23 @@ pub async fn conflicts(
     Ok(errors)
 }
 
-/// Inserts archives in one statement and one transaction: all or none.
-pub async fn insert(pool: &PgPool, archives: &[CylinderArchive]) -> Result<u64, WriteError> {
+/// Inserts archives in one statement and one transaction: all or none. An owner outside
+/// `scope` writes nothing and answers as a reference to nothing.
+pub async fn insert(
+    pool: &PgPool,
+    archives: &[CylinderArchive],
+    scope: &Scope,
+) -> Result<u64, WriteError> {
     macro_rules! column {
         ($f:expr) => {
             archives.iter().map($f).collect::<Vec<_>>()
         };
     }
     let text = |t: &Option<shared::registry::Text>| t.as_ref().map(|t| t.as_str().to_owned());
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(|e| WriteError::Other(e.into()))?;
     let result = sqlx::query(
         r#"
         INSERT INTO cylinders (code, tag_id, medium, tare_kg, volume_l, working_pressure_mpa,
@@ -165,10 +174,25 @@ pub async fn insert(pool: &PgPool, archives: &[CylinderArchive]) -> Result<u64, 
             manufactured_on, product_standard, manufacture_licence_no, last_inspected_on,
             next_inspection_on, registration_no, registered_on, registration_authority,
             owner_enterprise_code, station_code)
-        SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[],
+        SELECT t.code, t.tag_id, t.medium, t.tare_kg, t.volume_l, t.working_pressure_mpa,
+               t.test_pressure_mpa, t.wall_thickness_mm, t.max_fill_kg, t.design_life_years,
+               t.manufacturer, t.manufactured_on, t.product_standard, t.manufacture_licence_no,
+               t.last_inspected_on, t.next_inspection_on, t.registration_no, t.registered_on,
+               t.registration_authority, t.owner_enterprise_code, t.station_code
+        FROM UNNEST($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[],
             $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::int4[], $11::text[],
             $12::date[], $13::text[], $14::text[], $15::date[], $16::date[], $17::text[],
-            $18::date[], $19::text[], $20::text[], $21::text[])
+            $18::date[], $19::text[], $20::text[], $21::text[]) WITH ORDINALITY
+            AS t(code, tag_id, medium, tare_kg, volume_l, working_pressure_mpa,
+                 test_pressure_mpa, wall_thickness_mm, max_fill_kg, design_life_years,
+                 manufacturer, manufactured_on, product_standard, manufacture_licence_no,
+                 last_inspected_on, next_inspection_on, registration_no, registered_on,
+                 registration_authority, owner_enterprise_code, station_code, ord)
+        WHERE EXISTS (SELECT 1 FROM enterprises x WHERE x.code = t.owner_enterprise_code
+                      AND ($22::text IS NULL OR x.code = $22)
+                      AND ($23::text IS NULL OR x.district_code = $23))
+        -- Ids (the export's order) follow the input's order.
+        ORDER BY t.ord
         "#,
     )
     .bind(column!(|a| a.code.as_str()))
@@ -192,9 +216,19 @@ pub async fn insert(pool: &PgPool, archives: &[CylinderArchive]) -> Result<u64, 
     .bind(column!(|a| text(&a.registration_authority)))
     .bind(column!(|a| a.owner_enterprise_code.as_str()))
     .bind(column!(|a| a.station_code.as_str()))
-    .execute(pool)
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .execute(&mut *tx)
     .await?;
-    Ok(result.rows_affected())
+    let written = result.rows_affected();
+    if usize::try_from(written).ok() != Some(archives.len()) {
+        // Dropping the transaction rolls the partial insert back.
+        return Err(WriteError::MissingReference(
+            "cylinders_owner_enterprise_code_fkey".into(),
+        ));
+    }
+    tx.commit().await.map_err(|e| WriteError::Other(e.into()))?;
+    Ok(written)
 }
 
 /// An archive as stored, with its current state (what the pipeline derived) joined in.

@@ -20,6 +20,27 @@ fn kind_name<T: serde::Serialize>(kind: &T) -> String {
         .unwrap_or_default()
 }
 
+/// The condition that the enterprise named by parameter `code` exists inside the scope bound
+/// as parameters `$e` (enterprise) and `$d` (district).
+fn in_scope(code: &str, e: usize, d: usize) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM enterprises x WHERE x.code = {code} \
+         AND (${e}::text IS NULL OR x.code = ${e}) AND (${d}::text IS NULL OR x.district_code = ${d}))"
+    )
+}
+
+/// No row written means the enterprise was unknown or outside the scope: both answer as a
+/// reference to nothing.
+fn out_of_scope(rows: u64, table: &str) -> Result<(), WriteError> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(WriteError::MissingReference(format!(
+            "{table}_enterprise_code_fkey"
+        )))
+    }
+}
+
 /// Registers an enterprise.
 pub async fn insert_enterprise(pool: &PgPool, e: &NewEnterprise) -> Result<(), WriteError> {
     let media: Vec<&str> = e.media.iter().map(|m| m.code()).collect();
@@ -115,12 +136,17 @@ pub async fn enterprise(
 }
 
 /// Registers a station.
-pub async fn insert_station(pool: &PgPool, s: &NewStation) -> Result<(), WriteError> {
-    sqlx::query(
+pub async fn insert_station(
+    pool: &PgPool,
+    s: &NewStation,
+    scope: &Scope,
+) -> Result<(), WriteError> {
+    let done = sqlx::query(&format!(
         "INSERT INTO stations (code, enterprise_code, name, kind, location, radius_m, \
          full_stock_limit, district_code) \
-         VALUES ($1, $2, $3, $4, ST_SetSRID(ST_MakePoint($5, $6), 4326), $7, $8, $9)",
-    )
+         SELECT $1, $2, $3, $4, ST_SetSRID(ST_MakePoint($5, $6), 4326), $7, $8, $9 WHERE {}",
+        in_scope("$2", 10, 11)
+    ))
     .bind(s.code.as_str())
     .bind(s.enterprise_code.as_str())
     .bind(s.name.as_str())
@@ -130,18 +156,26 @@ pub async fn insert_station(pool: &PgPool, s: &NewStation) -> Result<(), WriteEr
     .bind(s.radius_m)
     .bind(i64::from(s.full_stock_limit))
     .bind(s.district_code.as_ref().map(|d| d.as_str()))
+    .bind(scope.enterprise())
+    .bind(scope.district())
     .execute(pool)
     .await?;
-    Ok(())
+    out_of_scope(done.rows_affected(), "stations")
 }
 
 /// Registers a customer.
-pub async fn insert_customer(pool: &PgPool, c: &NewCustomer) -> Result<(), WriteError> {
-    sqlx::query(
+pub async fn insert_customer(
+    pool: &PgPool,
+    c: &NewCustomer,
+    scope: &Scope,
+) -> Result<(), WriteError> {
+    let done = sqlx::query(&format!(
         "INSERT INTO customers (code, enterprise_code, name, kind, phone, address, location, \
          district_code, full_stock_limit, licence_no) \
-         VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10, $11)",
-    )
+         SELECT $1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10, $11 \
+         WHERE {}",
+        in_scope("$2", 12, 13)
+    ))
     .bind(c.code.as_str())
     .bind(c.enterprise_code.as_str())
     .bind(c.name.as_str())
@@ -153,41 +187,53 @@ pub async fn insert_customer(pool: &PgPool, c: &NewCustomer) -> Result<(), Write
     .bind(c.district_code.as_str())
     .bind(i64::from(c.full_stock_limit))
     .bind(text(&c.licence_no))
+    .bind(scope.enterprise())
+    .bind(scope.district())
     .execute(pool)
     .await?;
-    Ok(())
+    out_of_scope(done.rows_affected(), "customers")
 }
 
 /// Registers a staff member.
-pub async fn insert_staff(pool: &PgPool, s: &NewStaff) -> Result<(), WriteError> {
-    sqlx::query(
+pub async fn insert_staff(pool: &PgPool, s: &NewStaff, scope: &Scope) -> Result<(), WriteError> {
+    let done = sqlx::query(&format!(
         "INSERT INTO staff (staff_no, enterprise_code, name, role, certificate_no, \
-         certificate_expires) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
+         certificate_expires) SELECT $1, $2, $3, $4, $5, $6 WHERE {}",
+        in_scope("$2", 7, 8)
+    ))
     .bind(s.staff_no.as_str())
     .bind(s.enterprise_code.as_str())
     .bind(s.name.as_str())
     .bind(kind_name(&s.role))
     .bind(text(&s.certificate_no))
     .bind(s.certificate_expires)
+    .bind(scope.enterprise())
+    .bind(scope.district())
     .execute(pool)
     .await?;
-    Ok(())
+    out_of_scope(done.rows_affected(), "staff")
 }
 
 /// Registers a vehicle.
-pub async fn insert_vehicle(pool: &PgPool, v: &NewVehicle) -> Result<(), WriteError> {
-    sqlx::query(
+pub async fn insert_vehicle(
+    pool: &PgPool,
+    v: &NewVehicle,
+    scope: &Scope,
+) -> Result<(), WriteError> {
+    let done = sqlx::query(&format!(
         "INSERT INTO vehicles (plate, enterprise_code, gps_device_id, reader_device_id) \
-         VALUES ($1, $2, $3, $4)",
-    )
+         SELECT $1, $2, $3, $4 WHERE {}",
+        in_scope("$2", 5, 6)
+    ))
     .bind(v.plate.as_str())
     .bind(v.enterprise_code.as_str())
     .bind(v.gps_device_id.as_ref().map(|d| d.as_str()))
     .bind(v.reader_device_id.as_ref().map(|d| d.as_str()))
+    .bind(scope.enterprise())
+    .bind(scope.district())
     .execute(pool)
     .await?;
-    Ok(())
+    out_of_scope(done.rows_affected(), "vehicles")
 }
 
 /// Registers a geofence; returns its id. An invalid polygon is a client error.
