@@ -1,0 +1,365 @@
+//! Filling control (充装控枪, seed 004 Appendix B): whether a gun may open for a cylinder. A pure
+//! function of the facts; every failing rule is named. Fail closed: facts that are missing
+//! refuse (an unknown cylinder is R00 and nothing else is judged).
+//!
+//! Boundaries (server time; calendar dates in Asia/Shanghai):
+//! - R01/R02: a licence is valid through its expiry date, expired the day after.
+//! - R04: due on its next-inspection date, overdue the day after. R05 likewise for the end of
+//!   design life.
+//! - R08: refused while less than 24 h have passed since the last filling ended; exactly 24 h
+//!   later it is allowed.
+//! - R10: a passed pre-fill check counts for 16 h: exactly 16 h old still counts, a second
+//!   more does not. A check dated up to 2 minutes in the future (a device clock slightly ahead)
+//!   counts; further ahead it does not.
+//! - R09 and R12 judge the time since the previous filling; a cylinder never filled before
+//!   passes both.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use shared::medium::Medium;
+
+/// The enterprise that runs the station.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnterpriseFacts {
+    pub filling_licence_expires: Option<NaiveDate>,
+    pub gas_licence_expires: Option<NaiveDate>,
+}
+
+/// What is known about the cylinder at the gun.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CylinderFacts {
+    pub medium: Medium,
+    pub registered: bool,
+    pub next_inspection_on: NaiveDate,
+    pub life_ends_on: NaiveDate,
+    pub scrapped: bool,
+    pub registered_station: String,
+    /// When the previous filling ended (or its scan), if it was ever filled.
+    pub last_filled_at: Option<DateTime<Utc>>,
+    /// Since the previous filling: an outbound move (`load`/`deliver`) followed later by an
+    /// inbound one (`collect_empty`/`return_in`).
+    pub circulated_since_last_filling: bool,
+    /// The newest passed pre-fill check.
+    pub last_passed_pre_check_at: Option<DateTime<Utc>>,
+    /// Whether the previous filling has a post-fill check after it.
+    pub previous_filling_post_checked: bool,
+}
+
+/// Everything a decision depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    pub now: DateTime<Utc>,
+    pub today: NaiveDate,
+    pub station_code: String,
+    pub gun_medium: Medium,
+    pub enterprise: EnterpriseFacts,
+    /// `None`: no such tag or code.
+    pub cylinder: Option<CylinderFacts>,
+}
+
+/// One failing rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub rule: &'static str,
+    pub message: String,
+}
+
+fn reason(rule: &'static str, message: impl Into<String>) -> Reason {
+    Reason {
+        rule,
+        message: message.into(),
+    }
+}
+
+/// How long after the previous filling the next may start.
+pub const REFILL_AFTER: Duration = Duration::hours(24);
+/// How long a passed pre-fill check counts.
+pub const PRE_CHECK_VALID: Duration = Duration::hours(16);
+/// How far in the future a check may be dated and still count.
+pub const CLOCK_SKEW: Duration = Duration::minutes(2);
+
+/// Every failing rule, in rule order; empty means the gun may open.
+pub fn decide(facts: &Facts) -> Vec<Reason> {
+    let Some(c) = &facts.cylinder else {
+        return vec![reason(
+            "R00",
+            "未登记的气瓶标签或编号（非法标签），拒绝充装",
+        )];
+    };
+    let mut out = Vec::new();
+    let expired = |expires: Option<NaiveDate>| expires.is_none_or(|d| facts.today > d);
+    if expired(facts.enterprise.filling_licence_expires) {
+        out.push(reason("R01", "燃气气瓶充装许可证过期或缺失"));
+    }
+    if expired(facts.enterprise.gas_licence_expires) {
+        out.push(reason("R02", "燃气经营许可证过期或缺失"));
+    }
+    if !c.registered {
+        out.push(reason("R03", "未办理使用登记的气瓶"));
+    }
+    if facts.today > c.next_inspection_on {
+        out.push(reason(
+            "R04",
+            format!("超期未检验气瓶（下次检验日期 {}）", c.next_inspection_on),
+        ));
+    }
+    if facts.today > c.life_ends_on {
+        out.push(reason(
+            "R05",
+            format!("超过设计使用年限的气瓶（至 {}）", c.life_ends_on),
+        ));
+    }
+    if c.scrapped {
+        out.push(reason("R06", "已报废气瓶"));
+    }
+    if c.registered_station != facts.station_code {
+        out.push(reason(
+            "R07",
+            format!(
+                "非本站办理使用登记的气瓶（登记站点 {}）",
+                c.registered_station
+            ),
+        ));
+    }
+    if let Some(last) = c.last_filled_at {
+        if facts.now - last < REFILL_AFTER {
+            out.push(reason("R08", "距上次充装不足 24 小时"));
+        }
+        if !c.circulated_since_last_filling {
+            out.push(reason(
+                "R09",
+                "两次充装间流转数据不全（缺少送出与回收记录）",
+            ));
+        }
+        if !c.previous_filling_post_checked {
+            out.push(reason("R12", "前次充装未录入充装后复检记录"));
+        }
+    }
+    let pre_check_ok = c.last_passed_pre_check_at.is_some_and(|at| {
+        let age = facts.now - at;
+        age <= PRE_CHECK_VALID && age >= -CLOCK_SKEW
+    });
+    if !pre_check_ok {
+        out.push(reason("R10", "无 16 小时内的充装前检查合格记录"));
+    }
+    if c.medium != facts.gun_medium {
+        out.push(reason(
+            "R11",
+            format!(
+                "气瓶介质（{}）与所充介质（{}）不符",
+                c.medium.name_zh(),
+                facts.gun_medium.name_zh()
+            ),
+        ));
+    }
+    // Rule order for the reader: R12 was pushed with R08/R09; sort by rule name.
+    out.sort_by_key(|r| r.rule);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    pub(crate) fn good() -> Facts {
+        Facts {
+            now: at("2026-11-22T10:00:00+08:00"),
+            today: day("2026-11-22"),
+            station_code: "ST1".into(),
+            gun_medium: Medium::Lpg,
+            enterprise: EnterpriseFacts {
+                filling_licence_expires: Some(day("2030-01-01")),
+                gas_licence_expires: Some(day("2030-01-01")),
+            },
+            cylinder: Some(CylinderFacts {
+                medium: Medium::Lpg,
+                registered: true,
+                next_inspection_on: day("2028-01-01"),
+                life_ends_on: day("2035-01-01"),
+                scrapped: false,
+                registered_station: "ST1".into(),
+                last_filled_at: Some(at("2026-11-20T10:00:00+08:00")),
+                circulated_since_last_filling: true,
+                last_passed_pre_check_at: Some(at("2026-11-22T09:00:00+08:00")),
+                previous_filling_post_checked: true,
+            }),
+        }
+    }
+
+    fn rules(f: &Facts) -> Vec<&'static str> {
+        decide(f).into_iter().map(|r| r.rule).collect()
+    }
+
+    #[test]
+    fn a_sound_cylinder_is_allowed_and_unknown_is_r00_only() {
+        assert_eq!(rules(&good()), Vec::<&str>::new());
+        let unknown = Facts {
+            cylinder: None,
+            ..good()
+        };
+        assert_eq!(rules(&unknown), ["R00"]);
+    }
+
+    #[test]
+    fn boundaries() {
+        let mut f = good();
+        let c = f.cylinder.as_mut().unwrap();
+        c.last_filled_at = Some(f.now - REFILL_AFTER);
+        c.last_passed_pre_check_at = Some(f.now - PRE_CHECK_VALID);
+        c.next_inspection_on = f.today;
+        c.life_ends_on = f.today;
+        f.enterprise.filling_licence_expires = Some(f.today);
+        assert_eq!(
+            rules(&f),
+            Vec::<&str>::new(),
+            "exactly on every boundary: allowed"
+        );
+        let c = f.cylinder.as_mut().unwrap();
+        c.last_filled_at = Some(f.now - REFILL_AFTER + Duration::seconds(1));
+        c.last_passed_pre_check_at = Some(f.now - PRE_CHECK_VALID - Duration::seconds(1));
+        assert_eq!(rules(&f), ["R08", "R10"]);
+        let c = f.cylinder.as_mut().unwrap();
+        c.last_passed_pre_check_at = Some(f.now + CLOCK_SKEW + Duration::seconds(1));
+        assert_eq!(rules(&f), ["R08", "R10"]);
+    }
+
+    /// The rules again, written plainly and independently: seconds and day numbers.
+    fn reference(f: &Facts) -> Vec<&'static str> {
+        use chrono::Datelike;
+        let Some(c) = &f.cylinder else {
+            return vec!["R00"];
+        };
+        let today = f.today.num_days_from_ce();
+        let now = f.now.timestamp();
+        let mut out = Vec::new();
+        match f.enterprise.filling_licence_expires {
+            Some(d) if today <= d.num_days_from_ce() => {}
+            _ => out.push("R01"),
+        }
+        match f.enterprise.gas_licence_expires {
+            Some(d) if today <= d.num_days_from_ce() => {}
+            _ => out.push("R02"),
+        }
+        if !c.registered {
+            out.push("R03");
+        }
+        if today > c.next_inspection_on.num_days_from_ce() {
+            out.push("R04");
+        }
+        if today > c.life_ends_on.num_days_from_ce() {
+            out.push("R05");
+        }
+        if c.scrapped {
+            out.push("R06");
+        }
+        if c.registered_station != f.station_code {
+            out.push("R07");
+        }
+        if let Some(last) = c.last_filled_at {
+            if now - last.timestamp() < 24 * 3600 {
+                out.push("R08");
+            }
+            if !c.circulated_since_last_filling {
+                out.push("R09");
+            }
+        }
+        let check_ok = match c.last_passed_pre_check_at {
+            Some(t) => {
+                let age = now - t.timestamp();
+                (-120..=16 * 3600).contains(&age)
+            }
+            None => false,
+        };
+        if !check_ok {
+            out.push("R10");
+        }
+        if c.medium != f.gun_medium {
+            out.push("R11");
+        }
+        if c.last_filled_at.is_some() && !c.previous_filling_post_checked {
+            out.push("R12");
+        }
+        out
+    }
+
+    #[test]
+    fn agrees_with_a_plain_reference_on_100_000_fact_sets() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(20_261_122);
+        let base = good();
+        // Offsets around every boundary (seconds or days), exact boundaries included.
+        let secs = |rng: &mut StdRng, boundary: i64| {
+            boundary + rng.random_range(-3..=3) * [1, 60, 3600][rng.random_range(0..3)]
+        };
+        let days = |rng: &mut StdRng| rng.random_range(-3..=3_i64);
+        let mut disagreements = 0;
+        let mut refused = [0_u32; 13];
+        for _ in 0..100_000 {
+            let mut f = base.clone();
+            f.gun_medium = if rng.random_bool(0.9) {
+                Medium::Lpg
+            } else {
+                Medium::Dme
+            };
+            let date = |rng: &mut StdRng, f: &Facts| f.today + Duration::days(days(rng));
+            f.enterprise.filling_licence_expires =
+                rng.random_bool(0.97).then(|| date(&mut rng, &f));
+            f.enterprise.gas_licence_expires = rng.random_bool(0.97).then(|| date(&mut rng, &f));
+            if rng.random_bool(0.02) {
+                f.cylinder = None;
+            }
+            let now = f.now;
+            let next = date(&mut rng, &f);
+            let life = date(&mut rng, &f);
+            if let Some(c) = f.cylinder.as_mut() {
+                c.medium = if rng.random_bool(0.9) {
+                    Medium::Lpg
+                } else {
+                    Medium::N2o
+                };
+                c.registered = rng.random_bool(0.9);
+                c.next_inspection_on = next;
+                c.life_ends_on = life;
+                c.scrapped = rng.random_bool(0.05);
+                c.registered_station = if rng.random_bool(0.9) {
+                    "ST1".into()
+                } else {
+                    "ST2".into()
+                };
+                c.last_filled_at = rng
+                    .random_bool(0.8)
+                    .then(|| now - Duration::seconds(secs(&mut rng, 24 * 3600)));
+                c.circulated_since_last_filling = rng.random_bool(0.85);
+                c.last_passed_pre_check_at = rng.random_bool(0.9).then(|| {
+                    let boundary = if rng.random_bool(0.8) {
+                        16 * 3600
+                    } else {
+                        -120
+                    };
+                    now - Duration::seconds(secs(&mut rng, boundary))
+                });
+                c.previous_filling_post_checked = rng.random_bool(0.85);
+            }
+            let ours = rules(&f);
+            if ours != reference(&f) {
+                disagreements += 1;
+            }
+            for rule in ours {
+                if let Ok(n) = rule[1..].parse::<usize>() {
+                    refused[n] += 1;
+                }
+            }
+        }
+        assert_eq!(disagreements, 0);
+        // Every rule was exercised, both ways.
+        assert!(refused.iter().all(|n| *n > 100), "{refused:?}");
+    }
+}
