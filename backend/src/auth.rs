@@ -234,6 +234,31 @@ impl FromRequest for User {
     }
 }
 
+/// The `X-Device-Key` of a request, or 401.
+pub fn device_key(req: &HttpRequest) -> Result<String, ApiError> {
+    req.headers()
+        .get("x-device-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| unauthorized("send X-Device-Key: <key> (POST /api/v1/devices)"))
+}
+
+/// The live device with that key, or 401.
+pub async fn device_for_key(state: &AppState, key: &str) -> Result<Device, ApiError> {
+    let row = store::auth::device_by_key(&state.pool, &digest(key))
+        .await?
+        .ok_or_else(|| unauthorized("unknown or revoked device key"))?;
+    Ok(Device {
+        device_id: row.device_id,
+        kind: row.kind,
+        enterprise_code: row.enterprise_code,
+        vehicle_plate: row.vehicle_plate,
+        station_code: row.station_code,
+    })
+}
+
 impl FromRequest for Device {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
@@ -244,23 +269,8 @@ impl FromRequest for Device {
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no app state")))?;
-            let key = req
-                .headers()
-                .get("x-device-key")
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .ok_or_else(|| unauthorized("send X-Device-Key: <key> (POST /api/v1/devices)"))?;
-            let row = store::auth::device_by_key(&state.pool, &digest(key))
-                .await?
-                .ok_or_else(|| unauthorized("unknown or revoked device key"))?;
-            let device = Device {
-                device_id: row.device_id,
-                kind: row.kind,
-                enterprise_code: row.enterprise_code,
-                vehicle_plate: row.vehicle_plate,
-                station_code: row.station_code,
-            };
+            let key = device_key(&req)?;
+            let device = device_for_key(state, &key).await?;
             req.extensions_mut()
                 .insert(Principal::Device(device.clone()));
             Ok(device)

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cylinder;
 pub mod error;
 pub mod events;
+pub mod filling;
 pub mod health;
 pub mod ids;
 pub mod live;

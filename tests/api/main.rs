@@ -7,6 +7,7 @@ mod common;
 mod access;
 mod custody;
 mod cylinders;
+mod filling;
 mod health;
 mod ingest;
 mod live;

@@ -5,6 +5,7 @@ pub mod basemap;
 pub mod body;
 pub mod cylinders;
 pub mod events;
+pub mod fillings;
 pub mod guard;
 pub mod health;
 pub mod live;
@@ -32,6 +33,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(auth::revoke_device),
             ))
             .service(resource("/audit", web::get().to(auth::audit)))
+            .service(resource(
+                "/fillings/authorize",
+                web::post().to(fillings::authorize),
+            ))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
             .service(resource(

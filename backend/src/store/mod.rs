@@ -4,6 +4,7 @@ pub mod auth;
 pub mod custody;
 pub mod cylinders;
 pub mod events;
+pub mod filling;
 pub mod registry;
 pub mod vehicles;
 

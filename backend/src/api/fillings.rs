@@ -1,0 +1,202 @@
+//! `POST /api/v1/fillings/authorize`: the gun's question. Facts are gathered, the pure rules
+//! decide, the decision is kept with its facts. Fail closed: when the facts cannot be had
+//! within `DECIDE_WITHIN` the answer is a refusal (rule `E01`), never an allowance and never a
+//! hang.
+
+use super::registry::read_record;
+use crate::auth::Device;
+use crate::error::ApiError;
+use crate::rules::compliance::today_in_shanghai;
+use crate::rules::filling::{decide, CylinderFacts, EnterpriseFacts, Facts, Reason};
+use crate::state::AppState;
+use crate::store;
+use crate::store::filling::{CylinderRow, DecisionRow};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use chrono::{Months, Utc};
+use shared::filling::{AuthorizeRequest, AuthorizeResponse, RuleReason};
+use shared::medium::Medium;
+use shared::{ErrorCode, ErrorDetail};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The answer comes within this, whatever the database does.
+const DECIDE_WITHIN: Duration = Duration::from_millis(800);
+
+/// `POST /api/v1/fillings/authorize` (a device of the station's enterprise). The device key is
+/// checked inside the deadline too: a database that does not answer refuses the filling
+/// rather than failing the request.
+pub async fn authorize(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let key = crate::auth::device_key(&req)?;
+    let ask: AuthorizeRequest = read_record(&req, payload).await?;
+    if ask.cylinder_code.is_some() == ask.tag_id.is_some() {
+        return Err(ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::InvalidField,
+                "name the cylinder by \"cylinder_code\" or \"tag_id\", one of them",
+            )
+            .with_field("cylinder_code"),
+        ));
+    }
+    let decision_id = Uuid::new_v4();
+    let work = async {
+        let device = crate::auth::device_for_key(&state, &key).await?;
+        req.extensions_mut()
+            .insert(crate::auth::Principal::Device(device.clone()));
+        let decided = decide_and_keep(&state, &device, &ask, decision_id).await?;
+        Ok::<_, ApiError>((decided, device))
+    };
+    let (allowed, reasons) = match tokio::time::timeout(DECIDE_WITHIN, work).await {
+        Ok(Ok((Some(decided), _))) => decided,
+        Ok(Ok((None, device))) => {
+            return Err(ApiError::Client(
+                ErrorDetail::new(
+                    ErrorCode::UnknownReference,
+                    format!(
+                        "no station {} of enterprise {}",
+                        ask.station_code, device.enterprise_code
+                    ),
+                )
+                .with_field("station_code"),
+            ))
+        }
+        // A key the database says is unknown: not a device.
+        Ok(Err(ApiError::Client(e))) => return Err(ApiError::Client(e)),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "filling facts unavailable; refusing");
+            unsure()
+        }
+        Err(_) => {
+            tracing::error!("filling facts not gathered within {DECIDE_WITHIN:?}; refusing");
+            unsure()
+        }
+    };
+    Ok(HttpResponse::Ok().json(AuthorizeResponse {
+        allowed,
+        decision_id,
+        reasons,
+    }))
+}
+
+/// The refusal when the platform cannot be sure.
+fn unsure() -> (bool, Vec<RuleReason>) {
+    (
+        false,
+        vec![RuleReason {
+            rule: "E01".into(),
+            message: "平台暂时无法核验该气瓶（数据服务不可用），拒绝充装".into(),
+        }],
+    )
+}
+
+/// Gathers the facts, decides, keeps the decision. `None`: the station is not the device's.
+async fn decide_and_keep(
+    state: &AppState,
+    device: &Device,
+    ask: &AuthorizeRequest,
+    decision_id: Uuid,
+) -> anyhow::Result<Option<(bool, Vec<RuleReason>)>> {
+    let pool = &state.pool;
+    let station = store::filling::station(pool, ask.station_code.as_str()).await?;
+    let Some(station) = station.filter(|s| {
+        s.enterprise_code == device.enterprise_code
+            && device
+                .station_code
+                .as_deref()
+                .is_none_or(|bound| bound == ask.station_code.as_str())
+    }) else {
+        return Ok(None);
+    };
+    let row = store::filling::cylinder(
+        pool,
+        ask.cylinder_code.as_ref().map(|c| c.as_str()),
+        ask.tag_id.as_ref().map(|t| t.as_str()),
+    )
+    .await?;
+    let facts = Facts {
+        now: Utc::now(),
+        today: today_in_shanghai(),
+        station_code: ask.station_code.as_str().to_owned(),
+        gun_medium: ask.medium,
+        enterprise: EnterpriseFacts {
+            filling_licence_expires: station.filling_licence_expires,
+            gas_licence_expires: station.gas_licence_expires,
+        },
+        cylinder: row.as_ref().map(cylinder_facts).transpose()?,
+    };
+    let reasons: Vec<RuleReason> = decide(&facts)
+        .into_iter()
+        .map(|Reason { rule, message }| RuleReason {
+            rule: rule.into(),
+            message,
+        })
+        .collect();
+    let allowed = reasons.is_empty();
+    let facts_json = facts_json(&facts);
+    let digest = crate::auth::digest(&facts_json.to_string());
+    store::filling::insert_decision(
+        pool,
+        &DecisionRow {
+            id: decision_id,
+            station_code: ask.station_code.as_str().to_owned(),
+            gun_no: ask.gun_no.as_str().to_owned(),
+            cylinder_code: ask.cylinder_code.as_ref().map(|c| c.as_str().to_owned()),
+            tag_id: ask.tag_id.as_ref().map(|t| t.as_str().to_owned()),
+            medium: ask.medium.code().to_owned(),
+            staff_no: ask.staff_no.as_str().to_owned(),
+            device_id: device.device_id.clone(),
+            enterprise_code: device.enterprise_code.clone(),
+            allowed,
+            reasons: serde_json::to_value(&reasons)?,
+            facts: facts_json,
+            facts_digest: digest,
+        },
+    )
+    .await?;
+    Ok(Some((allowed, reasons)))
+}
+
+fn cylinder_facts(row: &CylinderRow) -> anyhow::Result<CylinderFacts> {
+    let medium: Medium = row.medium.parse()?;
+    let life_years = u32::try_from(row.design_life_years)?;
+    Ok(CylinderFacts {
+        medium,
+        registered: row.registration_no.is_some(),
+        next_inspection_on: row.next_inspection_on,
+        life_ends_on: row
+            .manufactured_on
+            .checked_add_months(Months::new(life_years * 12))
+            .unwrap_or(chrono::NaiveDate::MAX),
+        scrapped: row.scrapped,
+        registered_station: row.station_code.clone(),
+        last_filled_at: row.last_filled_at,
+        circulated_since_last_filling: row.circulated,
+        last_passed_pre_check_at: row.last_pre_check_at,
+        previous_filling_post_checked: row.post_checked,
+    })
+}
+
+/// The facts as kept with the decision (and digested).
+fn facts_json(f: &Facts) -> serde_json::Value {
+    let cylinder = f.cylinder.as_ref().map(|c| {
+        serde_json::json!({
+            "medium": c.medium, "registered": c.registered,
+            "next_inspection_on": c.next_inspection_on, "life_ends_on": c.life_ends_on,
+            "scrapped": c.scrapped, "registered_station": c.registered_station,
+            "last_filled_at": c.last_filled_at,
+            "circulated_since_last_filling": c.circulated_since_last_filling,
+            "last_passed_pre_check_at": c.last_passed_pre_check_at,
+            "previous_filling_post_checked": c.previous_filling_post_checked,
+        })
+    });
+    serde_json::json!({
+        "now": f.now, "today": f.today, "station_code": f.station_code,
+        "gun_medium": f.gun_medium,
+        "filling_licence_expires": f.enterprise.filling_licence_expires,
+        "gas_licence_expires": f.enterprise.gas_licence_expires,
+        "cylinder": cylinder,
+    })
+}

@@ -1,0 +1,145 @@
+//! What a filling decision reads, and the decisions and filling records it writes.
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// The station's enterprise and its licences, or `None` for no such station.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StationRow {
+    pub enterprise_code: String,
+    pub filling_licence_expires: Option<NaiveDate>,
+    pub gas_licence_expires: Option<NaiveDate>,
+}
+
+/// A station and its enterprise's licences.
+pub async fn station(pool: &PgPool, code: &str) -> anyhow::Result<Option<StationRow>> {
+    sqlx::query_as(
+        "SELECT s.enterprise_code, e.filling_licence_expires, e.gas_licence_expires \
+         FROM stations s JOIN enterprises e ON e.code = s.enterprise_code WHERE s.code = $1",
+    )
+    .bind(code)
+    .fetch_optional(pool)
+    .await
+    .context("reading a station's licences")
+}
+
+/// A cylinder's facts for the gun.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CylinderRow {
+    pub id: i64,
+    pub code: String,
+    pub tag_id: String,
+    pub medium: String,
+    pub registration_no: Option<String>,
+    pub next_inspection_on: NaiveDate,
+    pub manufactured_on: NaiveDate,
+    pub design_life_years: i32,
+    pub scrapped: bool,
+    pub station_code: String,
+    pub tare_kg: f64,
+    pub max_fill_kg: f64,
+    pub last_filled_at: Option<DateTime<Utc>>,
+    pub last_fill_started_at: Option<DateTime<Utc>>,
+    pub circulated: bool,
+    pub last_pre_check_at: Option<DateTime<Utc>>,
+    pub post_checked: bool,
+}
+
+/// The facts of the cylinder with that code or tag. The previous filling is the newest filling
+/// record or `fill` scan; circulation and checks are read from the cylinder's history.
+pub async fn cylinder(
+    pool: &PgPool,
+    code: Option<&str>,
+    tag: Option<&str>,
+) -> anyhow::Result<Option<CylinderRow>> {
+    sqlx::query_as(
+        r#"
+        WITH c AS (
+            SELECT c.*, coalesce(s.next_inspection_on, c.next_inspection_on) AS next_on,
+                   coalesce(s.custody = 'scrapped', false) AS is_scrapped
+            FROM cylinders c LEFT JOIN cylinder_state s ON s.cylinder_id = c.id
+            WHERE ($1::text IS NOT NULL AND c.code = $1) OR ($2::text IS NOT NULL AND c.tag_id = $2)
+        ), last_fill AS (
+            SELECT c.id, max(f.ended_at) AS ended, max(f.started) AS started
+            FROM c LEFT JOIN LATERAL (
+                SELECT ended_at, started_at AS started FROM fillings WHERE cylinder_id = c.id
+                UNION ALL
+                SELECT occurred_at, occurred_at FROM cylinder_events
+                WHERE cylinder_id = c.id AND kind = 'scan' AND op = 'fill'
+            ) f ON true
+            GROUP BY c.id
+        )
+        SELECT c.id, c.code, c.tag_id, c.medium, c.registration_no, c.next_on AS next_inspection_on,
+               c.manufactured_on, c.design_life_years, c.is_scrapped AS scrapped, c.station_code,
+               c.tare_kg, c.max_fill_kg,
+               l.ended AS last_filled_at, l.started AS last_fill_started_at,
+               EXISTS (
+                   SELECT 1 FROM cylinder_events o JOIN cylinder_events i
+                     ON i.cylinder_id = o.cylinder_id AND i.occurred_at > o.occurred_at
+                   WHERE o.cylinder_id = c.id AND o.kind = 'scan' AND o.op IN ('load', 'deliver')
+                     AND o.occurred_at > coalesce(l.ended, '-infinity')
+                     AND i.kind = 'scan' AND i.op IN ('collect_empty', 'return_in')
+               ) AS circulated,
+               (SELECT max(occurred_at) FROM cylinder_events
+                 WHERE cylinder_id = c.id AND kind = 'check' AND op = 'pre'
+                   AND (details->>'passed')::boolean) AS last_pre_check_at,
+               EXISTS (
+                   SELECT 1 FROM cylinder_events
+                   WHERE cylinder_id = c.id AND kind = 'check' AND op = 'post'
+                     AND occurred_at >= coalesce(l.started, '-infinity')
+               ) AS post_checked
+        FROM c JOIN last_fill l ON l.id = c.id
+        "#,
+    )
+    .bind(code)
+    .bind(tag)
+    .fetch_optional(pool)
+    .await
+    .context("reading a cylinder's filling facts")
+}
+
+/// A decision to keep.
+#[derive(Debug, Clone)]
+pub struct DecisionRow {
+    pub id: Uuid,
+    pub station_code: String,
+    pub gun_no: String,
+    pub cylinder_code: Option<String>,
+    pub tag_id: Option<String>,
+    pub medium: String,
+    pub staff_no: String,
+    pub device_id: String,
+    pub enterprise_code: String,
+    pub allowed: bool,
+    pub reasons: serde_json::Value,
+    pub facts: serde_json::Value,
+    pub facts_digest: String,
+}
+
+/// Keeps a decision.
+pub async fn insert_decision(pool: &PgPool, d: &DecisionRow) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO filling_decisions (id, station_code, gun_no, cylinder_code, tag_id, medium, \
+         staff_no, device_id, enterprise_code, allowed, reasons, facts, facts_digest) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(d.id)
+    .bind(&d.station_code)
+    .bind(&d.gun_no)
+    .bind(&d.cylinder_code)
+    .bind(&d.tag_id)
+    .bind(&d.medium)
+    .bind(&d.staff_no)
+    .bind(&d.device_id)
+    .bind(&d.enterprise_code)
+    .bind(d.allowed)
+    .bind(&d.reasons)
+    .bind(&d.facts)
+    .bind(&d.facts_digest)
+    .execute(pool)
+    .await
+    .context("keeping a filling decision")?;
+    Ok(())
+}

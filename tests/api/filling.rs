@@ -1,0 +1,301 @@
+//! Filling control end to end: each rule refuses a cylinder built to break it and no other; a
+//! sound cylinder is allowed; a database that does not answer refuses, fast.
+
+use crate::common::{archive, enterprise, scan, spawn_app, station, TestApp};
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+fn ago(hours: f64) -> String {
+    let span = Duration::from_std(std::time::Duration::from_secs_f64(hours * 3600.0)).unwrap();
+    (Utc::now() - span).to_rfc3339()
+}
+
+fn check(cylinder: &str, stage: &str, passed: bool, at: &str) -> Value {
+    json!({"id": Uuid::new_v4(), "kind": "check", "stage": stage, "cylinder_code": cylinder,
+           "station_code": "ST1", "staff_no": "S1", "passed": passed, "items": {"valve": "ok"},
+           "occurred_at": at})
+}
+
+/// A cylinder of ENT1 registered at `station`, with changes to its archive.
+async fn cylinder(app: &TestApp, code: &str, station: &str, changes: Value) {
+    let mut a = archive(code, &format!("T-{code}"));
+    a["station_code"] = json!(station);
+    if let Value::Object(changes) = changes {
+        for (k, v) in changes {
+            a[k] = v;
+        }
+    }
+    let (status, body) = app.post_json("/api/v1/cylinders", &a).await;
+    assert_eq!(status, 201, "{code}: {body}");
+}
+
+async fn authorize(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/fillings/authorize"))
+        .header("x-device-key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn ask(code: &str, station: &str, medium: &str) -> Value {
+    json!({"cylinder_code": code, "station_code": station, "gun_no": "G1", "medium": medium,
+           "staff_no": "S1"})
+}
+
+fn rules(answer: &Value) -> Vec<String> {
+    answer["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_rule_refuses_the_cylinder_that_breaks_it_and_only_it() {
+    let app = spawn_app().await;
+    app.seed_registry().await;
+    // Enterprises whose licences expired, each with a station and a controller.
+    let mut expired_stations = Vec::new();
+    for (code, field) in [
+        ("EXF", "filling_licence_expires"),
+        ("EXG", "gas_licence_expires"),
+    ] {
+        let mut e = enterprise(code);
+        e[field] = json!("2020-01-01");
+        assert_eq!(app.post_json("/api/v1/enterprises", &e).await.0, 201);
+        let st = format!("{code}-ST");
+        assert_eq!(
+            app.post_json("/api/v1/stations", &station(&st, code, "站", 113.6, 34.7))
+                .await
+                .0,
+            201
+        );
+        let key = app
+            .new_device(code, json!({"kind": "controller", "station_code": st}))
+            .await;
+        expired_stations.push((code, st, key));
+    }
+    let controller = app
+        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
+        .await;
+
+    let none = json!({});
+    cylinder(&app, "OK", "ST1", none.clone()).await;
+    cylinder(
+        &app,
+        "R03",
+        "ST1",
+        json!({"registration_no": null, "registered_on": null, "registration_authority": null}),
+    )
+    .await;
+    cylinder(
+        &app,
+        "R04",
+        "ST1",
+        json!({"last_inspected_on": "2021-01-01", "next_inspection_on": "2025-01-01"}),
+    )
+    .await;
+    cylinder(
+        &app,
+        "R05",
+        "ST1",
+        json!({"manufactured_on": "2010-01-01", "design_life_years": 8,
+                                         "registered_on": "2010-02-01"}),
+    )
+    .await;
+    for code in ["R06", "R08", "R09", "R10", "R11", "R12"] {
+        cylinder(&app, code, "ST1", none.clone()).await;
+    }
+    cylinder(&app, "R07", "ST2", none.clone()).await;
+    for (enterprise_code, st, _) in &expired_stations {
+        let mut a = json!({"owner_enterprise_code": enterprise_code});
+        a["station_code"] = json!(st);
+        cylinder(
+            &app,
+            &format!("R0{}", if *enterprise_code == "EXF" { 1 } else { 2 }),
+            st,
+            a,
+        )
+        .await;
+    }
+
+    let deliver = |code: &str, at: &str| scan("deliver", code, at, json!({"customer_code": "C1"}));
+    let returned =
+        |code: &str, at: &str| scan("return_in", code, at, json!({"station_code": "ST1"}));
+    let filled = |code: &str, at: &str| {
+        scan(
+            "fill",
+            code,
+            at,
+            json!({"station_code": "ST1", "staff_no": "S1"}),
+        )
+    };
+    let mut events = vec![scan(
+        "scrap",
+        "R06",
+        &ago(48.0),
+        json!({"station_code": "ST1"}),
+    )];
+    // R08: filled 5 h ago, everything else in order.
+    events.extend([
+        filled("R08", &ago(5.0)),
+        check("R08", "post", true, &ago(4.9)),
+        deliver("R08", &ago(4.0)),
+        returned("R08", &ago(3.0)),
+    ]);
+    // R09: filled 30 h ago and checked after, but never went out and came back.
+    events.extend([
+        filled("R09", &ago(30.0)),
+        check("R09", "post", true, &ago(29.9)),
+    ]);
+    // R12: filled 30 h ago, went out and came back, no post-fill check.
+    events.extend([
+        filled("R12", &ago(30.0)),
+        deliver("R12", &ago(20.0)),
+        returned("R12", &ago(10.0)),
+    ]);
+    // A failed pre-fill check does not count (R10's cylinder has that one only).
+    events.push(check("R10", "pre", false, &ago(1.0)));
+    for code in [
+        "OK", "R03", "R04", "R05", "R06", "R07", "R08", "R09", "R11", "R12",
+    ] {
+        events.push(check(code, "pre", true, &ago(1.0)));
+    }
+    let (status, body) = app.post_events(&json!({ "events": events })).await;
+    assert_eq!((status, &body["rejected"]), (202, &json!([])), "{body}");
+    // R01/R02's cylinders belong to other enterprises: their own devices report their checks.
+    for (code, st, _) in &expired_stations {
+        let cyl = if *code == "EXF" { "R01" } else { "R02" };
+        let key = app.new_device(code, json!({})).await;
+        let mut c = check(cyl, "pre", true, &ago(1.0));
+        c["station_code"] = json!(st);
+        let (status, body) = app.post_events_as(&key, &json!({"events": [c]})).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let total = events.len() + 2;
+    app.wait_until(|| async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM cylinder_events")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        usize::try_from(n).unwrap() == total
+    })
+    .await;
+
+    let (status, answer) = authorize(&app, &controller, ask("OK", "ST1", "LPG")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["allowed"].as_bool(), rules(&answer)),
+        (Some(true), vec![]),
+        "{answer}"
+    );
+    for rule in [
+        "R03", "R04", "R05", "R06", "R07", "R08", "R09", "R10", "R12",
+    ] {
+        let (status, answer) = authorize(&app, &controller, ask(rule, "ST1", "LPG")).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            (answer["allowed"].as_bool(), rules(&answer)),
+            (Some(false), vec![rule.to_owned()]),
+            "{rule}: {answer}"
+        );
+        assert!(
+            answer["reasons"][0]["message"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .any(|c| c > '\u{4e00}'),
+            "Chinese message"
+        );
+    }
+    let (_, answer) = authorize(&app, &controller, ask("R11", "ST1", "DME")).await;
+    assert_eq!(rules(&answer), ["R11"], "{answer}");
+    for (code, st, key) in &expired_stations {
+        let (cyl, rule) = if *code == "EXF" {
+            ("R01", "R01")
+        } else {
+            ("R02", "R02")
+        };
+        let (_, answer) = authorize(&app, key, ask(cyl, st, "LPG")).await;
+        assert_eq!(rules(&answer), [rule], "{answer}");
+    }
+    // An unknown tag: R00 alone, recorded.
+    let unknown = json!({"tag_id": "NO-SUCH-TAG", "station_code": "ST1", "gun_no": "G1", "medium": "LPG", "staff_no": "S1"});
+    let (_, answer) = authorize(&app, &controller, unknown).await;
+    assert_eq!(
+        (answer["allowed"].as_bool(), rules(&answer)),
+        (Some(false), vec!["R00".to_owned()])
+    );
+
+    // Every decision is kept with its facts.
+    let kept: Vec<(bool, String)> =
+        sqlx::query_as("SELECT allowed, facts_digest FROM filling_decisions")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(kept.len(), 14);
+    assert_eq!(kept.iter().filter(|k| k.0).count(), 1);
+    assert!(kept.iter().all(|k| k.1.len() == 64));
+
+    // The controller asks for its own station only; a bad body is a 4xx.
+    let (status, _) = authorize(&app, &controller, ask("OK", "ST2", "LPG")).await;
+    assert_eq!(status, 422);
+    let (status, _) = authorize(&app, &controller, json!({"station_code": "ST1"})).await;
+    assert_eq!(status, 400);
+    let (status, _) = authorize(&app, "made-up", ask("OK", "ST1", "LPG")).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn a_database_that_does_not_answer_refuses_within_the_deadline() {
+    let app = spawn_app().await;
+    app.seed_registry().await;
+    let controller = app
+        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
+        .await;
+    cylinder(&app, "DOWN1", "ST1", json!({})).await;
+    // The server's database goes away: no new connections, the open ones cut.
+    let name = app.db.name.clone();
+    let mut admin =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&crate::common::admin_database_url())
+            .await
+            .unwrap();
+    sqlx::query(&format!(
+        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
+        .bind(&name)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (status, answer) = authorize(&app, &controller, ask("DOWN1", "ST1", "LPG")).await;
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["allowed"].as_bool(), rules(&answer)),
+        (Some(false), vec!["E01".to_owned()]),
+        "{answer}"
+    );
+    // Bounded by the server's own deadline (0.8 s), not by the pool's 3 s connection timeout;
+    // the margin is for a loaded test machine.
+    assert!(
+        took < std::time::Duration::from_millis(2500),
+        "took {took:?}"
+    );
+    eprintln!("refusal with the database away took {took:?}");
+    sqlx::query(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
