@@ -31,6 +31,14 @@ impl Scope {
         }
     }
 
+    /// What a device sees: its enterprise.
+    pub fn of_device(device: &Device) -> Self {
+        Self {
+            enterprise: Some(device.enterprise_code.clone()),
+            district: None,
+        }
+    }
+
     /// Only this enterprise's records, or `None` for no such limit.
     pub fn enterprise(&self) -> Option<&str> {
         self.enterprise.as_deref()

@@ -82,6 +82,11 @@ pub struct Settings {
     pub allowed_origins: String,
     /// Requests per minute one address may make to the public and login endpoints.
     pub public_rate_per_minute: u32,
+    /// A mass before filling further than this from the archived tare, or from the cylinder's
+    /// own historical mass before filling, is a `tare_mismatch` (kg).
+    pub tare_tolerance_kg: f64,
+    /// A filling record arriving later than this after the filling ended is late (seconds).
+    pub late_filling_s: f64,
 }
 
 impl Default for Settings {
@@ -111,6 +116,8 @@ impl Default for Settings {
             lockout_minutes: 15,
             allowed_origins: String::new(),
             public_rate_per_minute: 120,
+            tare_tolerance_kg: 1.0,
+            late_filling_s: 10.0,
         }
     }
 }
@@ -179,7 +186,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 22] = [
+const KEYS: [&str; 24] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -202,6 +209,8 @@ const KEYS: [&str; 22] = [
     "lockout_minutes",
     "allowed_origins",
     "public_rate_per_minute",
+    "tare_tolerance_kg",
+    "late_filling_s",
 ];
 
 /// Settings that are text even when they look like a number (`CYLWATCH_REGION_CODE=410100`).

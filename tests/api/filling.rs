@@ -299,3 +299,132 @@ async fn a_database_that_does_not_answer_refuses_within_the_deadline() {
         .await
         .unwrap();
 }
+
+async fn post_filling(app: &TestApp, key: &str, body: &Value) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/fillings"))
+        .header("x-device-key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn filling(code: &str, before: f64, after: f64, ended_ago_s: i64) -> Value {
+    let ended = Utc::now() - Duration::seconds(ended_ago_s);
+    json!({"cylinder_code": code, "station_code": "ST1", "licence_no": "豫充-001", "gun_no": "G1",
+           "staff_no": "S1", "staff_name": "陈荣华",
+           "started_at": (ended - Duration::seconds(90)).to_rfc3339(), "ended_at": ended.to_rfc3339(),
+           "mass_before_kg": before, "mass_after_kg": after})
+}
+
+#[tokio::test]
+async fn filling_records_are_kept_flagged_and_join_the_history() {
+    let app = spawn_app().await;
+    app.seed_registry().await;
+    let controller = app
+        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
+        .await;
+    cylinder(&app, "FR1", "ST1", json!({})).await;
+
+    // A clean record: the archived tare 16.4 kg plus residue, 14.1 kg filled (14.5 allowed).
+    let (status, answer) = post_filling(&app, &controller, &filling("FR1", 16.8, 30.9, 0)).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["flags"], json!([]));
+    assert!(answer["late_s"].as_f64().unwrap() < 10.0);
+    // Light before filling (2.4 kg under its tare), 16 kg filled, reported a minute late.
+    let (status, answer) = post_filling(&app, &controller, &filling("FR1", 14.0, 30.0, 60)).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(
+        answer["flags"],
+        json!(["tare_mismatch", "overfill", "late_record"])
+    );
+    assert!(answer["late_s"].as_f64().unwrap() >= 60.0);
+
+    let (_, page) = app.get_json("/api/v1/cylinders/FR1/history").await;
+    let rows = page["items"].as_array().unwrap();
+    let kinds: Vec<(&str, f64, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap(),
+                r["mass_after_kg"].as_f64().unwrap(),
+                r["staff_name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("filling", 30.0, "陈荣华"), ("filling", 30.9, "陈荣华")],
+        "event-time order: {page}"
+    );
+    let (_, view) = app.get_json("/api/v1/cylinders/FR1").await;
+    assert_eq!(view["custody"], "in_stock_full");
+    assert!(view["last_filled_at"].is_string());
+
+    // Just filled: the next decision refuses with R08 (and R10: no pre-fill check).
+    let (_, decision) = authorize(&app, &controller, ask("FR1", "ST1", "LPG")).await;
+    let refused = rules(&decision);
+    assert!(
+        refused.contains(&"R08".to_owned()) && refused.contains(&"R10".to_owned()),
+        "{decision}"
+    );
+    // Filling anyway against that refusal is flagged.
+    let mut body = filling("FR1", 16.6, 30.6, 0);
+    body["decision_id"] = decision["decision_id"].clone();
+    let (status, answer) = post_filling(&app, &controller, &body).await;
+    assert_eq!(status, 201, "{answer}");
+    assert!(
+        answer["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("filled_despite_refusal")),
+        "{answer}"
+    );
+
+    // Bad records are refused and change nothing.
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM fillings")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let mut other = enterprise("ENT9");
+    other["district_code"] = json!("410102");
+    assert_eq!(app.post_json("/api/v1/enterprises", &other).await.0, 201);
+    assert_eq!(
+        app.post_json(
+            "/api/v1/stations",
+            &station("ST9", "ENT9", "他站", 113.5, 34.7)
+        )
+        .await
+        .0,
+        201
+    );
+    let mut foreign = archive("FR9", "T-FR9");
+    foreign["owner_enterprise_code"] = json!("ENT9");
+    foreign["station_code"] = json!("ST9");
+    assert_eq!(app.post_json("/api/v1/cylinders", &foreign).await.0, 201);
+    let mut unknown_decision = filling("FR1", 16.6, 30.6, 0);
+    unknown_decision["decision_id"] = json!(Uuid::new_v4());
+    for (body, status, field) in [
+        (filling("FR1", 16.6, 15.0, 0), 400, "mass_after_kg"),
+        (filling("FR1", -1.0, 15.0, 0), 400, "mass_before_kg"),
+        (filling("FR1", 16.6, 30.0, -3600), 400, "ended_at"),
+        (filling("FR9", 16.6, 30.0, 0), 422, "cylinder_code"),
+        (unknown_decision, 422, "decision_id"),
+    ] {
+        let (got, answer) = post_filling(&app, &controller, &body).await;
+        assert_eq!(
+            (got, answer["error"]["field"].as_str()),
+            (status, Some(field)),
+            "{answer}"
+        );
+    }
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM fillings")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+}

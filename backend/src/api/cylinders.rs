@@ -585,7 +585,7 @@ fn entry(row: store::custody::HistoryRow) -> Result<HistoryEntry, ApiError> {
         ApiError::Internal(anyhow::anyhow!("stored custody {}", row.custody_after))
     })?;
     let target_place = match (row.kind.as_str(), row.op.as_deref()) {
-        ("scan", Some("fill")) => row.station_name.clone(),
+        ("scan" | "filling", Some("fill")) => row.station_name.clone(),
         _ => row.customer_name.clone().or(row.to_station_name.clone()),
     };
     Ok(HistoryEntry {
@@ -602,7 +602,13 @@ fn entry(row: store::custody::HistoryRow) -> Result<HistoryEntry, ApiError> {
             _ => None,
         },
         staff_no: code(row.staff_no),
-        staff_name: row.staff_name,
+        staff_name: row.staff_name.or_else(|| {
+            row.details
+                .as_ref()
+                .and_then(|d| d.get("staff_name"))
+                .and_then(|n| n.as_str())
+                .map(str::to_owned)
+        }),
         vehicle_plate: row.vehicle_plate.and_then(|p| p.try_into().ok()),
         mass_before_kg: row.mass_before_kg,
         mass_after_kg: row.mass_after_kg,

@@ -10,10 +10,13 @@ use crate::rules::compliance::today_in_shanghai;
 use crate::rules::filling::{decide, CylinderFacts, EnterpriseFacts, Facts, Reason};
 use crate::state::AppState;
 use crate::store;
+use crate::store::filling::FillingRow;
 use crate::store::filling::{CylinderRow, DecisionRow};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use chrono::{Months, Utc};
-use shared::filling::{AuthorizeRequest, AuthorizeResponse, RuleReason};
+use shared::filling::{
+    AuthorizeRequest, AuthorizeResponse, FillingResponse, NewFilling, RuleReason,
+};
 use shared::medium::Medium;
 use shared::{ErrorCode, ErrorDetail};
 use std::time::Duration;
@@ -199,4 +202,131 @@ fn facts_json(f: &Facts) -> serde_json::Value {
         "gas_licence_expires": f.enterprise.gas_licence_expires,
         "cylinder": cylinder,
     })
+}
+
+/// `POST /api/v1/fillings`: a filling record (seed 004 Appendix C.1) from the station's
+/// device. Flags: `overfill` (net mass above the allowed fill mass), `tare_mismatch` (mass
+/// before filling off the archived tare or the cylinder's own history by more than
+/// `tare_tolerance_kg`), `late_record` (arrived more than `late_filling_s` after the end),
+/// `filled_despite_refusal` (its decision refused).
+pub async fn record(
+    req: HttpRequest,
+    payload: web::Payload,
+    device: Device,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let received_at = Utc::now();
+    let new: NewFilling = read_record(&req, payload).await?;
+    let invalid = |field: &str, message: &str| {
+        ApiError::Client(ErrorDetail::new(ErrorCode::InvalidField, message).with_field(field))
+    };
+    for (field, mass) in [
+        ("mass_before_kg", new.mass_before_kg),
+        ("mass_after_kg", new.mass_after_kg),
+    ] {
+        if !(mass.is_finite() && mass > 0.0 && mass <= 5000.0) {
+            return Err(invalid(
+                field,
+                "a mass is a number above 0 and at most 5000 kg",
+            ));
+        }
+    }
+    if new.mass_after_kg < new.mass_before_kg {
+        return Err(invalid(
+            "mass_after_kg",
+            "mass_after_kg must not be below mass_before_kg",
+        ));
+    }
+    if new.ended_at < new.started_at {
+        return Err(invalid(
+            "ended_at",
+            "ended_at must not be before started_at",
+        ));
+    }
+    let ended_at = new.ended_at.with_timezone(&Utc);
+    if ended_at > received_at + chrono::Duration::minutes(2) {
+        return Err(invalid("ended_at", "ended_at lies in the future"));
+    }
+    let unknown = |field: &str, what: &str| {
+        ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::UnknownReference,
+                format!("no such {what} of your enterprise"),
+            )
+            .with_field(field),
+        )
+    };
+    let station = store::filling::station(&state.pool, new.station_code.as_str())
+        .await?
+        .filter(|s| s.enterprise_code == device.enterprise_code)
+        .filter(|_| {
+            device
+                .station_code
+                .as_deref()
+                .is_none_or(|bound| bound == new.station_code.as_str())
+        });
+    if station.is_none() {
+        return Err(unknown("station_code", "station"));
+    }
+    let scope = crate::auth::Scope::of_device(&device);
+    let cylinder =
+        store::cylinders::record(&state.pool, Some(new.cylinder_code.as_str()), None, &scope)
+            .await?
+            .ok_or_else(|| unknown("cylinder_code", "cylinder"))?;
+    let mut flags = Vec::new();
+    if let Some(id) = new.decision_id {
+        let decision = store::filling::decision(&state.pool, id)
+            .await?
+            .ok_or_else(|| unknown("decision_id", "decision"))?;
+        if decision.1.as_deref() != Some(new.cylinder_code.as_str()) && decision.1.is_some() {
+            return Err(invalid(
+                "decision_id",
+                "the decision was for another cylinder",
+            ));
+        }
+        if !decision.0 {
+            flags.push("filled_despite_refusal".to_owned());
+        }
+    }
+    let tolerance = state.settings.tare_tolerance_kg;
+    let history = store::filling::historical_tare(&state.pool, cylinder.id).await?;
+    let off_archive = (new.mass_before_kg - cylinder.tare_kg).abs() > tolerance;
+    let off_history = history.is_some_and(|h| (new.mass_before_kg - h).abs() > tolerance);
+    if off_archive || off_history {
+        flags.push("tare_mismatch".to_owned());
+    }
+    if new.mass_after_kg - new.mass_before_kg > cylinder.max_fill_kg {
+        flags.push("overfill".to_owned());
+    }
+    let late_ms = (received_at - ended_at).num_milliseconds();
+    let late_s =
+        std::time::Duration::from_millis(u64::try_from(late_ms).unwrap_or(0)).as_secs_f64();
+    if late_s > state.settings.late_filling_s {
+        flags.push("late_record".to_owned());
+    }
+    let id = Uuid::new_v4();
+    store::filling::insert_filling(
+        &state.pool,
+        &FillingRow {
+            id,
+            decision_id: new.decision_id,
+            cylinder_id: cylinder.id,
+            station_code: new.station_code.as_str().to_owned(),
+            licence_no: new.licence_no.as_str().to_owned(),
+            gun_no: new.gun_no.as_str().to_owned(),
+            staff_no: new.staff_no.as_str().to_owned(),
+            staff_name: new.staff_name.as_str().to_owned(),
+            started_at: new.started_at.with_timezone(&Utc),
+            ended_at,
+            received_at,
+            mass_before_kg: new.mass_before_kg,
+            mass_after_kg: new.mass_after_kg,
+            flags: flags.clone(),
+            late_s,
+            device_id: device.device_id.clone(),
+            enterprise_code: device.enterprise_code.clone(),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(FillingResponse { id, flags, late_s }))
 }

@@ -37,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/fillings/authorize",
                 web::post().to(fillings::authorize),
             ))
+            .service(resource("/fillings", web::post().to(fillings::record)))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
             .service(resource(

@@ -95,6 +95,14 @@ impl Step {
                     .map(|s| Place::Station(s.to_owned()))
                     .or_else(|| customer.map(|c| Place::Customer(c.to_owned()))),
             }),
+            // A filling record fills, like a `fill` scan at its station.
+            ("filling", _) => Some(Self::Scan {
+                op: ScanOp::Fill,
+                station: own(station),
+                customer: None,
+                to_station: None,
+                vehicle: None,
+            }),
             ("check", _) => Some(Self::Check),
             ("inspection", Some(conclusion)) => Some(Self::Inspection {
                 pass: conclusion == "pass",

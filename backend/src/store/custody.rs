@@ -249,7 +249,7 @@ async fn write_state(tx: &mut PgConnection, cylinder_id: i64, state: &State) -> 
                (SELECT location FROM cylinder_events WHERE cylinder_id = $1
                   AND location IS NOT NULL ORDER BY occurred_at DESC, event_id DESC LIMIT 1),
                (SELECT max(occurred_at) FROM cylinder_events WHERE cylinder_id = $1
-                  AND kind = 'scan' AND op = 'fill'),
+                  AND kind IN ('scan', 'filling') AND op = 'fill'),
                (SELECT count(*) FROM cylinder_events WHERE cylinder_id = $1 AND flag IS NOT NULL),
                i.inspected_on, i.next_on,
                (SELECT min(occurred_at) FROM cylinder_events WHERE cylinder_id = $1
@@ -448,7 +448,7 @@ pub async fn recent(
         FROM cylinder_events h
         LEFT JOIN stations s ON s.code = h.station_code
         LEFT JOIN stations ts ON ts.code = h.to_station_code
-        WHERE h.cylinder_id = $1 AND h.kind IN ('scan', 'inspection')
+        WHERE h.cylinder_id = $1 AND h.kind IN ('scan', 'inspection', 'filling')
         ORDER BY h.occurred_at DESC, h.event_id DESC
         LIMIT $2
         "#,

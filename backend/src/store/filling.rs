@@ -143,3 +143,109 @@ pub async fn insert_decision(pool: &PgPool, d: &DecisionRow) -> anyhow::Result<(
     .context("keeping a filling decision")?;
     Ok(())
 }
+
+/// The median mass before filling over the cylinder's last ten filling records (its own
+/// historical tare with residue), if it has any.
+pub async fn historical_tare(pool: &PgPool, cylinder_id: i64) -> anyhow::Result<Option<f64>> {
+    sqlx::query_scalar(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY mass_before_kg) FROM \
+         (SELECT mass_before_kg FROM fillings WHERE cylinder_id = $1 \
+          ORDER BY ended_at DESC LIMIT 10) recent",
+    )
+    .bind(cylinder_id)
+    .fetch_one(pool)
+    .await
+    .context("reading a cylinder's historical tare")
+}
+
+/// Whether a decision exists and allowed the filling, for `cylinder_code` at `station`.
+pub async fn decision(
+    pool: &PgPool,
+    id: Uuid,
+) -> anyhow::Result<Option<(bool, Option<String>, String)>> {
+    sqlx::query_as(
+        "SELECT allowed, cylinder_code, station_code FROM filling_decisions WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .context("reading a filling decision")
+}
+
+/// A filling record to keep.
+#[derive(Debug, Clone)]
+pub struct FillingRow {
+    pub id: Uuid,
+    pub decision_id: Option<Uuid>,
+    pub cylinder_id: i64,
+    pub station_code: String,
+    pub licence_no: String,
+    pub gun_no: String,
+    pub staff_no: String,
+    pub staff_name: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub mass_before_kg: f64,
+    pub mass_after_kg: f64,
+    pub flags: Vec<String>,
+    pub late_s: f64,
+    pub device_id: String,
+    pub enterprise_code: String,
+}
+
+/// Keeps a filling record and its line in the cylinder's history (kind `filling`), and replays
+/// the cylinder, in one transaction.
+pub async fn insert_filling(pool: &PgPool, f: &FillingRow) -> anyhow::Result<()> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("opening a filling transaction")?;
+    sqlx::query(
+        "INSERT INTO fillings (id, decision_id, cylinder_id, station_code, licence_no, gun_no, \
+         staff_no, staff_name, started_at, ended_at, received_at, mass_before_kg, mass_after_kg, \
+         flags, late_s, device_id, enterprise_code) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(f.id)
+    .bind(f.decision_id)
+    .bind(f.cylinder_id)
+    .bind(&f.station_code)
+    .bind(&f.licence_no)
+    .bind(&f.gun_no)
+    .bind(&f.staff_no)
+    .bind(&f.staff_name)
+    .bind(f.started_at)
+    .bind(f.ended_at)
+    .bind(f.received_at)
+    .bind(f.mass_before_kg)
+    .bind(f.mass_after_kg)
+    .bind(&f.flags)
+    .bind(f.late_s)
+    .bind(&f.device_id)
+    .bind(&f.enterprise_code)
+    .execute(&mut *tx)
+    .await
+    .context("keeping a filling record")?;
+    let row = super::custody::NewRow {
+        cylinder_id: f.cylinder_id,
+        event_id: f.id,
+        kind: "filling",
+        op: Some("fill".into()),
+        occurred_at: f.ended_at,
+        station_code: Some(f.station_code.clone()),
+        staff_no: Some(f.staff_no.clone()),
+        mass_before_kg: Some(f.mass_before_kg),
+        mass_after_kg: Some(f.mass_after_kg),
+        details: Some(serde_json::json!({
+            "gun_no": f.gun_no, "licence_no": f.licence_no, "staff_name": f.staff_name,
+            "started_at": f.started_at, "decision_id": f.decision_id, "flags": f.flags,
+            "late_s": f.late_s,
+        })),
+        ..super::custody::NewRow::default()
+    };
+    super::custody::insert_rows(&mut tx, std::slice::from_ref(&row)).await?;
+    super::custody::replay(&mut tx, f.cylinder_id).await?;
+    tx.commit().await.context("committing a filling")?;
+    Ok(())
+}
