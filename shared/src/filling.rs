@@ -63,3 +63,43 @@ pub struct FillingResponse {
     /// Seconds between the end of filling and the record's arrival.
     pub late_s: f64,
 }
+
+/// One decision as the station view lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionLine {
+    pub id: Uuid,
+    pub decided_at: DateTime<FixedOffset>,
+    pub gun_no: String,
+    pub cylinder_code: Option<String>,
+    pub tag_id: Option<String>,
+    pub allowed: bool,
+    pub reasons: Vec<RuleReason>,
+}
+
+/// How many refusals one rule caused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleCount {
+    pub rule: String,
+    pub count: i64,
+}
+
+/// `GET /api/v1/stations/{code}/filling-summary?date=`: one station's day (Beijing time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StationFillingSummary {
+    pub station_code: String,
+    pub station_name: String,
+    pub date: chrono::NaiveDate,
+    pub decisions: i64,
+    pub allowed: i64,
+    pub refused: i64,
+    /// Refusals for an unknown tag or code (R00).
+    pub illegal_tags: i64,
+    pub refusals_by_rule: Vec<RuleCount>,
+    pub fillings: i64,
+    pub flagged_fillings: i64,
+    pub late_records: i64,
+    pub max_late_s: Option<f64>,
+    pub mean_late_s: Option<f64>,
+    /// The newest 50 decisions of the day, newest first.
+    pub recent: Vec<DecisionLine>,
+}

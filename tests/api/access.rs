@@ -94,6 +94,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/cylinders/export"),
     ("GET", "/api/v1/cylinders/export?enterprise_code={B}"),
     ("GET", "/api/v1/audit"),
+    ("GET", "/api/v1/stations/{A}-ST/filling-summary"),
+    ("GET", "/api/v1/stations/{B}-ST/filling-summary"),
     ("GET", "/api/v1/health"),
     ("GET", "/api/v1/basemap/districts"),
     ("POST", "/api/v1/stations"),

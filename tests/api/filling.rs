@@ -385,6 +385,37 @@ async fn filling_records_are_kept_flagged_and_join_the_history() {
         "{answer}"
     );
 
+    // The station's day: decisions, refusals by rule, fillings, lateness.
+    let (status, day) = app.get_json("/api/v1/stations/ST1/filling-summary").await;
+    assert_eq!(status, 200, "{day}");
+    assert_eq!(
+        (day["decisions"].as_i64(), day["refused"].as_i64()),
+        (Some(1), Some(1)),
+        "{day}"
+    );
+    assert_eq!(
+        (
+            day["fillings"].as_i64(),
+            day["flagged_fillings"].as_i64(),
+            day["late_records"].as_i64()
+        ),
+        (Some(3), Some(2), Some(1))
+    );
+    assert!(
+        day["refusals_by_rule"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"rule": "R08", "count": 1})),
+        "{day}"
+    );
+    assert_eq!(day["recent"][0]["allowed"], false);
+    assert_eq!(
+        app.get_json("/api/v1/stations/NOPE/filling-summary")
+            .await
+            .0,
+        404
+    );
+
     // Bad records are refused and change nothing.
     let before: i64 = sqlx::query_scalar("SELECT count(*) FROM fillings")
         .fetch_one(&app.db.pool)

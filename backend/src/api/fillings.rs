@@ -330,3 +330,70 @@ pub async fn record(
     .await?;
     Ok(HttpResponse::Created().json(FillingResponse { id, flags, late_s }))
 }
+
+/// `?date=YYYY-MM-DD` (Beijing time; default today).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DayQuery {
+    date: Option<chrono::NaiveDate>,
+}
+
+/// `GET /api/v1/stations/{code}/filling-summary`: one station's filling day, for the station
+/// view (a user within the station's scope).
+pub async fn station_summary(
+    path: web::Path<String>,
+    query: Result<web::Query<DayQuery>, actix_web::Error>,
+    user: crate::auth::User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let code = path.into_inner();
+    let name = store::filling::station_in_scope(&state.pool, &code, &user.scope())
+        .await?
+        .ok_or_else(|| ApiError::client(ErrorCode::NotFound, format!("no station {code}")))?;
+    let date = query.date.unwrap_or_else(today_in_shanghai);
+    let midnight = date
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc() - chrono::Duration::hours(8))
+        .ok_or_else(|| ApiError::client(ErrorCode::InvalidQuery, "bad date"))?;
+    let (from, to) = (midnight, midnight + chrono::Duration::days(1));
+    let (counts, by_rule) =
+        store::filling::day_counts(&state.pool, &code, from, to, state.settings.late_filling_s)
+            .await?;
+    let recent = store::filling::recent_decisions(&state.pool, &code, from, to, 50)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(shared::filling::DecisionLine {
+                id: row.id,
+                decided_at: crate::rules::compliance::to_beijing(row.decided_at),
+                gun_no: row.gun_no,
+                cylinder_code: row.cylinder_code,
+                tag_id: row.tag_id,
+                allowed: row.allowed,
+                reasons: serde_json::from_value(row.reasons)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(
+        HttpResponse::Ok().json(shared::filling::StationFillingSummary {
+            station_code: code,
+            station_name: name,
+            date,
+            decisions: counts.decisions,
+            allowed: counts.allowed,
+            refused: counts.decisions - counts.allowed,
+            illegal_tags: counts.illegal_tags,
+            refusals_by_rule: by_rule
+                .into_iter()
+                .map(|(rule, count)| shared::filling::RuleCount { rule, count })
+                .collect(),
+            fillings: counts.fillings,
+            flagged_fillings: counts.flagged_fillings,
+            late_records: counts.late_records,
+            max_late_s: counts.max_late_s,
+            mean_late_s: counts.mean_late_s,
+            recent,
+        }),
+    )
+}

@@ -38,6 +38,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(fillings::authorize),
             ))
             .service(resource("/fillings", web::post().to(fillings::record)))
+            .service(resource(
+                "/stations/{code}/filling-summary",
+                web::get().to(fillings::station_summary),
+            ))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
             .service(resource(

@@ -249,3 +249,114 @@ pub async fn insert_filling(pool: &PgPool, f: &FillingRow) -> anyhow::Result<()>
     tx.commit().await.context("committing a filling")?;
     Ok(())
 }
+
+/// A station's name within `scope`, or `None`.
+pub async fn station_in_scope(
+    pool: &PgPool,
+    code: &str,
+    scope: &crate::auth::Scope,
+) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT s.name FROM stations s JOIN enterprises e ON e.code = s.enterprise_code \
+         WHERE s.code = $1 AND ($2::text IS NULL OR e.code = $2) \
+         AND ($3::text IS NULL OR e.district_code = $3)",
+    )
+    .bind(code)
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .fetch_optional(pool)
+    .await
+    .context("reading a station in scope")
+}
+
+/// The day's counts of one station: decisions (allowed, refused, R00), refusals per rule,
+/// fillings (flagged, late; max and mean lateness).
+#[derive(Debug, sqlx::FromRow)]
+pub struct DayCounts {
+    pub decisions: i64,
+    pub allowed: i64,
+    pub illegal_tags: i64,
+    pub fillings: i64,
+    pub flagged_fillings: i64,
+    pub late_records: i64,
+    pub max_late_s: Option<f64>,
+    pub mean_late_s: Option<f64>,
+}
+
+/// Counts of `station` between `from` and `to`.
+pub async fn day_counts(
+    pool: &PgPool,
+    station: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    late_after_s: f64,
+) -> anyhow::Result<(DayCounts, Vec<(String, i64)>)> {
+    let counts: DayCounts = sqlx::query_as(
+        r#"
+        SELECT
+          (SELECT count(*) FROM filling_decisions d WHERE d.station_code = $1 AND d.decided_at >= $2 AND d.decided_at < $3) AS decisions,
+          (SELECT count(*) FROM filling_decisions d WHERE d.station_code = $1 AND d.decided_at >= $2 AND d.decided_at < $3 AND d.allowed) AS allowed,
+          (SELECT count(*) FROM filling_decisions d WHERE d.station_code = $1 AND d.decided_at >= $2 AND d.decided_at < $3
+              AND d.reasons @> '[{"rule": "R00"}]') AS illegal_tags,
+          count(f.id) AS fillings,
+          count(f.id) FILTER (WHERE cardinality(f.flags) > 0) AS flagged_fillings,
+          count(f.id) FILTER (WHERE f.late_s > $4) AS late_records,
+          max(f.late_s) AS max_late_s,
+          avg(f.late_s) AS mean_late_s
+        FROM fillings f WHERE f.station_code = $1 AND f.received_at >= $2 AND f.received_at < $3
+        "#,
+    )
+    .bind(station)
+    .bind(from)
+    .bind(to)
+    .bind(late_after_s)
+    .fetch_one(pool)
+    .await
+    .context("counting a station's day")?;
+    let by_rule: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT r->>'rule', count(*) FROM filling_decisions d, jsonb_array_elements(d.reasons) r \
+         WHERE d.station_code = $1 AND d.decided_at >= $2 AND d.decided_at < $3 \
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind(station)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+    .context("counting refusals by rule")?;
+    Ok((counts, by_rule))
+}
+
+/// One kept decision.
+#[derive(Debug, sqlx::FromRow)]
+pub struct DecisionListRow {
+    pub id: Uuid,
+    pub decided_at: DateTime<Utc>,
+    pub gun_no: String,
+    pub cylinder_code: Option<String>,
+    pub tag_id: Option<String>,
+    pub allowed: bool,
+    pub reasons: serde_json::Value,
+}
+
+/// The newest `limit` decisions of `station` between `from` and `to`.
+pub async fn recent_decisions(
+    pool: &PgPool,
+    station: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: i64,
+) -> anyhow::Result<Vec<DecisionListRow>> {
+    sqlx::query_as(
+        "SELECT id, decided_at, gun_no, cylinder_code, tag_id, allowed, reasons \
+         FROM filling_decisions WHERE station_code = $1 AND decided_at >= $2 AND decided_at < $3 \
+         ORDER BY decided_at DESC, id DESC LIMIT $4",
+    )
+    .bind(station)
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("reading recent decisions")
+}
