@@ -6,6 +6,7 @@ use crate::i18n::{Key, Lang, LangContext};
 use crate::pages::cylinder::CylinderPage;
 use crate::pages::login::LoginPage;
 use crate::pages::public::PublicPage;
+use crate::pages::station::StationPage;
 use crate::pages::wall::Wall;
 use crate::services::token;
 use crate::session::{RequireSession, Session, SessionContext};
@@ -19,6 +20,9 @@ pub enum Route {
     Wall,
     #[at("/cylinders/:code")]
     Cylinder { code: String },
+    /// A filling station's day: its guns' decisions, refusals by rule, fillings.
+    #[at("/stations/:code")]
+    Station { code: String },
     /// The QR code's target, for the public.
     #[at("/q/:code")]
     Public { code: String },
@@ -41,6 +45,9 @@ fn switch(route: Route) -> Html {
         Route::Wall => html! { <RequireSession><Shell><Wall /></Shell></RequireSession> },
         Route::Cylinder { code } => {
             html! { <RequireSession><Shell><CylinderPage {code} /></Shell></RequireSession> }
+        }
+        Route::Station { code } => {
+            html! { <RequireSession><Shell><StationPage {code} /></Shell></RequireSession> }
         }
         Route::NotFound => {
             html! { <RequireSession><Shell><NotFound /></Shell></RequireSession> }

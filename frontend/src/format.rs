@@ -13,6 +13,11 @@ pub fn minute(t: &DateTime<FixedOffset>) -> String {
     t.with_timezone(&cst()).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// `HH:MM:SS` in Beijing time.
+pub fn clock(t: &DateTime<FixedOffset>) -> String {
+    t.with_timezone(&cst()).format("%H:%M:%S").to_string()
+}
+
 /// `YYYY-MM-DD HH:MM`, or a dash.
 pub fn minute_or_dash(t: Option<&DateTime<FixedOffset>>) -> String {
     t.map_or_else(|| "—".to_owned(), minute)
@@ -60,5 +65,6 @@ mod tests {
         assert_eq!(minute(&t), "2026-11-01 09:00");
         let t = DateTime::parse_from_rfc3339("2026-11-01T23:30:00-05:00").unwrap();
         assert_eq!(minute(&t), "2026-11-02 12:30");
+        assert_eq!(clock(&t), "12:30:00");
     }
 }

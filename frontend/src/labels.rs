@@ -166,6 +166,73 @@ pub fn medium(lang: Lang, m: Medium) -> String {
     }
 }
 
+/// The filling rules in the order the station view charts them: R00 to R12, then E01 (the
+/// platform could not check, so the gun was refused).
+pub const FILLING_RULES: [&str; 14] = [
+    "R00", "R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09", "R10", "R11", "R12",
+    "E01",
+];
+
+/// What a filling rule refuses, in a few words; `None` for a code this build does not know.
+pub fn filling_rule(lang: Lang, rule: &str) -> Option<&'static str> {
+    let (zh, en) = match rule {
+        "R00" => (
+            "非法标签/未登记气瓶",
+            "Unknown tag or unregistered cylinder",
+        ),
+        "R01" => ("充装许可证过期", "Filling licence expired"),
+        "R02" => ("燃气经营许可证过期", "Gas business licence expired"),
+        "R03" => ("未使用登记", "No use registration"),
+        "R04" => ("超期未检", "Inspection overdue"),
+        "R05" => ("超过使用年限", "Past its design life"),
+        "R06" => ("已报废", "Scrapped"),
+        "R07" => ("非本站登记", "Registered at another station"),
+        "R08" => ("距上次充装不足24小时", "Filled less than 24 h ago"),
+        "R09" => ("流转数据不全", "Incomplete custody records"),
+        "R10" => (
+            "无16小时内充装前检查合格记录",
+            "No passed pre-fill check within 16 h",
+        ),
+        "R11" => ("介质不符", "Wrong medium"),
+        "R12" => (
+            "前次充装未录入复检记录",
+            "No post-fill check after the last filling",
+        ),
+        "E01" => ("平台无法核验（拒绝）", "Platform could not check (refused)"),
+        _ => return None,
+    };
+    Some(pick(lang, zh, en))
+}
+
+/// A rule's code and label (`R10 无16小时内充装前检查合格记录`), or the code alone when unknown.
+pub fn filling_rule_line(lang: Lang, rule: &str) -> String {
+    match filling_rule(lang, rule) {
+        Some(label) => format!("{rule} {label}"),
+        None => rule.to_owned(),
+    }
+}
+
+/// Why a gun was refused, as the station view says it: in Chinese the server's own message
+/// (it may name a date or a station), in English the rule's label (the message when the rule
+/// is unknown to this build).
+pub fn refusal(lang: Lang, rule: &str, message: &str) -> String {
+    match (lang, filling_rule(lang, rule)) {
+        (Lang::Zh, label) if message.is_empty() => label.unwrap_or_default().to_owned(),
+        (Lang::Zh, _) | (Lang::En, None) => message.to_owned(),
+        (Lang::En, Some(label)) => label.to_owned(),
+    }
+}
+
+/// A refusal's tooltip: the rule's code and label, and in English also the server's message
+/// (the text shows the label there).
+pub fn refusal_title(lang: Lang, rule: &str, message: &str) -> String {
+    let line = filling_rule_line(lang, rule);
+    match lang {
+        Lang::En if !message.is_empty() => format!("{line} · {message}"),
+        _ => line,
+    }
+}
+
 fn pick(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
     match lang {
         Lang::Zh => zh,
@@ -221,6 +288,34 @@ mod tests {
             "Irregular: Delivered (sale) while at the customer"
         );
         assert_eq!(flag(Lang::Zh, "充装", "something else"), "something else");
+    }
+
+    #[test]
+    fn every_charted_rule_has_a_label_in_both_languages() {
+        for rule in FILLING_RULES {
+            assert!(filling_rule(Lang::Zh, rule).is_some(), "{rule}");
+            assert!(filling_rule(Lang::En, rule).is_some(), "{rule}");
+        }
+        assert_eq!(filling_rule(Lang::Zh, "R00"), Some("非法标签/未登记气瓶"));
+        assert_eq!(
+            filling_rule_line(Lang::Zh, "R10"),
+            "R10 无16小时内充装前检查合格记录"
+        );
+        assert_eq!(
+            filling_rule_line(Lang::En, "E01"),
+            "E01 Platform could not check (refused)"
+        );
+        assert_eq!(filling_rule_line(Lang::En, "R99"), "R99");
+        let message = "下次检验日期 2025-01-01 已过";
+        assert_eq!(refusal(Lang::Zh, "R04", message), message);
+        assert_eq!(refusal(Lang::En, "R04", message), "Inspection overdue");
+        assert_eq!(refusal(Lang::En, "R99", "新规则"), "新规则");
+        assert_eq!(refusal(Lang::Zh, "R06", ""), "已报废");
+        assert_eq!(
+            refusal_title(Lang::En, "R04", message),
+            "R04 Inspection overdue · 下次检验日期 2025-01-01 已过"
+        );
+        assert_eq!(refusal_title(Lang::Zh, "R04", message), "R04 超期未检");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod common;
 
 mod cylinders;
 mod login;
+mod station;
 
 use common::{free_port, gps, output_dir, spawn_app, spawn_app_with, AppConfig, TestApp, TestDb};
 use fantoccini::{Client, ClientBuilder, Locator};

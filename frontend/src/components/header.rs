@@ -1,8 +1,8 @@
-//! The title bar: platform name, navigation, cylinder search, connection state, who is signed
+//! The title bar: platform name, navigation, cylinder and station search, connection state, who is signed
 //! in (role and scope) with the sign-out button, language switch.
 
 use crate::app::Route;
-use crate::components::cylinder_search::CylinderSearch;
+use crate::components::code_search::{CodeSearch, SearchTarget};
 use crate::i18n::{use_lang, Key};
 use crate::labels;
 use crate::services::{api, token};
@@ -68,7 +68,8 @@ pub fn Header() -> Html {
             <nav>
                 <Link<Route> to={Route::Wall}>{ lang.lang.t(Key::Wall) }</Link<Route>>
             </nav>
-            <CylinderSearch />
+            <CodeSearch target={SearchTarget::Cylinder} />
+            <CodeSearch target={SearchTarget::Station} />
             <span id="live-status" class={class} data-status={format!("{status:?}").to_lowercase()}>
                 { lang.lang.t(key) }
             </span>

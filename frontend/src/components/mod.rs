@@ -1,11 +1,14 @@
 //! Reusable pieces of the pages, one component per file.
 
 pub mod archive;
-pub mod cylinder_search;
+pub mod code_search;
+pub mod decision_table;
 pub mod district_panel;
+pub mod gun_panel;
 pub mod header;
 pub mod kpi;
 pub mod map;
+pub mod rule_chart;
 pub mod shell;
 pub mod timeline;
 pub mod trajectory;

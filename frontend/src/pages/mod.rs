@@ -3,4 +3,5 @@
 pub mod cylinder;
 pub mod login;
 pub mod public;
+pub mod station;
 pub mod wall;

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use gloo_net::http::{Method, RequestBuilder, Response};
 use shared::auth::{LoginRequest, LoginResponse, Me};
 use shared::cylinder::{CylinderView, HistoryEntry, Page, PublicCylinder};
+use shared::filling::StationFillingSummary;
 use shared::{ErrorBody, ErrorCode};
 use std::fmt;
 
@@ -213,6 +214,20 @@ pub async fn history(code: &str) -> Result<(Vec<HistoryEntry>, bool), ApiError> 
             None => return Ok((entries, false)),
         }
     }
+}
+
+/// A station's filling day (the server's today in Beijing time when `date` is `None`): counts,
+/// refusals by rule and the newest decisions. A station outside the user's scope is a 404.
+pub async fn station_summary(
+    code: &str,
+    date: Option<NaiveDate>,
+) -> Result<StationFillingSummary, ApiError> {
+    let query = date.map_or_else(String::new, |d| format!("?date={}", d.format("%Y-%m-%d")));
+    get_json(&format!(
+        "/api/v1/stations/{}/filling-summary{query}",
+        encode(code)
+    ))
+    .await
 }
 
 /// What the QR code shows the public, by cylinder code or QR payload.
