@@ -30,6 +30,9 @@ enum Command {
     },
     /// Drive a running server with simulated vehicles through its public API.
     Simulate(SimArgs),
+    /// Load `POST /api/v1/fillings/authorize` at a fixed rate (open loop) or as fast as
+    /// possible (`--rate 0`, closed loop); prints latency percentiles as JSON.
+    LoadAuthorize(cylwatch::sim::load::LoadArgs),
 }
 
 #[tokio::main]
@@ -53,6 +56,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Simulate(args) => {
             telemetry::init("info");
             cylwatch::sim::run(args).await
+        }
+        Command::LoadAuthorize(args) => {
+            telemetry::init("warn");
+            cylwatch::sim::load::run(args).await
         }
     }
 }
