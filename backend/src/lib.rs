@@ -1,6 +1,7 @@
 //! cylwatch: real-time supervision of gas cylinders. The server library; `main.rs` is a thin
 //! command line over it.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod config;

@@ -14,6 +14,8 @@ pub struct AppState {
     pub redis: redis::Client,
     pub keys: StreamKeys,
     pub hub: LiveHub,
+    /// Live messages from outside the pipeline (alerts).
+    pub publisher: crate::live::publish::Publisher,
     /// Rung after each commit so the relay moves the new events at once.
     pub relay_wakeup: Arc<Notify>,
     /// The district GeoJSON, as read from `basemap_path`.

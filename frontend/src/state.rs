@@ -5,6 +5,7 @@
 //! with every action, so components still re-render when something changed.
 
 use chrono::{DateTime, Utc};
+use shared::alert::{Alert, AlertStatus};
 use shared::live::{LiveMessage, VehicleState};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -22,11 +23,15 @@ pub enum ConnStatus {
 /// Vehicles by plate.
 pub type Vehicles = Rc<RefCell<HashMap<String, VehicleState>>>;
 
+/// Unresolved alerts by id.
+pub type OpenAlerts = Rc<RefCell<HashMap<uuid::Uuid, Alert>>>;
+
 /// Everything the live feed has told us.
 #[derive(Debug, Clone)]
 pub struct LiveState {
     pub status: ConnStatus,
     pub vehicles: Vehicles,
+    pub alerts: OpenAlerts,
     pub last_update: Option<DateTime<Utc>>,
     pub version: u64,
 }
@@ -36,6 +41,7 @@ impl Default for LiveState {
         Self {
             status: ConnStatus::Connecting,
             vehicles: Rc::default(),
+            alerts: Rc::default(),
             last_update: None,
             version: 0,
         }
@@ -62,12 +68,28 @@ impl Reducible for LiveState {
         next.version += 1;
         match action {
             LiveAction::Status(status) => next.status = status,
-            LiveAction::Message(LiveMessage::Snapshot { vehicles, at }) => {
+            LiveAction::Message(LiveMessage::Snapshot {
+                vehicles,
+                alerts,
+                at,
+            }) => {
                 let mut map = next.vehicles.borrow_mut();
                 map.clear();
                 map.extend(vehicles.into_iter().map(|v| (v.plate.to_string(), v)));
                 drop(map);
+                let mut open = next.alerts.borrow_mut();
+                open.clear();
+                open.extend(alerts.into_iter().map(|a| (a.id, a)));
+                drop(open);
                 next.last_update = Some(at);
+            }
+            LiveAction::Message(LiveMessage::Alert(alert)) => {
+                let mut open = next.alerts.borrow_mut();
+                if alert.status == AlertStatus::Resolved {
+                    open.remove(&alert.id);
+                } else {
+                    open.insert(alert.id, *alert);
+                }
             }
             LiveAction::Message(LiveMessage::Vehicle(v)) => {
                 let mut map = next.vehicles.borrow_mut();

@@ -51,6 +51,8 @@ pub enum ErrorCode {
     InvalidRows,
     /// The path exists but not for that method.
     MethodNotAllowed,
+    /// The record is not in a state that allows this (an alert already resolved ...).
+    InvalidTransition,
     /// A query string that cannot be parsed.
     InvalidQuery,
     /// A dependency (PostgreSQL, Redis) is unavailable.
@@ -76,7 +78,7 @@ impl ErrorCode {
             Self::AccountLocked => 423,
             Self::RateLimited => 429,
             Self::NotFound => 404,
-            Self::AlreadyExists | Self::TagVoid => 409,
+            Self::AlreadyExists | Self::TagVoid | Self::InvalidTransition => 409,
             Self::UnknownReference | Self::InvalidRows => 422,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
@@ -112,6 +114,7 @@ impl ErrorCode {
             Self::TagVoid => "tag_void",
             Self::InvalidRows => "invalid_rows",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::InvalidTransition => "invalid_transition",
             Self::InvalidQuery => "invalid_query",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal",
@@ -180,6 +183,7 @@ mod tests {
             ErrorCode::TagVoid,
             ErrorCode::InvalidRows,
             ErrorCode::MethodNotAllowed,
+            ErrorCode::InvalidTransition,
             ErrorCode::InvalidQuery,
             ErrorCode::ServiceUnavailable,
             ErrorCode::Internal,

@@ -1,6 +1,7 @@
 //! Types that cross the wire: ids, events, live messages, error codes. No I/O; compiles for
 //! native and wasm32.
 
+pub mod alert;
 pub mod auth;
 pub mod cylinder;
 pub mod error;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::alert::Alert;
 use crate::ids::VehiclePlate;
 
 /// A vehicle's newest known position (newest by event time, not by arrival).
@@ -31,11 +32,20 @@ pub enum LiveMessage {
     /// The whole current picture, sent on connect and whenever the client fell behind.
     Snapshot {
         vehicles: Vec<VehicleState>,
+        /// Unresolved alerts, newest activity first (at most `SNAPSHOT_ALERTS`).
+        #[serde(default)]
+        alerts: Vec<Alert>,
         at: DateTime<Utc>,
     },
     /// One vehicle moved.
     Vehicle(VehicleState),
+    /// An alert was raised, seen again, acknowledged, resolved or escalated: its whole new
+    /// state.
+    Alert(Box<Alert>),
 }
+
+/// How many unresolved alerts a snapshot carries at most.
+pub const SNAPSHOT_ALERTS: usize = 500;
 
 /// Topics a client may subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -16,6 +16,8 @@ struct Planted {
     tag: String,
     plate: String,
     device_key: String,
+    /// An `illegal_tag` alert at its station (whose name carries the canary).
+    alert: String,
     admin_token: String,
     staff_token: String,
 }
@@ -68,8 +70,42 @@ async fn plant(app: &TestApp, code: &str, district: &str, lon: f64) -> Planted {
     ]});
     let (status, body) = app.post_events_as(&device_key, &events).await;
     assert_eq!((status, &body["accepted"]), (202, &json!(2)), "{body}");
+    // An unknown tag at its station's gun: an alert naming the station.
+    let controller = app
+        .new_device(
+            code,
+            json!({"kind": "controller", "station_code": station_code}),
+        )
+        .await;
+    let ask = json!({"tag_id": format!("{code}-FAKE"), "station_code": station_code,
+                     "gun_no": "G1", "medium": "LPG", "staff_no": format!("{code}-S")});
+    let answer: Value = app
+        .client
+        .post(app.url("/api/v1/fillings/authorize"))
+        .header("x-device-key", &controller)
+        .json(&ask)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["allowed"], false, "{answer}");
+    let mut alert = None;
+    for _ in 0..100 {
+        let (_, page) = app
+            .get_json(&format!("/api/v1/alerts?enterprise_code={code}"))
+            .await;
+        alert = page["items"][0]["id"].as_str().map(str::to_owned);
+        if alert.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let alert = alert.expect("the illegal-tag alert within 10 s");
     Planted {
         code: code.into(),
+        alert,
         canary,
         cylinder,
         tag,
@@ -96,6 +132,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/stations/{A}-ST/filling-summary"),
     ("GET", "/api/v1/stations/{B}-ST/filling-summary"),
+    ("GET", "/api/v1/alerts"),
+    ("GET", "/api/v1/alerts?enterprise_code={B}"),
+    ("GET", "/api/v1/alerts/{B_ALERT}"),
+    ("GET", "/api/v1/alerts/{A_ALERT}"),
+    ("POST", "/api/v1/alerts/{B_ALERT}/ack"),
+    ("POST", "/api/v1/alerts/{B_ALERT}/resolve"),
     ("GET", "/api/v1/health"),
     ("GET", "/api/v1/basemap/districts"),
     ("POST", "/api/v1/stations"),
@@ -168,6 +210,8 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
         path.replace("{A_CYL}", &a.cylinder)
             .replace("{B_CYL}", &b.cylinder)
             .replace("{B_TAG}", &b.tag)
+            .replace("{A_ALERT}", &a.alert)
+            .replace("{B_ALERT}", &b.alert)
             .replace("{A}", &a.code)
             .replace("{B}", &b.code)
     };
@@ -195,7 +239,7 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
                 !text.contains(&b.canary),
                 "{who}: {method} {path} ({status}) shows B: {text}"
             );
-            if path.contains(&b.code) || path.contains(&b.canary) {
+            if path.contains(&b.code) || path.contains(&b.canary) || path.contains(&b.alert) {
                 assert!(
                     [403, 404].contains(&status),
                     "{who}: {method} {path} answered {status}: {text}"
@@ -219,6 +263,16 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
             .await;
         assert_eq!(status, 200, "{who}: {view}");
         assert!(view.to_string().contains(&a.canary));
+        let (status, page) = app
+            .send_json(Method::GET, "/api/v1/alerts", None, Some(token))
+            .await;
+        assert_eq!(status, 200, "{who}: {page}");
+        assert_eq!(
+            page["items"].as_array().map(Vec::len),
+            Some(1),
+            "{who}: {page}"
+        );
+        assert!(page.to_string().contains(&a.canary), "{who}: {page}");
     }
     // Nothing of B was written by A's attempts.
     let b_records: i64 = sqlx::query_scalar(
@@ -229,7 +283,7 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
     .fetch_one(&app.db.pool)
     .await
     .unwrap();
-    assert_eq!(b_records, 3);
+    assert_eq!(b_records, 4, "B's station, cylinder and two devices");
 
     // The live feed: A's users get A's vehicle and never B's.
     for (round, token) in [&a.admin_token, &district_token].into_iter().enumerate() {

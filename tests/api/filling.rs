@@ -18,7 +18,7 @@ fn check(cylinder: &str, stage: &str, passed: bool, at: &str) -> Value {
 }
 
 /// A cylinder of ENT1 registered at `station`, with changes to its archive.
-async fn cylinder(app: &TestApp, code: &str, station: &str, changes: Value) {
+pub(crate) async fn cylinder(app: &TestApp, code: &str, station: &str, changes: Value) {
     let mut a = archive(code, &format!("T-{code}"));
     a["station_code"] = json!(station);
     if let Value::Object(changes) = changes {
@@ -30,7 +30,7 @@ async fn cylinder(app: &TestApp, code: &str, station: &str, changes: Value) {
     assert_eq!(status, 201, "{code}: {body}");
 }
 
-async fn authorize(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn authorize(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
     let response = app
         .client
         .post(app.url("/api/v1/fillings/authorize"))
@@ -43,7 +43,7 @@ async fn authorize(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-fn ask(code: &str, station: &str, medium: &str) -> Value {
+pub(crate) fn ask(code: &str, station: &str, medium: &str) -> Value {
     json!({"cylinder_code": code, "station_code": station, "gun_no": "G1", "medium": medium,
            "staff_no": "S1"})
 }
@@ -300,7 +300,7 @@ async fn a_database_that_does_not_answer_refuses_within_the_deadline() {
         .unwrap();
 }
 
-async fn post_filling(app: &TestApp, key: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn post_filling(app: &TestApp, key: &str, body: &Value) -> (u16, Value) {
     let response = app
         .client
         .post(app.url("/api/v1/fillings"))
@@ -313,7 +313,7 @@ async fn post_filling(app: &TestApp, key: &str, body: &Value) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-fn filling(code: &str, before: f64, after: f64, ended_ago_s: i64) -> Value {
+pub(crate) fn filling(code: &str, before: f64, after: f64, ended_ago_s: i64) -> Value {
     let ended = Utc::now() - Duration::seconds(ended_ago_s);
     json!({"cylinder_code": code, "station_code": "ST1", "licence_no": "豫充-001", "gun_no": "G1",
            "staff_no": "S1", "staff_name": "陈荣华",

@@ -4,10 +4,10 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp) -> Ws {
+pub(crate) async fn connect(app: &TestApp) -> Ws {
     let (ws, _) = tokio_tungstenite::connect_async(app.ws_url())
         .await
         .expect("WebSocket connect");
@@ -15,7 +15,7 @@ async fn connect(app: &TestApp) -> Ws {
 }
 
 /// The next JSON text message (pings and pongs skipped), within 15 s.
-async fn next_json(ws: &mut Ws) -> Value {
+pub(crate) async fn next_json(ws: &mut Ws) -> Value {
     tokio::time::timeout(Duration::from_secs(15), async {
         loop {
             match ws.next().await {
@@ -32,7 +32,7 @@ async fn next_json(ws: &mut Ws) -> Value {
 }
 
 /// Reads until a message satisfies `pred`.
-async fn until(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn until(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> Value {
     loop {
         let msg = next_json(ws).await;
         if pred(&msg) {

@@ -5,6 +5,7 @@
 mod common;
 
 mod access;
+mod alerts;
 mod custody;
 mod cylinders;
 mod filling;

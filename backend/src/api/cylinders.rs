@@ -10,7 +10,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::store::cylinders::CylinderRecord;
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
 use shared::cylinder::{Custody, CylinderView, HistoryEntry, Page, PlaceRef};
@@ -18,7 +18,6 @@ use shared::registry::{
     parse, CylinderArchive, ImportReport, RowError, CYLINDER_COLUMNS, CYLINDER_NUMBER_COLUMNS,
 };
 use shared::{ErrorCode, ErrorDetail, GeoPoint};
-use uuid::Uuid;
 
 /// Who may archive cylinders (an enterprise admin only its own enterprise's).
 const WRITERS: &[Role] = &[Role::Admin, Role::CityRegulator, Role::EnterpriseAdmin];
@@ -538,7 +537,11 @@ pub async fn history(
             "limit must be between 1 and 1000",
         ));
     }
-    let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(super::parse_cursor)
+        .transpose()?;
     let code = path.into_inner();
     let record = find(&state, Some(&code), None, &user.scope()).await?;
     let rows = store::custody::history(&state.pool, record.id, after, limit + 1).await?;
@@ -559,22 +562,6 @@ pub async fn history(
         None
     };
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
-}
-
-fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let bad = || {
-        ApiError::client(
-            ErrorCode::InvalidQuery,
-            "cursor is not one this server gave",
-        )
-    };
-    let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
-    let at = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or_else(bad)?;
-    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
 }
 
 fn entry(row: store::custody::HistoryRow) -> Result<HistoryEntry, ApiError> {

@@ -10,10 +10,12 @@ use crate::rules::compliance::today_in_shanghai;
 use crate::rules::filling::{decide, CylinderFacts, EnterpriseFacts, Facts, Reason};
 use crate::state::AppState;
 use crate::store;
+use crate::store::alerts::NewAlert;
 use crate::store::filling::FillingRow;
-use crate::store::filling::{CylinderRow, DecisionRow};
+use crate::store::filling::{CylinderRow, DecisionRow, StationRow};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use chrono::{Months, Utc};
+use shared::alert::{AlertKind, Severity};
 use shared::filling::{
     AuthorizeRequest, AuthorizeResponse, FillingResponse, NewFilling, RuleReason,
 };
@@ -53,7 +55,15 @@ pub async fn authorize(
         Ok::<_, ApiError>((decided, device))
     };
     let (allowed, reasons) = match tokio::time::timeout(DECIDE_WITHIN, work).await {
-        Ok(Ok((Some(decided), _))) => decided,
+        Ok(Ok((Some((allowed, reasons, station)), device))) => {
+            if !allowed {
+                // The gun has its answer first; the alert follows.
+                let alert = refusal_alert(&ask, &device, &station, decision_id, &reasons);
+                let (pool, publisher) = (state.pool.clone(), state.publisher.clone());
+                tokio::spawn(async move { crate::alerts::raise(&pool, &publisher, alert).await });
+            }
+            (allowed, reasons)
+        }
         Ok(Ok((None, device))) => {
             return Err(ApiError::Client(
                 ErrorDetail::new(
@@ -95,13 +105,50 @@ fn unsure() -> (bool, Vec<RuleReason>) {
     )
 }
 
+/// A refusal's alert: `illegal_tag` when the tag or code is unknown (R00), else
+/// `filling_refused`; both on the station, so that its refusals are counted together.
+fn refusal_alert(
+    ask: &AuthorizeRequest,
+    device: &Device,
+    station: &StationRow,
+    decision_id: Uuid,
+    reasons: &[RuleReason],
+) -> NewAlert {
+    let kind = if reasons.iter().any(|r| r.rule == "R00") {
+        AlertKind::IllegalTag
+    } else {
+        AlertKind::FillingRefused
+    };
+    NewAlert {
+        kind,
+        severity: kind.severity(),
+        subject_type: "station",
+        subject_id: ask.station_code.as_str().to_owned(),
+        enterprise_code: Some(station.enterprise_code.clone()),
+        district_code: Some(station.district_code.clone()),
+        place: Some((station.lon, station.lat)),
+        place_name: Some(station.name.clone()),
+        seen_at: Utc::now(),
+        evidence: serde_json::json!({
+            "decision_id": decision_id,
+            "cylinder_code": ask.cylinder_code, "tag_id": ask.tag_id,
+            "station_code": ask.station_code, "gun_no": ask.gun_no, "medium": ask.medium,
+            "staff_no": ask.staff_no, "device_id": device.device_id, "reasons": reasons,
+        }),
+        sighting: format!("decision:{decision_id}"),
+    }
+}
+
+/// What a kept decision hands back: allowed, the failing rules, the station.
+type Decided = (bool, Vec<RuleReason>, StationRow);
+
 /// Gathers the facts, decides, keeps the decision. `None`: the station is not the device's.
 async fn decide_and_keep(
     state: &AppState,
     device: &Device,
     ask: &AuthorizeRequest,
     decision_id: Uuid,
-) -> anyhow::Result<Option<(bool, Vec<RuleReason>)>> {
+) -> anyhow::Result<Option<Decided>> {
     let pool = &state.pool;
     let station = store::filling::station(pool, ask.station_code.as_str()).await?;
     let Some(station) = station.filter(|s| {
@@ -159,7 +206,7 @@ async fn decide_and_keep(
         },
     )
     .await?;
-    Ok(Some((allowed, reasons)))
+    Ok(Some((allowed, reasons, station)))
 }
 
 fn cylinder_facts(row: &CylinderRow) -> anyhow::Result<CylinderFacts> {
@@ -265,9 +312,9 @@ pub async fn record(
                 .as_deref()
                 .is_none_or(|bound| bound == new.station_code.as_str())
         });
-    if station.is_none() {
+    let Some(station) = station else {
         return Err(unknown("station_code", "station"));
-    }
+    };
     let scope = crate::auth::Scope::of_device(&device);
     let cylinder =
         store::cylinders::record(&state.pool, Some(new.cylinder_code.as_str()), None, &scope)
@@ -328,6 +375,68 @@ pub async fn record(
         },
     )
     .await?;
+    let filling = serde_json::json!({
+        "filling_id": id, "decision_id": new.decision_id, "cylinder_code": new.cylinder_code,
+        "station_code": new.station_code, "gun_no": new.gun_no, "staff_no": new.staff_no,
+        "staff_name": new.staff_name, "started_at": new.started_at, "ended_at": new.ended_at,
+        "received_at": received_at, "mass_before_kg": new.mass_before_kg,
+        "mass_after_kg": new.mass_after_kg, "device_id": device.device_id,
+    });
+    for flag in &flags {
+        let (kind, severity, subject_type, limits) = match flag.as_str() {
+            "overfill" => (
+                AlertKind::Overfill,
+                AlertKind::Overfill.severity(),
+                "cylinder",
+                serde_json::json!({"net_kg": new.mass_after_kg - new.mass_before_kg,
+                                   "max_fill_kg": cylinder.max_fill_kg}),
+            ),
+            "tare_mismatch" => (
+                AlertKind::TareMismatch,
+                AlertKind::TareMismatch.severity(),
+                "cylinder",
+                serde_json::json!({"archived_tare_kg": cylinder.tare_kg,
+                                   "historical_tare_kg": history,
+                                   "tolerance_kg": tolerance}),
+            ),
+            "late_record" => (
+                AlertKind::LateFillingRecord,
+                AlertKind::LateFillingRecord.severity(),
+                "station",
+                serde_json::json!({"late_s": late_s, "limit_s": state.settings.late_filling_s}),
+            ),
+            // Filling a cylinder the gun refused: the station's refusal alert, made critical.
+            _ => (
+                AlertKind::FillingRefused,
+                Severity::Critical,
+                "station",
+                serde_json::json!({"filled_despite_refusal": true}),
+            ),
+        };
+        let mut evidence = filling.clone();
+        if let (Some(e), Some(extra)) = (evidence.as_object_mut(), limits.as_object()) {
+            e.extend(extra.clone());
+        }
+        let subject_id = if subject_type == "cylinder" {
+            new.cylinder_code.as_str()
+        } else {
+            new.station_code.as_str()
+        };
+        let alert = NewAlert {
+            kind,
+            severity,
+            subject_type,
+            subject_id: subject_id.to_owned(),
+            enterprise_code: Some(station.enterprise_code.clone()),
+            district_code: Some(station.district_code.clone()),
+            place: Some((station.lon, station.lat)),
+            place_name: Some(station.name.clone()),
+            seen_at: received_at,
+            evidence,
+            sighting: format!("filling:{id}:{flag}"),
+        };
+        crate::alerts::raise(&state.pool, &state.publisher, alert).await;
+    }
     Ok(HttpResponse::Created().json(FillingResponse { id, flags, late_s }))
 }
 

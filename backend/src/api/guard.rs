@@ -58,6 +58,11 @@ fn limited(path: &str) -> bool {
     path.starts_with("/api/v1/public/") || path == "/api/v1/auth/login"
 }
 
+/// What a handler adds to its request's audit record (a duty officer's note ...), set as a
+/// request extension.
+#[derive(Debug, Clone)]
+pub struct AuditDetails(pub serde_json::Map<String, serde_json::Value>);
+
 /// The middleware.
 pub async fn guard(
     req: ServiceRequest,
@@ -131,8 +136,15 @@ fn audit_row<B>(
     .into();
     row.source_addr = peer.map(|ip| ip.to_string());
     let query = request.query_string();
+    let mut details = serde_json::Map::new();
     if !query.is_empty() {
-        row.details = Some(serde_json::json!({ "query": query }));
+        details.insert("query".into(), query.into());
+    }
+    if let Some(AuditDetails(extra)) = extensions.get::<AuditDetails>() {
+        details.extend(extra.clone());
+    }
+    if !details.is_empty() {
+        row.details = Some(serde_json::Value::Object(details));
     }
     row
 }

@@ -1,5 +1,6 @@
 //! HTTP handlers, one resource per module, and the routing table.
 
+pub mod alerts;
 pub mod auth;
 pub mod basemap;
 pub mod body;
@@ -13,8 +14,11 @@ pub mod public;
 pub mod registry;
 
 use crate::error::error_response;
+use crate::error::ApiError;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
+use chrono::{DateTime, Utc};
 use shared::ErrorCode;
+use uuid::Uuid;
 
 /// Mounts `/api/v1/...`; unknown paths answer a JSON 404, known paths with the wrong method a
 /// JSON 405.
@@ -41,6 +45,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(
                 "/stations/{code}/filling-summary",
                 web::get().to(fillings::station_summary),
+            ))
+            .service(resource("/alerts", web::get().to(alerts::list)))
+            .service(resource("/alerts/{id}", web::get().to(alerts::get)))
+            .service(resource("/alerts/{id}/ack", web::post().to(alerts::ack)))
+            .service(resource(
+                "/alerts/{id}/resolve",
+                web::post().to(alerts::resolve),
             ))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
@@ -117,4 +128,21 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
         ErrorCode::MethodNotAllowed,
         format!("{} does not accept {}", req.path(), req.method()),
     )
+}
+
+/// A page cursor `<micros>_<uuid>` as this server hands them out.
+pub fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+    let bad = || {
+        ApiError::client(
+            ErrorCode::InvalidQuery,
+            "cursor is not one this server gave",
+        )
+    };
+    let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
+    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
 }

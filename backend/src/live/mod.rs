@@ -2,6 +2,7 @@
 //! WebSocket session of this instance. Messages arrive serialized; each is shared by all
 //! sessions without being serialized again.
 
+pub mod publish;
 pub mod session;
 
 use crate::pipeline::{connect_redis_pubsub, StreamKeys};

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use crate::store;
 use actix_ws::{Message, MessageStream, Session};
 use chrono::Utc;
-use shared::live::{LiveMessage, Subscribe, Topic};
+use shared::live::{LiveMessage, Subscribe, Topic, SNAPSHOT_ALERTS};
 use shared::{ErrorBody, ErrorCode, ErrorDetail};
 use sqlx::PgPool;
 use std::collections::HashSet;
@@ -185,8 +185,21 @@ async fn send_snapshot(session: &mut Session, pool: &PgPool, scope: &Scope) -> R
             return Ok(());
         }
     };
+    let unresolved = store::alerts::Filter {
+        unresolved: true,
+        ..Default::default()
+    };
+    let limit = i64::try_from(SNAPSHOT_ALERTS).unwrap_or(i64::MAX);
+    let alerts = match store::alerts::list(pool, scope, &unresolved, None, limit).await {
+        Ok(rows) => rows.into_iter().filter_map(crate::alerts::view).collect(),
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "snapshot failed; none sent");
+            return Ok(());
+        }
+    };
     let text = serde_json::to_string(&LiveMessage::Snapshot {
         vehicles,
+        alerts,
         at: Utc::now(),
     })
     .map_err(|_| ())?;

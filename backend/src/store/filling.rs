@@ -5,18 +5,25 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// The station's enterprise and its licences, or `None` for no such station.
+/// The station's enterprise and its licences, or `None` for no such station; its name,
+/// district (its own, else its enterprise's) and place for the alerts it raises.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StationRow {
     pub enterprise_code: String,
     pub filling_licence_expires: Option<NaiveDate>,
     pub gas_licence_expires: Option<NaiveDate>,
+    pub name: String,
+    pub district_code: String,
+    pub lon: f64,
+    pub lat: f64,
 }
 
 /// A station and its enterprise's licences.
 pub async fn station(pool: &PgPool, code: &str) -> anyhow::Result<Option<StationRow>> {
     sqlx::query_as(
-        "SELECT s.enterprise_code, e.filling_licence_expires, e.gas_licence_expires \
+        "SELECT s.enterprise_code, e.filling_licence_expires, e.gas_licence_expires, s.name, \
+                coalesce(s.district_code, e.district_code) AS district_code, \
+                ST_X(s.location) AS lon, ST_Y(s.location) AS lat \
          FROM stations s JOIN enterprises e ON e.code = s.enterprise_code WHERE s.code = $1",
     )
     .bind(code)

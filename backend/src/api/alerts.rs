@@ -1,0 +1,205 @@
+//! `GET /api/v1/alerts`, `GET /api/v1/alerts/{id}`, `POST /api/v1/alerts/{id}/ack` and
+//! `/resolve`. Everyone signed in sees the alerts of their scope; duty officers, regulators and
+//! administrators handle them. Acknowledging a critical alert and resolving any alert take a
+//! note; every handling is audited with its note.
+
+use super::guard::AuditDetails;
+use super::registry::read_record;
+use crate::alerts::{push, view};
+use crate::auth::User;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store;
+use crate::store::alerts::{AlertRow, Filter};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use shared::alert::{AlertKind, AlertNote, AlertStatus, Severity};
+use shared::auth::Role;
+use shared::cylinder::Page;
+use shared::{ErrorCode, ErrorDetail};
+use uuid::Uuid;
+
+/// Roles that acknowledge and resolve alerts.
+const HANDLERS: [Role; 4] = [
+    Role::Admin,
+    Role::CityRegulator,
+    Role::DistrictRegulator,
+    Role::DutyOfficer,
+];
+
+/// A note is at most this long (characters).
+const MAX_NOTE: usize = 2000;
+
+/// `?status=&kind=&severity=&enterprise_code=&district_code=&subject_type=&subject_id=&limit=&cursor=`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<AlertStatus>,
+    kind: Option<AlertKind>,
+    severity: Option<Severity>,
+    enterprise_code: Option<String>,
+    district_code: Option<String>,
+    subject_type: Option<String>,
+    subject_id: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/alerts`: newest activity first.
+pub async fn list(
+    query: Result<web::Query<ListQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::client(
+            ErrorCode::InvalidQuery,
+            "limit must be between 1 and 1000",
+        ));
+    }
+    let after = query
+        .cursor
+        .as_deref()
+        .map(super::parse_cursor)
+        .transpose()?;
+    // Another enterprise or district answers as if it did not exist, as the registry does.
+    let scope = user
+        .scope()
+        .narrow(
+            query.enterprise_code.as_deref(),
+            query.district_code.as_deref(),
+        )
+        .ok_or_else(|| ApiError::client(ErrorCode::NotFound, "no such enterprise or district"))?;
+    if let Some(code) = &query.enterprise_code {
+        if !store::cylinders::enterprise_exists(&state.pool, code, &scope).await? {
+            return Err(ApiError::client(
+                ErrorCode::NotFound,
+                format!("no enterprise {code}"),
+            ));
+        }
+    }
+    let filter = Filter {
+        status: query.status,
+        kind: query.kind,
+        severity: query.severity,
+        subject_type: query.subject_type.clone(),
+        subject_id: query.subject_id.clone(),
+        unresolved: false,
+    };
+    let mut rows = store::alerts::list(&state.pool, &scope, &filter, after, limit + 1).await?;
+    let more = usize::try_from(limit).is_ok_and(|l| rows.len() > l);
+    if more {
+        rows.pop();
+    }
+    let next_cursor = if more {
+        rows.last()
+            .map(|r| format!("{}_{}", r.last_seen_at.timestamp_micros(), r.id))
+    } else {
+        None
+    };
+    let items = rows.into_iter().filter_map(view).collect();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// `GET /api/v1/alerts/{id}`.
+pub async fn get(
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let row = find(&state, &user, &path).await?;
+    Ok(HttpResponse::Ok().json(
+        view(row).ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored alert unreadable")))?,
+    ))
+}
+
+/// `POST /api/v1/alerts/{id}/ack` `{"note"}`: open → acknowledged.
+pub async fn ack(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    handle(req, payload, path, user, state, Step::Ack).await
+}
+
+/// `POST /api/v1/alerts/{id}/resolve` `{"note"}`: open or acknowledged → resolved.
+pub async fn resolve(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    handle(req, payload, path, user, state, Step::Resolve).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Ack,
+    Resolve,
+}
+
+async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+    step: Step,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&HANDLERS)?;
+    let body: AlertNote = read_record(&req, payload).await?;
+    let note = body.note.trim().to_owned();
+    if note.chars().count() > MAX_NOTE {
+        return Err(note_error(format!(
+            "a note is at most {MAX_NOTE} characters"
+        )));
+    }
+    let row = find(&state, &user, &path).await?;
+    let critical = row.severity == Severity::Critical.name();
+    if note.is_empty() && (step == Step::Resolve || critical) {
+        return Err(note_error(match step {
+            Step::Ack => "acknowledging a critical alert takes a note".to_owned(),
+            Step::Resolve => "resolving an alert takes a note saying how".to_owned(),
+        }));
+    }
+    let done = match step {
+        Step::Ack => store::alerts::acknowledge(&state.pool, row.id, &user.username, &note).await?,
+        Step::Resolve => store::alerts::resolve(&state.pool, row.id, &user.username, &note).await?,
+    };
+    let Some(done) = done else {
+        return Err(ApiError::client(
+            ErrorCode::InvalidTransition,
+            match step {
+                Step::Ack => "only an open alert can be acknowledged",
+                Step::Resolve => "the alert is resolved already",
+            },
+        ));
+    };
+    let mut details = serde_json::Map::new();
+    details.insert("alert_id".into(), done.id.to_string().into());
+    details.insert("kind".into(), done.kind.clone().into());
+    details.insert("note".into(), note.into());
+    req.extensions_mut().insert(AuditDetails(details));
+    let alert = view(done.clone())
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored alert unreadable")))?;
+    push(&state.publisher, done);
+    Ok(HttpResponse::Ok().json(alert))
+}
+
+fn note_error(message: String) -> ApiError {
+    ApiError::Client(ErrorDetail::new(ErrorCode::InvalidField, message).with_field("note"))
+}
+
+/// The alert with that id within the user's scope; outside it, as if there were none.
+async fn find(state: &AppState, user: &User, id: &str) -> Result<AlertRow, ApiError> {
+    let not_found = || ApiError::client(ErrorCode::NotFound, format!("no alert {id}"));
+    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    store::alerts::get(&state.pool, &user.scope(), id)
+        .await?
+        .ok_or_else(not_found)
+}
