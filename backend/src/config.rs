@@ -47,6 +47,13 @@ pub struct Settings {
     /// This instance's consumer name in that group; keep it stable across restarts so that a
     /// restarted instance finishes the entries it had been given.
     pub instance_id: String,
+    /// A stream entry whose processing failed this many times (with PostgreSQL answering) goes
+    /// to the dead-letter table and is acknowledged.
+    pub pipeline_max_attempts: u32,
+    /// Entries pending this long on another consumer (a dead instance) are claimed (seconds).
+    pub pipeline_claim_idle_s: u64,
+    /// How often processed entries are trimmed from the stream (seconds); pending ones stay.
+    pub pipeline_trim_every_s: u64,
     /// host:port to listen on; port 0 picks a free port (printed at start).
     pub http_addr: String,
     /// Directory of the built dashboard (trunk's `dist`), served at `/`.
@@ -87,6 +94,9 @@ pub struct Settings {
     pub tare_tolerance_kg: f64,
     /// A filling record arriving later than this after the filling ended is late (seconds).
     pub late_filling_s: f64,
+    /// A critical alert still unacknowledged this long after it opened is escalated and
+    /// pushed again (seconds).
+    pub escalate_critical_after_s: u64,
 }
 
 impl Default for Settings {
@@ -100,6 +110,9 @@ impl Default for Settings {
             redis_prefix: "cylwatch".into(),
             pipeline_group: "pipeline".into(),
             instance_id: default_instance_id(),
+            pipeline_max_attempts: 5,
+            pipeline_claim_idle_s: 30,
+            pipeline_trim_every_s: 60,
             http_addr: "127.0.0.1:8080".into(),
             frontend_dir: PathBuf::from("dist"),
             basemap_path: PathBuf::from("assets/basemap/zhengzhou_districts.wgs84.geojson"),
@@ -118,6 +131,7 @@ impl Default for Settings {
             public_rate_per_minute: 120,
             tare_tolerance_kg: 1.0,
             late_filling_s: 10.0,
+            escalate_critical_after_s: 300,
         }
     }
 }
@@ -186,13 +200,16 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 24] = [
+const KEYS: [&str; 28] = [
     "database_url",
     "database_max_connections",
     "redis_url",
     "redis_prefix",
     "pipeline_group",
     "instance_id",
+    "pipeline_max_attempts",
+    "pipeline_claim_idle_s",
+    "pipeline_trim_every_s",
     "http_addr",
     "frontend_dir",
     "basemap_path",
@@ -211,6 +228,7 @@ const KEYS: [&str; 24] = [
     "public_rate_per_minute",
     "tare_tolerance_kg",
     "late_filling_s",
+    "escalate_critical_after_s",
 ];
 
 /// Settings that are text even when they look like a number (`CYLWATCH_REGION_CODE=410100`).

@@ -14,6 +14,7 @@ use anyhow::Context;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
@@ -42,6 +43,7 @@ impl Application {
             .with_context(|| format!("reading basemap_path {}", settings.basemap_path.display()))?;
         let keys = StreamKeys::new(&settings.redis_prefix, &settings.pipeline_group);
         let hub = LiveHub::new();
+        let (publisher, published) = crate::live::publish::Publisher::new();
         let relay_wakeup = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
 
@@ -57,10 +59,30 @@ impl Application {
                 pool.clone(),
                 redis.clone(),
                 keys.clone(),
-                settings.instance_id.clone(),
+                consumer::ConsumerOptions {
+                    name: settings.instance_id.clone(),
+                    max_attempts: settings.pipeline_max_attempts.max(1),
+                    claim_idle: Duration::from_secs(settings.pipeline_claim_idle_s),
+                    trim_every: Duration::from_secs(settings.pipeline_trim_every_s),
+                },
                 shutdown_rx.clone(),
             )),
-            tokio::spawn(hub.clone().run(redis.clone(), keys.clone(), shutdown_rx)),
+            tokio::spawn(
+                hub.clone()
+                    .run(redis.clone(), keys.clone(), shutdown_rx.clone()),
+            ),
+            tokio::spawn(crate::live::publish::run(
+                published,
+                redis.clone(),
+                keys.clone(),
+                shutdown_rx.clone(),
+            )),
+            tokio::spawn(crate::alerts::escalation(
+                pool.clone(),
+                publisher.clone(),
+                Duration::from_secs(settings.escalate_critical_after_s),
+                shutdown_rx,
+            )),
         ];
 
         let state = web::Data::new(AppState {
@@ -69,6 +91,7 @@ impl Application {
             redis,
             keys,
             hub,
+            publisher,
             relay_wakeup,
             basemap: basemap.into(),
             limiter: api::guard::RateLimiter::new(settings.public_rate_per_minute),

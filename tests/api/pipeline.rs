@@ -178,3 +178,194 @@ async fn events_accepted_during_a_redis_outage_flow_once_it_is_back() {
     assert_eq!(health["stream"]["outbox"], 0);
     assert_eq!(redis.port, port);
 }
+
+fn env(config: &mut AppConfig, pairs: &[(&str, &str)]) {
+    for (k, v) in pairs {
+        config.env.push(((*k).to_owned(), (*v).to_owned()));
+    }
+}
+
+async fn dead_letters(app: &TestApp) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT payload, error FROM pipeline_dead_letters ORDER BY id")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn pending(url: &str, stream: &str) -> usize {
+    let p: redis::streams::StreamPendingReply = redis_conn(url)
+        .await
+        .xpending(stream, "pipeline")
+        .await
+        .unwrap();
+    p.count()
+}
+
+/// PostgreSQL refuses one vehicle's position (a fault injected as a CHECK constraint): its
+/// entry is tried `pipeline_max_attempts` times, then dead-lettered with the error; the other
+/// entries of its batch and later ones go through.
+#[tokio::test]
+async fn a_poison_entry_is_retried_then_dead_lettered_and_holds_nothing_up() {
+    let mut config = AppConfig::default();
+    env(&mut config, &[("CYLWATCH_PIPELINE_MAX_ATTEMPTS", "3")]);
+    let app = spawn_app_with(config, TestDb::new().await).await;
+    sqlx::query(
+        "ALTER TABLE vehicle_positions ADD CONSTRAINT injected_fault CHECK (plate <> '豫A99999')",
+    )
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let at = "2026-11-22T08:00:00+08:00";
+    let (status, body) = app
+        .post_events(&json!({"events": [gps("豫A99999", 113.6, 34.7, at), gps("豫A30020", 113.61, 34.71, at)]}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    app.wait_until(|| async { dead_letters(&app).await.len() == 1 })
+        .await;
+    let (payload, error) = dead_letters(&app).await.remove(0);
+    assert!(payload.contains("豫A99999"), "{payload}");
+    assert!(error.contains("injected_fault"), "{error}");
+    let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM pipeline_failures")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 3);
+    assert_eq!(position_of(&app, "豫A30020").await, Some((113.61, 34.71)));
+    assert_eq!(position_of(&app, "豫A99999").await, None);
+    let stream = format!("{}:events", app.config.redis_prefix);
+    app.wait_until(|| async { pending(&app.config.redis_url, &stream).await == 0 })
+        .await;
+    // The pipeline goes on; the dead letter is written once.
+    app.post_events(&json!({"events": [gps("豫A30021", 113.62, 34.72, at)]}))
+        .await;
+    app.wait_until(|| async { position_of(&app, "豫A30021").await.is_some() })
+        .await;
+    assert_eq!(dead_letters(&app).await.len(), 1);
+}
+
+/// While an entry keeps failing it stays pending and is retried, later entries go through, and
+/// trimming removes processed entries but never the pending one; once the fault is gone it is
+/// processed and trimmed too.
+#[tokio::test]
+async fn trimming_keeps_pending_entries_and_retries_go_on_until_the_fault_is_gone() {
+    let mut config = AppConfig::default();
+    env(
+        &mut config,
+        &[
+            ("CYLWATCH_PIPELINE_MAX_ATTEMPTS", "100000"),
+            ("CYLWATCH_PIPELINE_TRIM_EVERY_S", "1"),
+        ],
+    );
+    let app = spawn_app_with(config, TestDb::new().await).await;
+    let stream = format!("{}:events", app.config.redis_prefix);
+    let mut conn = redis_conn(&app.config.redis_url).await;
+    sqlx::query(
+        "ALTER TABLE vehicle_positions ADD CONSTRAINT injected_fault CHECK (plate <> '豫A99998')",
+    )
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let at = "2026-11-22T08:00:00+08:00";
+    let fixes = |from: usize, n: usize| -> Vec<serde_json::Value> {
+        (from..from + n)
+            .map(|i| gps(&format!("豫A31{i:03}"), 113.6, 34.7, at))
+            .collect()
+    };
+    // Five processed entries, then the failing one, then twenty more.
+    app.post_events(&json!({"events": fixes(0, 5)})).await;
+    app.wait_until(|| async { position_of(&app, "豫A31004").await.is_some() })
+        .await;
+    app.post_events(&json!({"events": [gps("豫A99998", 113.6, 34.7, at)]}))
+        .await;
+    app.post_events(&json!({"events": fixes(5, 20)})).await;
+    app.wait_until(|| async { position_of(&app, "豫A31024").await.is_some() })
+        .await;
+    // The five before it are trimmed; the failing entry and everything after it stay.
+    app.wait_until(|| async {
+        let first: redis::streams::StreamRangeReply = conn
+            .clone()
+            .xrange_count(&stream, "-", "+", 1)
+            .await
+            .unwrap();
+        first.ids[0]
+            .get::<String>("event")
+            .is_some_and(|e| e.contains("豫A99998"))
+    })
+    .await;
+    let len: usize = conn.xlen(&stream).await.unwrap();
+    assert_eq!(len, 21);
+    assert_eq!(pending(&app.config.redis_url, &stream).await, 1);
+    let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM pipeline_failures")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(attempts >= 2, "retried: {attempts}");
+
+    // The fault is repaired: the entry goes through and the stream is trimmed behind it.
+    sqlx::query("ALTER TABLE vehicle_positions DROP CONSTRAINT injected_fault")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    app.wait_until(|| async { position_of(&app, "豫A99998").await.is_some() })
+        .await;
+    app.wait_until(|| async {
+        let len: usize = conn.clone().xlen(&stream).await.unwrap();
+        len <= 1
+    })
+    .await;
+    assert_eq!(pending(&app.config.redis_url, &stream).await, 0);
+    assert!(dead_letters(&app).await.is_empty());
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pipeline_failures")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "a success clears the failures");
+}
+
+/// An instance that died with entries pending: another instance claims them once they have
+/// been idle for `pipeline_claim_idle_s`, and processes each once.
+#[tokio::test]
+async fn a_dead_consumers_pending_entries_are_claimed_by_another() {
+    let mut config = AppConfig {
+        instance_id: "consumer-b".into(),
+        ..AppConfig::default()
+    };
+    env(&mut config, &[("CYLWATCH_PIPELINE_CLAIM_IDLE_S", "1")]);
+    let stream = format!("{}:events", config.redis_prefix);
+    let mut conn = redis_conn(&config.redis_url).await;
+    let _: () = conn
+        .xgroup_create_mkstream(&stream, "pipeline", "0")
+        .await
+        .unwrap();
+    let event = gps("豫A30030", 113.63, 34.73, "2026-11-22T08:00:00+08:00");
+    let _: String = conn
+        .xadd(&stream, "*", &[("event", event.to_string())])
+        .await
+        .unwrap();
+    let opts = redis::streams::StreamReadOptions::default()
+        .group("pipeline", "consumer-dead")
+        .count(10);
+    let delivered: redis::streams::StreamReadReply =
+        conn.xread_options(&[&stream], &[">"], &opts).await.unwrap();
+    assert_eq!(delivered.keys[0].ids.len(), 1);
+
+    let app = spawn_app_with(config, TestDb::new().await).await;
+    app.wait_until(|| async { position_of(&app, "豫A30030").await.is_some() })
+        .await;
+    app.wait_until(|| async { pending(&app.config.redis_url, &stream).await == 0 })
+        .await;
+    // Processed once: one position row, one event row... and the dead consumer owns nothing.
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM vehicle_positions")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+    let consumers: redis::streams::StreamInfoConsumersReply =
+        conn.xinfo_consumers(&stream, "pipeline").await.unwrap();
+    let dead = consumers
+        .consumers
+        .iter()
+        .find(|c| c.name == "consumer-dead")
+        .map(|c| c.pending);
+    assert_eq!(dead, Some(0));
+}

@@ -1,35 +1,63 @@
 //! The stream consumer: XREADGROUP in the pipeline's group, stages in order, PUBLISH, XACK.
-//! On start it first finishes the entries it had been given before a restart (its own pending
-//! list), then reads new ones.
+//!
+//! - On start it first finishes the entries it had been given before a restart (its own
+//!   pending list), then reads new ones.
+//! - Entries pending too long on another consumer (an instance that died) are claimed
+//!   (XAUTOCLAIM) and processed here.
+//! - A batch that fails is retried entry by entry. While PostgreSQL does not answer nothing is
+//!   counted (an outage is not the entries' fault); otherwise each failing entry's attempts
+//!   are counted in `pipeline_failures`, and at `max_attempts` it goes to the dead-letter table
+//!   with its error and is acknowledged — never dropped silently, never retried for ever.
+//! - Processed entries are trimmed from the stream now and then (XTRIM MINID below the oldest
+//!   entry still pending or undelivered in any group): trimming never removes pending work.
+//!
+//! Stages are idempotent (events by id, positions newest-wins, alerts by sighting): an entry
+//! handled twice changes nothing twice.
 
 use super::{connect_redis, custody, positions, sleep_or_shutdown, StreamKeys};
 use crate::store;
 use anyhow::Context;
 use redis::aio::MultiplexedConnection;
-use redis::streams::{StreamId, StreamReadOptions, StreamReadReply};
+use redis::streams::{
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamInfoGroupsReply,
+    StreamPendingReply, StreamReadOptions, StreamReadReply,
+};
 use redis::AsyncCommands;
 use shared::events::Event;
 use shared::live::LiveMessage;
 use sqlx::PgPool;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 const COUNT: usize = 500;
 const BLOCK_MS: usize = 1000;
+/// Pause before a failed entry is tried again.
+const RETRY_AFTER: Duration = Duration::from_millis(200);
+
+/// How this instance consumes.
+#[derive(Debug, Clone)]
+pub struct ConsumerOptions {
+    /// This consumer's name in the group (`instance_id`).
+    pub name: String,
+    pub max_attempts: u32,
+    pub claim_idle: Duration,
+    pub trim_every: Duration,
+}
 
 /// Runs until shutdown.
 pub async fn run(
     pool: PgPool,
     client: redis::Client,
     keys: StreamKeys,
-    consumer: String,
+    options: ConsumerOptions,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
         let Some(mut conn) = connect_redis(&client, "consumer", &mut shutdown).await else {
             return;
         };
-        match consume(&pool, &mut conn, &keys, &consumer, &mut shutdown).await {
+        match consume(&pool, &mut conn, &keys, &options, &mut shutdown).await {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "pipeline consumer failed; restarting");
@@ -45,26 +73,58 @@ async fn consume(
     pool: &PgPool,
     conn: &mut MultiplexedConnection,
     keys: &StreamKeys,
-    consumer: &str,
+    options: &ConsumerOptions,
     shutdown: &mut watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     ensure_group(conn, keys).await?;
-    // Own pending entries first ("0"), then new ones (">").
-    let mut from_pending = true;
+    let consumer = options.name.as_str();
+    // Look for a dead consumer's entries a few times per idle period, at most every 5 s.
+    let claim_every =
+        (options.claim_idle / 3).clamp(Duration::from_millis(100), Duration::from_secs(5));
+    let mut last_claim: Option<Instant> = None;
+    let mut last_trim = Instant::now();
+    // Own pending entries ("0") first and whenever a failed entry is due for another
+    // attempt; new ones (">") otherwise, so that one failing entry does not hold up the rest.
+    let mut pending_due = Some(Instant::now());
     loop {
         if *shutdown.borrow() {
             return Ok(());
         }
-        let start = if from_pending { "0" } else { ">" };
-        let mut options = StreamReadOptions::default()
+        if last_claim.is_none_or(|at| at.elapsed() >= claim_every) {
+            last_claim = Some(Instant::now());
+            let claimed = claim(conn, keys, options).await?;
+            if !claimed.is_empty() {
+                tracing::warn!(
+                    consumer,
+                    entries = claimed.len(),
+                    "claimed a silent consumer's entries"
+                );
+                if process(pool, conn, keys, options, &claimed).await? {
+                    pending_due = pending_due.or(Some(Instant::now() + RETRY_AFTER));
+                }
+            }
+        }
+        if last_trim.elapsed() >= options.trim_every {
+            last_trim = Instant::now();
+            if let Err(e) = trim(conn, keys).await {
+                tracing::warn!(error = %format!("{e:#}"), "stream trim failed");
+            }
+        }
+        let from_pending = pending_due.is_some_and(|at| at <= Instant::now());
+        let mut read = StreamReadOptions::default()
             .group(&keys.group, consumer)
             .count(COUNT);
         if !from_pending {
-            options = options.block(BLOCK_MS);
+            let block = pending_due.map_or(BLOCK_MS, |at| {
+                let left = at.saturating_duration_since(Instant::now()).as_millis();
+                usize::try_from(left).unwrap_or(BLOCK_MS).clamp(1, BLOCK_MS)
+            });
+            read = read.block(block);
         }
+        let start = if from_pending { "0" } else { ">" };
         let (streams, ids) = ([keys.events.as_str()], [start]);
         let reply: Option<StreamReadReply> = tokio::select! {
-            r = conn.xread_options(&streams, &ids, &options) => r.context("XREADGROUP")?,
+            r = conn.xread_options(&streams, &ids, &read) => r.context("XREADGROUP")?,
             _ = shutdown.changed() => return Ok(()),
         };
         let entries: Vec<StreamId> = reply
@@ -73,11 +133,17 @@ async fn consume(
         if entries.is_empty() {
             if from_pending {
                 tracing::info!(consumer, "pending entries done; reading new entries");
+                pending_due = None;
             }
-            from_pending = false;
             continue;
         }
-        process(pool, conn, keys, &entries).await?;
+        if process(pool, conn, keys, options, &entries).await? {
+            // Some entries failed and stay pending: they are read again shortly.
+            pending_due = Some(Instant::now() + RETRY_AFTER);
+        } else if from_pending {
+            // More of the pending list may follow.
+            pending_due = Some(Instant::now());
+        }
     }
 }
 
@@ -92,15 +158,90 @@ async fn ensure_group(conn: &mut MultiplexedConnection, keys: &StreamKeys) -> an
     }
 }
 
-/// Runs the stages over one batch, publishes the changes, then acknowledges the entries.
+/// Takes over entries idle longer than `claim_idle` on any consumer of the group.
+async fn claim(
+    conn: &mut MultiplexedConnection,
+    keys: &StreamKeys,
+    options: &ConsumerOptions,
+) -> anyhow::Result<Vec<StreamId>> {
+    let idle_ms = u64::try_from(options.claim_idle.as_millis()).unwrap_or(u64::MAX);
+    let reply: StreamAutoClaimReply = conn
+        .xautoclaim_options(
+            &keys.events,
+            &keys.group,
+            &options.name,
+            idle_ms,
+            "0-0",
+            StreamAutoClaimOptions::default().count(COUNT),
+        )
+        .await
+        .context("XAUTOCLAIM")?;
+    Ok(reply.claimed)
+}
+
+/// Removes the entries every group is done with: those below the oldest entry still pending
+/// in, or not yet delivered to, any group.
+async fn trim(conn: &mut MultiplexedConnection, keys: &StreamKeys) -> anyhow::Result<()> {
+    let groups: StreamInfoGroupsReply = conn
+        .xinfo_groups(&keys.events)
+        .await
+        .context("XINFO GROUPS")?;
+    let mut keep_from: Option<(u64, u64)> = None;
+    for group in &groups.groups {
+        let pending: StreamPendingReply = conn
+            .xpending(&keys.events, &group.name)
+            .await
+            .context("XPENDING")?;
+        let oldest = match &pending {
+            StreamPendingReply::Data(data) => data.start_id.as_str(),
+            _ => group.last_delivered_id.as_str(),
+        };
+        let Some(id) = parse_id(oldest) else {
+            return Ok(()); // unreadable: trim nothing
+        };
+        keep_from = Some(keep_from.map_or(id, |k| k.min(id)));
+    }
+    let Some((ms, seq)) = keep_from else {
+        return Ok(());
+    };
+    let removed: usize = redis::cmd("XTRIM")
+        .arg(&keys.events)
+        .arg("MINID")
+        .arg(format!("{ms}-{seq}"))
+        .query_async(conn)
+        .await
+        .context("XTRIM")?;
+    if removed > 0 {
+        tracing::debug!(removed, "processed entries trimmed from the stream");
+    }
+    Ok(())
+}
+
+fn parse_id(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-')?;
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+/// One decoded entry.
+struct Decoded<'a> {
+    entry: &'a StreamId,
+    payload: String,
+    event: Event,
+    enterprise: Option<String>,
+}
+
+/// Runs the stages over a batch, publishes the changes, acknowledges what is done. Returns
+/// whether some entries failed and stay pending for another attempt. An error means the
+/// batch could not be judged (PostgreSQL or Redis unavailable): nothing was counted.
 async fn process(
     pool: &PgPool,
     conn: &mut MultiplexedConnection,
     keys: &StreamKeys,
+    options: &ConsumerOptions,
     entries: &[StreamId],
-) -> anyhow::Result<()> {
-    let mut events = Vec::with_capacity(entries.len());
-    let mut enterprises = Vec::with_capacity(entries.len());
+) -> anyhow::Result<bool> {
+    let mut decoded = Vec::with_capacity(entries.len());
+    let mut done: Vec<&str> = Vec::with_capacity(entries.len());
     for entry in entries {
         let payload: Option<String> = entry.get("event");
         let parsed = payload
@@ -108,10 +249,12 @@ async fn process(
             .ok_or_else(|| "entry has no \"event\" field".to_owned())
             .and_then(|p| serde_json::from_str::<Event>(p).map_err(|e| e.to_string()));
         match parsed {
-            Ok(event) => {
-                events.push(event);
-                enterprises.push(entry.get::<String>("enterprise"));
-            }
+            Ok(event) => decoded.push(Decoded {
+                entry,
+                payload: payload.unwrap_or_default(),
+                event,
+                enterprise: entry.get::<String>("enterprise"),
+            }),
             Err(error) => {
                 tracing::error!(id = %entry.id, error, "undecodable stream entry; dead-lettered");
                 store::events::dead_letter(
@@ -121,18 +264,65 @@ async fn process(
                     &error,
                 )
                 .await?;
+                done.push(&entry.id);
             }
         }
     }
+    let mut retry = false;
+    match stages(pool, &decoded).await {
+        Ok(messages) => {
+            publish(conn, keys, &messages).await?;
+            let ids: Vec<&str> = decoded.iter().map(|d| d.entry.id.as_str()).collect();
+            store::events::clear_failures(pool, &ids).await?;
+            done.extend(ids);
+        }
+        Err(batch_error) => {
+            if sqlx::query("SELECT 1").execute(pool).await.is_err() {
+                return Err(batch_error.context("PostgreSQL unavailable"));
+            }
+            tracing::warn!(error = %format!("{batch_error:#}"), "batch failed; retrying entry by entry");
+            for one in decoded.chunks(1) {
+                let Some(d) = one.first() else { continue };
+                match stages(pool, one).await {
+                    Ok(messages) => {
+                        publish(conn, keys, &messages).await?;
+                        store::events::clear_failures(pool, &[d.entry.id.as_str()]).await?;
+                        done.push(&d.entry.id);
+                    }
+                    Err(e) => {
+                        let error = format!("{e:#}");
+                        let attempts =
+                            store::events::count_failure(pool, &d.entry.id, &error).await?;
+                        if attempts >= i64::from(options.max_attempts) {
+                            tracing::error!(id = %d.entry.id, attempts, error, "stream entry failed too often; dead-lettered");
+                            store::events::dead_letter(pool, &d.entry.id, &d.payload, &error)
+                                .await?;
+                            done.push(&d.entry.id);
+                        } else {
+                            tracing::warn!(id = %d.entry.id, attempts, error, "stream entry failed; will retry");
+                            retry = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !done.is_empty() {
+        let _: usize = conn
+            .xack(&keys.events, &keys.group, &done)
+            .await
+            .context("XACK")?;
+    }
+    Ok(retry)
+}
+
+/// The stages, in order, over decoded entries.
+async fn stages(pool: &PgPool, batch: &[Decoded<'_>]) -> anyhow::Result<Vec<LiveMessage>> {
+    let events: Vec<Event> = batch.iter().map(|d| d.event.clone()).collect();
+    let enterprises: Vec<Option<String>> = batch.iter().map(|d| d.enterprise.clone()).collect();
     let messages = positions::apply(pool, &events, &enterprises).await?;
     custody::apply(pool, &events, &enterprises).await?;
-    publish(conn, keys, &messages).await?;
-    let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-    let _: usize = conn
-        .xack(&keys.events, &keys.group, &ids)
-        .await
-        .context("XACK")?;
-    Ok(())
+    Ok(messages)
 }
 
 async fn publish(
@@ -147,6 +337,7 @@ async fn publish(
     for message in messages {
         let topic = match message {
             LiveMessage::Vehicle(_) | LiveMessage::Snapshot { .. } => "vehicles",
+            LiveMessage::Alert(_) => "alerts",
         };
         let text = serde_json::to_string(message).context("serializing a live message")?;
         pipe.cmd("PUBLISH")

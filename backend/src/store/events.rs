@@ -124,7 +124,8 @@ pub async fn dead_letter(
     error: &str,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO pipeline_dead_letters (stream_id, payload, error) VALUES ($1, $2, $3)",
+        "INSERT INTO pipeline_dead_letters (stream_id, payload, error) VALUES ($1, $2, $3) \
+         ON CONFLICT (stream_id) DO NOTHING",
     )
     .bind(stream_id)
     .bind(payload)
@@ -132,5 +133,33 @@ pub async fn dead_letter(
     .execute(pool)
     .await
     .context("writing a dead letter")?;
+    Ok(())
+}
+
+/// Counts one more failed attempt at a stream entry; returns the attempts so far.
+pub async fn count_failure(pool: &PgPool, stream_id: &str, error: &str) -> anyhow::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO pipeline_failures (stream_id, attempts, last_error) VALUES ($1, 1, $2) \
+         ON CONFLICT (stream_id) DO UPDATE SET attempts = pipeline_failures.attempts + 1, \
+             last_error = EXCLUDED.last_error, updated_at = now() \
+         RETURNING attempts::bigint",
+    )
+    .bind(stream_id)
+    .bind(error)
+    .fetch_one(pool)
+    .await
+    .context("counting a failed stream entry")
+}
+
+/// Forgets the failed attempts of entries that went through.
+pub async fn clear_failures(pool: &PgPool, stream_ids: &[&str]) -> anyhow::Result<()> {
+    if stream_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM pipeline_failures WHERE stream_id = ANY($1)")
+        .bind(stream_ids)
+        .execute(pool)
+        .await
+        .context("clearing a stream entry's failures")?;
     Ok(())
 }
