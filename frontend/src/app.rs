@@ -3,6 +3,7 @@
 
 use crate::components::shell::Shell;
 use crate::i18n::{Key, Lang, LangContext};
+use crate::pages::alerts::AlertsPage;
 use crate::pages::cylinder::CylinderPage;
 use crate::pages::login::LoginPage;
 use crate::pages::public::PublicPage;
@@ -23,6 +24,9 @@ pub enum Route {
     /// A filling station's day: its guns' decisions, refusals by rule, fillings.
     #[at("/stations/:code")]
     Station { code: String },
+    /// 值班台: the live alert feed, each alert's evidence and its handling.
+    #[at("/alerts")]
+    Alerts,
     /// The QR code's target, for the public.
     #[at("/q/:code")]
     Public { code: String },
@@ -48,6 +52,9 @@ fn switch(route: Route) -> Html {
         }
         Route::Station { code } => {
             html! { <RequireSession><Shell><StationPage {code} /></Shell></RequireSession> }
+        }
+        Route::Alerts => {
+            html! { <RequireSession><Shell><AlertsPage /></Shell></RequireSession> }
         }
         Route::NotFound => {
             html! { <RequireSession><Shell><NotFound /></Shell></RequireSession> }

@@ -1,5 +1,6 @@
-//! Drawing the district base map on a canvas, shared by the live city map and a cylinder's
-//! trajectory: the projection, sizing the canvas to its box, the districts and their names.
+//! Drawing the district base map on a canvas, shared by the live city map, a cylinder's
+//! trajectory and the duty console's alert map: the projection, sizing the canvas to its box,
+//! the districts and their names, and the marks drawn over them.
 
 use crate::geo::District;
 use wasm_bindgen::JsCast;
@@ -74,20 +75,7 @@ pub fn draw_districts(s: &Surface, projection: &Projection, districts: &[Distric
     let ctx = &s.ctx;
     ctx.set_line_width(1.5 * s.dpr);
     for (i, d) in districts.iter().enumerate() {
-        ctx.begin_path();
-        for rings in &d.polygons {
-            for ring in rings {
-                for (j, &(lon, lat)) in ring.iter().enumerate() {
-                    let (x, y) = projection.project(lon, lat);
-                    if j == 0 {
-                        ctx.move_to(x, y);
-                    } else {
-                        ctx.line_to(x, y);
-                    }
-                }
-                ctx.close_path();
-            }
-        }
+        trace_district(s, projection, d);
         ctx.set_fill_style_str(if i % 2 == 0 { "#10233d" } else { "#0e1f36" });
         ctx.fill();
         ctx.set_stroke_style_str("#3a6ea5");
@@ -102,6 +90,23 @@ pub fn draw_districts(s: &Surface, projection: &Projection, districts: &[Distric
     for d in districts {
         let (x, y) = projection.project(d.label.0, d.label.1);
         let _ = ctx.fill_text(&d.name, x, y);
+    }
+}
+
+/// Makes a district's rings the current path (to fill or stroke).
+pub fn trace_district(s: &Surface, projection: &Projection, district: &District) {
+    let ctx = &s.ctx;
+    ctx.begin_path();
+    for ring in district.polygons.iter().flatten() {
+        for (j, &(lon, lat)) in ring.iter().enumerate() {
+            let (x, y) = projection.project(lon, lat);
+            if j == 0 {
+                ctx.move_to(x, y);
+            } else {
+                ctx.line_to(x, y);
+            }
+        }
+        ctx.close_path();
     }
 }
 
@@ -121,6 +126,33 @@ pub fn set_font(s: &Surface, px: f64) {
     s.ctx.set_font(&format!(
         "{px:.0}px \"Noto Sans CJK SC\", \"Microsoft YaHei\", sans-serif"
     ));
+}
+
+/// A filled dot of radius `r` (device pixels).
+pub fn dot(s: &Surface, x: f64, y: f64, r: f64, colour: &str) {
+    s.ctx.begin_path();
+    let _ = s.ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
+    s.ctx.set_fill_style_str(colour);
+    s.ctx.fill();
+}
+
+/// A place that matters (where a cylinder is, where an alert was raised): a dot with a white
+/// rim in a translucent halo; `k` scales it with the page's text.
+pub fn place_marker(s: &Surface, x: f64, y: f64, k: f64, colour: &str, halo: &str) {
+    dot(s, x, y, 16.0 * k, halo);
+    dot(s, x, y, 9.0 * k, colour);
+    s.ctx.set_stroke_style_str("#ffffff");
+    s.ctx.set_line_width(2.0 * k);
+    s.ctx.stroke();
+}
+
+/// A label up and to the right of a mark at (x, y).
+pub fn label(s: &Surface, x: f64, y: f64, text: &str, colour: &str, k: f64) {
+    set_font(s, 16.0 * k);
+    s.ctx.set_text_align("left");
+    s.ctx.set_text_baseline("middle");
+    s.ctx.set_fill_style_str(colour);
+    let _ = s.ctx.fill_text(text, x + 14.0 * k, y - 14.0 * k);
 }
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

@@ -18,6 +18,18 @@ pub fn clock(t: &DateTime<FixedOffset>) -> String {
     t.with_timezone(&cst()).format("%H:%M:%S").to_string()
 }
 
+/// `MM-DD HH:MM:SS` in Beijing time (a feed of the last days: the year goes without saying).
+pub fn moment(t: &DateTime<FixedOffset>) -> String {
+    t.with_timezone(&cst()).format("%m-%d %H:%M:%S").to_string()
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in Beijing time.
+pub fn second(t: &DateTime<FixedOffset>) -> String {
+    t.with_timezone(&cst())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
 /// `YYYY-MM-DD HH:MM`, or a dash.
 pub fn minute_or_dash(t: Option<&DateTime<FixedOffset>>) -> String {
     t.map_or_else(|| "—".to_owned(), minute)
@@ -66,5 +78,7 @@ mod tests {
         let t = DateTime::parse_from_rfc3339("2026-11-01T23:30:00-05:00").unwrap();
         assert_eq!(minute(&t), "2026-11-02 12:30");
         assert_eq!(clock(&t), "12:30:00");
+        assert_eq!(moment(&t), "11-02 12:30:00");
+        assert_eq!(second(&t), "2026-11-02 12:30:00");
     }
 }

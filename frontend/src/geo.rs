@@ -9,6 +9,8 @@ pub type Ring = Vec<(f64, f64)>;
 #[derive(Debug, Clone, PartialEq)]
 pub struct District {
     pub name: String,
+    /// The administrative division code (`adcode`), which alerts and users name a district by.
+    pub code: Option<String>,
     pub polygons: Vec<Vec<Ring>>,
     pub label: (f64, f64),
     /// (min_lon, min_lat, max_lon, max_lat), to skip the ring test for far points.
@@ -24,6 +26,12 @@ pub fn parse_districts(json: &Value) -> Vec<District> {
         .iter()
         .filter_map(|f| {
             let name = f["properties"]["name"].as_str()?.to_owned();
+            // A string in our base map; a number in some other GeoJSON sources.
+            let adcode = &f["properties"]["adcode"];
+            let code = adcode
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| adcode.as_u64().map(|c| c.to_string()));
             let coords = &f["geometry"]["coordinates"];
             let polygons: Vec<Vec<Ring>> = match f["geometry"]["type"].as_str()? {
                 "Polygon" => vec![polygon(coords)],
@@ -34,6 +42,7 @@ pub fn parse_districts(json: &Value) -> Vec<District> {
             let bbox = bbox_of(polygons.iter().flatten().flatten())?;
             Some(District {
                 name,
+                code,
                 polygons,
                 label,
                 bbox,

@@ -4,6 +4,7 @@
 use crate::i18n::{Key, Lang};
 use crate::session::User;
 use serde_json::Value;
+use shared::alert::{AlertKind, AlertStatus, Severity};
 use shared::auth::Role;
 use shared::cylinder::{Compliance, Custody, ScanOp};
 use shared::medium::Medium;
@@ -233,6 +234,123 @@ pub fn refusal_title(lang: Lang, rule: &str, message: &str) -> String {
     }
 }
 
+/// An alert kind, as the duty console names it.
+pub fn alert_kind(lang: Lang, kind: AlertKind) -> &'static str {
+    let (zh, en) = match kind {
+        AlertKind::CylinderOverdue => ("气瓶超期未检", "Cylinder overdue for inspection"),
+        AlertKind::CylinderLifeExpired => ("气瓶超过设计使用年限", "Cylinder past its design life"),
+        AlertKind::CylinderScrappedInUse => ("报废气瓶仍在使用", "Scrapped cylinder in use"),
+        AlertKind::OverweightStock => ("超量储存", "Stock over its limit"),
+        AlertKind::FillingRefused => ("充装被拒绝", "Filling refused"),
+        AlertKind::IllegalTag => ("非法标签", "Illegal tag"),
+        AlertKind::Overfill => ("超装", "Overfill"),
+        AlertKind::TareMismatch => ("皮重异常", "Tare mismatch"),
+        AlertKind::DeliveryOffSite => ("非登记地点配送", "Delivery away from the customer"),
+        AlertKind::UnloadedUnknownPlace => ("不明地点卸瓶", "Unloaded at an unknown place"),
+        AlertKind::SuspiciousStop => ("可疑停留", "Suspicious stop"),
+        AlertKind::RestrictedZone => ("进入禁行区域", "Entered a restricted zone"),
+        AlertKind::CorridorExit => ("偏离规定路线", "Left its corridor"),
+        AlertKind::ControlledMediumUnlicensed => {
+            ("管控介质无资质流转", "Controlled medium without a licence")
+        }
+        AlertKind::StaffUncertified => ("人员无证作业", "Uncertified staff"),
+        AlertKind::DeviceSilent => ("设备离线", "Device silent"),
+        AlertKind::CylinderLost => ("气瓶疑似丢失", "Cylinder lost"),
+        AlertKind::LateFillingRecord => ("充装记录迟报", "Late filling record"),
+    };
+    pick(lang, zh, en)
+}
+
+/// How urgent an alert is.
+pub fn severity(lang: Lang, s: Severity) -> &'static str {
+    let (zh, en) = match s {
+        Severity::Critical => ("紧急", "Critical"),
+        Severity::High => ("严重", "High"),
+        Severity::Medium => ("较重", "Medium"),
+        Severity::Low => ("一般", "Low"),
+    };
+    pick(lang, zh, en)
+}
+
+/// Where an alert is in its life.
+pub fn alert_status(lang: Lang, s: AlertStatus) -> &'static str {
+    let (zh, en) = match s {
+        AlertStatus::Open => ("待处理", "Open"),
+        AlertStatus::Acknowledged => ("已确认", "Acknowledged"),
+        AlertStatus::Resolved => ("已解决", "Resolved"),
+    };
+    pick(lang, zh, en)
+}
+
+/// What kind of thing an alert is about (`cylinder`, `station` ...); an unknown type as sent.
+pub fn subject_type(lang: Lang, kind: &str) -> String {
+    let (zh, en) = match kind {
+        "cylinder" => ("气瓶", "Cylinder"),
+        "vehicle" => ("车辆", "Vehicle"),
+        "station" => ("站点", "Station"),
+        "customer" => ("用户", "Customer"),
+        "warehouse" => ("仓库", "Warehouse"),
+        "staff" => ("人员", "Staff"),
+        "device" => ("设备", "Device"),
+        "tag" => ("标签", "Tag"),
+        _ => return kind.to_owned(),
+    };
+    pick(lang, zh, en).to_owned()
+}
+
+/// The evidence fields this build names, in the order the duty console lists them: what and
+/// where first, then the measurements and times, the ids last.
+const EVIDENCE_FIELDS: [(&str, &str, &str); 30] = [
+    ("cylinder_code", "气瓶编号", "Cylinder"),
+    ("tag_id", "电子标签号", "Tag"),
+    ("station_code", "站点编号", "Station"),
+    ("gun_no", "充装枪", "Gun"),
+    ("medium", "介质", "Medium"),
+    ("staff_no", "人员编号", "Staff no."),
+    ("staff_name", "人员姓名", "Staff name"),
+    ("reasons", "拒绝原因", "Reasons"),
+    (
+        "filled_despite_refusal",
+        "拒绝后仍充装",
+        "Filled despite refusal",
+    ),
+    ("net_kg", "充装量(kg)", "Net fill (kg)"),
+    ("max_fill_kg", "允许充装量(kg)", "Allowed fill (kg)"),
+    ("mass_before_kg", "充装前质量(kg)", "Mass before (kg)"),
+    ("mass_after_kg", "充装后质量(kg)", "Mass after (kg)"),
+    ("archived_tare_kg", "档案皮重(kg)", "Archived tare (kg)"),
+    ("historical_tare_kg", "历史皮重(kg)", "Historical tare (kg)"),
+    ("tolerance_kg", "允许偏差(kg)", "Tolerance (kg)"),
+    ("late_s", "迟报时长(秒)", "Late by (s)"),
+    ("limit_s", "时限(秒)", "Limit (s)"),
+    ("started_at", "开始时间", "Started"),
+    ("ended_at", "结束时间", "Ended"),
+    ("received_at", "接收时间", "Received"),
+    ("plate", "车牌号", "Vehicle"),
+    ("lon", "经度", "Longitude"),
+    ("lat", "纬度", "Latitude"),
+    ("occurred_at", "发生时间", "Occurred"),
+    ("count", "数量", "Count"),
+    ("limit", "上限", "Limit"),
+    ("decision_id", "充装判定编号", "Decision"),
+    ("filling_id", "充装记录编号", "Filling record"),
+    ("device_id", "设备编号", "Device"),
+];
+
+/// A field of an alert's evidence; `None` for a field this build does not know (shown as sent).
+pub fn evidence_key(lang: Lang, key: &str) -> Option<&'static str> {
+    let (_, zh, en) = EVIDENCE_FIELDS.iter().find(|(k, _, _)| *k == key)?;
+    Some(pick(lang, zh, en))
+}
+
+/// Where an evidence field goes in the list; unknown fields after the known ones.
+pub fn evidence_rank(key: &str) -> usize {
+    EVIDENCE_FIELDS
+        .iter()
+        .position(|(k, _, _)| *k == key)
+        .unwrap_or(EVIDENCE_FIELDS.len())
+}
+
 fn pick(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
     match lang {
         Lang::Zh => zh,
@@ -334,5 +452,27 @@ mod tests {
         user.district_code = None;
         assert_eq!(scope(Lang::Zh, &user), "全市");
         assert_eq!(scope(Lang::En, &user), "Whole city");
+    }
+
+    #[test]
+    fn every_alert_kind_has_its_own_label_in_both_languages() {
+        for lang in [Lang::Zh, Lang::En] {
+            let mut seen = std::collections::HashSet::new();
+            for kind in AlertKind::ALL {
+                assert!(seen.insert(alert_kind(lang, kind)), "{kind:?}");
+            }
+        }
+        assert_eq!(alert_kind(Lang::Zh, AlertKind::IllegalTag), "非法标签");
+        assert_eq!(severity(Lang::Zh, Severity::Critical), "紧急");
+        assert_eq!(
+            alert_status(Lang::En, AlertStatus::Acknowledged),
+            "Acknowledged"
+        );
+        assert_eq!(subject_type(Lang::Zh, "station"), "站点");
+        assert_eq!(subject_type(Lang::Zh, "ship"), "ship");
+        assert_eq!(evidence_key(Lang::Zh, "tag_id"), Some("电子标签号"));
+        assert_eq!(evidence_key(Lang::En, "whatever"), None);
+        assert!(evidence_rank("cylinder_code") < evidence_rank("decision_id"));
+        assert_eq!(evidence_rank("whatever"), evidence_rank("something else"));
     }
 }

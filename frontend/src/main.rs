@@ -1,6 +1,7 @@
 //! The cylwatch dashboard (Yew, client-side rendered).
 
 mod app;
+mod beep;
 mod canvas;
 mod components;
 mod format;

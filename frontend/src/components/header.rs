@@ -67,6 +67,7 @@ pub fn Header() -> Html {
             <h1 class="title">{ lang.lang.t(Key::Title) }</h1>
             <nav>
                 <Link<Route> to={Route::Wall}>{ lang.lang.t(Key::Wall) }</Link<Route>>
+                <Link<Route> to={Route::Alerts} classes="nav-alerts">{ lang.lang.t(Key::DutyConsole) }</Link<Route>>
             </nav>
             <CodeSearch target={SearchTarget::Cylinder} />
             <CodeSearch target={SearchTarget::Station} />

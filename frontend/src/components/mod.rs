@@ -1,5 +1,9 @@
 //! Reusable pieces of the pages, one component per file.
 
+pub mod alert_detail;
+pub mod alert_feed;
+pub mod alert_filters;
+pub mod alert_map;
 pub mod archive;
 pub mod code_search;
 pub mod decision_table;

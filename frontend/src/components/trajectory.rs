@@ -2,10 +2,11 @@
 //! event-time order, with arrows along it, its start, and a marker where it is now. The view is
 //! zoomed to the trajectory (a few kilometres would be a dot on the whole city).
 
-use crate::canvas::{draw_districts, prepare, set_font, ui_font_px, Projection, Surface};
+use crate::canvas::{
+    dot, draw_districts, label, place_marker, prepare, ui_font_px, Projection, Surface,
+};
 use crate::geo::{bounds, District};
 use crate::hooks::use_resize_count;
-use std::f64::consts::TAU;
 use std::rc::Rc;
 use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
@@ -108,14 +109,7 @@ fn draw(
         }
     }
     if let Some((x, y)) = here {
-        ctx.begin_path();
-        let _ = ctx.arc(x, y, 16.0 * k, 0.0, TAU);
-        ctx.set_fill_style_str("rgba(255, 176, 32, 0.25)");
-        ctx.fill();
-        dot(&s, x, y, 9.0 * k, "#ffb020");
-        ctx.set_stroke_style_str("#ffffff");
-        ctx.set_line_width(2.0 * k);
-        ctx.stroke();
+        place_marker(&s, x, y, k, "#ffb020", "rgba(255, 176, 32, 0.25)");
         label(&s, x, y, labels.1, "#ffd27a", k);
     }
     Some(())
@@ -144,13 +138,6 @@ fn view_box(points: &[(f64, f64)]) -> Option<(f64, f64, f64, f64)> {
     Some((a, b, c, d))
 }
 
-fn dot(s: &Surface, x: f64, y: f64, r: f64, colour: &str) {
-    s.ctx.begin_path();
-    let _ = s.ctx.arc(x, y, r, 0.0, TAU);
-    s.ctx.set_fill_style_str(colour);
-    s.ctx.fill();
-}
-
 /// An arrowhead halfway along a segment, pointing the way the cylinder went.
 fn arrow(s: &Surface, from: (f64, f64), to: (f64, f64), size: f64) {
     let (dx, dy) = (to.0 - from.0, to.1 - from.1);
@@ -174,12 +161,4 @@ fn arrow(s: &Surface, from: (f64, f64), to: (f64, f64), size: f64) {
     ctx.close_path();
     ctx.set_fill_style_str("#4fc3f7");
     ctx.fill();
-}
-
-fn label(s: &Surface, x: f64, y: f64, text: &str, colour: &str, k: f64) {
-    set_font(s, 16.0 * k);
-    s.ctx.set_text_align("left");
-    s.ctx.set_text_baseline("middle");
-    s.ctx.set_fill_style_str(colour);
-    let _ = s.ctx.fill_text(text, x + 14.0 * k, y - 14.0 * k);
 }

@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod alerts;
 pub mod cylinder;
 pub mod login;
 pub mod public;

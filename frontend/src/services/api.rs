@@ -6,6 +6,7 @@
 use crate::services::token;
 use chrono::NaiveDate;
 use gloo_net::http::{Method, RequestBuilder, Response};
+use shared::alert::{Alert, AlertKind, AlertNote, AlertStatus, Severity};
 use shared::auth::{LoginRequest, LoginResponse, Me};
 use shared::cylinder::{CylinderView, HistoryEntry, Page, PublicCylinder};
 use shared::filling::StationFillingSummary;
@@ -233,4 +234,69 @@ pub async fn station_summary(
 /// What the QR code shows the public, by cylinder code or QR payload.
 pub async fn public_cylinder(code: &str) -> Result<PublicCylinder, ApiError> {
     get_json(&format!("/api/v1/public/cylinders/{}", encode(code))).await
+}
+
+/// What `GET /api/v1/alerts` is asked for; `None` fields are not filtered on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertQuery {
+    pub status: Option<AlertStatus>,
+    pub kind: Option<AlertKind>,
+    pub severity: Option<Severity>,
+    pub district_code: Option<String>,
+    /// 1 to 1000; the server's default (100) when `None`.
+    pub limit: Option<u32>,
+}
+
+impl AlertQuery {
+    /// The query string, `?` included (empty when nothing is asked).
+    fn to_query(&self) -> String {
+        let pairs: Vec<String> = [
+            ("status", self.status.map(|s| s.name().to_owned())),
+            ("kind", self.kind.map(|k| k.name().to_owned())),
+            ("severity", self.severity.map(|s| s.name().to_owned())),
+            ("district_code", self.district_code.clone()),
+            ("limit", self.limit.map(|l| l.to_string())),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some(format!("{k}={}", encode(&v?))))
+        .collect();
+        if pairs.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", pairs.join("&"))
+        }
+    }
+}
+
+/// Alerts within the user's scope, newest activity first (one page).
+pub async fn alerts(query: &AlertQuery) -> Result<Page<Alert>, ApiError> {
+    get_json(&format!("/api/v1/alerts{}", query.to_query())).await
+}
+
+/// Acknowledges an open alert. A critical alert without a note is `400 invalid_field` (field
+/// `note`), an alert that is not open `409 invalid_transition`, a role that may not handle
+/// alerts `403 forbidden`; the answer is the alert's new state.
+pub async fn acknowledge_alert(id: uuid::Uuid, note: &str) -> Result<Alert, ApiError> {
+    handle_alert(id, "ack", note).await
+}
+
+/// Resolves an open or acknowledged alert; the note is required (`400 invalid_field`).
+pub async fn resolve_alert(id: uuid::Uuid, note: &str) -> Result<Alert, ApiError> {
+    handle_alert(id, "resolve", note).await
+}
+
+async fn handle_alert(id: uuid::Uuid, step: &str, note: &str) -> Result<Alert, ApiError> {
+    let body = serde_json::to_value(AlertNote {
+        note: note.to_owned(),
+    })
+    .map_err(|e| ApiError::Decode(e.to_string()))?;
+    send(
+        Method::POST,
+        &format!("/api/v1/alerts/{id}/{step}"),
+        Some(&body),
+    )
+    .await?
+    .json::<Alert>()
+    .await
+    .map_err(|e| ApiError::Decode(e.to_string()))
 }
