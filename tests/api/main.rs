@@ -15,4 +15,5 @@ mod live;
 mod malformed;
 mod pipeline;
 mod registry;
+mod scope;
 mod serving;

@@ -1,0 +1,367 @@
+//! Scope: two enterprises with canaries planted in each; no route and no live message shows
+//! one enterprise's users (or another district's regulator) the other's records, and no write
+//! reaches them.
+
+use crate::common::{archive, enterprise, scan, spawn_app, station, TestApp};
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// One enterprise's records, each carrying its canary.
+struct Planted {
+    code: String,
+    canary: String,
+    cylinder: String,
+    tag: String,
+    plate: String,
+    device_key: String,
+    /// An `illegal_tag` alert at its station (whose name carries the canary).
+    alert: String,
+    admin_token: String,
+    staff_token: String,
+}
+
+use crate::access::PASSWORD;
+
+async fn plant(app: &TestApp, code: &str, district: &str, lon: f64) -> Planted {
+    let canary = format!("CANARY{code}");
+    let mut e = enterprise(code);
+    e["name"] = json!(format!("{canary} 燃气"));
+    e["district_code"] = json!(district);
+    assert_eq!(app.post_json("/api/v1/enterprises", &e).await.0, 201);
+    let station_code = format!("{code}-ST");
+    let mut s = station(&station_code, code, &format!("{canary} 站"), lon, 34.75);
+    s["district_code"] = json!(district);
+    assert_eq!(app.post_json("/api/v1/stations", &s).await.0, 201);
+    let customer = json!({"code": format!("{code}-C"), "enterprise_code": code,
+        "name": format!("{canary} 顾客"), "kind": "household", "phone": format!("{canary}-PHONE"),
+        "address": format!("{canary} 地址"), "location": {"lon": lon, "lat": 34.76}, "district_code": district});
+    assert_eq!(app.post_json("/api/v1/customers", &customer).await.0, 201);
+    let staff = json!({"staff_no": format!("{code}-S"), "enterprise_code": code,
+        "name": format!("{canary} 员工"), "role": "driver"});
+    assert_eq!(app.post_json("/api/v1/staff", &staff).await.0, 201);
+    let plate = format!("{canary}-V");
+    let vehicle = json!({"plate": plate, "enterprise_code": code});
+    assert_eq!(app.post_json("/api/v1/vehicles", &vehicle).await.0, 201);
+    // Codes travel in URLs (and come back in 404 messages): the canary is in the records' other
+    // fields, not in the codes asked for.
+    let cylinder = format!("{code}-CYL");
+    let tag = format!("{code}-TAG");
+    let mut a = archive(&cylinder, &tag);
+    a["owner_enterprise_code"] = json!(code);
+    a["station_code"] = json!(station_code);
+    a["manufacturer"] = json!(format!("{canary} 厂"));
+    assert_eq!(app.post_json("/api/v1/cylinders", &a).await.0, 201);
+    let device_key = app.new_device(code, json!({})).await;
+    for (user, role) in [
+        (format!("{code}-admin"), "enterprise_admin"),
+        (format!("{code}-staff"), "enterprise_staff"),
+    ] {
+        let body =
+            json!({"username": user, "password": PASSWORD, "role": role, "enterprise_code": code});
+        assert_eq!(app.post_json("/api/v1/users", &body).await.0, 201);
+    }
+    // Facts from its own device: a fix of its vehicle, a fill of its cylinder.
+    let events = json!({"events": [
+        crate::common::gps(&plate, lon, 34.75, "2026-11-20T09:00:00+08:00"),
+        scan("fill", &cylinder, "2026-11-20T09:05:00+08:00",
+             json!({"station_code": station_code, "staff_no": format!("{code}-S"), "customer_code": null})),
+    ]});
+    let (status, body) = app.post_events_as(&device_key, &events).await;
+    assert_eq!((status, &body["accepted"]), (202, &json!(2)), "{body}");
+    // An unknown tag at its station's gun: an alert naming the station.
+    let controller = app
+        .new_device(
+            code,
+            json!({"kind": "controller", "station_code": station_code}),
+        )
+        .await;
+    let ask = json!({"tag_id": format!("{code}-FAKE"), "station_code": station_code,
+                     "gun_no": "G1", "medium": "LPG", "staff_no": format!("{code}-S")});
+    let answer: Value = app
+        .client
+        .post(app.url("/api/v1/fillings/authorize"))
+        .header("x-device-key", &controller)
+        .json(&ask)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["allowed"], false, "{answer}");
+    let mut alert = None;
+    for _ in 0..100 {
+        let (_, page) = app
+            .get_json(&format!("/api/v1/alerts?enterprise_code={code}"))
+            .await;
+        alert = page["items"][0]["id"].as_str().map(str::to_owned);
+        if alert.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let alert = alert.expect("the illegal-tag alert within 10 s");
+    Planted {
+        code: code.into(),
+        alert,
+        canary,
+        cylinder,
+        tag,
+        plate,
+        device_key,
+        admin_token: app.login(&format!("{code}-admin"), PASSWORD).await,
+        staff_token: app.login(&format!("{code}-staff"), PASSWORD).await,
+    }
+}
+
+/// Every route a signed-in user may call, with `{A}`/`{B}` placeholders for the two
+/// enterprises' codes, cylinders and tags. A new route is covered by adding its line here.
+const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/auth/me"),
+    ("GET", "/api/v1/enterprises/{A}"),
+    ("GET", "/api/v1/enterprises/{B}"),
+    ("GET", "/api/v1/cylinders/{A_CYL}"),
+    ("GET", "/api/v1/cylinders/{B_CYL}"),
+    ("GET", "/api/v1/cylinders/by-tag/{B_TAG}"),
+    ("GET", "/api/v1/cylinders/{A_CYL}/history"),
+    ("GET", "/api/v1/cylinders/{B_CYL}/history"),
+    ("GET", "/api/v1/cylinders/export"),
+    ("GET", "/api/v1/cylinders/export?enterprise_code={B}"),
+    ("GET", "/api/v1/audit"),
+    ("GET", "/api/v1/stations/{A}-ST/filling-summary"),
+    ("GET", "/api/v1/stations/{B}-ST/filling-summary"),
+    ("GET", "/api/v1/alerts"),
+    ("GET", "/api/v1/alerts?enterprise_code={B}"),
+    ("GET", "/api/v1/alerts/{B_ALERT}"),
+    ("GET", "/api/v1/alerts/{A_ALERT}"),
+    ("POST", "/api/v1/alerts/{B_ALERT}/ack"),
+    ("POST", "/api/v1/alerts/{B_ALERT}/resolve"),
+    ("GET", "/api/v1/health"),
+    ("GET", "/api/v1/basemap/districts"),
+    ("POST", "/api/v1/stations"),
+    ("POST", "/api/v1/customers"),
+    ("POST", "/api/v1/staff"),
+    ("POST", "/api/v1/vehicles"),
+    ("POST", "/api/v1/cylinders"),
+    ("POST", "/api/v1/devices"),
+    ("POST", "/api/v1/devices/{B}-dev/revoke"),
+    ("POST", "/api/v1/users"),
+    ("POST", "/api/v1/enterprises"),
+];
+// Not in the table: GET /api/v1/public/cylinders/{code} answers anyone about any cylinder by
+// design (the QR lookup) and shows no personal data; `ble_sightings_inspections_lost_and_the_public_view`
+// checks that.
+
+/// A write aimed at the other enterprise: its records named as targets.
+fn body_for(path: &str, b: &Planted) -> Value {
+    let code = &b.code;
+    match path {
+        "/api/v1/stations" => station("X-ST", code, "x", 113.6, 34.7),
+        "/api/v1/customers" => {
+            json!({"code": "X-C", "enterprise_code": code, "name": "x", "kind": "household",
+            "phone": "1", "address": "x", "location": {"lon": 113.6, "lat": 34.7}, "district_code": "410105"})
+        }
+        "/api/v1/staff" => {
+            json!({"staff_no": "X-S", "enterprise_code": code, "name": "x", "role": "driver"})
+        }
+        "/api/v1/vehicles" => json!({"plate": "X-V", "enterprise_code": code}),
+        "/api/v1/cylinders" => {
+            let mut a = archive("X-CYL", "X-TAG");
+            a["owner_enterprise_code"] = json!(code);
+            a["station_code"] = json!(format!("{code}-ST"));
+            a
+        }
+        "/api/v1/devices" => json!({"device_id": "X-DEV", "kind": "gps", "enterprise_code": code}),
+        "/api/v1/users" => {
+            json!({"username": "x-user", "password": PASSWORD, "role": "enterprise_admin",
+            "enterprise_code": code})
+        }
+        "/api/v1/enterprises" => {
+            let mut e = enterprise("X-ENT");
+            e["district_code"] = json!("410102");
+            e
+        }
+        _ => json!({}),
+    }
+}
+
+#[tokio::test]
+async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries() {
+    let app = spawn_app().await;
+    let a = plant(&app, "EA", "410105", 113.62).await;
+    let b = plant(&app, "EB", "410102", 113.55).await;
+    let regulator = json!({"username": "jinshui", "password": PASSWORD, "role": "district_regulator",
+                           "district_code": "410105"});
+    assert_eq!(app.post_json("/api/v1/users", &regulator).await.0, 201);
+    let district_token = app.login("jinshui", PASSWORD).await;
+    // B's facts are processed (so there is something to leak) before A looks.
+    app.wait_until(|| async {
+        app.get_json(&format!("/api/v1/cylinders/{}/history", b.cylinder))
+            .await
+            .1["items"]
+            .as_array()
+            .is_some_and(|i| i.len() == 1)
+    })
+    .await;
+
+    let fill = |path: &str| {
+        path.replace("{A_CYL}", &a.cylinder)
+            .replace("{B_CYL}", &b.cylinder)
+            .replace("{B_TAG}", &b.tag)
+            .replace("{A_ALERT}", &a.alert)
+            .replace("{B_ALERT}", &b.alert)
+            .replace("{A}", &a.code)
+            .replace("{B}", &b.code)
+    };
+    for (who, token) in [
+        ("A admin", &a.admin_token),
+        ("A staff", &a.staff_token),
+        ("Jinshui regulator", &district_token),
+    ] {
+        for (method, path) in ROUTES {
+            let path = fill(path);
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let body =
+                (method == Method::POST).then(|| body_for(path.split('?').next().unwrap(), &b));
+            let response = app
+                .client
+                .request(method.clone(), app.url(&path))
+                .bearer_auth(token)
+                .json(&body.unwrap_or(Value::Null))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            assert!(
+                !text.contains(&b.canary),
+                "{who}: {method} {path} ({status}) shows B: {text}"
+            );
+            if path.contains(&b.code) || path.contains(&b.canary) || path.contains(&b.alert) {
+                assert!(
+                    [403, 404].contains(&status),
+                    "{who}: {method} {path} answered {status}: {text}"
+                );
+            }
+            if method == Method::POST {
+                assert!(
+                    status >= 400,
+                    "{who}: {method} {path} wrote for B: {status} {text}"
+                );
+            }
+        }
+        // What A may see, it sees.
+        let (status, view) = app
+            .send_json(
+                Method::GET,
+                &format!("/api/v1/cylinders/{}", a.cylinder),
+                None,
+                Some(token),
+            )
+            .await;
+        assert_eq!(status, 200, "{who}: {view}");
+        assert!(view.to_string().contains(&a.canary));
+        let (status, page) = app
+            .send_json(Method::GET, "/api/v1/alerts", None, Some(token))
+            .await;
+        assert_eq!(status, 200, "{who}: {page}");
+        assert_eq!(
+            page["items"].as_array().map(Vec::len),
+            Some(1),
+            "{who}: {page}"
+        );
+        assert!(page.to_string().contains(&a.canary), "{who}: {page}");
+    }
+    // Nothing of B was written by A's attempts.
+    let b_records: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM stations WHERE enterprise_code = 'EB') + \
+                (SELECT count(*) FROM cylinders WHERE owner_enterprise_code = 'EB') + \
+                (SELECT count(*) FROM devices WHERE enterprise_code = 'EB' AND revoked_at IS NULL)",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(b_records, 4, "B's station, cylinder and two devices");
+
+    // The live feed: A's users get A's vehicle and never B's.
+    for (round, token) in [&a.admin_token, &district_token].into_iter().enumerate() {
+        let url = format!("ws://127.0.0.1:{}/api/v1/live?token={token}", app.port);
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let first = ws.next().await.unwrap().unwrap().into_text().unwrap();
+        assert!(first.contains(&a.plate), "{first}");
+        assert!(!first.contains(&b.canary), "{first}");
+        // A new fix of B's vehicle is not pushed to A; one of A's is.
+        let at = format!("2026-11-20T10:0{round}:00+08:00");
+        let lon = 113.631 + f64::from(u8::try_from(round).unwrap()) * 0.001;
+        let b_fix = json!({"events": [crate::common::gps(&b.plate, 113.56, 34.75, &at)]});
+        let a_fix = json!({"events": [crate::common::gps(&a.plate, lon, 34.75, &at)]});
+        assert_eq!(app.post_events_as(&b.device_key, &b_fix).await.0, 202);
+        assert_eq!(app.post_events_as(&a.device_key, &a_fix).await.0, 202);
+        loop {
+            let text = tokio::time::timeout(std::time::Duration::from_secs(20), ws.next())
+                .await
+                .expect("A's own fix arrives")
+                .unwrap()
+                .unwrap()
+                .into_text()
+                .unwrap();
+            assert!(!text.contains(&b.canary), "{text}");
+            if text.contains(&a.plate) && text.contains(&lon.to_string()) {
+                break;
+            }
+        }
+        // Asking for B's enterprise is refused.
+        let ask = json!({"subscribe": ["vehicles"], "enterprise_code": b.code}).to_string();
+        futures_util::SinkExt::send(&mut ws, tokio_tungstenite::tungstenite::Message::text(ask))
+            .await
+            .unwrap();
+        loop {
+            let text = tokio::time::timeout(std::time::Duration::from_secs(20), ws.next())
+                .await
+                .expect("the refusal arrives")
+                .unwrap()
+                .unwrap()
+                .into_text()
+                .unwrap();
+            assert!(!text.contains(&b.canary), "{text}");
+            if text.contains("error") {
+                assert!(text.contains("forbidden"), "{text}");
+                break;
+            }
+        }
+    }
+
+    // A's device: B's vehicle is refused; B's cylinder is kept as evidence, not applied.
+    let b_vehicle =
+        json!({"events": [crate::common::gps(&b.plate, 113.6, 34.7, "2026-11-20T11:00:00+08:00")]});
+    let (status, body) = app.post_events_as(&a.device_key, &b_vehicle).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["rejected"][0]["error"]["code"], "unknown_reference");
+    let b_scan = json!({"events": [scan("deliver", &b.cylinder, "2026-11-20T11:00:00+08:00", json!({"customer_code": "EA-C"}))]});
+    assert_eq!(app.post_events_as(&a.device_key, &b_scan).await.0, 202);
+    let event_id = b_scan["events"][0]["id"]
+        .as_str()
+        .unwrap()
+        .parse::<Uuid>()
+        .unwrap();
+    app.wait_until(|| async {
+        let reason: Option<String> =
+            sqlx::query_scalar("SELECT reason FROM unresolved_refs WHERE event_id = $1")
+                .bind(event_id)
+                .fetch_optional(&app.db.pool)
+                .await
+                .unwrap();
+        reason.as_deref() == Some("foreign")
+    })
+    .await;
+    let (_, history) = app
+        .get_json(&format!("/api/v1/cylinders/{}/history", b.cylinder))
+        .await;
+    assert_eq!(
+        history["items"].as_array().unwrap().len(),
+        1,
+        "B's history untouched: {history}"
+    );
+}
