@@ -530,13 +530,7 @@ pub async fn history(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::client(
-            ErrorCode::InvalidQuery,
-            "limit must be between 1 and 1000",
-        ));
-    }
+    let limit = super::page_limit(query.limit)?;
     let after = query
         .cursor
         .as_deref()

@@ -130,6 +130,19 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     )
 }
 
+/// A list's `?limit=` (default 100, 1..=1000).
+pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(100);
+    if (1..=1000).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::client(
+            ErrorCode::InvalidQuery,
+            "limit must be between 1 and 1000",
+        ))
+    }
+}
+
 /// A page cursor `<micros>_<uuid>` as this server hands them out.
 pub fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     let bad = || {
