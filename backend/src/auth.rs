@@ -255,16 +255,22 @@ pub fn device_key(req: &HttpRequest) -> Result<String, ApiError> {
 
 /// The live device with that key, or 401.
 pub async fn device_for_key(state: &AppState, key: &str) -> Result<Device, ApiError> {
-    let row = store::auth::device_by_key(&state.pool, &digest(key))
+    let hash = digest(key);
+    if let Some(device) = state.devices.get(&hash) {
+        return Ok(device);
+    }
+    let row = store::auth::device_by_key(&state.pool, &hash)
         .await?
         .ok_or_else(|| unauthorized("unknown or revoked device key"))?;
-    Ok(Device {
+    let device = Device {
         device_id: row.device_id,
         kind: row.kind,
         enterprise_code: row.enterprise_code,
         vehicle_plate: row.vehicle_plate,
         station_code: row.station_code,
-    })
+    };
+    state.devices.put(&hash, device.clone());
+    Ok(device)
 }
 
 impl FromRequest for Device {

@@ -97,6 +97,10 @@ pub struct Settings {
     /// A critical alert still unacknowledged this long after it opened is escalated and
     /// pushed again (seconds).
     pub escalate_critical_after_s: u64,
+    /// Device keys and stations (with licences) read on every filling decision are kept in
+    /// memory this long (seconds; 0: not at all). A revocation through this instance takes
+    /// effect at once, through another instance within this time.
+    pub registry_cache_s: u64,
 }
 
 impl Default for Settings {
@@ -132,6 +136,7 @@ impl Default for Settings {
             tare_tolerance_kg: 1.0,
             late_filling_s: 10.0,
             escalate_critical_after_s: 300,
+            registry_cache_s: 5,
         }
     }
 }
@@ -200,7 +205,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 28] = [
+const KEYS: [&str; 29] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -229,6 +234,7 @@ const KEYS: [&str; 28] = [
     "tare_tolerance_kg",
     "late_filling_s",
     "escalate_critical_after_s",
+    "registry_cache_s",
 ];
 
 /// Settings that are text even when they look like a number (`CYLWATCH_REGION_CODE=410100`).

@@ -2,11 +2,13 @@
 //! The HTTP server and the workers (relay, consumer, live hub) run under one shutdown signal.
 
 use crate::api;
+use crate::cache::TtlCache;
 use crate::config::Settings;
 use crate::live::LiveHub;
 use crate::pipeline::{consumer, relay, StreamKeys};
 use crate::state::AppState;
 use crate::store;
+use crate::store::group_commit::GroupWriter;
 use actix_files::{Files, NamedFile};
 use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
 use actix_web::{web, App, HttpResponse, HttpServer};
@@ -87,7 +89,7 @@ impl Application {
 
         let state = web::Data::new(AppState {
             settings: settings.clone(),
-            pool,
+            pool: pool.clone(),
             redis,
             keys,
             hub,
@@ -95,6 +97,18 @@ impl Application {
             relay_wakeup,
             basemap: basemap.into(),
             limiter: api::guard::RateLimiter::new(settings.public_rate_per_minute),
+            audit: GroupWriter::spawn(
+                pool.clone(),
+                "audit log",
+                Arc::new(|pool, rows| Box::pin(store::auth::audit_many(pool, rows))),
+            ),
+            decisions: GroupWriter::spawn(
+                pool.clone(),
+                "filling decisions",
+                Arc::new(|pool, rows| Box::pin(store::filling::insert_decisions(pool, rows))),
+            ),
+            devices: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
+            stations: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
         });
         api::auth::ensure_admin(&state).await?;
         let listener = TcpListener::bind(&settings.http_addr)

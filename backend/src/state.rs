@@ -1,8 +1,13 @@
 //! What every handler shares.
 
+use crate::auth::Device;
+use crate::cache::TtlCache;
 use crate::config::Settings;
 use crate::live::LiveHub;
 use crate::pipeline::StreamKeys;
+use crate::store::auth::AuditRow;
+use crate::store::filling::{DecisionRow, StationRow};
+use crate::store::group_commit::GroupWriter;
 use sqlx::PgPool;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -22,4 +27,12 @@ pub struct AppState {
     pub basemap: actix_web::web::Bytes,
     /// Requests per address and minute on the public and login endpoints.
     pub limiter: crate::api::guard::RateLimiter,
+    /// Audit records, written in shared commits.
+    pub audit: GroupWriter<AuditRow>,
+    /// Filling decisions, written in shared commits.
+    pub decisions: GroupWriter<DecisionRow>,
+    /// Devices by key hash (cleared when a device is revoked here).
+    pub devices: TtlCache<Device>,
+    /// Stations with their enterprise's licences, by code.
+    pub stations: TtlCache<StationRow>,
 }

@@ -459,3 +459,52 @@ async fn filling_records_are_kept_flagged_and_join_the_history() {
         .unwrap();
     assert_eq!(after, before);
 }
+
+/// Decisions and audit records are written in shared commits: under concurrent questions every
+/// answered decision is kept as answered, and audited once, before its answer.
+#[tokio::test]
+async fn concurrent_decisions_are_each_kept_as_answered_and_audited() {
+    let app = spawn_app().await;
+    app.seed_registry().await;
+    let controller = app
+        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
+        .await;
+    cylinder(&app, "GC1", "ST1", json!({})).await;
+    let asks = (0..60).map(|i| {
+        let body = if i % 3 == 0 {
+            json!({"tag_id": format!("NOPE-{i}"), "station_code": "ST1", "gun_no": "G1",
+                   "medium": "LPG", "staff_no": "S1"})
+        } else {
+            ask("GC1", "ST1", "LPG")
+        };
+        let (app, key) = (&app, controller.clone());
+        async move { authorize(app, &key, body).await }
+    });
+    let answers = futures_util::future::join_all(asks).await;
+    let mut answered: Vec<(Uuid, bool)> = answers
+        .iter()
+        .map(|(status, a)| {
+            assert_eq!(*status, 200, "{a}");
+            (
+                Uuid::parse_str(a["decision_id"].as_str().unwrap()).unwrap(),
+                a["allowed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    answered.sort();
+    let mut kept: Vec<(Uuid, bool)> =
+        sqlx::query_as("SELECT id, allowed FROM filling_decisions ORDER BY id")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    kept.sort();
+    assert_eq!(kept, answered);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'POST /api/v1/fillings/authorize' \
+         AND status = 200 AND actor_kind = 'device'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 60);
+}

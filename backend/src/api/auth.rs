@@ -177,7 +177,8 @@ pub async fn create_device(
     }))
 }
 
-/// `POST /api/v1/devices/{device_id}/revoke`: the key stops working at once.
+/// `POST /api/v1/devices/{device_id}/revoke`: the key stops working at once on this instance
+/// (its device cache is cleared), within `registry_cache_s` on others.
 pub async fn revoke_device(
     path: web::Path<String>,
     user: User,
@@ -187,6 +188,7 @@ pub async fn revoke_device(
     let device_id = path.into_inner();
     let scope = user.scope();
     if store::auth::revoke_device(&state.pool, &device_id, scope.enterprise()).await? {
+        state.devices.clear();
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::client(

@@ -14,6 +14,7 @@ use crate::store::alerts::NewAlert;
 use crate::store::filling::FillingRow;
 use crate::store::filling::{CylinderRow, DecisionRow, StationRow};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use anyhow::Context;
 use chrono::{Months, Utc};
 use shared::alert::{AlertKind, Severity};
 use shared::filling::{
@@ -47,15 +48,26 @@ pub async fn authorize(
         ));
     }
     let decision_id = Uuid::new_v4();
+    let started = std::time::Instant::now();
     let work = async {
         let device = crate::auth::device_for_key(&state, &key).await?;
         req.extensions_mut()
             .insert(crate::auth::Principal::Device(device.clone()));
-        let decided = decide_and_keep(&state, &device, &ask, decision_id).await?;
+        let decided = gather_and_decide(&state, &device, &ask, decision_id).await?;
         Ok::<_, ApiError>((decided, device))
     };
     let (allowed, reasons) = match tokio::time::timeout(DECIDE_WITHIN, work).await {
-        Ok(Ok((Some((allowed, reasons, station)), device))) => {
+        Ok(Ok((Some(((allowed, reasons, station), row)), device))) => {
+            let left = DECIDE_WITHIN.saturating_sub(started.elapsed());
+            if let Err(e) = keep(&state, row, left).await {
+                tracing::error!(error = %format!("{e:#}"), "filling decision not kept; refusing");
+                let (allowed, reasons) = unsure();
+                return Ok(HttpResponse::Ok().json(AuthorizeResponse {
+                    allowed,
+                    decision_id,
+                    reasons,
+                }));
+            }
             if !allowed {
                 // The gun has its answer first; the alert follows.
                 let alert = refusal_alert(&ask, &device, &station, decision_id, &reasons);
@@ -139,18 +151,55 @@ fn refusal_alert(
     }
 }
 
-/// What a kept decision hands back: allowed, the failing rules, the station.
+/// A decision made: allowed, the failing rules, the station.
 type Decided = (bool, Vec<RuleReason>, StationRow);
 
-/// Gathers the facts, decides, keeps the decision. `None`: the station is not the device's.
-async fn decide_and_keep(
+/// Keeps the decision before it is answered (a shared commit with the other decisions of the
+/// moment). A write still running at the deadline is answered `E01`, and once it lands the kept
+/// decision is made the refusal that was answered.
+async fn keep(state: &AppState, row: DecisionRow, left: Duration) -> anyhow::Result<()> {
+    let id = row.id;
+    let writer = state.decisions.clone();
+    let mut write = tokio::spawn(async move { writer.write(row).await });
+    match tokio::time::timeout(left, &mut write).await {
+        Ok(joined) => joined.context("the decision writer failed")?,
+        Err(_) => {
+            let pool = state.pool.clone();
+            tokio::spawn(async move {
+                if let Ok(Ok(())) = write.await {
+                    let reasons = serde_json::to_value(unsure().1).unwrap_or_default();
+                    if let Err(e) = store::filling::mark_unsure(&pool, id, &reasons).await {
+                        tracing::error!(error = %format!("{e:#}"), %id, "late decision not marked");
+                    }
+                }
+            });
+            anyhow::bail!("the decision was not kept within the deadline")
+        }
+    }
+}
+
+/// A station and its enterprise's licences, from the cache when fresh.
+async fn station_row(state: &AppState, code: &str) -> anyhow::Result<Option<StationRow>> {
+    if let Some(station) = state.stations.get(code) {
+        return Ok(Some(station));
+    }
+    let station = store::filling::station(&state.pool, code).await?;
+    if let Some(station) = &station {
+        state.stations.put(code, station.clone());
+    }
+    Ok(station)
+}
+
+/// Gathers the facts and decides; the decision to keep comes with the answer. `None`: the
+/// station is not the device's.
+async fn gather_and_decide(
     state: &AppState,
     device: &Device,
     ask: &AuthorizeRequest,
     decision_id: Uuid,
-) -> anyhow::Result<Option<Decided>> {
+) -> anyhow::Result<Option<(Decided, DecisionRow)>> {
     let pool = &state.pool;
-    let station = store::filling::station(pool, ask.station_code.as_str()).await?;
+    let station = station_row(state, ask.station_code.as_str()).await?;
     let Some(station) = station.filter(|s| {
         s.enterprise_code == device.enterprise_code
             && device
@@ -187,26 +236,22 @@ async fn decide_and_keep(
     let allowed = reasons.is_empty();
     let facts_json = facts_json(&facts);
     let digest = crate::auth::digest(&facts_json.to_string());
-    store::filling::insert_decision(
-        pool,
-        &DecisionRow {
-            id: decision_id,
-            station_code: ask.station_code.as_str().to_owned(),
-            gun_no: ask.gun_no.as_str().to_owned(),
-            cylinder_code: ask.cylinder_code.as_ref().map(|c| c.as_str().to_owned()),
-            tag_id: ask.tag_id.as_ref().map(|t| t.as_str().to_owned()),
-            medium: ask.medium.code().to_owned(),
-            staff_no: ask.staff_no.as_str().to_owned(),
-            device_id: device.device_id.clone(),
-            enterprise_code: device.enterprise_code.clone(),
-            allowed,
-            reasons: serde_json::to_value(&reasons)?,
-            facts: facts_json,
-            facts_digest: digest,
-        },
-    )
-    .await?;
-    Ok(Some((allowed, reasons, station)))
+    let row = DecisionRow {
+        id: decision_id,
+        station_code: ask.station_code.as_str().to_owned(),
+        gun_no: ask.gun_no.as_str().to_owned(),
+        cylinder_code: ask.cylinder_code.as_ref().map(|c| c.as_str().to_owned()),
+        tag_id: ask.tag_id.as_ref().map(|t| t.as_str().to_owned()),
+        medium: ask.medium.code().to_owned(),
+        staff_no: ask.staff_no.as_str().to_owned(),
+        device_id: device.device_id.clone(),
+        enterprise_code: device.enterprise_code.clone(),
+        allowed,
+        reasons: serde_json::to_value(&reasons)?,
+        facts: facts_json,
+        facts_digest: digest,
+    };
+    Ok(Some(((allowed, reasons, station), row)))
 }
 
 fn cylinder_facts(row: &CylinderRow) -> anyhow::Result<CylinderFacts> {
@@ -303,7 +348,7 @@ pub async fn record(
             .with_field(field),
         )
     };
-    let station = store::filling::station(&state.pool, new.station_code.as_str())
+    let station = station_row(&state, new.station_code.as_str())
         .await?
         .filter(|s| s.enterprise_code == device.enterprise_code)
         .filter(|_| {

@@ -6,7 +6,6 @@ use super::auth::AuditActor;
 use crate::auth::Principal;
 use crate::error::error_response;
 use crate::state::AppState;
-use crate::store;
 use crate::store::auth::AuditRow;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -86,8 +85,9 @@ pub async fn guard(
     let response = next.call(req).await?;
     if let (true, Some(state)) = (audited, state) {
         let row = audit_row(&response, &method, &path, peer);
-        if let Err(e) = store::auth::audit(&state.pool, &row).await {
-            tracing::error!(error = %format!("{e:#}"), action = row.action, "audit record lost");
+        let action = row.action.clone();
+        if let Err(e) = state.audit.write(row).await {
+            tracing::error!(error = %format!("{e:#}"), action, "audit record lost");
         }
     }
     Ok(response.map_into_left_body())

@@ -262,24 +262,40 @@ pub struct AuditRow {
     pub details: Option<serde_json::Value>,
 }
 
-/// Appends an audit record.
-pub async fn audit(pool: &PgPool, row: &AuditRow) -> anyhow::Result<()> {
+/// Appends audit records, in order, in one statement.
+pub async fn audit_many(pool: PgPool, rows: Vec<AuditRow>) -> anyhow::Result<()> {
+    let col = |f: fn(&AuditRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+    let actors = col(|r| r.actor.clone());
+    let kinds = col(|r| Some(r.actor_kind.clone()));
+    let enterprises = col(|r| r.actor_enterprise.clone());
+    let districts = col(|r| r.actor_district.clone());
+    let actions = col(|r| Some(r.action.clone()));
+    let targets = col(|r| r.target.clone());
+    let outcomes = col(|r| Some(r.outcome.clone()));
+    let addrs = col(|r| r.source_addr.clone());
+    let statuses: Vec<Option<i32>> = rows.iter().map(|r| r.status).collect();
+    let details: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.details.clone()).collect();
     sqlx::query(
         "INSERT INTO audit_log (actor, actor_kind, actor_enterprise, actor_district, action, \
          target, outcome, status, source_addr, details) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         SELECT actor, kind, enterprise, district, action, target, outcome, status, addr, details \
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                     $7::text[], $8::int4[], $9::text[], $10::jsonb[]) WITH ORDINALITY \
+              AS t(actor, kind, enterprise, district, action, target, outcome, status, addr, \
+                   details, n) \
+         ORDER BY n",
     )
-    .bind(&row.actor)
-    .bind(&row.actor_kind)
-    .bind(&row.actor_enterprise)
-    .bind(&row.actor_district)
-    .bind(&row.action)
-    .bind(&row.target)
-    .bind(&row.outcome)
-    .bind(row.status)
-    .bind(&row.source_addr)
-    .bind(&row.details)
-    .execute(pool)
+    .bind(&actors)
+    .bind(&kinds)
+    .bind(&enterprises)
+    .bind(&districts)
+    .bind(&actions)
+    .bind(&targets)
+    .bind(&outcomes)
+    .bind(&statuses)
+    .bind(&addrs)
+    .bind(&details)
+    .execute(&pool)
     .await
     .context("appending to the audit log")?;
     Ok(())

@@ -125,29 +125,52 @@ pub struct DecisionRow {
     pub facts_digest: String,
 }
 
-/// Keeps a decision.
-pub async fn insert_decision(pool: &PgPool, d: &DecisionRow) -> anyhow::Result<()> {
+/// Keeps decisions, in one statement.
+pub async fn insert_decisions(pool: PgPool, rows: Vec<DecisionRow>) -> anyhow::Result<()> {
+    let text = |f: fn(&DecisionRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+    let ids: Vec<Uuid> = rows.iter().map(|d| d.id).collect();
+    let allowed: Vec<bool> = rows.iter().map(|d| d.allowed).collect();
+    let reasons: Vec<serde_json::Value> = rows.iter().map(|d| d.reasons.clone()).collect();
+    let facts: Vec<serde_json::Value> = rows.iter().map(|d| d.facts.clone()).collect();
     sqlx::query(
         "INSERT INTO filling_decisions (id, station_code, gun_no, cylinder_code, tag_id, medium, \
          staff_no, device_id, enterprise_code, allowed, reasons, facts, facts_digest) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                              $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], \
+                              $11::jsonb[], $12::jsonb[], $13::text[])",
     )
-    .bind(d.id)
-    .bind(&d.station_code)
-    .bind(&d.gun_no)
-    .bind(&d.cylinder_code)
-    .bind(&d.tag_id)
-    .bind(&d.medium)
-    .bind(&d.staff_no)
-    .bind(&d.device_id)
-    .bind(&d.enterprise_code)
-    .bind(d.allowed)
-    .bind(&d.reasons)
-    .bind(&d.facts)
-    .bind(&d.facts_digest)
-    .execute(pool)
+    .bind(&ids)
+    .bind(text(|d| Some(d.station_code.clone())))
+    .bind(text(|d| Some(d.gun_no.clone())))
+    .bind(text(|d| d.cylinder_code.clone()))
+    .bind(text(|d| d.tag_id.clone()))
+    .bind(text(|d| Some(d.medium.clone())))
+    .bind(text(|d| Some(d.staff_no.clone())))
+    .bind(text(|d| Some(d.device_id.clone())))
+    .bind(text(|d| Some(d.enterprise_code.clone())))
+    .bind(&allowed)
+    .bind(&reasons)
+    .bind(&facts)
+    .bind(text(|d| Some(d.facts_digest.clone())))
+    .execute(&pool)
     .await
-    .context("keeping a filling decision")?;
+    .context("keeping filling decisions")?;
+    Ok(())
+}
+
+/// A decision kept after its answer's deadline had passed (the gun was told `E01`): it is
+/// made a refusal, as answered.
+pub async fn mark_unsure(
+    pool: &PgPool,
+    id: Uuid,
+    reasons: &serde_json::Value,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE filling_decisions SET allowed = false, reasons = $2 WHERE id = $1")
+        .bind(id)
+        .bind(reasons)
+        .execute(pool)
+        .await
+        .context("marking a late decision as refused")?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub mod custody;
 pub mod cylinders;
 pub mod events;
 pub mod filling;
+pub mod group_commit;
 pub mod registry;
 pub mod vehicles;
 
