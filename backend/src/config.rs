@@ -101,6 +101,9 @@ pub struct Settings {
     /// memory this long (seconds; 0: not at all). A revocation through this instance takes
     /// effect at once, through another instance within this time.
     pub registry_cache_s: u64,
+    /// Filling decisions in flight at most on one instance; beyond, a question is refused at
+    /// once (`E01`) rather than queued past its deadline.
+    pub authorize_max_in_flight: usize,
 }
 
 impl Default for Settings {
@@ -137,6 +140,7 @@ impl Default for Settings {
             late_filling_s: 10.0,
             escalate_critical_after_s: 300,
             registry_cache_s: 5,
+            authorize_max_in_flight: 128,
         }
     }
 }
@@ -205,7 +209,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 29] = [
+const KEYS: [&str; 30] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -235,6 +239,7 @@ const KEYS: [&str; 29] = [
     "late_filling_s",
     "escalate_critical_after_s",
     "registry_cache_s",
+    "authorize_max_in_flight",
 ];
 
 /// Settings that are text even when they look like a number (`CYLWATCH_REGION_CODE=410100`).

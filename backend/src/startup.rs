@@ -109,6 +109,7 @@ impl Application {
             ),
             devices: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
             stations: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
+            authorize_in_flight: std::sync::atomic::AtomicUsize::new(0),
         });
         api::auth::ensure_admin(&state).await?;
         let listener = TcpListener::bind(&settings.http_addr)

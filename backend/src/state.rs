@@ -35,4 +35,6 @@ pub struct AppState {
     pub devices: TtlCache<Device>,
     /// Stations with their enterprise's licences, by code.
     pub stations: TtlCache<StationRow>,
+    /// Filling decisions being made now (load shedding).
+    pub authorize_in_flight: std::sync::atomic::AtomicUsize,
 }

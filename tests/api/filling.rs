@@ -508,3 +508,28 @@ async fn concurrent_decisions_are_each_kept_as_answered_and_audited() {
     .unwrap();
     assert_eq!(audited, 60);
 }
+
+/// Past `authorize_max_in_flight` decisions in flight a question is refused at once with E01
+/// (here the limit is 0: every question is past it) and nothing is kept.
+#[tokio::test]
+async fn questions_past_the_in_flight_limit_are_refused_at_once() {
+    let mut config = crate::common::AppConfig::default();
+    config
+        .env
+        .push(("CYLWATCH_AUTHORIZE_MAX_IN_FLIGHT".into(), "0".into()));
+    let app = crate::common::spawn_app_with(config, crate::common::TestDb::new().await).await;
+    app.seed_registry().await;
+    let controller = app
+        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
+        .await;
+    cylinder(&app, "SH1", "ST1", json!({})).await;
+    let (status, answer) = authorize(&app, &controller, ask("SH1", "ST1", "LPG")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["allowed"], false);
+    assert_eq!(rules(&answer), ["E01"]);
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM filling_decisions")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
+}

@@ -27,6 +27,23 @@ use uuid::Uuid;
 
 /// The answer comes within this, whatever the database does.
 const DECIDE_WITHIN: Duration = Duration::from_millis(800);
+/// A place among the decisions in flight, given back when dropped.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn take(count: &'a std::sync::atomic::AtomicUsize, max: usize) -> Option<Self> {
+        use std::sync::atomic::Ordering;
+        let before = count.fetch_add(1, Ordering::AcqRel);
+        let slot = Self(count);
+        (before < max).then_some(slot)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
 
 /// `POST /api/v1/fillings/authorize` (a device of the station's enterprise). The device key is
 /// checked inside the deadline too: a database that does not answer refuses the filling
@@ -49,11 +66,36 @@ pub async fn authorize(
     }
     let decision_id = Uuid::new_v4();
     let started = std::time::Instant::now();
+    // Shed load before queueing: past this many decisions in flight, a new one could not be
+    // answered in time anyway; refusing at once keeps the gun's answer fast and the pool whole.
+    let Some(_slot) = InFlight::take(
+        &state.authorize_in_flight,
+        state.settings.authorize_max_in_flight,
+    ) else {
+        tracing::warn!("too many filling decisions in flight; refusing at once");
+        let (allowed, reasons) = unsure();
+        return Ok(HttpResponse::Ok().json(AuthorizeResponse {
+            allowed,
+            decision_id,
+            reasons,
+        }));
+    };
+    // The reads run in their own task: at the deadline the answer goes, and the task still
+    // ends its query and returns its connection (a query cancelled mid-way closes it).
+    let work = tokio::spawn({
+        let (state, ask) = (state.clone(), ask.clone());
+        async move {
+            let device = crate::auth::device_for_key(&state, &key).await?;
+            let decided = gather_and_decide(&state, &device, &ask, decision_id).await?;
+            Ok::<_, ApiError>((decided, device))
+        }
+    });
     let work = async {
-        let device = crate::auth::device_for_key(&state, &key).await?;
+        let (decided, device) = work
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("decision task failed: {e}")))??;
         req.extensions_mut()
             .insert(crate::auth::Principal::Device(device.clone()));
-        let decided = gather_and_decide(&state, &device, &ask, decision_id).await?;
         Ok::<_, ApiError>((decided, device))
     };
     let (allowed, reasons) = match tokio::time::timeout(DECIDE_WITHIN, work).await {
