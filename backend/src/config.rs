@@ -54,6 +54,16 @@ pub struct Settings {
     pub pipeline_claim_idle_s: u64,
     /// How often processed entries are trimmed from the stream (seconds); pending ones stay.
     pub pipeline_trim_every_s: u64,
+    /// Whether the GPS plausibility filters run (off: every fix is applied, newest wins).
+    pub gps_filters: bool,
+    /// A GPS fix more than this ahead of its receipt is filtered as `future` (seconds).
+    pub gps_max_future_s: u64,
+    /// A GPS fix more than this behind its receipt is filtered as `far_past` (hours).
+    pub gps_max_age_h: u64,
+    /// Faster than this from the vehicle's previous fix is a `jump` (km/h).
+    pub gps_max_speed_kmh: f64,
+    /// Movements up to this far are GPS noise, never jumps (metres).
+    pub gps_noise_m: f64,
     /// host:port to listen on; port 0 picks a free port (printed at start).
     pub http_addr: String,
     /// Directory of the built dashboard (trunk's `dist`), served at `/`.
@@ -120,6 +130,11 @@ impl Default for Settings {
             pipeline_max_attempts: 5,
             pipeline_claim_idle_s: 30,
             pipeline_trim_every_s: 60,
+            gps_filters: true,
+            gps_max_future_s: 120,
+            gps_max_age_h: 24,
+            gps_max_speed_kmh: 180.0,
+            gps_noise_m: 200.0,
             http_addr: "127.0.0.1:8080".into(),
             frontend_dir: PathBuf::from("dist"),
             basemap_path: PathBuf::from("assets/basemap/zhengzhou_districts.wgs84.geojson"),
@@ -209,7 +224,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 30] = [
+const KEYS: [&str; 35] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -219,6 +234,11 @@ const KEYS: [&str; 30] = [
     "pipeline_max_attempts",
     "pipeline_claim_idle_s",
     "pipeline_trim_every_s",
+    "gps_filters",
+    "gps_max_future_s",
+    "gps_max_age_h",
+    "gps_max_speed_kmh",
+    "gps_noise_m",
     "http_addr",
     "frontend_dir",
     "basemap_path",

@@ -66,6 +66,21 @@ impl Application {
                     max_attempts: settings.pipeline_max_attempts.max(1),
                     claim_idle: Duration::from_secs(settings.pipeline_claim_idle_s),
                     trim_every: Duration::from_secs(settings.pipeline_trim_every_s),
+                    gps: crate::rules::gps::Policy {
+                        enabled: settings.gps_filters,
+                        max_future: chrono::Duration::seconds(
+                            i64::try_from(settings.gps_max_future_s)
+                                .unwrap_or(3_000_000_000)
+                                .min(3_000_000_000),
+                        ),
+                        max_age: chrono::Duration::hours(
+                            i64::try_from(settings.gps_max_age_h)
+                                .unwrap_or(1_000_000)
+                                .min(1_000_000),
+                        ),
+                        max_speed_kmh: settings.gps_max_speed_kmh,
+                        noise_m: settings.gps_noise_m,
+                    },
                 },
                 shutdown_rx.clone(),
             )),

@@ -9,6 +9,7 @@ mod alerts;
 mod custody;
 mod cylinders;
 mod filling;
+mod fusion;
 mod health;
 mod ingest;
 mod live;

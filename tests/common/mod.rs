@@ -114,7 +114,9 @@ impl Default for AppConfig {
             redis_prefix: format!("cylwatch-test:{}", Uuid::new_v4().simple()),
             instance_id: "test-instance".into(),
             http_addr: "127.0.0.1:0".into(),
-            env: Vec::new(),
+            // Fixtures are not real tracks (fixed dates, positions far apart): the GPS
+            // plausibility filters stay off unless a test turns them on (`tests/api/fusion.rs`).
+            env: vec![("CYLWATCH_GPS_FILTERS".into(), "false".into())],
         }
     }
 }

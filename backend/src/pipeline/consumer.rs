@@ -15,8 +15,10 @@
 //! handled twice changes nothing twice.
 
 use super::{connect_redis, custody, positions, sleep_or_shutdown, StreamKeys};
+use crate::rules::gps;
 use crate::store;
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use redis::aio::MultiplexedConnection;
 use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamInfoGroupsReply,
@@ -43,6 +45,8 @@ pub struct ConsumerOptions {
     pub max_attempts: u32,
     pub claim_idle: Duration,
     pub trim_every: Duration,
+    /// Stage 1: which fixes are plausible.
+    pub gps: gps::Policy,
 }
 
 /// Runs until shutdown.
@@ -228,6 +232,8 @@ struct Decoded<'a> {
     payload: String,
     event: Event,
     enterprise: Option<String>,
+    /// When the API received the event (older entries carry none: when it is read).
+    received_at: DateTime<Utc>,
 }
 
 /// Runs the stages over a batch, publishes the changes, acknowledges what is done. Returns
@@ -254,6 +260,10 @@ async fn process(
                 payload: payload.unwrap_or_default(),
                 event,
                 enterprise: entry.get::<String>("enterprise"),
+                received_at: entry
+                    .get::<i64>("received")
+                    .and_then(DateTime::from_timestamp_millis)
+                    .unwrap_or_else(Utc::now),
             }),
             Err(error) => {
                 tracing::error!(id = %entry.id, error, "undecodable stream entry; dead-lettered");
@@ -269,7 +279,7 @@ async fn process(
         }
     }
     let mut retry = false;
-    match stages(pool, &decoded).await {
+    match stages(pool, &options.gps, &decoded).await {
         Ok(messages) => {
             publish(conn, keys, &messages).await?;
             let ids: Vec<&str> = decoded.iter().map(|d| d.entry.id.as_str()).collect();
@@ -283,7 +293,7 @@ async fn process(
             tracing::warn!(error = %format!("{batch_error:#}"), "batch failed; retrying entry by entry");
             for one in decoded.chunks(1) {
                 let Some(d) = one.first() else { continue };
-                match stages(pool, one).await {
+                match stages(pool, &options.gps, one).await {
                     Ok(messages) => {
                         publish(conn, keys, &messages).await?;
                         store::events::clear_failures(pool, &[d.entry.id.as_str()]).await?;
@@ -317,10 +327,15 @@ async fn process(
 }
 
 /// The stages, in order, over decoded entries.
-async fn stages(pool: &PgPool, batch: &[Decoded<'_>]) -> anyhow::Result<Vec<LiveMessage>> {
+async fn stages(
+    pool: &PgPool,
+    policy: &gps::Policy,
+    batch: &[Decoded<'_>],
+) -> anyhow::Result<Vec<LiveMessage>> {
     let events: Vec<Event> = batch.iter().map(|d| d.event.clone()).collect();
     let enterprises: Vec<Option<String>> = batch.iter().map(|d| d.enterprise.clone()).collect();
-    let messages = positions::apply(pool, &events, &enterprises).await?;
+    let received: Vec<DateTime<Utc>> = batch.iter().map(|d| d.received_at).collect();
+    let messages = positions::apply(pool, policy, &events, &enterprises, &received).await?;
     custody::apply(pool, &events, &enterprises).await?;
     Ok(messages)
 }

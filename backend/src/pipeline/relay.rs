@@ -58,13 +58,15 @@ async fn drain(
             return Ok(moved);
         }
         let mut pipe = redis::pipe();
-        for (payload, enterprise) in &batch.payloads {
+        for (payload, enterprise, received_ms) in &batch.payloads {
             let xadd = pipe
                 .cmd("XADD")
                 .arg(&keys.events)
                 .arg("*")
                 .arg("event")
-                .arg(payload);
+                .arg(payload)
+                .arg("received")
+                .arg(received_ms);
             if let Some(enterprise) = enterprise {
                 xadd.arg("enterprise").arg(enterprise);
             }

@@ -3,3 +3,4 @@
 pub mod compliance;
 pub mod custody;
 pub mod filling;
+pub mod gps;

@@ -87,8 +87,9 @@ pub async fn outbox_len(pool: &PgPool) -> anyhow::Result<i64> {
 /// the stream; drop it (rolls back) to leave them for the next try.
 pub struct OutboxBatch {
     pub tx: sqlx::Transaction<'static, sqlx::Postgres>,
-    /// Canonical event JSON and the writing enterprise, oldest first.
-    pub payloads: Vec<(String, Option<String>)>,
+    /// Canonical event JSON, the writing enterprise and when the event was received (ms since
+    /// the epoch), oldest first.
+    pub payloads: Vec<(String, Option<String>, i64)>,
 }
 
 /// Takes up to `limit` outbox entries, skipping rows another instance holds.
@@ -97,7 +98,7 @@ pub async fn take_outbox(pool: &PgPool, limit: i64) -> anyhow::Result<OutboxBatc
         .begin()
         .await
         .context("opening an outbox transaction")?;
-    let payloads: Vec<(String, Option<String>)> = sqlx::query_as(
+    let payloads: Vec<(String, Option<String>, i64)> = sqlx::query_as(
         r#"
         WITH batch AS (
             SELECT seq FROM event_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
@@ -105,7 +106,8 @@ pub async fn take_outbox(pool: &PgPool, limit: i64) -> anyhow::Result<OutboxBatc
             DELETE FROM event_outbox o USING batch b WHERE o.seq = b.seq
             RETURNING o.seq, o.event_id
         )
-        SELECT e.payload::text, e.enterprise_code
+        SELECT e.payload::text, e.enterprise_code,
+               (extract(epoch FROM e.received_at) * 1000)::bigint
         FROM taken t JOIN events e ON e.id = t.event_id ORDER BY t.seq
         "#,
     )

@@ -108,3 +108,98 @@ pub async fn all(pool: &PgPool, scope: &crate::auth::Scope) -> anyhow::Result<Ve
     .context("reading vehicle positions")?;
     rows.into_iter().map(VehicleState::try_from).collect()
 }
+
+/// The newest applied fix of each of these vehicles.
+pub async fn priors(
+    pool: &PgPool,
+    plates: &[&str],
+) -> anyhow::Result<std::collections::HashMap<String, crate::rules::gps::Prior>> {
+    type Row = (
+        String,
+        uuid::Uuid,
+        DateTime<Utc>,
+        f64,
+        f64,
+        Option<DateTime<Utc>>,
+        Option<f64>,
+        Option<f64>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT v.plate, v.event_id, v.occurred_at, ST_X(v.location), ST_Y(v.location), \
+                j.occurred_at, j.lon, j.lat \
+         FROM vehicle_positions v \
+         LEFT JOIN LATERAL ( \
+             SELECT occurred_at, lon, lat FROM filtered_fixes f \
+             WHERE f.plate = v.plate AND f.reason = 'jump' AND f.occurred_at > v.occurred_at \
+             ORDER BY f.occurred_at DESC LIMIT 1 \
+         ) j ON true \
+         WHERE v.plate = ANY($1)",
+    )
+    .bind(plates)
+    .fetch_all(pool)
+    .await
+    .context("reading vehicles' newest fixes")?;
+    Ok(rows
+        .into_iter()
+        .map(|(plate, event_id, at, lon, lat, j_at, j_lon, j_lat)| {
+            let jumped = match (j_at, j_lon, j_lat) {
+                (Some(at), Some(lon), Some(lat)) => Some(crate::rules::gps::Spot { at, lon, lat }),
+                _ => None,
+            };
+            (
+                plate,
+                crate::rules::gps::Prior {
+                    event_id,
+                    at,
+                    lon,
+                    lat,
+                    jumped,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Keeps fixes the GPS filters refused, with the reason (once per event).
+pub async fn keep_filtered(
+    pool: &PgPool,
+    filtered: &[(&GpsFix, crate::rules::gps::Filtered)],
+) -> anyhow::Result<()> {
+    let ids: Vec<uuid::Uuid> = filtered.iter().map(|f| f.0.id).collect();
+    let plates: Vec<&str> = filtered
+        .iter()
+        .map(|f| f.0.vehicle_plate.as_str())
+        .collect();
+    let reasons: Vec<&str> = filtered.iter().map(|f| f.1.name()).collect();
+    let speeds: Vec<Option<f64>> = filtered
+        .iter()
+        .map(|f| match f.1 {
+            crate::rules::gps::Filtered::Jump(kmh) if kmh.is_finite() => Some(kmh),
+            _ => None,
+        })
+        .collect();
+    let times: Vec<DateTime<Utc>> = filtered
+        .iter()
+        .map(|f| f.0.occurred_at.with_timezone(&Utc))
+        .collect();
+    let lons: Vec<f64> = filtered.iter().map(|f| f.0.point.lon()).collect();
+    let lats: Vec<f64> = filtered.iter().map(|f| f.0.point.lat()).collect();
+    sqlx::query(
+        "INSERT INTO filtered_fixes (event_id, plate, reason, implied_speed_kmh, occurred_at, \
+                                     lon, lat) \
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::float8[], \
+                              $5::timestamptz[], $6::float8[], $7::float8[]) \
+         ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(&ids)
+    .bind(&plates)
+    .bind(&reasons)
+    .bind(&speeds)
+    .bind(&times)
+    .bind(&lons)
+    .bind(&lats)
+    .execute(pool)
+    .await
+    .context("keeping filtered GPS fixes")?;
+    Ok(())
+}
