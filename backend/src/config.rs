@@ -64,6 +64,10 @@ pub struct Settings {
     pub gps_max_speed_kmh: f64,
     /// Movements up to this far are GPS noise, never jumps (metres).
     pub gps_noise_m: f64,
+    /// How often the pipeline looks for new fences (seconds).
+    pub fence_reload_s: u64,
+    /// Inside a fence this long is a `dwell` transition (seconds).
+    pub fence_dwell_s: u64,
     /// host:port to listen on; port 0 picks a free port (printed at start).
     pub http_addr: String,
     /// Directory of the built dashboard (trunk's `dist`), served at `/`.
@@ -135,6 +139,8 @@ impl Default for Settings {
             gps_max_age_h: 24,
             gps_max_speed_kmh: 180.0,
             gps_noise_m: 200.0,
+            fence_reload_s: 2,
+            fence_dwell_s: 1200,
             http_addr: "127.0.0.1:8080".into(),
             frontend_dir: PathBuf::from("dist"),
             basemap_path: PathBuf::from("assets/basemap/zhengzhou_districts.wgs84.geojson"),
@@ -224,7 +230,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 35] = [
+const KEYS: [&str; 37] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -239,6 +245,8 @@ const KEYS: [&str; 35] = [
     "gps_max_age_h",
     "gps_max_speed_kmh",
     "gps_noise_m",
+    "fence_reload_s",
+    "fence_dwell_s",
     "http_addr",
     "frontend_dir",
     "basemap_path",

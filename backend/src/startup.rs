@@ -81,6 +81,12 @@ impl Application {
                         max_speed_kmh: settings.gps_max_speed_kmh,
                         noise_m: settings.gps_noise_m,
                     },
+                    fence_reload: Duration::from_secs(settings.fence_reload_s),
+                    dwell: chrono::Duration::seconds(
+                        i64::try_from(settings.fence_dwell_s)
+                            .unwrap_or(3_000_000_000)
+                            .min(3_000_000_000),
+                    ),
                 },
                 shutdown_rx.clone(),
             )),

@@ -136,3 +136,113 @@ async fn implausible_fixes_are_kept_with_their_reason_not_applied() {
         .await;
     }
 }
+
+fn square(x0: f64, y0: f64, size: f64) -> Value {
+    json!({"type": "Polygon", "coordinates": [[[x0, y0], [x0 + size, y0], [x0 + size, y0 + size],
+                                               [x0, y0 + size], [x0, y0]]]})
+}
+
+async fn transitions(app: &TestApp, plate: &str) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT t.kind, coalesce(g.name, t.fence) FROM fence_transitions t \
+         LEFT JOIN geofences g ON t.fence = 'geofence:' || g.id \
+         WHERE t.plate = $1 ORDER BY t.occurred_at, t.kind",
+    )
+    .bind(plate)
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap()
+}
+
+/// Fences from the registry (and ones added while the pipeline runs) give enter, dwell, exit
+/// and cross transitions by diff with the vehicle's previous position; leaving its corridor
+/// and entering or crossing a restricted zone raise alerts, counted on one open alert.
+#[tokio::test]
+async fn fences_give_transitions_and_restricted_zones_and_corridors_raise_alerts() {
+    let mut config = AppConfig::default();
+    for (k, v) in [
+        ("CYLWATCH_FENCE_RELOAD_S", "1"),
+        ("CYLWATCH_FENCE_DWELL_S", "60"),
+    ] {
+        config.env.push((k.into(), v.into()));
+    }
+    let app = spawn_app_with(config, TestDb::new().await).await;
+    let plate = "豫A60001";
+    let corridor = json!({"name": "配送走廊", "kind": "corridor", "geometry": square(113.60, 34.70, 0.02),
+                          "vehicle_plates": [plate]});
+    let (status, body) = app.post_json("/api/v1/geofences", &corridor).await;
+    assert_eq!(status, 201, "{body}");
+    let t0 = Utc::now() - Duration::minutes(30);
+    let post_at = |lon: f64, lat: f64, s: i64| {
+        let event = fix(plate, lon, lat, t0 + Duration::seconds(s));
+        let app = &app;
+        async move {
+            let (status, body) = app.post_events(&json!({"events": [event]})).await;
+            assert_eq!(status, 202, "{body}");
+            app.wait_until(|| async { position(app, plate).await == Some((lon, lat)) })
+                .await;
+        }
+    };
+    post_at(113.61, 34.71, 0).await; // into the corridor
+    post_at(113.61, 34.715, 30).await; // still inside
+    post_at(113.612, 34.715, 90).await; // inside for 90 s: dwell
+    post_at(113.65, 34.71, 120).await; // out of the corridor
+                                       // The position is committed before the fence stage's transaction: wait for the alert.
+    app.wait_until(|| async {
+        app.get_json("/api/v1/alerts?kind=corridor_exit").await.1["items"]
+            .as_array()
+            .is_some_and(|a| a.len() == 1)
+    })
+    .await;
+    let exit = app.get_json("/api/v1/alerts?kind=corridor_exit").await.1;
+    assert_eq!(
+        exit["items"][0]["subject"],
+        json!({"type": "vehicle", "id": plate}),
+        "{exit}"
+    );
+    assert_eq!(exit["items"][0]["place_name"], "配送走廊");
+    assert_eq!(exit["items"][0]["evidence"]["transition"], "exit");
+
+    // A restricted zone drawn now is in the index within a second.
+    let zone = json!({"name": "危化品禁行区", "kind": "restricted", "geometry": square(113.70, 34.80, 0.01)});
+    assert_eq!(app.post_json("/api/v1/geofences", &zone).await.0, 201);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    post_at(113.705, 34.79, 150).await; // south of the zone
+    post_at(113.705, 34.82, 160).await; // north of it: passed through
+    post_at(113.705, 34.805, 170).await; // inside
+    app.wait_until(|| async { transitions(&app, plate).await.len() == 5 })
+        .await;
+    assert_eq!(
+        transitions(&app, plate).await,
+        [
+            ("enter".to_owned(), "配送走廊".to_owned()),
+            ("dwell".to_owned(), "配送走廊".to_owned()),
+            ("exit".to_owned(), "配送走廊".to_owned()),
+            ("cross".to_owned(), "危化品禁行区".to_owned()),
+            ("enter".to_owned(), "危化品禁行区".to_owned()),
+        ]
+    );
+    app.wait_until(|| async {
+        app.get_json("/api/v1/alerts?kind=restricted_zone").await.1["items"][0]["count"] == 2
+    })
+    .await;
+    let (_, zone_alerts) = app.get_json("/api/v1/alerts?kind=restricted_zone").await;
+    let items = zone_alerts["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{zone_alerts}");
+    assert_eq!(
+        (&items[0]["count"], &items[0]["severity"]),
+        (&json!(2), &json!("high"))
+    );
+    assert_eq!(items[0]["evidence"]["transition"], "enter");
+    // Another fix at the same time and place: no transition.
+    let (status, body) = app
+        .post_events(&json!({"events": [fix(plate, 113.705, 34.805, t0 + Duration::seconds(170))]}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    post_at(113.75, 34.85, 200).await; // out of the zone: only its exit follows
+    app.wait_until(|| async { transitions(&app, plate).await.len() >= 6 })
+        .await;
+    let all = transitions(&app, plate).await;
+    assert_eq!(all.len(), 6, "{all:?}");
+    assert_eq!(all[5], ("exit".to_owned(), "危化品禁行区".to_owned()));
+}

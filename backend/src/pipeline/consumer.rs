@@ -14,6 +14,7 @@
 //! Stages are idempotent (events by id, positions newest-wins, alerts by sighting): an entry
 //! handled twice changes nothing twice.
 
+use super::fences::FenceStage;
 use super::{connect_redis, custody, positions, sleep_or_shutdown, StreamKeys};
 use crate::rules::gps;
 use crate::store;
@@ -47,6 +48,9 @@ pub struct ConsumerOptions {
     pub trim_every: Duration,
     /// Stage 1: which fixes are plausible.
     pub gps: gps::Policy,
+    /// Stages 2–3: how often to look for new fences, and the dwell limit.
+    pub fence_reload: Duration,
+    pub dwell: chrono::Duration,
 }
 
 /// Runs until shutdown.
@@ -82,6 +86,7 @@ async fn consume(
 ) -> anyhow::Result<()> {
     ensure_group(conn, keys).await?;
     let consumer = options.name.as_str();
+    let mut fences = FenceStage::new(options.fence_reload, options.dwell);
     // Look for a dead consumer's entries a few times per idle period, at most every 5 s.
     let claim_every =
         (options.claim_idle / 3).clamp(Duration::from_millis(100), Duration::from_secs(5));
@@ -103,7 +108,7 @@ async fn consume(
                     entries = claimed.len(),
                     "claimed a silent consumer's entries"
                 );
-                if process(pool, conn, keys, options, &claimed).await? {
+                if process(pool, conn, keys, options, &mut fences, &claimed).await? {
                     pending_due = pending_due.or(Some(Instant::now() + RETRY_AFTER));
                 }
             }
@@ -141,7 +146,7 @@ async fn consume(
             }
             continue;
         }
-        if process(pool, conn, keys, options, &entries).await? {
+        if process(pool, conn, keys, options, &mut fences, &entries).await? {
             // Some entries failed and stay pending: they are read again shortly.
             pending_due = Some(Instant::now() + RETRY_AFTER);
         } else if from_pending {
@@ -244,6 +249,7 @@ async fn process(
     conn: &mut MultiplexedConnection,
     keys: &StreamKeys,
     options: &ConsumerOptions,
+    fences: &mut FenceStage,
     entries: &[StreamId],
 ) -> anyhow::Result<bool> {
     let mut decoded = Vec::with_capacity(entries.len());
@@ -279,7 +285,7 @@ async fn process(
         }
     }
     let mut retry = false;
-    match stages(pool, &options.gps, &decoded).await {
+    match stages(pool, &options.gps, fences, &decoded).await {
         Ok(messages) => {
             publish(conn, keys, &messages).await?;
             let ids: Vec<&str> = decoded.iter().map(|d| d.entry.id.as_str()).collect();
@@ -293,7 +299,7 @@ async fn process(
             tracing::warn!(error = %format!("{batch_error:#}"), "batch failed; retrying entry by entry");
             for one in decoded.chunks(1) {
                 let Some(d) = one.first() else { continue };
-                match stages(pool, &options.gps, one).await {
+                match stages(pool, &options.gps, fences, one).await {
                     Ok(messages) => {
                         publish(conn, keys, &messages).await?;
                         store::events::clear_failures(pool, &[d.entry.id.as_str()]).await?;
@@ -330,12 +336,26 @@ async fn process(
 async fn stages(
     pool: &PgPool,
     policy: &gps::Policy,
+    fences: &mut FenceStage,
     batch: &[Decoded<'_>],
 ) -> anyhow::Result<Vec<LiveMessage>> {
     let events: Vec<Event> = batch.iter().map(|d| d.event.clone()).collect();
     let enterprises: Vec<Option<String>> = batch.iter().map(|d| d.enterprise.clone()).collect();
     let received: Vec<DateTime<Utc>> = batch.iter().map(|d| d.received_at).collect();
-    let messages = positions::apply(pool, policy, &events, &enterprises, &received).await?;
+    let applied = positions::apply(pool, policy, &events, &enterprises, &received).await?;
+    let owners = applied
+        .messages
+        .iter()
+        .filter_map(|m| match m {
+            LiveMessage::Vehicle(v) => Some((
+                v.plate.to_string(),
+                (v.enterprise_code.clone(), v.district_code.clone()),
+            )),
+            _ => None,
+        })
+        .collect();
+    let mut messages = applied.messages;
+    messages.extend(fences.apply(pool, &applied.moves, &owners).await?);
     custody::apply(pool, &events, &enterprises).await?;
     Ok(messages)
 }

@@ -8,6 +8,7 @@
 
 pub mod consumer;
 pub mod custody;
+pub mod fences;
 pub mod positions;
 pub mod relay;
 

@@ -1,7 +1,7 @@
 //! Stages 1 and the live state of vehicles: GPS fixes are judged (future, far past, jumps,
 //! duplicates: `rules::gps`) against the vehicle's newest applied fix, in event-time order per
 //! vehicle; the filtered ones are kept with their reason, the others applied (newest by event
-//! time wins). Reports the vehicles that moved.
+//! time wins). Reports the vehicles that moved, and each move forward (for the fence stage).
 
 use crate::rules::gps::{self, Filtered, Fix, Prior, Spot, Verdict};
 use crate::store;
@@ -11,15 +11,33 @@ use shared::live::LiveMessage;
 use sqlx::PgPool;
 use std::collections::HashMap;
 
+/// A vehicle's step forward in event time: from its previous position (if any) to a new one.
+#[derive(Debug, Clone)]
+pub struct Move {
+    pub plate: String,
+    pub event_id: uuid::Uuid,
+    pub from: Option<(f64, f64)>,
+    pub to: (f64, f64),
+    pub at: DateTime<Utc>,
+}
+
+/// What the stage produced: one `vehicle` message per vehicle whose position changed, and the
+/// moves forward in event-time order per vehicle.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub messages: Vec<LiveMessage>,
+    pub moves: Vec<Move>,
+}
+
 /// Applies the batch's plausible fixes (each with the enterprise that reported it and when it
-/// was received); one `vehicle` message per vehicle whose position changed.
+/// was received).
 pub async fn apply(
     pool: &PgPool,
     policy: &gps::Policy,
     events: &[Event],
     enterprises: &[Option<String>],
     received: &[DateTime<Utc>],
-) -> anyhow::Result<Vec<LiveMessage>> {
+) -> anyhow::Result<Applied> {
     let mut fixes: Vec<(&GpsFix, Option<&str>, DateTime<Utc>)> = events
         .iter()
         .zip(enterprises)
@@ -30,7 +48,7 @@ pub async fn apply(
         })
         .collect();
     if fixes.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Applied::default());
     }
     fixes.sort_by(|a, b| {
         (a.0.vehicle_plate.as_str(), a.0.occurred_at, a.0.id).cmp(&(
@@ -43,6 +61,7 @@ pub async fn apply(
     let mut priors: HashMap<String, Prior> = store::vehicles::priors(pool, &plates).await?;
     let mut keep = Vec::with_capacity(fixes.len());
     let mut filtered = Vec::new();
+    let mut moves = Vec::new();
     for (fix, enterprise, received_at) in fixes {
         let plate = fix.vehicle_plate.as_str();
         let candidate = Fix {
@@ -71,6 +90,13 @@ pub async fn apply(
                     .get(plate)
                     .is_none_or(|p| (p.at, p.event_id) < (candidate.at, candidate.event_id));
                 if newer {
+                    moves.push(Move {
+                        plate: plate.to_owned(),
+                        event_id: fix.id,
+                        from: priors.get(plate).map(|p| (p.lon, p.lat)),
+                        to: (candidate.lon, candidate.lat),
+                        at: candidate.at,
+                    });
                     priors.insert(
                         plate.to_owned(),
                         Prior {
@@ -91,8 +117,11 @@ pub async fn apply(
         store::vehicles::keep_filtered(pool, &filtered).await?;
     }
     if keep.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Applied::default());
     }
     let moved = store::vehicles::apply_fixes(pool, &keep).await?;
-    Ok(moved.into_iter().map(LiveMessage::Vehicle).collect())
+    Ok(Applied {
+        messages: moved.into_iter().map(LiveMessage::Vehicle).collect(),
+        moves,
+    })
 }

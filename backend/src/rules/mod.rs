@@ -2,5 +2,6 @@
 
 pub mod compliance;
 pub mod custody;
+pub mod fences;
 pub mod filling;
 pub mod gps;

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod custody;
 pub mod cylinders;
 pub mod events;
+pub mod fences;
 pub mod filling;
 pub mod group_commit;
 pub mod registry;

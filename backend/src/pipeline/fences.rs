@@ -1,0 +1,159 @@
+//! Stages 2 and 3: fence membership of each move from the in-memory index (reloaded from
+//! PostGIS when a fence is added), transitions by diff with the vehicle's previous fences, and
+//! the alerts transitions raise at once: a vehicle entering or crossing a restricted zone, a
+//! vehicle leaving the corridor it must keep to.
+
+use super::positions::Move;
+use crate::rules::fences::{step, FenceIndex, FenceKind, Transition};
+use crate::store;
+use crate::store::alerts::NewAlert;
+use crate::store::fences::TransitionRow;
+use shared::alert::AlertKind;
+use shared::live::LiveMessage;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The stage's memory: the fence index and when it was last checked for new fences.
+pub struct FenceStage {
+    index: Arc<FenceIndex>,
+    version: Option<String>,
+    checked: Option<Instant>,
+    reload_every: Duration,
+    dwell: chrono::Duration,
+}
+
+impl FenceStage {
+    /// An empty stage; the first batch loads the fences.
+    pub fn new(reload_every: Duration, dwell: chrono::Duration) -> Self {
+        Self {
+            index: Arc::new(FenceIndex::new(Vec::new())),
+            version: None,
+            checked: None,
+            reload_every,
+            dwell,
+        }
+    }
+
+    /// Reloads the index when fences were added since the last look (at most every
+    /// `reload_every`).
+    async fn refresh(&mut self, pool: &PgPool) -> anyhow::Result<()> {
+        if self
+            .checked
+            .is_some_and(|at| at.elapsed() < self.reload_every)
+        {
+            return Ok(());
+        }
+        let version = store::fences::version(pool).await?;
+        if self.version.as_ref() != Some(&version) {
+            let fences = store::fences::all(pool).await?;
+            tracing::info!(fences = fences.len(), "fence index loaded");
+            self.index = Arc::new(FenceIndex::new(fences));
+            self.version = Some(version);
+        }
+        self.checked = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Derives the moves' transitions, keeps them with the vehicles' new fence state, raises
+    /// their alerts; all in one transaction. Returns the alerts' live messages.
+    pub async fn apply(
+        &mut self,
+        pool: &PgPool,
+        moves: &[Move],
+        owners: &HashMap<String, (Option<String>, Option<String>)>,
+    ) -> anyhow::Result<Vec<LiveMessage>> {
+        if moves.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.refresh(pool).await?;
+        let index = self.index.clone();
+        let mut tx = pool.begin().await?;
+        let plates: Vec<&str> = moves.iter().map(|m| m.plate.as_str()).collect();
+        let mut state = store::fences::inside(&mut tx, &plates).await?;
+        let mut rows = Vec::new();
+        let mut alerts = Vec::new();
+        for mv in moves {
+            let keys = |found: Vec<usize>| -> Vec<String> {
+                found
+                    .into_iter()
+                    .filter_map(|i| index.fence(i).map(|f| f.key.clone()))
+                    .collect()
+            };
+            let now = keys(index.containing(mv.to.0, mv.to.1));
+            let touched = mv
+                .from
+                .map(|from| keys(index.touched_by(from, mv.to)))
+                .unwrap_or_default();
+            let before = state.remove(&mv.plate).unwrap_or_default();
+            let (after, transitions) = step(&before, &now, &touched, mv.at, self.dwell);
+            state.insert(mv.plate.clone(), after);
+            for (fence, kind) in transitions {
+                if let Some(alert) = alert_for(&index, &fence, kind, mv, owners) {
+                    alerts.push(alert);
+                }
+                rows.push(TransitionRow {
+                    event_id: mv.event_id,
+                    fence,
+                    kind,
+                    plate: mv.plate.clone(),
+                    at: mv.at,
+                    lon: mv.to.0,
+                    lat: mv.to.1,
+                });
+            }
+        }
+        store::fences::save_inside(&mut tx, &state).await?;
+        store::fences::insert_transitions(&mut tx, &rows).await?;
+        let mut raised = Vec::new();
+        for alert in &alerts {
+            if let Some(row) = store::alerts::raise(&mut *tx, alert).await? {
+                raised.push(row);
+            }
+        }
+        tx.commit().await?;
+        Ok(raised
+            .into_iter()
+            .filter_map(crate::alerts::view)
+            .map(|a| LiveMessage::Alert(Box::new(a)))
+            .collect())
+    }
+}
+
+/// The alert a transition raises, if any.
+fn alert_for(
+    index: &FenceIndex,
+    key: &str,
+    transition: Transition,
+    mv: &Move,
+    owners: &HashMap<String, (Option<String>, Option<String>)>,
+) -> Option<NewAlert> {
+    let fence = index.by_key(key)?;
+    let kind = match (fence.kind, transition) {
+        (FenceKind::Restricted, Transition::Enter | Transition::Cross) => AlertKind::RestrictedZone,
+        (FenceKind::Corridor, Transition::Exit) if fence.vehicles.contains(&mv.plate) => {
+            AlertKind::CorridorExit
+        }
+        _ => return None,
+    };
+    let (enterprise_code, district_code) = owners.get(&mv.plate).cloned().unwrap_or_default();
+    Some(NewAlert {
+        kind,
+        severity: kind.severity(),
+        subject_type: "vehicle",
+        subject_id: mv.plate.clone(),
+        enterprise_code,
+        district_code,
+        place: Some(mv.to),
+        place_name: Some(fence.name.clone()),
+        seen_at: mv.at,
+        evidence: serde_json::json!({
+            "fence": fence.key, "fence_name": fence.name, "transition": transition.name(),
+            "event_id": mv.event_id, "occurred_at": mv.at,
+            "from": mv.from.map(|(lon, lat)| serde_json::json!({"lon": lon, "lat": lat})),
+            "to": {"lon": mv.to.0, "lat": mv.to.1},
+        }),
+        sighting: format!("event:{}:{}:{}", mv.event_id, kind.name(), fence.key),
+    })
+}

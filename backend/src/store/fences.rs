@@ -1,0 +1,169 @@
+//! Fences as the pipeline's index reads them (geofences, stations' circles, customers'
+//! premises), vehicles' fence state and the transitions.
+
+use crate::rules::fences::{circle, from_geojson, Fence, FenceKind, Inside, Transition};
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use geo::MultiPolygon;
+use sqlx::{PgPool, Postgres, Transaction};
+use std::collections::HashMap;
+
+/// A customer's premises: this far around its registered location.
+pub const CUSTOMER_RADIUS_M: f64 = 50.0;
+
+/// Changes whenever a fence is added (rows are never updated or deleted).
+pub async fn version(pool: &PgPool) -> anyhow::Result<String> {
+    sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM geofences) || ':' || (SELECT count(*) FROM stations) \
+         || ':' || (SELECT count(*) FROM customers)",
+    )
+    .fetch_one(pool)
+    .await
+    .context("reading the fences' version")
+}
+
+/// Every fence.
+pub async fn all(pool: &PgPool) -> anyhow::Result<Vec<Fence>> {
+    type Row = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Vec<String>,
+        Option<String>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT 'geofence:' || id, kind, name, enterprise_code, vehicle_plates, \
+                ST_AsGeoJSON(geom), NULL::float8, NULL::float8, NULL::float8 FROM geofences \
+         UNION ALL \
+         SELECT 'station:' || code, 'station', name, enterprise_code, '{}', NULL, \
+                ST_X(location), ST_Y(location), radius_m FROM stations \
+         UNION ALL \
+         SELECT 'customer:' || code, 'customer', name, enterprise_code, '{}', NULL, \
+                ST_X(location), ST_Y(location), $1 FROM customers",
+    )
+    .bind(CUSTOMER_RADIUS_M)
+    .fetch_all(pool)
+    .await
+    .context("reading the fences")?;
+    Ok(rows
+        .into_iter()
+        .filter_map(
+            |(key, kind, name, enterprise_code, vehicles, geojson, lon, lat, radius)| {
+                let shape = match (geojson, lon, lat, radius) {
+                    (Some(text), _, _, _) => from_geojson(&serde_json::from_str(&text).ok()?)?,
+                    (None, Some(lon), Some(lat), Some(r)) => {
+                        MultiPolygon(vec![circle(lon, lat, r, 32)])
+                    }
+                    _ => return None,
+                };
+                Some(Fence {
+                    key,
+                    kind: FenceKind::from_name(&kind)?,
+                    name,
+                    enterprise_code,
+                    vehicles,
+                    shape,
+                })
+            },
+        )
+        .collect())
+}
+
+/// The fences these vehicles are in.
+pub async fn inside(
+    tx: &mut Transaction<'_, Postgres>,
+    plates: &[&str],
+) -> anyhow::Result<HashMap<String, Vec<Inside>>> {
+    let rows: Vec<(String, String, DateTime<Utc>, bool)> = sqlx::query_as(
+        "SELECT plate, fence, entered_at, dwell_noted FROM vehicle_fences WHERE plate = ANY($1) \
+         FOR UPDATE",
+    )
+    .bind(plates)
+    .fetch_all(&mut **tx)
+    .await
+    .context("reading vehicles' fences")?;
+    let mut by_plate: HashMap<String, Vec<Inside>> = HashMap::new();
+    for (plate, fence, entered_at, dwell_noted) in rows {
+        by_plate.entry(plate).or_default().push(Inside {
+            fence,
+            entered_at,
+            dwell_noted,
+        });
+    }
+    Ok(by_plate)
+}
+
+/// Replaces these vehicles' fence state.
+pub async fn save_inside(
+    tx: &mut Transaction<'_, Postgres>,
+    state: &HashMap<String, Vec<Inside>>,
+) -> anyhow::Result<()> {
+    let plates: Vec<&str> = state.keys().map(String::as_str).collect();
+    sqlx::query("DELETE FROM vehicle_fences WHERE plate = ANY($1)")
+        .bind(&plates)
+        .execute(&mut **tx)
+        .await
+        .context("clearing vehicles' fences")?;
+    let rows: Vec<(&str, &Inside)> = state
+        .iter()
+        .flat_map(|(p, v)| v.iter().map(move |i| (p.as_str(), i)))
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO vehicle_fences (plate, fence, entered_at, dwell_noted) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::bool[])",
+    )
+    .bind(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.1.fence.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.1.entered_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.1.dwell_noted).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await
+    .context("keeping vehicles' fences")?;
+    Ok(())
+}
+
+/// One transition to keep.
+#[derive(Debug, Clone)]
+pub struct TransitionRow {
+    pub event_id: uuid::Uuid,
+    pub fence: String,
+    pub kind: Transition,
+    pub plate: String,
+    pub at: DateTime<Utc>,
+    pub lon: f64,
+    pub lat: f64,
+}
+
+/// Keeps transitions (once per event, fence and kind).
+pub async fn insert_transitions(
+    tx: &mut Transaction<'_, Postgres>,
+    rows: &[TransitionRow],
+) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO fence_transitions (event_id, fence, kind, plate, occurred_at, lon, lat) \
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], \
+                              $5::timestamptz[], $6::float8[], $7::float8[]) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.fence.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.kind.name()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.plate.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.lon).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.lat).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await
+    .context("keeping fence transitions")?;
+    Ok(())
+}
