@@ -33,6 +33,9 @@ enum Command {
     /// Load `POST /api/v1/fillings/authorize` at a fixed rate (open loop) or as fast as
     /// possible (`--rate 0`, closed loop); prints latency percentiles as JSON.
     LoadAuthorize(cylwatch::sim::load::LoadArgs),
+    /// Time the fence stage per fix against a bare R-tree query and a PostGIS query per fix;
+    /// prints JSON.
+    BenchFences(cylwatch::sim::fence_bench::BenchArgs),
 }
 
 #[tokio::main]
@@ -60,6 +63,10 @@ async fn main() -> anyhow::Result<()> {
         Command::LoadAuthorize(args) => {
             telemetry::init("warn");
             cylwatch::sim::load::run(args).await
+        }
+        Command::BenchFences(args) => {
+            telemetry::init("warn");
+            cylwatch::sim::fence_bench::run(args).await
         }
     }
 }

@@ -75,20 +75,14 @@ impl FenceStage {
         let mut rows = Vec::new();
         let mut alerts = Vec::new();
         for mv in moves {
-            let keys = |found: Vec<usize>| -> Vec<String> {
-                found
-                    .into_iter()
-                    .filter_map(|i| index.fence(i).map(|f| f.key.clone()))
-                    .collect()
+            let (now, touched) = index.around(mv.from, mv.to);
+            if !state.contains_key(&mv.plate) {
+                state.insert(mv.plate.clone(), Vec::new());
+            }
+            let Some(inside) = state.get_mut(&mv.plate) else {
+                continue;
             };
-            let now = keys(index.containing(mv.to.0, mv.to.1));
-            let touched = mv
-                .from
-                .map(|from| keys(index.touched_by(from, mv.to)))
-                .unwrap_or_default();
-            let before = state.remove(&mv.plate).unwrap_or_default();
-            let (after, transitions) = step(&before, &now, &touched, mv.at, self.dwell);
-            state.insert(mv.plate.clone(), after);
+            let transitions = step(inside, &now, &touched, mv.at, self.dwell);
             for (fence, kind) in transitions {
                 if let Some(alert) = alert_for(&index, &fence, kind, mv, owners) {
                     alerts.push(alert);

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use geo::{Coord, Covers, Intersects, Line, MultiPolygon, Point, Polygon};
-use rstar::{RTree, RTreeObject, AABB};
+use rstar::{Envelope, RTree, RTreeObject, AABB};
 
 /// What a fence marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,51 +109,46 @@ impl FenceIndex {
         }
     }
 
-    /// How many fences.
-    pub fn len(&self) -> usize {
-        self.fences.len()
-    }
-
-    /// Whether there is none.
-    pub fn is_empty(&self) -> bool {
-        self.fences.is_empty()
-    }
-
-    /// The fence at `index` (as returned by the queries).
-    pub fn fence(&self, index: usize) -> Option<&Fence> {
-        self.fences.get(index)
-    }
-
     /// The fence with that key.
     pub fn by_key(&self, key: &str) -> Option<&Fence> {
         self.by_key.get(key).and_then(|&i| self.fences.get(i))
     }
 
-    /// The fences that contain the position (the boundary counts as inside).
-    pub fn containing(&self, lon: f64, lat: f64) -> Vec<usize> {
-        let point = Point::new(lon, lat);
-        self.tree
-            .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
-            .filter(|e| self.fences[e.index].shape.covers(&point))
-            .map(|e| e.index)
-            .collect()
+    /// For a move to `to` (from `from`, when there was a previous position): the fences that
+    /// contain `to`, and the fences the segment passes through — from one walk of the tree over
+    /// the segment's bounding box.
+    pub fn around(&self, from: Option<(f64, f64)>, to: (f64, f64)) -> (Vec<&str>, Vec<&str>) {
+        let (mut now, mut touched) = (Vec::new(), Vec::new());
+        self.around_into(from, to, &mut now, &mut touched);
+        (now, touched)
     }
 
-    /// The fences the straight segment between two positions passes through.
-    pub fn touched_by(&self, from: (f64, f64), to: (f64, f64)) -> Vec<usize> {
-        let line = Line::new(
-            Coord {
-                x: from.0,
-                y: from.1,
-            },
-            Coord { x: to.0, y: to.1 },
-        );
-        let envelope = AABB::from_corners([from.0, from.1], [to.0, to.1]);
-        self.tree
-            .locate_in_envelope_intersecting(&envelope)
-            .filter(|e| self.fences[e.index].shape.intersects(&line))
-            .map(|e| e.index)
-            .collect()
+    /// `around` into the caller's buffers (cleared first), so that a loop allocates nothing.
+    pub fn around_into<'a>(
+        &'a self,
+        from: Option<(f64, f64)>,
+        to: (f64, f64),
+        now: &mut Vec<&'a str>,
+        touched: &mut Vec<&'a str>,
+    ) {
+        now.clear();
+        touched.clear();
+        let start = from.unwrap_or(to);
+        let envelope = AABB::from_corners([start.0, start.1], [to.0, to.1]);
+        let point = Point::new(to.0, to.1);
+        let line = from.map(|f| Line::new(Coord { x: f.0, y: f.1 }, Coord { x: to.0, y: to.1 }));
+        for entry in self.tree.locate_in_envelope_intersecting(&envelope) {
+            let fence = &self.fences[entry.index];
+            let inside = entry.envelope.contains_point(&[to.0, to.1]) && fence.shape.covers(&point);
+            if inside {
+                now.push(fence.key.as_str());
+            }
+            if let Some(line) = &line {
+                if inside || fence.shape.intersects(line) {
+                    touched.push(fence.key.as_str());
+                }
+            }
+        }
     }
 }
 
@@ -188,52 +183,62 @@ impl Transition {
     }
 }
 
-/// The vehicle's fences after a new position at `at`: inside `now` (fence keys), having
-/// passed through `touched` on the way from the previous position. Returns the new state and
-/// the transitions, exits first, then entries, crossings and dwells, each in key order.
+/// Moves the vehicle's fences (`inside`, updated in place) to a new position at `at`: inside
+/// `now` (fence keys), having passed through `touched` on the way from the previous position.
+/// Returns the transitions: exits, entries, crossings, dwells, each in key order. A move that
+/// changes nothing allocates nothing.
 pub fn step(
-    before: &[Inside],
-    now: &[String],
-    touched: &[String],
+    inside: &mut Vec<Inside>,
+    now: &[&str],
+    touched: &[&str],
     at: DateTime<Utc>,
     dwell: Duration,
-) -> (Vec<Inside>, Vec<(String, Transition)>) {
-    let was = |key: &String| before.iter().any(|i| &i.fence == key);
-    let mut transitions = Vec::new();
-    let mut exits: Vec<&Inside> = before.iter().filter(|i| !now.contains(&i.fence)).collect();
-    exits.sort_by(|a, b| a.fence.cmp(&b.fence));
-    transitions.extend(exits.iter().map(|i| (i.fence.clone(), Transition::Exit)));
-    let mut after = Vec::with_capacity(now.len());
-    let mut keys: Vec<&String> = now.iter().collect();
-    keys.sort();
-    keys.dedup();
-    for key in &keys {
-        match before.iter().find(|i| &i.fence == *key) {
-            Some(inside) => after.push(inside.clone()),
-            None => {
-                transitions.push(((*key).clone(), Transition::Enter));
-                after.push(Inside {
-                    fence: (*key).clone(),
-                    entered_at: at,
-                    dwell_noted: false,
-                });
-            }
-        }
-    }
-    let mut crossed: Vec<&String> = touched
+) -> Vec<(String, Transition)> {
+    let was = |key: &str, inside: &[Inside]| inside.iter().any(|i| i.fence == key);
+    let mut crossed: Vec<&str> = touched
         .iter()
-        .filter(|k| !was(k) && !now.contains(k))
+        .copied()
+        .filter(|k| !now.contains(k) && !was(k, inside))
         .collect();
-    crossed.sort();
+    let mut exits: Vec<String> = Vec::new();
+    inside.retain(|i| {
+        let stays = now.contains(&i.fence.as_str());
+        if !stays {
+            exits.push(i.fence.clone());
+        }
+        stays
+    });
+    let mut entries: Vec<&str> = now.iter().copied().filter(|k| !was(k, inside)).collect();
+    let mut transitions = Vec::new();
+    exits.sort_unstable();
+    transitions.extend(exits.into_iter().map(|k| (k, Transition::Exit)));
+    entries.sort_unstable();
+    entries.dedup();
+    for key in entries {
+        transitions.push((key.to_owned(), Transition::Enter));
+        inside.push(Inside {
+            fence: key.to_owned(),
+            entered_at: at,
+            dwell_noted: false,
+        });
+    }
+    crossed.sort_unstable();
     crossed.dedup();
-    transitions.extend(crossed.into_iter().map(|k| (k.clone(), Transition::Cross)));
-    for inside in &mut after {
-        if !inside.dwell_noted && at - inside.entered_at >= dwell {
-            inside.dwell_noted = true;
-            transitions.push((inside.fence.clone(), Transition::Dwell));
+    transitions.extend(
+        crossed
+            .into_iter()
+            .map(|k| (k.to_owned(), Transition::Cross)),
+    );
+    let mut dwells: Vec<String> = Vec::new();
+    for i in inside.iter_mut() {
+        if !i.dwell_noted && at - i.entered_at >= dwell {
+            i.dwell_noted = true;
+            dwells.push(i.fence.clone());
         }
     }
-    (after, transitions)
+    dwells.sort_unstable();
+    transitions.extend(dwells.into_iter().map(|k| (k, Transition::Dwell)));
+    transitions
 }
 
 /// A circle as a polygon of `segments` sides (metres on the ground, degrees in the result).
@@ -304,10 +309,12 @@ mod tests {
         }
     }
 
-    fn keys(index: &FenceIndex, found: Vec<usize>) -> Vec<String> {
-        let mut keys: Vec<String> = found
+    fn containing(index: &FenceIndex, x: f64, y: f64) -> Vec<String> {
+        let mut keys: Vec<String> = index
+            .around(None, (x, y))
+            .0
             .into_iter()
-            .filter_map(|i| index.fence(i).map(|f| f.key.clone()))
+            .map(str::to_owned)
             .collect();
         keys.sort();
         keys
@@ -334,14 +341,11 @@ mod tests {
                 .filter(|f| f.shape.covers(&Point::new(x, y)))
                 .map(|f| f.key.clone())
                 .collect();
-            assert_eq!(keys(&index, index.containing(x, y)), plain, "({x}, {y})");
+            assert_eq!(containing(&index, x, y), plain, "({x}, {y})");
         }
         // A segment from (3, 3) to (7, 7) passes through c only.
-        assert_eq!(
-            keys(&index, index.touched_by((3.0, 3.0), (7.0, 7.0))),
-            ["c"]
-        );
-        assert!(index.containing(-1.0, -1.0).is_empty());
+        assert_eq!(index.around(Some((3.0, 3.0)), (7.0, 7.0)).1, ["c"]);
+        assert!(containing(&index, -1.0, -1.0).is_empty());
     }
 
     #[test]
@@ -350,17 +354,16 @@ mod tests {
         let dwell = Duration::minutes(20);
         let s = |k: &str| k.to_owned();
         // Enter a.
-        let (state, tr) = step(&[], &[s("a")], &[s("a")], t(0), dwell);
+        let mut state = Vec::new();
+        let tr = step(&mut state, &["a"], &["a"], t(0), dwell);
         assert_eq!(tr, [(s("a"), Transition::Enter)]);
         // Still in a after 10 min: nothing; after 20 min: dwell, once.
-        let (state, tr) = step(&state, &[s("a")], &[s("a")], t(600), dwell);
-        assert!(tr.is_empty());
-        let (state, tr) = step(&state, &[s("a")], &[s("a")], t(1200), dwell);
+        assert!(step(&mut state, &["a"], &["a"], t(600), dwell).is_empty());
+        let tr = step(&mut state, &["a"], &["a"], t(1200), dwell);
         assert_eq!(tr, [(s("a"), Transition::Dwell)]);
-        let (state, tr) = step(&state, &[s("a")], &[s("a")], t(1800), dwell);
-        assert!(tr.is_empty());
+        assert!(step(&mut state, &["a"], &["a"], t(1800), dwell).is_empty());
         // Out of a, through b, into c.
-        let (state, tr) = step(&state, &[s("c")], &[s("a"), s("b"), s("c")], t(1900), dwell);
+        let tr = step(&mut state, &["c"], &["a", "b", "c"], t(1900), dwell);
         assert_eq!(
             tr,
             [

@@ -3,6 +3,7 @@
 //! same event ids after a failure). Deterministic from `--seed`, except for wall-clock times.
 
 pub mod city;
+pub mod fence_bench;
 pub mod load;
 pub mod vehicle;
 
