@@ -246,3 +246,102 @@ async fn fences_give_transitions_and_restricted_zones_and_corridors_raise_alerts
     assert_eq!(all.len(), 6, "{all:?}");
     assert_eq!(all[5], ("exit".to_owned(), "危化品禁行区".to_owned()));
 }
+
+/// The scenario: a scrapped cylinder's tag seen on a vehicle (critical), an overdue
+/// cylinder on it, an unknown tag, then the cylinders leaving the vehicle away from every
+/// station and customer — each an alert, through the public API and the live feed.
+#[tokio::test]
+async fn unfit_cylinders_unknown_tags_and_unloading_nowhere_raise_alerts() {
+    let app = crate::common::spawn_app().await;
+    app.seed_registry().await;
+    let mut inspection_station =
+        crate::common::station("INS1", "ENT1", "郑州特检站", 113.64, 34.74);
+    inspection_station["kind"] = json!("inspection");
+    assert_eq!(
+        app.post_json("/api/v1/stations", &inspection_station)
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        app.post_json("/api/v1/cylinders", &crate::common::archive("Z1", "TZ1"))
+            .await
+            .0,
+        201
+    );
+    let mut overdue = crate::common::archive("Z2", "TZ2");
+    overdue["last_inspected_on"] = json!("2021-03-01");
+    overdue["next_inspection_on"] = json!("2025-03-01");
+    let (status, body) = app.post_json("/api/v1/cylinders", &overdue).await;
+    assert_eq!(status, 201, "{body}");
+    let scrap = json!({"id": Uuid::new_v4(), "kind": "inspection", "cylinder_code": "Z1",
+        "conclusion": "scrap", "inspected_on": "2026-11-06", "next_inspection_on": null,
+        "report_no": "R-1", "inspection_body": "郑州特检院", "inspector": "王工",
+        "occurred_at": "2026-11-06T09:00:00+08:00"});
+    let plate = "豫A70001";
+    let ble = |tags: Value, at: &str| {
+        json!({"id": Uuid::new_v4(), "kind": "ble", "vehicle_plate": plate, "tag_ids": tags,
+               "occurred_at": at})
+    };
+    let mut ws = crate::live::connect(&app).await;
+    crate::live::next_json(&mut ws).await;
+    // Far from every station and customer (ST1 113.62/34.75, C1 113.66/34.76).
+    let events = json!({"events": [
+        scrap,
+        crate::common::gps(plate, 113.70, 34.90, "2026-11-20T09:59:00+08:00"),
+        ble(json!(["TZ1", "TZ2", "GHOST-TAG"]), "2026-11-20T10:00:00+08:00"),
+    ]});
+    let (status, body) = app.post_events(&events).await;
+    assert_eq!((status, &body["accepted"]), (202, &json!(3)), "{body}");
+    let pushed = crate::live::until(&mut ws, |m| {
+        m["type"] == "alert" && m["kind"] == "cylinder_scrapped_in_use"
+    })
+    .await;
+    assert_eq!(
+        (&pushed["severity"], &pushed["subject"]),
+        (&json!("critical"), &json!({"type": "cylinder", "id": "Z1"}))
+    );
+    assert_eq!(pushed["evidence"]["vehicle_plate"], plate);
+    let one = |kind: &'static str| {
+        let app = &app;
+        async move {
+            app.wait_until(|| async {
+                app.get_json(&format!("/api/v1/alerts?kind={kind}")).await.1["items"]
+                    .as_array()
+                    .is_some_and(|a| a.len() == 1)
+            })
+            .await;
+            app.get_json(&format!("/api/v1/alerts?kind={kind}")).await.1["items"][0].clone()
+        }
+    };
+    let overdue = one("cylinder_overdue").await;
+    assert_eq!(overdue["subject"], json!({"type": "cylinder", "id": "Z2"}));
+    assert_eq!(overdue["evidence"]["next_inspection_on"], "2025-03-01");
+    let ghost = one("illegal_tag").await;
+    assert_eq!(ghost["subject"], json!({"type": "tag", "id": "GHOST-TAG"}));
+    assert_eq!(ghost["enterprise_code"], "ENT1");
+
+    // The vehicle, still far from every site, no longer carries them.
+    let (status, body) = app
+        .post_events(&json!({"events": [ble(json!([]), "2026-11-20T10:20:00+08:00")]}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let unloaded = one("unloaded_unknown_place").await;
+    assert_eq!(unloaded["subject"], json!({"type": "vehicle", "id": plate}));
+    let mut codes: Vec<&str> = unloaded["evidence"]["cylinders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    codes.sort_unstable();
+    assert_eq!(codes, ["Z1", "Z2"]);
+    assert_eq!(unloaded["place"], json!({"lon": 113.70, "lat": 34.90}));
+    // A sound cylinder in circulation raises nothing; the scrapped one only once.
+    assert_eq!(
+        app.get_json("/api/v1/alerts?subject_id=Z1").await.1["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}

@@ -356,7 +356,7 @@ async fn stages(
         .collect();
     let mut messages = applied.messages;
     messages.extend(fences.apply(pool, &applied.moves, &owners).await?);
-    custody::apply(pool, &events, &enterprises).await?;
+    messages.extend(custody::apply(pool, &events, &enterprises).await?);
     Ok(messages)
 }
 

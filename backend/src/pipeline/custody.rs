@@ -3,11 +3,15 @@
 //! late event lands in its place and the state is what the newest event says.
 
 use crate::rules::custody::Place;
+use crate::rules::cylinder_alerts::{self, Seen};
 use crate::store;
+use crate::store::alerts::NewAlert;
 use crate::store::custody::{Known, NewRow, Unresolved};
 use anyhow::Context;
 use chrono::Utc;
+use shared::alert::AlertKind;
 use shared::events::{BleSighting, CylinderRef, Event};
+use shared::live::LiveMessage;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -21,7 +25,7 @@ pub async fn apply(
     pool: &PgPool,
     events: &[Event],
     enterprises: &[Option<String>],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<LiveMessage>> {
     let mut codes = Vec::new();
     let mut tags = Vec::new();
     for event in events {
@@ -38,7 +42,7 @@ pub async fn apply(
     }
     let has_ble = events.iter().any(|e| matches!(e, Event::Ble(_)));
     if codes.is_empty() && tags.is_empty() && !has_ble {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let known = store::custody::resolve(pool, &codes, &tags).await?;
     let by_code: HashMap<&str, &Known> = known.iter().map(|k| (k.code.as_str(), k)).collect();
@@ -100,18 +104,156 @@ pub async fn apply(
     let mut touched: BTreeSet<i64> = rows.iter().map(|r| r.cylinder_id).collect();
 
     bles.sort_by_key(|(b, _)| (b.occurred_at, b.id));
+    let mut left_nowhere = Vec::new();
     for (ble, writer) in bles {
         let ble_rows = ble_rows(&mut tx, ble, writer, &by_tag, &mut unresolved).await?;
         store::custody::insert_rows(&mut tx, &ble_rows).await?;
         touched.extend(ble_rows.iter().map(|r| r.cylinder_id));
+        let nowhere: Vec<&NewRow> = ble_rows
+            .iter()
+            .filter(|r| {
+                r.op.as_deref() == Some("left")
+                    && r.station_code.is_none()
+                    && r.customer_code.is_none()
+            })
+            .collect();
+        if let Some(first) = nowhere.first() {
+            left_nowhere.push((
+                ble,
+                writer,
+                first.point,
+                nowhere.iter().map(|r| r.cylinder_id).collect::<Vec<_>>(),
+            ));
+        }
+        rows.extend(ble_rows);
     }
     store::custody::insert_unresolved(&mut tx, &unresolved).await?;
     // Cylinders in id order: two workers lock them in the same order, never deadlock.
-    for cylinder_id in touched {
+    for &cylinder_id in &touched {
         store::custody::replay(&mut tx, cylinder_id).await?;
     }
+    let alerts = alerts(&mut tx, &rows, &touched, &unresolved, &left_nowhere).await?;
+    let mut raised = Vec::new();
+    for alert in &alerts {
+        if let Some(row) = store::alerts::raise(&mut *tx, alert).await? {
+            raised.push(row);
+        }
+    }
     tx.commit().await.context("committing custody")?;
-    Ok(())
+    Ok(raised
+        .into_iter()
+        .filter_map(crate::alerts::view)
+        .map(|a| LiveMessage::Alert(Box::new(a)))
+        .collect())
+}
+
+/// A BLE sighting after which cylinders were no longer on the vehicle, away from every
+/// station and customer: the writer, where the vehicle was, which cylinders.
+type LeftNowhere<'a> = (
+    &'a BleSighting,
+    Option<&'a str>,
+    Option<(f64, f64)>,
+    Vec<i64>,
+);
+
+/// The alerts of the batch's new history: unfit cylinders in circulation, unknown tags and
+/// codes, cylinders unloaded away from every known site.
+async fn alerts(
+    tx: &mut PgConnection,
+    rows: &[NewRow],
+    touched: &BTreeSet<i64>,
+    unresolved: &[Unresolved],
+    left_nowhere: &[LeftNowhere<'_>],
+) -> anyhow::Result<Vec<NewAlert>> {
+    let ids: Vec<i64> = touched.iter().copied().collect();
+    let standing = store::custody::standing(tx, &ids).await?;
+    let mut writers: Vec<&str> = unresolved
+        .iter()
+        .filter_map(|u| u.enterprise_code.as_deref())
+        .chain(left_nowhere.iter().filter_map(|l| l.1))
+        .collect();
+    writers.sort_unstable();
+    writers.dedup();
+    let districts = store::custody::districts(tx, &writers).await?;
+    let mut alerts = Vec::new();
+    for row in rows {
+        let Some(c) = standing.get(&row.cylinder_id) else {
+            continue;
+        };
+        let seen = Seen {
+            kind: row.kind,
+            op: row.op.as_deref(),
+            at: row.occurred_at,
+        };
+        for kind in cylinder_alerts::derive(&seen, &c.standing) {
+            alerts.push(NewAlert {
+                kind,
+                severity: kind.severity(),
+                subject_type: "cylinder",
+                subject_id: c.code.clone(),
+                enterprise_code: Some(c.owner.clone()),
+                district_code: c.district.clone(),
+                place: row.point,
+                place_name: None,
+                seen_at: row.occurred_at,
+                evidence: serde_json::json!({
+                    "event_id": row.event_id, "kind": row.kind, "op": row.op,
+                    "occurred_at": row.occurred_at, "vehicle_plate": row.vehicle_plate,
+                    "station_code": row.station_code, "customer_code": row.customer_code,
+                    "scrapped_at": c.standing.scrapped_at,
+                    "next_inspection_on": c.standing.next_inspection_on,
+                    "life_ends_on": c.standing.life_ends_on,
+                }),
+                sighting: format!("event:{}:{}:{}", row.event_id, kind.name(), c.code),
+            });
+        }
+    }
+    for u in unresolved.iter().filter(|u| u.reason == "unknown") {
+        let writer = u.enterprise_code.clone();
+        alerts.push(NewAlert {
+            kind: AlertKind::IllegalTag,
+            severity: AlertKind::IllegalTag.severity(),
+            subject_type: if u.ref_kind == "tag_id" {
+                "tag"
+            } else {
+                "cylinder"
+            },
+            subject_id: u.ref_value.clone(),
+            district_code: writer.as_deref().and_then(|w| districts.get(w).cloned()),
+            enterprise_code: writer,
+            place: None,
+            place_name: None,
+            seen_at: u.occurred_at,
+            evidence: serde_json::json!({
+                "event_id": u.event_id, "ref_kind": u.ref_kind, "ref_value": u.ref_value,
+                "occurred_at": u.occurred_at,
+            }),
+            sighting: format!("event:{}:illegal_tag:{}", u.event_id, u.ref_value),
+        });
+    }
+    for (ble, writer, point, cylinders) in left_nowhere {
+        let codes: Vec<&str> = cylinders
+            .iter()
+            .filter_map(|id| standing.get(id).map(|c| c.code.as_str()))
+            .collect();
+        alerts.push(NewAlert {
+            kind: AlertKind::UnloadedUnknownPlace,
+            severity: AlertKind::UnloadedUnknownPlace.severity(),
+            subject_type: "vehicle",
+            subject_id: ble.vehicle_plate.as_str().to_owned(),
+            enterprise_code: writer.map(str::to_owned),
+            district_code: writer.and_then(|w| districts.get(w).cloned()),
+            place: *point,
+            place_name: None,
+            seen_at: ble.occurred_at.with_timezone(&Utc),
+            evidence: serde_json::json!({
+                "event_id": ble.id, "occurred_at": ble.occurred_at, "cylinders": codes,
+                "position": point.map(|(lon, lat)| serde_json::json!({"lon": lon, "lat": lat})),
+            }),
+            sighting: format!("event:{}:unloaded_unknown_place", ble.id),
+        });
+    }
+    Ok(alerts)
 }
 
 /// Whether the writing enterprise owns the cylinder (events from no enterprise, written before

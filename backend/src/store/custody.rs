@@ -459,3 +459,76 @@ pub async fn recent(
     .await
     .context("reading recent history")
 }
+
+/// A cylinder after its replay: code, owner, the owner's district, what its alerts depend on.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    pub code: String,
+    pub owner: String,
+    pub district: Option<String>,
+    pub standing: crate::rules::cylinder_alerts::Standing,
+}
+
+/// These cylinders as they stand now (inside the custody transaction, after the replay).
+pub async fn standing(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> anyhow::Result<std::collections::HashMap<i64, Standing>> {
+    type Row = (
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<DateTime<Utc>>,
+        chrono::NaiveDate,
+        chrono::NaiveDate,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT c.id, c.code, c.owner_enterprise_code, e.district_code, s.scrapped_at, \
+                coalesce(s.next_inspection_on, c.next_inspection_on), \
+                (c.manufactured_on + make_interval(years => c.design_life_years))::date \
+         FROM cylinders c JOIN enterprises e ON e.code = c.owner_enterprise_code \
+         LEFT JOIN cylinder_state s ON s.cylinder_id = c.id WHERE c.id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading cylinders as they stand")?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, code, owner, district, scrapped_at, next_on, life_ends_on)| {
+                (
+                    id,
+                    Standing {
+                        code,
+                        owner,
+                        district,
+                        standing: crate::rules::cylinder_alerts::Standing {
+                            scrapped_at,
+                            next_inspection_on: next_on,
+                            life_ends_on,
+                        },
+                    },
+                )
+            },
+        )
+        .collect())
+}
+
+/// The districts of these enterprises.
+pub async fn districts(
+    conn: &mut PgConnection,
+    enterprises: &[&str],
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    if enterprises.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, district_code FROM enterprises WHERE code = ANY($1)")
+            .bind(enterprises)
+            .fetch_all(&mut *conn)
+            .await
+            .context("reading enterprises' districts")?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,0 +1,134 @@
+//! Alerts a cylinder's new history raises (SPEC §5): a scrapped, overdue or life-expired
+//! cylinder seen in circulation. Pure: the custody stage gathers the facts.
+
+use crate::rules::compliance::to_beijing;
+use chrono::{DateTime, NaiveDate, Utc};
+use shared::alert::AlertKind;
+
+/// One history row, as the custody stage wrote it.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    /// `scan`, `ble`, `check`, `inspection`, `filling`.
+    pub kind: &'a str,
+    pub op: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
+/// The cylinder after its history was replayed.
+#[derive(Debug, Clone, Copy)]
+pub struct Standing {
+    pub scrapped_at: Option<DateTime<Utc>>,
+    /// The effective next inspection date (the newest passed inspection's, else the archive's).
+    pub next_inspection_on: NaiveDate,
+    pub life_ends_on: NaiveDate,
+}
+
+/// Whether the row is the cylinder moving among people: filled, loaded, delivered, collected,
+/// returned, transferred, or seen on a vehicle. Inspections, checks and scrapping are not.
+pub fn in_circulation(seen: &Seen) -> bool {
+    match seen.kind {
+        "scan" => matches!(
+            seen.op,
+            Some("fill" | "load" | "deliver" | "collect_empty" | "return_in" | "transfer")
+        ),
+        "ble" => seen.op == Some("seen"),
+        "filling" => true,
+        _ => false,
+    }
+}
+
+/// The alerts a row raises. A scrapped cylinder is only that (its dates no longer matter);
+/// dates pass the day after them, in Beijing time, as in the compliance rules.
+pub fn derive(seen: &Seen, cylinder: &Standing) -> Vec<AlertKind> {
+    if !in_circulation(seen) {
+        return Vec::new();
+    }
+    if cylinder.scrapped_at.is_some_and(|s| seen.at >= s) {
+        return vec![AlertKind::CylinderScrappedInUse];
+    }
+    let day = to_beijing(seen.at).date_naive();
+    let mut kinds = Vec::new();
+    if day > cylinder.next_inspection_on {
+        kinds.push(AlertKind::CylinderOverdue);
+    }
+    if day > cylinder.life_ends_on {
+        kinds.push(AlertKind::CylinderLifeExpired);
+    }
+    kinds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn circulation_of_unfit_cylinders_alerts_with_stated_boundaries() {
+        let sound = Standing {
+            scrapped_at: None,
+            next_inspection_on: date("2026-11-30"),
+            life_ends_on: date("2030-01-01"),
+        };
+        let deliver = |t: &str| Seen {
+            kind: "scan",
+            op: Some("deliver"),
+            at: at(t),
+        };
+        // Due on 30 November (Beijing): still fine that day, overdue the next.
+        assert!(derive(&deliver("2026-11-30T23:59:59+08:00"), &sound).is_empty());
+        assert_eq!(
+            derive(&deliver("2026-12-01T00:00:00+08:00"), &sound),
+            [AlertKind::CylinderOverdue]
+        );
+        // 16:00 UTC on 30 November is already 1 December in Beijing.
+        assert_eq!(
+            derive(&deliver("2026-11-30T16:00:00Z"), &sound),
+            [AlertKind::CylinderOverdue]
+        );
+        let old = Standing {
+            life_ends_on: date("2026-06-01"),
+            ..sound
+        };
+        assert_eq!(
+            derive(&deliver("2026-12-02T08:00:00+08:00"), &old),
+            [AlertKind::CylinderOverdue, AlertKind::CylinderLifeExpired]
+        );
+        // Scrapped: only that, from the scrapping on.
+        let scrapped = Standing {
+            scrapped_at: Some(at("2026-10-01T08:00:00+08:00")),
+            ..old
+        };
+        assert_eq!(
+            derive(&deliver("2026-12-02T08:00:00+08:00"), &scrapped),
+            [AlertKind::CylinderScrappedInUse]
+        );
+        let seen = Seen {
+            kind: "ble",
+            op: Some("seen"),
+            at: at("2026-10-01T08:00:00+08:00"),
+        };
+        assert_eq!(derive(&seen, &scrapped), [AlertKind::CylinderScrappedInUse]);
+        // Not circulation: an inspection, a check, a tag leaving a vehicle.
+        for (kind, op) in [
+            ("scan", Some("inspect")),
+            ("check", Some("pre")),
+            ("ble", Some("left")),
+        ] {
+            let s = Seen {
+                kind,
+                op,
+                at: at("2026-12-02T08:00:00+08:00"),
+            };
+            assert!(derive(&s, &scrapped).is_empty(), "{kind} {op:?}");
+        }
+    }
+}
