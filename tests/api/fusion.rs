@@ -345,3 +345,94 @@ async fn unfit_cylinders_unknown_tags_and_unloading_nowhere_raise_alerts() {
         Some(1)
     );
 }
+
+/// A restaurant holding more full cylinders than its limit, then back under it; N2O delivered
+/// to a consignee without a licence.
+#[tokio::test]
+async fn overweight_stock_and_controlled_media_to_unlicensed_consignees() {
+    use crate::common::{archive, scan};
+    let app = crate::common::spawn_app().await;
+    app.seed_registry().await; // C1: a restaurant of ENT1, full_stock_limit 2, no licence
+    for (code, medium) in [("R1", "LPG"), ("R2", "LPG"), ("R3", "LPG"), ("N1", "N2O")] {
+        let mut a = archive(code, &format!("T{code}"));
+        a["medium"] = json!(medium);
+        let (status, body) = app.post_json("/api/v1/cylinders", &a).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let deliver = |code: &str, at: &str| scan("deliver", code, at, json!({"customer_code": "C1"}));
+    let alerts_of = |kind: &'static str| {
+        let app = &app;
+        async move {
+            app.get_json(&format!("/api/v1/alerts?kind={kind}")).await.1["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    let events = json!({"events": [
+        deliver("R1", "2026-11-20T09:00:00+08:00"),
+        deliver("R2", "2026-11-20T09:01:00+08:00"),
+    ]});
+    assert_eq!(app.post_events(&events).await.0, 202);
+    app.wait_until(|| async {
+        app.get_json("/api/v1/cylinders/R2").await.1["custody"] == "at_customer"
+    })
+    .await;
+    assert!(
+        alerts_of("overweight_stock").await.is_empty(),
+        "2 of 2 is within the limit"
+    );
+    assert_eq!(
+        app.post_events(&json!({"events": [deliver("R3", "2026-11-20T09:02:00+08:00")]}))
+            .await
+            .0,
+        202
+    );
+    app.wait_until(|| async { alerts_of("overweight_stock").await.len() == 1 })
+        .await;
+    let over = alerts_of("overweight_stock").await.remove(0);
+    assert_eq!(over["subject"], json!({"type": "customer", "id": "C1"}));
+    assert_eq!(
+        (&over["evidence"]["full"], &over["evidence"]["limit"]),
+        (&json!(3), &json!(2))
+    );
+    assert!(over["condition_ended_at"].is_null());
+    // One empty collected: back to 2, the condition ends; the alert stays for the officer.
+    let collect = scan(
+        "collect_empty",
+        "R1",
+        "2026-11-20T10:00:00+08:00",
+        json!({"customer_code": "C1"}),
+    );
+    assert_eq!(app.post_events(&json!({"events": [collect]})).await.0, 202);
+    app.wait_until(|| async {
+        alerts_of("overweight_stock").await[0]["condition_ended_at"].is_string()
+    })
+    .await;
+    assert_eq!(alerts_of("overweight_stock").await[0]["status"], "open");
+
+    // N2O to a restaurant without a licence: critical, on the consignee.
+    assert_eq!(
+        app.post_events(&json!({"events": [deliver("N1", "2026-11-20T11:00:00+08:00")]}))
+            .await
+            .0,
+        202
+    );
+    app.wait_until(|| async { alerts_of("controlled_medium_unlicensed").await.len() == 1 })
+        .await;
+    let n2o = alerts_of("controlled_medium_unlicensed").await.remove(0);
+    assert_eq!(
+        (
+            &n2o["severity"],
+            &n2o["subject"],
+            &n2o["evidence"]["cylinder_code"]
+        ),
+        (
+            &json!("critical"),
+            &json!({"type": "customer", "id": "C1"}),
+            &json!("N1")
+        )
+    );
+    // LPG deliveries to the same customer never raised it.
+    assert_eq!(n2o["count"], 1);
+}

@@ -132,10 +132,18 @@ pub async fn apply(
     for &cylinder_id in &touched {
         store::custody::replay(&mut tx, cylinder_id).await?;
     }
-    let alerts = alerts(&mut tx, &rows, &touched, &unresolved, &left_nowhere).await?;
+    let (alerts, ended) = alerts(&mut tx, &rows, &touched, &unresolved, &left_nowhere).await?;
     let mut raised = Vec::new();
     for alert in &alerts {
         if let Some(row) = store::alerts::raise(&mut *tx, alert).await? {
+            raised.push(row);
+        }
+    }
+    for (kind, subject_type, code) in ended {
+        let now = Utc::now();
+        if let Some(row) =
+            store::alerts::condition_ended(&mut *tx, kind, subject_type, &code, now).await?
+        {
             raised.push(row);
         }
     }
@@ -156,15 +164,19 @@ type LeftNowhere<'a> = (
     Vec<i64>,
 );
 
+/// An alert whose condition ended: kind, subject type, subject id.
+type Ended = (AlertKind, &'static str, String);
+
 /// The alerts of the batch's new history: unfit cylinders in circulation, unknown tags and
-/// codes, cylinders unloaded away from every known site.
+/// codes, cylinders unloaded away from every known site, sites holding more full cylinders than
+/// their limit (and those back under it), controlled media delivered to an unlicensed consignee.
 async fn alerts(
     tx: &mut PgConnection,
     rows: &[NewRow],
     touched: &BTreeSet<i64>,
     unresolved: &[Unresolved],
     left_nowhere: &[LeftNowhere<'_>],
-) -> anyhow::Result<Vec<NewAlert>> {
+) -> anyhow::Result<(Vec<NewAlert>, Vec<Ended>)> {
     let ids: Vec<i64> = touched.iter().copied().collect();
     let standing = store::custody::standing(tx, &ids).await?;
     let mut writers: Vec<&str> = unresolved
@@ -253,7 +265,124 @@ async fn alerts(
             sighting: format!("event:{}:unloaded_unknown_place", ble.id),
         });
     }
-    Ok(alerts)
+    let ended = site_alerts(tx, rows, &standing, &mut alerts).await?;
+    Ok((alerts, ended))
+}
+
+/// Stock and consignee alerts of the sites the batch touched: each site's full cylinders
+/// against its limit (the newest row that touched it is the sighting), and deliveries of a
+/// controlled medium to a customer without a licence.
+async fn site_alerts(
+    tx: &mut PgConnection,
+    rows: &[NewRow],
+    standing: &HashMap<i64, store::custody::Standing>,
+    alerts: &mut Vec<NewAlert>,
+) -> anyhow::Result<Vec<Ended>> {
+    // Each site touched, with the newest row that touched it.
+    let mut sites: HashMap<(&str, &str), &NewRow> = HashMap::new();
+    for row in rows {
+        let now_at = standing
+            .get(&row.cylinder_id)
+            .and_then(|c| c.place.as_ref())
+            .filter(|(kind, _)| kind != "vehicle")
+            .map(|(kind, code)| (kind.as_str(), code.as_str()));
+        let named = [
+            row.station_code.as_deref().map(|c| ("station", c)),
+            row.to_station_code.as_deref().map(|c| ("station", c)),
+            row.customer_code.as_deref().map(|c| ("customer", c)),
+        ];
+        for site in named.into_iter().flatten().chain(now_at) {
+            let newer = sites
+                .get(&site)
+                .is_none_or(|r| (r.occurred_at, r.event_id) < (row.occurred_at, row.event_id));
+            if newer {
+                sites.insert(site, row);
+            }
+        }
+    }
+    if sites.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pick = |kind: &str| -> Vec<&str> {
+        sites
+            .keys()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, c)| *c)
+            .collect()
+    };
+    let stock = store::custody::site_stock(tx, &pick("station"), &pick("customer")).await?;
+    let mut ended = Vec::new();
+    for site in &stock {
+        let subject_type = if site.kind == "station" {
+            "station"
+        } else {
+            "customer"
+        };
+        let Some(row) = sites.get(&(subject_type, site.code.as_str())) else {
+            continue;
+        };
+        if site.full > i64::from(site.full_stock_limit) {
+            alerts.push(NewAlert {
+                kind: AlertKind::OverweightStock,
+                severity: AlertKind::OverweightStock.severity(),
+                subject_type,
+                subject_id: site.code.clone(),
+                enterprise_code: Some(site.enterprise_code.clone()),
+                district_code: site.district_code.clone(),
+                place: Some((site.lon, site.lat)),
+                place_name: Some(site.name.clone()),
+                seen_at: row.occurred_at,
+                evidence: serde_json::json!({
+                    "full": site.full, "limit": site.full_stock_limit, "event_id": row.event_id,
+                    "occurred_at": row.occurred_at,
+                }),
+                sighting: format!("event:{}:overweight_stock:{}", row.event_id, site.code),
+            });
+        } else {
+            ended.push((AlertKind::OverweightStock, subject_type, site.code.clone()));
+        }
+    }
+    let customers: HashMap<&str, &store::custody::SiteStock> = stock
+        .iter()
+        .filter(|s| s.kind == "customer")
+        .map(|s| (s.code.as_str(), s))
+        .collect();
+    for row in rows
+        .iter()
+        .filter(|r| r.kind == "scan" && r.op.as_deref() == Some("deliver"))
+    {
+        let (Some(c), Some(customer)) = (
+            standing.get(&row.cylinder_id),
+            row.customer_code.as_deref().and_then(|c| customers.get(c)),
+        ) else {
+            continue;
+        };
+        let controlled = c
+            .medium
+            .parse::<shared::medium::Medium>()
+            .is_ok_and(|m| m.is_controlled());
+        if controlled && customer.licence_no.is_none() {
+            let kind = AlertKind::ControlledMediumUnlicensed;
+            alerts.push(NewAlert {
+                kind,
+                severity: kind.severity(),
+                subject_type: "customer",
+                subject_id: customer.code.clone(),
+                enterprise_code: Some(customer.enterprise_code.clone()),
+                district_code: customer.district_code.clone(),
+                place: Some((customer.lon, customer.lat)),
+                place_name: Some(customer.name.clone()),
+                seen_at: row.occurred_at,
+                evidence: serde_json::json!({
+                    "cylinder_code": c.code, "medium": c.medium, "event_id": row.event_id,
+                    "occurred_at": row.occurred_at, "vehicle_plate": row.vehicle_plate,
+                    "licence_no": null,
+                }),
+                sighting: format!("event:{}:{}:{}", row.event_id, kind.name(), c.code),
+            });
+        }
+    }
+    Ok(ended)
 }
 
 /// Whether the writing enterprise owns the cylinder (events from no enterprise, written before

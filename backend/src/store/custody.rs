@@ -464,6 +464,9 @@ pub async fn recent(
 #[derive(Debug, Clone)]
 pub struct Standing {
     pub code: String,
+    pub medium: String,
+    /// Where it is now: (`station` | `customer` | `vehicle`, code).
+    pub place: Option<(String, String)>,
     pub owner: String,
     pub district: Option<String>,
     pub standing: crate::rules::cylinder_alerts::Standing,
@@ -474,19 +477,25 @@ pub async fn standing(
     conn: &mut PgConnection,
     ids: &[i64],
 ) -> anyhow::Result<std::collections::HashMap<i64, Standing>> {
-    type Row = (
-        i64,
-        String,
-        String,
-        Option<String>,
-        Option<DateTime<Utc>>,
-        chrono::NaiveDate,
-        chrono::NaiveDate,
-    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        code: String,
+        medium: String,
+        place_kind: Option<String>,
+        place_code: Option<String>,
+        owner: String,
+        district: Option<String>,
+        scrapped_at: Option<DateTime<Utc>>,
+        next_on: chrono::NaiveDate,
+        life_ends_on: chrono::NaiveDate,
+    }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT c.id, c.code, c.owner_enterprise_code, e.district_code, s.scrapped_at, \
-                coalesce(s.next_inspection_on, c.next_inspection_on), \
+        "SELECT c.id, c.code, c.medium, s.place_kind, s.place_code, \
+                c.owner_enterprise_code AS owner, e.district_code AS district, s.scrapped_at, \
+                coalesce(s.next_inspection_on, c.next_inspection_on) AS next_on, \
                 (c.manufactured_on + make_interval(years => c.design_life_years))::date \
+                    AS life_ends_on \
          FROM cylinders c JOIN enterprises e ON e.code = c.owner_enterprise_code \
          LEFT JOIN cylinder_state s ON s.cylinder_id = c.id WHERE c.id = ANY($1)",
     )
@@ -496,23 +505,23 @@ pub async fn standing(
     .context("reading cylinders as they stand")?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, code, owner, district, scrapped_at, next_on, life_ends_on)| {
-                (
-                    id,
-                    Standing {
-                        code,
-                        owner,
-                        district,
-                        standing: crate::rules::cylinder_alerts::Standing {
-                            scrapped_at,
-                            next_inspection_on: next_on,
-                            life_ends_on,
-                        },
+        .map(|r| {
+            (
+                r.id,
+                Standing {
+                    code: r.code,
+                    medium: r.medium,
+                    place: r.place_kind.zip(r.place_code),
+                    owner: r.owner,
+                    district: r.district,
+                    standing: crate::rules::cylinder_alerts::Standing {
+                        scrapped_at: r.scrapped_at,
+                        next_inspection_on: r.next_on,
+                        life_ends_on: r.life_ends_on,
                     },
-                )
-            },
-        )
+                },
+            )
+        })
         .collect())
 }
 
@@ -531,4 +540,49 @@ pub async fn districts(
             .await
             .context("reading enterprises' districts")?;
     Ok(rows.into_iter().collect())
+}
+
+/// A site's full cylinders against its limit.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SiteStock {
+    /// `station` or `customer`.
+    pub kind: String,
+    pub code: String,
+    pub name: String,
+    pub enterprise_code: String,
+    pub district_code: Option<String>,
+    pub lon: f64,
+    pub lat: f64,
+    pub full_stock_limit: i32,
+    pub full: i64,
+    /// A customer's licence for controlled media.
+    pub licence_no: Option<String>,
+}
+
+/// Full cylinders now at these stations (in stock full) and customers (at the customer).
+pub async fn site_stock(
+    conn: &mut PgConnection,
+    stations: &[&str],
+    customers: &[&str],
+) -> anyhow::Result<Vec<SiteStock>> {
+    sqlx::query_as(
+        "SELECT 'station' AS kind, s.code, s.name, s.enterprise_code, \
+                coalesce(s.district_code, e.district_code) AS district_code, \
+                ST_X(s.location) AS lon, ST_Y(s.location) AS lat, s.full_stock_limit, \
+                (SELECT count(*) FROM cylinder_state cs WHERE cs.place_kind = 'station' \
+                   AND cs.place_code = s.code AND cs.custody = 'in_stock_full') AS full, \
+                NULL::text AS licence_no \
+         FROM stations s JOIN enterprises e ON e.code = s.enterprise_code WHERE s.code = ANY($1) \
+         UNION ALL \
+         SELECT 'customer', c.code, c.name, c.enterprise_code, c.district_code, \
+                ST_X(c.location), ST_Y(c.location), c.full_stock_limit, \
+                (SELECT count(*) FROM cylinder_state cs WHERE cs.place_kind = 'customer' \
+                   AND cs.place_code = c.code AND cs.custody = 'at_customer'), c.licence_no \
+         FROM customers c WHERE c.code = ANY($2)",
+    )
+    .bind(stations)
+    .bind(customers)
+    .fetch_all(&mut *conn)
+    .await
+    .context("counting sites' full cylinders")
 }
