@@ -68,6 +68,9 @@ pub struct Settings {
     pub fence_reload_s: u64,
     /// Inside a fence this long is a `dwell` transition (seconds).
     pub fence_dwell_s: u64,
+    /// A delivery handed over farther than this from the customer's registered place raises
+    /// `delivery_off_site` (metres).
+    pub delivery_max_distance_m: f64,
     /// host:port to listen on; port 0 picks a free port (printed at start).
     pub http_addr: String,
     /// Directory of the built dashboard (trunk's `dist`), served at `/`.
@@ -141,6 +144,7 @@ impl Default for Settings {
             gps_noise_m: 200.0,
             fence_reload_s: 2,
             fence_dwell_s: 1200,
+            delivery_max_distance_m: 200.0,
             http_addr: "127.0.0.1:8080".into(),
             frontend_dir: PathBuf::from("dist"),
             basemap_path: PathBuf::from("assets/basemap/zhengzhou_districts.wgs84.geojson"),
@@ -230,7 +234,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 37] = [
+const KEYS: [&str; 38] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -247,6 +251,7 @@ const KEYS: [&str; 37] = [
     "gps_noise_m",
     "fence_reload_s",
     "fence_dwell_s",
+    "delivery_max_distance_m",
     "http_addr",
     "frontend_dir",
     "basemap_path",

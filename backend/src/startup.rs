@@ -82,6 +82,9 @@ impl Application {
                         noise_m: settings.gps_noise_m,
                     },
                     fence_reload: Duration::from_secs(settings.fence_reload_s),
+                    custody: crate::pipeline::custody::Policy {
+                        delivery_max_distance_m: settings.delivery_max_distance_m,
+                    },
                     dwell: chrono::Duration::seconds(
                         i64::try_from(settings.fence_dwell_s)
                             .unwrap_or(3_000_000_000)

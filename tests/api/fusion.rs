@@ -436,3 +436,78 @@ async fn overweight_stock_and_controlled_media_to_unlicensed_consignees() {
     // LPG deliveries to the same customer never raised it.
     assert_eq!(n2o["count"], 1);
 }
+
+/// A delivery handed over a kilometre from the customer's registered place, signed by a driver
+/// without a certificate: `delivery_off_site` on the customer, `staff_uncertified` on the
+/// driver. The same at the door by a certified filler raises nothing more.
+#[tokio::test]
+async fn off_site_handovers_and_uncertified_staff_raise_alerts() {
+    use crate::common::{archive, scan};
+    let app = crate::common::spawn_app().await;
+    app.seed_registry().await;
+    let driver =
+        json!({"staff_no": "S2", "enterprise_code": "ENT1", "name": "王司机", "role": "driver"});
+    assert_eq!(app.post_json("/api/v1/staff", &driver).await.0, 201);
+    for code in ["D1", "D2"] {
+        assert_eq!(
+            app.post_json("/api/v1/cylinders", &archive(code, &format!("T{code}")))
+                .await
+                .0,
+            201
+        );
+    }
+    let handover = |code: &str, staff: &str, lon: f64, at: &str| {
+        scan(
+            "deliver",
+            code,
+            at,
+            json!({"customer_code": "C1", "staff_no": staff,
+                                          "lon": lon, "lat": 34.76}),
+        )
+    };
+    // C1 is at 113.66, 34.76; 0.01° of longitude there is about 915 m.
+    let events = json!({"events": [handover("D1", "S2", 113.67, "2026-11-20T09:00:00+08:00")]});
+    let (status, body) = app.post_events(&events).await;
+    assert_eq!(status, 202, "{body}");
+    let alerts_of = |kind: &'static str| {
+        let app = &app;
+        async move {
+            app.get_json(&format!("/api/v1/alerts?kind={kind}")).await.1["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    app.wait_until(|| async {
+        alerts_of("delivery_off_site").await.len() == 1
+            && alerts_of("staff_uncertified").await.len() == 1
+    })
+    .await;
+    let off = alerts_of("delivery_off_site").await.remove(0);
+    assert_eq!(off["subject"], json!({"type": "customer", "id": "C1"}));
+    let distance = off["evidence"]["distance_m"].as_f64().unwrap();
+    assert!((880.0..950.0).contains(&distance), "{off}");
+    let staff = alerts_of("staff_uncertified").await.remove(0);
+    assert_eq!(
+        (
+            &staff["subject"],
+            &staff["place_name"],
+            &staff["evidence"]["registered"]
+        ),
+        (
+            &json!({"type": "staff", "id": "S2"}),
+            &json!("王司机"),
+            &json!(true)
+        )
+    );
+    // At the door (about 9 m away), by S1 (certified to 2030): nothing new.
+    let events = json!({"events": [handover("D2", "S1", 113.6601, "2026-11-20T09:30:00+08:00")]});
+    assert_eq!(app.post_events(&events).await.0, 202);
+    app.wait_until(|| async {
+        app.get_json("/api/v1/cylinders/D2").await.1["custody"] == "at_customer"
+    })
+    .await;
+    assert_eq!(alerts_of("delivery_off_site").await[0]["count"], 1);
+    assert_eq!(alerts_of("staff_uncertified").await.len(), 1);
+    assert_eq!(alerts_of("staff_uncertified").await[0]["count"], 1);
+}

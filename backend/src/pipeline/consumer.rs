@@ -51,6 +51,8 @@ pub struct ConsumerOptions {
     /// Stages 2–3: how often to look for new fences, and the dwell limit.
     pub fence_reload: Duration,
     pub dwell: chrono::Duration,
+    /// Stage 5: the custody stage's alert limits.
+    pub custody: custody::Policy,
 }
 
 /// Runs until shutdown.
@@ -285,7 +287,7 @@ async fn process(
         }
     }
     let mut retry = false;
-    match stages(pool, &options.gps, fences, &decoded).await {
+    match stages(pool, &options.gps, &options.custody, fences, &decoded).await {
         Ok(messages) => {
             publish(conn, keys, &messages).await?;
             let ids: Vec<&str> = decoded.iter().map(|d| d.entry.id.as_str()).collect();
@@ -299,7 +301,7 @@ async fn process(
             tracing::warn!(error = %format!("{batch_error:#}"), "batch failed; retrying entry by entry");
             for one in decoded.chunks(1) {
                 let Some(d) = one.first() else { continue };
-                match stages(pool, &options.gps, fences, one).await {
+                match stages(pool, &options.gps, &options.custody, fences, one).await {
                     Ok(messages) => {
                         publish(conn, keys, &messages).await?;
                         store::events::clear_failures(pool, &[d.entry.id.as_str()]).await?;
@@ -336,6 +338,7 @@ async fn process(
 async fn stages(
     pool: &PgPool,
     policy: &gps::Policy,
+    custody_policy: &custody::Policy,
     fences: &mut FenceStage,
     batch: &[Decoded<'_>],
 ) -> anyhow::Result<Vec<LiveMessage>> {
@@ -356,7 +359,7 @@ async fn stages(
         .collect();
     let mut messages = applied.messages;
     messages.extend(fences.apply(pool, &applied.moves, &owners).await?);
-    messages.extend(custody::apply(pool, &events, &enterprises).await?);
+    messages.extend(custody::apply(pool, custody_policy, &events, &enterprises).await?);
     Ok(messages)
 }
 

@@ -3,7 +3,7 @@
 //! late event lands in its place and the state is what the newest event says.
 
 use crate::rules::custody::Place;
-use crate::rules::cylinder_alerts::{self, Seen};
+use crate::rules::history_alerts::{self, Seen};
 use crate::store;
 use crate::store::alerts::NewAlert;
 use crate::store::custody::{Known, NewRow, Unresolved};
@@ -18,11 +18,20 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// A customer within this distance of a vehicle is where a tag that left it was left.
 const CUSTOMER_RADIUS_M: f64 = 50.0;
 
+/// The limits of the stage's alerts, from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// A delivery handed over farther than this from the customer's registered place is off
+    /// site (metres).
+    pub delivery_max_distance_m: f64,
+}
+
 /// Applies the batch's cylinder events, each with the enterprise whose device wrote it: a
 /// device writes for its own enterprise's cylinders only (an inspection body for any); a
 /// reference to another enterprise's cylinder is kept as `foreign`, not applied.
 pub async fn apply(
     pool: &PgPool,
+    policy: &Policy,
     events: &[Event],
     enterprises: &[Option<String>],
 ) -> anyhow::Result<Vec<LiveMessage>> {
@@ -132,7 +141,8 @@ pub async fn apply(
     for &cylinder_id in &touched {
         store::custody::replay(&mut tx, cylinder_id).await?;
     }
-    let (alerts, ended) = alerts(&mut tx, &rows, &touched, &unresolved, &left_nowhere).await?;
+    let (alerts, ended) =
+        alerts(&mut tx, policy, &rows, &touched, &unresolved, &left_nowhere).await?;
     let mut raised = Vec::new();
     for alert in &alerts {
         if let Some(row) = store::alerts::raise(&mut *tx, alert).await? {
@@ -172,6 +182,7 @@ type Ended = (AlertKind, &'static str, String);
 /// their limit (and those back under it), controlled media delivered to an unlicensed consignee.
 async fn alerts(
     tx: &mut PgConnection,
+    policy: &Policy,
     rows: &[NewRow],
     touched: &BTreeSet<i64>,
     unresolved: &[Unresolved],
@@ -197,7 +208,7 @@ async fn alerts(
             op: row.op.as_deref(),
             at: row.occurred_at,
         };
-        for kind in cylinder_alerts::derive(&seen, &c.standing) {
+        for kind in history_alerts::derive(&seen, &c.standing) {
             alerts.push(NewAlert {
                 kind,
                 severity: kind.severity(),
@@ -265,7 +276,8 @@ async fn alerts(
             sighting: format!("event:{}:unloaded_unknown_place", ble.id),
         });
     }
-    let ended = site_alerts(tx, rows, &standing, &mut alerts).await?;
+    let ended = site_alerts(tx, policy, rows, &standing, &mut alerts).await?;
+    staff_alerts(tx, rows, &mut alerts).await?;
     Ok((alerts, ended))
 }
 
@@ -274,6 +286,7 @@ async fn alerts(
 /// controlled medium to a customer without a licence.
 async fn site_alerts(
     tx: &mut PgConnection,
+    policy: &Policy,
     rows: &[NewRow],
     standing: &HashMap<i64, store::custody::Standing>,
     alerts: &mut Vec<NewAlert>,
@@ -357,6 +370,31 @@ async fn site_alerts(
         ) else {
             continue;
         };
+        if let Some((lon, lat)) = row.point {
+            let distance = crate::rules::gps::distance_m(lon, lat, customer.lon, customer.lat);
+            if history_alerts::off_site(distance, policy.delivery_max_distance_m) {
+                let kind = AlertKind::DeliveryOffSite;
+                alerts.push(NewAlert {
+                    kind,
+                    severity: kind.severity(),
+                    subject_type: "customer",
+                    subject_id: customer.code.clone(),
+                    enterprise_code: Some(customer.enterprise_code.clone()),
+                    district_code: customer.district_code.clone(),
+                    place: Some((lon, lat)),
+                    place_name: Some(customer.name.clone()),
+                    seen_at: row.occurred_at,
+                    evidence: serde_json::json!({
+                        "cylinder_code": c.code, "event_id": row.event_id,
+                        "occurred_at": row.occurred_at, "handover": {"lon": lon, "lat": lat},
+                        "registered": {"lon": customer.lon, "lat": customer.lat},
+                        "distance_m": distance.round(), "limit_m": policy.delivery_max_distance_m,
+                        "vehicle_plate": row.vehicle_plate, "staff_no": row.staff_no,
+                    }),
+                    sighting: format!("event:{}:{}:{}", row.event_id, kind.name(), c.code),
+                });
+            }
+        }
         let controlled = c
             .medium
             .parse::<shared::medium::Medium>()
@@ -383,6 +421,63 @@ async fn site_alerts(
         }
     }
     Ok(ended)
+}
+
+/// A staff member signing a scan or check without a valid certificate (or unregistered).
+async fn staff_alerts(
+    tx: &mut PgConnection,
+    rows: &[NewRow],
+    alerts: &mut Vec<NewAlert>,
+) -> anyhow::Result<()> {
+    let mut nos: Vec<&str> = rows.iter().filter_map(|r| r.staff_no.as_deref()).collect();
+    nos.sort_unstable();
+    nos.dedup();
+    let staff: HashMap<String, store::custody::StaffCertificate> = store::custody::staff(tx, &nos)
+        .await?
+        .into_iter()
+        .map(|s| (s.staff_no.clone(), s))
+        .collect();
+    let mut seen = HashSet::new();
+    for row in rows {
+        let Some(no) = row.staff_no.as_deref() else {
+            continue;
+        };
+        // One alert per event and staff member, whatever the number of cylinders it names.
+        if !seen.insert((row.event_id, no)) {
+            continue;
+        }
+        let member = staff.get(no);
+        let valid = member.is_some_and(|m| {
+            history_alerts::certified(
+                m.certificate_no.as_deref(),
+                m.certificate_expires,
+                row.occurred_at,
+            )
+        });
+        if valid {
+            continue;
+        }
+        let kind = AlertKind::StaffUncertified;
+        alerts.push(NewAlert {
+            kind,
+            severity: kind.severity(),
+            subject_type: "staff",
+            subject_id: no.to_owned(),
+            enterprise_code: member.map(|m| m.enterprise_code.clone()),
+            district_code: member.and_then(|m| m.district_code.clone()),
+            place: row.point,
+            place_name: member.map(|m| m.name.clone()),
+            seen_at: row.occurred_at,
+            evidence: serde_json::json!({
+                "event_id": row.event_id, "kind": row.kind, "op": row.op,
+                "occurred_at": row.occurred_at, "registered": member.is_some(),
+                "certificate_no": member.and_then(|m| m.certificate_no.clone()),
+                "certificate_expires": member.and_then(|m| m.certificate_expires),
+            }),
+            sighting: format!("event:{}:{}:{}", row.event_id, kind.name(), no),
+        });
+    }
+    Ok(())
 }
 
 /// Whether the writing enterprise owns the cylinder (events from no enterprise, written before

@@ -2,7 +2,7 @@
 
 pub mod compliance;
 pub mod custody;
-pub mod cylinder_alerts;
 pub mod fences;
 pub mod filling;
 pub mod gps;
+pub mod history_alerts;

@@ -469,7 +469,7 @@ pub struct Standing {
     pub place: Option<(String, String)>,
     pub owner: String,
     pub district: Option<String>,
-    pub standing: crate::rules::cylinder_alerts::Standing,
+    pub standing: crate::rules::history_alerts::Standing,
 }
 
 /// These cylinders as they stand now (inside the custody transaction, after the replay).
@@ -514,7 +514,7 @@ pub async fn standing(
                     place: r.place_kind.zip(r.place_code),
                     owner: r.owner,
                     district: r.district,
-                    standing: crate::rules::cylinder_alerts::Standing {
+                    standing: crate::rules::history_alerts::Standing {
                         scrapped_at: r.scrapped_at,
                         next_inspection_on: r.next_on,
                         life_ends_on: r.life_ends_on,
@@ -585,4 +585,31 @@ pub async fn site_stock(
     .fetch_all(&mut *conn)
     .await
     .context("counting sites' full cylinders")
+}
+
+/// A staff member's certificate, for the operations they sign.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StaffCertificate {
+    pub staff_no: String,
+    pub name: String,
+    pub enterprise_code: String,
+    pub district_code: Option<String>,
+    pub certificate_no: Option<String>,
+    pub certificate_expires: Option<chrono::NaiveDate>,
+}
+
+/// These staff members' certificates (unregistered ones are absent).
+pub async fn staff(conn: &mut PgConnection, nos: &[&str]) -> anyhow::Result<Vec<StaffCertificate>> {
+    if nos.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(
+        "SELECT s.staff_no, s.name, s.enterprise_code, e.district_code, s.certificate_no, \
+                s.certificate_expires \
+         FROM staff s JOIN enterprises e ON e.code = s.enterprise_code WHERE s.staff_no = ANY($1)",
+    )
+    .bind(nos)
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading staff certificates")
 }

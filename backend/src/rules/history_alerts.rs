@@ -1,5 +1,7 @@
-//! Alerts a cylinder's new history raises (SPEC §5): a scrapped, overdue or life-expired
-//! cylinder seen in circulation. Pure: the custody stage gathers the facts.
+//! Alerts new history rows raise (SPEC §5): a scrapped, overdue or life-expired cylinder seen
+//! in circulation; a staff member operating without a valid certificate (seed 004 §6.5.3); a
+//! delivery handed over away from the customer's registered place (seed 004 §6.8.1). Pure: the
+//! custody stage gathers the facts.
 
 use crate::rules::compliance::to_beijing;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -57,6 +59,22 @@ pub fn derive(seen: &Seen, cylinder: &Standing) -> Vec<AlertKind> {
     kinds
 }
 
+/// Whether a staff member's certificate is valid on the day of `at` (Beijing time): one is
+/// registered and it has not expired (valid through its expiry date, as licences are).
+pub fn certified(
+    certificate_no: Option<&str>,
+    expires: Option<NaiveDate>,
+    at: DateTime<Utc>,
+) -> bool {
+    let day = to_beijing(at).date_naive();
+    certificate_no.is_some_and(|n| !n.trim().is_empty()) && expires.is_some_and(|e| day <= e)
+}
+
+/// Whether a handover at `distance_m` from the customer's registered place is off site.
+pub fn off_site(distance_m: f64, max_m: f64) -> bool {
+    distance_m > max_m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +87,35 @@ mod tests {
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn certificates_and_handovers() {
+        let on = |s| at(s);
+        let expires = Some(date("2026-11-30"));
+        assert!(certified(
+            Some("TS-1"),
+            expires,
+            on("2026-11-30T23:59:00+08:00")
+        ));
+        assert!(!certified(
+            Some("TS-1"),
+            expires,
+            on("2026-12-01T00:00:00+08:00")
+        ));
+        assert!(!certified(None, expires, on("2026-11-01T00:00:00+08:00")));
+        assert!(!certified(
+            Some(" "),
+            expires,
+            on("2026-11-01T00:00:00+08:00")
+        ));
+        assert!(!certified(
+            Some("TS-1"),
+            None,
+            on("2026-11-01T00:00:00+08:00")
+        ));
+        assert!(!off_site(200.0, 200.0));
+        assert!(off_site(200.1, 200.0));
     }
 
     #[test]
