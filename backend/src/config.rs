@@ -71,6 +71,10 @@ pub struct Settings {
     /// A delivery handed over farther than this from the customer's registered place raises
     /// `delivery_off_site` (metres).
     pub delivery_max_distance_m: f64,
+    /// How often the lookout looks for silent devices and lost cylinders (seconds).
+    pub lookout_every_s: u64,
+    /// A device that sent events before and none for this long raises `device_silent` (seconds).
+    pub device_silent_s: u64,
     /// host:port to listen on; port 0 picks a free port (printed at start).
     pub http_addr: String,
     /// Directory of the built dashboard (trunk's `dist`), served at `/`.
@@ -145,6 +149,8 @@ impl Default for Settings {
             fence_reload_s: 2,
             fence_dwell_s: 1200,
             delivery_max_distance_m: 200.0,
+            lookout_every_s: 60,
+            device_silent_s: 1800,
             http_addr: "127.0.0.1:8080".into(),
             frontend_dir: PathBuf::from("dist"),
             basemap_path: PathBuf::from("assets/basemap/zhengzhou_districts.wgs84.geojson"),
@@ -234,7 +240,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 38] = [
+const KEYS: [&str; 40] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -252,6 +258,8 @@ const KEYS: [&str; 38] = [
     "fence_reload_s",
     "fence_dwell_s",
     "delivery_max_distance_m",
+    "lookout_every_s",
+    "device_silent_s",
     "http_addr",
     "frontend_dir",
     "basemap_path",

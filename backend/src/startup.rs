@@ -103,6 +103,20 @@ impl Application {
                 keys.clone(),
                 shutdown_rx.clone(),
             )),
+            tokio::spawn(crate::pipeline::lookout::run(
+                pool.clone(),
+                publisher.clone(),
+                crate::pipeline::lookout::LookoutOptions {
+                    every: Duration::from_secs(settings.lookout_every_s.max(1)),
+                    device_silent_after: chrono::Duration::seconds(
+                        i64::try_from(settings.device_silent_s)
+                            .unwrap_or(3_000_000_000)
+                            .min(3_000_000_000),
+                    ),
+                    loss_after: chrono::Duration::days(i64::from(settings.loss_after_days)),
+                },
+                shutdown_rx.clone(),
+            )),
             tokio::spawn(crate::alerts::escalation(
                 pool.clone(),
                 publisher.clone(),

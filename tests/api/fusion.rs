@@ -511,3 +511,67 @@ async fn off_site_handovers_and_uncertified_staff_raise_alerts() {
     assert_eq!(alerts_of("staff_uncertified").await.len(), 1);
     assert_eq!(alerts_of("staff_uncertified").await[0]["count"], 1);
 }
+
+/// The lookout: a device that sent events and then nothing for `device_silent_s` raises
+/// `device_silent` (once per silence; sending again ends the condition); a cylinder at a
+/// customer, not seen for `loss_after_days`, raises `cylinder_lost`.
+#[tokio::test]
+async fn silent_devices_and_lost_cylinders_are_found_by_the_lookout() {
+    let mut config = AppConfig::default();
+    for (k, v) in [
+        ("CYLWATCH_LOOKOUT_EVERY_S", "1"),
+        ("CYLWATCH_DEVICE_SILENT_S", "2"),
+        ("CYLWATCH_LOSS_AFTER_DAYS", "30"),
+    ] {
+        config.env.push((k.into(), v.into()));
+    }
+    let app = spawn_app_with(config, TestDb::new().await).await;
+    app.seed_registry().await;
+    assert_eq!(
+        app.post_json("/api/v1/cylinders", &crate::common::archive("L1", "TL1"))
+            .await
+            .0,
+        201
+    );
+    // Delivered to C1 forty days ago, never seen since.
+    let long_ago = (Utc::now() - Duration::days(40)).to_rfc3339();
+    let deliver = crate::common::scan("deliver", "L1", &long_ago, json!({"customer_code": "C1"}));
+    assert_eq!(app.post_events(&json!({"events": [deliver]})).await.0, 202);
+    let first_post = std::time::Instant::now();
+    let alerts_of = |kind: &'static str| {
+        let app = &app;
+        async move {
+            app.get_json(&format!("/api/v1/alerts?kind={kind}")).await.1["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    app.wait_until(|| async { alerts_of("cylinder_lost").await.len() == 1 })
+        .await;
+    let lost = alerts_of("cylinder_lost").await.remove(0);
+    assert_eq!(lost["subject"], json!({"type": "cylinder", "id": "L1"}));
+    assert_eq!(lost["evidence"]["custody"], "at_customer");
+    // The device that sent it has been silent since: one alert, however many passes.
+    app.wait_until(|| async { alerts_of("device_silent").await.len() == 1 })
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let silent = alerts_of("device_silent").await.remove(0);
+    assert_eq!(
+        (&silent["subject"]["type"], &silent["count"]),
+        (&json!("device"), &json!(1))
+    );
+    assert!(silent["condition_ended_at"].is_null());
+    assert_eq!(lost["count"], alerts_of("cylinder_lost").await[0]["count"]);
+    // It speaks again (ingest notes a device at most every 10 s): the condition ended, the
+    // alert stays open for the officer.
+    let wait = std::time::Duration::from_secs(11).saturating_sub(first_post.elapsed());
+    tokio::time::sleep(wait).await;
+    let fix = fix("豫A80001", 113.6, 34.7, Utc::now());
+    assert_eq!(app.post_events(&json!({"events": [fix]})).await.0, 202);
+    app.wait_until(|| async {
+        alerts_of("device_silent").await[0]["condition_ended_at"].is_string()
+    })
+    .await;
+    assert_eq!(alerts_of("device_silent").await[0]["status"], "open");
+}

@@ -48,6 +48,11 @@ pub async fn insert_new(
             RETURNING id
         ), queued AS (
             INSERT INTO event_outbox (event_id) SELECT id FROM ins
+        ), seen AS (
+            -- The device is alive (device_silent); at most one row version per 10 s.
+            UPDATE devices SET last_seen_at = now()
+            WHERE device_id = $8
+              AND (last_seen_at IS NULL OR last_seen_at < now() - interval '10 seconds')
         )
         SELECT count(*) FROM ins
         "#,

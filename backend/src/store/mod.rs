@@ -8,6 +8,7 @@ pub mod events;
 pub mod fences;
 pub mod filling;
 pub mod group_commit;
+pub mod lookout;
 pub mod registry;
 pub mod vehicles;
 
