@@ -68,6 +68,11 @@ pub struct Settings {
     pub fence_reload_s: u64,
     /// Inside a fence this long is a `dwell` transition (seconds).
     pub fence_dwell_s: u64,
+    /// Moves within this of where a stop began are standing still (metres).
+    pub stop_radius_m: f64,
+    /// A loaded vehicle standing this long outside every known site raises `suspicious_stop`
+    /// (seconds).
+    pub suspicious_stop_s: u64,
     /// A delivery handed over farther than this from the customer's registered place raises
     /// `delivery_off_site` (metres).
     pub delivery_max_distance_m: f64,
@@ -148,6 +153,8 @@ impl Default for Settings {
             gps_noise_m: 200.0,
             fence_reload_s: 2,
             fence_dwell_s: 1200,
+            stop_radius_m: 100.0,
+            suspicious_stop_s: 1200,
             delivery_max_distance_m: 200.0,
             lookout_every_s: 60,
             device_silent_s: 1800,
@@ -240,7 +247,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 40] = [
+const KEYS: [&str; 42] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -257,6 +264,8 @@ const KEYS: [&str; 40] = [
     "gps_noise_m",
     "fence_reload_s",
     "fence_dwell_s",
+    "stop_radius_m",
+    "suspicious_stop_s",
     "delivery_max_distance_m",
     "lookout_every_s",
     "device_silent_s",

@@ -82,6 +82,14 @@ impl Application {
                         noise_m: settings.gps_noise_m,
                     },
                     fence_reload: Duration::from_secs(settings.fence_reload_s),
+                    stops: crate::rules::stops::Policy {
+                        radius_m: settings.stop_radius_m,
+                        limit: chrono::Duration::seconds(
+                            i64::try_from(settings.suspicious_stop_s)
+                                .unwrap_or(3_000_000_000)
+                                .min(3_000_000_000),
+                        ),
+                    },
                     custody: crate::pipeline::custody::Policy {
                         delivery_max_distance_m: settings.delivery_max_distance_m,
                     },

@@ -575,3 +575,72 @@ async fn silent_devices_and_lost_cylinders_are_found_by_the_lookout() {
     .await;
     assert_eq!(alerts_of("device_silent").await[0]["status"], "open");
 }
+
+/// The scenario: a loaded vehicle standing 20 minutes outside every known site raises
+/// `suspicious_stop` once; the same at a station does not.
+#[tokio::test]
+async fn a_loaded_vehicle_stopping_twenty_minutes_outside_sites_is_suspicious() {
+    let app = crate::common::spawn_app().await;
+    app.seed_registry().await;
+    assert_eq!(
+        app.post_json("/api/v1/cylinders", &crate::common::archive("P1", "TP1"))
+            .await
+            .0,
+        201
+    );
+    let t0 = Utc::now() - Duration::hours(2);
+    let at = |m: i64| (t0 + Duration::minutes(m)).to_rfc3339();
+    for (plate, tag_at) in [("豫A90001", at(0)), ("豫A90002", at(0))] {
+        let ble = json!({"id": Uuid::new_v4(), "kind": "ble", "vehicle_plate": plate,
+                         "tag_ids": if plate.ends_with('1') { json!(["TP1"]) } else { json!([]) },
+                         "occurred_at": tag_at});
+        assert_eq!(app.post_events(&json!({"events": [ble]})).await.0, 202);
+    }
+    app.wait_until(|| async {
+        let loaded: Option<i32> = sqlx::query_scalar(
+            "SELECT cardinality(tag_ids) FROM vehicle_tags WHERE plate = '豫A90001'",
+        )
+        .fetch_optional(&app.db.pool)
+        .await
+        .unwrap();
+        loaded == Some(1)
+    })
+    .await;
+    // 豫A90001 carries P1 and stands in a field (far from ST1 and C1); 豫A90002 is empty.
+    let mut fixes = Vec::new();
+    for m in [1, 8, 15, 21, 30] {
+        for plate in ["豫A90001", "豫A90002"] {
+            fixes.push(crate::common::gps(plate, 113.80, 34.95, &at(m)));
+        }
+    }
+    for fix in fixes {
+        assert_eq!(app.post_events(&json!({"events": [fix]})).await.0, 202);
+    }
+    app.wait_until(|| async {
+        app.get_json("/api/v1/alerts?kind=suspicious_stop").await.1["items"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    // Both vehicles' last fixes processed (the empty one's too).
+    app.wait_until(|| async {
+        let stop: Option<chrono::DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT max(occurred_at) FROM vehicle_positions WHERE plate = '豫A90002'",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        stop.is_some_and(|s| s > t0 + Duration::minutes(29))
+    })
+    .await;
+    let (_, page) = app.get_json("/api/v1/alerts?kind=suspicious_stop").await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(
+        items[0]["subject"],
+        json!({"type": "vehicle", "id": "豫A90001"})
+    );
+    assert_eq!(items[0]["count"], 1, "once per stop");
+    assert_eq!(items[0]["evidence"]["minutes"], 20);
+    assert_eq!(items[0]["place"], json!({"lon": 113.80, "lat": 34.95}));
+}

@@ -51,6 +51,8 @@ pub struct ConsumerOptions {
     /// Stages 2–3: how often to look for new fences, and the dwell limit.
     pub fence_reload: Duration,
     pub dwell: chrono::Duration,
+    /// Suspicious stops.
+    pub stops: crate::rules::stops::Policy,
     /// Stage 5: the custody stage's alert limits.
     pub custody: custody::Policy,
 }
@@ -88,7 +90,7 @@ async fn consume(
 ) -> anyhow::Result<()> {
     ensure_group(conn, keys).await?;
     let consumer = options.name.as_str();
-    let mut fences = FenceStage::new(options.fence_reload, options.dwell);
+    let mut fences = FenceStage::new(options.fence_reload, options.dwell, options.stops);
     // Look for a dead consumer's entries a few times per idle period, at most every 5 s.
     let claim_every =
         (options.claim_idle / 3).clamp(Duration::from_millis(100), Duration::from_secs(5));

@@ -1,10 +1,11 @@
 //! Stages 2 and 3: fence membership of each move from the in-memory index (reloaded from
 //! PostGIS when a fence is added), transitions by diff with the vehicle's previous fences, and
-//! the alerts transitions raise at once: a vehicle entering or crossing a restricted zone, a
-//! vehicle leaving the corridor it must keep to.
+//! the alerts moves raise at once: a vehicle entering or crossing a restricted zone, a vehicle
+//! leaving the corridor it must keep to, a loaded vehicle standing too long away from sites.
 
 use super::positions::Move;
 use crate::rules::fences::{step, FenceIndex, FenceKind, Transition};
+use crate::rules::stops;
 use crate::store;
 use crate::store::alerts::NewAlert;
 use crate::store::fences::TransitionRow;
@@ -22,17 +23,19 @@ pub struct FenceStage {
     checked: Option<Instant>,
     reload_every: Duration,
     dwell: chrono::Duration,
+    stops: stops::Policy,
 }
 
 impl FenceStage {
     /// An empty stage; the first batch loads the fences.
-    pub fn new(reload_every: Duration, dwell: chrono::Duration) -> Self {
+    pub fn new(reload_every: Duration, dwell: chrono::Duration, stops: stops::Policy) -> Self {
         Self {
             index: Arc::new(FenceIndex::new(Vec::new())),
             version: None,
             checked: None,
             reload_every,
             dwell,
+            stops,
         }
     }
 
@@ -72,6 +75,7 @@ impl FenceStage {
         let mut tx = pool.begin().await?;
         let plates: Vec<&str> = moves.iter().map(|m| m.plate.as_str()).collect();
         let mut state = store::fences::inside(&mut tx, &plates).await?;
+        let (mut standing, loaded) = store::fences::stops(&mut tx, &plates).await?;
         let mut rows = Vec::new();
         let mut alerts = Vec::new();
         for mv in moves {
@@ -83,6 +87,22 @@ impl FenceStage {
                 continue;
             };
             let transitions = step(inside, &now, &touched, mv.at, self.dwell);
+            let at_site = now
+                .iter()
+                .any(|k| index.by_key(k).is_some_and(|f| f.kind.is_site()));
+            let is_loaded = loaded.get(&mv.plate).copied().unwrap_or(false);
+            let (stop, suspicious) = stops::step(
+                standing.get(&mv.plate).copied(),
+                mv.to,
+                mv.at,
+                is_loaded,
+                at_site,
+                &self.stops,
+            );
+            standing.insert(mv.plate.clone(), stop);
+            if suspicious {
+                alerts.push(stop_alert(mv, &stop, owners));
+            }
             for (fence, kind) in transitions {
                 if let Some(alert) = alert_for(&index, &fence, kind, mv, owners) {
                     alerts.push(alert);
@@ -99,6 +119,7 @@ impl FenceStage {
             }
         }
         store::fences::save_inside(&mut tx, &state).await?;
+        store::fences::save_stops(&mut tx, &standing).await?;
         store::fences::insert_transitions(&mut tx, &rows).await?;
         let mut raised = Vec::new();
         for alert in &alerts {
@@ -112,6 +133,33 @@ impl FenceStage {
             .filter_map(crate::alerts::view)
             .map(|a| LiveMessage::Alert(Box::new(a)))
             .collect())
+    }
+}
+
+/// A loaded vehicle standing outside every known site for too long.
+fn stop_alert(
+    mv: &Move,
+    stop: &stops::Stop,
+    owners: &HashMap<String, (Option<String>, Option<String>)>,
+) -> NewAlert {
+    let kind = AlertKind::SuspiciousStop;
+    let (enterprise_code, district_code) = owners.get(&mv.plate).cloned().unwrap_or_default();
+    NewAlert {
+        kind,
+        severity: kind.severity(),
+        subject_type: "vehicle",
+        subject_id: mv.plate.clone(),
+        enterprise_code,
+        district_code,
+        place: Some((stop.lon, stop.lat)),
+        place_name: None,
+        seen_at: mv.at,
+        evidence: serde_json::json!({
+            "since": stop.since, "until": mv.at,
+            "minutes": (mv.at - stop.since).num_minutes(),
+            "position": {"lon": stop.lon, "lat": stop.lat}, "event_id": mv.event_id,
+        }),
+        sighting: format!("stop:{}:{}", mv.plate, stop.since.timestamp_micros()),
     }
 }
 

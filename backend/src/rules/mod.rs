@@ -6,3 +6,4 @@ pub mod fences;
 pub mod filling;
 pub mod gps;
 pub mod history_alerts;
+pub mod stops;

@@ -167,3 +167,69 @@ pub async fn insert_transitions(
     .context("keeping fence transitions")?;
     Ok(())
 }
+
+/// These vehicles' current stops, and whether each carries cylinders (its newest tag list is
+/// not empty).
+pub async fn stops(
+    tx: &mut Transaction<'_, Postgres>,
+    plates: &[&str],
+) -> anyhow::Result<(
+    HashMap<String, crate::rules::stops::Stop>,
+    HashMap<String, bool>,
+)> {
+    let rows: Vec<(String, f64, f64, DateTime<Utc>, bool)> = sqlx::query_as(
+        "SELECT plate, lon, lat, since, noted FROM vehicle_stops WHERE plate = ANY($1) FOR UPDATE",
+    )
+    .bind(plates)
+    .fetch_all(&mut **tx)
+    .await
+    .context("reading vehicles' stops")?;
+    let stops = rows
+        .into_iter()
+        .map(|(plate, lon, lat, since, noted)| {
+            (
+                plate,
+                crate::rules::stops::Stop {
+                    lon,
+                    lat,
+                    since,
+                    noted,
+                },
+            )
+        })
+        .collect();
+    let loaded: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT plate, cardinality(tag_ids) > 0 FROM vehicle_tags WHERE plate = ANY($1)",
+    )
+    .bind(plates)
+    .fetch_all(&mut **tx)
+    .await
+    .context("reading vehicles' loads")?;
+    Ok((stops, loaded.into_iter().collect()))
+}
+
+/// Keeps these vehicles' stops.
+pub async fn save_stops(
+    tx: &mut Transaction<'_, Postgres>,
+    stops: &HashMap<String, crate::rules::stops::Stop>,
+) -> anyhow::Result<()> {
+    if stops.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<(&String, &crate::rules::stops::Stop)> = stops.iter().collect();
+    sqlx::query(
+        "INSERT INTO vehicle_stops (plate, lon, lat, since, noted) \
+         SELECT * FROM UNNEST($1::text[], $2::float8[], $3::float8[], $4::timestamptz[], $5::bool[]) \
+         ON CONFLICT (plate) DO UPDATE SET lon = EXCLUDED.lon, lat = EXCLUDED.lat, \
+             since = EXCLUDED.since, noted = EXCLUDED.noted",
+    )
+    .bind(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.1.lon).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.1.lat).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.1.since).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.1.noted).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await
+    .context("keeping vehicles' stops")?;
+    Ok(())
+}
