@@ -91,6 +91,8 @@ impl Reducible for LiveState {
                     open.insert(alert.id, *alert);
                 }
             }
+            // Cylinders and sites are not drawn from the live feed yet.
+            LiveAction::Message(LiveMessage::Cylinder(_) | LiveMessage::Site(_)) => {}
             LiveAction::Message(LiveMessage::Vehicle(v)) => {
                 let mut map = next.vehicles.borrow_mut();
                 // Newest by event time wins, as on the server.

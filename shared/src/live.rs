@@ -42,6 +42,48 @@ pub enum LiveMessage {
     /// An alert was raised, seen again, acknowledged, resolved or escalated: its whole new
     /// state.
     Alert(Box<Alert>),
+    /// A cylinder's custody or place changed (on the `cylinders` topic).
+    Cylinder(CylinderState),
+    /// A site's count of full cylinders changed (on the `cylinders` topic).
+    Site(SiteStock),
+}
+
+/// A cylinder's custody and last known place, as the pipeline just decided them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CylinderState {
+    pub code: String,
+    pub custody: String,
+    /// `station`, `customer` or `vehicle`, and its code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place_kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lon: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// The owner and its district: what live scoping filters on.
+    pub enterprise_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district_code: Option<String>,
+}
+
+/// A site's full cylinders against its limit (overweight stock when above).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteStock {
+    /// `station` or `customer`.
+    pub kind: String,
+    pub code: String,
+    pub name: String,
+    pub full: i64,
+    pub limit: i64,
+    pub lon: f64,
+    pub lat: f64,
+    pub enterprise_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district_code: Option<String>,
 }
 
 /// How many unresolved alerts a snapshot carries at most.

@@ -369,6 +369,8 @@ async fn overweight_stock_and_controlled_media_to_unlicensed_consignees() {
                 .unwrap_or_default()
         }
     };
+    let mut ws = crate::live::connect(&app).await;
+    crate::live::next_json(&mut ws).await;
     let events = json!({"events": [
         deliver("R1", "2026-11-20T09:00:00+08:00"),
         deliver("R2", "2026-11-20T09:01:00+08:00"),
@@ -390,6 +392,22 @@ async fn overweight_stock_and_controlled_media_to_unlicensed_consignees() {
     );
     app.wait_until(|| async { alerts_of("overweight_stock").await.len() == 1 })
         .await;
+    // The live feed carries the cylinders' new custody and the site's stock.
+    let cylinder =
+        crate::live::until(&mut ws, |m| m["type"] == "cylinder" && m["code"] == "R3").await;
+    assert_eq!(
+        (
+            &cylinder["custody"],
+            &cylinder["place_code"],
+            &cylinder["enterprise_code"]
+        ),
+        (&json!("at_customer"), &json!("C1"), &json!("ENT1"))
+    );
+    let site = crate::live::until(&mut ws, |m| m["type"] == "site" && m["full"] == 3).await;
+    assert_eq!(
+        (&site["kind"], &site["code"], &site["limit"]),
+        (&json!("customer"), &json!("C1"), &json!(2))
+    );
     let over = alerts_of("overweight_stock").await.remove(0);
     assert_eq!(over["subject"], json!({"type": "customer", "id": "C1"}));
     assert_eq!(

@@ -378,6 +378,7 @@ async fn publish(
         let topic = match message {
             LiveMessage::Vehicle(_) | LiveMessage::Snapshot { .. } => "vehicles",
             LiveMessage::Alert(_) => "alerts",
+            LiveMessage::Cylinder(_) | LiveMessage::Site(_) => "cylinders",
         };
         let text = serde_json::to_string(message).context("serializing a live message")?;
         pipe.cmd("PUBLISH")

@@ -11,7 +11,7 @@ use anyhow::Context;
 use chrono::Utc;
 use shared::alert::AlertKind;
 use shared::events::{BleSighting, CylinderRef, Event};
-use shared::live::LiveMessage;
+use shared::live::{CylinderState, LiveMessage, SiteStock as SiteStockMessage};
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -141,8 +141,14 @@ pub async fn apply(
     for &cylinder_id in &touched {
         store::custody::replay(&mut tx, cylinder_id).await?;
     }
-    let (alerts, ended) =
-        alerts(&mut tx, policy, &rows, &touched, &unresolved, &left_nowhere).await?;
+    let mut live = Vec::new();
+    let batch = Batch {
+        rows: &rows,
+        touched: &touched,
+        unresolved: &unresolved,
+        left_nowhere: &left_nowhere,
+    };
+    let (alerts, ended) = alerts(&mut tx, policy, &batch, &mut live).await?;
     let mut raised = Vec::new();
     for alert in &alerts {
         if let Some(row) = store::alerts::raise(&mut *tx, alert).await? {
@@ -158,11 +164,13 @@ pub async fn apply(
         }
     }
     tx.commit().await.context("committing custody")?;
-    Ok(raised
-        .into_iter()
-        .filter_map(crate::alerts::view)
-        .map(|a| LiveMessage::Alert(Box::new(a)))
-        .collect())
+    live.extend(
+        raised
+            .into_iter()
+            .filter_map(crate::alerts::view)
+            .map(|a| LiveMessage::Alert(Box::new(a))),
+    );
+    Ok(live)
 }
 
 /// A BLE sighting after which cylinders were no longer on the vehicle, away from every
@@ -180,16 +188,44 @@ type Ended = (AlertKind, &'static str, String);
 /// The alerts of the batch's new history: unfit cylinders in circulation, unknown tags and
 /// codes, cylinders unloaded away from every known site, sites holding more full cylinders than
 /// their limit (and those back under it), controlled media delivered to an unlicensed consignee.
+/// What a custody batch wrote, for the alerts and the live messages it makes.
+struct Batch<'a> {
+    rows: &'a [NewRow],
+    touched: &'a BTreeSet<i64>,
+    unresolved: &'a [Unresolved],
+    left_nowhere: &'a [LeftNowhere<'a>],
+}
+
 async fn alerts(
     tx: &mut PgConnection,
     policy: &Policy,
-    rows: &[NewRow],
-    touched: &BTreeSet<i64>,
-    unresolved: &[Unresolved],
-    left_nowhere: &[LeftNowhere<'_>],
+    batch: &Batch<'_>,
+    live: &mut Vec<LiveMessage>,
 ) -> anyhow::Result<(Vec<NewAlert>, Vec<Ended>)> {
+    let Batch {
+        rows,
+        touched,
+        unresolved,
+        left_nowhere,
+    } = *batch;
     let ids: Vec<i64> = touched.iter().copied().collect();
     let standing = store::custody::standing(tx, &ids).await?;
+    // Every touched cylinder as it stands now, for the live map.
+    let mut touched_now: Vec<&store::custody::Standing> = standing.values().collect();
+    touched_now.sort_by(|a, b| a.code.cmp(&b.code));
+    live.extend(touched_now.into_iter().map(|c| {
+        LiveMessage::Cylinder(CylinderState {
+            code: c.code.clone(),
+            custody: c.custody.clone().unwrap_or_else(|| "in_stock_empty".into()),
+            place_kind: c.place.as_ref().map(|p| p.0.clone()),
+            place_code: c.place.as_ref().map(|p| p.1.clone()),
+            lon: c.location.map(|l| l.0),
+            lat: c.location.map(|l| l.1),
+            last_seen_at: c.last_seen_at,
+            enterprise_code: c.owner.clone(),
+            district_code: c.district.clone(),
+        })
+    }));
     let mut writers: Vec<&str> = unresolved
         .iter()
         .filter_map(|u| u.enterprise_code.as_deref())
@@ -276,7 +312,7 @@ async fn alerts(
             sighting: format!("event:{}:unloaded_unknown_place", ble.id),
         });
     }
-    let ended = site_alerts(tx, policy, rows, &standing, &mut alerts).await?;
+    let ended = site_alerts(tx, policy, rows, &standing, &mut alerts, live).await?;
     staff_alerts(tx, rows, &mut alerts).await?;
     Ok((alerts, ended))
 }
@@ -290,6 +326,7 @@ async fn site_alerts(
     rows: &[NewRow],
     standing: &HashMap<i64, store::custody::Standing>,
     alerts: &mut Vec<NewAlert>,
+    live: &mut Vec<LiveMessage>,
 ) -> anyhow::Result<Vec<Ended>> {
     // Each site touched, with the newest row that touched it.
     let mut sites: HashMap<(&str, &str), &NewRow> = HashMap::new();
@@ -324,6 +361,19 @@ async fn site_alerts(
             .collect()
     };
     let stock = store::custody::site_stock(tx, &pick("station"), &pick("customer")).await?;
+    live.extend(stock.iter().map(|site| {
+        LiveMessage::Site(SiteStockMessage {
+            kind: site.kind.clone(),
+            code: site.code.clone(),
+            name: site.name.clone(),
+            full: site.full,
+            limit: i64::from(site.full_stock_limit),
+            lon: site.lon,
+            lat: site.lat,
+            enterprise_code: site.enterprise_code.clone(),
+            district_code: site.district_code.clone(),
+        })
+    }));
     let mut ended = Vec::new();
     for site in &stock {
         let subject_type = if site.kind == "station" {

@@ -465,6 +465,9 @@ pub async fn recent(
 pub struct Standing {
     pub code: String,
     pub medium: String,
+    pub custody: Option<String>,
+    pub location: Option<(f64, f64)>,
+    pub last_seen_at: Option<DateTime<Utc>>,
     /// Where it is now: (`station` | `customer` | `vehicle`, code).
     pub place: Option<(String, String)>,
     pub owner: String,
@@ -484,6 +487,10 @@ pub async fn standing(
         medium: String,
         place_kind: Option<String>,
         place_code: Option<String>,
+        custody: Option<String>,
+        lon: Option<f64>,
+        lat: Option<f64>,
+        last_seen_at: Option<DateTime<Utc>>,
         owner: String,
         district: Option<String>,
         scrapped_at: Option<DateTime<Utc>>,
@@ -491,7 +498,8 @@ pub async fn standing(
         life_ends_on: chrono::NaiveDate,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT c.id, c.code, c.medium, s.place_kind, s.place_code, \
+        "SELECT c.id, c.code, c.medium, s.place_kind, s.place_code, s.custody, \
+                ST_X(s.location) AS lon, ST_Y(s.location) AS lat, s.last_seen_at, \
                 c.owner_enterprise_code AS owner, e.district_code AS district, s.scrapped_at, \
                 coalesce(s.next_inspection_on, c.next_inspection_on) AS next_on, \
                 (c.manufactured_on + make_interval(years => c.design_life_years))::date \
@@ -512,6 +520,9 @@ pub async fn standing(
                     code: r.code,
                     medium: r.medium,
                     place: r.place_kind.zip(r.place_code),
+                    custody: r.custody,
+                    location: r.lon.zip(r.lat),
+                    last_seen_at: r.last_seen_at,
                     owner: r.owner,
                     district: r.district,
                     standing: crate::rules::history_alerts::Standing {
