@@ -369,3 +369,100 @@ async fn a_dead_consumers_pending_entries_are_claimed_by_another() {
         .map(|c| c.pending);
     assert_eq!(dead, Some(0));
 }
+
+/// A server killed (SIGKILL) while the pipeline has entries pending and in the outbox: after a
+/// restart every event is processed exactly once in effect — one history row per scan, each
+/// vehicle at its newest fix, no dead letter, nothing pending.
+#[tokio::test]
+async fn a_killed_server_finishes_its_work_after_a_restart_exactly_once_in_effect() {
+    let app = spawn_app().await;
+    app.seed_registry().await;
+    for i in 0..50 {
+        let (status, body) = app
+            .post_json(
+                "/api/v1/cylinders",
+                &crate::common::archive(&format!("KC{i}"), &format!("KT{i}")),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    // Ten batches of 1,000: 40 vehicles × 240 fixes and 400 scans, sent back to back.
+    let mut newest = std::collections::HashMap::new();
+    for batch in 0..10 {
+        let mut events = Vec::new();
+        for k in 0..960 {
+            let n = batch * 960 + k;
+            let plate = format!("豫K{:05}", n % 40);
+            let lon = 113.5 + f64::from(n) * 1e-5;
+            let at = chrono::DateTime::from_timestamp(1_795_000_000 + i64::from(n), 0)
+                .unwrap()
+                .to_rfc3339();
+            newest.insert(plate.clone(), lon);
+            events.push(gps(&plate, lon, 34.7, &at));
+        }
+        for k in 0..40 {
+            let n = batch * 40 + k;
+            let at = chrono::DateTime::from_timestamp(1_795_000_000 + i64::from(n) * 60, 0)
+                .unwrap()
+                .to_rfc3339();
+            let op = if n % 2 == 0 { "load" } else { "return_in" };
+            let extra = if op == "load" {
+                json!({"station_code": "ST1", "vehicle_plate": "豫K00000"})
+            } else {
+                json!({"station_code": "ST1"})
+            };
+            events.push(crate::common::scan(
+                op,
+                &format!("KC{}", n % 50),
+                &at,
+                extra,
+            ));
+        }
+        let (status, body) = app.post_events(&json!({ "events": events })).await;
+        assert_eq!((status, &body["accepted"]), (202, &json!(1000)), "{body}");
+    }
+    let stream = format!("{}:events", app.config.redis_prefix);
+    let app = app.kill_and_restart().await;
+    // There was work left at the kill (in the outbox, on the stream or pending) for the
+    // restarted server to do...
+    let scans_done: i64 = sqlx::query_scalar("SELECT count(*) FROM cylinder_events")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(
+        scans_done < 400,
+        "all work was done before the kill: {scans_done}"
+    );
+    // ...and it does it, once.
+    app.wait_until(|| async {
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM cylinder_events")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM event_outbox")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        rows >= 400 && outbox == 0 && pending(&app.config.redis_url, &stream).await == 0
+    })
+    .await;
+    let (rows, distinct): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT event_id) FROM cylinder_events")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!((rows, distinct), (400, 400));
+    for (plate, lon) in &newest {
+        assert_eq!(
+            position_of(&app, plate).await,
+            Some((*lon, 34.7)),
+            "{plate}"
+        );
+    }
+    assert!(dead_letters(&app).await.is_empty());
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 10_000);
+}

@@ -224,6 +224,25 @@ pub async fn spawn_bare(config: AppConfig, db: TestDb) -> TestApp {
 }
 
 impl TestApp {
+    /// Kills the server at once (SIGKILL: no shutdown, nothing more acknowledged) and starts it
+    /// again on the same database, Redis prefix and instance id. Tokens and keys stay valid.
+    pub async fn kill_and_restart(self) -> TestApp {
+        let TestApp {
+            mut child,
+            config,
+            db,
+            admin_token,
+            device_key,
+            ..
+        } = self;
+        child.start_kill().expect("killing the server");
+        child.wait().await.expect("waiting for the killed server");
+        let mut app = spawn_bare(config, db).await;
+        app.admin_token = admin_token;
+        app.device_key = device_key;
+        app
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
