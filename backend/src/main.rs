@@ -36,6 +36,12 @@ enum Command {
     /// Time the fence stage per fix against a bare R-tree query and a PostGIS query per fix;
     /// prints JSON.
     BenchFences(cylwatch::sim::fence_bench::BenchArgs),
+    /// Post GPS batches to `POST /api/v1/events` with a few concurrent senders (or write the
+    /// same rows as CSV); prints the durable ingest rate and the pipeline's catch-up as JSON.
+    LoadIngest(cylwatch::sim::ingest_load::IngestArgs),
+    /// Open many live WebSocket clients, post GPS fixes at a steady rate and time each fix to
+    /// each client; prints latency percentiles as JSON.
+    LoadLive(cylwatch::sim::live_load::LiveArgs),
 }
 
 #[tokio::main]
@@ -67,6 +73,14 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchFences(args) => {
             telemetry::init("warn");
             cylwatch::sim::fence_bench::run(args).await
+        }
+        Command::LoadIngest(args) => {
+            telemetry::init("warn");
+            cylwatch::sim::ingest_load::run(args).await
+        }
+        Command::LoadLive(args) => {
+            telemetry::init("warn");
+            cylwatch::sim::live_load::run(args).await
         }
     }
 }

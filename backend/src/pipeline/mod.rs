@@ -9,6 +9,7 @@
 pub mod consumer;
 pub mod custody;
 pub mod fences;
+pub mod history_alerts;
 pub mod lookout;
 pub mod positions;
 pub mod relay;

@@ -4,6 +4,8 @@
 
 pub mod city;
 pub mod fence_bench;
+pub mod ingest_load;
+pub mod live_load;
 pub mod load;
 pub mod vehicle;
 
