@@ -651,6 +651,13 @@ async fn a_loaded_vehicle_stopping_twenty_minutes_outside_sites_is_suspicious() 
         stop.is_some_and(|s| s > t0 + Duration::minutes(29))
     })
     .await;
+    // P1 rides 豫A90001 and is where it is.
+    let (_, view) = app.get_json("/api/v1/cylinders/P1").await;
+    assert_eq!(
+        view["position"],
+        json!({"lon": 113.80, "lat": 34.95}),
+        "{view}"
+    );
     let (_, page) = app.get_json("/api/v1/alerts?kind=suspicious_stop").await;
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{page}");

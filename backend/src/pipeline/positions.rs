@@ -120,6 +120,8 @@ pub async fn apply(
         return Ok(Applied::default());
     }
     let moved = store::vehicles::apply_fixes(pool, &keep).await?;
+    // Stage 4 for positions: what rides a vehicle is where the vehicle is.
+    store::vehicles::carry_cylinders(pool, &moved).await?;
     Ok(Applied {
         messages: moved.into_iter().map(LiveMessage::Vehicle).collect(),
         moves,

@@ -186,16 +186,16 @@ struct Sent {
 
 /// Runs the load (or writes the CSV) and prints one line of JSON.
 pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        (1..=10_000).contains(&args.batch),
-        "--batch is 1 to 10000"
-    );
+    anyhow::ensure!((1..=10_000).contains(&args.batch), "--batch is 1 to 10000");
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be above 0");
     let items = events(&args);
     if let Some(path) = &args.write_csv {
         let n = items.len();
         write_csv(&args, path, items)?;
-        println!("{}", json!({"written": n, "csv": path.display().to_string()}));
+        println!(
+            "{}",
+            json!({"written": n, "csv": path.display().to_string()})
+        );
         return Ok(());
     }
     let key = args

@@ -203,3 +203,26 @@ pub async fn keep_filtered(
     .context("keeping filtered GPS fixes")?;
     Ok(())
 }
+
+/// Cylinders riding these vehicles (their custody place is the vehicle) take the vehicles' new
+/// positions. Their `last_seen_at` stays the last sighting's: riding is inferred, not seen.
+pub async fn carry_cylinders(pool: &PgPool, moved: &[VehicleState]) -> anyhow::Result<u64> {
+    if moved.is_empty() {
+        return Ok(0);
+    }
+    let plates: Vec<&str> = moved.iter().map(|v| v.plate.as_str()).collect();
+    let lons: Vec<f64> = moved.iter().map(|v| v.lon).collect();
+    let lats: Vec<f64> = moved.iter().map(|v| v.lat).collect();
+    let done = sqlx::query(
+        "UPDATE cylinder_state s SET location = ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) \
+         FROM UNNEST($1::text[], $2::float8[], $3::float8[]) AS t(plate, lon, lat) \
+         WHERE s.place_kind = 'vehicle' AND s.place_code = t.plate",
+    )
+    .bind(&plates)
+    .bind(&lons)
+    .bind(&lats)
+    .execute(pool)
+    .await
+    .context("moving cylinders with their vehicles")?;
+    Ok(done.rows_affected())
+}
