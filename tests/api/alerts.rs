@@ -4,7 +4,7 @@
 //! audit, scope); a critical alert nobody acknowledges is escalated and pushed again.
 
 use crate::common::{spawn_app, spawn_app_with, AppConfig, TestApp, TestDb};
-use crate::filling::{ask, authorize, cylinder, filling, post_filling};
+use crate::filling::{ask, cylinder, filling};
 use crate::live::{connect, next_json, until};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -58,13 +58,13 @@ async fn the_filling_path_raises_counts_pushes_and_duty_officers_handle_its_aler
     );
 
     // An unknown tag at the gun: illegal_tag on the station.
-    let (_, answer) = authorize(
-        &app,
-        &controller,
-        json!({"tag_id": "FAKE-TAG", "station_code": "ST1", "gun_no": "G1", "medium": "LPG",
+    let (_, answer) = app
+        .authorize(
+            &controller,
+            json!({"tag_id": "FAKE-TAG", "station_code": "ST1", "gun_no": "G1", "medium": "LPG",
                "staff_no": "S1"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(answer["allowed"], false, "{answer}");
     let illegal = one_alert(&app, "?kind=illegal_tag", |_| true).await;
     assert_eq!(
@@ -101,8 +101,8 @@ async fn the_filling_path_raises_counts_pushes_and_duty_officers_handle_its_aler
     assert_eq!(pushed["id"], illegal["id"]);
 
     // Two refusals of a cylinder without its pre-fill check: one alert, counted twice.
-    let (_, first) = authorize(&app, &controller, ask("AL1", "ST1", "LPG")).await;
-    let (_, second) = authorize(&app, &controller, ask("AL1", "ST1", "LPG")).await;
+    let (_, first) = app.authorize(&controller, ask("AL1", "ST1", "LPG")).await;
+    let (_, second) = app.authorize(&controller, ask("AL1", "ST1", "LPG")).await;
     assert_eq!(
         (&first["allowed"], &second["allowed"]),
         (&json!(false), &json!(false))
@@ -122,7 +122,9 @@ async fn the_filling_path_raises_counts_pushes_and_duty_officers_handle_its_aler
     assert_eq!(again["kind"], "filling_refused");
 
     // A filling record light before, overfilled and a minute late: three alerts.
-    let (status, answer) = post_filling(&app, &controller, &filling("AL1", 14.0, 30.0, 60)).await;
+    let (status, answer) = app
+        .post_filling(&controller, &filling("AL1", 14.0, 30.0, 60))
+        .await;
     assert_eq!(status, 201, "{answer}");
     let overfill = one_alert(&app, "?kind=overfill", |_| true).await;
     assert_eq!(
@@ -154,7 +156,7 @@ async fn the_filling_path_raises_counts_pushes_and_duty_officers_handle_its_aler
     // Filling against the gun's refusal: the station's refusal alert turns critical.
     let mut body = filling("AL1", 16.5, 30.5, 0);
     body["decision_id"] = second["decision_id"].clone();
-    let (status, answer) = post_filling(&app, &controller, &body).await;
+    let (status, answer) = app.post_filling(&controller, &body).await;
     assert_eq!(status, 201, "{answer}");
     let critical = one_alert(&app, "?kind=filling_refused", |a| a["count"] == 3).await;
     assert_eq!(critical["severity"], "critical");
@@ -356,7 +358,7 @@ async fn the_filling_path_raises_counts_pushes_and_duty_officers_handle_its_aler
     );
 
     // A refusal after resolution opens a new alert; the resolved one stays as it was.
-    let (_, _) = authorize(&app, &controller, ask("AL1", "ST1", "LPG")).await;
+    let (_, _) = app.authorize(&controller, ask("AL1", "ST1", "LPG")).await;
     let reopened = one_alert(&app, "?kind=filling_refused&status=open", |_| true).await;
     assert_ne!(reopened["id"], critical["id"]);
     assert_eq!(
@@ -415,10 +417,10 @@ async fn a_critical_alert_nobody_acknowledges_is_escalated_and_pushed_again() {
         .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
         .await;
     cylinder(&app, "ES1", "ST1", json!({})).await;
-    let (_, refused) = authorize(&app, &controller, ask("ES1", "ST1", "LPG")).await;
+    let (_, refused) = app.authorize(&controller, ask("ES1", "ST1", "LPG")).await;
     let mut body = filling("ES1", 16.5, 30.5, 0);
     body["decision_id"] = refused["decision_id"].clone();
-    assert_eq!(post_filling(&app, &controller, &body).await.0, 201);
+    assert_eq!(app.post_filling(&controller, &body).await.0, 201);
     let mut ws = connect(&app).await;
     let escalated = until(&mut ws, |m| {
         m["type"] == "alert" && m["severity"] == "critical" && m["escalated_at"].is_string()

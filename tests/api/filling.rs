@@ -30,19 +30,6 @@ pub(crate) async fn cylinder(app: &TestApp, code: &str, station: &str, changes: 
     assert_eq!(status, 201, "{code}: {body}");
 }
 
-pub(crate) async fn authorize(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .client
-        .post(app.url("/api/v1/fillings/authorize"))
-        .header("x-device-key", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 pub(crate) fn ask(code: &str, station: &str, medium: &str) -> Value {
     json!({"cylinder_code": code, "station_code": station, "gun_no": "G1", "medium": medium,
            "staff_no": "S1"})
@@ -189,7 +176,7 @@ async fn each_rule_refuses_the_cylinder_that_breaks_it_and_only_it() {
     })
     .await;
 
-    let (status, answer) = authorize(&app, &controller, ask("OK", "ST1", "LPG")).await;
+    let (status, answer) = app.authorize(&controller, ask("OK", "ST1", "LPG")).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
         (answer["allowed"].as_bool(), rules(&answer)),
@@ -199,7 +186,7 @@ async fn each_rule_refuses_the_cylinder_that_breaks_it_and_only_it() {
     for rule in [
         "R03", "R04", "R05", "R06", "R07", "R08", "R09", "R10", "R12",
     ] {
-        let (status, answer) = authorize(&app, &controller, ask(rule, "ST1", "LPG")).await;
+        let (status, answer) = app.authorize(&controller, ask(rule, "ST1", "LPG")).await;
         assert_eq!(status, 200);
         assert_eq!(
             (answer["allowed"].as_bool(), rules(&answer)),
@@ -215,7 +202,7 @@ async fn each_rule_refuses_the_cylinder_that_breaks_it_and_only_it() {
             "Chinese message"
         );
     }
-    let (_, answer) = authorize(&app, &controller, ask("R11", "ST1", "DME")).await;
+    let (_, answer) = app.authorize(&controller, ask("R11", "ST1", "DME")).await;
     assert_eq!(rules(&answer), ["R11"], "{answer}");
     for (code, st, key) in &expired_stations {
         let (cyl, rule) = if *code == "EXF" {
@@ -223,12 +210,12 @@ async fn each_rule_refuses_the_cylinder_that_breaks_it_and_only_it() {
         } else {
             ("R02", "R02")
         };
-        let (_, answer) = authorize(&app, key, ask(cyl, st, "LPG")).await;
+        let (_, answer) = app.authorize(key, ask(cyl, st, "LPG")).await;
         assert_eq!(rules(&answer), [rule], "{answer}");
     }
     // An unknown tag: R00 alone, recorded.
     let unknown = json!({"tag_id": "NO-SUCH-TAG", "station_code": "ST1", "gun_no": "G1", "medium": "LPG", "staff_no": "S1"});
-    let (_, answer) = authorize(&app, &controller, unknown).await;
+    let (_, answer) = app.authorize(&controller, unknown).await;
     assert_eq!(
         (answer["allowed"].as_bool(), rules(&answer)),
         (Some(false), vec!["R00".to_owned()])
@@ -245,11 +232,13 @@ async fn each_rule_refuses_the_cylinder_that_breaks_it_and_only_it() {
     assert!(kept.iter().all(|k| k.1.len() == 64));
 
     // The controller asks for its own station only; a bad body is a 4xx.
-    let (status, _) = authorize(&app, &controller, ask("OK", "ST2", "LPG")).await;
+    let (status, _) = app.authorize(&controller, ask("OK", "ST2", "LPG")).await;
     assert_eq!(status, 422);
-    let (status, _) = authorize(&app, &controller, json!({"station_code": "ST1"})).await;
+    let (status, _) = app
+        .authorize(&controller, json!({"station_code": "ST1"}))
+        .await;
     assert_eq!(status, 400);
-    let (status, _) = authorize(&app, "made-up", ask("OK", "ST1", "LPG")).await;
+    let (status, _) = app.authorize("made-up", ask("OK", "ST1", "LPG")).await;
     assert_eq!(status, 401);
 }
 
@@ -279,7 +268,7 @@ async fn a_database_that_does_not_answer_refuses_within_the_deadline() {
         .await
         .unwrap();
     let started = std::time::Instant::now();
-    let (status, answer) = authorize(&app, &controller, ask("DOWN1", "ST1", "LPG")).await;
+    let (status, answer) = app.authorize(&controller, ask("DOWN1", "ST1", "LPG")).await;
     let took = started.elapsed();
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
@@ -300,19 +289,6 @@ async fn a_database_that_does_not_answer_refuses_within_the_deadline() {
         .unwrap();
 }
 
-pub(crate) async fn post_filling(app: &TestApp, key: &str, body: &Value) -> (u16, Value) {
-    let response = app
-        .client
-        .post(app.url("/api/v1/fillings"))
-        .header("x-device-key", key)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 pub(crate) fn filling(code: &str, before: f64, after: f64, ended_ago_s: i64) -> Value {
     let ended = Utc::now() - Duration::seconds(ended_ago_s);
     json!({"cylinder_code": code, "station_code": "ST1", "licence_no": "豫充-001", "gun_no": "G1",
@@ -331,12 +307,16 @@ async fn filling_records_are_kept_flagged_and_join_the_history() {
     cylinder(&app, "FR1", "ST1", json!({})).await;
 
     // A clean record: the archived tare 16.4 kg plus residue, 14.1 kg filled (14.5 allowed).
-    let (status, answer) = post_filling(&app, &controller, &filling("FR1", 16.8, 30.9, 0)).await;
+    let (status, answer) = app
+        .post_filling(&controller, &filling("FR1", 16.8, 30.9, 0))
+        .await;
     assert_eq!(status, 201, "{answer}");
     assert_eq!(answer["flags"], json!([]));
     assert!(answer["late_s"].as_f64().unwrap() < 10.0);
     // Light before filling (2.4 kg under its tare), 16 kg filled, reported a minute late.
-    let (status, answer) = post_filling(&app, &controller, &filling("FR1", 14.0, 30.0, 60)).await;
+    let (status, answer) = app
+        .post_filling(&controller, &filling("FR1", 14.0, 30.0, 60))
+        .await;
     assert_eq!(status, 201, "{answer}");
     assert_eq!(
         answer["flags"],
@@ -366,7 +346,7 @@ async fn filling_records_are_kept_flagged_and_join_the_history() {
     assert!(view["last_filled_at"].is_string());
 
     // Just filled: the next decision refuses with R08 (and R10: no pre-fill check).
-    let (_, decision) = authorize(&app, &controller, ask("FR1", "ST1", "LPG")).await;
+    let (_, decision) = app.authorize(&controller, ask("FR1", "ST1", "LPG")).await;
     let refused = rules(&decision);
     assert!(
         refused.contains(&"R08".to_owned()) && refused.contains(&"R10".to_owned()),
@@ -375,7 +355,7 @@ async fn filling_records_are_kept_flagged_and_join_the_history() {
     // Filling anyway against that refusal is flagged.
     let mut body = filling("FR1", 16.6, 30.6, 0);
     body["decision_id"] = decision["decision_id"].clone();
-    let (status, answer) = post_filling(&app, &controller, &body).await;
+    let (status, answer) = app.post_filling(&controller, &body).await;
     assert_eq!(status, 201, "{answer}");
     assert!(
         answer["flags"]
@@ -446,7 +426,7 @@ async fn filling_records_are_kept_flagged_and_join_the_history() {
         (filling("FR9", 16.6, 30.0, 0), 422, "cylinder_code"),
         (unknown_decision, 422, "decision_id"),
     ] {
-        let (got, answer) = post_filling(&app, &controller, &body).await;
+        let (got, answer) = app.post_filling(&controller, &body).await;
         assert_eq!(
             (got, answer["error"]["field"].as_str()),
             (status, Some(field)),
@@ -478,7 +458,7 @@ async fn concurrent_decisions_are_each_kept_as_answered_and_audited() {
             ask("GC1", "ST1", "LPG")
         };
         let (app, key) = (&app, controller.clone());
-        async move { authorize(app, &key, body).await }
+        async move { app.authorize(&key, body).await }
     });
     let answers = futures_util::future::join_all(asks).await;
     let mut answered: Vec<(Uuid, bool)> = answers
@@ -523,7 +503,7 @@ async fn questions_past_the_in_flight_limit_are_refused_at_once() {
         .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
         .await;
     cylinder(&app, "SH1", "ST1", json!({})).await;
-    let (status, answer) = authorize(&app, &controller, ask("SH1", "ST1", "LPG")).await;
+    let (status, answer) = app.authorize(&controller, ask("SH1", "ST1", "LPG")).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["allowed"], false);
     assert_eq!(rules(&answer), ["E01"]);

@@ -9,20 +9,6 @@ use crate::Browser;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
-/// Asks `POST /api/v1/fillings/authorize` as the controller with `key`; the answer.
-async fn authorize(app: &TestApp, key: &str, body: Value) -> Value {
-    let response = app
-        .client
-        .post(app.url("/api/v1/fillings/authorize"))
-        .header("x-device-key", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200, "{body}");
-    response.json().await.unwrap()
-}
-
 /// A gun's question at ST1 (`what`: a cylinder number or a tag).
 fn ask(what: Value) -> Value {
     let mut body =
@@ -114,7 +100,10 @@ async fn the_duty_console_shows_alerts_live_and_handles_them_with_notes() {
     assert_eq!(status, 201, "{body}");
 
     // Before the page opens: an unknown tag at the gun (illegal_tag, high, on ST1).
-    let answer = authorize(&app, &controller, ask(json!({"tag_id": "FAKE"}))).await;
+    let answer = app
+        .authorize(&controller, ask(json!({"tag_id": "FAKE"})))
+        .await
+        .1;
     assert_eq!(answer["allowed"], false, "{answer}");
     let illegal = alert_of(&app, "illegal_tag").await;
     let illegal_id = illegal["id"].as_str().unwrap().to_owned();
@@ -151,7 +140,10 @@ async fn the_duty_console_shows_alerts_live_and_handles_them_with_notes() {
     );
 
     // After it opened: a refusal (no pre-fill check), filling_refused (medium), on top.
-    let refused_answer = authorize(&app, &controller, ask(json!({"cylinder_code": "DC1"}))).await;
+    let refused_answer = app
+        .authorize(&controller, ask(json!({"cylinder_code": "DC1"})))
+        .await
+        .1;
     assert_eq!(refused_answer["allowed"], false, "{refused_answer}");
     let refused = alert_of(&app, "filling_refused").await;
     let refused_id = refused["id"].as_str().unwrap().to_owned();

@@ -3,27 +3,11 @@
 //! each gun's newest decision, the day's counts and refusals by rule; refreshed by itself,
 //! another day on request, and the last numbers kept when the server goes away.
 
-use crate::common::{archive, output_dir, spawn_app, TestApp};
+use crate::common::{archive, output_dir, spawn_app};
 use crate::Browser;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use std::time::Duration;
-
-/// Asks `POST /api/v1/fillings/authorize` as the controller with `key`; the answer.
-async fn authorize(app: &TestApp, key: &str, body: Value) -> Value {
-    let response = app
-        .client
-        .post(app.url("/api/v1/fillings/authorize"))
-        .header("x-device-key", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let answer: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(status, 200, "{body}: {answer}");
-    answer
-}
 
 /// The rules that refused, from an answer.
 fn rules(answer: &Value) -> Vec<&str> {
@@ -86,21 +70,26 @@ async fn the_station_view_shows_each_guns_decision_and_the_refusals_by_rule() {
     })
     .await;
 
-    let allowed = authorize(
-        &app,
-        &controller,
-        ask(json!({"cylinder_code": "SV-CHECKED"}), "G1"),
-    )
-    .await;
+    let allowed = app
+        .authorize(
+            &controller,
+            ask(json!({"cylinder_code": "SV-CHECKED"}), "G1"),
+        )
+        .await
+        .1;
     assert_eq!(allowed["allowed"], true, "{allowed}");
-    let unknown = authorize(&app, &controller, ask(json!({"tag_id": "NO-SUCH"}), "G2")).await;
+    let unknown = app
+        .authorize(&controller, ask(json!({"tag_id": "NO-SUCH"}), "G2"))
+        .await
+        .1;
     assert_eq!(rules(&unknown), ["R00"], "{unknown}");
-    let unchecked = authorize(
-        &app,
-        &controller,
-        ask(json!({"cylinder_code": "SV-UNCHECKED"}), "G2"),
-    )
-    .await;
+    let unchecked = app
+        .authorize(
+            &controller,
+            ask(json!({"cylinder_code": "SV-UNCHECKED"}), "G2"),
+        )
+        .await
+        .1;
     assert_eq!(rules(&unchecked), ["R10"], "{unchecked}");
 
     let browser = Browser::start().await;
@@ -199,12 +188,13 @@ async fn the_station_view_shows_each_guns_decision_and_the_refusals_by_rule() {
     browser.client.set_window_size(1920, 1080).await.unwrap();
 
     // A new decision shows up by itself (the page asks every 5 s).
-    let again = authorize(
-        &app,
-        &controller,
-        ask(json!({"cylinder_code": "SV-CHECKED"}), "G3"),
-    )
-    .await;
+    let again = app
+        .authorize(
+            &controller,
+            ask(json!({"cylinder_code": "SV-CHECKED"}), "G3"),
+        )
+        .await
+        .1;
     assert_eq!(again["allowed"], true, "{again}");
     browser
         .wait_for("the fourth decision", async |c: &Client| {

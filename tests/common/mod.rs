@@ -303,16 +303,32 @@ impl TestApp {
 
     /// POSTs events with a given device key.
     pub async fn post_events_as(&self, key: &str, body: &Value) -> (u16, Value) {
+        self.post_as_device("/api/v1/events", key, body).await
+    }
+
+    /// POSTs a JSON body to `path` as the device with `key`: status and answer.
+    pub async fn post_as_device(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
         let response = self
             .client
-            .post(self.url("/api/v1/events"))
+            .post(self.url(path))
             .header("x-device-key", key)
             .json(body)
             .send()
             .await
-            .expect("POST events");
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `POST /api/v1/fillings/authorize` as the controller with `key`.
+    pub async fn authorize(&self, key: &str, body: Value) -> (u16, Value) {
+        self.post_as_device("/api/v1/fillings/authorize", key, &body)
+            .await
+    }
+
+    /// `POST /api/v1/fillings` as the controller with `key`.
+    pub async fn post_filling(&self, key: &str, body: &Value) -> (u16, Value) {
+        self.post_as_device("/api/v1/fillings", key, body).await
     }
 
     /// POSTs a JSON body to /api/v1/events with the ENT1 device's key.
