@@ -13,6 +13,26 @@ async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
         .unwrap()
 }
 
+/// Puts `event` on the stream and delivers it to `consumer` of the pipeline's group, which
+/// never acknowledges it (a consumer that "crashed"): the entry is pending on that consumer.
+async fn leave_pending(url: &str, stream: &str, consumer: &str, event: &serde_json::Value) {
+    let mut conn = redis_conn(url).await;
+    let _: () = conn
+        .xgroup_create_mkstream(stream, "pipeline", "0")
+        .await
+        .unwrap();
+    let _: String = conn
+        .xadd(stream, "*", &[("event", event.to_string())])
+        .await
+        .unwrap();
+    let opts = redis::streams::StreamReadOptions::default()
+        .group("pipeline", consumer)
+        .count(10);
+    let delivered: redis::streams::StreamReadReply =
+        conn.xread_options(&[stream], &[">"], &opts).await.unwrap();
+    assert_eq!(delivered.keys[0].ids.len(), 1);
+}
+
 async fn position_of(app: &TestApp, plate: &str) -> Option<(f64, f64)> {
     sqlx::query_as("SELECT ST_X(location), ST_Y(location) FROM vehicle_positions WHERE plate = $1")
         .bind(plate)
@@ -29,23 +49,9 @@ async fn a_restarted_consumer_finishes_its_pending_entries_first() {
     };
     let stream = format!("{}:events", config.redis_prefix);
     let mut conn = redis_conn(&config.redis_url).await;
-    let _: () = conn
-        .xgroup_create_mkstream(&stream, "pipeline", "0")
-        .await
-        .unwrap();
     let event = json!({"kind": "gps", "id": uuid::Uuid::new_v4(), "occurred_at": "2026-11-22T08:00:00+08:00",
                        "vehicle_plate": "豫A30001", "lon": 113.61, "lat": 34.71});
-    let _: String = conn
-        .xadd(&stream, "*", &[("event", event.to_string())])
-        .await
-        .unwrap();
-    // Delivered to consumer-a, which "crashed" before acknowledging it.
-    let opts = redis::streams::StreamReadOptions::default()
-        .group("pipeline", "consumer-a")
-        .count(10);
-    let delivered: redis::streams::StreamReadReply =
-        conn.xread_options(&[&stream], &[">"], &opts).await.unwrap();
-    assert_eq!(delivered.keys[0].ids.len(), 1);
+    leave_pending(&config.redis_url, &stream, "consumer-a", &event).await;
     let pending: redis::streams::StreamPendingReply =
         conn.xpending(&stream, "pipeline").await.unwrap();
     assert_eq!(pending.count(), 1);
@@ -333,21 +339,8 @@ async fn a_dead_consumers_pending_entries_are_claimed_by_another() {
     env(&mut config, &[("CYLWATCH_PIPELINE_CLAIM_IDLE_S", "1")]);
     let stream = format!("{}:events", config.redis_prefix);
     let mut conn = redis_conn(&config.redis_url).await;
-    let _: () = conn
-        .xgroup_create_mkstream(&stream, "pipeline", "0")
-        .await
-        .unwrap();
     let event = gps("豫A30030", 113.63, 34.73, "2026-11-22T08:00:00+08:00");
-    let _: String = conn
-        .xadd(&stream, "*", &[("event", event.to_string())])
-        .await
-        .unwrap();
-    let opts = redis::streams::StreamReadOptions::default()
-        .group("pipeline", "consumer-dead")
-        .count(10);
-    let delivered: redis::streams::StreamReadReply =
-        conn.xread_options(&[&stream], &[">"], &opts).await.unwrap();
-    assert_eq!(delivered.keys[0].ids.len(), 1);
+    leave_pending(&config.redis_url, &stream, "consumer-dead", &event).await;
 
     let app = spawn_app_with(config, TestDb::new().await).await;
     app.wait_until(|| async { position_of(&app, "豫A30030").await.is_some() })
