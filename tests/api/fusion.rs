@@ -18,6 +18,14 @@ async fn position(app: &TestApp, plate: &str) -> Option<(f64, f64)> {
         .unwrap()
 }
 
+/// The alerts of one kind (as the administrator sees them).
+async fn alerts_of(app: &TestApp, kind: &str) -> Vec<Value> {
+    app.get_json(&format!("/api/v1/alerts?kind={kind}")).await.1["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 async fn filtered(app: &TestApp) -> Vec<(Uuid, String, Option<f64>)> {
     sqlx::query_as(
         "SELECT event_id, reason, implied_speed_kmh FROM filtered_fixes ORDER BY occurred_at",
@@ -305,13 +313,9 @@ async fn unfit_cylinders_unknown_tags_and_unloading_nowhere_raise_alerts() {
     let one = |kind: &'static str| {
         let app = &app;
         async move {
-            app.wait_until(|| async {
-                app.get_json(&format!("/api/v1/alerts?kind={kind}")).await.1["items"]
-                    .as_array()
-                    .is_some_and(|a| a.len() == 1)
-            })
-            .await;
-            app.get_json(&format!("/api/v1/alerts?kind={kind}")).await.1["items"][0].clone()
+            app.wait_until(|| async { alerts_of(app, kind).await.len() == 1 })
+                .await;
+            alerts_of(app, kind).await.remove(0)
         }
     };
     let overdue = one("cylinder_overdue").await;
@@ -360,15 +364,6 @@ async fn overweight_stock_and_controlled_media_to_unlicensed_consignees() {
         assert_eq!(status, 201, "{body}");
     }
     let deliver = |code: &str, at: &str| scan("deliver", code, at, json!({"customer_code": "C1"}));
-    let alerts_of = |kind: &'static str| {
-        let app = &app;
-        async move {
-            app.get_json(&format!("/api/v1/alerts?kind={kind}")).await.1["items"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        }
-    };
     let mut ws = crate::live::connect(&app).await;
     crate::live::next_json(&mut ws).await;
     let events = json!({"events": [
@@ -381,7 +376,7 @@ async fn overweight_stock_and_controlled_media_to_unlicensed_consignees() {
     })
     .await;
     assert!(
-        alerts_of("overweight_stock").await.is_empty(),
+        alerts_of(&app, "overweight_stock").await.is_empty(),
         "2 of 2 is within the limit"
     );
     assert_eq!(
@@ -390,7 +385,7 @@ async fn overweight_stock_and_controlled_media_to_unlicensed_consignees() {
             .0,
         202
     );
-    app.wait_until(|| async { alerts_of("overweight_stock").await.len() == 1 })
+    app.wait_until(|| async { alerts_of(&app, "overweight_stock").await.len() == 1 })
         .await;
     // The live feed carries the cylinders' new custody and the site's stock.
     let cylinder =
@@ -408,7 +403,7 @@ async fn overweight_stock_and_controlled_media_to_unlicensed_consignees() {
         (&site["kind"], &site["code"], &site["limit"]),
         (&json!("customer"), &json!("C1"), &json!(2))
     );
-    let over = alerts_of("overweight_stock").await.remove(0);
+    let over = alerts_of(&app, "overweight_stock").await.remove(0);
     assert_eq!(over["subject"], json!({"type": "customer", "id": "C1"}));
     assert_eq!(
         (&over["evidence"]["full"], &over["evidence"]["limit"]),
@@ -424,10 +419,13 @@ async fn overweight_stock_and_controlled_media_to_unlicensed_consignees() {
     );
     assert_eq!(app.post_events(&json!({"events": [collect]})).await.0, 202);
     app.wait_until(|| async {
-        alerts_of("overweight_stock").await[0]["condition_ended_at"].is_string()
+        alerts_of(&app, "overweight_stock").await[0]["condition_ended_at"].is_string()
     })
     .await;
-    assert_eq!(alerts_of("overweight_stock").await[0]["status"], "open");
+    assert_eq!(
+        alerts_of(&app, "overweight_stock").await[0]["status"],
+        "open"
+    );
 
     // N2O to a restaurant without a licence: critical, on the consignee.
     assert_eq!(
@@ -436,9 +434,11 @@ async fn overweight_stock_and_controlled_media_to_unlicensed_consignees() {
             .0,
         202
     );
-    app.wait_until(|| async { alerts_of("controlled_medium_unlicensed").await.len() == 1 })
+    app.wait_until(|| async { alerts_of(&app, "controlled_medium_unlicensed").await.len() == 1 })
         .await;
-    let n2o = alerts_of("controlled_medium_unlicensed").await.remove(0);
+    let n2o = alerts_of(&app, "controlled_medium_unlicensed")
+        .await
+        .remove(0);
     assert_eq!(
         (
             &n2o["severity"],
@@ -487,25 +487,16 @@ async fn off_site_handovers_and_uncertified_staff_raise_alerts() {
     let events = json!({"events": [handover("D1", "S2", 113.67, "2026-11-20T09:00:00+08:00")]});
     let (status, body) = app.post_events(&events).await;
     assert_eq!(status, 202, "{body}");
-    let alerts_of = |kind: &'static str| {
-        let app = &app;
-        async move {
-            app.get_json(&format!("/api/v1/alerts?kind={kind}")).await.1["items"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        }
-    };
     app.wait_until(|| async {
-        alerts_of("delivery_off_site").await.len() == 1
-            && alerts_of("staff_uncertified").await.len() == 1
+        alerts_of(&app, "delivery_off_site").await.len() == 1
+            && alerts_of(&app, "staff_uncertified").await.len() == 1
     })
     .await;
-    let off = alerts_of("delivery_off_site").await.remove(0);
+    let off = alerts_of(&app, "delivery_off_site").await.remove(0);
     assert_eq!(off["subject"], json!({"type": "customer", "id": "C1"}));
     let distance = off["evidence"]["distance_m"].as_f64().unwrap();
     assert!((880.0..950.0).contains(&distance), "{off}");
-    let staff = alerts_of("staff_uncertified").await.remove(0);
+    let staff = alerts_of(&app, "staff_uncertified").await.remove(0);
     assert_eq!(
         (
             &staff["subject"],
@@ -525,9 +516,9 @@ async fn off_site_handovers_and_uncertified_staff_raise_alerts() {
         app.get_json("/api/v1/cylinders/D2").await.1["custody"] == "at_customer"
     })
     .await;
-    assert_eq!(alerts_of("delivery_off_site").await[0]["count"], 1);
-    assert_eq!(alerts_of("staff_uncertified").await.len(), 1);
-    assert_eq!(alerts_of("staff_uncertified").await[0]["count"], 1);
+    assert_eq!(alerts_of(&app, "delivery_off_site").await[0]["count"], 1);
+    assert_eq!(alerts_of(&app, "staff_uncertified").await.len(), 1);
+    assert_eq!(alerts_of(&app, "staff_uncertified").await[0]["count"], 1);
 }
 
 /// The lookout: a device that sent events and then nothing for `device_silent_s` raises
@@ -556,31 +547,25 @@ async fn silent_devices_and_lost_cylinders_are_found_by_the_lookout() {
     let deliver = crate::common::scan("deliver", "L1", &long_ago, json!({"customer_code": "C1"}));
     assert_eq!(app.post_events(&json!({"events": [deliver]})).await.0, 202);
     let first_post = std::time::Instant::now();
-    let alerts_of = |kind: &'static str| {
-        let app = &app;
-        async move {
-            app.get_json(&format!("/api/v1/alerts?kind={kind}")).await.1["items"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        }
-    };
-    app.wait_until(|| async { alerts_of("cylinder_lost").await.len() == 1 })
+    app.wait_until(|| async { alerts_of(&app, "cylinder_lost").await.len() == 1 })
         .await;
-    let lost = alerts_of("cylinder_lost").await.remove(0);
+    let lost = alerts_of(&app, "cylinder_lost").await.remove(0);
     assert_eq!(lost["subject"], json!({"type": "cylinder", "id": "L1"}));
     assert_eq!(lost["evidence"]["custody"], "at_customer");
     // The device that sent it has been silent since: one alert, however many passes.
-    app.wait_until(|| async { alerts_of("device_silent").await.len() == 1 })
+    app.wait_until(|| async { alerts_of(&app, "device_silent").await.len() == 1 })
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    let silent = alerts_of("device_silent").await.remove(0);
+    let silent = alerts_of(&app, "device_silent").await.remove(0);
     assert_eq!(
         (&silent["subject"]["type"], &silent["count"]),
         (&json!("device"), &json!(1))
     );
     assert!(silent["condition_ended_at"].is_null());
-    assert_eq!(lost["count"], alerts_of("cylinder_lost").await[0]["count"]);
+    assert_eq!(
+        lost["count"],
+        alerts_of(&app, "cylinder_lost").await[0]["count"]
+    );
     // It speaks again (ingest notes a device at most every 10 s): the condition ended, the
     // alert stays open for the officer.
     let wait = std::time::Duration::from_secs(11).saturating_sub(first_post.elapsed());
@@ -588,10 +573,10 @@ async fn silent_devices_and_lost_cylinders_are_found_by_the_lookout() {
     let fix = fix("豫A80001", 113.6, 34.7, Utc::now());
     assert_eq!(app.post_events(&json!({"events": [fix]})).await.0, 202);
     app.wait_until(|| async {
-        alerts_of("device_silent").await[0]["condition_ended_at"].is_string()
+        alerts_of(&app, "device_silent").await[0]["condition_ended_at"].is_string()
     })
     .await;
-    assert_eq!(alerts_of("device_silent").await[0]["status"], "open");
+    assert_eq!(alerts_of(&app, "device_silent").await[0]["status"], "open");
 }
 
 /// The scenario: a loaded vehicle standing 20 minutes outside every known site raises
