@@ -12,7 +12,7 @@ use crate::store::fences::TransitionRow;
 use shared::alert::AlertKind;
 use shared::live::LiveMessage;
 use sqlx::PgPool;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -78,6 +78,8 @@ impl FenceStage {
         let (mut standing, loaded) = store::fences::stops(&mut tx, &plates).await?;
         let mut rows = Vec::new();
         let mut alerts = Vec::new();
+        // Only what changed is written back: most moves change neither fences nor stop.
+        let (mut fences_changed, mut stops_changed) = (HashSet::new(), HashSet::new());
         for mv in moves {
             let (now, touched) = index.around(mv.from, mv.to);
             if !state.contains_key(&mv.plate) {
@@ -87,6 +89,9 @@ impl FenceStage {
                 continue;
             };
             let transitions = step(inside, &now, &touched, mv.at, self.dwell);
+            if !transitions.is_empty() {
+                fences_changed.insert(mv.plate.as_str());
+            }
             let at_site = now
                 .iter()
                 .any(|k| index.by_key(k).is_some_and(|f| f.kind.is_site()));
@@ -99,7 +104,10 @@ impl FenceStage {
                 at_site,
                 &self.stops,
             );
-            standing.insert(mv.plate.clone(), stop);
+            if standing.get(&mv.plate) != Some(&stop) {
+                stops_changed.insert(mv.plate.as_str());
+                standing.insert(mv.plate.clone(), stop);
+            }
             if suspicious {
                 alerts.push(stop_alert(mv, &stop, owners));
             }
@@ -118,6 +126,8 @@ impl FenceStage {
                 });
             }
         }
+        state.retain(|plate, _| fences_changed.contains(plate.as_str()));
+        standing.retain(|plate, _| stops_changed.contains(plate.as_str()));
         store::fences::save_inside(&mut tx, &state).await?;
         store::fences::save_stops(&mut tx, &standing).await?;
         store::fences::insert_transitions(&mut tx, &rows).await?;

@@ -97,11 +97,14 @@ pub async fn inside(
     Ok(by_plate)
 }
 
-/// Replaces these vehicles' fence state.
+/// Replaces these vehicles' fence state (an empty list: in no fence).
 pub async fn save_inside(
     tx: &mut Transaction<'_, Postgres>,
     state: &HashMap<String, Vec<Inside>>,
 ) -> anyhow::Result<()> {
+    if state.is_empty() {
+        return Ok(());
+    }
     let plates: Vec<&str> = state.keys().map(String::as_str).collect();
     sqlx::query("DELETE FROM vehicle_fences WHERE plate = ANY($1)")
         .bind(&plates)
