@@ -347,7 +347,13 @@ async fn stages(
     let events: Vec<Event> = batch.iter().map(|d| d.event.clone()).collect();
     let enterprises: Vec<Option<String>> = batch.iter().map(|d| d.enterprise.clone()).collect();
     let received: Vec<DateTime<Utc>> = batch.iter().map(|d| d.received_at).collect();
-    let applied = positions::apply(pool, policy, &events, &enterprises, &received).await?;
+    // Positions and fences in one transaction: a batch retried after a failure derives its
+    // moves again (were positions committed alone, the retry would find no move to derive).
+    let mut tx = pool
+        .begin()
+        .await
+        .context("opening the positions transaction")?;
+    let applied = positions::apply(&mut tx, policy, &events, &enterprises, &received).await?;
     let owners = applied
         .messages
         .iter()
@@ -360,7 +366,10 @@ async fn stages(
         })
         .collect();
     let mut messages = applied.messages;
-    messages.extend(fences.apply(pool, &applied.moves, &owners).await?);
+    messages.extend(fences.apply(pool, &mut tx, &applied.moves, &owners).await?);
+    tx.commit()
+        .await
+        .context("committing positions and fences")?;
     messages.extend(custody::apply(pool, custody_policy, &events, &enterprises).await?);
     Ok(messages)
 }

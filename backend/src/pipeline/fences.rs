@@ -11,7 +11,7 @@ use crate::store::alerts::NewAlert;
 use crate::store::fences::TransitionRow;
 use shared::alert::AlertKind;
 use shared::live::LiveMessage;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -60,10 +60,12 @@ impl FenceStage {
     }
 
     /// Derives the moves' transitions, keeps them with the vehicles' new fence state, raises
-    /// their alerts; all in one transaction. Returns the alerts' live messages.
+    /// their alerts, in `tx` (the positions' transaction: a batch that fails is retried whole,
+    /// so its moves are derived again). Returns the alerts' live messages.
     pub async fn apply(
         &mut self,
         pool: &PgPool,
+        tx: &mut PgConnection,
         moves: &[Move],
         owners: &HashMap<String, (Option<String>, Option<String>)>,
     ) -> anyhow::Result<Vec<LiveMessage>> {
@@ -72,10 +74,9 @@ impl FenceStage {
         }
         self.refresh(pool).await?;
         let index = self.index.clone();
-        let mut tx = pool.begin().await?;
         let plates: Vec<&str> = moves.iter().map(|m| m.plate.as_str()).collect();
-        let mut state = store::fences::inside(&mut tx, &plates).await?;
-        let (mut standing, loaded) = store::fences::stops(&mut tx, &plates).await?;
+        let mut state = store::fences::inside(tx, &plates).await?;
+        let (mut standing, loaded) = store::fences::stops(tx, &plates).await?;
         let mut rows = Vec::new();
         let mut alerts = Vec::new();
         // Only what changed is written back: most moves change neither fences nor stop.
@@ -128,16 +129,15 @@ impl FenceStage {
         }
         state.retain(|plate, _| fences_changed.contains(plate.as_str()));
         standing.retain(|plate, _| stops_changed.contains(plate.as_str()));
-        store::fences::save_inside(&mut tx, &state).await?;
-        store::fences::save_stops(&mut tx, &standing).await?;
-        store::fences::insert_transitions(&mut tx, &rows).await?;
+        store::fences::save_inside(tx, &state).await?;
+        store::fences::save_stops(tx, &standing).await?;
+        store::fences::insert_transitions(tx, &rows).await?;
         let mut raised = Vec::new();
         for alert in &alerts {
             if let Some(row) = store::alerts::raise(&mut *tx, alert).await? {
                 raised.push(row);
             }
         }
-        tx.commit().await?;
         Ok(raised
             .into_iter()
             .filter_map(crate::alerts::view)

@@ -8,7 +8,7 @@ use crate::store;
 use chrono::{DateTime, Utc};
 use shared::events::{Event, GpsFix};
 use shared::live::LiveMessage;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 use std::collections::HashMap;
 
 /// A vehicle's step forward in event time: from its previous position (if any) to a new one.
@@ -32,7 +32,7 @@ pub struct Applied {
 /// Applies the batch's plausible fixes (each with the enterprise that reported it and when it
 /// was received).
 pub async fn apply(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     policy: &gps::Policy,
     events: &[Event],
     enterprises: &[Option<String>],
@@ -58,7 +58,7 @@ pub async fn apply(
         ))
     });
     let plates: Vec<&str> = fixes.iter().map(|f| f.0.vehicle_plate.as_str()).collect();
-    let mut priors: HashMap<String, Prior> = store::vehicles::priors(pool, &plates).await?;
+    let mut priors: HashMap<String, Prior> = store::vehicles::priors(conn, &plates).await?;
     let mut keep = Vec::with_capacity(fixes.len());
     let mut filtered = Vec::new();
     let mut moves = Vec::new();
@@ -114,14 +114,14 @@ pub async fn apply(
     }
     if !filtered.is_empty() {
         tracing::debug!(n = filtered.len(), "GPS fixes filtered");
-        store::vehicles::keep_filtered(pool, &filtered).await?;
+        store::vehicles::keep_filtered(conn, &filtered).await?;
     }
     if keep.is_empty() {
         return Ok(Applied::default());
     }
-    let moved = store::vehicles::apply_fixes(pool, &keep).await?;
+    let moved = store::vehicles::apply_fixes(conn, &keep).await?;
     // Stage 4 for positions: what rides a vehicle is where the vehicle is.
-    store::vehicles::carry_cylinders(pool, &moved).await?;
+    store::vehicles::carry_cylinders(conn, &moved).await?;
     Ok(Applied {
         messages: moved.into_iter().map(LiveMessage::Vehicle).collect(),
         moves,

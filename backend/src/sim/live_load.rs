@@ -10,7 +10,9 @@
 //!
 //! Reported over all (fix, client) pairs: p50/p90/p99/max latency and the pairs missed (a
 //! session that fell behind gets a fresh snapshot instead of the messages it missed: those
-//! count as missed, and the snapshots as `resyncs`). One line of JSON on stdout.
+//! count as missed, and the snapshots as `resyncs`); per fix, the latency to its first client
+//! and the spread from its first to its last client (the fan-out's share); the POST's own
+//! latency. One line of JSON on stdout.
 
 use anyhow::Context;
 use chrono::{SecondsFormat, Utc};
@@ -384,6 +386,10 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
     let mut failed = failed_early;
     let mut unmatched = 0u64;
     let mut duplicates = 0u64;
+    // Per fix, its first and last arrival over the clients: the pipeline's share and the
+    // fan-out's.
+    let mut first: Vec<Option<Duration>> = vec![None; fixes.len()];
+    let mut last: Vec<Option<Duration>> = vec![None; fixes.len()];
     while let Some(done) = clients.join_next().await {
         let log = match done {
             Ok(Ok(log)) => log,
@@ -408,11 +414,24 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
                 continue;
             }
             *flag = true;
-            latencies.push(a.at.saturating_duration_since(*sent));
+            let latency = a.at.saturating_duration_since(*sent);
+            latencies.push(latency);
+            if let (Some(lo), Some(hi)) = (first.get_mut(i), last.get_mut(i)) {
+                *lo = Some(lo.map_or(latency, |d| d.min(latency)));
+                *hi = Some(hi.map_or(latency, |d| d.max(latency)));
+            }
         }
     }
     latencies.sort_unstable();
     post_latencies.sort_unstable();
+    let mut firsts: Vec<Duration> = first.iter().flatten().copied().collect();
+    let mut spreads: Vec<Duration> = first
+        .iter()
+        .zip(&last)
+        .filter_map(|(lo, hi)| Some(hi.as_ref()?.saturating_sub(*lo.as_ref()?)))
+        .collect();
+    firsts.sort_unstable();
+    spreads.sort_unstable();
     let matched = u64::try_from(latencies.len()).unwrap_or(u64::MAX);
     let summary = json!({
         "clients": args.clients,
@@ -436,6 +455,10 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
         "p99_ms": millis(percentile(&latencies, 990)),
         "p999_ms": millis(percentile(&latencies, 999)),
         "max_ms": millis(latencies.last().copied().unwrap_or_default()),
+        "first_client_p50_ms": millis(percentile(&firsts, 500)),
+        "first_client_p99_ms": millis(percentile(&firsts, 990)),
+        "spread_p50_ms": millis(percentile(&spreads, 500)),
+        "spread_p99_ms": millis(percentile(&spreads, 990)),
         "post_p50_ms": millis(percentile(&post_latencies, 500)),
         "post_p99_ms": millis(percentile(&post_latencies, 990)),
     });

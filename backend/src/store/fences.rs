@@ -5,7 +5,7 @@ use crate::rules::fences::{circle, from_geojson, Fence, FenceKind, Inside, Trans
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use geo::MultiPolygon;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 
 /// A customer's premises: this far around its registered location.
@@ -75,7 +75,7 @@ pub async fn all(pool: &PgPool) -> anyhow::Result<Vec<Fence>> {
 
 /// The fences these vehicles are in.
 pub async fn inside(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     plates: &[&str],
 ) -> anyhow::Result<HashMap<String, Vec<Inside>>> {
     let rows: Vec<(String, String, DateTime<Utc>, bool)> = sqlx::query_as(
@@ -83,7 +83,7 @@ pub async fn inside(
          FOR UPDATE",
     )
     .bind(plates)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *tx)
     .await
     .context("reading vehicles' fences")?;
     let mut by_plate: HashMap<String, Vec<Inside>> = HashMap::new();
@@ -99,7 +99,7 @@ pub async fn inside(
 
 /// Replaces these vehicles' fence state (an empty list: in no fence).
 pub async fn save_inside(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     state: &HashMap<String, Vec<Inside>>,
 ) -> anyhow::Result<()> {
     if state.is_empty() {
@@ -108,7 +108,7 @@ pub async fn save_inside(
     let plates: Vec<&str> = state.keys().map(String::as_str).collect();
     sqlx::query("DELETE FROM vehicle_fences WHERE plate = ANY($1)")
         .bind(&plates)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .context("clearing vehicles' fences")?;
     let rows: Vec<(&str, &Inside)> = state
@@ -126,7 +126,7 @@ pub async fn save_inside(
     .bind(rows.iter().map(|r| r.1.fence.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.1.entered_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.1.dwell_noted).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .context("keeping vehicles' fences")?;
     Ok(())
@@ -146,7 +146,7 @@ pub struct TransitionRow {
 
 /// Keeps transitions (once per event, fence and kind).
 pub async fn insert_transitions(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     rows: &[TransitionRow],
 ) -> anyhow::Result<()> {
     if rows.is_empty() {
@@ -165,7 +165,7 @@ pub async fn insert_transitions(
     .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.lon).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.lat).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .context("keeping fence transitions")?;
     Ok(())
@@ -174,7 +174,7 @@ pub async fn insert_transitions(
 /// These vehicles' current stops, and whether each carries cylinders (its newest tag list is
 /// not empty).
 pub async fn stops(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     plates: &[&str],
 ) -> anyhow::Result<(
     HashMap<String, crate::rules::stops::Stop>,
@@ -184,7 +184,7 @@ pub async fn stops(
         "SELECT plate, lon, lat, since, noted FROM vehicle_stops WHERE plate = ANY($1) FOR UPDATE",
     )
     .bind(plates)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *tx)
     .await
     .context("reading vehicles' stops")?;
     let stops = rows
@@ -205,7 +205,7 @@ pub async fn stops(
         "SELECT plate, cardinality(tag_ids) > 0 FROM vehicle_tags WHERE plate = ANY($1)",
     )
     .bind(plates)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *tx)
     .await
     .context("reading vehicles' loads")?;
     Ok((stops, loaded.into_iter().collect()))
@@ -213,7 +213,7 @@ pub async fn stops(
 
 /// Keeps these vehicles' stops.
 pub async fn save_stops(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     stops: &HashMap<String, crate::rules::stops::Stop>,
 ) -> anyhow::Result<()> {
     if stops.is_empty() {
@@ -231,7 +231,7 @@ pub async fn save_stops(
     .bind(rows.iter().map(|r| r.1.lat).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.1.since).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.1.noted).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .context("keeping vehicles' stops")?;
     Ok(())

@@ -41,7 +41,7 @@ impl TryFrom<Row> for VehicleState {
 /// arrival order), attributed to its registered owner, else to the reporting enterprise.
 /// Returns the vehicles that moved.
 pub async fn apply_fixes(
-    pool: &PgPool,
+    conn: &mut sqlx::PgConnection,
     fixes: &[(&GpsFix, Option<&str>)],
 ) -> anyhow::Result<Vec<VehicleState>> {
     let reporters: Vec<Option<&str>> = fixes.iter().map(|f| f.1).collect();
@@ -87,7 +87,7 @@ pub async fn apply_fixes(
     .bind(&times)
     .bind(&ids)
     .bind(&reporters)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await
     .context("applying GPS fixes")?;
     rows.into_iter().map(VehicleState::try_from).collect()
@@ -111,7 +111,7 @@ pub async fn all(pool: &PgPool, scope: &crate::auth::Scope) -> anyhow::Result<Ve
 
 /// The newest applied fix of each of these vehicles.
 pub async fn priors(
-    pool: &PgPool,
+    conn: &mut sqlx::PgConnection,
     plates: &[&str],
 ) -> anyhow::Result<std::collections::HashMap<String, crate::rules::gps::Prior>> {
     type Row = (
@@ -136,7 +136,7 @@ pub async fn priors(
          WHERE v.plate = ANY($1)",
     )
     .bind(plates)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await
     .context("reading vehicles' newest fixes")?;
     Ok(rows
@@ -162,7 +162,7 @@ pub async fn priors(
 
 /// Keeps fixes the GPS filters refused, with the reason (once per event).
 pub async fn keep_filtered(
-    pool: &PgPool,
+    conn: &mut sqlx::PgConnection,
     filtered: &[(&GpsFix, crate::rules::gps::Filtered)],
 ) -> anyhow::Result<()> {
     let ids: Vec<uuid::Uuid> = filtered.iter().map(|f| f.0.id).collect();
@@ -198,7 +198,7 @@ pub async fn keep_filtered(
     .bind(&times)
     .bind(&lons)
     .bind(&lats)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .context("keeping filtered GPS fixes")?;
     Ok(())
@@ -206,7 +206,10 @@ pub async fn keep_filtered(
 
 /// Cylinders riding these vehicles (their custody place is the vehicle) take the vehicles' new
 /// positions. Their `last_seen_at` stays the last sighting's: riding is inferred, not seen.
-pub async fn carry_cylinders(pool: &PgPool, moved: &[VehicleState]) -> anyhow::Result<u64> {
+pub async fn carry_cylinders(
+    conn: &mut sqlx::PgConnection,
+    moved: &[VehicleState],
+) -> anyhow::Result<u64> {
     if moved.is_empty() {
         return Ok(0);
     }
@@ -221,7 +224,7 @@ pub async fn carry_cylinders(pool: &PgPool, moved: &[VehicleState]) -> anyhow::R
     .bind(&plates)
     .bind(&lons)
     .bind(&lats)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .context("moving cylinders with their vehicles")?;
     Ok(done.rows_affected())
