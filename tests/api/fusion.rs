@@ -195,7 +195,7 @@ async fn fences_give_transitions_and_restricted_zones_and_corridors_raise_alerts
     post_at(113.61, 34.715, 30).await; // still inside
     post_at(113.612, 34.715, 90).await; // inside for 90 s: dwell
     post_at(113.65, 34.71, 120).await; // out of the corridor
-                                       // The position is committed before the fence stage's transaction: wait for the alert.
+                                       // Wait for the alert (the positions and the fence stage commit together).
     app.wait_until(|| async {
         app.get_json("/api/v1/alerts?kind=corridor_exit").await.1["items"]
             .as_array()
