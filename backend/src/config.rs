@@ -80,6 +80,9 @@ pub struct Settings {
     pub lookout_every_s: u64,
     /// A device that sent events before and none for this long raises `device_silent` (seconds).
     pub device_silent_s: u64,
+    /// Alert sightings (which keep one sighting from being counted twice) are forgotten after
+    /// this many days; a condition still holding then (a device still silent) counts again.
+    pub sighting_retention_days: u32,
     /// host:port to listen on; port 0 picks a free port (printed at start).
     pub http_addr: String,
     /// Directory of the built dashboard (trunk's `dist`), served at `/`.
@@ -158,6 +161,7 @@ impl Default for Settings {
             delivery_max_distance_m: 200.0,
             lookout_every_s: 60,
             device_silent_s: 1800,
+            sighting_retention_days: 7,
             http_addr: "127.0.0.1:8080".into(),
             frontend_dir: PathBuf::from("dist"),
             basemap_path: PathBuf::from("assets/basemap/zhengzhou_districts.wgs84.geojson"),
@@ -247,7 +251,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 42] = [
+const KEYS: [&str; 43] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -269,6 +273,7 @@ const KEYS: [&str; 42] = [
     "delivery_max_distance_m",
     "lookout_every_s",
     "device_silent_s",
+    "sighting_retention_days",
     "http_addr",
     "frontend_dir",
     "basemap_path",

@@ -116,6 +116,9 @@ impl Application {
                 publisher.clone(),
                 crate::pipeline::lookout::LookoutOptions {
                     every: Duration::from_secs(settings.lookout_every_s.max(1)),
+                    sightings_kept: chrono::Duration::days(i64::from(
+                        settings.sighting_retention_days.max(1),
+                    )),
                     device_silent_after: chrono::Duration::seconds(
                         i64::try_from(settings.device_silent_s)
                             .unwrap_or(3_000_000_000)

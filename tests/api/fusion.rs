@@ -542,6 +542,10 @@ async fn silent_devices_and_lost_cylinders_are_found_by_the_lookout() {
             .0,
         201
     );
+    sqlx::query("INSERT INTO alert_sightings (sighting, counted_at) VALUES ('old', now() - interval '8 days')")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
     // Delivered to C1 forty days ago, never seen since.
     let long_ago = (Utc::now() - Duration::days(40)).to_rfc3339();
     let deliver = crate::common::scan("deliver", "L1", &long_ago, json!({"customer_code": "C1"}));
@@ -577,6 +581,16 @@ async fn silent_devices_and_lost_cylinders_are_found_by_the_lookout() {
     })
     .await;
     assert_eq!(alerts_of(&app, "device_silent").await[0]["status"], "open");
+    // Sightings older than a week are forgotten, the recent ones kept.
+    let sightings: Vec<String> = sqlx::query_scalar("SELECT sighting FROM alert_sightings")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    assert!(!sightings.contains(&"old".to_owned()), "{sightings:?}");
+    assert!(
+        sightings.iter().any(|s| s.starts_with("lost:L1:")),
+        "{sightings:?}"
+    );
 }
 
 /// The scenario: a loaded vehicle standing 20 minutes outside every known site raises

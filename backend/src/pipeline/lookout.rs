@@ -1,7 +1,8 @@
 //! The lookout: what no event says, found by looking now and then — devices that went silent and
 //! cylinders that became lost (not seen for `loss_after_days` outside their owner's sites,
 //! `rules::custody::effective`). Each raises its alert once per silence or loss; when the device
-//! or cylinder is seen again the open alert is marked as no longer holding.
+//! or cylinder is seen again the open alert is marked as no longer holding. It also forgets
+//! alert sightings older than `sighting_retention_days`.
 
 use crate::live::publish::Publisher;
 use crate::rules::custody::effective;
@@ -21,6 +22,8 @@ const LOST_PER_PASS: i64 = 10_000;
 #[derive(Debug, Clone, Copy)]
 pub struct LookoutOptions {
     pub every: Duration,
+    /// Sightings are remembered this long (against counting one twice).
+    pub sightings_kept: chrono::Duration,
     pub device_silent_after: chrono::Duration,
     pub loss_after: chrono::Duration,
 }
@@ -110,6 +113,10 @@ async fn pass(
             sighting: format!("lost:{}:{}", c.code, c.last_seen_at.timestamp_micros()),
         };
         crate::alerts::raise(pool, publisher, alert).await;
+    }
+    let forgotten = store::lookout::forget_sightings(pool, now - options.sightings_kept).await?;
+    if forgotten > 0 {
+        tracing::debug!(forgotten, "old alert sightings forgotten");
     }
     // Seen again: the condition ended.
     for (kind, cut_off) in [

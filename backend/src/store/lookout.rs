@@ -93,3 +93,13 @@ pub async fn open_subjects(
     .await
     .context("reading open alerts' subjects")
 }
+
+/// Forgets sightings counted before `before` (a stream entry is never redelivered that late).
+pub async fn forget_sightings(pool: &PgPool, before: DateTime<Utc>) -> anyhow::Result<u64> {
+    let done = sqlx::query("DELETE FROM alert_sightings WHERE counted_at < $1")
+        .bind(before)
+        .execute(pool)
+        .await
+        .context("forgetting old alert sightings")?;
+    Ok(done.rows_affected())
+}
