@@ -12,6 +12,7 @@ pub mod ids;
 pub mod live;
 pub mod medium;
 pub mod registry;
+pub mod stats;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{GeoPoint, VehiclePlate};

@@ -18,3 +18,4 @@ mod pipeline;
 mod registry;
 mod scope;
 mod serving;
+mod stats;

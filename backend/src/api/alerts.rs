@@ -58,22 +58,13 @@ pub async fn list(
         .as_deref()
         .map(super::parse_cursor)
         .transpose()?;
-    // Another enterprise or district answers as if it did not exist, as the registry does.
-    let scope = user
-        .scope()
-        .narrow(
-            query.enterprise_code.as_deref(),
-            query.district_code.as_deref(),
-        )
-        .ok_or_else(|| ApiError::client(ErrorCode::NotFound, "no such enterprise or district"))?;
-    if let Some(code) = &query.enterprise_code {
-        if !store::cylinders::enterprise_exists(&state.pool, code, &scope).await? {
-            return Err(ApiError::client(
-                ErrorCode::NotFound,
-                format!("no enterprise {code}"),
-            ));
-        }
-    }
+    let scope = narrowed(
+        &state,
+        &user,
+        query.enterprise_code.as_deref(),
+        query.district_code.as_deref(),
+    )
+    .await?;
     let filter = Filter {
         status: query.status,
         kind: query.kind,
@@ -183,6 +174,29 @@ async fn handle(
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored alert unreadable")))?;
     push(&state.publisher, done);
     Ok(HttpResponse::Ok().json(alert))
+}
+
+/// The user's scope narrowed to an enterprise and/or district; another enterprise or district
+/// answers as if it did not exist, as the registry does.
+pub async fn narrowed(
+    state: &AppState,
+    user: &User,
+    enterprise: Option<&str>,
+    district: Option<&str>,
+) -> Result<crate::auth::Scope, ApiError> {
+    let scope = user
+        .scope()
+        .narrow(enterprise, district)
+        .ok_or_else(|| ApiError::client(ErrorCode::NotFound, "no such enterprise or district"))?;
+    if let Some(code) = enterprise {
+        if !store::cylinders::enterprise_exists(&state.pool, code, &scope).await? {
+            return Err(ApiError::client(
+                ErrorCode::NotFound,
+                format!("no enterprise {code}"),
+            ));
+        }
+    }
+    Ok(scope)
 }
 
 fn note_error(message: String) -> ApiError {

@@ -12,6 +12,7 @@ pub mod health;
 pub mod live;
 pub mod public;
 pub mod registry;
+pub mod stats;
 
 use crate::error::error_response;
 use crate::error::ApiError;
@@ -52,6 +53,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(
                 "/alerts/{id}/resolve",
                 web::post().to(alerts::resolve),
+            ))
+            .service(resource(
+                "/stats/inventory",
+                web::get().to(stats::inventory),
             ))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))

@@ -10,6 +10,7 @@ pub mod filling;
 pub mod group_commit;
 pub mod lookout;
 pub mod registry;
+pub mod stats;
 pub mod vehicles;
 
 use anyhow::Context;

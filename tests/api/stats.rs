@@ -1,0 +1,211 @@
+//! Statistics: the inventory table (seed 000 §3.7) per medium and in total, the same whatever
+//! the order of arrival and however often events repeat, and within scope.
+
+use crate::common::{archive, scan, spawn_app, station, TestApp};
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// ENT1's cylinders (6 LPG, 2 N2O) and an inspection station.
+async fn registry(app: &TestApp) {
+    app.seed_registry().await;
+    let mut ins = station("INS1", "ENT1", "郑州特检站", 113.64, 34.74);
+    ins["kind"] = json!("inspection");
+    assert_eq!(app.post_json("/api/v1/stations", &ins).await.0, 201);
+    for (code, medium) in [
+        ("A1", "LPG"),
+        ("A2", "LPG"),
+        ("A3", "LPG"),
+        ("A4", "LPG"),
+        ("A5", "LPG"),
+        ("A6", "LPG"),
+        ("N1", "N2O"),
+        ("N2", "N2O"),
+    ] {
+        let mut a = archive(code, &format!("T{code}"));
+        a["medium"] = json!(medium);
+        assert_eq!(app.post_json("/api/v1/cylinders", &a).await.0, 201);
+    }
+}
+
+/// A history for each cylinder: A1/N2 on their way out, A2/N1 delivered, A3 coming back, A4
+/// delivered 100 days ago and not seen since (lost), A5 scrapped, A6 never moved. Each history
+/// has a few steps, so that order matters to the replay.
+fn events() -> Vec<Value> {
+    let at = |days: i64, minute: i64| {
+        (Utc::now() - Duration::days(days) + Duration::minutes(minute)).to_rfc3339()
+    };
+    let st = json!({"station_code": "ST1", "staff_no": "S1"});
+    let load = |c: &str, t: String| {
+        scan(
+            "load",
+            c,
+            &t,
+            json!({"station_code": "ST1", "vehicle_plate": "豫A00001"}),
+        )
+    };
+    let deliver = |c: &str, t: String| scan("deliver", c, &t, json!({"customer_code": "C1"}));
+    let mut e = Vec::new();
+    for c in ["A1", "A2", "A3", "A4", "N1", "N2"] {
+        let days = if c == "A4" { 100 } else { 2 };
+        e.push(scan("fill", c, &at(days, 0), st.clone()));
+        e.push(load(c, at(days, 10)));
+    }
+    for c in ["A2", "A3", "A4", "N1"] {
+        let days = if c == "A4" { 100 } else { 2 };
+        e.push(deliver(c, at(days, 30)));
+    }
+    e.push(scan(
+        "collect_empty",
+        "A3",
+        &at(1, 0),
+        json!({"customer_code": "C1", "vehicle_plate": "豫A00001"}),
+    ));
+    e.push(
+        json!({"id": Uuid::new_v4(), "kind": "inspection", "cylinder_code": "A5",
+        "conclusion": "scrap", "inspected_on": &at(3, 0)[..10], "next_inspection_on": null,
+        "report_no": "R-1", "inspection_body": "郑州特检院", "inspector": "王工",
+        "occurred_at": at(3, 0)}),
+    );
+    e
+}
+
+async fn table(app: &TestApp) -> Value {
+    let (status, t) = app.get_json("/api/v1/stats/inventory").await;
+    assert_eq!(status, 200, "{t}");
+    t
+}
+
+async fn feed(app: &TestApp, batches: Vec<Vec<Value>>) {
+    for batch in batches {
+        let (status, body) = app.post_events(&json!({ "events": batch })).await;
+        assert_eq!(status, 202, "{body}");
+    }
+}
+
+async fn settled(app: &TestApp, rows: i64) {
+    app.wait_until(|| async {
+        let n: i64 = sqlx::query_scalar("SELECT count(DISTINCT event_id) FROM cylinder_events")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        n == rows
+    })
+    .await;
+}
+
+/// A deterministic shuffle (xorshift), so that a failure can be replayed.
+fn shuffled(mut v: Vec<Value>, mut seed: u64) -> Vec<Value> {
+    for i in (1..v.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let j = usize::try_from(seed % (i as u64 + 1)).unwrap();
+        v.swap(i, j);
+    }
+    v
+}
+
+#[tokio::test]
+async fn the_inventory_is_the_same_in_order_shuffled_and_with_duplicates() {
+    let (a, b, c) = tokio::join!(spawn_app(), spawn_app(), spawn_app());
+    tokio::join!(registry(&a), registry(&b), registry(&c));
+    let all = events();
+    let n = i64::try_from(all.len()).unwrap();
+    // In order, one batch each; shuffled, one at a time; shuffled, each event twice in
+    // different batches.
+    let one_by_one: Vec<Vec<Value>> = shuffled(all.clone(), 7)
+        .into_iter()
+        .map(|e| vec![e])
+        .collect();
+    let mut twice = shuffled(all.clone(), 11);
+    twice.extend(shuffled(all.clone(), 13));
+    let twice: Vec<Vec<Value>> = twice.chunks(5).map(<[Value]>::to_vec).collect();
+    tokio::join!(
+        feed(&a, vec![all.clone()]),
+        feed(&b, one_by_one),
+        feed(&c, twice)
+    );
+    tokio::join!(settled(&a, n), settled(&b, n), settled(&c, n));
+    let (ta, tb, tc) = tokio::join!(table(&a), table(&b), table(&c));
+    assert_eq!(ta, tb, "shuffled");
+    assert_eq!(ta, tc, "shuffled with duplicates");
+
+    // The figures, by the definitions of SPEC §2.
+    let row = |m: &str| {
+        ta["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["medium"] == m)
+            .cloned()
+            .unwrap()
+    };
+    let counts = |r: &Value| {
+        [
+            "shipped",
+            "in_transit",
+            "delivered",
+            "returning",
+            "total",
+            "lost",
+        ]
+        .map(|k| r[k].as_i64().unwrap())
+    };
+    assert_eq!(counts(&row("LPG")), [2, 1, 1, 1, 5, 1], "{ta}");
+    assert_eq!(counts(&row("N2O")), [2, 1, 1, 0, 2, 0], "{ta}");
+    assert_eq!(
+        counts(&ta["total"]),
+        [4, 2, 2, 1, 7, 1],
+        "the total row adds up"
+    );
+
+    // The same table from each cylinder's own page (its effective custody).
+    let mut from_pages = std::collections::HashMap::<&str, [i64; 6]>::new();
+    for (code, medium) in [
+        ("A1", "LPG"),
+        ("A2", "LPG"),
+        ("A3", "LPG"),
+        ("A4", "LPG"),
+        ("A5", "LPG"),
+        ("A6", "LPG"),
+        ("N1", "N2O"),
+        ("N2", "N2O"),
+    ] {
+        let (_, view) = a.get_json(&format!("/api/v1/cylinders/{code}")).await;
+        let custody = view["custody"].as_str().unwrap().to_owned();
+        let r = from_pages.entry(medium).or_default();
+        match custody.as_str() {
+            "in_transit_delivery" => {
+                r[0] += 1;
+                r[1] += 1;
+            }
+            "at_customer" => {
+                r[0] += 1;
+                r[2] += 1;
+            }
+            "in_transit_return" => r[3] += 1,
+            "lost" => r[5] += 1,
+            _ => {}
+        }
+        if custody != "scrapped" {
+            r[4] += 1;
+        }
+    }
+    assert_eq!(from_pages["LPG"], counts(&row("LPG")));
+    assert_eq!(from_pages["N2O"], counts(&row("N2O")));
+
+    // Scope: another enterprise is not found; a station's table counts its cylinders.
+    let (status, _) = a
+        .get_json("/api/v1/stats/inventory?enterprise_code=NOPE")
+        .await;
+    assert_eq!(status, 404);
+    let (status, st2) = a.get_json("/api/v1/stats/inventory?station_code=ST2").await;
+    assert_eq!(status, 200);
+    assert_eq!(st2["rows"], json!([]), "no cylinder is registered at ST2");
+    let (status, body) = a.get_json("/api/v1/stats/inventory?medium=LPG").await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("invalid_query"))
+    );
+}
