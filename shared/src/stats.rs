@@ -53,6 +53,34 @@ impl Inventory {
     }
 }
 
+/// How `GET /api/v1/stats/compliance` groups.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    #[default]
+    Enterprise,
+    District,
+}
+
+/// Cylinders by their worst compliance status (`Compliance` wire names), one status each.
+pub type ComplianceCounts = std::collections::BTreeMap<String, i64>;
+
+/// One group of the compliance distribution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComplianceGroup {
+    /// The enterprise's or district's code.
+    pub key: String,
+    pub counts: ComplianceCounts,
+}
+
+/// `GET /api/v1/stats/compliance`: per enterprise or district, and in total.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComplianceDistribution {
+    pub group_by: GroupBy,
+    pub groups: Vec<ComplianceGroup>,
+    pub total: ComplianceCounts,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -209,3 +209,110 @@ async fn the_inventory_is_the_same_in_order_shuffled_and_with_duplicates() {
         (400, &json!("invalid_query"))
     );
 }
+
+#[tokio::test]
+async fn the_compliance_distribution_counts_each_cylinder_once_by_its_worst_status() {
+    let app = spawn_app().await;
+    registry(&app).await; // A1..A6 and N1, N2: sound archives of ENT1 (district 410105)
+    let mut e2 = crate::common::enterprise("ENT2");
+    e2["district_code"] = json!("410102");
+    assert_eq!(app.post_json("/api/v1/enterprises", &e2).await.0, 201);
+    assert_eq!(
+        app.post_json(
+            "/api/v1/stations",
+            &station("ST9", "ENT2", "九号站", 113.55, 34.75)
+        )
+        .await
+        .0,
+        201
+    );
+    let today = Utc::now().date_naive();
+    let day = |d: i64| (today + Duration::days(d)).format("%Y-%m-%d").to_string();
+    let variants = [
+        ("B1", "ENT1", json!({"next_inspection_on": day(10)})), // due soon
+        (
+            "B2",
+            "ENT1",
+            json!({"next_inspection_on": day(-10), "last_inspected_on": day(-1500)}),
+        ), // overdue
+        (
+            "B3",
+            "ENT1",
+            json!({"manufactured_on": "2005-01-01", "last_inspected_on": "2024-01-01"}),
+        ), // life expired
+        (
+            "B4",
+            "ENT2",
+            json!({"registration_no": null, "registered_on": null, "registration_authority": null}),
+        ), // unregistered
+        ("B5", "ENT2", json!({})),                              // ok
+    ];
+    for (code, owner, changes) in variants {
+        let mut a = archive(code, &format!("T{code}"));
+        a["owner_enterprise_code"] = json!(owner);
+        if owner == "ENT2" {
+            a["station_code"] = json!("ST9");
+        }
+        for (k, v) in changes.as_object().unwrap() {
+            a[k] = v.clone();
+        }
+        let (status, body) = app.post_json("/api/v1/cylinders", &a).await;
+        assert_eq!(status, 201, "{code}: {body}");
+    }
+    // A5 scrapped.
+    let scrap = events()
+        .into_iter()
+        .filter(|e| e["kind"] == "inspection")
+        .collect::<Vec<_>>();
+    feed(&app, vec![scrap]).await;
+    settled(&app, 1).await;
+
+    let (status, by_enterprise) = app.get_json("/api/v1/stats/compliance").await;
+    assert_eq!(status, 200, "{by_enterprise}");
+    assert_eq!(by_enterprise["group_by"], "enterprise");
+    let group = |t: &Value, key: &str| {
+        t["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"] == key)
+            .unwrap()["counts"]
+            .clone()
+    };
+    assert_eq!(
+        group(&by_enterprise, "ENT1"),
+        json!({"ok": 7, "scrapped": 1, "due_soon": 1, "inspection_overdue": 1, "life_expired": 1})
+    );
+    assert_eq!(
+        group(&by_enterprise, "ENT2"),
+        json!({"ok": 1, "unregistered": 1})
+    );
+    assert_eq!(by_enterprise["total"]["ok"], 8);
+    // Each figure agrees with the cylinders' own pages.
+    let mut pages = std::collections::BTreeMap::<String, i64>::new();
+    for code in [
+        "A1", "A2", "A3", "A4", "A5", "A6", "N1", "N2", "B1", "B2", "B3", "B4", "B5",
+    ] {
+        let (_, view) = app.get_json(&format!("/api/v1/cylinders/{code}")).await;
+        *pages
+            .entry(view["compliance"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        serde_json::to_value(&pages).unwrap(),
+        by_enterprise["total"]
+    );
+    // By district, and narrowed to one.
+    let (_, by_district) = app
+        .get_json("/api/v1/stats/compliance?group_by=district")
+        .await;
+    assert_eq!(group(&by_district, "410102"), group(&by_enterprise, "ENT2"));
+    let (_, one) = app
+        .get_json("/api/v1/stats/compliance?group_by=district&district_code=410105")
+        .await;
+    assert_eq!(one["groups"].as_array().unwrap().len(), 1);
+    let (status, _) = app
+        .get_json("/api/v1/stats/compliance?group_by=street")
+        .await;
+    assert_eq!(status, 400);
+}

@@ -58,6 +58,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/stats/inventory",
                 web::get().to(stats::inventory),
             ))
+            .service(resource(
+                "/stats/compliance",
+                web::get().to(stats::compliance),
+            ))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
             .service(resource(

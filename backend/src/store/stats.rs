@@ -67,3 +67,51 @@ pub async fn inventory(
         )
         .collect())
 }
+
+/// Cylinders owned within `scope` per group (owner enterprise or its district) and worst
+/// compliance status on `today`, as `rules::compliance::statuses` ranks them: scrapped, life
+/// expired, inspection overdue, unregistered, due soon (within `due_soon_days`), ok. A date
+/// passes the day after it.
+pub async fn compliance(
+    pool: &PgPool,
+    scope: &Scope,
+    by_district: bool,
+    today: chrono::NaiveDate,
+    due_soon_days: u32,
+) -> anyhow::Result<Vec<(String, String, i64)>> {
+    sqlx::query_as(
+        r#"
+        WITH s AS (
+            SELECT CASE WHEN $3 THEN e.district_code ELSE c.owner_enterprise_code END AS key,
+                   coalesce(st.scrapped_at IS NOT NULL
+                            AND (st.scrapped_at AT TIME ZONE 'Asia/Shanghai')::date <= $4, false)
+                       AS scrapped,
+                   (c.manufactured_on + make_interval(years => c.design_life_years))::date AS life_ends,
+                   coalesce(st.next_inspection_on, c.next_inspection_on) AS next_on,
+                   c.registration_no IS NOT NULL AS registered
+            FROM cylinders c
+            JOIN enterprises e ON e.code = c.owner_enterprise_code
+            LEFT JOIN cylinder_state st ON st.cylinder_id = c.id
+            WHERE ($1::text IS NULL OR c.owner_enterprise_code = $1)
+              AND ($2::text IS NULL OR e.district_code = $2)
+        )
+        SELECT key,
+               CASE WHEN scrapped THEN 'scrapped'
+                    WHEN $4 > life_ends THEN 'life_expired'
+                    WHEN $4 > next_on THEN 'inspection_overdue'
+                    WHEN NOT registered THEN 'unregistered'
+                    WHEN $4 > next_on - $5::int THEN 'due_soon'
+                    ELSE 'ok' END AS status,
+               count(*)
+        FROM s GROUP BY 1, 2 ORDER BY 1, 2
+        "#,
+    )
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .bind(by_district)
+    .bind(today)
+    .bind(i32::try_from(due_soon_days).unwrap_or(i32::MAX))
+    .fetch_all(pool)
+    .await
+    .context("counting compliance")
+}
