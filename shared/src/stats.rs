@@ -81,6 +81,63 @@ pub struct ComplianceDistribution {
     pub total: ComplianceCounts,
 }
 
+/// A time bucket of `GET /api/v1/stats/fillings`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bucket {
+    Hour,
+    #[default]
+    Day,
+}
+
+/// One bucket (Beijing time) of filling activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FillingBucket {
+    pub start: chrono::DateTime<chrono::FixedOffset>,
+    pub fillings: i64,
+    /// Records flagged (overfill, tare mismatch, late, filled despite refusal).
+    pub flagged: i64,
+    /// Records later than `late_filling_s`.
+    pub late: i64,
+    pub decisions: i64,
+    pub refusals: i64,
+}
+
+/// Refusals of one rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleCount {
+    pub rule: String,
+    pub count: i64,
+}
+
+/// `GET /api/v1/stats/fillings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FillingStats {
+    pub bucket: Bucket,
+    pub buckets: Vec<FillingBucket>,
+    pub refusals_by_rule: Vec<RuleCount>,
+}
+
+/// Alerts of one kind opened in a window, and how fast they were acknowledged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertKindStats {
+    pub kind: String,
+    pub opened: i64,
+    pub acknowledged: i64,
+    pub resolved: i64,
+    /// Still open (not acknowledged) now.
+    pub open: i64,
+    /// Mean seconds from opening to acknowledgement, over those acknowledged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_ack_s: Option<f64>,
+}
+
+/// `GET /api/v1/stats/alerts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertStats {
+    pub kinds: Vec<AlertKindStats>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,10 @@ async fn one_alert(app: &TestApp, query: &str, pred: impl Fn(&Value) -> bool) ->
     );
 }
 
+async fn other_get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
+    app.send_json(Method::GET, path, None, Some(token)).await
+}
+
 async fn user(app: &TestApp, name: &str, body: Value) -> String {
     let mut body = body;
     body["username"] = json!(name);
@@ -367,6 +371,65 @@ async fn the_filling_path_raises_counts_pushes_and_duty_officers_handle_its_aler
     );
     let old = one_alert(&app, "?kind=filling_refused&status=resolved", |_| true).await;
     assert_eq!(old["count"], 3);
+
+    // The statistics of the same day: decisions, refusals by rule, records; alerts by kind.
+    let (status, stats) = app.get_json("/api/v1/stats/fillings?bucket=hour").await;
+    assert_eq!(status, 200, "{stats}");
+    let sum = |k: &str| -> i64 {
+        stats["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b[k].as_i64().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        (
+            sum("decisions"),
+            sum("refusals"),
+            sum("fillings"),
+            sum("flagged"),
+            sum("late")
+        ),
+        (4, 4, 2, 2, 1),
+        "{stats}"
+    );
+    let rules = &stats["refusals_by_rule"];
+    assert!(
+        rules
+            .as_array()
+            .unwrap()
+            .contains(&json!({"rule": "R00", "count": 1})),
+        "{rules}"
+    );
+    let (_, by_kind) = app.get_json("/api/v1/stats/alerts").await;
+    let refused = by_kind["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == "filling_refused")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            &refused["opened"],
+            &refused["acknowledged"],
+            &refused["resolved"],
+            &refused["open"]
+        ),
+        (&json!(2), &json!(1), &json!(1), &json!(1)),
+        "{by_kind}"
+    );
+    assert!(refused["mean_ack_s"].as_f64().unwrap() >= 0.0);
+    for bad in [
+        "?bucket=week",
+        "?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+    ] {
+        let (status, _) = app.get_json(&format!("/api/v1/stats/fillings{bad}")).await;
+        assert_eq!(status, 400, "{bad}");
+    }
+    let (status, _) = other_get(&app, &other, "/api/v1/stats/alerts?enterprise_code=ENT1").await;
+    assert_eq!(status, 404, "another enterprise's figures are not found");
 
     // Listing: filters, pagination, bad queries.
     let all = alerts(&app, "").await;

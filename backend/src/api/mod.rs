@@ -62,6 +62,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/stats/compliance",
                 web::get().to(stats::compliance),
             ))
+            .service(resource("/stats/fillings", web::get().to(stats::fillings)))
+            .service(resource("/stats/alerts", web::get().to(stats::alerts)))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
             .service(resource(

@@ -115,3 +115,110 @@ pub async fn compliance(
     .await
     .context("counting compliance")
 }
+
+/// Filling activity per bucket (`hour` or `day`, Beijing time) from `from` to `to`, of the
+/// stations within `scope` (or one station): (bucket start, fillings, flagged, late,
+/// decisions, refusals); every bucket, empty ones included.
+#[allow(clippy::type_complexity)]
+pub async fn fillings(
+    pool: &PgPool,
+    scope: &Scope,
+    station: Option<&str>,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    bucket: &str,
+    late_s: f64,
+) -> anyhow::Result<Vec<(chrono::NaiveDateTime, i64, i64, i64, i64, i64)>> {
+    sqlx::query_as(
+        r#"
+        WITH st AS (
+            SELECT s.code FROM stations s JOIN enterprises e ON e.code = s.enterprise_code
+            WHERE ($1::text IS NULL OR s.enterprise_code = $1)
+              AND ($2::text IS NULL OR coalesce(s.district_code, e.district_code) = $2)
+              AND ($3::text IS NULL OR s.code = $3)
+        ), b AS (
+            SELECT generate_series(date_trunc($6, $4 AT TIME ZONE 'Asia/Shanghai'),
+                                   ($5 AT TIME ZONE 'Asia/Shanghai') - interval '1 microsecond',
+                                   ('1 ' || $6)::interval) AS start
+        ), f AS (
+            SELECT date_trunc($6, f.ended_at AT TIME ZONE 'Asia/Shanghai') AS start,
+                   count(*) AS n,
+                   count(*) FILTER (WHERE cardinality(f.flags) > 0) AS flagged,
+                   count(*) FILTER (WHERE f.late_s > $7) AS late
+            FROM fillings f JOIN st ON st.code = f.station_code
+            WHERE f.ended_at >= $4 AND f.ended_at < $5 GROUP BY 1
+        ), d AS (
+            SELECT date_trunc($6, d.decided_at AT TIME ZONE 'Asia/Shanghai') AS start,
+                   count(*) AS n, count(*) FILTER (WHERE NOT d.allowed) AS refused
+            FROM filling_decisions d JOIN st ON st.code = d.station_code
+            WHERE d.decided_at >= $4 AND d.decided_at < $5 GROUP BY 1
+        )
+        SELECT b.start, coalesce(f.n, 0), coalesce(f.flagged, 0), coalesce(f.late, 0),
+               coalesce(d.n, 0), coalesce(d.refused, 0)
+        FROM b LEFT JOIN f USING (start) LEFT JOIN d USING (start) ORDER BY b.start
+        "#,
+    )
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .bind(station)
+    .bind(window.0)
+    .bind(window.1)
+    .bind(bucket)
+    .bind(late_s)
+    .fetch_all(pool)
+    .await
+    .context("counting fillings")
+}
+
+/// Refusals per rule in the window, of the stations within `scope` (or one station).
+pub async fn refusals_by_rule(
+    pool: &PgPool,
+    scope: &Scope,
+    station: Option<&str>,
+    window: (DateTime<Utc>, DateTime<Utc>),
+) -> anyhow::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT r->>'rule' AS rule, count(*) \
+         FROM filling_decisions d JOIN stations s ON s.code = d.station_code \
+         JOIN enterprises e ON e.code = s.enterprise_code, jsonb_array_elements(d.reasons) r \
+         WHERE NOT d.allowed AND d.decided_at >= $4 AND d.decided_at < $5 \
+           AND ($1::text IS NULL OR s.enterprise_code = $1) \
+           AND ($2::text IS NULL OR coalesce(s.district_code, e.district_code) = $2) \
+           AND ($3::text IS NULL OR s.code = $3) \
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .bind(station)
+    .bind(window.0)
+    .bind(window.1)
+    .fetch_all(pool)
+    .await
+    .context("counting refusals by rule")
+}
+
+/// Alerts opened in the window within `scope`, per kind: opened, acknowledged, resolved, open
+/// now, mean seconds to acknowledge.
+#[allow(clippy::type_complexity)]
+pub async fn alerts(
+    pool: &PgPool,
+    scope: &Scope,
+    window: (DateTime<Utc>, DateTime<Utc>),
+) -> anyhow::Result<Vec<(String, i64, i64, i64, i64, Option<f64>)>> {
+    sqlx::query_as(
+        "SELECT kind, count(*), count(ack_at), count(resolved_at), \
+                count(*) FILTER (WHERE status = 'open'), \
+                avg(extract(epoch FROM ack_at - opened_at))::float8 \
+         FROM alerts \
+         WHERE opened_at >= $3 AND opened_at < $4 \
+           AND ($1::text IS NULL OR enterprise_code = $1) \
+           AND ($2::text IS NULL OR district_code = $2) \
+         GROUP BY kind ORDER BY kind",
+    )
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .bind(window.0)
+    .bind(window.1)
+    .fetch_all(pool)
+    .await
+    .context("counting alerts")
+}
