@@ -83,6 +83,8 @@ pub struct Settings {
     /// Alert sightings (which keep one sighting from being counted twice) are forgotten after
     /// this many days; a condition still holding then (a device still silent) counts again.
     pub sighting_retention_days: u32,
+    /// How often the wall's figures are pushed on the `stats` topic (seconds).
+    pub stats_every_s: u64,
     /// host:port to listen on; port 0 picks a free port (printed at start).
     pub http_addr: String,
     /// Directory of the built dashboard (trunk's `dist`), served at `/`.
@@ -162,6 +164,7 @@ impl Default for Settings {
             lookout_every_s: 60,
             device_silent_s: 1800,
             sighting_retention_days: 7,
+            stats_every_s: 5,
             http_addr: "127.0.0.1:8080".into(),
             frontend_dir: PathBuf::from("dist"),
             basemap_path: PathBuf::from("assets/basemap/zhengzhou_districts.wgs84.geojson"),
@@ -251,7 +254,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 43] = [
+const KEYS: [&str; 44] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -274,6 +277,7 @@ const KEYS: [&str; 43] = [
     "lookout_every_s",
     "device_silent_s",
     "sighting_retention_days",
+    "stats_every_s",
     "http_addr",
     "frontend_dir",
     "basemap_path",

@@ -128,6 +128,13 @@ impl Application {
                 },
                 shutdown_rx.clone(),
             )),
+            tokio::spawn(crate::live::stats::run(
+                pool.clone(),
+                publisher.clone(),
+                Duration::from_secs(settings.stats_every_s.max(1)),
+                chrono::Duration::days(i64::from(settings.loss_after_days)),
+                shutdown_rx.clone(),
+            )),
             tokio::spawn(crate::alerts::escalation(
                 pool.clone(),
                 publisher.clone(),

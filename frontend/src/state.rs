@@ -92,7 +92,9 @@ impl Reducible for LiveState {
                 }
             }
             // Cylinders and sites are not drawn from the live feed yet.
-            LiveAction::Message(LiveMessage::Cylinder(_) | LiveMessage::Site(_)) => {}
+            LiveAction::Message(
+                LiveMessage::Cylinder(_) | LiveMessage::Site(_) | LiveMessage::Stats(_),
+            ) => {}
             LiveAction::Message(LiveMessage::Vehicle(v)) => {
                 let mut map = next.vehicles.borrow_mut();
                 // Newest by event time wins, as on the server.

@@ -46,6 +46,18 @@ pub enum LiveMessage {
     Cylinder(CylinderState),
     /// A site's count of full cylinders changed (on the `cylinders` topic).
     Site(SiteStock),
+    /// The city's figures, every few seconds, for the wall (on the `stats` topic; city-wide, so
+    /// only users who see the whole city receive them).
+    Stats(Box<CityStats>),
+}
+
+/// The wall's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CityStats {
+    pub inventory: crate::stats::Inventory,
+    /// Unresolved alerts by severity (`critical`, `high`, `medium`, `low`).
+    pub open_alerts: std::collections::BTreeMap<String, i64>,
+    pub at: DateTime<Utc>,
 }
 
 /// A cylinder's custody and last known place, as the pipeline just decided them.

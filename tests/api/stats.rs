@@ -316,3 +316,44 @@ async fn the_compliance_distribution_counts_each_cylinder_once_by_its_worst_stat
         .await;
     assert_eq!(status, 400);
 }
+
+/// The wall's figures arrive on the live socket every `stats_every_s` for whoever sees the
+/// whole city, and never for an enterprise's users.
+#[tokio::test]
+async fn the_wall_gets_the_city_figures_live_and_enterprises_do_not() {
+    let mut config = crate::common::AppConfig::default();
+    config
+        .env
+        .push(("CYLWATCH_STATS_EVERY_S".into(), "1".into()));
+    let app = crate::common::spawn_app_with(config, crate::common::TestDb::new().await).await;
+    registry(&app).await;
+    let password = "Enterprise-Pass-1";
+    let staff = json!({"username": "ent1-staff", "password": password, "role": "enterprise_staff",
+                       "enterprise_code": "ENT1"});
+    assert_eq!(app.post_json("/api/v1/users", &staff).await.0, 201);
+    let staff_token = app.login("ent1-staff", password).await;
+    let mut wall = crate::live::connect(&app).await;
+    let url = format!(
+        "ws://127.0.0.1:{}/api/v1/live?token={staff_token}",
+        app.port
+    );
+    let (mut own, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let stats = crate::live::until(&mut wall, |m| m["type"] == "stats").await;
+    assert_eq!(stats["inventory"], table(&app).await);
+    assert_eq!(stats["inventory"]["total"]["total"], 8);
+    // The enterprise's socket, over the same seconds: its snapshot, and no city figures.
+    let seen = tokio::time::timeout(std::time::Duration::from_millis(2500), async {
+        let mut types = Vec::new();
+        while let Some(Ok(msg)) = futures_util::StreamExt::next(&mut own).await {
+            if let Ok(text) = msg.into_text() {
+                if let Ok(v) = serde_json::from_str::<Value>(text.as_str()) {
+                    types.push(v["type"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+        }
+        types
+    })
+    .await
+    .unwrap_or_default();
+    assert!(!seen.iter().any(|t| t == "stats"), "{seen:?}");
+}

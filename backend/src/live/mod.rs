@@ -4,6 +4,7 @@
 
 pub mod publish;
 pub mod session;
+pub mod stats;
 
 use crate::pipeline::{connect_redis_pubsub, StreamKeys};
 use bytestring::ByteString;

@@ -388,6 +388,7 @@ async fn publish(
             LiveMessage::Vehicle(_) | LiveMessage::Snapshot { .. } => "vehicles",
             LiveMessage::Alert(_) => "alerts",
             LiveMessage::Cylinder(_) | LiveMessage::Site(_) => "cylinders",
+            LiveMessage::Stats(_) => "stats",
         };
         let text = serde_json::to_string(message).context("serializing a live message")?;
         pipe.cmd("PUBLISH")

@@ -222,3 +222,18 @@ pub async fn alerts(
     .await
     .context("counting alerts")
 }
+
+/// Unresolved alerts within `scope` by severity.
+pub async fn open_alerts(pool: &PgPool, scope: &Scope) -> anyhow::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT severity, count(*) FROM alerts WHERE status <> 'resolved' \
+           AND ($1::text IS NULL OR enterprise_code = $1) \
+           AND ($2::text IS NULL OR district_code = $2) \
+         GROUP BY severity ORDER BY severity",
+    )
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .fetch_all(pool)
+    .await
+    .context("counting open alerts")
+}

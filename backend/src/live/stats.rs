@@ -1,0 +1,49 @@
+//! The wall's figures pushed every few seconds on the `stats` topic: the city's inventory and
+//! its unresolved alerts by severity. City-wide: the hub gives them only to sessions that see
+//! the whole city.
+
+use crate::auth::Scope;
+use crate::live::publish::Publisher;
+use crate::store;
+use chrono::Utc;
+use shared::live::{CityStats, LiveMessage, Topic};
+use shared::stats::Inventory;
+use sqlx::PgPool;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Publishes the figures every `every` until shutdown.
+pub async fn run(
+    pool: PgPool,
+    publisher: Publisher,
+    every: Duration,
+    loss_after: chrono::Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+        match figures(&pool, loss_after).await {
+            Ok(stats) => publisher.send(Topic::Stats, &LiveMessage::Stats(Box::new(stats))),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "wall figures not computed"),
+        }
+    }
+}
+
+/// The city's figures now.
+pub async fn figures(pool: &PgPool, loss_after: chrono::Duration) -> anyhow::Result<CityStats> {
+    let city = Scope::system();
+    let now = Utc::now();
+    let rows = store::stats::inventory(pool, &city, None, now - loss_after).await?;
+    let open_alerts = store::stats::open_alerts(pool, &city)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(CityStats {
+        inventory: Inventory::of(rows),
+        open_alerts,
+        at: now,
+    })
+}
