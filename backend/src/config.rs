@@ -380,7 +380,11 @@ mod tests {
     fn every_key_is_a_setting() -> anyhow::Result<()> {
         // Each name in KEYS must be a field: the file layer rejects unknown keys.
         for key in KEYS {
-            let value = if TEXT_KEYS.contains(&key) { "x" } else { "3" };
+            let value = match key {
+                k if TEXT_KEYS.contains(&k) => "x",
+                "gps_filters" => "true",
+                _ => "3",
+            };
             let (s, ignored) = Settings::load_from(
                 None,
                 env(&[(&format!("CYLWATCH_{}", key.to_uppercase()), value)]),
