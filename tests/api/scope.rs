@@ -139,6 +139,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/alerts/{B_ALERT}/ack"),
     ("POST", "/api/v1/alerts/{B_ALERT}/resolve"),
     ("GET", "/api/v1/health"),
+    ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/basemap/districts"),
     ("POST", "/api/v1/stations"),
     ("POST", "/api/v1/customers"),

@@ -39,3 +39,54 @@ async fn serves_the_dashboard_the_basemap_and_json_404s() {
     let body: serde_json::Value = wrong_method.json().await.unwrap();
     assert_eq!(body["error"]["code"], "method_not_allowed");
 }
+
+/// `GET /api/v1/openapi.json` describes every route of the routing table, and nothing else.
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "no sign-in needed");
+    let doc: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (path.clone(), m.clone()))
+        })
+        .collect();
+    documented.sort();
+    // The routing table, read from its source: resource("<path>", web::<method>()...
+    let source =
+        std::fs::read_to_string(crate::common::workspace().join("backend/src/api/mod.rs")).unwrap();
+    let mut routed = Vec::new();
+    let mut rest = source.as_str();
+    while let Some(at) = rest.find("resource(") {
+        rest = &rest[at + "resource(".len()..];
+        let Some(open) = rest.find('"') else { break };
+        let Some(close) = rest[open + 1..].find('"') else {
+            break;
+        };
+        let path = &rest[open + 1..open + 1 + close];
+        let after = &rest[open + 1 + close..];
+        let method = ["get", "post"]
+            .into_iter()
+            .filter_map(|m| after.find(&format!("web::{m}()")).map(|i| (i, m)))
+            .min()
+            .map(|(_, m)| m);
+        if let (true, Some(method)) = (path.starts_with('/'), method) {
+            routed.push((format!("/api/v1{path}"), method.to_owned()));
+        }
+    }
+    routed.sort();
+    assert_eq!(documented, routed);
+}

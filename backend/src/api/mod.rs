@@ -10,6 +10,7 @@ pub mod fillings;
 pub mod guard;
 pub mod health;
 pub mod live;
+pub mod openapi;
 pub mod public;
 pub mod registry;
 pub mod stats;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .wrap(actix_web::middleware::from_fn(guard::guard))
             .service(resource("/health", web::get().to(health::health)))
+            .service(resource("/openapi.json", web::get().to(openapi::document)))
             .service(resource("/auth/login", web::post().to(auth::login)))
             .service(resource("/auth/me", web::get().to(auth::me)))
             .service(resource("/auth/logout", web::post().to(auth::logout)))
