@@ -133,6 +133,7 @@ impl Application {
                 publisher.clone(),
                 Duration::from_secs(settings.stats_every_s.max(1)),
                 chrono::Duration::days(i64::from(settings.loss_after_days)),
+                settings.due_soon_days,
                 shutdown_rx.clone(),
             )),
             tokio::spawn(crate::alerts::escalation(

@@ -32,13 +32,43 @@ pub struct InventoryRow {
     pub medium: String,
     #[serde(flatten)]
     pub counts: InventoryCounts,
+    /// Each figure's list: column name → `GET /api/v1/cylinders?...` (extension).
+    #[serde(default, skip_serializing_if = "Links::is_empty")]
+    pub links: Links,
 }
+
+/// Figure name → the path of the list behind it.
+pub type Links = std::collections::BTreeMap<String, String>;
+
+/// The custody states behind each inventory column.
+pub const INVENTORY_COLUMNS: [(&str, &[&str]); 6] = [
+    ("shipped", &["in_transit_delivery", "at_customer"]),
+    ("in_transit", &["in_transit_delivery"]),
+    ("delivered", &["at_customer"]),
+    ("returning", &["in_transit_return"]),
+    (
+        "total",
+        &[
+            "in_stock_empty",
+            "in_stock_full",
+            "in_transit_delivery",
+            "at_customer",
+            "in_transit_return",
+            "at_inspection",
+            "lost",
+        ],
+    ),
+    ("lost", &["lost"]),
+];
 
 /// `GET /api/v1/stats/inventory`: a row per medium and their sum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inventory {
     pub rows: Vec<InventoryRow>,
     pub total: InventoryCounts,
+    /// The total row's lists (extension).
+    #[serde(default, skip_serializing_if = "Links::is_empty")]
+    pub total_links: Links,
 }
 
 impl Inventory {
@@ -49,7 +79,11 @@ impl Inventory {
         for r in &rows {
             total += r.counts;
         }
-        Self { rows, total }
+        Self {
+            rows,
+            total,
+            total_links: Links::new(),
+        }
     }
 }
 
@@ -71,6 +105,9 @@ pub struct ComplianceGroup {
     /// The enterprise's or district's code.
     pub key: String,
     pub counts: ComplianceCounts,
+    /// Each status's list (extension).
+    #[serde(default, skip_serializing_if = "Links::is_empty")]
+    pub links: Links,
 }
 
 /// `GET /api/v1/stats/compliance`: per enterprise or district, and in total.
@@ -146,6 +183,7 @@ mod tests {
     fn the_total_row_is_the_sum_and_the_wire_shape_is_flat() {
         let row = |m: &str, n: i64| InventoryRow {
             medium: m.into(),
+            links: Links::new(),
             counts: InventoryCounts {
                 shipped: n,
                 in_transit: n,

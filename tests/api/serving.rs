@@ -78,13 +78,14 @@ async fn the_openapi_document_lists_every_route() {
         };
         let path = &rest[open + 1..open + 1 + close];
         let after = &rest[open + 1 + close..];
-        let method = ["get", "post"]
-            .into_iter()
-            .filter_map(|m| after.find(&format!("web::{m}()")).map(|i| (i, m)))
-            .min()
-            .map(|(_, m)| m);
-        if let (true, Some(method)) = (path.starts_with('/'), method) {
-            routed.push((format!("/api/v1{path}"), method.to_owned()));
+        // Every method routed before the next resource.
+        let this = &after[..after.find("resource(").unwrap_or(after.len())];
+        if path.starts_with('/') {
+            for m in ["get", "post"] {
+                if this.contains(&format!("web::{m}()")) {
+                    routed.push((format!("/api/v1{path}"), m.to_owned()));
+                }
+            }
         }
     }
     routed.sort();

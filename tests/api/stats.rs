@@ -195,6 +195,54 @@ async fn the_inventory_is_the_same_in_order_shuffled_and_with_duplicates() {
     assert_eq!(from_pages["LPG"], counts(&row("LPG")));
     assert_eq!(from_pages["N2O"], counts(&row("N2O")));
 
+    // Each figure links to the list behind it, and the list is as long as the figure.
+    for r in ta["rows"].as_array().unwrap().iter().chain([&ta]) {
+        let (links, figures) = if r.get("links").is_some() {
+            (&r["links"], r)
+        } else {
+            (&r["total_links"], &r["total"])
+        };
+        for column in [
+            "shipped",
+            "in_transit",
+            "delivered",
+            "returning",
+            "total",
+            "lost",
+        ] {
+            let link = links[column].as_str().unwrap();
+            let (status, list) = a.get_json(link).await;
+            assert_eq!(status, 200, "{link}: {list}");
+            assert_eq!(
+                i64::try_from(list["items"].as_array().unwrap().len()).unwrap(),
+                figures[column].as_i64().unwrap(),
+                "{link}"
+            );
+        }
+    }
+    let (_, lost) = a.get_json("/api/v1/cylinders?custody=lost").await;
+    assert_eq!(lost["items"][0]["code"], "A4");
+    let (_, page1) = a.get_json("/api/v1/cylinders?limit=3").await;
+    let (_, page2) = a
+        .get_json(&format!(
+            "/api/v1/cylinders?limit=3&cursor={}",
+            page1["next_cursor"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        page2["items"][0]["code"], "A4",
+        "by code: A1 A2 A3 | A4 ..."
+    );
+    for bad in [
+        "?custody=gone",
+        "?compliance=fine",
+        "?medium=XX",
+        "?limit=0",
+    ] {
+        let (status, _) = a.get_json(&format!("/api/v1/cylinders{bad}")).await;
+        assert_eq!(status, 400, "{bad}");
+    }
+
     // Scope: another enterprise is not found; a station's table counts its cylinders.
     let (status, _) = a
         .get_json("/api/v1/stats/inventory?enterprise_code=NOPE")
@@ -339,7 +387,13 @@ async fn the_wall_gets_the_city_figures_live_and_enterprises_do_not() {
     );
     let (mut own, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let stats = crate::live::until(&mut wall, |m| m["type"] == "stats").await;
-    assert_eq!(stats["inventory"], table(&app).await);
+    // The same figures as the table (which also carries the links to its lists).
+    let mut api = table(&app).await;
+    api.as_object_mut().unwrap().remove("total_links");
+    for row in api["rows"].as_array_mut().unwrap() {
+        row.as_object_mut().unwrap().remove("links");
+    }
+    assert_eq!(stats["inventory"], api);
     assert_eq!(stats["inventory"]["total"]["total"], 8);
     // The enterprise's socket, over the same seconds: its snapshot, and no city figures.
     let seen = tokio::time::timeout(std::time::Duration::from_millis(2500), async {

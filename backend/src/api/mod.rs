@@ -93,7 +93,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/geofences",
                 web::post().to(registry::create_geofence),
             ))
-            .service(resource("/cylinders", web::post().to(cylinders::create)))
+            .service(
+                resource("/cylinders", web::post().to(cylinders::create))
+                    .route(web::get().to(stats::cylinders)),
+            )
             .service(resource(
                 "/cylinders/import",
                 web::post().to(cylinders::import),

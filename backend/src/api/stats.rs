@@ -7,11 +7,56 @@ use crate::store;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
+use shared::cylinder::{Compliance, Custody};
 use shared::stats::{
     AlertKindStats, AlertStats, Bucket, ComplianceCounts, ComplianceDistribution, ComplianceGroup,
-    FillingBucket, FillingStats, GroupBy, Inventory, RuleCount,
+    FillingBucket, FillingStats, GroupBy, Inventory, Links, RuleCount, INVENTORY_COLUMNS,
 };
 use shared::ErrorCode;
+
+/// `GET /api/v1/cylinders?` with these parameters (the absent ones left out), percent-encoded.
+fn list_link(params: &[(&str, Option<&str>)]) -> String {
+    let query: Vec<String> = params
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={}", encode(v))))
+        .collect();
+    format!("/api/v1/cylinders?{}", query.join("&"))
+}
+
+/// Percent-encodes a query value (unreserved characters and commas kept).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The lists behind one inventory row (or the total row).
+fn inventory_links(medium: Option<&str>, scope: &[(&str, &Option<String>)]) -> Links {
+    INVENTORY_COLUMNS
+        .iter()
+        .map(|(column, states)| {
+            let custody = states.join(",");
+            let mut params = vec![("medium", medium), ("custody", Some(custody.as_str()))];
+            params.extend(scope.iter().map(|(k, v)| (*k, v.as_deref())));
+            ((*column).to_owned(), list_link(&params))
+        })
+        .collect()
+}
+
+/// How cylinders are classified now: lost after `loss_after_days`, compliance today.
+pub fn classify(state: &AppState) -> store::stats::Classify {
+    store::stats::Classify {
+        lost_before: Utc::now() - chrono::Duration::days(i64::from(state.settings.loss_after_days)),
+        today: crate::rules::compliance::today_in_shanghai(),
+        due_soon_days: state.settings.due_soon_days,
+    }
+}
 
 /// `?enterprise_code=&district_code=&station_code=`.
 #[derive(Deserialize)]
@@ -48,15 +93,24 @@ pub async fn inventory(
             ));
         }
     }
-    let loss_after = chrono::Duration::days(i64::from(state.settings.loss_after_days));
     let rows = store::stats::inventory(
         &state.pool,
         &scope,
         query.station_code.as_deref(),
-        Utc::now() - loss_after,
+        classify(&state),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(Inventory::of(rows)))
+    let scope_params = [
+        ("enterprise_code", &query.enterprise_code),
+        ("district_code", &query.district_code),
+        ("station_code", &query.station_code),
+    ];
+    let mut table = Inventory::of(rows);
+    for row in &mut table.rows {
+        row.links = inventory_links(Some(&row.medium), &scope_params);
+    }
+    table.total_links = inventory_links(None, &scope_params);
+    Ok(HttpResponse::Ok().json(table))
 }
 
 /// `?group_by=enterprise|district&enterprise_code=&district_code=`.
@@ -88,8 +142,7 @@ pub async fn compliance(
         &state.pool,
         &scope,
         query.group_by == GroupBy::District,
-        crate::rules::compliance::today_in_shanghai(),
-        state.settings.due_soon_days,
+        classify(&state),
     )
     .await?;
     let mut groups: Vec<ComplianceGroup> = Vec::new();
@@ -103,8 +156,27 @@ pub async fn compliance(
             _ => groups.push(ComplianceGroup {
                 key,
                 counts: [(status, n)].into_iter().collect(),
+                links: Links::new(),
             }),
         }
+    }
+    let key_param = if query.group_by == GroupBy::District {
+        "district_code"
+    } else {
+        "enterprise_code"
+    };
+    for g in &mut groups {
+        g.links = g
+            .counts
+            .keys()
+            .map(|status| {
+                let link = list_link(&[
+                    ("compliance", Some(status.as_str())),
+                    (key_param, Some(g.key.as_str())),
+                ]);
+                (status.clone(), link)
+            })
+            .collect();
     }
     Ok(HttpResponse::Ok().json(ComplianceDistribution {
         group_by: query.group_by,
@@ -246,4 +318,92 @@ pub async fn alerts(
         )
         .collect();
     Ok(HttpResponse::Ok().json(AlertStats { kinds }))
+}
+
+/// `GET /api/v1/cylinders?medium=&custody=a,b&compliance=a,b&enterprise_code=&district_code=&station_code=&limit=&cursor=`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    medium: Option<shared::medium::Medium>,
+    custody: Option<String>,
+    compliance: Option<String>,
+    enterprise_code: Option<String>,
+    district_code: Option<String>,
+    station_code: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/cylinders`: the list behind a figure — cylinders within scope by effective
+/// custody (`lost` included) and worst compliance status, classified as the statistics
+/// classify them; by code, `?cursor=` the last code of the previous page.
+pub async fn cylinders(
+    query: Result<web::Query<ListQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let limit = super::page_limit(q.limit)?;
+    let names =
+        |list: &Option<String>, known: &[&str], what: &str| -> Result<Vec<String>, ApiError> {
+            let names: Vec<String> = list
+                .as_deref()
+                .map(|l| l.split(',').map(|n| n.trim().to_owned()).collect())
+                .unwrap_or_default();
+            match names.iter().find(|n| !known.contains(&n.as_str())) {
+                Some(bad) => Err(ApiError::client(
+                    ErrorCode::InvalidQuery,
+                    format!(
+                        "unknown {what} {bad:?}; expected some of {}",
+                        known.join(", ")
+                    ),
+                )),
+                None => Ok(names),
+            }
+        };
+    let custody_names: Vec<&str> = Custody::ALL.iter().map(|c| c.name()).collect();
+    let compliance_names: Vec<&str> = Compliance::ALL.iter().map(|c| c.name()).collect();
+    let filter = store::stats::ListFilter {
+        medium: q.medium.map(|m| m.code().to_owned()),
+        custody: names(&q.custody, &custody_names, "custody")?,
+        compliance: names(&q.compliance, &compliance_names, "compliance")?,
+    };
+    let scope = super::alerts::narrowed(
+        &state,
+        &user,
+        q.enterprise_code.as_deref(),
+        q.district_code.as_deref(),
+    )
+    .await?;
+    let mut rows = store::stats::list(
+        &state.pool,
+        &scope,
+        q.station_code.as_deref(),
+        classify(&state),
+        &filter,
+        q.cursor.as_deref(),
+        limit + 1,
+    )
+    .await?;
+    let more = usize::try_from(limit).is_ok_and(|l| rows.len() > l);
+    if more {
+        rows.pop();
+    }
+    let next_cursor = if more {
+        rows.last().map(|r| r.code.clone())
+    } else {
+        None
+    };
+    let items: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|r| {
+            serde_json::json!({
+                "code": r.code, "medium": r.medium, "custody": r.custody,
+                "compliance": r.compliance, "owner_enterprise_code": r.owner,
+                "district_code": r.district_code, "place_kind": r.place_kind,
+                "place_code": r.place_code, "last_seen_at": r.last_seen_at,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(shared::cylinder::Page { items, next_cursor }))
 }

@@ -18,6 +18,7 @@ pub async fn run(
     publisher: Publisher,
     every: Duration,
     loss_after: chrono::Duration,
+    due_soon_days: u32,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -25,7 +26,7 @@ pub async fn run(
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => return,
         }
-        match figures(&pool, loss_after).await {
+        match figures(&pool, loss_after, due_soon_days).await {
             Ok(stats) => publisher.send(Topic::Stats, &LiveMessage::Stats(Box::new(stats))),
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "wall figures not computed"),
         }
@@ -33,10 +34,19 @@ pub async fn run(
 }
 
 /// The city's figures now.
-pub async fn figures(pool: &PgPool, loss_after: chrono::Duration) -> anyhow::Result<CityStats> {
+pub async fn figures(
+    pool: &PgPool,
+    loss_after: chrono::Duration,
+    due_soon_days: u32,
+) -> anyhow::Result<CityStats> {
     let city = Scope::system();
     let now = Utc::now();
-    let rows = store::stats::inventory(pool, &city, None, now - loss_after).await?;
+    let classify = store::stats::Classify {
+        lost_before: now - loss_after,
+        today: crate::rules::compliance::today_in_shanghai(),
+        due_soon_days,
+    };
+    let rows = store::stats::inventory(pool, &city, None, classify).await?;
     let open_alerts = store::stats::open_alerts(pool, &city)
         .await?
         .into_iter()

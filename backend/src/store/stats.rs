@@ -7,54 +7,96 @@ use chrono::{DateTime, Utc};
 use shared::stats::{InventoryCounts, InventoryRow};
 use sqlx::PgPool;
 
+/// Every cylinder owned within the scope (`$1` enterprise, `$2` district, `$3` registered
+/// station) with its effective custody — `lost` when not scrapped, outside its owner's sites and
+/// last seen before `$4`, as `rules::custody::effective` decides — and its worst compliance
+/// status on `$5` (Beijing date; due soon within `$6` days), ranked as
+/// `rules::compliance::statuses` ranks them. The one place the statistics and the lists behind
+/// them classify cylinders; the cylinder pages agree (tested).
+const CLASSIFIED: &str = r#"
+    SELECT c.id, c.code, c.medium, c.owner_enterprise_code AS owner, e.district_code,
+           st.place_kind, st.place_code, st.last_seen_at,
+           CASE WHEN coalesce(st.custody <> 'scrapped'
+                     AND NOT coalesce(st.place_kind = 'station'
+                                      AND ps.enterprise_code = c.owner_enterprise_code
+                                      AND st.custody IN ('in_stock_empty', 'in_stock_full'), false)
+                     AND st.last_seen_at < $4, false) THEN 'lost'
+                ELSE coalesce(st.custody, 'in_stock_empty') END AS custody,
+           CASE WHEN coalesce(st.scrapped_at IS NOT NULL
+                              AND (st.scrapped_at AT TIME ZONE 'Asia/Shanghai')::date <= $5, false)
+                     THEN 'scrapped'
+                WHEN $5 > (c.manufactured_on + make_interval(years => c.design_life_years))::date
+                     THEN 'life_expired'
+                WHEN $5 > coalesce(st.next_inspection_on, c.next_inspection_on)
+                     THEN 'inspection_overdue'
+                WHEN c.registration_no IS NULL THEN 'unregistered'
+                WHEN $5 > coalesce(st.next_inspection_on, c.next_inspection_on) - $6::int
+                     THEN 'due_soon'
+                ELSE 'ok' END AS compliance
+    FROM cylinders c
+    JOIN enterprises e ON e.code = c.owner_enterprise_code
+    LEFT JOIN cylinder_state st ON st.cylinder_id = c.id
+    LEFT JOIN stations ps ON st.place_kind = 'station' AND ps.code = st.place_code
+    WHERE ($1::text IS NULL OR c.owner_enterprise_code = $1)
+      AND ($2::text IS NULL OR e.district_code = $2)
+      AND ($3::text IS NULL OR c.station_code = $3)
+"#;
+
+/// What `CLASSIFIED` needs besides the scope.
+#[derive(Debug, Clone, Copy)]
+pub struct Classify {
+    pub lost_before: DateTime<Utc>,
+    pub today: chrono::NaiveDate,
+    pub due_soon_days: u32,
+}
+
+fn classified<'q, O>(
+    sql: &'q str,
+    scope: &'q Scope,
+    station: Option<&'q str>,
+    c: Classify,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    sqlx::query_as(sql)
+        .bind(scope.enterprise())
+        .bind(scope.district())
+        .bind(station)
+        .bind(c.lost_before)
+        .bind(c.today)
+        .bind(i32::try_from(c.due_soon_days).unwrap_or(i32::MAX))
+}
+
 /// The inventory rows per medium of the cylinders owned within `scope` (and registered at
-/// `station`, if given). A cylinder is lost, as `rules::custody::effective` decides, when not
-/// scrapped, outside its owner's sites and last seen before `lost_before`.
+/// `station`, if given); a lost cylinder counts in no column but total.
 pub async fn inventory(
     pool: &PgPool,
     scope: &Scope,
     station: Option<&str>,
-    lost_before: DateTime<Utc>,
+    c: Classify,
 ) -> anyhow::Result<Vec<InventoryRow>> {
-    let rows: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
-        r#"
-        WITH s AS (
-            SELECT c.medium, st.custody,
-                   coalesce(st.custody <> 'scrapped'
-                     AND NOT coalesce(st.place_kind = 'station'
-                                      AND ps.enterprise_code = c.owner_enterprise_code
-                                      AND st.custody IN ('in_stock_empty', 'in_stock_full'), false)
-                     AND st.last_seen_at < $4, false) AS lost
-            FROM cylinders c
-            JOIN enterprises e ON e.code = c.owner_enterprise_code
-            LEFT JOIN cylinder_state st ON st.cylinder_id = c.id
-            LEFT JOIN stations ps ON st.place_kind = 'station' AND ps.code = st.place_code
-            WHERE ($1::text IS NULL OR c.owner_enterprise_code = $1)
-              AND ($2::text IS NULL OR e.district_code = $2)
-              AND ($3::text IS NULL OR c.station_code = $3)
-        )
-        SELECT medium,
-               count(*) FILTER (WHERE NOT lost AND custody IN ('in_transit_delivery', 'at_customer')),
-               count(*) FILTER (WHERE NOT lost AND custody = 'in_transit_delivery'),
-               count(*) FILTER (WHERE NOT lost AND custody = 'at_customer'),
-               count(*) FILTER (WHERE NOT lost AND custody = 'in_transit_return'),
-               count(*) FILTER (WHERE custody IS DISTINCT FROM 'scrapped'),
-               count(*) FILTER (WHERE lost)
-        FROM s GROUP BY medium ORDER BY medium
-        "#,
-    )
-    .bind(scope.enterprise())
-    .bind(scope.district())
-    .bind(station)
-    .bind(lost_before)
-    .fetch_all(pool)
-    .await
-    .context("counting the inventory")?;
+    let sql = format!(
+        "WITH s AS ({CLASSIFIED}) \
+         SELECT medium, \
+                count(*) FILTER (WHERE custody IN ('in_transit_delivery', 'at_customer')), \
+                count(*) FILTER (WHERE custody = 'in_transit_delivery'), \
+                count(*) FILTER (WHERE custody = 'at_customer'), \
+                count(*) FILTER (WHERE custody = 'in_transit_return'), \
+                count(*) FILTER (WHERE custody <> 'scrapped'), \
+                count(*) FILTER (WHERE custody = 'lost') \
+         FROM s GROUP BY medium ORDER BY medium"
+    );
+    let rows: Vec<(String, i64, i64, i64, i64, i64, i64)> = classified(&sql, scope, station, c)
+        .fetch_all(pool)
+        .await
+        .context("counting the inventory")?;
     Ok(rows
         .into_iter()
         .map(
             |(medium, shipped, in_transit, delivered, returning, total, lost)| InventoryRow {
                 medium,
+                links: shared::stats::Links::new(),
                 counts: InventoryCounts {
                     shipped,
                     in_transit,
@@ -69,51 +111,78 @@ pub async fn inventory(
 }
 
 /// Cylinders owned within `scope` per group (owner enterprise or its district) and worst
-/// compliance status on `today`, as `rules::compliance::statuses` ranks them: scrapped, life
-/// expired, inspection overdue, unregistered, due soon (within `due_soon_days`), ok. A date
-/// passes the day after it.
+/// compliance status.
 pub async fn compliance(
     pool: &PgPool,
     scope: &Scope,
     by_district: bool,
-    today: chrono::NaiveDate,
-    due_soon_days: u32,
+    c: Classify,
 ) -> anyhow::Result<Vec<(String, String, i64)>> {
-    sqlx::query_as(
-        r#"
-        WITH s AS (
-            SELECT CASE WHEN $3 THEN e.district_code ELSE c.owner_enterprise_code END AS key,
-                   coalesce(st.scrapped_at IS NOT NULL
-                            AND (st.scrapped_at AT TIME ZONE 'Asia/Shanghai')::date <= $4, false)
-                       AS scrapped,
-                   (c.manufactured_on + make_interval(years => c.design_life_years))::date AS life_ends,
-                   coalesce(st.next_inspection_on, c.next_inspection_on) AS next_on,
-                   c.registration_no IS NOT NULL AS registered
-            FROM cylinders c
-            JOIN enterprises e ON e.code = c.owner_enterprise_code
-            LEFT JOIN cylinder_state st ON st.cylinder_id = c.id
-            WHERE ($1::text IS NULL OR c.owner_enterprise_code = $1)
-              AND ($2::text IS NULL OR e.district_code = $2)
-        )
-        SELECT key,
-               CASE WHEN scrapped THEN 'scrapped'
-                    WHEN $4 > life_ends THEN 'life_expired'
-                    WHEN $4 > next_on THEN 'inspection_overdue'
-                    WHEN NOT registered THEN 'unregistered'
-                    WHEN $4 > next_on - $5::int THEN 'due_soon'
-                    ELSE 'ok' END AS status,
-               count(*)
-        FROM s GROUP BY 1, 2 ORDER BY 1, 2
-        "#,
-    )
-    .bind(scope.enterprise())
-    .bind(scope.district())
-    .bind(by_district)
-    .bind(today)
-    .bind(i32::try_from(due_soon_days).unwrap_or(i32::MAX))
-    .fetch_all(pool)
-    .await
-    .context("counting compliance")
+    let key = if by_district {
+        "district_code"
+    } else {
+        "owner"
+    };
+    let sql = format!(
+        "WITH s AS ({CLASSIFIED}) SELECT {key}, compliance, count(*) FROM s GROUP BY 1, 2 ORDER BY 1, 2"
+    );
+    classified(&sql, scope, None, c)
+        .fetch_all(pool)
+        .await
+        .context("counting compliance")
+}
+
+/// One cylinder of a list behind a figure.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Listed {
+    pub code: String,
+    pub medium: String,
+    pub custody: String,
+    pub compliance: String,
+    pub owner: String,
+    pub district_code: Option<String>,
+    pub place_kind: Option<String>,
+    pub place_code: Option<String>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// Filters of a list; empty lists mean any.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub medium: Option<String>,
+    pub custody: Vec<String>,
+    pub compliance: Vec<String>,
+}
+
+/// The cylinders within `scope` (and at `station`) that pass `filter`, by code after `after`.
+pub async fn list(
+    pool: &PgPool,
+    scope: &Scope,
+    station: Option<&str>,
+    c: Classify,
+    filter: &ListFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> anyhow::Result<Vec<Listed>> {
+    let sql = format!(
+        "WITH s AS ({CLASSIFIED}) \
+         SELECT code, medium, custody, compliance, owner, district_code, place_kind, place_code, \
+                last_seen_at \
+         FROM s WHERE ($7::text IS NULL OR medium = $7) \
+           AND (cardinality($8::text[]) = 0 OR custody = ANY($8)) \
+           AND (cardinality($9::text[]) = 0 OR compliance = ANY($9)) \
+           AND ($10::text IS NULL OR code > $10) \
+         ORDER BY code LIMIT $11"
+    );
+    classified(&sql, scope, station, c)
+        .bind(&filter.medium)
+        .bind(&filter.custody)
+        .bind(&filter.compliance)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .context("listing cylinders")
 }
 
 /// Filling activity per bucket (`hour` or `day`, Beijing time) from `from` to `to`, of the
