@@ -332,6 +332,40 @@ pub struct ListQuery {
     station_code: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
+    /// `csv`: the whole list as CSV (at most `CSV_MAX` cylinders) instead of a page.
+    format: Option<String>,
+}
+
+/// The most cylinders one CSV list holds; a longer list must be narrowed.
+const CSV_MAX: usize = 200_000;
+
+/// The columns of a list, in order.
+const LIST_COLUMNS: [&str; 9] = [
+    "code",
+    "medium",
+    "custody",
+    "compliance",
+    "owner_enterprise_code",
+    "district_code",
+    "place_kind",
+    "place_code",
+    "last_seen_at",
+];
+
+fn list_cells(r: &store::stats::Listed) -> [String; 9] {
+    [
+        r.code.clone(),
+        r.medium.clone(),
+        r.custody.clone(),
+        r.compliance.clone(),
+        r.owner.clone(),
+        r.district_code.clone().unwrap_or_default(),
+        r.place_kind.clone().unwrap_or_default(),
+        r.place_code.clone().unwrap_or_default(),
+        r.last_seen_at
+            .map(|t| crate::rules::compliance::to_beijing(t).to_rfc3339())
+            .unwrap_or_default(),
+    ]
 }
 
 /// `GET /api/v1/cylinders`: the list behind a figure — cylinders within scope by effective
@@ -375,11 +409,31 @@ pub async fn cylinders(
         q.district_code.as_deref(),
     )
     .await?;
+    let classify_now = classify(&state);
+    match q.format.as_deref() {
+        None | Some("json") => {}
+        Some("csv") => {
+            return csv_list(
+                &state,
+                &scope,
+                q.station_code.as_deref(),
+                classify_now,
+                &filter,
+            )
+            .await
+        }
+        Some(other) => {
+            return Err(ApiError::client(
+                ErrorCode::InvalidQuery,
+                format!("unknown format {other:?}; expected json or csv"),
+            ))
+        }
+    }
     let mut rows = store::stats::list(
         &state.pool,
         &scope,
         q.station_code.as_deref(),
-        classify(&state),
+        classify_now,
         &filter,
         q.cursor.as_deref(),
         limit + 1,
@@ -406,4 +460,55 @@ pub async fn cylinders(
         })
         .collect();
     Ok(HttpResponse::Ok().json(shared::cylinder::Page { items, next_cursor }))
+}
+
+/// The whole list as CSV, read in pages.
+async fn csv_list(
+    state: &AppState,
+    scope: &crate::auth::Scope,
+    station: Option<&str>,
+    c: store::stats::Classify,
+    filter: &store::stats::ListFilter,
+) -> Result<HttpResponse, ApiError> {
+    let csv_error = |e: csv::Error| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}"));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(LIST_COLUMNS).map_err(csv_error)?;
+    let (mut after, mut written) = (None::<String>, 0usize);
+    loop {
+        let page = store::stats::list(
+            &state.pool,
+            scope,
+            station,
+            c,
+            filter,
+            after.as_deref(),
+            5000,
+        )
+        .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.code.clone());
+        written += page.len();
+        if written > CSV_MAX {
+            return Err(ApiError::client(
+                ErrorCode::InvalidQuery,
+                format!("the list has more than {CSV_MAX} cylinders; narrow it"),
+            ));
+        }
+        for r in &page {
+            writer.write_record(list_cells(r)).map_err(csv_error)?;
+        }
+        if page.len() < 5000 {
+            break;
+        }
+    }
+    let body = writer
+        .into_inner()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "content-disposition",
+            "attachment; filename=\"cylinders.csv\"",
+        ))
+        .body(body))
 }
