@@ -175,6 +175,47 @@ pub struct AlertStats {
     pub kinds: Vec<AlertKindStats>,
 }
 
+/// Recovery (回收率) of one enterprise: of the cylinders delivered in the window, how many
+/// came back (collected empty or returned to a station after that delivery, by now).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recovery {
+    pub enterprise_code: String,
+    pub delivered: i64,
+    pub returned: i64,
+    /// `returned / delivered`; absent when nothing was delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+}
+
+/// `GET /api/v1/stats/recovery`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecoveryStats {
+    pub groups: Vec<Recovery>,
+    pub total: Recovery,
+}
+
+/// A site as flows name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRef {
+    /// `station` or `customer`.
+    pub kind: String,
+    pub code: String,
+}
+
+/// Cylinders that moved from one site to the next in the window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flow {
+    pub from: SiteRef,
+    pub to: SiteRef,
+    pub count: i64,
+}
+
+/// `GET /api/v1/stats/flows`: the largest flows first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flows {
+    pub flows: Vec<Flow>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

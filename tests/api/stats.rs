@@ -243,6 +243,44 @@ async fn the_inventory_is_the_same_in_order_shuffled_and_with_duplicates() {
         assert_eq!(status, 400, "{bad}");
     }
 
+    // Recovery over the last 30 days: A2, A3 and N1 delivered (A4 was delivered 100 days
+    // ago), A3 collected since.
+    let (status, rec) = a.get_json("/api/v1/stats/recovery").await;
+    assert_eq!(status, 200, "{rec}");
+    assert_eq!(
+        (&rec["total"]["delivered"], &rec["total"]["returned"]),
+        (&json!(3), &json!(1)),
+        "{rec}"
+    );
+    assert!((rec["total"]["rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(rec["groups"][0]["enterprise_code"], "ENT1");
+    let (_, old) = a
+        .get_json(&format!(
+            "/api/v1/stats/recovery?from={}&to={}",
+            (Utc::now() - Duration::days(120))
+                .to_rfc3339()
+                .replace('+', "%2B"),
+            (Utc::now() - Duration::days(60))
+                .to_rfc3339()
+                .replace('+', "%2B")
+        ))
+        .await;
+    assert_eq!(
+        (&old["total"]["delivered"], &old["total"]["returned"]),
+        (&json!(1), &json!(0)),
+        "{old}"
+    );
+    // Flows: three cylinders from ST1 to C1; nothing else moved between sites.
+    let (_, flows) = a.get_json("/api/v1/stats/flows").await;
+    assert_eq!(
+        flows["flows"],
+        json!([{"from": {"kind": "station", "code": "ST1"}, "to": {"kind": "customer", "code": "C1"}, "count": 3}]),
+        "{flows}"
+    );
+    // The shuffled and duplicated feeds agree here too.
+    assert_eq!(b.get_json("/api/v1/stats/flows").await.1, flows);
+    assert_eq!(c.get_json("/api/v1/stats/recovery").await.1, rec);
+
     // Scope: another enterprise is not found; a station's table counts its cylinders.
     let (status, _) = a
         .get_json("/api/v1/stats/inventory?enterprise_code=NOPE")

@@ -66,6 +66,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             ))
             .service(resource("/stats/fillings", web::get().to(stats::fillings)))
             .service(resource("/stats/alerts", web::get().to(stats::alerts)))
+            .service(resource("/stats/recovery", web::get().to(stats::recovery)))
+            .service(resource("/stats/flows", web::get().to(stats::flows)))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
             .service(resource(

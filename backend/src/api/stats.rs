@@ -10,7 +10,8 @@ use serde::Deserialize;
 use shared::cylinder::{Compliance, Custody};
 use shared::stats::{
     AlertKindStats, AlertStats, Bucket, ComplianceCounts, ComplianceDistribution, ComplianceGroup,
-    FillingBucket, FillingStats, GroupBy, Inventory, Links, RuleCount, INVENTORY_COLUMNS,
+    FillingBucket, FillingStats, Flow, Flows, GroupBy, Inventory, Links, Recovery, RecoveryStats,
+    RuleCount, SiteRef, INVENTORY_COLUMNS,
 };
 use shared::ErrorCode;
 
@@ -198,12 +199,23 @@ pub struct WindowQuery {
     station_code: Option<String>,
 }
 
-/// The window asked for: `from` before `to`, at most `max_days` long.
+/// The window asked for: `from` before `to`, at most `max_days` long (default: the last day).
 fn window(q: &WindowQuery, max_days: i64) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    window_or(q, 1, max_days)
+}
+
+/// The window asked for, by default the last `default_days`.
+fn window_or(
+    q: &WindowQuery,
+    default_days: i64,
+    max_days: i64,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
     let to = q.to.map_or_else(Utc::now, |t| t.with_timezone(&Utc));
     let from = q
         .from
-        .map_or(to - chrono::Duration::days(1), |f| f.with_timezone(&Utc));
+        .map_or(to - chrono::Duration::days(default_days), |f| {
+            f.with_timezone(&Utc)
+        });
     if from >= to || to - from > chrono::Duration::days(max_days) {
         return Err(ApiError::client(
             ErrorCode::InvalidQuery,
@@ -511,4 +523,72 @@ async fn csv_list(
             "attachment; filename=\"cylinders.csv\"",
         ))
         .body(body))
+}
+
+/// `GET /api/v1/stats/recovery?from=&to=` (default the last 30 days, at most 366): per owner
+/// enterprise, cylinders delivered in the window and how many came back since.
+pub async fn recovery(
+    query: Result<web::Query<WindowQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let span = window_or(&q, 30, 366)?;
+    let scope = window_scope(&state, &user, &q).await?;
+    let rate = |delivered: i64, returned: i64| {
+        (delivered > 0).then(|| {
+            f64::from(u32::try_from(returned).unwrap_or(u32::MAX))
+                / f64::from(u32::try_from(delivered).unwrap_or(u32::MAX))
+        })
+    };
+    let mut total = Recovery {
+        enterprise_code: String::new(),
+        delivered: 0,
+        returned: 0,
+        rate: None,
+    };
+    let groups = store::stats::recovery(&state.pool, &scope, span)
+        .await?
+        .into_iter()
+        .map(|(enterprise_code, delivered, returned)| {
+            total.delivered += delivered;
+            total.returned += returned;
+            Recovery {
+                enterprise_code,
+                delivered,
+                returned,
+                rate: rate(delivered, returned),
+            }
+        })
+        .collect();
+    total.rate = rate(total.delivered, total.returned);
+    Ok(HttpResponse::Ok().json(RecoveryStats { groups, total }))
+}
+
+/// `GET /api/v1/stats/flows?from=&to=` (default the last 30 days, at most 366): cylinders moving
+/// between sites, the largest 500 flows.
+pub async fn flows(
+    query: Result<web::Query<WindowQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let span = window_or(&q, 30, 366)?;
+    let scope = window_scope(&state, &user, &q).await?;
+    let flows = store::stats::flows(&state.pool, &scope, span, 500)
+        .await?
+        .into_iter()
+        .map(|(from_kind, from_code, to_kind, to_code, count)| Flow {
+            from: SiteRef {
+                kind: from_kind,
+                code: from_code,
+            },
+            to: SiteRef {
+                kind: to_kind,
+                code: to_code,
+            },
+            count,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Flows { flows }))
 }

@@ -306,3 +306,83 @@ pub async fn open_alerts(pool: &PgPool, scope: &Scope) -> anyhow::Result<Vec<(St
     .await
     .context("counting open alerts")
 }
+
+/// Per owner enterprise within `scope`: cylinders delivered in the window, and of those, how
+/// many were collected empty or returned after that delivery.
+pub async fn recovery(
+    pool: &PgPool,
+    scope: &Scope,
+    window: (DateTime<Utc>, DateTime<Utc>),
+) -> anyhow::Result<Vec<(String, i64, i64)>> {
+    sqlx::query_as(
+        r#"
+        WITH d AS (
+            SELECT ce.cylinder_id, ce.occurred_at, c.owner_enterprise_code AS owner
+            FROM cylinder_events ce
+            JOIN cylinders c ON c.id = ce.cylinder_id
+            JOIN enterprises e ON e.code = c.owner_enterprise_code
+            WHERE ce.kind = 'scan' AND ce.op = 'deliver'
+              AND ce.occurred_at >= $3 AND ce.occurred_at < $4
+              AND ($1::text IS NULL OR c.owner_enterprise_code = $1)
+              AND ($2::text IS NULL OR e.district_code = $2)
+        )
+        SELECT owner, count(*),
+               count(*) FILTER (WHERE EXISTS (
+                   SELECT 1 FROM cylinder_events r
+                   WHERE r.cylinder_id = d.cylinder_id AND r.occurred_at > d.occurred_at
+                     AND r.kind = 'scan' AND r.op IN ('collect_empty', 'return_in')))
+        FROM d GROUP BY owner ORDER BY owner
+        "#,
+    )
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .bind(window.0)
+    .bind(window.1)
+    .fetch_all(pool)
+    .await
+    .context("counting recovery")
+}
+
+/// Moves between sites in the window (consecutive history rows of a cylinder at different
+/// sites: a row's site is its receiving station, else its customer, else its station), of the
+/// cylinders owned within `scope`; the largest first, at most `limit`.
+pub async fn flows(
+    pool: &PgPool,
+    scope: &Scope,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    limit: i64,
+) -> anyhow::Result<Vec<(String, String, String, String, i64)>> {
+    sqlx::query_as(
+        r#"
+        WITH h AS (
+            SELECT ce.cylinder_id, ce.occurred_at, ce.event_id,
+                   CASE WHEN ce.to_station_code IS NOT NULL THEN 'station'
+                        WHEN ce.customer_code IS NOT NULL THEN 'customer'
+                        WHEN ce.station_code IS NOT NULL THEN 'station' END AS kind,
+                   coalesce(ce.to_station_code, ce.customer_code, ce.station_code) AS code
+            FROM cylinder_events ce
+            JOIN cylinders c ON c.id = ce.cylinder_id
+            JOIN enterprises e ON e.code = c.owner_enterprise_code
+            WHERE ce.occurred_at >= $3 AND ce.occurred_at < $4
+              AND ($1::text IS NULL OR c.owner_enterprise_code = $1)
+              AND ($2::text IS NULL OR e.district_code = $2)
+        ), p AS (
+            SELECT kind, code,
+                   lag(kind) OVER w AS prev_kind, lag(code) OVER w AS prev_code
+            FROM h WHERE code IS NOT NULL
+            WINDOW w AS (PARTITION BY cylinder_id ORDER BY occurred_at, event_id)
+        )
+        SELECT prev_kind, prev_code, kind, code, count(*)
+        FROM p WHERE prev_code IS NOT NULL AND (prev_kind, prev_code) <> (kind, code)
+        GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC, 1, 2, 3, 4 LIMIT $5
+        "#,
+    )
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .bind(window.0)
+    .bind(window.1)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("counting flows")
+}
