@@ -8,7 +8,9 @@ use crate::pages::cylinder::CylinderPage;
 use crate::pages::login::LoginPage;
 use crate::pages::public::PublicPage;
 use crate::pages::station::StationPage;
+use crate::pages::stats::StatsPage;
 use crate::pages::wall::Wall;
+use crate::services::api::StatsScope;
 use crate::services::token;
 use crate::session::{RequireSession, Session, SessionContext};
 use yew::prelude::*;
@@ -27,6 +29,15 @@ pub enum Route {
     /// 值班台: the live alert feed, each alert's evidence and its handling.
     #[at("/alerts")]
     Alerts,
+    /// 统计: the city's statistics, and from there a district's, an enterprise's, a station's.
+    #[at("/stats")]
+    Stats,
+    #[at("/stats/district/:code")]
+    StatsDistrict { code: String },
+    #[at("/stats/enterprise/:code")]
+    StatsEnterprise { code: String },
+    #[at("/stats/station/:code")]
+    StatsStation { code: String },
     /// The QR code's target, for the public.
     #[at("/q/:code")]
     Public { code: String },
@@ -56,10 +67,21 @@ fn switch(route: Route) -> Html {
         Route::Alerts => {
             html! { <RequireSession><Shell><AlertsPage /></Shell></RequireSession> }
         }
+        Route::Stats => stats(StatsScope::City),
+        Route::StatsDistrict { code } => stats(StatsScope::District(code)),
+        Route::StatsEnterprise { code } => stats(StatsScope::Enterprise(code)),
+        Route::StatsStation { code } => stats(StatsScope::Station(code)),
         Route::NotFound => {
             html! { <RequireSession><Shell><NotFound /></Shell></RequireSession> }
         }
     }
+}
+
+/// A level of the statistics; keyed by it, so that another level starts afresh (no list of
+/// the last level left open).
+fn stats(scope: StatsScope) -> Html {
+    let key = format!("{scope:?}");
+    html! { <RequireSession><Shell><StatsPage {key} {scope} /></Shell></RequireSession> }
 }
 
 /// The application root.

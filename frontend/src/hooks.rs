@@ -1,5 +1,6 @@
-//! Hooks the pages share: the district base map (fetched once per page load) and a counter
-//! that changes whenever the window is resized, for canvases to redraw.
+//! Hooks the pages share: the district base map (fetched once per page load), a counter
+//! that changes whenever the window is resized, for canvases to redraw, and one answer of the
+//! server kept in step with what is asked.
 
 use crate::geo::{parse_districts, District};
 use crate::services::api;
@@ -76,4 +77,38 @@ pub fn use_resize_count() -> u32 {
         });
     }
     *resized
+}
+
+/// Asks once per change of `deps` (`ask(deps)`), and gives the answer for the newest `deps`:
+/// an answer that comes after `deps` changed, or after the component went, is dropped.
+#[hook]
+pub fn use_fetch<D, T, F, Fut>(deps: D, ask: F) -> api::Fetch<Rc<T>>
+where
+    D: PartialEq + Clone + 'static,
+    T: 'static,
+    F: FnOnce(D) -> Fut + 'static,
+    Fut: std::future::Future<Output = Result<T, api::ApiError>> + 'static,
+{
+    let state = use_state(|| api::Fetch::Loading);
+    let asked = use_mut_ref(|| None::<D>);
+    {
+        let state = state.clone();
+        use_effect_with(deps, move |deps| {
+            asked.replace(Some(deps.clone()));
+            state.set(api::Fetch::Loading);
+            let question = deps.clone();
+            let answer = ask(deps.clone());
+            let current = asked.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let answer = answer.await.map(Rc::new);
+                if current.borrow().as_ref() == Some(&question) {
+                    state.set(answer.into());
+                }
+            });
+            move || {
+                asked.replace(None);
+            }
+        });
+    }
+    (*state).clone()
 }

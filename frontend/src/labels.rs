@@ -22,6 +22,44 @@ pub fn compliance(lang: Lang, c: Compliance) -> &'static str {
     pick(lang, zh, en)
 }
 
+/// A compliance status by its wire name, as the statistics' bars name it (short); an unknown
+/// name as sent.
+pub fn compliance_short(lang: Lang, name: &str) -> String {
+    let (zh, en) = match name {
+        "ok" => ("合格", "Compliant"),
+        "due_soon" => ("即将到期", "Due soon"),
+        "inspection_overdue" => ("逾期未检", "Overdue"),
+        "life_expired" => ("超过设计使用年限", "Past design life"),
+        "scrapped" => ("报废", "Scrapped"),
+        "unregistered" => ("未登记", "Unregistered"),
+        _ => return name.to_owned(),
+    };
+    pick(lang, zh, en).to_owned()
+}
+
+/// The order of the compliance statuses in the bars (API.md's order).
+pub const COMPLIANCE_ORDER: [&str; 6] = [
+    "ok",
+    "due_soon",
+    "inspection_overdue",
+    "life_expired",
+    "scrapped",
+    "unregistered",
+];
+
+/// A custody state by its wire name; an unknown name as sent.
+pub fn custody_name(lang: Lang, name: &str) -> String {
+    Custody::from_name(name).map_or_else(|| name.to_owned(), |c| custody(lang, c).to_owned())
+}
+
+/// A medium by its code, as `medium` names it; an unknown code as sent.
+pub fn medium_code(lang: Lang, code: &str) -> String {
+    Medium::ALL
+        .iter()
+        .find(|m| m.code() == code)
+        .map_or_else(|| code.to_owned(), |m| medium(lang, *m))
+}
+
 /// A custody state.
 pub fn custody(lang: Lang, c: Custody) -> &'static str {
     let en = match c {

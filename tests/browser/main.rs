@@ -9,6 +9,7 @@ mod alerts;
 mod cylinders;
 mod login;
 mod station;
+mod stats;
 
 use common::{free_port, gps, output_dir, spawn_app, spawn_app_with, AppConfig, TestApp, TestDb};
 use fantoccini::{Client, ClientBuilder, Locator};

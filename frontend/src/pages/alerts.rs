@@ -308,6 +308,7 @@ pub fn AlertsPage() -> Html {
                 severity: filters.severity,
                 district_code: filters.district.clone(),
                 limit: Some(RESOLVED_LIMIT),
+                ..AlertQuery::default()
             };
             wasm_bindgen_futures::spawn_local(async move {
                 let answer = api::alerts(&query).await;

@@ -5,4 +5,5 @@ pub mod cylinder;
 pub mod login;
 pub mod public;
 pub mod station;
+pub mod stats;
 pub mod wall;

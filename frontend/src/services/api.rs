@@ -10,6 +10,8 @@ use shared::alert::{Alert, AlertKind, AlertNote, AlertStatus, Severity};
 use shared::auth::{LoginRequest, LoginResponse, Me};
 use shared::cylinder::{CylinderView, HistoryEntry, Page, PublicCylinder};
 use shared::filling::StationFillingSummary;
+use shared::registry::EnterpriseView;
+use shared::stats::{ComplianceDistribution, GroupBy, Inventory};
 use shared::{ErrorBody, ErrorCode};
 use std::fmt;
 
@@ -243,6 +245,10 @@ pub struct AlertQuery {
     pub kind: Option<AlertKind>,
     pub severity: Option<Severity>,
     pub district_code: Option<String>,
+    pub enterprise_code: Option<String>,
+    /// With `subject_id`: alerts about one thing (`station`, `cylinder` ...).
+    pub subject_type: Option<String>,
+    pub subject_id: Option<String>,
     /// 1 to 1000; the server's default (100) when `None`.
     pub limit: Option<u32>,
 }
@@ -255,6 +261,9 @@ impl AlertQuery {
             ("kind", self.kind.map(|k| k.name().to_owned())),
             ("severity", self.severity.map(|s| s.name().to_owned())),
             ("district_code", self.district_code.clone()),
+            ("enterprise_code", self.enterprise_code.clone()),
+            ("subject_type", self.subject_type.clone()),
+            ("subject_id", self.subject_id.clone()),
             ("limit", self.limit.map(|l| l.to_string())),
         ]
         .into_iter()
@@ -299,4 +308,107 @@ async fn handle_alert(id: uuid::Uuid, step: &str, note: &str) -> Result<Alert, A
     .json::<Alert>()
     .await
     .map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// Which part of the city a statistic covers: the whole city, or one district, enterprise or
+/// station (by its code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatsScope {
+    City,
+    District(String),
+    Enterprise(String),
+    Station(String),
+}
+
+impl StatsScope {
+    /// The scope as a query pair (`district_code=...`), `None` for the city.
+    fn pair(&self) -> Option<String> {
+        let (key, code) = match self {
+            Self::City => return None,
+            Self::District(c) => ("district_code", c),
+            Self::Enterprise(c) => ("enterprise_code", c),
+            Self::Station(c) => ("station_code", c),
+        };
+        Some(format!("{key}={}", encode(code)))
+    }
+}
+
+/// The inventory table of a scope: a row per medium, the total, and each figure's list. A
+/// station outside the user's scope (or unknown) is a 404.
+pub async fn inventory(scope: &StatsScope) -> Result<Inventory, ApiError> {
+    let query = scope.pair().map_or_else(String::new, |p| format!("?{p}"));
+    get_json(&format!("/api/v1/stats/inventory{query}")).await
+}
+
+/// Cylinders by worst compliance status, grouped by district or enterprise, within a district
+/// or an enterprise (`scope`; a station is not a filter of this statistic).
+pub async fn compliance(
+    group_by: GroupBy,
+    scope: &StatsScope,
+) -> Result<ComplianceDistribution, ApiError> {
+    let group = match group_by {
+        GroupBy::District => "district",
+        GroupBy::Enterprise => "enterprise",
+    };
+    let scope = match scope {
+        StatsScope::Station(_) => None,
+        other => other.pair(),
+    };
+    let scope = scope.map_or_else(String::new, |p| format!("&{p}"));
+    get_json(&format!("/api/v1/stats/compliance?group_by={group}{scope}")).await
+}
+
+/// One enterprise of the registry (its name and district), within the user's scope.
+pub async fn enterprise(code: &str) -> Result<EnterpriseView, ApiError> {
+    get_json(&format!("/api/v1/enterprises/{}", encode(code))).await
+}
+
+/// One cylinder of a list behind a figure (`GET /api/v1/cylinders?...`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct ListedCylinder {
+    pub code: String,
+    pub medium: String,
+    /// A `Custody` wire name (`lost` included).
+    pub custody: String,
+    /// The worst `Compliance` wire name today.
+    pub compliance: String,
+    pub owner_enterprise_code: String,
+    #[serde(default)]
+    pub district_code: Option<String>,
+    #[serde(default)]
+    pub place_kind: Option<String>,
+    #[serde(default)]
+    pub place_code: Option<String>,
+    #[serde(default)]
+    pub last_seen_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+/// Whether `path` is a list the statistics link to: only those are fetched with the token.
+pub fn is_list_path(path: &str) -> bool {
+    path.starts_with("/api/v1/cylinders?") && !path.contains('#')
+}
+
+/// One page of the list at `path` (a figure's link), after `cursor`, `limit` cylinders long.
+pub async fn cylinder_list(
+    path: &str,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page<ListedCylinder>, ApiError> {
+    if !is_list_path(path) {
+        return Err(ApiError::Decode(format!("not a cylinder list: {path}")));
+    }
+    let cursor = cursor.map_or_else(String::new, |c| format!("&cursor={}", encode(c)));
+    get_json(&format!("{path}&limit={limit}{cursor}")).await
+}
+
+/// The whole list at `path` as CSV text (`&format=csv`; the server refuses lists over 200,000).
+pub async fn cylinder_list_csv(path: &str) -> Result<String, ApiError> {
+    if !is_list_path(path) {
+        return Err(ApiError::Decode(format!("not a cylinder list: {path}")));
+    }
+    send(Method::GET, &format!("{path}&format=csv"), None)
+        .await?
+        .text()
+        .await
+        .map_err(|e| ApiError::Decode(e.to_string()))
 }
