@@ -39,6 +39,7 @@ impl Application {
         )
         .await?;
         store::migrate(&pool).await?;
+        store::stats::reconcile(&pool, settings.loss_after_days, settings.due_soon_days).await?;
         let redis = redis::Client::open(settings.redis_url.expose().as_str())
             .context("parsing redis_url")?;
         let basemap = std::fs::read(&settings.basemap_path)
@@ -132,7 +133,7 @@ impl Application {
                 pool.clone(),
                 publisher.clone(),
                 Duration::from_secs(settings.stats_every_s.max(1)),
-                chrono::Duration::days(i64::from(settings.loss_after_days)),
+                settings.loss_after_days,
                 settings.due_soon_days,
                 shutdown_rx.clone(),
             )),

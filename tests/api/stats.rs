@@ -449,3 +449,85 @@ async fn the_wall_gets_the_city_figures_live_and_enterprises_do_not() {
     .unwrap_or_default();
     assert!(!seen.iter().any(|t| t == "stats"), "{seen:?}");
 }
+
+/// The figures are counters moved as cylinders change and as the calendar turns (a cylinder
+/// becomes lost, an inspection falls due); after each step they equal a full classification of
+/// every cylinder at the same moment.
+#[tokio::test]
+async fn the_counters_follow_events_and_the_calendar_and_agree_with_a_full_classification() {
+    use cylwatch::store::stats::{counters, counters_by_scan, refresh, Classify};
+    let mut config = crate::common::AppConfig::default();
+    for (k, v) in [
+        ("CYLWATCH_STATS_EVERY_S", "3600"),
+        ("CYLWATCH_LOSS_AFTER_DAYS", "90"),
+        ("CYLWATCH_DUE_SOON_DAYS", "30"),
+    ] {
+        config.env.push((k.into(), v.into()));
+    }
+    let app = crate::common::spawn_app_with(config, crate::common::TestDb::new().await).await;
+    registry(&app).await;
+    // Inspections falling due on every day around the boundaries to come, and cylinders at
+    // the end of their design life.
+    let today = Utc::now().date_naive();
+    for k in 0..12i64 {
+        let mut a = archive(&format!("D{k}"), &format!("TD{k}"));
+        a["next_inspection_on"] = json!((today + Duration::days(k * 4 - 3)).to_string());
+        if k % 3 == 0 {
+            a["manufactured_on"] = json!("2011-12-01");
+            a["last_inspected_on"] = json!("2024-12-01");
+        }
+        let (status, body) = app.post_json("/api/v1/cylinders", &a).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let all = events();
+    let n = i64::try_from(all.len()).unwrap();
+    feed(&app, vec![all]).await;
+    settled(&app, n).await;
+
+    let pool = &app.db.pool;
+    let mut seen = std::collections::BTreeSet::new();
+    for days in [0, 1, 2, 5, 9, 13, 20, 29, 30, 31, 44, 60, 91, 400, 6000] {
+        let now = Utc::now() + Duration::days(days);
+        let c = Classify {
+            now,
+            lost_before: now - Duration::days(90),
+            today: cylwatch::rules::compliance::today_in_shanghai() + Duration::days(days),
+            due_soon_days: 30,
+        };
+        refresh(pool, c).await.unwrap();
+        let kept = counters(pool).await.unwrap();
+        assert_eq!(
+            kept,
+            counters_by_scan(pool, c).await.unwrap(),
+            "day +{days}"
+        );
+        seen.extend(kept.iter().map(|k| (k.3.clone(), k.4.clone())));
+        if days == 13 {
+            // A cylinder written in between is reclassified from its new state.
+            // A4, lost since day 0, delivered again now.
+            let again = scan(
+                "deliver",
+                "A4",
+                &Utc::now().to_rfc3339(),
+                json!({"customer_code": "C1"}),
+            );
+            feed(&app, vec![vec![again]]).await;
+            settled(&app, n + 1).await;
+            assert!(counters(pool).await.unwrap() != counters_by_scan(pool, c).await.unwrap());
+        }
+    }
+    // The walk crossed every kind of change: due soon, overdue, life expired, lost.
+    for class in [
+        "due_soon",
+        "inspection_overdue",
+        "life_expired",
+        "lost",
+        "at_customer",
+    ] {
+        assert!(
+            seen.iter()
+                .any(|(custody, compliance)| custody == class || compliance == class),
+            "{class} never counted: {seen:?}"
+        );
+    }
+}

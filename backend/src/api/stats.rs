@@ -52,11 +52,7 @@ fn inventory_links(medium: Option<&str>, scope: &[(&str, &Option<String>)]) -> L
 
 /// How cylinders are classified now: lost after `loss_after_days`, compliance today.
 pub fn classify(state: &AppState) -> store::stats::Classify {
-    store::stats::Classify {
-        lost_before: Utc::now() - chrono::Duration::days(i64::from(state.settings.loss_after_days)),
-        today: crate::rules::compliance::today_in_shanghai(),
-        due_soon_days: state.settings.due_soon_days,
-    }
+    store::stats::Classify::now(state.settings.loss_after_days, state.settings.due_soon_days)
 }
 
 /// `?enterprise_code=&district_code=&station_code=`.

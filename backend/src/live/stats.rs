@@ -5,7 +5,6 @@
 use crate::auth::Scope;
 use crate::live::publish::Publisher;
 use crate::store;
-use chrono::Utc;
 use shared::live::{CityStats, LiveMessage, Topic};
 use shared::stats::Inventory;
 use sqlx::PgPool;
@@ -17,7 +16,7 @@ pub async fn run(
     pool: PgPool,
     publisher: Publisher,
     every: Duration,
-    loss_after: chrono::Duration,
+    loss_after_days: u32,
     due_soon_days: u32,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -26,7 +25,7 @@ pub async fn run(
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => return,
         }
-        match figures(&pool, loss_after, due_soon_days).await {
+        match figures(&pool, loss_after_days, due_soon_days).await {
             Ok(stats) => publisher.send(Topic::Stats, &LiveMessage::Stats(Box::new(stats))),
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "wall figures not computed"),
         }
@@ -36,16 +35,12 @@ pub async fn run(
 /// The city's figures now.
 pub async fn figures(
     pool: &PgPool,
-    loss_after: chrono::Duration,
+    loss_after_days: u32,
     due_soon_days: u32,
 ) -> anyhow::Result<CityStats> {
     let city = Scope::system();
-    let now = Utc::now();
-    let classify = store::stats::Classify {
-        lost_before: now - loss_after,
-        today: crate::rules::compliance::today_in_shanghai(),
-        due_soon_days,
-    };
+    let classify = store::stats::Classify::now(loss_after_days, due_soon_days);
+    let now = classify.now;
     let rows = store::stats::inventory(pool, &city, None, classify).await?;
     let open_alerts = store::stats::open_alerts(pool, &city)
         .await?

@@ -15,7 +15,18 @@ use sqlx::PgPool;
 /// them classify cylinders; the cylinder pages agree (tested).
 const CLASSIFIED: &str = r#"
     SELECT c.id, c.code, c.medium, c.owner_enterprise_code AS owner, e.district_code,
-           st.place_kind, st.place_code, st.last_seen_at,
+           c.station_code, st.place_kind, st.place_code, st.last_seen_at,
+           coalesce(st.custody <> 'scrapped'
+                    AND NOT coalesce(st.place_kind = 'station'
+                                     AND ps.enterprise_code = c.owner_enterprise_code
+                                     AND st.custody IN ('in_stock_empty', 'in_stock_full'), false)
+                    AND st.last_seen_at IS NOT NULL, false) AS lost_candidate,
+           (SELECT min(d) FROM unnest(ARRAY[
+                (st.scrapped_at AT TIME ZONE 'Asia/Shanghai')::date,
+                (c.manufactured_on + make_interval(years => c.design_life_years))::date + 1,
+                coalesce(st.next_inspection_on, c.next_inspection_on) + 1,
+                coalesce(st.next_inspection_on, c.next_inspection_on) - $6::int + 1]) d
+            WHERE d > $5) AS next_change_on,
            CASE WHEN coalesce(st.custody <> 'scrapped'
                      AND NOT coalesce(st.place_kind = 'station'
                                       AND ps.enterprise_code = c.owner_enterprise_code
@@ -45,9 +56,24 @@ const CLASSIFIED: &str = r#"
 /// What `CLASSIFIED` needs besides the scope.
 #[derive(Debug, Clone, Copy)]
 pub struct Classify {
+    pub now: DateTime<Utc>,
     pub lost_before: DateTime<Utc>,
     pub today: chrono::NaiveDate,
     pub due_soon_days: u32,
+}
+
+impl Classify {
+    /// Classification now: lost after `loss_after_days` unseen, compliance as of today in
+    /// Beijing.
+    pub fn now(loss_after_days: u32, due_soon_days: u32) -> Self {
+        let now = Utc::now();
+        Self {
+            now,
+            lost_before: now - chrono::Duration::days(i64::from(loss_after_days)),
+            today: crate::rules::compliance::today_in_shanghai(),
+            due_soon_days,
+        }
+    }
 }
 
 fn classified<'q, O>(
@@ -68,29 +94,173 @@ where
         .bind(i32::try_from(c.due_soon_days).unwrap_or(i32::MAX))
 }
 
+/// Serializes refreshes: two at once would both move the counts of the cylinders whose class
+/// changed with time.
+const REFRESH_LOCK: i64 = 0x6379_6c77_0007;
+
+/// Brings `cylinder_class` and `stat_counts` up to `c`: reclassifies the cylinders written
+/// since the last refresh and those whose class changed with time (became lost, crossed a
+/// compliance date), and moves their counts. Returns how many cylinders were reclassified.
+/// Time must not go backwards between refreshes (a cylinder found lost stays so until it is
+/// written again).
+pub async fn refresh(pool: &PgPool, c: Classify) -> anyhow::Result<i64> {
+    let sql = format!(
+        "WITH dirty AS (DELETE FROM stats_dirty RETURNING cylinder_id), \
+         ids AS (SELECT cylinder_id FROM dirty \
+                 UNION SELECT cylinder_id FROM cylinder_class WHERE lost_due_at < $7 \
+                 UNION SELECT cylinder_id FROM cylinder_class WHERE next_change_on <= $5), \
+         new AS (SELECT id AS cylinder_id, owner, station_code AS station, medium, custody, \
+                        compliance, \
+                        CASE WHEN lost_candidate AND custody <> 'lost' \
+                             THEN last_seen_at + ($7 - $4) END AS lost_due_at, \
+                        next_change_on \
+                 FROM ({CLASSIFIED} AND c.id IN (SELECT cylinder_id FROM ids)) s), \
+         old AS (SELECT k.* FROM cylinder_class k JOIN ids USING (cylinder_id)), \
+         kept AS (INSERT INTO cylinder_class \
+                  SELECT cylinder_id, owner, station, medium, custody, compliance, lost_due_at, \
+                         next_change_on FROM new \
+                  ON CONFLICT (cylinder_id) DO UPDATE SET owner = excluded.owner, \
+                     station = excluded.station, medium = excluded.medium, \
+                     custody = excluded.custody, compliance = excluded.compliance, \
+                     lost_due_at = excluded.lost_due_at, next_change_on = excluded.next_change_on \
+                  RETURNING 1), \
+         delta AS (SELECT owner, station, medium, custody, compliance, sum(n)::bigint AS n \
+                   FROM (SELECT owner, station, medium, custody, compliance, -1 AS n FROM old \
+                         UNION ALL \
+                         SELECT owner, station, medium, custody, compliance, 1 FROM new) x \
+                   GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0), \
+         moved AS (INSERT INTO stat_counts SELECT * FROM delta \
+                   ON CONFLICT (owner, station, medium, custody, compliance) \
+                   DO UPDATE SET n = stat_counts.n + excluded.n) \
+         SELECT count(*) FROM kept"
+    );
+    let mut tx = pool
+        .begin()
+        .await
+        .context("starting a statistics refresh")?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(REFRESH_LOCK)
+        .execute(&mut *tx)
+        .await
+        .context("waiting for another statistics refresh")?;
+    let scope = Scope::system();
+    let (n,): (i64,) = classified(&sql, &scope, None, c)
+        .bind(c.now)
+        .fetch_one(&mut *tx)
+        .await
+        .context("reclassifying cylinders")?;
+    tx.commit()
+        .await
+        .context("committing a statistics refresh")?;
+    Ok(n)
+}
+
+/// Makes the stored classes follow `loss_after_days` and `due_soon_days`: when they were
+/// computed with other settings (or never), every cylinder is reclassified by the next
+/// refresh.
+pub async fn reconcile(
+    pool: &PgPool,
+    loss_after_days: u32,
+    due_soon_days: u32,
+) -> anyhow::Result<()> {
+    let days = |d: u32| i32::try_from(d).unwrap_or(i32::MAX);
+    let mut tx = pool.begin().await.context("starting a statistics check")?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(REFRESH_LOCK)
+        .execute(&mut *tx)
+        .await
+        .context("waiting for a statistics refresh")?;
+    let stored: Option<(i32, i32)> =
+        sqlx::query_as("SELECT loss_after_days, due_soon_days FROM stats_meta")
+            .fetch_optional(&mut *tx)
+            .await
+            .context("reading the statistics settings")?;
+    let wanted = (days(loss_after_days), days(due_soon_days));
+    if stored != Some(wanted) {
+        if stored.is_some() {
+            tracing::info!("statistics settings changed; every cylinder is reclassified");
+        }
+        sqlx::query("DELETE FROM stat_counts")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM cylinder_class")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO stats_dirty SELECT id FROM cylinders ON CONFLICT DO NOTHING")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO stats_meta (loss_after_days, due_soon_days) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET loss_after_days = $1, due_soon_days = $2",
+        )
+        .bind(wanted.0)
+        .bind(wanted.1)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit()
+        .await
+        .context("committing the statistics settings")?;
+    Ok(())
+}
+
+/// A counter: (owner, registered station, medium, custody, compliance, cylinders).
+pub type Counter = (String, String, String, String, String, i64);
+
+/// The counters as stored (non-zero ones), in key order.
+pub async fn counters(pool: &PgPool) -> anyhow::Result<Vec<Counter>> {
+    sqlx::query_as(
+        "SELECT owner, station, medium, custody, compliance, n FROM stat_counts WHERE n <> 0 \
+         ORDER BY 1, 2, 3, 4, 5",
+    )
+    .fetch_all(pool)
+    .await
+    .context("reading the statistics counters")
+}
+
+/// The counters as a full classification of every cylinder computes them, in key order: what
+/// `counters` must equal after a refresh with the same `c` (the check of the incremental
+/// counts; slow on a big registry).
+pub async fn counters_by_scan(pool: &PgPool, c: Classify) -> anyhow::Result<Vec<Counter>> {
+    let sql = format!(
+        "WITH s AS ({CLASSIFIED}) SELECT owner, station_code, medium, custody, compliance, \
+         count(*) FROM s GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+    );
+    classified(&sql, &Scope::system(), None, c)
+        .fetch_all(pool)
+        .await
+        .context("classifying every cylinder")
+}
+
 /// The inventory rows per medium of the cylinders owned within `scope` (and registered at
-/// `station`, if given); a lost cylinder counts in no column but total.
+/// `station`, if given); a lost cylinder counts in no column but total. Sums the counters
+/// after a refresh.
 pub async fn inventory(
     pool: &PgPool,
     scope: &Scope,
     station: Option<&str>,
     c: Classify,
 ) -> anyhow::Result<Vec<InventoryRow>> {
-    let sql = format!(
-        "WITH s AS ({CLASSIFIED}) \
-         SELECT medium, \
-                count(*) FILTER (WHERE custody IN ('in_transit_delivery', 'at_customer')), \
-                count(*) FILTER (WHERE custody = 'in_transit_delivery'), \
-                count(*) FILTER (WHERE custody = 'at_customer'), \
-                count(*) FILTER (WHERE custody = 'in_transit_return'), \
-                count(*) FILTER (WHERE custody <> 'scrapped'), \
-                count(*) FILTER (WHERE custody = 'lost') \
-         FROM s GROUP BY medium ORDER BY medium"
-    );
-    let rows: Vec<(String, i64, i64, i64, i64, i64, i64)> = classified(&sql, scope, station, c)
-        .fetch_all(pool)
-        .await
-        .context("counting the inventory")?;
+    refresh(pool, c).await?;
+    let rows: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT k.medium, \
+                coalesce(sum(n) FILTER (WHERE custody IN ('in_transit_delivery', 'at_customer')), 0)::bigint, \
+                coalesce(sum(n) FILTER (WHERE custody = 'in_transit_delivery'), 0)::bigint, \
+                coalesce(sum(n) FILTER (WHERE custody = 'at_customer'), 0)::bigint, \
+                coalesce(sum(n) FILTER (WHERE custody = 'in_transit_return'), 0)::bigint, \
+                coalesce(sum(n) FILTER (WHERE custody <> 'scrapped'), 0)::bigint, \
+                coalesce(sum(n) FILTER (WHERE custody = 'lost'), 0)::bigint \
+         FROM stat_counts k JOIN enterprises e ON e.code = k.owner \
+         WHERE ($1::text IS NULL OR k.owner = $1) AND ($2::text IS NULL OR e.district_code = $2) \
+           AND ($3::text IS NULL OR k.station = $3) \
+         GROUP BY k.medium HAVING sum(n) > 0 ORDER BY k.medium",
+    )
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .bind(station)
+    .fetch_all(pool)
+    .await
+    .context("counting the inventory")?;
     Ok(rows
         .into_iter()
         .map(
@@ -111,25 +281,30 @@ pub async fn inventory(
 }
 
 /// Cylinders owned within `scope` per group (owner enterprise or its district) and worst
-/// compliance status.
+/// compliance status. Sums the counters after a refresh.
 pub async fn compliance(
     pool: &PgPool,
     scope: &Scope,
     by_district: bool,
     c: Classify,
 ) -> anyhow::Result<Vec<(String, String, i64)>> {
+    refresh(pool, c).await?;
     let key = if by_district {
-        "district_code"
+        "e.district_code"
     } else {
-        "owner"
+        "k.owner"
     };
-    let sql = format!(
-        "WITH s AS ({CLASSIFIED}) SELECT {key}, compliance, count(*) FROM s GROUP BY 1, 2 ORDER BY 1, 2"
-    );
-    classified(&sql, scope, None, c)
-        .fetch_all(pool)
-        .await
-        .context("counting compliance")
+    sqlx::query_as(&format!(
+        "SELECT {key}, k.compliance, sum(n)::bigint \
+         FROM stat_counts k JOIN enterprises e ON e.code = k.owner \
+         WHERE ($1::text IS NULL OR k.owner = $1) AND ($2::text IS NULL OR e.district_code = $2) \
+         GROUP BY 1, 2 HAVING sum(n) > 0 ORDER BY 1, 2"
+    ))
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .fetch_all(pool)
+    .await
+    .context("counting compliance")
 }
 
 /// One cylinder of a list behind a figure.
