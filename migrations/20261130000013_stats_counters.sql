@@ -1,5 +1,6 @@
 -- Statistics maintained incrementally (issue 7): each cylinder's class (owner, registered
--- station, medium, effective custody incl. lost, worst compliance) is kept in `cylinder_class`
+-- station, medium, effective custody incl. lost, worst compliance, whether it has its usage
+-- registration, whether its tag was ever read in the field) is kept in `cylinder_class`
 -- and counted in `stat_counts`, so that a figure sums a few thousand counters instead of
 -- classifying millions of cylinders. Any write to a cylinder or its state marks it in
 -- `stats_dirty`; `store::stats::refresh` reclassifies the marked cylinders and those whose
@@ -16,6 +17,8 @@ CREATE TABLE cylinder_class (
     medium         text NOT NULL,
     custody        text NOT NULL,
     compliance     text NOT NULL,
+    registered     boolean NOT NULL,
+    seen           boolean NOT NULL,
     lost_due_at    timestamptz,
     next_change_on date
 );
@@ -30,8 +33,10 @@ CREATE TABLE stat_counts (
     medium     text NOT NULL,
     custody    text NOT NULL,
     compliance text NOT NULL,
+    registered boolean NOT NULL,
+    seen       boolean NOT NULL,
     n          bigint NOT NULL,
-    PRIMARY KEY (owner, station, medium, custody, compliance)
+    PRIMARY KEY (owner, station, medium, custody, compliance, registered, seen)
 );
 
 -- The settings the classes were computed with; the server rebuilds them when they change.

@@ -242,3 +242,75 @@ mod tests {
         assert_eq!(json["total"]["returning"], 2);
     }
 }
+
+/// One enterprise's real-name registration progress (实名制开户进度, seed 001 §4.1.11 and
+/// §4.1.15) and tag issuance (发卡率, seed 002 §5.2.1.4). Cylinders in use are those not
+/// scrapped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Registration {
+    /// The enterprise's code (absent in the total).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise_code: Option<String>,
+    /// Customer accounts opened (开户数), per kind (household, restaurant, industrial).
+    pub customers: std::collections::BTreeMap<String, i64>,
+    pub customers_total: i64,
+    /// Cylinders in use with an archive (钢瓶开户数).
+    pub cylinders: i64,
+    /// Of those, with their usage registration (钢瓶实名登记数: `registration_no`).
+    pub registered: i64,
+    /// `registered / cylinders` (1 when there are none).
+    pub registration_rate: f64,
+    /// Cylinders in use whose tag is issued and valid (every archive carries one).
+    pub tags_issued: i64,
+    /// `tags_issued / cylinders` (1 when there are none).
+    pub tag_issuance_rate: f64,
+    /// Cylinders in use whose tag has been read in the field at least once.
+    pub tags_seen: i64,
+    /// Tags voided with their scrapped cylinders.
+    pub tags_void: i64,
+    /// The lists behind the figures: `unregistered`, `tags_never_seen`, `cylinders`.
+    #[serde(default, skip_serializing_if = "Links::is_empty")]
+    pub links: Links,
+}
+
+/// `GET /api/v1/stats/registration`: per enterprise, and in total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegistrationStats {
+    pub groups: Vec<Registration>,
+    pub total: Registration,
+}
+
+impl Registration {
+    /// A group's figures from its counts; the rates are 1 for an enterprise without cylinders.
+    pub fn of(
+        enterprise_code: Option<String>,
+        customers: std::collections::BTreeMap<String, i64>,
+        cylinders: i64,
+        registered: i64,
+        tags_seen: i64,
+        tags_void: i64,
+    ) -> Self {
+        // Counts of cylinders stay far below 2^52, where f64 is exact.
+        #[allow(clippy::cast_precision_loss)]
+        let rate = |part: i64| {
+            if cylinders == 0 {
+                1.0
+            } else {
+                part as f64 / cylinders as f64
+            }
+        };
+        Self {
+            enterprise_code,
+            customers_total: customers.values().sum(),
+            customers,
+            cylinders,
+            registered,
+            registration_rate: rate(registered),
+            tags_issued: cylinders,
+            tag_issuance_rate: rate(cylinders),
+            tags_seen,
+            tags_void,
+            links: Links::new(),
+        }
+    }
+}

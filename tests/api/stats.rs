@@ -401,6 +401,84 @@ async fn the_compliance_distribution_counts_each_cylinder_once_by_its_worst_stat
         .get_json("/api/v1/stats/compliance?group_by=street")
         .await;
     assert_eq!(status, 400);
+
+    // Registration progress and tag issuance: ENT1 has 10 cylinders in use (A5 scrapped, its
+    // tag void), all registered, none read in the field yet; ENT2 has B4 unregistered and B5.
+    let (status, reg) = app.get_json("/api/v1/stats/registration").await;
+    assert_eq!(status, 200, "{reg}");
+    let of = |code: &str| {
+        reg["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["enterprise_code"] == code)
+            .cloned()
+            .unwrap_or_else(|| panic!("{code} in {reg}"))
+    };
+    let figures = |g: &Value| {
+        [
+            "cylinders",
+            "registered",
+            "tags_issued",
+            "tags_seen",
+            "tags_void",
+        ]
+        .map(|k| g[k].as_i64().unwrap())
+    };
+    assert_eq!(figures(&of("ENT1")), [10, 10, 10, 0, 1], "{reg}");
+    assert_eq!(figures(&of("ENT2")), [2, 1, 2, 0, 0], "{reg}");
+    assert_eq!(figures(&reg["total"]), [12, 11, 12, 0, 1], "{reg}");
+    assert_eq!(of("ENT2")["registration_rate"], 0.5);
+    assert_eq!(of("ENT1")["tag_issuance_rate"], 1.0);
+    assert_eq!(
+        of("ENT1")["customers_total"],
+        1,
+        "seed_registry's C1: {reg}"
+    );
+    assert_eq!(of("ENT2")["customers_total"], 0);
+    for g in reg["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain([&reg["total"]])
+    {
+        let n = |k: &str| g[k].as_i64().unwrap();
+        for (link, expected) in [
+            ("cylinders", n("cylinders")),
+            ("unregistered", n("cylinders") - n("registered")),
+            ("tags_never_seen", n("cylinders") - n("tags_seen")),
+        ] {
+            let url = g["links"][link].as_str().unwrap();
+            let (status, list) = app.get_json(url).await;
+            assert_eq!(status, 200, "{url}: {list}");
+            assert_eq!(
+                i64::try_from(list["items"].as_array().unwrap().len()).unwrap(),
+                expected,
+                "{url}"
+            );
+        }
+    }
+    let (_, unregistered) = app
+        .get_json(of("ENT2")["links"]["unregistered"].as_str().unwrap())
+        .await;
+    assert_eq!(unregistered["items"][0]["code"], "B4");
+    let (_, one) = app
+        .get_json("/api/v1/stats/registration?enterprise_code=ENT2")
+        .await;
+    assert_eq!(one["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(one["total"]["cylinders"], 2);
+    for bad in [
+        "?enterprise_code=NOPE",
+        "?group_by=district",
+        "?registered=maybe",
+    ] {
+        let (status, body) = app
+            .get_json(&format!("/api/v1/stats/registration{bad}"))
+            .await;
+        assert!([400, 404].contains(&status), "{bad}: {status} {body}");
+    }
+    let (status, _) = app.get_json("/api/v1/cylinders?seen=maybe").await;
+    assert_eq!(status, 400);
 }
 
 /// The wall's figures arrive on the live socket every `stats_every_s` for whoever sees the

@@ -68,6 +68,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/stats/alerts", web::get().to(stats::alerts)))
             .service(resource("/stats/recovery", web::get().to(stats::recovery)))
             .service(resource("/stats/flows", web::get().to(stats::flows)))
+            .service(resource(
+                "/stats/registration",
+                web::get().to(stats::registration),
+            ))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
             .service(resource(

@@ -55,6 +55,22 @@ pub fn classify(state: &AppState) -> store::stats::Classify {
     store::stats::Classify::now(state.settings.loss_after_days, state.settings.due_soon_days)
 }
 
+/// A station asked for must be within the scope: otherwise it is not found.
+async fn station_in_scope(
+    state: &AppState,
+    station: Option<&str>,
+    scope: &crate::auth::Scope,
+) -> Result<(), ApiError> {
+    let Some(code) = station else { return Ok(()) };
+    match store::filling::station_in_scope(&state.pool, code, scope).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::client(
+            ErrorCode::NotFound,
+            format!("no station {code}"),
+        )),
+    }
+}
+
 /// `?enterprise_code=&district_code=&station_code=`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,17 +95,7 @@ pub async fn inventory(
         query.district_code.as_deref(),
     )
     .await?;
-    if let Some(code) = &query.station_code {
-        if store::filling::station_in_scope(&state.pool, code, &scope)
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::client(
-                ErrorCode::NotFound,
-                format!("no station {code}"),
-            ));
-        }
-    }
+    station_in_scope(&state, query.station_code.as_deref(), &scope).await?;
     let rows = store::stats::inventory(
         &state.pool,
         &scope,
@@ -182,6 +188,96 @@ pub async fn compliance(
     }))
 }
 
+/// `?enterprise_code=&district_code=`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeQuery {
+    enterprise_code: Option<String>,
+    district_code: Option<String>,
+}
+
+/// `GET /api/v1/stats/registration`: per enterprise, customer accounts by kind (开户数), cylinders
+/// in use and how many have their usage registration (实名制开户进度), and tag issuance (发卡率):
+/// tags issued, read in the field, voided with scrapped cylinders.
+pub async fn registration(
+    query: Result<web::Query<ScopeQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let scope = super::alerts::narrowed(
+        &state,
+        &user,
+        q.enterprise_code.as_deref(),
+        q.district_code.as_deref(),
+    )
+    .await?;
+    let counts = store::stats::registration(&state.pool, &scope, classify(&state)).await?;
+    let mut customers: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>> =
+        std::collections::BTreeMap::new();
+    for (enterprise, kind, n) in store::stats::customers_by_kind(&state.pool, &scope).await? {
+        customers.entry(enterprise).or_default().insert(kind, n);
+    }
+    let mut by_enterprise: std::collections::BTreeMap<String, (i64, i64, i64, i64)> = counts
+        .into_iter()
+        .map(|(e, cylinders, registered, seen, void)| (e, (cylinders, registered, seen, void)))
+        .collect();
+    for enterprise in customers.keys() {
+        by_enterprise.entry(enterprise.clone()).or_default();
+    }
+    let links = |enterprise: Option<&str>| -> Links {
+        let with = |extra: Option<(&'static str, &'static str)>| {
+            let mut params = vec![("enterprise_code", enterprise)];
+            if enterprise.is_none() {
+                params.push(("district_code", q.district_code.as_deref()));
+            }
+            params.push(("custody", Some(IN_USE)));
+            if let Some((k, v)) = extra {
+                params.push((k, Some(v)));
+            }
+            list_link(&params)
+        };
+        [
+            ("cylinders", with(None)),
+            ("unregistered", with(Some(("registered", "false")))),
+            ("tags_never_seen", with(Some(("seen", "false")))),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    };
+    let mut total = (std::collections::BTreeMap::<String, i64>::new(), 0, 0, 0, 0);
+    let mut groups = Vec::new();
+    for (enterprise, (cylinders, registered, seen, void)) in by_enterprise {
+        let kinds = customers.remove(&enterprise).unwrap_or_default();
+        for (kind, n) in &kinds {
+            *total.0.entry(kind.clone()).or_default() += n;
+        }
+        total.1 += cylinders;
+        total.2 += registered;
+        total.3 += seen;
+        total.4 += void;
+        let mut g = shared::stats::Registration::of(
+            Some(enterprise.clone()),
+            kinds,
+            cylinders,
+            registered,
+            seen,
+            void,
+        );
+        g.links = links(Some(&enterprise));
+        groups.push(g);
+    }
+    let mut total =
+        shared::stats::Registration::of(None, total.0, total.1, total.2, total.3, total.4);
+    total.links = links(q.enterprise_code.as_deref());
+    Ok(HttpResponse::Ok().json(shared::stats::RegistrationStats { groups, total }))
+}
+
+/// Every custody but scrapped: the cylinders in use.
+const IN_USE: &str =
+    "in_stock_empty,in_stock_full,in_transit_delivery,at_customer,in_transit_return,at_inspection,lost";
+
 /// `?from=&to=` (RFC 3339; default the last 24 hours) and the scope filters.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -234,17 +330,7 @@ async fn window_scope(
         q.district_code.as_deref(),
     )
     .await?;
-    if let Some(code) = &q.station_code {
-        if store::filling::station_in_scope(&state.pool, code, &scope)
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::client(
-                ErrorCode::NotFound,
-                format!("no station {code}"),
-            ));
-        }
-    }
+    station_in_scope(state, q.station_code.as_deref(), &scope).await?;
     Ok(scope)
 }
 
@@ -338,6 +424,10 @@ pub struct ListQuery {
     enterprise_code: Option<String>,
     district_code: Option<String>,
     station_code: Option<String>,
+    /// With (`true`) or without (`false`) usage registration.
+    registered: Option<bool>,
+    /// Tag read in the field at least once (`true`) or never (`false`).
+    seen: Option<bool>,
     limit: Option<i64>,
     cursor: Option<String>,
     /// `csv`: the whole list as CSV (at most `CSV_MAX` cylinders) instead of a page.
@@ -409,6 +499,8 @@ pub async fn cylinders(
         medium: q.medium.map(|m| m.code().to_owned()),
         custody: names(&q.custody, &custody_names, "custody")?,
         compliance: names(&q.compliance, &compliance_names, "compliance")?,
+        registered: q.registered,
+        seen: q.seen,
     };
     let scope = super::alerts::narrowed(
         &state,
@@ -417,6 +509,7 @@ pub async fn cylinders(
         q.district_code.as_deref(),
     )
     .await?;
+    station_in_scope(&state, q.station_code.as_deref(), &scope).await?;
     let classify_now = classify(&state);
     match q.format.as_deref() {
         None | Some("json") => {}

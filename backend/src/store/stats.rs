@@ -16,6 +16,7 @@ use sqlx::PgPool;
 const CLASSIFIED: &str = r#"
     SELECT c.id, c.code, c.medium, c.owner_enterprise_code AS owner, e.district_code,
            c.station_code, st.place_kind, st.place_code, st.last_seen_at,
+           c.registration_no IS NOT NULL AS registered, st.last_seen_at IS NOT NULL AS seen,
            coalesce(st.custody <> 'scrapped'
                     AND NOT coalesce(st.place_kind = 'station'
                                      AND ps.enterprise_code = c.owner_enterprise_code
@@ -110,27 +111,31 @@ pub async fn refresh(pool: &PgPool, c: Classify) -> anyhow::Result<i64> {
                  UNION SELECT cylinder_id FROM cylinder_class WHERE lost_due_at < $7 \
                  UNION SELECT cylinder_id FROM cylinder_class WHERE next_change_on <= $5), \
          new AS (SELECT id AS cylinder_id, owner, station_code AS station, medium, custody, \
-                        compliance, \
+                        compliance, registered, seen, \
                         CASE WHEN lost_candidate AND custody <> 'lost' \
                              THEN last_seen_at + ($7 - $4) END AS lost_due_at, \
                         next_change_on \
                  FROM ({CLASSIFIED} AND c.id IN (SELECT cylinder_id FROM ids)) s), \
          old AS (SELECT k.* FROM cylinder_class k JOIN ids USING (cylinder_id)), \
          kept AS (INSERT INTO cylinder_class \
-                  SELECT cylinder_id, owner, station, medium, custody, compliance, lost_due_at, \
-                         next_change_on FROM new \
+                  SELECT cylinder_id, owner, station, medium, custody, compliance, registered, \
+                         seen, lost_due_at, next_change_on FROM new \
                   ON CONFLICT (cylinder_id) DO UPDATE SET owner = excluded.owner, \
                      station = excluded.station, medium = excluded.medium, \
                      custody = excluded.custody, compliance = excluded.compliance, \
+                     registered = excluded.registered, seen = excluded.seen, \
                      lost_due_at = excluded.lost_due_at, next_change_on = excluded.next_change_on \
                   RETURNING 1), \
-         delta AS (SELECT owner, station, medium, custody, compliance, sum(n)::bigint AS n \
-                   FROM (SELECT owner, station, medium, custody, compliance, -1 AS n FROM old \
+         delta AS (SELECT owner, station, medium, custody, compliance, registered, seen, \
+                          sum(n)::bigint AS n \
+                   FROM (SELECT owner, station, medium, custody, compliance, registered, seen, \
+                                -1 AS n FROM old \
                          UNION ALL \
-                         SELECT owner, station, medium, custody, compliance, 1 FROM new) x \
-                   GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0), \
+                         SELECT owner, station, medium, custody, compliance, registered, seen, 1 \
+                         FROM new) x \
+                   GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(n) <> 0), \
          moved AS (INSERT INTO stat_counts SELECT * FROM delta \
-                   ON CONFLICT (owner, station, medium, custody, compliance) \
+                   ON CONFLICT (owner, station, medium, custody, compliance, registered, seen) \
                    DO UPDATE SET n = stat_counts.n + excluded.n) \
          SELECT count(*) FROM kept"
     );
@@ -204,14 +209,15 @@ pub async fn reconcile(
     Ok(())
 }
 
-/// A counter: (owner, registered station, medium, custody, compliance, cylinders).
-pub type Counter = (String, String, String, String, String, i64);
+/// A counter: (owner, registered station, medium, custody, compliance, has its usage
+/// registration, its tag was read in the field, cylinders).
+pub type Counter = (String, String, String, String, String, bool, bool, i64);
 
 /// The counters as stored (non-zero ones), in key order.
 pub async fn counters(pool: &PgPool) -> anyhow::Result<Vec<Counter>> {
     sqlx::query_as(
-        "SELECT owner, station, medium, custody, compliance, n FROM stat_counts WHERE n <> 0 \
-         ORDER BY 1, 2, 3, 4, 5",
+        "SELECT owner, station, medium, custody, compliance, registered, seen, n FROM stat_counts \
+         WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7",
     )
     .fetch_all(pool)
     .await
@@ -224,7 +230,8 @@ pub async fn counters(pool: &PgPool) -> anyhow::Result<Vec<Counter>> {
 pub async fn counters_by_scan(pool: &PgPool, c: Classify) -> anyhow::Result<Vec<Counter>> {
     let sql = format!(
         "WITH s AS ({CLASSIFIED}) SELECT owner, station_code, medium, custody, compliance, \
-         count(*) FROM s GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+         registered, seen, count(*) FROM s GROUP BY 1, 2, 3, 4, 5, 6, 7 \
+         ORDER BY 1, 2, 3, 4, 5, 6, 7"
     );
     classified(&sql, &Scope::system(), None, c)
         .fetch_all(pool)
@@ -307,6 +314,51 @@ pub async fn compliance(
     .context("counting compliance")
 }
 
+/// Per enterprise within `scope`: (enterprise, cylinders in use, of those with their usage
+/// registration, of those whose tag was read in the field, scrapped). Sums the counters after
+/// a refresh.
+pub async fn registration(
+    pool: &PgPool,
+    scope: &Scope,
+    c: Classify,
+) -> anyhow::Result<Vec<(String, i64, i64, i64, i64)>> {
+    refresh(pool, c).await?;
+    sqlx::query_as(
+        "SELECT k.owner, \
+                coalesce(sum(n) FILTER (WHERE custody <> 'scrapped'), 0)::bigint, \
+                coalesce(sum(n) FILTER (WHERE custody <> 'scrapped' AND registered), 0)::bigint, \
+                coalesce(sum(n) FILTER (WHERE custody <> 'scrapped' AND seen), 0)::bigint, \
+                coalesce(sum(n) FILTER (WHERE custody = 'scrapped'), 0)::bigint \
+         FROM stat_counts k JOIN enterprises e ON e.code = k.owner \
+         WHERE ($1::text IS NULL OR k.owner = $1) AND ($2::text IS NULL OR e.district_code = $2) \
+         GROUP BY k.owner HAVING sum(n) > 0 ORDER BY k.owner",
+    )
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .fetch_all(pool)
+    .await
+    .context("counting registrations")
+}
+
+/// Customer accounts per enterprise within `scope` and kind: (enterprise, kind, customers).
+pub async fn customers_by_kind(
+    pool: &PgPool,
+    scope: &Scope,
+) -> anyhow::Result<Vec<(String, String, i64)>> {
+    sqlx::query_as(
+        "SELECT cu.enterprise_code, cu.kind, count(*) \
+         FROM customers cu JOIN enterprises e ON e.code = cu.enterprise_code \
+         WHERE ($1::text IS NULL OR cu.enterprise_code = $1) \
+           AND ($2::text IS NULL OR e.district_code = $2) \
+         GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .fetch_all(pool)
+    .await
+    .context("counting customers")
+}
+
 /// One cylinder of a list behind a figure.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Listed {
@@ -327,6 +379,10 @@ pub struct ListFilter {
     pub medium: Option<String>,
     pub custody: Vec<String>,
     pub compliance: Vec<String>,
+    /// With (true) or without (false) usage registration.
+    pub registered: Option<bool>,
+    /// Tag read in the field at least once (true) or never (false).
+    pub seen: Option<bool>,
 }
 
 /// The cylinders within `scope` (and at `station`) that pass `filter`, by code after `after`.
@@ -347,6 +403,8 @@ pub async fn list(
            AND (cardinality($8::text[]) = 0 OR custody = ANY($8)) \
            AND (cardinality($9::text[]) = 0 OR compliance = ANY($9)) \
            AND ($10::text IS NULL OR code > $10) \
+           AND ($12::boolean IS NULL OR registered = $12) \
+           AND ($13::boolean IS NULL OR seen = $13) \
          ORDER BY code LIMIT $11"
     );
     classified(&sql, scope, station, c)
@@ -355,6 +413,8 @@ pub async fn list(
         .bind(&filter.compliance)
         .bind(after)
         .bind(limit)
+        .bind(filter.registered)
+        .bind(filter.seen)
         .fetch_all(pool)
         .await
         .context("listing cylinders")
