@@ -167,6 +167,10 @@ pub struct AlertKindStats {
     /// Mean seconds from opening to acknowledgement, over those acknowledged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mean_ack_s: Option<f64>,
+    /// The alert list behind each count: `opened`, `acknowledged`, `resolved`, `open`
+    /// (extension).
+    #[serde(default, skip_serializing_if = "Links::is_empty")]
+    pub links: Links,
 }
 
 /// `GET /api/v1/stats/alerts`.

@@ -421,6 +421,36 @@ async fn the_filling_path_raises_counts_pushes_and_duty_officers_handle_its_aler
         "{by_kind}"
     );
     assert!(refused["mean_ack_s"].as_f64().unwrap() >= 0.0);
+    // Each count links to the alerts behind it, and the list is as long as the count; the
+    // same list as CSV has a row for each.
+    for kind in by_kind["kinds"].as_array().unwrap() {
+        for figure in ["opened", "acknowledged", "resolved", "open"] {
+            let link = kind["links"][figure].as_str().unwrap();
+            let (status, list) = app.get_json(link).await;
+            assert_eq!(status, 200, "{link}: {list}");
+            assert_eq!(
+                list["items"].as_array().unwrap().len(),
+                usize::try_from(kind[figure].as_i64().unwrap()).unwrap(),
+                "{link}"
+            );
+            let (status, csv) = app.get_text(&format!("{link}&format=csv")).await;
+            assert_eq!(status, 200, "{csv}");
+            assert_eq!(
+                csv.lines().count(),
+                1 + list["items"].as_array().unwrap().len(),
+                "{csv}"
+            );
+        }
+    }
+    let (_, csv) = app
+        .get_text("/api/v1/alerts?kind=filling_refused&format=csv")
+        .await;
+    assert!(csv.starts_with("id,kind,severity,status,"), "{csv}");
+    assert!(csv.contains(",filling_refused,"), "{csv}");
+    for bad in ["?format=xml", "?acknowledged=perhaps", "?from=yesterday"] {
+        let (status, body) = app.get_json(&format!("/api/v1/alerts{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
     for bad in [
         "?bucket=week",
         "?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",

@@ -41,8 +41,65 @@ pub struct ListQuery {
     district_code: Option<String>,
     subject_type: Option<String>,
     subject_id: Option<String>,
+    /// Opened at or after (RFC 3339).
+    from: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Opened before (RFC 3339).
+    to: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Acknowledged at some point (`true`) or never (`false`).
+    acknowledged: Option<bool>,
+    /// Resolved (`true`) or not (`false`).
+    resolved: Option<bool>,
     limit: Option<i64>,
     cursor: Option<String>,
+    /// `csv`: the whole list as CSV (at most `CSV_MAX` alerts) instead of a page.
+    format: Option<String>,
+}
+
+/// The most alerts one CSV list holds; a longer list must be narrowed.
+const CSV_MAX: usize = 200_000;
+
+/// The columns of an alert list as CSV, in order.
+const CSV_COLUMNS: [&str; 16] = [
+    "id",
+    "kind",
+    "severity",
+    "status",
+    "subject_type",
+    "subject_id",
+    "enterprise_code",
+    "district_code",
+    "place_name",
+    "opened_at",
+    "last_seen_at",
+    "count",
+    "ack_by",
+    "ack_at",
+    "resolved_by",
+    "resolved_at",
+];
+
+fn csv_cells(r: &AlertRow) -> [String; 16] {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let time =
+        |t: &Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    [
+        r.id.to_string(),
+        r.kind.clone(),
+        r.severity.clone(),
+        r.status.clone(),
+        r.subject_type.clone(),
+        r.subject_id.clone(),
+        opt(&r.enterprise_code),
+        opt(&r.district_code),
+        opt(&r.place_name),
+        r.opened_at.to_rfc3339(),
+        r.last_seen_at.to_rfc3339(),
+        r.count.to_string(),
+        opt(&r.ack_by),
+        time(&r.ack_at),
+        opt(&r.resolved_by),
+        time(&r.resolved_at),
+    ]
 }
 
 /// `GET /api/v1/alerts`: newest activity first.
@@ -72,7 +129,21 @@ pub async fn list(
         subject_type: query.subject_type.clone(),
         subject_id: query.subject_id.clone(),
         unresolved: false,
+        opened_from: query.from.map(|t| t.with_timezone(&chrono::Utc)),
+        opened_to: query.to.map(|t| t.with_timezone(&chrono::Utc)),
+        acknowledged: query.acknowledged,
+        resolved: query.resolved,
     };
+    match query.format.as_deref() {
+        None | Some("json") => {}
+        Some("csv") => return csv_list(&state, &scope, &filter).await,
+        Some(other) => {
+            return Err(ApiError::client(
+                ErrorCode::InvalidQuery,
+                format!("unknown format {other:?}; expected json or csv"),
+            ))
+        }
+    }
     let mut rows = store::alerts::list(&state.pool, &scope, &filter, after, limit + 1).await?;
     let more = usize::try_from(limit).is_ok_and(|l| rows.len() > l);
     if more {
@@ -86,6 +157,45 @@ pub async fn list(
     };
     let items = rows.into_iter().filter_map(view).collect();
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// The whole list as CSV, newest activity first; refused when longer than `CSV_MAX`.
+async fn csv_list(
+    state: &AppState,
+    scope: &crate::auth::Scope,
+    filter: &Filter,
+) -> Result<HttpResponse, ApiError> {
+    let csv_error = |e: csv::Error| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}"));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(CSV_COLUMNS).map_err(csv_error)?;
+    let (mut after, mut written) = (None, 0usize);
+    loop {
+        let page = store::alerts::list(&state.pool, scope, filter, after, 5_000).await?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.last_seen_at, last.id));
+        written += page.len();
+        if written > CSV_MAX {
+            return Err(ApiError::client(
+                ErrorCode::InvalidQuery,
+                format!(
+                    "more than {CSV_MAX} alerts; narrow the list (kind, from/to, enterprise_code)"
+                ),
+            ));
+        }
+        for r in &page {
+            writer.write_record(csv_cells(r)).map_err(csv_error)?;
+        }
+        if page.len() < 5_000 {
+            break;
+        }
+    }
+    let body = writer
+        .into_inner()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("content-disposition", "attachment; filename=\"alerts.csv\""))
+        .body(body))
 }
 
 /// `GET /api/v1/alerts/{id}`.

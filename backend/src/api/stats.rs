@@ -17,11 +17,16 @@ use shared::ErrorCode;
 
 /// `GET /api/v1/cylinders?` with these parameters (the absent ones left out), percent-encoded.
 fn list_link(params: &[(&str, Option<&str>)]) -> String {
+    format!("/api/v1/cylinders?{}", query_string(params))
+}
+
+/// `k=v&…` of the parameters given, percent-encoded.
+fn query_string(params: &[(&str, Option<&str>)]) -> String {
     let query: Vec<String> = params
         .iter()
         .filter_map(|(k, v)| v.map(|v| format!("{k}={}", encode(v))))
         .collect();
-    format!("/api/v1/cylinders?{}", query.join("&"))
+    query.join("&")
 }
 
 /// Percent-encodes a query value (unreserved characters and commas kept).
@@ -397,19 +402,43 @@ pub async fn alerts(
     let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
     let span = window(&q, 366)?;
     let scope = window_scope(&state, &user, &q).await?;
+    let (from, to) = (span.0.to_rfc3339(), span.1.to_rfc3339());
     let kinds = store::stats::alerts(&state.pool, &scope, span)
         .await?
         .into_iter()
-        .map(
-            |(kind, opened, acknowledged, resolved, open, mean_ack_s)| AlertKindStats {
+        .map(|(kind, opened, acknowledged, resolved, open, mean_ack_s)| {
+            let link = |extra: Option<(&str, &str)>| {
+                let mut params = vec![
+                    ("kind", Some(kind.as_str())),
+                    ("from", Some(from.as_str())),
+                    ("to", Some(to.as_str())),
+                    ("enterprise_code", q.enterprise_code.as_deref()),
+                    ("district_code", q.district_code.as_deref()),
+                ];
+                if let Some((k, v)) = extra {
+                    params.push((k, Some(v)));
+                }
+                format!("/api/v1/alerts?{}", query_string(&params))
+            };
+            let links = [
+                ("opened", link(None)),
+                ("acknowledged", link(Some(("acknowledged", "true")))),
+                ("resolved", link(Some(("resolved", "true")))),
+                ("open", link(Some(("status", "open")))),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+            AlertKindStats {
                 kind,
                 opened,
                 acknowledged,
                 resolved,
                 open,
                 mean_ack_s,
-            },
-        )
+                links,
+            }
+        })
         .collect();
     Ok(HttpResponse::Ok().json(AlertStats { kinds }))
 }

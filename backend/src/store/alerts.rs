@@ -153,6 +153,14 @@ pub struct Filter {
     pub subject_id: Option<String>,
     /// Only open and acknowledged alerts.
     pub unresolved: bool,
+    /// Opened at or after.
+    pub opened_from: Option<DateTime<Utc>>,
+    /// Opened before.
+    pub opened_to: Option<DateTime<Utc>>,
+    /// Acknowledged at some point (true) or never (false).
+    pub acknowledged: Option<bool>,
+    /// Resolved (true) or not (false).
+    pub resolved: Option<bool>,
 }
 
 /// Alerts within `scope`, newest activity first, after the cursor `(last_seen_at, id)`.
@@ -174,6 +182,10 @@ pub async fn list(
            AND ($7::text IS NULL OR subject_id = $7) \
            AND ($8::timestamptz IS NULL OR (last_seen_at, id) < ($8, $9)) \
            AND (NOT $11 OR status <> 'resolved') \
+           AND ($12::timestamptz IS NULL OR opened_at >= $12) \
+           AND ($13::timestamptz IS NULL OR opened_at < $13) \
+           AND ($14::boolean IS NULL OR (ack_at IS NOT NULL) = $14) \
+           AND ($15::boolean IS NULL OR (resolved_at IS NOT NULL) = $15) \
          ORDER BY last_seen_at DESC, id DESC LIMIT $10"
     );
     sqlx::query_as(&sql)
@@ -188,6 +200,10 @@ pub async fn list(
         .bind(after.map(|a| a.1))
         .bind(limit)
         .bind(filter.unresolved)
+        .bind(filter.opened_from)
+        .bind(filter.opened_to)
+        .bind(filter.acknowledged)
+        .bind(filter.resolved)
         .fetch_all(pool)
         .await
         .context("listing alerts")
