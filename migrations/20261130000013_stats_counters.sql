@@ -1,7 +1,7 @@
 -- Statistics maintained incrementally (issue 7): each cylinder's class (owner, registered
 -- station, medium, effective custody incl. lost, worst compliance, whether it has its usage
 -- registration, whether its tag was ever read in the field) is kept in `cylinder_class`
--- and counted in `stat_counts`, so that a figure sums a few thousand counters instead of
+-- and counted in `inventory_counts`, `compliance_counts` and `registration_counts`, so that a figure sums a few thousand counters instead of
 -- classifying millions of cylinders. Any write to a cylinder or its state marks it in
 -- `stats_dirty`; `store::stats::refresh` reclassifies the marked cylinders and those whose
 -- class changes with time (`lost_due_at`: when it becomes lost if not seen again;
@@ -27,16 +27,31 @@ CREATE INDEX cylinder_class_lost_due ON cylinder_class (lost_due_at)
 CREATE INDEX cylinder_class_next_change ON cylinder_class (next_change_on)
     WHERE next_change_on IS NOT NULL;
 
-CREATE TABLE stat_counts (
+-- The counters, one table per figure, each keyed by only what its figure needs (so that a
+-- city-wide figure sums a few thousand rows): the inventory per registered station (and so
+-- per owner), medium and custody; compliance per owner and worst status; registration per
+-- owner, in use or not, with usage registration or not, tag read in the field or not.
+CREATE TABLE inventory_counts (
+    owner   text NOT NULL,
+    station text NOT NULL,
+    medium  text NOT NULL,
+    custody text NOT NULL,
+    n       bigint NOT NULL,
+    PRIMARY KEY (owner, station, medium, custody)
+);
+CREATE TABLE compliance_counts (
     owner      text NOT NULL,
-    station    text NOT NULL,
-    medium     text NOT NULL,
-    custody    text NOT NULL,
     compliance text NOT NULL,
+    n          bigint NOT NULL,
+    PRIMARY KEY (owner, compliance)
+);
+CREATE TABLE registration_counts (
+    owner      text NOT NULL,
+    in_use     boolean NOT NULL,
     registered boolean NOT NULL,
     seen       boolean NOT NULL,
     n          bigint NOT NULL,
-    PRIMARY KEY (owner, station, medium, custody, compliance, registered, seen)
+    PRIMARY KEY (owner, in_use, registered, seen)
 );
 
 -- The settings the classes were computed with; the server rebuilds them when they change.

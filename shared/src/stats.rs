@@ -138,6 +138,10 @@ pub struct FillingBucket {
     pub late: i64,
     pub decisions: i64,
     pub refusals: i64,
+    /// The list behind each count: `fillings`, `flagged`, `late` (records), `decisions`,
+    /// `refusals` (decisions) (extension).
+    #[serde(default, skip_serializing_if = "Links::is_empty")]
+    pub links: Links,
 }
 
 /// Refusals of one rule.
@@ -145,6 +149,9 @@ pub struct FillingBucket {
 pub struct RuleCount {
     pub rule: String,
     pub count: i64,
+    /// The refusals behind the count (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 /// `GET /api/v1/stats/fillings`.
@@ -218,6 +225,44 @@ pub struct Flow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flows {
     pub flows: Vec<Flow>,
+}
+
+/// One filling record in a list behind a figure (`GET /api/v1/fillings`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FillingItem {
+    pub id: uuid::Uuid,
+    pub station_code: String,
+    pub gun_no: String,
+    pub cylinder_code: String,
+    pub staff_no: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub ended_at: chrono::DateTime<chrono::Utc>,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    /// Received − ended, seconds.
+    pub late_s: f64,
+    pub mass_before_kg: f64,
+    pub mass_after_kg: f64,
+    pub flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<uuid::Uuid>,
+}
+
+/// One authorize decision in a list behind a figure (`GET /api/v1/fillings/decisions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionItem {
+    pub id: uuid::Uuid,
+    pub decided_at: chrono::DateTime<chrono::Utc>,
+    pub station_code: String,
+    pub gun_no: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cylinder_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_id: Option<String>,
+    pub medium: String,
+    pub staff_no: String,
+    pub allowed: bool,
+    /// The failing rules, in order.
+    pub rules: Vec<String>,
 }
 
 #[cfg(test)]

@@ -394,12 +394,61 @@ async fn the_filling_path_raises_counts_pushes_and_duty_officers_handle_its_aler
         (4, 4, 2, 2, 1),
         "{stats}"
     );
+    // Each count links to the records or decisions behind it, as many as it counts; the same
+    // lists as CSV have a row for each.
+    for bucket in stats["buckets"].as_array().unwrap() {
+        for figure in ["fillings", "flagged", "late", "decisions", "refusals"] {
+            let link = bucket["links"][figure].as_str().unwrap();
+            let (status, list) = app.get_json(link).await;
+            assert_eq!(status, 200, "{link}: {list}");
+            let items = list["items"].as_array().unwrap().len();
+            assert_eq!(
+                items,
+                usize::try_from(bucket[figure].as_i64().unwrap()).unwrap(),
+                "{link}: {list}"
+            );
+            let (status, csv) = app.get_text(&format!("{link}&format=csv")).await;
+            assert_eq!((status, csv.lines().count()), (200, 1 + items), "{csv}");
+        }
+    }
+    for r in stats["refusals_by_rule"].as_array().unwrap() {
+        let (_, list) = app.get_json(r["link"].as_str().unwrap()).await;
+        let items = list["items"].as_array().unwrap();
+        assert_eq!(
+            i64::try_from(items.len()).unwrap(),
+            r["count"].as_i64().unwrap()
+        );
+        assert!(items
+            .iter()
+            .all(|d| d["allowed"] == false && d["rules"].as_array().unwrap().contains(&r["rule"])));
+    }
+    let (_, late) = app.get_json("/api/v1/fillings?late=true").await;
+    assert!(
+        late["items"][0]["late_s"].as_f64().unwrap() > 10.0,
+        "{late}"
+    );
+    for bad in [
+        "/api/v1/fillings?flagged=sometimes",
+        "/api/v1/fillings?format=pdf",
+        "/api/v1/fillings?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+        "/api/v1/fillings/decisions?rule=R99",
+        "/api/v1/fillings/decisions?limit=0",
+        "/api/v1/fillings/decisions?cursor=nonsense",
+    ] {
+        let (status, body) = app.get_json(bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, _) = other_get(&app, &other, "/api/v1/fillings?station_code=ST1").await;
+    assert_eq!(status, 404, "another enterprise's station is not found");
+    let (_, theirs) = other_get(&app, &other, "/api/v1/fillings/decisions").await;
+    assert_eq!(theirs["items"], json!([]), "{theirs}");
     let rules = &stats["refusals_by_rule"];
     assert!(
         rules
             .as_array()
             .unwrap()
-            .contains(&json!({"rule": "R00", "count": 1})),
+            .iter()
+            .any(|r| r["rule"] == "R00" && r["count"] == 1),
         "{rules}"
     );
     let (_, by_kind) = app.get_json("/api/v1/stats/alerts").await;

@@ -9,6 +9,7 @@ pub mod events;
 pub mod fillings;
 pub mod guard;
 pub mod health;
+pub mod lists;
 pub mod live;
 pub mod openapi;
 pub mod public;
@@ -44,7 +45,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/fillings/authorize",
                 web::post().to(fillings::authorize),
             ))
-            .service(resource("/fillings", web::post().to(fillings::record)))
+            .service(
+                resource("/fillings", web::post().to(fillings::record))
+                    .route(web::get().to(lists::fillings)),
+            )
+            .service(resource(
+                "/fillings/decisions",
+                web::get().to(lists::decisions),
+            ))
             .service(resource(
                 "/stations/{code}/filling-summary",
                 web::get().to(fillings::station_summary),

@@ -367,23 +367,72 @@ pub async fn fillings(
     .await?;
     let beijing = FixedOffset::east_opt(8 * 3600)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no UTC+8")))?;
+    let step = if q.bucket == Bucket::Hour {
+        chrono::Duration::hours(1)
+    } else {
+        chrono::Duration::days(1)
+    };
+    // The list behind a count: the same scope, the bucket's window (within the asked one).
+    let link = |path: &str, from: DateTime<Utc>, to: DateTime<Utc>, extra: Option<(&str, &str)>| {
+        let (from, to) = (from.to_rfc3339(), to.to_rfc3339());
+        let mut params = vec![
+            ("from", Some(from.as_str())),
+            ("to", Some(to.as_str())),
+            ("enterprise_code", q.enterprise_code.as_deref()),
+            ("district_code", q.district_code.as_deref()),
+            ("station_code", station),
+        ];
+        if let Some((k, v)) = extra {
+            params.push((k, Some(v)));
+        }
+        format!("/api/v1/{path}?{}", query_string(&params))
+    };
     let buckets = rows
         .into_iter()
         .filter_map(|(start, fillings, flagged, late, decisions, refusals)| {
+            let start = start.and_local_timezone(beijing).single()?;
+            let from = start.with_timezone(&Utc).max(span.0);
+            let to = (start.with_timezone(&Utc) + step).min(span.1);
+            let links = [
+                ("fillings", link("fillings", from, to, None)),
+                (
+                    "flagged",
+                    link("fillings", from, to, Some(("flagged", "true"))),
+                ),
+                ("late", link("fillings", from, to, Some(("late", "true")))),
+                ("decisions", link("fillings/decisions", from, to, None)),
+                (
+                    "refusals",
+                    link("fillings/decisions", from, to, Some(("allowed", "false"))),
+                ),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
             Some(FillingBucket {
-                start: start.and_local_timezone(beijing).single()?,
+                start,
                 fillings,
                 flagged,
                 late,
                 decisions,
                 refusals,
+                links,
             })
         })
         .collect();
     let refusals_by_rule = store::stats::refusals_by_rule(&state.pool, &scope, station, span)
         .await?
         .into_iter()
-        .map(|(rule, count)| RuleCount { rule, count })
+        .map(|(rule, count)| RuleCount {
+            link: Some(link(
+                "fillings/decisions",
+                span.0,
+                span.1,
+                Some(("rule", rule.as_str())),
+            )),
+            rule,
+            count,
+        })
         .collect();
     Ok(HttpResponse::Ok().json(FillingStats {
         bucket: q.bucket,

@@ -99,24 +99,23 @@ where
 /// changed with time.
 const REFRESH_LOCK: i64 = 0x6379_6c77_0007;
 
-/// Brings `cylinder_class` and `stat_counts` up to `c`: reclassifies the cylinders written
+/// Cylinders reclassified per round of a refresh (one transaction each).
+const REFRESH_BATCH: i64 = 20_000;
+
+/// Brings `cylinder_class` and the counters up to `c`: reclassifies the cylinders written
 /// since the last refresh and those whose class changed with time (became lost, crossed a
-/// compliance date), and moves their counts. Returns how many cylinders were reclassified.
-/// Time must not go backwards between refreshes (a cylinder found lost stays so until it is
-/// written again).
+/// compliance date), and moves their counts, in rounds of `REFRESH_BATCH`. Returns how many
+/// cylinders were reclassified. Time must not go backwards between refreshes (a cylinder found
+/// lost stays so until it is written again).
 pub async fn refresh(pool: &PgPool, c: Classify) -> anyhow::Result<i64> {
     let sql = format!(
-        "WITH dirty AS (DELETE FROM stats_dirty RETURNING cylinder_id), \
-         ids AS (SELECT cylinder_id FROM dirty \
-                 UNION SELECT cylinder_id FROM cylinder_class WHERE lost_due_at < $7 \
-                 UNION SELECT cylinder_id FROM cylinder_class WHERE next_change_on <= $5), \
-         new AS (SELECT id AS cylinder_id, owner, station_code AS station, medium, custody, \
+        "WITH new AS (SELECT id AS cylinder_id, owner, station_code AS station, medium, custody, \
                         compliance, registered, seen, \
                         CASE WHEN lost_candidate AND custody <> 'lost' \
                              THEN last_seen_at + ($7 - $4) END AS lost_due_at, \
                         next_change_on \
-                 FROM ({CLASSIFIED} AND c.id IN (SELECT cylinder_id FROM ids)) s), \
-         old AS (SELECT k.* FROM cylinder_class k JOIN ids USING (cylinder_id)), \
+                 FROM ({CLASSIFIED} AND c.id = ANY($8)) s), \
+         old AS (SELECT * FROM cylinder_class WHERE cylinder_id = ANY($8)), \
          kept AS (INSERT INTO cylinder_class \
                   SELECT cylinder_id, owner, station, medium, custody, compliance, registered, \
                          seen, lost_due_at, next_change_on FROM new \
@@ -126,38 +125,75 @@ pub async fn refresh(pool: &PgPool, c: Classify) -> anyhow::Result<i64> {
                      registered = excluded.registered, seen = excluded.seen, \
                      lost_due_at = excluded.lost_due_at, next_change_on = excluded.next_change_on \
                   RETURNING 1), \
-         delta AS (SELECT owner, station, medium, custody, compliance, registered, seen, \
-                          sum(n)::bigint AS n \
-                   FROM (SELECT owner, station, medium, custody, compliance, registered, seen, \
-                                -1 AS n FROM old \
-                         UNION ALL \
-                         SELECT owner, station, medium, custody, compliance, registered, seen, 1 \
-                         FROM new) x \
-                   GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(n) <> 0), \
-         moved AS (INSERT INTO stat_counts SELECT * FROM delta \
-                   ON CONFLICT (owner, station, medium, custody, compliance, registered, seen) \
-                   DO UPDATE SET n = stat_counts.n + excluded.n) \
+         moves AS (SELECT owner, station, medium, custody, compliance, registered, seen, \
+                          -1 AS n FROM old \
+                   UNION ALL \
+                   SELECT owner, station, medium, custody, compliance, registered, seen, 1 \
+                   FROM new), \
+         inv AS (INSERT INTO inventory_counts \
+                 SELECT owner, station, medium, custody, sum(n) FROM moves \
+                 GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 \
+                 ON CONFLICT (owner, station, medium, custody) \
+                 DO UPDATE SET n = inventory_counts.n + excluded.n), \
+         com AS (INSERT INTO compliance_counts \
+                 SELECT owner, compliance, sum(n) FROM moves \
+                 GROUP BY 1, 2 HAVING sum(n) <> 0 \
+                 ON CONFLICT (owner, compliance) \
+                 DO UPDATE SET n = compliance_counts.n + excluded.n), \
+         reg AS (INSERT INTO registration_counts \
+                 SELECT owner, custody <> 'scrapped', registered, seen, sum(n) FROM moves \
+                 GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 \
+                 ON CONFLICT (owner, in_use, registered, seen) \
+                 DO UPDATE SET n = registration_counts.n + excluded.n) \
          SELECT count(*) FROM kept"
     );
-    let mut tx = pool
-        .begin()
-        .await
-        .context("starting a statistics refresh")?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(REFRESH_LOCK)
-        .execute(&mut *tx)
-        .await
-        .context("waiting for another statistics refresh")?;
     let scope = Scope::system();
-    let (n,): (i64,) = classified(&sql, &scope, None, c)
+    let mut total = 0;
+    // Each round leaves its cylinders classified up to `c` (lost ones have no due time, the
+    // next compliance change is after today), so rounds end; the bound is a safeguard.
+    for _ in 0..1_000_000 {
+        let mut tx = pool
+            .begin()
+            .await
+            .context("starting a statistics refresh")?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(REFRESH_LOCK)
+            .execute(&mut *tx)
+            .await
+            .context("waiting for another statistics refresh")?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "WITH d AS (DELETE FROM stats_dirty WHERE cylinder_id IN \
+                          (SELECT cylinder_id FROM stats_dirty LIMIT $3) RETURNING cylinder_id) \
+             SELECT cylinder_id FROM d \
+             UNION SELECT cylinder_id FROM (SELECT cylinder_id FROM cylinder_class \
+                                            WHERE lost_due_at < $1 LIMIT $3) l \
+             UNION SELECT cylinder_id FROM (SELECT cylinder_id FROM cylinder_class \
+                                            WHERE next_change_on <= $2 LIMIT $3) t",
+        )
         .bind(c.now)
-        .fetch_one(&mut *tx)
+        .bind(c.today)
+        .bind(REFRESH_BATCH)
+        .fetch_all(&mut *tx)
         .await
-        .context("reclassifying cylinders")?;
-    tx.commit()
-        .await
-        .context("committing a statistics refresh")?;
-    Ok(n)
+        .context("finding the cylinders to reclassify")?;
+        if ids.is_empty() {
+            tx.commit()
+                .await
+                .context("committing a statistics refresh")?;
+            return Ok(total);
+        }
+        let (n,): (i64,) = classified(&sql, &scope, None, c)
+            .bind(c.now)
+            .bind(&ids)
+            .fetch_one(&mut *tx)
+            .await
+            .context("reclassifying cylinders")?;
+        tx.commit()
+            .await
+            .context("committing a statistics refresh")?;
+        total += n;
+    }
+    anyhow::bail!("the statistics refresh did not settle")
 }
 
 /// Makes the stored classes follow `loss_after_days` and `due_soon_days`: when they were
@@ -185,9 +221,15 @@ pub async fn reconcile(
         if stored.is_some() {
             tracing::info!("statistics settings changed; every cylinder is reclassified");
         }
-        sqlx::query("DELETE FROM stat_counts")
-            .execute(&mut *tx)
-            .await?;
+        for table in [
+            "inventory_counts",
+            "compliance_counts",
+            "registration_counts",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM cylinder_class")
             .execute(&mut *tx)
             .await?;
@@ -209,34 +251,67 @@ pub async fn reconcile(
     Ok(())
 }
 
-/// A counter: (owner, registered station, medium, custody, compliance, has its usage
-/// registration, its tag was read in the field, cylinders).
-pub type Counter = (String, String, String, String, String, bool, bool, i64);
-
-/// The counters as stored (non-zero ones), in key order.
-pub async fn counters(pool: &PgPool) -> anyhow::Result<Vec<Counter>> {
-    sqlx::query_as(
-        "SELECT owner, station, medium, custody, compliance, registered, seen, n FROM stat_counts \
-         WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7",
-    )
-    .fetch_all(pool)
-    .await
-    .context("reading the statistics counters")
+/// Every counter (non-zero ones, in key order): the inventory's (owner, station, medium,
+/// custody, n), compliance's (owner, status, n) and registration's (owner, in use, registered,
+/// seen, n).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counters {
+    pub inventory: Vec<(String, String, String, String, i64)>,
+    pub compliance: Vec<(String, String, i64)>,
+    pub registration: Vec<(String, bool, bool, bool, i64)>,
 }
 
-/// The counters as a full classification of every cylinder computes them, in key order: what
-/// `counters` must equal after a refresh with the same `c` (the check of the incremental
-/// counts; slow on a big registry).
-pub async fn counters_by_scan(pool: &PgPool, c: Classify) -> anyhow::Result<Vec<Counter>> {
-    let sql = format!(
-        "WITH s AS ({CLASSIFIED}) SELECT owner, station_code, medium, custody, compliance, \
-         registered, seen, count(*) FROM s GROUP BY 1, 2, 3, 4, 5, 6, 7 \
-         ORDER BY 1, 2, 3, 4, 5, 6, 7"
-    );
-    classified(&sql, &Scope::system(), None, c)
+/// The counters as stored.
+pub async fn counters(pool: &PgPool) -> anyhow::Result<Counters> {
+    Ok(Counters {
+        inventory: sqlx::query_as(
+            "SELECT owner, station, medium, custody, n FROM inventory_counts WHERE n <> 0 \
+             ORDER BY 1, 2, 3, 4",
+        )
         .fetch_all(pool)
-        .await
-        .context("classifying every cylinder")
+        .await?,
+        compliance: sqlx::query_as(
+            "SELECT owner, compliance, n FROM compliance_counts WHERE n <> 0 ORDER BY 1, 2",
+        )
+        .fetch_all(pool)
+        .await?,
+        registration: sqlx::query_as(
+            "SELECT owner, in_use, registered, seen, n FROM registration_counts WHERE n <> 0 \
+             ORDER BY 1, 2, 3, 4",
+        )
+        .fetch_all(pool)
+        .await?,
+    })
+}
+
+/// The counters as a full classification of every cylinder computes them: what `counters`
+/// must equal after a refresh with the same `c` (the check of the incremental counts; slow on
+/// a big registry).
+pub async fn counters_by_scan(pool: &PgPool, c: Classify) -> anyhow::Result<Counters> {
+    let scope = Scope::system();
+    let inventory = format!(
+        "WITH s AS ({CLASSIFIED}) SELECT owner, station_code, medium, custody, count(*) FROM s \
+         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+    );
+    let compliance = format!(
+        "WITH s AS ({CLASSIFIED}) SELECT owner, compliance, count(*) FROM s \
+         GROUP BY 1, 2 ORDER BY 1, 2"
+    );
+    let registration = format!(
+        "WITH s AS ({CLASSIFIED}) SELECT owner, custody <> 'scrapped', registered, seen, \
+         count(*) FROM s GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+    );
+    Ok(Counters {
+        inventory: classified(&inventory, &scope, None, c)
+            .fetch_all(pool)
+            .await?,
+        compliance: classified(&compliance, &scope, None, c)
+            .fetch_all(pool)
+            .await?,
+        registration: classified(&registration, &scope, None, c)
+            .fetch_all(pool)
+            .await?,
+    })
 }
 
 /// The inventory rows per medium of the cylinders owned within `scope` (and registered at
@@ -257,7 +332,7 @@ pub async fn inventory(
                 coalesce(sum(n) FILTER (WHERE custody = 'in_transit_return'), 0)::bigint, \
                 coalesce(sum(n) FILTER (WHERE custody <> 'scrapped'), 0)::bigint, \
                 coalesce(sum(n) FILTER (WHERE custody = 'lost'), 0)::bigint \
-         FROM stat_counts k JOIN enterprises e ON e.code = k.owner \
+         FROM inventory_counts k JOIN enterprises e ON e.code = k.owner \
          WHERE ($1::text IS NULL OR k.owner = $1) AND ($2::text IS NULL OR e.district_code = $2) \
            AND ($3::text IS NULL OR k.station = $3) \
          GROUP BY k.medium HAVING sum(n) > 0 ORDER BY k.medium",
@@ -303,7 +378,7 @@ pub async fn compliance(
     };
     sqlx::query_as(&format!(
         "SELECT {key}, k.compliance, sum(n)::bigint \
-         FROM stat_counts k JOIN enterprises e ON e.code = k.owner \
+         FROM compliance_counts k JOIN enterprises e ON e.code = k.owner \
          WHERE ($1::text IS NULL OR k.owner = $1) AND ($2::text IS NULL OR e.district_code = $2) \
          GROUP BY 1, 2 HAVING sum(n) > 0 ORDER BY 1, 2"
     ))
@@ -325,11 +400,11 @@ pub async fn registration(
     refresh(pool, c).await?;
     sqlx::query_as(
         "SELECT k.owner, \
-                coalesce(sum(n) FILTER (WHERE custody <> 'scrapped'), 0)::bigint, \
-                coalesce(sum(n) FILTER (WHERE custody <> 'scrapped' AND registered), 0)::bigint, \
-                coalesce(sum(n) FILTER (WHERE custody <> 'scrapped' AND seen), 0)::bigint, \
-                coalesce(sum(n) FILTER (WHERE custody = 'scrapped'), 0)::bigint \
-         FROM stat_counts k JOIN enterprises e ON e.code = k.owner \
+                coalesce(sum(n) FILTER (WHERE in_use), 0)::bigint, \
+                coalesce(sum(n) FILTER (WHERE in_use AND registered), 0)::bigint, \
+                coalesce(sum(n) FILTER (WHERE in_use AND seen), 0)::bigint, \
+                coalesce(sum(n) FILTER (WHERE NOT in_use), 0)::bigint \
+         FROM registration_counts k JOIN enterprises e ON e.code = k.owner \
          WHERE ($1::text IS NULL OR k.owner = $1) AND ($2::text IS NULL OR e.district_code = $2) \
          GROUP BY k.owner HAVING sum(n) > 0 ORDER BY k.owner",
     )
@@ -620,4 +695,175 @@ pub async fn flows(
     .fetch_all(pool)
     .await
     .context("counting flows")
+}
+
+/// The stations within `scope` (and `station`, if given), as a SQL fragment binding `$1`
+/// enterprise, `$2` district, `$3` station.
+const STATIONS_IN_SCOPE: &str = "SELECT s.code FROM stations s \
+    JOIN enterprises e ON e.code = s.enterprise_code \
+    WHERE ($1::text IS NULL OR s.enterprise_code = $1) \
+      AND ($2::text IS NULL OR coalesce(s.district_code, e.district_code) = $2) \
+      AND ($3::text IS NULL OR s.code = $3)";
+
+/// Filters of a list of filling records (window on `ended_at`, like the figures).
+#[derive(Debug, Clone, Default)]
+pub struct FillingFilter {
+    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// With flags (true) or without (false).
+    pub flagged: Option<bool>,
+    /// Later than `late_s` (true) or not (false).
+    pub late: Option<bool>,
+    pub late_s: f64,
+}
+
+/// Filling records at the stations within `scope`, newest end first, after the cursor
+/// `(ended_at, id)`.
+pub async fn filling_list(
+    pool: &PgPool,
+    scope: &Scope,
+    station: Option<&str>,
+    filter: &FillingFilter,
+    after: Option<(DateTime<Utc>, uuid::Uuid)>,
+    limit: i64,
+) -> anyhow::Result<Vec<shared::stats::FillingItem>> {
+    let rows: Vec<FillingRow> = sqlx::query_as(&format!(
+        "SELECT f.id, f.station_code, f.gun_no, c.code AS cylinder_code, f.staff_no, \
+                f.started_at, f.ended_at, f.received_at, f.late_s, f.mass_before_kg, \
+                f.mass_after_kg, f.flags, f.decision_id \
+         FROM fillings f JOIN cylinders c ON c.id = f.cylinder_id \
+         WHERE f.station_code IN ({STATIONS_IN_SCOPE}) \
+           AND ($4::timestamptz IS NULL OR f.ended_at >= $4) \
+           AND ($5::timestamptz IS NULL OR f.ended_at < $5) \
+           AND ($6::boolean IS NULL OR (cardinality(f.flags) > 0) = $6) \
+           AND ($7::boolean IS NULL OR (f.late_s > $8) = $7) \
+           AND ($9::timestamptz IS NULL OR (f.ended_at, f.id) < ($9, $10)) \
+         ORDER BY f.ended_at DESC, f.id DESC LIMIT $11"
+    ))
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .bind(station)
+    .bind(filter.window.map(|w| w.0))
+    .bind(filter.window.map(|w| w.1))
+    .bind(filter.flagged)
+    .bind(filter.late)
+    .bind(filter.late_s)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("listing fillings")?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct FillingRow {
+    id: uuid::Uuid,
+    station_code: String,
+    gun_no: String,
+    cylinder_code: String,
+    staff_no: String,
+    started_at: DateTime<Utc>,
+    ended_at: DateTime<Utc>,
+    received_at: DateTime<Utc>,
+    late_s: f64,
+    mass_before_kg: f64,
+    mass_after_kg: f64,
+    flags: Vec<String>,
+    decision_id: Option<uuid::Uuid>,
+}
+
+impl From<FillingRow> for shared::stats::FillingItem {
+    fn from(r: FillingRow) -> Self {
+        Self {
+            id: r.id,
+            station_code: r.station_code,
+            gun_no: r.gun_no,
+            cylinder_code: r.cylinder_code,
+            staff_no: r.staff_no,
+            started_at: r.started_at,
+            ended_at: r.ended_at,
+            received_at: r.received_at,
+            late_s: r.late_s,
+            mass_before_kg: r.mass_before_kg,
+            mass_after_kg: r.mass_after_kg,
+            flags: r.flags,
+            decision_id: r.decision_id,
+        }
+    }
+}
+
+/// Filters of a list of decisions (window on `decided_at`).
+#[derive(Debug, Clone, Default)]
+pub struct DecisionFilter {
+    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    pub allowed: Option<bool>,
+    /// Refused by this rule (among others).
+    pub rule: Option<String>,
+}
+
+/// Decisions at the stations within `scope`, newest first, after the cursor
+/// `(decided_at, id)`.
+pub async fn decision_list(
+    pool: &PgPool,
+    scope: &Scope,
+    station: Option<&str>,
+    filter: &DecisionFilter,
+    after: Option<(DateTime<Utc>, uuid::Uuid)>,
+    limit: i64,
+) -> anyhow::Result<Vec<shared::stats::DecisionItem>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: uuid::Uuid,
+        decided_at: DateTime<Utc>,
+        station_code: String,
+        gun_no: String,
+        cylinder_code: Option<String>,
+        tag_id: Option<String>,
+        medium: String,
+        staff_no: String,
+        allowed: bool,
+        rules: Vec<String>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT d.id, d.decided_at, d.station_code, d.gun_no, d.cylinder_code, d.tag_id, \
+                d.medium, d.staff_no, d.allowed, \
+                ARRAY(SELECT r->>'rule' FROM jsonb_array_elements(d.reasons) r) AS rules \
+         FROM filling_decisions d \
+         WHERE d.station_code IN ({STATIONS_IN_SCOPE}) \
+           AND ($4::timestamptz IS NULL OR d.decided_at >= $4) \
+           AND ($5::timestamptz IS NULL OR d.decided_at < $5) \
+           AND ($6::boolean IS NULL OR d.allowed = $6) \
+           AND ($7::text IS NULL OR d.reasons @> jsonb_build_array(jsonb_build_object('rule', $7::text))) \
+           AND ($8::timestamptz IS NULL OR (d.decided_at, d.id) < ($8, $9)) \
+         ORDER BY d.decided_at DESC, d.id DESC LIMIT $10"
+    ))
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .bind(station)
+    .bind(filter.window.map(|w| w.0))
+    .bind(filter.window.map(|w| w.1))
+    .bind(filter.allowed)
+    .bind(&filter.rule)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("listing decisions")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| shared::stats::DecisionItem {
+            id: r.id,
+            decided_at: r.decided_at,
+            station_code: r.station_code,
+            gun_no: r.gun_no,
+            cylinder_code: r.cylinder_code,
+            tag_id: r.tag_id,
+            medium: r.medium,
+            staff_no: r.staff_no,
+            allowed: r.allowed,
+            rules: r.rules,
+        })
+        .collect())
 }

@@ -1,0 +1,322 @@
+//! The lists behind the filling figures: `GET /api/v1/fillings` (filling records) and
+//! `GET /api/v1/fillings/decisions` (authorize decisions), within the caller's scope, newest
+//! first, paged by cursor or whole as CSV.
+
+use crate::auth::User;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Deserialize;
+use shared::cylinder::Page;
+use shared::ErrorCode;
+
+/// The most rows one CSV list holds; a longer list must be narrowed.
+const CSV_MAX: usize = 200_000;
+/// Rows read per query while writing a CSV list.
+const CSV_PAGE: i64 = 5_000;
+
+/// `?from=&to=&enterprise_code=&district_code=&station_code=&flagged=&late=&limit=&cursor=&format=`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FillingsQuery {
+    from: Option<DateTime<FixedOffset>>,
+    to: Option<DateTime<FixedOffset>>,
+    enterprise_code: Option<String>,
+    district_code: Option<String>,
+    station_code: Option<String>,
+    flagged: Option<bool>,
+    /// Later than `late_filling_s`.
+    late: Option<bool>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+    format: Option<String>,
+}
+
+/// `?from=&to=&enterprise_code=&district_code=&station_code=&allowed=&rule=&limit=&cursor=&format=`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionsQuery {
+    from: Option<DateTime<FixedOffset>>,
+    to: Option<DateTime<FixedOffset>>,
+    enterprise_code: Option<String>,
+    district_code: Option<String>,
+    station_code: Option<String>,
+    allowed: Option<bool>,
+    rule: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+    format: Option<String>,
+}
+
+/// `from`/`to` as given (either may be open), `from` before `to`.
+fn window(
+    from: Option<DateTime<FixedOffset>>,
+    to: Option<DateTime<FixedOffset>>,
+) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, ApiError> {
+    if from.is_none() && to.is_none() {
+        return Ok(None);
+    }
+    let from = from.map_or(DateTime::<Utc>::MIN_UTC, |f| f.with_timezone(&Utc));
+    let to = to.map_or(DateTime::<Utc>::MAX_UTC, |t| t.with_timezone(&Utc));
+    if from >= to {
+        return Err(ApiError::client(
+            ErrorCode::InvalidQuery,
+            "from must be before to",
+        ));
+    }
+    Ok(Some((from, to)))
+}
+
+/// Whether the whole list is asked for as CSV.
+fn wants_csv(format: Option<&str>) -> Result<bool, ApiError> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(other) => Err(ApiError::client(
+            ErrorCode::InvalidQuery,
+            format!("unknown format {other:?}; expected json or csv"),
+        )),
+    }
+}
+
+/// The scope asked for, and the station (which must be within it).
+async fn scope_of(
+    state: &AppState,
+    user: &User,
+    enterprise: Option<&str>,
+    district: Option<&str>,
+    station: Option<&str>,
+) -> Result<crate::auth::Scope, ApiError> {
+    let scope = super::alerts::narrowed(state, user, enterprise, district).await?;
+    if let Some(code) = station {
+        if store::filling::station_in_scope(&state.pool, code, &scope)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::client(
+                ErrorCode::NotFound,
+                format!("no station {code}"),
+            ));
+        }
+    }
+    Ok(scope)
+}
+
+/// A CSV download.
+fn csv_response(writer: csv::Writer<Vec<u8>>, name: &str) -> Result<HttpResponse, ApiError> {
+    let body = writer
+        .into_inner()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body))
+}
+
+fn csv_error(e: csv::Error) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("writing CSV: {e}"))
+}
+
+fn too_long() -> ApiError {
+    ApiError::client(
+        ErrorCode::InvalidQuery,
+        format!("more than {CSV_MAX} rows; narrow the list (from/to, station_code)"),
+    )
+}
+
+/// `GET /api/v1/fillings`: filling records (window on the end of filling).
+pub async fn fillings(
+    query: Result<web::Query<FillingsQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let limit = super::page_limit(q.limit)?;
+    let mut after = q.cursor.as_deref().map(super::parse_cursor).transpose()?;
+    let filter = store::stats::FillingFilter {
+        window: window(q.from, q.to)?,
+        flagged: q.flagged,
+        late: q.late,
+        late_s: state.settings.late_filling_s,
+    };
+    let csv = wants_csv(q.format.as_deref())?;
+    let scope = scope_of(
+        &state,
+        &user,
+        q.enterprise_code.as_deref(),
+        q.district_code.as_deref(),
+        q.station_code.as_deref(),
+    )
+    .await?;
+    let station = q.station_code.as_deref();
+    if !csv {
+        let mut items =
+            store::stats::filling_list(&state.pool, &scope, station, &filter, after, limit + 1)
+                .await?;
+        let more = usize::try_from(limit).is_ok_and(|l| items.len() > l);
+        if more {
+            items.pop();
+        }
+        let next_cursor = more
+            .then(|| items.last())
+            .flatten()
+            .map(|r| format!("{}_{}", r.ended_at.timestamp_micros(), r.id));
+        return Ok(HttpResponse::Ok().json(Page { items, next_cursor }));
+    }
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record([
+            "id",
+            "station_code",
+            "gun_no",
+            "cylinder_code",
+            "staff_no",
+            "started_at",
+            "ended_at",
+            "received_at",
+            "late_s",
+            "mass_before_kg",
+            "mass_after_kg",
+            "flags",
+        ])
+        .map_err(csv_error)?;
+    let mut written = 0usize;
+    loop {
+        let page =
+            store::stats::filling_list(&state.pool, &scope, station, &filter, after, CSV_PAGE)
+                .await?;
+        written += page.len();
+        if written > CSV_MAX {
+            return Err(too_long());
+        }
+        for r in &page {
+            writer
+                .write_record([
+                    r.id.to_string(),
+                    r.station_code.clone(),
+                    r.gun_no.clone(),
+                    r.cylinder_code.clone(),
+                    r.staff_no.clone(),
+                    r.started_at.to_rfc3339(),
+                    r.ended_at.to_rfc3339(),
+                    r.received_at.to_rfc3339(),
+                    r.late_s.to_string(),
+                    r.mass_before_kg.to_string(),
+                    r.mass_after_kg.to_string(),
+                    r.flags.join(" "),
+                ])
+                .map_err(csv_error)?;
+        }
+        match page.last() {
+            Some(last) if i64::try_from(page.len()).is_ok_and(|n| n == CSV_PAGE) => {
+                after = Some((last.ended_at, last.id));
+            }
+            _ => break,
+        }
+    }
+    csv_response(writer, "fillings.csv")
+}
+
+/// `GET /api/v1/fillings/decisions`: authorize decisions (window on the decision time).
+pub async fn decisions(
+    query: Result<web::Query<DecisionsQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let limit = super::page_limit(q.limit)?;
+    let mut after = q.cursor.as_deref().map(super::parse_cursor).transpose()?;
+    if let Some(rule) = &q.rule {
+        let known = rule.len() == 3
+            && rule.starts_with('R')
+            && rule[1..].parse::<u8>().is_ok_and(|n| n <= 12);
+        if !known {
+            return Err(ApiError::client(
+                ErrorCode::InvalidQuery,
+                format!("unknown rule {rule:?}; expected R00 to R12"),
+            ));
+        }
+    }
+    let filter = store::stats::DecisionFilter {
+        window: window(q.from, q.to)?,
+        allowed: q.allowed,
+        rule: q.rule.clone(),
+    };
+    let csv = wants_csv(q.format.as_deref())?;
+    let scope = scope_of(
+        &state,
+        &user,
+        q.enterprise_code.as_deref(),
+        q.district_code.as_deref(),
+        q.station_code.as_deref(),
+    )
+    .await?;
+    let station = q.station_code.as_deref();
+    if !csv {
+        let mut items =
+            store::stats::decision_list(&state.pool, &scope, station, &filter, after, limit + 1)
+                .await?;
+        let more = usize::try_from(limit).is_ok_and(|l| items.len() > l);
+        if more {
+            items.pop();
+        }
+        let next_cursor = more
+            .then(|| items.last())
+            .flatten()
+            .map(|r| format!("{}_{}", r.decided_at.timestamp_micros(), r.id));
+        return Ok(HttpResponse::Ok().json(Page { items, next_cursor }));
+    }
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record([
+            "id",
+            "decided_at",
+            "station_code",
+            "gun_no",
+            "cylinder_code",
+            "tag_id",
+            "medium",
+            "staff_no",
+            "allowed",
+            "rules",
+        ])
+        .map_err(csv_error)?;
+    let mut written = 0usize;
+    loop {
+        let page =
+            store::stats::decision_list(&state.pool, &scope, station, &filter, after, CSV_PAGE)
+                .await?;
+        written += page.len();
+        if written > CSV_MAX {
+            return Err(too_long());
+        }
+        for r in &page {
+            writer
+                .write_record([
+                    r.id.to_string(),
+                    r.decided_at.to_rfc3339(),
+                    r.station_code.clone(),
+                    r.gun_no.clone(),
+                    r.cylinder_code.clone().unwrap_or_default(),
+                    r.tag_id.clone().unwrap_or_default(),
+                    r.medium.clone(),
+                    r.staff_no.clone(),
+                    r.allowed.to_string(),
+                    r.rules.join(" "),
+                ])
+                .map_err(csv_error)?;
+        }
+        match page.last() {
+            Some(last) if i64::try_from(page.len()).is_ok_and(|n| n == CSV_PAGE) => {
+                after = Some((last.decided_at, last.id));
+            }
+            _ => break,
+        }
+    }
+    csv_response(writer, "decisions.csv")
+}
