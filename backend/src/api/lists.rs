@@ -50,11 +50,14 @@ pub struct DecisionsQuery {
     format: Option<String>,
 }
 
+/// A time window: from (inclusive) to (exclusive).
+type Window = (DateTime<Utc>, DateTime<Utc>);
+
 /// `from`/`to` as given (either may be open), `from` before `to`.
 fn window(
     from: Option<DateTime<FixedOffset>>,
     to: Option<DateTime<FixedOffset>>,
-) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, ApiError> {
+) -> Result<Option<Window>, ApiError> {
     if from.is_none() && to.is_none() {
         return Ok(None);
     }
