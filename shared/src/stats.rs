@@ -196,6 +196,9 @@ pub struct Recovery {
     /// `returned / delivered`; absent when nothing was delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
+    /// The history rows behind `delivered` and `returned` (extension).
+    #[serde(default, skip_serializing_if = "Links::is_empty")]
+    pub links: Links,
 }
 
 /// `GET /api/v1/stats/recovery`.
@@ -219,6 +222,9 @@ pub struct Flow {
     pub from: SiteRef,
     pub to: SiteRef,
     pub count: i64,
+    /// The moves behind the count (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 /// `GET /api/v1/stats/flows`: the largest flows first.
@@ -263,6 +269,27 @@ pub struct DecisionItem {
     pub allowed: bool,
     /// The failing rules, in order.
     pub rules: Vec<String>,
+}
+
+/// One history row in a list behind a figure (`GET /api/v1/history`): a cylinder's event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryItem {
+    pub cylinder_code: String,
+    pub event_id: uuid::Uuid,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_station_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vehicle_plate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_no: Option<String>,
 }
 
 #[cfg(test)]

@@ -94,6 +94,26 @@ async fn settled(app: &TestApp, rows: i64) {
     .await;
 }
 
+/// A figure without its `link`/`links`.
+fn without_links(mut v: Value) -> Value {
+    match &mut v {
+        Value::Object(o) => {
+            o.remove("link");
+            o.remove("links");
+            for x in o.values_mut() {
+                *x = without_links(x.take());
+            }
+        }
+        Value::Array(a) => {
+            for x in a.iter_mut() {
+                *x = without_links(x.take());
+            }
+        }
+        _ => {}
+    }
+    v
+}
+
 /// A deterministic shuffle (xorshift), so that a failure can be replayed.
 fn shuffled(mut v: Vec<Value>, mut seed: u64) -> Vec<Value> {
     for i in (1..v.len()).rev() {
@@ -272,14 +292,67 @@ async fn the_inventory_is_the_same_in_order_shuffled_and_with_duplicates() {
     );
     // Flows: three cylinders from ST1 to C1; nothing else moved between sites.
     let (_, flows) = a.get_json("/api/v1/stats/flows").await;
+    let mut bare = flows["flows"].clone();
+    let link = bare[0]["link"].as_str().unwrap().to_owned();
+    bare[0].as_object_mut().unwrap().remove("link");
     assert_eq!(
-        flows["flows"],
+        bare,
         json!([{"from": {"kind": "station", "code": "ST1"}, "to": {"kind": "customer", "code": "C1"}, "count": 3}]),
         "{flows}"
     );
-    // The shuffled and duplicated feeds agree here too.
-    assert_eq!(b.get_json("/api/v1/stats/flows").await.1, flows);
-    assert_eq!(c.get_json("/api/v1/stats/recovery").await.1, rec);
+    // The lists behind: the three moves (deliveries to C1), the deliveries and returns of the
+    // recovery window; and as CSV.
+    let (status, moves) = a.get_json(&link).await;
+    assert_eq!(status, 200, "{link}: {moves}");
+    let mut moved: Vec<&str> = moves["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["cylinder_code"].as_str().unwrap())
+        .collect();
+    moved.sort_unstable();
+    assert_eq!(moved, ["A2", "A3", "N1"], "{moves}");
+    for (figure, expected) in [("delivered", 3), ("returned", 1)] {
+        let link = rec["total"]["links"][figure].as_str().unwrap();
+        let (status, list) = a.get_json(link).await;
+        assert_eq!(status, 200, "{link}: {list}");
+        assert_eq!(
+            list["items"].as_array().unwrap().len(),
+            expected,
+            "{link}: {list}"
+        );
+        let (_, csv) = a.get_text(&format!("{link}&format=csv")).await;
+        assert_eq!(csv.lines().count(), 1 + expected, "{csv}");
+    }
+    let link = rec["groups"][0]["links"]["returned"].as_str().unwrap();
+    assert_eq!(a.get_json(link).await.1["items"][0]["cylinder_code"], "A3");
+    let (_, page) = a.get_json("/api/v1/history?limit=2").await;
+    let (_, next) = a
+        .get_json(&format!(
+            "/api/v1/history?limit=2&cursor={}",
+            page["next_cursor"].as_str().unwrap()
+        ))
+        .await;
+    assert_ne!(page["items"][1], next["items"][0], "pages do not overlap");
+    for bad in [
+        "?from_site=station:ST1",
+        "?from_site=depot:X&to_site=customer:C1",
+        "?op=Deliver;",
+        "?recovered=maybe",
+        "?cursor=1_2",
+    ] {
+        let (status, body) = a.get_json(&format!("/api/v1/history{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    // The shuffled and duplicated feeds agree here too (the links carry each request's window).
+    assert_eq!(
+        without_links(b.get_json("/api/v1/stats/flows").await.1),
+        without_links(flows)
+    );
+    assert_eq!(
+        without_links(c.get_json("/api/v1/stats/recovery").await.1),
+        without_links(rec)
+    );
 
     // Scope: another enterprise is not found; a station's table counts its cylinders.
     let (status, _) = a

@@ -1,6 +1,7 @@
-//! The lists behind the filling figures: `GET /api/v1/fillings` (filling records) and
-//! `GET /api/v1/fillings/decisions` (authorize decisions), within the caller's scope, newest
-//! first, paged by cursor or whole as CSV.
+//! The lists behind the figures that count records rather than cylinders:
+//! `GET /api/v1/fillings` (filling records), `GET /api/v1/fillings/decisions` (authorize
+//! decisions) and `GET /api/v1/history` (cylinders' history rows: deliveries, returns, moves),
+//! within the caller's scope, newest first, paged by cursor or whole as CSV.
 
 use crate::auth::User;
 use crate::error::ApiError;
@@ -322,4 +323,167 @@ pub async fn decisions(
         }
     }
     csv_response(writer, "decisions.csv")
+}
+
+/// `?from=&to=&enterprise_code=&district_code=&kind=&op=&recovered=&from_site=&to_site=&limit=&cursor=&format=`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    from: Option<DateTime<FixedOffset>>,
+    to: Option<DateTime<FixedOffset>>,
+    enterprise_code: Option<String>,
+    district_code: Option<String>,
+    kind: Option<String>,
+    op: Option<String>,
+    /// Collected empty or returned to a station afterwards.
+    recovered: Option<bool>,
+    /// `station:CODE` or `customer:CODE`; with `to_site`: the moves between the two.
+    from_site: Option<String>,
+    to_site: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+    format: Option<String>,
+}
+
+/// `station:CODE` or `customer:CODE`.
+fn site(value: &str) -> Result<(String, String), ApiError> {
+    match value.split_once(':') {
+        Some((kind @ ("station" | "customer"), code)) if !code.is_empty() => {
+            Ok((kind.to_owned(), code.to_owned()))
+        }
+        _ => Err(ApiError::client(
+            ErrorCode::InvalidQuery,
+            format!("site {value:?} is not station:CODE or customer:CODE"),
+        )),
+    }
+}
+
+/// A word of lower-case letters and underscores (a kind or an operation).
+fn word(name: &str, value: Option<&String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(v)
+            if v.is_empty()
+                || v.len() > 40
+                || !v.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
+        {
+            Err(ApiError::client(
+                ErrorCode::InvalidQuery,
+                format!("{name} {v:?} is not a known word"),
+            ))
+        }
+        other => Ok(other.cloned()),
+    }
+}
+
+/// `<micros>_<event id>_<cylinder id>`.
+fn history_cursor(cursor: &str) -> Result<store::stats::HistoryCursor, ApiError> {
+    let bad = || {
+        ApiError::client(
+            ErrorCode::InvalidQuery,
+            "cursor is not one this server gave",
+        )
+    };
+    let (rest, cylinder) = cursor.rsplit_once('_').ok_or_else(bad)?;
+    let (at, event) = super::parse_cursor(rest)?;
+    Ok((at, event, cylinder.parse().map_err(|_| bad())?))
+}
+
+/// `GET /api/v1/history`: history rows of the cylinders owned within the scope (the lists
+/// behind the recovery and flow figures).
+pub async fn history(
+    query: Result<web::Query<HistoryQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let limit = super::page_limit(q.limit)?;
+    let mut after = q.cursor.as_deref().map(history_cursor).transpose()?;
+    let moved = match (&q.from_site, &q.to_site) {
+        (None, None) => None,
+        (Some(a), Some(b)) => Some((site(a)?, site(b)?)),
+        _ => {
+            return Err(ApiError::client(
+                ErrorCode::InvalidQuery,
+                "from_site and to_site go together",
+            ))
+        }
+    };
+    let filter = store::stats::HistoryFilter {
+        window: window(q.from, q.to)?,
+        kind: word("kind", q.kind.as_ref())?,
+        op: word("op", q.op.as_ref())?,
+        recovered: q.recovered,
+        moved,
+    };
+    let csv = wants_csv(q.format.as_deref())?;
+    let scope = scope_of(
+        &state,
+        &user,
+        q.enterprise_code.as_deref(),
+        q.district_code.as_deref(),
+        None,
+    )
+    .await?;
+    let cursor_of = |(id, r): &(i64, shared::stats::HistoryItem)| {
+        format!("{}_{}_{id}", r.occurred_at.timestamp_micros(), r.event_id)
+    };
+    if !csv {
+        let mut rows =
+            store::stats::history_list(&state.pool, &scope, &filter, after, limit + 1).await?;
+        let more = usize::try_from(limit).is_ok_and(|l| rows.len() > l);
+        if more {
+            rows.pop();
+        }
+        let next_cursor = more.then(|| rows.last()).flatten().map(cursor_of);
+        let items: Vec<_> = rows.into_iter().map(|(_, r)| r).collect();
+        return Ok(HttpResponse::Ok().json(Page { items, next_cursor }));
+    }
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record([
+            "cylinder_code",
+            "event_id",
+            "kind",
+            "op",
+            "occurred_at",
+            "station_code",
+            "customer_code",
+            "to_station_code",
+            "vehicle_plate",
+            "staff_no",
+        ])
+        .map_err(csv_error)?;
+    let mut written = 0usize;
+    loop {
+        let page =
+            store::stats::history_list(&state.pool, &scope, &filter, after, CSV_PAGE).await?;
+        written += page.len();
+        if written > CSV_MAX {
+            return Err(too_long());
+        }
+        for (_, r) in &page {
+            let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+            writer
+                .write_record([
+                    r.cylinder_code.clone(),
+                    r.event_id.to_string(),
+                    r.kind.clone(),
+                    opt(&r.op),
+                    r.occurred_at.to_rfc3339(),
+                    opt(&r.station_code),
+                    opt(&r.customer_code),
+                    opt(&r.to_station_code),
+                    opt(&r.vehicle_plate),
+                    opt(&r.staff_no),
+                ])
+                .map_err(csv_error)?;
+        }
+        match page.last() {
+            Some((id, last)) if i64::try_from(page.len()).is_ok_and(|n| n == CSV_PAGE) => {
+                after = Some((last.occurred_at, last.event_id, *id));
+            }
+            _ => break,
+        }
+    }
+    csv_response(writer, "history.csv")
 }

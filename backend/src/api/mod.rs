@@ -76,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/stats/alerts", web::get().to(stats::alerts)))
             .service(resource("/stats/recovery", web::get().to(stats::recovery)))
             .service(resource("/stats/flows", web::get().to(stats::flows)))
+            .service(resource("/history", web::get().to(lists::history)))
             .service(resource(
                 "/stats/registration",
                 web::get().to(stats::registration),

@@ -708,11 +708,33 @@ pub async fn recovery(
                 / f64::from(u32::try_from(delivered).unwrap_or(u32::MAX))
         })
     };
+    let (from, to) = (span.0.to_rfc3339(), span.1.to_rfc3339());
+    let links = |enterprise: Option<&str>| -> Links {
+        let base = |recovered: Option<&str>| {
+            let mut params = vec![
+                ("kind", Some("scan")),
+                ("op", Some("deliver")),
+                ("from", Some(from.as_str())),
+                ("to", Some(to.as_str())),
+                ("enterprise_code", enterprise),
+            ];
+            if enterprise.is_none() {
+                params.push(("district_code", q.district_code.as_deref()));
+            }
+            params.push(("recovered", recovered));
+            format!("/api/v1/history?{}", query_string(&params))
+        };
+        [("delivered", base(None)), ("returned", base(Some("true")))]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect()
+    };
     let mut total = Recovery {
         enterprise_code: String::new(),
         delivered: 0,
         returned: 0,
         rate: None,
+        links: links(q.enterprise_code.as_deref()),
     };
     let groups = store::stats::recovery(&state.pool, &scope, span)
         .await?
@@ -721,6 +743,7 @@ pub async fn recovery(
             total.delivered += delivered;
             total.returned += returned;
             Recovery {
+                links: links(Some(&enterprise_code)),
                 enterprise_code,
                 delivered,
                 returned,
@@ -742,19 +765,38 @@ pub async fn flows(
     let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
     let span = window_or(&q, 30, 366)?;
     let scope = window_scope(&state, &user, &q).await?;
+    let (from, to) = (span.0.to_rfc3339(), span.1.to_rfc3339());
     let flows = store::stats::flows(&state.pool, &scope, span, 500)
         .await?
         .into_iter()
-        .map(|(from_kind, from_code, to_kind, to_code, count)| Flow {
-            from: SiteRef {
-                kind: from_kind,
-                code: from_code,
-            },
-            to: SiteRef {
-                kind: to_kind,
-                code: to_code,
-            },
-            count,
+        .map(|(from_kind, from_code, to_kind, to_code, count)| {
+            let (from_site, to_site) = (
+                format!("{from_kind}:{from_code}"),
+                format!("{to_kind}:{to_code}"),
+            );
+            let link = format!(
+                "/api/v1/history?{}",
+                query_string(&[
+                    ("from", Some(from.as_str())),
+                    ("to", Some(to.as_str())),
+                    ("enterprise_code", q.enterprise_code.as_deref()),
+                    ("district_code", q.district_code.as_deref()),
+                    ("from_site", Some(from_site.as_str())),
+                    ("to_site", Some(to_site.as_str())),
+                ])
+            );
+            Flow {
+                from: SiteRef {
+                    kind: from_kind,
+                    code: from_code,
+                },
+                to: SiteRef {
+                    kind: to_kind,
+                    code: to_code,
+                },
+                count,
+                link: Some(link),
+            }
         })
         .collect();
     Ok(HttpResponse::Ok().json(Flows { flows }))

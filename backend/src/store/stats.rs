@@ -662,14 +662,11 @@ pub async fn flows(
     window: (DateTime<Utc>, DateTime<Utc>),
     limit: i64,
 ) -> anyhow::Result<Vec<(String, String, String, String, i64)>> {
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         r#"
         WITH h AS (
             SELECT ce.cylinder_id, ce.occurred_at, ce.event_id,
-                   CASE WHEN ce.to_station_code IS NOT NULL THEN 'station'
-                        WHEN ce.customer_code IS NOT NULL THEN 'customer'
-                        WHEN ce.station_code IS NOT NULL THEN 'station' END AS kind,
-                   coalesce(ce.to_station_code, ce.customer_code, ce.station_code) AS code
+                   {SITE_KIND} AS kind, {SITE_CODE} AS code
             FROM cylinder_events ce
             JOIN cylinders c ON c.id = ce.cylinder_id
             JOIN enterprises e ON e.code = c.owner_enterprise_code
@@ -685,8 +682,8 @@ pub async fn flows(
         SELECT prev_kind, prev_code, kind, code, count(*)
         FROM p WHERE prev_code IS NOT NULL AND (prev_kind, prev_code) <> (kind, code)
         GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC, 1, 2, 3, 4 LIMIT $5
-        "#,
-    )
+        "#
+    ))
     .bind(scope.enterprise())
     .bind(scope.district())
     .bind(window.0)
@@ -864,6 +861,133 @@ pub async fn decision_list(
             staff_no: r.staff_no,
             allowed: r.allowed,
             rules: r.rules,
+        })
+        .collect())
+}
+
+/// A history row's site, as the flows name it: its receiving station, else its customer, else
+/// its station (`kind`, `code`).
+const SITE_KIND: &str = "CASE WHEN ce.to_station_code IS NOT NULL THEN 'station' \
+    WHEN ce.customer_code IS NOT NULL THEN 'customer' \
+    WHEN ce.station_code IS NOT NULL THEN 'station' END";
+const SITE_CODE: &str = "coalesce(ce.to_station_code, ce.customer_code, ce.station_code)";
+
+/// Filters of a history list; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    /// On `occurred_at`.
+    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    pub kind: Option<String>,
+    pub op: Option<String>,
+    /// Collected empty or returned to a station after this row (true) or not (false): the
+    /// recovery figure's test.
+    pub recovered: Option<bool>,
+    /// Moves from one site to the next within the window, as the flows count them:
+    /// ((kind, code) before, (kind, code) after).
+    pub moved: Option<((String, String), (String, String))>,
+}
+
+/// The cursor of a history list: (occurred_at, event, cylinder id).
+pub type HistoryCursor = (DateTime<Utc>, uuid::Uuid, i64);
+
+/// History rows of the cylinders owned within `scope`, newest first, after the cursor.
+pub async fn history_list(
+    pool: &PgPool,
+    scope: &Scope,
+    filter: &HistoryFilter,
+    after: Option<HistoryCursor>,
+    limit: i64,
+) -> anyhow::Result<Vec<(i64, shared::stats::HistoryItem)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        cylinder_id: i64,
+        cylinder_code: String,
+        event_id: uuid::Uuid,
+        kind: String,
+        op: Option<String>,
+        occurred_at: DateTime<Utc>,
+        station_code: Option<String>,
+        customer_code: Option<String>,
+        to_station_code: Option<String>,
+        vehicle_plate: Option<String>,
+        staff_no: Option<String>,
+    }
+    let rows_in_scope = format!(
+        "SELECT ce.cylinder_id, c.code AS cylinder_code, ce.event_id, ce.kind, ce.op, \
+                ce.occurred_at, ce.station_code, ce.customer_code, ce.to_station_code, \
+                ce.vehicle_plate, ce.staff_no, {SITE_KIND} AS site_kind, {SITE_CODE} AS site_code \
+         FROM cylinder_events ce \
+         JOIN cylinders c ON c.id = ce.cylinder_id \
+         JOIN enterprises e ON e.code = c.owner_enterprise_code \
+         WHERE ($1::text IS NULL OR c.owner_enterprise_code = $1) \
+           AND ($2::text IS NULL OR e.district_code = $2) \
+           AND ($3::timestamptz IS NULL OR ce.occurred_at >= $3) \
+           AND ($4::timestamptz IS NULL OR ce.occurred_at < $4)"
+    );
+    // Moves need each row's predecessor among the window's rows that name a site.
+    let source = if filter.moved.is_some() {
+        format!(
+            "(SELECT h.*, lag(site_kind) OVER w AS prev_kind, lag(site_code) OVER w AS prev_code \
+              FROM ({rows_in_scope} AND {SITE_CODE} IS NOT NULL) h \
+              WINDOW w AS (PARTITION BY cylinder_id ORDER BY occurred_at, event_id))"
+        )
+    } else {
+        format!("(SELECT h.*, NULL::text AS prev_kind, NULL::text AS prev_code FROM ({rows_in_scope}) h)")
+    };
+    let sql = format!(
+        "SELECT cylinder_id, cylinder_code, event_id, kind, op, occurred_at, station_code, \
+                customer_code, to_station_code, vehicle_plate, staff_no \
+         FROM {source} x \
+         WHERE ($5::text IS NULL OR kind = $5) AND ($6::text IS NULL OR op = $6) \
+           AND ($7::boolean IS NULL OR EXISTS ( \
+                   SELECT 1 FROM cylinder_events r \
+                   WHERE r.cylinder_id = x.cylinder_id AND r.occurred_at > x.occurred_at \
+                     AND r.kind = 'scan' AND r.op IN ('collect_empty', 'return_in')) = $7) \
+           AND ($8::text IS NULL OR (prev_kind = $8 AND prev_code = $9 \
+                                     AND site_kind = $10 AND site_code = $11 \
+                                     AND (prev_kind, prev_code) <> (site_kind, site_code))) \
+           AND ($12::timestamptz IS NULL \
+                OR (occurred_at, event_id, cylinder_id) < ($12, $13, $14)) \
+         ORDER BY occurred_at DESC, event_id DESC, cylinder_id DESC LIMIT $15"
+    );
+    let moved = filter.moved.as_ref();
+    let rows: Vec<Row> = sqlx::query_as(&sql)
+        .bind(scope.enterprise())
+        .bind(scope.district())
+        .bind(filter.window.map(|w| w.0))
+        .bind(filter.window.map(|w| w.1))
+        .bind(&filter.kind)
+        .bind(&filter.op)
+        .bind(filter.recovered)
+        .bind(moved.map(|m| m.0 .0.as_str()))
+        .bind(moved.map(|m| m.0 .1.as_str()))
+        .bind(moved.map(|m| m.1 .0.as_str()))
+        .bind(moved.map(|m| m.1 .1.as_str()))
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1))
+        .bind(after.map(|a| a.2))
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .context("listing history")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.cylinder_id,
+                shared::stats::HistoryItem {
+                    cylinder_code: r.cylinder_code,
+                    event_id: r.event_id,
+                    kind: r.kind,
+                    op: r.op,
+                    occurred_at: r.occurred_at,
+                    station_code: r.station_code,
+                    customer_code: r.customer_code,
+                    to_station_code: r.to_station_code,
+                    vehicle_plate: r.vehicle_plate,
+                    staff_no: r.staff_no,
+                },
+            )
         })
         .collect())
 }
