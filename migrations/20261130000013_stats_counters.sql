@@ -41,9 +41,10 @@ CREATE TABLE inventory_counts (
 );
 CREATE TABLE compliance_counts (
     owner      text NOT NULL,
+    station    text NOT NULL,
     compliance text NOT NULL,
     n          bigint NOT NULL,
-    PRIMARY KEY (owner, compliance)
+    PRIMARY KEY (owner, station, compliance)
 );
 CREATE TABLE registration_counts (
     owner      text NOT NULL,

@@ -474,6 +474,22 @@ async fn the_compliance_distribution_counts_each_cylinder_once_by_its_worst_stat
         .get_json("/api/v1/stats/compliance?group_by=street")
         .await;
     assert_eq!(status, 400);
+    // One station: ST9 holds ENT2's two cylinders (B4 unregistered, B5 ok); its lists agree.
+    let (status, st9) = app
+        .get_json("/api/v1/stats/compliance?station_code=ST9")
+        .await;
+    assert_eq!(status, 200, "{st9}");
+    assert_eq!(st9["total"], json!({"ok": 1, "unregistered": 1}), "{st9}");
+    let link = st9["groups"][0]["links"]["unregistered"].as_str().unwrap();
+    assert_eq!(
+        app.get_json(link).await.1["items"][0]["code"],
+        "B4",
+        "{link}"
+    );
+    let (status, _) = app
+        .get_json("/api/v1/stats/compliance?station_code=NOPE")
+        .await;
+    assert_eq!(status, 404);
 
     // Registration progress and tag issuance: ENT1 has 10 cylinders in use (A5 scrapped, its
     // tag void), all registered, none read in the field yet; ENT2 has B4 unregistered and B5.
@@ -653,7 +669,7 @@ async fn the_counters_follow_events_and_the_calendar_and_agree_with_a_full_class
             "day +{days}"
         );
         seen.extend(kept.inventory.iter().map(|k| k.3.clone()));
-        seen.extend(kept.compliance.iter().map(|k| k.1.clone()));
+        seen.extend(kept.compliance.iter().map(|k| k.2.clone()));
         if days == 13 {
             // A cylinder written in between is reclassified from its new state.
             // A4, lost since day 0, delivered again now.

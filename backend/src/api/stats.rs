@@ -121,7 +121,7 @@ pub async fn inventory(
     Ok(HttpResponse::Ok().json(table))
 }
 
-/// `?group_by=enterprise|district&enterprise_code=&district_code=`.
+/// `?group_by=enterprise|district&enterprise_code=&district_code=&station_code=`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComplianceQuery {
@@ -129,6 +129,8 @@ pub struct ComplianceQuery {
     group_by: GroupBy,
     enterprise_code: Option<String>,
     district_code: Option<String>,
+    /// Only the cylinders registered at this station.
+    station_code: Option<String>,
 }
 
 /// `GET /api/v1/stats/compliance`: cylinders by worst compliance status, per enterprise or
@@ -146,9 +148,11 @@ pub async fn compliance(
         query.district_code.as_deref(),
     )
     .await?;
+    station_in_scope(&state, query.station_code.as_deref(), &scope).await?;
     let rows = store::stats::compliance(
         &state.pool,
         &scope,
+        query.station_code.as_deref(),
         query.group_by == GroupBy::District,
         classify(&state),
     )
@@ -181,6 +185,7 @@ pub async fn compliance(
                 let link = list_link(&[
                     ("compliance", Some(status.as_str())),
                     (key_param, Some(g.key.as_str())),
+                    ("station_code", query.station_code.as_deref()),
                 ]);
                 (status.clone(), link)
             })

@@ -136,9 +136,9 @@ pub async fn refresh(pool: &PgPool, c: Classify) -> anyhow::Result<i64> {
                  ON CONFLICT (owner, station, medium, custody) \
                  DO UPDATE SET n = inventory_counts.n + excluded.n), \
          com AS (INSERT INTO compliance_counts \
-                 SELECT owner, compliance, sum(n) FROM moves \
-                 GROUP BY 1, 2 HAVING sum(n) <> 0 \
-                 ON CONFLICT (owner, compliance) \
+                 SELECT owner, station, compliance, sum(n) FROM moves \
+                 GROUP BY 1, 2, 3 HAVING sum(n) <> 0 \
+                 ON CONFLICT (owner, station, compliance) \
                  DO UPDATE SET n = compliance_counts.n + excluded.n), \
          reg AS (INSERT INTO registration_counts \
                  SELECT owner, custody <> 'scrapped', registered, seen, sum(n) FROM moves \
@@ -252,12 +252,12 @@ pub async fn reconcile(
 }
 
 /// Every counter (non-zero ones, in key order): the inventory's (owner, station, medium,
-/// custody, n), compliance's (owner, status, n) and registration's (owner, in use, registered,
+/// custody, n), compliance's (owner, station, status, n) and registration's (owner, in use, registered,
 /// seen, n).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counters {
     pub inventory: Vec<(String, String, String, String, i64)>,
-    pub compliance: Vec<(String, String, i64)>,
+    pub compliance: Vec<(String, String, String, i64)>,
     pub registration: Vec<(String, bool, bool, bool, i64)>,
 }
 
@@ -271,7 +271,8 @@ pub async fn counters(pool: &PgPool) -> anyhow::Result<Counters> {
         .fetch_all(pool)
         .await?,
         compliance: sqlx::query_as(
-            "SELECT owner, compliance, n FROM compliance_counts WHERE n <> 0 ORDER BY 1, 2",
+            "SELECT owner, station, compliance, n FROM compliance_counts WHERE n <> 0 \
+             ORDER BY 1, 2, 3",
         )
         .fetch_all(pool)
         .await?,
@@ -294,8 +295,8 @@ pub async fn counters_by_scan(pool: &PgPool, c: Classify) -> anyhow::Result<Coun
          GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
     );
     let compliance = format!(
-        "WITH s AS ({CLASSIFIED}) SELECT owner, compliance, count(*) FROM s \
-         GROUP BY 1, 2 ORDER BY 1, 2"
+        "WITH s AS ({CLASSIFIED}) SELECT owner, station_code, compliance, count(*) FROM s \
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     );
     let registration = format!(
         "WITH s AS ({CLASSIFIED}) SELECT owner, custody <> 'scrapped', registered, seen, \
@@ -362,11 +363,12 @@ pub async fn inventory(
         .collect())
 }
 
-/// Cylinders owned within `scope` per group (owner enterprise or its district) and worst
-/// compliance status. Sums the counters after a refresh.
+/// Cylinders owned within `scope` (and registered at `station`, if given) per group (owner
+/// enterprise or its district) and worst compliance status. Sums the counters after a refresh.
 pub async fn compliance(
     pool: &PgPool,
     scope: &Scope,
+    station: Option<&str>,
     by_district: bool,
     c: Classify,
 ) -> anyhow::Result<Vec<(String, String, i64)>> {
@@ -380,10 +382,12 @@ pub async fn compliance(
         "SELECT {key}, k.compliance, sum(n)::bigint \
          FROM compliance_counts k JOIN enterprises e ON e.code = k.owner \
          WHERE ($1::text IS NULL OR k.owner = $1) AND ($2::text IS NULL OR e.district_code = $2) \
+           AND ($3::text IS NULL OR k.station = $3) \
          GROUP BY 1, 2 HAVING sum(n) > 0 ORDER BY 1, 2"
     ))
     .bind(scope.enterprise())
     .bind(scope.district())
+    .bind(station)
     .fetch_all(pool)
     .await
     .context("counting compliance")
