@@ -199,7 +199,6 @@ pub enum Key {
     TotalRow,
     NoInventory,
     ComplianceBars,
-    StationEnterpriseCompliance,
     NoComplianceData,
     RecentAlerts,
     OpenDutyConsole,
@@ -503,9 +502,6 @@ impl Lang {
             Key::TotalRow => ("合计", "Total"),
             Key::NoInventory => ("该范围内暂无气瓶", "No cylinders in this scope"),
             Key::ComplianceBars => ("合规状态分布", "Compliance"),
-            Key::StationEnterpriseCompliance => {
-                ("所属企业合规状态", "Compliance of the station's enterprise")
-            }
             Key::NoComplianceData => ("暂无合规数据", "No compliance figures"),
             Key::RecentAlerts => ("最近告警", "Recent alerts"),
             Key::OpenDutyConsole => ("前往值班台", "Open the duty console"),

@@ -104,9 +104,7 @@ pub fn StatsPage(props: &StatsPageProps) -> Html {
         StatsScope::City => Some((GroupBy::District, StatsScope::City)),
         StatsScope::District(d) => Some((GroupBy::Enterprise, StatsScope::District(d.clone()))),
         StatsScope::Enterprise(e) => Some((GroupBy::Enterprise, StatsScope::Enterprise(e.clone()))),
-        StatsScope::Station(_) => enterprise_code
-            .clone()
-            .map(|e| (GroupBy::Enterprise, StatsScope::Enterprise(e))),
+        StatsScope::Station(c) => Some((GroupBy::Enterprise, StatsScope::Station(c.clone()))),
     };
     let compliance = use_fetch(question, |q| async move {
         match q {
@@ -164,11 +162,7 @@ pub fn StatsPage(props: &StatsPageProps) -> Html {
         },
         other => fetch_notice(lang, other, "compliance-not-found"),
     };
-    let compliance_title = if matches!(scope, StatsScope::Station(_)) {
-        Key::StationEnterpriseCompliance
-    } else {
-        Key::ComplianceBars
-    };
+    let compliance_title = Key::ComplianceBars;
     let alerts_panel = match &alerts {
         Fetch::Ready(list) => {
             let shown: Vec<Alert> = list.iter().take(RECENT).cloned().collect();

@@ -340,8 +340,8 @@ pub async fn inventory(scope: &StatsScope) -> Result<Inventory, ApiError> {
     get_json(&format!("/api/v1/stats/inventory{query}")).await
 }
 
-/// Cylinders by worst compliance status, grouped by district or enterprise, within a district
-/// or an enterprise (`scope`; a station is not a filter of this statistic).
+/// Cylinders by worst compliance status, grouped by district or enterprise, within a district,
+/// an enterprise or a station (`scope`).
 pub async fn compliance(
     group_by: GroupBy,
     scope: &StatsScope,
@@ -350,11 +350,7 @@ pub async fn compliance(
         GroupBy::District => "district",
         GroupBy::Enterprise => "enterprise",
     };
-    let scope = match scope {
-        StatsScope::Station(_) => None,
-        other => other.pair(),
-    };
-    let scope = scope.map_or_else(String::new, |p| format!("&{p}"));
+    let scope = scope.pair().map_or_else(String::new, |p| format!("&{p}"));
     get_json(&format!("/api/v1/stats/compliance?group_by={group}{scope}")).await
 }
 
