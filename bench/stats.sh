@@ -9,6 +9,7 @@
 #
 #   bash bench/stats.sh                 # N=3000000
 #   N=300000 bash bench/stats.sh
+#   KEEP=1 bash bench/stats.sh          # leave the database cylwatch_bench_stats behind
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-3000000}
@@ -19,7 +20,7 @@ ADMIN="postgres://cylwatch:cylwatch@127.0.0.1:5432/postgres"
 URL="postgres://cylwatch:cylwatch@127.0.0.1:5432/$DB"
 WORK=$(mktemp -d)
 SERVER=
-trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; rm -rf "$WORK"; psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; rm -rf "$WORK"; [ -n "${KEEP:-}" ] || psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 cargo build --quiet --profile server -p cylwatch
 psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE cylwatch_template"
 PASSWORD=Bench-Admin-2026!

@@ -85,6 +85,9 @@ pub struct Settings {
     pub sighting_retention_days: u32,
     /// How often the wall's figures are pushed on the `stats` topic (seconds).
     pub stats_every_s: u64,
+    /// How often the statistics counters are brought up to date in the background
+    /// (milliseconds); a figure asked for in between brings them up to date itself.
+    pub stats_refresh_every_ms: u64,
     /// host:port to listen on; port 0 picks a free port (printed at start).
     pub http_addr: String,
     /// Directory of the built dashboard (trunk's `dist`), served at `/`.
@@ -165,6 +168,7 @@ impl Default for Settings {
             device_silent_s: 1800,
             sighting_retention_days: 7,
             stats_every_s: 5,
+            stats_refresh_every_ms: 1000,
             http_addr: "127.0.0.1:8080".into(),
             frontend_dir: PathBuf::from("dist"),
             basemap_path: PathBuf::from("assets/basemap/zhengzhou_districts.wgs84.geojson"),
@@ -254,7 +258,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 44] = [
+const KEYS: [&str; 45] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -278,6 +282,7 @@ const KEYS: [&str; 44] = [
     "device_silent_s",
     "sighting_retention_days",
     "stats_every_s",
+    "stats_refresh_every_ms",
     "http_addr",
     "frontend_dir",
     "basemap_path",

@@ -129,6 +129,13 @@ impl Application {
                 },
                 shutdown_rx.clone(),
             )),
+            tokio::spawn(crate::live::stats::refresh(
+                pool.clone(),
+                Duration::from_millis(settings.stats_refresh_every_ms.max(50)),
+                settings.loss_after_days,
+                settings.due_soon_days,
+                shutdown_rx.clone(),
+            )),
             tokio::spawn(crate::live::stats::run(
                 pool.clone(),
                 publisher.clone(),

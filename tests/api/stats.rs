@@ -626,6 +626,7 @@ async fn the_counters_follow_events_and_the_calendar_and_agree_with_a_full_class
     let mut config = crate::common::AppConfig::default();
     for (k, v) in [
         ("CYLWATCH_STATS_EVERY_S", "3600"),
+        ("CYLWATCH_STATS_REFRESH_EVERY_MS", "3600000"),
         ("CYLWATCH_LOSS_AFTER_DAYS", "90"),
         ("CYLWATCH_DUE_SOON_DAYS", "30"),
     ] {

@@ -52,3 +52,24 @@ pub async fn figures(
         at: now,
     })
 }
+
+/// Brings the statistics counters up to date every `every` until shutdown, so that a figure
+/// asked for finds little left to do.
+pub async fn refresh(
+    pool: PgPool,
+    every: Duration,
+    loss_after_days: u32,
+    due_soon_days: u32,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+        let c = store::stats::Classify::now(loss_after_days, due_soon_days);
+        if let Err(e) = store::stats::refresh(&pool, c).await {
+            tracing::warn!(error = %format!("{e:#}"), "statistics counters not refreshed");
+        }
+    }
+}

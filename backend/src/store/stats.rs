@@ -147,6 +147,20 @@ pub async fn refresh(pool: &PgPool, c: Classify) -> anyhow::Result<i64> {
                  DO UPDATE SET n = registration_counts.n + excluded.n) \
          SELECT count(*) FROM kept"
     );
+    // Most of the time there is nothing to do: one look, without the lock.
+    let pending: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM stats_dirty) \
+             OR EXISTS (SELECT 1 FROM cylinder_class WHERE lost_due_at < $1) \
+             OR EXISTS (SELECT 1 FROM cylinder_class WHERE next_change_on <= $2)",
+    )
+    .bind(c.now)
+    .bind(c.today)
+    .fetch_one(pool)
+    .await
+    .context("looking for cylinders to reclassify")?;
+    if !pending {
+        return Ok(0);
+    }
     let scope = Scope::system();
     let mut total = 0;
     // Each round leaves its cylinders classified up to `c` (lost ones have no due time, the
