@@ -292,6 +292,20 @@ pub struct HistoryItem {
     pub staff_no: Option<String>,
 }
 
+/// One customer account in a list behind a figure (`GET /api/v1/customers`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerItem {
+    pub code: String,
+    pub enterprise_code: String,
+    pub name: String,
+    /// `household`, `restaurant` or `industrial`.
+    pub kind: String,
+    pub phone: String,
+    pub address: String,
+    pub district_code: String,
+    pub opened_at: chrono::DateTime<chrono::Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,7 +358,8 @@ pub struct Registration {
     pub tags_seen: i64,
     /// Tags voided with their scrapped cylinders.
     pub tags_void: i64,
-    /// The lists behind the figures: `unregistered`, `tags_never_seen`, `cylinders`.
+    /// The lists behind the figures: `cylinders`, `unregistered`, `tags_never_seen`,
+    /// `customers`.
     #[serde(default, skip_serializing_if = "Links::is_empty")]
     pub links: Links,
 }

@@ -533,6 +533,7 @@ async fn the_compliance_distribution_counts_each_cylinder_once_by_its_worst_stat
     {
         let n = |k: &str| g[k].as_i64().unwrap();
         for (link, expected) in [
+            ("customers", n("customers_total")),
             ("cylinders", n("cylinders")),
             ("unregistered", n("cylinders") - n("registered")),
             ("tags_never_seen", n("cylinders") - n("tags_seen")),
@@ -568,6 +569,16 @@ async fn the_compliance_distribution_counts_each_cylinder_once_by_its_worst_stat
     }
     let (status, _) = app.get_json("/api/v1/cylinders?seen=maybe").await;
     assert_eq!(status, 400);
+    let (_, c1) = app
+        .get_json(of("ENT1")["links"]["customers"].as_str().unwrap())
+        .await;
+    assert_eq!(c1["items"][0]["code"], "C1", "{c1}");
+    let (status, csv) = app.get_text("/api/v1/customers?format=csv").await;
+    assert_eq!((status, csv.lines().count()), (200, 2), "{csv}");
+    for bad in ["?kind=school", "?limit=5000", "?enterprise_code=NOPE"] {
+        let (status, body) = app.get_json(&format!("/api/v1/customers{bad}")).await;
+        assert!([400, 404].contains(&status), "{bad}: {status} {body}");
+    }
 }
 
 /// The wall's figures arrive on the live socket every `stats_every_s` for whoever sees the

@@ -1,6 +1,7 @@
 //! The lists behind the figures that count records rather than cylinders:
 //! `GET /api/v1/fillings` (filling records), `GET /api/v1/fillings/decisions` (authorize
-//! decisions) and `GET /api/v1/history` (cylinders' history rows: deliveries, returns, moves),
+//! decisions), `GET /api/v1/history` (cylinders' history rows: deliveries, returns, moves) and
+//! `GET /api/v1/customers` (customer accounts),
 //! within the caller's scope, newest first, paged by cursor or whole as CSV.
 
 use crate::auth::User;
@@ -486,4 +487,100 @@ pub async fn history(
         }
     }
     csv_response(writer, "history.csv")
+}
+
+/// `?enterprise_code=&district_code=&kind=&limit=&cursor=&format=`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomersQuery {
+    enterprise_code: Option<String>,
+    district_code: Option<String>,
+    kind: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+    format: Option<String>,
+}
+
+/// `GET /api/v1/customers`: the customer accounts (开户) of the enterprises within the scope,
+/// by code (the list behind the registration figures' customer counts).
+pub async fn customers(
+    query: Result<web::Query<CustomersQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let limit = super::page_limit(q.limit)?;
+    if let Some(kind) = &q.kind {
+        if !["household", "restaurant", "industrial"].contains(&kind.as_str()) {
+            return Err(ApiError::client(
+                ErrorCode::InvalidQuery,
+                format!("unknown kind {kind:?}; expected household, restaurant or industrial"),
+            ));
+        }
+    }
+    let csv = wants_csv(q.format.as_deref())?;
+    let scope = scope_of(
+        &state,
+        &user,
+        q.enterprise_code.as_deref(),
+        q.district_code.as_deref(),
+        None,
+    )
+    .await?;
+    let kind = q.kind.as_deref();
+    if !csv {
+        let mut items =
+            store::stats::customer_list(&state.pool, &scope, kind, q.cursor.as_deref(), limit + 1)
+                .await?;
+        let more = usize::try_from(limit).is_ok_and(|l| items.len() > l);
+        if more {
+            items.pop();
+        }
+        let next_cursor = more.then(|| items.last()).flatten().map(|c| c.code.clone());
+        return Ok(HttpResponse::Ok().json(Page { items, next_cursor }));
+    }
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record([
+            "code",
+            "enterprise_code",
+            "name",
+            "kind",
+            "phone",
+            "address",
+            "district_code",
+            "opened_at",
+        ])
+        .map_err(csv_error)?;
+    let (mut after, mut written) = (None::<String>, 0usize);
+    loop {
+        let page =
+            store::stats::customer_list(&state.pool, &scope, kind, after.as_deref(), CSV_PAGE)
+                .await?;
+        written += page.len();
+        if written > CSV_MAX {
+            return Err(too_long());
+        }
+        for c in &page {
+            writer
+                .write_record([
+                    c.code.as_str(),
+                    c.enterprise_code.as_str(),
+                    c.name.as_str(),
+                    c.kind.as_str(),
+                    c.phone.as_str(),
+                    c.address.as_str(),
+                    c.district_code.as_str(),
+                    &c.opened_at.to_rfc3339(),
+                ])
+                .map_err(csv_error)?;
+        }
+        match page.last() {
+            Some(last) if i64::try_from(page.len()).is_ok_and(|n| n == CSV_PAGE) => {
+                after = Some(last.code.clone());
+            }
+            _ => break,
+        }
+    }
+    csv_response(writer, "customers.csv")
 }

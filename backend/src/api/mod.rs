@@ -95,10 +95,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/stations",
                 web::post().to(registry::create_station),
             ))
-            .service(resource(
-                "/customers",
-                web::post().to(registry::create_customer),
-            ))
+            .service(
+                resource("/customers", web::post().to(registry::create_customer))
+                    .route(web::get().to(lists::customers)),
+            )
             .service(resource("/staff", web::post().to(registry::create_staff)))
             .service(resource(
                 "/vehicles",

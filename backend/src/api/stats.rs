@@ -247,10 +247,18 @@ pub async fn registration(
             }
             list_link(&params)
         };
+        let customers = {
+            let mut params = vec![("enterprise_code", enterprise)];
+            if enterprise.is_none() {
+                params.push(("district_code", q.district_code.as_deref()));
+            }
+            format!("/api/v1/customers?{}", query_string(&params))
+        };
         [
             ("cylinders", with(None)),
             ("unregistered", with(Some(("registered", "false")))),
             ("tags_never_seen", with(Some(("seen", "false")))),
+            ("customers", customers),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

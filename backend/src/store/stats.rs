@@ -1009,3 +1009,59 @@ pub async fn history_list(
         })
         .collect())
 }
+
+/// Customer accounts of the enterprises within `scope` (of one `kind`, if given), by code after
+/// `after`.
+pub async fn customer_list(
+    pool: &PgPool,
+    scope: &Scope,
+    kind: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> anyhow::Result<Vec<shared::stats::CustomerItem>> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        DateTime<Utc>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT cu.code, cu.enterprise_code, cu.name, cu.kind, cu.phone, cu.address, \
+                cu.district_code, cu.created_at \
+         FROM customers cu JOIN enterprises e ON e.code = cu.enterprise_code \
+         WHERE ($1::text IS NULL OR cu.enterprise_code = $1) \
+           AND ($2::text IS NULL OR e.district_code = $2) \
+           AND ($3::text IS NULL OR cu.kind = $3) \
+           AND ($4::text IS NULL OR cu.code > $4) \
+         ORDER BY cu.code LIMIT $5",
+    )
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .bind(kind)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("listing customers")?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(code, enterprise_code, name, kind, phone, address, district_code, opened_at)| {
+                shared::stats::CustomerItem {
+                    code,
+                    enterprise_code,
+                    name,
+                    kind,
+                    phone,
+                    address,
+                    district_code,
+                    opened_at,
+                }
+            },
+        )
+        .collect())
+}
