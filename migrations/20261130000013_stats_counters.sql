@@ -6,8 +6,11 @@
 -- `stats_dirty`; `store::stats::refresh` reclassifies the marked cylinders and those whose
 -- class changes with time (`lost_due_at`: when it becomes lost if not seen again;
 -- `next_change_on`: the next date its compliance changes), and moves their counts.
+-- A queue, not a set: a write always adds its row (a cylinder may be marked many times), so a
+-- mark made while a refresh runs is never absorbed by the mark that refresh is taking away.
 CREATE TABLE stats_dirty (
-    cylinder_id bigint PRIMARY KEY
+    seq         bigserial PRIMARY KEY,
+    cylinder_id bigint NOT NULL
 );
 
 CREATE TABLE cylinder_class (
@@ -64,13 +67,13 @@ CREATE TABLE stats_meta (
 
 CREATE FUNCTION stats_mark_cylinders() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO stats_dirty SELECT DISTINCT id FROM changed ON CONFLICT DO NOTHING;
+    INSERT INTO stats_dirty (cylinder_id) SELECT DISTINCT id FROM changed;
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION stats_mark_states() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO stats_dirty SELECT DISTINCT cylinder_id FROM changed ON CONFLICT DO NOTHING;
+    INSERT INTO stats_dirty (cylinder_id) SELECT DISTINCT cylinder_id FROM changed;
     RETURN NULL;
 END $$;
 
@@ -78,10 +81,9 @@ END $$;
 -- their owner's hands (and so whether they can be lost).
 CREATE FUNCTION stats_mark_station() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO stats_dirty
+    INSERT INTO stats_dirty (cylinder_id)
         SELECT cylinder_id FROM cylinder_state
-        WHERE place_kind = 'station' AND place_code = NEW.code
-        ON CONFLICT DO NOTHING;
+        WHERE place_kind = 'station' AND place_code = NEW.code;
     RETURN NULL;
 END $$;
 
@@ -98,4 +100,4 @@ CREATE TRIGGER stations_owner_changed AFTER UPDATE OF enterprise_code ON station
     EXECUTE FUNCTION stats_mark_station();
 
 -- Cylinders registered before this migration are classified by the first refresh.
-INSERT INTO stats_dirty SELECT id FROM cylinders;
+INSERT INTO stats_dirty (cylinder_id) SELECT id FROM cylinders;

@@ -696,6 +696,17 @@ async fn the_counters_follow_events_and_the_calendar_and_agree_with_a_full_class
             assert!(counters(pool).await.unwrap() != counters_by_scan(pool, c).await.unwrap());
         }
     }
+    // A rebuild in one pass (what follows a bulk import) counts the same.
+    let before = counters(pool).await.unwrap();
+    let last = Utc::now() + Duration::days(6000);
+    let c = Classify {
+        now: last,
+        lost_before: last - Duration::days(90),
+        today: cylwatch::rules::compliance::today_in_shanghai() + Duration::days(6000),
+        due_soon_days: 30,
+    };
+    assert_eq!(cylwatch::store::stats::rebuild(pool, c).await.unwrap(), 20);
+    assert_eq!(counters(pool).await.unwrap(), before);
     // The walk crossed every kind of change: due soon, overdue, life expired, lost.
     for class in [
         "due_soon",
@@ -706,4 +717,64 @@ async fn the_counters_follow_events_and_the_calendar_and_agree_with_a_full_class
     ] {
         assert!(seen.contains(class), "{class} never counted: {seen:?}");
     }
+}
+
+/// A cylinder written while a refresh runs keeps its mark: a write whose transaction is still
+/// open when a refresh takes away the cylinder's earlier mark is counted by the next refresh.
+#[tokio::test]
+async fn a_write_during_a_refresh_is_not_lost() {
+    use cylwatch::store::stats::{counters, counters_by_scan, refresh, Classify};
+    use sqlx::Connection;
+    let mut config = crate::common::AppConfig::default();
+    for (k, v) in [
+        ("CYLWATCH_STATS_EVERY_S", "3600"),
+        ("CYLWATCH_STATS_REFRESH_EVERY_MS", "3600000"),
+    ] {
+        config.env.push((k.into(), v.into()));
+    }
+    let app = crate::common::spawn_app_with(config, crate::common::TestDb::new().await).await;
+    registry(&app).await;
+    let all = events();
+    let n = i64::try_from(all.len()).unwrap();
+    feed(&app, vec![all]).await;
+    settled(&app, n).await;
+    let pool = &app.db.pool;
+    let c = || Classify::now(90, 30);
+    refresh(pool, c()).await.unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT id FROM cylinders WHERE code = 'A1'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    // A committed mark on A1, then a write to A1 left open.
+    sqlx::query("UPDATE cylinders SET manufacturer = manufacturer WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await
+        .unwrap();
+    let mut open = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+    let mut tx = open.begin().await.unwrap();
+    sqlx::query(
+        "UPDATE cylinder_state SET custody = 'at_customer', place_kind = 'customer', \
+         place_code = 'C1' WHERE cylinder_id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    // The refresh takes the committed mark away while the write is open.
+    refresh(pool, c()).await.unwrap();
+    tx.commit().await.unwrap();
+    let c = c();
+    refresh(pool, c).await.unwrap();
+    assert_eq!(
+        counters(pool).await.unwrap(),
+        counters_by_scan(pool, c).await.unwrap()
+    );
+    let (_, table) = app.get_json("/api/v1/stats/inventory").await;
+    let lpg = &table["rows"][0];
+    assert_eq!(
+        (&lpg["medium"], &lpg["in_transit"], &lpg["delivered"]),
+        (&json!("LPG"), &json!(0), &json!(2)),
+        "A1 moved from in transit to the customer: {table}"
+    );
 }

@@ -161,8 +161,18 @@ pub async fn refresh(pool: &PgPool, c: Classify) -> anyhow::Result<i64> {
     if !pending {
         return Ok(0);
     }
-    let scope = Scope::system();
+    // After a bulk import, one pass over every cylinder beats rounds over most of them.
+    let marked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM (SELECT 1 FROM stats_dirty LIMIT $1) d")
+            .bind(REBUILD_ABOVE + 1)
+            .fetch_one(pool)
+            .await
+            .context("counting the cylinders to reclassify")?;
     let mut total = 0;
+    if marked > REBUILD_ABOVE {
+        total += rebuild(pool, c).await?;
+    }
+    let scope = Scope::system();
     // Each round leaves its cylinders classified up to `c` (lost ones have no due time, the
     // next compliance change is after today), so rounds end; the bound is a safeguard.
     for _ in 0..1_000_000 {
@@ -176,8 +186,9 @@ pub async fn refresh(pool: &PgPool, c: Classify) -> anyhow::Result<i64> {
             .await
             .context("waiting for another statistics refresh")?;
         let ids: Vec<i64> = sqlx::query_scalar(
-            "WITH d AS (DELETE FROM stats_dirty WHERE cylinder_id IN \
-                          (SELECT cylinder_id FROM stats_dirty LIMIT $3) RETURNING cylinder_id) \
+            "WITH d AS (DELETE FROM stats_dirty WHERE seq IN \
+                          (SELECT seq FROM stats_dirty ORDER BY seq LIMIT $3) \
+                        RETURNING cylinder_id) \
              SELECT cylinder_id FROM d \
              UNION SELECT cylinder_id FROM (SELECT cylinder_id FROM cylinder_class \
                                             WHERE lost_due_at < $1 LIMIT $3) l \
@@ -208,6 +219,61 @@ pub async fn refresh(pool: &PgPool, c: Classify) -> anyhow::Result<i64> {
         total += n;
     }
     anyhow::bail!("the statistics refresh did not settle")
+}
+
+/// Above this many marked cylinders, a refresh rebuilds the classes and counters in one pass.
+const REBUILD_ABOVE: i64 = 200_000;
+
+/// Reclassifies every cylinder in one pass and recounts: what a refresh does after a bulk
+/// import. Cylinders written meanwhile stay marked for the next refresh. Returns how many
+/// cylinders were classified.
+pub async fn rebuild(pool: &PgPool, c: Classify) -> anyhow::Result<i64> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("starting a statistics rebuild")?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(REFRESH_LOCK)
+        .execute(&mut *tx)
+        .await
+        .context("waiting for another statistics refresh")?;
+    // Marks first: a write committed after this statement is seen by the pass below, one
+    // committed later keeps its mark.
+    sqlx::query("TRUNCATE stats_dirty, cylinder_class, inventory_counts, compliance_counts, registration_counts")
+        .execute(&mut *tx)
+        .await
+        .context("clearing the statistics")?;
+    let sql = format!(
+        "WITH ins AS (INSERT INTO cylinder_class \
+         SELECT id, owner, station_code, medium, custody, compliance, registered, seen, \
+                CASE WHEN lost_candidate AND custody <> 'lost' \
+                     THEN last_seen_at + ($7 - $4) END, \
+                next_change_on \
+         FROM ({CLASSIFIED}) s RETURNING 1) SELECT count(*) FROM ins"
+    );
+    let (classified_rows,): (i64,) = classified(&sql, &Scope::system(), None, c)
+        .bind(c.now)
+        .fetch_one(&mut *tx)
+        .await
+        .context("classifying every cylinder")?;
+    for count in [
+        "INSERT INTO inventory_counts SELECT owner, station, medium, custody, count(*) \
+         FROM cylinder_class GROUP BY 1, 2, 3, 4",
+        "INSERT INTO compliance_counts SELECT owner, station, compliance, count(*) \
+         FROM cylinder_class GROUP BY 1, 2, 3",
+        "INSERT INTO registration_counts \
+         SELECT owner, custody <> 'scrapped', registered, seen, count(*) \
+         FROM cylinder_class GROUP BY 1, 2, 3, 4",
+    ] {
+        sqlx::query(count)
+            .execute(&mut *tx)
+            .await
+            .context("counting the classes")?;
+    }
+    tx.commit()
+        .await
+        .context("committing a statistics rebuild")?;
+    Ok(classified_rows)
 }
 
 /// Makes the stored classes follow `loss_after_days` and `due_soon_days`: when they were
@@ -247,7 +313,7 @@ pub async fn reconcile(
         sqlx::query("DELETE FROM cylinder_class")
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO stats_dirty SELECT id FROM cylinders ON CONFLICT DO NOTHING")
+        sqlx::query("INSERT INTO stats_dirty (cylinder_id) SELECT id FROM cylinders")
             .execute(&mut *tx)
             .await?;
         sqlx::query(
