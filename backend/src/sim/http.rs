@@ -195,6 +195,39 @@ impl Api {
         }
     }
 
+    /// Events the platform holds but has not applied yet (outbox, stream lag and pending),
+    /// from `GET /api/v1/health`; `None` when it does not say.
+    pub async fn backlog(&self) -> Option<u64> {
+        let health: Value = self
+            .client
+            .get(format!("{}/api/v1/health", self.base))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let s = &health["stream"];
+        Some(
+            ["outbox", "lag", "pending"]
+                .iter()
+                .map(|k| s[k].as_u64().unwrap_or(0))
+                .sum(),
+        )
+    }
+
+    /// Waits (up to `limit`) until the platform has applied everything it acknowledged.
+    pub async fn caught_up(&self, limit: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if self.backlog().await == Some(0) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        false
+    }
+
     /// Notes a filling decision or record.
     pub fn note(&self, f: impl FnOnce(&mut Report)) {
         if let Ok(mut r) = self.report.lock() {

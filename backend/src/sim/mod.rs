@@ -15,6 +15,7 @@ pub mod ingest_load;
 pub mod ledger;
 pub mod live_load;
 pub mod load;
+pub mod trips;
 pub mod vehicle;
 pub mod world;
 
@@ -31,7 +32,7 @@ use shared::cylinder::Custody;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use world::{point, Fitness, Sizes, World};
+use world::{Fitness, Sizes, World};
 
 /// `cylwatch simulate` options.
 #[derive(Debug, Clone, clap::Args)]
@@ -61,6 +62,10 @@ pub struct SimArgs {
     /// is uploaded as history dated 1–20 days back).
     #[arg(long, default_value_t = 0.4)]
     pub at_customers: f64,
+    /// Share of the fit cylinders in stock that start the run full (filled, checked and
+    /// stored 2–6 hours earlier), so that trucks leave at once.
+    #[arg(long, default_value_t = 0.15)]
+    pub full_in_stock: f64,
     /// Seconds between two GPS fixes of a vehicle (one tick of the simulation).
     #[arg(long, alias = "interval-s", default_value_t = 5.0)]
     pub tick_s: f64,
@@ -157,7 +162,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         "city registered"
     );
     let mut sim = enrol(w, city, rng, api, &args, t0).await?;
-    backfill(&mut sim, args.at_customers).await;
+    backfill(&mut sim, args.at_customers, args.full_in_stock).await;
     tracing::info!(
         seconds = setup.elapsed().as_secs_f64(),
         "history uploaded; the day begins"
@@ -349,7 +354,8 @@ async fn enrol(
             v.plate.clone(),
             w.enterprises[e].drivers[n % w.enterprises[e].drivers.len()].clone(),
             gateway[e],
-            rng.random_range(0.0..1800.0),
+            // The first trips leave within the first minute and a half.
+            rng.random_range(0.0..90.0),
         ));
     }
     // Patrol vehicles of licensed LPG companies, each with its tracker and corridor.
@@ -413,7 +419,7 @@ async fn enrol(
         api,
         opts: CycleOptions {
             tick_s: args.tick_s,
-            gate_s: 1.5,
+            gate_s: 2.0,
             offline_share: args.offline_share.clamp(0.0, 1.0),
             resend_share: args.resend_share.clamp(0.0, 1.0),
         },
@@ -433,6 +439,7 @@ async fn enrol(
         pending: vec![Default::default(); n_ent],
         to_refuse: Vec::new(),
         filled_at: vec![None; n_cyl],
+        delivered_at: vec![f64::NEG_INFINITY; n_cyl],
         ledger: Ledger::default(),
         late_record_s: args.late_record_s,
     })
@@ -472,7 +479,7 @@ fn veh(
 /// The history before the start, uploaded late as devices would: scrapped cylinders'
 /// scrapping, deliveries of the cylinders now at customers (1–20 days back; the reserved
 /// unfit ones 55–80 days back, before they became unfit and short of being lost).
-async fn backfill(sim: &mut Sim, share: f64) {
+async fn backfill(sim: &mut Sim, share: f64, full_share: f64) {
     let day = 86_400.0;
     for c in 0..sim.w.cylinders.len() {
         let e = sim.w.cylinders[c].enterprise;
@@ -513,6 +520,25 @@ async fn backfill(sim: &mut Sim, share: f64) {
                 sim.w.cylinders[c].custody = Custody::AtCustomer;
             }
         }
+        let stocked = customer.is_none() && !reserved && sim.w.enterprises[e].licensed;
+        if stocked && fitness == Fitness::Ok && sim.rng.random_bool(full_share.clamp(0.0, 1.0)) {
+            // Filled (a fill scan: the record itself is long filed), checked and stored.
+            let s = sim.w.cylinders[c].station;
+            let station = sim.w.stations[s].code.clone();
+            let staff = sim.w.enterprises[e].fillers[c % 3].clone();
+            let at = -sim.rng.random_range(2.0..6.0) * 3600.0;
+            let ctl = sim.controller[e];
+            let st = json!({"station_code": station, "staff_no": staff});
+            sim.scan(ctl, at, "fill", c, st.clone());
+            let check = json!({"id": Sim::id(), "kind": "check", "occurred_at": sim.at(at + 300.0),
+                "stage": "post", "cylinder_code": sim.w.cylinders[c].code, "station_code": station,
+                "staff_no": staff, "passed": true, "items": {"leak": "ok", "mass": "ok"}});
+            sim.push(ctl, check);
+            sim.scan(ctl, at + 600.0, "store_in", c, st);
+            sim.w.cylinders[c].custody = Custody::InStockFull;
+            sim.filled_at[c] = Some(at);
+            sim.fulls[s].push_back(c);
+        }
         if fitness == Fitness::Scrapped {
             let station = sim.w.stations[sim.w.cylinders[c].station].code.clone();
             let back = sim.rng.random_range(10.0..20.0);
@@ -525,10 +551,20 @@ async fn backfill(sim: &mut Sim, share: f64) {
                 json!({"station_code": station}),
             );
         }
-        if sim.devices[phone].queue.len() >= 5_000 {
+        let ctl = sim.controller[e];
+        if sim.devices[phone].queue.len() >= 5_000 || sim.devices[ctl].queue.len() >= 5_000 {
             sim.flush(true).await;
         }
     }
     sim.flush(true).await;
-    let _ = point;
+    // Only what is empty in stock now waits for the gun.
+    let in_stock: Vec<bool> = sim
+        .w
+        .cylinders
+        .iter()
+        .map(|c| c.custody == Custody::InStockEmpty && c.customer.is_none())
+        .collect();
+    for queue in &mut sim.empties {
+        queue.retain(|&c| in_stock[c]);
+    }
 }

@@ -207,7 +207,7 @@ impl World {
             let (kind, limit) = if industrial_gas || roll >= 97 {
                 ("industrial", 10)
             } else if roll >= 85 {
-                ("restaurant", 4)
+                ("restaurant", 3)
             } else {
                 ("household", 2)
             };
