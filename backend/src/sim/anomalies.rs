@@ -11,24 +11,25 @@ use shared::cylinder::Custody;
 
 /// Every alert kind the simulator injects, in turn.
 pub const KINDS: [&str; 18] = [
-    "overfill",
+    // Those that show at once first, so that a fresh demo has alerts within a minute.
     "illegal_tag",
+    "filling_refused",
+    "late_filling_record",
+    "cylinder_lost",
+    "overfill",
     "delivery_off_site",
-    "tare_mismatch",
-    "cylinder_overdue",
     "staff_uncertified",
     "restricted_zone",
-    "filling_refused",
+    "tare_mismatch",
+    "cylinder_overdue",
     "overweight_stock",
-    "late_filling_record",
-    "suspicious_stop",
+    "unloaded_unknown_place",
     "controlled_medium_unlicensed",
     "cylinder_life_expired",
-    "unloaded_unknown_place",
+    "suspicious_stop",
     "device_silent",
     "cylinder_scrapped_in_use",
     "corridor_exit",
-    "cylinder_lost",
 ];
 
 impl Sim {

@@ -45,7 +45,10 @@ impl Api {
     pub async fn login(base: &str, user: &str, password: &str) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(32)
+            .pool_max_idle_per_host(64)
+            // Below the server's keep-alive (5 s), so that no request goes out on a connection
+            // the server is closing.
+            .pool_idle_timeout(Duration::from_secs(3))
             .build()
             .context("building the HTTP client")?;
         let base = base.trim_end_matches('/').to_owned();
@@ -90,6 +93,35 @@ impl Api {
             "POST {path}: {status} {answer}"
         );
         Ok(answer)
+    }
+
+    /// POSTs many records to `path`, `concurrency` at a time; the first failure fails.
+    pub async fn admin_post_all(
+        &self,
+        path: &str,
+        bodies: &[Value],
+        concurrency: usize,
+    ) -> anyhow::Result<()> {
+        use futures_util::StreamExt;
+        let mut results =
+            futures_util::stream::iter(bodies.iter().map(|b| self.admin_post(path, b)))
+                .buffer_unordered(concurrency.max(1));
+        while let Some(result) = results.next().await {
+            result?;
+        }
+        Ok(())
+    }
+
+    /// GETs `path` as the administrator; the status.
+    pub async fn get(&self, path: &str) -> anyhow::Result<u16> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("GET {path}"))?;
+        Ok(response.status().as_u16())
     }
 
     /// Registers a device; its key.

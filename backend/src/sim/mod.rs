@@ -150,6 +150,13 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     };
     let setup = Instant::now();
     let mut w = World::generate(&city, sizes, today, &mut rng);
+    let first = &w.enterprises[0].code;
+    if api.get(&format!("/api/v1/enterprises/{first}")).await? == 200 {
+        anyhow::bail!(
+            "this database holds a simulated city already (enterprise {first}); its state is \
+             not this run's: start on a fresh database (scripts/demo makes one)"
+        );
+    }
     reserve(&mut w, &mut rng);
     w.register(&api, today, &mut rng).await?;
     tracing::info!(
@@ -163,9 +170,13 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     );
     let mut sim = enrol(w, city, rng, api, &args, t0).await?;
     backfill(&mut sim, args.at_customers, args.full_in_stock).await;
+    // The first pre-fill checks must not queue behind the history in the pipeline.
+    if !sim.api.caught_up(Duration::from_secs(300)).await {
+        tracing::warn!("the platform has not applied the history after 5 minutes; going on");
+    }
     tracing::info!(
         seconds = setup.elapsed().as_secs_f64(),
-        "history uploaded; the day begins"
+        "history uploaded and applied; the day begins"
     );
     let started = Instant::now();
     let mut next_anomaly = args.anomaly_every_s / 2.0;
@@ -354,8 +365,8 @@ async fn enrol(
             v.plate.clone(),
             w.enterprises[e].drivers[n % w.enterprises[e].drivers.len()].clone(),
             gateway[e],
-            // The first trips leave within the first minute and a half.
-            rng.random_range(0.0..90.0),
+            // The first trips leave within the first 45 s.
+            rng.random_range(0.0..45.0),
         ));
     }
     // Patrol vehicles of licensed LPG companies, each with its tracker and corridor.

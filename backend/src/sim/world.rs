@@ -365,6 +365,7 @@ impl World {
             .enumerate()
             .map(|(i, e)| (i, e.district.as_str()))
             .collect();
+        let mut bodies = Vec::with_capacity(self.customers.len());
         for c in &self.customers {
             let name = match c.kind {
                 "restaurant" => {
@@ -381,8 +382,10 @@ impl World {
             if c.licensed {
                 body["licence_no"] = json!(format!("豫危化{}", &c.code));
             }
-            api.admin_post("/api/v1/customers", &body).await?;
+            bodies.push(body);
         }
+        api.admin_post_all("/api/v1/customers", &bodies, 16).await?;
+        let mut bodies = Vec::new();
         for e in &self.enterprises {
             let staff = e
                 .fillers
@@ -396,21 +399,19 @@ impl World {
                 } else {
                     (format!("TS{no}"), past(40))
                 };
-                api.admin_post(
-                    "/api/v1/staff",
-                    &json!({"staff_no": no, "enterprise_code": e.code, "name": person(rng), "role": role,
-                        "certificate_no": cert, "certificate_expires": expires}),
-                )
-                .await?;
+                bodies.push(
+                    json!({"staff_no": no, "enterprise_code": e.code, "name": person(rng),
+                    "role": role, "certificate_no": cert, "certificate_expires": expires}),
+                );
             }
         }
-        for v in &self.vehicles {
-            api.admin_post(
-                "/api/v1/vehicles",
-                &json!({"plate": v.plate, "enterprise_code": self.enterprises[v.enterprise].code}),
-            )
-            .await?;
-        }
+        api.admin_post_all("/api/v1/staff", &bodies, 16).await?;
+        let bodies: Vec<Value> = self
+            .vehicles
+            .iter()
+            .map(|v| json!({"plate": v.plate, "enterprise_code": self.enterprises[v.enterprise].code}))
+            .collect();
+        api.admin_post_all("/api/v1/vehicles", &bodies, 16).await?;
         for z in &self.zones {
             api.admin_post(
                 "/api/v1/geofences",
@@ -418,9 +419,17 @@ impl World {
             )
             .await?;
         }
-        for chunk in self.cylinders.chunks(5_000) {
-            let items: Vec<Value> = chunk.iter().map(|c| self.archive(c, today, rng)).collect();
-            api.admin_post("/api/v1/cylinders", &json!({ "items": items }))
+        // Archives in batches of 5,000, two batches at a time.
+        for pair in self.cylinders.chunks(10_000) {
+            let batches: Vec<Value> = pair
+                .chunks(5_000)
+                .map(|chunk| {
+                    let items: Vec<Value> =
+                        chunk.iter().map(|c| self.archive(c, today, rng)).collect();
+                    json!({ "items": items })
+                })
+                .collect();
+            api.admin_post_all("/api/v1/cylinders", &batches, 2)
                 .await
                 .context("registering cylinders")?;
         }
