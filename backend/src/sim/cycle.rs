@@ -269,7 +269,11 @@ impl Sim {
                         });
                     } else {
                         self.api.note(|r| r.fillings_refused += 1);
-                        self.ledger.unexpected_refusals.push(json!({"cylinder": self.w.cylinders[cylinder].code, "status": status, "answer": answer}));
+                        let code = &self.w.cylinders[cylinder].code;
+                        tracing::warn!(code, status, %answer, "the gun refused a cylinder the simulator holds fit");
+                        self.ledger
+                            .unexpected_refusals
+                            .push(json!({"cylinder": code, "status": status, "answer": answer}));
                         // Set aside: a refused cylinder is not asked for again.
                         self.w.cylinders[cylinder].reserved = true;
                     }
@@ -480,7 +484,11 @@ impl Sim {
                     "an unfit cylinder put to the gun",
                 );
             } else {
-                self.ledger.unexpected_refusals.push(json!({"expected_refusal": self.w.cylinders[c].code, "status": status, "answer": answer}));
+                let code = &self.w.cylinders[c].code;
+                tracing::warn!(code, status, %answer, "the gun did not refuse an unfit cylinder");
+                self.ledger
+                    .unexpected_refusals
+                    .push(json!({"expected_refusal": code, "status": status, "answer": answer}));
             }
         }
     }

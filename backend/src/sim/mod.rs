@@ -50,13 +50,13 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 100)]
     pub stations: usize,
     /// Delivery vehicles.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 500)]
     pub vehicles: usize,
     /// Customers (households, restaurants, industrial users), real-name, in the districts.
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, default_value_t = 50_000)]
     pub customers: usize,
     /// Cylinders (up to 3 million).
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, default_value_t = 100_000)]
     pub cylinders: usize,
     /// Share of the fit cylinders already at customers when the run starts (their delivery
     /// is uploaded as history dated 1–20 days back).
