@@ -245,6 +245,22 @@ impl Sim {
                     wall,
                     staff,
                 } if t >= at + 45.0 && unix_now() >= wall + self.opts.gate_s => {
+                    // The filler asks once the platform shows the check in the cylinder's
+                    // history (rule R10 reads applied history), or after a minute anyway.
+                    let code = self.w.cylinders[cylinder].code.clone();
+                    let shown = self.api.shows_check(&code, self.time(at)).await;
+                    if !shown && unix_now() < wall + 60.0 {
+                        keep.push(Fill::Checked {
+                            cylinder,
+                            at,
+                            wall,
+                            staff,
+                        });
+                        continue;
+                    }
+                    if !shown {
+                        self.api.note(|r| r.asked_before_check_applied += 1);
+                    }
                     let body = json!({"cylinder_code": self.w.cylinders[cylinder].code,
                         "station_code": self.w.stations[s].code, "gun_no": format!("G{}", 1 + cylinder % 2),
                         "medium": self.w.cylinders[cylinder].medium, "staff_no": staff});

@@ -34,6 +34,9 @@ pub struct Report {
     pub rejections: Vec<Value>,
     pub failed_requests: u64,
     pub resent_batches: u64,
+    /// Guns asked although the pre-fill check was not yet in the platform's history after a
+    /// minute (the platform lagging behind its intake).
+    pub asked_before_check_applied: u64,
     pub fillings_allowed: u64,
     pub fillings_refused: u64,
     pub filling_records: u64,
@@ -110,6 +113,25 @@ impl Api {
             result?;
         }
         Ok(())
+    }
+
+    /// Whether the cylinder's history (as the platform has applied it) holds a check dated
+    /// `at` or later.
+    pub async fn shows_check(&self, code: &str, at: chrono::DateTime<chrono::Utc>) -> bool {
+        let url = format!("{}/api/v1/cylinders/{code}/history?limit=1000", self.base);
+        let Ok(response) = self.client.get(url).bearer_auth(&self.token).send().await else {
+            return false;
+        };
+        let Ok(page) = response.json::<Value>().await else {
+            return false;
+        };
+        page["items"].as_array().into_iter().flatten().any(|e| {
+            e["kind"] == "check"
+                && e["occurred_at"]
+                    .as_str()
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    .is_some_and(|d| d >= at - chrono::Duration::milliseconds(1))
+        })
     }
 
     /// GETs `path` as the administrator; the status.

@@ -2,7 +2,7 @@
 //! cylinders with a realistic compliance mix, generated deterministically from the seed, and
 //! registered through the public registry API.
 
-use super::city::{offset, City};
+use super::city::{delta_m, offset, City};
 use super::http::Api;
 use anyhow::Context;
 use chrono::{Datelike, Duration, NaiveDate};
@@ -201,7 +201,19 @@ impl World {
         for i in 0..sizes.customers.max(n_ent * 4) {
             let e = i % n_ent;
             let (lon, lat) = enterprises[e].home;
-            let at = city.random_point_near(lon, lat, 5_000.0, rng);
+            // Not within a station's circle: a tag left there would count as back in stock
+            // (the platform places it at the station, not the customer).
+            let mut at = city.random_point_near(lon, lat, 5_000.0, rng);
+            for _ in 0..20 {
+                let clear = stations.iter().all(|s| {
+                    let (dx, dy) = delta_m(s.at, at);
+                    dx.hypot(dy) > 250.0
+                });
+                if clear {
+                    break;
+                }
+                at = city.random_point_near(lon, lat, 5_000.0, rng);
+            }
             let industrial_gas = enterprises[e].medium == "N2O";
             let roll = rng.random_range(0..100);
             let (kind, limit) = if industrial_gas || roll >= 97 {
