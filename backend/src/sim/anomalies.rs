@@ -155,8 +155,12 @@ impl Sim {
                     return false;
                 };
                 let owner = self.w.cylinders[c].enterprise;
+                // A customer holding nothing: the old cylinder, still there on paper, keeps
+                // within its limit whatever comes next.
                 let Some(&customer) = self.ent_customers[owner].iter().find(|&&k| {
-                    self.w.customers[k].licensed || self.w.enterprises[owner].medium != "N2O"
+                    (self.w.customers[k].licensed || self.w.enterprises[owner].medium != "N2O")
+                        && self.at_customer[k].is_empty()
+                        && !self.lost_at[k]
                 }) else {
                     return false;
                 };
@@ -173,6 +177,7 @@ impl Sim {
                     json!({"customer_code": code, "lon": at.0, "lat": at.1}),
                 );
                 self.w.cylinders[c].custody = Custody::Lost;
+                self.lost_at[customer] = true;
                 let cyl = self.w.cylinders[c].code.clone();
                 self.ledger.inject(
                     "cylinder_lost",

@@ -99,6 +99,8 @@ pub struct Sim {
     pub empties: Vec<VecDeque<usize>>,
     pub fulls: Vec<VecDeque<usize>>,
     pub at_customer: Vec<Vec<usize>>,
+    /// Customers holding, on paper, a cylinder lost long ago.
+    pub lost_at: Vec<bool>,
     pub ent_customers: Vec<Vec<usize>>,
     pub pending: Vec<Pending>,
     /// Unfit cylinders brought home: the gun will be asked and must refuse.

@@ -49,6 +49,8 @@ pub struct Ledger {
     pub devices: BTreeMap<String, Quiet>,
     /// Each cylinder's custody at the end, when not in stock empty (small cities only).
     pub custody: BTreeMap<String, &'static str>,
+    /// Cylinders handed over at a customer, by the truck that brought them (the last time).
+    pub handovers: BTreeMap<String, String>,
     /// Refusals the simulator did not provoke (a bug in it or in the platform).
     pub unexpected_refusals: Vec<serde_json::Value>,
 }

@@ -16,7 +16,6 @@ pub mod ledger;
 pub mod live_load;
 pub mod load;
 pub mod trips;
-pub mod vehicle;
 pub mod world;
 
 use anyhow::Context;
@@ -446,6 +445,7 @@ async fn enrol(
         empties,
         fulls: vec![VecDeque::new(); n_st],
         at_customer: vec![Vec::new(); n_cust],
+        lost_at: vec![false; n_cust],
         ent_customers,
         pending: vec![Default::default(); n_ent],
         to_refuse: Vec::new(),

@@ -104,7 +104,8 @@ impl Sim {
                     let dwell = match self.vehicles[v].stops.front() {
                         Some(Stop::Idle { secs, .. }) => *secs,
                         Some(Stop::Via { .. }) => 0.0,
-                        _ => self.rng.random_range(60.0..180.0),
+                        // Handing over and taking back cylinders, paying: two to five minutes.
+                        _ => self.rng.random_range(120.0..300.0),
                     };
                     self.vehicles[v].phase = Phase::Stopped {
                         since: t,
@@ -626,6 +627,9 @@ impl Sim {
                     cyl.custody = Custody::AtCustomer;
                     cyl.customer = Some(customer);
                     self.delivered_at[*c] = t;
+                    self.ledger
+                        .handovers
+                        .insert(cyl.code.clone(), plate.clone());
                     self.at_customer[customer].push(*c);
                     self.vehicles[v].cargo.retain(|x| x != c);
                     if cyl.medium == "N2O" && !self.w.customers[customer].licensed {

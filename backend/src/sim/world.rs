@@ -197,7 +197,20 @@ impl World {
             });
             k += 1;
         }
-        let mut customers = Vec::with_capacity(sizes.customers);
+        let mut customers: Vec<Customer> = Vec::with_capacity(sizes.customers);
+        // Customers at least 60 m apart (a tag left within 50 m of two of them would go to
+        // either): a grid of 100 m cells remembers who is where.
+        let mut grid: std::collections::HashMap<(u64, u64), Vec<usize>> =
+            std::collections::HashMap::new();
+        // Cells by the bits of their whole-numbered coordinates (metres / 100 from a corner
+        // south-west of the city, so never negative).
+        let cell = |at: (f64, f64), i: f64, j: f64| {
+            let (x, y) = delta_m((113.0, 34.0), at);
+            (
+                ((x / 100.0).floor() + i).to_bits(),
+                ((y / 100.0).floor() + j).to_bits(),
+            )
+        };
         for i in 0..sizes.customers.max(n_ent * 4) {
             let e = i % n_ent;
             let (lon, lat) = enterprises[e].home;
@@ -205,10 +218,22 @@ impl World {
             // (the platform places it at the station, not the customer).
             let mut at = city.random_point_near(lon, lat, 5_000.0, rng);
             for _ in 0..20 {
-                let clear = stations.iter().all(|s| {
-                    let (dx, dy) = delta_m(s.at, at);
-                    dx.hypot(dy) > 250.0
+                let steps = [-1.0, 0.0, 1.0];
+                let near_customer = steps.iter().any(|&i| {
+                    steps.iter().any(|&j| {
+                        grid.get(&cell(at, i, j)).is_some_and(|list| {
+                            list.iter().any(|&k| {
+                                let (dx, dy) = delta_m(customers[k].at, at);
+                                dx.hypot(dy) < 60.0
+                            })
+                        })
+                    })
                 });
+                let clear = !near_customer
+                    && stations.iter().all(|s| {
+                        let (dx, dy) = delta_m(s.at, at);
+                        dx.hypot(dy) > 250.0
+                    });
                 if clear {
                     break;
                 }
@@ -226,6 +251,9 @@ impl World {
             // The N2O company's first two consignees hold no licence: deliveries to them are
             // injected anomalies only.
             let licensed = industrial_gas && i / n_ent >= 2;
+            grid.entry(cell(at, 0.0, 0.0))
+                .or_default()
+                .push(customers.len());
             customers.push(Customer {
                 code: format!("{}-C{:06}", enterprises[e].code, i / n_ent + 1),
                 enterprise: e,
