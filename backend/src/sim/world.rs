@@ -541,3 +541,74 @@ pub fn round6(x: f64) -> f64 {
 pub fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use std::path::Path;
+
+    fn city() -> City {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../assets/basemap/zhengzhou_districts.wgs84.geojson");
+        City::load(&path).unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    const SIZES: Sizes = Sizes {
+        enterprises: 8,
+        stations: 30,
+        vehicles: 40,
+        customers: 2_000,
+        cylinders: 20_000,
+    };
+
+    #[test]
+    fn the_same_seed_makes_the_same_city() {
+        let (city, today) = (
+            city(),
+            NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default(),
+        );
+        let a = World::generate(&city, SIZES, today, &mut StdRng::seed_from_u64(7));
+        let b = World::generate(&city, SIZES, today, &mut StdRng::seed_from_u64(7));
+        let c = World::generate(&city, SIZES, today, &mut StdRng::seed_from_u64(8));
+        let places = |w: &World| w.customers.iter().map(|c| c.at).collect::<Vec<_>>();
+        let mix = |w: &World| w.cylinders.iter().map(|c| c.fitness).collect::<Vec<_>>();
+        assert_eq!(places(&a), places(&b));
+        assert_eq!(mix(&a), mix(&b));
+        assert_ne!(places(&a), places(&c));
+        let mut codes: Vec<&str> = a.cylinders.iter().map(|c| c.code.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), a.cylinders.len(), "cylinder codes are unique");
+    }
+
+    #[test]
+    fn the_compliance_mix_and_the_places_are_plausible() {
+        let (city, today) = (
+            city(),
+            NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default(),
+        );
+        let w = World::generate(&city, SIZES, today, &mut StdRng::seed_from_u64(3));
+        let share = |f: Fitness| {
+            let n = w.cylinders.iter().filter(|c| c.fitness == f).count();
+            f64::from(u32::try_from(n).unwrap_or(0)) / 20_000.0
+        };
+        assert!((0.85..0.91).contains(&share(Fitness::Ok)));
+        for f in [Fitness::DueSoon, Fitness::Overdue, Fitness::Unregistered] {
+            assert!((0.02..0.06).contains(&share(f)), "{f:?}: {}", share(f));
+        }
+        for f in [Fitness::LifeExpired, Fitness::Scrapped] {
+            assert!((0.005..0.02).contains(&share(f)), "{f:?}: {}", share(f));
+        }
+        assert!(w.enterprises.iter().any(|e| !e.licensed));
+        assert!(w.enterprises.iter().any(|e| e.medium == "N2O"));
+        // Customers are in town, apart from each other and outside stations' circles.
+        for c in w.customers.iter().take(300) {
+            assert!(city.contains(c.at.0, c.at.1));
+            for s in &w.stations {
+                let (dx, dy) = delta_m(s.at, c.at);
+                assert!(dx.hypot(dy) > 120.0, "{} inside {}", c.code, s.code);
+            }
+        }
+    }
+}
