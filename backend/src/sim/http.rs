@@ -27,6 +27,8 @@ pub struct Report {
     pub sent: BTreeMap<String, u64>,
     /// Events sent in each second since the start (wall clock), all kinds together.
     pub per_second: Vec<u64>,
+    /// Events the platform acknowledged (accepted or known already), per kind.
+    pub acknowledged: BTreeMap<String, u64>,
     pub accepted: u64,
     pub duplicates: u64,
     pub rejected: u64,
@@ -171,13 +173,16 @@ impl Api {
     /// POSTs events as the device with `key`; counted per kind. Errors are retried by the
     /// caller with the same body (the same ids).
     pub async fn events(&self, key: &str, events: &[Value]) -> anyhow::Result<IngestResponse> {
-        for e in events {
-            let kind = match (e["kind"].as_str(), e["op"].as_str()) {
+        let kinds: Vec<String> = events
+            .iter()
+            .map(|e| match (e["kind"].as_str(), e["op"].as_str()) {
                 (Some("scan"), Some(op)) => format!("scan:{op}"),
                 (Some(k), _) => k.to_owned(),
                 _ => "?".into(),
-            };
-            self.count(&kind, 1);
+            })
+            .collect();
+        for kind in &kinds {
+            self.count(kind, 1);
         }
         let response = self
             .client
@@ -208,6 +213,13 @@ impl Api {
                 r.accepted += u64::try_from(a.accepted).unwrap_or(0);
                 r.duplicates += u64::try_from(a.duplicates).unwrap_or(0);
                 r.rejected += u64::try_from(a.rejected.len()).unwrap_or(0);
+                let refused: std::collections::HashSet<usize> =
+                    a.rejected.iter().map(|x| x.index).collect();
+                for (i, kind) in kinds.iter().enumerate() {
+                    if !refused.contains(&i) {
+                        *r.acknowledged.entry(kind.clone()).or_default() += 1;
+                    }
+                }
                 for rej in &a.rejected {
                     if r.rejections.len() < 20 {
                         let index = rej.index;

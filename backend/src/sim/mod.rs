@@ -260,7 +260,8 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
 /// Sets cylinders aside for the anomalies: unfit ones placed at customers (to be collected),
 /// fit ones kept in stock (a late record, a long-lost delivery).
 fn reserve(w: &mut World, rng: &mut StdRng) {
-    let per_kind = (w.cylinders.len() / 1_000).clamp(4, 50);
+    // Enough for hours of a demo (one of each kind every few minutes).
+    let per_kind = (w.cylinders.len() / 200).clamp(4, 500);
     let mut taken = vec![false; w.customers.len()];
     for (fitness, count) in [
         (Fitness::Overdue, per_kind),

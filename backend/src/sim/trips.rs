@@ -378,6 +378,14 @@ impl Sim {
         Some(taken)
     }
 
+    /// Full cylinders at a customer as the platform counts them (a scrapped one is not).
+    fn full_at(&self, customer: usize) -> usize {
+        self.at_customer[customer]
+            .iter()
+            .filter(|&&c| self.w.cylinders[c].custody == Custody::AtCustomer)
+            .count()
+    }
+
     /// Puts the enterprise's pending anomalies into this truck's remaining round: extra stops
     /// in front, or a flaw on its next handover.
     pub fn apply_pending(&mut self, v: usize) {
@@ -430,12 +438,10 @@ impl Sim {
                 .iter()
                 .copied()
                 .filter(|&c| self.w.customers[c].kind == "restaurant")
-                .max_by_key(|&c| self.at_customer[c].len());
+                .max_by_key(|&c| self.full_at(c));
             if let Some(customer) = restaurant {
                 let limit = usize::try_from(self.w.customers[customer].limit).unwrap_or(4);
-                let n = (limit + 1)
-                    .saturating_sub(self.at_customer[customer].len())
-                    .max(2);
+                let n = (limit + 1).saturating_sub(self.full_at(customer)).max(2);
                 if let Some(deliver) = self.steal(v, n) {
                     p.hoard -= 1;
                     let code = self.w.customers[customer].code.clone();
@@ -650,7 +656,7 @@ impl Sim {
                     );
                 }
                 if hoarding
-                    && i64::try_from(self.at_customer[customer].len()).unwrap_or(0)
+                    && i64::try_from(self.full_at(customer)).unwrap_or(0)
                         > self.w.customers[customer].limit
                 {
                     self.ledger.inject(
