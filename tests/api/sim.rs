@@ -89,7 +89,7 @@ async fn a_simulated_hour_matches_the_ground_truth() {
     let allowed = causes(&ledger["allowed"]);
     let kinds: BTreeSet<&str> = injected.iter().map(|c| c.0.as_str()).collect();
     assert!(
-        kinds.len() >= 16,
+        kinds.len() >= 17,
         "too few kinds injected: {kinds:?}; skipped {}",
         ledger["skipped"]
     );

@@ -353,19 +353,43 @@ impl Sim {
 
     /// Full cylinders taken from the last customers' deliveries, `n` of them, or none.
     fn steal(&mut self, v: usize, n: usize) -> Option<Vec<usize>> {
-        let stops = &mut self.vehicles[v].stops;
-        let spare: usize = stops
+        // Full cylinders riding along for no customer go first.
+        let assigned: Vec<usize> = self.vehicles[v]
+            .stops
+            .iter()
+            .flat_map(|s| match s {
+                Stop::Customer { deliver, .. } => deliver.clone(),
+                Stop::Drop { cylinder, .. } => vec![*cylinder],
+                _ => Vec::new(),
+            })
+            .collect();
+        let mut riding: Vec<usize> = self.vehicles[v]
+            .cargo
+            .iter()
+            .copied()
+            .filter(|&c| {
+                self.w.cylinders[c].custody == Custody::InTransitDelivery && !assigned.contains(&c)
+            })
+            .collect();
+        let in_deliveries: usize = self.vehicles[v]
+            .stops
             .iter()
             .map(|s| match s {
                 Stop::Customer { deliver, .. } => deliver.len(),
                 _ => 0,
             })
             .sum();
-        if spare < n || n == 0 {
+        if riding.len() + in_deliveries < n || n == 0 {
             return None;
         }
         let mut taken = Vec::new();
-        for stop in stops.iter_mut().rev() {
+        while taken.len() < n {
+            match riding.pop() {
+                Some(c) => taken.push(c),
+                None => break,
+            }
+        }
+        for stop in self.vehicles[v].stops.iter_mut().rev() {
             if let Stop::Customer { deliver, .. } = stop {
                 while taken.len() < n {
                     match deliver.pop() {
@@ -375,7 +399,7 @@ impl Sim {
                 }
             }
         }
-        Some(taken)
+        (taken.len() == n).then_some(taken)
     }
 
     /// Full cylinders at a customer as the platform counts them (a scrapped one is not).
