@@ -99,6 +99,8 @@ pub struct Sim {
     pub empties: Vec<VecDeque<usize>>,
     pub fulls: Vec<VecDeque<usize>>,
     pub at_customer: Vec<Vec<usize>>,
+    /// Full cylinders in stock at each distribution point or warehouse.
+    pub depot_stock: Vec<Vec<usize>>,
     /// Customers holding, on paper, a cylinder lost long ago.
     pub lost_at: Vec<bool>,
     pub ent_customers: Vec<Vec<usize>>,

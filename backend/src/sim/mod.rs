@@ -446,6 +446,7 @@ async fn enrol(
         empties,
         fulls: vec![VecDeque::new(); n_st],
         at_customer: vec![Vec::new(); n_cust],
+        depot_stock: vec![Vec::new(); n_st],
         lost_at: vec![false; n_cust],
         ent_customers,
         pending: vec![Default::default(); n_ent],

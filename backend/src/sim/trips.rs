@@ -36,6 +36,12 @@ pub enum Stop {
         at: (f64, f64),
         why: &'static str,
     },
+    /// A distribution point or warehouse: full cylinders put in its stock, those it held
+    /// taken along.
+    Depot {
+        station: usize,
+        drop: Vec<usize>,
+    },
     Home,
 }
 
@@ -44,6 +50,7 @@ impl Stop {
         match self {
             Self::Customer { customer, .. } => w.customers[*customer].at,
             Self::Drop { at, .. } | Self::Idle { at, .. } | Self::Via { at, .. } => *at,
+            Self::Depot { station, .. } => w.stations[*station].at,
             Self::Home => home,
         }
     }
@@ -342,6 +349,18 @@ impl Sim {
         // Whatever found no customer rides along and comes back.
         stops.push_back(Stop::Home);
         self.vehicles[v].stops = stops;
+        // One round in four passes by a distribution point or warehouse of the company first.
+        let depots: Vec<usize> = (0..self.w.stations.len())
+            .filter(|&d| self.w.stations[d].enterprise == e && self.w.stations[d].kind != "filling")
+            .collect();
+        if !depots.is_empty() && self.rng.random_bool(0.25) {
+            let station = depots[self.rng.random_range(0..depots.len())];
+            if let Some(drop) = self.steal(v, 2) {
+                self.vehicles[v]
+                    .stops
+                    .push_front(Stop::Depot { station, drop });
+            }
+        }
         self.apply_pending(v);
         let first = self.vehicles[v]
             .stops
@@ -718,6 +737,34 @@ impl Sim {
                 }
             }
             Stop::Idle { .. } => {}
+            Stop::Depot { station, drop } => {
+                let code = self.w.stations[station].code.clone();
+                let held = std::mem::take(&mut self.depot_stock[station]);
+                for c in &drop {
+                    self.scan(
+                        phone,
+                        t + 1.0,
+                        "unload",
+                        *c,
+                        json!({"station_code": code, "vehicle_plate": plate, "staff_no": driver}),
+                    );
+                    self.w.cylinders[*c].custody = Custody::InStockFull;
+                    self.vehicles[v].cargo.retain(|x| x != c);
+                }
+                for c in held {
+                    self.scan(
+                        phone,
+                        t + 2.0,
+                        "load",
+                        c,
+                        json!({"station_code": code, "vehicle_plate": plate, "staff_no": driver}),
+                    );
+                    self.w.cylinders[c].custody = Custody::InTransitDelivery;
+                    self.vehicles[v].cargo.push(c);
+                }
+                self.depot_stock[station] = drop;
+                self.vehicles[v].cargo_changed = true;
+            }
             Stop::Home => {
                 let s = self.w.enterprises[e].filling_station;
                 let station = self.w.stations[s].code.clone();
