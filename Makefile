@@ -7,10 +7,18 @@ TOOLS_DIR ?= $(HOME)/.cache/cylwatch/tools
 export PATH := $(TOOLS_DIR)/bin:$(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export CYLWATCH_TOOLS_DIR := $(TOOLS_DIR)
 
-# Demo knobs: where to listen, how many simulated vehicles, seconds between fixes.
+# Demo knobs: where to listen; the simulated city's size, seed, seconds between GPS fixes,
+# speed (1 = real time) and simulated seconds between two injected anomalies.
 DEMO_ADDR ?= 127.0.0.1:8080
 VEHICLES ?= 200
-INTERVAL_S ?= 2
+CYLINDERS ?= 5000
+CUSTOMERS ?= 5000
+ENTERPRISES ?= 20
+STATIONS ?= 100
+SEED ?= 20261122
+INTERVAL_S ?= 5
+SPEED ?= 1
+ANOMALY_EVERY_S ?= 20
 
 .PHONY: demo test setup frontend lint migrate clean-test-dbs
 
@@ -18,7 +26,9 @@ INTERVAL_S ?= 2
 ## simulated city; open the printed URL.
 demo: setup frontend
 	cargo build --profile server -p cylwatch
-	DEMO_ADDR=$(DEMO_ADDR) VEHICLES=$(VEHICLES) INTERVAL_S=$(INTERVAL_S) \
+	DEMO_ADDR=$(DEMO_ADDR) VEHICLES=$(VEHICLES) CYLINDERS=$(CYLINDERS) CUSTOMERS=$(CUSTOMERS) \
+	  ENTERPRISES=$(ENTERPRISES) STATIONS=$(STATIONS) SEED=$(SEED) INTERVAL_S=$(INTERVAL_S) \
+	  SPEED=$(SPEED) ANOMALY_EVERY_S=$(ANOMALY_EVERY_S) \
 	  BIN=$(CARGO_TARGET_DIR)/server/cylwatch bash scripts/demo
 
 ## Everything CI checks: formatting, lints, unit tests, end-to-end API and browser tests.

@@ -18,4 +18,5 @@ mod pipeline;
 mod registry;
 mod scope;
 mod serving;
+mod sim;
 mod stats;

@@ -9,6 +9,8 @@ use std::path::Path;
 /// One district: its name and boundary.
 pub struct District {
     pub name: String,
+    /// The administrative code (`adcode`), e.g. 410105.
+    pub code: String,
     pub shape: MultiPolygon<f64>,
     pub bounds: Rect<f64>,
 }
@@ -34,6 +36,10 @@ impl City {
                 .as_str()
                 .unwrap_or("?")
                 .to_owned();
+            let code = feature["properties"]["adcode"]
+                .as_str()
+                .unwrap_or("410100")
+                .to_owned();
             let geometry = &feature["geometry"];
             let polygons = match geometry["type"].as_str() {
                 Some("Polygon") => vec![polygon(&geometry["coordinates"])?],
@@ -51,6 +57,7 @@ impl City {
                 .with_context(|| format!("district {name} is empty"))?;
             districts.push(District {
                 name,
+                code,
                 shape,
                 bounds,
             });

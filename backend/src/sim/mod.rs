@@ -1,25 +1,37 @@
-//! The city simulator: vehicles driving around Zhengzhou, reporting GPS fixes to a running
-//! server through `POST /api/v1/events`, exactly as devices would (batches, retries with the
-//! same event ids after a failure). Deterministic from `--seed`, except for wall-clock times.
+//! The simulated city (issue 8): a synthetic Zhengzhou — enterprises, stations, customers,
+//! staff, vehicles and cylinders with a realistic compliance mix — that drives a running
+//! server through its public API exactly as devices would, deterministic from `--seed`
+//! (except event ids and wall-clock times). It runs at real time (the demo) or faster, up to
+//! as fast as possible (load), injects one anomaly of each alert kind in turn, and keeps a
+//! ground-truth ledger of what it did (`--ledger`), which the end-to-end test compares with
+//! the platform's alerts and inventory.
 
+pub mod anomalies;
 pub mod city;
+pub mod cycle;
 pub mod fence_bench;
+pub mod http;
 pub mod ingest_load;
+pub mod ledger;
 pub mod live_load;
 pub mod load;
-pub mod vehicle;
+pub mod trips;
+pub mod world;
 
 use anyhow::Context;
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use city::City;
+use cycle::{CycleOptions, Device, Phase, Sim, Veh};
+use http::Api;
+use ledger::Ledger;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use shared::events::IngestResponse;
+use shared::cylinder::Custody;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use vehicle::SimVehicle;
+use world::{Fitness, Sizes, World};
 
 /// `cylwatch simulate` options.
 #[derive(Debug, Clone, clap::Args)]
@@ -27,233 +39,545 @@ pub struct SimArgs {
     /// Base URL of the server.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub api: String,
-    /// Number of vehicles.
-    #[arg(long, default_value_t = 60)]
-    pub vehicles: usize,
-    /// Seconds between two fixes of a vehicle.
-    #[arg(long, default_value_t = 2.0)]
-    pub interval_s: f64,
-    /// Random seed: the same seed gives the same plates, depots and routes.
+    /// Random seed: the same seed gives the same city, routes and anomalies.
     #[arg(long, default_value_t = 20_261_122)]
     pub seed: u64,
-    /// District boundaries (GeoJSON) to drive in.
+    /// Gas companies (one of them trades N2O; about one in eight let a licence expire).
+    #[arg(long, default_value_t = 20)]
+    pub enterprises: usize,
+    /// Stations: one filling station per company, the rest distribution points and warehouses.
+    #[arg(long, default_value_t = 100)]
+    pub stations: usize,
+    /// Delivery vehicles.
+    #[arg(long, default_value_t = 500)]
+    pub vehicles: usize,
+    /// Customers (households, restaurants, industrial users), real-name, in the districts.
+    #[arg(long, default_value_t = 50_000)]
+    pub customers: usize,
+    /// Cylinders (up to 3 million).
+    #[arg(long, default_value_t = 100_000)]
+    pub cylinders: usize,
+    /// Share of the fit cylinders already at customers when the run starts (their delivery
+    /// is uploaded as history dated 1–20 days back).
+    #[arg(long, default_value_t = 0.4)]
+    pub at_customers: f64,
+    /// Share of the fit cylinders in stock that start the run full (filled, checked and
+    /// stored 2–6 hours earlier), so that trucks leave at once.
+    #[arg(long, default_value_t = 0.15)]
+    pub full_in_stock: f64,
+    /// Seconds between two GPS fixes of a vehicle (one tick of the simulation).
+    #[arg(long, alias = "interval-s", default_value_t = 5.0)]
+    pub tick_s: f64,
+    /// Simulated seconds per wall-clock second: 1 is real time (the demo); 0 is as fast as
+    /// possible (load). Above 1 needs --duration-s: the run then ends at the present.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Stop after this many simulated seconds (default: run until interrupted).
+    #[arg(long)]
+    pub duration_s: Option<f64>,
+    /// At most this many events per wall-clock second (0: no limit).
+    #[arg(long, default_value_t = 0.0)]
+    pub max_rate: f64,
+    /// One injected anomaly every this many simulated seconds, the alert kinds in turn
+    /// (0: none).
+    #[arg(long, default_value_t = 20.0)]
+    pub anomaly_every_s: f64,
+    /// How late an injected late filling record is, in seconds (must exceed the server's
+    /// `late_filling_s` plus, faster than real time, the run's lag behind the present).
+    #[arg(long, default_value_t = 300.0)]
+    pub late_record_s: f64,
+    /// Share of ticks a phone goes out of coverage (buffers, then uploads out of order).
+    #[arg(long, default_value_t = 0.01)]
+    pub offline_share: f64,
+    /// Share of batches sent twice with the same ids (an answer lost on the way).
+    #[arg(long, default_value_t = 0.02)]
+    pub resend_share: f64,
+    /// Write the ground-truth ledger and the report here (JSON) at the end.
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
+    /// District boundaries (GeoJSON) to place the city in.
     #[arg(
         long,
         default_value = "assets/basemap/zhengzhou_districts.wgs84.geojson"
     )]
     pub basemap: PathBuf,
-    /// Stop after this many seconds (default: run until interrupted).
-    #[arg(long)]
-    pub duration_s: Option<f64>,
-    /// The device key to send events with. Without it the simulator enrols itself: it signs
-    /// in as the administrator, registers its enterprise and a gateway device.
-    #[arg(long, env = "CYLWATCH_SIM_DEVICE_KEY", hide_env_values = true)]
-    pub device_key: Option<String>,
-    /// The administrator to enrol with.
+    /// The administrator who registers the city and its devices.
     #[arg(long, env = "CYLWATCH_ADMIN_USER")]
     pub admin_user: Option<String>,
     #[arg(long, env = "CYLWATCH_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
-    /// The enterprise the simulated fleet belongs to (created when missing).
-    #[arg(long, default_value = "SIM")]
-    pub enterprise: String,
 }
 
-/// Batches not yet acknowledged are kept (and resent with the same ids) up to this many.
-const MAX_BACKLOG: usize = 200;
+/// Patrol vehicles with their own tracker and corridor (for `device_silent`, `corridor_exit`).
+const PATROLS: usize = 4;
 
-/// Runs the simulation until `duration_s` passes or the process is interrupted.
+/// Runs the simulation until `duration_s` (simulated) passes or the process is interrupted.
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.interval_s > 0.05, "--interval-s must be above 0.05");
+    anyhow::ensure!(args.tick_s >= 0.5, "--tick-s must be at least 0.5");
+    anyhow::ensure!(
+        args.speed <= 1.0 || args.duration_s.is_some() || args.speed == 0.0,
+        "faster than real time needs --duration-s"
+    );
+    anyhow::ensure!(
+        args.speed != 0.0 || args.duration_s.is_some(),
+        "--speed 0 needs --duration-s"
+    );
+    let (Some(user), Some(password)) = (&args.admin_user, &args.admin_password) else {
+        anyhow::bail!("give --admin-user and --admin-password (or CYLWATCH_ADMIN_*)");
+    };
     let city = City::load(&args.basemap)?;
     let mut rng = StdRng::seed_from_u64(args.seed);
-    let mut fleet = make_fleet(&city, args.vehicles, &mut rng);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .context("building the HTTP client")?;
-    let api = args.api.trim_end_matches('/');
-    let key = match &args.device_key {
-        Some(key) => key.clone(),
-        None => enrol(&client, api, &args).await?,
+    let api = Api::login(&args.api, user, password).await?;
+    // Sim time 0: now at real time; earlier when faster, so the run ends at the present
+    // (the platform refuses records from the future).
+    let d = args.duration_s.unwrap_or(0.0);
+    let lead = if args.speed == 0.0 {
+        d
+    } else if args.speed > 1.0 {
+        d - d / args.speed
+    } else {
+        0.0
     };
-    let url = format!("{api}/api/v1/events");
+    let t0 = Utc::now() - cycle::signed_secs(lead);
+    let today = crate::rules::compliance::to_beijing(Utc::now()).date_naive();
+    let sizes = Sizes {
+        enterprises: args.enterprises,
+        stations: args.stations,
+        vehicles: args.vehicles,
+        customers: args.customers,
+        cylinders: args.cylinders.min(3_000_000),
+    };
+    let setup = Instant::now();
+    let mut w = World::generate(&city, sizes, today, &mut rng);
+    let first = &w.enterprises[0].code;
+    if api.get(&format!("/api/v1/enterprises/{first}")).await? == 200 {
+        anyhow::bail!(
+            "this database holds a simulated city already (enterprise {first}); its state is \
+             not this run's: start on a fresh database (scripts/demo makes one)"
+        );
+    }
+    reserve(&mut w, &mut rng);
+    w.register(&api, today, &mut rng).await?;
+    tracing::info!(
+        enterprises = w.enterprises.len(),
+        stations = w.stations.len(),
+        customers = w.customers.len(),
+        vehicles = w.vehicles.len(),
+        cylinders = w.cylinders.len(),
+        seconds = setup.elapsed().as_secs_f64(),
+        "city registered"
+    );
+    let mut sim = enrol(w, city, rng, api, &args, t0).await?;
+    backfill(&mut sim, args.at_customers, args.full_in_stock).await;
+    // The first pre-fill checks must not queue behind the history in the pipeline.
+    if !sim.api.caught_up(Duration::from_secs(300)).await {
+        tracing::warn!("the platform has not applied the history after 5 minutes; going on");
+    }
+    tracing::info!(
+        seconds = setup.elapsed().as_secs_f64(),
+        "history uploaded and applied; the day begins"
+    );
     let started = Instant::now();
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(args.interval_s));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut backlog: VecDeque<Value> = VecDeque::new();
-    let mut report = Report::default();
-    let mut last_report = Instant::now();
-    tracing::info!(vehicles = fleet.len(), url, "simulating");
+    let mut next_anomaly = args.anomaly_every_s / 2.0;
+    let mut turn = 0;
+    let mut last_log = Instant::now();
+    let mut sent_before = 0;
     loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = tokio::signal::ctrl_c() => break,
-        }
-        if args
-            .duration_s
-            .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
-        {
+        if args.duration_s.is_some_and(|d| sim.t >= d) {
             break;
         }
-        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, false);
-        let events: Vec<Value> = fleet
-            .iter_mut()
-            .map(|v| {
-                v.step(args.interval_s, &city, &mut rng);
-                gps_event(v, &now)
-            })
-            .collect();
-        backlog.push_back(json!({ "events": events }));
-        while backlog.len() > MAX_BACKLOG {
-            backlog.pop_front();
-            report.dropped_batches += 1;
-        }
-        // Oldest first; stop at the first failure and retry next tick with the same ids.
-        while let Some(batch) = backlog.front() {
-            match send(&client, &url, &key, batch).await {
-                Ok(answer) => {
-                    report.add(&answer);
-                    backlog.pop_front();
+        if args.anomaly_every_s > 0.0 {
+            while sim.t >= next_anomaly {
+                let kind = anomalies::KINDS[turn % anomalies::KINDS.len()];
+                if !sim.inject(kind).await {
+                    sim.ledger.skip(kind);
                 }
-                Err(e) => {
-                    report.failed_requests += 1;
-                    tracing::warn!(error = %format!("{e:#}"), backlog = backlog.len(), "send failed; will retry");
-                    break;
-                }
+                turn += 1;
+                next_anomaly += args.anomaly_every_s;
             }
         }
-        if last_report.elapsed() >= Duration::from_secs(10) {
-            tracing::info!(?report, "sent so far");
-            last_report = Instant::now();
+        let tick = Instant::now();
+        sim.tick().await;
+        // Pace: real time (or `speed` times it), and at most `max_rate` events a second.
+        let mut wait = Duration::ZERO;
+        if args.speed > 0.0 {
+            let due = Duration::from_secs_f64(sim.t / args.speed);
+            wait = due.saturating_sub(started.elapsed());
+        }
+        if args.max_rate > 0.0 {
+            let sent: u64 = sim
+                .api
+                .report
+                .lock()
+                .map(|r| r.sent.values().sum())
+                .unwrap_or(0);
+            let need =
+                Duration::from_secs_f64(cycle::count_f64(sent - sent_before) / args.max_rate);
+            wait = wait.max(need.saturating_sub(tick.elapsed()));
+            sent_before = sent;
+        }
+        if !wait.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        if last_log.elapsed() >= Duration::from_secs(10) {
+            if let Ok(r) = sim.api.report.lock() {
+                tracing::info!(sim_s = sim.t, sent = ?r.sent, accepted = r.accepted,
+                    duplicates = r.duplicates, rejected = r.rejected,
+                    refused = r.fillings_refused, "sent so far");
+            }
+            last_log = Instant::now();
         }
     }
-    tracing::info!(?report, "simulation finished");
+    sim.flush(true).await;
+    sim.ledger.inventory = sim.inventory();
+    if sim.w.cylinders.len() <= 100_000 {
+        sim.ledger.custody = sim.custody();
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let report = {
+        let r = sim
+            .api
+            .report
+            .lock()
+            .map_err(|_| anyhow::anyhow!("report poisoned"))?;
+        let total: u64 = r.sent.values().sum();
+        json!({"simulated_s": sim.t, "wall_s": wall, "events_per_s": cycle::count_f64(total) / wall.max(1e-3),
+               "report": &*r})
+    };
+    println!("{report}");
+    if let Some(path) = &args.ledger {
+        let out = json!({"run": report, "ledger": sim.ledger,
+                         "started_at": sim.at(0.0), "ended_at": sim.at(sim.t)});
+        std::fs::write(path, serde_json::to_vec_pretty(&out)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
 }
 
-fn make_fleet(city: &City, n: usize, rng: &mut StdRng) -> Vec<SimVehicle> {
-    const LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
-    (0..n)
-        .map(|i| {
-            let tail: String = (0..4)
-                .map(|_| char::from(LETTERS[rng.random_range(0..LETTERS.len())]))
+/// Sets cylinders aside for the anomalies: unfit ones placed at customers (to be collected),
+/// fit ones kept in stock (a late record, a long-lost delivery).
+fn reserve(w: &mut World, rng: &mut StdRng) {
+    // Enough for hours of a demo (one of each kind every few minutes).
+    let per_kind = (w.cylinders.len() / 200).clamp(4, 500);
+    let mut taken = vec![false; w.customers.len()];
+    for (fitness, count) in [
+        (Fitness::Overdue, per_kind),
+        (Fitness::LifeExpired, per_kind),
+        (Fitness::Scrapped, per_kind),
+        (Fitness::Ok, per_kind * 2),
+    ] {
+        let mut n = 0;
+        for c in 0..w.cylinders.len() {
+            if n >= count {
+                break;
+            }
+            let e = w.cylinders[c].enterprise;
+            let ent = &w.enterprises[e];
+            if w.cylinders[c].fitness != fitness
+                || w.cylinders[c].reserved
+                || !ent.licensed
+                || ent.medium != "LPG"
+            {
+                continue;
+            }
+            w.cylinders[c].reserved = true;
+            n += 1;
+            if fitness == Fitness::Ok {
+                continue;
+            }
+            // A customer of the owner holding nothing else.
+            let free: Vec<usize> = (0..w.customers.len())
+                .filter(|&k| w.customers[k].enterprise == e && !taken[k])
                 .collect();
-            // Plates unique by construction: the index is part of them.
-            let plate = format!("豫A{}{:02}", tail, i % 100);
-            let depot = city.random_point_in(rng.random_range(0..city.districts.len()), rng);
-            SimVehicle::new(format!("{plate}{}", i / 100), depot)
-        })
-        .collect()
+            if free.is_empty() {
+                continue;
+            }
+            let k = free[rng.random_range(0..free.len())];
+            taken[k] = true;
+            w.cylinders[c].customer = Some(k);
+        }
+    }
 }
 
-fn gps_event(v: &SimVehicle, now: &str) -> Value {
-    // Paths follow the seed; ids do not: a second run on the same database must not collide
-    // with the first run's events (they would count as duplicates and change nothing).
-    let id = uuid::Uuid::new_v4();
-    json!({
-        "id": id, "kind": "gps", "occurred_at": now, "vehicle_plate": v.plate,
-        "lon": (v.lon * 1e6).round() / 1e6, "lat": (v.lat * 1e6).round() / 1e6,
-        "speed_kmh": (v.speed_kmh * 10.0).round() / 10.0, "heading": v.heading.round() % 360.0,
+/// Registers the devices and the patrol vehicles; the simulation at sim time 0.
+async fn enrol(
+    w: World,
+    city: City,
+    mut rng: StdRng,
+    api: Api,
+    args: &SimArgs,
+    t0: chrono::DateTime<Utc>,
+) -> anyhow::Result<Sim> {
+    let run = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    let mut devices = Vec::new();
+    let mut add = |id: String, key: String, phone: bool| {
+        devices.push(Device {
+            id,
+            key,
+            queue: Vec::new(),
+            offline_until: 0.0,
+            may_go_offline: phone,
+            silent: false,
+        });
+        devices.len() - 1
+    };
+    let (mut gateway, mut phone, mut controller) = (Vec::new(), Vec::new(), Vec::new());
+    for e in &w.enterprises {
+        let station = &w.stations[e.filling_station].code;
+        for (role, kind, extra, list) in [
+            ("gw", "gps", json!({}), &mut gateway),
+            ("ph", "phone", json!({}), &mut phone),
+            (
+                "ctl",
+                "controller",
+                json!({"station_code": station}),
+                &mut controller,
+            ),
+        ] {
+            let id = format!("sim-{run}-{}-{role}", e.code);
+            let mut body = json!({"device_id": id, "kind": kind, "enterprise_code": e.code});
+            if let (Some(b), Value::Object(more)) = (body.as_object_mut(), extra) {
+                b.extend(more);
+            }
+            let key = api.device(body).await?;
+            list.push(add(id, key, role == "ph"));
+        }
+    }
+    let id = format!("sim-{run}-{}", world::INSPECTION_BODY);
+    let key = api
+        .device(
+            json!({"device_id": id, "kind": "reader", "enterprise_code": world::INSPECTION_BODY}),
+        )
+        .await?;
+    let inspector = add(id, key, false);
+    let mut vehicles = Vec::new();
+    for (i, v) in w.vehicles.iter().enumerate() {
+        let e = v.enterprise;
+        let home = w.stations[w.enterprises[e].filling_station].at;
+        let n = w.vehicles[..i].iter().filter(|x| x.enterprise == e).count();
+        vehicles.push(veh(
+            i,
+            e,
+            home,
+            v.plate.clone(),
+            w.enterprises[e].drivers[n % w.enterprises[e].drivers.len()].clone(),
+            gateway[e],
+            // The first trips leave within the first 45 s.
+            rng.random_range(0.0..45.0),
+        ));
+    }
+    // Patrol vehicles of licensed LPG companies, each with its tracker and corridor.
+    let owners: Vec<usize> = (0..w.enterprises.len())
+        .filter(|&e| w.enterprises[e].licensed && w.enterprises[e].medium == "LPG")
+        .collect();
+    for p in 0..PATROLS.min(owners.len() * PATROLS) {
+        let e = owners[p % owners.len()];
+        let ent = &w.enterprises[e];
+        let plate = format!("豫A{}P{:02}", &ent.code[1..], p + 1);
+        let device_id = format!("sim-{run}-trk-{p}");
+        let home = w.stations[ent.filling_station].at;
+        api.admin_post(
+            "/api/v1/vehicles",
+            &json!({"plate": plate, "enterprise_code": ent.code}),
+        )
+        .await?;
+        let key = api
+            .device(
+                json!({"device_id": device_id, "kind": "gps", "enterprise_code": ent.code,
+                           "vehicle_plate": plate}),
+            )
+            .await?;
+        let d = add(device_id, key, false);
+        let (lo, hi) = (
+            (home.0 - 0.02, home.1 - 0.015),
+            (home.0 + 0.02, home.1 + 0.015),
+        );
+        let ring = [lo, (hi.0, lo.1), hi, (lo.0, hi.1), lo];
+        let coords: Vec<Value> = ring.iter().map(|p| json!([p.0, p.1])).collect();
+        api.admin_post(
+            "/api/v1/geofences",
+            &json!({"name": format!("{plate}运输走廊"), "kind": "corridor",
+                    "geometry": {"type": "Polygon", "coordinates": [coords]},
+                    "vehicle_plates": [plate]}),
+        )
+        .await?;
+        let driver = ent.drivers[0].clone();
+        let mut v = veh(p, e, home, plate, driver, d, rng.random_range(0.0..600.0));
+        v.corridor = Some((lo, hi));
+        vehicles.push(v);
+    }
+    let n_st = w.stations.len();
+    let mut empties = vec![VecDeque::new(); n_st];
+    for (i, c) in w.cylinders.iter().enumerate() {
+        if matches!(c.fitness, Fitness::Ok | Fitness::DueSoon) && !c.reserved {
+            empties[c.station].push_back(i);
+        }
+    }
+    let mut ent_customers = vec![Vec::new(); w.enterprises.len()];
+    for (i, c) in w.customers.iter().enumerate() {
+        ent_customers[c.enterprise].push(i);
+    }
+    let n_ent = w.enterprises.len();
+    let n_cust = w.customers.len();
+    let n_cyl = w.cylinders.len();
+    Ok(Sim {
+        w,
+        city,
+        rng,
+        api,
+        opts: CycleOptions {
+            tick_s: args.tick_s,
+            gate_s: 2.0,
+            offline_share: args.offline_share.clamp(0.0, 1.0),
+            resend_share: args.resend_share.clamp(0.0, 1.0),
+        },
+        t0,
+        t: 0.0,
+        devices,
+        gateway,
+        phone,
+        controller,
+        inspector,
+        vehicles,
+        fills: (0..n_ent).map(|_| Vec::new()).collect(),
+        empties,
+        fulls: vec![VecDeque::new(); n_st],
+        at_customer: vec![Vec::new(); n_cust],
+        depot_stock: vec![Vec::new(); n_st],
+        lost_at: vec![false; n_cust],
+        ent_customers,
+        pending: vec![Default::default(); n_ent],
+        to_refuse: Vec::new(),
+        filled_at: vec![None; n_cyl],
+        delivered_at: vec![f64::NEG_INFINITY; n_cyl],
+        ledger: Ledger::default(),
+        late_record_s: args.late_record_s,
     })
 }
 
-/// Signs in as the administrator, makes sure the fleet's enterprise exists and registers a
-/// gateway device for it (unbound: it reports for every vehicle of the enterprise); returns
-/// the device's key.
-async fn enrol(client: &reqwest::Client, api: &str, args: &SimArgs) -> anyhow::Result<String> {
-    let (Some(user), Some(password)) = (&args.admin_user, &args.admin_password) else {
-        anyhow::bail!("give --device-key, or --admin-user and --admin-password to enrol");
-    };
-    let login: Value = client
-        .post(format!("{api}/api/v1/auth/login"))
-        .json(&json!({"username": user, "password": password}))
-        .send()
-        .await
-        .context("signing in")?
-        .error_for_status()
-        .context("signing in as the administrator")?
-        .json()
-        .await
-        .context("reading the login answer")?;
-    let token = login["token"]
-        .as_str()
-        .context("no token in the login answer")?;
-    let enterprise = json!({"code": args.enterprise, "name": "模拟燃气有限公司",
-        "credit_code": "91410100SIMULATED", "district_code": "410105", "address": "郑州市金水区",
-        "filling_licence_no": "SIM-F-001", "filling_licence_expires": "2030-12-31",
-        "gas_licence_no": "SIM-G-001", "gas_licence_expires": "2030-12-31", "media": ["LPG"]});
-    let response = client
-        .post(format!("{api}/api/v1/enterprises"))
-        .bearer_auth(token)
-        .json(&enterprise)
-        .send()
-        .await
-        .context("registering the enterprise")?;
-    anyhow::ensure!(
-        response.status().is_success() || response.status().as_u16() == 409,
-        "registering the enterprise: {}",
-        response.status()
-    );
-    let device_id = format!(
-        "sim-gateway-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
-    let device: Value = client
-        .post(format!("{api}/api/v1/devices"))
-        .bearer_auth(token)
-        .json(&json!({"device_id": device_id, "kind": "gps", "enterprise_code": args.enterprise}))
-        .send()
-        .await
-        .context("registering the gateway device")?
-        .error_for_status()
-        .context("registering the gateway device")?
-        .json()
-        .await
-        .context("reading the device key")?;
-    let key = device["key"]
-        .as_str()
-        .context("no key in the device answer")?;
-    tracing::info!(device_id, enterprise = args.enterprise, "enrolled");
-    Ok(key.to_owned())
+fn veh(
+    index: usize,
+    enterprise: usize,
+    home: (f64, f64),
+    plate: String,
+    driver: String,
+    gps_device: usize,
+    rest: f64,
+) -> Veh {
+    Veh {
+        index,
+        enterprise,
+        pos: home,
+        heading: 0.0,
+        speed_kmh: 0.0,
+        cruise_kmh: 30.0,
+        phase: Phase::Home { until: rest },
+        route: VecDeque::new(),
+        stops: VecDeque::new(),
+        cargo: Vec::new(),
+        driver,
+        last_ble: 0.0,
+        cargo_changed: false,
+        gps_device,
+        corridor: None,
+        plate,
+        exit_pending: false,
+        still_since: None,
+    }
 }
 
-async fn send(
-    client: &reqwest::Client,
-    url: &str,
-    key: &str,
-    batch: &Value,
-) -> anyhow::Result<IngestResponse> {
-    let response = client
-        .post(url)
-        .header("x-device-key", key)
-        .json(batch)
-        .send()
-        .await
-        .context("POST events")?;
-    let status = response.status();
-    anyhow::ensure!(
-        status.as_u16() == 202,
-        "server answered {status}: {}",
-        response.text().await.unwrap_or_default()
-    );
-    response.json().await.context("reading the ingest answer")
-}
-
-/// What the simulator sent and what the server acknowledged.
-#[derive(Debug, Default)]
-struct Report {
-    accepted: usize,
-    duplicates: usize,
-    rejected: usize,
-    failed_requests: usize,
-    dropped_batches: usize,
-}
-
-impl Report {
-    fn add(&mut self, answer: &IngestResponse) {
-        self.accepted += answer.accepted;
-        self.duplicates += answer.duplicates;
-        self.rejected += answer.rejected.len();
+/// The history before the start, uploaded late as devices would: scrapped cylinders'
+/// scrapping, deliveries of the cylinders now at customers (1–20 days back; the reserved
+/// unfit ones 55–80 days back, before they became unfit and short of being lost).
+async fn backfill(sim: &mut Sim, share: f64, full_share: f64) {
+    let day = 86_400.0;
+    for c in 0..sim.w.cylinders.len() {
+        let e = sim.w.cylinders[c].enterprise;
+        let phone = sim.phone[e];
+        let fitness = sim.w.cylinders[c].fitness;
+        let reserved = sim.w.cylinders[c].reserved;
+        let mut customer = sim.w.cylinders[c].customer;
+        if customer.is_none()
+            && !reserved
+            && fitness == Fitness::Ok
+            && sim.rng.random_bool(share.clamp(0.0, 1.0))
+        {
+            let list = &sim.ent_customers[e];
+            let k = list[sim.rng.random_range(0..list.len())];
+            let ok = sim.at_customer[k].is_empty()
+                && (sim.w.customers[k].licensed || sim.w.enterprises[e].medium != "N2O");
+            if ok {
+                customer = Some(k);
+                sim.w.cylinders[c].customer = Some(k);
+            }
+        }
+        if let Some(k) = customer {
+            let back = if reserved {
+                sim.rng.random_range(55.0..80.0)
+            } else {
+                sim.rng.random_range(1.0..20.0)
+            };
+            let (code, at) = (sim.w.customers[k].code.clone(), sim.w.customers[k].at);
+            sim.scan(
+                phone,
+                -back * day,
+                "deliver",
+                c,
+                json!({"customer_code": code, "lon": at.0, "lat": at.1}),
+            );
+            sim.at_customer[k].push(c);
+            if sim.w.cylinders[c].custody != Custody::Scrapped {
+                sim.w.cylinders[c].custody = Custody::AtCustomer;
+            }
+        }
+        let stocked = customer.is_none() && !reserved && sim.w.enterprises[e].licensed;
+        if stocked && fitness == Fitness::Ok && sim.rng.random_bool(full_share.clamp(0.0, 1.0)) {
+            // Filled (a fill scan: the record itself is long filed), checked and stored.
+            let s = sim.w.cylinders[c].station;
+            let station = sim.w.stations[s].code.clone();
+            let staff = sim.w.enterprises[e].fillers[c % 3].clone();
+            let at = -sim.rng.random_range(2.0..6.0) * 3600.0;
+            let ctl = sim.controller[e];
+            let st = json!({"station_code": station, "staff_no": staff});
+            sim.scan(ctl, at, "fill", c, st.clone());
+            let check = json!({"id": Sim::id(), "kind": "check", "occurred_at": sim.at(at + 300.0),
+                "stage": "post", "cylinder_code": sim.w.cylinders[c].code, "station_code": station,
+                "staff_no": staff, "passed": true, "items": {"leak": "ok", "mass": "ok"}});
+            sim.push(ctl, check);
+            sim.scan(ctl, at + 600.0, "store_in", c, st);
+            sim.w.cylinders[c].custody = Custody::InStockFull;
+            sim.filled_at[c] = Some(at);
+            sim.fulls[s].push_back(c);
+        }
+        if fitness == Fitness::Scrapped {
+            let station = sim.w.stations[sim.w.cylinders[c].station].code.clone();
+            let back = sim.rng.random_range(10.0..20.0);
+            let ctl = sim.controller[e];
+            sim.scan(
+                ctl,
+                -back * day,
+                "scrap",
+                c,
+                json!({"station_code": station}),
+            );
+        }
+        let ctl = sim.controller[e];
+        if sim.devices[phone].queue.len() >= 5_000 || sim.devices[ctl].queue.len() >= 5_000 {
+            sim.flush(true).await;
+        }
+    }
+    sim.flush(true).await;
+    // Only what is empty in stock now waits for the gun.
+    let in_stock: Vec<bool> = sim
+        .w
+        .cylinders
+        .iter()
+        .map(|c| c.custody == Custody::InStockEmpty && c.customer.is_none())
+        .collect();
+    for queue in &mut sim.empties {
+        queue.retain(|&c| in_stock[c]);
     }
 }

@@ -1,0 +1,814 @@
+//! The vehicles' side of the cycle: a trip loads full cylinders at the home filling station,
+//! drives along streets (keeping clear of restricted zones), stops at each customer to collect
+//! the empties and hand over full cylinders near the registered address, and brings the
+//! empties home; patrol vehicles keep to their corridor. Injected anomalies ride along as
+//! extra stops (a long loaded stop, a drop away from sites, a detour through a zone).
+
+use super::city::{delta_m, offset};
+use super::cycle::{Fill, Sim};
+use super::world::{round1, round6, Fitness, World};
+use rand::Rng;
+use serde_json::json;
+use shared::cylinder::Custody;
+use std::collections::VecDeque;
+
+/// Where a stop is and what happens there.
+#[derive(Debug, Clone)]
+pub enum Stop {
+    Customer {
+        customer: usize,
+        deliver: Vec<usize>,
+        collect: bool,
+        off_site: bool,
+    },
+    /// A cylinder put down away from every site.
+    Drop {
+        at: (f64, f64),
+        cylinder: usize,
+    },
+    /// Standing loaded away from sites for `secs`.
+    Idle {
+        at: (f64, f64),
+        secs: f64,
+    },
+    /// Driving through (a restricted zone's centre, a point out of the corridor).
+    Via {
+        at: (f64, f64),
+        why: &'static str,
+    },
+    /// A distribution point or warehouse: full cylinders put in its stock, those it held
+    /// taken along.
+    Depot {
+        station: usize,
+        drop: Vec<usize>,
+    },
+    Home,
+}
+
+impl Stop {
+    fn place(&self, w: &World, home: (f64, f64)) -> (f64, f64) {
+        match self {
+            Self::Customer { customer, .. } => w.customers[*customer].at,
+            Self::Drop { at, .. } | Self::Idle { at, .. } | Self::Via { at, .. } => *at,
+            Self::Depot { station, .. } => w.stations[*station].at,
+            Self::Home => home,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Phase {
+    Home { until: f64 },
+    Driving,
+    Stopped { since: f64, until: f64, done: bool },
+}
+
+/// A vehicle in motion.
+pub struct Veh {
+    pub index: usize,
+    pub enterprise: usize,
+    pub pos: (f64, f64),
+    pub heading: f64,
+    pub speed_kmh: f64,
+    pub cruise_kmh: f64,
+    pub phase: Phase,
+    pub route: VecDeque<(f64, f64)>,
+    pub stops: VecDeque<Stop>,
+    pub cargo: Vec<usize>,
+    pub driver: String,
+    pub last_ble: f64,
+    pub cargo_changed: bool,
+    /// The device its GPS goes through (the enterprise's gateway, or its own tracker).
+    pub gps_device: usize,
+    /// A patrol vehicle (no cargo) keeps to this box: (min, max) corners.
+    pub corridor: Option<((f64, f64), (f64, f64))>,
+    pub plate: String,
+    /// The next patrol leaves the corridor (an injected anomaly).
+    pub exit_pending: bool,
+    /// Since when it has stood still loaded, and where.
+    pub still_since: Option<(f64, (f64, f64))>,
+}
+
+impl Sim {
+    /// One vehicle's tick.
+    pub fn vehicle_step(&mut self, v: usize) {
+        let t = self.t;
+        let dt = self.opts.tick_s;
+        let e = self.vehicles[v].enterprise;
+        let home = self.w.stations[self.w.enterprises[e].filling_station].at;
+        match self.vehicles[v].phase {
+            Phase::Home { until } if t >= until => {
+                if self.vehicles[v].corridor.is_some() {
+                    self.patrol(v);
+                } else {
+                    self.plan_trip(v);
+                }
+            }
+            Phase::Home { .. } => self.vehicles[v].speed_kmh = 0.0,
+            Phase::Driving => {
+                self.drive(v, dt);
+                if self.vehicles[v].route.is_empty() {
+                    let dwell = match self.vehicles[v].stops.front() {
+                        Some(Stop::Idle { secs, .. }) => *secs,
+                        Some(Stop::Via { .. }) => 0.0,
+                        // Handing over and taking back cylinders, paying: two to five minutes.
+                        _ => self.rng.random_range(120.0..300.0),
+                    };
+                    self.vehicles[v].phase = Phase::Stopped {
+                        since: t,
+                        until: t + dwell,
+                        done: false,
+                    };
+                }
+            }
+            Phase::Stopped { since, until, done } => {
+                self.vehicles[v].speed_kmh = 0.0;
+                if !done {
+                    self.act_at_stop(v, since);
+                    self.vehicles[v].phase = Phase::Stopped {
+                        since,
+                        until,
+                        done: true,
+                    };
+                } else if t >= until {
+                    if let Some(Stop::Idle { secs, .. }) = self.vehicles[v].stops.front() {
+                        let why = format!(
+                            "loaded, stood {} min away from every site",
+                            (secs / 60.0).round()
+                        );
+                        let plate = self.vehicles[v].plate.clone();
+                        self.ledger
+                            .inject("suspicious_stop", "vehicle", &plate, &why);
+                    }
+                    let finished = self.vehicles[v].stops.pop_front();
+                    if matches!(finished, Some(Stop::Home)) {
+                        let rest = self.rng.random_range(300.0..1200.0);
+                        self.vehicles[v].phase = Phase::Home { until: t + rest };
+                    } else {
+                        if self.vehicles[v].corridor.is_none() {
+                            self.apply_pending(v);
+                        }
+                        let next = self.vehicles[v]
+                            .stops
+                            .front()
+                            .map(|s| s.place(&self.w, home))
+                            .unwrap_or(home);
+                        self.route_to(v, next);
+                    }
+                }
+            }
+        }
+        self.report_position(v);
+    }
+
+    /// GPS every tick; the reader's tags every 30 s when loaded or at once after a change.
+    fn report_position(&mut self, v: usize) {
+        let t = self.t;
+        let veh = &self.vehicles[v];
+        let fix = json!({"id": Self::id(), "kind": "gps", "occurred_at": self.at(t), "vehicle_plate": veh.plate,
+            "lon": round6(veh.pos.0), "lat": round6(veh.pos.1), "speed_kmh": round1(veh.speed_kmh),
+            "heading": veh.heading.round() % 360.0});
+        let (pos, plate, device) = (veh.pos, veh.plate.clone(), veh.gps_device);
+        self.push(device, fix);
+        // A loaded vehicle standing still for long is a cause of `suspicious_stop` (the
+        // platform judges whether it stood at a site).
+        let loaded = !self.vehicles[v].cargo.is_empty();
+        match self.vehicles[v].still_since {
+            Some((since, at)) if loaded && delta_m(at, pos).0.hypot(delta_m(at, pos).1) < 100.0 => {
+                if t - since >= 15.0 * 60.0 {
+                    let phase = format!(
+                        "{:?} {:?}",
+                        self.vehicles[v].phase,
+                        self.vehicles[v].stops.front()
+                    );
+                    tracing::warn!(plate, phase, "loaded and standing still");
+                    self.ledger
+                        .allow("suspicious_stop", "vehicle", &plate, "stood still loaded");
+                }
+            }
+            _ => self.vehicles[v].still_since = loaded.then_some((t, pos)),
+        }
+        for z in &self.w.zones {
+            let (dx, dy) = delta_m(z.at, pos);
+            if dx.hypot(dy) <= z.radius_m + 80.0 {
+                self.ledger.allow(
+                    "restricted_zone",
+                    "vehicle",
+                    &plate,
+                    "a route grazed the zone",
+                );
+            }
+        }
+        let veh = &self.vehicles[v];
+        let due = !veh.cargo.is_empty() && t - veh.last_ble >= 30.0;
+        if veh.cargo_changed || due {
+            let tags: Vec<&str> = veh
+                .cargo
+                .iter()
+                .map(|c| self.w.cylinders[*c].tag.as_str())
+                .collect();
+            let ble = json!({"id": Self::id(), "kind": "ble", "occurred_at": self.at(t + 3.0),
+                "vehicle_plate": veh.plate, "tag_ids": tags});
+            let gw = self.gateway[veh.enterprise];
+            self.push(gw, ble);
+            self.vehicles[v].last_ble = t;
+            self.vehicles[v].cargo_changed = false;
+        }
+    }
+
+    fn drive(&mut self, v: usize, dt: f64) {
+        let noise = self.rng.random_range(-4.0..=4.0);
+        let veh = &mut self.vehicles[v];
+        let speed = (veh.cruise_kmh + noise).max(8.0);
+        let mut budget = speed / 3.6 * dt;
+        while budget > 0.0 {
+            let Some(&next) = veh.route.front() else {
+                break;
+            };
+            let (dx, dy) = delta_m(veh.pos, next);
+            let dist = dx.hypot(dy);
+            if dist > 0.5 {
+                veh.heading = (dx.atan2(dy).to_degrees() + 360.0) % 360.0;
+            }
+            if dist <= budget {
+                veh.pos = next;
+                budget -= dist;
+                veh.route.pop_front();
+            } else {
+                veh.pos = offset(veh.pos.0, veh.pos.1, dx / dist * budget, dy / dist * budget);
+                budget = 0.0;
+            }
+        }
+        veh.speed_kmh = speed;
+    }
+
+    /// Streets: an east-west then a north-south leg or the other way round, whichever keeps
+    /// clear of the restricted zones (unless the target is in one).
+    pub fn route_to(&mut self, v: usize, to: (f64, f64)) {
+        let from = self.vehicles[v].pos;
+        let corners = [(to.0, from.1), (from.0, to.1)];
+        let clear = |c: (f64, f64)| {
+            self.w.zones.iter().all(|z| {
+                seg_dist(z.at, from, c) > z.radius_m + 150.0
+                    && seg_dist(z.at, c, to) > z.radius_m + 150.0
+            })
+        };
+        let first = usize::from(self.rng.random_bool(0.5));
+        let corner = if clear(corners[first]) {
+            corners[first]
+        } else {
+            corners[1 - first]
+        };
+        let veh = &mut self.vehicles[v];
+        veh.route = VecDeque::from([corner, to]);
+        veh.cruise_kmh = self.rng.random_range(22.0..45.0);
+        veh.phase = Phase::Driving;
+    }
+
+    /// At home: load full cylinders and plan the round of customers.
+    fn plan_trip(&mut self, v: usize) {
+        let t = self.t;
+        let e = self.vehicles[v].enterprise;
+        let s = self.w.enterprises[e].filling_station;
+        let capacity = if self.w.enterprises[e].medium == "N2O" {
+            6
+        } else {
+            8
+        };
+        let available = self.fulls[s].len();
+        if available == 0 && self.pending[e].collect.is_empty() {
+            self.vehicles[v].phase = Phase::Home { until: t + 300.0 };
+            return;
+        }
+        let mut load: Vec<usize> = (0..available.min(capacity))
+            .filter_map(|_| self.fulls[s].pop_front())
+            .collect();
+        let plate = self.vehicles[v].plate.clone();
+        let driver = self.vehicles[v].driver.clone();
+        let phone = self.phone[e];
+        let station = self.w.stations[s].code.clone();
+        for &c in &load {
+            self.scan(
+                phone,
+                t + 1.0,
+                "load",
+                c,
+                json!({"station_code": station, "vehicle_plate": plate, "staff_no": driver}),
+            );
+            self.w.cylinders[c].custody = Custody::InTransitDelivery;
+        }
+        self.vehicles[v].cargo.extend(load.iter().copied());
+        self.vehicles[v].cargo_changed = true;
+        let home = self.w.stations[s].at;
+        // Up to six customers, visited nearest first.
+        let regular: Vec<usize> = self.ent_customers[e]
+            .iter()
+            .copied()
+            .filter(|&c| self.w.customers[c].licensed || self.w.enterprises[e].medium != "N2O")
+            .collect();
+        let mut chosen: Vec<usize> = Vec::new();
+        let mut tries = 0;
+        while !load.is_empty() && !regular.is_empty() && chosen.len() < 6 && tries < 30 {
+            tries += 1;
+            let customer = regular[self.rng.random_range(0..regular.len())];
+            if !chosen.contains(&customer) {
+                chosen.push(customer);
+            }
+            if chosen.len() * 2 >= load.len() {
+                break;
+            }
+        }
+        let mut stops = VecDeque::new();
+        let mut here = home;
+        while !chosen.is_empty() {
+            let (i, _) = chosen
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| {
+                    let (dx, dy) = delta_m(here, self.w.customers[c].at);
+                    (i, dx.hypot(dy))
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap_or((0, 0.0));
+            let customer = chosen.swap_remove(i);
+            here = self.w.customers[customer].at;
+            let n = match self.w.customers[customer].kind {
+                "industrial" => 2,
+                "restaurant" => self.rng.random_range(1..=2),
+                _ => 1,
+            }
+            .min(load.len());
+            let deliver: Vec<usize> = load.drain(..n).collect();
+            stops.push_back(Stop::Customer {
+                customer,
+                deliver,
+                collect: true,
+                off_site: false,
+            });
+        }
+        // Whatever found no customer rides along and comes back.
+        stops.push_back(Stop::Home);
+        self.vehicles[v].stops = stops;
+        // One round in four passes by a distribution point or warehouse of the company first.
+        let depots: Vec<usize> = (0..self.w.stations.len())
+            .filter(|&d| self.w.stations[d].enterprise == e && self.w.stations[d].kind != "filling")
+            .collect();
+        if !depots.is_empty() && self.rng.random_bool(0.25) {
+            let station = depots[self.rng.random_range(0..depots.len())];
+            if let Some(drop) = self.steal(v, 2) {
+                self.vehicles[v]
+                    .stops
+                    .push_front(Stop::Depot { station, drop });
+            }
+        }
+        self.apply_pending(v);
+        let first = self.vehicles[v]
+            .stops
+            .front()
+            .map(|s| s.place(&self.w, home))
+            .unwrap_or(home);
+        self.route_to(v, first);
+    }
+
+    /// Full cylinders taken from the last customers' deliveries, `n` of them, or none.
+    fn steal(&mut self, v: usize, n: usize) -> Option<Vec<usize>> {
+        // Full cylinders riding along for no customer go first.
+        let assigned: Vec<usize> = self.vehicles[v]
+            .stops
+            .iter()
+            .flat_map(|s| match s {
+                Stop::Customer { deliver, .. } => deliver.clone(),
+                Stop::Drop { cylinder, .. } => vec![*cylinder],
+                _ => Vec::new(),
+            })
+            .collect();
+        let mut riding: Vec<usize> = self.vehicles[v]
+            .cargo
+            .iter()
+            .copied()
+            .filter(|&c| {
+                self.w.cylinders[c].custody == Custody::InTransitDelivery && !assigned.contains(&c)
+            })
+            .collect();
+        let in_deliveries: usize = self.vehicles[v]
+            .stops
+            .iter()
+            .map(|s| match s {
+                Stop::Customer { deliver, .. } => deliver.len(),
+                _ => 0,
+            })
+            .sum();
+        if riding.len() + in_deliveries < n || n == 0 {
+            return None;
+        }
+        let mut taken = Vec::new();
+        while taken.len() < n {
+            match riding.pop() {
+                Some(c) => taken.push(c),
+                None => break,
+            }
+        }
+        for stop in self.vehicles[v].stops.iter_mut().rev() {
+            if let Stop::Customer { deliver, .. } = stop {
+                while taken.len() < n {
+                    match deliver.pop() {
+                        Some(c) => taken.push(c),
+                        None => break,
+                    }
+                }
+            }
+        }
+        (taken.len() == n).then_some(taken)
+    }
+
+    /// Full cylinders at a customer as the platform counts them (a scrapped one is not).
+    fn full_at(&self, customer: usize) -> usize {
+        self.at_customer[customer]
+            .iter()
+            .filter(|&&c| self.w.cylinders[c].custody == Custody::AtCustomer)
+            .count()
+    }
+
+    /// Puts the enterprise's pending anomalies into this truck's remaining round: extra stops
+    /// in front, or a flaw on its next handover.
+    pub fn apply_pending(&mut self, v: usize) {
+        let e = self.vehicles[v].enterprise;
+        let mut p = std::mem::take(&mut self.pending[e]);
+        let plate = self.vehicles[v].plate.clone();
+        let pos = self.vehicles[v].pos;
+        // The truck passes by the customers holding unfit cylinders.
+        for (c, kind) in p.collect.drain(..) {
+            if let Some(customer) = self.w.cylinders[c].customer {
+                let code = self.w.cylinders[c].code.clone();
+                let why = "an unfit cylinder collected from a customer";
+                self.ledger.allow(kind, "cylinder", &code, why);
+                self.vehicles[v].stops.push_front(Stop::Customer {
+                    customer,
+                    deliver: Vec::new(),
+                    collect: true,
+                    off_site: false,
+                });
+            }
+        }
+        if p.off_site > 0 {
+            let next = self.vehicles[v].stops.iter_mut().find(
+                |s| matches!(s, Stop::Customer { deliver, off_site: false, .. } if !deliver.is_empty()),
+            );
+            if let Some(Stop::Customer { off_site, .. }) = next {
+                *off_site = true;
+                p.off_site -= 1;
+            }
+        }
+        if p.unlicensed > 0 {
+            let consignee = self.ent_customers[e].iter().copied().find(|&c| {
+                !self.w.customers[c].licensed && self.w.customers[c].kind == "industrial"
+            });
+            if let Some(customer) = consignee {
+                if let Some(deliver) = self.steal(v, 1) {
+                    p.unlicensed -= 1;
+                    self.vehicles[v].stops.push_front(Stop::Customer {
+                        customer,
+                        deliver,
+                        collect: false,
+                        off_site: false,
+                    });
+                }
+            }
+        }
+        if p.hoard > 0 {
+            // The restaurant already holding the most takes more than it may keep.
+            let restaurant = self.ent_customers[e]
+                .iter()
+                .copied()
+                .filter(|&c| self.w.customers[c].kind == "restaurant")
+                .max_by_key(|&c| self.full_at(c));
+            if let Some(customer) = restaurant {
+                let limit = usize::try_from(self.w.customers[customer].limit).unwrap_or(4);
+                let n = (limit + 1).saturating_sub(self.full_at(customer)).max(2);
+                if let Some(deliver) = self.steal(v, n) {
+                    p.hoard -= 1;
+                    let code = self.w.customers[customer].code.clone();
+                    let why = "a restaurant hoarding full cylinders";
+                    self.ledger
+                        .allow("overweight_stock", "customer", &code, why);
+                    self.vehicles[v].stops.push_front(Stop::Customer {
+                        customer,
+                        deliver,
+                        collect: false,
+                        off_site: false,
+                    });
+                }
+            }
+        }
+        if p.drop > 0 {
+            if let Some(mut taken) = self.steal(v, 1) {
+                p.drop -= 1;
+                let at = self.nowhere(pos);
+                let cylinder = taken.remove(0);
+                self.vehicles[v]
+                    .stops
+                    .push_front(Stop::Drop { at, cylinder });
+            }
+        }
+        if p.idle > 0 {
+            // Loaded: some full cylinder still has a customer ahead.
+            let loaded = self.vehicles[v]
+                .stops
+                .iter()
+                .any(|s| matches!(s, Stop::Customer { deliver, .. } if !deliver.is_empty()));
+            if loaded {
+                p.idle -= 1;
+                let at = self.nowhere(pos);
+                let why = "a loaded stop away from sites";
+                self.ledger.allow("suspicious_stop", "vehicle", &plate, why);
+                self.vehicles[v]
+                    .stops
+                    .push_front(Stop::Idle { at, secs: 1500.0 });
+            }
+        }
+        if p.zone > 0 {
+            p.zone -= 1;
+            // The zone nearest: the truck passes through it on its way.
+            let at = self
+                .w
+                .zones
+                .iter()
+                .map(|z| z.at)
+                .min_by(|a, b| {
+                    let (ax, ay) = delta_m(pos, *a);
+                    let (bx, by) = delta_m(pos, *b);
+                    ax.hypot(ay).total_cmp(&bx.hypot(by))
+                })
+                .unwrap_or(pos);
+            let why = "driven through a restricted zone";
+            self.ledger.allow("restricted_zone", "vehicle", &plate, why);
+            self.vehicles[v].stops.push_front(Stop::Via {
+                at,
+                why: "restricted_zone",
+            });
+        }
+        self.pending[e] = p;
+    }
+
+    /// A patrol vehicle drives between points of its corridor.
+    fn patrol(&mut self, v: usize) {
+        let Some((lo, hi)) = self.vehicles[v].corridor else {
+            return;
+        };
+        let margin = 0.002;
+        let mut to = (
+            self.rng.random_range(lo.0 + margin..hi.0 - margin),
+            self.rng.random_range(lo.1 + margin..hi.1 - margin),
+        );
+        let mut why = "patrol";
+        if self.vehicles[v].exit_pending {
+            self.vehicles[v].exit_pending = false;
+            to.0 = hi.0 + 0.015;
+            why = "corridor_exit";
+            let plate = self.vehicles[v].plate.clone();
+            self.ledger
+                .allow("corridor_exit", "vehicle", &plate, "left its corridor");
+        }
+        self.vehicles[v].stops = VecDeque::from([Stop::Via { at: to, why }, Stop::Home]);
+        self.route_to(v, to);
+        // A patrol's legs are the box's own lines: no zone avoidance needed inside it.
+        self.vehicles[v].route = VecDeque::from([(to.0, self.vehicles[v].pos.1), to]);
+    }
+
+    /// A point in town at least 600 m from every site and zone.
+    pub fn nowhere(&mut self, near: (f64, f64)) -> (f64, f64) {
+        for _ in 0..200 {
+            let p = self
+                .city
+                .random_point_near(near.0, near.1, 4_000.0, &mut self.rng);
+            let far = |q: (f64, f64), m: f64| {
+                let (dx, dy) = delta_m(p, q);
+                dx.hypot(dy) > m
+            };
+            if self.w.customers.iter().all(|c| far(c.at, 600.0))
+                && self.w.stations.iter().all(|s| far(s.at, 600.0))
+                && self.w.zones.iter().all(|z| far(z.at, z.radius_m + 600.0))
+            {
+                return p;
+            }
+        }
+        offset(near.0, near.1, 3_000.0, 3_000.0)
+    }
+
+    fn act_at_stop(&mut self, v: usize, since: f64) {
+        let t = self.t.max(since);
+        let e = self.vehicles[v].enterprise;
+        let phone = self.phone[e];
+        let plate = self.vehicles[v].plate.clone();
+        let driver = self.vehicles[v].driver.clone();
+        let Some(stop) = self.vehicles[v].stops.front().cloned() else {
+            return;
+        };
+        let pos = self.vehicles[v].pos;
+        match stop {
+            Stop::Customer {
+                customer,
+                deliver,
+                collect,
+                off_site,
+            } => {
+                let code = self.w.customers[customer].code.clone();
+                if collect {
+                    // What another truck handed over this very tick stays: its scans are
+                    // dated after these.
+                    let (fresh, held): (Vec<usize>, Vec<usize>) =
+                        std::mem::take(&mut self.at_customer[customer])
+                            .into_iter()
+                            .partition(|&c| self.delivered_at[c] >= t);
+                    self.at_customer[customer] = fresh;
+                    for c in held {
+                        self.scan(
+                            phone,
+                            t + 1.0,
+                            "collect_empty",
+                            c,
+                            json!({"customer_code": code, "vehicle_plate": plate,
+                            "staff_no": driver, "lon": round6(pos.0), "lat": round6(pos.1)}),
+                        );
+                        let cyl = &mut self.w.cylinders[c];
+                        cyl.customer = None;
+                        let kind = match cyl.fitness {
+                            Fitness::Overdue => Some("cylinder_overdue"),
+                            Fitness::LifeExpired => Some("cylinder_life_expired"),
+                            Fitness::Scrapped => Some("cylinder_scrapped_in_use"),
+                            _ => None,
+                        };
+                        if cyl.custody != Custody::Scrapped {
+                            cyl.custody = Custody::InTransitReturn;
+                        }
+                        if let Some(kind) = kind {
+                            let code = cyl.code.clone();
+                            self.ledger.inject(
+                                kind,
+                                "cylinder",
+                                &code,
+                                "an unfit cylinder collected and brought back",
+                            );
+                        }
+                        self.vehicles[v].cargo.push(c);
+                    }
+                }
+                let hoarding = !collect && self.w.customers[customer].kind == "restaurant";
+                for c in &deliver {
+                    let at = if off_site {
+                        let a = self.rng.random_range(0.0..std::f64::consts::TAU);
+                        let d = self.rng.random_range(450.0..900.0);
+                        offset(pos.0, pos.1, d * a.cos(), d * a.sin())
+                    } else {
+                        let a = self.rng.random_range(0.0..std::f64::consts::TAU);
+                        let d = self.rng.random_range(0.0..15.0);
+                        offset(pos.0, pos.1, d * a.cos(), d * a.sin())
+                    };
+                    self.scan(
+                        phone,
+                        t + 2.0,
+                        "deliver",
+                        *c,
+                        json!({"customer_code": code, "vehicle_plate": plate,
+                        "staff_no": driver, "lon": round6(at.0), "lat": round6(at.1)}),
+                    );
+                    let cyl = &mut self.w.cylinders[*c];
+                    cyl.custody = Custody::AtCustomer;
+                    cyl.customer = Some(customer);
+                    self.delivered_at[*c] = t;
+                    self.ledger
+                        .handovers
+                        .insert(cyl.code.clone(), plate.clone());
+                    self.at_customer[customer].push(*c);
+                    self.vehicles[v].cargo.retain(|x| x != c);
+                    if cyl.medium == "N2O" && !self.w.customers[customer].licensed {
+                        self.ledger.inject(
+                            "controlled_medium_unlicensed",
+                            "customer",
+                            &code,
+                            "N2O handed to a consignee without a licence",
+                        );
+                    }
+                }
+                if off_site && !deliver.is_empty() {
+                    self.ledger.inject(
+                        "delivery_off_site",
+                        "customer",
+                        &code,
+                        "handed over far from the registered address",
+                    );
+                }
+                if hoarding
+                    && i64::try_from(self.full_at(customer)).unwrap_or(0)
+                        > self.w.customers[customer].limit
+                {
+                    self.ledger.inject(
+                        "overweight_stock",
+                        "customer",
+                        &code,
+                        "a restaurant hoarding full cylinders",
+                    );
+                }
+                self.vehicles[v].cargo_changed = true;
+            }
+            Stop::Drop { cylinder, .. } => {
+                self.vehicles[v].cargo.retain(|x| *x != cylinder);
+                self.w.cylinders[cylinder].custody = Custody::AtCustomer;
+                self.vehicles[v].cargo_changed = true;
+                self.ledger.inject(
+                    "unloaded_unknown_place",
+                    "vehicle",
+                    &plate,
+                    "a full cylinder left the truck away from every site",
+                );
+            }
+            Stop::Via { why, .. } => {
+                if why == "restricted_zone" {
+                    self.ledger.inject(
+                        "restricted_zone",
+                        "vehicle",
+                        &plate,
+                        "driven through a restricted zone",
+                    );
+                }
+                if why == "corridor_exit" {
+                    self.ledger
+                        .inject("corridor_exit", "vehicle", &plate, "left its corridor");
+                }
+            }
+            Stop::Idle { .. } => {}
+            Stop::Depot { station, drop } => {
+                let code = self.w.stations[station].code.clone();
+                let held = std::mem::take(&mut self.depot_stock[station]);
+                for c in &drop {
+                    self.scan(
+                        phone,
+                        t + 1.0,
+                        "unload",
+                        *c,
+                        json!({"station_code": code, "vehicle_plate": plate, "staff_no": driver}),
+                    );
+                    self.w.cylinders[*c].custody = Custody::InStockFull;
+                    self.vehicles[v].cargo.retain(|x| x != c);
+                }
+                for c in held {
+                    self.scan(
+                        phone,
+                        t + 2.0,
+                        "load",
+                        c,
+                        json!({"station_code": code, "vehicle_plate": plate, "staff_no": driver}),
+                    );
+                    self.w.cylinders[c].custody = Custody::InTransitDelivery;
+                    self.vehicles[v].cargo.push(c);
+                }
+                self.depot_stock[station] = drop;
+                self.vehicles[v].cargo_changed = true;
+            }
+            Stop::Home => {
+                let s = self.w.enterprises[e].filling_station;
+                let station = self.w.stations[s].code.clone();
+                for c in std::mem::take(&mut self.vehicles[v].cargo) {
+                    let custody = self.w.cylinders[c].custody;
+                    if custody == Custody::InTransitDelivery {
+                        self.scan(phone, t + 1.0, "unload", c, json!({"station_code": station, "vehicle_plate": plate, "staff_no": driver}));
+                        self.w.cylinders[c].custody = Custody::InStockFull;
+                        self.fills[e].push(Fill::Storing {
+                            cylinder: c,
+                            ready: t + 10.0,
+                        });
+                        continue;
+                    }
+                    self.scan(phone, t + 1.0, "return_in", c, json!({"station_code": station, "vehicle_plate": plate, "staff_no": driver}));
+                    let cyl = &mut self.w.cylinders[c];
+                    if custody != Custody::Scrapped {
+                        cyl.custody = Custody::InStockEmpty;
+                    }
+                    match cyl.fitness {
+                        Fitness::Ok | Fitness::DueSoon if !cyl.reserved => {
+                            self.empties[s].push_back(c)
+                        }
+                        Fitness::Overdue | Fitness::LifeExpired | Fitness::Scrapped => {
+                            self.to_refuse.push((e, c))
+                        }
+                        _ => {}
+                    }
+                }
+                self.vehicles[v].cargo_changed = true;
+            }
+        }
+    }
+}
+
+/// Distance in metres from `p` to the segment a-b.
+fn seg_dist(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (bx, by) = delta_m(a, b);
+    let (px, py) = delta_m(a, p);
+    let len2 = bx * bx + by * by;
+    let k = if len2 > 0.0 {
+        ((px * bx + py * by) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (px - k * bx).hypot(py - k * by)
+}

@@ -1,0 +1,614 @@
+//! The simulated city's registry: enterprises, stations, customers, staff, vehicles and
+//! cylinders with a realistic compliance mix, generated deterministically from the seed, and
+//! registered through the public registry API.
+
+use super::city::{delta_m, offset, City};
+use super::http::Api;
+use anyhow::Context;
+use chrono::{Datelike, Duration, NaiveDate};
+use rand::rngs::StdRng;
+use rand::Rng;
+use serde_json::{json, Value};
+use shared::cylinder::Custody;
+
+/// How big the city is.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    pub enterprises: usize,
+    pub stations: usize,
+    pub vehicles: usize,
+    pub customers: usize,
+    pub cylinders: usize,
+}
+
+/// Why a cylinder is (or is not) fit to fill, by construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fitness {
+    Ok,
+    DueSoon,
+    Overdue,
+    LifeExpired,
+    Scrapped,
+    Unregistered,
+}
+
+pub struct Enterprise {
+    pub code: String,
+    pub medium: &'static str,
+    /// Licences valid today; an enterprise whose licence expired never gets a filling allowed.
+    pub licensed: bool,
+    pub district: String,
+    pub home: (f64, f64),
+    pub filling_station: usize,
+    /// Staff numbers: fillers, drivers, and one whose certificate expired.
+    pub fillers: Vec<String>,
+    pub drivers: Vec<String>,
+    pub uncertified: String,
+}
+
+pub struct Station {
+    pub code: String,
+    pub enterprise: usize,
+    pub kind: &'static str,
+    pub at: (f64, f64),
+    pub limit: i64,
+}
+
+pub struct Customer {
+    pub code: String,
+    pub enterprise: usize,
+    pub kind: &'static str,
+    pub at: (f64, f64),
+    pub limit: i64,
+    pub licensed: bool,
+}
+
+pub struct Vehicle {
+    pub plate: String,
+    pub enterprise: usize,
+}
+
+pub struct Cylinder {
+    pub code: String,
+    pub tag: String,
+    pub enterprise: usize,
+    pub station: usize,
+    pub medium: &'static str,
+    pub tare_kg: f64,
+    pub max_fill_kg: f64,
+    pub fitness: Fitness,
+    /// What the simulator knows is true of it now.
+    pub custody: Custody,
+    pub customer: Option<usize>,
+    /// Reserved for an injected anomaly: the regular cycle leaves it alone.
+    pub reserved: bool,
+    /// Filled during this run (sim time): not again within 24 h.
+    pub filled: bool,
+}
+
+/// A circle vehicles must keep out of.
+pub struct Zone {
+    pub name: String,
+    pub at: (f64, f64),
+    pub radius_m: f64,
+}
+
+pub struct World {
+    pub enterprises: Vec<Enterprise>,
+    pub stations: Vec<Station>,
+    pub customers: Vec<Customer>,
+    pub vehicles: Vec<Vehicle>,
+    pub cylinders: Vec<Cylinder>,
+    pub zones: Vec<Zone>,
+}
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰", "军", "涛", "明", "超", "霞", "平",
+];
+const SHOPS: &[&str] = &[
+    "烩面馆",
+    "包子铺",
+    "胡辣汤",
+    "火锅店",
+    "饭店",
+    "面馆",
+    "烧烤",
+];
+
+fn person(rng: &mut StdRng) -> String {
+    format!(
+        "{}{}{}",
+        SURNAMES[rng.random_range(0..SURNAMES.len())],
+        GIVEN[rng.random_range(0..GIVEN.len())],
+        GIVEN[rng.random_range(0..GIVEN.len())]
+    )
+}
+
+/// The districts' codes, in base-map order.
+pub fn district_codes(city: &City) -> Vec<String> {
+    city.districts.iter().map(|d| d.code.clone()).collect()
+}
+
+impl World {
+    /// The city of `sizes`, the same for the same seed. `today` dates the compliance mix.
+    pub fn generate(city: &City, sizes: Sizes, today: NaiveDate, rng: &mut StdRng) -> Self {
+        let districts = district_codes(city);
+        // The urban districts (the first six) get most of the city.
+        let urban = districts.len().min(6);
+        let n_ent = sizes.enterprises.max(2);
+        let mut enterprises = Vec::with_capacity(n_ent);
+        let mut stations = Vec::new();
+        for e in 0..n_ent {
+            let d = if e < urban * 2 {
+                e % urban
+            } else {
+                e % districts.len()
+            };
+            let home = city.random_point_in(d, rng);
+            // The last enterprise is an industrial-gas company with N2O; one in eight LPG
+            // companies has let a licence expire.
+            let medium = if e == n_ent - 1 { "N2O" } else { "LPG" };
+            let licensed = !(n_ent >= 5 && e % 8 == 3);
+            let code = format!("E{:02}", e + 1);
+            stations.push(Station {
+                code: format!("{code}-F"),
+                enterprise: e,
+                kind: "filling",
+                at: home,
+                limit: 0,
+            });
+            enterprises.push(Enterprise {
+                code,
+                medium,
+                licensed,
+                district: districts[d].clone(),
+                home,
+                filling_station: stations.len() - 1,
+                fillers: Vec::new(),
+                drivers: Vec::new(),
+                uncertified: String::new(),
+            });
+        }
+        // Distribution points and warehouses around each company's filling station.
+        let mut k = 0;
+        while stations.len() < sizes.stations.max(n_ent) {
+            let e = k % n_ent;
+            let (lon, lat) = enterprises[e].home;
+            let at = city.random_point_near(lon, lat, 6_000.0, rng);
+            let kind = if k % 3 == 2 {
+                "warehouse"
+            } else {
+                "distribution"
+            };
+            stations.push(Station {
+                code: format!(
+                    "{}-{}{:02}",
+                    enterprises[e].code,
+                    &kind[..1].to_uppercase(),
+                    k / n_ent + 1
+                ),
+                enterprise: e,
+                kind,
+                at,
+                limit: 300,
+            });
+            k += 1;
+        }
+        let mut customers: Vec<Customer> = Vec::with_capacity(sizes.customers);
+        // Customers at least 60 m apart (a tag left within 50 m of two of them would go to
+        // either): a grid of 100 m cells remembers who is where.
+        let mut grid: std::collections::HashMap<(u64, u64), Vec<usize>> =
+            std::collections::HashMap::new();
+        // Cells by the bits of their whole-numbered coordinates (metres / 100 from a corner
+        // south-west of the city, so never negative).
+        let cell = |at: (f64, f64), i: f64, j: f64| {
+            let (x, y) = delta_m((113.0, 34.0), at);
+            (
+                ((x / 100.0).floor() + i).to_bits(),
+                ((y / 100.0).floor() + j).to_bits(),
+            )
+        };
+        for i in 0..sizes.customers.max(n_ent * 4) {
+            let e = i % n_ent;
+            let (lon, lat) = enterprises[e].home;
+            // Not within a station's circle: a tag left there would count as back in stock
+            // (the platform places it at the station, not the customer).
+            let mut at = city.random_point_near(lon, lat, 5_000.0, rng);
+            for _ in 0..20 {
+                let steps = [-1.0, 0.0, 1.0];
+                let near_customer = steps.iter().any(|&i| {
+                    steps.iter().any(|&j| {
+                        grid.get(&cell(at, i, j)).is_some_and(|list| {
+                            list.iter().any(|&k| {
+                                let (dx, dy) = delta_m(customers[k].at, at);
+                                dx.hypot(dy) < 60.0
+                            })
+                        })
+                    })
+                });
+                let clear = !near_customer
+                    && stations.iter().all(|s| {
+                        let (dx, dy) = delta_m(s.at, at);
+                        dx.hypot(dy) > 250.0
+                    });
+                if clear {
+                    break;
+                }
+                at = city.random_point_near(lon, lat, 5_000.0, rng);
+            }
+            let industrial_gas = enterprises[e].medium == "N2O";
+            let roll = rng.random_range(0..100);
+            let (kind, limit) = if industrial_gas || roll >= 97 {
+                ("industrial", 10)
+            } else if roll >= 85 {
+                ("restaurant", 3)
+            } else {
+                ("household", 2)
+            };
+            // The N2O company's first two consignees hold no licence: deliveries to them are
+            // injected anomalies only.
+            let licensed = industrial_gas && i / n_ent >= 2;
+            grid.entry(cell(at, 0.0, 0.0))
+                .or_default()
+                .push(customers.len());
+            customers.push(Customer {
+                code: format!("{}-C{:06}", enterprises[e].code, i / n_ent + 1),
+                enterprise: e,
+                kind,
+                at,
+                limit,
+                licensed,
+            });
+        }
+        let mut vehicles = Vec::with_capacity(sizes.vehicles);
+        for i in 0..sizes.vehicles.max(n_ent) {
+            let e = i % n_ent;
+            vehicles.push(Vehicle {
+                plate: format!("豫A{}{:03}", &enterprises[e].code[1..], i / n_ent + 1),
+                enterprise: e,
+            });
+        }
+        for (e, ent) in enterprises.iter_mut().enumerate() {
+            let fleet = vehicles.iter().filter(|v| v.enterprise == e).count();
+            ent.fillers = (1..=3).map(|n| format!("{}-F{n:02}", ent.code)).collect();
+            ent.drivers = (1..=fleet.max(1))
+                .map(|n| format!("{}-D{n:03}", ent.code))
+                .collect();
+            ent.uncertified = format!("{}-X01", ent.code);
+        }
+        let mut cylinders = Vec::with_capacity(sizes.cylinders);
+        for i in 0..sizes.cylinders.max(n_ent * 20) {
+            let e = i % n_ent;
+            let medium = enterprises[e].medium;
+            let roll = rng.random_range(0..1000);
+            let fitness = match roll {
+                0..=879 => Fitness::Ok,
+                880..=919 => Fitness::DueSoon,
+                920..=949 => Fitness::Overdue,
+                950..=959 => Fitness::LifeExpired,
+                960..=969 => Fitness::Scrapped,
+                _ => Fitness::Unregistered,
+            };
+            let (tare_kg, max_fill_kg) = if medium == "N2O" {
+                (round1(rng.random_range(52.0..58.0)), 30.0)
+            } else {
+                (round1(rng.random_range(15.5..17.5)), 14.5)
+            };
+            cylinders.push(Cylinder {
+                code: format!("ZZ{}{:07}", &enterprises[e].code[1..], i / n_ent + 1),
+                tag: format!("E2801160{:02}{:014X}", e + 1, i),
+                enterprise: e,
+                station: enterprises[e].filling_station,
+                medium,
+                tare_kg,
+                max_fill_kg,
+                fitness,
+                custody: if fitness == Fitness::Scrapped {
+                    Custody::Scrapped
+                } else {
+                    Custody::InStockEmpty
+                },
+                customer: None,
+                reserved: false,
+                filled: false,
+            });
+        }
+        // Full stock limits: a station holds at most its own cylinders' worth.
+        for (s, station) in stations.iter_mut().enumerate() {
+            if station.kind == "filling" {
+                let own = cylinders.iter().filter(|c| c.station == s).count();
+                station.limit = i64::try_from(own).unwrap_or(i64::MAX).max(50);
+            }
+        }
+        let zones = (0..3)
+            .map(|z| {
+                let at = city.random_point_in(z % urban, rng);
+                Zone {
+                    name: format!("禁行区{}", z + 1),
+                    at,
+                    radius_m: 250.0,
+                }
+            })
+            .collect();
+        let _ = today;
+        Self {
+            enterprises,
+            stations,
+            customers,
+            vehicles,
+            cylinders,
+            zones,
+        }
+    }
+
+    /// Registers everything (as the administrator), in dependency order.
+    pub async fn register(
+        &self,
+        api: &Api,
+        today: NaiveDate,
+        rng: &mut StdRng,
+    ) -> anyhow::Result<()> {
+        let later = |days: i64| (today + Duration::days(days)).to_string();
+        let past = |days: i64| (today - Duration::days(days)).to_string();
+        for (i, e) in self.enterprises.iter().enumerate() {
+            let expires = if e.licensed {
+                later(400 + 30 * i64::try_from(i).unwrap_or(0))
+            } else {
+                past(12)
+            };
+            api.admin_post(
+                "/api/v1/enterprises",
+                &json!({"code": e.code, "name": format!("郑州{}燃气有限公司", e.code),
+                    "credit_code": format!("91410100MA{:08}", i + 1), "district_code": e.district,
+                    "address": format!("郑州市{}号", 100 + i), "filling_licence_no": format!("豫充{:04}", i + 1),
+                    "filling_licence_expires": expires, "gas_licence_no": format!("豫燃{:04}", i + 1),
+                    "gas_licence_expires": later(700), "media": [e.medium]}),
+            )
+            .await?;
+        }
+        // The inspection body: inspections come only from an enterprise that runs one.
+        api.admin_post(
+            "/api/v1/enterprises",
+            &json!({"code": INSPECTION_BODY, "name": "郑州市特种设备检验所", "credit_code": "12410100MB0000000X",
+                "district_code": self.enterprises[0].district, "address": "郑州市金水区",
+                "media": ["LPG", "N2O"]}),
+        )
+        .await?;
+        api.admin_post(
+            "/api/v1/stations",
+            &json!({"code": format!("{INSPECTION_BODY}-I"), "enterprise_code": INSPECTION_BODY,
+                "name": "气瓶定期检验站", "kind": "inspection",
+                "location": point(offset(self.enterprises[0].home.0, self.enterprises[0].home.1, 800.0, 800.0)),
+                "radius_m": 120, "full_stock_limit": 500}),
+        )
+        .await?;
+        for s in &self.stations {
+            let name = match s.kind {
+                "filling" => "充装站",
+                "warehouse" => "仓库",
+                _ => "供应站",
+            };
+            api.admin_post(
+                "/api/v1/stations",
+                &json!({"code": s.code, "enterprise_code": self.enterprises[s.enterprise].code,
+                    "name": format!("{}{name}", s.code), "kind": s.kind, "location": point(s.at),
+                    "radius_m": 120, "full_stock_limit": s.limit}),
+            )
+            .await?;
+        }
+        let districts: Vec<(usize, &str)> = self
+            .enterprises
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (i, e.district.as_str()))
+            .collect();
+        let mut bodies = Vec::with_capacity(self.customers.len());
+        for c in &self.customers {
+            let name = match c.kind {
+                "restaurant" => {
+                    format!("{}{}", person(rng), SHOPS[rng.random_range(0..SHOPS.len())])
+                }
+                "industrial" => format!("{}工贸有限公司", &c.code[c.code.len() - 4..]),
+                _ => person(rng),
+            };
+            let mut body = json!({"code": c.code, "enterprise_code": self.enterprises[c.enterprise].code,
+                "name": name, "kind": c.kind, "phone": format!("13{:09}", rng.random_range(0..1_000_000_000_u64)),
+                "address": format!("郑州市{}路{}号", GIVEN[rng.random_range(0..GIVEN.len())], rng.random_range(1..300)),
+                "location": point(c.at), "district_code": districts[c.enterprise].1,
+                "full_stock_limit": c.limit});
+            if c.licensed {
+                body["licence_no"] = json!(format!("豫危化{}", &c.code));
+            }
+            bodies.push(body);
+        }
+        api.admin_post_all("/api/v1/customers", &bodies, 16).await?;
+        let mut bodies = Vec::new();
+        for e in &self.enterprises {
+            let staff = e
+                .fillers
+                .iter()
+                .map(|n| (n, "filler", true))
+                .chain(e.drivers.iter().map(|n| (n, "driver", true)))
+                .chain(std::iter::once((&e.uncertified, "filler", false)));
+            for (no, role, certified) in staff {
+                let (cert, expires) = if certified {
+                    (format!("TS{no}"), later(365 + rng.random_range(0..700)))
+                } else {
+                    (format!("TS{no}"), past(40))
+                };
+                bodies.push(
+                    json!({"staff_no": no, "enterprise_code": e.code, "name": person(rng),
+                    "role": role, "certificate_no": cert, "certificate_expires": expires}),
+                );
+            }
+        }
+        api.admin_post_all("/api/v1/staff", &bodies, 16).await?;
+        let bodies: Vec<Value> = self
+            .vehicles
+            .iter()
+            .map(|v| json!({"plate": v.plate, "enterprise_code": self.enterprises[v.enterprise].code}))
+            .collect();
+        api.admin_post_all("/api/v1/vehicles", &bodies, 16).await?;
+        for z in &self.zones {
+            api.admin_post(
+                "/api/v1/geofences",
+                &json!({"name": z.name, "kind": "restricted", "center": point(z.at), "radius_m": z.radius_m}),
+            )
+            .await?;
+        }
+        // Archives in batches of 5,000, two batches at a time.
+        for pair in self.cylinders.chunks(10_000) {
+            let batches: Vec<Value> = pair
+                .chunks(5_000)
+                .map(|chunk| {
+                    let items: Vec<Value> =
+                        chunk.iter().map(|c| self.archive(c, today, rng)).collect();
+                    json!({ "items": items })
+                })
+                .collect();
+            api.admin_post_all("/api/v1/cylinders", &batches, 2)
+                .await
+                .context("registering cylinders")?;
+        }
+        Ok(())
+    }
+
+    /// A cylinder's archive; its dates make its fitness true today.
+    fn archive(&self, c: &Cylinder, today: NaiveDate, rng: &mut StdRng) -> Value {
+        let days = |d: i64| today + Duration::days(d);
+        let life = 15;
+        let (made, next) = match c.fitness {
+            Fitness::Ok | Fitness::Scrapped | Fitness::Unregistered => (
+                days(-rng.random_range(200..3_600)),
+                days(rng.random_range(60..1_400)),
+            ),
+            Fitness::DueSoon => (
+                days(-rng.random_range(700..3_600)),
+                days(rng.random_range(3..25)),
+            ),
+            Fitness::Overdue => (
+                days(-rng.random_range(1_500..3_600)),
+                days(-rng.random_range(2..9)),
+            ),
+            // Its design life ended 20 to 50 days ago (calendar years, leap days and all).
+            Fitness::LifeExpired => (
+                today
+                    .checked_sub_months(chrono::Months::new(12 * 15))
+                    .unwrap_or(today)
+                    - Duration::days(rng.random_range(20..50)),
+                days(rng.random_range(60..300)),
+            ),
+        };
+        let made = if c.fitness == Fitness::LifeExpired {
+            made
+        } else {
+            made.with_day(1).unwrap_or(made)
+        };
+        let registered = c.fitness != Fitness::Unregistered;
+        json!({"code": c.code, "tag_id": c.tag, "medium": c.medium, "tare_kg": c.tare_kg,
+            "volume_l": if c.medium == "N2O" { 40.0 } else { 35.5 },
+            "working_pressure_mpa": if c.medium == "N2O" { 15.0 } else { 2.1 },
+            "test_pressure_mpa": if c.medium == "N2O" { 22.5 } else { 3.2 },
+            "wall_thickness_mm": if c.medium == "N2O" { 5.4 } else { 2.6 },
+            "max_fill_kg": c.max_fill_kg, "design_life_years": life,
+            "manufacturer": "江苏民生重工有限公司", "manufactured_on": made.to_string(),
+            "product_standard": if c.medium == "N2O" { "GB/T 5099" } else { "GB 5842" },
+            "manufacture_licence_no": "TS2210001",
+            "last_inspected_on": (next - Duration::days(365 * 4)).max(made).to_string(),
+            "next_inspection_on": next.to_string(),
+            "registration_no": registered.then(|| format!("豫A{}", c.code)),
+            "registered_on": registered.then(|| (made + Duration::days(20)).to_string()),
+            "registration_authority": registered.then_some("郑州市市场监督管理局"),
+            "owner_enterprise_code": self.enterprises[c.enterprise].code,
+            "station_code": self.stations[c.station].code})
+    }
+}
+
+/// The enterprise that runs the inspection station.
+pub const INSPECTION_BODY: &str = "INSP";
+
+pub fn point(at: (f64, f64)) -> Value {
+    json!({"lon": round6(at.0), "lat": round6(at.1)})
+}
+
+pub fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+pub fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use std::path::Path;
+
+    fn city() -> City {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../assets/basemap/zhengzhou_districts.wgs84.geojson");
+        City::load(&path).unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    const SIZES: Sizes = Sizes {
+        enterprises: 8,
+        stations: 30,
+        vehicles: 40,
+        customers: 2_000,
+        cylinders: 20_000,
+    };
+
+    #[test]
+    fn the_same_seed_makes_the_same_city() {
+        let (city, today) = (
+            city(),
+            NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default(),
+        );
+        let a = World::generate(&city, SIZES, today, &mut StdRng::seed_from_u64(7));
+        let b = World::generate(&city, SIZES, today, &mut StdRng::seed_from_u64(7));
+        let c = World::generate(&city, SIZES, today, &mut StdRng::seed_from_u64(8));
+        let places = |w: &World| w.customers.iter().map(|c| c.at).collect::<Vec<_>>();
+        let mix = |w: &World| w.cylinders.iter().map(|c| c.fitness).collect::<Vec<_>>();
+        assert_eq!(places(&a), places(&b));
+        assert_eq!(mix(&a), mix(&b));
+        assert_ne!(places(&a), places(&c));
+        let mut codes: Vec<&str> = a.cylinders.iter().map(|c| c.code.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), a.cylinders.len(), "cylinder codes are unique");
+    }
+
+    #[test]
+    fn the_compliance_mix_and_the_places_are_plausible() {
+        let (city, today) = (
+            city(),
+            NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default(),
+        );
+        let w = World::generate(&city, SIZES, today, &mut StdRng::seed_from_u64(3));
+        let share = |f: Fitness| {
+            let n = w.cylinders.iter().filter(|c| c.fitness == f).count();
+            f64::from(u32::try_from(n).unwrap_or(0)) / 20_000.0
+        };
+        assert!((0.85..0.91).contains(&share(Fitness::Ok)));
+        for f in [Fitness::DueSoon, Fitness::Overdue, Fitness::Unregistered] {
+            assert!((0.02..0.06).contains(&share(f)), "{f:?}: {}", share(f));
+        }
+        for f in [Fitness::LifeExpired, Fitness::Scrapped] {
+            assert!((0.005..0.02).contains(&share(f)), "{f:?}: {}", share(f));
+        }
+        assert!(w.enterprises.iter().any(|e| !e.licensed));
+        assert!(w.enterprises.iter().any(|e| e.medium == "N2O"));
+        // Customers are in town, apart from each other and outside stations' circles.
+        for c in w.customers.iter().take(300) {
+            assert!(city.contains(c.at.0, c.at.1));
+            for s in &w.stations {
+                let (dx, dy) = delta_m(s.at, c.at);
+                assert!(dx.hypot(dy) > 120.0, "{} inside {}", c.code, s.code);
+            }
+        }
+    }
+}
