@@ -76,7 +76,7 @@ async fn a_simulated_hour_matches_the_ground_truth() {
     assert_eq!(report["failed_requests"], 0, "{report}");
     assert!(report["accepted"].as_u64().unwrap() > 10_000, "{report}");
     assert!(
-        report["fillings_allowed"].as_u64().unwrap() > 50,
+        report["fillings_allowed"].as_u64().unwrap() > 30,
         "{report}"
     );
     assert_eq!(
@@ -147,7 +147,6 @@ async fn a_simulated_hour_matches_the_ground_truth() {
     // No alert without a cause: injected, allowed, or a device that really fell silent.
     let devices = &ledger["devices"];
     let mut unexplained = Vec::new();
-    let mut misplaced = Vec::new();
     for a in &alerts {
         let k = key(a);
         if injected.contains(&k) || allowed.contains(&k) {
@@ -156,37 +155,12 @@ async fn a_simulated_hour_matches_the_ground_truth() {
         if k.0 == "device_silent" && really_silent(&devices[&k.2], a) {
             continue;
         }
-        // Known platform issue: a reader's sighting is placed where the truck is when the
-        // pipeline applies it (`store::custody::vehicle_site` reads the latest position), not
-        // where it was at the sighting; behind a backlog a handover at a customer can read as
-        // "left nowhere". Tolerated only when every cylinder named was handed over at a
-        // customer by that very truck; counted and printed.
-        if k.0 == "unloaded_unknown_place" && handed_over(&ledger["handovers"], a) {
-            misplaced.push(a["evidence"].clone());
-            continue;
-        }
         unexplained.push(a.clone());
     }
     assert!(
         unexplained.is_empty(),
         "alerts without a cause: {unexplained:#?}"
     );
-    if !misplaced.is_empty() {
-        eprintln!("known issue, sightings placed at the truck's later position: {misplaced:#?}");
-    }
-}
-
-/// Whether every cylinder an `unloaded_unknown_place` alert names was handed over at a
-/// customer by the alert's truck.
-fn handed_over(handovers: &Value, alert: &Value) -> bool {
-    let plate = &alert["subject"]["id"];
-    let cylinders = alert["evidence"]["cylinders"].as_array();
-    cylinders.is_some_and(|list| {
-        !list.is_empty()
-            && list
-                .iter()
-                .all(|c| c.as_str().is_some_and(|c| &handovers[c] == plate))
-    })
 }
 
 fn causes(list: &Value) -> BTreeSet<(String, String, String)> {

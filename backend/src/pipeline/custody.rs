@@ -273,7 +273,8 @@ async fn ble_rows(
         .collect();
     let now: Vec<&str> = ble.tag_ids.iter().map(|t| t.as_str()).collect();
     let now_set: HashSet<&str> = now.iter().copied().collect();
-    let (point, site) = store::custody::vehicle_site(conn, plate, CUSTOMER_RADIUS_M).await?;
+    let (point, site) =
+        store::custody::vehicle_site(conn, plate, occurred_at, CUSTOMER_RADIUS_M).await?;
     let base = |cylinder_id, op: &str| NewRow {
         cylinder_id,
         event_id: ble.id,

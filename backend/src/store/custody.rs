@@ -324,10 +324,25 @@ pub async fn set_vehicle_tags(
 pub async fn vehicle_site(
     conn: &mut PgConnection,
     plate: &str,
+    at: DateTime<Utc>,
     customer_radius_m: f64,
 ) -> anyhow::Result<(Option<(f64, f64)>, Option<Place>)> {
+    // Where the vehicle was at `at`: its newest plausible fix at or before it (within 30
+    // minutes), else its newest position. Not simply the newest position: behind a backlog,
+    // a batch's positions are applied before its sightings, and the truck has moved on.
     let row: Option<(f64, f64, Option<String>, Option<String>)> = sqlx::query_as(
         r#"
+        WITH v AS (
+            SELECT location FROM (
+                (SELECT e.location, 0 AS pref FROM events e
+                  WHERE e.vehicle_plate = $1 AND e.kind = 'gps' AND e.location IS NOT NULL
+                    AND e.occurred_at <= $3 AND e.occurred_at > $3 - interval '30 minutes'
+                    AND NOT EXISTS (SELECT 1 FROM filtered_fixes f WHERE f.event_id = e.id)
+                  ORDER BY e.occurred_at DESC LIMIT 1)
+                UNION ALL
+                (SELECT location, 1 FROM vehicle_positions WHERE plate = $1)
+            ) x ORDER BY pref LIMIT 1
+        )
         SELECT ST_X(v.location), ST_Y(v.location),
                (SELECT code FROM stations s
                  WHERE ST_DWithin(s.location::geography, v.location::geography, s.radius_m)
@@ -335,11 +350,12 @@ pub async fn vehicle_site(
                (SELECT code FROM customers c
                  WHERE ST_DWithin(c.location::geography, v.location::geography, $2)
                  ORDER BY c.location <-> v.location LIMIT 1)
-        FROM vehicle_positions v WHERE v.plate = $1
+        FROM v
         "#,
     )
     .bind(plate)
     .bind(customer_radius_m)
+    .bind(at)
     .fetch_optional(&mut *conn)
     .await
     .context("finding the site at a vehicle")?;
