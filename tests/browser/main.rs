@@ -272,7 +272,7 @@ async fn the_wall_shows_the_districts_and_live_vehicles() {
 
     let png = browser.client.screenshot().await.unwrap();
     assert!(png.len() > 10_000, "a real picture");
-    std::fs::write(output_dir().join("wall-1920x1080-zh.png"), png).unwrap();
+    std::fs::write(output_dir().join("wall-one-vehicle.png"), png).unwrap();
 
     // English on request; the choice is remembered across a reload.
     browser

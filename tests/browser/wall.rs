@@ -4,7 +4,7 @@
 //! API; the layout preset comes from the URL.
 
 use crate::common::{
-    archive, output_dir, spawn_app, workspace, TestApp, ADMIN_PASSWORD, ADMIN_USER,
+    archive, output_dir, scan, spawn_app, workspace, TestApp, ADMIN_PASSWORD, ADMIN_USER,
 };
 use crate::Browser;
 use fantoccini::Locator;
@@ -71,6 +71,23 @@ async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
         .post_json("/api/v1/cylinders", &archive("WA1", "T-WA1"))
         .await;
     assert_eq!(status, 201, "{body}");
+    // WA2 delivered to C1 with the phone's position: one cell of the density layer.
+    let (status, body) = app
+        .post_json("/api/v1/cylinders", &archive("WA2", "T-WA2"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let deliver = scan(
+        "deliver",
+        "WA2",
+        &chrono::Utc::now().to_rfc3339(),
+        json!({"customer_code": "C1", "lon": 113.6601, "lat": 34.7601}),
+    );
+    let (status, body) = app.post_events(&json!({ "events": [deliver] })).await;
+    assert_eq!(status, 202, "{body}");
+    app.wait_until(|| async {
+        !app.get_json("/api/v1/cylinders/WA2").await.1["position"].is_null()
+    })
+    .await;
     // An unknown tag at the gun: illegal_tag (high).
     let answer = app
         .authorize(&controller, ask(json!({"tag_id": "FAKE"})))
@@ -81,7 +98,7 @@ async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
     let illegal_id = illegal["id"].as_str().unwrap().to_owned();
 
     let browser = Browser::start().await;
-    browser.open_as_admin(&app, "/").await;
+    browser.open_as_admin(&app, "/?test-state").await;
     browser
         .wait_for("the alert on the wall", async |_| {
             browser.text(&card(&illegal_id)).await
@@ -103,6 +120,48 @@ async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
             browser.text("#inventory tfoot").await
         })
         .await;
+
+    // The map: the cylinder's cell and both stations; a click on ST1 opens its details.
+    let state = browser
+        .wait_for("the map's layers", async |_| {
+            let state = map_state(&browser).await?;
+            (state["cells"] == 1 && state["stations"].as_array()?.len() == 2).then_some(state)
+        })
+        .await;
+    assert_eq!(
+        browser.attr("#city-map", "data-cylinders").await.as_deref(),
+        Some("1")
+    );
+    let st1 = state["stations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "ST1")
+        .unwrap()
+        .clone();
+    click_map(
+        &browser,
+        st1["x"].as_f64().unwrap(),
+        st1["y"].as_f64().unwrap(),
+    )
+    .await;
+    browser
+        .wait_for("the station's details", async |_| {
+            let code = browser
+                .attr("#map-details [data-kind='station']", "data-code")
+                .await?;
+            (code == "ST1").then_some(())
+        })
+        .await;
+    assert_eq!(
+        browser
+            .attr("#map-details .map-link-station", "href")
+            .await
+            .as_deref(),
+        Some("/stations/ST1")
+    );
+    let details = browser.text("#map-details").await.unwrap();
+    assert!(details.contains("一号充装站"), "{details}");
 
     // Opened in place and acknowledged without leaving the wall; the API agrees.
     click(&browser, &card(&illegal_id)).await;
@@ -234,6 +293,33 @@ async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
     browser.client.clone().close().await.unwrap();
 }
 
+/// What the map drew, from its test-only state element.
+async fn map_state(browser: &Browser) -> Option<Value> {
+    let text = browser
+        .client
+        .execute(
+            "const e = document.getElementById('vehicle-state'); return e ? e.textContent : null;",
+            vec![],
+        )
+        .await
+        .ok()?;
+    serde_json::from_str(text.as_str()?).ok()
+}
+
+/// Clicks the map at (x, y) CSS pixels from its top left corner.
+async fn click_map(browser: &Browser, x: f64, y: f64) {
+    browser
+        .client
+        .execute(
+            "const c = document.getElementById('city-map'); const r = c.getBoundingClientRect(); \
+             c.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: r.left + arguments[0], \
+             clientY: r.top + arguments[1]}));",
+            vec![json!(x), json!(y)],
+        )
+        .await
+        .unwrap();
+}
+
 /// The start of today in Beijing time, percent-encoded for a query.
 fn today_start() -> String {
     let beijing = chrono::Utc::now() + chrono::Duration::hours(8);
@@ -243,6 +329,35 @@ fn today_start() -> String {
 #[tokio::test]
 async fn the_wall_runs_on_the_simulated_city_in_each_layout() {
     let app = spawn_app().await;
+    // Something to look at besides the vehicles: cylinders handed over around the city (far
+    // from the customer's address, so some are flagged), and a refused tag at a gun.
+    app.seed_registry().await;
+    let mut events = Vec::new();
+    let now = chrono::Utc::now().to_rfc3339();
+    for i in 0..60_u32 {
+        let code = format!("SC{i:03}");
+        let (status, body) = app
+            .post_json("/api/v1/cylinders", &archive(&code, &format!("T-{code}")))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let (lon, lat) = (
+            113.50 + f64::from(i % 10) * 0.03,
+            34.65 + f64::from(i / 10) * 0.04,
+        );
+        events.push(scan(
+            "deliver",
+            &code,
+            &now,
+            json!({"customer_code": "C1", "lon": lon, "lat": lat}),
+        ));
+    }
+    let (status, body) = app.post_events(&json!({ "events": events })).await;
+    assert_eq!(status, 202, "{body}");
+    let controller = app
+        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
+        .await;
+    app.authorize(&controller, ask(json!({"tag_id": "FAKE"})))
+        .await;
     let mut sim = Command::new(env!("CARGO_BIN_EXE_cylwatch"))
         .arg("simulate")
         .args(["--api", &app.base, "--vehicles", "30", "--interval-s", "1"])
@@ -306,6 +421,46 @@ async fn the_wall_runs_on_the_simulated_city_in_each_layout() {
                 .then_some(())
         })
         .await;
+    // A click on a vehicle shows it, with its enterprise's statistics.
+    let one = browser.markers().await[0].clone();
+    click_map(
+        &browser,
+        one["x"].as_f64().unwrap(),
+        one["y"].as_f64().unwrap(),
+    )
+    .await;
+    let plate = browser
+        .wait_for("the vehicle's details", async |_| {
+            browser
+                .attr("#map-details [data-kind='vehicle']", "data-code")
+                .await
+        })
+        .await;
+    assert!(plate.starts_with('豫'), "{plate}");
+    assert_eq!(
+        browser
+            .attr("#map-details .map-link-enterprise", "href")
+            .await
+            .as_deref(),
+        Some("/stats/enterprise/SIM")
+    );
+    // Zoomed in by the wheel, the same vehicles are drawn further apart.
+    browser
+        .client
+        .execute(
+            "const c = document.getElementById('city-map'); const r = c.getBoundingClientRect(); \
+             c.dispatchEvent(new WheelEvent('wheel', {bubbles: true, deltaY: -100, \
+             clientX: r.left + r.width / 2, clientY: r.top + r.height / 2}));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_for("the zoomed map", async |_| {
+            (map_state(&browser).await?["zoom"].as_f64()? > 1.0).then_some(())
+        })
+        .await;
+
     // Nothing scrolls: the wall fits its screen.
     let fits: Value = browser
         .client
@@ -323,6 +478,67 @@ async fn the_wall_runs_on_the_simulated_city_in_each_layout() {
                 browser.attr(&format!("#{chart}"), "data-sum").await
             })
             .await;
+    }
+
+    // Screenshots for docs/: 1920×1080 and 3840×2160 viewports, Chinese and English.
+    browser
+        .wait_for("the density layer", async |_| {
+            (browser.attr("#city-map", "data-cylinders").await? == "60").then_some(())
+        })
+        .await;
+    let frame: Value = browser
+        .client
+        .execute("return window.outerHeight - window.innerHeight;", vec![])
+        .await
+        .unwrap();
+    let frame = u32::try_from(frame.as_u64().unwrap_or(0)).unwrap();
+    for (lang, title) in [
+        ("zh", "郑州市气瓶安全监管平台"),
+        ("en", "Zhengzhou Gas Cylinder Supervision"),
+    ] {
+        browser
+            .client
+            .goto(&app.url(&format!("/?layout=standard&lang={lang}")))
+            .await
+            .unwrap();
+        browser
+            .wait_for(&format!("the wall in {lang}"), async |_| {
+                (browser.text(".topbar .title").await? == title).then_some(())
+            })
+            .await;
+        for (w, h) in [(1920, 1080), (3840, 2160)] {
+            browser.client.set_window_size(w, h + frame).await.unwrap();
+            browser
+                .wait_for("the charts and vehicles", async |_| {
+                    let live = browser.live_status().await? == "live";
+                    let charts = browser.attr("#chart-custody", "data-sum").await.is_some();
+                    let vehicles = browser.attr("#city-map", "data-vehicle-count").await? == "30";
+                    (live && charts && vehicles).then_some(())
+                })
+                .await;
+            // Nothing scrolls at either size.
+            let fits: Value = browser
+                .client
+                .execute(
+                    "const d = document.documentElement; return [window.innerWidth, \
+                     window.innerHeight, d.scrollWidth <= window.innerWidth, \
+                     d.scrollHeight <= window.innerHeight];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(fits, json!([w, h, true, true]));
+            // Let the frame loop and the charts catch up with the new size.
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            let png = browser.client.screenshot().await.unwrap();
+            assert!(png.len() > 50_000, "a real picture");
+            std::fs::write(output_dir().join(format!("wall-{w}x{h}-{lang}.png")), png).unwrap();
+        }
+        browser
+            .client
+            .set_window_size(1920, 1080 + frame)
+            .await
+            .unwrap();
     }
 
     // The map preset: the map and the feed, no charts; remembered on the next visit.

@@ -69,7 +69,7 @@ pub async fn run(live: LiveContext) {
             let mut opened = false;
             // What arrives within `BATCH_MS` is applied together: at thousands of vehicle
             // fixes a second, one render per message would never keep up.
-            let mut chunks = (&mut ws).ready_chunks(4096);
+            let mut chunks = (&mut ws).ready_chunks(256);
             let mut batch: Vec<LiveMessage> = Vec::new();
             let mut since = 0.0_f64;
             loop {
