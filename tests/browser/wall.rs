@@ -290,6 +290,41 @@ async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
         browser.text("#kpi-fillings .kpi-value").await.as_deref(),
         Some("1")
     );
+
+    // Drill-down and back in one click each: an alert's enterprise, then the wall; a figure
+    // of the inventory table, then the wall.
+    click(&browser, &card(&critical_id)).await;
+    let enterprise = format!("{} .wall-link-enterprise", card(&critical_id));
+    browser
+        .wait_for("the enterprise link", async |_| {
+            browser.text(&enterprise).await
+        })
+        .await;
+    click(&browser, &enterprise).await;
+    browser.wait_for_path("/stats/enterprise/ENT1").await;
+    browser
+        .wait_for("the enterprise's level", async |_| {
+            browser.text("#inventory tfoot").await
+        })
+        .await;
+    click(&browser, ".topbar nav a:first-child").await;
+    browser.wait_for_path("/").await;
+    let figure = "#inventory tfoot a.fig[data-figure='delivered']";
+    browser
+        .wait_for("the wall's table with its lists", async |_| {
+            browser.text(figure).await
+        })
+        .await;
+    assert_eq!(browser.text(figure).await.as_deref(), Some("1"));
+    click(&browser, figure).await;
+    browser.wait_for_path("/stats").await;
+    click(&browser, ".topbar nav a:first-child").await;
+    browser.wait_for_path("/").await;
+    browser
+        .wait_for("the wall again", async |_| {
+            browser.text(&card(&critical_id)).await
+        })
+        .await;
     browser.client.clone().close().await.unwrap();
 }
 

@@ -86,9 +86,7 @@ pub fn Wall() -> Html {
     let inventory_polled = use_polled(REFRESH_MS, || api::inventory(&StatsScope::City));
 
     let stats: Option<Rc<CityStats>> = live.as_ref().and_then(|l| l.stats.clone());
-    let inventory: Option<Rc<Inventory>> = stats
-        .as_ref()
-        .map(|s| Rc::new(s.inventory.clone()))
+    let inventory = live_inventory(stats.as_deref(), inventory_polled.as_deref())
         .or_else(|| inventory_polled.clone());
     let status = live.as_ref().map_or(ConnStatus::Connecting, |l| l.status);
 
@@ -173,6 +171,20 @@ pub fn Wall() -> Html {
             { charts }
         </div>
     }
+}
+
+/// The live feed's figures with the lists behind them (which only the API's table carries).
+fn live_inventory(stats: Option<&CityStats>, polled: Option<&Inventory>) -> Option<Rc<Inventory>> {
+    let mut inventory = stats?.inventory.clone();
+    if let Some(polled) = polled {
+        for row in &mut inventory.rows {
+            if let Some(p) = polled.rows.iter().find(|p| p.medium == row.medium) {
+                row.links.clone_from(&p.links);
+            }
+        }
+        inventory.total_links.clone_from(&polled.total_links);
+    }
+    Some(Rc::new(inventory))
 }
 
 /// Unresolved alerts by severity: the server's count when it sent one, else the live feed's.
