@@ -244,6 +244,9 @@ pub enum Key {
     FullStock,
     ResetView,
     ViewStation,
+    Load,
+    LoadFull,
+    LoadOther,
 }
 
 const STORAGE_KEY: &str = "cylwatch.lang";
@@ -588,6 +591,9 @@ impl Lang {
             Key::FullStock => ("满瓶库存", "Full stock"),
             Key::ResetView => ("复位", "Reset view"),
             Key::ViewStation => ("站点详情", "Station page"),
+            Key::Load => ("载瓶", "Load"),
+            Key::LoadFull => ("满瓶", "full"),
+            Key::LoadOther => ("其他", "other"),
         };
         match self {
             Self::Zh => zh,

@@ -56,3 +56,18 @@ pub struct Sites {
 
 /// How many customers `GET /api/v1/sites` lists at most.
 pub const SITES_CUSTOMER_CAP: i64 = 20_000;
+
+/// The cylinders riding on one vehicle now: full (on a delivery) and the others (empties coming
+/// back, or any other custody the last reading left them in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VehicleLoad {
+    pub plate: String,
+    pub full: i64,
+    pub other: i64,
+}
+
+/// `GET /api/v1/stats/vehicle-loads`: every vehicle with cylinders owned within the scope on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VehicleLoads {
+    pub vehicles: Vec<VehicleLoad>,
+}

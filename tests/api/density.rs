@@ -107,6 +107,45 @@ async fn cylinders_are_binned_where_they_are_and_sites_listed_within_scope() {
         (&list[0]["lon"], &list[0]["lat"]),
         (&json!(113.62), &json!(34.75))
     );
+    for (kind, expected) in [("station", vec!["ST1", "ST2"]), ("customer", vec!["C1"])] {
+        let (status, one) = app.get_json(&format!("/api/v1/sites?kind={kind}")).await;
+        assert_eq!(status, 200, "{one}");
+        let codes: Vec<&str> = one["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, expected, "{one}");
+    }
+    let (status, body) = app.get_json("/api/v1/sites?kind=vehicle").await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("invalid_query"))
+    );
+
+    // D3 read on a vehicle's reader: one cylinder on that vehicle.
+    let ble = json!({"id": uuid::Uuid::new_v4(), "kind": "ble", "vehicle_plate": "豫A90001",
+                     "tag_ids": ["T-D3"], "occurred_at": now});
+    let fix = crate::common::gps("豫A90001", 113.70, 34.80, &now);
+    let (status, body) = app.post_events(&json!({ "events": [fix, ble] })).await;
+    assert_eq!(status, 202, "{body}");
+    app.wait_until(|| async {
+        !app.get_json("/api/v1/stats/vehicle-loads").await.1["vehicles"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+    })
+    .await;
+    let (status, loads) = app.get_json("/api/v1/stats/vehicle-loads").await;
+    assert_eq!(status, 200, "{loads}");
+    let vehicles = loads["vehicles"].as_array().unwrap();
+    assert_eq!(vehicles.len(), 1, "{loads}");
+    assert_eq!(vehicles[0]["plate"], "豫A90001");
+    assert_eq!(
+        vehicles[0]["full"].as_i64().unwrap() + vehicles[0]["other"].as_i64().unwrap(),
+        1,
+        "{loads}"
+    );
 
     // Another enterprise's user sees none of it.
     let (status, body) = app
@@ -125,6 +164,7 @@ async fn cylinders_are_binned_where_they_are_and_sites_listed_within_scope() {
     for (path, empty) in [
         ("/api/v1/stats/density", "cells"),
         ("/api/v1/sites", "sites"),
+        ("/api/v1/stats/vehicle-loads", "vehicles"),
     ] {
         let (status, body) = app
             .send_json(reqwest::Method::GET, path, None, Some(&token))

@@ -34,14 +34,14 @@ fn card(id: &str) -> String {
 }
 
 async fn click(browser: &Browser, css: &str) {
-    browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
+    // A live page re-renders under the driver: look again for a moment before giving up.
+    let element = browser
+        .wait_for(
+            &format!("{css} to click"),
+            async |c: &fantoccini::Client| c.find(Locator::Css(css)).await.ok(),
+        )
+        .await;
+    element.click().await.unwrap();
 }
 
 async fn type_into(browser: &Browser, css: &str, text: &str) {
@@ -88,6 +88,21 @@ async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
         !app.get_json("/api/v1/cylinders/WA2").await.1["position"].is_null()
     })
     .await;
+    // WA3 on the reader of a vehicle: its load is one cylinder.
+    let (status, body) = app
+        .post_json("/api/v1/cylinders", &archive("WA3", "T-WA3"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let now = chrono::Utc::now().to_rfc3339();
+    let fix = crate::common::gps("豫A77777", 113.70, 34.80, &now);
+    let ble = json!({"id": uuid::Uuid::new_v4(), "kind": "ble", "vehicle_plate": "豫A77777",
+                     "tag_ids": ["T-WA3"], "occurred_at": now});
+    let (status, body) = app.post_events(&json!({ "events": [fix, ble] })).await;
+    assert_eq!(status, 202, "{body}");
+    app.wait_until(|| async {
+        app.get_json("/api/v1/stats/vehicle-loads").await.1["vehicles"][0]["plate"] == "豫A77777"
+    })
+    .await;
     // An unknown tag at the gun: illegal_tag (high).
     let answer = app
         .authorize(&controller, ask(json!({"tag_id": "FAKE"})))
@@ -121,16 +136,17 @@ async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
         })
         .await;
 
-    // The map: the cylinder's cell and both stations; a click on ST1 opens its details.
+    // The map: the cells of WA2 (at C1) and WA3 (on the vehicle), both stations; a click on ST1
+    // opens its details.
     let state = browser
         .wait_for("the map's layers", async |_| {
             let state = map_state(&browser).await?;
-            (state["cells"] == 1 && state["stations"].as_array()?.len() == 2).then_some(state)
+            (state["cells"] == 2 && state["stations"].as_array()?.len() == 2).then_some(state)
         })
         .await;
     assert_eq!(
         browser.attr("#city-map", "data-cylinders").await.as_deref(),
-        Some("1")
+        Some("2")
     );
     let st1 = state["stations"]
         .as_array()
@@ -162,6 +178,25 @@ async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
     );
     let details = browser.text("#map-details").await.unwrap();
     assert!(details.contains("一号充装站"), "{details}");
+
+    // The vehicle, clicked: its load.
+    let vehicle = browser
+        .wait_for("the vehicle", async |_| browser.marker("豫A77777").await)
+        .await;
+    click_map(
+        &browser,
+        vehicle["x"].as_f64().unwrap(),
+        vehicle["y"].as_f64().unwrap(),
+    )
+    .await;
+    let load = browser
+        .wait_for("the vehicle's details", async |_| {
+            browser
+                .attr("#map-details [data-kind='vehicle']", "data-load")
+                .await
+        })
+        .await;
+    assert_eq!(load, "1");
 
     // Opened in place and acknowledged without leaving the wall; the API agrees.
     click(&browser, &card(&illegal_id)).await;
@@ -293,6 +328,11 @@ async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
 
     // Drill-down and back in one click each: an alert's enterprise, then the wall; a figure
     // of the inventory table, then the wall.
+    browser
+        .wait_for("the critical card after the reload", async |_| {
+            browser.text(&card(&critical_id)).await
+        })
+        .await;
     click(&browser, &card(&critical_id)).await;
     let enterprise = format!("{} .wall-link-enterprise", card(&critical_id));
     browser

@@ -82,6 +82,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::get().to(stats::registration),
             ))
             .service(resource("/stats/density", web::get().to(density::density)))
+            .service(resource(
+                "/stats/vehicle-loads",
+                web::get().to(density::vehicle_loads),
+            ))
             .service(resource("/sites", web::get().to(density::sites)))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))

@@ -23,6 +23,7 @@ use serde_json::json;
 use shared::alert::{AlertStatus, Severity};
 use shared::density::{Density, Site, Sites};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -36,11 +37,17 @@ const CELL_DEG: f64 = 0.01;
 /// How often the density layer is asked again, in milliseconds.
 const LAYER_REFRESH_MS: u32 = 60_000;
 
-/// How often the sites are asked again (thousands of customers, which seldom change), in
-/// milliseconds.
-const SITES_REFRESH_MS: u32 = 300_000;
+/// How often the stations are asked again (for their stock), in milliseconds.
+const STATIONS_REFRESH_MS: u32 = 300_000;
 
-/// From this zoom on, customers are drawn too.
+/// How often the customers are asked again: thousands of them, seldom changing, and each
+/// answer a large allocation that the wasm heap keeps as its high-water mark.
+const CUSTOMERS_REFRESH_MS: u32 = 3_600_000;
+
+/// How often the vehicles' loads are asked again, in milliseconds.
+const LOAD_REFRESH_MS: u32 = 15_000;
+
+/// From this zoom on, customers are drawn too, and each loaded vehicle's load beside it.
 const CUSTOMER_ZOOM: f64 = 3.0;
 
 /// The most alerts that pulse at once (the newest).
@@ -66,6 +73,8 @@ enum Selection {
         speed_kmh: Option<f64>,
         enterprise: Option<String>,
         at: String,
+        /// Full cylinders and the others on it.
+        load: (i64, i64),
     },
     Site(Site),
     Cell {
@@ -81,7 +90,10 @@ struct Model {
     vehicles: Option<Vehicles>,
     alerts: Option<OpenAlerts>,
     density: Option<Rc<Density>>,
-    sites: Option<Rc<Sites>>,
+    stations: Option<Rc<Sites>>,
+    customers: Option<Rc<Sites>>,
+    /// Full and other cylinders per plate.
+    loads: HashMap<String, (i64, i64)>,
     zoom: f64,
     pan: (f64, f64),
     /// The off-screen layer (districts, cells, sites) must be drawn again.
@@ -106,7 +118,9 @@ impl Model {
             vehicles: None,
             alerts: None,
             density: None,
-            sites: None,
+            stations: None,
+            customers: None,
+            loads: HashMap::new(),
             zoom: 1.0,
             pan: (0.0, 0.0),
             dirty: true,
@@ -139,7 +153,9 @@ pub fn CityMap(props: &CityMapProps) -> Html {
     let test_state = use_memo((), |_| url_has("test-state"));
     let selected = use_state(|| None::<Selection>);
     let density = use_polled(LAYER_REFRESH_MS, || api::density(CELL_DEG));
-    let sites = use_polled(SITES_REFRESH_MS, api::sites);
+    let stations = use_polled(STATIONS_REFRESH_MS, api::stations);
+    let customers = use_polled(CUSTOMERS_REFRESH_MS, api::customers);
+    let loads = use_polled(LOAD_REFRESH_MS, api::vehicle_loads);
     let model: Shared = {
         let districts = props.districts.clone();
         (*use_memo((), move |_| Rc::new(RefCell::new(Model::new(districts))))).clone()
@@ -164,19 +180,34 @@ pub fn CityMap(props: &CityMapProps) -> Html {
         use_effect_with(
             (
                 density.clone(),
-                sites.clone(),
+                stations.clone(),
+                customers.clone(),
                 props.districts.clone(),
                 resized,
             ),
-            move |(density, sites, districts, _)| {
+            move |(density, stations, customers, districts, _)| {
                 let mut m = model.borrow_mut();
                 m.density = density.clone();
-                m.sites = sites.clone();
+                m.stations = stations.clone();
+                m.customers = customers.clone();
                 m.districts = districts.clone();
                 m.dirty = true;
                 m.changed = true;
             },
         );
+    }
+    {
+        let model = model.clone();
+        use_effect_with(loads, move |loads| {
+            let mut m = model.borrow_mut();
+            m.loads = loads.as_ref().map_or_else(HashMap::new, |l| {
+                l.vehicles
+                    .iter()
+                    .map(|v| (v.plate.clone(), (v.full, v.other)))
+                    .collect()
+            });
+            m.changed = true;
+        });
     }
     // The frame loop, for the life of the component.
     {
@@ -342,9 +373,14 @@ fn details(lang: Lang, s: &Selection) -> Html {
             speed_kmh,
             enterprise,
             at,
+            load,
         } => html! {
-            <div data-kind="vehicle" data-code={plate.clone()}>
+            <div data-kind="vehicle" data-code={plate.clone()} data-load={(load.0 + load.1).to_string()}>
                 <h3>{ lang.t(Key::VehicleLabel) }{ " " }{ plate }</h3>
+                <p class="map-load">
+                    { lang.t(Key::Load) }{ format!(": {} ", load.0 + load.1) }{ lang.t(Key::CylindersUnit) }
+                    { format!(" ({} {} · {} {})", lang.t(Key::LoadFull), load.0, lang.t(Key::LoadOther), load.1) }
+                </p>
                 <p>{ lang.t(Key::Speed) }{ format!(": {:.0} km/h", speed_kmh.unwrap_or(0.0)) }</p>
                 <p>{ lang.t(Key::LastUpdate) }{ ": " }{ at }</p>
                 if let Some(code) = enterprise {
@@ -406,6 +442,7 @@ fn hit(m: &Model, x: f64, y: f64) -> Option<Selection> {
             .min_by(|a, b| a.0.total_cmp(&b.0));
         if let Some((_, v)) = best {
             return Some(Selection::Vehicle {
+                load: m.loads.get(v.plate.as_str()).copied().unwrap_or((0, 0)),
                 plate: v.plate.to_string(),
                 speed_kmh: v.speed_kmh,
                 enterprise: v.enterprise_code.clone(),
@@ -417,16 +454,15 @@ fn hit(m: &Model, x: f64, y: f64) -> Option<Selection> {
             });
         }
     }
-    if let Some(sites) = &m.sites {
-        let best = sites
-            .sites
-            .iter()
-            .filter(|s| s.kind == "station" || m.zoom >= CUSTOMER_ZOOM)
-            .filter_map(|s| near(s.lon, s.lat, r).map(|d| (d, s)))
-            .min_by(|a, b| a.0.total_cmp(&b.0));
-        if let Some((_, s)) = best {
-            return Some(Selection::Site(s.clone()));
-        }
+    let customers = m.customers.as_ref().filter(|_| m.zoom >= CUSTOMER_ZOOM);
+    let best = [m.stations.as_ref(), customers]
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s.sites.iter())
+        .filter_map(|s| near(s.lon, s.lat, r).map(|d| (d, s)))
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((_, s)) = best {
+        return Some(Selection::Site(s.clone()));
     }
     let d = m.density.as_ref()?;
     let half = d.cell_deg / 2.0;
@@ -485,7 +521,7 @@ fn tick(model: &Shared, canvas: &HtmlCanvasElement, t: f64) {
     draw_pulses(&m, &surface, &projection, t);
     m.last_pulse = t;
     if let (Some(drawn), Some(el)) = (drawn, &m.test_state) {
-        let stations: Vec<_> = m.sites.as_ref().map_or_else(Vec::new, |s| {
+        let stations: Vec<_> = m.stations.as_ref().map_or_else(Vec::new, |s| {
             s.sites
                 .iter()
                 .filter(|s| s.kind == "station")
@@ -570,9 +606,13 @@ fn draw_layer(m: &Model, s: &Surface, p: &Projection) -> Option<HtmlCanvasElemen
     if let Some(d) = &m.density {
         draw_density(&surface, p, d);
     }
-    if let Some(sites) = &m.sites {
-        draw_sites(&surface, p, sites, m.zoom);
-    }
+    draw_sites(
+        &surface,
+        p,
+        m.stations.as_deref(),
+        m.customers.as_deref(),
+        m.zoom,
+    );
     Some(layer)
 }
 
@@ -640,20 +680,27 @@ fn station_colour(kind: &str) -> &'static str {
 
 /// Stations as squares (red rim when over their full-stock limit), customers as small dots
 /// once zoomed in.
-fn draw_sites(s: &Surface, p: &Projection, sites: &Sites, zoom: f64) {
+fn draw_sites(
+    s: &Surface,
+    p: &Projection,
+    stations: Option<&Sites>,
+    customers: Option<&Sites>,
+    zoom: f64,
+) {
     let ctx = &s.ctx;
     let k = ui_font_px(s) / 16.0;
-    if zoom >= CUSTOMER_ZOOM {
+    if let Some(customers) = customers.filter(|_| zoom >= CUSTOMER_ZOOM) {
         ctx.begin_path();
-        for c in sites.sites.iter().filter(|c| c.kind == "customer") {
+        for c in &customers.sites {
             let (x, y) = p.project(c.lon, c.lat);
             ctx.rect(x - 2.5 * k, y - 2.5 * k, 5.0 * k, 5.0 * k);
         }
         ctx.set_fill_style_str("#8fb3d9");
         ctx.fill();
     }
+    let Some(stations) = stations else { return };
     let size = 7.0 * k;
-    for st in sites.sites.iter().filter(|c| c.kind == "station") {
+    for st in &stations.sites {
         let (x, y) = p.project(st.lon, st.lat);
         ctx.set_fill_style_str(station_colour(&st.site_kind));
         ctx.fill_rect(x - size, y - size, 2.0 * size, 2.0 * size);
@@ -670,7 +717,7 @@ fn draw_sites(s: &Surface, p: &Projection, sites: &Sites, zoom: f64) {
         ctx.set_text_align("left");
         ctx.set_text_baseline("middle");
         ctx.set_fill_style_str("#e6f0ff");
-        for st in sites.sites.iter().filter(|c| c.kind == "station") {
+        for st in &stations.sites {
             let (x, y) = p.project(st.lon, st.lat);
             let _ = ctx.fill_text(&st.name, x + size * 1.5, y);
         }
@@ -725,6 +772,22 @@ fn draw_vehicles(m: &Model, s: &Surface, p: &Projection, report: bool) -> Option
         }
         ctx.set_fill_style_str(if moving { "#ffb020" } else { "#ff7a45" });
         ctx.fill();
+    }
+    if m.zoom >= CUSTOMER_ZOOM && !m.loads.is_empty() {
+        set_font(s, r * 2.2);
+        ctx.set_text_align("left");
+        ctx.set_text_baseline("middle");
+        ctx.set_fill_style_str("#ffe7b0");
+        for v in vehicles.values() {
+            let Some((full, other)) = m.loads.get(v.plate.as_str()) else {
+                continue;
+            };
+            let (x, y) = p.project(v.lon, v.lat);
+            if x < 0.0 || y < 0.0 || x > s.w || y > s.h {
+                continue;
+            }
+            let _ = ctx.fill_text(&(full + other).to_string(), x + r * 1.6, y - r * 1.4);
+        }
     }
     drawn
 }

@@ -448,7 +448,17 @@ pub async fn density(cell_deg: f64) -> Result<shared::density::Density, ApiError
     get_json(&format!("/api/v1/stats/density?cell_deg={cell_deg}")).await
 }
 
-/// Stations and customers within the scope, with their full stock.
-pub async fn sites() -> Result<shared::density::Sites, ApiError> {
-    get_json("/api/v1/sites").await
+/// The stations within the scope, with their full stock.
+pub async fn stations() -> Result<shared::density::Sites, ApiError> {
+    get_json("/api/v1/sites?kind=station").await
+}
+
+/// The customers within the scope (up to the server's cap), with their full stock.
+pub async fn customers() -> Result<shared::density::Sites, ApiError> {
+    get_json("/api/v1/sites?kind=customer").await
+}
+
+/// The cylinders on each vehicle now, within the scope.
+pub async fn vehicle_loads() -> Result<shared::density::VehicleLoads, ApiError> {
+    get_json("/api/v1/stats/vehicle-loads").await
 }
