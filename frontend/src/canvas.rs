@@ -35,6 +35,19 @@ impl Projection {
         }
     }
 
+    /// The same map magnified `zoom` times and then moved by (`pan_x`, `pan_y`) pixels: what
+    /// was at pixel p is at p × zoom + pan.
+    pub fn zoomed(&self, zoom: f64, pan_x: f64, pan_y: f64) -> Self {
+        Self {
+            min_lon: self.min_lon,
+            max_lat: self.max_lat,
+            kx: self.kx,
+            scale: self.scale * zoom,
+            off_x: self.off_x * zoom + pan_x,
+            off_y: self.off_y * zoom + pan_y,
+        }
+    }
+
     /// The pixel of (lon, lat).
     pub fn project(&self, lon: f64, lat: f64) -> (f64, f64) {
         (

@@ -112,3 +112,43 @@ where
     }
     (*state).clone()
 }
+
+/// Asks now and every `period_ms`, keeping the last good answer while the next is on its way
+/// (a wall must not blank a panel every minute, nor when the server is away for a moment).
+#[hook]
+pub fn use_polled<T, F, Fut>(period_ms: u32, ask: F) -> Option<Rc<T>>
+where
+    T: 'static,
+    F: Fn() -> Fut + 'static,
+    Fut: std::future::Future<Output = Result<T, api::ApiError>> + 'static,
+{
+    let value = use_state(|| None::<Rc<T>>);
+    {
+        let value = value.clone();
+        use_effect_with((), move |_| {
+            let alive = Rc::new(std::cell::Cell::new(true));
+            let ask = Rc::new(ask);
+            let fetch = {
+                let (alive, value, ask) = (alive.clone(), value.clone(), ask.clone());
+                move || {
+                    let (alive, value) = (alive.clone(), value.clone());
+                    let answer = ask();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match answer.await {
+                            Ok(v) if alive.get() => value.set(Some(Rc::new(v))),
+                            Ok(_) => {}
+                            Err(e) => web_sys::console::warn_1(&format!("wall: {e}").into()),
+                        }
+                    });
+                }
+            };
+            fetch();
+            let timer = gloo_timers::callback::Interval::new(period_ms, fetch);
+            move || {
+                alive.set(false);
+                drop(timer);
+            }
+        });
+    }
+    (*value).clone()
+}

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use shared::alert::{Alert, AlertStatus};
-use shared::live::{LiveMessage, VehicleState};
+use shared::live::{CityStats, LiveMessage, VehicleState};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -26,6 +26,10 @@ pub type Vehicles = Rc<RefCell<HashMap<String, VehicleState>>>;
 /// Unresolved alerts by id.
 pub type OpenAlerts = Rc<RefCell<HashMap<uuid::Uuid, Alert>>>;
 
+/// How many unresolved alerts the page keeps at most: a wall left running for days with alerts
+/// nobody resolves must not grow without end (the oldest activity goes first).
+pub const MAX_ALERTS: usize = 2_000;
+
 /// Everything the live feed has told us.
 #[derive(Debug, Clone)]
 pub struct LiveState {
@@ -33,6 +37,8 @@ pub struct LiveState {
     pub vehicles: Vehicles,
     pub alerts: OpenAlerts,
     pub last_update: Option<DateTime<Utc>>,
+    /// The city's figures, pushed every few seconds to city-wide sessions.
+    pub stats: Option<Rc<CityStats>>,
     pub version: u64,
 }
 
@@ -43,6 +49,7 @@ impl Default for LiveState {
             vehicles: Rc::default(),
             alerts: Rc::default(),
             last_update: None,
+            stats: None,
             version: 0,
         }
     }
@@ -58,6 +65,9 @@ impl PartialEq for LiveState {
 pub enum LiveAction {
     Status(ConnStatus),
     Message(LiveMessage),
+    /// Every message that was waiting at once: one render for all of them, however many
+    /// vehicles reported in the meantime.
+    Batch(Vec<LiveMessage>),
 }
 
 impl Reducible for LiveState {
@@ -68,47 +78,69 @@ impl Reducible for LiveState {
         next.version += 1;
         match action {
             LiveAction::Status(status) => next.status = status,
-            LiveAction::Message(LiveMessage::Snapshot {
+            LiveAction::Message(msg) => next.apply(msg),
+            LiveAction::Batch(msgs) => {
+                for msg in msgs {
+                    next.apply(msg);
+                }
+            }
+        }
+        Rc::new(next)
+    }
+}
+
+impl LiveState {
+    /// One message's change, in place.
+    fn apply(&mut self, msg: LiveMessage) {
+        match msg {
+            LiveMessage::Snapshot {
                 vehicles,
                 alerts,
                 at,
-            }) => {
-                let mut map = next.vehicles.borrow_mut();
+            } => {
+                let mut map = self.vehicles.borrow_mut();
                 map.clear();
                 map.extend(vehicles.into_iter().map(|v| (v.plate.to_string(), v)));
                 drop(map);
-                let mut open = next.alerts.borrow_mut();
+                let mut open = self.alerts.borrow_mut();
                 open.clear();
                 open.extend(alerts.into_iter().map(|a| (a.id, a)));
                 drop(open);
-                next.last_update = Some(at);
+                self.last_update = Some(at);
             }
-            LiveAction::Message(LiveMessage::Alert(alert)) => {
-                let mut open = next.alerts.borrow_mut();
+            LiveMessage::Alert(alert) => {
+                let mut open = self.alerts.borrow_mut();
                 if alert.status == AlertStatus::Resolved {
                     open.remove(&alert.id);
                 } else {
                     open.insert(alert.id, *alert);
+                    if open.len() > MAX_ALERTS {
+                        let oldest = open
+                            .values()
+                            .min_by_key(|a| (a.last_seen_at, a.id))
+                            .map(|a| a.id);
+                        if let Some(id) = oldest {
+                            open.remove(&id);
+                        }
+                    }
                 }
             }
+            LiveMessage::Stats(stats) => self.stats = Some(Rc::new(*stats)),
             // Cylinders and sites are not drawn from the live feed yet.
-            LiveAction::Message(
-                LiveMessage::Cylinder(_) | LiveMessage::Site(_) | LiveMessage::Stats(_),
-            ) => {}
-            LiveAction::Message(LiveMessage::Vehicle(v)) => {
-                let mut map = next.vehicles.borrow_mut();
+            LiveMessage::Cylinder(_) | LiveMessage::Site(_) => {}
+            LiveMessage::Vehicle(v) => {
+                let mut map = self.vehicles.borrow_mut();
                 // Newest by event time wins, as on the server.
                 let newer = map
                     .get(v.plate.as_str())
                     .is_none_or(|old| old.occurred_at <= v.occurred_at);
                 if newer {
-                    next.last_update =
-                        Some(v.occurred_at.max(next.last_update.unwrap_or(v.occurred_at)));
+                    self.last_update =
+                        Some(v.occurred_at.max(self.last_update.unwrap_or(v.occurred_at)));
                     map.insert(v.plate.to_string(), v);
                 }
             }
         }
-        Rc::new(next)
     }
 }
 

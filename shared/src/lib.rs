@@ -4,6 +4,7 @@
 pub mod alert;
 pub mod auth;
 pub mod cylinder;
+pub mod density;
 pub mod error;
 pub mod events;
 pub mod filling;

@@ -8,6 +8,7 @@ mod access;
 mod alerts;
 mod custody;
 mod cylinders;
+mod density;
 mod filling;
 mod fusion;
 mod health;

@@ -10,6 +10,7 @@ mod cylinders;
 mod login;
 mod station;
 mod stats;
+mod wall;
 
 use common::{free_port, gps, output_dir, spawn_app, spawn_app_with, AppConfig, TestApp, TestDb};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -250,10 +251,12 @@ async fn the_wall_shows_the_districts_and_live_vehicles() {
         x > 0.0 && x < size[0].as_f64().unwrap() && y > 0.0 && y < size[1].as_f64().unwrap(),
         "{marker} in {size}"
     );
-    assert_eq!(
-        browser.text("#kpi-vehicles .kpi-value").await.as_deref(),
-        Some("1")
-    );
+    // One vehicle online (on the road when its fix says it moves).
+    assert!(browser
+        .text("#kpi-vehicles .kpi-detail")
+        .await
+        .unwrap()
+        .contains("在线 1"));
 
     // It moves when the vehicle does.
     post_fix(&app, "豫A66666", 113.7000, 34.7600).await;
@@ -269,7 +272,7 @@ async fn the_wall_shows_the_districts_and_live_vehicles() {
 
     let png = browser.client.screenshot().await.unwrap();
     assert!(png.len() > 10_000, "a real picture");
-    std::fs::write(output_dir().join("wall-1920x1080-zh.png"), png).unwrap();
+    std::fs::write(output_dir().join("wall-one-vehicle.png"), png).unwrap();
 
     // English on request; the choice is remembered across a reload.
     browser
@@ -324,6 +327,10 @@ async fn the_live_feed_reconnects_after_a_backend_restart() {
         })
         .await;
     assert!(browser.text("#live-status").await.unwrap().contains("重连"));
+    // The wall says so across the room, over the last picture it had.
+    let banner = browser.text("#wall-reconnecting").await.unwrap();
+    assert!(banner.contains("正在重新连接"), "{banner}");
+    assert!(browser.marker("豫A10001").await.is_some());
 
     let app = spawn_app_with(config, db).await;
     browser
@@ -337,6 +344,14 @@ async fn the_live_feed_reconnects_after_a_backend_restart() {
             browser.marker("豫A10002").await
         })
         .await;
+    assert!(
+        browser
+            .client
+            .find(Locator::Css("#wall-reconnecting"))
+            .await
+            .is_err(),
+        "the banner went with the outage"
+    );
     // The snapshot after reconnecting still has the first vehicle; the session outlived the
     // restart (it is in PostgreSQL), so nobody had to sign in again.
     assert!(browser.marker("豫A10001").await.is_some());

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod basemap;
 pub mod body;
 pub mod cylinders;
+pub mod density;
 pub mod events;
 pub mod fillings;
 pub mod guard;
@@ -81,6 +82,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/stats/registration",
                 web::get().to(stats::registration),
             ))
+            .service(resource("/stats/density", web::get().to(density::density)))
+            .service(resource(
+                "/stats/vehicle-loads",
+                web::get().to(density::vehicle_loads),
+            ))
+            .service(resource("/sites", web::get().to(density::sites)))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
             .service(resource(

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod auth;
 pub mod custody;
 pub mod cylinders;
+pub mod density;
 pub mod events;
 pub mod fences;
 pub mod filling;

@@ -20,3 +20,5 @@ pub mod rule_chart;
 pub mod shell;
 pub mod timeline;
 pub mod trajectory;
+pub mod wall_alerts;
+pub mod wall_chart;

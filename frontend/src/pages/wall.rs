@@ -1,13 +1,71 @@
-//! The command-hall wall: the live city map beside the KPI tiles and the district panel.
+//! The command-hall wall (SPEC §8): one screen with the whole city live. KPI tiles, the live
+//! map, the inventory table, the live alert feed (acknowledged in place), four charts and the
+//! vehicles per district, arranged by a layout preset (`?layout=standard|map|figures`, kept in
+//! this browser). Sized from the viewport: the same page reads on 1920×1080 and 3840×2160.
+//!
+//! The figures come from the live feed's `stats` messages (the inventory and open alerts by
+//! severity, every few seconds) and from the statistics API, asked again every minute.
 
+use crate::app::Route;
 use crate::components::district_panel::DistrictPanel;
+use crate::components::inventory_table::{Figure, InventoryTable};
 use crate::components::kpi::Kpi;
 use crate::components::map::CityMap;
+use crate::components::wall_alerts::WallAlerts;
+use crate::components::wall_chart::{Bar, ChartSpec, WallChart};
 use crate::format::cst;
-use crate::hooks::{use_basemap, Basemap};
-use crate::i18n::{use_lang, Key};
-use crate::state::LiveContext;
+use crate::hooks::{use_basemap, use_polled, Basemap};
+use crate::i18n::{use_lang, Key, Lang};
+use crate::labels;
+use crate::services::api::{self, StatsScope};
+use crate::services::token::query_param;
+use crate::state::{ConnStatus, LiveContext};
+use shared::alert::{AlertKind, AlertStatus};
+use shared::live::CityStats;
+use shared::stats::{
+    AlertStats, ComplianceDistribution, FillingStats, GroupBy, Inventory, InventoryCounts,
+};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 use yew::prelude::*;
+use yew_router::prelude::*;
+
+/// How often the charts' statistics are asked again, in milliseconds.
+const REFRESH_MS: u32 = 60_000;
+
+/// How many bars the per-kind and per-enterprise charts show.
+const TOP: usize = 8;
+
+/// Where the layout choice is kept in this browser.
+const LAYOUT_KEY: &str = "cylwatch.wall.layout";
+
+/// The layout presets (CSS classes `layout-<name>` in app.css).
+const LAYOUTS: [&str; 3] = ["standard", "map", "figures"];
+
+/// The layout asked for in the URL (and then remembered), else the remembered one.
+fn layout() -> &'static str {
+    let window = web_sys::window();
+    let storage = window
+        .as_ref()
+        .and_then(|w| w.local_storage().ok().flatten());
+    let asked = window
+        .as_ref()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|q| query_param(&q, "layout"));
+    if let Some(name) = asked
+        .as_deref()
+        .and_then(|a| LAYOUTS.iter().find(|l| **l == a))
+    {
+        if let Some(s) = &storage {
+            let _ = s.set_item(LAYOUT_KEY, name);
+        }
+        return name;
+    }
+    storage
+        .and_then(|s| s.get_item(LAYOUT_KEY).ok().flatten())
+        .and_then(|stored| LAYOUTS.iter().find(|l| **l == stored).copied())
+        .unwrap_or(LAYOUTS[0])
+}
 
 /// The wall page.
 #[component]
@@ -15,6 +73,23 @@ pub fn Wall() -> Html {
     let lang = use_lang().lang;
     let live = use_context::<LiveContext>();
     let basemap = use_basemap();
+    let layout = use_memo((), |_| layout());
+    let navigator = use_navigator();
+
+    let fillings = use_polled(REFRESH_MS, api::fillings_today);
+    let alert_stats = use_polled(REFRESH_MS, api::alert_stats_today);
+    let compliance = use_polled(REFRESH_MS, || {
+        api::compliance(GroupBy::Enterprise, &StatsScope::City)
+    });
+    // The inventory until the live feed's first `stats` message (and for users who are not
+    // city-wide, who get none).
+    let inventory_polled = use_polled(REFRESH_MS, || api::inventory(&StatsScope::City));
+
+    let stats: Option<Rc<CityStats>> = live.as_ref().and_then(|l| l.stats.clone());
+    let inventory = live_inventory(stats.as_deref(), inventory_polled.as_deref())
+        .or_else(|| inventory_polled.clone());
+    let status = live.as_ref().map_or(ConnStatus::Connecting, |l| l.status);
+
     let (online, moving, last) = live.as_ref().map_or((0, 0, None), |l| {
         let vehicles = l.vehicles.borrow();
         let moving = vehicles
@@ -23,12 +98,22 @@ pub fn Wall() -> Html {
             .count();
         (vehicles.len(), moving, l.last_update)
     });
-    // Beijing time on the wall, whatever the browser's zone.
     let last = last.map_or_else(
         || "—".to_owned(),
         |t| t.with_timezone(&cst()).format("%H:%M:%S").to_string(),
     );
-    let body = match &basemap {
+    let open_alerts = open_by_severity(live.as_ref(), stats.as_deref());
+
+    let kpis = kpis(
+        lang,
+        inventory.as_deref(),
+        fillings.as_deref(),
+        &open_alerts,
+        (online, moving),
+        &last,
+    );
+
+    let map = match &basemap {
         Basemap::Loading => {
             html! { <div class="map placeholder">{ lang.t(Key::MapLoading) }</div> }
         }
@@ -37,21 +122,288 @@ pub fn Wall() -> Html {
         }
         Basemap::Ready(d) => html! { <CityMap districts={d.clone()} /> },
     };
-    let panel = match &basemap {
+    let districts = match &basemap {
         Basemap::Ready(d) => html! { <DistrictPanel districts={d.clone()} /> },
         _ => html! {},
     };
+    // A figure of the table leads to the city's statistics, where its list opens.
+    let on_figure = {
+        let navigator = navigator.clone();
+        Callback::from(move |_: Figure| {
+            if let Some(n) = &navigator {
+                n.push(&Route::Stats);
+            }
+        })
+    };
+    let table = match &inventory {
+        Some(inv) => {
+            html! { <InventoryTable inventory={inv.clone()} open={None::<String>} on_open={on_figure} /> }
+        }
+        None => html! { <p class="notice">{ lang.t(Key::Loading) }</p> },
+    };
+
+    let charts = charts(
+        lang,
+        fillings.as_deref(),
+        inventory.as_deref(),
+        alert_stats.as_deref(),
+        compliance.as_deref(),
+    );
+    let reconnecting = status == ConnStatus::Reconnecting;
     html! {
-        <div class="wall">
-            <div class="wall-map">{ body }</div>
-            <aside class="wall-side">
-                <div class="kpis">
-                    <Kpi id="kpi-vehicles" label={lang.t(Key::VehiclesOnline)} value={online.to_string()} />
-                    <Kpi id="kpi-moving" label={lang.t(Key::Moving)} value={moving.to_string()} />
-                    <Kpi id="kpi-last-update" label={lang.t(Key::LastUpdate)} value={last} />
+        <div class={classes!("wall", format!("layout-{}", *layout))} id="wall" data-layout={*layout}>
+            if reconnecting {
+                <div class="wall-reconnecting" id="wall-reconnecting" role="status">
+                    { lang.t(Key::WallReconnecting) }
                 </div>
-                { panel }
-            </aside>
+            }
+            <div class="wall-kpis kpis" style="grid-area: kpi">{ kpis }</div>
+            <div class="wall-map" style="grid-area: map">{ map }</div>
+            <div class="panel wall-inventory" style="grid-area: inv">
+                <h2>
+                    { lang.t(Key::Inventory) }
+                    <Link<Route> to={Route::Stats} classes="wall-more">{ lang.t(Key::OpenStatistics) }</Link<Route>>
+                </h2>
+                { table }
+            </div>
+            <div class="wall-feed" style="grid-area: feed"><WallAlerts /></div>
+            <div class="wall-districts" style="grid-area: dist">{ districts }</div>
+            { charts }
         </div>
+    }
+}
+
+/// The live feed's figures with the lists behind them (which only the API's table carries).
+fn live_inventory(stats: Option<&CityStats>, polled: Option<&Inventory>) -> Option<Rc<Inventory>> {
+    let mut inventory = stats?.inventory.clone();
+    if let Some(polled) = polled {
+        for row in &mut inventory.rows {
+            if let Some(p) = polled.rows.iter().find(|p| p.medium == row.medium) {
+                row.links.clone_from(&p.links);
+            }
+        }
+        inventory.total_links.clone_from(&polled.total_links);
+    }
+    Some(Rc::new(inventory))
+}
+
+/// Unresolved alerts by severity: the server's count when it sent one, else the live feed's.
+fn open_by_severity(
+    live: Option<&LiveContext>,
+    stats: Option<&CityStats>,
+) -> BTreeMap<String, i64> {
+    if let Some(s) = stats {
+        return s.open_alerts.clone();
+    }
+    let mut counts = BTreeMap::new();
+    if let Some(l) = live {
+        for a in l.alerts.borrow().values() {
+            if a.status == AlertStatus::Open {
+                *counts.entry(a.severity.name().to_owned()).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
+fn kpis(
+    lang: Lang,
+    inventory: Option<&Inventory>,
+    fillings: Option<&FillingStats>,
+    open_alerts: &BTreeMap<String, i64>,
+    (online, moving): (usize, usize),
+    last: &str,
+) -> Html {
+    let dash = || "—".to_owned();
+    let (circulation, lost) = inventory.map_or((dash(), dash()), |i| {
+        (
+            (i.total.total - i.total.lost).to_string(),
+            i.total.lost.to_string(),
+        )
+    });
+    let (filled, refused) = fillings.map_or((dash(), dash()), |f| {
+        (
+            f.buckets
+                .iter()
+                .map(|b| b.fillings)
+                .sum::<i64>()
+                .to_string(),
+            f.buckets
+                .iter()
+                .map(|b| b.refusals)
+                .sum::<i64>()
+                .to_string(),
+        )
+    });
+    let severity = |name: &str| open_alerts.get(name).copied().unwrap_or(0);
+    let total_open: i64 = open_alerts.values().sum();
+    html! {
+        <>
+            <Kpi id="kpi-circulation" label={lang.t(Key::KpiCirculation)} value={circulation}
+                detail={format!("{} {lost}", lang.t(Key::KpiLostDetail))} />
+            <Kpi id="kpi-fillings" label={lang.t(Key::KpiFillingsToday)} value={filled} class={classes!("ok")} />
+            <Kpi id="kpi-refusals" label={lang.t(Key::KpiRefusalsToday)} value={refused} class={classes!("warn")} />
+            <div class={classes!("kpi", "kpi-alerts", (severity("critical") > 0).then_some("alarm"))} id="kpi-alerts"
+                data-total={total_open.to_string()}>
+                <div class="kpi-sev">
+                    { for ["critical", "high", "medium", "low"].iter().map(|s| html! {
+                        <span class={classes!("kpi-sev-n", format!("sev-{s}"))} data-severity={*s}
+                            title={severity_label(lang, s)}>
+                            <b>{ severity(s) }</b>
+                            <small>{ severity_label(lang, s) }</small>
+                        </span>
+                    }) }
+                </div>
+                <div class="kpi-label">{ lang.t(Key::KpiOpenAlerts) }</div>
+            </div>
+            <Kpi id="kpi-vehicles" label={lang.t(Key::KpiOnRoad)} value={moving.to_string()}
+                detail={format!("{} {online}", lang.t(Key::KpiOnlineDetail))} />
+            <Kpi id="kpi-last-update" label={lang.t(Key::LastUpdate)} value={last.to_owned()} />
+        </>
+    }
+}
+
+fn severity_label(lang: Lang, name: &str) -> String {
+    shared::alert::Severity::from_name(name)
+        .map_or_else(|| name.to_owned(), |s| labels::severity(lang, s).to_owned())
+}
+
+/// Custody states from the inventory's columns: what is neither out nor lost is in stock (or
+/// at inspection).
+fn custody_bars(lang: Lang, t: &InventoryCounts) -> Vec<Bar> {
+    let in_stock = t.total - t.shipped - t.returning - t.lost;
+    vec![
+        Bar {
+            label: lang.t(Key::InStockOther).to_owned(),
+            value: in_stock,
+            colour: (0x2e, 0xcc, 0x71),
+        },
+        Bar {
+            label: lang.t(Key::ColInTransit).to_owned(),
+            value: t.in_transit,
+            colour: (0xff, 0xb0, 0x20),
+        },
+        Bar {
+            label: lang.t(Key::ColDelivered).to_owned(),
+            value: t.delivered,
+            colour: (0x5b, 0x9b, 0xd5),
+        },
+        Bar {
+            label: lang.t(Key::ColReturning).to_owned(),
+            value: t.returning,
+            colour: (0x9b, 0x7b, 0xe0),
+        },
+        Bar {
+            label: lang.t(Key::ColLost).to_owned(),
+            value: t.lost,
+            colour: (0xff, 0x4d, 0x4f),
+        },
+    ]
+}
+
+/// Cylinders out of compliance (overdue, past their life, unregistered) per enterprise, most
+/// first.
+fn violation_bars(c: &ComplianceDistribution) -> Vec<Bar> {
+    let mut groups: Vec<(String, i64)> = c
+        .groups
+        .iter()
+        .map(|g| {
+            let n = ["inspection_overdue", "life_expired", "unregistered"]
+                .iter()
+                .map(|s| g.counts.get(*s).copied().unwrap_or(0))
+                .sum();
+            (g.key.clone(), n)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    groups
+        .into_iter()
+        .take(TOP)
+        .map(|(label, value)| Bar {
+            label,
+            value,
+            colour: (0xff, 0x8c, 0x1a),
+        })
+        .collect()
+}
+
+fn kind_bars(lang: Lang, a: &AlertStats) -> Vec<Bar> {
+    let mut kinds: Vec<(String, i64)> = a
+        .kinds
+        .iter()
+        .filter(|k| k.opened > 0)
+        .map(|k| {
+            let label = AlertKind::from_name(&k.kind).map_or_else(
+                || k.kind.clone(),
+                |kind| labels::alert_kind(lang, kind).to_owned(),
+            );
+            (label, k.opened)
+        })
+        .collect();
+    kinds.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    kinds
+        .into_iter()
+        .take(TOP)
+        .map(|(label, value)| Bar {
+            label,
+            value,
+            colour: (0xff, 0x4d, 0x4f),
+        })
+        .collect()
+}
+
+/// Fillings and refusals per hour of today (Beijing time).
+fn hours(f: &FillingStats) -> ChartSpec {
+    let mut columns = vec![0; 24];
+    let mut line = vec![0; 24];
+    for b in &f.buckets {
+        let hour = b.start.with_timezone(&cst()).format("%H").to_string();
+        if let Some(h) = hour.parse::<usize>().ok().filter(|h| *h < 24) {
+            columns[h] += b.fillings;
+            line[h] += b.refusals;
+        }
+    }
+    ChartSpec::Hours {
+        columns,
+        line,
+        colour: (0x2e, 0xcc, 0x71),
+        line_colour: (0xff, 0x4d, 0x4f),
+    }
+}
+
+fn chart_panel(area: &str, id: &str, title: &str, spec: Option<ChartSpec>, lang: Lang) -> Html {
+    let body = match spec {
+        Some(ChartSpec::Bars(bars)) if bars.is_empty() => {
+            html! { <p class="notice">{ lang.t(Key::NoData) }</p> }
+        }
+        Some(spec) => html! { <WallChart id={id.to_owned()} spec={Rc::new(spec)} /> },
+        None => html! { <p class="notice">{ lang.t(Key::Loading) }</p> },
+    };
+    html! {
+        <div class="panel wall-chart-panel" style={format!("grid-area: {area}")} data-chart={id.to_owned()}>
+            <h2>{ title }</h2>
+            <div class="wall-chart-body">{ body }</div>
+        </div>
+    }
+}
+
+fn charts(
+    lang: Lang,
+    fillings: Option<&FillingStats>,
+    inventory: Option<&Inventory>,
+    alerts: Option<&AlertStats>,
+    compliance: Option<&ComplianceDistribution>,
+) -> Html {
+    html! {
+        <>
+            { chart_panel("ch1", "chart-fillings", lang.t(Key::ChartFillings), fillings.map(hours), lang) }
+            { chart_panel("ch2", "chart-custody", lang.t(Key::ChartCustody),
+                inventory.map(|i| ChartSpec::Bars(custody_bars(lang, &i.total))), lang) }
+            { chart_panel("ch3", "chart-alert-kinds", lang.t(Key::ChartAlertKinds),
+                alerts.map(|a| ChartSpec::Bars(kind_bars(lang, a))), lang) }
+            { chart_panel("ch4", "chart-enterprises", lang.t(Key::ChartTopEnterprises),
+                compliance.map(|c| ChartSpec::Bars(violation_bars(c))), lang) }
+        </>
     }
 }

@@ -408,3 +408,53 @@ pub async fn cylinder_list_csv(path: &str) -> Result<String, ApiError> {
         .await
         .map_err(|e| ApiError::Decode(e.to_string()))
 }
+
+/// The start of today in Beijing time, as the statistics' `from` takes it.
+pub fn today_start() -> String {
+    // Beijing's wall clock is UTC+8 all year: shift, then read the UTC fields.
+    let beijing = js_sys::Date::new(&(js_sys::Date::now() + 8.0 * 3_600_000.0).into());
+    format!(
+        "{:04}-{:02}-{:02}T00:00:00+08:00",
+        beijing.get_utc_full_year(),
+        beijing.get_utc_month() + 1,
+        beijing.get_utc_date()
+    )
+}
+
+/// Today's fillings per hour (Beijing time) and refusals by rule, city-wide within the scope.
+pub async fn fillings_today() -> Result<shared::stats::FillingStats, ApiError> {
+    get_json(&format!(
+        "/api/v1/stats/fillings?bucket=hour&from={}",
+        encode(&today_start())
+    ))
+    .await
+}
+
+/// Today's alerts per kind within the scope.
+pub async fn alert_stats_today() -> Result<shared::stats::AlertStats, ApiError> {
+    get_json(&format!(
+        "/api/v1/stats/alerts?from={}",
+        encode(&today_start())
+    ))
+    .await
+}
+
+/// Cylinder positions within the scope binned on a grid of `cell_deg` degrees.
+pub async fn density(cell_deg: f64) -> Result<shared::density::Density, ApiError> {
+    get_json(&format!("/api/v1/stats/density?cell_deg={cell_deg}")).await
+}
+
+/// The stations within the scope, with their full stock.
+pub async fn stations() -> Result<shared::density::Sites, ApiError> {
+    get_json("/api/v1/sites?kind=station").await
+}
+
+/// The customers within the scope (up to the server's cap), with their full stock.
+pub async fn customers() -> Result<shared::density::Sites, ApiError> {
+    get_json("/api/v1/sites?kind=customer").await
+}
+
+/// The cylinders on each vehicle now, within the scope.
+pub async fn vehicle_loads() -> Result<shared::density::VehicleLoads, ApiError> {
+    get_json("/api/v1/stats/vehicle-loads").await
+}

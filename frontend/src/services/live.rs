@@ -6,6 +6,7 @@
 
 use crate::services::{api, token};
 use crate::state::{ConnStatus, LiveAction, LiveContext};
+use futures::future::Either;
 use futures::StreamExt;
 use gloo_net::websocket::{futures::WebSocket, Message};
 use gloo_timers::future::sleep;
@@ -33,6 +34,27 @@ fn is_session_end(text: &str) -> bool {
     serde_json::from_str::<ErrorBody>(text).is_ok_and(|b| b.error.code == ErrorCode::Unauthorized)
 }
 
+/// How long messages are gathered before the page applies them, in milliseconds.
+const BATCH_MS: f64 = 200.0;
+
+/// Applies the gathered messages; the first of a connection also says the feed is live.
+fn flush(
+    live: &LiveContext,
+    batch: &mut Vec<LiveMessage>,
+    opened: &mut bool,
+    delay: &mut Duration,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    if !*opened {
+        *opened = true;
+        *delay = Duration::from_millis(500);
+        live.dispatch(LiveAction::Status(ConnStatus::Live));
+    }
+    live.dispatch(LiveAction::Batch(std::mem::take(batch)));
+}
+
 /// Runs for the life of the page, or until the session ends.
 pub async fn run(live: LiveContext) {
     let mut delay = Duration::from_millis(500);
@@ -45,33 +67,62 @@ pub async fn run(live: LiveContext) {
         let Some(url) = live_url(&token) else { return };
         if let Ok(mut ws) = WebSocket::open(&url) {
             let mut opened = false;
-            while let Some(message) = ws.next().await {
-                let Ok(Message::Text(text)) = message else {
-                    if message.is_err() {
-                        break;
+            // What arrives within `BATCH_MS` is applied together: at thousands of vehicle
+            // fixes a second, one render per message would never keep up.
+            let mut chunks = (&mut ws).ready_chunks(256);
+            let mut batch: Vec<LiveMessage> = Vec::new();
+            let mut since = 0.0_f64;
+            loop {
+                let item = if batch.is_empty() {
+                    chunks.next().await
+                } else {
+                    let wait = (BATCH_MS - (js_sys::Date::now() - since)).max(0.0);
+                    let timer = std::pin::pin!(sleep(Duration::from_secs_f64(wait / 1000.0)));
+                    match futures::future::select(chunks.next(), timer).await {
+                        Either::Left((item, _)) => item,
+                        Either::Right(_) => {
+                            flush(&live, &mut batch, &mut opened, &mut delay);
+                            continue;
+                        }
                     }
-                    continue;
                 };
-                let msg = match serde_json::from_str::<LiveMessage>(&text) {
-                    Ok(msg) => msg,
-                    // The server says why before it closes: a session that ended (logout
-                    // elsewhere, expiry) means signing in again, not reconnecting.
-                    Err(_) if is_session_end(&text) => {
-                        token::expired();
-                        return;
-                    }
-                    Err(e) => {
-                        web_sys::console::warn_1(&format!("live: undecodable message: {e}").into());
-                        continue;
-                    }
-                };
-                if !opened {
-                    opened = true;
-                    delay = Duration::from_millis(500);
-                    live.dispatch(LiveAction::Status(ConnStatus::Live));
+                let Some(chunk) = item else { break };
+                if batch.is_empty() {
+                    since = js_sys::Date::now();
                 }
-                live.dispatch(LiveAction::Message(msg));
+                let mut closed = false;
+                for message in chunk {
+                    let text = match message {
+                        Ok(Message::Text(text)) => text,
+                        Ok(Message::Bytes(_)) => continue,
+                        Err(_) => {
+                            closed = true;
+                            break;
+                        }
+                    };
+                    match serde_json::from_str::<LiveMessage>(&text) {
+                        Ok(msg) => batch.push(msg),
+                        // The server says why before it closes: a session that ended (logout
+                        // elsewhere, expiry) means signing in again, not reconnecting.
+                        Err(_) if is_session_end(&text) => {
+                            token::expired();
+                            return;
+                        }
+                        Err(e) => {
+                            web_sys::console::warn_1(
+                                &format!("live: undecodable message: {e}").into(),
+                            );
+                        }
+                    }
+                }
+                if closed {
+                    break;
+                }
+                if js_sys::Date::now() - since >= BATCH_MS {
+                    flush(&live, &mut batch, &mut opened, &mut delay);
+                }
             }
+            flush(&live, &mut batch, &mut opened, &mut delay);
         }
         live.dispatch(LiveAction::Status(ConnStatus::Reconnecting));
         // The 401 has ended the session already (`api` saw it): the page goes to sign in.

@@ -1,0 +1,640 @@
+//! The command-hall wall (SPEC §8): the simulated city drives its map and tiles; alerts raised
+//! through the real filling API appear in its feed and are acknowledged in place (a critical
+//! one only with a note), which the API then says too; its figures agree with the statistics
+//! API; the layout preset comes from the URL.
+
+use crate::common::{
+    archive, output_dir, scan, spawn_app, workspace, TestApp, ADMIN_PASSWORD, ADMIN_USER,
+};
+use crate::Browser;
+use fantoccini::Locator;
+use serde_json::{json, Value};
+use tokio::process::Command;
+
+/// The one alert of `kind` (admin), once the server has raised it (within 20 s).
+async fn alert_of(app: &TestApp, kind: &str) -> Value {
+    for _ in 0..200 {
+        let (_, page) = app.get_json(&format!("/api/v1/alerts?kind={kind}")).await;
+        if let Some([one]) = page["items"].as_array().map(Vec::as_slice) {
+            return one.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no single {kind} alert");
+}
+
+async fn stored(app: &TestApp, id: &str) -> Value {
+    let (status, alert) = app.get_json(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(status, 200, "{alert}");
+    alert
+}
+
+fn card(id: &str) -> String {
+    format!("#wall-alerts li[data-id='{id}']")
+}
+
+async fn click(browser: &Browser, css: &str) {
+    // A live page re-renders under the driver: look again for a moment before giving up.
+    let element = browser
+        .wait_for(
+            &format!("{css} to click"),
+            async |c: &fantoccini::Client| c.find(Locator::Css(css)).await.ok(),
+        )
+        .await;
+    element.click().await.unwrap();
+}
+
+async fn type_into(browser: &Browser, css: &str, text: &str) {
+    let input = browser.client.find(Locator::Css(css)).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+}
+
+/// A gun's question at ST1.
+fn ask(what: Value) -> Value {
+    let mut body =
+        json!({"station_code": "ST1", "gun_no": "G1", "medium": "LPG", "staff_no": "S1"});
+    for (k, v) in what.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+#[tokio::test]
+async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
+    let app = spawn_app().await;
+    app.seed_registry().await;
+    let controller = app
+        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
+        .await;
+    let (status, body) = app
+        .post_json("/api/v1/cylinders", &archive("WA1", "T-WA1"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // WA2 delivered to C1 with the phone's position: one cell of the density layer.
+    let (status, body) = app
+        .post_json("/api/v1/cylinders", &archive("WA2", "T-WA2"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let deliver = scan(
+        "deliver",
+        "WA2",
+        &chrono::Utc::now().to_rfc3339(),
+        json!({"customer_code": "C1", "lon": 113.6601, "lat": 34.7601}),
+    );
+    let (status, body) = app.post_events(&json!({ "events": [deliver] })).await;
+    assert_eq!(status, 202, "{body}");
+    app.wait_until(|| async {
+        !app.get_json("/api/v1/cylinders/WA2").await.1["position"].is_null()
+    })
+    .await;
+    // WA3 on the reader of a vehicle: its load is one cylinder.
+    let (status, body) = app
+        .post_json("/api/v1/cylinders", &archive("WA3", "T-WA3"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let now = chrono::Utc::now().to_rfc3339();
+    let fix = crate::common::gps("豫A77777", 113.70, 34.80, &now);
+    let ble = json!({"id": uuid::Uuid::new_v4(), "kind": "ble", "vehicle_plate": "豫A77777",
+                     "tag_ids": ["T-WA3"], "occurred_at": now});
+    let (status, body) = app.post_events(&json!({ "events": [fix, ble] })).await;
+    assert_eq!(status, 202, "{body}");
+    app.wait_until(|| async {
+        app.get_json("/api/v1/stats/vehicle-loads").await.1["vehicles"][0]["plate"] == "豫A77777"
+    })
+    .await;
+    // An unknown tag at the gun: illegal_tag (high).
+    let answer = app
+        .authorize(&controller, ask(json!({"tag_id": "FAKE"})))
+        .await
+        .1;
+    assert_eq!(answer["allowed"], false, "{answer}");
+    let illegal = alert_of(&app, "illegal_tag").await;
+    let illegal_id = illegal["id"].as_str().unwrap().to_owned();
+
+    let browser = Browser::start().await;
+    browser.open_as_admin(&app, "/?test-state").await;
+    browser
+        .wait_for("the alert on the wall", async |_| {
+            browser.text(&card(&illegal_id)).await
+        })
+        .await;
+    let text = browser.text(&card(&illegal_id)).await.unwrap();
+    for part in ["非法标签", "严重", "一号充装站", "待处理"] {
+        assert!(text.contains(part), "{part} in {text}");
+    }
+    // The tiles and the table are there, from the live feed and the statistics.
+    browser
+        .wait_for("the open alerts tile", async |_| {
+            let high = browser.text("#kpi-alerts [data-severity='high'] b").await?;
+            (high == "1").then_some(())
+        })
+        .await;
+    browser
+        .wait_for("the inventory table", async |_| {
+            browser.text("#inventory tfoot").await
+        })
+        .await;
+
+    // The map: the cells of WA2 (at C1) and WA3 (on the vehicle), both stations; a click on ST1
+    // opens its details.
+    let state = browser
+        .wait_for("the map's layers", async |_| {
+            let state = map_state(&browser).await?;
+            (state["cells"] == 2 && state["stations"].as_array()?.len() == 2).then_some(state)
+        })
+        .await;
+    assert_eq!(
+        browser.attr("#city-map", "data-cylinders").await.as_deref(),
+        Some("2")
+    );
+    let st1 = state["stations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "ST1")
+        .unwrap()
+        .clone();
+    click_map(
+        &browser,
+        st1["x"].as_f64().unwrap(),
+        st1["y"].as_f64().unwrap(),
+    )
+    .await;
+    browser
+        .wait_for("the station's details", async |_| {
+            let code = browser
+                .attr("#map-details [data-kind='station']", "data-code")
+                .await?;
+            (code == "ST1").then_some(())
+        })
+        .await;
+    assert_eq!(
+        browser
+            .attr("#map-details .map-link-station", "href")
+            .await
+            .as_deref(),
+        Some("/stations/ST1")
+    );
+    let details = browser.text("#map-details").await.unwrap();
+    assert!(details.contains("一号充装站"), "{details}");
+
+    // The vehicle, clicked: its load.
+    let vehicle = browser
+        .wait_for("the vehicle", async |_| browser.marker("豫A77777").await)
+        .await;
+    click_map(
+        &browser,
+        vehicle["x"].as_f64().unwrap(),
+        vehicle["y"].as_f64().unwrap(),
+    )
+    .await;
+    let load = browser
+        .wait_for("the vehicle's details", async |_| {
+            browser
+                .attr("#map-details [data-kind='vehicle']", "data-load")
+                .await
+        })
+        .await;
+    assert_eq!(load, "1");
+
+    // Opened in place and acknowledged without leaving the wall; the API agrees.
+    click(&browser, &card(&illegal_id)).await;
+    let links = browser
+        .wait_for("the card's links", async |_| {
+            browser
+                .attr(&format!("{} .wall-link-subject", card(&illegal_id)), "href")
+                .await
+        })
+        .await;
+    assert_eq!(links, "/stations/ST1");
+    assert_eq!(
+        browser
+            .attr(
+                &format!("{} .wall-link-enterprise", card(&illegal_id)),
+                "href"
+            )
+            .await
+            .as_deref(),
+        Some("/stats/enterprise/ENT1")
+    );
+    click(&browser, &format!("{} .wall-ack-button", card(&illegal_id))).await;
+    browser
+        .wait_for("the acknowledged card", async |_| {
+            let status = browser.attr(&card(&illegal_id), "data-status").await?;
+            (status == "acknowledged").then_some(())
+        })
+        .await;
+    let acked = stored(&app, &illegal_id).await;
+    assert_eq!(acked["status"], "acknowledged", "{acked}");
+    assert_eq!(acked["ack"]["by"], "admin");
+
+    // A refusal, then filling against it: the refusal alert turns critical and flashes.
+    let refused = app
+        .authorize(&controller, ask(json!({"cylinder_code": "WA1"})))
+        .await
+        .1;
+    assert_eq!(refused["allowed"], false, "{refused}");
+    let ended = chrono::Utc::now();
+    let filling = json!({"cylinder_code": "WA1", "station_code": "ST1", "licence_no": "豫充-001",
+        "gun_no": "G1", "staff_no": "S1", "staff_name": "陈荣华",
+        "started_at": (ended - chrono::Duration::seconds(90)).to_rfc3339(),
+        "ended_at": ended.to_rfc3339(), "mass_before_kg": 16.5, "mass_after_kg": 30.5,
+        "decision_id": refused["decision_id"]});
+    let (status, body) = app.post_filling(&controller, &filling).await;
+    assert_eq!(status, 201, "{body}");
+    let critical = alert_of(&app, "filling_refused").await;
+    let critical_id = critical["id"].as_str().unwrap().to_owned();
+    browser
+        .wait_for("the critical alert flashing", async |_| {
+            let css = card(&critical_id);
+            let severity = browser.attr(&css, "data-severity").await?;
+            let flash = browser.attr(&css, "data-flash").await?;
+            (severity == "critical" && flash == "true").then_some(())
+        })
+        .await;
+    let beeps: u32 = browser
+        .attr("#wall-alerts", "data-beeps")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(beeps >= 1, "a beep was asked for");
+    assert!(browser.text("#wall-critical").await.is_some());
+
+    // Without a note the server refuses, the page says so and nothing changes.
+    click(&browser, &card(&critical_id)).await;
+    let ack = format!("{} .wall-ack-button", card(&critical_id));
+    browser
+        .wait_for("the acknowledge button", async |_| browser.text(&ack).await)
+        .await;
+    click(&browser, &ack).await;
+    let error = browser
+        .wait_for("the refusal", async |_| {
+            browser
+                .text(&format!("{} .wall-ack-error", card(&critical_id)))
+                .await
+        })
+        .await;
+    assert!(error.contains("note"), "{error}");
+    assert_eq!(stored(&app, &critical_id).await["status"], "open");
+
+    let note = "已通知站长停止充装";
+    type_into(
+        &browser,
+        &format!("{} .wall-note", card(&critical_id)),
+        note,
+    )
+    .await;
+    click(&browser, &ack).await;
+    browser
+        .wait_for("the critical alert acknowledged", async |_| {
+            let css = card(&critical_id);
+            let status = browser.attr(&css, "data-status").await?;
+            let flash = browser.attr(&css, "data-flash").await?;
+            (status == "acknowledged" && flash == "false").then_some(())
+        })
+        .await;
+    let acked = stored(&app, &critical_id).await;
+    assert_eq!(acked["status"], "acknowledged", "{acked}");
+    assert_eq!(acked["ack"]["note"], note);
+
+    // Today's fillings chart counts what the statistics count.
+    let (_, fillings) = app
+        .get_json(&format!(
+            "/api/v1/stats/fillings?bucket=hour&from={}",
+            today_start()
+        ))
+        .await;
+    let total: i64 = fillings["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["fillings"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 1, "{fillings}");
+    // The wall asks every minute: reload for the new figure.
+    browser.client.refresh().await.unwrap();
+    browser
+        .wait_for("the fillings chart", async |_| {
+            let sum = browser.attr("#chart-fillings", "data-sum").await?;
+            (sum == total.to_string()).then_some(())
+        })
+        .await;
+    assert_eq!(
+        browser.text("#kpi-fillings .kpi-value").await.as_deref(),
+        Some("1")
+    );
+
+    // Drill-down and back in one click each: an alert's enterprise, then the wall; a figure
+    // of the inventory table, then the wall.
+    browser
+        .wait_for("the critical card after the reload", async |_| {
+            browser.text(&card(&critical_id)).await
+        })
+        .await;
+    click(&browser, &card(&critical_id)).await;
+    let enterprise = format!("{} .wall-link-enterprise", card(&critical_id));
+    browser
+        .wait_for("the enterprise link", async |_| {
+            browser.text(&enterprise).await
+        })
+        .await;
+    click(&browser, &enterprise).await;
+    browser.wait_for_path("/stats/enterprise/ENT1").await;
+    browser
+        .wait_for("the enterprise's level", async |_| {
+            browser.text("#inventory tfoot").await
+        })
+        .await;
+    click(&browser, ".topbar nav a:first-child").await;
+    browser.wait_for_path("/").await;
+    let figure = "#inventory tfoot a.fig[data-figure='delivered']";
+    browser
+        .wait_for("the wall's table with its lists", async |_| {
+            browser.text(figure).await
+        })
+        .await;
+    assert_eq!(browser.text(figure).await.as_deref(), Some("1"));
+    click(&browser, figure).await;
+    browser.wait_for_path("/stats").await;
+    click(&browser, ".topbar nav a:first-child").await;
+    browser.wait_for_path("/").await;
+    browser
+        .wait_for("the wall again", async |_| {
+            browser.text(&card(&critical_id)).await
+        })
+        .await;
+    browser.client.clone().close().await.unwrap();
+}
+
+/// What the map drew, from its test-only state element.
+async fn map_state(browser: &Browser) -> Option<Value> {
+    let text = browser
+        .client
+        .execute(
+            "const e = document.getElementById('vehicle-state'); return e ? e.textContent : null;",
+            vec![],
+        )
+        .await
+        .ok()?;
+    serde_json::from_str(text.as_str()?).ok()
+}
+
+/// Clicks the map at (x, y) CSS pixels from its top left corner.
+async fn click_map(browser: &Browser, x: f64, y: f64) {
+    browser
+        .client
+        .execute(
+            "const c = document.getElementById('city-map'); const r = c.getBoundingClientRect(); \
+             c.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: r.left + arguments[0], \
+             clientY: r.top + arguments[1]}));",
+            vec![json!(x), json!(y)],
+        )
+        .await
+        .unwrap();
+}
+
+/// The start of today in Beijing time, percent-encoded for a query.
+fn today_start() -> String {
+    let beijing = chrono::Utc::now() + chrono::Duration::hours(8);
+    format!("{}T00:00:00%2B08:00", beijing.format("%Y-%m-%d"))
+}
+
+#[tokio::test]
+async fn the_wall_runs_on_the_simulated_city_in_each_layout() {
+    let app = spawn_app().await;
+    // Something to look at besides the vehicles: cylinders handed over around the city (far
+    // from the customer's address, so some are flagged), and a refused tag at a gun.
+    app.seed_registry().await;
+    let mut events = Vec::new();
+    let now = chrono::Utc::now().to_rfc3339();
+    for i in 0..60_u32 {
+        let code = format!("SC{i:03}");
+        let (status, body) = app
+            .post_json("/api/v1/cylinders", &archive(&code, &format!("T-{code}")))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let (lon, lat) = (
+            113.50 + f64::from(i % 10) * 0.03,
+            34.65 + f64::from(i / 10) * 0.04,
+        );
+        events.push(scan(
+            "deliver",
+            &code,
+            &now,
+            json!({"customer_code": "C1", "lon": lon, "lat": lat}),
+        ));
+    }
+    let (status, body) = app.post_events(&json!({ "events": events })).await;
+    assert_eq!(status, 202, "{body}");
+    let controller = app
+        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
+        .await;
+    app.authorize(&controller, ask(json!({"tag_id": "FAKE"})))
+        .await;
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_cylwatch"))
+        .arg("simulate")
+        .args(["--api", &app.base, "--vehicles", "30", "--interval-s", "1"])
+        .args(["--duration-s", "120"])
+        .env("CYLWATCH_ADMIN_USER", ADMIN_USER)
+        .env("CYLWATCH_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .arg("--basemap")
+        .arg(workspace().join("assets/basemap/zhengzhou_districts.wgs84.geojson"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting the simulator");
+
+    let browser = Browser::start().await;
+    browser
+        .open_as_admin(&app, "/?layout=standard&test-state")
+        .await;
+    // Every simulated vehicle on the map, inside the canvas, and in the tiles.
+    let markers = browser
+        .wait_for("30 simulated vehicles", async |_| {
+            let m = browser.markers().await;
+            (m.len() == 30).then_some(m)
+        })
+        .await;
+    let size: Value = browser
+        .client
+        .execute("const c = document.getElementById('city-map'); return [c.clientWidth, c.clientHeight];", vec![])
+        .await
+        .unwrap();
+    let (w, h) = (size[0].as_f64().unwrap(), size[1].as_f64().unwrap());
+    let inside = markers
+        .iter()
+        .filter(|m| {
+            let (x, y) = (m["x"].as_f64().unwrap(), m["y"].as_f64().unwrap());
+            x > 0.0 && x < w && y > 0.0 && y < h
+        })
+        .count();
+    assert_eq!(inside, 30, "{markers:?} in {size}");
+    let detail = browser.text("#kpi-vehicles .kpi-detail").await.unwrap();
+    assert!(detail.contains("30"), "{detail}");
+    // They move: a second picture differs from the first.
+    let first: Vec<(String, f64)> = markers
+        .iter()
+        .map(|m| {
+            (
+                m["plate"].as_str().unwrap().to_owned(),
+                m["lon"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    browser
+        .wait_for("a vehicle to move", async |_| {
+            let now = browser.markers().await;
+            now.iter()
+                .any(|m| {
+                    first
+                        .iter()
+                        .any(|(p, lon)| m["plate"] == p.as_str() && m["lon"].as_f64() != Some(*lon))
+                })
+                .then_some(())
+        })
+        .await;
+    // A click on a vehicle shows it, with its enterprise's statistics.
+    let one = browser.markers().await[0].clone();
+    click_map(
+        &browser,
+        one["x"].as_f64().unwrap(),
+        one["y"].as_f64().unwrap(),
+    )
+    .await;
+    let plate = browser
+        .wait_for("the vehicle's details", async |_| {
+            browser
+                .attr("#map-details [data-kind='vehicle']", "data-code")
+                .await
+        })
+        .await;
+    assert!(plate.starts_with('豫'), "{plate}");
+    assert_eq!(
+        browser
+            .attr("#map-details .map-link-enterprise", "href")
+            .await
+            .as_deref(),
+        Some("/stats/enterprise/SIM")
+    );
+    // Zoomed in by the wheel, the same vehicles are drawn further apart.
+    browser
+        .client
+        .execute(
+            "const c = document.getElementById('city-map'); const r = c.getBoundingClientRect(); \
+             c.dispatchEvent(new WheelEvent('wheel', {bubbles: true, deltaY: -100, \
+             clientX: r.left + r.width / 2, clientY: r.top + r.height / 2}));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_for("the zoomed map", async |_| {
+            (map_state(&browser).await?["zoom"].as_f64()? > 1.0).then_some(())
+        })
+        .await;
+
+    // Nothing scrolls: the wall fits its screen.
+    let fits: Value = browser
+        .client
+        .execute(
+            "const d = document.documentElement; return [d.scrollWidth <= window.innerWidth, \
+             d.scrollHeight <= window.innerHeight];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fits, json!([true, true]));
+    for chart in ["chart-custody"] {
+        browser
+            .wait_for(chart, async |_| {
+                browser.attr(&format!("#{chart}"), "data-sum").await
+            })
+            .await;
+    }
+
+    // Screenshots for docs/: 1920×1080 and 3840×2160 viewports, Chinese and English.
+    browser
+        .wait_for("the density layer", async |_| {
+            (browser.attr("#city-map", "data-cylinders").await? == "60").then_some(())
+        })
+        .await;
+    let frame: Value = browser
+        .client
+        .execute("return window.outerHeight - window.innerHeight;", vec![])
+        .await
+        .unwrap();
+    let frame = u32::try_from(frame.as_u64().unwrap_or(0)).unwrap();
+    for (lang, title) in [
+        ("zh", "郑州市气瓶安全监管平台"),
+        ("en", "Zhengzhou Gas Cylinder Supervision"),
+    ] {
+        browser
+            .client
+            .goto(&app.url(&format!("/?layout=standard&lang={lang}")))
+            .await
+            .unwrap();
+        browser
+            .wait_for(&format!("the wall in {lang}"), async |_| {
+                (browser.text(".topbar .title").await? == title).then_some(())
+            })
+            .await;
+        for (w, h) in [(1920, 1080), (3840, 2160)] {
+            browser.client.set_window_size(w, h + frame).await.unwrap();
+            browser
+                .wait_for("the charts and vehicles", async |_| {
+                    let live = browser.live_status().await? == "live";
+                    let charts = browser.attr("#chart-custody", "data-sum").await.is_some();
+                    let vehicles = browser.attr("#city-map", "data-vehicle-count").await? == "30";
+                    (live && charts && vehicles).then_some(())
+                })
+                .await;
+            // Nothing scrolls at either size.
+            let fits: Value = browser
+                .client
+                .execute(
+                    "const d = document.documentElement; return [window.innerWidth, \
+                     window.innerHeight, d.scrollWidth <= window.innerWidth, \
+                     d.scrollHeight <= window.innerHeight];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(fits, json!([w, h, true, true]));
+            // Let the frame loop and the charts catch up with the new size.
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            let png = browser.client.screenshot().await.unwrap();
+            assert!(png.len() > 50_000, "a real picture");
+            std::fs::write(output_dir().join(format!("wall-{w}x{h}-{lang}.png")), png).unwrap();
+        }
+        browser
+            .client
+            .set_window_size(1920, 1080 + frame)
+            .await
+            .unwrap();
+    }
+
+    // The map preset: the map and the feed, no charts; remembered on the next visit.
+    browser
+        .client
+        .goto(&app.url("/?layout=map&test-state"))
+        .await
+        .unwrap();
+    browser
+        .wait_for("the map layout", async |_| {
+            (browser.attr("#wall", "data-layout").await? == "map").then_some(())
+        })
+        .await;
+    browser.client.goto(&app.url("/")).await.unwrap();
+    browser
+        .wait_for("the remembered layout", async |_| {
+            (browser.attr("#wall", "data-layout").await? == "map").then_some(())
+        })
+        .await;
+    let png = browser.client.screenshot().await.unwrap();
+    std::fs::write(output_dir().join("wall-layout-map.png"), png).unwrap();
+    browser.client.clone().close().await.unwrap();
+    let _ = sim.start_kill();
+}
