@@ -109,7 +109,8 @@ cells=$(curl -sS -H "authorization: Bearer $TOKEN" "$BASE/api/v1/stats/density" 
 echo "density layer: $cells (cylinders, cells)" >&2
 
 CYLWATCH_ADMIN_USER=admin CYLWATCH_ADMIN_PASSWORD=$PASSWORD "$BIN" simulate --api "$BASE" \
-  --vehicles "$VEHICLES" --interval-s 1 2> "$WORK/sim.err" > /dev/null &
+  --vehicles "$VEHICLES" --interval-s 1 --customers 500 --cylinders 1000 \
+  2> "$WORK/sim.err" > /dev/null &
 SIM=$!
 
 DPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
