@@ -149,9 +149,11 @@ pub async fn refresh(pool: &PgPool, c: Classify) -> anyhow::Result<i64> {
     );
     // Most of the time there is nothing to do: one look, without the lock.
     let pending: bool = sqlx::query_scalar(
+        // min() over the indexes: a generic plan of `EXISTS (... WHERE lost_due_at < $1)`
+        // scans the whole table when nothing is due (measured 640 ms at 3 million).
         "SELECT EXISTS (SELECT 1 FROM stats_dirty) \
-             OR EXISTS (SELECT 1 FROM cylinder_class WHERE lost_due_at < $1) \
-             OR EXISTS (SELECT 1 FROM cylinder_class WHERE next_change_on <= $2)",
+             OR coalesce((SELECT min(lost_due_at) FROM cylinder_class) < $1, false) \
+             OR coalesce((SELECT min(next_change_on) FROM cylinder_class) <= $2, false)",
     )
     .bind(c.now)
     .bind(c.today)
@@ -191,9 +193,11 @@ pub async fn refresh(pool: &PgPool, c: Classify) -> anyhow::Result<i64> {
                         RETURNING cylinder_id) \
              SELECT cylinder_id FROM d \
              UNION SELECT cylinder_id FROM (SELECT cylinder_id FROM cylinder_class \
-                                            WHERE lost_due_at < $1 LIMIT $3) l \
+                                            WHERE lost_due_at < $1 \
+                                            ORDER BY lost_due_at LIMIT $3) l \
              UNION SELECT cylinder_id FROM (SELECT cylinder_id FROM cylinder_class \
-                                            WHERE next_change_on <= $2 LIMIT $3) t",
+                                            WHERE next_change_on <= $2 \
+                                            ORDER BY next_change_on LIMIT $3) t",
         )
         .bind(c.now)
         .bind(c.today)
