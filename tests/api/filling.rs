@@ -242,6 +242,83 @@ async fn each_rule_refuses_the_cylinder_that_breaks_it_and_only_it() {
     assert_eq!(status, 401);
 }
 
+/// The gun reads facts kept on the cylinder's state row; they follow a history that arrives
+/// out of order: circulation reported late counts, a filling reported late counts from when it
+/// happened, and the kept facts equal the whole history's at every step.
+#[tokio::test]
+async fn kept_facts_follow_a_history_arriving_out_of_order() {
+    let app = spawn_app().await;
+    app.seed_registry().await;
+    let controller = app
+        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
+        .await;
+    cylinder(&app, "LATE1", "ST1", json!({})).await;
+    let fill = |at: &str| {
+        scan(
+            "fill",
+            "LATE1",
+            at,
+            json!({"station_code": "ST1", "staff_no": "S1"}),
+        )
+    };
+    let mut sent = 0;
+    let mut send = |events: Vec<Value>| {
+        sent += events.len();
+        let app = &app;
+        async move {
+            let (status, body) = app.post_events(&json!({ "events": events })).await;
+            assert_eq!((status, &body["rejected"]), (202, &json!([])), "{body}");
+            app.wait_until(|| async {
+                let n: i64 = sqlx::query_scalar("SELECT count(*) FROM cylinder_events")
+                    .fetch_one(&app.db.pool)
+                    .await
+                    .unwrap();
+                usize::try_from(n).unwrap() == sent
+            })
+            .await;
+            assert_eq!(
+                crate::common::stale_filling_facts(&app.db.pool).await,
+                Vec::<String>::new()
+            );
+        }
+    };
+    // Filled 30 h ago and checked, never out and back: R09.
+    send(vec![
+        check("LATE1", "pre", true, &ago(1.0)),
+        fill(&ago(30.0)),
+        check("LATE1", "post", true, &ago(29.9)),
+    ])
+    .await;
+    let (_, answer) = app.authorize(&controller, ask("LATE1", "ST1", "LPG")).await;
+    assert_eq!(rules(&answer), ["R09"], "{answer}");
+    // Its trip out and back reported late: allowed.
+    send(vec![
+        scan(
+            "return_in",
+            "LATE1",
+            &ago(10.0),
+            json!({"station_code": "ST1"}),
+        ),
+        scan(
+            "deliver",
+            "LATE1",
+            &ago(20.0),
+            json!({"customer_code": "C1"}),
+        ),
+    ])
+    .await;
+    let (_, answer) = app.authorize(&controller, ask("LATE1", "ST1", "LPG")).await;
+    assert_eq!(answer["allowed"], true, "{answer}");
+    // A filling 5 h ago reported now: within 24 h, not out since, not checked since.
+    send(vec![fill(&ago(5.0))]).await;
+    let (_, answer) = app.authorize(&controller, ask("LATE1", "ST1", "LPG")).await;
+    assert_eq!(rules(&answer), ["R08", "R09", "R12"], "{answer}");
+    // Its post-fill check reported: R12 clears.
+    send(vec![check("LATE1", "post", true, &ago(4.9))]).await;
+    let (_, answer) = app.authorize(&controller, ask("LATE1", "ST1", "LPG")).await;
+    assert_eq!(rules(&answer), ["R08", "R09"], "{answer}");
+}
+
 #[tokio::test]
 async fn a_database_that_does_not_answer_refuses_within_the_deadline() {
     let app = spawn_app().await;

@@ -143,6 +143,12 @@ async fn a_simulated_hour_matches_the_ground_truth() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     assert!(missing.is_empty(), "injected but not raised: {missing:?}");
+    // The facts the guns read were kept up to date through the city's whole hour (resends,
+    // late and out-of-order uploads).
+    assert_eq!(
+        crate::common::stale_filling_facts(&app.db.pool).await,
+        Vec::<String>::new()
+    );
 
     // No alert without a cause: injected, allowed, or a device that really fell silent.
     let devices = &ledger["devices"];

@@ -508,3 +508,21 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("free port")
 }
+
+/// The filling facts kept on every cylinder's state row equal those its whole history implies
+/// now (`filling_facts`): no write path left them behind. Returns the cylinders that differ.
+pub async fn stale_filling_facts(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT c.code FROM cylinders c LEFT JOIN cylinder_state s ON s.cylinder_id = c.id \
+         CROSS JOIN LATERAL filling_facts(c.id) f \
+         WHERE (s.last_filled_at, s.last_fill_started_at, coalesce(s.circulated_since_fill, false), \
+                s.last_pre_check_at, coalesce(s.post_checked, false)) \
+               IS DISTINCT FROM \
+               (f.last_filled_at, f.last_fill_started_at, f.circulated, f.last_pre_check_at, \
+                f.post_checked) \
+         ORDER BY c.code",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("comparing kept filling facts with the history")
+}

@@ -242,20 +242,21 @@ async fn write_state(tx: &mut PgConnection, cylinder_id: i64, state: &State) -> 
         r#"
         INSERT INTO cylinder_state AS s (cylinder_id, custody, place_kind, place_code, custody_at,
             last_seen_at, location, last_filled_at, flagged, last_inspected_on,
-            next_inspection_on, scrapped_at, updated_at)
+            next_inspection_on, scrapped_at, last_fill_started_at, circulated_since_fill,
+            last_pre_check_at, post_checked, updated_at)
         SELECT $1, $2, $3, $4,
                (SELECT max(occurred_at) FROM cylinder_events WHERE cylinder_id = $1),
                (SELECT max(occurred_at) FROM cylinder_events WHERE cylinder_id = $1),
                (SELECT location FROM cylinder_events WHERE cylinder_id = $1
                   AND location IS NOT NULL ORDER BY occurred_at DESC, event_id DESC LIMIT 1),
-               (SELECT max(occurred_at) FROM cylinder_events WHERE cylinder_id = $1
-                  AND kind IN ('scan', 'filling') AND op = 'fill'),
+               f.last_filled_at,
                (SELECT count(*) FROM cylinder_events WHERE cylinder_id = $1 AND flag IS NOT NULL),
                i.inspected_on, i.next_on,
                (SELECT min(occurred_at) FROM cylinder_events WHERE cylinder_id = $1
                   AND custody_after = 'scrapped'),
+               f.last_fill_started_at, f.circulated, f.last_pre_check_at, f.post_checked,
                now()
-        FROM (SELECT NULL) AS one
+        FROM filling_facts($1) AS f
         LEFT JOIN LATERAL (
             SELECT (details->>'inspected_on')::date AS inspected_on,
                    (details->>'next_inspection_on')::date AS next_on
@@ -269,7 +270,11 @@ async fn write_state(tx: &mut PgConnection, cylinder_id: i64, state: &State) -> 
             last_filled_at = EXCLUDED.last_filled_at, flagged = EXCLUDED.flagged,
             last_inspected_on = EXCLUDED.last_inspected_on,
             next_inspection_on = EXCLUDED.next_inspection_on,
-            scrapped_at = EXCLUDED.scrapped_at, updated_at = now()
+            scrapped_at = EXCLUDED.scrapped_at,
+            last_fill_started_at = EXCLUDED.last_fill_started_at,
+            circulated_since_fill = EXCLUDED.circulated_since_fill,
+            last_pre_check_at = EXCLUDED.last_pre_check_at,
+            post_checked = EXCLUDED.post_checked, updated_at = now()
         "#,
     )
     .bind(cylinder_id)

@@ -54,57 +54,35 @@ pub struct CylinderRow {
     pub post_checked: bool,
 }
 
-/// The facts of the cylinder with that code or tag. The previous filling is the newest filling
-/// record or `fill` scan; circulation and checks are read from the cylinder's history.
+macro_rules! cylinder_facts_select {
+    () => {
+        "SELECT c.id, c.code, c.tag_id, c.medium, c.registration_no, \
+                coalesce(s.next_inspection_on, c.next_inspection_on) AS next_inspection_on, \
+                c.manufactured_on, c.design_life_years, \
+                coalesce(s.custody = 'scrapped', false) AS scrapped, c.station_code, \
+                c.tare_kg, c.max_fill_kg, s.last_filled_at, s.last_fill_started_at, \
+                coalesce(s.circulated_since_fill, false) AS circulated, s.last_pre_check_at, \
+                coalesce(s.post_checked, false) AS post_checked \
+         FROM cylinders c LEFT JOIN cylinder_state s ON s.cylinder_id = c.id"
+    };
+}
+
+/// The facts of the cylinder with that code or tag: its archive and its state row, whose
+/// filling facts (`filling_facts` in migration 0014) are written in the same transaction as
+/// every history row, so this primary-key read is as exact as reading the whole history.
 pub async fn cylinder(
     pool: &PgPool,
     code: Option<&str>,
     tag: Option<&str>,
 ) -> anyhow::Result<Option<CylinderRow>> {
-    sqlx::query_as(
-        r#"
-        WITH c AS (
-            SELECT c.*, coalesce(s.next_inspection_on, c.next_inspection_on) AS next_on,
-                   coalesce(s.custody = 'scrapped', false) AS is_scrapped
-            FROM cylinders c LEFT JOIN cylinder_state s ON s.cylinder_id = c.id
-            WHERE ($1::text IS NOT NULL AND c.code = $1) OR ($2::text IS NOT NULL AND c.tag_id = $2)
-        ), last_fill AS (
-            SELECT c.id, max(f.ended_at) AS ended, max(f.started) AS started
-            FROM c LEFT JOIN LATERAL (
-                SELECT ended_at, started_at AS started FROM fillings WHERE cylinder_id = c.id
-                UNION ALL
-                SELECT occurred_at, occurred_at FROM cylinder_events
-                WHERE cylinder_id = c.id AND kind = 'scan' AND op = 'fill'
-            ) f ON true
-            GROUP BY c.id
-        )
-        SELECT c.id, c.code, c.tag_id, c.medium, c.registration_no, c.next_on AS next_inspection_on,
-               c.manufactured_on, c.design_life_years, c.is_scrapped AS scrapped, c.station_code,
-               c.tare_kg, c.max_fill_kg,
-               l.ended AS last_filled_at, l.started AS last_fill_started_at,
-               EXISTS (
-                   SELECT 1 FROM cylinder_events o JOIN cylinder_events i
-                     ON i.cylinder_id = o.cylinder_id AND i.occurred_at > o.occurred_at
-                   WHERE o.cylinder_id = c.id AND o.kind = 'scan' AND o.op IN ('load', 'deliver')
-                     AND o.occurred_at > coalesce(l.ended, '-infinity')
-                     AND i.kind = 'scan' AND i.op IN ('collect_empty', 'return_in')
-               ) AS circulated,
-               (SELECT max(occurred_at) FROM cylinder_events
-                 WHERE cylinder_id = c.id AND kind = 'check' AND op = 'pre'
-                   AND (details->>'passed')::boolean) AS last_pre_check_at,
-               EXISTS (
-                   SELECT 1 FROM cylinder_events
-                   WHERE cylinder_id = c.id AND kind = 'check' AND op = 'post'
-                     AND occurred_at >= coalesce(l.started, '-infinity')
-               ) AS post_checked
-        FROM c JOIN last_fill l ON l.id = c.id
-        "#,
-    )
-    .bind(code)
-    .bind(tag)
-    .fetch_optional(pool)
-    .await
-    .context("reading a cylinder's filling facts")
+    const BY_CODE: &str = concat!(cylinder_facts_select!(), " WHERE c.code = $1");
+    const BY_TAG: &str = concat!(cylinder_facts_select!(), " WHERE c.tag_id = $1");
+    let sql = if code.is_some() { BY_CODE } else { BY_TAG };
+    sqlx::query_as(sql)
+        .bind(code.or(tag))
+        .fetch_optional(pool)
+        .await
+        .context("reading a cylinder's filling facts")
 }
 
 /// A decision to keep.
