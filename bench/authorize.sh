@@ -188,7 +188,8 @@ python3 - "$WORK/authorize.sql" "$LO" "$HI" "$KEY_HASH" <<'PY'
 import re, sys
 out, lo, hi, key_hash = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 src = open("backend/src/store/filling.rs", encoding="utf-8").read()
-facts = re.search(r'pub async fn cylinder\(.*?r#"(.*?)"#', src, re.S).group(1)
+facts = re.search(r'macro_rules! cylinder_facts_select \{.*?"(.*?)"', src, re.S).group(1)
+facts = re.sub(r'\\\n\s*', '', facts) + " WHERE c.code = $1"
 code = "('CY' || lpad((:id - %d)::text, 6, '0'))" % lo
 facts = " ".join(facts.replace("$1", code).replace("$2", "NULL").split())
 decision_facts = ('{"now":"2026-11-22T08:00:00Z","today":"2026-11-22","station_code":"ST1",'

@@ -20,6 +20,10 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+/// Tasks reading cylinder facts for filling decisions: one gathers the next batch while the
+/// other's statement runs.
+const FACTS_READERS: usize = 2;
+
 /// The running server and its workers.
 pub struct Application {
     port: u16,
@@ -171,6 +175,12 @@ impl Application {
                 pool.clone(),
                 "filling decisions",
                 Arc::new(|pool, rows| Box::pin(store::filling::insert_decisions(pool, rows))),
+            ),
+            facts: store::group_read::GroupReader::spawn(
+                pool.clone(),
+                "cylinder facts",
+                FACTS_READERS,
+                Arc::new(|pool, keys| Box::pin(store::filling::cylinders(pool, keys))),
             ),
             devices: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
             stations: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),

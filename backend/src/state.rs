@@ -6,7 +6,7 @@ use crate::config::Settings;
 use crate::live::LiveHub;
 use crate::pipeline::StreamKeys;
 use crate::store::auth::AuditRow;
-use crate::store::filling::{DecisionRow, StationRow};
+use crate::store::filling::{CylinderKey, CylinderRow, DecisionRow, StationRow};
 use crate::store::group_commit::GroupWriter;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -31,6 +31,8 @@ pub struct AppState {
     pub audit: GroupWriter<AuditRow>,
     /// Filling decisions, written in shared commits.
     pub decisions: GroupWriter<DecisionRow>,
+    /// Cylinders' filling facts, read in shared statements.
+    pub facts: crate::store::group_read::GroupReader<CylinderKey, CylinderRow>,
     /// Devices by key hash (cleared when a device is revoked here).
     pub devices: TtlCache<Device>,
     /// Stations with their enterprise's licences, by code.

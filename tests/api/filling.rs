@@ -527,15 +527,25 @@ async fn concurrent_decisions_are_each_kept_as_answered_and_audited() {
         .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
         .await;
     cylinder(&app, "GC1", "ST1", json!({})).await;
+    cylinder(&app, "GC2", "ST2", json!({})).await;
+    // Questions read in shared statements each get their own cylinder's facts: by tag, by
+    // code, unknown, mixed in one burst.
     let asks = (0..60).map(|i| {
-        let body = if i % 3 == 0 {
-            json!({"tag_id": format!("NOPE-{i}"), "station_code": "ST1", "gun_no": "G1",
-                   "medium": "LPG", "staff_no": "S1"})
-        } else {
-            ask("GC1", "ST1", "LPG")
+        let by_tag = |tag: &str| {
+            json!({"tag_id": tag, "station_code": "ST1", "gun_no": "G1", "medium": "LPG",
+                   "staff_no": "S1"})
+        };
+        let (body, expected) = match i % 3 {
+            0 => (by_tag(&format!("NOPE-{i}")), vec!["R00"]),
+            1 => (by_tag("T-GC1"), vec!["R10"]),
+            _ => (ask("GC2", "ST1", "LPG"), vec!["R07", "R10"]),
         };
         let (app, key) = (&app, controller.clone());
-        async move { app.authorize(&key, body).await }
+        async move {
+            let (status, answer) = app.authorize(&key, body).await;
+            assert_eq!(rules(&answer), expected, "{answer}");
+            (status, answer)
+        }
     });
     let answers = futures_util::future::join_all(asks).await;
     let mut answered: Vec<(Uuid, bool)> = answers

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::store::alerts::NewAlert;
 use crate::store::filling::FillingRow;
-use crate::store::filling::{CylinderRow, DecisionRow, StationRow};
+use crate::store::filling::{CylinderKey, CylinderRow, DecisionRow, StationRow};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use anyhow::Context;
 use chrono::{Months, Utc};
@@ -240,7 +240,6 @@ async fn gather_and_decide(
     ask: &AuthorizeRequest,
     decision_id: Uuid,
 ) -> anyhow::Result<Option<(Decided, DecisionRow)>> {
-    let pool = &state.pool;
     let station = station_row(state, ask.station_code.as_str()).await?;
     let Some(station) = station.filter(|s| {
         s.enterprise_code == device.enterprise_code
@@ -251,12 +250,12 @@ async fn gather_and_decide(
     }) else {
         return Ok(None);
     };
-    let row = store::filling::cylinder(
-        pool,
-        ask.cylinder_code.as_ref().map(|c| c.as_str()),
-        ask.tag_id.as_ref().map(|t| t.as_str()),
-    )
-    .await?;
+    let key = match (&ask.cylinder_code, &ask.tag_id) {
+        (Some(code), _) => CylinderKey::Code(code.as_str().to_owned()),
+        (None, Some(tag)) => CylinderKey::Tag(tag.as_str().to_owned()),
+        (None, None) => anyhow::bail!("the question names no cylinder"),
+    };
+    let row = state.facts.read(key).await?;
     let facts = Facts {
         now: Utc::now(),
         today: today_in_shanghai(),

@@ -67,22 +67,49 @@ macro_rules! cylinder_facts_select {
     };
 }
 
-/// The facts of the cylinder with that code or tag: its archive and its state row, whose
-/// filling facts (`filling_facts` in migration 0014) are written in the same transaction as
-/// every history row, so this primary-key read is as exact as reading the whole history.
-pub async fn cylinder(
-    pool: &PgPool,
-    code: Option<&str>,
-    tag: Option<&str>,
-) -> anyhow::Result<Option<CylinderRow>> {
-    const BY_CODE: &str = concat!(cylinder_facts_select!(), " WHERE c.code = $1");
-    const BY_TAG: &str = concat!(cylinder_facts_select!(), " WHERE c.tag_id = $1");
-    let sql = if code.is_some() { BY_CODE } else { BY_TAG };
-    sqlx::query_as(sql)
-        .bind(code.or(tag))
-        .fetch_optional(pool)
+/// A cylinder as the gun names it: by code or by tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CylinderKey {
+    Code(String),
+    Tag(String),
+}
+
+/// The facts of cylinders, in one statement (the group reader's batch): for each key in order,
+/// its cylinder or `None`. Its archive and its state row, whose filling facts
+/// (`filling_facts`, migration 0014) are written in the same transaction as every history
+/// row: primary-key reads as exact as reading the whole history.
+pub async fn cylinders(
+    pool: PgPool,
+    keys: Vec<CylinderKey>,
+) -> anyhow::Result<Vec<Option<CylinderRow>>> {
+    const BY_ANY: &str = concat!(
+        cylinder_facts_select!(),
+        " WHERE c.code = ANY($1) OR c.tag_id = ANY($2)"
+    );
+    let (mut codes, mut tags) = (Vec::new(), Vec::new());
+    for key in &keys {
+        match key {
+            CylinderKey::Code(c) => codes.push(c.as_str()),
+            CylinderKey::Tag(t) => tags.push(t.as_str()),
+        }
+    }
+    let rows: Vec<CylinderRow> = sqlx::query_as(BY_ANY)
+        .bind(&codes)
+        .bind(&tags)
+        .fetch_all(&pool)
         .await
-        .context("reading a cylinder's filling facts")
+        .context("reading cylinders' filling facts")?;
+    Ok(keys
+        .iter()
+        .map(|key| {
+            rows.iter()
+                .find(|r| match key {
+                    CylinderKey::Code(c) => r.code == *c,
+                    CylinderKey::Tag(t) => r.tag_id == *t,
+                })
+                .cloned()
+        })
+        .collect())
 }
 
 /// A decision to keep.

@@ -9,6 +9,7 @@ pub mod events;
 pub mod fences;
 pub mod filling;
 pub mod group_commit;
+pub mod group_read;
 pub mod lookout;
 pub mod registry;
 pub mod stats;

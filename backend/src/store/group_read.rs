@@ -1,0 +1,89 @@
+//! Group read: primary-key lookups that many requests make at the same moment (the cylinder
+//! facts of filling decisions) go through a few reader tasks that ask for whatever has queued
+//! in one statement (`= ANY($1)`). Each caller gets its own row, read by a statement that
+//! started after its request arrived — as fresh as reading alone; under load the per-statement
+//! cost (parse, plan, round trip, wake-ups) is shared by the whole batch.
+
+use anyhow::Context;
+use futures_util::future::BoxFuture;
+use sqlx::PgPool;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+/// How many keys one statement reads at most.
+const MAX_BATCH: usize = 256;
+/// Requests waiting beyond this make callers wait for room (back-pressure, not loss).
+const QUEUE: usize = 4096;
+
+type Reply<V> = oneshot::Sender<Result<Option<V>, String>>;
+/// Reads the rows of these keys; the answer has, for each key in order, its row or `None`.
+pub type ReadFn<K, V> =
+    Arc<dyn Fn(PgPool, Vec<K>) -> BoxFuture<'static, anyhow::Result<Vec<Option<V>>>> + Send + Sync>;
+
+/// Cheap to clone; all clones feed the same reader tasks.
+pub struct GroupReader<K, V> {
+    tx: mpsc::Sender<(K, Reply<V>)>,
+}
+
+impl<K, V> Clone for GroupReader<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<K: Send + 'static, V: Clone + Send + 'static> GroupReader<K, V> {
+    /// Starts `readers` tasks that take turns at the queue: one gathers what has queued while
+    /// the others' statements run. The tasks end when every clone is dropped.
+    pub fn spawn(pool: PgPool, what: &'static str, readers: usize, read: ReadFn<K, V>) -> Self {
+        let (tx, rx) = mpsc::channel::<(K, Reply<V>)>(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..readers.max(1) {
+            let (pool, rx, read) = (pool.clone(), rx.clone(), read.clone());
+            tokio::spawn(async move {
+                let mut batch = Vec::with_capacity(MAX_BATCH);
+                loop {
+                    // The queue is held only while taking a batch, not while reading it.
+                    if rx.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
+                        break;
+                    }
+                    let (keys, replies): (Vec<K>, Vec<Reply<V>>) = batch.drain(..).unzip();
+                    let asked = keys.len();
+                    match read(pool.clone(), keys).await {
+                        Ok(rows) if rows.len() == asked => {
+                            for (reply, row) in replies.into_iter().zip(rows) {
+                                // A caller that gave up (its deadline passed) is not waiting.
+                                let _ = reply.send(Ok(row));
+                            }
+                        }
+                        outcome => {
+                            let e = match outcome {
+                                Err(e) => format!("{e:#}"),
+                                Ok(rows) => format!("{} rows for {asked} keys", rows.len()),
+                            };
+                            tracing::error!(error = e, what, "group read failed");
+                            for reply in replies {
+                                let _ = reply.send(Err(e.clone()));
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        Self { tx }
+    }
+
+    /// Queues a key and waits for its row.
+    pub async fn read(&self, key: K) -> anyhow::Result<Option<V>> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send((key, reply))
+            .await
+            .map_err(|_| anyhow::anyhow!("the reader tasks have stopped"))?;
+        answer
+            .await
+            .context("the reader task dropped the key")?
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+}
