@@ -15,7 +15,6 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use shared::alert::{AlertKind, AlertNote, AlertStatus, Severity};
 use shared::auth::Role;
-use shared::cylinder::Page;
 use shared::{ErrorCode, ErrorDetail};
 use uuid::Uuid;
 
@@ -51,12 +50,9 @@ pub struct ListQuery {
     resolved: Option<bool>,
     limit: Option<i64>,
     cursor: Option<String>,
-    /// `csv`: the whole list as CSV (at most `CSV_MAX` alerts) instead of a page.
+    /// `csv`: the whole list as CSV (at most `paged::CSV_MAX` alerts) instead of a page.
     format: Option<String>,
 }
-
-/// The most alerts one CSV list holds; a longer list must be narrowed.
-const CSV_MAX: usize = 200_000;
 
 /// The columns of an alert list as CSV, in order.
 const CSV_COLUMNS: [&str; 16] = [
@@ -134,68 +130,25 @@ pub async fn list(
         acknowledged: query.acknowledged,
         resolved: query.resolved,
     };
-    match query.format.as_deref() {
-        None | Some("json") => {}
-        Some("csv") => return csv_list(&state, &scope, &filter).await,
-        Some(other) => {
-            return Err(ApiError::client(
-                ErrorCode::InvalidQuery,
-                format!("unknown format {other:?}; expected json or csv"),
-            ))
-        }
-    }
-    let mut rows = store::alerts::list(&state.pool, &scope, &filter, after, limit + 1).await?;
-    let more = usize::try_from(limit).is_ok_and(|l| rows.len() > l);
-    if more {
-        rows.pop();
-    }
-    let next_cursor = if more {
-        rows.last()
-            .map(|r| format!("{}_{}", r.last_seen_at.timestamp_micros(), r.id))
-    } else {
-        None
+    let csv = super::paged::wants_csv(query.format.as_deref())?;
+    let listing = super::paged::Listing {
+        what: "alerts",
+        file: "alerts.csv",
+        columns: &CSV_COLUMNS,
+        cells: |r| csv_cells(r).to_vec(),
+        after: |r| (r.last_seen_at, r.id),
+        cursor: |r| format!("{}_{}", r.last_seen_at.timestamp_micros(), r.id),
     };
-    let items = rows.into_iter().filter_map(view).collect();
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
-}
-
-/// The whole list as CSV, newest activity first; refused when longer than `CSV_MAX`.
-async fn csv_list(
-    state: &AppState,
-    scope: &crate::auth::Scope,
-    filter: &Filter,
-) -> Result<HttpResponse, ApiError> {
-    let csv_error = |e: csv::Error| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}"));
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(CSV_COLUMNS).map_err(csv_error)?;
-    let (mut after, mut written) = (None, 0usize);
-    loop {
-        let page = store::alerts::list(&state.pool, scope, filter, after, 5_000).await?;
-        let Some(last) = page.last() else { break };
-        after = Some((last.last_seen_at, last.id));
-        written += page.len();
-        if written > CSV_MAX {
-            return Err(ApiError::client(
-                ErrorCode::InvalidQuery,
-                format!(
-                    "more than {CSV_MAX} alerts; narrow the list (kind, from/to, enterprise_code)"
-                ),
-            ));
-        }
-        for r in &page {
-            writer.write_record(csv_cells(r)).map_err(csv_error)?;
-        }
-        if page.len() < 5_000 {
-            break;
-        }
-    }
-    let body = writer
-        .into_inner()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("content-disposition", "attachment; filename=\"alerts.csv\""))
-        .body(body))
+    let (pool, scope, filter) = (&state.pool, &scope, &filter);
+    listing
+        .answer(
+            csv,
+            after,
+            limit,
+            |after, n| store::alerts::list(pool, scope, filter, after, n),
+            view,
+        )
+        .await
 }
 
 /// `GET /api/v1/alerts/{id}`.

@@ -1,9 +1,10 @@
-//! The lists behind the figures that count records rather than cylinders:
-//! `GET /api/v1/fillings` (filling records), `GET /api/v1/fillings/decisions` (authorize
-//! decisions), `GET /api/v1/history` (cylinders' history rows: deliveries, returns, moves) and
-//! `GET /api/v1/customers` (customer accounts),
-//! within the caller's scope, newest first, paged by cursor or whole as CSV.
+//! The lists behind the figures: `GET /api/v1/fillings` (filling records),
+//! `GET /api/v1/fillings/decisions` (authorize decisions), `GET /api/v1/history` (cylinders'
+//! history rows: deliveries, returns, moves), `GET /api/v1/customers` (customer accounts) and
+//! `GET /api/v1/cylinders` (cylinders by custody and compliance, classified as the statistics
+//! classify them), within the caller's scope, paged by cursor or whole as CSV.
 
+use super::paged::{wants_csv, Listing};
 use crate::auth::User;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -11,13 +12,8 @@ use crate::store;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
-use shared::cylinder::Page;
+use shared::cylinder::{Compliance, Custody};
 use shared::ErrorCode;
-
-/// The most rows one CSV list holds; a longer list must be narrowed.
-const CSV_MAX: usize = 200_000;
-/// Rows read per query while writing a CSV list.
-const CSV_PAGE: i64 = 5_000;
 
 /// `?from=&to=&enterprise_code=&district_code=&station_code=&flagged=&late=&limit=&cursor=&format=`.
 #[derive(Deserialize)]
@@ -74,18 +70,6 @@ fn window(
     Ok(Some((from, to)))
 }
 
-/// Whether the whole list is asked for as CSV.
-fn wants_csv(format: Option<&str>) -> Result<bool, ApiError> {
-    match format {
-        None | Some("json") => Ok(false),
-        Some("csv") => Ok(true),
-        Some(other) => Err(ApiError::client(
-            ErrorCode::InvalidQuery,
-            format!("unknown format {other:?}; expected json or csv"),
-        )),
-    }
-}
-
 /// The scope asked for, and the station (which must be within it).
 async fn scope_of(
     state: &AppState,
@@ -95,43 +79,8 @@ async fn scope_of(
     station: Option<&str>,
 ) -> Result<crate::auth::Scope, ApiError> {
     let scope = super::alerts::narrowed(state, user, enterprise, district).await?;
-    if let Some(code) = station {
-        if store::filling::station_in_scope(&state.pool, code, &scope)
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::client(
-                ErrorCode::NotFound,
-                format!("no station {code}"),
-            ));
-        }
-    }
+    super::stats::station_in_scope(state, station, &scope).await?;
     Ok(scope)
-}
-
-/// A CSV download.
-fn csv_response(writer: csv::Writer<Vec<u8>>, name: &str) -> Result<HttpResponse, ApiError> {
-    let body = writer
-        .into_inner()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "content-disposition",
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .body(body))
-}
-
-fn csv_error(e: csv::Error) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("writing CSV: {e}"))
-}
-
-fn too_long() -> ApiError {
-    ApiError::client(
-        ErrorCode::InvalidQuery,
-        format!("more than {CSV_MAX} rows; narrow the list (from/to, station_code)"),
-    )
 }
 
 /// `GET /api/v1/fillings`: filling records (window on the end of filling).
@@ -142,7 +91,7 @@ pub async fn fillings(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
     let limit = super::page_limit(q.limit)?;
-    let mut after = q.cursor.as_deref().map(super::parse_cursor).transpose()?;
+    let after = q.cursor.as_deref().map(super::parse_cursor).transpose()?;
     let filter = store::stats::FillingFilter {
         window: window(q.from, q.to)?,
         flagged: q.flagged,
@@ -159,23 +108,10 @@ pub async fn fillings(
     )
     .await?;
     let station = q.station_code.as_deref();
-    if !csv {
-        let mut items =
-            store::stats::filling_list(&state.pool, &scope, station, &filter, after, limit + 1)
-                .await?;
-        let more = usize::try_from(limit).is_ok_and(|l| items.len() > l);
-        if more {
-            items.pop();
-        }
-        let next_cursor = more
-            .then(|| items.last())
-            .flatten()
-            .map(|r| format!("{}_{}", r.ended_at.timestamp_micros(), r.id));
-        return Ok(HttpResponse::Ok().json(Page { items, next_cursor }));
-    }
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record([
+    let listing = Listing {
+        what: "filling records",
+        file: "fillings.csv",
+        columns: &[
             "id",
             "station_code",
             "gun_no",
@@ -188,43 +124,36 @@ pub async fn fillings(
             "mass_before_kg",
             "mass_after_kg",
             "flags",
-        ])
-        .map_err(csv_error)?;
-    let mut written = 0usize;
-    loop {
-        let page =
-            store::stats::filling_list(&state.pool, &scope, station, &filter, after, CSV_PAGE)
-                .await?;
-        written += page.len();
-        if written > CSV_MAX {
-            return Err(too_long());
-        }
-        for r in &page {
-            writer
-                .write_record([
-                    r.id.to_string(),
-                    r.station_code.clone(),
-                    r.gun_no.clone(),
-                    r.cylinder_code.clone(),
-                    r.staff_no.clone(),
-                    r.started_at.to_rfc3339(),
-                    r.ended_at.to_rfc3339(),
-                    r.received_at.to_rfc3339(),
-                    r.late_s.to_string(),
-                    r.mass_before_kg.to_string(),
-                    r.mass_after_kg.to_string(),
-                    r.flags.join(" "),
-                ])
-                .map_err(csv_error)?;
-        }
-        match page.last() {
-            Some(last) if i64::try_from(page.len()).is_ok_and(|n| n == CSV_PAGE) => {
-                after = Some((last.ended_at, last.id));
-            }
-            _ => break,
-        }
-    }
-    csv_response(writer, "fillings.csv")
+        ],
+        cells: |r: &shared::stats::FillingItem| {
+            vec![
+                r.id.to_string(),
+                r.station_code.clone(),
+                r.gun_no.clone(),
+                r.cylinder_code.clone(),
+                r.staff_no.clone(),
+                r.started_at.to_rfc3339(),
+                r.ended_at.to_rfc3339(),
+                r.received_at.to_rfc3339(),
+                r.late_s.to_string(),
+                r.mass_before_kg.to_string(),
+                r.mass_after_kg.to_string(),
+                r.flags.join(" "),
+            ]
+        },
+        after: |r| (r.ended_at, r.id),
+        cursor: |r| format!("{}_{}", r.ended_at.timestamp_micros(), r.id),
+    };
+    let (pool, scope, filter) = (&state.pool, &scope, &filter);
+    listing
+        .answer(
+            csv,
+            after,
+            limit,
+            |after, n| store::stats::filling_list(pool, scope, station, filter, after, n),
+            Some,
+        )
+        .await
 }
 
 /// `GET /api/v1/fillings/decisions`: authorize decisions (window on the decision time).
@@ -235,7 +164,7 @@ pub async fn decisions(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
     let limit = super::page_limit(q.limit)?;
-    let mut after = q.cursor.as_deref().map(super::parse_cursor).transpose()?;
+    let after = q.cursor.as_deref().map(super::parse_cursor).transpose()?;
     if let Some(rule) = &q.rule {
         let known = rule.len() == 3
             && rule.starts_with('R')
@@ -262,23 +191,10 @@ pub async fn decisions(
     )
     .await?;
     let station = q.station_code.as_deref();
-    if !csv {
-        let mut items =
-            store::stats::decision_list(&state.pool, &scope, station, &filter, after, limit + 1)
-                .await?;
-        let more = usize::try_from(limit).is_ok_and(|l| items.len() > l);
-        if more {
-            items.pop();
-        }
-        let next_cursor = more
-            .then(|| items.last())
-            .flatten()
-            .map(|r| format!("{}_{}", r.decided_at.timestamp_micros(), r.id));
-        return Ok(HttpResponse::Ok().json(Page { items, next_cursor }));
-    }
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record([
+    let listing = Listing {
+        what: "decisions",
+        file: "decisions.csv",
+        columns: &[
             "id",
             "decided_at",
             "station_code",
@@ -289,41 +205,34 @@ pub async fn decisions(
             "staff_no",
             "allowed",
             "rules",
-        ])
-        .map_err(csv_error)?;
-    let mut written = 0usize;
-    loop {
-        let page =
-            store::stats::decision_list(&state.pool, &scope, station, &filter, after, CSV_PAGE)
-                .await?;
-        written += page.len();
-        if written > CSV_MAX {
-            return Err(too_long());
-        }
-        for r in &page {
-            writer
-                .write_record([
-                    r.id.to_string(),
-                    r.decided_at.to_rfc3339(),
-                    r.station_code.clone(),
-                    r.gun_no.clone(),
-                    r.cylinder_code.clone().unwrap_or_default(),
-                    r.tag_id.clone().unwrap_or_default(),
-                    r.medium.clone(),
-                    r.staff_no.clone(),
-                    r.allowed.to_string(),
-                    r.rules.join(" "),
-                ])
-                .map_err(csv_error)?;
-        }
-        match page.last() {
-            Some(last) if i64::try_from(page.len()).is_ok_and(|n| n == CSV_PAGE) => {
-                after = Some((last.decided_at, last.id));
-            }
-            _ => break,
-        }
-    }
-    csv_response(writer, "decisions.csv")
+        ],
+        cells: |r: &shared::stats::DecisionItem| {
+            vec![
+                r.id.to_string(),
+                r.decided_at.to_rfc3339(),
+                r.station_code.clone(),
+                r.gun_no.clone(),
+                r.cylinder_code.clone().unwrap_or_default(),
+                r.tag_id.clone().unwrap_or_default(),
+                r.medium.clone(),
+                r.staff_no.clone(),
+                r.allowed.to_string(),
+                r.rules.join(" "),
+            ]
+        },
+        after: |r| (r.decided_at, r.id),
+        cursor: |r| format!("{}_{}", r.decided_at.timestamp_micros(), r.id),
+    };
+    let (pool, scope, filter) = (&state.pool, &scope, &filter);
+    listing
+        .answer(
+            csv,
+            after,
+            limit,
+            |after, n| store::stats::decision_list(pool, scope, station, filter, after, n),
+            Some,
+        )
+        .await
 }
 
 /// `?from=&to=&enterprise_code=&district_code=&kind=&op=&recovered=&from_site=&to_site=&limit=&cursor=&format=`.
@@ -398,7 +307,7 @@ pub async fn history(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
     let limit = super::page_limit(q.limit)?;
-    let mut after = q.cursor.as_deref().map(history_cursor).transpose()?;
+    let after = q.cursor.as_deref().map(history_cursor).transpose()?;
     let moved = match (&q.from_site, &q.to_site) {
         (None, None) => None,
         (Some(a), Some(b)) => Some((site(a)?, site(b)?)),
@@ -425,23 +334,10 @@ pub async fn history(
         None,
     )
     .await?;
-    let cursor_of = |(id, r): &(i64, shared::stats::HistoryItem)| {
-        format!("{}_{}_{id}", r.occurred_at.timestamp_micros(), r.event_id)
-    };
-    if !csv {
-        let mut rows =
-            store::stats::history_list(&state.pool, &scope, &filter, after, limit + 1).await?;
-        let more = usize::try_from(limit).is_ok_and(|l| rows.len() > l);
-        if more {
-            rows.pop();
-        }
-        let next_cursor = more.then(|| rows.last()).flatten().map(cursor_of);
-        let items: Vec<_> = rows.into_iter().map(|(_, r)| r).collect();
-        return Ok(HttpResponse::Ok().json(Page { items, next_cursor }));
-    }
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record([
+    let listing = Listing {
+        what: "history rows",
+        file: "history.csv",
+        columns: &[
             "cylinder_code",
             "event_id",
             "kind",
@@ -452,41 +348,35 @@ pub async fn history(
             "to_station_code",
             "vehicle_plate",
             "staff_no",
-        ])
-        .map_err(csv_error)?;
-    let mut written = 0usize;
-    loop {
-        let page =
-            store::stats::history_list(&state.pool, &scope, &filter, after, CSV_PAGE).await?;
-        written += page.len();
-        if written > CSV_MAX {
-            return Err(too_long());
-        }
-        for (_, r) in &page {
+        ],
+        cells: |(_, r): &(i64, shared::stats::HistoryItem)| {
             let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-            writer
-                .write_record([
-                    r.cylinder_code.clone(),
-                    r.event_id.to_string(),
-                    r.kind.clone(),
-                    opt(&r.op),
-                    r.occurred_at.to_rfc3339(),
-                    opt(&r.station_code),
-                    opt(&r.customer_code),
-                    opt(&r.to_station_code),
-                    opt(&r.vehicle_plate),
-                    opt(&r.staff_no),
-                ])
-                .map_err(csv_error)?;
-        }
-        match page.last() {
-            Some((id, last)) if i64::try_from(page.len()).is_ok_and(|n| n == CSV_PAGE) => {
-                after = Some((last.occurred_at, last.event_id, *id));
-            }
-            _ => break,
-        }
-    }
-    csv_response(writer, "history.csv")
+            vec![
+                r.cylinder_code.clone(),
+                r.event_id.to_string(),
+                r.kind.clone(),
+                opt(&r.op),
+                r.occurred_at.to_rfc3339(),
+                opt(&r.station_code),
+                opt(&r.customer_code),
+                opt(&r.to_station_code),
+                opt(&r.vehicle_plate),
+                opt(&r.staff_no),
+            ]
+        },
+        after: |(id, r)| (r.occurred_at, r.event_id, *id),
+        cursor: |(id, r)| format!("{}_{}_{id}", r.occurred_at.timestamp_micros(), r.event_id),
+    };
+    let (pool, scope, filter) = (&state.pool, &scope, &filter);
+    listing
+        .answer(
+            csv,
+            after,
+            limit,
+            |after, n| store::stats::history_list(pool, scope, filter, after, n),
+            |(_, r)| Some(r),
+        )
+        .await
 }
 
 /// `?enterprise_code=&district_code=&kind=&limit=&cursor=&format=`.
@@ -528,20 +418,10 @@ pub async fn customers(
     )
     .await?;
     let kind = q.kind.as_deref();
-    if !csv {
-        let mut items =
-            store::stats::customer_list(&state.pool, &scope, kind, q.cursor.as_deref(), limit + 1)
-                .await?;
-        let more = usize::try_from(limit).is_ok_and(|l| items.len() > l);
-        if more {
-            items.pop();
-        }
-        let next_cursor = more.then(|| items.last()).flatten().map(|c| c.code.clone());
-        return Ok(HttpResponse::Ok().json(Page { items, next_cursor }));
-    }
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record([
+    let listing = Listing {
+        what: "customers",
+        file: "customers.csv",
+        columns: &[
             "code",
             "enterprise_code",
             "name",
@@ -550,37 +430,156 @@ pub async fn customers(
             "address",
             "district_code",
             "opened_at",
-        ])
-        .map_err(csv_error)?;
-    let (mut after, mut written) = (None::<String>, 0usize);
-    loop {
-        let page =
-            store::stats::customer_list(&state.pool, &scope, kind, after.as_deref(), CSV_PAGE)
-                .await?;
-        written += page.len();
-        if written > CSV_MAX {
-            return Err(too_long());
-        }
-        for c in &page {
-            writer
-                .write_record([
-                    c.code.as_str(),
-                    c.enterprise_code.as_str(),
-                    c.name.as_str(),
-                    c.kind.as_str(),
-                    c.phone.as_str(),
-                    c.address.as_str(),
-                    c.district_code.as_str(),
-                    &c.opened_at.to_rfc3339(),
-                ])
-                .map_err(csv_error)?;
-        }
-        match page.last() {
-            Some(last) if i64::try_from(page.len()).is_ok_and(|n| n == CSV_PAGE) => {
-                after = Some(last.code.clone());
+        ],
+        cells: |c: &shared::stats::CustomerItem| {
+            vec![
+                c.code.clone(),
+                c.enterprise_code.clone(),
+                c.name.clone(),
+                c.kind.clone(),
+                c.phone.clone(),
+                c.address.clone(),
+                c.district_code.clone(),
+                c.opened_at.to_rfc3339(),
+            ]
+        },
+        after: |c| c.code.clone(),
+        cursor: |c| c.code.clone(),
+    };
+    let (pool, scope) = (&state.pool, &scope);
+    listing
+        .answer(
+            csv,
+            q.cursor.clone(),
+            limit,
+            |after: Option<String>, n| async move {
+                store::stats::customer_list(pool, scope, kind, after.as_deref(), n).await
+            },
+            Some,
+        )
+        .await
+}
+
+/// `GET /api/v1/cylinders?medium=&custody=a,b&compliance=a,b&enterprise_code=&district_code=&station_code=&limit=&cursor=`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CylindersQuery {
+    medium: Option<shared::medium::Medium>,
+    custody: Option<String>,
+    compliance: Option<String>,
+    enterprise_code: Option<String>,
+    district_code: Option<String>,
+    station_code: Option<String>,
+    /// With (`true`) or without (`false`) usage registration.
+    registered: Option<bool>,
+    /// Tag read in the field at least once (`true`) or never (`false`).
+    seen: Option<bool>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+    /// `csv`: the whole list as CSV (at most `paged::CSV_MAX` cylinders) instead of a page.
+    format: Option<String>,
+}
+
+/// The columns of a list, in order.
+const CYLINDER_COLUMNS: [&str; 9] = [
+    "code",
+    "medium",
+    "custody",
+    "compliance",
+    "owner_enterprise_code",
+    "district_code",
+    "place_kind",
+    "place_code",
+    "last_seen_at",
+];
+
+fn cylinder_cells(r: &store::stats::Listed) -> Vec<String> {
+    vec![
+        r.code.clone(),
+        r.medium.clone(),
+        r.custody.clone(),
+        r.compliance.clone(),
+        r.owner.clone(),
+        r.district_code.clone().unwrap_or_default(),
+        r.place_kind.clone().unwrap_or_default(),
+        r.place_code.clone().unwrap_or_default(),
+        r.last_seen_at
+            .map(|t| crate::rules::compliance::to_beijing(t).to_rfc3339())
+            .unwrap_or_default(),
+    ]
+}
+
+/// `GET /api/v1/cylinders`: the list behind a figure — cylinders within scope by effective
+/// custody (`lost` included) and worst compliance status, classified as the statistics
+/// classify them; by code, `?cursor=` the last code of the previous page.
+pub async fn cylinders(
+    query: Result<web::Query<CylindersQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let limit = super::page_limit(q.limit)?;
+    let names =
+        |list: &Option<String>, known: &[&str], what: &str| -> Result<Vec<String>, ApiError> {
+            let names: Vec<String> = list
+                .as_deref()
+                .map(|l| l.split(',').map(|n| n.trim().to_owned()).collect())
+                .unwrap_or_default();
+            match names.iter().find(|n| !known.contains(&n.as_str())) {
+                Some(bad) => Err(ApiError::client(
+                    ErrorCode::InvalidQuery,
+                    format!(
+                        "unknown {what} {bad:?}; expected some of {}",
+                        known.join(", ")
+                    ),
+                )),
+                None => Ok(names),
             }
-            _ => break,
-        }
-    }
-    csv_response(writer, "customers.csv")
+        };
+    let custody_names: Vec<&str> = Custody::ALL.iter().map(|c| c.name()).collect();
+    let compliance_names: Vec<&str> = Compliance::ALL.iter().map(|c| c.name()).collect();
+    let filter = store::stats::ListFilter {
+        medium: q.medium.map(|m| m.code().to_owned()),
+        custody: names(&q.custody, &custody_names, "custody")?,
+        compliance: names(&q.compliance, &compliance_names, "compliance")?,
+        registered: q.registered,
+        seen: q.seen,
+    };
+    let scope = scope_of(
+        &state,
+        &user,
+        q.enterprise_code.as_deref(),
+        q.district_code.as_deref(),
+        q.station_code.as_deref(),
+    )
+    .await?;
+    let csv = wants_csv(q.format.as_deref())?;
+    let listing = Listing {
+        what: "cylinders",
+        file: "cylinders.csv",
+        columns: &CYLINDER_COLUMNS,
+        cells: cylinder_cells,
+        after: |r| r.code.clone(),
+        cursor: |r| r.code.clone(),
+    };
+    let (pool, scope, filter) = (&state.pool, &scope, &filter);
+    let (station, now) = (q.station_code.as_deref(), super::stats::classify(&state));
+    listing
+        .answer(
+            csv,
+            q.cursor.clone(),
+            limit,
+            |after: Option<String>, n| async move {
+                store::stats::list(pool, scope, station, now, filter, after.as_deref(), n).await
+            },
+            |r| {
+                Some(serde_json::json!({
+                    "code": r.code, "medium": r.medium, "custody": r.custody,
+                    "compliance": r.compliance, "owner_enterprise_code": r.owner,
+                    "district_code": r.district_code, "place_kind": r.place_kind,
+                    "place_code": r.place_code, "last_seen_at": r.last_seen_at,
+                }))
+            },
+        )
+        .await
 }

@@ -13,6 +13,7 @@ pub mod health;
 pub mod lists;
 pub mod live;
 pub mod openapi;
+pub mod paged;
 pub mod public;
 pub mod registry;
 pub mod stats;
@@ -117,7 +118,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             ))
             .service(
                 resource("/cylinders", web::post().to(cylinders::create))
-                    .route(web::get().to(stats::cylinders)),
+                    .route(web::get().to(lists::cylinders)),
             )
             .service(resource(
                 "/cylinders/import",
