@@ -174,7 +174,7 @@ impl Application {
             decisions: GroupWriter::spawn(
                 pool.clone(),
                 "filling decisions",
-                Arc::new(|pool, rows| Box::pin(store::filling::insert_decisions(pool, rows))),
+                Arc::new(|pool, rows| Box::pin(store::filling::keep_decisions(pool, rows))),
             ),
             facts: store::group_read::GroupReader::spawn(
                 pool.clone(),

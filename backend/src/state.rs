@@ -29,8 +29,8 @@ pub struct AppState {
     pub limiter: crate::api::guard::RateLimiter,
     /// Audit records, written in shared commits.
     pub audit: GroupWriter<AuditRow>,
-    /// Filling decisions, written in shared commits.
-    pub decisions: GroupWriter<DecisionRow>,
+    /// Filling decisions with their audit records, written in shared commits.
+    pub decisions: GroupWriter<(DecisionRow, AuditRow)>,
     /// Cylinders' filling facts, read in shared statements.
     pub facts: crate::store::group_read::GroupReader<CylinderKey, CylinderRow>,
     /// Devices by key hash (cleared when a device is revoked here).

@@ -11,6 +11,7 @@ use crate::rules::filling::{decide, CylinderFacts, EnterpriseFacts, Facts, Reaso
 use crate::state::AppState;
 use crate::store;
 use crate::store::alerts::NewAlert;
+use crate::store::auth::AuditRow;
 use crate::store::filling::FillingRow;
 use crate::store::filling::{CylinderKey, CylinderRow, DecisionRow, StationRow};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
@@ -101,7 +102,9 @@ pub async fn authorize(
     let (allowed, reasons) = match tokio::time::timeout(DECIDE_WITHIN, work).await {
         Ok(Ok((Some(((allowed, reasons, station), row)), device))) => {
             let left = DECIDE_WITHIN.saturating_sub(started.elapsed());
-            if let Err(e) = keep(&state, row, left).await {
+            // The request's audit record commits with the decision (one commit, not two).
+            let audit = super::guard::audit_row(&req, actix_web::http::StatusCode::OK);
+            if let Err(e) = keep(&state, row, audit, left).await {
                 tracing::error!(error = %format!("{e:#}"), "filling decision not kept; refusing");
                 let (allowed, reasons) = unsure();
                 return Ok(HttpResponse::Ok().json(AuthorizeResponse {
@@ -110,6 +113,7 @@ pub async fn authorize(
                     reasons,
                 }));
             }
+            req.extensions_mut().insert(super::guard::Audited);
             if !allowed {
                 // The gun has its answer first; the alert follows.
                 let alert = refusal_alert(&ask, &device, &station, decision_id, &reasons);
@@ -196,13 +200,19 @@ fn refusal_alert(
 /// A decision made: allowed, the failing rules, the station.
 type Decided = (bool, Vec<RuleReason>, StationRow);
 
-/// Keeps the decision before it is answered (a shared commit with the other decisions of the
-/// moment). A write still running at the deadline is answered `E01`, and once it lands the kept
-/// decision is made the refusal that was answered.
-async fn keep(state: &AppState, row: DecisionRow, left: Duration) -> anyhow::Result<()> {
+/// Keeps the decision and its request's audit record before it is answered (a shared commit
+/// with the other decisions of the moment). A write still running at the deadline is answered
+/// `E01`, and once it lands the kept decision is made the refusal that was answered; its request
+/// is then audited by the middleware as well (two records rather than possibly none).
+async fn keep(
+    state: &AppState,
+    row: DecisionRow,
+    audit: AuditRow,
+    left: Duration,
+) -> anyhow::Result<()> {
     let id = row.id;
     let writer = state.decisions.clone();
-    let mut write = tokio::spawn(async move { writer.write(row).await });
+    let mut write = tokio::spawn(async move { writer.write((row, audit)).await });
     match tokio::time::timeout(left, &mut write).await {
         Ok(joined) => joined.context("the decision writer failed")?,
         Err(_) => {

@@ -9,9 +9,9 @@ use crate::state::AppState;
 use crate::store::auth::AuditRow;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage};
+use actix_web::{web, HttpMessage, HttpRequest};
 use shared::ErrorCode;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -83,8 +83,9 @@ pub async fn guard(
     let audited = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS)
         || path == "/api/v1/auth/login";
     let response = next.call(req).await?;
-    if let (true, Some(state)) = (audited, state) {
-        let row = audit_row(&response, &method, &path, peer);
+    let written = response.request().extensions().get::<Audited>().is_some();
+    if let (true, false, Some(state)) = (audited, written, state) {
+        let row = audit_row(response.request(), response.status());
         let action = row.action.clone();
         if let Err(e) = state.audit.write(row).await {
             tracing::error!(error = %format!("{e:#}"), action, "audit record lost");
@@ -93,13 +94,19 @@ pub async fn guard(
     Ok(response.map_into_left_body())
 }
 
-fn audit_row<B>(
-    response: &ServiceResponse<B>,
-    method: &Method,
-    path: &str,
-    peer: Option<IpAddr>,
-) -> AuditRow {
-    let request = response.request();
+/// Set by a handler that wrote its request's audit record itself, in the same transaction as
+/// what it audits (a filling decision): the middleware does not write a second.
+#[derive(Debug, Clone, Copy)]
+pub struct Audited;
+
+/// The audit record of a request answered with `status`: the principal (or the actor a login
+/// names), the route, the outcome, the source address, the query and what the handler added.
+pub fn audit_row(request: &HttpRequest, status: StatusCode) -> AuditRow {
+    let (method, path, peer) = (
+        request.method(),
+        request.path(),
+        request.peer_addr().map(|a| a.ip()),
+    );
     let extensions = request.extensions();
     let mut row = AuditRow {
         actor_kind: "anonymous".into(),
@@ -119,7 +126,6 @@ fn audit_row<B>(
         }
         None => row.actor = extensions.get::<AuditActor>().map(|a| a.0.clone()),
     }
-    let status = response.status();
     row.action = format!(
         "{method} {}",
         request.match_pattern().unwrap_or_else(|| path.to_owned())

@@ -264,6 +264,15 @@ pub struct AuditRow {
 
 /// Appends audit records, in order, in one statement.
 pub async fn audit_many(pool: PgPool, rows: Vec<AuditRow>) -> anyhow::Result<()> {
+    append_audit(&pool, rows).await
+}
+
+/// Appends audit records, in order, in one statement on `db` (a pool, or a transaction the
+/// records commit with).
+pub async fn append_audit<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    rows: Vec<AuditRow>,
+) -> anyhow::Result<()> {
     let col = |f: fn(&AuditRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
     let actors = col(|r| r.actor.clone());
     let kinds = col(|r| Some(r.actor_kind.clone()));
@@ -295,7 +304,7 @@ pub async fn audit_many(pool: PgPool, rows: Vec<AuditRow>) -> anyhow::Result<()>
     .bind(&statuses)
     .bind(&addrs)
     .bind(&details)
-    .execute(&pool)
+    .execute(db)
     .await
     .context("appending to the audit log")?;
     Ok(())

@@ -130,13 +130,33 @@ pub struct DecisionRow {
     pub facts_digest: String,
 }
 
+/// Keeps decisions with their requests' audit records, in one transaction (one statement
+/// each): a decision is never kept unaudited, nor audited unkept.
+pub async fn keep_decisions(
+    pool: PgPool,
+    rows: Vec<(DecisionRow, super::auth::AuditRow)>,
+) -> anyhow::Result<()> {
+    let (decisions, audits): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+    let mut tx = pool
+        .begin()
+        .await
+        .context("opening a decisions transaction")?;
+    insert_decisions(&mut tx, decisions).await?;
+    super::auth::append_audit(&mut *tx, audits).await?;
+    tx.commit().await.context("committing decisions")?;
+    Ok(())
+}
+
 /// Keeps decisions, in one statement.
-pub async fn insert_decisions(pool: PgPool, rows: Vec<DecisionRow>) -> anyhow::Result<()> {
+async fn insert_decisions(
+    conn: &mut sqlx::PgConnection,
+    mut rows: Vec<DecisionRow>,
+) -> anyhow::Result<()> {
+    let reasons: Vec<serde_json::Value> = rows.iter_mut().map(|d| d.reasons.take()).collect();
+    let facts: Vec<serde_json::Value> = rows.iter_mut().map(|d| d.facts.take()).collect();
     let text = |f: fn(&DecisionRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
     let ids: Vec<Uuid> = rows.iter().map(|d| d.id).collect();
     let allowed: Vec<bool> = rows.iter().map(|d| d.allowed).collect();
-    let reasons: Vec<serde_json::Value> = rows.iter().map(|d| d.reasons.clone()).collect();
-    let facts: Vec<serde_json::Value> = rows.iter().map(|d| d.facts.clone()).collect();
     sqlx::query(
         "INSERT INTO filling_decisions (id, station_code, gun_no, cylinder_code, tag_id, medium, \
          staff_no, device_id, enterprise_code, allowed, reasons, facts, facts_digest) \
@@ -157,7 +177,7 @@ pub async fn insert_decisions(pool: PgPool, rows: Vec<DecisionRow>) -> anyhow::R
     .bind(&reasons)
     .bind(&facts)
     .bind(text(|d| Some(d.facts_digest.clone())))
-    .execute(&pool)
+    .execute(&mut *conn)
     .await
     .context("keeping filling decisions")?;
     Ok(())
