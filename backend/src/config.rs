@@ -54,6 +54,13 @@ pub struct Settings {
     pub pipeline_claim_idle_s: u64,
     /// How often processed entries are trimmed from the stream (seconds); pending ones stay.
     pub pipeline_trim_every_s: u64,
+    /// The event stream is cut into this many partitions by vehicle (else cylinder); each is
+    /// consumed by one instance at a time, so a vehicle's events are handled in order whatever
+    /// the number of instances. Every instance of a deployment must use the same number.
+    pub pipeline_partitions: usize,
+    /// An instance holds a partition for this long after its last renewal (milliseconds); a
+    /// dead instance's partitions are taken over after it.
+    pub pipeline_lease_ms: u64,
     /// Whether the GPS plausibility filters run (off: every fix is applied, newest wins).
     pub gps_filters: bool,
     /// A GPS fix more than this ahead of its receipt is filtered as `future` (seconds).
@@ -154,6 +161,8 @@ impl Default for Settings {
             pipeline_max_attempts: 5,
             pipeline_claim_idle_s: 30,
             pipeline_trim_every_s: 60,
+            pipeline_partitions: 1,
+            pipeline_lease_ms: 10_000,
             gps_filters: true,
             gps_max_future_s: 120,
             gps_max_age_h: 24,
@@ -258,7 +267,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 45] = [
+const KEYS: [&str; 47] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -268,6 +277,8 @@ const KEYS: [&str; 45] = [
     "pipeline_max_attempts",
     "pipeline_claim_idle_s",
     "pipeline_trim_every_s",
+    "pipeline_partitions",
+    "pipeline_lease_ms",
     "gps_filters",
     "gps_max_future_s",
     "gps_max_age_h",

@@ -48,7 +48,11 @@ impl Application {
             .context("parsing redis_url")?;
         let basemap = std::fs::read(&settings.basemap_path)
             .with_context(|| format!("reading basemap_path {}", settings.basemap_path.display()))?;
-        let keys = StreamKeys::new(&settings.redis_prefix, &settings.pipeline_group);
+        let keys = StreamKeys::new(
+            &settings.redis_prefix,
+            &settings.pipeline_group,
+            settings.pipeline_partitions,
+        );
         let hub = LiveHub::new();
         let (publisher, published) = crate::live::publish::Publisher::new();
         let relay_wakeup = Arc::new(Notify::new());
@@ -98,6 +102,7 @@ impl Application {
                     custody: crate::pipeline::custody::Policy {
                         delivery_max_distance_m: settings.delivery_max_distance_m,
                     },
+                    lease: Duration::from_millis(settings.pipeline_lease_ms.max(300)),
                     dwell: chrono::Duration::seconds(
                         i64::try_from(settings.fence_dwell_s)
                             .unwrap_or(3_000_000_000)

@@ -86,13 +86,21 @@ async fn redis_probe(state: &AppState, stream: &mut StreamHealth) -> anyhow::Res
         .unwrap_or("unknown")
         .trim()
         .to_owned();
-    let length: u64 = conn.xlen(&state.keys.events).await?;
-    stream.length = Some(length);
-    if length > 0 {
-        let groups: StreamInfoGroupsReply = conn.xinfo_groups(&state.keys.events).await?;
-        if let Some(group) = groups.groups.iter().find(|g| g.name == state.keys.group) {
-            stream.pending = u64::try_from(group.pending).ok();
-            stream.lag = group.lag.and_then(|l| u64::try_from(l).ok());
+    // Summed over the stream's partitions.
+    for p in 0..state.keys.partitions {
+        let key = state.keys.stream(p);
+        let length: u64 = conn.xlen(&key).await?;
+        stream.length = Some(stream.length.unwrap_or(0) + length);
+        if length > 0 {
+            let groups: StreamInfoGroupsReply = conn.xinfo_groups(&key).await?;
+            if let Some(group) = groups.groups.iter().find(|g| g.name == state.keys.group) {
+                let add = |total: Option<u64>, n: Option<u64>| match (total, n) {
+                    (None, None) => None,
+                    (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+                };
+                stream.pending = add(stream.pending, u64::try_from(group.pending).ok());
+                stream.lag = add(stream.lag, group.lag.and_then(|l| u64::try_from(l).ok()));
+            }
         }
     }
     Ok(version)

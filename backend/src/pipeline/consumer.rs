@@ -55,9 +55,40 @@ pub struct ConsumerOptions {
     pub stops: crate::rules::stops::Policy,
     /// Stage 5: the custody stage's alert limits.
     pub custody: custody::Policy,
+    /// How long a partition stays this instance's after its last renewal.
+    pub lease: Duration,
 }
 
-/// Runs until shutdown.
+/// Holds a partition while the Redis key says so: `acquire_or_renew` returns 1 when the lease
+/// is (now) this instance's, 0 when another holds it.
+const LEASE: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if holder == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+elseif holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0";
+/// Gives a partition up if it is still this instance's.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0";
+
+/// A partition this instance consumes: its task, told to stop by `stop`, and how long the
+/// lease is known to hold (the task stops by itself past it: a lease not renewed in time may
+/// already be another instance's).
+struct Held {
+    stop: watch::Sender<bool>,
+    valid_until: watch::Sender<Instant>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Runs until shutdown: takes its fair share of the stream's partitions (partitions ÷ live
+/// instances, rounded up) as leases, renews them every third of the lease, consumes each held
+/// partition in a task of its own, and gives up the ones beyond its share so that a new
+/// instance gets some.
 pub async fn run(
     pool: PgPool,
     client: redis::Client,
@@ -65,19 +96,190 @@ pub async fn run(
     options: ConsumerOptions,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut held: std::collections::BTreeMap<usize, Held> = std::collections::BTreeMap::new();
+    let lease_ms = u64::try_from(options.lease.as_millis()).unwrap_or(u64::MAX);
+    let every = options.lease / 3;
+    'connect: loop {
+        let Some(mut conn) = connect_redis(&client, "consumer leases", &mut shutdown).await else {
+            break;
+        };
+        loop {
+            let round_started = Instant::now();
+            match lease_round(&mut conn, &keys, &options, lease_ms, &held).await {
+                Ok((renewed, lost, share)) => {
+                    for p in lost {
+                        if let Some(h) = held.remove(&p) {
+                            tracing::warn!(partition = p, "partition lease lost; stopping");
+                            let _ = h.stop.send(true);
+                        }
+                    }
+                    for p in renewed {
+                        let until = round_started + options.lease.mul_f64(0.8);
+                        match held.get(&p) {
+                            Some(h) => {
+                                let _ = h.valid_until.send(until);
+                            }
+                            None => {
+                                tracing::info!(
+                                    partition = p,
+                                    consumer = options.name,
+                                    "partition taken"
+                                );
+                                let (stop, stop_rx) = watch::channel(false);
+                                let (valid_until, valid_rx) = watch::channel(until);
+                                let task = tokio::spawn(run_partition(
+                                    pool.clone(),
+                                    client.clone(),
+                                    keys.partition(p),
+                                    options.clone(),
+                                    stop_rx,
+                                    valid_rx,
+                                ));
+                                held.insert(
+                                    p,
+                                    Held {
+                                        stop,
+                                        valid_until,
+                                        task,
+                                    },
+                                );
+                            }
+                        }
+                    }
+                    // Beyond the fair share: finish the partition's batch, then give it up.
+                    while held.len() > share {
+                        let Some((p, h)) = held.pop_last() else { break };
+                        let _ = h.stop.send(true);
+                        let _ = h.task.await;
+                        let _: redis::RedisResult<i32> = redis::cmd("EVAL")
+                            .arg(RELEASE)
+                            .arg(1)
+                            .arg(keys.lease(p))
+                            .arg(&options.name)
+                            .query_async(&mut conn)
+                            .await;
+                        tracing::info!(partition = p, "partition given up to share the work");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "partition leases not renewed");
+                    if sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await {
+                        break 'connect;
+                    }
+                    continue 'connect;
+                }
+            }
+            held.retain(|_, h| !h.task.is_finished());
+            if sleep_or_shutdown(every, &mut shutdown).await {
+                break 'connect;
+            }
+        }
+    }
+    // Shutdown: each task finishes its batch; the leases lapse (a restarted instance of the
+    // same name takes them back at once).
+    for (_, h) in std::mem::take(&mut held) {
+        let _ = h.stop.send(true);
+        let _ = h.task.await;
+    }
+}
+
+/// One round: the heartbeat, the held leases renewed, free ones taken up to the fair share.
+/// Returns the partitions held after the round, those lost, and the share.
+async fn lease_round(
+    conn: &mut MultiplexedConnection,
+    keys: &StreamKeys,
+    options: &ConsumerOptions,
+    lease_ms: u64,
+    held: &std::collections::BTreeMap<usize, Held>,
+) -> anyhow::Result<(Vec<usize>, Vec<usize>, usize)> {
+    let now_ms = Utc::now().timestamp_millis();
+    let alive_since = now_ms - i64::try_from(lease_ms).unwrap_or(i64::MAX);
+    let ((), (), alive): ((), (), usize) = redis::pipe()
+        .zadd(keys.instances(), &options.name, now_ms)
+        .zrembyscore(keys.instances(), "-inf", alive_since)
+        .zcard(keys.instances())
+        .query_async(conn)
+        .await
+        .context("instance heartbeat")?;
+    let share = keys.partitions.div_ceil(alive.max(1));
+    let lease = |p: usize| {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(LEASE)
+            .arg(1)
+            .arg(keys.lease(p))
+            .arg(&options.name)
+            .arg(lease_ms);
+        cmd
+    };
+    let (mut renewed, mut lost) = (Vec::new(), Vec::new());
+    for &p in held.keys() {
+        let mine: i32 = lease(p)
+            .query_async(conn)
+            .await
+            .context("renewing a partition lease")?;
+        if mine == 1 {
+            renewed.push(p);
+        } else {
+            lost.push(p);
+        }
+    }
+    for p in 0..keys.partitions {
+        if renewed.len() >= share {
+            break;
+        }
+        if held.contains_key(&p) {
+            continue;
+        }
+        let mine: i32 = lease(p)
+            .query_async(conn)
+            .await
+            .context("taking a partition lease")?;
+        if mine == 1 {
+            renewed.push(p);
+        }
+    }
+    Ok((renewed, lost, share))
+}
+
+/// Consumes one partition until told to stop or its lease may have lapsed; reconnects to Redis
+/// after failures.
+async fn run_partition(
+    pool: PgPool,
+    client: redis::Client,
+    keys: StreamKeys,
+    options: ConsumerOptions,
+    mut stop: watch::Receiver<bool>,
+    valid_until: watch::Receiver<Instant>,
+) {
     loop {
-        let Some(mut conn) = connect_redis(&client, "consumer", &mut shutdown).await else {
+        let Some(mut conn) = connect_redis(&client, "consumer", &mut stop).await else {
             return;
         };
-        match consume(&pool, &mut conn, &keys, &options, &mut shutdown).await {
+        let held = Lease {
+            stop: &mut stop,
+            valid_until: &valid_until,
+        };
+        match consume(&pool, &mut conn, &keys, &options, held).await {
             Ok(()) => return,
             Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "pipeline consumer failed; restarting");
-                if sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await {
+                tracing::warn!(error = %format!("{e:#}"), stream = keys.events, "pipeline consumer failed; restarting");
+                if sleep_or_shutdown(Duration::from_secs(1), &mut stop).await {
                     return;
                 }
             }
         }
+    }
+}
+
+/// Whether a partition task may go on: not told to stop, lease renewed recently enough.
+struct Lease<'a> {
+    stop: &'a mut watch::Receiver<bool>,
+    valid_until: &'a watch::Receiver<Instant>,
+}
+
+impl Lease<'_> {
+    fn holds(&self) -> bool {
+        !*self.stop.borrow() && Instant::now() < *self.valid_until.borrow()
     }
 }
 
@@ -86,7 +288,7 @@ async fn consume(
     conn: &mut MultiplexedConnection,
     keys: &StreamKeys,
     options: &ConsumerOptions,
-    shutdown: &mut watch::Receiver<bool>,
+    held: Lease<'_>,
 ) -> anyhow::Result<()> {
     ensure_group(conn, keys).await?;
     let consumer = options.name.as_str();
@@ -95,17 +297,33 @@ async fn consume(
     let claim_every =
         (options.claim_idle / 3).clamp(Duration::from_millis(100), Duration::from_secs(5));
     let mut last_claim: Option<Instant> = None;
+    // The partition was another instance's (or this one's before a restart): whatever that
+    // consumer left pending is taken over at once, before anything new — the lease says it is
+    // no longer working on it.
+    loop {
+        let claimed = claim(conn, keys, options, Duration::ZERO).await?;
+        if claimed.is_empty() {
+            break;
+        }
+        tracing::info!(
+            consumer,
+            entries = claimed.len(),
+            stream = keys.events,
+            "took over pending entries"
+        );
+        process(pool, conn, keys, options, &mut fences, &claimed).await?;
+    }
     let mut last_trim = Instant::now();
     // Own pending entries ("0") first and whenever a failed entry is due for another
     // attempt; new ones (">") otherwise, so that one failing entry does not hold up the rest.
     let mut pending_due = Some(Instant::now());
     loop {
-        if *shutdown.borrow() {
+        if !held.holds() {
             return Ok(());
         }
         if last_claim.is_none_or(|at| at.elapsed() >= claim_every) {
             last_claim = Some(Instant::now());
-            let claimed = claim(conn, keys, options).await?;
+            let claimed = claim(conn, keys, options, options.claim_idle).await?;
             if !claimed.is_empty() {
                 tracing::warn!(
                     consumer,
@@ -138,7 +356,7 @@ async fn consume(
         let (streams, ids) = ([keys.events.as_str()], [start]);
         let reply: Option<StreamReadReply> = tokio::select! {
             r = conn.xread_options(&streams, &ids, &read) => r.context("XREADGROUP")?,
-            _ = shutdown.changed() => return Ok(()),
+            _ = held.stop.changed() => return Ok(()),
         };
         let entries: Vec<StreamId> = reply
             .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
@@ -171,13 +389,15 @@ async fn ensure_group(conn: &mut MultiplexedConnection, keys: &StreamKeys) -> an
     }
 }
 
-/// Takes over entries idle longer than `claim_idle` on any consumer of the group.
+/// Takes over entries idle longer than `idle` on any consumer of the group (this one's
+/// included: they come back to be processed).
 async fn claim(
     conn: &mut MultiplexedConnection,
     keys: &StreamKeys,
     options: &ConsumerOptions,
+    idle: Duration,
 ) -> anyhow::Result<Vec<StreamId>> {
-    let idle_ms = u64::try_from(options.claim_idle.as_millis()).unwrap_or(u64::MAX);
+    let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
     let reply: StreamAutoClaimReply = conn
         .xautoclaim_options(
             &keys.events,

@@ -3,8 +3,12 @@
 //! publishes what changed to the live channels:
 //!
 //! ```text
-//! events + event_outbox ─relay─XADD─▶ {prefix}:events ─XREADGROUP─▶ stages ─PUBLISH─▶ {prefix}:live:<topic>
+//! events + event_outbox ─relay─XADD─▶ {prefix}:events:{p} ─XREADGROUP─▶ stages ─PUBLISH─▶ {prefix}:live:<topic>
 //! ```
+//!
+//! The stream is cut into `pipeline_partitions` partitions by vehicle; each partition is
+//! consumed by one instance at a time (a lease in Redis), so a vehicle's events go through the
+//! stages in order however many instances run.
 
 pub mod consumer;
 pub mod custody;
@@ -21,22 +25,75 @@ use tokio::sync::watch;
 /// The Redis names one deployment uses, derived from `redis_prefix`.
 #[derive(Debug, Clone)]
 pub struct StreamKeys {
-    /// The event stream.
+    /// The event stream of the partition a consumer works on (`{prefix}:events:{p}`).
     pub events: String,
     /// The live channels' common prefix: `{prefix}:live:` + topic.
     pub live: String,
     /// The pipeline's consumer group.
     pub group: String,
+    /// What the names are derived from.
+    prefix: String,
+    /// How many partitions the event stream has.
+    pub partitions: usize,
 }
 
 impl StreamKeys {
-    /// Names under `prefix`.
-    pub fn new(prefix: &str, group: &str) -> Self {
+    /// Names under `prefix`, the stream cut into `partitions` (at least one); `events` names
+    /// partition 0.
+    pub fn new(prefix: &str, group: &str, partitions: usize) -> Self {
         Self {
-            events: format!("{prefix}:events"),
+            events: format!("{prefix}:events:0"),
             live: format!("{prefix}:live:"),
             group: group.to_owned(),
+            prefix: prefix.to_owned(),
+            partitions: partitions.max(1),
         }
+    }
+
+    /// The same names, `events` naming partition `p`.
+    pub fn partition(&self, p: usize) -> Self {
+        Self {
+            events: self.stream(p),
+            ..self.clone()
+        }
+    }
+
+    /// Partition `p`'s stream.
+    pub fn stream(&self, p: usize) -> String {
+        format!("{}:events:{p}", self.prefix)
+    }
+
+    /// Partition `p`'s lease: the name of the instance consuming it.
+    pub fn lease(&self, p: usize) -> String {
+        format!("{}:lease:{p}", self.prefix)
+    }
+
+    /// The instances alive (a sorted set of names by last heartbeat, in milliseconds).
+    pub fn instances(&self) -> String {
+        format!("{}:instances", self.prefix)
+    }
+
+    /// The partition of an event: by its vehicle when it names one (a vehicle's fixes,
+    /// sightings and scans are handled in order), else by its cylinder, else by its id.
+    pub fn partition_of(&self, payload: &str) -> usize {
+        #[derive(serde::Deserialize)]
+        struct Key {
+            vehicle_plate: Option<String>,
+            cylinder_code: Option<String>,
+            id: Option<String>,
+        }
+        if self.partitions == 1 {
+            return 0;
+        }
+        let key = serde_json::from_str::<Key>(payload).ok();
+        let key = key
+            .and_then(|k| k.vehicle_plate.or(k.cylinder_code).or(k.id))
+            .unwrap_or_default();
+        // FNV-1a: stable across builds and instances (unlike the std hasher).
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        usize::try_from(hash % self.partitions as u64).unwrap_or(0)
     }
 }
 

@@ -61,7 +61,7 @@ async fn drain(
         for (payload, enterprise, received_ms) in &batch.payloads {
             let xadd = pipe
                 .cmd("XADD")
-                .arg(&keys.events)
+                .arg(keys.stream(keys.partition_of(payload)))
                 .arg("*")
                 .arg("event")
                 .arg(payload)

@@ -97,12 +97,23 @@ pub struct OutboxBatch {
     pub payloads: Vec<(String, Option<String>, i64)>,
 }
 
-/// Takes up to `limit` outbox entries, skipping rows another instance holds.
+/// The advisory lock the relays of all instances take in turn.
+const RELAY_LOCK: i64 = 0x6379_6c77_0006;
+
+/// Takes up to `limit` outbox entries, in the order they were committed, one relay at a time.
 pub async fn take_outbox(pool: &PgPool, limit: i64) -> anyhow::Result<OutboxBatch> {
     let mut tx = pool
         .begin()
         .await
         .context("opening an outbox transaction")?;
+    // One relay at a time across instances (until this batch commits, after its XADD): two
+    // relays taking consecutive batches side by side could put a vehicle's later fix on the
+    // stream before its earlier one.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(RELAY_LOCK)
+        .execute(&mut *tx)
+        .await
+        .context("waiting for the relay lock")?;
     let payloads: Vec<(String, Option<String>, i64)> = sqlx::query_as(
         r#"
         WITH batch AS (
