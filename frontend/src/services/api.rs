@@ -453,8 +453,3 @@ pub async fn stations() -> Result<shared::density::Sites, ApiError> {
 pub async fn customers() -> Result<shared::density::Sites, ApiError> {
     get_json("/api/v1/sites?kind=customer").await
 }
-
-/// The cylinders on each vehicle now, within the scope.
-pub async fn vehicle_loads() -> Result<shared::density::VehicleLoads, ApiError> {
-    get_json("/api/v1/stats/vehicle-loads").await
-}
