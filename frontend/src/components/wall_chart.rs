@@ -113,24 +113,25 @@ pub fn WallChart(props: &WallChartProps) -> Html {
         let spec = props.spec.clone();
         let title = props.title.clone();
         Callback::from(move |e: MouseEvent| {
-            let (Some((l, t, w, h)), Some(n)) = (plot.get(), navigator.as_ref()) else {
+            let (Some((l, t, w, h)), Some(nav)) = (plot.get(), navigator.as_ref()) else {
                 return;
             };
             let (x, y) = (f64::from(e.offset_x()) - l, f64::from(e.offset_y()) - t);
             if x < 0.0 || y < 0.0 || x > w || y > h {
                 return;
             }
-            let slots = index(spec.slots());
+            let n = spec.slots();
             let at = match &*spec {
-                ChartSpec::Hours { .. } => x / w * slots,
-                ChartSpec::Bars(_) => y / h * slots,
+                ChartSpec::Hours { .. } => x / w * index(n),
+                ChartSpec::Bars(_) => y / h * index(n),
             };
-            // Within the plotting area, so 0 ≤ at ≤ slots (a few dozen).
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let slot = at.floor().max(0.0) as usize;
+            // Within the plotting area, so 0 ≤ at ≤ n.
+            let slot = (0..n)
+                .find(|i| at < index(i + 1))
+                .unwrap_or(n.saturating_sub(1));
             if let Some((path, name)) = spec.link(slot, &title) {
                 let query = [("list", path), ("title", name)];
-                if n.push_with_query(&Route::Stats, &query).is_err() {
+                if nav.push_with_query(&Route::Stats, &query).is_err() {
                     web_sys::console::warn_1(&"wall chart: cannot open the list".into());
                 }
             }
