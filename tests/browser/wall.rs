@@ -589,6 +589,16 @@ async fn the_wall_runs_on_the_simulated_city_in_each_layout() {
             113.50 + f64::from(i % 10) * 0.03,
             34.65 + f64::from(i / 10) * 0.04,
         );
+        if i % 3 == 0 {
+            // A third out of ST1's stock first: a flow ST1 → C1 on the flows chart.
+            let before = (chrono::Utc::now() - chrono::Duration::seconds(60)).to_rfc3339();
+            events.push(scan(
+                "store_out",
+                &code,
+                &before,
+                json!({"station_code": "ST1"}),
+            ));
+        }
         events.push(scan(
             "deliver",
             &code,
@@ -598,6 +608,13 @@ async fn the_wall_runs_on_the_simulated_city_in_each_layout() {
     }
     let (status, body) = app.post_events(&json!({ "events": events })).await;
     assert_eq!(status, 202, "{body}");
+    app.wait_until(|| async {
+        let (_, flows) = app
+            .get_json(&format!("/api/v1/stats/flows?from={}", today_start()))
+            .await;
+        flows["flows"][0]["count"] == 20
+    })
+    .await;
     let controller = app
         .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
         .await;
@@ -725,7 +742,7 @@ async fn the_wall_runs_on_the_simulated_city_in_each_layout() {
         .await
         .unwrap();
     assert_eq!(fits, json!([true, true]));
-    for chart in ["chart-custody"] {
+    for chart in ["chart-custody", "chart-flows"] {
         browser
             .wait_for(chart, async |_| {
                 browser.attr(&format!("#{chart}"), "data-sum").await
