@@ -23,6 +23,27 @@ pub struct VehicleState {
     pub enterprise_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub district_code: Option<String>,
+    /// The cylinders on the vehicle now (an addition to the contract's `vehicle` message:
+    /// absent from servers before it, so clients treat it as optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<Load>,
+}
+
+/// The cylinders riding on a vehicle (their custody place is the vehicle): full ones on a
+/// delivery, and the others (empties coming back, or whatever custody the last reading left
+/// them in). Every cylinder on the vehicle counts: only its operator's own cylinders are ever
+/// put on it by its readers and scans.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Load {
+    pub full: i64,
+    pub other: i64,
+}
+
+impl Load {
+    /// Every cylinder on the vehicle.
+    pub fn total(&self) -> i64 {
+        self.full + self.other
+    }
 }
 
 /// What the server pushes.
@@ -137,6 +158,7 @@ mod tests {
             occurred_at: DateTime::<Utc>::default(),
             enterprise_code: Some("ENT1".into()),
             district_code: None,
+            load: Some(Load { full: 3, other: 1 }),
         });
         let json = serde_json::to_value(&msg).unwrap_or_default();
         assert_eq!(json["type"], "vehicle");
@@ -144,6 +166,16 @@ mod tests {
         assert!(json.get("speed_kmh").is_none());
         assert_eq!(json["enterprise_code"], "ENT1");
         assert!(json.get("district_code").is_none());
+        assert_eq!(json["load"], serde_json::json!({"full": 3, "other": 1}));
+        // A message without a load (an older server) still reads.
+        let old: LiveMessage = serde_json::from_str(
+            r#"{"type":"vehicle","plate":"豫A1","lon":1.0,"lat":2.0,"occurred_at":"2026-11-22T02:00:00Z"}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            old,
+            LiveMessage::Vehicle(VehicleState { load: None, .. })
+        ));
         let sub: Subscribe = serde_json::from_str(r#"{"subscribe":["vehicles","alerts"]}"#)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sub.subscribe, vec![Topic::Vehicles, Topic::Alerts]);

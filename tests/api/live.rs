@@ -138,3 +138,100 @@ async fn live_without_an_upgrade_is_a_json_4xx() {
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "malformed_body");
 }
+
+/// The `load` a vehicle message carries, as (full, other).
+fn load_of(msg: &Value) -> (i64, i64) {
+    (
+        msg["load"]["full"].as_i64().unwrap_or(-1),
+        msg["load"]["other"].as_i64().unwrap_or(-1),
+    )
+}
+
+#[tokio::test]
+async fn a_vehicle_message_carries_its_load_as_tags_are_loaded_and_unloaded() {
+    let app = spawn_app().await;
+    app.seed_registry().await;
+    for code in ["L1", "L2", "L3"] {
+        let (status, body) = app
+            .post_json(
+                "/api/v1/cylinders",
+                &crate::common::archive(code, &format!("T-{code}")),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let base = chrono::Utc::now() - chrono::Duration::minutes(10);
+    let at = |s: i64| (base + chrono::Duration::seconds(s)).to_rfc3339();
+    // L1 and L2 filled at ST1 (full); L3 stays empty.
+    let fills: Vec<Value> = ["L1", "L2"]
+        .iter()
+        .map(|c| crate::common::scan("fill", c, &at(0), json!({"station_code": "ST1"})))
+        .collect();
+    let (status, body) = app.post_events(&json!({ "events": fills })).await;
+    assert_eq!(status, 202, "{body}");
+
+    let plate = "豫A60001";
+    let mut ws = connect(&app).await;
+    assert_eq!(next_json(&mut ws).await["type"], "snapshot");
+    let is_ours = |m: &Value| m["type"] == "vehicle" && m["plate"] == plate;
+
+    // At ST1, nothing on it yet.
+    app.post_events(&json!({"events": [gps(plate, 113.62, 34.75, &at(60))]}))
+        .await;
+    let first = until(&mut ws, is_ours).await;
+    assert_eq!(load_of(&first), (0, 0), "{first}");
+
+    // Its reader sees the three tags: loaded, without a new fix.
+    let ble = |tags: &[&str], s: i64| {
+        json!({"id": uuid::Uuid::new_v4(), "kind": "ble", "vehicle_plate": plate,
+               "tag_ids": tags, "occurred_at": at(s)})
+    };
+    let (status, body) = app
+        .post_events(&json!({"events": [ble(&["T-L1", "T-L2", "T-L3"], 70)]}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let loaded = until(&mut ws, is_ours).await;
+    assert_eq!(load_of(&loaded), (2, 1), "{loaded}");
+    assert_eq!(
+        loaded["occurred_at"], first["occurred_at"],
+        "the same position: {loaded}"
+    );
+
+    // It drives to customer C1: the load rides along.
+    app.post_events(&json!({"events": [gps(plate, 113.66, 34.76, &at(300))]}))
+        .await;
+    let moved = until(&mut ws, is_ours).await;
+    assert_eq!(moved["lon"], 113.66, "{moved}");
+    assert_eq!(load_of(&moved), (2, 1), "{moved}");
+
+    // L2 and L3 handed over there: one full cylinder left on it.
+    let (status, body) = app
+        .post_events(&json!({"events": [ble(&["T-L1"], 360)]}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let unloaded = until(&mut ws, is_ours).await;
+    assert_eq!(load_of(&unloaded), (1, 0), "{unloaded}");
+
+    // A new client's snapshot has the load, and the statistics agree.
+    let mut late = connect(&app).await;
+    let snapshot = next_json(&mut late).await;
+    let ours = snapshot["vehicles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["plate"] == plate)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(load_of(&ours), (1, 0), "{snapshot}");
+    let (status, loads) = app.get_json("/api/v1/stats/vehicle-loads").await;
+    assert_eq!(status, 200, "{loads}");
+    assert_eq!(
+        loads["vehicles"],
+        json!([{"plate": plate, "full": 1, "other": 0}])
+    );
+
+    // Empty again: the next message says so.
+    app.post_events(&json!({"events": [ble(&[], 420)]})).await;
+    let empty = until(&mut ws, is_ours).await;
+    assert_eq!(load_of(&empty), (0, 0), "{empty}");
+}

@@ -76,13 +76,20 @@ async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
         .post_json("/api/v1/cylinders", &archive("WA2", "T-WA2"))
         .await;
     assert_eq!(status, 201, "{body}");
+    // Out of ST1's stock first: a flow ST1 → C1 today.
+    let load = scan(
+        "store_out",
+        "WA2",
+        &(chrono::Utc::now() - chrono::Duration::seconds(60)).to_rfc3339(),
+        json!({"station_code": "ST1"}),
+    );
     let deliver = scan(
         "deliver",
         "WA2",
         &chrono::Utc::now().to_rfc3339(),
         json!({"customer_code": "C1", "lon": 113.6601, "lat": 34.7601}),
     );
-    let (status, body) = app.post_events(&json!({ "events": [deliver] })).await;
+    let (status, body) = app.post_events(&json!({ "events": [load, deliver] })).await;
     assert_eq!(status, 202, "{body}");
     app.wait_until(|| async {
         !app.get_json("/api/v1/cylinders/WA2").await.1["position"].is_null()
@@ -326,6 +333,93 @@ async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
         Some("1")
     );
 
+    // The charts drill down. The column of the hour WA1 was filled in opens that hour's filling
+    // records (the statistics' own link), one record, WA1's.
+    let bucket = fillings["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["fillings"] == 1)
+        .unwrap()
+        .clone();
+    let hour = chrono::DateTime::parse_from_rfc3339(bucket["start"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .format("%H")
+        .to_string()
+        .parse::<usize>()
+        .unwrap();
+    // The current hour's list ends at the time it was asked (`&to=`): the same list from the
+    // same start.
+    let links = chart_links(&browser, "chart-fillings").await;
+    let fillings_link = links[hour].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        without_to(&fillings_link),
+        without_to(bucket["links"]["fillings"].as_str().unwrap()),
+        "{links}"
+    );
+    assert!(
+        fillings_link.starts_with("/api/v1/fillings?from="),
+        "{links}"
+    );
+    assert_eq!(
+        links
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| !l.is_null())
+            .count(),
+        1,
+        "only the hour with fillings leads somewhere: {links}"
+    );
+    click_chart(&browser, "chart-fillings", hour).await;
+    let codes = listed(&browser, &fillings_link).await;
+    assert_eq!(codes, ["WA1"]);
+    assert!(
+        browser.path().await.starts_with("/stats?list="),
+        "{}",
+        browser.path().await
+    );
+    click(&browser, ".topbar nav a:first-child").await;
+    browser.wait_for_path("/").await;
+
+    // The flows chart: its one bar, ST1 → C1, opens the moves behind it (WA2 delivered).
+    let (_, flows) = app
+        .get_json(&format!("/api/v1/stats/flows?from={}", today_start()))
+        .await;
+    assert_eq!(flows["flows"].as_array().unwrap().len(), 1, "{flows}");
+    let flow = &flows["flows"][0];
+    assert_eq!(
+        (&flow["from"]["code"], &flow["to"]["code"], &flow["count"]),
+        (&json!("ST1"), &json!("C1"), &json!(1)),
+        "{flows}"
+    );
+    let links = chart_links(&browser, "chart-flows").await;
+    assert_eq!(links.as_array().unwrap().len(), 1, "{links}");
+    // The window ends when it was asked: the same list otherwise.
+    let flow_link = links[0].as_str().unwrap().to_owned();
+    assert_eq!(
+        without_to(&flow_link),
+        without_to(flow["link"].as_str().unwrap())
+    );
+    assert_eq!(
+        browser.attr("#chart-flows", "data-sum").await.as_deref(),
+        Some("1")
+    );
+    click_chart(&browser, "chart-flows", 0).await;
+    let codes = listed(&browser, &flow_link).await;
+    let (_, moves) = app.get_json(&flow_link).await;
+    let expected: Vec<&str> = moves["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["cylinder_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, expected, "{moves}");
+    assert_eq!(codes, ["WA2"]);
+    click(&browser, ".topbar nav a:first-child").await;
+    browser.wait_for_path("/").await;
+
     // Drill-down and back in one click each: an alert's enterprise, then the wall; a figure
     // of the inventory table, then the wall.
     browser
@@ -356,8 +450,24 @@ async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
         })
         .await;
     assert_eq!(browser.text(figure).await.as_deref(), Some("1"));
+    let delivered = browser.attr(figure, "data-path").await.unwrap();
     click(&browser, figure).await;
-    browser.wait_for_path("/stats").await;
+    // The statistics page with that figure's list open: WA2.
+    browser
+        .wait_for("the delivered cylinders", async |_| {
+            let path = browser.attr("#cylinder-list", "data-path").await?;
+            let count = browser.attr("#cylinder-list", "data-count").await?;
+            (path == delivered && count == "1").then_some(())
+        })
+        .await;
+    assert_eq!(
+        browser
+            .attr("#cylinder-list-table tr[data-code]", "data-code")
+            .await
+            .as_deref(),
+        Some("WA2")
+    );
+    assert!(browser.path().await.starts_with("/stats?list="));
     click(&browser, ".topbar nav a:first-child").await;
     browser.wait_for_path("/").await;
     browser
@@ -395,6 +505,66 @@ async fn click_map(browser: &Browser, x: f64, y: f64) {
         .unwrap();
 }
 
+/// A list link without its `to=` parameter (a window's end, the time it was asked).
+fn without_to(link: &str) -> String {
+    let (path, query) = link.split_once('?').unwrap_or((link, ""));
+    let kept: Vec<&str> = query.split('&').filter(|p| !p.starts_with("to=")).collect();
+    format!("{path}?{}", kept.join("&"))
+}
+
+/// The lists behind a wall chart's columns or bars (null where there is none), once drawn.
+async fn chart_links(browser: &Browser, id: &str) -> Value {
+    browser
+        .wait_for(&format!("{id} drawn with its links"), async |_| {
+            browser.attr(&format!("#{id}"), "data-plot").await?;
+            let links = browser.attr(&format!("#{id}"), "data-links").await?;
+            serde_json::from_str::<Value>(&links)
+                .ok()
+                .filter(|l| l.as_array().is_some_and(|a| a.iter().any(|l| !l.is_null())))
+        })
+        .await
+}
+
+/// Clicks a wall chart on its column (hours) or bar `slot`, inside its plotting area.
+async fn click_chart(browser: &Browser, id: &str, slot: usize) {
+    browser
+        .client
+        .execute(
+            "const c = document.getElementById(arguments[0]); \
+             const [l, t, w, h] = c.dataset.plot.split(',').map(Number); \
+             const n = +c.dataset.slots, r = c.getBoundingClientRect(), i = arguments[1]; \
+             const hours = n === 24 && arguments[0] === 'chart-fillings'; \
+             const x = hours ? l + w * (i + 0.5) / n : l + w / 2; \
+             const y = hours ? t + h * 0.95 : t + h * (i + 0.5) / n; \
+             c.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: r.left + x, \
+             clientY: r.top + y}));",
+            vec![json!(id), json!(slot)],
+        )
+        .await
+        .unwrap();
+}
+
+/// The cylinders of the records list the statistics page opened at `path`, once loaded.
+async fn listed(browser: &Browser, path: &str) -> Vec<String> {
+    browser
+        .wait_for(&format!("the list {path}"), async |_| {
+            let shown = browser.attr("#record-list", "data-path").await?;
+            let loading = browser.attr("#record-list", "data-loading").await?;
+            (shown == path && loading == "false").then_some(())
+        })
+        .await;
+    let codes: Value = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#record-list-table tr[data-code]')] \
+             .map(r => r.dataset.code);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(codes).unwrap()
+}
+
 /// The start of today in Beijing time, percent-encoded for a query.
 fn today_start() -> String {
     let beijing = chrono::Utc::now() + chrono::Duration::hours(8);
@@ -419,6 +589,16 @@ async fn the_wall_runs_on_the_simulated_city_in_each_layout() {
             113.50 + f64::from(i % 10) * 0.03,
             34.65 + f64::from(i / 10) * 0.04,
         );
+        if i % 3 == 0 {
+            // A third out of ST1's stock first: a flow ST1 → C1 on the flows chart.
+            let before = (chrono::Utc::now() - chrono::Duration::seconds(60)).to_rfc3339();
+            events.push(scan(
+                "store_out",
+                &code,
+                &before,
+                json!({"station_code": "ST1"}),
+            ));
+        }
         events.push(scan(
             "deliver",
             &code,
@@ -428,6 +608,13 @@ async fn the_wall_runs_on_the_simulated_city_in_each_layout() {
     }
     let (status, body) = app.post_events(&json!({ "events": events })).await;
     assert_eq!(status, 202, "{body}");
+    app.wait_until(|| async {
+        let (_, flows) = app
+            .get_json(&format!("/api/v1/stats/flows?from={}", today_start()))
+            .await;
+        flows["flows"][0]["count"] == 20
+    })
+    .await;
     let controller = app
         .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
         .await;
@@ -555,7 +742,7 @@ async fn the_wall_runs_on_the_simulated_city_in_each_layout() {
         .await
         .unwrap();
     assert_eq!(fits, json!([true, true]));
-    for chart in ["chart-custody"] {
+    for chart in ["chart-custody", "chart-flows"] {
         browser
             .wait_for(chart, async |_| {
                 browser.attr(&format!("#{chart}"), "data-sum").await

@@ -135,10 +135,17 @@ pub async fn apply(
         rows.extend(ble_rows);
     }
     store::custody::insert_unresolved(&mut tx, &unresolved).await?;
+    // The vehicles the touched cylinders rode before the replay: their loads may change.
+    let touched_ids: Vec<i64> = touched.iter().copied().collect();
+    let mut loaded: BTreeSet<String> = store::vehicles::carrying(&mut tx, &touched_ids)
+        .await?
+        .into_iter()
+        .collect();
     // Cylinders in id order: two workers lock them in the same order, never deadlock.
     for &cylinder_id in &touched {
         store::custody::replay(&mut tx, cylinder_id).await?;
     }
+    loaded.extend(store::vehicles::carrying(&mut tx, &touched_ids).await?);
     let mut live = Vec::new();
     let batch = history_alerts::Batch {
         rows: &rows,
@@ -161,7 +168,11 @@ pub async fn apply(
             raised.push(row);
         }
     }
+    // Each vehicle loaded or unloaded, with its new load (and its newest position).
+    let plates: Vec<&str> = loaded.iter().map(String::as_str).collect();
+    let vehicles = store::vehicles::with_loads(&mut tx, &plates).await?;
     tx.commit().await.context("committing custody")?;
+    live.extend(vehicles.into_iter().map(LiveMessage::Vehicle));
     live.extend(
         raised
             .into_iter()

@@ -21,7 +21,8 @@ pub struct Move {
     pub at: DateTime<Utc>,
 }
 
-/// What the stage produced: one `vehicle` message per vehicle whose position changed, and the
+/// What the stage produced: one `vehicle` message (with its load) per vehicle whose position
+/// changed, and the
 /// moves forward in event-time order per vehicle.
 #[derive(Debug, Default)]
 pub struct Applied {
@@ -119,9 +120,13 @@ pub async fn apply(
     if keep.is_empty() {
         return Ok(Applied::default());
     }
-    let moved = store::vehicles::apply_fixes(conn, &keep).await?;
-    // Stage 4 for positions: what rides a vehicle is where the vehicle is.
-    store::vehicles::carry_cylinders(conn, &moved).await?;
+    let mut moved = store::vehicles::apply_fixes(conn, &keep).await?;
+    // Stage 4 for positions: what rides a vehicle is where the vehicle is; the cylinders moved
+    // along are the vehicle's load on its live message.
+    let loads = store::vehicles::carry_cylinders(conn, &moved).await?;
+    for v in &mut moved {
+        v.load = Some(loads.get(v.plate.as_str()).copied().unwrap_or_default());
+    }
     Ok(Applied {
         messages: moved.into_iter().map(LiveMessage::Vehicle).collect(),
         moves,

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::events::GpsFix;
-use shared::live::VehicleState;
+use shared::live::{Load, VehicleState};
 use shared::VehiclePlate;
 use sqlx::PgPool;
 
@@ -17,6 +17,11 @@ struct Row {
     occurred_at: DateTime<Utc>,
     enterprise_code: Option<String>,
     district_code: Option<String>,
+    /// The load, where the query counted it.
+    #[sqlx(default)]
+    load_full: Option<i64>,
+    #[sqlx(default)]
+    load_other: Option<i64>,
 }
 
 impl TryFrom<Row> for VehicleState {
@@ -32,6 +37,10 @@ impl TryFrom<Row> for VehicleState {
             occurred_at: row.occurred_at,
             enterprise_code: row.enterprise_code,
             district_code: row.district_code,
+            load: match (row.load_full, row.load_other) {
+                (Some(full), Some(other)) => Some(Load { full, other }),
+                _ => None,
+            },
         })
     }
 }
@@ -93,20 +102,69 @@ pub async fn apply_fixes(
     rows.into_iter().map(VehicleState::try_from).collect()
 }
 
-/// Every vehicle's current position within `scope`, by plate.
+/// The cylinders on each vehicle, for joining to `vehicle_positions v` (columns `load_full`,
+/// `load_other`; 0 and 0 for a vehicle carrying nothing).
+const LOAD_JOIN: &str = "LEFT JOIN LATERAL ( \
+         SELECT count(*) FILTER (WHERE s.custody = 'in_transit_delivery') AS full, \
+                count(*) FILTER (WHERE s.custody <> 'in_transit_delivery') AS other \
+         FROM cylinder_state s WHERE s.place_kind = 'vehicle' AND s.place_code = v.plate \
+     ) l ON true";
+
+/// The columns of a vehicle with its load (see `LOAD_JOIN`).
+const VEHICLE_COLUMNS: &str = "v.plate, ST_X(v.location) AS lon, ST_Y(v.location) AS lat, \
+     v.speed_kmh, v.heading, v.occurred_at, v.enterprise_code, v.district_code, \
+     l.full AS load_full, l.other AS load_other";
+
+/// Every vehicle's current position and load within `scope`, by plate.
 pub async fn all(pool: &PgPool, scope: &crate::auth::Scope) -> anyhow::Result<Vec<VehicleState>> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT plate, ST_X(location) AS lon, ST_Y(location) AS lat, speed_kmh, heading, \
-         occurred_at, enterprise_code, district_code FROM vehicle_positions \
-         WHERE ($1::text IS NULL OR enterprise_code = $1) \
-           AND ($2::text IS NULL OR district_code = $2) ORDER BY plate",
-    )
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {VEHICLE_COLUMNS} FROM vehicle_positions v {LOAD_JOIN} \
+         WHERE ($1::text IS NULL OR v.enterprise_code = $1) \
+           AND ($2::text IS NULL OR v.district_code = $2) ORDER BY v.plate"
+    ))
     .bind(scope.enterprise())
     .bind(scope.district())
     .fetch_all(pool)
     .await
     .context("reading vehicle positions")?;
     rows.into_iter().map(VehicleState::try_from).collect()
+}
+
+/// These vehicles' current positions with their loads (those with a position), by plate.
+pub async fn with_loads(
+    conn: &mut sqlx::PgConnection,
+    plates: &[&str],
+) -> anyhow::Result<Vec<VehicleState>> {
+    if plates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {VEHICLE_COLUMNS} FROM vehicle_positions v {LOAD_JOIN} \
+         WHERE v.plate = ANY($1) ORDER BY v.plate"
+    ))
+    .bind(plates)
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading vehicles with their loads")?;
+    rows.into_iter().map(VehicleState::try_from).collect()
+}
+
+/// The vehicles these cylinders are on now.
+pub async fn carrying(
+    conn: &mut sqlx::PgConnection,
+    cylinder_ids: &[i64],
+) -> anyhow::Result<Vec<String>> {
+    if cylinder_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar(
+        "SELECT DISTINCT place_code FROM cylinder_state \
+         WHERE cylinder_id = ANY($1) AND place_kind = 'vehicle' AND place_code IS NOT NULL",
+    )
+    .bind(cylinder_ids)
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading the vehicles cylinders are on")
 }
 
 /// The newest applied fix of each of these vehicles.
@@ -206,26 +264,37 @@ pub async fn keep_filtered(
 
 /// Cylinders riding these vehicles (their custody place is the vehicle) take the vehicles' new
 /// positions. Their `last_seen_at` stays the last sighting's: riding is inferred, not seen.
+/// Returns each vehicle's load, counted from the rows moved (a vehicle carrying nothing is
+/// absent).
 pub async fn carry_cylinders(
     conn: &mut sqlx::PgConnection,
     moved: &[VehicleState],
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<std::collections::HashMap<String, Load>> {
     if moved.is_empty() {
-        return Ok(0);
+        return Ok(std::collections::HashMap::new());
     }
     let plates: Vec<&str> = moved.iter().map(|v| v.plate.as_str()).collect();
     let lons: Vec<f64> = moved.iter().map(|v| v.lon).collect();
     let lats: Vec<f64> = moved.iter().map(|v| v.lat).collect();
-    let done = sqlx::query(
-        "UPDATE cylinder_state s SET location = ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) \
-         FROM UNNEST($1::text[], $2::float8[], $3::float8[]) AS t(plate, lon, lat) \
-         WHERE s.place_kind = 'vehicle' AND s.place_code = t.plate",
+    let loads: Vec<(String, i64, i64)> = sqlx::query_as(
+        "WITH carried AS ( \
+             UPDATE cylinder_state s SET location = ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) \
+             FROM UNNEST($1::text[], $2::float8[], $3::float8[]) AS t(plate, lon, lat) \
+             WHERE s.place_kind = 'vehicle' AND s.place_code = t.plate \
+             RETURNING s.place_code, s.custody \
+         ) \
+         SELECT place_code, count(*) FILTER (WHERE custody = 'in_transit_delivery'), \
+                count(*) FILTER (WHERE custody <> 'in_transit_delivery') \
+         FROM carried GROUP BY place_code",
     )
     .bind(&plates)
     .bind(&lons)
     .bind(&lats)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await
     .context("moving cylinders with their vehicles")?;
-    Ok(done.rows_affected())
+    Ok(loads
+        .into_iter()
+        .map(|(plate, full, other)| (plate, Load { full, other }))
+        .collect())
 }

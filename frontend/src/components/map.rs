@@ -23,7 +23,6 @@ use serde_json::json;
 use shared::alert::{AlertStatus, Severity};
 use shared::density::{Density, Site, Sites};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -43,9 +42,6 @@ const STATIONS_REFRESH_MS: u32 = 300_000;
 /// How often the customers are asked again: thousands of them, seldom changing, and each
 /// answer a large allocation that the wasm heap keeps as its high-water mark.
 const CUSTOMERS_REFRESH_MS: u32 = 3_600_000;
-
-/// How often the vehicles' loads are asked again, in milliseconds.
-const LOAD_REFRESH_MS: u32 = 15_000;
 
 /// From this zoom on, customers are drawn too, and each loaded vehicle's load beside it.
 const CUSTOMER_ZOOM: f64 = 3.0;
@@ -92,8 +88,6 @@ struct Model {
     density: Option<Rc<Density>>,
     stations: Option<Rc<Sites>>,
     customers: Option<Rc<Sites>>,
-    /// Full and other cylinders per plate.
-    loads: HashMap<String, (i64, i64)>,
     zoom: f64,
     pan: (f64, f64),
     /// The off-screen layer (districts, cells, sites) must be drawn again.
@@ -120,7 +114,6 @@ impl Model {
             density: None,
             stations: None,
             customers: None,
-            loads: HashMap::new(),
             zoom: 1.0,
             pan: (0.0, 0.0),
             dirty: true,
@@ -155,7 +148,6 @@ pub fn CityMap(props: &CityMapProps) -> Html {
     let density = use_polled(LAYER_REFRESH_MS, || api::density(CELL_DEG));
     let stations = use_polled(STATIONS_REFRESH_MS, api::stations);
     let customers = use_polled(CUSTOMERS_REFRESH_MS, api::customers);
-    let loads = use_polled(LOAD_REFRESH_MS, api::vehicle_loads);
     let model: Shared = {
         let districts = props.districts.clone();
         (*use_memo((), move |_| Rc::new(RefCell::new(Model::new(districts))))).clone()
@@ -195,19 +187,6 @@ pub fn CityMap(props: &CityMapProps) -> Html {
                 m.changed = true;
             },
         );
-    }
-    {
-        let model = model.clone();
-        use_effect_with(loads, move |loads| {
-            let mut m = model.borrow_mut();
-            m.loads = loads.as_ref().map_or_else(HashMap::new, |l| {
-                l.vehicles
-                    .iter()
-                    .map(|v| (v.plate.clone(), (v.full, v.other)))
-                    .collect()
-            });
-            m.changed = true;
-        });
     }
     // The frame loop, for the life of the component.
     {
@@ -442,7 +421,7 @@ fn hit(m: &Model, x: f64, y: f64) -> Option<Selection> {
             .min_by(|a, b| a.0.total_cmp(&b.0));
         if let Some((_, v)) = best {
             return Some(Selection::Vehicle {
-                load: m.loads.get(v.plate.as_str()).copied().unwrap_or((0, 0)),
+                load: v.load.map_or((0, 0), |l| (l.full, l.other)),
                 plate: v.plate.to_string(),
                 speed_kmh: v.speed_kmh,
                 enterprise: v.enterprise_code.clone(),
@@ -773,20 +752,20 @@ fn draw_vehicles(m: &Model, s: &Surface, p: &Projection, report: bool) -> Option
         ctx.set_fill_style_str(if moving { "#ffb020" } else { "#ff7a45" });
         ctx.fill();
     }
-    if m.zoom >= CUSTOMER_ZOOM && !m.loads.is_empty() {
+    if m.zoom >= CUSTOMER_ZOOM {
         set_font(s, r * 2.2);
         ctx.set_text_align("left");
         ctx.set_text_baseline("middle");
         ctx.set_fill_style_str("#ffe7b0");
         for v in vehicles.values() {
-            let Some((full, other)) = m.loads.get(v.plate.as_str()) else {
+            let Some(load) = v.load.filter(|l| l.total() > 0) else {
                 continue;
             };
             let (x, y) = p.project(v.lon, v.lat);
             if x < 0.0 || y < 0.0 || x > s.w || y > s.h {
                 continue;
             }
-            let _ = ctx.fill_text(&(full + other).to_string(), x + r * 1.6, y - r * 1.4);
+            let _ = ctx.fill_text(&load.total().to_string(), x + r * 1.6, y - r * 1.4);
         }
     }
     drawn

@@ -16,6 +16,7 @@ pub mod inventory_table;
 pub mod kpi;
 pub mod map;
 pub mod recent_alerts;
+pub mod record_list;
 pub mod rule_chart;
 pub mod shell;
 pub mod timeline;

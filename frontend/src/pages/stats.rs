@@ -13,6 +13,7 @@ use crate::components::compliance_bars::{BarGroup, ComplianceBars};
 use crate::components::cylinder_list::CylinderList;
 use crate::components::inventory_table::{Figure, InventoryTable};
 use crate::components::recent_alerts::RecentAlerts;
+use crate::components::record_list::RecordList;
 use crate::geo::District;
 use crate::hooks::{use_basemap, use_fetch, Basemap};
 use crate::i18n::{use_lang, Key, Lang};
@@ -48,6 +49,17 @@ fn level(scope: &StatsScope) -> (&'static str, Option<&str>) {
     }
 }
 
+/// The list asked for in the page's URL (`?list=&title=`), if it is one of the server's lists.
+fn figure_in_url() -> Option<Figure> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let query = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    let path = query.get("list")?;
+    (api::is_list_path(&path) || api::is_record_path(&path)).then(|| Figure {
+        title: query.get("title").unwrap_or_default(),
+        path,
+    })
+}
+
 /// A district's name on the base map.
 fn district_name(basemap: &Basemap, code: &str) -> Option<String> {
     match basemap {
@@ -65,7 +77,9 @@ pub fn StatsPage(props: &StatsPageProps) -> Html {
     let lang = use_lang().lang;
     let scope = props.scope.clone();
     let basemap = use_basemap();
-    let open = use_state(|| None::<Figure>);
+    // A list asked for in the URL (`?list=<API path>&title=`: a chart of the wall) is open at
+    // first.
+    let open = use_state(figure_in_url);
 
     let inventory = use_fetch(scope.clone(), |s| async move { api::inventory(&s).await });
     // A station's enterprise: the owner of one of its cylinders (asked once the table says
@@ -182,7 +196,11 @@ pub fn StatsPage(props: &StatsPageProps) -> Html {
                         { inventory_panel }
                     </div>
                     if let Some(figure) = &*open {
-                        <CylinderList path={figure.path.clone()} title={figure.title.clone()} on_close={on_close} />
+                        if api::is_list_path(&figure.path) {
+                            <CylinderList path={figure.path.clone()} title={figure.title.clone()} on_close={on_close} />
+                        } else {
+                            <RecordList path={figure.path.clone()} title={figure.title.clone()} on_close={on_close} />
+                        }
                     }
                     <div class="panel stats-compliance">
                         <h2>{ lang.t(compliance_title) }</h2>

@@ -1,7 +1,8 @@
 //! The command-hall wall (SPEC §8): one screen with the whole city live. KPI tiles, the live
-//! map, the inventory table, the live alert feed (acknowledged in place), four charts and the
-//! vehicles per district, arranged by a layout preset (`?layout=standard|map|figures`, kept in
-//! this browser). Sized from the viewport: the same page reads on 1920×1080 and 3840×2160.
+//! map, the inventory table, the live alert feed (acknowledged in place), five charts (each
+//! column or bar opening the list behind it on `/stats?list=`) and the vehicles per district,
+//! arranged by a layout preset (`?layout=standard|map|figures`, kept in this browser). Sized
+//! from the viewport: the same page reads on 1920×1080 and 3840×2160.
 //!
 //! The figures come from the live feed's `stats` messages (the inventory and open alerts by
 //! severity, every few seconds) and from the statistics API, asked again every minute.
@@ -22,9 +23,7 @@ use crate::services::token::query_param;
 use crate::state::{ConnStatus, LiveContext};
 use shared::alert::{AlertKind, AlertStatus};
 use shared::live::CityStats;
-use shared::stats::{
-    AlertStats, ComplianceDistribution, FillingStats, GroupBy, Inventory, InventoryCounts,
-};
+use shared::stats::{AlertStats, ComplianceDistribution, FillingStats, Flows, GroupBy, Inventory};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -33,8 +32,15 @@ use yew_router::prelude::*;
 /// How often the charts' statistics are asked again, in milliseconds.
 const REFRESH_MS: u32 = 60_000;
 
-/// How many bars the per-kind and per-enterprise charts show.
+/// How many bars the per-kind, per-enterprise and flows charts show.
 const TOP: usize = 8;
+
+/// The custody states counted as in stock (or at inspection) on the custody chart: what is
+/// neither shipped, returning nor lost.
+const IN_STOCK: &str = "/api/v1/cylinders?custody=in_stock_empty,in_stock_full,at_inspection";
+
+/// The compliance states that count as violations on the enterprises chart.
+const VIOLATIONS: [&str; 3] = ["inspection_overdue", "life_expired", "unregistered"];
 
 /// Where the layout choice is kept in this browser.
 const LAYOUT_KEY: &str = "cylwatch.wall.layout";
@@ -78,6 +84,7 @@ pub fn Wall() -> Html {
 
     let fillings = use_polled(REFRESH_MS, api::fillings_today);
     let alert_stats = use_polled(REFRESH_MS, api::alert_stats_today);
+    let flows = use_polled(REFRESH_MS, api::flows_today);
     let compliance = use_polled(REFRESH_MS, || {
         api::compliance(GroupBy::Enterprise, &StatsScope::City)
     });
@@ -126,12 +133,16 @@ pub fn Wall() -> Html {
         Basemap::Ready(d) => html! { <DistrictPanel districts={d.clone()} /> },
         _ => html! {},
     };
-    // A figure of the table leads to the city's statistics, where its list opens.
+    // A figure of the table leads to the city's statistics, where its list opens (as a chart's
+    // column or bar does).
     let on_figure = {
         let navigator = navigator.clone();
-        Callback::from(move |_: Figure| {
+        Callback::from(move |f: Figure| {
             if let Some(n) = &navigator {
-                n.push(&Route::Stats);
+                let query = [("list", f.path), ("title", f.title)];
+                if n.push_with_query(&Route::Stats, &query).is_err() {
+                    n.push(&Route::Stats);
+                }
             }
         })
     };
@@ -148,6 +159,7 @@ pub fn Wall() -> Html {
         inventory.as_deref(),
         alert_stats.as_deref(),
         compliance.as_deref(),
+        flows.as_deref(),
     );
     let reconnecting = status == ConnStatus::Reconnecting;
     html! {
@@ -270,35 +282,73 @@ fn severity_label(lang: Lang, name: &str) -> String {
 
 /// Custody states from the inventory's columns: what is neither out nor lost is in stock (or
 /// at inspection).
-fn custody_bars(lang: Lang, t: &InventoryCounts) -> Vec<Bar> {
+/// Each bar's list is the table's (the total row's); in stock, the list of those states.
+fn custody_bars(lang: Lang, inventory: &Inventory) -> Vec<Bar> {
+    let t = &inventory.total;
+    let link = |column: &str| inventory.total_links.get(column).cloned();
     let in_stock = t.total - t.shipped - t.returning - t.lost;
     vec![
         Bar {
             label: lang.t(Key::InStockOther).to_owned(),
             value: in_stock,
             colour: (0x2e, 0xcc, 0x71),
+            link: Some(IN_STOCK.to_owned()),
         },
         Bar {
             label: lang.t(Key::ColInTransit).to_owned(),
             value: t.in_transit,
             colour: (0xff, 0xb0, 0x20),
+            link: link("in_transit"),
         },
         Bar {
             label: lang.t(Key::ColDelivered).to_owned(),
             value: t.delivered,
             colour: (0x5b, 0x9b, 0xd5),
+            link: link("delivered"),
         },
         Bar {
             label: lang.t(Key::ColReturning).to_owned(),
             value: t.returning,
             colour: (0x9b, 0x7b, 0xe0),
+            link: link("returning"),
         },
         Bar {
             label: lang.t(Key::ColLost).to_owned(),
             value: t.lost,
             colour: (0xff, 0x4d, 0x4f),
+            link: link("lost"),
         },
     ]
+}
+
+/// The largest flows between sites today, as `from → to` bars, each leading to the moves
+/// behind it.
+fn flow_bars(lang: Lang, f: &Flows) -> Vec<Bar> {
+    let site = |kind: &str, code: &str| {
+        let prefix = match (kind, lang) {
+            ("station", Lang::Zh) => "站",
+            ("customer", Lang::Zh) => "户",
+            ("station", Lang::En) => "St",
+            ("customer", Lang::En) => "Cu",
+            _ => "",
+        };
+        format!("{prefix} {code}")
+    };
+    f.flows
+        .iter()
+        .filter(|f| f.count > 0)
+        .take(TOP)
+        .map(|f| Bar {
+            label: format!(
+                "{} → {}",
+                site(&f.from.kind, &f.from.code),
+                site(&f.to.kind, &f.to.code)
+            ),
+            value: f.count,
+            colour: (0x36, 0xcf, 0xc9),
+            link: f.link.clone(),
+        })
+        .collect()
 }
 
 /// Cylinders out of compliance (overdue, past their life, unregistered) per enterprise, most
@@ -308,7 +358,7 @@ fn violation_bars(c: &ComplianceDistribution) -> Vec<Bar> {
         .groups
         .iter()
         .map(|g| {
-            let n = ["inspection_overdue", "life_expired", "unregistered"]
+            let n = VIOLATIONS
                 .iter()
                 .map(|s| g.counts.get(*s).copied().unwrap_or(0))
                 .sum();
@@ -321,6 +371,11 @@ fn violation_bars(c: &ComplianceDistribution) -> Vec<Bar> {
         .into_iter()
         .take(TOP)
         .map(|(label, value)| Bar {
+            link: Some(format!(
+                "/api/v1/cylinders?compliance={}&enterprise_code={}",
+                VIOLATIONS.join(","),
+                String::from(js_sys::encode_uri_component(&label))
+            )),
             label,
             value,
             colour: (0xff, 0x8c, 0x1a),
@@ -329,7 +384,7 @@ fn violation_bars(c: &ComplianceDistribution) -> Vec<Bar> {
 }
 
 fn kind_bars(lang: Lang, a: &AlertStats) -> Vec<Bar> {
-    let mut kinds: Vec<(String, i64)> = a
+    let mut kinds: Vec<(String, i64, Option<String>)> = a
         .kinds
         .iter()
         .filter(|k| k.opened > 0)
@@ -338,30 +393,41 @@ fn kind_bars(lang: Lang, a: &AlertStats) -> Vec<Bar> {
                 || k.kind.clone(),
                 |kind| labels::alert_kind(lang, kind).to_owned(),
             );
-            (label, k.opened)
+            (label, k.opened, k.links.get("opened").cloned())
         })
         .collect();
     kinds.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     kinds
         .into_iter()
         .take(TOP)
-        .map(|(label, value)| Bar {
+        .map(|(label, value, link)| Bar {
             label,
             value,
             colour: (0xff, 0x4d, 0x4f),
+            link,
         })
         .collect()
 }
 
-/// Fillings and refusals per hour of today (Beijing time).
-fn hours(f: &FillingStats) -> ChartSpec {
+/// Fillings and refusals per hour of today (Beijing time); each hour's column leads to its
+/// filling records.
+fn hours(lang: Lang, f: &FillingStats) -> ChartSpec {
     let mut columns = vec![0; 24];
     let mut line = vec![0; 24];
+    let mut links = vec![None; 24];
     for b in &f.buckets {
         let hour = b.start.with_timezone(&cst()).format("%H").to_string();
         if let Some(h) = hour.parse::<usize>().ok().filter(|h| *h < 24) {
             columns[h] += b.fillings;
             line[h] += b.refusals;
+            if b.fillings > 0 {
+                links[h] = b.links.get("fillings").map(|path| {
+                    (
+                        path.clone(),
+                        format!("{} · {h:02}:00", lang.t(Key::ChartFillings)),
+                    )
+                });
+            }
         }
     }
     ChartSpec::Hours {
@@ -369,6 +435,7 @@ fn hours(f: &FillingStats) -> ChartSpec {
         line,
         colour: (0x2e, 0xcc, 0x71),
         line_colour: (0xff, 0x4d, 0x4f),
+        links,
     }
 }
 
@@ -377,7 +444,9 @@ fn chart_panel(area: &str, id: &str, title: &str, spec: Option<ChartSpec>, lang:
         Some(ChartSpec::Bars(bars)) if bars.is_empty() => {
             html! { <p class="notice">{ lang.t(Key::NoData) }</p> }
         }
-        Some(spec) => html! { <WallChart id={id.to_owned()} spec={Rc::new(spec)} /> },
+        Some(spec) => html! {
+            <WallChart id={id.to_owned()} spec={Rc::new(spec)} title={title.to_owned()} />
+        },
         None => html! { <p class="notice">{ lang.t(Key::Loading) }</p> },
     };
     html! {
@@ -394,16 +463,19 @@ fn charts(
     inventory: Option<&Inventory>,
     alerts: Option<&AlertStats>,
     compliance: Option<&ComplianceDistribution>,
+    flows: Option<&Flows>,
 ) -> Html {
     html! {
         <>
-            { chart_panel("ch1", "chart-fillings", lang.t(Key::ChartFillings), fillings.map(hours), lang) }
+            { chart_panel("ch1", "chart-fillings", lang.t(Key::ChartFillings), fillings.map(|f| hours(lang, f)), lang) }
             { chart_panel("ch2", "chart-custody", lang.t(Key::ChartCustody),
-                inventory.map(|i| ChartSpec::Bars(custody_bars(lang, &i.total))), lang) }
+                inventory.map(|i| ChartSpec::Bars(custody_bars(lang, i))), lang) }
             { chart_panel("ch3", "chart-alert-kinds", lang.t(Key::ChartAlertKinds),
                 alerts.map(|a| ChartSpec::Bars(kind_bars(lang, a))), lang) }
             { chart_panel("ch4", "chart-enterprises", lang.t(Key::ChartTopEnterprises),
                 compliance.map(|c| ChartSpec::Bars(violation_bars(c))), lang) }
+            { chart_panel("ch5", "chart-flows", lang.t(Key::ChartFlows),
+                flows.map(|f| ChartSpec::Bars(flow_bars(lang, f))), lang) }
         </>
     }
 }

@@ -384,6 +384,35 @@ pub fn is_list_path(path: &str) -> bool {
     path.starts_with("/api/v1/cylinders?") && !path.contains('#')
 }
 
+/// Whether `path` is a list of records behind a figure other than cylinders (history rows,
+/// filling records, decisions, alerts): one of the server's own list paths, with a query.
+pub fn is_record_path(path: &str) -> bool {
+    [
+        "/api/v1/history?",
+        "/api/v1/fillings?",
+        "/api/v1/fillings/decisions?",
+        "/api/v1/alerts?",
+        "/api/v1/customers?",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
+        && !path.contains('#')
+}
+
+/// One page of the records at `path` (a figure's link), after `cursor`, `limit` long, as the
+/// server wrote them (`{"items": [...], "next_cursor"}`).
+pub async fn record_list(
+    path: &str,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Page<serde_json::Value>, ApiError> {
+    if !is_record_path(path) {
+        return Err(ApiError::Decode(format!("not a list of records: {path}")));
+    }
+    let cursor = cursor.map_or_else(String::new, |c| format!("&cursor={}", encode(c)));
+    get_json(&format!("{path}&limit={limit}{cursor}")).await
+}
+
 /// One page of the list at `path` (a figure's link), after `cursor`, `limit` cylinders long.
 pub async fn cylinder_list(
     path: &str,
@@ -439,6 +468,15 @@ pub async fn alert_stats_today() -> Result<shared::stats::AlertStats, ApiError> 
     .await
 }
 
+/// Today's flows of cylinders between sites (largest first), within the scope.
+pub async fn flows_today() -> Result<shared::stats::Flows, ApiError> {
+    get_json(&format!(
+        "/api/v1/stats/flows?from={}",
+        encode(&today_start())
+    ))
+    .await
+}
+
 /// Cylinder positions within the scope binned on a grid of `cell_deg` degrees.
 pub async fn density(cell_deg: f64) -> Result<shared::density::Density, ApiError> {
     get_json(&format!("/api/v1/stats/density?cell_deg={cell_deg}")).await
@@ -452,9 +490,4 @@ pub async fn stations() -> Result<shared::density::Sites, ApiError> {
 /// The customers within the scope (up to the server's cap), with their full stock.
 pub async fn customers() -> Result<shared::density::Sites, ApiError> {
     get_json("/api/v1/sites?kind=customer").await
-}
-
-/// The cylinders on each vehicle now, within the scope.
-pub async fn vehicle_loads() -> Result<shared::density::VehicleLoads, ApiError> {
-    get_json("/api/v1/stats/vehicle-loads").await
 }
