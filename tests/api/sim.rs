@@ -45,6 +45,10 @@ async fn a_simulated_hour_matches_the_ground_truth() {
             "40",
             "--late-record-s",
             "10800",
+            // One cylinder set aside per kind (two fit ones): the hour uses them up, so the
+            // kinds that need one go on with cylinders bought on the way.
+            "--reserve",
+            "1",
         ])
         .arg("--basemap")
         .arg(workspace().join("assets/basemap/zhengzhou_districts.wgs84.geojson"))
@@ -92,6 +96,52 @@ async fn a_simulated_hour_matches_the_ground_truth() {
         kinds.len() >= 17,
         "too few kinds injected: {kinds:?}; skipped {}",
         ledger["skipped"]
+    );
+
+    // The kinds that need a cylinder of their own happened more often than the reserve of
+    // one allowed (two fit ones shared by late records and lost cylinders), on cylinders
+    // registered during the run, and none was skipped.
+    let count = |kind: &str| ledger["injections"][kind].as_u64().unwrap_or(0);
+    for kind in [
+        "cylinder_overdue",
+        "cylinder_life_expired",
+        "cylinder_scrapped_in_use",
+    ] {
+        let cylinders = injected.iter().filter(|c| c.0 == kind).count();
+        assert!(cylinders >= 2, "{kind}: {cylinders} cylinders; {ledger:#}");
+    }
+    assert!(
+        count("late_filling_record") + count("cylinder_lost") >= 3,
+        "{}",
+        ledger["injections"]
+    );
+    for kind in [
+        "cylinder_overdue",
+        "cylinder_life_expired",
+        "cylinder_scrapped_in_use",
+        "late_filling_record",
+        "cylinder_lost",
+        "filling_refused",
+    ] {
+        assert!(
+            ledger["skipped"].get(kind).is_none(),
+            "{kind} skipped: {}",
+            ledger["skipped"]
+        );
+    }
+    let replenished = |kind: &str| ledger["replenished"][kind].as_u64().unwrap_or(0);
+    assert!(
+        [
+            "cylinder_overdue",
+            "cylinder_life_expired",
+            "cylinder_scrapped_in_use",
+            "filling_refused"
+        ]
+        .iter()
+        .all(|k| replenished(k) >= 1)
+            && replenished("late_filling_record") + replenished("cylinder_lost") >= 1,
+        "replenished: {}",
+        ledger["replenished"]
     );
 
     // The inventory, once the pipeline has caught up.

@@ -26,6 +26,8 @@ pub struct Device {
     pub offline_until: f64,
     pub may_go_offline: bool,
     pub silent: bool,
+    /// When it fell silent (wall-clock Unix seconds).
+    pub silent_since: f64,
 }
 
 /// One cylinder on its way through a filling station.
@@ -113,6 +115,8 @@ pub struct Sim {
     pub ledger: Ledger,
     /// How late an injected late filling record is (seconds).
     pub late_record_s: f64,
+    /// `filling_refused` injections so far (they alternate between two causes).
+    pub refusal_turn: u64,
 }
 
 const REFILL_AFTER_S: f64 = 24.0 * 3600.0 + 600.0;

@@ -41,6 +41,11 @@ pub struct Ledger {
     /// Alerts that may appear without being required (anomalies cut short by the end of the
     /// run, zones grazed by a regular route).
     pub allowed: BTreeSet<Cause>,
+    /// How many times each kind happened (an injection of a kind whose subject repeats, a
+    /// station or a device, counts each time; `injected` keeps the subject once).
+    pub injections: BTreeMap<String, u64>,
+    /// Cylinders registered during the run to replenish a kind's reserve, per kind.
+    pub replenished: BTreeMap<String, u64>,
     /// Anomalies the scheduler could not inject (no candidate at that moment), per kind.
     pub skipped: BTreeMap<String, u64>,
     /// The inventory per medium at the end, as the simulator knows it.
@@ -61,6 +66,7 @@ const GAP_S: f64 = 10.0;
 impl Ledger {
     pub fn inject(&mut self, kind: &str, subject_type: &str, subject_id: &str, why: &str) {
         let cause = cause(kind, subject_type, subject_id, why);
+        *self.injections.entry(kind.to_owned()).or_default() += 1;
         self.allowed.remove(&cause);
         self.injected.insert(cause);
     }

@@ -92,6 +92,11 @@ pub struct SimArgs {
     /// Share of batches sent twice with the same ids (an answer lost on the way).
     #[arg(long, default_value_t = 0.02)]
     pub resend_share: f64,
+    /// Cylinders set aside per anomaly kind that needs one (unfit ones at customers, fit
+    /// ones in stock) at the start; a kind whose reserve is used up buys new cylinders as it
+    /// goes (default: a two-hundredth of the cylinders, 4 to 500).
+    #[arg(long)]
+    pub reserve: Option<usize>,
     /// Write the ground-truth ledger and the report here (JSON) at the end.
     #[arg(long)]
     pub ledger: Option<PathBuf>,
@@ -156,7 +161,10 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
              not this run's: start on a fresh database (scripts/demo makes one)"
         );
     }
-    reserve(&mut w, &mut rng);
+    let per_kind = args
+        .reserve
+        .unwrap_or((w.cylinders.len() / 200).clamp(4, 500));
+    reserve(&mut w, per_kind, &mut rng);
     w.register(&api, today, &mut rng).await?;
     tracing::info!(
         enterprises = w.enterprises.len(),
@@ -257,17 +265,18 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sets cylinders aside for the anomalies: unfit ones placed at customers (to be collected),
-/// fit ones kept in stock (a late record, a long-lost delivery).
-fn reserve(w: &mut World, rng: &mut StdRng) {
-    // Enough for hours of a demo (one of each kind every few minutes).
-    let per_kind = (w.cylinders.len() / 200).clamp(4, 500);
+/// Sets `per_kind` cylinders aside for each anomaly that needs one: unfit ones placed at
+/// customers (to be collected), fit ones kept in stock (a late record, a long-lost delivery;
+/// twice `per_kind`). When a reserve is used up the anomaly buys its cylinder
+/// (`Sim::reserved_or_new`).
+fn reserve(w: &mut World, per_kind: usize, rng: &mut StdRng) {
     let mut taken = vec![false; w.customers.len()];
     for (fitness, count) in [
         (Fitness::Overdue, per_kind),
         (Fitness::LifeExpired, per_kind),
         (Fitness::Scrapped, per_kind),
         (Fitness::Ok, per_kind * 2),
+        (Fitness::Unregistered, per_kind),
     ] {
         let mut n = 0;
         for c in 0..w.cylinders.len() {
@@ -285,7 +294,7 @@ fn reserve(w: &mut World, rng: &mut StdRng) {
             }
             w.cylinders[c].reserved = true;
             n += 1;
-            if fitness == Fitness::Ok {
+            if matches!(fitness, Fitness::Ok | Fitness::Unregistered) {
                 continue;
             }
             // A customer of the owner holding nothing else.
@@ -321,6 +330,7 @@ async fn enrol(
             offline_until: 0.0,
             may_go_offline: phone,
             silent: false,
+            silent_since: 0.0,
         });
         devices.len() - 1
     };
@@ -455,6 +465,7 @@ async fn enrol(
         delivered_at: vec![f64::NEG_INFINITY; n_cyl],
         ledger: Ledger::default(),
         late_record_s: args.late_record_s,
+        refusal_turn: 0,
     })
 }
 

@@ -436,20 +436,6 @@ impl Sim {
         let mut p = std::mem::take(&mut self.pending[e]);
         let plate = self.vehicles[v].plate.clone();
         let pos = self.vehicles[v].pos;
-        // The truck passes by the customers holding unfit cylinders.
-        for (c, kind) in p.collect.drain(..) {
-            if let Some(customer) = self.w.cylinders[c].customer {
-                let code = self.w.cylinders[c].code.clone();
-                let why = "an unfit cylinder collected from a customer";
-                self.ledger.allow(kind, "cylinder", &code, why);
-                self.vehicles[v].stops.push_front(Stop::Customer {
-                    customer,
-                    deliver: Vec::new(),
-                    collect: true,
-                    off_site: false,
-                });
-            }
-        }
         if p.off_site > 0 {
             let next = self.vehicles[v].stops.iter_mut().find(
                 |s| matches!(s, Stop::Customer { deliver, off_site: false, .. } if !deliver.is_empty()),
@@ -546,6 +532,21 @@ impl Sim {
                 at,
                 why: "restricted_zone",
             });
+        }
+        // The truck passes by the customers holding unfit cylinders first (pushed last: in
+        // front of the other extra stops, a long stop or a detour).
+        for (c, kind) in p.collect.drain(..) {
+            if let Some(customer) = self.w.cylinders[c].customer {
+                let code = self.w.cylinders[c].code.clone();
+                let why = "an unfit cylinder collected from a customer";
+                self.ledger.allow(kind, "cylinder", &code, why);
+                self.vehicles[v].stops.push_front(Stop::Customer {
+                    customer,
+                    deliver: Vec::new(),
+                    collect: true,
+                    off_site: false,
+                });
+            }
         }
         self.pending[e] = p;
     }
