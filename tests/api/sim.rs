@@ -176,6 +176,26 @@ async fn a_simulated_hour_matches_the_ground_truth() {
         panic!("platform inventory {last} vs ground truth {expected}; cylinders: {differ:#?}");
     }
 
+    // Full cylinders in stock per station: the filling stations', and the distribution
+    // points' and warehouses' that trucks restocked and took deliveries from.
+    let expected = ledger["station_full"].as_object().unwrap();
+    let (status, body) = app.get_json("/api/v1/sites?kind=station").await;
+    assert_eq!(status, 200, "{body}");
+    let platform: BTreeMap<String, Value> = body["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["code"].as_str().unwrap().to_owned(), s["full"].clone()))
+        .filter(|(code, full)| expected.contains_key(code) || full != &serde_json::json!(0))
+        .collect();
+    let expected: BTreeMap<String, Value> = expected.clone().into_iter().collect();
+    assert_eq!(platform, expected, "full cylinders in stock per station");
+    let moves = &ledger["depot_moves"];
+    assert!(
+        moves["restocked"].as_u64().unwrap_or(0) > 0 && moves["taken"].as_u64().unwrap_or(0) > 0,
+        "distribution points restocked and delivered from: {moves}"
+    );
+
     // Every injected anomaly raised its alert (device silence needs its time to pass).
     let mut alerts = Vec::new();
     let mut missing = Vec::new();

@@ -103,6 +103,8 @@ pub struct Sim {
     pub at_customer: Vec<Vec<usize>>,
     /// Full cylinders in stock at each distribution point or warehouse.
     pub depot_stock: Vec<Vec<usize>>,
+    /// A truck is on its way to restock the distribution point.
+    pub restocking: Vec<bool>,
     /// Customers holding, on paper, a cylinder lost long ago.
     pub lost_at: Vec<bool>,
     pub ent_customers: Vec<Vec<usize>>,
@@ -525,6 +527,24 @@ impl Sim {
             .filter(|c| c.custody != Custody::InStockEmpty)
             .map(|c| (c.code.clone(), c.custody.name()))
             .collect()
+    }
+
+    /// Full cylinders in stock at each station (by code, every station of the city) as the
+    /// simulator knows it.
+    pub fn station_stock(&self) -> std::collections::BTreeMap<String, i64> {
+        let mut out: std::collections::BTreeMap<String, i64> = self
+            .w
+            .stations
+            .iter()
+            .map(|s| (s.code.clone(), 0))
+            .collect();
+        for c in &self.w.cylinders {
+            if c.custody == Custody::InStockFull {
+                let s = c.depot.unwrap_or(c.station);
+                *out.entry(self.w.stations[s].code.clone()).or_default() += 1;
+            }
+        }
+        out
     }
 
     /// The inventory per medium as the simulator knows it.

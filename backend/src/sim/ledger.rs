@@ -50,6 +50,11 @@ pub struct Ledger {
     pub skipped: BTreeMap<String, u64>,
     /// The inventory per medium at the end, as the simulator knows it.
     pub inventory: BTreeMap<String, Inventory>,
+    /// Full cylinders in stock per station (by code) at the end, as the simulator knows it.
+    pub station_full: BTreeMap<String, i64>,
+    /// Full cylinders brought to distribution points and warehouses (`restocked`) and taken
+    /// from their stock for customers (`taken`).
+    pub depot_moves: BTreeMap<String, u64>,
     /// Devices by id: when they sent.
     pub devices: BTreeMap<String, Quiet>,
     /// Each cylinder's custody at the end, when not in stock empty (small cities only).

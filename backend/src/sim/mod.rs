@@ -241,6 +241,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     }
     sim.flush(true).await;
     sim.ledger.inventory = sim.inventory();
+    sim.ledger.station_full = sim.station_stock();
     if sim.w.cylinders.len() <= 100_000 {
         sim.ledger.custody = sim.custody();
     }
@@ -457,6 +458,7 @@ async fn enrol(
         fulls: vec![VecDeque::new(); n_st],
         at_customer: vec![Vec::new(); n_cust],
         depot_stock: vec![Vec::new(); n_st],
+        restocking: vec![false; n_st],
         lost_at: vec![false; n_cust],
         ent_customers,
         pending: vec![Default::default(); n_ent],
@@ -502,7 +504,8 @@ fn veh(
 
 /// The history before the start, uploaded late as devices would: scrapped cylinders'
 /// scrapping, deliveries of the cylinders now at customers (1–20 days back; the reserved
-/// unfit ones 55–80 days back, before they became unfit and short of being lost).
+/// unfit ones 55–80 days back, before they became unfit and short of being lost), fillings
+/// of some in stock, and some of those brought to the distribution points.
 async fn backfill(sim: &mut Sim, share: f64, full_share: f64) {
     let day = 86_400.0;
     for c in 0..sim.w.cylinders.len() {
@@ -578,6 +581,49 @@ async fn backfill(sim: &mut Sim, share: f64, full_share: f64) {
         let ctl = sim.controller[e];
         if sim.devices[phone].queue.len() >= 5_000 || sim.devices[ctl].queue.len() >= 5_000 {
             sim.flush(true).await;
+        }
+    }
+    // Each distribution point and warehouse of a licensed company holds some of the full
+    // ones (up to a third of its filling station's), brought there 20 minutes after the
+    // filling.
+    for d in 0..sim.w.stations.len() {
+        let e = sim.w.stations[d].enterprise;
+        if sim.w.stations[d].kind == "filling" || !sim.w.enterprises[e].licensed {
+            continue;
+        }
+        let s = sim.w.enterprises[e].filling_station;
+        let n = trips::RESTOCK_TO.min(sim.fulls[s].len() / 3);
+        let Some(v) = sim.w.vehicles.iter().position(|v| v.enterprise == e) else {
+            continue;
+        };
+        let plate = sim.w.vehicles[v].plate.clone();
+        let driver = sim.w.enterprises[e].drivers[0].clone();
+        let (from, to) = (
+            sim.w.stations[s].code.clone(),
+            sim.w.stations[d].code.clone(),
+        );
+        let phone = sim.phone[e];
+        for _ in 0..n {
+            let Some(c) = sim.fulls[s].pop_back() else {
+                break;
+            };
+            let at = sim.filled_at[c].unwrap_or(-7200.0);
+            sim.scan(
+                phone,
+                at + 1200.0,
+                "load",
+                c,
+                json!({"station_code": from, "vehicle_plate": plate, "staff_no": driver}),
+            );
+            sim.scan(
+                phone,
+                at + 2400.0,
+                "unload",
+                c,
+                json!({"station_code": to, "vehicle_plate": plate, "staff_no": driver}),
+            );
+            sim.w.cylinders[c].depot = Some(d);
+            sim.depot_stock[d].push(c);
         }
     }
     sim.flush(true).await;

@@ -82,6 +82,9 @@ pub struct Cylinder {
     pub customer: Option<usize>,
     /// Reserved for an injected anomaly: the regular cycle leaves it alone.
     pub reserved: bool,
+    /// In stock at this distribution point or warehouse (in stock elsewhere: at its own
+    /// filling station, `station`).
+    pub depot: Option<usize>,
     /// Filled during this run (sim time): not again within 24 h; or, reserved, taken by an
     /// injected anomaly.
     pub filled: bool,
@@ -310,6 +313,7 @@ impl World {
                 },
                 customer: None,
                 reserved: false,
+                depot: None,
                 filled: false,
             });
         }
@@ -498,6 +502,7 @@ impl World {
             },
             customer: None,
             reserved: false,
+            depot: None,
             filled: false,
         });
         i
