@@ -45,6 +45,10 @@ async fn a_simulated_hour_matches_the_ground_truth() {
             "40",
             "--late-record-s",
             "10800",
+            // One cylinder set aside per kind (two fit ones): the hour uses them up, so the
+            // kinds that need one go on with cylinders bought on the way.
+            "--reserve",
+            "1",
         ])
         .arg("--basemap")
         .arg(workspace().join("assets/basemap/zhengzhou_districts.wgs84.geojson"))
@@ -94,6 +98,52 @@ async fn a_simulated_hour_matches_the_ground_truth() {
         ledger["skipped"]
     );
 
+    // The kinds that need a cylinder of their own happened more often than the reserve of
+    // one allowed (two fit ones shared by late records and lost cylinders), on cylinders
+    // registered during the run, and none was skipped.
+    let count = |kind: &str| ledger["injections"][kind].as_u64().unwrap_or(0);
+    for kind in [
+        "cylinder_overdue",
+        "cylinder_life_expired",
+        "cylinder_scrapped_in_use",
+    ] {
+        let cylinders = injected.iter().filter(|c| c.0 == kind).count();
+        assert!(cylinders >= 2, "{kind}: {cylinders} cylinders; {ledger:#}");
+    }
+    assert!(
+        count("late_filling_record") + count("cylinder_lost") >= 3,
+        "{}",
+        ledger["injections"]
+    );
+    for kind in [
+        "cylinder_overdue",
+        "cylinder_life_expired",
+        "cylinder_scrapped_in_use",
+        "late_filling_record",
+        "cylinder_lost",
+        "filling_refused",
+    ] {
+        assert!(
+            ledger["skipped"].get(kind).is_none(),
+            "{kind} skipped: {}",
+            ledger["skipped"]
+        );
+    }
+    let replenished = |kind: &str| ledger["replenished"][kind].as_u64().unwrap_or(0);
+    assert!(
+        [
+            "cylinder_overdue",
+            "cylinder_life_expired",
+            "cylinder_scrapped_in_use",
+            "filling_refused"
+        ]
+        .iter()
+        .all(|k| replenished(k) >= 1)
+            && replenished("late_filling_record") + replenished("cylinder_lost") >= 1,
+        "replenished: {}",
+        ledger["replenished"]
+    );
+
     // The inventory, once the pipeline has caught up.
     let expected = &ledger["inventory"];
     let mut last = Value::Null;
@@ -125,6 +175,26 @@ async fn a_simulated_hour_matches_the_ground_truth() {
         }
         panic!("platform inventory {last} vs ground truth {expected}; cylinders: {differ:#?}");
     }
+
+    // Full cylinders in stock per station: the filling stations', and the distribution
+    // points' and warehouses' that trucks restocked and took deliveries from.
+    let expected = ledger["station_full"].as_object().unwrap();
+    let (status, body) = app.get_json("/api/v1/sites?kind=station").await;
+    assert_eq!(status, 200, "{body}");
+    let platform: BTreeMap<String, Value> = body["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["code"].as_str().unwrap().to_owned(), s["full"].clone()))
+        .filter(|(code, full)| expected.contains_key(code) || full != &serde_json::json!(0))
+        .collect();
+    let expected: BTreeMap<String, Value> = expected.clone().into_iter().collect();
+    assert_eq!(platform, expected, "full cylinders in stock per station");
+    let moves = &ledger["depot_moves"];
+    assert!(
+        moves["restocked"].as_u64().unwrap_or(0) > 0 && moves["taken"].as_u64().unwrap_or(0) > 0,
+        "distribution points restocked and delivered from: {moves}"
+    );
 
     // Every injected anomaly raised its alert (device silence needs its time to pass).
     let mut alerts = Vec::new();

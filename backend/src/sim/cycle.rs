@@ -26,6 +26,8 @@ pub struct Device {
     pub offline_until: f64,
     pub may_go_offline: bool,
     pub silent: bool,
+    /// When it fell silent (wall-clock Unix seconds).
+    pub silent_since: f64,
 }
 
 /// One cylinder on its way through a filling station.
@@ -101,6 +103,8 @@ pub struct Sim {
     pub at_customer: Vec<Vec<usize>>,
     /// Full cylinders in stock at each distribution point or warehouse.
     pub depot_stock: Vec<Vec<usize>>,
+    /// A truck is on its way to restock the distribution point.
+    pub restocking: Vec<bool>,
     /// Customers holding, on paper, a cylinder lost long ago.
     pub lost_at: Vec<bool>,
     pub ent_customers: Vec<Vec<usize>>,
@@ -113,6 +117,8 @@ pub struct Sim {
     pub ledger: Ledger,
     /// How late an injected late filling record is (seconds).
     pub late_record_s: f64,
+    /// `filling_refused` injections so far (they alternate between two causes).
+    pub refusal_turn: u64,
 }
 
 const REFILL_AFTER_S: f64 = 24.0 * 3600.0 + 600.0;
@@ -521,6 +527,24 @@ impl Sim {
             .filter(|c| c.custody != Custody::InStockEmpty)
             .map(|c| (c.code.clone(), c.custody.name()))
             .collect()
+    }
+
+    /// Full cylinders in stock at each station (by code, every station of the city) as the
+    /// simulator knows it.
+    pub fn station_stock(&self) -> std::collections::BTreeMap<String, i64> {
+        let mut out: std::collections::BTreeMap<String, i64> = self
+            .w
+            .stations
+            .iter()
+            .map(|s| (s.code.clone(), 0))
+            .collect();
+        for c in &self.w.cylinders {
+            if c.custody == Custody::InStockFull {
+                let s = c.depot.unwrap_or(c.station);
+                *out.entry(self.w.stations[s].code.clone()).or_default() += 1;
+            }
+        }
+        out
     }
 
     /// The inventory per medium as the simulator knows it.

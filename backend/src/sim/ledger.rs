@@ -41,10 +41,20 @@ pub struct Ledger {
     /// Alerts that may appear without being required (anomalies cut short by the end of the
     /// run, zones grazed by a regular route).
     pub allowed: BTreeSet<Cause>,
+    /// How many times each kind happened (an injection of a kind whose subject repeats, a
+    /// station or a device, counts each time; `injected` keeps the subject once).
+    pub injections: BTreeMap<String, u64>,
+    /// Cylinders registered during the run to replenish a kind's reserve, per kind.
+    pub replenished: BTreeMap<String, u64>,
     /// Anomalies the scheduler could not inject (no candidate at that moment), per kind.
     pub skipped: BTreeMap<String, u64>,
     /// The inventory per medium at the end, as the simulator knows it.
     pub inventory: BTreeMap<String, Inventory>,
+    /// Full cylinders in stock per station (by code) at the end, as the simulator knows it.
+    pub station_full: BTreeMap<String, i64>,
+    /// Full cylinders brought to distribution points and warehouses (`restocked`) and taken
+    /// from their stock for customers (`taken`).
+    pub depot_moves: BTreeMap<String, u64>,
     /// Devices by id: when they sent.
     pub devices: BTreeMap<String, Quiet>,
     /// Each cylinder's custody at the end, when not in stock empty (small cities only).
@@ -61,6 +71,7 @@ const GAP_S: f64 = 10.0;
 impl Ledger {
     pub fn inject(&mut self, kind: &str, subject_type: &str, subject_id: &str, why: &str) {
         let cause = cause(kind, subject_type, subject_id, why);
+        *self.injections.entry(kind.to_owned()).or_default() += 1;
         self.allowed.remove(&cause);
         self.injected.insert(cause);
     }

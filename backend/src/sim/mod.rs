@@ -92,6 +92,11 @@ pub struct SimArgs {
     /// Share of batches sent twice with the same ids (an answer lost on the way).
     #[arg(long, default_value_t = 0.02)]
     pub resend_share: f64,
+    /// Cylinders set aside per anomaly kind that needs one (unfit ones at customers, fit
+    /// ones in stock) at the start; a kind whose reserve is used up buys new cylinders as it
+    /// goes (default: a two-hundredth of the cylinders, 4 to 500).
+    #[arg(long)]
+    pub reserve: Option<usize>,
     /// Write the ground-truth ledger and the report here (JSON) at the end.
     #[arg(long)]
     pub ledger: Option<PathBuf>,
@@ -156,7 +161,10 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
              not this run's: start on a fresh database (scripts/demo makes one)"
         );
     }
-    reserve(&mut w, &mut rng);
+    let per_kind = args
+        .reserve
+        .unwrap_or((w.cylinders.len() / 200).clamp(4, 500));
+    reserve(&mut w, per_kind, &mut rng);
     w.register(&api, today, &mut rng).await?;
     tracing::info!(
         enterprises = w.enterprises.len(),
@@ -233,6 +241,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     }
     sim.flush(true).await;
     sim.ledger.inventory = sim.inventory();
+    sim.ledger.station_full = sim.station_stock();
     if sim.w.cylinders.len() <= 100_000 {
         sim.ledger.custody = sim.custody();
     }
@@ -257,17 +266,18 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sets cylinders aside for the anomalies: unfit ones placed at customers (to be collected),
-/// fit ones kept in stock (a late record, a long-lost delivery).
-fn reserve(w: &mut World, rng: &mut StdRng) {
-    // Enough for hours of a demo (one of each kind every few minutes).
-    let per_kind = (w.cylinders.len() / 200).clamp(4, 500);
+/// Sets `per_kind` cylinders aside for each anomaly that needs one: unfit ones placed at
+/// customers (to be collected), fit ones kept in stock (a late record, a long-lost delivery;
+/// twice `per_kind`). When a reserve is used up the anomaly buys its cylinder
+/// (`Sim::reserved_or_new`).
+fn reserve(w: &mut World, per_kind: usize, rng: &mut StdRng) {
     let mut taken = vec![false; w.customers.len()];
     for (fitness, count) in [
         (Fitness::Overdue, per_kind),
         (Fitness::LifeExpired, per_kind),
         (Fitness::Scrapped, per_kind),
         (Fitness::Ok, per_kind * 2),
+        (Fitness::Unregistered, per_kind),
     ] {
         let mut n = 0;
         for c in 0..w.cylinders.len() {
@@ -285,7 +295,7 @@ fn reserve(w: &mut World, rng: &mut StdRng) {
             }
             w.cylinders[c].reserved = true;
             n += 1;
-            if fitness == Fitness::Ok {
+            if matches!(fitness, Fitness::Ok | Fitness::Unregistered) {
                 continue;
             }
             // A customer of the owner holding nothing else.
@@ -321,6 +331,7 @@ async fn enrol(
             offline_until: 0.0,
             may_go_offline: phone,
             silent: false,
+            silent_since: 0.0,
         });
         devices.len() - 1
     };
@@ -447,6 +458,7 @@ async fn enrol(
         fulls: vec![VecDeque::new(); n_st],
         at_customer: vec![Vec::new(); n_cust],
         depot_stock: vec![Vec::new(); n_st],
+        restocking: vec![false; n_st],
         lost_at: vec![false; n_cust],
         ent_customers,
         pending: vec![Default::default(); n_ent],
@@ -455,6 +467,7 @@ async fn enrol(
         delivered_at: vec![f64::NEG_INFINITY; n_cyl],
         ledger: Ledger::default(),
         late_record_s: args.late_record_s,
+        refusal_turn: 0,
     })
 }
 
@@ -491,7 +504,8 @@ fn veh(
 
 /// The history before the start, uploaded late as devices would: scrapped cylinders'
 /// scrapping, deliveries of the cylinders now at customers (1–20 days back; the reserved
-/// unfit ones 55–80 days back, before they became unfit and short of being lost).
+/// unfit ones 55–80 days back, before they became unfit and short of being lost), fillings
+/// of some in stock, and some of those brought to the distribution points.
 async fn backfill(sim: &mut Sim, share: f64, full_share: f64) {
     let day = 86_400.0;
     for c in 0..sim.w.cylinders.len() {
@@ -567,6 +581,49 @@ async fn backfill(sim: &mut Sim, share: f64, full_share: f64) {
         let ctl = sim.controller[e];
         if sim.devices[phone].queue.len() >= 5_000 || sim.devices[ctl].queue.len() >= 5_000 {
             sim.flush(true).await;
+        }
+    }
+    // Each distribution point and warehouse of a licensed company holds some of the full
+    // ones (up to a third of its filling station's), brought there 20 minutes after the
+    // filling.
+    for d in 0..sim.w.stations.len() {
+        let e = sim.w.stations[d].enterprise;
+        if sim.w.stations[d].kind == "filling" || !sim.w.enterprises[e].licensed {
+            continue;
+        }
+        let s = sim.w.enterprises[e].filling_station;
+        let n = trips::RESTOCK_TO.min(sim.fulls[s].len() / 3);
+        let Some(v) = sim.w.vehicles.iter().position(|v| v.enterprise == e) else {
+            continue;
+        };
+        let plate = sim.w.vehicles[v].plate.clone();
+        let driver = sim.w.enterprises[e].drivers[0].clone();
+        let (from, to) = (
+            sim.w.stations[s].code.clone(),
+            sim.w.stations[d].code.clone(),
+        );
+        let phone = sim.phone[e];
+        for _ in 0..n {
+            let Some(c) = sim.fulls[s].pop_back() else {
+                break;
+            };
+            let at = sim.filled_at[c].unwrap_or(-7200.0);
+            sim.scan(
+                phone,
+                at + 1200.0,
+                "load",
+                c,
+                json!({"station_code": from, "vehicle_plate": plate, "staff_no": driver}),
+            );
+            sim.scan(
+                phone,
+                at + 2400.0,
+                "unload",
+                c,
+                json!({"station_code": to, "vehicle_plate": plate, "staff_no": driver}),
+            );
+            sim.w.cylinders[c].depot = Some(d);
+            sim.depot_stock[d].push(c);
         }
     }
     sim.flush(true).await;

@@ -12,6 +12,13 @@ use serde_json::json;
 use shared::cylinder::Custody;
 use std::collections::VecDeque;
 
+/// A distribution point holding fewer full cylinders than this is restocked...
+const RESTOCK_BELOW: usize = 4;
+/// ...up to this many...
+pub const RESTOCK_TO: usize = 10;
+/// ...by a truck leaving its filling station while at least this many are ready there.
+const RESTOCK_MIN: usize = 4;
+
 /// Where a stop is and what happens there.
 #[derive(Debug, Clone)]
 pub enum Stop {
@@ -36,11 +43,12 @@ pub enum Stop {
         at: (f64, f64),
         why: &'static str,
     },
-    /// A distribution point or warehouse: full cylinders put in its stock, those it held
-    /// taken along.
+    /// A distribution point or warehouse: full cylinders put in its stock (a restocking
+    /// trip), or some of its stock taken along for the round's customers.
     Depot {
         station: usize,
         drop: Vec<usize>,
+        take: Vec<usize>,
     },
     Home,
 }
@@ -265,7 +273,8 @@ impl Sim {
         veh.phase = Phase::Driving;
     }
 
-    /// At home: load full cylinders and plan the round of customers.
+    /// At home: restock a distribution point that runs short, or load full cylinders (every
+    /// other round also some of a distribution point's) and plan the round of customers.
     fn plan_trip(&mut self, v: usize) {
         let t = self.t;
         let e = self.vehicles[v].enterprise;
@@ -275,31 +284,62 @@ impl Sim {
         } else {
             8
         };
+        let home = self.w.stations[s].at;
+        let depots: Vec<usize> = (0..self.w.stations.len())
+            .filter(|&d| self.w.stations[d].enterprise == e && self.w.stations[d].kind != "filling")
+            .collect();
         let available = self.fulls[s].len();
-        if available == 0 && self.pending[e].collect.is_empty() {
+        // A distribution point (or warehouse) whose full stock fell below RESTOCK_BELOW, and
+        // no truck on its way there: this trip brings it up to RESTOCK_TO and comes back.
+        let short = depots
+            .iter()
+            .copied()
+            .find(|&d| !self.restocking[d] && self.depot_stock[d].len() < RESTOCK_BELOW);
+        if let Some(d) = short.filter(|_| available >= RESTOCK_MIN) {
+            let n = (RESTOCK_TO - self.depot_stock[d].len())
+                .min(capacity)
+                .min(available);
+            let drop = self.load_at_home(v, n);
+            self.restocking[d] = true;
+            self.vehicles[v].stops = VecDeque::from([
+                Stop::Depot {
+                    station: d,
+                    drop,
+                    take: Vec::new(),
+                },
+                Stop::Home,
+            ]);
+            self.apply_pending(v);
+            let first = self.vehicles[v]
+                .stops
+                .front()
+                .map(|s| s.place(&self.w, home))
+                .unwrap_or(home);
+            self.route_to(v, first);
+            return;
+        }
+        // Every other round starts at a distribution point holding full cylinders and takes
+        // up to half a load of them to its customers.
+        let stocked: Vec<usize> = depots
+            .iter()
+            .copied()
+            .filter(|&d| !self.depot_stock[d].is_empty())
+            .collect();
+        let depot = (!stocked.is_empty() && self.rng.random_bool(0.5))
+            .then(|| stocked[self.rng.random_range(0..stocked.len())]);
+        let take: Vec<usize> = match depot {
+            Some(d) => {
+                let n = self.depot_stock[d].len().min(capacity / 2);
+                self.depot_stock[d].drain(..n).collect()
+            }
+            None => Vec::new(),
+        };
+        if available == 0 && take.is_empty() && self.pending[e].collect.is_empty() {
             self.vehicles[v].phase = Phase::Home { until: t + 300.0 };
             return;
         }
-        let mut load: Vec<usize> = (0..available.min(capacity))
-            .filter_map(|_| self.fulls[s].pop_front())
-            .collect();
-        let plate = self.vehicles[v].plate.clone();
-        let driver = self.vehicles[v].driver.clone();
-        let phone = self.phone[e];
-        let station = self.w.stations[s].code.clone();
-        for &c in &load {
-            self.scan(
-                phone,
-                t + 1.0,
-                "load",
-                c,
-                json!({"station_code": station, "vehicle_plate": plate, "staff_no": driver}),
-            );
-            self.w.cylinders[c].custody = Custody::InTransitDelivery;
-        }
-        self.vehicles[v].cargo.extend(load.iter().copied());
-        self.vehicles[v].cargo_changed = true;
-        let home = self.w.stations[s].at;
+        let mut load = self.load_at_home(v, available.min(capacity - take.len()));
+        load.extend(take.iter().copied());
         // Up to six customers, visited nearest first.
         let regular: Vec<usize> = self.ent_customers[e]
             .iter()
@@ -319,7 +359,7 @@ impl Sim {
             }
         }
         let mut stops = VecDeque::new();
-        let mut here = home;
+        let mut here = depot.map_or(home, |d| self.w.stations[d].at);
         while !chosen.is_empty() {
             let (i, _) = chosen
                 .iter()
@@ -346,21 +386,16 @@ impl Sim {
                 off_site: false,
             });
         }
-        // Whatever found no customer rides along and comes back.
+        // Whatever found no customer rides along and comes back (to the filling station).
         stops.push_back(Stop::Home);
-        self.vehicles[v].stops = stops;
-        // One round in four passes by a distribution point or warehouse of the company first.
-        let depots: Vec<usize> = (0..self.w.stations.len())
-            .filter(|&d| self.w.stations[d].enterprise == e && self.w.stations[d].kind != "filling")
-            .collect();
-        if !depots.is_empty() && self.rng.random_bool(0.25) {
-            let station = depots[self.rng.random_range(0..depots.len())];
-            if let Some(drop) = self.steal(v, 2) {
-                self.vehicles[v]
-                    .stops
-                    .push_front(Stop::Depot { station, drop });
-            }
+        if let Some(station) = depot {
+            stops.push_front(Stop::Depot {
+                station,
+                drop: Vec::new(),
+                take,
+            });
         }
+        self.vehicles[v].stops = stops;
         self.apply_pending(v);
         let first = self.vehicles[v]
             .stops
@@ -370,8 +405,35 @@ impl Sim {
         self.route_to(v, first);
     }
 
-    /// Full cylinders taken from the last customers' deliveries, `n` of them, or none.
+    /// Loads `n` full cylinders at the home filling station onto the truck (scans `load`).
+    fn load_at_home(&mut self, v: usize, n: usize) -> Vec<usize> {
+        let t = self.t;
+        let e = self.vehicles[v].enterprise;
+        let s = self.w.enterprises[e].filling_station;
+        let load: Vec<usize> = (0..n).filter_map(|_| self.fulls[s].pop_front()).collect();
+        let plate = self.vehicles[v].plate.clone();
+        let driver = self.vehicles[v].driver.clone();
+        let phone = self.phone[e];
+        let station = self.w.stations[s].code.clone();
+        for &c in &load {
+            self.scan(
+                phone,
+                t + 1.0,
+                "load",
+                c,
+                json!({"station_code": station, "vehicle_plate": plate, "staff_no": driver}),
+            );
+            self.w.cylinders[c].custody = Custody::InTransitDelivery;
+        }
+        self.vehicles[v].cargo.extend(load.iter().copied());
+        self.vehicles[v].cargo_changed = true;
+        load
+    }
+
+    /// Full cylinders on the truck taken from the last customers' deliveries, `n` of them,
+    /// or none (those for a distribution point and those not yet loaded stay).
     fn steal(&mut self, v: usize, n: usize) -> Option<Vec<usize>> {
+        let cargo = self.vehicles[v].cargo.clone();
         // Full cylinders riding along for no customer go first.
         let assigned: Vec<usize> = self.vehicles[v]
             .stops
@@ -379,11 +441,11 @@ impl Sim {
             .flat_map(|s| match s {
                 Stop::Customer { deliver, .. } => deliver.clone(),
                 Stop::Drop { cylinder, .. } => vec![*cylinder],
+                Stop::Depot { drop, .. } => drop.clone(),
                 _ => Vec::new(),
             })
             .collect();
-        let mut riding: Vec<usize> = self.vehicles[v]
-            .cargo
+        let mut riding: Vec<usize> = cargo
             .iter()
             .copied()
             .filter(|&c| {
@@ -394,7 +456,9 @@ impl Sim {
             .stops
             .iter()
             .map(|s| match s {
-                Stop::Customer { deliver, .. } => deliver.len(),
+                Stop::Customer { deliver, .. } => {
+                    deliver.iter().filter(|c| cargo.contains(c)).count()
+                }
                 _ => 0,
             })
             .sum();
@@ -411,8 +475,8 @@ impl Sim {
         for stop in self.vehicles[v].stops.iter_mut().rev() {
             if let Stop::Customer { deliver, .. } = stop {
                 while taken.len() < n {
-                    match deliver.pop() {
-                        Some(c) => taken.push(c),
+                    match deliver.iter().rposition(|c| cargo.contains(c)) {
+                        Some(i) => taken.push(deliver.remove(i)),
                         None => break,
                     }
                 }
@@ -436,20 +500,6 @@ impl Sim {
         let mut p = std::mem::take(&mut self.pending[e]);
         let plate = self.vehicles[v].plate.clone();
         let pos = self.vehicles[v].pos;
-        // The truck passes by the customers holding unfit cylinders.
-        for (c, kind) in p.collect.drain(..) {
-            if let Some(customer) = self.w.cylinders[c].customer {
-                let code = self.w.cylinders[c].code.clone();
-                let why = "an unfit cylinder collected from a customer";
-                self.ledger.allow(kind, "cylinder", &code, why);
-                self.vehicles[v].stops.push_front(Stop::Customer {
-                    customer,
-                    deliver: Vec::new(),
-                    collect: true,
-                    off_site: false,
-                });
-            }
-        }
         if p.off_site > 0 {
             let next = self.vehicles[v].stops.iter_mut().find(
                 |s| matches!(s, Stop::Customer { deliver, off_site: false, .. } if !deliver.is_empty()),
@@ -511,11 +561,9 @@ impl Sim {
             }
         }
         if p.idle > 0 {
-            // Loaded: some full cylinder still has a customer ahead.
-            let loaded = self.vehicles[v]
-                .stops
-                .iter()
-                .any(|s| matches!(s, Stop::Customer { deliver, .. } if !deliver.is_empty()));
+            // Loaded now, and so at the stop, the next but for a detour or a collection
+            // (extra stops in front only add to the load).
+            let loaded = !self.vehicles[v].cargo.is_empty();
             if loaded {
                 p.idle -= 1;
                 let at = self.nowhere(pos);
@@ -546,6 +594,21 @@ impl Sim {
                 at,
                 why: "restricted_zone",
             });
+        }
+        // The truck passes by the customers holding unfit cylinders first (pushed last: in
+        // front of the other extra stops, a long stop or a detour).
+        for (c, kind) in p.collect.drain(..) {
+            if let Some(customer) = self.w.cylinders[c].customer {
+                let code = self.w.cylinders[c].code.clone();
+                let why = "an unfit cylinder collected from a customer";
+                self.ledger.allow(kind, "cylinder", &code, why);
+                self.vehicles[v].stops.push_front(Stop::Customer {
+                    customer,
+                    deliver: Vec::new(),
+                    collect: true,
+                    off_site: false,
+                });
+            }
         }
         self.pending[e] = p;
     }
@@ -737,21 +800,34 @@ impl Sim {
                 }
             }
             Stop::Idle { .. } => {}
-            Stop::Depot { station, drop } => {
+            Stop::Depot {
+                station,
+                drop,
+                take,
+            } => {
                 let code = self.w.stations[station].code.clone();
-                let held = std::mem::take(&mut self.depot_stock[station]);
-                for c in &drop {
+                if !drop.is_empty() {
+                    self.restocking[station] = false;
+                }
+                for c in drop {
                     self.scan(
                         phone,
                         t + 1.0,
                         "unload",
-                        *c,
+                        c,
                         json!({"station_code": code, "vehicle_plate": plate, "staff_no": driver}),
                     );
-                    self.w.cylinders[*c].custody = Custody::InStockFull;
-                    self.vehicles[v].cargo.retain(|x| x != c);
+                    self.w.cylinders[c].custody = Custody::InStockFull;
+                    self.w.cylinders[c].depot = Some(station);
+                    self.vehicles[v].cargo.retain(|x| *x != c);
+                    self.depot_stock[station].push(c);
+                    *self
+                        .ledger
+                        .depot_moves
+                        .entry("restocked".into())
+                        .or_default() += 1;
                 }
-                for c in held {
+                for c in take {
                     self.scan(
                         phone,
                         t + 2.0,
@@ -760,9 +836,10 @@ impl Sim {
                         json!({"station_code": code, "vehicle_plate": plate, "staff_no": driver}),
                     );
                     self.w.cylinders[c].custody = Custody::InTransitDelivery;
+                    self.w.cylinders[c].depot = None;
                     self.vehicles[v].cargo.push(c);
+                    *self.ledger.depot_moves.entry("taken".into()).or_default() += 1;
                 }
-                self.depot_stock[station] = drop;
                 self.vehicles[v].cargo_changed = true;
             }
             Stop::Home => {

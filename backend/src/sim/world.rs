@@ -82,7 +82,11 @@ pub struct Cylinder {
     pub customer: Option<usize>,
     /// Reserved for an injected anomaly: the regular cycle leaves it alone.
     pub reserved: bool,
-    /// Filled during this run (sim time): not again within 24 h.
+    /// In stock at this distribution point or warehouse (in stock elsewhere: at its own
+    /// filling station, `station`).
+    pub depot: Option<usize>,
+    /// Filled during this run (sim time): not again within 24 h; or, reserved, taken by an
+    /// injected anomaly.
     pub filled: bool,
 }
 
@@ -292,11 +296,7 @@ impl World {
                 960..=969 => Fitness::Scrapped,
                 _ => Fitness::Unregistered,
             };
-            let (tare_kg, max_fill_kg) = if medium == "N2O" {
-                (round1(rng.random_range(52.0..58.0)), 30.0)
-            } else {
-                (round1(rng.random_range(15.5..17.5)), 14.5)
-            };
+            let (tare_kg, max_fill_kg) = masses(medium, rng);
             cylinders.push(Cylinder {
                 code: format!("ZZ{}{:07}", &enterprises[e].code[1..], i / n_ent + 1),
                 tag: format!("E2801160{:02}{:014X}", e + 1, i),
@@ -313,6 +313,7 @@ impl World {
                 },
                 customer: None,
                 reserved: false,
+                depot: None,
                 filled: false,
             });
         }
@@ -476,8 +477,39 @@ impl World {
         Ok(())
     }
 
+    /// A cylinder bought during the run (a reserve replenished): the next index, owned by
+    /// enterprise `e` and registered at its filling station, empty in stock (scrapped if
+    /// `fitness` says so). Its code `ZZ<company>R<index>` and its tag (by index) never clash
+    /// with the generated ones.
+    pub fn add_cylinder(&mut self, e: usize, fitness: Fitness, rng: &mut StdRng) -> usize {
+        let i = self.cylinders.len();
+        let ent = &self.enterprises[e];
+        let medium = ent.medium;
+        let (tare_kg, max_fill_kg) = masses(medium, rng);
+        self.cylinders.push(Cylinder {
+            code: format!("ZZ{}R{i:07}", &ent.code[1..]),
+            tag: format!("E2801160{:02}{i:014X}", e + 1),
+            enterprise: e,
+            station: ent.filling_station,
+            medium,
+            tare_kg,
+            max_fill_kg,
+            fitness,
+            custody: if fitness == Fitness::Scrapped {
+                Custody::Scrapped
+            } else {
+                Custody::InStockEmpty
+            },
+            customer: None,
+            reserved: false,
+            depot: None,
+            filled: false,
+        });
+        i
+    }
+
     /// A cylinder's archive; its dates make its fitness true today.
-    fn archive(&self, c: &Cylinder, today: NaiveDate, rng: &mut StdRng) -> Value {
+    pub fn archive(&self, c: &Cylinder, today: NaiveDate, rng: &mut StdRng) -> Value {
         let days = |d: i64| today + Duration::days(d);
         let life = 15;
         let (made, next) = match c.fitness {
@@ -524,6 +556,15 @@ impl World {
             "registration_authority": registered.then_some("郑州市市场监督管理局"),
             "owner_enterprise_code": self.enterprises[c.enterprise].code,
             "station_code": self.stations[c.station].code})
+    }
+}
+
+/// A new cylinder's tare and allowed fill mass (kg).
+fn masses(medium: &str, rng: &mut StdRng) -> (f64, f64) {
+    if medium == "N2O" {
+        (round1(rng.random_range(52.0..58.0)), 30.0)
+    } else {
+        (round1(rng.random_range(15.5..17.5)), 14.5)
     }
 }
 
@@ -580,6 +621,60 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), a.cylinders.len(), "cylinder codes are unique");
+    }
+
+    #[test]
+    fn cylinders_bought_during_the_run_are_new_and_as_unfit_as_asked() {
+        let (city, today) = (
+            city(),
+            NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default(),
+        );
+        let rng = &mut StdRng::seed_from_u64(5);
+        let mut w = World::generate(&city, SIZES, today, rng);
+        let before = w.cylinders.len();
+        let date = |v: &Value, key: &str| {
+            v[key]
+                .as_str()
+                .and_then(|d| d.parse::<NaiveDate>().ok())
+                .unwrap_or_else(|| panic!("{key} in {v}"))
+        };
+        for (e, fitness) in [
+            (0, Fitness::Ok),
+            (1, Fitness::Overdue),
+            (2, Fitness::LifeExpired),
+            (3, Fitness::Scrapped),
+            (4, Fitness::Unregistered),
+        ] {
+            let c = w.add_cylinder(e, fitness, rng);
+            assert_eq!(c, w.cylinders.len() - 1);
+            let cyl = &w.cylinders[c];
+            assert_eq!(cyl.enterprise, e);
+            assert_eq!(cyl.station, w.enterprises[e].filling_station);
+            let scrapped = fitness == Fitness::Scrapped;
+            assert_eq!(cyl.custody == Custody::Scrapped, scrapped);
+            let a = w.archive(cyl, today, rng);
+            assert_eq!(a["code"], json!(cyl.code));
+            assert_eq!(a["owner_enterprise_code"], json!(w.enterprises[e].code));
+            let next = date(&a, "next_inspection_on");
+            assert_eq!(next < today, fitness == Fitness::Overdue, "{a}");
+            let made = date(&a, "manufactured_on");
+            let end_of_life = made
+                .checked_add_months(chrono::Months::new(12 * 15))
+                .unwrap_or(made);
+            assert_eq!(end_of_life < today, fitness == Fitness::LifeExpired, "{a}");
+            assert_eq!(
+                a["registration_no"].is_null(),
+                fitness == Fitness::Unregistered
+            );
+        }
+        let mut codes: Vec<&str> = w.cylinders.iter().map(|c| c.code.as_str()).collect();
+        let mut tags: Vec<&str> = w.cylinders.iter().map(|c| c.tag.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        tags.sort_unstable();
+        tags.dedup();
+        assert_eq!(codes.len(), before + 5, "codes stay unique");
+        assert_eq!(tags.len(), before + 5, "tags stay unique");
     }
 
     #[test]
