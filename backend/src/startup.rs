@@ -20,9 +20,6 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-/// Tasks writing filling decisions: one gathers the next batch while the other's commit runs
-/// (the audit log keeps one writer, so that its records stay in order).
-const DECISION_WRITERS: usize = 2;
 /// Tasks reading cylinder facts for filling decisions: one gathers the next batch while the
 /// other's statement runs.
 const FACTS_READERS: usize = 2;
@@ -177,13 +174,11 @@ impl Application {
             audit: GroupWriter::spawn(
                 pool.clone(),
                 "audit log",
-                1,
                 Arc::new(|pool, rows| Box::pin(store::auth::audit_many(pool, rows))),
             ),
             decisions: GroupWriter::spawn(
                 pool.clone(),
                 "filling decisions",
-                DECISION_WRITERS,
                 Arc::new(|pool, rows| Box::pin(store::filling::keep_decisions(pool, rows))),
             ),
             facts: store::group_read::GroupReader::spawn(

@@ -32,32 +32,26 @@ impl<R> Clone for GroupWriter<R> {
 }
 
 impl<R: Send + 'static> GroupWriter<R> {
-    /// Starts `writers` tasks that take turns at the queue (one gathers the next batch while
-    /// another's commit runs; with one, batches commit in the order rows were queued); `write`
-    /// writes one batch in one transaction. The tasks end when every clone is dropped.
-    pub fn spawn(pool: PgPool, what: &'static str, writers: usize, write: WriteFn<R>) -> Self {
-        let (tx, rx) = mpsc::channel::<(R, Reply)>(QUEUE);
-        let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
-        for _ in 0..writers.max(1) {
-            let (pool, rx, write) = (pool.clone(), rx.clone(), write.clone());
-            tokio::spawn(async move {
-                let mut batch = Vec::with_capacity(MAX_BATCH);
-                // The queue is held only while taking a batch, not while writing it.
-                while rx.lock().await.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                    let (rows, replies): (Vec<R>, Vec<Reply>) = batch.drain(..).unzip();
-                    let outcome = write(pool.clone(), rows)
-                        .await
-                        .map_err(|e| format!("{e:#}"));
-                    if let Err(e) = &outcome {
-                        tracing::error!(error = e, what, "group commit failed");
-                    }
-                    for reply in replies {
-                        // A caller that gave up (its deadline passed) is not waiting any more.
-                        let _ = reply.send(outcome.clone());
-                    }
+    /// Starts the writer task; `write` writes one batch in one statement. The task ends when
+    /// every clone is dropped.
+    pub fn spawn(pool: PgPool, what: &'static str, write: WriteFn<R>) -> Self {
+        let (tx, mut rx) = mpsc::channel::<(R, Reply)>(QUEUE);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(MAX_BATCH);
+            while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                let (rows, replies): (Vec<R>, Vec<Reply>) = batch.drain(..).unzip();
+                let outcome = write(pool.clone(), rows)
+                    .await
+                    .map_err(|e| format!("{e:#}"));
+                if let Err(e) = &outcome {
+                    tracing::error!(error = e, what, "group commit failed");
                 }
-            });
-        }
+                for reply in replies {
+                    // A caller that gave up (its deadline passed) is not waiting any more.
+                    let _ = reply.send(outcome.clone());
+                }
+            }
+        });
         Self { tx }
     }
 
