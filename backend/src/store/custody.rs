@@ -332,6 +332,10 @@ pub async fn vehicle_site(
     at: DateTime<Utc>,
     customer_radius_m: f64,
 ) -> anyhow::Result<(Option<(f64, f64)>, Option<Place>)> {
+    // The customer within `customer_radius_m` is found through the customers' spatial index:
+    // a box of radius / 50,000 degrees holds the circle up to 63° north (a degree of longitude
+    // is at least 50 km there) and lets the index answer; the geography distance alone scanned
+    // every customer (155 ms with 5,000 customers, 0.25 ms with the box).
     // Where the vehicle was at `at`: its newest plausible fix at or before it (within 30
     // minutes), else its newest position. Not simply the newest position: behind a backlog,
     // a batch's positions are applied before its sightings, and the truck has moved on.
@@ -353,7 +357,8 @@ pub async fn vehicle_site(
                  WHERE ST_DWithin(s.location::geography, v.location::geography, s.radius_m)
                  ORDER BY s.location <-> v.location LIMIT 1),
                (SELECT code FROM customers c
-                 WHERE ST_DWithin(c.location::geography, v.location::geography, $2)
+                 WHERE c.location && ST_Expand(v.location, $2 / 50000.0)
+                   AND ST_DWithin(c.location::geography, v.location::geography, $2)
                  ORDER BY c.location <-> v.location LIMIT 1)
         FROM v
         "#,
