@@ -599,18 +599,23 @@ async fn silent_devices_and_lost_cylinders_are_found_by_the_lookout() {
 async fn a_loaded_vehicle_stopping_twenty_minutes_outside_sites_is_suspicious() {
     let app = crate::common::spawn_app().await;
     app.seed_registry().await;
-    assert_eq!(
-        app.post_json("/api/v1/cylinders", &crate::common::archive("P1", "TP1"))
-            .await
-            .0,
-        201
-    );
+    for (code, tag) in [("P1", "TP1"), ("P3", "TP3")] {
+        assert_eq!(
+            app.post_json("/api/v1/cylinders", &crate::common::archive(code, tag))
+                .await
+                .0,
+            201
+        );
+    }
     let t0 = Utc::now() - Duration::hours(2);
     let at = |m: i64| (t0 + Duration::minutes(m)).to_rfc3339();
-    for (plate, tag_at) in [("豫A90001", at(0)), ("豫A90002", at(0))] {
+    for (plate, tags) in [
+        ("豫A90001", json!(["TP1"])),
+        ("豫A90002", json!([])),
+        ("豫A90003", json!(["TP3"])),
+    ] {
         let ble = json!({"id": Uuid::new_v4(), "kind": "ble", "vehicle_plate": plate,
-                         "tag_ids": if plate.ends_with('1') { json!(["TP1"]) } else { json!([]) },
-                         "occurred_at": tag_at});
+                         "tag_ids": tags, "occurred_at": at(0)});
         assert_eq!(app.post_events(&json!({"events": [ble]})).await.0, 202);
     }
     app.wait_until(|| async {
@@ -630,6 +635,13 @@ async fn a_loaded_vehicle_stopping_twenty_minutes_outside_sites_is_suspicious() 
             fixes.push(crate::common::gps(plate, 113.80, 34.95, &at(m)));
         }
     }
+    // 豫A90003 carries P3 and rests 22 minutes at its filling station ST1 (120 m from its
+    // centre, inside its 150 m circle), then drives off: its first fix outside the circle is
+    // still within the stop's 100 m, and the stop was at a site — not suspicious.
+    for m in [1, 8, 15, 21] {
+        fixes.push(crate::common::gps("豫A90003", 113.62131, 34.75, &at(m)));
+    }
+    fixes.push(crate::common::gps("豫A90003", 113.62197, 34.75, &at(23)));
     for fix in fixes {
         assert_eq!(app.post_events(&json!({"events": [fix]})).await.0, 202);
     }
@@ -648,6 +660,16 @@ async fn a_loaded_vehicle_stopping_twenty_minutes_outside_sites_is_suspicious() 
         .await
         .unwrap();
         stop.is_some_and(|s| s > t0 + Duration::minutes(29))
+    })
+    .await;
+    app.wait_until(|| async {
+        let left: Option<chrono::DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT max(occurred_at) FROM vehicle_positions WHERE plate = '豫A90003'",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        left.is_some_and(|s| s > t0 + Duration::minutes(22))
     })
     .await;
     // P1 rides 豫A90001 and is where it is.

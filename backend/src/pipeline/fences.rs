@@ -93,9 +93,19 @@ impl FenceStage {
             if !transitions.is_empty() {
                 fences_changed.insert(mv.plate.as_str());
             }
-            let at_site = now
-                .iter()
-                .any(|k| index.by_key(k).is_some_and(|f| f.kind.is_site()));
+            // At a site where it stands now, or where its stop began: a truck that rested at
+            // its station and drives off is, on its first fix outside the circle (still within
+            // the stop's radius), ending a stop made at a site.
+            let site_at = |fences: &[&str]| {
+                fences
+                    .iter()
+                    .any(|k| index.by_key(k).is_some_and(|f| f.kind.is_site()))
+            };
+            let began_at_site = standing.get(&mv.plate).is_some_and(|s| {
+                let anchor = (s.lon, s.lat);
+                site_at(&index.around(None, anchor).0)
+            });
+            let at_site = site_at(&now) || began_at_site;
             let is_loaded = loaded.get(&mv.plate).copied().unwrap_or(false);
             let (stop, suspicious) = stops::step(
                 standing.get(&mv.plate).copied(),
