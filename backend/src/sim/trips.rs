@@ -93,8 +93,8 @@ pub struct Veh {
     pub plate: String,
     /// The next patrol leaves the corridor (an injected anomaly).
     pub exit_pending: bool,
-    /// Since when it has stood still, where, and whether it was loaded at some moment of it.
-    pub still_since: Option<(f64, (f64, f64), bool)>,
+    /// Since when it has stood still loaded, and where.
+    pub still_since: Option<(f64, (f64, f64))>,
 }
 
 impl Sim {
@@ -178,29 +178,23 @@ impl Sim {
             "heading": veh.heading.round() % 360.0});
         let (pos, plate, device) = (veh.pos, veh.plate.clone(), veh.gps_device);
         self.push(device, fix);
-        // A vehicle standing still for long, loaded at some moment of it, is a cause of
-        // `suspicious_stop` (the platform judges whether it stood at a site). "At some moment":
-        // the platform knows the load from the reader's reports, which devices may upload late,
-        // so it can still see cylinders on a truck that has just handed its last ones over.
+        // A loaded vehicle standing still for long is a cause of `suspicious_stop` (the
+        // platform judges whether it stood at a site).
         let loaded = !self.vehicles[v].cargo.is_empty();
         match self.vehicles[v].still_since {
-            Some((since, at, was_loaded))
-                if delta_m(at, pos).0.hypot(delta_m(at, pos).1) < 100.0 =>
-            {
-                let was_loaded = was_loaded || loaded;
-                self.vehicles[v].still_since = Some((since, at, was_loaded));
-                if was_loaded && t - since >= 15.0 * 60.0 {
+            Some((since, at)) if loaded && delta_m(at, pos).0.hypot(delta_m(at, pos).1) < 100.0 => {
+                if t - since >= 15.0 * 60.0 {
                     let phase = format!(
                         "{:?} {:?}",
                         self.vehicles[v].phase,
                         self.vehicles[v].stops.front()
                     );
-                    tracing::warn!(plate, phase, "standing still, loaded during the stop");
+                    tracing::warn!(plate, phase, "loaded and standing still");
                     self.ledger
                         .allow("suspicious_stop", "vehicle", &plate, "stood still loaded");
                 }
             }
-            _ => self.vehicles[v].still_since = Some((t, pos, loaded)),
+            _ => self.vehicles[v].still_since = loaded.then_some((t, pos)),
         }
         for z in &self.w.zones {
             let (dx, dy) = delta_m(z.at, pos);
