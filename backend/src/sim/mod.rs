@@ -15,6 +15,7 @@ pub mod ingest_load;
 pub mod ledger;
 pub mod live_load;
 pub mod load;
+mod stops;
 pub mod trips;
 pub mod world;
 
