@@ -11,6 +11,7 @@ mod login;
 mod station;
 mod stats;
 mod wall;
+mod wall_city;
 
 use common::{free_port, gps, output_dir, spawn_app, spawn_app_with, AppConfig, TestApp, TestDb};
 use fantoccini::{Client, ClientBuilder, Locator};
