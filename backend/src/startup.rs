@@ -171,21 +171,17 @@ impl Application {
             relay_wakeup,
             basemap: basemap.into(),
             limiter: api::guard::RateLimiter::new(settings.public_rate_per_minute),
-            audit: GroupWriter::spawn(
-                pool.clone(),
-                "audit log",
-                Arc::new(|pool, rows| Box::pin(store::auth::audit_many(pool, rows))),
-            ),
-            decisions: GroupWriter::spawn(
-                pool.clone(),
-                "filling decisions",
-                Arc::new(|pool, rows| Box::pin(store::filling::keep_decisions(pool, rows))),
-            ),
+            audit: GroupWriter::spawn(pool.clone(), "audit log", |conn, rows| {
+                Box::pin(store::auth::audit_many(conn, rows))
+            }),
+            decisions: GroupWriter::spawn(pool.clone(), "filling decisions", |conn, rows| {
+                Box::pin(store::filling::keep_decisions(conn, rows))
+            }),
             facts: store::group_read::GroupReader::spawn(
                 pool.clone(),
                 "cylinder facts",
                 FACTS_READERS,
-                Arc::new(|pool, keys| Box::pin(store::filling::cylinders(pool, keys))),
+                |conn, keys| Box::pin(store::filling::cylinders(conn, keys)),
             ),
             devices: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
             stations: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),

@@ -327,6 +327,9 @@ async fn a_database_that_does_not_answer_refuses_within_the_deadline() {
         .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
         .await;
     cylinder(&app, "DOWN1", "ST1", json!({})).await;
+    // One question first, so that the server holds connections when they are cut.
+    let (_, answer) = app.authorize(&controller, ask("DOWN1", "ST1", "LPG")).await;
+    assert_eq!(rules(&answer), ["R10"], "{answer}");
     // The server's database goes away: no new connections, the open ones cut.
     let name = app.db.name.clone();
     let mut admin =
@@ -364,6 +367,24 @@ async fn a_database_that_does_not_answer_refuses_within_the_deadline() {
         .execute(&mut admin)
         .await
         .unwrap();
+    // The database back: the connections cut while it was away are replaced, and the gun's
+    // questions are decided again (a retry or two may still meet a cut connection: E01).
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let (status, answer) = app.authorize(&controller, ask("DOWN1", "ST1", "LPG")).await;
+        assert_eq!(status, 200, "{answer}");
+        let unsure = rules(&answer) == ["E01"];
+        answers.push(answer);
+        if !unsure {
+            break;
+        }
+    }
+    // DOWN1 has no pre-fill check: decided, it is refused by R10 alone.
+    assert_eq!(
+        answers.last().map(rules),
+        Some(vec!["R10".to_owned()]),
+        "{answers:?}"
+    );
 }
 
 pub(crate) fn filling(code: &str, before: f64, after: f64, ended_ago_s: i64) -> Value {

@@ -218,7 +218,9 @@ async fn keep(
         Err(_) => {
             let pool = state.pool.clone();
             tokio::spawn(async move {
-                if let Ok(Ok(())) = write.await {
+                // Once the write has ended: kept or not (a write abandoned by the writer may
+                // still have committed), the decision is the refusal that was answered.
+                if write.await.is_ok() {
                     let reasons = serde_json::to_value(unsure().1).unwrap_or_default();
                     if let Err(e) = store::filling::mark_unsure(&pool, id, &reasons).await {
                         tracing::error!(error = %format!("{e:#}"), %id, "late decision not marked");

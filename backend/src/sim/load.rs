@@ -70,6 +70,8 @@ enum Outcome {
 
 #[derive(Debug, Clone, Copy)]
 struct Sample {
+    /// When it was due (open loop) or sent (closed loop), from the start of the measurement.
+    at: Duration,
     latency: Duration,
     outcome: Outcome,
 }
@@ -206,7 +208,11 @@ async fn open_loop(
         tasks.spawn(async move {
             let outcome = target.ask().await;
             let latency = Instant::now().saturating_duration_since(due);
-            (due >= measured_from).then_some(Sample { latency, outcome })
+            (due >= measured_from).then(|| Sample {
+                at: due - measured_from,
+                latency,
+                outcome,
+            })
         });
         // Keep the set small: collect what has finished.
         while let Some(done) = tasks.try_join_next() {
@@ -246,6 +252,7 @@ async fn closed_loop(
                 let outcome = target.ask().await;
                 if sent >= measured_from {
                     mine.push(Sample {
+                        at: sent - measured_from,
                         latency: sent.elapsed(),
                         outcome,
                     });
@@ -321,7 +328,26 @@ fn summarize(args: &LoadArgs, samples: &[Sample], elapsed: Duration) -> Value {
         "p90_ms": millis(percentile(&latencies, 900)),
         "p99_ms": millis(percentile(&latencies, 990)),
         "max_ms": millis(latencies.last().copied().unwrap_or_default()),
+        "worst_seconds": worst_seconds(samples),
     })
+}
+
+/// The three seconds of the measurement with the slowest answers (where a stall was): the
+/// second, its slowest answer and how many took over 5 ms.
+fn worst_seconds(samples: &[Sample]) -> Value {
+    let mut seconds: std::collections::BTreeMap<u64, (Duration, u64)> = Default::default();
+    for s in samples {
+        let second = seconds.entry(s.at.as_secs()).or_default();
+        second.0 = second.0.max(s.latency);
+        second.1 += u64::from(s.latency > Duration::from_millis(5));
+    }
+    let mut worst: Vec<_> = seconds.into_iter().collect();
+    worst.sort_by_key(|b| std::cmp::Reverse(b.1 .0));
+    worst
+        .iter()
+        .take(3)
+        .map(|(second, (max, over))| json!({"s": second, "max_ms": millis(*max), "over_5ms": over}))
+        .collect()
 }
 
 #[cfg(test)]

@@ -262,18 +262,42 @@ pub struct AuditRow {
     pub details: Option<serde_json::Value>,
 }
 
-/// Appends audit records, in order, in one statement.
-pub async fn audit_many(pool: PgPool, rows: Vec<AuditRow>) -> anyhow::Result<()> {
-    append_audit(&pool, rows).await
+/// Appends audit records, in order, in one statement (the audit group writer's batch).
+pub async fn audit_many(conn: &mut sqlx::PgConnection, rows: Vec<AuditRow>) -> anyhow::Result<()> {
+    bind_audit(sqlx::query(&AUDIT_INSERT), rows)
+        .execute(conn)
+        .await
+        .context("appending to the audit log")?;
+    Ok(())
 }
 
-/// Appends audit records, in order, in one statement on `db` (a pool, or a transaction the
-/// records commit with).
-pub async fn append_audit<'e>(
-    db: impl sqlx::PgExecutor<'e>,
+/// The statement appending audit records from ten arrays bound from `$first` on, in order
+/// (`bind_audit` binds them); a `WITH` clause may precede it so that other rows commit in the
+/// same statement.
+pub fn audit_insert(first: usize) -> String {
+    let p: Vec<String> = (first..first + 10).map(|i| format!("${i}")).collect();
+    format!(
+        "INSERT INTO audit_log (actor, actor_kind, actor_enterprise, actor_district, action, \
+         target, outcome, status, source_addr, details) \
+         SELECT actor, kind, enterprise, district, action, target, outcome, status, addr, details \
+         FROM UNNEST({}::text[], {}::text[], {}::text[], {}::text[], {}::text[], {}::text[], \
+                     {}::text[], {}::int4[], {}::text[], {}::jsonb[]) WITH ORDINALITY \
+              AS t(actor, kind, enterprise, district, action, target, outcome, status, addr, \
+                   details, n) \
+         ORDER BY n",
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]
+    )
+}
+
+static AUDIT_INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| audit_insert(1));
+
+/// Binds the ten arrays of `audit_insert`, after whatever `query` has bound already.
+pub fn bind_audit(
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
     rows: Vec<AuditRow>,
-) -> anyhow::Result<()> {
+) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
     let col = |f: fn(&AuditRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+    let statuses: Vec<Option<i32>> = rows.iter().map(|r| r.status).collect();
     let actors = col(|r| r.actor.clone());
     let kinds = col(|r| Some(r.actor_kind.clone()));
     let enterprises = col(|r| r.actor_enterprise.clone());
@@ -282,32 +306,18 @@ pub async fn append_audit<'e>(
     let targets = col(|r| r.target.clone());
     let outcomes = col(|r| Some(r.outcome.clone()));
     let addrs = col(|r| r.source_addr.clone());
-    let statuses: Vec<Option<i32>> = rows.iter().map(|r| r.status).collect();
-    let details: Vec<Option<serde_json::Value>> = rows.iter().map(|r| r.details.clone()).collect();
-    sqlx::query(
-        "INSERT INTO audit_log (actor, actor_kind, actor_enterprise, actor_district, action, \
-         target, outcome, status, source_addr, details) \
-         SELECT actor, kind, enterprise, district, action, target, outcome, status, addr, details \
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                     $7::text[], $8::int4[], $9::text[], $10::jsonb[]) WITH ORDINALITY \
-              AS t(actor, kind, enterprise, district, action, target, outcome, status, addr, \
-                   details, n) \
-         ORDER BY n",
-    )
-    .bind(&actors)
-    .bind(&kinds)
-    .bind(&enterprises)
-    .bind(&districts)
-    .bind(&actions)
-    .bind(&targets)
-    .bind(&outcomes)
-    .bind(&statuses)
-    .bind(&addrs)
-    .bind(&details)
-    .execute(db)
-    .await
-    .context("appending to the audit log")?;
-    Ok(())
+    let details: Vec<Option<serde_json::Value>> = rows.into_iter().map(|r| r.details).collect();
+    query
+        .bind(actors)
+        .bind(kinds)
+        .bind(enterprises)
+        .bind(districts)
+        .bind(actions)
+        .bind(targets)
+        .bind(outcomes)
+        .bind(statuses)
+        .bind(addrs)
+        .bind(details)
 }
 
 /// Filters of the audit log.

@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 /// The station's enterprise and its licences, or `None` for no such station; its name,
@@ -79,7 +80,7 @@ pub enum CylinderKey {
 /// (`filling_facts`, migration 0014) are written in the same transaction as every history
 /// row: primary-key reads as exact as reading the whole history.
 pub async fn cylinders(
-    pool: PgPool,
+    conn: &mut PgConnection,
     keys: Vec<CylinderKey>,
 ) -> anyhow::Result<Vec<Option<CylinderRow>>> {
     const BY_ANY: &str = concat!(
@@ -96,7 +97,7 @@ pub async fn cylinders(
     let rows: Vec<CylinderRow> = sqlx::query_as(BY_ANY)
         .bind(&codes)
         .bind(&tags)
-        .fetch_all(&pool)
+        .fetch_all(conn)
         .await
         .context("reading cylinders' filling facts")?;
     Ok(keys
@@ -130,56 +131,47 @@ pub struct DecisionRow {
     pub facts_digest: String,
 }
 
-/// Keeps decisions with their requests' audit records, in one transaction (one statement
-/// each): a decision is never kept unaudited, nor audited unkept.
+/// Keeps decisions with their requests' audit records, in one statement (so one transaction
+/// and one round trip): a decision is never kept unaudited, nor audited unkept.
 pub async fn keep_decisions(
-    pool: PgPool,
+    conn: &mut PgConnection,
     rows: Vec<(DecisionRow, super::auth::AuditRow)>,
 ) -> anyhow::Result<()> {
-    let (decisions, audits): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
-    let mut tx = pool
-        .begin()
-        .await
-        .context("opening a decisions transaction")?;
-    insert_decisions(&mut tx, decisions).await?;
-    super::auth::append_audit(&mut *tx, audits).await?;
-    tx.commit().await.context("committing decisions")?;
-    Ok(())
-}
-
-/// Keeps decisions, in one statement.
-async fn insert_decisions(
-    conn: &mut sqlx::PgConnection,
-    mut rows: Vec<DecisionRow>,
-) -> anyhow::Result<()> {
+    static KEEP: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH kept AS (INSERT INTO filling_decisions (id, station_code, gun_no, \
+             cylinder_code, tag_id, medium, staff_no, device_id, enterprise_code, allowed, \
+             reasons, facts, facts_digest) \
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                                  $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], \
+                                  $11::jsonb[], $12::jsonb[], $13::text[])) {}",
+            super::auth::audit_insert(14)
+        )
+    });
+    let (mut rows, audits): (Vec<DecisionRow>, Vec<_>) = rows.into_iter().unzip();
     let reasons: Vec<serde_json::Value> = rows.iter_mut().map(|d| d.reasons.take()).collect();
     let facts: Vec<serde_json::Value> = rows.iter_mut().map(|d| d.facts.take()).collect();
     let text = |f: fn(&DecisionRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
     let ids: Vec<Uuid> = rows.iter().map(|d| d.id).collect();
     let allowed: Vec<bool> = rows.iter().map(|d| d.allowed).collect();
-    sqlx::query(
-        "INSERT INTO filling_decisions (id, station_code, gun_no, cylinder_code, tag_id, medium, \
-         staff_no, device_id, enterprise_code, allowed, reasons, facts, facts_digest) \
-         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                              $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], \
-                              $11::jsonb[], $12::jsonb[], $13::text[])",
-    )
-    .bind(&ids)
-    .bind(text(|d| Some(d.station_code.clone())))
-    .bind(text(|d| Some(d.gun_no.clone())))
-    .bind(text(|d| d.cylinder_code.clone()))
-    .bind(text(|d| d.tag_id.clone()))
-    .bind(text(|d| Some(d.medium.clone())))
-    .bind(text(|d| Some(d.staff_no.clone())))
-    .bind(text(|d| Some(d.device_id.clone())))
-    .bind(text(|d| Some(d.enterprise_code.clone())))
-    .bind(&allowed)
-    .bind(&reasons)
-    .bind(&facts)
-    .bind(text(|d| Some(d.facts_digest.clone())))
-    .execute(&mut *conn)
-    .await
-    .context("keeping filling decisions")?;
+    let query = sqlx::query(&KEEP)
+        .bind(ids)
+        .bind(text(|d| Some(d.station_code.clone())))
+        .bind(text(|d| Some(d.gun_no.clone())))
+        .bind(text(|d| d.cylinder_code.clone()))
+        .bind(text(|d| d.tag_id.clone()))
+        .bind(text(|d| Some(d.medium.clone())))
+        .bind(text(|d| Some(d.staff_no.clone())))
+        .bind(text(|d| Some(d.device_id.clone())))
+        .bind(text(|d| Some(d.enterprise_code.clone())))
+        .bind(allowed)
+        .bind(reasons)
+        .bind(facts)
+        .bind(text(|d| Some(d.facts_digest.clone())));
+    super::auth::bind_audit(query, audits)
+        .execute(conn)
+        .await
+        .context("keeping filling decisions with their audit records")?;
     Ok(())
 }
 

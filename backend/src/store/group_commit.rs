@@ -1,22 +1,26 @@
 //! Group commit: rows that many requests write (audit records, filling decisions) go through one
 //! task that writes whatever has queued up as one statement, one transaction. Each caller waits
 //! for its own row's commit, so nothing is answered before it is durable; under load the commit
-//! (the WAL flush, the dominant cost of a small insert) is shared by the whole batch.
+//! (the WAL flush, the dominant cost of a small insert) is shared by the whole batch. The task
+//! keeps its own connection (`Held`): one round trip per batch.
 
+use super::held::{Held, Work};
 use anyhow::Context;
-use futures_util::future::BoxFuture;
-use sqlx::PgPool;
-use std::sync::Arc;
+use sqlx::{PgConnection, PgPool};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// How many rows one statement writes at most.
 const MAX_BATCH: usize = 512;
 /// Rows waiting beyond this make writers wait for room (back-pressure, not loss).
 const QUEUE: usize = 8192;
+/// A write running longer than this is abandoned and its connection closed; its callers are
+/// told it failed (whether it committed is then unknown, see `api::fillings::keep`).
+const STATEMENT_LIMIT: Duration = Duration::from_secs(5);
 
 type Reply = oneshot::Sender<Result<(), String>>;
-type WriteFn<R> =
-    Arc<dyn Fn(PgPool, Vec<R>) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+/// Writes one batch, atomically (one statement, or one transaction).
+pub type WriteFn<R> = for<'c> fn(&'c mut PgConnection, Vec<R>) -> Work<'c, ()>;
 
 /// Cheap to clone; all clones feed one writer task.
 pub struct GroupWriter<R> {
@@ -36,11 +40,13 @@ impl<R: Send + 'static> GroupWriter<R> {
     /// every clone is dropped.
     pub fn spawn(pool: PgPool, what: &'static str, write: WriteFn<R>) -> Self {
         let (tx, mut rx) = mpsc::channel::<(R, Reply)>(QUEUE);
+        let mut conn = Held::new(pool, STATEMENT_LIMIT);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let (rows, replies): (Vec<R>, Vec<Reply>) = batch.drain(..).unzip();
-                let outcome = write(pool.clone(), rows)
+                let outcome = conn
+                    .run(|c| write(c, rows))
                     .await
                     .map_err(|e| format!("{e:#}"));
                 if let Err(e) = &outcome {

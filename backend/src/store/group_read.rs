@@ -2,23 +2,27 @@
 //! facts of filling decisions) go through a few reader tasks that ask for whatever has queued
 //! in one statement (`= ANY($1)`). Each caller gets its own row, read by a statement that
 //! started after its request arrived — as fresh as reading alone; under load the per-statement
-//! cost (parse, plan, round trip, wake-ups) is shared by the whole batch.
+//! cost (parse, plan, round trip, wake-ups) is shared by the whole batch. Each task keeps its
+//! own connection (`Held`): one round trip per batch.
 
+use super::held::{Held, Work};
 use anyhow::Context;
-use futures_util::future::BoxFuture;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// How many keys one statement reads at most.
 const MAX_BATCH: usize = 256;
 /// Requests waiting beyond this make callers wait for room (back-pressure, not loss).
 const QUEUE: usize = 4096;
+/// A statement running longer than this is abandoned and its connection closed (its callers
+/// have long given up: they wait less than a second).
+const STATEMENT_LIMIT: Duration = Duration::from_secs(5);
 
 type Reply<V> = oneshot::Sender<Result<Option<V>, String>>;
 /// Reads the rows of these keys; the answer has, for each key in order, its row or `None`.
-pub type ReadFn<K, V> =
-    Arc<dyn Fn(PgPool, Vec<K>) -> BoxFuture<'static, anyhow::Result<Vec<Option<V>>>> + Send + Sync>;
+pub type ReadFn<K, V> = for<'c> fn(&'c mut PgConnection, Vec<K>) -> Work<'c, Vec<Option<V>>>;
 
 /// Cheap to clone; all clones feed the same reader tasks.
 pub struct GroupReader<K, V> {
@@ -40,7 +44,8 @@ impl<K: Send + 'static, V: Clone + Send + 'static> GroupReader<K, V> {
         let (tx, rx) = mpsc::channel::<(K, Reply<V>)>(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..readers.max(1) {
-            let (pool, rx, read) = (pool.clone(), rx.clone(), read.clone());
+            let rx = rx.clone();
+            let mut conn = Held::new(pool.clone(), STATEMENT_LIMIT);
             tokio::spawn(async move {
                 let mut batch = Vec::with_capacity(MAX_BATCH);
                 loop {
@@ -50,7 +55,7 @@ impl<K: Send + 'static, V: Clone + Send + 'static> GroupReader<K, V> {
                     }
                     let (keys, replies): (Vec<K>, Vec<Reply<V>>) = batch.drain(..).unzip();
                     let asked = keys.len();
-                    match read(pool.clone(), keys).await {
+                    match conn.run(|c| read(c, keys)).await {
                         Ok(rows) if rows.len() == asked => {
                             for (reply, row) in replies.into_iter().zip(rows) {
                                 // A caller that gave up (its deadline passed) is not waiting.

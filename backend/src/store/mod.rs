@@ -10,6 +10,7 @@ pub mod fences;
 pub mod filling;
 pub mod group_commit;
 pub mod group_read;
+pub mod held;
 pub mod lookout;
 pub mod registry;
 pub mod stats;
