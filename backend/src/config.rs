@@ -97,6 +97,10 @@ pub struct Settings {
     pub stats_refresh_every_ms: u64,
     /// host:port to listen on; port 0 picks a free port (printed at start).
     pub http_addr: String,
+    /// HTTP worker threads; 0: one per CPU. Each worker has its own filling-decision lane (two
+    /// fact readers and a decision writer, each keeping a PostgreSQL connection, added to the
+    /// pool on top of `database_max_connections`).
+    pub http_workers: usize,
     /// Directory of the built dashboard (trunk's `dist`), served at `/`.
     pub frontend_dir: PathBuf,
     /// District boundaries (GeoJSON FeatureCollection, WGS84) served to the map.
@@ -179,6 +183,7 @@ impl Default for Settings {
             stats_every_s: 5,
             stats_refresh_every_ms: 1000,
             http_addr: "127.0.0.1:8080".into(),
+            http_workers: 0,
             frontend_dir: PathBuf::from("dist"),
             basemap_path: PathBuf::from("assets/basemap/zhengzhou_districts.wgs84.geojson"),
             max_body_bytes: 16 * 1024 * 1024,
@@ -267,7 +272,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 47] = [
+const KEYS: [&str; 48] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -295,6 +300,7 @@ const KEYS: [&str; 47] = [
     "stats_every_s",
     "stats_refresh_every_ms",
     "http_addr",
+    "http_workers",
     "frontend_dir",
     "basemap_path",
     "max_body_bytes",

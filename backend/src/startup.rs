@@ -6,7 +6,7 @@ use crate::cache::TtlCache;
 use crate::config::Settings;
 use crate::live::LiveHub;
 use crate::pipeline::{consumer, relay, StreamKeys};
-use crate::state::AppState;
+use crate::state::{AppState, DecisionLane};
 use crate::store;
 use crate::store::group_commit::GroupWriter;
 use actix_files::{Files, NamedFile};
@@ -19,10 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
-
-/// Tasks reading cylinder facts for filling decisions: one gathers the next batch while the
-/// other's statement runs.
-const FACTS_READERS: usize = 2;
 
 /// The running server and its workers.
 pub struct Application {
@@ -37,9 +33,18 @@ impl Application {
     /// the workers. Redis may be down: the workers retry and health says so.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
+        let http_workers = match settings.http_workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        // Each HTTP worker's decision lane keeps its connections on top of the shared ones.
+        let lane_connections = u32::try_from(http_workers * DecisionLane::CONNECTIONS)
+            .context("http_workers is too large")?;
         let pool = store::connect(
             settings.database_url.expose(),
-            settings.database_max_connections,
+            settings
+                .database_max_connections
+                .saturating_add(lane_connections),
         )
         .await?;
         store::migrate(&pool).await?;
@@ -174,15 +179,6 @@ impl Application {
             audit: GroupWriter::spawn(pool.clone(), "audit log", |conn, rows| {
                 Box::pin(store::auth::audit_many(conn, rows))
             }),
-            decisions: GroupWriter::spawn(pool.clone(), "filling decisions", |conn, rows| {
-                Box::pin(store::filling::keep_decisions(conn, rows))
-            }),
-            facts: store::group_read::GroupReader::spawn(
-                pool.clone(),
-                "cylinder facts",
-                FACTS_READERS,
-                |conn, keys| Box::pin(store::filling::cylinders(conn, keys)),
-            ),
             devices: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
             stations: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
             authorize_in_flight: std::sync::atomic::AtomicUsize::new(0),
@@ -196,12 +192,16 @@ impl Application {
             .port();
         let frontend_dir = settings.frontend_dir.clone();
         let server = HttpServer::new(move || {
+            // Called on each worker's thread: its decision lane runs there.
+            let lane = web::Data::new(DecisionLane::spawn(&state.pool));
             App::new()
                 .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("cylwatch::http"))
                 .app_data(state.clone())
+                .app_data(lane)
                 .configure(api::configure)
                 .service(frontend(&frontend_dir))
         })
+        .workers(http_workers)
         .listen(listener)
         .context("listening")?
         .run();

@@ -8,6 +8,7 @@ use crate::pipeline::StreamKeys;
 use crate::store::auth::AuditRow;
 use crate::store::filling::{CylinderKey, CylinderRow, DecisionRow, StationRow};
 use crate::store::group_commit::GroupWriter;
+use crate::store::group_read::GroupReader;
 use sqlx::PgPool;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -29,14 +30,41 @@ pub struct AppState {
     pub limiter: crate::api::guard::RateLimiter,
     /// Audit records, written in shared commits.
     pub audit: GroupWriter<AuditRow>,
-    /// Filling decisions with their audit records, written in shared commits.
-    pub decisions: GroupWriter<(DecisionRow, AuditRow)>,
-    /// Cylinders' filling facts, read in shared statements.
-    pub facts: crate::store::group_read::GroupReader<CylinderKey, CylinderRow>,
     /// Devices by key hash (cleared when a device is revoked here).
     pub devices: TtlCache<Device>,
     /// Stations with their enterprise's licences, by code.
     pub stations: TtlCache<StationRow>,
     /// Filling decisions being made now (load shedding).
     pub authorize_in_flight: std::sync::atomic::AtomicUsize,
+}
+
+/// A filling-decision lane: the tasks that read cylinders' facts in shared statements and keep
+/// decisions (with their audit records) in shared commits. Each HTTP worker has its own, run
+/// on the worker's thread, so that a question's hand-offs to them and back wake no other
+/// thread; each task keeps its own connection (`store::held`).
+pub struct DecisionLane {
+    pub facts: GroupReader<CylinderKey, CylinderRow>,
+    pub decisions: GroupWriter<(DecisionRow, AuditRow)>,
+}
+
+impl DecisionLane {
+    /// Fact readers per lane: one gathers the next batch while the other's statement runs.
+    pub const READERS: usize = 2;
+    /// PostgreSQL connections a lane keeps once used.
+    pub const CONNECTIONS: usize = Self::READERS + 1;
+
+    /// Starts the lane's tasks on the current thread's runtime (an HTTP worker's).
+    pub fn spawn(pool: &PgPool) -> Self {
+        Self {
+            facts: GroupReader::spawn(
+                pool.clone(),
+                "cylinder facts",
+                Self::READERS,
+                |conn, keys| Box::pin(crate::store::filling::cylinders(conn, keys)),
+            ),
+            decisions: GroupWriter::spawn(pool.clone(), "filling decisions", |conn, rows| {
+                Box::pin(crate::store::filling::keep_decisions(conn, rows))
+            }),
+        }
+    }
 }

@@ -8,7 +8,7 @@ use crate::auth::Device;
 use crate::error::ApiError;
 use crate::rules::compliance::today_in_shanghai;
 use crate::rules::filling::{decide, CylinderFacts, EnterpriseFacts, Facts, Reason};
-use crate::state::AppState;
+use crate::state::{AppState, DecisionLane};
 use crate::store;
 use crate::store::alerts::NewAlert;
 use crate::store::auth::AuditRow;
@@ -53,6 +53,7 @@ pub async fn authorize(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
+    lane: web::Data<DecisionLane>,
 ) -> Result<HttpResponse, ApiError> {
     let key = crate::auth::device_key(&req)?;
     let ask: AuthorizeRequest = read_record(&req, payload).await?;
@@ -84,10 +85,10 @@ pub async fn authorize(
     // The reads run in their own task: at the deadline the answer goes, and the task still
     // ends its query and returns its connection (a query cancelled mid-way closes it).
     let work = tokio::spawn({
-        let (state, ask) = (state.clone(), ask.clone());
+        let (state, lane, ask) = (state.clone(), lane.clone(), ask.clone());
         async move {
             let device = crate::auth::device_for_key(&state, &key).await?;
-            let decided = gather_and_decide(&state, &device, &ask, decision_id).await?;
+            let decided = gather_and_decide(&state, &lane, &device, &ask, decision_id).await?;
             Ok::<_, ApiError>((decided, device))
         }
     });
@@ -104,7 +105,7 @@ pub async fn authorize(
             let left = DECIDE_WITHIN.saturating_sub(started.elapsed());
             // The request's audit record commits with the decision (one commit, not two).
             let audit = super::guard::audit_row(&req, actix_web::http::StatusCode::OK);
-            if let Err(e) = keep(&state, row, audit, left).await {
+            if let Err(e) = keep(&state, &lane, row, audit, left).await {
                 tracing::error!(error = %format!("{e:#}"), "filling decision not kept; refusing");
                 let (allowed, reasons) = unsure();
                 return Ok(HttpResponse::Ok().json(AuthorizeResponse {
@@ -206,12 +207,13 @@ type Decided = (bool, Vec<RuleReason>, StationRow);
 /// is then audited by the middleware as well (two records rather than possibly none).
 async fn keep(
     state: &AppState,
+    lane: &DecisionLane,
     row: DecisionRow,
     audit: AuditRow,
     left: Duration,
 ) -> anyhow::Result<()> {
     let id = row.id;
-    let writer = state.decisions.clone();
+    let writer = lane.decisions.clone();
     let mut write = tokio::spawn(async move { writer.write((row, audit)).await });
     match tokio::time::timeout(left, &mut write).await {
         Ok(joined) => joined.context("the decision writer failed")?,
@@ -248,6 +250,7 @@ async fn station_row(state: &AppState, code: &str) -> anyhow::Result<Option<Stat
 /// station is not the device's.
 async fn gather_and_decide(
     state: &AppState,
+    lane: &DecisionLane,
     device: &Device,
     ask: &AuthorizeRequest,
     decision_id: Uuid,
@@ -267,7 +270,7 @@ async fn gather_and_decide(
         (None, Some(tag)) => CylinderKey::Tag(tag.as_str().to_owned()),
         (None, None) => anyhow::bail!("the question names no cylinder"),
     };
-    let row = state.facts.read(key).await?;
+    let row = lane.facts.read(key).await?;
     let facts = Facts {
         now: Utc::now(),
         today: today_in_shanghai(),

@@ -55,6 +55,7 @@ pub struct CylinderRow {
     pub post_checked: bool,
 }
 
+/// The facts of the cylinder `c` (its archive and its state row); completed by a `WHERE` on `c`.
 macro_rules! cylinder_facts_select {
     () => {
         "SELECT c.id, c.code, c.tag_id, c.medium, c.registration_no, \
@@ -83,9 +84,17 @@ pub async fn cylinders(
     conn: &mut PgConnection,
     keys: Vec<CylinderKey>,
 ) -> anyhow::Result<Vec<Option<CylinderRow>>> {
+    // One unique-index lookup per key, whatever the batch's size and the tables' sizes: the
+    // generic plan the group reader's connection uses is the right one (OFFSET 0 keeps each
+    // lookup a nested loop rather than letting the planner join the keys to whole tables).
     const BY_ANY: &str = concat!(
+        "SELECT f.* FROM unnest($1::text[]) AS k(v) CROSS JOIN LATERAL (",
         cylinder_facts_select!(),
-        " WHERE c.code = ANY($1) OR c.tag_id = ANY($2)"
+        " WHERE c.code = k.v OFFSET 0) f \
+         UNION ALL \
+         SELECT f.* FROM unnest($2::text[]) AS k(v) CROSS JOIN LATERAL (",
+        cylinder_facts_select!(),
+        " WHERE c.tag_id = k.v OFFSET 0) f"
     );
     let (mut codes, mut tags) = (Vec::new(), Vec::new());
     for key in &keys {

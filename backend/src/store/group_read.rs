@@ -1,9 +1,10 @@
 //! Group read: primary-key lookups that many requests make at the same moment (the cylinder
 //! facts of filling decisions) go through a few reader tasks that ask for whatever has queued
-//! in one statement (`= ANY($1)`). Each caller gets its own row, read by a statement that
-//! started after its request arrived — as fresh as reading alone; under load the per-statement
-//! cost (parse, plan, round trip, wake-ups) is shared by the whole batch. Each task keeps its
-//! own connection (`Held`): one round trip per batch.
+//! in one statement (one index lookup per key, e.g. `unnest($1) CROSS JOIN LATERAL`). Each
+//! caller gets its own row, read by a statement that started after its request arrived — as
+//! fresh as reading alone; under load the per-statement cost (parse, round trip, wake-ups) is
+//! shared by the whole batch. Each task keeps its own connection (`Held`): one round trip per
+//! batch.
 
 use super::held::{Held, Work};
 use anyhow::Context;

@@ -4,7 +4,11 @@
 //! second, keeps one instead; it is pinged only after a pause (`PING_AFTER_IDLE`), when a
 //! restarted database or a cut connection is likely to have gone unnoticed. A statement that
 //! fails or outlasts its limit closes the connection (its state is unknown) and the next batch
-//! takes a fresh one from the pool.
+//! takes a fresh one from the pool. Its statements run with generic plans
+//! (`plan_cache_mode = force_generic_plan`): a statement run thousands of times a second is
+//! planned once, not at every run (for a primary-key read, planning costs several times the
+//! read). The statements given to a `Held` must have a good generic plan; the connection is
+//! closed rather than given back to the pool, so that the setting stays with it.
 
 use futures_util::future::BoxFuture;
 use sqlx::pool::PoolConnection;
@@ -46,13 +50,22 @@ impl Held {
                     .await
                     .map_or(true, |pinged| pinged.is_err())
             {
-                if let Some(mut conn) = self.conn.take() {
-                    conn.close_on_drop();
-                }
+                self.conn = None;
             }
         }
         if self.conn.is_none() {
-            self.conn = Some(self.pool.acquire().await?);
+            let fresh = async {
+                let mut conn = self.pool.acquire().await?;
+                conn.close_on_drop();
+                sqlx::query("SET plan_cache_mode = force_generic_plan")
+                    .execute(&mut *conn)
+                    .await?;
+                anyhow::Ok(conn)
+            };
+            let conn = tokio::time::timeout(self.limit, fresh)
+                .await
+                .map_err(|_| anyhow::anyhow!("no connection within {:?}", self.limit))??;
+            self.conn = Some(conn);
         }
         let Some(conn) = self.conn.as_mut() else {
             unreachable!("a connection was just taken")
@@ -67,10 +80,8 @@ impl Held {
         self.last_used = Instant::now();
         if outcome.is_err() {
             // A failed statement may have left the connection broken or mid-protocol: it is
-            // closed, not given back.
-            if let Some(mut conn) = self.conn.take() {
-                conn.close_on_drop();
-            }
+            // closed (dropped: see `close_on_drop` above).
+            self.conn = None;
         }
         outcome
     }
