@@ -73,6 +73,8 @@ struct Sample {
     /// When it was due (open loop) or sent (closed loop), from the start of the measurement.
     at: Duration,
     latency: Duration,
+    /// How late it was sent (open loop: after it was due; closed loop: zero).
+    lag: Duration,
     outcome: Outcome,
 }
 
@@ -185,7 +187,10 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Request i is due at `start + i/rate`; its latency runs from then.
+/// Request i is due at `start + i/rate`; its latency runs from then. A thread of its own paces
+/// the requests with the system's sleep (tens of microseconds late) rather than the runtime's
+/// timer, whose 1 ms ticks would send each request up to a millisecond after it was due and
+/// count that against the server; how late each was sent is reported (`schedule_lag_*`).
 async fn open_loop(
     target: &Arc<Target>,
     rate: u32,
@@ -193,37 +198,50 @@ async fn open_loop(
     duration: Duration,
 ) -> anyhow::Result<(Vec<Sample>, Duration)> {
     let period_ns = 1_000_000_000 / u64::from(rate);
-    let start = Instant::now() + Duration::from_millis(50);
+    let start = std::time::Instant::now() + Duration::from_millis(50);
     let measured_from = start + warmup;
     let end = measured_from + duration;
-    let mut tasks: JoinSet<Option<Sample>> = JoinSet::new();
-    let mut samples = Vec::new();
-    for i in 0u64.. {
-        let due = start + Duration::from_nanos(i.saturating_mul(period_ns));
-        if due >= end {
-            break;
-        }
-        tokio::time::sleep_until(due).await;
+    let runtime = tokio::runtime::Handle::current();
+    let (started, mut tasks) = tokio::sync::mpsc::unbounded_channel();
+    let pacer = {
         let target = Arc::clone(target);
-        tasks.spawn(async move {
-            let outcome = target.ask().await;
-            let latency = Instant::now().saturating_duration_since(due);
-            (due >= measured_from).then(|| Sample {
-                at: due - measured_from,
-                latency,
-                outcome,
-            })
-        });
-        // Keep the set small: collect what has finished.
-        while let Some(done) = tasks.try_join_next() {
-            samples.extend(done.context("a request task failed")?);
-        }
+        std::thread::spawn(move || {
+            for i in 0u64.. {
+                let due = start + Duration::from_nanos(i.saturating_mul(period_ns));
+                if due >= end {
+                    break;
+                }
+                let now = std::time::Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                let target = Arc::clone(&target);
+                let task = runtime.spawn(async move {
+                    let lag = std::time::Instant::now().saturating_duration_since(due);
+                    let outcome = target.ask().await;
+                    let latency = std::time::Instant::now().saturating_duration_since(due);
+                    (due >= measured_from).then(|| Sample {
+                        at: due - measured_from,
+                        latency,
+                        lag,
+                        outcome,
+                    })
+                });
+                if started.send(task).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    let mut samples = Vec::new();
+    while let Some(task) = tasks.recv().await {
+        samples.extend(task.await.context("a request task failed")?);
     }
-    while let Some(done) = tasks.join_next().await {
-        samples.extend(done.context("a request task failed")?);
-    }
+    pacer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the pacing thread panicked"))?;
     // The measured window, or longer when the last answers came late.
-    let elapsed = Instant::now()
+    let elapsed = std::time::Instant::now()
         .saturating_duration_since(measured_from)
         .max(duration);
     Ok((samples, elapsed))
@@ -254,6 +272,7 @@ async fn closed_loop(
                     mine.push(Sample {
                         at: sent - measured_from,
                         latency: sent.elapsed(),
+                        lag: Duration::ZERO,
                         outcome,
                     });
                 }
@@ -285,6 +304,11 @@ fn percentile(sorted: &[Duration], per_mille: usize) -> Duration {
         .get(rank.min(sorted.len()) - 1)
         .copied()
         .unwrap_or_default()
+}
+
+fn mean(values: impl Iterator<Item = Duration>) -> Duration {
+    let (sum, n) = values.fold((Duration::ZERO, 0u32), |(sum, n), v| (sum + v, n + 1));
+    sum.checked_div(n).unwrap_or_default()
 }
 
 fn count(samples: &[Sample], wanted: &[Outcome]) -> u64 {
@@ -328,6 +352,8 @@ fn summarize(args: &LoadArgs, samples: &[Sample], elapsed: Duration) -> Value {
         "p90_ms": millis(percentile(&latencies, 900)),
         "p99_ms": millis(percentile(&latencies, 990)),
         "max_ms": millis(latencies.last().copied().unwrap_or_default()),
+        "schedule_lag_mean_ms": millis(mean(samples.iter().map(|s| s.lag))),
+        "schedule_lag_max_ms": millis(samples.iter().map(|s| s.lag).max().unwrap_or_default()),
         "worst_seconds": worst_seconds(samples),
     })
 }
@@ -365,6 +391,13 @@ mod tests {
             percentile(&[Duration::from_millis(7)], 990),
             Duration::from_millis(7)
         );
+    }
+
+    #[test]
+    fn the_mean_of_nothing_is_zero() {
+        let ms = Duration::from_millis;
+        assert_eq!(mean([ms(1), ms(2), ms(6)].into_iter()), ms(3));
+        assert_eq!(mean(std::iter::empty()), Duration::ZERO);
     }
 
     #[test]
