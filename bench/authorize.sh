@@ -7,19 +7,21 @@
 # Authorize: 1,000 cylinders with a short history each (a filling three days ago, its post
 # check, delivery, return, and a passed pre-fill check an hour ago: every answer is "allowed"),
 # asked round-robin by `cylwatch load-authorize`:
-#   - closed loop, as fast as it goes: 1 concurrent request (the unloaded latency), 16 and 64
-#     (maximum throughput);
+#   - closed loop, as fast as it goes: 1 concurrent request (the unloaded latency), 16, 64 and
+#     128 (maximum throughput: the best of them);
 #   - open loop at fixed rates (requests started on a schedule whatever earlier ones do;
 #     latency measured from the scheduled time, so queueing counts).
 # Baseline: pgbench, `SELECT * FROM cylinders WHERE id = :id` with id random in the cylinders'
-# ids, 16 clients, 2 threads (simple protocol as asked, and prepared, which is what sqlx
-# does); and the same at -R 2000 with its per-transaction log for percentiles.
+# ids, 2 threads, simple protocol as asked at each of PG_CLIENTS (16, 32, 64) clients, the best
+# of them being the baseline (max against max: both sides get the same client counts), and
+# prepared at 16 (what sqlx does); and the same at -R 2000 with its per-transaction log for
+# percentiles.
 # Breakdown: the SQL an authorize runs (device key, station, facts, and the decision with its
 # audit record in one statement; four autocommit statements, one question at a time; the
 # server has the device and station cached) replayed by pgbench -r, without HTTP and
 # application.
 #
-#   bash bench/authorize.sh          # concurrency 1 16 64 for 15 s; rates 250 500 1000 2000, 20 s
+#   bash bench/authorize.sh          # concurrency 1 16 64 128 for 15 s; rates 250 500 1000 2000, 20 s
 #   RATES="500 2000" DURATION=10 bash bench/authorize.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +29,8 @@ N=${N:-1000}
 RATES=${RATES:-250 500 1000 2000}
 DURATION=${DURATION:-20}
 MAX_DURATION=${MAX_DURATION:-15}
-CONCURRENCIES=${CONCURRENCIES:-1 16 64}
+CONCURRENCIES=${CONCURRENCIES:-1 16 64 128}
+PG_CLIENTS=${PG_CLIENTS:-16 32 64}
 PGBENCH=${PGBENCH:-/usr/lib/postgresql/15/bin/pgbench}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cylwatch/target}
 BIN=$CARGO_TARGET_DIR/server/cylwatch
@@ -175,8 +178,15 @@ pgb() { # output-file pgbench-arguments...; run in $WORK
   local out=$1; shift
   (cd "$WORK" && "$PGBENCH" "$@" "$URL" > "$out" 2>&1) || { echo "pgbench $*:"; cat "$WORK/$out"; exit 1; }
 }
-echo "pgbench select-only, simple protocol ..." >&2
-pgb pg_simple -n -f pk.sql -c 16 -j 2 -T "$MAX_DURATION"
+SIMPLE=0; SIMPLE_CLIENTS=
+for c in $PG_CLIENTS; do
+  echo "pgbench select-only, simple protocol, $c clients ..." >&2
+  pgb "pg_simple_$c" -n -f pk.sql -c "$c" -j 2 -T "$MAX_DURATION"
+  t=$(tps "$WORK/pg_simple_$c"); echo "  $t tps" >&2
+  if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)" "$t" "$SIMPLE"; then
+    SIMPLE=$t; SIMPLE_CLIENTS=$c
+  fi
+done
 echo "pgbench select-only, prepared ..." >&2
 pgb pg_prepared -n -M prepared -f pk.sql -c 16 -j 2 -T "$MAX_DURATION"
 echo "pgbench select-only at 2000/s, logged ..." >&2
@@ -222,10 +232,10 @@ sed 's/\x1b\[[0-9;]*m//g' "$WORK/err" | sed -n 's/.* ERROR [^ ]* \(.\{0,90\}\).*
 
 # pgbench at 2000/s: latency per transaction (from its scheduled start, lag included) from the log.
 cat "$WORK"/pglog.* | awk '$3 >= 0 { print $3 / 1000 }' | sort -n > "$WORK/pg_rate_ms"
-python3 - "$WORK" "$(tps "$WORK/pg_simple")" "$(tps "$WORK/pg_prepared")" "$(tps "$WORK/pg_mix")" "$(tps "$WORK/pg_rate")" "$(tps "$WORK/pg_reads")" <<'PY'
+python3 - "$WORK" "$SIMPLE" "$(tps "$WORK/pg_prepared")" "$(tps "$WORK/pg_mix")" "$(tps "$WORK/pg_rate")" "$(tps "$WORK/pg_reads")" "$SIMPLE_CLIENTS" "$PG_CLIENTS" <<'PY'
 import json, sys
 work, simple, prepared, mix = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-rate_tps, reads = float(sys.argv[5]), float(sys.argv[6])
+rate_tps, reads, simple_clients = float(sys.argv[5]), float(sys.argv[6]), sys.argv[7]
 runs = [json.loads(line) for line in open(f"{work}/runs") if line.startswith("{")]
 lat = [float(x) for x in open(f"{work}/pg_rate_ms")]
 def pct(xs, p):
@@ -244,7 +254,10 @@ print(f"| pgbench PK lookup at 2000/s, 16 clients | {len(lat)} | {len(lat)} | | 
       f"{pct(lat, 500):.2f} | {pct(lat, 900):.2f} | {pct(lat, 990):.2f} | {lat[-1] if lat else float('nan'):.1f} | | |")
 print()
 best = max((r["achieved_rps"] for r in runs if r["mode"] == "closed"), default=0.0)
-print(f"pgbench PK lookup, 16 clients, simple protocol:   {simple:9.0f} tps")
+for c in sys.argv[8].split():
+    t = next((float(l.split()[2]) for l in open(f"{work}/pg_simple_{c}") if l.startswith("tps = ")), 0.0)
+    print(f"pgbench PK lookup, {c:>3} clients, simple protocol:  {t:9.0f} tps")
+print(f"pgbench PK lookup, best ({simple_clients} clients), simple:     {simple:9.0f} tps  (the baseline)")
 print(f"pgbench PK lookup, 16 clients, prepared:          {prepared:9.0f} tps")
 print(f"pgbench, the SQL of one authorize, prepared:      {mix:9.0f} tps")
 print(f"pgbench, its three reads only, prepared:          {reads:9.0f} tps")

@@ -44,6 +44,10 @@ enum Command {
     LoadLive(cylwatch::sim::live_load::LiveArgs),
 }
 
+/// glibc's malloc cost about a quarter of the server's CPU under load (BENCHMARKS.md, issue 5).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {

@@ -17,6 +17,8 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -78,16 +80,63 @@ struct Sample {
     outcome: Outcome,
 }
 
+/// The server and the question; requests go over plain HTTP/1.1 keep-alive connections written
+/// by hand: a general client (reqwest) cost about as much CPU per request as the server's own
+/// handling, on the same two cores (BENCHMARKS.md, issue 5), where pgbench's client is lean C.
 struct Target {
-    client: reqwest::Client,
-    url: String,
-    key: String,
+    /// `host:port` to connect to.
+    addr: String,
+    /// The request's head up to the body's length (method, path, host, key, content type).
+    head: String,
     station: String,
     cylinders: Vec<String>,
     next: AtomicUsize,
+    timeout: Duration,
+    /// Idle connections, the most recently used last.
+    idle: std::sync::Mutex<Vec<(TcpStream, std::time::Instant)>>,
 }
 
+/// A connection idle this long may be closed by the server (actix's keep-alive is 5 s): it is
+/// dropped rather than reused.
+const IDLE_AT_MOST: Duration = Duration::from_secs(2);
+
 impl Target {
+    fn new(
+        api: &str,
+        key: &str,
+        station: &str,
+        cylinders: Vec<String>,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let rest = api
+            .strip_prefix("http://")
+            .context("--api must be an http:// URL")?;
+        let (addr, base) = rest.split_once('/').unwrap_or((rest, ""));
+        anyhow::ensure!(!addr.is_empty(), "--api names no host");
+        anyhow::ensure!(
+            !key.contains(['\r', '\n']),
+            "the device key must be one line"
+        );
+        let base = base.trim_end_matches('/');
+        let path = if base.is_empty() {
+            "/api/v1/fillings/authorize".to_owned()
+        } else {
+            format!("/{base}/api/v1/fillings/authorize")
+        };
+        Ok(Self {
+            addr: addr.to_owned(),
+            head: format!(
+                "POST {path} HTTP/1.1\r\nhost: {addr}\r\nx-device-key: {key}\r\n\
+                 content-type: application/json\r\ncontent-length: "
+            ),
+            station: station.to_owned(),
+            cylinders,
+            next: AtomicUsize::new(0),
+            timeout,
+            idle: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
     fn body(&self) -> Value {
         let i = self.next.fetch_add(1, Ordering::Relaxed);
         let code = self
@@ -98,29 +147,97 @@ impl Target {
                "medium": "LPG", "staff_no": "S1"})
     }
 
+    fn request(&self) -> Vec<u8> {
+        let body = self.body().to_string();
+        let mut request = Vec::with_capacity(self.head.len() + body.len() + 8);
+        request.extend_from_slice(self.head.as_bytes());
+        request.extend_from_slice(format!("{}\r\n\r\n", body.len()).as_bytes());
+        request.extend_from_slice(body.as_bytes());
+        request
+    }
+
     /// Sends one request and classifies its answer; the caller times it.
     async fn ask(&self) -> Outcome {
-        let sent = self
-            .client
-            .post(&self.url)
-            .header("x-device-key", &self.key)
-            .json(&self.body())
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) if e.is_timeout() => return Outcome::Timeout,
-            Err(_) => return Outcome::Error,
+        let request = self.request();
+        let exchange = async {
+            let reused = self.take_idle();
+            let mut conn = match reused {
+                Some(conn) => conn,
+                None => {
+                    let conn = TcpStream::connect(&self.addr).await?;
+                    conn.set_nodelay(true)?;
+                    conn
+                }
+            };
+            let answer = exchange(&mut conn, &request).await?;
+            anyhow::Ok((conn, answer))
         };
-        if response.status() != reqwest::StatusCode::OK {
-            return Outcome::Error;
-        }
-        match response.json::<Value>().await {
-            Ok(answer) => classify(&answer),
-            Err(e) if e.is_timeout() => Outcome::Timeout,
-            Err(_) => Outcome::Error,
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Err(_) => Outcome::Timeout,
+            Ok(Err(_)) => Outcome::Error,
+            Ok(Ok((conn, (status, body)))) => {
+                if let Ok(mut idle) = self.idle.lock() {
+                    idle.push((conn, std::time::Instant::now()));
+                }
+                if status != 200 {
+                    return Outcome::Error;
+                }
+                serde_json::from_slice::<Value>(&body).map_or(Outcome::Error, |a| classify(&a))
+            }
         }
     }
+
+    /// The most recently used idle connection, dropping those idle too long.
+    fn take_idle(&self) -> Option<TcpStream> {
+        let mut idle = self.idle.lock().ok()?;
+        idle.retain(|(_, since)| since.elapsed() < IDLE_AT_MOST);
+        idle.pop().map(|(conn, _)| conn)
+    }
+}
+
+/// Writes `request` and reads one response with a `content-length` body: (status, body).
+async fn exchange(conn: &mut TcpStream, request: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+    conn.write_all(request).await?;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = conn.read(&mut chunk).await?;
+        anyhow::ensure!(n > 0, "the server closed the connection");
+        buf.extend_from_slice(&chunk[..n]);
+        let Some((status, head_len, body_len)) = parse_head(&buf)? else {
+            anyhow::ensure!(buf.len() < 64 * 1024, "a response head over 64 KiB");
+            continue;
+        };
+        while buf.len() < head_len + body_len {
+            let n = conn.read(&mut chunk).await?;
+            anyhow::ensure!(n > 0, "the server closed the connection mid-body");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        anyhow::ensure!(buf.len() == head_len + body_len, "bytes after the response");
+        return Ok((status, buf.split_off(head_len)));
+    }
+}
+
+/// A complete response head in `buf`: (status, the head's length, `content-length`); `None`
+/// while the head is incomplete.
+fn parse_head(buf: &[u8]) -> anyhow::Result<Option<(u16, usize, usize)>> {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let head = std::str::from_utf8(&buf[..end]).context("a response head not UTF-8")?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.strip_prefix("HTTP/1.1 "))
+        .and_then(|l| l.get(..3))
+        .and_then(|s| s.parse().ok())
+        .context("no HTTP/1.1 status line")?;
+    let length = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .context("a response without content-length")?;
+    Ok(Some((status, end + 4, length)))
 }
 
 fn classify(answer: &Value) -> Outcome {
@@ -159,24 +276,13 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let warmup = seconds(args.warmup_s, "--warmup-s")?;
     let timeout = seconds(args.timeout_s, "--timeout-s")?;
     anyhow::ensure!(!duration.is_zero(), "--duration-s must be above 0");
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .pool_max_idle_per_host(4096)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_nodelay(true)
-        .build()
-        .context("building the HTTP client")?;
-    let target = Arc::new(Target {
-        client,
-        url: format!(
-            "{}/api/v1/fillings/authorize",
-            args.api.trim_end_matches('/')
-        ),
-        key: args.device_key.clone(),
-        station: args.station.clone(),
-        cylinders: args.cylinders.clone(),
-        next: AtomicUsize::new(0),
-    });
+    let target = Arc::new(Target::new(
+        &args.api,
+        &args.device_key,
+        &args.station,
+        args.cylinders.clone(),
+        timeout,
+    )?);
     let (samples, elapsed) = if args.rate > 0 {
         open_loop(&target, args.rate, warmup, duration).await?
     } else {
@@ -398,6 +504,25 @@ mod tests {
         let ms = Duration::from_millis;
         assert_eq!(mean([ms(1), ms(2), ms(6)].into_iter()), ms(3));
         assert_eq!(mean(std::iter::empty()), Duration::ZERO);
+    }
+
+    #[test]
+    fn response_heads_are_read_once_complete() {
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\ncontent-type: x\r\n\r\n{}";
+        assert_eq!(parse_head(ok).unwrap(), Some((200, ok.len() - 2, 2)));
+        assert_eq!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Le").unwrap(), None);
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\n\r\n").is_err());
+        assert!(parse_head(b"SSH-2.0\r\n\r\n").is_err());
+        assert!(Target::new("https://x", "k", "S", vec![], Duration::ZERO).is_err());
+        let t = Target::new("http://h:1/", "k", "S", vec!["C".into()], Duration::ZERO).unwrap();
+        let request = String::from_utf8(t.request()).unwrap();
+        let (head, body) = request.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("POST /api/v1/fillings/authorize HTTP/1.1\r\nhost: h:1\r\n"));
+        assert!(head.ends_with(&format!("content-length: {}", body.len())));
+        assert_eq!(
+            serde_json::from_str::<Value>(body).unwrap()["cylinder_code"],
+            "C"
+        );
     }
 
     #[test]
