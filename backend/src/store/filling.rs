@@ -87,7 +87,17 @@ pub async fn cylinders(
     // One unique-index lookup per key, whatever the batch's size and the tables' sizes: the
     // generic plan the group reader's connection uses is the right one (OFFSET 0 keeps each
     // lookup a nested loop rather than letting the planner join the keys to whole tables).
-    const BY_ANY: &str = concat!(
+    const BY_CODE: &str = concat!(
+        "SELECT f.* FROM unnest($1::text[]) AS k(v) CROSS JOIN LATERAL (",
+        cylinder_facts_select!(),
+        " WHERE c.code = k.v OFFSET 0) f"
+    );
+    const BY_TAG: &str = concat!(
+        "SELECT f.* FROM unnest($1::text[]) AS k(v) CROSS JOIN LATERAL (",
+        cylinder_facts_select!(),
+        " WHERE c.tag_id = k.v OFFSET 0) f"
+    );
+    const BY_EITHER: &str = concat!(
         "SELECT f.* FROM unnest($1::text[]) AS k(v) CROSS JOIN LATERAL (",
         cylinder_facts_select!(),
         " WHERE c.code = k.v OFFSET 0) f \
@@ -103,9 +113,14 @@ pub async fn cylinders(
             CylinderKey::Tag(t) => tags.push(t.as_str()),
         }
     }
-    let rows: Vec<CylinderRow> = sqlx::query_as(BY_ANY)
-        .bind(&codes)
-        .bind(&tags)
+    // A batch of one kind runs the statement of that kind alone: each part of the statement
+    // costs PostgreSQL its executor set-up even when its array is empty.
+    let query = match (codes.is_empty(), tags.is_empty()) {
+        (false, true) => sqlx::query_as(BY_CODE).bind(&codes),
+        (true, false) => sqlx::query_as(BY_TAG).bind(&tags),
+        _ => sqlx::query_as(BY_EITHER).bind(&codes).bind(&tags),
+    };
+    let rows: Vec<CylinderRow> = query
         .fetch_all(conn)
         .await
         .context("reading cylinders' filling facts")?;
