@@ -597,6 +597,64 @@ async fn concurrent_decisions_are_each_kept_as_answered_and_audited() {
     assert_eq!(audited, 60);
 }
 
+/// One question at a time takes the one-row paths (a primary-key read by code or by tag, a
+/// VALUES insert of the decision with its audit record): each decision is kept as answered,
+/// with what was asked and its facts' digest, and audited once.
+#[tokio::test]
+async fn lone_decisions_are_kept_as_answered_and_audited() {
+    let app = spawn_app().await;
+    app.seed_registry().await;
+    let controller = app
+        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
+        .await;
+    cylinder(&app, "GC1", "ST1", json!({})).await;
+    let by_tag = |tag: &str| {
+        json!({"tag_id": tag, "station_code": "ST1", "gun_no": "G1", "medium": "LPG",
+               "staff_no": "S1"})
+    };
+    let asks = [
+        (ask("GC1", "ST1", "LPG"), Some("GC1"), None, vec!["R10"]),
+        (by_tag("T-GC1"), None, Some("T-GC1"), vec!["R10"]),
+        (by_tag("NOPE-1"), None, Some("NOPE-1"), vec!["R00"]),
+    ];
+    for (body, code, tag, expected) in asks {
+        let (status, answer) = app.authorize(&controller, body).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(rules(&answer), expected, "{answer}");
+        let id = Uuid::parse_str(answer["decision_id"].as_str().unwrap()).unwrap();
+        let (allowed, kept_code, kept_tag, reasons, digest, gun): (
+            bool,
+            Option<String>,
+            Option<String>,
+            serde_json::Value,
+            String,
+            String,
+        ) = sqlx::query_as(
+            "SELECT allowed, cylinder_code, tag_id, reasons, facts_digest, gun_no \
+             FROM filling_decisions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        assert!(!allowed);
+        assert_eq!(kept_code.as_deref(), code);
+        assert_eq!(kept_tag.as_deref(), tag);
+        assert_eq!(reasons, answer["reasons"]);
+        assert_eq!(digest.len(), 64);
+        assert_eq!(gun, "G1");
+    }
+    let audited: Vec<(Option<i32>, String, Option<String>)> = sqlx::query_as(
+        "SELECT status, actor_kind, actor_enterprise FROM audit_log \
+         WHERE action = 'POST /api/v1/fillings/authorize' ORDER BY id",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    let device = (Some(200), "device".to_owned(), Some("ENT1".to_owned()));
+    assert_eq!(audited, vec![device.clone(), device.clone(), device]);
+}
+
 /// Past `authorize_max_in_flight` decisions in flight a question is refused at once with E01
 /// (here the limit is 0: every question is past it) and nothing is kept.
 #[tokio::test]

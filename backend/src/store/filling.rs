@@ -115,9 +115,14 @@ pub async fn cylinders(
     }
     // A batch of one kind runs the statement of that kind alone: each part of the statement
     // costs PostgreSQL its executor set-up even when its array is empty.
-    let query = match (codes.is_empty(), tags.is_empty()) {
-        (false, true) => sqlx::query_as(BY_CODE).bind(&codes),
-        (true, false) => sqlx::query_as(BY_TAG).bind(&tags),
+    // One key (the common case at moderate load) is a plain primary-key read.
+    const ONE_CODE: &str = concat!(cylinder_facts_select!(), " WHERE c.code = $1");
+    const ONE_TAG: &str = concat!(cylinder_facts_select!(), " WHERE c.tag_id = $1");
+    let query = match (codes.as_slice(), tags.as_slice()) {
+        ([code], []) => sqlx::query_as(ONE_CODE).bind(*code),
+        ([], [tag]) => sqlx::query_as(ONE_TAG).bind(*tag),
+        (_, []) => sqlx::query_as(BY_CODE).bind(&codes),
+        ([], _) => sqlx::query_as(BY_TAG).bind(&tags),
         _ => sqlx::query_as(BY_EITHER).bind(&codes).bind(&tags),
     };
     let rows: Vec<CylinderRow> = query
@@ -172,6 +177,12 @@ pub async fn keep_decisions(
             super::auth::audit_insert(14)
         )
     });
+    let mut rows = rows;
+    if rows.len() == 1 {
+        if let Some((row, audit)) = rows.pop() {
+            return keep_decision(conn, row, audit).await;
+        }
+    }
     let (mut rows, audits): (Vec<DecisionRow>, Vec<_>) = rows.into_iter().unzip();
     let reasons: Vec<serde_json::Value> = rows.iter_mut().map(|d| d.reasons.take()).collect();
     let facts: Vec<serde_json::Value> = rows.iter_mut().map(|d| d.facts.take()).collect();
@@ -196,6 +207,44 @@ pub async fn keep_decisions(
         .execute(conn)
         .await
         .context("keeping filling decisions with their audit records")?;
+    Ok(())
+}
+
+/// `keep_decisions` for a batch of one (the common case at moderate load): the same rows
+/// from one VALUES row each, which costs PostgreSQL less set-up than unnesting 23 arrays.
+async fn keep_decision(
+    conn: &mut PgConnection,
+    d: DecisionRow,
+    audit: super::auth::AuditRow,
+) -> anyhow::Result<()> {
+    static KEEP_ONE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH kept AS (INSERT INTO filling_decisions (id, station_code, gun_no, \
+             cylinder_code, tag_id, medium, staff_no, device_id, enterprise_code, allowed, \
+             reasons, facts, facts_digest) \
+             VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, \
+                     $8::text, $9::text, $10::bool, $11::jsonb, $12::jsonb, $13::text)) {}",
+            super::auth::audit_insert_one(14)
+        )
+    });
+    let query = sqlx::query(&KEEP_ONE)
+        .bind(d.id)
+        .bind(d.station_code)
+        .bind(d.gun_no)
+        .bind(d.cylinder_code)
+        .bind(d.tag_id)
+        .bind(d.medium)
+        .bind(d.staff_no)
+        .bind(d.device_id)
+        .bind(d.enterprise_code)
+        .bind(d.allowed)
+        .bind(d.reasons)
+        .bind(d.facts)
+        .bind(d.facts_digest);
+    super::auth::bind_audit_one(query, audit)
+        .execute(conn)
+        .await
+        .context("keeping a filling decision with its audit record")?;
     Ok(())
 }
 
