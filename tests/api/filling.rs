@@ -35,6 +35,12 @@ pub(crate) fn ask(code: &str, station: &str, medium: &str) -> Value {
            "staff_no": "S1"})
 }
 
+/// `ask` by tag at ST1.
+fn ask_by_tag(tag: &str) -> Value {
+    json!({"tag_id": tag, "station_code": "ST1", "gun_no": "G1", "medium": "LPG",
+           "staff_no": "S1"})
+}
+
 fn rules(answer: &Value) -> Vec<String> {
     answer["reasons"]
         .as_array()
@@ -552,13 +558,9 @@ async fn concurrent_decisions_are_each_kept_as_answered_and_audited() {
     // Questions read in shared statements each get their own cylinder's facts: by tag, by
     // code, unknown, mixed in one burst.
     let asks = (0..60).map(|i| {
-        let by_tag = |tag: &str| {
-            json!({"tag_id": tag, "station_code": "ST1", "gun_no": "G1", "medium": "LPG",
-                   "staff_no": "S1"})
-        };
         let (body, expected) = match i % 3 {
-            0 => (by_tag(&format!("NOPE-{i}")), vec!["R00"]),
-            1 => (by_tag("T-GC1"), vec!["R10"]),
+            0 => (ask_by_tag(&format!("NOPE-{i}")), vec!["R00"]),
+            1 => (ask_by_tag("T-GC1"), vec!["R10"]),
             _ => (ask("GC2", "ST1", "LPG"), vec!["R07", "R10"]),
         };
         let (app, key) = (&app, controller.clone());
@@ -608,14 +610,10 @@ async fn lone_decisions_are_kept_as_answered_and_audited() {
         .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
         .await;
     cylinder(&app, "GC1", "ST1", json!({})).await;
-    let by_tag = |tag: &str| {
-        json!({"tag_id": tag, "station_code": "ST1", "gun_no": "G1", "medium": "LPG",
-               "staff_no": "S1"})
-    };
     let asks = [
         (ask("GC1", "ST1", "LPG"), Some("GC1"), None, vec!["R10"]),
-        (by_tag("T-GC1"), None, Some("T-GC1"), vec!["R10"]),
-        (by_tag("NOPE-1"), None, Some("NOPE-1"), vec!["R00"]),
+        (ask_by_tag("T-GC1"), None, Some("T-GC1"), vec!["R10"]),
+        (ask_by_tag("NOPE-1"), None, Some("NOPE-1"), vec!["R00"]),
     ];
     for (body, code, tag, expected) in asks {
         let (status, answer) = app.authorize(&controller, body).await;

@@ -161,9 +161,8 @@ impl Target {
     /// Sends one request and classifies its answer; the caller times it.
     async fn ask(&self) -> Outcome {
         let request = self.request();
-        let exchange = async {
-            let reused = self.take_idle();
-            let mut conn = match reused {
+        let asked = async {
+            let mut conn = match self.take_idle() {
                 Some(conn) => conn,
                 None => {
                     let conn = TcpStream::connect(&self.addr).await?;
@@ -174,7 +173,7 @@ impl Target {
             let answer = exchange(&mut conn, &request).await?;
             anyhow::Ok((conn, answer))
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
+        match tokio::time::timeout(self.timeout, asked).await {
             Err(_) => Outcome::Timeout,
             Ok(Err(_)) => Outcome::Error,
             Ok(Ok((conn, (status, body)))) => {
@@ -470,8 +469,8 @@ fn summarize(args: &LoadArgs, samples: &[Sample], elapsed: Duration) -> Value {
         // Apart: what the generator's own lateness adds (its sending thread shares the cores).
         "p99_after_sent_ms": millis(percentile(&after_sent, 990)),
         "schedule_lag_p99_ms": millis(percentile(&lags, 990)),
-        "schedule_lag_mean_ms": millis(mean(samples.iter().map(|s| s.lag))),
-        "schedule_lag_max_ms": millis(samples.iter().map(|s| s.lag).max().unwrap_or_default()),
+        "schedule_lag_mean_ms": millis(mean(lags.iter().copied())),
+        "schedule_lag_max_ms": millis(lags.last().copied().unwrap_or_default()),
         "worst_seconds": worst_seconds(samples),
     })
 }

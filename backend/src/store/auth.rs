@@ -271,21 +271,21 @@ pub async fn audit_many(conn: &mut sqlx::PgConnection, rows: Vec<AuditRow>) -> a
     Ok(())
 }
 
+/// The audit log's columns as `bind_audit` and `bind_audit_one` bind them, and their types.
+const AUDIT_COLUMNS: &str = "actor, actor_kind, actor_enterprise, actor_district, action, \
+                             target, outcome, status, source_addr, details";
+const AUDIT_TYPES: [&str; 10] = [
+    "text", "text", "text", "text", "text", "text", "text", "int4", "text", "jsonb",
+];
+
 /// The statement appending audit records from ten arrays bound from `$first` on, in order
 /// (`bind_audit` binds them); a `WITH` clause may precede it so that other rows commit in the
 /// same statement.
 pub fn audit_insert(first: usize) -> String {
-    let p: Vec<String> = (first..first + 10).map(|i| format!("${i}")).collect();
     format!(
-        "INSERT INTO audit_log (actor, actor_kind, actor_enterprise, actor_district, action, \
-         target, outcome, status, source_addr, details) \
-         SELECT actor, kind, enterprise, district, action, target, outcome, status, addr, details \
-         FROM UNNEST({}::text[], {}::text[], {}::text[], {}::text[], {}::text[], {}::text[], \
-                     {}::text[], {}::int4[], {}::text[], {}::jsonb[]) WITH ORDINALITY \
-              AS t(actor, kind, enterprise, district, action, target, outcome, status, addr, \
-                   details, n) \
-         ORDER BY n",
-        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]
+        "INSERT INTO audit_log ({AUDIT_COLUMNS}) SELECT {AUDIT_COLUMNS} \
+         FROM UNNEST({}) WITH ORDINALITY AS t({AUDIT_COLUMNS}, n) ORDER BY n",
+        super::typed_params(first, &AUDIT_TYPES, true)
     )
 }
 
@@ -293,13 +293,9 @@ pub fn audit_insert(first: usize) -> String {
 /// A batch of one is the common case at moderate load; a VALUES row costs PostgreSQL less
 /// set-up than unnesting ten one-element arrays.
 pub fn audit_insert_one(first: usize) -> String {
-    let p: Vec<String> = (first..first + 10).map(|i| format!("${i}")).collect();
     format!(
-        "INSERT INTO audit_log (actor, actor_kind, actor_enterprise, actor_district, action, \
-         target, outcome, status, source_addr, details) \
-         VALUES ({}::text, {}::text, {}::text, {}::text, {}::text, {}::text, {}::text, \
-                 {}::int4, {}::text, {}::jsonb)",
-        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]
+        "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ({})",
+        super::typed_params(first, &AUDIT_TYPES, false)
     )
 }
 

@@ -87,25 +87,25 @@ pub async fn cylinders(
     // One unique-index lookup per key, whatever the batch's size and the tables' sizes: the
     // generic plan the group reader's connection uses is the right one (OFFSET 0 keeps each
     // lookup a nested loop rather than letting the planner join the keys to whole tables).
-    const BY_CODE: &str = concat!(
-        "SELECT f.* FROM unnest($1::text[]) AS k(v) CROSS JOIN LATERAL (",
-        cylinder_facts_select!(),
-        " WHERE c.code = k.v OFFSET 0) f"
-    );
-    const BY_TAG: &str = concat!(
-        "SELECT f.* FROM unnest($1::text[]) AS k(v) CROSS JOIN LATERAL (",
-        cylinder_facts_select!(),
-        " WHERE c.tag_id = k.v OFFSET 0) f"
-    );
-    const BY_EITHER: &str = concat!(
-        "SELECT f.* FROM unnest($1::text[]) AS k(v) CROSS JOIN LATERAL (",
-        cylinder_facts_select!(),
-        " WHERE c.code = k.v OFFSET 0) f \
-         UNION ALL \
-         SELECT f.* FROM unnest($2::text[]) AS k(v) CROSS JOIN LATERAL (",
-        cylinder_facts_select!(),
-        " WHERE c.tag_id = k.v OFFSET 0) f"
-    );
+    macro_rules! each {
+        ($keys:literal, $column:literal) => {
+            concat!(
+                "SELECT f.* FROM unnest(",
+                $keys,
+                "::text[]) AS k(v) CROSS JOIN LATERAL (",
+                cylinder_facts_select!(),
+                " WHERE c.",
+                $column,
+                " = k.v OFFSET 0) f"
+            )
+        };
+    }
+    const BY_CODE: &str = each!("$1", "code");
+    const BY_TAG: &str = each!("$1", "tag_id");
+    const BY_EITHER: &str = concat!(each!("$1", "code"), " UNION ALL ", each!("$2", "tag_id"));
+    // One key (the common case at moderate load) is a plain primary-key read.
+    const ONE_CODE: &str = concat!(cylinder_facts_select!(), " WHERE c.code = $1");
+    const ONE_TAG: &str = concat!(cylinder_facts_select!(), " WHERE c.tag_id = $1");
     let (mut codes, mut tags) = (Vec::new(), Vec::new());
     for key in &keys {
         match key {
@@ -115,9 +115,6 @@ pub async fn cylinders(
     }
     // A batch of one kind runs the statement of that kind alone: each part of the statement
     // costs PostgreSQL its executor set-up even when its array is empty.
-    // One key (the common case at moderate load) is a plain primary-key read.
-    const ONE_CODE: &str = concat!(cylinder_facts_select!(), " WHERE c.code = $1");
-    const ONE_TAG: &str = concat!(cylinder_facts_select!(), " WHERE c.tag_id = $1");
     let query = match (codes.as_slice(), tags.as_slice()) {
         ([code], []) => sqlx::query_as(ONE_CODE).bind(*code),
         ([], [tag]) => sqlx::query_as(ONE_TAG).bind(*tag),
@@ -160,24 +157,29 @@ pub struct DecisionRow {
     pub facts_digest: String,
 }
 
+/// A decision's columns as `keep_decisions` and `keep_decision` bind them, and their types.
+const DECISION_COLUMNS: &str = "id, station_code, gun_no, cylinder_code, tag_id, medium, \
+                                staff_no, device_id, enterprise_code, allowed, reasons, facts, \
+                                facts_digest";
+const DECISION_TYPES: [&str; 13] = [
+    "uuid", "text", "text", "text", "text", "text", "text", "text", "text", "bool", "jsonb",
+    "jsonb", "text",
+];
+
 /// Keeps decisions with their requests' audit records, in one statement (so one transaction
 /// and one round trip): a decision is never kept unaudited, nor audited unkept.
 pub async fn keep_decisions(
     conn: &mut PgConnection,
-    rows: Vec<(DecisionRow, super::auth::AuditRow)>,
+    mut rows: Vec<(DecisionRow, super::auth::AuditRow)>,
 ) -> anyhow::Result<()> {
     static KEEP: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "WITH kept AS (INSERT INTO filling_decisions (id, station_code, gun_no, \
-             cylinder_code, tag_id, medium, staff_no, device_id, enterprise_code, allowed, \
-             reasons, facts, facts_digest) \
-             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                                  $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], \
-                                  $11::jsonb[], $12::jsonb[], $13::text[])) {}",
+            "WITH kept AS (INSERT INTO filling_decisions ({DECISION_COLUMNS}) \
+             SELECT * FROM UNNEST({})) {}",
+            super::typed_params(1, &DECISION_TYPES, true),
             super::auth::audit_insert(14)
         )
     });
-    let mut rows = rows;
     if rows.len() == 1 {
         if let Some((row, audit)) = rows.pop() {
             return keep_decision(conn, row, audit).await;
@@ -219,11 +221,8 @@ async fn keep_decision(
 ) -> anyhow::Result<()> {
     static KEEP_ONE: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "WITH kept AS (INSERT INTO filling_decisions (id, station_code, gun_no, \
-             cylinder_code, tag_id, medium, staff_no, device_id, enterprise_code, allowed, \
-             reasons, facts, facts_digest) \
-             VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, \
-                     $8::text, $9::text, $10::bool, $11::jsonb, $12::jsonb, $13::text)) {}",
+            "WITH kept AS (INSERT INTO filling_decisions ({DECISION_COLUMNS}) VALUES ({})) {}",
+            super::typed_params(1, &DECISION_TYPES, false),
             super::auth::audit_insert_one(14)
         )
     });

@@ -45,6 +45,18 @@ impl From<sqlx::Error> for WriteError {
     }
 }
 
+/// Bind parameters `$first`, `$first+1`, … cast to `types`, comma-separated; as arrays
+/// (`$n::text[]`) for statements that unnest a batch, as scalars for a VALUES row.
+pub fn typed_params(first: usize, types: &[&str], arrays: bool) -> String {
+    let suffix = if arrays { "[]" } else { "" };
+    let params: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("${}::{t}{suffix}", first + i))
+        .collect();
+    params.join(", ")
+}
+
 impl From<anyhow::Error> for WriteError {
     fn from(error: anyhow::Error) -> Self {
         Self::Other(error)
