@@ -48,9 +48,23 @@ enum Command {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+fn main() -> anyhow::Result<()> {
+    let command = Cli::parse().command;
+    // The load generator shares the machine with the server it measures: one thread for its
+    // sockets (and its pacing thread) costs the cores least; everything else gets the
+    // multi-threaded runtime.
+    let runtime = match command {
+        Command::LoadAuthorize(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    }
+    .enable_all()
+    .build()
+    .context("starting the runtime")?;
+    runtime.block_on(run(command))
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve { config } => {
             let (settings, ignored) = Settings::load(config.as_deref())?;
             telemetry::init(&settings.log);
