@@ -88,10 +88,8 @@ struct Sample {
 struct Target {
     /// `host:port` to connect to.
     addr: String,
-    /// The request's head up to the body's length (method, path, host, key, content type).
-    head: String,
-    station: String,
-    cylinders: Vec<String>,
+    /// The whole request for each cylinder, built once: asked round-robin.
+    requests: Vec<Vec<u8>>,
     next: AtomicUsize,
     timeout: Duration,
     /// Idle connections, the most recently used last.
@@ -125,37 +123,35 @@ impl Target {
         } else {
             format!("/{base}/api/v1/fillings/authorize")
         };
+        let requests = cylinders
+            .iter()
+            .map(|code| {
+                let body = json!({"cylinder_code": code, "station_code": station,
+                                  "gun_no": "G1", "medium": "LPG", "staff_no": "S1"})
+                .to_string();
+                format!(
+                    "POST {path} HTTP/1.1\r\nhost: {addr}\r\nx-device-key: {key}\r\n\
+                     content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+                .into_bytes()
+            })
+            .collect();
         Ok(Self {
             addr: addr.to_owned(),
-            head: format!(
-                "POST {path} HTTP/1.1\r\nhost: {addr}\r\nx-device-key: {key}\r\n\
-                 content-type: application/json\r\ncontent-length: "
-            ),
-            station: station.to_owned(),
-            cylinders,
+            requests,
             next: AtomicUsize::new(0),
             timeout,
             idle: std::sync::Mutex::new(Vec::new()),
         })
     }
 
-    fn body(&self) -> Value {
+    /// The next cylinder's request (round-robin).
+    fn request(&self) -> &[u8] {
         let i = self.next.fetch_add(1, Ordering::Relaxed);
-        let code = self
-            .cylinders
-            .get(i % self.cylinders.len().max(1))
-            .map_or("", String::as_str);
-        json!({"cylinder_code": code, "station_code": self.station, "gun_no": "G1",
-               "medium": "LPG", "staff_no": "S1"})
-    }
-
-    fn request(&self) -> Vec<u8> {
-        let body = self.body().to_string();
-        let mut request = Vec::with_capacity(self.head.len() + body.len() + 8);
-        request.extend_from_slice(self.head.as_bytes());
-        request.extend_from_slice(format!("{}\r\n\r\n", body.len()).as_bytes());
-        request.extend_from_slice(body.as_bytes());
-        request
+        self.requests
+            .get(i % self.requests.len().max(1))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Sends one request and classifies its answer; the caller times it.
@@ -170,7 +166,7 @@ impl Target {
                     conn
                 }
             };
-            let answer = exchange(&mut conn, &request).await?;
+            let answer = exchange(&mut conn, request).await?;
             anyhow::Ok((conn, answer))
         };
         match tokio::time::timeout(self.timeout, asked).await {
@@ -183,7 +179,7 @@ impl Target {
                 if status != 200 {
                     return Outcome::Error;
                 }
-                serde_json::from_slice::<Value>(&body).map_or(Outcome::Error, |a| classify(&a))
+                classify(&body)
             }
         }
     }
@@ -241,20 +237,26 @@ fn parse_head(buf: &[u8]) -> anyhow::Result<Option<(u16, usize, usize)>> {
     Ok(Some((status, end + 4, length)))
 }
 
-fn classify(answer: &Value) -> Outcome {
-    match answer["allowed"].as_bool() {
-        Some(true) => Outcome::Allowed,
-        Some(false) => {
-            let unsure = answer["reasons"]
-                .as_array()
-                .is_some_and(|r| r.iter().any(|r| r["rule"] == "E01"));
-            if unsure {
-                Outcome::Unsure
-            } else {
-                Outcome::Refused
-            }
-        }
-        None => Outcome::Error,
+/// The part of an answer the generator looks at (read without building a JSON tree).
+#[derive(serde::Deserialize)]
+struct Answer<'a> {
+    allowed: bool,
+    #[serde(default, borrow)]
+    reasons: Vec<AnswerReason<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct AnswerReason<'a> {
+    #[serde(borrow)]
+    rule: std::borrow::Cow<'a, str>,
+}
+
+fn classify(body: &[u8]) -> Outcome {
+    match serde_json::from_slice::<Answer>(body) {
+        Ok(Answer { allowed: true, .. }) => Outcome::Allowed,
+        Ok(Answer { reasons, .. }) if reasons.iter().any(|r| r.rule == "E01") => Outcome::Unsure,
+        Ok(_) => Outcome::Refused,
+        Err(_) => Outcome::Error,
     }
 }
 
@@ -526,7 +528,7 @@ mod tests {
         assert!(parse_head(b"SSH-2.0\r\n\r\n").is_err());
         assert!(Target::new("https://x", "k", "S", vec![], Duration::ZERO).is_err());
         let t = Target::new("http://h:1/", "k", "S", vec!["C".into()], Duration::ZERO).unwrap();
-        let request = String::from_utf8(t.request()).unwrap();
+        let request = String::from_utf8(t.request().to_vec()).unwrap();
         let (head, body) = request.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with("POST /api/v1/fillings/authorize HTTP/1.1\r\nhost: h:1\r\n"));
         assert!(head.ends_with(&format!("content-length: {}", body.len())));
@@ -534,22 +536,53 @@ mod tests {
             serde_json::from_str::<Value>(body).unwrap()["cylinder_code"],
             "C"
         );
+        let two = Target::new(
+            "http://h:1",
+            "k",
+            "S",
+            vec!["A".into(), "B".into()],
+            Duration::ZERO,
+        )
+        .unwrap();
+        let codes: Vec<bool> = (0..4)
+            .map(|_| String::from_utf8_lossy(two.request()).contains("\"A\""))
+            .collect();
+        assert_eq!(codes, [true, false, true, false]);
     }
 
     #[test]
     fn answers_are_told_apart() {
         assert_eq!(
-            classify(&json!({"allowed": true, "reasons": []})),
+            classify(
+                json!({"allowed": true, "reasons": []})
+                    .to_string()
+                    .as_bytes()
+            ),
             Outcome::Allowed
         );
         assert_eq!(
-            classify(&json!({"allowed": false, "reasons": [{"rule": "R10"}]})),
+            classify(
+                json!({"allowed": false, "reasons": [{"rule": "R10"}]})
+                    .to_string()
+                    .as_bytes()
+            ),
             Outcome::Refused
         );
         assert_eq!(
-            classify(&json!({"allowed": false, "reasons": [{"rule": "E01"}]})),
+            classify(
+                json!({"allowed": false, "reasons": [{"rule": "E01"}]})
+                    .to_string()
+                    .as_bytes()
+            ),
             Outcome::Unsure
         );
-        assert_eq!(classify(&json!({"error": {}})), Outcome::Error);
+        assert_eq!(
+            classify(json!({"error": {}}).to_string().as_bytes()),
+            Outcome::Error
+        );
+        let answer = json!({"decision_id": "d", "allowed": false,
+                            "reasons": [{"rule": "R10", "message": "充装前检查\"未通过\""}]});
+        assert_eq!(classify(answer.to_string().as_bytes()), Outcome::Refused);
+        assert_eq!(classify(b"{\"allowed\": tru"), Outcome::Error);
     }
 }
