@@ -96,6 +96,9 @@ struct Target {
     idle: std::sync::Mutex<Vec<(TcpStream, std::time::Instant)>>,
 }
 
+/// A connection after its exchange, with the answer's status and body.
+type Exchanged = (TcpStream, (u16, Vec<u8>));
+
 /// A connection idle this long may be closed by the server (actix's keep-alive is 5 s): it is
 /// dropped rather than reused.
 const IDLE_AT_MOST: Duration = Duration::from_secs(2);
@@ -146,17 +149,23 @@ impl Target {
         })
     }
 
-    /// The next cylinder's request (round-robin).
-    fn request(&self) -> &[u8] {
-        let i = self.next.fetch_add(1, Ordering::Relaxed);
-        self.requests
-            .get(i % self.requests.len().max(1))
-            .map_or(&[], Vec::as_slice)
+    /// The index of the next cylinder's request (round-robin).
+    fn next(&self) -> usize {
+        self.next.fetch_add(1, Ordering::Relaxed) % self.requests.len().max(1)
     }
 
-    /// Sends one request and classifies its answer; the caller times it.
+    fn request(&self, i: usize) -> &[u8] {
+        self.requests.get(i).map_or(&[], Vec::as_slice)
+    }
+
+    /// Sends the next request and classifies its answer; the caller times it.
     async fn ask(&self) -> Outcome {
-        let request = self.request();
+        self.ask_with(self.next()).await
+    }
+
+    /// Sends request `i` on an idle connection (or a new one) and classifies its answer.
+    async fn ask_with(&self, i: usize) -> Outcome {
+        let request = self.request(i);
         let asked = async {
             let mut conn = match self.take_idle() {
                 Some(conn) => conn,
@@ -166,21 +175,60 @@ impl Target {
                     conn
                 }
             };
-            let answer = exchange(&mut conn, request).await?;
+            conn.write_all(request).await?;
+            let answer = read_response(&mut conn).await?;
             anyhow::Ok((conn, answer))
         };
-        match tokio::time::timeout(self.timeout, asked).await {
+        self.finish(tokio::time::timeout(self.timeout, asked).await)
+    }
+
+    /// Writes request `i` on an idle connection from the calling thread (the open loop's
+    /// pacing thread, when the request is due) without waiting: the connection when the whole
+    /// request went out; `None` when no connection was idle or its socket would not take the
+    /// request at once (the caller then asks with `ask_with`).
+    fn send_now(&self, i: usize) -> Option<TcpStream> {
+        let request = self.request(i);
+        let conn = self.take_idle()?;
+        match conn.try_write(request) {
+            Ok(n) if n == request.len() => Some(conn),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                self.give_back(conn);
+                None
+            }
+            // Part of a request (or an error): the connection is unusable and is dropped.
+            _ => None,
+        }
+    }
+
+    /// Reads and classifies the answer to a request `send_now` sent.
+    async fn answer(&self, mut conn: TcpStream) -> Outcome {
+        let read = async {
+            let answer = read_response(&mut conn).await?;
+            anyhow::Ok((conn, answer))
+        };
+        self.finish(tokio::time::timeout(self.timeout, read).await)
+    }
+
+    fn finish(
+        &self,
+        done: Result<anyhow::Result<Exchanged>, tokio::time::error::Elapsed>,
+    ) -> Outcome {
+        match done {
             Err(_) => Outcome::Timeout,
             Ok(Err(_)) => Outcome::Error,
             Ok(Ok((conn, (status, body)))) => {
-                if let Ok(mut idle) = self.idle.lock() {
-                    idle.push((conn, std::time::Instant::now()));
-                }
+                self.give_back(conn);
                 if status != 200 {
                     return Outcome::Error;
                 }
                 classify(&body)
             }
+        }
+    }
+
+    fn give_back(&self, conn: TcpStream) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push((conn, std::time::Instant::now()));
         }
     }
 
@@ -192,9 +240,8 @@ impl Target {
     }
 }
 
-/// Writes `request` and reads one response with a `content-length` body: (status, body).
-async fn exchange(conn: &mut TcpStream, request: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
-    conn.write_all(request).await?;
+/// Reads one response with a `content-length` body: (status, body).
+async fn read_response(conn: &mut TcpStream) -> anyhow::Result<(u16, Vec<u8>)> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     loop {
@@ -299,7 +346,9 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
 /// Request i is due at `start + i/rate`; its latency runs from then. A thread of its own paces
 /// the requests with the system's sleep (tens of microseconds late) rather than the runtime's
 /// timer, whose 1 ms ticks would send each request up to a millisecond after it was due and
-/// count that against the server; how late each was sent is reported (`schedule_lag_*`).
+/// count that against the server, and writes each on an idle connection itself; the runtime
+/// reads the answers (and sends when no connection is idle). How late each was sent is
+/// reported (`schedule_lag_*`).
 async fn open_loop(
     target: &Arc<Target>,
     rate: u32,
@@ -324,10 +373,20 @@ async fn open_loop(
                 if due > now {
                     std::thread::sleep(due - now);
                 }
+                // Sent from this thread when due if a connection is idle: the runtime's thread
+                // (woken to read the answer) may be busy, and its lateness would count.
+                let which = target.next();
+                let sent = target.send_now(which);
+                let sent_lag = std::time::Instant::now().saturating_duration_since(due);
                 let target = Arc::clone(&target);
                 let task = runtime.spawn(async move {
-                    let lag = std::time::Instant::now().saturating_duration_since(due);
-                    let outcome = target.ask().await;
+                    let (lag, outcome) = match sent {
+                        Some(conn) => (sent_lag, target.answer(conn).await),
+                        None => {
+                            let lag = std::time::Instant::now().saturating_duration_since(due);
+                            (lag, target.ask_with(which).await)
+                        }
+                    };
                     let latency = std::time::Instant::now().saturating_duration_since(due);
                     (due >= measured_from).then(|| Sample {
                         at: due - measured_from,
@@ -528,7 +587,7 @@ mod tests {
         assert!(parse_head(b"SSH-2.0\r\n\r\n").is_err());
         assert!(Target::new("https://x", "k", "S", vec![], Duration::ZERO).is_err());
         let t = Target::new("http://h:1/", "k", "S", vec!["C".into()], Duration::ZERO).unwrap();
-        let request = String::from_utf8(t.request().to_vec()).unwrap();
+        let request = String::from_utf8(t.request(t.next()).to_vec()).unwrap();
         let (head, body) = request.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with("POST /api/v1/fillings/authorize HTTP/1.1\r\nhost: h:1\r\n"));
         assert!(head.ends_with(&format!("content-length: {}", body.len())));
@@ -545,9 +604,57 @@ mod tests {
         )
         .unwrap();
         let codes: Vec<bool> = (0..4)
-            .map(|_| String::from_utf8_lossy(two.request()).contains("\"A\""))
+            .map(|_| String::from_utf8_lossy(two.request(two.next())).contains("\"A\""))
             .collect();
         assert_eq!(codes, [true, false, true, false]);
+    }
+
+    #[tokio::test]
+    async fn a_request_written_from_the_pacing_thread_is_answered_on_the_runtime() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    // One request per read: each is written whole, one at a time.
+                    while socket.read(&mut buf).await.is_ok_and(|n| n > 0) {
+                        let body = r#"{"allowed":true,"reasons":[]}"#;
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if socket.write_all(answer.as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        let target = Arc::new(
+            Target::new(
+                &format!("http://{addr}"),
+                "k",
+                "S",
+                vec!["C".into()],
+                Duration::from_secs(5),
+            )
+            .unwrap(),
+        );
+        assert!(target.send_now(0).is_none(), "no connection is idle yet");
+        assert_eq!(target.ask().await, Outcome::Allowed);
+        let pacer = Arc::clone(&target);
+        let conn = std::thread::spawn(move || pacer.send_now(0))
+            .join()
+            .unwrap()
+            .expect("written on the idle connection");
+        assert!(target.idle.lock().unwrap().is_empty(), "taken while in use");
+        assert_eq!(target.answer(conn).await, Outcome::Allowed);
+        assert_eq!(
+            target.idle.lock().unwrap().len(),
+            1,
+            "given back after the answer"
+        );
     }
 
     #[test]
