@@ -252,9 +252,10 @@ fn frontend(dir: &std::path::Path) -> Files {
 
 /// HTTP workers when `http_workers` is 0: half the CPUs, at least one. A filling decision
 /// mostly waits on PostgreSQL, which (with the load generator, on the bench) shares the
-/// machine: on two cores one worker answered more decisions per second than two (14,700–16,300
-/// against 11,900–13,800 in full bench runs) with a lower p50 at fixed rates, as fewer threads
-/// compete for the cores PostgreSQL needs (BENCHMARKS.md, issue 5).
+/// machine: on two cores one worker mostly answered more decisions per second than two (at most
+/// 14,656–16,297/s in four of five full bench runs, 11,666 in one, against 11,877–13,780 with
+/// two) and sooner at fixed rates (p50 at 1,000/s 0.90–1.16 ms against 1.16–1.28), as fewer
+/// threads compete for the cores PostgreSQL needs (BENCHMARKS.md, issue 5).
 pub fn default_http_workers(cpus: usize) -> usize {
     (cpus / 2).max(1)
 }
