@@ -98,9 +98,9 @@ pub struct Settings {
     /// host:port to listen on; port 0 picks a free port (printed at start).
     pub http_addr: String,
     /// HTTP worker threads; 0: half the CPUs, at least one (`startup::default_http_workers`).
-    /// Each worker has its own filling-decision lane (two
-    /// fact readers and a decision writer, each keeping a PostgreSQL connection, added to the
-    /// pool on top of `database_max_connections`).
+    /// Each worker has its own filling-decision lane (two fact readers and a decision writer,
+    /// each keeping a PostgreSQL connection, added to the pool on top of
+    /// `database_max_connections`).
     pub http_workers: usize,
     /// Directory of the built dashboard (trunk's `dist`), served at `/`.
     pub frontend_dir: PathBuf,

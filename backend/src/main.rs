@@ -50,9 +50,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     let command = Cli::parse().command;
-    // The load generator shares the machine with the server it measures: one thread for its
-    // sockets (and its pacing thread) costs the cores least; everything else gets the
-    // multi-threaded runtime.
+    // The load generator shares the machine with the server it measures: one thread reading
+    // its answers (beside the pacing thread that writes the requests) costs the cores least;
+    // everything else gets the multi-threaded runtime.
     let runtime = match command {
         Command::LoadAuthorize(_) => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),

@@ -659,37 +659,23 @@ mod tests {
 
     #[test]
     fn answers_are_told_apart() {
+        let of = |answer: Value| classify(answer.to_string().as_bytes());
         assert_eq!(
-            classify(
-                json!({"allowed": true, "reasons": []})
-                    .to_string()
-                    .as_bytes()
-            ),
+            of(json!({"allowed": true, "reasons": []})),
             Outcome::Allowed
         );
         assert_eq!(
-            classify(
-                json!({"allowed": false, "reasons": [{"rule": "R10"}]})
-                    .to_string()
-                    .as_bytes()
-            ),
+            of(json!({"allowed": false, "reasons": [{"rule": "R10"}]})),
             Outcome::Refused
         );
         assert_eq!(
-            classify(
-                json!({"allowed": false, "reasons": [{"rule": "E01"}]})
-                    .to_string()
-                    .as_bytes()
-            ),
+            of(json!({"allowed": false, "reasons": [{"rule": "E01"}]})),
             Outcome::Unsure
         );
-        assert_eq!(
-            classify(json!({"error": {}}).to_string().as_bytes()),
-            Outcome::Error
-        );
+        assert_eq!(of(json!({"error": {}})), Outcome::Error);
         let answer = json!({"decision_id": "d", "allowed": false,
                             "reasons": [{"rule": "R10", "message": "充装前检查\"未通过\""}]});
-        assert_eq!(classify(answer.to_string().as_bytes()), Outcome::Refused);
+        assert_eq!(of(answer), Outcome::Refused);
         assert_eq!(classify(b"{\"allowed\": tru"), Outcome::Error);
     }
 }
