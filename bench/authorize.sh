@@ -7,10 +7,10 @@
 # Authorize: 1,000 cylinders with a short history each (a filling three days ago, its post
 # check, delivery, return, and a passed pre-fill check an hour ago: every answer is "allowed"),
 # asked round-robin by `cylwatch load-authorize`:
-#   - closed loop, as fast as it goes: 1 concurrent request (the unloaded latency), 16, 64 and
-#     128 (maximum throughput: the best of them);
 #   - open loop at fixed rates (requests started on a schedule whatever earlier ones do;
-#     latency measured from the scheduled time, so queueing counts).
+#     latency measured from the scheduled time, so queueing counts), lowest rate first;
+#   - then closed loop, as fast as it goes: 1 concurrent request (the unloaded latency), 16, 64
+#     and 128 (maximum throughput: the best of them).
 # Baseline: pgbench, `SELECT * FROM cylinders WHERE id = :id` with id random in the cylinders'
 # ids, 2 threads, simple protocol as asked at each of PG_CLIENTS (16, 32, 64) clients, the best
 # of them being the baseline (max against max: both sides get the same client counts), and
@@ -21,7 +21,7 @@
 # server has the device and station cached) replayed by pgbench -r, without HTTP and
 # application.
 #
-#   bash bench/authorize.sh          # concurrency 1 16 64 128 for 15 s; rates 250 500 1000 2000, 20 s
+#   bash bench/authorize.sh          # rates 250 500 1000 2000, 20 s; concurrency 1 16 64 128 for 15 s
 #   RATES="500 2000" DURATION=10 bash bench/authorize.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -158,13 +158,18 @@ print(json.dumps(run))
 PY
 }
 : > "$WORK/runs"
-for c in $CONCURRENCIES; do
-  echo "authorize closed loop, concurrency $c, ${MAX_DURATION} s ..." >&2
-  load --rate 0 --concurrency "$c" --duration-s "$MAX_DURATION" | tee -a "$WORK/runs"
-done
+# The fixed rates first: each is measured on the database the slower ones leave, as a system
+# that has been running at such rates is. The closed loops after them decide up to 16,000/s,
+# a million decisions and 1.5 GB of WAL in a minute, and leave what no steady rate would:
+# an autovacuum of a million rows, WAL past what the last checkpoint kept for reuse (each new
+# 16 MB WAL file written with zeros while every commit waits; see BENCHMARKS.md).
 for r in $RATES; do
   echo "authorize open loop, $r req/s, ${DURATION} s ..." >&2
   load --rate "$r" --duration-s "$DURATION" | tee -a "$WORK/runs"
+done
+for c in $CONCURRENCIES; do
+  echo "authorize closed loop, concurrency $c, ${MAX_DURATION} s ..." >&2
+  load --rate 0 --concurrency "$c" --duration-s "$MAX_DURATION" | tee -a "$WORK/runs"
 done
 decisions=$(psql -qAtX "$URL" -c "SELECT count(*) FROM filling_decisions")
 audits=$(psql -qAtX "$URL" -c "SELECT count(*) FROM audit_log WHERE action LIKE '%authorize%'")
