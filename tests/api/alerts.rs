@@ -49,10 +49,7 @@ async fn user(app: &TestApp, name: &str, body: Value) -> String {
 #[tokio::test]
 async fn the_filling_path_raises_counts_pushes_and_duty_officers_handle_its_alerts() {
     let app = spawn_app().await;
-    app.seed_registry().await;
-    let controller = app
-        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
-        .await;
+    let controller = app.seed_registry_with_controller().await;
     cylinder(&app, "AL1", "ST1", json!({})).await;
     let mut ws = connect(&app).await;
     let snapshot = next_json(&mut ws).await;
@@ -554,10 +551,7 @@ async fn a_critical_alert_nobody_acknowledges_is_escalated_and_pushed_again() {
         .env
         .push(("CYLWATCH_ESCALATE_CRITICAL_AFTER_S".into(), "1".into()));
     let app = spawn_app_with(config, TestDb::new().await).await;
-    app.seed_registry().await;
-    let controller = app
-        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
-        .await;
+    let controller = app.seed_registry_with_controller().await;
     cylinder(&app, "ES1", "ST1", json!({})).await;
     let (_, refused) = app.authorize(&controller, ask("ES1", "ST1", "LPG")).await;
     let mut body = filling("ES1", 16.5, 30.5, 0);

@@ -254,10 +254,7 @@ async fn each_rule_refuses_the_cylinder_that_breaks_it_and_only_it() {
 #[tokio::test]
 async fn kept_facts_follow_a_history_arriving_out_of_order() {
     let app = spawn_app().await;
-    app.seed_registry().await;
-    let controller = app
-        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
-        .await;
+    let controller = app.seed_registry_with_controller().await;
     cylinder(&app, "LATE1", "ST1", json!({})).await;
     let fill = |at: &str| {
         scan(
@@ -328,10 +325,7 @@ async fn kept_facts_follow_a_history_arriving_out_of_order() {
 #[tokio::test]
 async fn a_database_that_does_not_answer_refuses_within_the_deadline() {
     let app = spawn_app().await;
-    app.seed_registry().await;
-    let controller = app
-        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
-        .await;
+    let controller = app.seed_registry_with_controller().await;
     cylinder(&app, "DOWN1", "ST1", json!({})).await;
     // One question first, so that the server holds connections when they are cut.
     let (_, answer) = app.authorize(&controller, ask("DOWN1", "ST1", "LPG")).await;
@@ -404,10 +398,7 @@ pub(crate) fn filling(code: &str, before: f64, after: f64, ended_ago_s: i64) -> 
 #[tokio::test]
 async fn filling_records_are_kept_flagged_and_join_the_history() {
     let app = spawn_app().await;
-    app.seed_registry().await;
-    let controller = app
-        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
-        .await;
+    let controller = app.seed_registry_with_controller().await;
     cylinder(&app, "FR1", "ST1", json!({})).await;
 
     // A clean record: the archived tare 16.4 kg plus residue, 14.1 kg filled (14.5 allowed).
@@ -549,10 +540,7 @@ async fn filling_records_are_kept_flagged_and_join_the_history() {
 #[tokio::test]
 async fn concurrent_decisions_are_each_kept_as_answered_and_audited() {
     let app = spawn_app().await;
-    app.seed_registry().await;
-    let controller = app
-        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
-        .await;
+    let controller = app.seed_registry_with_controller().await;
     cylinder(&app, "GC1", "ST1", json!({})).await;
     cylinder(&app, "GC2", "ST2", json!({})).await;
     // Questions read in shared statements each get their own cylinder's facts: by tag, by
@@ -605,10 +593,7 @@ async fn concurrent_decisions_are_each_kept_as_answered_and_audited() {
 #[tokio::test]
 async fn lone_decisions_are_kept_as_answered_and_audited() {
     let app = spawn_app().await;
-    app.seed_registry().await;
-    let controller = app
-        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
-        .await;
+    let controller = app.seed_registry_with_controller().await;
     cylinder(&app, "GC1", "ST1", json!({})).await;
     let asks = [
         (ask("GC1", "ST1", "LPG"), Some("GC1"), None, vec!["R10"]),
@@ -662,10 +647,7 @@ async fn questions_past_the_in_flight_limit_are_refused_at_once() {
         .env
         .push(("CYLWATCH_AUTHORIZE_MAX_IN_FLIGHT".into(), "0".into()));
     let app = crate::common::spawn_app_with(config, crate::common::TestDb::new().await).await;
-    app.seed_registry().await;
-    let controller = app
-        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
-        .await;
+    let controller = app.seed_registry_with_controller().await;
     cylinder(&app, "SH1", "ST1", json!({})).await;
     let (status, answer) = app.authorize(&controller, ask("SH1", "ST1", "LPG")).await;
     assert_eq!(status, 200, "{answer}");

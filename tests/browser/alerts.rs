@@ -90,10 +90,7 @@ async fn wait_detail(browser: &Browser, id: &str, status: &str) {
 #[tokio::test]
 async fn the_duty_console_shows_alerts_live_and_handles_them_with_notes() {
     let app = spawn_app().await;
-    app.seed_registry().await;
-    let controller = app
-        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
-        .await;
+    let controller = app.seed_registry_with_controller().await;
     let (status, body) = app
         .post_json("/api/v1/cylinders", &archive("DC1", "T-DC1"))
         .await;

@@ -47,10 +47,7 @@ async fn save_screenshot(browser: &Browser, name: &str) {
 #[tokio::test]
 async fn the_station_view_shows_each_guns_decision_and_the_refusals_by_rule() {
     let app = spawn_app().await;
-    app.seed_registry().await;
-    let controller = app
-        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
-        .await;
+    let controller = app.seed_registry_with_controller().await;
     for code in ["SV-CHECKED", "SV-UNCHECKED"] {
         let (status, body) = app
             .post_json("/api/v1/cylinders", &archive(code, &format!("T-{code}")))

@@ -60,10 +60,7 @@ pub(crate) fn ask(what: Value) -> Value {
 #[tokio::test]
 pub(crate) async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
     let app = spawn_app().await;
-    app.seed_registry().await;
-    let controller = app
-        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
-        .await;
+    let controller = app.seed_registry_with_controller().await;
     let (status, body) = app
         .post_json("/api/v1/cylinders", &archive("WA1", "T-WA1"))
         .await;

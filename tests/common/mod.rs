@@ -390,6 +390,14 @@ impl TestApp {
         (status, response.text().await.unwrap_or_default())
     }
 
+    /// `seed_registry`, then a filling-gun controller of `ENT1` bound to station `ST1`; returns
+    /// its key.
+    pub async fn seed_registry_with_controller(&self) -> String {
+        self.seed_registry().await;
+        self.new_device("ENT1", json!({"kind": "controller", "station_code": "ST1"}))
+            .await
+    }
+
     /// Registers enterprise `ENT1` with station `ST1` (and `ST2`), customer `C1`, staff `S1`.
     pub async fn seed_registry(&self) {
         // ENT1 itself exists from the start (its device sends `post_events`).
