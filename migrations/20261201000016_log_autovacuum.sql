@@ -6,8 +6,8 @@
 -- first, beside the decisions' own commits. A fixed threshold keeps each vacuum small and
 -- regular (every 100,000 rows: under a minute at 2,000 decisions/s, a few times a day at a
 -- city's ordinary rate), and a gentler pace (10 ms pauses instead of 2: about 8 MB/s of
--- dirtied pages instead of 40) spreads its writes; at 2,000 decisions/s the two logs need well
--- under a fifth of that pace (BENCHMARKS.md, issue 5).
+-- dirtied pages instead of 40) spreads its writes; at 2,000 decisions/s the two logs grow by
+-- about 220 pages/s, a fifth of that pace (BENCHMARKS.md, issue 5).
 ALTER TABLE filling_decisions SET (
     autovacuum_vacuum_insert_scale_factor = 0,
     autovacuum_vacuum_insert_threshold = 100000,
