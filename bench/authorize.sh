@@ -159,7 +159,7 @@ PY
 }
 : > "$WORK/runs"
 # The fixed rates first: each is measured on the database the slower ones leave, as a system
-# that has been running at such rates is. The closed loops after them decide up to 16,000/s,
+# that has been running at such rates is. The closed loops after them decide up to 20,000/s,
 # a million decisions and 1.5 GB of WAL in a minute, and leave what no steady rate would:
 # an autovacuum of a million rows, WAL past what the last checkpoint kept for reuse (each new
 # 16 MB WAL file written with zeros while every commit waits; see BENCHMARKS.md).
