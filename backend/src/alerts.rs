@@ -2,7 +2,7 @@
 //! and subject), the live channel pushes every change; the escalation worker pushes critical
 //! alerts nobody acknowledged in time again.
 
-use crate::live::publish::Publisher;
+use crate::bus::publish::Publisher;
 use crate::rules::compliance::to_beijing;
 use crate::store;
 use crate::store::alerts::{AlertRow, NewAlert};

@@ -2,11 +2,12 @@
 //! The HTTP server and the workers (relay, consumer, live hub) run under one shutdown signal.
 
 use crate::api;
+use crate::api::state::{AppState, DecisionLane};
+use crate::bus::StreamKeys;
 use crate::cache::TtlCache;
 use crate::config::Settings;
 use crate::live::LiveHub;
-use crate::pipeline::{consumer, relay, StreamKeys};
-use crate::state::{AppState, DecisionLane};
+use crate::pipeline::{consumer, relay};
 use crate::store;
 use crate::store::group_commit::GroupWriter;
 use actix_files::{Files, NamedFile};
@@ -59,7 +60,7 @@ impl Application {
             settings.pipeline_partitions,
         );
         let hub = LiveHub::new();
-        let (publisher, published) = crate::live::publish::Publisher::new();
+        let (publisher, published) = crate::bus::publish::Publisher::new();
         let relay_wakeup = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
 
@@ -104,7 +105,7 @@ impl Application {
                                 .min(3_000_000_000),
                         ),
                     },
-                    custody: crate::pipeline::custody::Policy {
+                    custody: crate::rules::history_alerts::Policy {
                         delivery_max_distance_m: settings.delivery_max_distance_m,
                     },
                     lease: Duration::from_millis(settings.pipeline_lease_ms.max(300)),
@@ -120,7 +121,7 @@ impl Application {
                 hub.clone()
                     .run(redis.clone(), keys.clone(), shutdown_rx.clone()),
             ),
-            tokio::spawn(crate::live::publish::run(
+            tokio::spawn(crate::bus::publish::run(
                 published,
                 redis.clone(),
                 keys.clone(),
@@ -175,7 +176,7 @@ impl Application {
             publisher,
             relay_wakeup,
             basemap: basemap.into(),
-            limiter: api::guard::RateLimiter::new(settings.public_rate_per_minute),
+            limiter: api::limiter::RateLimiter::new(settings.public_rate_per_minute),
             audit: GroupWriter::spawn(pool.clone(), "audit log", |conn, rows| {
                 Box::pin(store::auth::audit_many(conn, rows))
             }),

@@ -5,10 +5,10 @@
 
 use super::guard::AuditDetails;
 use super::registry::read_record;
+use crate::access::User;
 use crate::alerts::{push, view};
-use crate::auth::User;
+use crate::api::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store;
 use crate::store::alerts::{AlertRow, Filter};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
@@ -246,7 +246,7 @@ pub async fn narrowed(
     user: &User,
     enterprise: Option<&str>,
     district: Option<&str>,
-) -> Result<crate::auth::Scope, ApiError> {
+) -> Result<crate::access::Scope, ApiError> {
     let scope = user
         .scope()
         .narrow(enterprise, district)

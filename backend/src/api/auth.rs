@@ -1,9 +1,9 @@
 //! Login, the signed-in user, logout; users and devices; the audit log.
 
 use super::registry::{read_record, write_error};
-use crate::auth::{self, User};
+use crate::access::{self, User};
+use crate::api::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store;
 use crate::store::auth::AuditFilter;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
@@ -33,13 +33,13 @@ pub async fn login(
     let invalid = || ApiError::client(ErrorCode::InvalidCredentials, "wrong username or password");
     let Some(user) = store::auth::user_by_name(&state.pool, &body.username).await? else {
         // Spend the same time as for a real user, so names cannot be probed by timing.
-        let _ = auth::verify_password(&body.password, DUMMY_HASH);
+        let _ = access::verify_password(&body.password, DUMMY_HASH);
         return Err(invalid());
     };
     if let Some(until) = user.locked_until.filter(|u| *u > Utc::now()) {
         return Err(locked(until));
     }
-    if !auth::verify_password(&body.password, &user.password_hash) {
+    if !access::verify_password(&body.password, &user.password_hash) {
         let max = i32::try_from(settings.max_failed_logins).unwrap_or(i32::MAX);
         let lock_for = Duration::minutes(i64::from(settings.lockout_minutes));
         if let Some(until) = store::auth::login_failed(&state.pool, user.id, max, lock_for).await? {
@@ -49,9 +49,9 @@ pub async fn login(
     }
     let role = Role::from_name(&user.role)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored role {}", user.role)))?;
-    let token = auth::new_secret();
+    let token = access::new_secret();
     let expires_at = Utc::now() + Duration::hours(i64::from(settings.session_max_hours));
-    store::auth::start_session(&state.pool, user.id, &auth::digest(&token), expires_at).await?;
+    store::auth::start_session(&state.pool, user.id, &access::digest(&token), expires_at).await?;
     Ok(HttpResponse::Ok().json(LoginResponse {
         token,
         role,
@@ -131,7 +131,7 @@ pub async fn create_user_record(state: &AppState, new: &NewUser) -> Result<i64, 
             .with_field("district_code"),
         ));
     }
-    let hash = auth::hash_password(&new.password)?;
+    let hash = access::hash_password(&new.password)?;
     store::auth::insert_user(
         &state.pool,
         &new.username,
@@ -167,8 +167,8 @@ pub async fn create_device(
     user.require(&[Role::Admin, Role::EnterpriseAdmin])?;
     let device: NewDevice = read_record(&req, payload).await?;
     user.may_manage(device.enterprise_code.as_str())?;
-    let key = auth::new_secret();
-    store::auth::insert_device(&state.pool, &device, &auth::digest(&key), &user.scope())
+    let key = access::new_secret();
+    store::auth::insert_device(&state.pool, &device, &access::digest(&key), &user.scope())
         .await
         .map_err(|e| write_error(e, "device", "device_id"))?;
     Ok(HttpResponse::Created().json(DeviceKey {
@@ -260,11 +260,11 @@ pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("CYLWATCH_ADMIN_PASSWORD is refused: {e}"))?;
     match store::auth::user_by_name(&state.pool, username).await? {
         Some(existing) if existing.role == Role::Admin.name() => {
-            if !auth::verify_password(password.expose(), &existing.password_hash) {
+            if !access::verify_password(password.expose(), &existing.password_hash) {
                 store::auth::set_password(
                     &state.pool,
                     existing.id,
-                    &auth::hash_password(password.expose())?,
+                    &access::hash_password(password.expose())?,
                 )
                 .await?;
                 tracing::info!(username, "administrator password reset from the settings");

@@ -1,7 +1,7 @@
 //! `GET /api/v1/basemap/districts`: the configured district boundaries (GeoJSON), read once at
 //! start so a deployment can ship its own approved map.
 
-use crate::state::AppState;
+use crate::api::state::AppState;
 use actix_web::{http::header, web, HttpResponse};
 
 /// The district FeatureCollection, as configured.

@@ -2,11 +2,11 @@
 //! compliance and custody, and the history.
 
 use super::body::{check_content_type, read_body, read_json};
-use crate::auth::{Scope, User};
+use crate::access::{Scope, User};
+use crate::api::state::AppState;
 use crate::error::ApiError;
 use crate::rules::compliance::{self, to_beijing, ComplianceFacts};
 use crate::rules::custody;
-use crate::state::AppState;
 use crate::store;
 use crate::store::cylinders::CylinderRecord;
 use actix_web::{http::header, web, HttpRequest, HttpResponse};

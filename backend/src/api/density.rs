@@ -3,9 +3,9 @@
 //! customers with their full stock) and `GET /api/v1/stats/vehicle-loads` (cylinders on each
 //! vehicle), within the user's scope like the other statistics.
 
-use crate::auth::User;
+use crate::access::User;
+use crate::api::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;

@@ -4,9 +4,9 @@
 //! writes nothing and answers 4xx.
 
 use super::body::{check_content_type, read_body};
-use crate::auth::Device;
+use crate::access::Device;
+use crate::api::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store;
 use crate::store::registry::Owners;
 use actix_web::{web, HttpRequest, HttpResponse};

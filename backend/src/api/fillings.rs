@@ -4,11 +4,11 @@
 //! hang.
 
 use super::registry::read_record;
-use crate::auth::Device;
+use crate::access::Device;
+use crate::api::state::{AppState, DecisionLane};
 use crate::error::ApiError;
 use crate::rules::compliance::today_in_shanghai;
 use crate::rules::filling::{decide, CylinderFacts, EnterpriseFacts, Facts, Reason};
-use crate::state::{AppState, DecisionLane};
 use crate::store;
 use crate::store::alerts::NewAlert;
 use crate::store::auth::AuditRow;
@@ -55,7 +55,7 @@ pub async fn authorize(
     state: web::Data<AppState>,
     lane: web::Data<DecisionLane>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = crate::auth::device_key(&req)?;
+    let key = super::extract::device_key(&req)?;
     let ask: AuthorizeRequest = read_record(&req, payload).await?;
     if ask.cylinder_code.is_some() == ask.tag_id.is_some() {
         return Err(ApiError::Client(
@@ -87,7 +87,7 @@ pub async fn authorize(
     let work = tokio::spawn({
         let (state, lane, ask) = (state.clone(), lane.clone(), ask.clone());
         async move {
-            let device = crate::auth::device_for_key(&state, &key).await?;
+            let device = super::extract::device_for_key(&state, &key).await?;
             let decided = gather_and_decide(&state, &lane, &device, &ask, decision_id).await?;
             Ok::<_, ApiError>((decided, device))
         }
@@ -97,7 +97,7 @@ pub async fn authorize(
             .await
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("decision task failed: {e}")))??;
         req.extensions_mut()
-            .insert(crate::auth::Principal::Device(device.clone()));
+            .insert(crate::access::Principal::Device(device.clone()));
         Ok::<_, ApiError>((decided, device))
     };
     let (allowed, reasons) = match tokio::time::timeout(DECIDE_WITHIN, work).await {
@@ -291,7 +291,7 @@ async fn gather_and_decide(
         .collect();
     let allowed = reasons.is_empty();
     let facts_json = facts_json(&facts);
-    let digest = crate::auth::digest(&facts_json.to_string());
+    let digest = crate::access::digest(&facts_json.to_string());
     let row = DecisionRow {
         id: decision_id,
         station_code: ask.station_code.as_str().to_owned(),
@@ -416,7 +416,7 @@ pub async fn record(
     let Some(station) = station else {
         return Err(unknown("station_code", "station"));
     };
-    let scope = crate::auth::Scope::of_device(&device);
+    let scope = crate::access::Scope::of_device(&device);
     let cylinder =
         store::cylinders::record(&state.pool, Some(new.cylinder_code.as_str()), None, &scope)
             .await?
@@ -553,7 +553,7 @@ pub struct DayQuery {
 pub async fn station_summary(
     path: web::Path<String>,
     query: Result<web::Query<DayQuery>, actix_web::Error>,
-    user: crate::auth::User,
+    user: crate::access::User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;

@@ -3,9 +3,9 @@
 //! Being middleware, a new route is audited without doing anything.
 
 use super::auth::AuditActor;
-use crate::auth::Principal;
+use crate::access::Principal;
+use crate::api::state::AppState;
 use crate::error::error_response;
-use crate::state::AppState;
 use crate::store::auth::AuditRow;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -13,45 +13,6 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest};
 use shared::ErrorCode;
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::Instant;
-
-/// A fixed one-minute window per source address.
-pub struct RateLimiter {
-    per_minute: u32,
-    started: Instant,
-    windows: Mutex<HashMap<IpAddr, (u64, u32)>>,
-}
-
-impl RateLimiter {
-    /// Allows `per_minute` requests per address and minute.
-    pub fn new(per_minute: u32) -> Self {
-        Self {
-            per_minute,
-            started: Instant::now(),
-            windows: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Counts a request; false when the address is over its limit.
-    pub fn allow(&self, addr: IpAddr) -> bool {
-        let minute = self.started.elapsed().as_secs() / 60;
-        let Ok(mut windows) = self.windows.lock() else {
-            return true;
-        };
-        if windows.len() > 100_000 {
-            windows.retain(|_, (m, _)| *m == minute);
-        }
-        let entry = windows.entry(addr).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= self.per_minute
-    }
-}
 
 fn limited(path: &str) -> bool {
     path.starts_with("/api/v1/public/") || path == "/api/v1/auth/login"
@@ -153,20 +114,4 @@ pub fn audit_row(request: &HttpRequest, status: StatusCode) -> AuditRow {
         row.details = Some(serde_json::Value::Object(details));
     }
     row
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_limiter_counts_per_address() {
-        let limiter = RateLimiter::new(2);
-        let a: IpAddr = [10, 0, 0, 1].into();
-        let b: IpAddr = [10, 0, 0, 2].into();
-        assert!(limiter.allow(a));
-        assert!(limiter.allow(a));
-        assert!(!limiter.allow(a));
-        assert!(limiter.allow(b));
-    }
 }

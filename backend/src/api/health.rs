@@ -1,7 +1,7 @@
 //! `GET /api/v1/health`: PostgreSQL, PostGIS, Redis and the stream's lag; 503 when a dependency
 //! is down. Each probe is bounded in time so a hung dependency cannot hang the check.
 
-use crate::state::AppState;
+use crate::api::state::AppState;
 use crate::store;
 use actix_web::{web, HttpResponse};
 use redis::streams::StreamInfoGroupsReply;

@@ -5,9 +5,9 @@
 //! classify them), within the caller's scope, paged by cursor or whole as CSV.
 
 use super::paged::{wants_csv, Listing};
-use crate::auth::User;
+use crate::access::User;
+use crate::api::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -77,7 +77,7 @@ async fn scope_of(
     enterprise: Option<&str>,
     district: Option<&str>,
     station: Option<&str>,
-) -> Result<crate::auth::Scope, ApiError> {
+) -> Result<crate::access::Scope, ApiError> {
     let scope = super::alerts::narrowed(state, user, enterprise, district).await?;
     super::stats::station_in_scope(state, station, &scope).await?;
     Ok(scope)

@@ -1,8 +1,9 @@
 //! `GET /api/v1/live`: the WebSocket upgrade.
 
+use super::extract;
+use crate::api::state::AppState;
 use crate::error::ApiError;
 use crate::live::session;
-use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use shared::ErrorCode;
 
@@ -14,8 +15,8 @@ pub async fn upgrade(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     check_origin(&req, &state.settings.allowed_origins)?;
-    let user = match crate::auth::bearer(&req) {
-        Some(token) => Some(crate::auth::user_for_token(&state, &token).await?),
+    let user = match extract::bearer(&req) {
+        Some(token) => Some(extract::user_for_token(&state, &token).await?),
         None => None,
     };
     let (response, session, incoming) = actix_ws::handle(&req, body).map_err(|e| {
@@ -29,7 +30,8 @@ pub async fn upgrade(
         session,
         incoming,
         state.hub.subscribe(),
-        state.clone(),
+        state.pool.clone(),
+        chrono::Duration::minutes(i64::from(state.settings.session_idle_minutes)),
         user,
     ));
     Ok(response)

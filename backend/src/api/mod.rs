@@ -7,15 +7,18 @@ pub mod body;
 pub mod cylinders;
 pub mod density;
 pub mod events;
+pub mod extract;
 pub mod fillings;
 pub mod guard;
 pub mod health;
+pub mod limiter;
 pub mod lists;
 pub mod live;
 pub mod openapi;
 pub mod paged;
 pub mod public;
 pub mod registry;
+pub mod state;
 pub mod stats;
 
 use crate::error::error_response;

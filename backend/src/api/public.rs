@@ -2,10 +2,10 @@
 //! personal data: no customers, no staff, no positions.
 
 use super::cylinders::{find, view};
-use crate::auth::Scope;
+use crate::access::Scope;
+use crate::api::state::AppState;
 use crate::error::ApiError;
 use crate::rules::compliance::to_beijing;
-use crate::state::AppState;
 use crate::store;
 use actix_web::{web, HttpResponse};
 use shared::cylinder::{PublicCylinder, PublicHistoryItem};

@@ -1,9 +1,9 @@
 //! Registry records: enterprises, stations, customers, staff, vehicles, geofences.
 
 use super::body::read_json;
-use crate::auth::User;
+use crate::access::User;
+use crate::api::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::{self, WriteError};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;

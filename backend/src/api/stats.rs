@@ -1,8 +1,8 @@
 //! `GET /api/v1/stats/...`: figures within the user's scope.
 
-use crate::auth::User;
+use crate::access::User;
+use crate::api::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -63,7 +63,7 @@ pub fn classify(state: &AppState) -> store::stats::Classify {
 pub(crate) async fn station_in_scope(
     state: &AppState,
     station: Option<&str>,
-    scope: &crate::auth::Scope,
+    scope: &crate::access::Scope,
 ) -> Result<(), ApiError> {
     let Some(code) = station else { return Ok(()) };
     match store::filling::station_in_scope(&state.pool, code, scope).await? {
@@ -339,7 +339,7 @@ async fn window_scope(
     state: &AppState,
     user: &User,
     q: &WindowQuery,
-) -> Result<crate::auth::Scope, ApiError> {
+) -> Result<crate::access::Scope, ApiError> {
     let scope = super::alerts::narrowed(
         state,
         user,

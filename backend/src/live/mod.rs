@@ -2,11 +2,10 @@
 //! WebSocket session of this instance. Messages arrive serialized; each is shared by all
 //! sessions without being serialized again.
 
-pub mod publish;
 pub mod session;
 pub mod stats;
 
-use crate::pipeline::{connect_redis_pubsub, StreamKeys};
+use crate::bus::{connect_redis_pubsub, StreamKeys};
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use shared::live::Topic;

@@ -3,8 +3,7 @@
 //! 45 s is dropped.
 
 use super::HubEvent;
-use crate::auth::{Scope, User};
-use crate::state::AppState;
+use crate::access::{Scope, User, SIGN_IN_AGAIN};
 use crate::store;
 use actix_ws::{Message, MessageStream, Session};
 use chrono::Utc;
@@ -29,12 +28,13 @@ pub async fn run(
     mut session: Session,
     mut incoming: MessageStream,
     mut hub: broadcast::Receiver<HubEvent>,
-    state: actix_web::web::Data<AppState>,
+    pool: PgPool,
+    idle: chrono::Duration,
     user: Option<User>,
 ) {
     let user = match user {
         Some(user) => user,
-        None => match first_message_token(&mut incoming, &state).await {
+        None => match first_message_token(&mut incoming, &pool, idle).await {
             Ok(user) => user,
             Err(message) => {
                 let _ = send_error(&mut session, ErrorCode::Unauthorized, &message).await;
@@ -44,7 +44,6 @@ pub async fn run(
         },
     };
     let mut scope = user.scope();
-    let pool = state.pool.clone();
     let mut check = tokio::time::interval(SESSION_CHECK);
     check.tick().await;
     let mut topics: HashSet<Topic> = [
@@ -78,7 +77,6 @@ pub async fn run(
             _ = check.tick() => {
                 // A logout or an expired login ends the live feed too.
                 let token_hash = user.token_hash.clone();
-                let idle = chrono::Duration::minutes(i64::from(state.settings.session_idle_minutes));
                 match store::auth::live_session(&pool, &token_hash, idle).await {
                     Ok(Some(_)) => {}
                     Ok(None) => {
@@ -155,7 +153,8 @@ async fn send_error(session: &mut Session, code: ErrorCode, message: &str) -> Re
 
 async fn first_message_token(
     incoming: &mut MessageStream,
-    state: &AppState,
+    pool: &PgPool,
+    idle: chrono::Duration,
 ) -> Result<User, String> {
     #[derive(serde::Deserialize)]
     struct TokenMessage {
@@ -171,9 +170,14 @@ async fn first_message_token(
     };
     let message: TokenMessage = serde_json::from_str(&text)
         .map_err(|_| "the first message must be {\"token\": \"...\"}".to_owned())?;
-    crate::auth::user_for_token(state, &message.token)
-        .await
-        .map_err(|e| e.to_string())
+    match store::auth::user_for_token(pool, &message.token, idle).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(SIGN_IN_AGAIN.to_owned()),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "checking a live feed's token");
+            Err("the token could not be checked; try again".to_owned())
+        }
+    }
 }
 
 async fn send_snapshot(session: &mut Session, pool: &PgPool, scope: &Scope) -> Result<(), ()> {

@@ -2,8 +2,8 @@
 //! its unresolved alerts by severity. City-wide: the hub gives them only to sessions that see
 //! the whole city.
 
-use crate::auth::Scope;
-use crate::live::publish::Publisher;
+use crate::access::Scope;
+use crate::bus::publish::Publisher;
 use crate::store;
 use shared::live::{CityStats, LiveMessage, Topic};
 use shared::stats::Inventory;

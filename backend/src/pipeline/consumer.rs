@@ -15,8 +15,10 @@
 //! handled twice changes nothing twice.
 
 use super::fences::FenceStage;
-use super::{connect_redis, custody, positions, sleep_or_shutdown, StreamKeys};
+use super::{custody, positions};
+use crate::bus::{connect_redis, sleep_or_shutdown, StreamKeys};
 use crate::rules::gps;
+use crate::rules::history_alerts;
 use crate::store;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -54,7 +56,7 @@ pub struct ConsumerOptions {
     /// Suspicious stops.
     pub stops: crate::rules::stops::Policy,
     /// Stage 5: the custody stage's alert limits.
-    pub custody: custody::Policy,
+    pub custody: history_alerts::Policy,
     /// How long a partition stays this instance's after its last renewal.
     pub lease: Duration,
 }
@@ -560,7 +562,7 @@ async fn process(
 async fn stages(
     pool: &PgPool,
     policy: &gps::Policy,
-    custody_policy: &custody::Policy,
+    custody_policy: &history_alerts::Policy,
     fences: &mut FenceStage,
     batch: &[Decoded<'_>],
 ) -> anyhow::Result<Vec<LiveMessage>> {

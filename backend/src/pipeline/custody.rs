@@ -4,6 +4,7 @@
 
 use super::history_alerts;
 use crate::rules::custody::Place;
+use crate::rules::history_alerts::Policy;
 use crate::store;
 use crate::store::custody::{Known, NewRow, Unresolved};
 use anyhow::Context;
@@ -15,14 +16,6 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A customer within this distance of a vehicle is where a tag that left it was left.
 const CUSTOMER_RADIUS_M: f64 = 50.0;
-
-/// The limits of the stage's alerts, from the settings.
-#[derive(Debug, Clone, Copy)]
-pub struct Policy {
-    /// A delivery handed over farther than this from the customer's registered place is off
-    /// site (metres).
-    pub delivery_max_distance_m: f64,
-}
 
 /// Applies the batch's cylinder events, each with the enterprise whose device wrote it: a
 /// device writes for its own enterprise's cylinders only (an inspection body for any); a

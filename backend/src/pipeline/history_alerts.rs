@@ -2,8 +2,7 @@
 //! what the new history rows say once the touched cylinders are replayed. Runs inside the
 //! custody transaction.
 
-use super::custody::Policy;
-use crate::rules::history_alerts::{self, Seen};
+use crate::rules::history_alerts::{self, Policy, Seen};
 use crate::store;
 use crate::store::alerts::NewAlert;
 use crate::store::custody::{NewRow, Unresolved};

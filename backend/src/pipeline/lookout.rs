@@ -4,7 +4,7 @@
 //! or cylinder is seen again the open alert is marked as no longer holding. It also forgets
 //! alert sightings older than `sighting_retention_days`.
 
-use crate::live::publish::Publisher;
+use crate::bus::publish::Publisher;
 use crate::rules::custody::effective;
 use crate::store;
 use crate::store::alerts::NewAlert;

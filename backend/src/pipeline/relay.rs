@@ -2,7 +2,7 @@
 //! An event may reach the stream twice (XADD succeeded, commit failed): the stages are
 //! idempotent.
 
-use super::{connect_redis, sleep_or_shutdown, StreamKeys};
+use crate::bus::{connect_redis, sleep_or_shutdown, StreamKeys};
 use crate::store;
 use anyhow::Context;
 use redis::aio::MultiplexedConnection;

@@ -7,6 +7,14 @@ use crate::rules::compliance::to_beijing;
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::alert::AlertKind;
 
+/// The limits of these alerts, from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// A delivery handed over farther than this from the customer's registered place is off
+    /// site (metres).
+    pub delivery_max_distance_m: f64,
+}
+
 /// One history row, as the custody stage wrote it.
 #[derive(Debug, Clone, Copy)]
 pub struct Seen<'a> {

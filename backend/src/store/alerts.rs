@@ -1,7 +1,7 @@
 //! Alerts: raised (or updated while unresolved), listed within a scope, acknowledged,
 //! resolved, escalated.
 
-use crate::auth::Scope;
+use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::alert::{AlertKind, AlertStatus, Severity};

@@ -1,8 +1,10 @@
 //! Users, sessions, device keys and the audit log.
 
 use super::WriteError;
+use crate::access::{digest, User};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use shared::auth::Role;
 use sqlx::PgPool;
 
 /// A user as stored.
@@ -157,6 +159,29 @@ pub async fn live_session(
     .context("checking a session")
 }
 
+/// The signed-in user behind a bearer token (its session live and used within `idle`), or
+/// `None`.
+pub async fn user_for_token(
+    pool: &PgPool,
+    token: &str,
+    idle: chrono::Duration,
+) -> anyhow::Result<Option<User>> {
+    let hash = digest(token);
+    let Some(row) = live_session(pool, &hash, idle).await? else {
+        return Ok(None);
+    };
+    let role = Role::from_name(&row.role).with_context(|| format!("stored role {}", row.role))?;
+    Ok(Some(User {
+        id: row.user_id,
+        username: row.username,
+        role,
+        enterprise_code: row.enterprise_code,
+        district_code: row.district_code,
+        expires_at: row.expires_at,
+        token_hash: hash,
+    }))
+}
+
 /// Ends a session.
 pub async fn revoke_session(pool: &PgPool, token_hash: &str) -> anyhow::Result<()> {
     sqlx::query(
@@ -196,7 +221,7 @@ pub async fn insert_device(
     pool: &PgPool,
     device: &shared::auth::NewDevice,
     key_hash: &str,
-    scope: &crate::auth::Scope,
+    scope: &crate::access::Scope,
 ) -> Result<(), WriteError> {
     let kind = serde_json::to_value(device.kind)
         .ok()

@@ -1,7 +1,7 @@
 //! Cylinder archives: bulk insert (all or nothing), lookup with their state, export.
 
 use super::WriteError;
-use crate::auth::Scope;
+use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::registry::{CylinderArchive, RowError};

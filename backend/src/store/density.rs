@@ -1,6 +1,6 @@
 //! The wall's map layers: cylinder positions binned on a grid, and the sites, within a scope.
 
-use crate::auth::Scope;
+use crate::access::Scope;
 use anyhow::Context;
 use shared::density::{DensityCell, Site, VehicleLoad, SITES_CUSTOMER_CAP};
 use sqlx::PgPool;

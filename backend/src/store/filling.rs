@@ -373,7 +373,7 @@ pub async fn insert_filling(pool: &PgPool, f: &FillingRow) -> anyhow::Result<()>
 pub async fn station_in_scope(
     pool: &PgPool,
     code: &str,
-    scope: &crate::auth::Scope,
+    scope: &crate::access::Scope,
 ) -> anyhow::Result<Option<String>> {
     sqlx::query_scalar(
         "SELECT s.name FROM stations s JOIN enterprises e ON e.code = s.enterprise_code \

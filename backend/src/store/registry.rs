@@ -1,7 +1,7 @@
 //! Enterprises, stations, customers, staff, vehicles and geofences.
 
 use super::WriteError;
-use crate::auth::Scope;
+use crate::access::Scope;
 use anyhow::Context;
 use shared::registry::{
     EnterpriseCounts, NewCustomer, NewEnterprise, NewGeofence, NewStaff, NewStation, NewVehicle,

@@ -116,7 +116,7 @@ const VEHICLE_COLUMNS: &str = "v.plate, ST_X(v.location) AS lon, ST_Y(v.location
      l.full AS load_full, l.other AS load_other";
 
 /// Every vehicle's current position and load within `scope`, by plate.
-pub async fn all(pool: &PgPool, scope: &crate::auth::Scope) -> anyhow::Result<Vec<VehicleState>> {
+pub async fn all(pool: &PgPool, scope: &crate::access::Scope) -> anyhow::Result<Vec<VehicleState>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {VEHICLE_COLUMNS} FROM vehicle_positions v {LOAD_JOIN} \
          WHERE ($1::text IS NULL OR v.enterprise_code = $1) \

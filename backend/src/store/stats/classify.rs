@@ -1,7 +1,7 @@
 //! How the statistics classify cylinders (`CLASSIFIED`), and the counters kept from it:
 //! refreshed from the queue of marks, rebuilt in one pass, reconciled after a settings change.
 
-use crate::auth::Scope;
+use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;

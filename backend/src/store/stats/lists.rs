@@ -3,7 +3,7 @@
 
 use super::classify::{classified, Classify, CLASSIFIED};
 use super::{SITE_CODE, SITE_KIND};
-use crate::auth::Scope;
+use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;

@@ -8,7 +8,7 @@ mod lists;
 pub use classify::*;
 pub use lists::*;
 
-use crate::auth::Scope;
+use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::stats::{InventoryCounts, InventoryRow};

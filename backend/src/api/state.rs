@@ -1,10 +1,10 @@
 //! What every handler shares.
 
-use crate::auth::Device;
+use crate::access::Device;
+use crate::bus::StreamKeys;
 use crate::cache::TtlCache;
 use crate::config::Settings;
 use crate::live::LiveHub;
-use crate::pipeline::StreamKeys;
 use crate::store::auth::AuditRow;
 use crate::store::filling::{CylinderKey, CylinderRow, DecisionRow, StationRow};
 use crate::store::group_commit::GroupWriter;
@@ -21,13 +21,13 @@ pub struct AppState {
     pub keys: StreamKeys,
     pub hub: LiveHub,
     /// Live messages from outside the pipeline (alerts).
-    pub publisher: crate::live::publish::Publisher,
+    pub publisher: crate::bus::publish::Publisher,
     /// Rung after each commit so the relay moves the new events at once.
     pub relay_wakeup: Arc<Notify>,
     /// The district GeoJSON, as read from `basemap_path`.
     pub basemap: actix_web::web::Bytes,
     /// Requests per address and minute on the public and login endpoints.
-    pub limiter: crate::api::guard::RateLimiter,
+    pub limiter: crate::api::limiter::RateLimiter,
     /// Audit records, written in shared commits.
     pub audit: GroupWriter<AuditRow>,
     /// Devices by key hash (cleared when a device is revoked here).

@@ -1,16 +1,13 @@
-//! Who is asking: users by bearer token, devices by key. Every store query that reads or writes
-//! scoped data takes a [`Scope`], and a `Scope` only comes from an authenticated principal (or
-//! the pipeline's `Scope::system()`), so a handler cannot forget it.
+//! Who is asking, as plain types: a [`User`], a [`Device`], the [`Principal`] behind a request and
+//! the [`Scope`] of what it may see. Every store query that reads or writes scoped data takes a
+//! `Scope`, and a `Scope` only comes from an authenticated principal (or the pipeline's
+//! `Scope::system()`), so a handler cannot forget it. How a request proves who it is lives in
+//! `api::extract`.
 
 use crate::error::ApiError;
-use crate::state::AppState;
-use crate::store;
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::{DateTime, Utc};
-use futures_util::future::LocalBoxFuture;
 use sha2::{Digest, Sha256};
 use shared::auth::Role;
 use shared::ErrorCode;
@@ -144,6 +141,9 @@ pub enum Principal {
     Device(Device),
 }
 
+/// Why a bearer token was refused.
+pub const SIGN_IN_AGAIN: &str = "sign in again: the token is unknown, expired or idle too long";
+
 /// SHA-256 of a token or key, hex: what is stored.
 pub fn digest(secret: &str) -> String {
     Sha256::digest(secret.as_bytes())
@@ -178,118 +178,6 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
             .verify_password(password.as_bytes(), &parsed)
             .is_ok()
     })
-}
-
-fn unauthorized(message: &str) -> ApiError {
-    ApiError::client(ErrorCode::Unauthorized, message)
-}
-
-/// The bearer token of a request: `Authorization: Bearer <token>`, or `?token=` (WebSocket
-/// clients cannot set headers).
-pub fn bearer(req: &HttpRequest) -> Option<String> {
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned());
-    header.or_else(|| {
-        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-            .ok()
-            .and_then(|q| q.get("token").cloned())
-    })
-}
-
-/// The user behind a token, or 401.
-pub async fn user_for_token(state: &AppState, token: &str) -> Result<User, ApiError> {
-    let idle = chrono::Duration::minutes(i64::from(state.settings.session_idle_minutes));
-    let hash = digest(token);
-    let row = store::auth::live_session(&state.pool, &hash, idle)
-        .await?
-        .ok_or_else(|| {
-            unauthorized("sign in again: the token is unknown, expired or idle too long")
-        })?;
-    let role = Role::from_name(&row.role)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored role {}", row.role)))?;
-    Ok(User {
-        id: row.user_id,
-        username: row.username,
-        role,
-        enterprise_code: row.enterprise_code,
-        district_code: row.district_code,
-        expires_at: row.expires_at,
-        token_hash: hash,
-    })
-}
-
-impl FromRequest for User {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no app state")))?;
-            let token = bearer(&req).ok_or_else(|| {
-                unauthorized("send Authorization: Bearer <token> (POST /api/v1/auth/login)")
-            })?;
-            let user = user_for_token(state, &token).await?;
-            req.extensions_mut().insert(Principal::User(user.clone()));
-            Ok(user)
-        })
-    }
-}
-
-/// The `X-Device-Key` of a request, or 401.
-pub fn device_key(req: &HttpRequest) -> Result<String, ApiError> {
-    req.headers()
-        .get("x-device-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| unauthorized("send X-Device-Key: <key> (POST /api/v1/devices)"))
-}
-
-/// The live device with that key, or 401.
-pub async fn device_for_key(state: &AppState, key: &str) -> Result<Device, ApiError> {
-    let hash = digest(key);
-    if let Some(device) = state.devices.get(&hash) {
-        return Ok(device);
-    }
-    let row = store::auth::device_by_key(&state.pool, &hash)
-        .await?
-        .ok_or_else(|| unauthorized("unknown or revoked device key"))?;
-    let device = Device {
-        device_id: row.device_id,
-        kind: row.kind,
-        enterprise_code: row.enterprise_code,
-        vehicle_plate: row.vehicle_plate,
-        station_code: row.station_code,
-    };
-    state.devices.put(&hash, device.clone());
-    Ok(device)
-}
-
-impl FromRequest for Device {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no app state")))?;
-            let key = device_key(&req)?;
-            let device = device_for_key(state, &key).await?;
-            req.extensions_mut()
-                .insert(Principal::Device(device.clone()));
-            Ok(device)
-        })
-    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! over one Redis connection. Best effort: PostgreSQL holds the alert, and every screen gets
 //! it again with its next snapshot if Redis drops a message.
 
-use crate::pipeline::StreamKeys;
+use crate::bus::StreamKeys;
 use anyhow::Context;
 use shared::live::{LiveMessage, Topic};
 use tokio::sync::{mpsc, watch};

@@ -1,0 +1,109 @@
+//! How a request proves who it is: users by bearer token, devices by key (`X-Device-Key`).
+//! The extractors put the [`Principal`] into the request's extensions for the audit log.
+
+use crate::access::{digest, Device, Principal, User, SIGN_IN_AGAIN};
+use crate::api::state::AppState;
+use crate::error::ApiError;
+use crate::store;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use shared::ErrorCode;
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::client(ErrorCode::Unauthorized, message)
+}
+
+/// The bearer token of a request: `Authorization: Bearer <token>`, or `?token=` (WebSocket
+/// clients cannot set headers).
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    header.or_else(|| {
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("token").cloned())
+    })
+}
+
+/// The user behind a token, or 401.
+pub async fn user_for_token(state: &AppState, token: &str) -> Result<User, ApiError> {
+    let idle = chrono::Duration::minutes(i64::from(state.settings.session_idle_minutes));
+    store::auth::user_for_token(&state.pool, token, idle)
+        .await?
+        .ok_or_else(|| unauthorized(SIGN_IN_AGAIN))
+}
+
+impl FromRequest for User {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no app state")))?;
+            let token = bearer(&req).ok_or_else(|| {
+                unauthorized("send Authorization: Bearer <token> (POST /api/v1/auth/login)")
+            })?;
+            let user = user_for_token(state, &token).await?;
+            req.extensions_mut().insert(Principal::User(user.clone()));
+            Ok(user)
+        })
+    }
+}
+
+/// The `X-Device-Key` of a request, or 401.
+pub fn device_key(req: &HttpRequest) -> Result<String, ApiError> {
+    req.headers()
+        .get("x-device-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| unauthorized("send X-Device-Key: <key> (POST /api/v1/devices)"))
+}
+
+/// The live device with that key, or 401.
+pub async fn device_for_key(state: &AppState, key: &str) -> Result<Device, ApiError> {
+    let hash = digest(key);
+    if let Some(device) = state.devices.get(&hash) {
+        return Ok(device);
+    }
+    let row = store::auth::device_by_key(&state.pool, &hash)
+        .await?
+        .ok_or_else(|| unauthorized("unknown or revoked device key"))?;
+    let device = Device {
+        device_id: row.device_id,
+        kind: row.kind,
+        enterprise_code: row.enterprise_code,
+        vehicle_plate: row.vehicle_plate,
+        station_code: row.station_code,
+    };
+    state.devices.put(&hash, device.clone());
+    Ok(device)
+}
+
+impl FromRequest for Device {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no app state")))?;
+            let key = device_key(&req)?;
+            let device = device_for_key(state, &key).await?;
+            req.extensions_mut()
+                .insert(Principal::Device(device.clone()));
+            Ok(device)
+        })
+    }
+}
