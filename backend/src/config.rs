@@ -30,6 +30,16 @@ impl<T> fmt::Debug for Secret<T> {
     }
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
 /// Every setting of the server.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -110,6 +120,11 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `tracing` filter, e.g. `info` or `cylwatch=debug,info`.
     pub log: String,
+    /// Log lines as `text` (readable) or `json` (one object a line, for a log collector).
+    pub log_format: LogFormat,
+    /// host:port of the Prometheus `/metrics` listener, apart from the public port (its
+    /// per-station and per-rule counts are not public); empty: no metrics listener.
+    pub metrics_addr: String,
     /// The 6-digit administrative region code that prefixes QR payloads (seed 002 §5.1.1);
     /// 410100 is Zhengzhou.
     pub region_code: String,
@@ -189,6 +204,8 @@ impl Default for Settings {
             basemap_path: PathBuf::from("assets/basemap/zhengzhou_districts.wgs84.geojson"),
             max_body_bytes: 16 * 1024 * 1024,
             log: "info".into(),
+            log_format: LogFormat::Text,
+            metrics_addr: String::new(),
             region_code: "410100".into(),
             loss_after_days: 90,
             due_soon_days: 30,
@@ -273,7 +290,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 48] = [
+const KEYS: [&str; 50] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -306,6 +323,8 @@ const KEYS: [&str; 48] = [
     "basemap_path",
     "max_body_bytes",
     "log",
+    "log_format",
+    "metrics_addr",
     "region_code",
     "loss_after_days",
     "due_soon_days",
@@ -325,7 +344,9 @@ const KEYS: [&str; 48] = [
 ];
 
 /// Settings that are text even when they look like a number (`CYLWATCH_REGION_CODE=410100`).
-const TEXT_KEYS: [&str; 13] = [
+const TEXT_KEYS: [&str; 15] = [
+    "log_format",
+    "metrics_addr",
     "database_url",
     "redis_url",
     "redis_prefix",
@@ -404,6 +425,7 @@ mod tests {
         // Each name in KEYS must be a field: the file layer rejects unknown keys.
         for key in KEYS {
             let value = match key {
+                "log_format" => "json",
                 k if TEXT_KEYS.contains(&k) => "x",
                 "gps_filters" => "true",
                 _ => "3",
@@ -415,6 +437,15 @@ mod tests {
             assert!(ignored.is_empty(), "{key}");
             assert_eq!(s.redis_prefix == "x", key == "redis_prefix");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn log_lines_are_text_or_json_and_nothing_else() -> anyhow::Result<()> {
+        let (s, _) = Settings::load_from(None, env(&[("CYLWATCH_LOG_FORMAT", "json")]))?;
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(Settings::default().log_format, LogFormat::Text);
+        assert!(Settings::load_from(None, env(&[("CYLWATCH_LOG_FORMAT", "xml")])).is_err());
         Ok(())
     }
 

@@ -67,13 +67,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { config } => {
             let (settings, ignored) = Settings::load(config.as_deref())?;
-            telemetry::init(&settings.log);
+            telemetry::init_with(
+                &settings.log,
+                settings.log_format == cylwatch::config::LogFormat::Json,
+            );
             for name in ignored {
                 tracing::warn!(name, "ignoring unknown CYLWATCH_* variable");
             }
             let app = Application::build(settings).await?;
             // Tests and scripts read this line to learn the port (http_addr may say port 0).
             let mut out = std::io::stdout().lock();
+            if let Some(port) = app.metrics_port() {
+                writeln!(out, "cylwatch metrics on port {port}").context("stdout")?;
+            }
             writeln!(out, "cylwatch listening on port {}", app.port()).context("stdout")?;
             out.flush().context("stdout")?;
             drop(out);

@@ -15,6 +15,7 @@ mod health;
 mod ingest;
 mod live;
 mod malformed;
+mod metrics;
 mod pipeline;
 mod registry;
 mod scope;

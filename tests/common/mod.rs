@@ -127,6 +127,8 @@ pub struct TestApp {
     child: Child,
     pub base: String,
     pub port: u16,
+    /// The metrics listener's port (`metrics_addr`).
+    pub metrics_port: Option<u16>,
     pub config: AppConfig,
     pub db: TestDb,
     pub client: reqwest::Client,
@@ -170,6 +172,8 @@ pub async fn spawn_bare(config: AppConfig, db: TestDb) -> TestApp {
         .env("CYLWATCH_REDIS_PREFIX", &config.redis_prefix)
         .env("CYLWATCH_INSTANCE_ID", &config.instance_id)
         .env("CYLWATCH_HTTP_ADDR", &config.http_addr)
+        // Every test server has its metrics listener (`tests/api/metrics.rs` scrapes it).
+        .env("CYLWATCH_METRICS_ADDR", "127.0.0.1:0")
         .env("CYLWATCH_FRONTEND_DIR", workspace().join("dist"))
         .env(
             "CYLWATCH_BASEMAP_PATH",
@@ -187,8 +191,12 @@ pub async fn spawn_bare(config: AppConfig, db: TestDb) -> TestApp {
         .expect("starting the cylwatch binary");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
+    let mut metrics_port = None;
     let port = tokio::time::timeout(Duration::from_secs(60), async {
         while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(port) = line.strip_prefix("cylwatch metrics on port ") {
+                metrics_port = port.trim().parse::<u16>().ok();
+            }
             if let Some(port) = line.strip_prefix("cylwatch listening on port ") {
                 return port.trim().parse::<u16>().ok();
             }
@@ -204,6 +212,7 @@ pub async fn spawn_bare(config: AppConfig, db: TestDb) -> TestApp {
     let app = TestApp {
         base: format!("http://127.0.0.1:{port}"),
         port,
+        metrics_port,
         config,
         db,
         client: reqwest::Client::new(),

@@ -14,6 +14,7 @@ use crate::store::alerts::NewAlert;
 use crate::store::auth::AuditRow;
 use crate::store::filling::FillingRow;
 use crate::store::filling::{CylinderKey, CylinderRow, DecisionRow, StationRow};
+use crate::telemetry::metrics;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use anyhow::Context;
 use chrono::{Months, Utc};
@@ -76,11 +77,7 @@ pub async fn authorize(
     ) else {
         tracing::warn!("too many filling decisions in flight; refusing at once");
         let (allowed, reasons) = unsure();
-        return Ok(HttpResponse::Ok().json(AuthorizeResponse {
-            allowed,
-            decision_id,
-            reasons,
-        }));
+        return Ok(answer(decision_id, allowed, reasons));
     };
     // The reads run in their own task: at the deadline the answer goes, and the task still
     // ends its query and returns its connection (a query cancelled mid-way closes it).
@@ -108,11 +105,7 @@ pub async fn authorize(
             if let Err(e) = keep(&state, &lane, row, audit, left).await {
                 tracing::error!(error = %format!("{e:#}"), "filling decision not kept; refusing");
                 let (allowed, reasons) = unsure();
-                return Ok(HttpResponse::Ok().json(AuthorizeResponse {
-                    allowed,
-                    decision_id,
-                    reasons,
-                }));
+                return Ok(answer(decision_id, allowed, reasons));
             }
             req.extensions_mut().insert(super::guard::Audited);
             if !allowed {
@@ -146,11 +139,23 @@ pub async fn authorize(
             unsure()
         }
     };
-    Ok(HttpResponse::Ok().json(AuthorizeResponse {
+    Ok(answer(decision_id, allowed, reasons))
+}
+
+/// The gun's answer, counted by result and rule.
+fn answer(decision_id: Uuid, allowed: bool, reasons: Vec<RuleReason>) -> HttpResponse {
+    let result = if allowed { "allowed" } else { "refused" };
+    if reasons.is_empty() {
+        metrics().decision(result, "none");
+    }
+    for reason in &reasons {
+        metrics().decision(result, &reason.rule);
+    }
+    HttpResponse::Ok().json(AuthorizeResponse {
         allowed,
         decision_id,
         reasons,
-    }))
+    })
 }
 
 /// The refusal when the platform cannot be sure.

@@ -14,12 +14,14 @@ pub mod health;
 pub mod limiter;
 pub mod lists;
 pub mod live;
+pub mod metrics;
 pub mod openapi;
 pub mod paged;
 pub mod public;
 pub mod registry;
 pub mod state;
 pub mod stats;
+pub mod trace;
 
 use crate::error::error_response;
 use crate::error::ApiError;

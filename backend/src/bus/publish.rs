@@ -6,10 +6,14 @@
 use crate::bus::StreamKeys;
 use anyhow::Context;
 use shared::live::{LiveMessage, Topic};
-use tokio::sync::{mpsc, watch};
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch, Mutex};
 
 /// Messages waiting for Redis; beyond this, new ones are dropped with a warning.
 const QUEUE: usize = 4096;
+
+/// The messages waiting to be published, shared with a restarted publishing task.
+pub type Queue = Arc<Mutex<mpsc::Receiver<(Topic, String)>>>;
 
 /// Cheap to clone; all clones feed one task.
 #[derive(Debug, Clone)]
@@ -18,10 +22,10 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// The publisher and the receiver its task (`run`) drains.
-    pub fn new() -> (Self, mpsc::Receiver<(Topic, String)>) {
+    /// The publisher and the queue its task (`run`) drains.
+    pub fn new() -> (Self, Queue) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        (Self { tx }, rx)
+        (Self { tx }, Arc::new(Mutex::new(rx)))
     }
 
     /// Queues one message on a topic.
@@ -41,11 +45,13 @@ impl Publisher {
 
 /// Publishes queued messages until shutdown, reconnecting after a Redis failure.
 pub async fn run(
-    mut rx: mpsc::Receiver<(Topic, String)>,
+    rx: Queue,
     client: redis::Client,
     keys: StreamKeys,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // One task drains the queue at a time (a restarted one takes over).
+    let mut rx = rx.lock().await;
     let mut conn: Option<redis::aio::MultiplexedConnection> = None;
     loop {
         let next = tokio::select! {

@@ -5,6 +5,7 @@
 use super::HubEvent;
 use crate::access::{Scope, User, SIGN_IN_AGAIN};
 use crate::store;
+use crate::telemetry::metrics;
 use actix_ws::{Message, MessageStream, Session};
 use chrono::Utc;
 use shared::live::{LiveMessage, Subscribe, Topic, SNAPSHOT_ALERTS};
@@ -43,6 +44,7 @@ pub async fn run(
             }
         },
     };
+    let _open = OpenSession::count();
     let mut scope = user.scope();
     let mut check = tokio::time::interval(SESSION_CHECK);
     check.tick().await;
@@ -149,6 +151,22 @@ async fn send_error(session: &mut Session, code: ErrorCode, message: &str) -> Re
     };
     let text = serde_json::to_string(&body).map_err(|_| ())?;
     session.text(text).await.map_err(|_| ())
+}
+
+/// Counts an open session in the metrics while it lives.
+struct OpenSession;
+
+impl OpenSession {
+    fn count() -> Self {
+        metrics().ws_session(1);
+        Self
+    }
+}
+
+impl Drop for OpenSession {
+    fn drop(&mut self) {
+        metrics().ws_session(-1);
+    }
 }
 
 async fn first_message_token(

@@ -4,6 +4,7 @@
 
 use crate::bus::{connect_redis, sleep_or_shutdown, StreamKeys};
 use crate::store;
+use crate::telemetry::metrics;
 use anyhow::Context;
 use redis::aio::MultiplexedConnection;
 use sqlx::PgPool;
@@ -27,9 +28,11 @@ pub async fn run(
         let Some(mut conn) = connect_redis(&client, "relay", &mut shutdown).await else {
             return;
         };
+        metrics().relay_connected(true);
         loop {
             if let Err(e) = drain(&pool, &mut conn, &keys).await {
                 tracing::warn!(error = %format!("{e:#}"), "relay failed; reconnecting");
+                metrics().relay_connected(false);
                 break;
             }
             tokio::select! {
@@ -82,6 +85,7 @@ async fn drain(
             .await
             .context("committing the outbox batch")?;
         moved += n;
+        metrics().relayed(u64::try_from(n).unwrap_or(u64::MAX));
         tracing::debug!(n, "relayed events");
         if n < usize::try_from(BATCH).unwrap_or(usize::MAX) {
             return Ok(moved);

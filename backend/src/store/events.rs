@@ -88,6 +88,14 @@ pub async fn outbox_len(pool: &PgPool) -> anyhow::Result<i64> {
         .context("counting the outbox")
 }
 
+/// Entries in the dead-letter table.
+pub async fn dead_letters(pool: &PgPool) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM pipeline_dead_letters")
+        .fetch_one(pool)
+        .await
+        .context("counting dead letters")
+}
+
 /// A batch taken from the outbox inside an open transaction: commit it once the entries are on
 /// the stream; drop it (rolls back) to leave them for the next try.
 pub struct OutboxBatch {

@@ -1,0 +1,349 @@
+//! `Application`: build (connect, migrate, bind, spawn the workers), `port`, `run_until_stopped`.
+//! The HTTP server and the workers (relay, consumer, live hub ...) run under one shutdown signal;
+//! the workers under supervision (a worker that stops is restarted), and the metrics listener
+//! beside the public one when `metrics_addr` is set.
+
+mod supervisor;
+
+use crate::api;
+use crate::api::state::{AppState, DecisionLane};
+use crate::bus::publish::{Publisher, Queue};
+use crate::bus::StreamKeys;
+use crate::cache::TtlCache;
+use crate::config::Settings;
+use crate::live::LiveHub;
+use crate::pipeline::{consumer, relay};
+use crate::store;
+use crate::store::group_commit::GroupWriter;
+use actix_files::{Files, NamedFile};
+use actix_web::dev::{fn_service, Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use sqlx::PgPool;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use supervisor::supervise;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+/// The running server and its workers.
+pub struct Application {
+    port: u16,
+    server: Server,
+    /// The metrics listener, when `metrics_addr` is set: its port and server.
+    metrics: Option<(u16, Server)>,
+    workers: Vec<JoinHandle<()>>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Application {
+    /// Connects to PostgreSQL (applying migrations) and Redis, binds the listener and starts
+    /// the workers. Redis may be down: the workers retry and health says so.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let http_workers = match settings.http_workers {
+            0 => default_http_workers(std::thread::available_parallelism().map_or(1, usize::from)),
+            n => n,
+        };
+        // Each HTTP worker's decision lane keeps its connections on top of the shared ones.
+        let lane_connections = u32::try_from(http_workers * DecisionLane::CONNECTIONS)
+            .context("http_workers is too large")?;
+        let pool = store::connect(
+            settings.database_url.expose(),
+            settings
+                .database_max_connections
+                .saturating_add(lane_connections),
+        )
+        .await?;
+        store::migrate(&pool).await?;
+        store::stats::reconcile(&pool, settings.loss_after_days, settings.due_soon_days).await?;
+        let redis = redis::Client::open(settings.redis_url.expose().as_str())
+            .context("parsing redis_url")?;
+        let basemap = std::fs::read(&settings.basemap_path)
+            .with_context(|| format!("reading basemap_path {}", settings.basemap_path.display()))?;
+        let keys = StreamKeys::new(
+            &settings.redis_prefix,
+            &settings.pipeline_group,
+            settings.pipeline_partitions,
+        );
+        let hub = LiveHub::new();
+        let (publisher, published) = crate::bus::publish::Publisher::new();
+        let relay_wakeup = Arc::new(Notify::new());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let workers = Workers {
+            settings: &settings,
+            pool: &pool,
+            redis: &redis,
+            keys: &keys,
+            shutdown: &shutdown_rx,
+        }
+        .spawn(&hub, &publisher, &published, &relay_wakeup);
+
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            pool: pool.clone(),
+            redis,
+            keys,
+            hub,
+            publisher,
+            relay_wakeup,
+            basemap: basemap.into(),
+            limiter: api::limiter::RateLimiter::new(settings.public_rate_per_minute),
+            audit: GroupWriter::spawn(pool.clone(), "audit log", |conn, rows| {
+                Box::pin(store::auth::audit_many(conn, rows))
+            }),
+            devices: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
+            stations: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
+            authorize_in_flight: std::sync::atomic::AtomicUsize::new(0),
+        });
+        api::auth::ensure_admin(&state).await?;
+        let metrics = metrics_server(&settings.metrics_addr, &pool)?;
+        let (server, port) = http_server(state, &settings, http_workers)?;
+        Ok(Self {
+            port,
+            server,
+            metrics,
+            workers,
+            shutdown,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The metrics listener's port, when `metrics_addr` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
+    /// Serves until the process is told to stop (SIGINT/SIGTERM), then stops the workers.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
+        let result = self.server.await.context("HTTP server");
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
+        let _ = self.shutdown.send(true);
+        for worker in self.workers {
+            let _ = worker.await;
+        }
+        result
+    }
+}
+
+/// What the background workers are started with.
+struct Workers<'a> {
+    settings: &'a Settings,
+    pool: &'a PgPool,
+    redis: &'a redis::Client,
+    keys: &'a StreamKeys,
+    shutdown: &'a watch::Receiver<bool>,
+}
+
+impl Workers<'_> {
+    /// Starts every background worker under supervision (`supervisor`).
+    fn spawn(
+        &self,
+        hub: &LiveHub,
+        publisher: &Publisher,
+        published: &Queue,
+        relay_wakeup: &Arc<Notify>,
+    ) -> Vec<JoinHandle<()>> {
+        let (settings, pool, redis, keys) = (self.settings, self.pool, self.redis, self.keys);
+        let consumer_options = consumer_options(settings);
+        let lookout_options = lookout_options(settings);
+        let (loss_days, due_days) = (settings.loss_after_days, settings.due_soon_days);
+        let stats_refresh = Duration::from_millis(settings.stats_refresh_every_ms.max(50));
+        let stats_every = Duration::from_secs(settings.stats_every_s.max(1));
+        let escalate_after = Duration::from_secs(settings.escalate_critical_after_s);
+        macro_rules! worker {
+            ($name:expr, ($($var:ident),*), |$stop:ident| $body:expr) => {{
+                $(let $var = $var.clone();)*
+                let stop_rx = self.shutdown.clone();
+                supervise($name, self.shutdown.clone(), move || {
+                    $(let $var = $var.clone();)*
+                    let $stop = stop_rx.clone();
+                    $body
+                })
+            }};
+        }
+        vec![
+            worker!("relay", (pool, redis, keys, relay_wakeup), |stop| {
+                relay::run(pool, redis, keys, relay_wakeup, stop)
+            }),
+            worker!("consumer", (pool, redis, keys, consumer_options), |stop| {
+                consumer::run(pool, redis, keys, consumer_options, stop)
+            }),
+            worker!("live hub", (hub, redis, keys), |stop| hub
+                .run(redis, keys, stop)),
+            worker!("live publisher", (published, redis, keys), |stop| {
+                crate::bus::publish::run(published, redis, keys, stop)
+            }),
+            worker!("lookout", (pool, publisher, lookout_options), |stop| {
+                crate::pipeline::lookout::run(pool, publisher, lookout_options, stop)
+            }),
+            worker!("stats refresh", (pool), |stop| {
+                crate::live::stats::refresh(pool, stats_refresh, loss_days, due_days, stop)
+            }),
+            worker!("stats push", (pool, publisher), |stop| {
+                crate::live::stats::run(pool, publisher, stats_every, loss_days, due_days, stop)
+            }),
+            worker!("escalation", (pool, publisher), |stop| {
+                crate::alerts::escalation(pool, publisher, escalate_after, stop)
+            }),
+        ]
+    }
+}
+
+/// Seconds from a setting, capped where chrono would overflow.
+fn seconds(s: u64) -> chrono::Duration {
+    chrono::Duration::seconds(i64::try_from(s).unwrap_or(3_000_000_000).min(3_000_000_000))
+}
+
+fn consumer_options(settings: &Settings) -> consumer::ConsumerOptions {
+    consumer::ConsumerOptions {
+        name: settings.instance_id.clone(),
+        max_attempts: settings.pipeline_max_attempts.max(1),
+        claim_idle: Duration::from_secs(settings.pipeline_claim_idle_s),
+        trim_every: Duration::from_secs(settings.pipeline_trim_every_s),
+        gps: crate::rules::gps::Policy {
+            enabled: settings.gps_filters,
+            max_future: seconds(settings.gps_max_future_s),
+            max_age: chrono::Duration::hours(
+                i64::try_from(settings.gps_max_age_h)
+                    .unwrap_or(1_000_000)
+                    .min(1_000_000),
+            ),
+            max_speed_kmh: settings.gps_max_speed_kmh,
+            noise_m: settings.gps_noise_m,
+        },
+        fence_reload: Duration::from_secs(settings.fence_reload_s),
+        stops: crate::rules::stops::Policy {
+            radius_m: settings.stop_radius_m,
+            limit: seconds(settings.suspicious_stop_s),
+        },
+        custody: crate::rules::history_alerts::Policy {
+            delivery_max_distance_m: settings.delivery_max_distance_m,
+        },
+        lease: Duration::from_millis(settings.pipeline_lease_ms.max(300)),
+        dwell: seconds(settings.fence_dwell_s),
+    }
+}
+
+fn lookout_options(settings: &Settings) -> crate::pipeline::lookout::LookoutOptions {
+    crate::pipeline::lookout::LookoutOptions {
+        every: Duration::from_secs(settings.lookout_every_s.max(1)),
+        sightings_kept: chrono::Duration::days(i64::from(settings.sighting_retention_days.max(1))),
+        device_silent_after: seconds(settings.device_silent_s),
+        loss_after: chrono::Duration::days(i64::from(settings.loss_after_days)),
+    }
+}
+
+/// The public HTTP server: the API under `/api/v1` and the dashboard; its port.
+fn http_server(
+    state: web::Data<AppState>,
+    settings: &Settings,
+    http_workers: usize,
+) -> anyhow::Result<(Server, u16)> {
+    let listener = TcpListener::bind(&settings.http_addr)
+        .with_context(|| format!("binding {}", settings.http_addr))?;
+    let port = listener
+        .local_addr()
+        .context("reading the bound address")?
+        .port();
+    let frontend_dir = settings.frontend_dir.clone();
+    let server = HttpServer::new(move || {
+        // Called on each worker's thread: its decision lane runs there.
+        let lane = web::Data::new(DecisionLane::spawn(&state.pool));
+        App::new()
+            .wrap(from_fn(api::trace::trace))
+            .app_data(state.clone())
+            .app_data(lane)
+            .configure(api::configure)
+            .service(frontend(&frontend_dir))
+    })
+    .workers(http_workers)
+    .listen(listener)
+    .context("listening")?
+    .run();
+    Ok((server, port))
+}
+
+/// The metrics listener on `addr` (one worker, `GET /metrics` only), or none when `addr` is
+/// empty. It stops with the public server.
+fn metrics_server(addr: &str, pool: &PgPool) -> anyhow::Result<Option<(u16, Server)>> {
+    if addr.trim().is_empty() {
+        return Ok(None);
+    }
+    let listener =
+        TcpListener::bind(addr.trim()).with_context(|| format!("binding metrics_addr {addr}"))?;
+    let port = listener
+        .local_addr()
+        .context("reading the metrics address")?
+        .port();
+    let pool = web::Data::new(pool.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(pool.clone())
+            .route("/metrics", web::get().to(api::metrics::scrape))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .context("listening for metrics")?
+    .run();
+    Ok(Some((port, server)))
+}
+
+/// The built dashboard at `/`, with every unknown non-API path answered by `index.html` so
+/// the frontend's router can handle deep links.
+fn frontend(dir: &std::path::Path) -> Files {
+    let index: PathBuf = dir.join("index.html");
+    Files::new("/", dir)
+        .index_file("index.html")
+        .default_handler(fn_service(move |req: ServiceRequest| {
+            let index = index.clone();
+            async move {
+                let (req, _) = req.into_parts();
+                let response = match NamedFile::open(&index) {
+                    Ok(file) => file.into_response(&req),
+                    Err(_) => HttpResponse::NotFound()
+                        .content_type("text/plain; charset=utf-8")
+                        .body("The dashboard is not built: run `make demo` (or `trunk build`)."),
+                };
+                Ok(ServiceResponse::new(req, response))
+            }
+        }))
+}
+
+/// HTTP workers when `http_workers` is 0: half the CPUs, at least one. A filling decision
+/// mostly waits on PostgreSQL, which (with the load generator, on the bench) shares the
+/// machine: on two cores one worker mostly answered more decisions per second than two (at most
+/// 14,656–16,297/s in four of five full bench runs, 11,666 in one, against 11,877–13,780 with
+/// two) and sooner at fixed rates (p50 at 1,000/s 0.90–1.16 ms against 1.16–1.28), as fewer
+/// threads compete for the cores PostgreSQL needs (BENCHMARKS.md, issue 5).
+pub fn default_http_workers(cpus: usize) -> usize {
+    (cpus / 2).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_http_workers;
+
+    #[test]
+    fn half_the_cpus_serve_http_and_never_none() {
+        assert_eq!(default_http_workers(1), 1);
+        assert_eq!(default_http_workers(2), 1);
+        assert_eq!(default_http_workers(3), 1);
+        assert_eq!(default_http_workers(8), 4);
+    }
+}

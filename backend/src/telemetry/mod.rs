@@ -1,0 +1,27 @@
+//! Logging and metrics: `tracing` to stderr with the configured filter (`RUST_LOG` wins when
+//! set), as text or JSON lines; the process's Prometheus metrics (`metrics()`).
+
+mod metrics;
+
+pub use metrics::{metrics, Metrics};
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber once (text lines); later calls are no-ops.
+pub fn init(filter: &str) {
+    init_with(filter, false);
+}
+
+/// Installs the global subscriber once, writing JSON lines when `json`; later calls are
+/// no-ops.
+pub fn init_with(filter: &str, json: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true);
+    let _ = if json {
+        builder.json().with_current_span(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}
