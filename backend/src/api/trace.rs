@@ -57,9 +57,13 @@ pub async fn trace(
         },
         Err(_) => "none",
     };
-    span.record("principal", principal);
+    span.record("principal", tracing::field::display(principal));
     span.record("status", status);
-    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    // Microseconds are enough.
+    span.record(
+        "latency_ms",
+        (latency.as_secs_f64() * 1_000_000.0).round() / 1000.0,
+    );
     // Static files are many and dull: debug; the API: info.
     if route.starts_with("/api/") {
         tracing::info!(target: "cylwatch::http", parent: &span, path, "answered");

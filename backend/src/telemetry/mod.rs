@@ -4,6 +4,7 @@
 mod metrics;
 
 pub use metrics::{metrics, Metrics};
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber once (text lines); later calls are no-ops.
@@ -18,6 +19,8 @@ pub fn init_with(filter: &str, json: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, never into a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(true);
     let _ = if json {
         builder.json().with_current_span(true).try_init()
