@@ -312,6 +312,44 @@ pub fn replay(initial: State, steps: &[Step]) -> Vec<(State, Option<String>)> {
         .collect()
 }
 
+/// One stored history row, as a replay of the stored history sees it.
+#[derive(Debug, Clone)]
+pub struct Recorded<'a> {
+    /// Its step; `None` for a row with no custody meaning (skipped).
+    pub step: Option<Step>,
+    /// What the last replay wrote on it.
+    pub custody_after: &'a str,
+    pub flag: Option<&'a str>,
+}
+
+/// A stored row whose replay differs from what is stored: its index, custody and flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewrite {
+    pub index: usize,
+    pub custody: Custody,
+    pub flag: Option<String>,
+}
+
+/// Replays a stored history (in event-time order) from registration at `station`: the state
+/// it ends in, and the rows whose custody or flag must be rewritten.
+pub fn replay_stored(station: &str, rows: &[Recorded<'_>]) -> (State, Vec<Rewrite>) {
+    let mut state = State::registered(station);
+    let mut rewrites = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        let Some(step) = &row.step else { continue };
+        let (next, flag) = apply(&state, step);
+        if next.custody.name() != row.custody_after || flag.as_deref() != row.flag {
+            rewrites.push(Rewrite {
+                index,
+                custody: next.custody,
+                flag,
+            });
+        }
+        state = next;
+    }
+    (state, rewrites)
+}
+
 /// The custody to report now: `lost` when the cylinder has not been seen for `loss_after`
 /// while outside its owner's sites (not in stock at one of them, not scrapped).
 pub fn effective(
@@ -347,6 +385,39 @@ mod tests {
             .into_iter()
             .map(|(s, f)| (s.custody, f))
             .collect()
+    }
+
+    #[test]
+    fn a_stored_replay_rewrites_only_rows_that_changed() {
+        let rows = [
+            Recorded {
+                step: Some(scan(ScanOp::Fill)),
+                custody_after: "in_stock_full",
+                flag: None,
+            },
+            // No custody meaning: skipped, never rewritten.
+            Recorded {
+                step: None,
+                custody_after: "whatever",
+                flag: None,
+            },
+            // Stored before an earlier `load` arrived late: now it follows the load.
+            Recorded {
+                step: Some(scan(ScanOp::Load)),
+                custody_after: "in_stock_full",
+                flag: Some("impossible"),
+            },
+        ];
+        let (state, rewrites) = replay_stored("ST1", &rows);
+        assert_eq!(state.custody, Custody::InTransitDelivery);
+        assert_eq!(
+            rewrites,
+            [Rewrite {
+                index: 2,
+                custody: Custody::InTransitDelivery,
+                flag: None,
+            }]
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Cylinders' histories (`cylinder_events`) and current state (`cylinder_state`), the vehicle
 //! tag sets BLE diffs against, and references nobody knows.
 
-use crate::rules::custody::{Place, State, Step};
+use crate::rules::custody::{replay_stored, Place, Recorded, State, Step};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -176,9 +176,10 @@ struct ReplayRow {
     flag: Option<String>,
 }
 
-/// Replays one cylinder's history in event-time order (ties by event id): rewrites each row's
-/// `custody_after` and `flag` where they changed and the cylinder's state, in one transaction
-/// (the caller's) that locks the cylinder so two workers never interleave on it.
+/// Replays one cylinder's history in event-time order (ties by event id) through
+/// `rules::custody::replay_stored`: rewrites each row's `custody_after` and `flag` where they
+/// changed and the cylinder's state, in one transaction (the caller's) that locks the cylinder
+/// so two workers never interleave on it.
 pub async fn replay(tx: &mut PgConnection, cylinder_id: i64) -> anyhow::Result<()> {
     let station: String =
         sqlx::query_scalar("SELECT station_code FROM cylinders WHERE id = $1 FOR NO KEY UPDATE")
@@ -195,30 +196,32 @@ pub async fn replay(tx: &mut PgConnection, cylinder_id: i64) -> anyhow::Result<(
     .fetch_all(&mut *tx)
     .await
     .context("reading a history to replay")?;
-    let mut state = State::registered(&station);
-    let (mut ids, mut custodies, mut flags) = (Vec::new(), Vec::new(), Vec::new());
-    for row in &rows {
-        let step = Step::from_row(
-            &row.kind,
-            row.op.as_deref(),
-            row.station_code.as_deref(),
-            row.customer_code.as_deref(),
-            row.to_station_code.as_deref(),
-            row.vehicle_plate.as_deref(),
-        );
-        let Some(step) = step else {
-            tracing::warn!(event_id = %row.event_id, kind = row.kind, "history row with no custody meaning");
-            continue;
-        };
-        let (next, flag) = crate::rules::custody::apply(&state, &step);
-        if next.custody.name() != row.custody_after || flag != row.flag {
-            ids.push(row.event_id);
-            custodies.push(next.custody.name());
-            flags.push(flag);
-        }
-        state = next;
-    }
-    if !ids.is_empty() {
+    let recorded: Vec<Recorded> = rows
+        .iter()
+        .map(|row| {
+            let step = Step::from_row(
+                &row.kind,
+                row.op.as_deref(),
+                row.station_code.as_deref(),
+                row.customer_code.as_deref(),
+                row.to_station_code.as_deref(),
+                row.vehicle_plate.as_deref(),
+            );
+            if step.is_none() {
+                tracing::warn!(event_id = %row.event_id, kind = row.kind, "history row with no custody meaning");
+            }
+            Recorded {
+                step,
+                custody_after: &row.custody_after,
+                flag: row.flag.as_deref(),
+            }
+        })
+        .collect();
+    let (state, rewrites) = replay_stored(&station, &recorded);
+    if !rewrites.is_empty() {
+        let ids: Vec<Uuid> = rewrites.iter().map(|r| rows[r.index].event_id).collect();
+        let custodies: Vec<&str> = rewrites.iter().map(|r| r.custody.name()).collect();
+        let flags: Vec<Option<String>> = rewrites.into_iter().map(|r| r.flag).collect();
         sqlx::query(
             "UPDATE cylinder_events c SET custody_after = t.custody, flag = t.flag \
              FROM UNNEST($2::uuid[], $3::text[], $4::text[]) AS t(event_id, custody, flag) \

@@ -296,4 +296,41 @@ mod tests {
         assert!(text.contains(r#"route="/api/v1/cylinders/{code}",method="GET",status="200""#));
         assert!(text.ends_with("# EOF\n"));
     }
+
+    /// Every series the Grafana dashboard charts is one the server keeps.
+    #[test]
+    fn the_dashboard_charts_only_metrics_that_exist() {
+        let m = Metrics::new();
+        m.request_done("/x", "GET", 200, Duration::from_millis(1));
+        m.decision("allowed", "none");
+        m.stage_done("fences", Duration::from_millis(1), false);
+        m.applied([Duration::from_millis(5)]);
+        m.worker_restarted("relay");
+        let text = m.render();
+        let families: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/grafana-dashboard.json");
+        let dashboard = std::fs::read_to_string(path).unwrap();
+        let mut charted = 0;
+        for (at, _) in dashboard.match_indices("cylwatch_") {
+            let name: String = dashboard[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let family = ["_bucket", "_count", "_sum", "_total"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(&name);
+            assert!(
+                families.contains(&family),
+                "the dashboard charts {name}, which no metric is"
+            );
+            charted += 1;
+        }
+        assert!(charted >= 10);
+    }
 }
