@@ -21,6 +21,7 @@ pub mod public;
 pub mod registry;
 pub mod state;
 pub mod stats;
+pub mod text;
 pub mod trace;
 
 use crate::error::error_response;
@@ -35,6 +36,7 @@ use uuid::Uuid;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
+            .wrap(actix_web::middleware::from_fn(text::refuse_nul))
             .wrap(actix_web::middleware::from_fn(guard::guard))
             .service(resource("/health", web::get().to(health::health)))
             .service(resource("/openapi.json", web::get().to(openapi::document)))
