@@ -6,22 +6,16 @@ use crate::bus::publish::Publisher;
 use crate::rules::compliance::to_beijing;
 use crate::store;
 use crate::store::alerts::{AlertRow, NewAlert};
-use shared::alert::{Alert, AlertKind, AlertStatus, Handling, Severity, Subject};
+use shared::alert::{Alert, Handling, Subject};
 use shared::live::{LiveMessage, Topic};
 use shared::GeoPoint;
 use sqlx::PgPool;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// An alert row as the wire type. `None` for a row this server cannot read (logged).
-pub fn view(row: AlertRow) -> Option<Alert> {
-    let kind = AlertKind::from_name(&row.kind);
-    let severity = Severity::from_name(&row.severity);
-    let status = AlertStatus::from_name(&row.status);
-    let (Some(kind), Some(severity), Some(status)) = (kind, severity, status) else {
-        tracing::error!(id = %row.id, kind = row.kind, "stored alert with unknown kind, severity or status");
-        return None;
-    };
+/// An alert row as the wire type (the store has decoded its kind, severity and status: a row
+/// this build cannot read fails its query, with the value named).
+pub fn view(row: AlertRow) -> Alert {
     let handling = |by: Option<String>, at: Option<chrono::DateTime<chrono::Utc>>, note| {
         Some(Handling {
             by: by?,
@@ -29,13 +23,13 @@ pub fn view(row: AlertRow) -> Option<Alert> {
             note: Option::<String>::unwrap_or_default(note),
         })
     };
-    Some(Alert {
+    Alert {
         id: row.id,
-        kind,
-        severity,
-        status,
+        kind: row.kind,
+        severity: row.severity,
+        status: row.status,
         subject: Subject {
-            kind: row.subject_type,
+            kind: row.subject_type.name().to_owned(),
             id: row.subject_id,
         },
         enterprise_code: row.enterprise_code,
@@ -53,14 +47,12 @@ pub fn view(row: AlertRow) -> Option<Alert> {
         escalated_at: row.escalated_at.map(to_beijing),
         ack: handling(row.ack_by, row.ack_at, row.ack_note),
         resolution: handling(row.resolved_by, row.resolved_at, row.resolution_note),
-    })
+    }
 }
 
 /// Pushes an alert's new state to the screens.
 pub fn push(publisher: &Publisher, row: AlertRow) {
-    if let Some(alert) = view(row) {
-        publisher.send(Topic::Alerts, &LiveMessage::Alert(Box::new(alert)));
-    }
+    publisher.send(Topic::Alerts, &LiveMessage::Alert(Box::new(view(row))));
 }
 
 /// Raises (or counts again) an alert and pushes it. Failures are logged, not returned: the
@@ -94,7 +86,7 @@ pub async fn escalation(
         match store::alerts::escalate(&pool, after).await {
             Ok(rows) => {
                 for row in rows {
-                    tracing::warn!(id = %row.id, kind = row.kind, "critical alert unacknowledged; escalated");
+                    tracing::warn!(id = %row.id, kind = row.kind.name(), "critical alert unacknowledged; escalated");
                     push(&publisher, row);
                 }
             }

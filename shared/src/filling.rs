@@ -21,6 +21,63 @@ pub struct AuthorizeRequest {
     pub staff_no: StaffNo,
 }
 
+/// A filling rule (README "Filling control"): R00–R12, and E01 when the platform cannot decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum FillingRule {
+    R00,
+    R01,
+    R02,
+    R03,
+    R04,
+    R05,
+    R06,
+    R07,
+    R08,
+    R09,
+    R10,
+    R11,
+    R12,
+    E01,
+}
+
+crate::place::names!(FillingRule {
+    R00 => "R00",
+    R01 => "R01",
+    R02 => "R02",
+    R03 => "R03",
+    R04 => "R04",
+    R05 => "R05",
+    R06 => "R06",
+    R07 => "R07",
+    R08 => "R08",
+    R09 => "R09",
+    R10 => "R10",
+    R11 => "R11",
+    R12 => "R12",
+    E01 => "E01",
+});
+
+/// What a filling record revealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillingFlag {
+    /// Net mass above the allowed fill mass.
+    Overfill,
+    /// The mass before filling far from the archived tare or the cylinder's recent fillings.
+    TareMismatch,
+    /// The record arrived later than `late_filling_s` after the filling ended.
+    LateRecord,
+    /// The gun filled a cylinder the platform had refused (the record names that decision).
+    FilledDespiteRefusal,
+}
+
+crate::place::names!(FillingFlag {
+    Overfill => "overfill",
+    TareMismatch => "tare_mismatch",
+    LateRecord => "late_record",
+    FilledDespiteRefusal => "filled_despite_refusal",
+});
+
 /// One rule that refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleReason {
@@ -58,8 +115,8 @@ pub struct NewFilling {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FillingResponse {
     pub id: Uuid,
-    /// `overfill`, `tare_mismatch`, `late_record`.
-    pub flags: Vec<String>,
+    /// `filled_despite_refusal`, `tare_mismatch`, `overfill`, `late_record`.
+    pub flags: Vec<FillingFlag>,
     /// Seconds between the end of filling and the record's arrival.
     pub late_s: f64,
 }

@@ -4,6 +4,8 @@
 pub mod alert;
 pub mod auth;
 pub mod cylinder;
+#[cfg(feature = "sqlx")]
+mod db;
 pub mod density;
 pub mod error;
 pub mod events;
@@ -12,6 +14,7 @@ pub mod health;
 pub mod ids;
 pub mod live;
 pub mod medium;
+pub mod place;
 pub mod registry;
 pub mod stats;
 

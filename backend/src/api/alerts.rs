@@ -80,10 +80,10 @@ fn csv_cells(r: &AlertRow) -> [String; 16] {
         |t: &Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
     [
         r.id.to_string(),
-        r.kind.clone(),
-        r.severity.clone(),
-        r.status.clone(),
-        r.subject_type.clone(),
+        r.kind.name().to_owned(),
+        r.severity.name().to_owned(),
+        r.status.name().to_owned(),
+        r.subject_type.name().to_owned(),
         r.subject_id.clone(),
         opt(&r.enterprise_code),
         opt(&r.district_code),
@@ -146,7 +146,7 @@ pub async fn list(
             after,
             limit,
             |after, n| store::alerts::list(pool, scope, filter, after, n),
-            view,
+            |row| Some(view(row)),
         )
         .await
 }
@@ -158,9 +158,7 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let row = find(&state, &user, &path).await?;
-    Ok(HttpResponse::Ok().json(
-        view(row).ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored alert unreadable")))?,
-    ))
+    Ok(HttpResponse::Ok().json(view(row)))
 }
 
 /// `POST /api/v1/alerts/{id}/ack` `{"note"}`: open → acknowledged.
@@ -208,7 +206,7 @@ async fn handle(
         )));
     }
     let row = find(&state, &user, &path).await?;
-    let critical = row.severity == Severity::Critical.name();
+    let critical = row.severity == Severity::Critical;
     if note.is_empty() && (step == Step::Resolve || critical) {
         return Err(note_error(match step {
             Step::Ack => "acknowledging a critical alert takes a note".to_owned(),
@@ -230,11 +228,10 @@ async fn handle(
     };
     let mut details = serde_json::Map::new();
     details.insert("alert_id".into(), done.id.to_string().into());
-    details.insert("kind".into(), done.kind.clone().into());
+    details.insert("kind".into(), done.kind.name().into());
     details.insert("note".into(), note.into());
     req.extensions_mut().insert(AuditDetails(details));
-    let alert = view(done.clone())
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored alert unreadable")))?;
+    let alert = view(done.clone());
     push(&state.publisher, done);
     Ok(HttpResponse::Ok().json(alert))
 }

@@ -464,11 +464,7 @@ pub fn view(
             .is_some_and(|at| to_beijing(at).date_naive() <= as_of),
     };
     let statuses = compliance::statuses(&facts, as_of, settings.due_soon_days);
-    let stored = record
-        .custody
-        .as_deref()
-        .and_then(Custody::from_name)
-        .unwrap_or(Custody::InStockEmpty);
+    let stored = record.custody.unwrap_or(Custody::InStockEmpty);
     let custody = custody::effective(
         stored,
         record.at_owner_site,
@@ -562,9 +558,7 @@ fn entry(row: store::custody::HistoryRow) -> Result<HistoryEntry, ApiError> {
     fn code<T: std::str::FromStr>(s: Option<String>) -> Option<T> {
         s.and_then(|s| s.parse().ok())
     }
-    let custody_after = Custody::from_name(&row.custody_after).ok_or_else(|| {
-        ApiError::Internal(anyhow::anyhow!("stored custody {}", row.custody_after))
-    })?;
+    let custody_after = row.custody_after;
     let target_place = match (row.kind.as_str(), row.op.as_deref()) {
         ("scan" | "filling", Some("fill")) => row.station_name.clone(),
         _ => row.customer_name.clone().or(row.to_station_name.clone()),

@@ -8,7 +8,10 @@ use crate::access::Device;
 use crate::api::state::{AppState, DecisionLane};
 use crate::error::ApiError;
 use crate::rules::compliance::today_in_shanghai;
-use crate::rules::filling::{decide, CylinderFacts, EnterpriseFacts, Facts, Reason};
+use crate::rules::filling::{
+    decide, flag_alert, record_flags, CylinderFacts, EnterpriseFacts, Facts, Reason, RecordFacts,
+    RecordPolicy,
+};
 use crate::store;
 use crate::store::alerts::NewAlert;
 use crate::store::auth::AuditRow;
@@ -18,11 +21,12 @@ use crate::telemetry::metrics;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use anyhow::Context;
 use chrono::{Months, Utc};
-use shared::alert::{AlertKind, Severity};
+use shared::alert::AlertKind;
 use shared::filling::{
-    AuthorizeRequest, AuthorizeResponse, FillingResponse, NewFilling, RuleReason,
+    AuthorizeRequest, AuthorizeResponse, FillingFlag, FillingResponse, NewFilling, RuleReason,
 };
 use shared::medium::Medium;
+use shared::place::SubjectKind;
 use shared::{ErrorCode, ErrorDetail};
 use std::time::Duration;
 use uuid::Uuid;
@@ -186,7 +190,7 @@ fn refusal_alert(
     NewAlert {
         kind,
         severity: kind.severity(),
-        subject_type: "station",
+        subject_type: SubjectKind::Station,
         subject_id: ask.station_code.as_str().to_owned(),
         enterprise_code: Some(station.enterprise_code.clone()),
         district_code: Some(station.district_code.clone()),
@@ -426,37 +430,41 @@ pub async fn record(
         store::cylinders::record(&state.pool, Some(new.cylinder_code.as_str()), None, &scope)
             .await?
             .ok_or_else(|| unknown("cylinder_code", "cylinder"))?;
-    let mut flags = Vec::new();
-    if let Some(id) = new.decision_id {
-        let decision = store::filling::decision(&state.pool, id)
-            .await?
-            .ok_or_else(|| unknown("decision_id", "decision"))?;
-        if decision.1.as_deref() != Some(new.cylinder_code.as_str()) && decision.1.is_some() {
-            return Err(invalid(
-                "decision_id",
-                "the decision was for another cylinder",
-            ));
+    let decision_allowed = match new.decision_id {
+        Some(id) => {
+            let decision = store::filling::decision(&state.pool, id)
+                .await?
+                .ok_or_else(|| unknown("decision_id", "decision"))?;
+            if decision.1.as_deref() != Some(new.cylinder_code.as_str()) && decision.1.is_some() {
+                return Err(invalid(
+                    "decision_id",
+                    "the decision was for another cylinder",
+                ));
+            }
+            Some(decision.0)
         }
-        if !decision.0 {
-            flags.push("filled_despite_refusal".to_owned());
-        }
-    }
-    let tolerance = state.settings.tare_tolerance_kg;
+        None => None,
+    };
     let history = store::filling::historical_tare(&state.pool, cylinder.id).await?;
-    let off_archive = (new.mass_before_kg - cylinder.tare_kg).abs() > tolerance;
-    let off_history = history.is_some_and(|h| (new.mass_before_kg - h).abs() > tolerance);
-    if off_archive || off_history {
-        flags.push("tare_mismatch".to_owned());
-    }
-    if new.mass_after_kg - new.mass_before_kg > cylinder.max_fill_kg {
-        flags.push("overfill".to_owned());
-    }
     let late_ms = (received_at - ended_at).num_milliseconds();
     let late_s =
         std::time::Duration::from_millis(u64::try_from(late_ms).unwrap_or(0)).as_secs_f64();
-    if late_s > state.settings.late_filling_s {
-        flags.push("late_record".to_owned());
-    }
+    let policy = RecordPolicy {
+        tare_tolerance_kg: state.settings.tare_tolerance_kg,
+        late_filling_s: state.settings.late_filling_s,
+    };
+    let flags = record_flags(
+        &RecordFacts {
+            decision_allowed,
+            tare_kg: cylinder.tare_kg,
+            historical_tare_kg: history,
+            max_fill_kg: cylinder.max_fill_kg,
+            mass_before_kg: new.mass_before_kg,
+            mass_after_kg: new.mass_after_kg,
+            late_s,
+        },
+        &policy,
+    );
     let id = Uuid::new_v4();
     store::filling::insert_filling(
         &state.pool,
@@ -488,42 +496,28 @@ pub async fn record(
         "received_at": received_at, "mass_before_kg": new.mass_before_kg,
         "mass_after_kg": new.mass_after_kg, "device_id": device.device_id,
     });
-    for flag in &flags {
-        let (kind, severity, subject_type, limits) = match flag.as_str() {
-            "overfill" => (
-                AlertKind::Overfill,
-                AlertKind::Overfill.severity(),
-                "cylinder",
-                serde_json::json!({"net_kg": new.mass_after_kg - new.mass_before_kg,
-                                   "max_fill_kg": cylinder.max_fill_kg}),
-            ),
-            "tare_mismatch" => (
-                AlertKind::TareMismatch,
-                AlertKind::TareMismatch.severity(),
-                "cylinder",
-                serde_json::json!({"archived_tare_kg": cylinder.tare_kg,
-                                   "historical_tare_kg": history,
-                                   "tolerance_kg": tolerance}),
-            ),
-            "late_record" => (
-                AlertKind::LateFillingRecord,
-                AlertKind::LateFillingRecord.severity(),
-                "station",
-                serde_json::json!({"late_s": late_s, "limit_s": state.settings.late_filling_s}),
-            ),
-            // Filling a cylinder the gun refused: the station's refusal alert, made critical.
-            _ => (
-                AlertKind::FillingRefused,
-                Severity::Critical,
-                "station",
-                serde_json::json!({"filled_despite_refusal": true}),
-            ),
+    for &flag in &flags {
+        let (kind, severity, subject_type) = flag_alert(flag);
+        let limits = match flag {
+            FillingFlag::Overfill => serde_json::json!({
+                "net_kg": new.mass_after_kg - new.mass_before_kg,
+                "max_fill_kg": cylinder.max_fill_kg}),
+            FillingFlag::TareMismatch => serde_json::json!({
+                "archived_tare_kg": cylinder.tare_kg,
+                "historical_tare_kg": history,
+                "tolerance_kg": policy.tare_tolerance_kg}),
+            FillingFlag::LateRecord => {
+                serde_json::json!({"late_s": late_s, "limit_s": policy.late_filling_s})
+            }
+            FillingFlag::FilledDespiteRefusal => {
+                serde_json::json!({"filled_despite_refusal": true})
+            }
         };
         let mut evidence = filling.clone();
         if let (Some(e), Some(extra)) = (evidence.as_object_mut(), limits.as_object()) {
             e.extend(extra.clone());
         }
-        let subject_id = if subject_type == "cylinder" {
+        let subject_id = if subject_type == SubjectKind::Cylinder {
             new.cylinder_code.as_str()
         } else {
             new.station_code.as_str()
@@ -539,7 +533,7 @@ pub async fn record(
             place_name: Some(station.name.clone()),
             seen_at: received_at,
             evidence,
-            sighting: format!("filling:{id}:{flag}"),
+            sighting: format!("filling:{id}:{}", flag.name()),
         };
         crate::alerts::raise(&state.pool, &state.publisher, alert).await;
     }

@@ -497,7 +497,7 @@ fn cylinder_cells(r: &store::stats::Listed) -> Vec<String> {
     vec![
         r.code.clone(),
         r.medium.clone(),
-        r.custody.clone(),
+        r.custody.name().to_owned(),
         r.compliance.clone(),
         r.owner.clone(),
         r.district_code.clone().unwrap_or_default(),

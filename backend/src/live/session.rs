@@ -213,7 +213,7 @@ async fn send_snapshot(session: &mut Session, pool: &PgPool, scope: &Scope) -> R
     };
     let limit = i64::try_from(SNAPSHOT_ALERTS).unwrap_or(i64::MAX);
     let alerts = match store::alerts::list(pool, scope, &unresolved, None, limit).await {
-        Ok(rows) => rows.into_iter().filter_map(crate::alerts::view).collect(),
+        Ok(rows) => rows.into_iter().map(crate::alerts::view).collect(),
         Err(e) => {
             tracing::warn!(error = %format!("{e:#}"), "snapshot failed; none sent");
             return Ok(());

@@ -169,7 +169,7 @@ pub async fn apply(
     live.extend(
         raised
             .into_iter()
-            .filter_map(crate::alerts::view)
+            .map(crate::alerts::view)
             .map(|a| LiveMessage::Alert(Box::new(a))),
     );
     Ok(live)

@@ -11,6 +11,7 @@ use crate::store::alerts::NewAlert;
 use crate::store::fences::TransitionRow;
 use shared::alert::AlertKind;
 use shared::live::LiveMessage;
+use shared::place::SubjectKind;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -150,7 +151,7 @@ impl FenceStage {
         }
         Ok(raised
             .into_iter()
-            .filter_map(crate::alerts::view)
+            .map(crate::alerts::view)
             .map(|a| LiveMessage::Alert(Box::new(a)))
             .collect())
     }
@@ -167,7 +168,7 @@ fn stop_alert(
     NewAlert {
         kind,
         severity: kind.severity(),
-        subject_type: "vehicle",
+        subject_type: SubjectKind::Vehicle,
         subject_id: mv.plate.clone(),
         enterprise_code,
         district_code,
@@ -203,7 +204,7 @@ fn alert_for(
     Some(NewAlert {
         kind,
         severity: kind.severity(),
-        subject_type: "vehicle",
+        subject_type: SubjectKind::Vehicle,
         subject_id: mv.plate.clone(),
         enterprise_code,
         district_code,

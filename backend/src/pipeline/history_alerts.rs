@@ -8,8 +8,10 @@ use crate::store::alerts::NewAlert;
 use crate::store::custody::{NewRow, Unresolved};
 use chrono::Utc;
 use shared::alert::AlertKind;
+use shared::cylinder::Custody;
 use shared::events::BleSighting;
 use shared::live::{CylinderState, LiveMessage, SiteStock as SiteStockMessage};
+use shared::place::SubjectKind;
 use sqlx::PgConnection;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -23,7 +25,7 @@ pub type LeftNowhere<'a> = (
 );
 
 /// An alert whose condition ended: kind, subject type, subject id.
-pub type Ended = (AlertKind, &'static str, String);
+pub type Ended = (AlertKind, SubjectKind, String);
 
 /// What a custody batch wrote, for the alerts and the live messages it makes.
 pub struct Batch<'a> {
@@ -58,7 +60,7 @@ pub async fn derive(
     live.extend(touched_now.into_iter().map(|c| {
         LiveMessage::Cylinder(CylinderState {
             code: c.code.clone(),
-            custody: c.custody.clone().unwrap_or_else(|| "in_stock_empty".into()),
+            custody: c.custody.unwrap_or(Custody::InStockEmpty).name().to_owned(),
             place_kind: c.place.as_ref().map(|p| p.0.clone()),
             place_code: c.place.as_ref().map(|p| p.1.clone()),
             lon: c.location.map(|l| l.0),
@@ -90,7 +92,7 @@ pub async fn derive(
             alerts.push(NewAlert {
                 kind,
                 severity: kind.severity(),
-                subject_type: "cylinder",
+                subject_type: SubjectKind::Cylinder,
                 subject_id: c.code.clone(),
                 enterprise_code: Some(c.owner.clone()),
                 district_code: c.district.clone(),
@@ -115,9 +117,9 @@ pub async fn derive(
             kind: AlertKind::IllegalTag,
             severity: AlertKind::IllegalTag.severity(),
             subject_type: if u.ref_kind == "tag_id" {
-                "tag"
+                SubjectKind::Tag
             } else {
-                "cylinder"
+                SubjectKind::Cylinder
             },
             subject_id: u.ref_value.clone(),
             district_code: writer.as_deref().and_then(|w| districts.get(w).cloned()),
@@ -140,7 +142,7 @@ pub async fn derive(
         alerts.push(NewAlert {
             kind: AlertKind::UnloadedUnknownPlace,
             severity: AlertKind::UnloadedUnknownPlace.severity(),
-            subject_type: "vehicle",
+            subject_type: SubjectKind::Vehicle,
             subject_id: ble.vehicle_plate.as_str().to_owned(),
             enterprise_code: writer.map(str::to_owned),
             district_code: writer.and_then(|w| districts.get(w).cloned()),
@@ -219,11 +221,11 @@ async fn site_alerts(
     let mut ended = Vec::new();
     for site in &stock {
         let subject_type = if site.kind == "station" {
-            "station"
+            SubjectKind::Station
         } else {
-            "customer"
+            SubjectKind::Customer
         };
-        let Some(row) = sites.get(&(subject_type, site.code.as_str())) else {
+        let Some(row) = sites.get(&(subject_type.name(), site.code.as_str())) else {
             continue;
         };
         if site.full > i64::from(site.full_stock_limit) {
@@ -269,7 +271,7 @@ async fn site_alerts(
                 alerts.push(NewAlert {
                     kind,
                     severity: kind.severity(),
-                    subject_type: "customer",
+                    subject_type: SubjectKind::Customer,
                     subject_id: customer.code.clone(),
                     enterprise_code: Some(customer.enterprise_code.clone()),
                     district_code: customer.district_code.clone(),
@@ -296,7 +298,7 @@ async fn site_alerts(
             alerts.push(NewAlert {
                 kind,
                 severity: kind.severity(),
-                subject_type: "customer",
+                subject_type: SubjectKind::Customer,
                 subject_id: customer.code.clone(),
                 enterprise_code: Some(customer.enterprise_code.clone()),
                 district_code: customer.district_code.clone(),
@@ -353,7 +355,7 @@ async fn staff_alerts(
         alerts.push(NewAlert {
             kind,
             severity: kind.severity(),
-            subject_type: "staff",
+            subject_type: SubjectKind::Staff,
             subject_id: no.to_owned(),
             enterprise_code: member.map(|m| m.enterprise_code.clone()),
             district_code: member.and_then(|m| m.district_code.clone()),

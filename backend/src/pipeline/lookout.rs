@@ -11,6 +11,7 @@ use crate::store::alerts::NewAlert;
 use chrono::Utc;
 use shared::alert::AlertKind;
 use shared::cylinder::Custody;
+use shared::place::SubjectKind;
 use sqlx::PgPool;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -58,7 +59,7 @@ async fn pass(
         let alert = NewAlert {
             kind,
             severity: kind.severity(),
-            subject_type: "device",
+            subject_type: SubjectKind::Device,
             subject_id: d.device_id.clone(),
             enterprise_code: Some(d.enterprise_code.clone()),
             district_code: d.district_code.clone(),
@@ -81,11 +82,8 @@ async fn pass(
     }
     let unseen_since = now - options.loss_after;
     for c in store::lookout::unseen_cylinders(pool, unseen_since, LOST_PER_PASS).await? {
-        let Some(custody) = Custody::from_name(&c.custody) else {
-            continue;
-        };
         let lost = effective(
-            custody,
+            c.custody,
             c.at_owner_site,
             Some(c.last_seen_at),
             now,
@@ -98,7 +96,7 @@ async fn pass(
         let alert = NewAlert {
             kind,
             severity: kind.severity(),
-            subject_type: "cylinder",
+            subject_type: SubjectKind::Cylinder,
             subject_id: c.code.clone(),
             enterprise_code: Some(c.owner.clone()),
             district_code: c.district_code.clone(),
@@ -124,9 +122,9 @@ async fn pass(
         (AlertKind::CylinderLost, unseen_since),
     ] {
         let subject_type = if kind == AlertKind::DeviceSilent {
-            "device"
+            SubjectKind::Device
         } else {
-            "cylinder"
+            SubjectKind::Cylinder
         };
         for (subject, last_seen) in store::lookout::open_subjects(pool, kind.name()).await? {
             if last_seen.is_some_and(|seen| seen >= cut_off) {

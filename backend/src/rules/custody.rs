@@ -318,7 +318,7 @@ pub struct Recorded<'a> {
     /// Its step; `None` for a row with no custody meaning (skipped).
     pub step: Option<Step>,
     /// What the last replay wrote on it.
-    pub custody_after: &'a str,
+    pub custody_after: Custody,
     pub flag: Option<&'a str>,
 }
 
@@ -338,7 +338,7 @@ pub fn replay_stored(station: &str, rows: &[Recorded<'_>]) -> (State, Vec<Rewrit
     for (index, row) in rows.iter().enumerate() {
         let Some(step) = &row.step else { continue };
         let (next, flag) = apply(&state, step);
-        if next.custody.name() != row.custody_after || flag.as_deref() != row.flag {
+        if next.custody != row.custody_after || flag.as_deref() != row.flag {
             rewrites.push(Rewrite {
                 index,
                 custody: next.custody,
@@ -392,19 +392,19 @@ mod tests {
         let rows = [
             Recorded {
                 step: Some(scan(ScanOp::Fill)),
-                custody_after: "in_stock_full",
+                custody_after: Custody::InStockFull,
                 flag: None,
             },
             // No custody meaning: skipped, never rewritten.
             Recorded {
                 step: None,
-                custody_after: "whatever",
+                custody_after: Custody::Lost,
                 flag: None,
             },
             // Stored before an earlier `load` arrived late: now it follows the load.
             Recorded {
                 step: Some(scan(ScanOp::Load)),
-                custody_after: "in_stock_full",
+                custody_after: Custody::InStockFull,
                 flag: Some("impossible"),
             },
         ];

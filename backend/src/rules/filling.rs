@@ -15,7 +15,10 @@
 //!   passes both.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use shared::alert::{AlertKind, Severity};
+use shared::filling::FillingFlag;
 use shared::medium::Medium;
+use shared::place::SubjectKind;
 
 /// The enterprise that runs the station.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +157,78 @@ pub fn decide(facts: &Facts) -> Vec<Reason> {
     // Rule order for the reader: R12 was pushed with R08/R09; sort by rule name.
     out.sort_by_key(|r| r.rule);
     out
+}
+
+/// What a filling record is checked against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordFacts {
+    /// The gun's decision the record names, if it names one: allowed or not.
+    pub decision_allowed: Option<bool>,
+    pub tare_kg: f64,
+    /// The cylinder's tare as its own recent fillings measured it.
+    pub historical_tare_kg: Option<f64>,
+    pub max_fill_kg: f64,
+    pub mass_before_kg: f64,
+    pub mass_after_kg: f64,
+    /// Seconds between the end of filling and the record's arrival.
+    pub late_s: f64,
+}
+
+/// The limits a filling record is held to, from the settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordPolicy {
+    pub tare_tolerance_kg: f64,
+    pub late_filling_s: f64,
+}
+
+/// What a filling record reveals, in a fixed order.
+pub fn record_flags(f: &RecordFacts, policy: &RecordPolicy) -> Vec<FillingFlag> {
+    let mut flags = Vec::new();
+    if f.decision_allowed == Some(false) {
+        flags.push(FillingFlag::FilledDespiteRefusal);
+    }
+    let tolerance = policy.tare_tolerance_kg;
+    let off_archive = (f.mass_before_kg - f.tare_kg).abs() > tolerance;
+    let off_history = f
+        .historical_tare_kg
+        .is_some_and(|h| (f.mass_before_kg - h).abs() > tolerance);
+    if off_archive || off_history {
+        flags.push(FillingFlag::TareMismatch);
+    }
+    if f.mass_after_kg - f.mass_before_kg > f.max_fill_kg {
+        flags.push(FillingFlag::Overfill);
+    }
+    if f.late_s > policy.late_filling_s {
+        flags.push(FillingFlag::LateRecord);
+    }
+    flags
+}
+
+/// The alert a flag raises, its severity and what it is about. Filling a cylinder the gun
+/// refused is the station's refusal alert, made critical.
+pub fn flag_alert(flag: FillingFlag) -> (AlertKind, Severity, SubjectKind) {
+    match flag {
+        FillingFlag::Overfill => (
+            AlertKind::Overfill,
+            AlertKind::Overfill.severity(),
+            SubjectKind::Cylinder,
+        ),
+        FillingFlag::TareMismatch => (
+            AlertKind::TareMismatch,
+            AlertKind::TareMismatch.severity(),
+            SubjectKind::Cylinder,
+        ),
+        FillingFlag::LateRecord => (
+            AlertKind::LateFillingRecord,
+            AlertKind::LateFillingRecord.severity(),
+            SubjectKind::Station,
+        ),
+        FillingFlag::FilledDespiteRefusal => (
+            AlertKind::FillingRefused,
+            Severity::Critical,
+            SubjectKind::Station,
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -361,5 +436,46 @@ mod tests {
         assert_eq!(disagreements, 0);
         // Every rule was exercised, both ways.
         assert!(refused.iter().all(|n| *n > 100), "{refused:?}");
+    }
+
+    fn record(decision: Option<bool>, before: f64, after: f64, late_s: f64) -> Vec<FillingFlag> {
+        let facts = RecordFacts {
+            decision_allowed: decision,
+            tare_kg: 15.0,
+            historical_tare_kg: Some(15.2),
+            max_fill_kg: 14.5,
+            mass_before_kg: before,
+            mass_after_kg: after,
+            late_s,
+        };
+        let policy = RecordPolicy {
+            tare_tolerance_kg: 1.0,
+            late_filling_s: 10.0,
+        };
+        record_flags(&facts, &policy)
+    }
+
+    #[test]
+    fn a_record_is_flagged_for_each_thing_it_reveals_and_only_those() {
+        assert!(record(Some(true), 15.1, 29.5, 3.0).is_empty());
+        assert_eq!(record(None, 15.1, 29.7, 3.0), [FillingFlag::Overfill]);
+        // Off the archive by more than the tolerance; exactly the tolerance is not.
+        assert_eq!(record(None, 16.5, 30.0, 3.0), [FillingFlag::TareMismatch]);
+        assert!(record(None, 16.0, 30.0, 3.0).is_empty());
+        assert_eq!(record(None, 15.1, 29.0, 10.5), [FillingFlag::LateRecord]);
+        assert_eq!(
+            record(Some(false), 17.0, 40.0, 60.0),
+            [
+                FillingFlag::FilledDespiteRefusal,
+                FillingFlag::TareMismatch,
+                FillingFlag::Overfill,
+                FillingFlag::LateRecord
+            ]
+        );
+        assert_eq!(
+            flag_alert(FillingFlag::FilledDespiteRefusal).1,
+            Severity::Critical
+        );
+        assert_eq!(flag_alert(FillingFlag::LateRecord).2, SubjectKind::Station);
     }
 }

@@ -5,6 +5,7 @@ use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::alert::{AlertKind, AlertStatus, Severity};
+use shared::place::SubjectKind;
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
@@ -13,7 +14,7 @@ use uuid::Uuid;
 pub struct NewAlert {
     pub kind: AlertKind,
     pub severity: Severity,
-    pub subject_type: &'static str,
+    pub subject_type: SubjectKind,
     pub subject_id: String,
     pub enterprise_code: Option<String>,
     pub district_code: Option<String>,
@@ -31,10 +32,10 @@ pub struct NewAlert {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AlertRow {
     pub id: Uuid,
-    pub kind: String,
-    pub severity: String,
-    pub status: String,
-    pub subject_type: String,
+    pub kind: AlertKind,
+    pub severity: Severity,
+    pub status: AlertStatus,
+    pub subject_type: SubjectKind,
     pub subject_id: String,
     pub enterprise_code: Option<String>,
     pub district_code: Option<String>,
@@ -101,8 +102,8 @@ pub async fn raise<'e, E: PgExecutor<'e>>(
     );
     sqlx::query_as(&sql)
         .bind(Uuid::new_v4())
-        .bind(alert.kind.name())
-        .bind(alert.severity.name())
+        .bind(alert.kind)
+        .bind(alert.severity)
         .bind(alert.subject_type)
         .bind(&alert.subject_id)
         .bind(&alert.enterprise_code)
@@ -123,7 +124,7 @@ pub async fn raise<'e, E: PgExecutor<'e>>(
 pub async fn condition_ended<'e, E: PgExecutor<'e>>(
     executor: E,
     kind: AlertKind,
-    subject_type: &str,
+    subject_type: SubjectKind,
     subject_id: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<Option<AlertRow>> {
@@ -134,7 +135,7 @@ pub async fn condition_ended<'e, E: PgExecutor<'e>>(
          RETURNING {COLUMNS}"
     );
     sqlx::query_as(&sql)
-        .bind(kind.name())
+        .bind(kind)
         .bind(subject_type)
         .bind(subject_id)
         .bind(at)

@@ -4,6 +4,7 @@
 use crate::rules::custody::{replay_stored, Place, Recorded, State, Step};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use shared::cylinder::Custody;
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -172,7 +173,7 @@ struct ReplayRow {
     customer_code: Option<String>,
     to_station_code: Option<String>,
     vehicle_plate: Option<String>,
-    custody_after: String,
+    custody_after: Custody,
     flag: Option<String>,
 }
 
@@ -212,7 +213,7 @@ pub async fn replay(tx: &mut PgConnection, cylinder_id: i64) -> anyhow::Result<(
             }
             Recorded {
                 step,
-                custody_after: &row.custody_after,
+                custody_after: row.custody_after,
                 flag: row.flag.as_deref(),
             }
         })
@@ -220,7 +221,7 @@ pub async fn replay(tx: &mut PgConnection, cylinder_id: i64) -> anyhow::Result<(
     let (state, rewrites) = replay_stored(&station, &recorded);
     if !rewrites.is_empty() {
         let ids: Vec<Uuid> = rewrites.iter().map(|r| rows[r.index].event_id).collect();
-        let custodies: Vec<&str> = rewrites.iter().map(|r| r.custody.name()).collect();
+        let custodies: Vec<Custody> = rewrites.iter().map(|r| r.custody).collect();
         let flags: Vec<Option<String>> = rewrites.into_iter().map(|r| r.flag).collect();
         sqlx::query(
             "UPDATE cylinder_events c SET custody_after = t.custody, flag = t.flag \
@@ -281,7 +282,7 @@ async fn write_state(tx: &mut PgConnection, cylinder_id: i64, state: &State) -> 
         "#,
     )
     .bind(cylinder_id)
-    .bind(state.custody.name())
+    .bind(state.custody)
     .bind(place_kind)
     .bind(place_code)
     .execute(&mut *tx)
@@ -422,7 +423,7 @@ pub struct HistoryRow {
     pub mass_before_kg: Option<f64>,
     pub mass_after_kg: Option<f64>,
     pub details: Option<serde_json::Value>,
-    pub custody_after: String,
+    pub custody_after: Custody,
     pub flag: Option<String>,
 }
 
@@ -494,7 +495,7 @@ pub async fn recent(
 pub struct Standing {
     pub code: String,
     pub medium: String,
-    pub custody: Option<String>,
+    pub custody: Option<Custody>,
     pub location: Option<(f64, f64)>,
     pub last_seen_at: Option<DateTime<Utc>>,
     /// Where it is now: (`station` | `customer` | `vehicle`, code).
@@ -516,7 +517,7 @@ pub async fn standing(
         medium: String,
         place_kind: Option<String>,
         place_code: Option<String>,
-        custody: Option<String>,
+        custody: Option<Custody>,
         lon: Option<f64>,
         lat: Option<f64>,
         last_seen_at: Option<DateTime<Utc>>,

@@ -4,6 +4,7 @@ use super::WriteError;
 use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
+use shared::cylinder::Custody;
 use shared::registry::{CylinderArchive, RowError};
 use shared::ErrorCode;
 use sqlx::PgPool;
@@ -259,7 +260,7 @@ pub struct CylinderRecord {
     pub station_code: String,
     pub owner_name: Option<String>,
     pub station_name: Option<String>,
-    pub custody: Option<String>,
+    pub custody: Option<Custody>,
     pub place_kind: Option<String>,
     pub place_code: Option<String>,
     pub place_name: Option<String>,

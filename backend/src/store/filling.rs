@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
+use shared::filling::FillingFlag;
 use sqlx::{PgConnection, PgPool};
 use std::sync::LazyLock;
 use uuid::Uuid;
@@ -307,7 +308,7 @@ pub struct FillingRow {
     pub received_at: DateTime<Utc>,
     pub mass_before_kg: f64,
     pub mass_after_kg: f64,
-    pub flags: Vec<String>,
+    pub flags: Vec<FillingFlag>,
     pub late_s: f64,
     pub device_id: String,
     pub enterprise_code: String,

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use shared::cylinder::Custody;
 use sqlx::PgPool;
 
 /// A device that has sent events before and none since `since`.
@@ -40,7 +41,7 @@ pub struct Unseen {
     pub code: String,
     pub owner: String,
     pub district_code: Option<String>,
-    pub custody: String,
+    pub custody: Custody,
     pub at_owner_site: bool,
     pub last_seen_at: DateTime<Utc>,
     pub place_kind: Option<String>,

@@ -6,6 +6,7 @@ use super::{SITE_CODE, SITE_KIND};
 use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use shared::cylinder::Custody;
 use sqlx::PgPool;
 
 /// One cylinder of a list behind a figure.
@@ -13,7 +14,7 @@ use sqlx::PgPool;
 pub struct Listed {
     pub code: String,
     pub medium: String,
-    pub custody: String,
+    pub custody: Custody,
     pub compliance: String,
     pub owner: String,
     pub district_code: Option<String>,

@@ -1,0 +1,91 @@
+//! With the `sqlx` feature: the newtypes and text enums are PostgreSQL `text` values. A stored
+//! value that does not parse (a code with a bad character, an alert kind this build does not
+//! know) is a decode error naming the type and the value: never skipped, never a default.
+
+use crate::alert::{AlertKind, AlertStatus, Severity};
+use crate::auth::Role;
+use crate::cylinder::{Custody, ScanOp};
+use crate::filling::{FillingFlag, FillingRule};
+use crate::ids::{
+    CustomerCode, CylinderCode, DeviceId, DistrictCode, EnterpriseCode, StaffNo, StationCode,
+    TagId, VehiclePlate,
+};
+use crate::place::{PlaceKind, SubjectKind};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgTypeInfo, PgValueRef, Postgres};
+
+/// Implements `sqlx::Type`, `Encode` and `Decode` as text: the method `$to` gives the text,
+/// `$from` parses it (`None`: not a valid value).
+macro_rules! as_text {
+    ($t:ty, $to:ident, $from:expr) => {
+        impl sqlx::Type<Postgres> for $t {
+            fn type_info() -> PgTypeInfo {
+                <&str as sqlx::Type<Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &PgTypeInfo) -> bool {
+                <&str as sqlx::Type<Postgres>>::compatible(ty)
+            }
+        }
+
+        impl PgHasArrayType for $t {
+            fn array_type_info() -> PgTypeInfo {
+                <&str as PgHasArrayType>::array_type_info()
+            }
+        }
+
+        impl sqlx::Encode<'_, Postgres> for $t {
+            fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+                let text: &str = self.$to();
+                <&str as sqlx::Encode<Postgres>>::encode_by_ref(&text, buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, Postgres> for $t {
+            fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+                let text = <&str as sqlx::Decode<'r, Postgres>>::decode(value)?;
+                let parsed: Option<$t> = ($from)(text);
+                parsed.ok_or_else(|| {
+                    format!("stored {} {text:?} is not a valid one", stringify!($t)).into()
+                })
+            }
+        }
+    };
+}
+
+macro_rules! code_as_text {
+    ($($t:ty),*) => {
+        $(as_text!($t, as_str, |s: &str| <$t>::try_from(s.to_owned()).ok());)*
+    };
+}
+
+macro_rules! enum_as_text {
+    ($($t:ty),*) => {
+        $(as_text!($t, name, <$t>::from_name);)*
+    };
+}
+
+code_as_text!(
+    CylinderCode,
+    TagId,
+    EnterpriseCode,
+    StationCode,
+    CustomerCode,
+    StaffNo,
+    DeviceId,
+    DistrictCode,
+    VehiclePlate
+);
+enum_as_text!(
+    AlertKind,
+    Severity,
+    AlertStatus,
+    Role,
+    Custody,
+    ScanOp,
+    FillingRule,
+    FillingFlag,
+    PlaceKind,
+    SubjectKind
+);
