@@ -9,14 +9,16 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use shared::auth::Role;
+use shared::auth::{DeviceKind, Role};
+use shared::ids::{DeviceId, DistrictCode, EnterpriseCode, StationCode};
 use shared::ErrorCode;
+use shared::VehiclePlate;
 
 /// What a principal may see: everything, one district's enterprises, or one enterprise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
-    enterprise: Option<String>,
-    district: Option<String>,
+    enterprise: Option<EnterpriseCode>,
+    district: Option<DistrictCode>,
 }
 
 impl Scope {
@@ -38,21 +40,28 @@ impl Scope {
 
     /// Only this enterprise's records, or `None` for no such limit.
     pub fn enterprise(&self) -> Option<&str> {
-        self.enterprise.as_deref()
+        self.enterprise.as_ref().map(EnterpriseCode::as_str)
     }
 
     /// Only records of enterprises in this district, or `None`.
     pub fn district(&self) -> Option<&str> {
-        self.district.as_deref()
+        self.district.as_ref().map(DistrictCode::as_str)
     }
 
-    /// This scope narrowed to one enterprise and/or district, or `None` when that lies outside.
+    /// This scope narrowed to one enterprise and/or district, or `None` when that lies outside
+    /// (a code that is no valid code names nothing inside).
     pub fn narrow(&self, enterprise: Option<&str>, district: Option<&str>) -> Option<Self> {
-        let pick = |own: &Option<String>, asked: Option<&str>| match (own, asked) {
-            (Some(own), Some(asked)) if own != asked => None,
-            (Some(own), _) => Some(Some(own.clone())),
-            (None, asked) => Some(asked.map(str::to_owned)),
-        };
+        fn pick<T: Clone + AsRef<str> + TryFrom<String>>(
+            own: &Option<T>,
+            asked: Option<&str>,
+        ) -> Option<Option<T>> {
+            match (own, asked) {
+                (Some(own), Some(asked)) if own.as_ref() != asked => None,
+                (Some(own), _) => Some(Some(own.clone())),
+                (None, Some(asked)) => T::try_from(asked.to_owned()).ok().map(Some),
+                (None, None) => Some(None),
+            }
+        }
         Some(Self {
             enterprise: pick(&self.enterprise, enterprise)?,
             district: pick(&self.district, district)?,
@@ -61,8 +70,8 @@ impl Scope {
 
     /// Whether a record of `enterprise` (in `district`) is inside.
     pub fn admits(&self, enterprise: Option<&str>, district: Option<&str>) -> bool {
-        let enterprise_ok = self.enterprise.is_none() || self.enterprise.as_deref() == enterprise;
-        let district_ok = self.district.is_none() || self.district.as_deref() == district;
+        let enterprise_ok = self.enterprise.is_none() || self.enterprise() == enterprise;
+        let district_ok = self.district.is_none() || self.district() == district;
         enterprise_ok && district_ok
     }
 }
@@ -73,8 +82,8 @@ pub struct User {
     pub id: i64,
     pub username: String,
     pub role: Role,
-    pub enterprise_code: Option<String>,
-    pub district_code: Option<String>,
+    pub enterprise_code: Option<EnterpriseCode>,
+    pub district_code: Option<DistrictCode>,
     pub expires_at: DateTime<Utc>,
     pub token_hash: String,
 }
@@ -112,26 +121,28 @@ impl User {
     pub fn may_manage(&self, enterprise: &str) -> Result<(), ApiError> {
         self.require(&[Role::Admin, Role::CityRegulator, Role::EnterpriseAdmin])?;
         match (&self.role, &self.enterprise_code) {
-            (Role::EnterpriseAdmin, Some(own)) if own != enterprise => Err(ApiError::Client(
-                shared::ErrorDetail::new(
-                    ErrorCode::UnknownReference,
-                    "enterprise_code names a record that does not exist",
-                )
-                .with_field("enterprise_code"),
-            )),
+            (Role::EnterpriseAdmin, Some(own)) if own.as_str() != enterprise => {
+                Err(ApiError::Client(
+                    shared::ErrorDetail::new(
+                        ErrorCode::UnknownReference,
+                        "enterprise_code names a record that does not exist",
+                    )
+                    .with_field("enterprise_code"),
+                ))
+            }
             _ => Ok(()),
         }
     }
 }
 
 /// A device, by its key.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Device {
-    pub device_id: String,
-    pub kind: String,
-    pub enterprise_code: String,
-    pub vehicle_plate: Option<String>,
-    pub station_code: Option<String>,
+    pub device_id: DeviceId,
+    pub kind: DeviceKind,
+    pub enterprise_code: EnterpriseCode,
+    pub vehicle_plate: Option<VehiclePlate>,
+    pub station_code: Option<StationCode>,
 }
 
 /// Who made a request, kept in the request's extensions for the audit log.
@@ -197,7 +208,7 @@ mod tests {
     fn scopes_admit() {
         let district = Scope {
             enterprise: None,
-            district: Some("410105".into()),
+            district: Some("410105".parse().unwrap()),
         };
         assert!(district.admits(Some("A"), Some("410105")));
         assert!(!district.admits(Some("A"), Some("410102")));

@@ -113,6 +113,13 @@ pub enum DeviceKind {
     Phone,
 }
 
+crate::place::names!(DeviceKind {
+    Gps => "gps",
+    Reader => "reader",
+    Controller => "controller",
+    Phone => "phone",
+});
+
 /// `POST /api/v1/devices` (admin or enterprise admin). A device bound to a vehicle or a station
 /// writes for that one only; an unbound device writes for its whole enterprise (the
 /// enterprise's own platform uploading on its behalf).

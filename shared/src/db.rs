@@ -3,7 +3,7 @@
 //! know) is a decode error naming the type and the value: never skipped, never a default.
 
 use crate::alert::{AlertKind, AlertStatus, Severity};
-use crate::auth::Role;
+use crate::auth::{DeviceKind, Role};
 use crate::cylinder::{Custody, ScanOp};
 use crate::filling::{FillingFlag, FillingRule};
 use crate::ids::{
@@ -82,6 +82,7 @@ enum_as_text!(
     Severity,
     AlertStatus,
     Role,
+    DeviceKind,
     Custody,
     ScanOp,
     FillingRule,

@@ -572,3 +572,28 @@ async fn a_critical_alert_nobody_acknowledges_is_escalated_and_pushed_again() {
     let later = one_alert(&app, "?severity=critical", |_| true).await;
     assert_eq!(later["escalated_at"], listed["escalated_at"]);
 }
+
+/// A stored alert this build cannot read (a kind it does not know) is an error naming the value,
+/// never silently left out of the duty officers' list.
+#[tokio::test]
+async fn an_unreadable_stored_alert_is_an_error_not_a_gap() {
+    let app = spawn_app().await;
+    sqlx::query(
+        "INSERT INTO alerts (id, kind, severity, subject_type, subject_id, opened_at, \
+         last_seen_at, evidence) VALUES ($1, 'no_such_kind', 'high', 'station', 'ST1', now(), \
+         now(), '{}')",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let (status, body) = app.get_json("/api/v1/alerts").await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "internal", "{body}");
+    app.wait_until(|| async {
+        std::fs::read_to_string(&app.log)
+            .unwrap()
+            .contains(r#"stored AlertKind "no_such_kind" is not a valid one"#)
+    })
+    .await;
+}

@@ -47,16 +47,15 @@ pub async fn login(
         }
         return Err(invalid());
     }
-    let role = Role::from_name(&user.role)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored role {}", user.role)))?;
+    let role = user.role;
     let token = access::new_secret();
     let expires_at = Utc::now() + Duration::hours(i64::from(settings.session_max_hours));
     store::auth::start_session(&state.pool, user.id, &access::digest(&token), expires_at).await?;
     Ok(HttpResponse::Ok().json(LoginResponse {
         token,
         role,
-        enterprise_code: user.enterprise_code.and_then(|c| c.parse().ok()),
-        district_code: user.district_code.and_then(|c| c.parse().ok()),
+        enterprise_code: user.enterprise_code,
+        district_code: user.district_code,
         username: user.username,
         expires_at,
     }))
@@ -78,8 +77,8 @@ pub async fn me(user: User, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Me {
         username: user.username,
         role: user.role,
-        enterprise_code: user.enterprise_code.and_then(|c| c.parse().ok()),
-        district_code: user.district_code.and_then(|c| c.parse().ok()),
+        enterprise_code: user.enterprise_code,
+        district_code: user.district_code,
         expires_at: user.expires_at,
         idle_minutes: state.settings.session_idle_minutes,
     })
@@ -259,7 +258,7 @@ pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
     check_password(password.expose())
         .map_err(|e| anyhow::anyhow!("CYLWATCH_ADMIN_PASSWORD is refused: {e}"))?;
     match store::auth::user_by_name(&state.pool, username).await? {
-        Some(existing) if existing.role == Role::Admin.name() => {
+        Some(existing) if existing.role == Role::Admin => {
             if !access::verify_password(password.expose(), &existing.password_hash) {
                 store::auth::set_password(
                     &state.pool,

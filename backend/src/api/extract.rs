@@ -75,16 +75,9 @@ pub async fn device_for_key(state: &AppState, key: &str) -> Result<Device, ApiEr
     if let Some(device) = state.devices.get(&hash) {
         return Ok(device);
     }
-    let row = store::auth::device_by_key(&state.pool, &hash)
+    let device = store::auth::device_by_key(&state.pool, &hash)
         .await?
         .ok_or_else(|| unauthorized("unknown or revoked device key"))?;
-    let device = Device {
-        device_id: row.device_id,
-        kind: row.kind,
-        enterprise_code: row.enterprise_code,
-        vehicle_plate: row.vehicle_plate,
-        station_code: row.station_code,
-    };
     state.devices.put(&hash, device.clone());
     Ok(device)
 }

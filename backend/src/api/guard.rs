@@ -81,7 +81,7 @@ pub fn audit_row(request: &HttpRequest, status: StatusCode) -> AuditRow {
             row.actor_district = user.district_code.clone();
         }
         Some(Principal::Device(device)) => {
-            row.actor = Some(device.device_id.clone());
+            row.actor = Some(device.device_id.to_string());
             row.actor_kind = "device".into();
             row.actor_enterprise = Some(device.enterprise_code.clone());
         }

@@ -1,10 +1,11 @@
 //! Users, sessions, device keys and the audit log.
 
 use super::WriteError;
-use crate::access::{digest, User};
+use crate::access::{digest, Device, User};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::auth::Role;
+use shared::ids::{DistrictCode, EnterpriseCode};
 use sqlx::PgPool;
 
 /// A user as stored.
@@ -13,9 +14,9 @@ pub struct UserRow {
     pub id: i64,
     pub username: String,
     pub password_hash: String,
-    pub role: String,
-    pub enterprise_code: Option<String>,
-    pub district_code: Option<String>,
+    pub role: Role,
+    pub enterprise_code: Option<EnterpriseCode>,
+    pub district_code: Option<DistrictCode>,
     pub failed_logins: i32,
     pub locked_until: Option<DateTime<Utc>>,
 }
@@ -124,9 +125,9 @@ pub async fn start_session(
 pub struct SessionRow {
     pub user_id: i64,
     pub username: String,
-    pub role: String,
-    pub enterprise_code: Option<String>,
-    pub district_code: Option<String>,
+    pub role: Role,
+    pub enterprise_code: Option<EnterpriseCode>,
+    pub district_code: Option<DistrictCode>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -170,11 +171,10 @@ pub async fn user_for_token(
     let Some(row) = live_session(pool, &hash, idle).await? else {
         return Ok(None);
     };
-    let role = Role::from_name(&row.role).with_context(|| format!("stored role {}", row.role))?;
     Ok(Some(User {
         id: row.user_id,
         username: row.username,
-        role,
+        role: row.role,
         enterprise_code: row.enterprise_code,
         district_code: row.district_code,
         expires_at: row.expires_at,
@@ -194,18 +194,8 @@ pub async fn revoke_session(pool: &PgPool, token_hash: &str) -> anyhow::Result<(
     Ok(())
 }
 
-/// A device with a live key.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DeviceRow {
-    pub device_id: String,
-    pub kind: String,
-    pub enterprise_code: String,
-    pub vehicle_plate: Option<String>,
-    pub station_code: Option<String>,
-}
-
 /// The device whose key hashes to `key_hash`, unless revoked.
-pub async fn device_by_key(pool: &PgPool, key_hash: &str) -> anyhow::Result<Option<DeviceRow>> {
+pub async fn device_by_key(pool: &PgPool, key_hash: &str) -> anyhow::Result<Option<Device>> {
     sqlx::query_as(
         "SELECT device_id, kind, enterprise_code, vehicle_plate, station_code FROM devices \
          WHERE key_hash = $1 AND revoked_at IS NULL",
@@ -277,8 +267,8 @@ pub struct AuditRow {
     pub at: DateTime<Utc>,
     pub actor: Option<String>,
     pub actor_kind: String,
-    pub actor_enterprise: Option<String>,
-    pub actor_district: Option<String>,
+    pub actor_enterprise: Option<EnterpriseCode>,
+    pub actor_district: Option<DistrictCode>,
     pub action: String,
     pub target: Option<String>,
     pub outcome: String,
@@ -353,8 +343,8 @@ pub fn bind_audit(
     let statuses: Vec<Option<i32>> = rows.iter().map(|r| r.status).collect();
     let actors = col(|r| r.actor.clone());
     let kinds = col(|r| Some(r.actor_kind.clone()));
-    let enterprises = col(|r| r.actor_enterprise.clone());
-    let districts = col(|r| r.actor_district.clone());
+    let enterprises = col(|r| r.actor_enterprise.as_ref().map(ToString::to_string));
+    let districts = col(|r| r.actor_district.as_ref().map(ToString::to_string));
     let actions = col(|r| Some(r.action.clone()));
     let targets = col(|r| r.target.clone());
     let outcomes = col(|r| Some(r.outcome.clone()));

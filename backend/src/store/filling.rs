@@ -3,6 +3,7 @@
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::filling::FillingFlag;
+use shared::ids::{DeviceId, EnterpriseCode};
 use sqlx::{PgConnection, PgPool};
 use std::sync::LazyLock;
 use uuid::Uuid;
@@ -150,8 +151,8 @@ pub struct DecisionRow {
     pub tag_id: Option<String>,
     pub medium: String,
     pub staff_no: String,
-    pub device_id: String,
-    pub enterprise_code: String,
+    pub device_id: DeviceId,
+    pub enterprise_code: EnterpriseCode,
     pub allowed: bool,
     pub reasons: serde_json::Value,
     pub facts: serde_json::Value,
@@ -200,8 +201,8 @@ pub async fn keep_decisions(
         .bind(text(|d| d.tag_id.clone()))
         .bind(text(|d| Some(d.medium.clone())))
         .bind(text(|d| Some(d.staff_no.clone())))
-        .bind(text(|d| Some(d.device_id.clone())))
-        .bind(text(|d| Some(d.enterprise_code.clone())))
+        .bind(text(|d| Some(d.device_id.to_string())))
+        .bind(text(|d| Some(d.enterprise_code.to_string())))
         .bind(allowed)
         .bind(reasons)
         .bind(facts)
@@ -310,8 +311,8 @@ pub struct FillingRow {
     pub mass_after_kg: f64,
     pub flags: Vec<FillingFlag>,
     pub late_s: f64,
-    pub device_id: String,
-    pub enterprise_code: String,
+    pub device_id: DeviceId,
+    pub enterprise_code: EnterpriseCode,
 }
 
 /// Keeps a filling record and its line in the cylinder's history (kind `filling`), and replays
