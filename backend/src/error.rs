@@ -21,6 +21,28 @@ impl ApiError {
     }
 }
 
+/// A module's own error: each variant names its code in the one list (`shared::ErrorCode`) and
+/// the field it is about, and its `Display` is the message (meilisearch's `ErrorCode` trait).
+/// Any such error converts into an `ApiError` with `?`.
+pub trait ModuleError: fmt::Display {
+    /// The code the client sees.
+    fn code(&self) -> ErrorCode;
+    /// The request field it is about, if one.
+    fn field(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl<E: ModuleError> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        let detail = ErrorDetail::new(error.code(), error.to_string());
+        Self::Client(match error.field() {
+            Some(field) => detail.with_field(field),
+            None => detail,
+        })
+    }
+}
+
 impl From<ErrorDetail> for ApiError {
     fn from(detail: ErrorDetail) -> Self {
         Self::Client(detail)

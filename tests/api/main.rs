@@ -9,6 +9,7 @@ mod alerts;
 mod custody;
 mod cylinders;
 mod density;
+mod errors;
 mod filling;
 mod fusion;
 mod health;

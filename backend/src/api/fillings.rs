@@ -6,7 +6,7 @@
 use super::registry::read_record;
 use crate::access::Device;
 use crate::api::state::{AppState, DecisionLane};
-use crate::error::ApiError;
+use crate::error::{ApiError, ModuleError};
 use crate::rules::compliance::today_in_shanghai;
 use crate::rules::filling::{
     decide, flag_alert, record_flags, CylinderFacts, EnterpriseFacts, Facts, Reason, RecordFacts,
@@ -20,7 +20,7 @@ use crate::store::filling::{CylinderKey, CylinderRow, DecisionRow, StationRow};
 use crate::telemetry::metrics;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use anyhow::Context;
-use chrono::{Months, Utc};
+use chrono::{DateTime, Months, Utc};
 use shared::alert::AlertKind;
 use shared::filling::{
     AuthorizeRequest, AuthorizeResponse, FillingFlag, FillingResponse, NewFilling, RuleReason,
@@ -361,6 +361,68 @@ fn facts_json(f: &Facts) -> serde_json::Value {
     })
 }
 
+/// Why a filling record is refused.
+#[derive(Debug, thiserror::Error)]
+enum RecordError {
+    #[error("a mass is a number above 0 and at most 5000 kg")]
+    Mass(&'static str),
+    #[error("mass_after_kg must not be below mass_before_kg")]
+    MassesReversed,
+    #[error("ended_at must not be before started_at")]
+    EndsBeforeStart,
+    #[error("ended_at lies in the future")]
+    EndsInFuture,
+    /// A reference (field, what) to no record of the device's enterprise.
+    #[error("no such {1} of your enterprise")]
+    Unknown(&'static str, &'static str),
+    #[error("the decision was for another cylinder")]
+    DecisionForAnotherCylinder,
+}
+
+impl ModuleError for RecordError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unknown(..) => ErrorCode::UnknownReference,
+            _ => ErrorCode::InvalidField,
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        Some(match self {
+            Self::Mass(field) | Self::Unknown(field, _) => field,
+            Self::MassesReversed => "mass_after_kg",
+            Self::EndsBeforeStart | Self::EndsInFuture => "ended_at",
+            Self::DecisionForAnotherCylinder => "decision_id",
+        })
+    }
+}
+
+/// A record's own consistency (masses, times), before anything is read: its end in UTC.
+fn check_record(
+    new: &NewFilling,
+    received_at: DateTime<Utc>,
+) -> Result<DateTime<Utc>, RecordError> {
+    for (field, mass) in [
+        ("mass_before_kg", new.mass_before_kg),
+        ("mass_after_kg", new.mass_after_kg),
+    ] {
+        if !(mass.is_finite() && mass > 0.0 && mass <= 5000.0) {
+            return Err(RecordError::Mass(field));
+        }
+    }
+    if new.mass_after_kg < new.mass_before_kg {
+        return Err(RecordError::MassesReversed);
+    }
+    if new.ended_at < new.started_at {
+        return Err(RecordError::EndsBeforeStart);
+    }
+    let ended_at = new.ended_at.with_timezone(&Utc);
+    if ended_at > received_at + chrono::Duration::minutes(2) {
+        return Err(RecordError::EndsInFuture);
+    }
+    Ok(ended_at)
+}
+
 /// `POST /api/v1/fillings`: a filling record (seed 004 Appendix C.1) from the station's
 /// device. Flags: `overfill` (net mass above the allowed fill mass), `tare_mismatch` (mass
 /// before filling off the archived tare or the cylinder's own history by more than
@@ -374,45 +436,7 @@ pub async fn record(
 ) -> Result<HttpResponse, ApiError> {
     let received_at = Utc::now();
     let new: NewFilling = read_record(&req, payload).await?;
-    let invalid = |field: &str, message: &str| {
-        ApiError::Client(ErrorDetail::new(ErrorCode::InvalidField, message).with_field(field))
-    };
-    for (field, mass) in [
-        ("mass_before_kg", new.mass_before_kg),
-        ("mass_after_kg", new.mass_after_kg),
-    ] {
-        if !(mass.is_finite() && mass > 0.0 && mass <= 5000.0) {
-            return Err(invalid(
-                field,
-                "a mass is a number above 0 and at most 5000 kg",
-            ));
-        }
-    }
-    if new.mass_after_kg < new.mass_before_kg {
-        return Err(invalid(
-            "mass_after_kg",
-            "mass_after_kg must not be below mass_before_kg",
-        ));
-    }
-    if new.ended_at < new.started_at {
-        return Err(invalid(
-            "ended_at",
-            "ended_at must not be before started_at",
-        ));
-    }
-    let ended_at = new.ended_at.with_timezone(&Utc);
-    if ended_at > received_at + chrono::Duration::minutes(2) {
-        return Err(invalid("ended_at", "ended_at lies in the future"));
-    }
-    let unknown = |field: &str, what: &str| {
-        ApiError::Client(
-            ErrorDetail::new(
-                ErrorCode::UnknownReference,
-                format!("no such {what} of your enterprise"),
-            )
-            .with_field(field),
-        )
-    };
+    let ended_at = check_record(&new, received_at)?;
     let station = station_row(&state, new.station_code.as_str())
         .await?
         .filter(|s| s.enterprise_code == device.enterprise_code)
@@ -423,23 +447,20 @@ pub async fn record(
                 .is_none_or(|bound| bound == new.station_code.as_str())
         });
     let Some(station) = station else {
-        return Err(unknown("station_code", "station"));
+        return Err(RecordError::Unknown("station_code", "station").into());
     };
     let scope = crate::access::Scope::of_device(&device);
     let cylinder =
         store::cylinders::record(&state.pool, Some(new.cylinder_code.as_str()), None, &scope)
             .await?
-            .ok_or_else(|| unknown("cylinder_code", "cylinder"))?;
+            .ok_or(RecordError::Unknown("cylinder_code", "cylinder"))?;
     let decision_allowed = match new.decision_id {
         Some(id) => {
             let decision = store::filling::decision(&state.pool, id)
                 .await?
-                .ok_or_else(|| unknown("decision_id", "decision"))?;
+                .ok_or(RecordError::Unknown("decision_id", "decision"))?;
             if decision.1.as_deref() != Some(new.cylinder_code.as_str()) && decision.1.is_some() {
-                return Err(invalid(
-                    "decision_id",
-                    "the decision was for another cylinder",
-                ));
+                return Err(RecordError::DecisionForAnotherCylinder.into());
             }
             Some(decision.0)
         }

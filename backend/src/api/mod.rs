@@ -182,9 +182,9 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     if (1..=1000).contains(&limit) {
         Ok(limit)
     } else {
-        Err(ApiError::client(
-            ErrorCode::InvalidQuery,
-            "limit must be between 1 and 1000",
+        Err(ApiError::Client(
+            shared::ErrorDetail::new(ErrorCode::InvalidQuery, "limit must be between 1 and 1000")
+                .with_field("limit"),
         ))
     }
 }
