@@ -14,6 +14,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
 use shared::cylinder::{Custody, CylinderView, HistoryEntry, Page, PlaceRef};
+use shared::place::PlaceKind;
 use shared::registry::{
     parse, CylinderArchive, ImportReport, RowError, CYLINDER_COLUMNS, CYLINDER_NUMBER_COLUMNS,
 };
@@ -474,12 +475,12 @@ pub fn view(
     );
     let custody_place = match (&record.place_kind, &record.place_code) {
         (Some(kind), Some(code)) => Some(PlaceRef {
-            kind: kind.clone(),
+            kind: kind.name().to_owned(),
             code: code.clone(),
             name: record.place_name.clone(),
         }),
         _ if record.custody.is_none() => Some(PlaceRef {
-            kind: "station".into(),
+            kind: PlaceKind::Station.name().to_owned(),
             code: record.station_code.clone(),
             name: record.station_name.clone(),
         }),

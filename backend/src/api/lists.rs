@@ -13,6 +13,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 use shared::cylinder::{Compliance, Custody};
+use shared::place::PlaceKind;
 use shared::ErrorCode;
 
 /// `?from=&to=&enterprise_code=&district_code=&station_code=&flagged=&late=&limit=&cursor=&format=`.
@@ -501,7 +502,10 @@ fn cylinder_cells(r: &store::stats::Listed) -> Vec<String> {
         r.compliance.clone(),
         r.owner.clone(),
         r.district_code.clone().unwrap_or_default(),
-        r.place_kind.clone().unwrap_or_default(),
+        r.place_kind
+            .map(PlaceKind::name)
+            .unwrap_or_default()
+            .to_owned(),
         r.place_code.clone().unwrap_or_default(),
         r.last_seen_at
             .map(|t| crate::rules::compliance::to_beijing(t).to_rfc3339())

@@ -11,6 +11,7 @@ use shared::alert::AlertKind;
 use shared::cylinder::Custody;
 use shared::events::BleSighting;
 use shared::live::{CylinderState, LiveMessage, SiteStock as SiteStockMessage};
+use shared::place::PlaceKind;
 use shared::place::SubjectKind;
 use sqlx::PgConnection;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -61,7 +62,7 @@ pub async fn derive(
         LiveMessage::Cylinder(CylinderState {
             code: c.code.clone(),
             custody: c.custody.unwrap_or(Custody::InStockEmpty).name().to_owned(),
-            place_kind: c.place.as_ref().map(|p| p.0.clone()),
+            place_kind: c.place.as_ref().map(|p| p.0.name().to_owned()),
             place_code: c.place.as_ref().map(|p| p.1.clone()),
             lon: c.location.map(|l| l.0),
             lat: c.location.map(|l| l.1),
@@ -178,8 +179,8 @@ async fn site_alerts(
         let now_at = standing
             .get(&row.cylinder_id)
             .and_then(|c| c.place.as_ref())
-            .filter(|(kind, _)| kind != "vehicle")
-            .map(|(kind, code)| (kind.as_str(), code.as_str()));
+            .filter(|(kind, _)| *kind != PlaceKind::Vehicle)
+            .map(|(kind, code)| (kind.name(), code.as_str()));
         let named = [
             row.station_code.as_deref().map(|c| ("station", c)),
             row.to_station_code.as_deref().map(|c| ("station", c)),

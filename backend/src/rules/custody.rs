@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use shared::cylinder::{Custody, ScanOp};
+use shared::place::PlaceKind;
 
 /// Where a cylinder is held.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,12 +18,12 @@ pub enum Place {
 }
 
 impl Place {
-    /// `station`, `customer` or `vehicle`, and the code.
-    pub fn parts(&self) -> (&'static str, &str) {
+    /// Its kind and code.
+    pub fn parts(&self) -> (PlaceKind, &str) {
         match self {
-            Self::Station(c) => ("station", c),
-            Self::Customer(c) => ("customer", c),
-            Self::Vehicle(c) => ("vehicle", c),
+            Self::Station(c) => (PlaceKind::Station, c),
+            Self::Customer(c) => (PlaceKind::Customer, c),
+            Self::Vehicle(c) => (PlaceKind::Vehicle, c),
         }
     }
 }

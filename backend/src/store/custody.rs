@@ -5,6 +5,7 @@ use crate::rules::custody::{replay_stored, Place, Recorded, State, Step};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::cylinder::Custody;
+use shared::place::PlaceKind;
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -498,8 +499,8 @@ pub struct Standing {
     pub custody: Option<Custody>,
     pub location: Option<(f64, f64)>,
     pub last_seen_at: Option<DateTime<Utc>>,
-    /// Where it is now: (`station` | `customer` | `vehicle`, code).
-    pub place: Option<(String, String)>,
+    /// Where it is now: its kind and code.
+    pub place: Option<(PlaceKind, String)>,
     pub owner: String,
     pub district: Option<String>,
     pub standing: crate::rules::history_alerts::Standing,
@@ -515,7 +516,7 @@ pub async fn standing(
         id: i64,
         code: String,
         medium: String,
-        place_kind: Option<String>,
+        place_kind: Option<PlaceKind>,
         place_code: Option<String>,
         custody: Option<Custody>,
         lon: Option<f64>,

@@ -5,6 +5,7 @@ use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::cylinder::Custody;
+use shared::place::PlaceKind;
 use shared::registry::{CylinderArchive, RowError};
 use shared::ErrorCode;
 use sqlx::PgPool;
@@ -261,7 +262,7 @@ pub struct CylinderRecord {
     pub owner_name: Option<String>,
     pub station_name: Option<String>,
     pub custody: Option<Custody>,
-    pub place_kind: Option<String>,
+    pub place_kind: Option<PlaceKind>,
     pub place_code: Option<String>,
     pub place_name: Option<String>,
     pub at_owner_site: bool,

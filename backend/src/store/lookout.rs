@@ -4,6 +4,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::cylinder::Custody;
+use shared::place::PlaceKind;
 use sqlx::PgPool;
 
 /// A device that has sent events before and none since `since`.
@@ -44,7 +45,7 @@ pub struct Unseen {
     pub custody: Custody,
     pub at_owner_site: bool,
     pub last_seen_at: DateTime<Utc>,
-    pub place_kind: Option<String>,
+    pub place_kind: Option<PlaceKind>,
     pub place_code: Option<String>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,

@@ -7,6 +7,7 @@ use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::cylinder::Custody;
+use shared::place::PlaceKind;
 use sqlx::PgPool;
 
 /// One cylinder of a list behind a figure.
@@ -18,7 +19,7 @@ pub struct Listed {
     pub compliance: String,
     pub owner: String,
     pub district_code: Option<String>,
-    pub place_kind: Option<String>,
+    pub place_kind: Option<PlaceKind>,
     pub place_code: Option<String>,
     pub last_seen_at: Option<DateTime<Utc>>,
 }
