@@ -26,6 +26,36 @@ pub async fn apply(
     events: &[Event],
     enterprises: &[Option<String>],
 ) -> anyhow::Result<Vec<LiveMessage>> {
+    let (codes, tags) = references(events);
+    let has_ble = events.iter().any(|e| matches!(e, Event::Ble(_)));
+    if codes.is_empty() && tags.is_empty() && !has_ble {
+        return Ok(Vec::new());
+    }
+    let known = store::custody::resolve(pool, &codes, &tags).await?;
+    let by_code: HashMap<&str, &Known> = known.iter().map(|k| (k.code.as_str(), k)).collect();
+    let by_tag: HashMap<&str, &Known> = known.iter().map(|k| (k.tag_id.as_str(), k)).collect();
+    let sorted = sort(events, enterprises, &by_code, &by_tag);
+    // One transaction: readers see a history and the state it implies, never one without the
+    // other.
+    let mut tx = pool
+        .begin()
+        .await
+        .context("opening a custody transaction")?;
+    let (live, raised) = write(&mut tx, policy, sorted, &by_tag).await?;
+    tx.commit().await.context("committing custody")?;
+    Ok(live
+        .into_iter()
+        .chain(
+            raised
+                .into_iter()
+                .map(crate::alerts::view)
+                .map(|a| LiveMessage::Alert(Box::new(a))),
+        )
+        .collect())
+}
+
+/// The cylinder codes and tags the events name.
+fn references(events: &[Event]) -> (Vec<&str>, Vec<&str>) {
     let mut codes = Vec::new();
     let mut tags = Vec::new();
     for event in events {
@@ -40,14 +70,24 @@ pub async fn apply(
             Event::Gps(_) => {}
         }
     }
-    let has_ble = events.iter().any(|e| matches!(e, Event::Ble(_)));
-    if codes.is_empty() && tags.is_empty() && !has_ble {
-        return Ok(Vec::new());
-    }
-    let known = store::custody::resolve(pool, &codes, &tags).await?;
-    let by_code: HashMap<&str, &Known> = known.iter().map(|k| (k.code.as_str(), k)).collect();
-    let by_tag: HashMap<&str, &Known> = known.iter().map(|k| (k.tag_id.as_str(), k)).collect();
+    (codes, tags)
+}
 
+/// A batch's cylinder events sorted out: history rows of known cylinders the writer may
+/// write for, references kept as unresolved (unknown or another enterprise's), and the reader
+/// sightings (placed later, inside the transaction).
+struct Sorted<'a> {
+    rows: Vec<NewRow>,
+    unresolved: Vec<Unresolved>,
+    bles: Vec<(&'a BleSighting, Option<&'a str>)>,
+}
+
+fn sort<'a>(
+    events: &'a [Event],
+    enterprises: &'a [Option<String>],
+    by_code: &HashMap<&str, &Known>,
+    by_tag: &HashMap<&str, &Known>,
+) -> Sorted<'a> {
     let mut rows = Vec::new();
     let mut unresolved = Vec::new();
     let mut bles: Vec<(&BleSighting, Option<&str>)> = Vec::new();
@@ -94,20 +134,36 @@ pub async fn apply(
             Some(c) => rows.push(row_of(event, c.id)),
         }
     }
-    // One transaction: readers see a history and the state it implies, never one without the
-    // other.
-    let mut tx = pool
-        .begin()
-        .await
-        .context("opening a custody transaction")?;
-    store::custody::insert_rows(&mut tx, &rows).await?;
+    Sorted {
+        rows,
+        unresolved,
+        bles,
+    }
+}
+
+/// Writes the sorted batch in the custody transaction: history rows, the sightings' rows,
+/// unresolved references; replays every touched cylinder; derives and raises the alerts of
+/// the new history. Returns the live messages (cylinders, sites, vehicles) and the alerts
+/// raised or ended.
+async fn write(
+    tx: &mut PgConnection,
+    policy: &Policy,
+    sorted: Sorted<'_>,
+    by_tag: &HashMap<&str, &Known>,
+) -> anyhow::Result<(Vec<LiveMessage>, Vec<store::alerts::AlertRow>)> {
+    let Sorted {
+        mut rows,
+        mut unresolved,
+        mut bles,
+    } = sorted;
+    store::custody::insert_rows(tx, &rows).await?;
     let mut touched: BTreeSet<i64> = rows.iter().map(|r| r.cylinder_id).collect();
 
     bles.sort_by_key(|(b, _)| (b.occurred_at, b.id));
     let mut left_nowhere = Vec::new();
     for (ble, writer) in bles {
-        let ble_rows = ble_rows(&mut tx, ble, writer, &by_tag, &mut unresolved).await?;
-        store::custody::insert_rows(&mut tx, &ble_rows).await?;
+        let ble_rows = ble_rows(tx, ble, writer, by_tag, &mut unresolved).await?;
+        store::custody::insert_rows(tx, &ble_rows).await?;
         touched.extend(ble_rows.iter().map(|r| r.cylinder_id));
         let nowhere: Vec<&NewRow> = ble_rows
             .iter()
@@ -127,18 +183,18 @@ pub async fn apply(
         }
         rows.extend(ble_rows);
     }
-    store::custody::insert_unresolved(&mut tx, &unresolved).await?;
+    store::custody::insert_unresolved(tx, &unresolved).await?;
     // The vehicles the touched cylinders rode before the replay: their loads may change.
     let touched_ids: Vec<i64> = touched.iter().copied().collect();
-    let mut loaded: BTreeSet<String> = store::vehicles::carrying(&mut tx, &touched_ids)
+    let mut loaded: BTreeSet<String> = store::vehicles::carrying(tx, &touched_ids)
         .await?
         .into_iter()
         .collect();
     // Cylinders in id order: two workers lock them in the same order, never deadlock.
     for &cylinder_id in &touched {
-        store::custody::replay(&mut tx, cylinder_id).await?;
+        store::custody::replay(tx, cylinder_id).await?;
     }
-    loaded.extend(store::vehicles::carrying(&mut tx, &touched_ids).await?);
+    loaded.extend(store::vehicles::carrying(tx, &touched_ids).await?);
     let mut live = Vec::new();
     let batch = history_alerts::Batch {
         rows: &rows,
@@ -146,7 +202,7 @@ pub async fn apply(
         unresolved: &unresolved,
         left_nowhere: &left_nowhere,
     };
-    let (alerts, ended) = history_alerts::derive(&mut tx, policy, &batch, &mut live).await?;
+    let (alerts, ended) = history_alerts::derive(tx, policy, &batch, &mut live).await?;
     let mut raised = Vec::new();
     for alert in &alerts {
         if let Some(row) = store::alerts::raise(&mut *tx, alert).await? {
@@ -163,16 +219,9 @@ pub async fn apply(
     }
     // Each vehicle loaded or unloaded, with its new load (and its newest position).
     let plates: Vec<&str> = loaded.iter().map(String::as_str).collect();
-    let vehicles = store::vehicles::with_loads(&mut tx, &plates).await?;
-    tx.commit().await.context("committing custody")?;
+    let vehicles = store::vehicles::with_loads(tx, &plates).await?;
     live.extend(vehicles.into_iter().map(LiveMessage::Vehicle));
-    live.extend(
-        raised
-            .into_iter()
-            .map(crate::alerts::view)
-            .map(|a| LiveMessage::Alert(Box::new(a))),
-    );
-    Ok(live)
+    Ok((live, raised))
 }
 
 /// Whether the writing enterprise owns the cylinder (events from no enterprise, written before
