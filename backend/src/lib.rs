@@ -10,7 +10,6 @@ pub mod error;
 pub mod live;
 pub mod pipeline;
 pub mod rules;
-pub mod sim;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -14,6 +14,7 @@ pub mod live;
 pub mod medium;
 pub mod registry;
 pub mod stats;
+pub mod time;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{GeoPoint, VehiclePlate};
