@@ -13,7 +13,10 @@ fn every_subcommand_answers_help() {
             .output()
             .expect("running cylwatch-sim");
         assert!(out.status.success(), "{sub}: {out:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("--api"), "{sub}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("--api"),
+            "{sub}"
+        );
     }
 }
 

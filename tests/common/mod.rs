@@ -236,13 +236,8 @@ pub async fn spawn_bare(config: AppConfig, db: TestDb) -> TestApp {
         admin_token: String::new(),
         device_key: String::new(),
     };
-    app.wait_until(|| async {
-        app.api
-            .get_text("/api/v1/health", Auth::None)
-            .await
-            .is_ok()
-    })
-    .await;
+    app.wait_until(|| async { app.api.get_text("/api/v1/health", Auth::None).await.is_ok() })
+        .await;
     app
 }
 
