@@ -14,6 +14,7 @@
 //! and its pending entries are all zero: the time the pipeline needed to apply everything,
 //! from the same first request. One line of JSON is printed on stdout.
 
+use crate::measure::{millis, percentile, seconds};
 use crate::wire;
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -152,26 +153,6 @@ fn write_csv(args: &IngestArgs, path: &std::path::Path, items: Vec<Event>) -> an
     }
     out.flush().context("flushing the CSV")?;
     Ok(())
-}
-
-fn seconds(value: f64, name: &str) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value).with_context(|| format!("{name} must be a number ≥ 0"))
-}
-
-fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-/// The value at `per_mille`/1000 of the sorted durations (nearest rank).
-fn percentile(sorted: &[Duration], per_mille: usize) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (sorted.len() * per_mille).div_ceil(1000).max(1);
-    sorted
-        .get(rank.min(sorted.len()) - 1)
-        .copied()
-        .unwrap_or_default()
 }
 
 fn per_second(count: usize, elapsed: Duration) -> f64 {

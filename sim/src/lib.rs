@@ -14,6 +14,7 @@ pub mod ingest_load;
 pub mod ledger;
 pub mod live_load;
 pub mod load;
+mod measure;
 mod stops;
 pub mod trips;
 pub mod wire;

@@ -14,6 +14,7 @@
 //! and the spread from its first to its last client (the fan-out's share); the POST's own
 //! latency. One line of JSON on stdout.
 
+use crate::measure::{millis, percentile, seconds};
 use crate::wire;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -107,26 +108,6 @@ struct Incoming<'a> {
 
 fn plate(v: usize) -> String {
     format!("豫L{v:05}")
-}
-
-fn seconds(value: f64, name: &str) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value).with_context(|| format!("{name} must be a number ≥ 0"))
-}
-
-fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-/// The value at `per_mille`/1000 of the sorted durations (nearest rank).
-fn percentile(sorted: &[Duration], per_mille: usize) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (sorted.len() * per_mille).div_ceil(1000).max(1);
-    sorted
-        .get(rank.min(sorted.len()) - 1)
-        .copied()
-        .unwrap_or_default()
 }
 
 /// The fixes of the run: fix i moves vehicle `i % vehicles` about 10 m east of its last.

@@ -14,6 +14,7 @@
 //! (`schedule_lag_*`: the generator shares the machine) and the p99 counted from the start
 //! (`p99_after_sent_ms`); the percentiles themselves count from the time due.
 
+use crate::measure::{millis, percentile, seconds};
 use crate::wire;
 use anyhow::Context;
 use serde_json::{json, Value};
@@ -317,10 +318,6 @@ fn classify(body: &[u8]) -> Outcome {
     }
 }
 
-fn seconds(value: f64, name: &str) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value).with_context(|| format!("{name} must be a number ≥ 0"))
-}
-
 /// Runs the load and prints its summary as one line of JSON.
 pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
@@ -466,22 +463,6 @@ async fn closed_loop(
         .saturating_duration_since(measured_from)
         .max(duration);
     Ok((samples, elapsed))
-}
-
-fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-/// The value at `per_mille`/1000 of the sorted latencies (nearest rank).
-fn percentile(sorted: &[Duration], per_mille: usize) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (sorted.len() * per_mille).div_ceil(1000).max(1);
-    sorted
-        .get(rank.min(sorted.len()) - 1)
-        .copied()
-        .unwrap_or_default()
 }
 
 fn mean(values: impl Iterator<Item = Duration>) -> Duration {
