@@ -23,9 +23,10 @@ ANOMALY_EVERY_S ?= 20
 .PHONY: demo test setup frontend lint migrate clean-test-dbs
 
 ## Start PostgreSQL/PostGIS and Redis if needed, build, migrate, run the server and the
-## simulated city; open the printed URL.
+## simulated city (`cylwatch simulate` runs cylwatch-sim, built beside the server); open the
+## printed URL.
 demo: setup frontend
-	cargo build --profile server -p cylwatch
+	cargo build --profile server -p cylwatch -p cylwatch-sim
 	DEMO_ADDR=$(DEMO_ADDR) VEHICLES=$(VEHICLES) CYLINDERS=$(CYLINDERS) CUSTOMERS=$(CUSTOMERS) \
 	  ENTERPRISES=$(ENTERPRISES) STATIONS=$(STATIONS) SEED=$(SEED) INTERVAL_S=$(INTERVAL_S) \
 	  SPEED=$(SPEED) ANOMALY_EVERY_S=$(ANOMALY_EVERY_S) \

@@ -6,7 +6,7 @@
 #
 # Authorize: 1,000 cylinders with a short history each (a filling three days ago, its post
 # check, delivery, return, and a passed pre-fill check an hour ago: every answer is "allowed"),
-# asked round-robin by `cylwatch load-authorize`:
+# asked round-robin by `cylwatch-sim load-authorize`:
 #   - open loop at fixed rates (requests started on a schedule whatever earlier ones do;
 #     latency measured from the scheduled time, so queueing counts), lowest rate first;
 #   - then closed loop, as fast as it goes: 1 concurrent request (the unloaded latency), 16, 64
@@ -34,6 +34,7 @@ PG_CLIENTS=${PG_CLIENTS:-16 32 64}
 PGBENCH=${PGBENCH:-/usr/lib/postgresql/15/bin/pgbench}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cylwatch/target}
 BIN=$CARGO_TARGET_DIR/server/cylwatch
+SIM=$CARGO_TARGET_DIR/server/cylwatch-sim
 DB=cylwatch_bench_authorize
 ADMIN="postgres://cylwatch:cylwatch@127.0.0.1:5432/postgres"
 URL="postgres://cylwatch:cylwatch@127.0.0.1:5432/$DB"
@@ -41,7 +42,7 @@ WORK=$(mktemp -d)
 SERVER=
 trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 
-cargo build --quiet --profile server -p cylwatch
+cargo build --quiet --profile server -p cylwatch -p cylwatch-sim
 psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE cylwatch_template"
 ADMIN_PASSWORD=Bench-Admin-2026!
 CYLWATCH_DATABASE_URL=$URL CYLWATCH_HTTP_ADDR=127.0.0.1:0 CYLWATCH_REDIS_PREFIX=bench-authorize \
@@ -140,7 +141,7 @@ load() {
   s0=$(sessions)
   python3 "$WORK/cpu.py" "$SERVER" "$DB" > "$WORK/cpu0"
   /usr/bin/time -f '%e %U %S' -o "$WORK/gen_time" \
-    "$BIN" load-authorize --api "$BASE" --device-key "$KEY" --cylinders "$CODES" "$@" > "$WORK/one"
+    "$SIM" load-authorize --api "$BASE" --device-key "$KEY" --cylinders "$CODES" "$@" > "$WORK/one"
   python3 "$WORK/cpu.py" "$SERVER" "$DB" > "$WORK/cpu1"
   sleep 1 # statistics reach pg_stat_database within a second
   python3 - "$WORK" "$HZ" $(( $(sessions) - s0 )) <<'PY'

@@ -3,7 +3,7 @@
 # COPY of the same rows into a table of the same shape and indexes, in the same run, on the
 # same database.
 #
-# Ours: `cylwatch load-ingest` posts N GPS fixes (100 vehicles) in batches of BATCH events from
+# Ours: `cylwatch-sim load-ingest` posts N GPS fixes (100 vehicles) in batches of BATCH events from
 # CONCURRENCY senders to the real server (`server` profile, scratch database cloned from
 # `cylwatch_template`, its pipeline running). Figure 1: events per second from the first
 # request to the last 202 (a 202 means committed to PostgreSQL with its outbox rows). Figure 2:
@@ -24,6 +24,7 @@ CONCURRENCY=${CONCURRENCY:-4}
 VEHICLES=${VEHICLES:-100}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cylwatch/target}
 BIN=$CARGO_TARGET_DIR/server/cylwatch
+SIM=$CARGO_TARGET_DIR/server/cylwatch-sim
 DB=cylwatch_bench_ingest
 ADMIN="postgres://cylwatch:cylwatch@127.0.0.1:5432/postgres"
 URL="postgres://cylwatch:cylwatch@127.0.0.1:5432/$DB"
@@ -38,7 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --quiet --profile server -p cylwatch
+cargo build --quiet --profile server -p cylwatch -p cylwatch-sim
 psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE cylwatch_template"
 ADMIN_PASSWORD=Bench-Admin-2026!
 CYLWATCH_DATABASE_URL=$URL CYLWATCH_HTTP_ADDR=127.0.0.1:0 CYLWATCH_REDIS_PREFIX=$PREFIX \
@@ -64,7 +65,7 @@ KEY=$(post devices '{"device_id":"gateway","kind":"gps","enterprise_code":"ENT1"
 # The same events for both sides: deterministic from the seed and the start time (an hour ago,
 # so that the fixes, one second apart per vehicle, all lie in the past).
 START_AT=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
-GEN=("$BIN" load-ingest --api "$BASE" --events "$N" --batch "$BATCH" --concurrency "$CONCURRENCY"
+GEN=("$SIM" load-ingest --api "$BASE" --events "$N" --batch "$BATCH" --concurrency "$CONCURRENCY"
   --vehicles "$VEHICLES" --start-at "$START_AT" --device-id gateway --enterprise ENT1)
 "${GEN[@]}" --write-csv "$WORK/events.csv" >/dev/null
 ls -l "$WORK/events.csv" | awk '{printf "CSV: %s bytes\n", $5}' >&2

@@ -3,7 +3,7 @@
 # → PUBLISH → live hub → every session) with 1,000 connected clients, against the same with 1
 # client in the same run, on the same server and database.
 #
-# `cylwatch load-live` opens CLIENTS WebSocket sessions (`/api/v1/live?token=`, signed in as
+# `cylwatch-sim load-live` opens CLIENTS WebSocket sessions (`/api/v1/live?token=`, signed in as
 # the administrator), waits for every snapshot, then posts GPS fixes one per request at RATE per
 # second for DURATION s (each fix a new position of one of 100 vehicles, occurred_at = send
 # time) and times, for each fix and each client, from just before the POST to the arrival of
@@ -20,6 +20,7 @@ DURATION=${DURATION:-30}
 VEHICLES=${VEHICLES:-100}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cylwatch/target}
 BIN=$CARGO_TARGET_DIR/server/cylwatch
+SIM=$CARGO_TARGET_DIR/server/cylwatch-sim
 DB=cylwatch_bench_live
 ADMIN="postgres://cylwatch:cylwatch@127.0.0.1:5432/postgres"
 URL="postgres://cylwatch:cylwatch@127.0.0.1:5432/$DB"
@@ -37,7 +38,7 @@ trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 echo "open files limit: $(ulimit -n)" >&2
 
-cargo build --quiet --profile server -p cylwatch
+cargo build --quiet --profile server -p cylwatch -p cylwatch-sim
 psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE cylwatch_template"
 ADMIN_PASSWORD=Bench-Admin-2026!
 CYLWATCH_DATABASE_URL=$URL CYLWATCH_HTTP_ADDR=127.0.0.1:0 CYLWATCH_REDIS_PREFIX=$PREFIX \
@@ -86,7 +87,7 @@ HZ=$(getconf CLK_TCK)
 load() { # clients → one JSON line with the CPU used during the run
   python3 "$WORK/cpu.py" "$SERVER" "$DB" > "$WORK/cpu0"
   /usr/bin/time -f '%e %U %S' -o "$WORK/gen_time" \
-    "$BIN" load-live --api "$BASE" --token "$TOKEN" --device-key "$KEY" --clients "$1" \
+    "$SIM" load-live --api "$BASE" --token "$TOKEN" --device-key "$KEY" --clients "$1" \
       --rate "$RATE" --duration-s "$DURATION" --vehicles "$VEHICLES" > "$WORK/one"
   python3 "$WORK/cpu.py" "$SERVER" "$DB" > "$WORK/cpu1"
   python3 - "$WORK" "$HZ" <<'PY'

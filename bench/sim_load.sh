@@ -2,7 +2,7 @@
 # Load run: the simulated city as fast as it goes against a release (`server` profile) build of
 # the server, and how far the pipeline falls behind.
 #
-# Builds the `server` profile (server and simulator are the same binary), starts the server on a
+# Builds the `server` profile (the server and `cylwatch-sim`, its client), starts the server on a
 # scratch database cloned from `cylwatch_template` with its own Redis prefix, registers a city
 # of VEHICLES trucks, CUSTOMERS customers and CYLINDERS cylinders, uploads its history and waits
 # until the platform has applied it (the simulator does), then runs SPAN simulated seconds at
@@ -30,6 +30,7 @@ SEED=${SEED:-20261122}
 DRAIN_S=${DRAIN_S:-900}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cylwatch/target}
 BIN=$CARGO_TARGET_DIR/server/cylwatch
+SIM=$CARGO_TARGET_DIR/server/cylwatch-sim
 DB=cylwatch_bench_sim
 ADMIN="postgres://cylwatch:cylwatch@127.0.0.1:5432/postgres"
 URL="postgres://cylwatch:cylwatch@127.0.0.1:5432/$DB"
@@ -46,7 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --quiet --profile server -p cylwatch
+cargo build --quiet --profile server -p cylwatch -p cylwatch-sim
 psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE cylwatch_template"
 ADMIN_PASSWORD=Bench-Admin-2026!
 # Faster than real time every filling record is up to SPAN seconds late: the late-record flag
@@ -75,7 +76,7 @@ echo "load run: $ENTERPRISES companies, $STATIONS stations, $VEHICLES trucks, $C
 echo "machine: $(nproc) cores; $(uptime)" >&2
 sample > "$WORK/backlog" &
 SAMPLER=$!
-"$BIN" simulate --api "$BASE" --admin-user admin --admin-password "$ADMIN_PASSWORD" \
+"$SIM" simulate --api "$BASE" --admin-user admin --admin-password "$ADMIN_PASSWORD" \
   --seed "$SEED" --enterprises "$ENTERPRISES" --stations "$STATIONS" --vehicles "$VEHICLES" \
   --customers "$CUSTOMERS" --cylinders "$CYLINDERS" --speed 0 --duration-s "$SPAN" \
   --late-record-s $((SPAN * 3)) --ledger "$WORK/ledger.json" \

@@ -21,8 +21,6 @@ pub const LAYERS: &[&[&str]] = &[
     // Handlers, extractors, the application state.
     &["api"],
     &["startup"],
-    // The city simulator and load generators (a client of the server over HTTP).
-    &["sim"],
 ];
 
 #[cfg(test)]
@@ -283,7 +281,7 @@ mod tests {
             None
         }
         let mut done = BTreeSet::new();
-        for node in edges.keys().filter(|m| !m.starts_with("sim")) {
+        for node in edges.keys() {
             if let Some(cycle) = visit(node, &edges, &mut Vec::new(), &mut done) {
                 panic!("modules in a cycle: {}", cycle.join(" -> "));
             }

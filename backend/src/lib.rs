@@ -12,7 +12,6 @@ pub mod layers;
 pub mod live;
 pub mod pipeline;
 pub mod rules;
-pub mod sim;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -1,11 +1,12 @@
-//! `cylwatch serve` runs the server; `cylwatch simulate` drives it with a simulated city.
+//! `cylwatch serve` runs the server; `cylwatch simulate` (and the load generators) run the
+//! `cylwatch-sim` binary, a client of the server that is not linked into it.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use cylwatch::config::Settings;
-use cylwatch::sim::SimArgs;
 use cylwatch::startup::Application;
 use cylwatch::telemetry;
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -20,6 +21,13 @@ struct Cli {
     command: Command,
 }
 
+/// The arguments handed to `cylwatch-sim` unchanged.
+#[derive(clap::Args)]
+struct Passed {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    args: Vec<OsString>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (settings: defaults, then --config, then CYLWATCH_* variables).
@@ -28,20 +36,19 @@ enum Command {
         #[arg(long, env = "CYLWATCH_CONFIG")]
         config: Option<PathBuf>,
     },
-    /// Drive a running server with simulated vehicles through its public API.
-    Simulate(SimArgs),
-    /// Load `POST /api/v1/fillings/authorize` at a fixed rate (open loop) or as fast as
-    /// possible (`--rate 0`, closed loop); prints latency percentiles as JSON.
-    LoadAuthorize(cylwatch::sim::load::LoadArgs),
-    /// Time the fence stage per fix against a bare R-tree query and a PostGIS query per fix;
-    /// prints JSON.
-    BenchFences(cylwatch::sim::fence_bench::BenchArgs),
-    /// Post GPS batches to `POST /api/v1/events` with a few concurrent senders (or write the
-    /// same rows as CSV); prints the durable ingest rate and the pipeline's catch-up as JSON.
-    LoadIngest(cylwatch::sim::ingest_load::IngestArgs),
-    /// Open many live WebSocket clients, post GPS fixes at a steady rate and time each fix to
-    /// each client; prints latency percentiles as JSON.
-    LoadLive(cylwatch::sim::live_load::LiveArgs),
+    /// Drive a running server with simulated vehicles through its public API
+    /// (`cylwatch-sim simulate`; `--help` lists its options).
+    #[command(disable_help_flag = true)]
+    Simulate(Passed),
+    /// Load `POST /api/v1/fillings/authorize` (`cylwatch-sim load-authorize`).
+    #[command(disable_help_flag = true)]
+    LoadAuthorize(Passed),
+    /// Post GPS batches to `POST /api/v1/events` (`cylwatch-sim load-ingest`).
+    #[command(disable_help_flag = true)]
+    LoadIngest(Passed),
+    /// Time GPS fixes to many live WebSocket clients (`cylwatch-sim load-live`).
+    #[command(disable_help_flag = true)]
+    LoadLive(Passed),
 }
 
 /// glibc's malloc cost about a quarter of the server's CPU under load (BENCHMARKS.md, issue 5).
@@ -49,62 +56,86 @@ enum Command {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
-    let command = Cli::parse().command;
-    // The load generator shares the machine with the server it measures: one thread reading
-    // its answers (beside the pacing thread that writes the requests) costs the cores least;
-    // everything else gets the multi-threaded runtime.
-    let runtime = match command {
-        Command::LoadAuthorize(_) => tokio::runtime::Builder::new_current_thread(),
-        _ => tokio::runtime::Builder::new_multi_thread(),
-    }
-    .enable_all()
-    .build()
-    .context("starting the runtime")?;
-    runtime.block_on(run(command))
+    let (name, passed) = match Cli::parse().command {
+        Command::Serve { config } => return serve(config),
+        Command::Simulate(p) => ("simulate", p),
+        Command::LoadAuthorize(p) => ("load-authorize", p),
+        Command::LoadIngest(p) => ("load-ingest", p),
+        Command::LoadLive(p) => ("load-live", p),
+    };
+    let code = run_sim(name, passed.args)?;
+    std::process::exit(code)
 }
 
-async fn run(command: Command) -> anyhow::Result<()> {
-    match command {
-        Command::Serve { config } => {
-            let (settings, ignored) = Settings::load(config.as_deref())?;
-            telemetry::init_with(
-                &settings.log,
-                settings.log_format == cylwatch::config::LogFormat::Json,
-            );
-            for name in ignored {
-                tracing::warn!(name, "ignoring unknown CYLWATCH_* variable");
-            }
-            let app = Application::build(settings).await?;
-            // Tests and scripts read this line to learn the port (http_addr may say port 0).
-            let mut out = std::io::stdout().lock();
-            if let Some(port) = app.metrics_port() {
-                writeln!(out, "cylwatch metrics on port {port}").context("stdout")?;
-            }
-            writeln!(out, "cylwatch listening on port {}", app.port()).context("stdout")?;
-            out.flush().context("stdout")?;
-            drop(out);
-            tracing::info!(port = app.port(), "cylwatch serving");
-            app.run_until_stopped().await
+fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async move {
+        let (settings, ignored) = Settings::load(config.as_deref())?;
+        telemetry::init_with(
+            &settings.log,
+            settings.log_format == cylwatch::config::LogFormat::Json,
+        );
+        for name in ignored {
+            tracing::warn!(name, "ignoring unknown CYLWATCH_* variable");
         }
-        Command::Simulate(args) => {
-            telemetry::init("info");
-            cylwatch::sim::run(args).await
+        let app = Application::build(settings).await?;
+        // Tests and scripts read this line to learn the port (http_addr may say port 0).
+        let mut out = std::io::stdout().lock();
+        if let Some(port) = app.metrics_port() {
+            writeln!(out, "cylwatch metrics on port {port}").context("stdout")?;
         }
-        Command::LoadAuthorize(args) => {
-            telemetry::init("warn");
-            cylwatch::sim::load::run(args).await
-        }
-        Command::BenchFences(args) => {
-            telemetry::init("warn");
-            cylwatch::sim::fence_bench::run(args).await
-        }
-        Command::LoadIngest(args) => {
-            telemetry::init("warn");
-            cylwatch::sim::ingest_load::run(args).await
-        }
-        Command::LoadLive(args) => {
-            telemetry::init("warn");
-            cylwatch::sim::live_load::run(args).await
-        }
+        writeln!(out, "cylwatch listening on port {}", app.port()).context("stdout")?;
+        out.flush().context("stdout")?;
+        drop(out);
+        tracing::info!(port = app.port(), "cylwatch serving");
+        app.run_until_stopped().await
+    })
+}
+
+/// The simulator's binary: beside this executable (one cargo build), else on `PATH`.
+fn sim_binary() -> anyhow::Result<PathBuf> {
+    let name = format!("cylwatch-sim{}", std::env::consts::EXE_SUFFIX);
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(&name)));
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join(&name));
+    beside
+        .into_iter()
+        .chain(on_path)
+        .find(|path| path.is_file())
+        .with_context(|| {
+            format!(
+                "{name} was not found beside this executable nor on PATH; build it with \
+                 `cargo build -p cylwatch-sim` (the same profile as the server)"
+            )
+        })
+}
+
+/// Runs `cylwatch-sim <name> <args>` with this process's standard streams; its exit code. On
+/// Unix the simulator replaces this process (`exec`), so that a signal meant for
+/// `cylwatch simulate` (Ctrl-C, `kill` from scripts/demo) reaches it.
+fn run_sim(name: &str, args: Vec<OsString>) -> anyhow::Result<i32> {
+    let binary = sim_binary()?;
+    let mut command = std::process::Command::new(&binary);
+    command.arg(name).args(args);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let error = command.exec();
+        Err(error).with_context(|| format!("running {}", binary.display()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = command
+            .status()
+            .with_context(|| format!("running {}", binary.display()))?;
+        // A simulator ended by a signal has no code: report it as a failure.
+        Ok(status.code().unwrap_or(1))
     }
 }

@@ -129,9 +129,9 @@ pub struct NewDevice {
     pub device_id: DeviceId,
     pub kind: DeviceKind,
     pub enterprise_code: EnterpriseCode,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vehicle_plate: Option<VehiclePlate>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub station_code: Option<StationCode>,
 }
 

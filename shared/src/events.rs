@@ -203,6 +203,29 @@ pub struct IngestResponse {
     pub rejected: Vec<RejectedEvent>,
 }
 
+/// `POST /api/v1/events`: a batch of events in their wire form (see [`Event::to_wire`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct EventBatch<'a, E> {
+    pub events: &'a [E],
+}
+
+impl Event {
+    /// The event as a device sends it (the contract's flat form, which [`parse_event`] reads
+    /// back into this event): a scan names its cylinder by `cylinder_code` or `tag_id` and its
+    /// place by `lon`/`lat`.
+    pub fn to_wire(&self) -> Value {
+        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut value {
+            for nested in ["cylinder", "point"] {
+                if let Some(Value::Object(inner)) = map.remove(nested) {
+                    map.extend(inner);
+                }
+            }
+        }
+        value
+    }
+}
+
 /// Parses a request body into one result per item. The error is for the body as a whole
 /// (nothing of it may be written).
 pub fn parse_batch(body: &[u8]) -> Result<Vec<Result<Event, ErrorDetail>>, ErrorDetail> {

@@ -11,9 +11,9 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeRequest {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cylinder_code: Option<CylinderCode>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_id: Option<TagId>,
     pub station_code: StationCode,
     pub gun_no: Text,
@@ -97,7 +97,7 @@ pub struct AuthorizeResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewFilling {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_id: Option<Uuid>,
     pub cylinder_code: CylinderCode,
     pub station_code: StationCode,

@@ -17,6 +17,7 @@ pub mod medium;
 pub mod place;
 pub mod registry;
 pub mod stats;
+pub mod time;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{GeoPoint, VehiclePlate};

@@ -175,7 +175,7 @@ pub struct NewStation {
     pub radius_m: f64,
     pub full_stock_limit: u32,
     /// Filled from the base map when absent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub district_code: Option<DistrictCode>,
 }
 
@@ -224,7 +224,7 @@ pub struct NewCustomer {
     #[serde(default = "default_customer_limit")]
     pub full_stock_limit: u32,
     /// A licence for controlled media (N2O).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub licence_no: Option<Text>,
 }
 
@@ -251,9 +251,9 @@ pub struct NewStaff {
     pub enterprise_code: EnterpriseCode,
     pub name: Text,
     pub role: StaffRole,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_no: Option<Text>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_expires: Option<NaiveDate>,
 }
 
@@ -276,9 +276,9 @@ impl NewStaff {
 pub struct NewVehicle {
     pub plate: VehiclePlate,
     pub enterprise_code: EnterpriseCode,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gps_device_id: Option<DeviceId>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reader_device_id: Option<DeviceId>,
 }
 
@@ -297,15 +297,15 @@ pub enum GeofenceKind {
 pub struct NewGeofence {
     pub name: Text,
     pub kind: GeofenceKind,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geometry: Option<serde_json::Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub center: Option<GeoPoint>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub radius_m: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vehicle_plates: Vec<VehiclePlate>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise_code: Option<EnterpriseCode>,
 }
 

@@ -26,7 +26,7 @@ async fn a_simulated_hour_matches_the_ground_truth() {
     };
     let app = spawn_app_with(config, TestDb::new().await).await;
     let ledger_path = crate::common::output_dir().join(format!("{}-ledger.json", app.db.name));
-    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_cylwatch"))
+    let run = tokio::process::Command::new(crate::common::sim_binary())
         .args(["simulate", "--api", &app.base, "--admin-user", ADMIN_USER])
         .args(["--admin-password", ADMIN_PASSWORD, "--seed", "8"])
         .args(["--enterprises", "6", "--stations", "12", "--vehicles", "18"])

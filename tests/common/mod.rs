@@ -1,9 +1,12 @@
 //! Shared by the end-to-end tests: each test gets its own database (cloned from the PostGIS
 //! template `scripts/setup` makes), its own Redis key prefix, and the real `cylwatch` binary
-//! listening on a free port.
+//! listening on a free port. They speak to it through `cylwatch-client`, the simulator's typed
+//! client (`app.client` is its HTTP client, for requests a test shapes by hand).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use cylwatch_client::{Auth, Client};
 use serde_json::{json, Value};
+use shared::auth::LoginRequest;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -26,6 +29,21 @@ pub fn redis_url() -> String {
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The simulator's binary, `cylwatch-sim`: a bin of another package of the workspace, so
+/// cargo names no `CARGO_BIN_EXE_` for it here; it lands beside the server's binary (the
+/// profile's directory). `cargo test --workspace` builds it (its package has a test of the
+/// binary); a narrower run needs `cargo build -p cylwatch-sim` first.
+pub fn sim_binary() -> PathBuf {
+    let server = PathBuf::from(env!("CARGO_BIN_EXE_cylwatch"));
+    let sim = server.with_file_name(format!("cylwatch-sim{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        sim.is_file(),
+        "{} is missing: run `cargo build -p cylwatch-sim` (cargo test --workspace builds it)",
+        sim.display()
+    );
+    sim
 }
 
 /// Where tests write logs and screenshots.
@@ -131,6 +149,9 @@ pub struct TestApp {
     pub metrics_port: Option<u16>,
     pub config: AppConfig,
     pub db: TestDb,
+    /// The typed client of the server (no token: helpers say who speaks).
+    pub api: Client,
+    /// `api`'s HTTP client.
     pub client: reqwest::Client,
     pub log: PathBuf,
     /// The administrator's bearer token: `post_json`, `get_json`... send it.
@@ -209,26 +230,23 @@ pub async fn spawn_bare(config: AppConfig, db: TestDb) -> TestApp {
     .unwrap_or_else(|| panic!("the server did not start; log: {}", log.display()));
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let base = format!("http://127.0.0.1:{port}");
+    let api = Client::with_http(reqwest::Client::new(), &base);
     let app = TestApp {
-        base: format!("http://127.0.0.1:{port}"),
+        client: api.http().clone(),
+        api,
+        base,
         port,
         metrics_port,
         config,
         db,
-        client: reqwest::Client::new(),
         log,
         child,
         admin_token: String::new(),
         device_key: String::new(),
     };
-    app.wait_until(|| async {
-        app.client
-            .get(app.url("/api/v1/health"))
-            .send()
-            .await
-            .is_ok()
-    })
-    .await;
+    app.wait_until(|| async { app.api.get_text("/api/v1/health", Auth::None).await.is_ok() })
+        .await;
     app
 }
 
@@ -266,16 +284,16 @@ impl TestApp {
 
     /// Signs in; returns the token (panics on failure).
     pub async fn login(&self, username: &str, password: &str) -> String {
-        let (status, answer) = self
-            .send_json(
-                reqwest::Method::POST,
-                "/api/v1/auth/login",
-                Some(&json!({"username": username, "password": password})),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "login {username}: {answer}");
-        answer["token"].as_str().expect("token").to_owned()
+        let request = LoginRequest {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+        let answer = self
+            .api
+            .login(&request)
+            .await
+            .unwrap_or_else(|e| panic!("login {username}: {e}"));
+        answer.token
     }
 
     /// Registers a device of `enterprise` (binding fields in `extra`); returns its key.
@@ -298,16 +316,11 @@ impl TestApp {
         body: Option<&Value>,
         token: Option<&str>,
     ) -> (u16, Value) {
-        let mut request = self.client.request(method, self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        let auth = token.map_or(Auth::None, Auth::Bearer);
+        self.api
+            .send_json(method, path, body, auth)
+            .await
+            .expect("request")
     }
 
     /// POSTs events with a given device key.
@@ -317,16 +330,10 @@ impl TestApp {
 
     /// POSTs a JSON body to `path` as the device with `key`: status and answer.
     pub async fn post_as_device(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(self.url(path))
-            .header("x-device-key", key)
-            .json(body)
-            .send()
+        self.api
+            .send_json(reqwest::Method::POST, path, Some(body), Auth::Device(key))
             .await
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
     }
 
     /// `POST /api/v1/fillings/authorize` as the controller with `key`.
@@ -347,17 +354,11 @@ impl TestApp {
 
     /// POSTs raw bytes with a content type.
     pub async fn post_raw(&self, body: Vec<u8>, content_type: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .post(self.url("/api/v1/events"))
-            .header("x-device-key", &self.device_key)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
+        let device = Auth::Device(&self.device_key);
+        self.api
+            .send_bytes("/api/v1/events", body, content_type, device)
             .await
-            .expect("POST events");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+            .expect("POST events")
     }
 
     /// POSTs a JSON body to `path` as the administrator.
@@ -373,30 +374,19 @@ impl TestApp {
 
     /// POSTs raw bytes with a content type to `path`.
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>, content_type: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(&self.admin_token)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
+        let admin = Auth::Bearer(&self.admin_token);
+        self.api
+            .send_bytes(path, body, content_type, admin)
             .await
-            .expect("POST");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+            .expect("POST")
     }
 
     /// GETs `path` as text, as the administrator.
     pub async fn get_text(&self, path: &str) -> (u16, String) {
-        let response = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(&self.admin_token)
-            .send()
+        self.api
+            .get_text(path, Auth::Bearer(&self.admin_token))
             .await
-            .expect("GET");
-        let status = response.status().as_u16();
-        (status, response.text().await.unwrap_or_default())
+            .expect("GET")
     }
 
     /// `seed_registry`, then a filling-gun controller of `ENT1` bound to station `ST1`; returns

@@ -1,6 +1,6 @@
 //! Compliance of a cylinder on a date (SPEC §1): every status that applies, worst first.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use shared::cylinder::Compliance;
 
 /// Calendar dates are Beijing time (Asia/Shanghai: UTC+8, no daylight saving).
@@ -8,13 +8,8 @@ pub fn today_in_shanghai() -> NaiveDate {
     (Utc::now().naive_utc() + Duration::hours(8)).date()
 }
 
-/// An instant in Beijing time, as the API shows instants.
-pub fn to_beijing(at: DateTime<Utc>) -> DateTime<FixedOffset> {
-    match FixedOffset::east_opt(8 * 3600) {
-        Some(offset) => at.with_timezone(&offset),
-        None => at.fixed_offset(),
-    }
-}
+/// An instant in Beijing time, as the API shows instants (shared with the simulator).
+pub use shared::time::to_beijing;
 
 /// The dates compliance depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -121,3 +121,39 @@ fn body_level_errors() {
     assert_eq!(code(&big), Err(ErrorCode::InvalidBatchSize));
     assert_eq!(code(r#"{"events":[{}]}"#), Ok(()));
 }
+
+#[test]
+fn every_kind_round_trips_through_its_wire_form() {
+    let wire = [
+        gps(),
+        json!({"id": "0b7e3c52-6a36-4e4f-9d7f-2b1c3f0a9e12", "kind": "ble",
+               "occurred_at": "2026-11-22T08:00:00+08:00", "vehicle_plate": "豫A12345",
+               "tag_ids": ["T1", "T2"]}),
+        json!({"id": "0b7e3c52-6a36-4e4f-9d7f-2b1c3f0a9e13", "kind": "scan", "op": "deliver",
+               "occurred_at": "2026-11-22T08:00:00.125+08:00", "cylinder_code": "C1",
+               "customer_code": "K1", "vehicle_plate": "豫A12345", "staff_no": "S1",
+               "lon": 113.62, "lat": 34.75}),
+        json!({"id": "0b7e3c52-6a36-4e4f-9d7f-2b1c3f0a9e14", "kind": "scan", "op": "store_in",
+               "occurred_at": "2026-11-22T08:00:00+08:00", "tag_id": "T1",
+               "station_code": "ST1"}),
+        json!({"id": "0b7e3c52-6a36-4e4f-9d7f-2b1c3f0a9e15", "kind": "check", "stage": "pre",
+               "occurred_at": "2026-11-22T08:00:00+08:00", "cylinder_code": "C1",
+               "station_code": "ST1", "staff_no": "S1", "passed": true,
+               "items": {"valve": "ok"}}),
+        json!({"id": "0b7e3c52-6a36-4e4f-9d7f-2b1c3f0a9e16", "kind": "inspection",
+               "occurred_at": "2026-11-22T08:00:00+08:00", "cylinder_code": "C1",
+               "conclusion": "pass", "inspected_on": "2026-11-22",
+               "next_inspection_on": "2030-11-22", "report_no": "R1",
+               "inspection_body": "所", "inspector": "王"}),
+    ];
+    for item in wire {
+        let event = parse_event(item.clone()).unwrap_or_else(|e| panic!("{e:?}: {item}"));
+        let back = event.to_wire();
+        assert_eq!(parse_event(back.clone()), Ok(event), "{back}");
+        let keys = |v: &Value| v.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>());
+        let (mut sent, mut again) = (keys(&item), keys(&back));
+        sent.iter_mut().for_each(|k| k.sort());
+        again.iter_mut().for_each(|k| k.sort());
+        assert_eq!(sent, again, "{back}");
+    }
+}

@@ -6,10 +6,12 @@
 
 use super::city::{delta_m, offset};
 use super::cycle::Sim;
-use super::world::{round1, round6, World};
+use super::wire::{id, point, At};
+use super::world::{round1, World};
 use rand::Rng;
-use serde_json::json;
 use shared::cylinder::Custody;
+use shared::events::{BleSighting, Event, GpsFix};
+use shared::ids::TagId;
 use std::collections::VecDeque;
 
 /// A distribution point holding fewer full cylinders than this is restocked...
@@ -173,9 +175,7 @@ impl Sim {
     fn report_position(&mut self, v: usize) {
         let t = self.t;
         let veh = &self.vehicles[v];
-        let fix = json!({"id": Self::id(), "kind": "gps", "occurred_at": self.at(t), "vehicle_plate": veh.plate,
-            "lon": round6(veh.pos.0), "lat": round6(veh.pos.1), "speed_kmh": round1(veh.speed_kmh),
-            "heading": veh.heading.round() % 360.0});
+        let fix = self.gps_event(t, veh);
         let (pos, plate, device) = (veh.pos, veh.plate.clone(), veh.gps_device);
         self.push(device, fix);
         // A loaded vehicle standing still for long is a cause of `suspicious_stop` (the
@@ -210,18 +210,36 @@ impl Sim {
         let veh = &self.vehicles[v];
         let due = !veh.cargo.is_empty() && t - veh.last_ble >= 30.0;
         if veh.cargo_changed || due {
-            let tags: Vec<&str> = veh
+            let tags: anyhow::Result<Vec<TagId>> = veh
                 .cargo
                 .iter()
-                .map(|c| self.w.cylinders[*c].tag.as_str())
+                .map(|c| id(&self.w.cylinders[*c].tag))
                 .collect();
-            let ble = json!({"id": Self::id(), "kind": "ble", "occurred_at": self.at(t + 3.0),
-                "vehicle_plate": veh.plate, "tag_ids": tags});
+            let ble = tags.and_then(|tag_ids| {
+                Ok(Event::Ble(BleSighting {
+                    id: Self::id(),
+                    occurred_at: self.instant(t + 3.0),
+                    vehicle_plate: id(&veh.plate)?,
+                    tag_ids,
+                }))
+            });
             let gw = self.gateway[veh.enterprise];
             self.push(gw, ble);
             self.vehicles[v].last_ble = t;
             self.vehicles[v].cargo_changed = false;
         }
+    }
+
+    /// The vehicle's GPS fix now.
+    fn gps_event(&self, t: f64, veh: &Veh) -> anyhow::Result<Event> {
+        Ok(Event::Gps(GpsFix {
+            id: Self::id(),
+            occurred_at: self.instant(t),
+            vehicle_plate: id(&veh.plate)?,
+            point: point(veh.pos)?,
+            speed_kmh: Some(round1(veh.speed_kmh)),
+            heading: Some(veh.heading.round() % 360.0),
+        }))
     }
 
     fn drive(&mut self, v: usize, dt: f64) {
@@ -421,7 +439,7 @@ impl Sim {
                 t + 1.0,
                 "load",
                 c,
-                json!({"station_code": station, "vehicle_plate": plate, "staff_no": driver}),
+                At::station(&station).vehicle(&plate).staff(&driver),
             );
             self.w.cylinders[c].custody = Custody::InTransitDelivery;
         }

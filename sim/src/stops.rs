@@ -6,9 +6,9 @@
 use super::city::offset;
 use super::cycle::{Fill, Sim};
 use super::trips::Stop;
-use super::world::{round6, Fitness};
+use super::wire::{round6, At};
+use super::world::Fitness;
 use rand::Rng;
-use serde_json::json;
 use shared::cylinder::Custody;
 
 impl Sim {
@@ -45,8 +45,9 @@ impl Sim {
                             t + 1.0,
                             "collect_empty",
                             c,
-                            json!({"customer_code": code, "vehicle_plate": plate,
-                            "staff_no": driver, "lon": round6(pos.0), "lat": round6(pos.1)}),
+                            At::customer(&code, (round6(pos.0), round6(pos.1)))
+                                .vehicle(&plate)
+                                .staff(&driver),
                         );
                         let cyl = &mut self.w.cylinders[c];
                         cyl.customer = None;
@@ -87,8 +88,9 @@ impl Sim {
                         t + 2.0,
                         "deliver",
                         *c,
-                        json!({"customer_code": code, "vehicle_plate": plate,
-                        "staff_no": driver, "lon": round6(at.0), "lat": round6(at.1)}),
+                        At::customer(&code, (round6(at.0), round6(at.1)))
+                            .vehicle(&plate)
+                            .staff(&driver),
                     );
                     let cyl = &mut self.w.cylinders[*c];
                     cyl.custody = Custody::AtCustomer;
@@ -170,7 +172,7 @@ impl Sim {
                         t + 1.0,
                         "unload",
                         c,
-                        json!({"station_code": code, "vehicle_plate": plate, "staff_no": driver}),
+                        At::station(&code).vehicle(&plate).staff(&driver),
                     );
                     self.w.cylinders[c].custody = Custody::InStockFull;
                     self.w.cylinders[c].depot = Some(station);
@@ -188,7 +190,7 @@ impl Sim {
                         t + 2.0,
                         "load",
                         c,
-                        json!({"station_code": code, "vehicle_plate": plate, "staff_no": driver}),
+                        At::station(&code).vehicle(&plate).staff(&driver),
                     );
                     self.w.cylinders[c].custody = Custody::InTransitDelivery;
                     self.w.cylinders[c].depot = None;
@@ -203,7 +205,13 @@ impl Sim {
                 for c in std::mem::take(&mut self.vehicles[v].cargo) {
                     let custody = self.w.cylinders[c].custody;
                     if custody == Custody::InTransitDelivery {
-                        self.scan(phone, t + 1.0, "unload", c, json!({"station_code": station, "vehicle_plate": plate, "staff_no": driver}));
+                        self.scan(
+                            phone,
+                            t + 1.0,
+                            "unload",
+                            c,
+                            At::station(&station).vehicle(&plate).staff(&driver),
+                        );
                         self.w.cylinders[c].custody = Custody::InStockFull;
                         self.fills[e].push(Fill::Storing {
                             cylinder: c,
@@ -211,7 +219,13 @@ impl Sim {
                         });
                         continue;
                     }
-                    self.scan(phone, t + 1.0, "return_in", c, json!({"station_code": station, "vehicle_plate": plate, "staff_no": driver}));
+                    self.scan(
+                        phone,
+                        t + 1.0,
+                        "return_in",
+                        c,
+                        At::station(&station).vehicle(&plate).staff(&driver),
+                    );
                     let cyl = &mut self.w.cylinders[c];
                     if custody != Custody::Scrapped {
                         cyl.custody = Custody::InStockEmpty;

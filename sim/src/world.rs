@@ -4,12 +4,16 @@
 
 use super::city::{delta_m, offset, City};
 use super::http::Api;
+use super::wire::{id, point};
 use anyhow::Context;
 use chrono::{Datelike, Duration, NaiveDate};
 use rand::rngs::StdRng;
 use rand::Rng;
-use serde_json::{json, Value};
 use shared::cylinder::Custody;
+use shared::registry::{
+    CustomerKind, CylinderArchive, CylinderBatch, GeofenceKind, NewCustomer, NewEnterprise,
+    NewGeofence, NewStaff, NewStation, NewVehicle, StaffRole, StationKind,
+};
 
 /// How big the city is.
 #[derive(Debug, Clone, Copy)]
@@ -352,53 +356,71 @@ impl World {
         today: NaiveDate,
         rng: &mut StdRng,
     ) -> anyhow::Result<()> {
-        let later = |days: i64| (today + Duration::days(days)).to_string();
-        let past = |days: i64| (today - Duration::days(days)).to_string();
+        let later = |days: i64| today + Duration::days(days);
+        let past = |days: i64| today - Duration::days(days);
         for (i, e) in self.enterprises.iter().enumerate() {
             let expires = if e.licensed {
                 later(400 + 30 * i64::try_from(i).unwrap_or(0))
             } else {
                 past(12)
             };
-            api.admin_post(
-                "/api/v1/enterprises",
-                &json!({"code": e.code, "name": format!("郑州{}燃气有限公司", e.code),
-                    "credit_code": format!("91410100MA{:08}", i + 1), "district_code": e.district,
-                    "address": format!("郑州市{}号", 100 + i), "filling_licence_no": format!("豫充{:04}", i + 1),
-                    "filling_licence_expires": expires, "gas_licence_no": format!("豫燃{:04}", i + 1),
-                    "gas_licence_expires": later(700), "media": [e.medium]}),
-            )
-            .await?;
+            let record = NewEnterprise {
+                code: id(&e.code)?,
+                name: id(&format!("郑州{}燃气有限公司", e.code))?,
+                credit_code: id(&format!("91410100MA{:08}", i + 1))?,
+                district_code: id(&e.district)?,
+                address: id(&format!("郑州市{}号", 100 + i))?,
+                filling_licence_no: Some(id(&format!("豫充{:04}", i + 1))?),
+                filling_licence_expires: Some(expires),
+                gas_licence_no: Some(id(&format!("豫燃{:04}", i + 1))?),
+                gas_licence_expires: Some(later(700)),
+                media: vec![id(e.medium)?],
+            };
+            api.create("/api/v1/enterprises", &record).await?;
         }
         // The inspection body: inspections come only from an enterprise that runs one.
-        api.admin_post(
-            "/api/v1/enterprises",
-            &json!({"code": INSPECTION_BODY, "name": "郑州市特种设备检验所", "credit_code": "12410100MB0000000X",
-                "district_code": self.enterprises[0].district, "address": "郑州市金水区",
-                "media": ["LPG", "N2O"]}),
-        )
-        .await?;
-        api.admin_post(
-            "/api/v1/stations",
-            &json!({"code": format!("{INSPECTION_BODY}-I"), "enterprise_code": INSPECTION_BODY,
-                "name": "气瓶定期检验站", "kind": "inspection",
-                "location": point(offset(self.enterprises[0].home.0, self.enterprises[0].home.1, 800.0, 800.0)),
-                "radius_m": 120, "full_stock_limit": 500}),
-        )
-        .await?;
+        let body = NewEnterprise {
+            code: id(INSPECTION_BODY)?,
+            name: id("郑州市特种设备检验所")?,
+            credit_code: id("12410100MB0000000X")?,
+            district_code: id(&self.enterprises[0].district)?,
+            address: id("郑州市金水区")?,
+            filling_licence_no: None,
+            filling_licence_expires: None,
+            gas_licence_no: None,
+            gas_licence_expires: None,
+            media: vec![id("LPG")?, id("N2O")?],
+        };
+        api.create("/api/v1/enterprises", &body).await?;
+        let home = self.enterprises[0].home;
+        let station = NewStation {
+            code: id(&format!("{INSPECTION_BODY}-I"))?,
+            enterprise_code: id(INSPECTION_BODY)?,
+            name: id("气瓶定期检验站")?,
+            kind: StationKind::Inspection,
+            location: point(offset(home.0, home.1, 800.0, 800.0))?,
+            radius_m: 120.0,
+            full_stock_limit: 500,
+            district_code: None,
+        };
+        api.create("/api/v1/stations", &station).await?;
         for s in &self.stations {
-            let name = match s.kind {
-                "filling" => "充装站",
-                "warehouse" => "仓库",
-                _ => "供应站",
+            let (name, kind) = match s.kind {
+                "filling" => ("充装站", StationKind::Filling),
+                "warehouse" => ("仓库", StationKind::Warehouse),
+                _ => ("供应站", StationKind::Distribution),
             };
-            api.admin_post(
-                "/api/v1/stations",
-                &json!({"code": s.code, "enterprise_code": self.enterprises[s.enterprise].code,
-                    "name": format!("{}{name}", s.code), "kind": s.kind, "location": point(s.at),
-                    "radius_m": 120, "full_stock_limit": s.limit}),
-            )
-            .await?;
+            let station = NewStation {
+                code: id(&s.code)?,
+                enterprise_code: id(&self.enterprises[s.enterprise].code)?,
+                name: id(&format!("{}{name}", s.code))?,
+                kind,
+                location: point(s.at)?,
+                radius_m: 120.0,
+                full_stock_limit: u32::try_from(s.limit)?,
+                district_code: None,
+            };
+            api.create("/api/v1/stations", &station).await?;
         }
         let districts: Vec<(usize, &str)> = self
             .enterprises
@@ -406,71 +428,106 @@ impl World {
             .enumerate()
             .map(|(i, e)| (i, e.district.as_str()))
             .collect();
-        let mut bodies = Vec::with_capacity(self.customers.len());
+        let mut records = Vec::with_capacity(self.customers.len());
         for c in &self.customers {
-            let name = match c.kind {
-                "restaurant" => {
-                    format!("{}{}", person(rng), SHOPS[rng.random_range(0..SHOPS.len())])
-                }
-                "industrial" => format!("{}工贸有限公司", &c.code[c.code.len() - 4..]),
-                _ => person(rng),
+            let (name, kind) = match c.kind {
+                "restaurant" => (
+                    format!("{}{}", person(rng), SHOPS[rng.random_range(0..SHOPS.len())]),
+                    CustomerKind::Restaurant,
+                ),
+                "industrial" => (
+                    format!("{}工贸有限公司", &c.code[c.code.len() - 4..]),
+                    CustomerKind::Industrial,
+                ),
+                _ => (person(rng), CustomerKind::Household),
             };
-            let mut body = json!({"code": c.code, "enterprise_code": self.enterprises[c.enterprise].code,
-                "name": name, "kind": c.kind, "phone": format!("13{:09}", rng.random_range(0..1_000_000_000_u64)),
-                "address": format!("郑州市{}路{}号", GIVEN[rng.random_range(0..GIVEN.len())], rng.random_range(1..300)),
-                "location": point(c.at), "district_code": districts[c.enterprise].1,
-                "full_stock_limit": c.limit});
-            if c.licensed {
-                body["licence_no"] = json!(format!("豫危化{}", &c.code));
-            }
-            bodies.push(body);
+            let phone = format!("13{:09}", rng.random_range(0..1_000_000_000_u64));
+            let address = format!(
+                "郑州市{}路{}号",
+                GIVEN[rng.random_range(0..GIVEN.len())],
+                rng.random_range(1..300)
+            );
+            records.push(NewCustomer {
+                code: id(&c.code)?,
+                enterprise_code: id(&self.enterprises[c.enterprise].code)?,
+                name: id(&name)?,
+                kind,
+                phone: id(&phone)?,
+                address: id(&address)?,
+                location: point(c.at)?,
+                district_code: id(districts[c.enterprise].1)?,
+                full_stock_limit: u32::try_from(c.limit)?,
+                licence_no: if c.licensed {
+                    Some(id(&format!("豫危化{}", &c.code))?)
+                } else {
+                    None
+                },
+            });
         }
-        api.admin_post_all("/api/v1/customers", &bodies, 16).await?;
-        let mut bodies = Vec::new();
+        api.create_all("/api/v1/customers", &records, 16).await?;
+        let mut records = Vec::new();
         for e in &self.enterprises {
             let staff = e
                 .fillers
                 .iter()
-                .map(|n| (n, "filler", true))
-                .chain(e.drivers.iter().map(|n| (n, "driver", true)))
-                .chain(std::iter::once((&e.uncertified, "filler", false)));
+                .map(|n| (n, StaffRole::Filler, true))
+                .chain(e.drivers.iter().map(|n| (n, StaffRole::Driver, true)))
+                .chain(std::iter::once((&e.uncertified, StaffRole::Filler, false)));
             for (no, role, certified) in staff {
-                let (cert, expires) = if certified {
-                    (format!("TS{no}"), later(365 + rng.random_range(0..700)))
+                let expires = if certified {
+                    later(365 + rng.random_range(0..700))
                 } else {
-                    (format!("TS{no}"), past(40))
+                    past(40)
                 };
-                bodies.push(
-                    json!({"staff_no": no, "enterprise_code": e.code, "name": person(rng),
-                    "role": role, "certificate_no": cert, "certificate_expires": expires}),
-                );
+                records.push(NewStaff {
+                    staff_no: id(no)?,
+                    enterprise_code: id(&e.code)?,
+                    name: id(&person(rng))?,
+                    role,
+                    certificate_no: Some(id(&format!("TS{no}"))?),
+                    certificate_expires: Some(expires),
+                });
             }
         }
-        api.admin_post_all("/api/v1/staff", &bodies, 16).await?;
-        let bodies: Vec<Value> = self
+        api.create_all("/api/v1/staff", &records, 16).await?;
+        let records = self
             .vehicles
             .iter()
-            .map(|v| json!({"plate": v.plate, "enterprise_code": self.enterprises[v.enterprise].code}))
-            .collect();
-        api.admin_post_all("/api/v1/vehicles", &bodies, 16).await?;
+            .map(|v| {
+                Ok(NewVehicle {
+                    plate: id(&v.plate)?,
+                    enterprise_code: id(&self.enterprises[v.enterprise].code)?,
+                    gps_device_id: None,
+                    reader_device_id: None,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        api.create_all("/api/v1/vehicles", &records, 16).await?;
         for z in &self.zones {
-            api.admin_post(
-                "/api/v1/geofences",
-                &json!({"name": z.name, "kind": "restricted", "center": point(z.at), "radius_m": z.radius_m}),
-            )
-            .await?;
+            let zone = NewGeofence {
+                name: id(&z.name)?,
+                kind: GeofenceKind::Restricted,
+                geometry: None,
+                center: Some(point(z.at)?),
+                radius_m: Some(z.radius_m),
+                vehicle_plates: Vec::new(),
+                enterprise_code: None,
+            };
+            api.create("/api/v1/geofences", &zone).await?;
         }
         // Archives in batches of 5,000, two batches at a time.
         for pair in self.cylinders.chunks(10_000) {
-            let batches: Vec<Value> = pair
+            let batches = pair
                 .chunks(5_000)
                 .map(|chunk| {
-                    let items: Vec<Value> =
-                        chunk.iter().map(|c| self.archive(c, today, rng)).collect();
-                    json!({ "items": items })
+                    let items = chunk
+                        .iter()
+                        .map(|c| self.archive(c, today, rng))
+                        .collect::<anyhow::Result<_>>()?;
+                    Ok(CylinderBatch { items })
                 })
-                .collect();
-            api.admin_post_all("/api/v1/cylinders", &batches, 2)
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            api.create_cylinders(&batches, 2)
                 .await
                 .context("registering cylinders")?;
         }
@@ -509,7 +566,12 @@ impl World {
     }
 
     /// A cylinder's archive; its dates make its fitness true today.
-    pub fn archive(&self, c: &Cylinder, today: NaiveDate, rng: &mut StdRng) -> Value {
+    pub fn archive(
+        &self,
+        c: &Cylinder,
+        today: NaiveDate,
+        rng: &mut StdRng,
+    ) -> anyhow::Result<CylinderArchive> {
         let days = |d: i64| today + Duration::days(d);
         let life = 15;
         let (made, next) = match c.fitness {
@@ -540,22 +602,32 @@ impl World {
             made.with_day(1).unwrap_or(made)
         };
         let registered = c.fitness != Fitness::Unregistered;
-        json!({"code": c.code, "tag_id": c.tag, "medium": c.medium, "tare_kg": c.tare_kg,
-            "volume_l": if c.medium == "N2O" { 40.0 } else { 35.5 },
-            "working_pressure_mpa": if c.medium == "N2O" { 15.0 } else { 2.1 },
-            "test_pressure_mpa": if c.medium == "N2O" { 22.5 } else { 3.2 },
-            "wall_thickness_mm": if c.medium == "N2O" { 5.4 } else { 2.6 },
-            "max_fill_kg": c.max_fill_kg, "design_life_years": life,
-            "manufacturer": "江苏民生重工有限公司", "manufactured_on": made.to_string(),
-            "product_standard": if c.medium == "N2O" { "GB/T 5099" } else { "GB 5842" },
-            "manufacture_licence_no": "TS2210001",
-            "last_inspected_on": (next - Duration::days(365 * 4)).max(made).to_string(),
-            "next_inspection_on": next.to_string(),
-            "registration_no": registered.then(|| format!("豫A{}", c.code)),
-            "registered_on": registered.then(|| (made + Duration::days(20)).to_string()),
-            "registration_authority": registered.then_some("郑州市市场监督管理局"),
-            "owner_enterprise_code": self.enterprises[c.enterprise].code,
-            "station_code": self.stations[c.station].code})
+        let n2o = c.medium == "N2O";
+        Ok(CylinderArchive {
+            code: id(&c.code)?,
+            tag_id: id(&c.tag)?,
+            medium: id(c.medium)?,
+            tare_kg: c.tare_kg,
+            volume_l: if n2o { 40.0 } else { 35.5 },
+            working_pressure_mpa: if n2o { 15.0 } else { 2.1 },
+            test_pressure_mpa: if n2o { 22.5 } else { 3.2 },
+            wall_thickness_mm: if n2o { 5.4 } else { 2.6 },
+            max_fill_kg: c.max_fill_kg,
+            design_life_years: life,
+            manufacturer: id("江苏民生重工有限公司")?,
+            manufactured_on: made,
+            product_standard: id(if n2o { "GB/T 5099" } else { "GB 5842" })?,
+            manufacture_licence_no: id("TS2210001")?,
+            last_inspected_on: (next - Duration::days(365 * 4)).max(made),
+            next_inspection_on: next,
+            registration_no: registered
+                .then(|| id(&format!("豫A{}", c.code)))
+                .transpose()?,
+            registered_on: registered.then(|| made + Duration::days(20)),
+            registration_authority: registered.then(|| id("郑州市市场监督管理局")).transpose()?,
+            owner_enterprise_code: id(&self.enterprises[c.enterprise].code)?,
+            station_code: id(&self.stations[c.station].code)?,
+        })
     }
 }
 
@@ -571,14 +643,6 @@ fn masses(medium: &str, rng: &mut StdRng) -> (f64, f64) {
 /// The enterprise that runs the inspection station.
 pub const INSPECTION_BODY: &str = "INSP";
 
-pub fn point(at: (f64, f64)) -> Value {
-    json!({"lon": round6(at.0), "lat": round6(at.1)})
-}
-
-pub fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
-}
-
 pub fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
@@ -587,6 +651,7 @@ pub fn round1(x: f64) -> f64 {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+    use serde_json::{json, Value};
     use std::path::Path;
 
     fn city() -> City {
@@ -652,7 +717,8 @@ mod tests {
             assert_eq!(cyl.station, w.enterprises[e].filling_station);
             let scrapped = fitness == Fitness::Scrapped;
             assert_eq!(cyl.custody == Custody::Scrapped, scrapped);
-            let a = w.archive(cyl, today, rng);
+            // The archive as it goes on the wire.
+            let a = serde_json::to_value(w.archive(cyl, today, rng).unwrap()).unwrap();
             assert_eq!(a["code"], json!(cyl.code));
             assert_eq!(a["owner_enterprise_code"], json!(w.enterprises[e].code));
             let next = date(&a, "next_inspection_on");

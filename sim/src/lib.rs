@@ -9,14 +9,15 @@
 pub mod anomalies;
 pub mod city;
 pub mod cycle;
-pub mod fence_bench;
 pub mod http;
 pub mod ingest_load;
 pub mod ledger;
 pub mod live_load;
 pub mod load;
+mod measure;
 mod stops;
 pub mod trips;
+pub mod wire;
 pub mod world;
 
 use anyhow::Context;
@@ -27,14 +28,18 @@ use http::Api;
 use ledger::Ledger;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
+use serde_json::json;
+use shared::auth::{DeviceKind, NewDevice};
 use shared::cylinder::Custody;
+use shared::events::CheckStage;
+use shared::registry::{GeofenceKind, NewGeofence, NewVehicle};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use wire::At;
 use world::{Fitness, Sizes, World};
 
-/// `cylwatch simulate` options.
+/// `cylwatch-sim simulate` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimArgs {
     /// Base URL of the server.
@@ -145,7 +150,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         0.0
     };
     let t0 = Utc::now() - cycle::signed_secs(lead);
-    let today = crate::rules::compliance::to_beijing(Utc::now()).date_naive();
+    let today = shared::time::to_beijing(Utc::now()).date_naive();
     let sizes = Sizes {
         enterprises: args.enterprises,
         stations: args.stations,
@@ -156,7 +161,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     let setup = Instant::now();
     let mut w = World::generate(&city, sizes, today, &mut rng);
     let first = &w.enterprises[0].code;
-    if api.get(&format!("/api/v1/enterprises/{first}")).await? == 200 {
+    if api.has_enterprise(first).await? {
         anyhow::bail!(
             "this database holds a simulated city already (enterprise {first}); its state is \
              not this run's: start on a fresh database (scripts/demo makes one)"
@@ -339,31 +344,37 @@ async fn enrol(
     let (mut gateway, mut phone, mut controller) = (Vec::new(), Vec::new(), Vec::new());
     for e in &w.enterprises {
         let station = &w.stations[e.filling_station].code;
-        for (role, kind, extra, list) in [
-            ("gw", "gps", json!({}), &mut gateway),
-            ("ph", "phone", json!({}), &mut phone),
+        for (role, kind, bound, list) in [
+            ("gw", DeviceKind::Gps, None, &mut gateway),
+            ("ph", DeviceKind::Phone, None, &mut phone),
             (
                 "ctl",
-                "controller",
-                json!({"station_code": station}),
+                DeviceKind::Controller,
+                Some(station),
                 &mut controller,
             ),
         ] {
             let id = format!("sim-{run}-{}-{role}", e.code);
-            let mut body = json!({"device_id": id, "kind": kind, "enterprise_code": e.code});
-            if let (Some(b), Value::Object(more)) = (body.as_object_mut(), extra) {
-                b.extend(more);
-            }
-            let key = api.device(body).await?;
+            let device = NewDevice {
+                device_id: wire::id(&id)?,
+                kind,
+                enterprise_code: wire::id(&e.code)?,
+                vehicle_plate: None,
+                station_code: bound.map(|s| wire::id(s)).transpose()?,
+            };
+            let key = api.device(&device).await?;
             list.push(add(id, key, role == "ph"));
         }
     }
     let id = format!("sim-{run}-{}", world::INSPECTION_BODY);
-    let key = api
-        .device(
-            json!({"device_id": id, "kind": "reader", "enterprise_code": world::INSPECTION_BODY}),
-        )
-        .await?;
+    let device = NewDevice {
+        device_id: wire::id(&id)?,
+        kind: DeviceKind::Reader,
+        enterprise_code: wire::id(world::INSPECTION_BODY)?,
+        vehicle_plate: None,
+        station_code: None,
+    };
+    let key = api.device(&device).await?;
     let inspector = add(id, key, false);
     let mut vehicles = Vec::new();
     for (i, v) in w.vehicles.iter().enumerate() {
@@ -391,31 +402,39 @@ async fn enrol(
         let plate = format!("豫A{}P{:02}", &ent.code[1..], p + 1);
         let device_id = format!("sim-{run}-trk-{p}");
         let home = w.stations[ent.filling_station].at;
-        api.admin_post(
-            "/api/v1/vehicles",
-            &json!({"plate": plate, "enterprise_code": ent.code}),
-        )
-        .await?;
-        let key = api
-            .device(
-                json!({"device_id": device_id, "kind": "gps", "enterprise_code": ent.code,
-                           "vehicle_plate": plate}),
-            )
-            .await?;
+        let vehicle = NewVehicle {
+            plate: wire::id(&plate)?,
+            enterprise_code: wire::id(&ent.code)?,
+            gps_device_id: None,
+            reader_device_id: None,
+        };
+        api.create("/api/v1/vehicles", &vehicle).await?;
+        let device = NewDevice {
+            device_id: wire::id(&device_id)?,
+            kind: DeviceKind::Gps,
+            enterprise_code: wire::id(&ent.code)?,
+            vehicle_plate: Some(wire::id(&plate)?),
+            station_code: None,
+        };
+        let key = api.device(&device).await?;
         let d = add(device_id, key, false);
         let (lo, hi) = (
             (home.0 - 0.02, home.1 - 0.015),
             (home.0 + 0.02, home.1 + 0.015),
         );
         let ring = [lo, (hi.0, lo.1), hi, (lo.0, hi.1), lo];
-        let coords: Vec<Value> = ring.iter().map(|p| json!([p.0, p.1])).collect();
-        api.admin_post(
-            "/api/v1/geofences",
-            &json!({"name": format!("{plate}运输走廊"), "kind": "corridor",
-                    "geometry": {"type": "Polygon", "coordinates": [coords]},
-                    "vehicle_plates": [plate]}),
-        )
-        .await?;
+        let coords: Vec<[f64; 2]> = ring.iter().map(|p| [p.0, p.1]).collect();
+        let corridor = NewGeofence {
+            name: wire::id(&format!("{plate}运输走廊"))?,
+            kind: GeofenceKind::Corridor,
+            // GeoJSON, which the contract carries as it is.
+            geometry: Some(json!({"type": "Polygon", "coordinates": [coords]})),
+            center: None,
+            radius_m: None,
+            vehicle_plates: vec![wire::id(&plate)?],
+            enterprise_code: None,
+        };
+        api.create("/api/v1/geofences", &corridor).await?;
         let driver = ent.drivers[0].clone();
         let mut v = veh(p, e, home, plate, driver, d, rng.random_range(0.0..600.0));
         v.corridor = Some((lo, hi));
@@ -536,13 +555,7 @@ async fn backfill(sim: &mut Sim, share: f64, full_share: f64) {
                 sim.rng.random_range(1.0..20.0)
             };
             let (code, at) = (sim.w.customers[k].code.clone(), sim.w.customers[k].at);
-            sim.scan(
-                phone,
-                -back * day,
-                "deliver",
-                c,
-                json!({"customer_code": code, "lon": at.0, "lat": at.1}),
-            );
+            sim.scan(phone, -back * day, "deliver", c, At::customer(&code, at));
             sim.at_customer[k].push(c);
             if sim.w.cylinders[c].custody != Custody::Scrapped {
                 sim.w.cylinders[c].custody = Custody::AtCustomer;
@@ -556,11 +569,10 @@ async fn backfill(sim: &mut Sim, share: f64, full_share: f64) {
             let staff = sim.w.enterprises[e].fillers[c % 3].clone();
             let at = -sim.rng.random_range(2.0..6.0) * 3600.0;
             let ctl = sim.controller[e];
-            let st = json!({"station_code": station, "staff_no": staff});
+            let st = At::station(&station).staff(&staff);
             sim.scan(ctl, at, "fill", c, st.clone());
-            let check = json!({"id": Sim::id(), "kind": "check", "occurred_at": sim.at(at + 300.0),
-                "stage": "post", "cylinder_code": sim.w.cylinders[c].code, "station_code": station,
-                "staff_no": staff, "passed": true, "items": {"leak": "ok", "mass": "ok"}});
+            let items = ["leak", "mass"];
+            let check = sim.check_event(at + 300.0, CheckStage::Post, c, &station, &staff, &items);
             sim.push(ctl, check);
             sim.scan(ctl, at + 600.0, "store_in", c, st);
             sim.w.cylinders[c].custody = Custody::InStockFull;
@@ -571,13 +583,7 @@ async fn backfill(sim: &mut Sim, share: f64, full_share: f64) {
             let station = sim.w.stations[sim.w.cylinders[c].station].code.clone();
             let back = sim.rng.random_range(10.0..20.0);
             let ctl = sim.controller[e];
-            sim.scan(
-                ctl,
-                -back * day,
-                "scrap",
-                c,
-                json!({"station_code": station}),
-            );
+            sim.scan(ctl, -back * day, "scrap", c, At::station(&station));
         }
         let ctl = sim.controller[e];
         if sim.devices[phone].queue.len() >= 5_000 || sim.devices[ctl].queue.len() >= 5_000 {
@@ -614,14 +620,14 @@ async fn backfill(sim: &mut Sim, share: f64, full_share: f64) {
                 at + 1200.0,
                 "load",
                 c,
-                json!({"station_code": from, "vehicle_plate": plate, "staff_no": driver}),
+                At::station(&from).vehicle(&plate).staff(&driver),
             );
             sim.scan(
                 phone,
                 at + 2400.0,
                 "unload",
                 c,
-                json!({"station_code": to, "vehicle_plate": plate, "staff_no": driver}),
+                At::station(&to).vehicle(&plate).staff(&driver),
             );
             sim.w.cylinders[c].depot = Some(d);
             sim.depot_stock[d].push(c);

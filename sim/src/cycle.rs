@@ -8,20 +8,25 @@ use super::city::City;
 use super::http::Api;
 use super::ledger::{Inventory, Ledger};
 pub use super::trips::{Phase, Stop, Veh};
+use super::wire::{id, At};
 use super::world::{Fitness, World};
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use anyhow::Context;
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, SecondsFormat, Utc};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
-use serde_json::{json, Value};
-use shared::cylinder::Custody;
+use serde_json::{json, Map, Value};
+use shared::cylinder::{Custody, ScanOp};
+use shared::events::{Check, CheckStage, Conclusion, CylinderRef, Event, Inspection, Scan};
+use shared::filling::{AuthorizeRequest, NewFilling};
 use std::collections::VecDeque;
+use uuid::Uuid;
 
 /// A device and what it has not sent yet.
 pub struct Device {
     pub id: String,
     pub key: String,
-    pub queue: Vec<Value>,
+    pub queue: Vec<Event>,
     /// A phone out of coverage keeps its events until this sim time.
     pub offline_until: f64,
     pub may_go_offline: bool,
@@ -42,7 +47,7 @@ pub enum Fill {
         cylinder: usize,
         start: f64,
         end: f64,
-        decision: Value,
+        decision: Uuid,
         staff: String,
     },
     Inspecting {
@@ -134,35 +139,113 @@ impl Sim {
         self.t0 + d
     }
 
-    pub fn push(&mut self, device: usize, event: Value) {
-        self.devices[device].queue.push(event);
+    /// Sim time `t` as the instant an event carries (to the millisecond).
+    pub fn instant(&self, t: f64) -> DateTime<FixedOffset> {
+        let at = self.time(t);
+        DateTime::from_timestamp_millis(at.timestamp_millis())
+            .unwrap_or(at)
+            .fixed_offset()
+    }
+
+    /// Queues an event on the device; one the simulator built wrong is not sent but counted
+    /// as rejected (with the reason), which the end-to-end test does not allow.
+    pub fn push(&mut self, device: usize, event: anyhow::Result<Event>) {
+        match event {
+            Ok(event) => self.devices[device].queue.push(event),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "an event the simulator made is invalid");
+                self.api.note(|r| {
+                    r.rejected += 1;
+                    r.rejections.push(json!({"invalid": format!("{e:#}")}));
+                });
+            }
+        }
     }
 
     /// A new event id.
-    pub fn id() -> String {
-        uuid::Uuid::new_v4().to_string()
+    pub fn id() -> Uuid {
+        Uuid::new_v4()
     }
 
-    /// A scan event by the phone of enterprise `e`.
-    pub fn scan(&mut self, device: usize, t: f64, op: &str, cylinder: usize, extra: Value) {
-        let mut e = json!({"id": Self::id(), "kind": "scan", "op": op, "occurred_at": self.at(t),
-            "cylinder_code": self.w.cylinders[cylinder].code});
-        if let (Some(o), Value::Object(more)) = (e.as_object_mut(), extra) {
-            o.extend(more);
-        }
-        self.push(device, e);
+    /// A scan event by `device`.
+    pub fn scan(&mut self, device: usize, t: f64, op: &str, cylinder: usize, at: At) {
+        let event = self.scan_event(t, op, cylinder, at);
+        self.push(device, event);
     }
 
-    fn check(&mut self, e: usize, t: f64, stage: &str, cylinder: usize, staff: &str) {
+    fn scan_event(&self, t: f64, op: &str, cylinder: usize, at: At) -> anyhow::Result<Event> {
+        Ok(Event::Scan(Scan {
+            id: Self::id(),
+            occurred_at: self.instant(t),
+            op: ScanOp::from_name(op).with_context(|| format!("scan op {op}"))?,
+            cylinder: CylinderRef::CylinderCode(id(&self.w.cylinders[cylinder].code)?),
+            station_code: at.station.as_deref().map(id).transpose()?,
+            customer_code: at.customer.as_deref().map(id).transpose()?,
+            to_station_code: None,
+            vehicle_plate: at.vehicle.as_deref().map(id).transpose()?,
+            staff_no: at.staff.as_deref().map(id).transpose()?,
+            point: at
+                .point
+                .map(|(lon, lat)| shared::GeoPoint::new(lon, lat))
+                .transpose()?,
+            mass_before_kg: None,
+            mass_after_kg: None,
+        }))
+    }
+
+    /// A passed check of `cylinder` at `station` (its items all fine).
+    pub fn check_event(
+        &self,
+        t: f64,
+        stage: CheckStage,
+        cylinder: usize,
+        station: &str,
+        staff: &str,
+        items: &[&str],
+    ) -> anyhow::Result<Event> {
+        let items: Map<String, Value> = items
+            .iter()
+            .map(|item| ((*item).to_owned(), Value::from("ok")))
+            .collect();
+        Ok(Event::Check(Check {
+            id: Self::id(),
+            occurred_at: self.instant(t),
+            stage,
+            cylinder_code: id(&self.w.cylinders[cylinder].code)?,
+            station_code: id(station)?,
+            staff_no: id(staff)?,
+            passed: true,
+            items,
+        }))
+    }
+
+    fn check(&mut self, e: usize, t: f64, stage: CheckStage, cylinder: usize, staff: &str) {
         let station = self.w.stations[self.w.enterprises[e].filling_station]
             .code
             .clone();
-        let ev = json!({"id": Self::id(), "kind": "check", "occurred_at": self.at(t), "stage": stage,
-            "cylinder_code": self.w.cylinders[cylinder].code, "station_code": station,
-            "staff_no": staff, "passed": true,
-            "items": {"appearance": "ok", "valve": "ok", "residual": "ok", "label": "ok"}});
+        let items = ["appearance", "valve", "residual", "label"];
+        let event = self.check_event(t, stage, cylinder, &station, staff, &items);
         let c = self.controller[e];
-        self.push(c, ev);
+        self.push(c, event);
+    }
+
+    /// The gun's question about `cylinder` at `station`.
+    pub fn question(
+        &self,
+        cylinder: usize,
+        station: &str,
+        gun: &str,
+        staff: &str,
+    ) -> anyhow::Result<AuthorizeRequest> {
+        let c = &self.w.cylinders[cylinder];
+        Ok(AuthorizeRequest {
+            cylinder_code: Some(id(&c.code)?),
+            tag_id: None,
+            station_code: id(station)?,
+            gun_no: id(gun)?,
+            medium: id(c.medium)?,
+            staff_no: id(staff)?,
+        })
     }
 
     /// One tick: stations, vehicles, then every device uploads.
@@ -271,18 +354,15 @@ impl Sim {
                     if !shown {
                         self.api.note(|r| r.asked_before_check_applied += 1);
                     }
-                    let body = json!({"cylinder_code": self.w.cylinders[cylinder].code,
-                        "station_code": self.w.stations[s].code, "gun_no": format!("G{}", 1 + cylinder % 2),
-                        "medium": self.w.cylinders[cylinder].medium, "staff_no": staff});
-                    let (status, answer) = self
-                        .api
-                        .as_device(
-                            "/api/v1/fillings/authorize",
-                            &self.devices[controller].key,
-                            &body,
-                        )
-                        .await;
-                    if status == 200 && answer["allowed"] == json!(true) {
+                    let station = self.w.stations[s].code.clone();
+                    let gun = format!("G{}", 1 + cylinder % 2);
+                    let key = self.devices[controller].key.clone();
+                    let (status, answer, json) =
+                        match self.question(cylinder, &station, &gun, &staff) {
+                            Ok(question) => self.api.authorize(&key, &question).await,
+                            Err(e) => (0, None, Value::from(format!("{e:#}"))),
+                        };
+                    if let Some(answer) = answer.filter(|a| a.allowed) {
                         self.api.note(|r| r.fillings_allowed += 1);
                         // Fillings end on a tick, so that the record leaves at once.
                         let ticks = (self.rng.random_range(90.0..170.0) / dt).ceil();
@@ -290,16 +370,16 @@ impl Sim {
                             cylinder,
                             start: t,
                             end: t + ticks * dt,
-                            decision: answer["decision_id"].clone(),
+                            decision: answer.decision_id,
                             staff,
                         });
                     } else {
                         self.api.note(|r| r.fillings_refused += 1);
                         let code = &self.w.cylinders[cylinder].code;
-                        tracing::warn!(code, status, %answer, "the gun refused a cylinder the simulator holds fit");
+                        tracing::warn!(code, status, answer = %json, "the gun refused a cylinder the simulator holds fit");
                         self.ledger
                             .unexpected_refusals
-                            .push(json!({"cylinder": code, "status": status, "answer": answer}));
+                            .push(json!({"cylinder": code, "status": status, "answer": json}));
                         // Set aside: a refused cylinder is not asked for again.
                         self.w.cylinders[cylinder].reserved = true;
                     }
@@ -314,14 +394,14 @@ impl Sim {
                     self.record_filling(e, cylinder, start, end, Some(decision), &staff)
                         .await;
                     let filler = staff.clone();
-                    self.check(e, end + 5.0, "post", cylinder, &filler);
+                    self.check(e, end + 5.0, CheckStage::Post, cylinder, &filler);
                     let station = self.w.stations[s].code.clone();
                     self.scan(
                         controller,
                         end + 10.0,
                         "store_in",
                         cylinder,
-                        json!({"station_code": station, "staff_no": filler}),
+                        At::station(&station).staff(&filler),
                     );
                     keep.push(Fill::Storing {
                         cylinder,
@@ -333,13 +413,7 @@ impl Sim {
                 }
                 Fill::Inspecting { cylinder, back } if t >= back => {
                     let station = self.w.stations[s].code.clone();
-                    self.scan(
-                        controller,
-                        t,
-                        "store_in",
-                        cylinder,
-                        json!({"station_code": station}),
-                    );
+                    self.scan(controller, t, "store_in", cylinder, At::station(&station));
                     self.w.cylinders[cylinder].custody = Custody::InStockEmpty;
                     self.w.cylinders[cylinder].fitness = Fitness::Ok;
                     self.empties[s].push_back(cylinder);
@@ -380,21 +454,10 @@ impl Sim {
             if self.w.cylinders[c].fitness == Fitness::DueSoon {
                 // Due for its periodic inspection: sent out, inspected, back in stock.
                 let station = self.w.stations[s].code.clone();
-                self.scan(
-                    controller,
-                    t,
-                    "send_inspection",
-                    c,
-                    json!({"station_code": station}),
-                );
+                self.scan(controller, t, "send_inspection", c, At::station(&station));
                 self.w.cylinders[c].custody = Custody::AtInspection;
                 let today = self.time(t).date_naive();
-                let ev = json!({"id": Self::id(), "kind": "inspection", "occurred_at": self.at(t + 600.0),
-                    "cylinder_code": self.w.cylinders[c].code, "conclusion": "pass",
-                    "inspected_on": today.to_string(),
-                    "next_inspection_on": (today + Duration::days(4 * 365)).to_string(),
-                    "report_no": format!("JY{}", &self.w.cylinders[c].code), "inspection_body": "郑州市特种设备检验所",
-                    "inspector": "检验员"});
+                let ev = self.inspection_event(t + 600.0, c, today);
                 let inspector = self.inspector;
                 self.push(inspector, ev);
                 self.fills[e].push(Fill::Inspecting {
@@ -414,7 +477,7 @@ impl Sim {
                     "a pre-fill check signed by a filler whose certificate expired",
                 );
             }
-            self.check(e, t, "pre", c, &staff);
+            self.check(e, t, CheckStage::Pre, c, &staff);
             let filler = self.w.enterprises[e].fillers[c % 3].clone();
             self.fills[e].push(Fill::Checked {
                 cylinder: c,
@@ -432,7 +495,7 @@ impl Sim {
         c: usize,
         start: f64,
         end: f64,
-        decision: Option<Value>,
+        decision: Option<Uuid>,
         staff: &str,
     ) {
         let s = self.w.enterprises[e].filling_station;
@@ -459,34 +522,68 @@ impl Sim {
                 "mass before filling far from the archived tare",
             );
         }
-        let mut body = json!({"cylinder_code": code, "station_code": self.w.stations[s].code,
-            "licence_no": format!("豫充{:04}", e + 1), "gun_no": format!("G{}", 1 + c % 2), "staff_no": staff,
-            "staff_name": "充装工", "started_at": self.at(start), "ended_at": self.at(end),
-            "mass_before_kg": round2(before), "mass_after_kg": round2(before + net)});
-        if let Some(d) = decision {
-            body["decision_id"] = d;
-        }
+        let record = self.filling_record(FillingFacts {
+            cylinder: c,
+            station: s,
+            licence_no: format!("豫充{:04}", e + 1),
+            gun: format!("G{}", 1 + c % 2),
+            staff,
+            start,
+            end,
+            masses: (round2(before), round2(before + net)),
+            decision,
+        });
         let key = self.devices[self.controller[e]].key.clone();
-        let (status, answer) = self.api.as_device("/api/v1/fillings", &key, &body).await;
-        if status == 201 {
-            let flags: Vec<String> = answer["flags"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|f| f.as_str().map(str::to_owned))
-                .collect();
+        let (status, answer, json) = match record {
+            Ok(record) => self.api.filling(&key, &record).await,
+            Err(e) => (0, None, Value::from(format!("{e:#}"))),
+        };
+        if let Some(answer) = answer {
             self.api.note(|r| {
                 r.filling_records += 1;
-                for f in flags {
-                    *r.flagged_records.entry(f).or_default() += 1;
+                for f in answer.flags {
+                    *r.flagged_records.entry(f.name().to_owned()).or_default() += 1;
                 }
             });
         } else {
-            tracing::warn!(status, %answer, "filling record refused");
+            tracing::warn!(status, answer = %json, "filling record refused");
         }
         self.w.cylinders[c].custody = Custody::InStockFull;
         self.w.cylinders[c].filled = true;
         self.filled_at[c] = Some(end);
+    }
+
+    /// A filling record of the cylinder at the station.
+    fn filling_record(&self, f: FillingFacts<'_>) -> anyhow::Result<NewFilling> {
+        Ok(NewFilling {
+            decision_id: f.decision,
+            cylinder_code: id(&self.w.cylinders[f.cylinder].code)?,
+            station_code: id(&self.w.stations[f.station].code)?,
+            licence_no: id(&f.licence_no)?,
+            gun_no: id(&f.gun)?,
+            staff_no: id(f.staff)?,
+            staff_name: id("充装工")?,
+            started_at: self.instant(f.start),
+            ended_at: self.instant(f.end),
+            mass_before_kg: f.masses.0,
+            mass_after_kg: f.masses.1,
+        })
+    }
+
+    /// A passed periodic inspection of the cylinder on `day`, due again in four years.
+    fn inspection_event(&self, t: f64, c: usize, day: NaiveDate) -> anyhow::Result<Event> {
+        let code = &self.w.cylinders[c].code;
+        Ok(Event::Inspection(Inspection {
+            id: Self::id(),
+            occurred_at: self.instant(t),
+            cylinder_code: id(code)?,
+            conclusion: Conclusion::Pass,
+            inspected_on: day,
+            next_inspection_on: Some(day + Duration::days(4 * 365)),
+            report_no: format!("JY{code}"),
+            inspection_body: "郑州市特种设备检验所".to_owned(),
+            inspector: "检验员".to_owned(),
+        }))
     }
 
     /// Unfit cylinders brought home are put to the gun, which must refuse them.
@@ -494,14 +591,13 @@ impl Sim {
         for (e, c) in std::mem::take(&mut self.to_refuse) {
             let s = self.w.enterprises[e].filling_station;
             let station = self.w.stations[s].code.clone();
-            let body = json!({"cylinder_code": self.w.cylinders[c].code, "station_code": station,
-                "gun_no": "G1", "medium": self.w.cylinders[c].medium, "staff_no": self.w.enterprises[e].fillers[0]});
             let key = self.devices[self.controller[e]].key.clone();
-            let (status, answer) = self
-                .api
-                .as_device("/api/v1/fillings/authorize", &key, &body)
-                .await;
-            if status == 200 && answer["allowed"] == json!(false) {
+            let filler = self.w.enterprises[e].fillers[0].clone();
+            let (status, answer, json) = match self.question(c, &station, "G1", &filler) {
+                Ok(question) => self.api.authorize(&key, &question).await,
+                Err(e) => (0, None, Value::from(format!("{e:#}"))),
+            };
+            if answer.is_some_and(|a| !a.allowed) {
                 self.api.note(|r| r.fillings_refused += 1);
                 self.ledger.inject(
                     "filling_refused",
@@ -511,10 +607,10 @@ impl Sim {
                 );
             } else {
                 let code = &self.w.cylinders[c].code;
-                tracing::warn!(code, status, %answer, "the gun did not refuse an unfit cylinder");
+                tracing::warn!(code, status, answer = %json, "the gun did not refuse an unfit cylinder");
                 self.ledger
                     .unexpected_refusals
-                    .push(json!({"expected_refusal": code, "status": status, "answer": answer}));
+                    .push(json!({"expected_refusal": code, "status": status, "answer": json}));
             }
         }
     }
@@ -571,6 +667,20 @@ impl Sim {
         }
         out
     }
+}
+
+/// What a filling record says, beside the cylinder's archive.
+pub struct FillingFacts<'a> {
+    pub cylinder: usize,
+    pub station: usize,
+    pub licence_no: String,
+    pub gun: String,
+    pub staff: &'a str,
+    pub start: f64,
+    pub end: f64,
+    /// Masses before and after filling (kg).
+    pub masses: (f64, f64),
+    pub decision: Option<Uuid>,
 }
 
 fn round2(x: f64) -> f64 {

@@ -1,4 +1,4 @@
-//! `cylwatch load-ingest`: the durable ingest rate of `POST /api/v1/events` end to end, and
+//! `cylwatch-sim load-ingest`: the durable ingest rate of `POST /api/v1/events` end to end, and
 //! the rows of the same events as CSV for a raw `COPY` baseline (`bench/ingest.sh`).
 //!
 //! The events are GPS fixes of `--vehicles` vehicles, deterministic from `--seed` and
@@ -14,11 +14,15 @@
 //! and its pending entries are all zero: the time the pipeline needed to apply everything,
 //! from the same first request. One line of JSON is printed on stdout.
 
+use crate::measure::{millis, percentile, seconds};
+use crate::wire;
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
+use cylwatch_client::{reqwest, Auth, Client, Method};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+use shared::events::{Event, EventBatch, GpsFix};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -26,7 +30,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-/// `cylwatch load-ingest` options.
+/// `cylwatch-sim load-ingest` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IngestArgs {
     /// Base URL of the server.
@@ -77,8 +81,8 @@ pub struct IngestArgs {
     pub timeout_s: f64,
 }
 
-/// The events as JSON items (what a device sends), in sending order.
-fn events(args: &IngestArgs) -> Vec<Value> {
+/// The events, in sending order.
+fn events(args: &IngestArgs) -> anyhow::Result<Vec<Event>> {
     let mut rng = StdRng::seed_from_u64(args.seed);
     let vehicles = args.vehicles.max(1);
     let mut at: Vec<(f64, f64)> = (0..vehicles)
@@ -103,26 +107,28 @@ fn events(args: &IngestArgs) -> Vec<Value> {
             .saturating_mul(1_000)
             .saturating_add(i64::try_from(v).unwrap_or(0));
         let occurred = args.start_at + chrono::Duration::milliseconds(offset);
-        out.push(json!({
-            "id": id, "kind": "gps",
-            "occurred_at": occurred.to_rfc3339_opts(SecondsFormat::Millis, true),
-            "vehicle_plate": format!("豫B{v:05}"),
-            "lon": (p.0 * 1e6).round() / 1e6, "lat": (p.1 * 1e6).round() / 1e6,
-            "speed_kmh": 18.0, "heading": 90.0,
+        // To the millisecond, as a device sends it.
+        let occurred =
+            DateTime::from_timestamp_millis(occurred.timestamp_millis()).unwrap_or(occurred);
+        out.push(Event::Gps(GpsFix {
+            id,
+            occurred_at: occurred.fixed_offset(),
+            vehicle_plate: wire::id(&format!("豫B{v:05}"))?,
+            point: wire::point(*p)?,
+            speed_kmh: Some(18.0),
+            heading: Some(90.0),
         }));
     }
-    out
+    Ok(out)
 }
 
 /// The rows the server would write for these events, as CSV for `psql \copy ... (FORMAT csv)`.
-fn write_csv(args: &IngestArgs, path: &std::path::Path, items: Vec<Value>) -> anyhow::Result<()> {
+fn write_csv(args: &IngestArgs, path: &std::path::Path, items: Vec<Event>) -> anyhow::Result<()> {
     let mut out = csv::WriterBuilder::new()
         .has_headers(false)
         .from_path(path)
         .with_context(|| format!("creating {}", path.display()))?;
-    for item in items {
-        let event = shared::events::parse_event(item)
-            .map_err(|e| anyhow::anyhow!("a generated event is invalid: {}", e.message))?;
+    for event in items {
         let location = event
             .point()
             .map(|p| format!("SRID=4326;POINT({} {})", p.lon(), p.lat()))
@@ -149,26 +155,6 @@ fn write_csv(args: &IngestArgs, path: &std::path::Path, items: Vec<Value>) -> an
     Ok(())
 }
 
-fn seconds(value: f64, name: &str) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value).with_context(|| format!("{name} must be a number ≥ 0"))
-}
-
-fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-/// The value at `per_mille`/1000 of the sorted durations (nearest rank).
-fn percentile(sorted: &[Duration], per_mille: usize) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (sorted.len() * per_mille).div_ceil(1000).max(1);
-    sorted
-        .get(rank.min(sorted.len()) - 1)
-        .copied()
-        .unwrap_or_default()
-}
-
 fn per_second(count: usize, elapsed: Duration) -> f64 {
     let secs = elapsed.as_secs_f64();
     if secs <= 0.0 {
@@ -188,7 +174,7 @@ struct Sent {
 pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     anyhow::ensure!((1..=10_000).contains(&args.batch), "--batch is 1 to 10000");
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be above 0");
-    let items = events(&args);
+    let items = events(&args)?;
     if let Some(path) = &args.write_csv {
         let n = items.len();
         write_csv(&args, path, items)?;
@@ -204,26 +190,31 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         .context("give --device-key (or --write-csv)")?;
     let bodies: Vec<Vec<u8>> = items
         .chunks(args.batch)
-        .map(|chunk| serde_json::to_vec(&json!({ "events": chunk })))
+        .map(|chunk| {
+            let events: Vec<Value> = chunk.iter().map(Event::to_wire).collect();
+            serde_json::to_vec(&EventBatch { events: &events })
+        })
         .collect::<Result<_, _>>()
         .context("serializing the batches")?;
     let events_n = items.len();
     drop(items);
     let timeout = seconds(args.timeout_s, "--timeout-s")?;
     let wait_applied = seconds(args.wait_applied_s, "--wait-applied-s")?;
-    let client = reqwest::Client::builder()
+    let http = reqwest::Client::builder()
         .timeout(timeout)
         .tcp_nodelay(true)
         .build()
         .context("building the HTTP client")?;
-    let api = args.api.trim_end_matches('/').to_owned();
-    let url = format!("{api}/api/v1/events");
+    let mut client = Client::with_http(http, &args.api);
+    if let Some(token) = &args.token {
+        client = client.with_token(token);
+    }
     let bodies = Arc::new(bodies);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut senders: JoinSet<anyhow::Result<(Vec<Sent>, usize)>> = JoinSet::new();
     for _ in 0..args.concurrency {
-        let (client, url, key) = (client.clone(), url.clone(), key.clone());
+        let (client, key) = (client.clone(), key.clone());
         let (bodies, next) = (Arc::clone(&bodies), Arc::clone(&next));
         senders.spawn(async move {
             let mut mine = Vec::new();
@@ -232,9 +223,10 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(body) = bodies.get(i) else { break };
                 let sent = Instant::now();
+                // The bodies were serialized before the clock started: the figure is the
+                // server's, not this generator's JSON.
                 let response = client
-                    .post(&url)
-                    .header("x-device-key", &key)
+                    .request(Method::POST, "/api/v1/events", Auth::Device(&key))
                     .header("content-type", "application/json")
                     .body(body.clone())
                     .send()
@@ -271,7 +263,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let applied = if wait_applied.is_zero() {
         None
     } else {
-        wait_until_applied(&client, &api, args.token.as_deref(), start, wait_applied).await?
+        wait_until_applied(&client, start, wait_applied).await?
     };
     let mut latencies: Vec<Duration> = sent.iter().map(|s| s.latency).collect();
     latencies.sort_unstable();
@@ -297,29 +289,14 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
 /// Polls health every 50 ms until the outbox, the stream's lag and pending entries are all
 /// zero; the time since `start`, or `None` when `limit` passed first.
 async fn wait_until_applied(
-    client: &reqwest::Client,
-    api: &str,
-    token: Option<&str>,
+    client: &Client,
     start: Instant,
     limit: Duration,
 ) -> anyhow::Result<Option<Duration>> {
     let until = Instant::now() + limit;
-    let url = format!("{api}/api/v1/health");
     loop {
-        let mut request = client.get(&url);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let health: Value = request
-            .send()
-            .await
-            .context("GET health")?
-            .json()
-            .await
-            .context("reading health")?;
-        let stream = &health["stream"];
-        let zero = |name: &str| stream[name].as_i64() == Some(0);
-        if zero("outbox") && zero("lag") && zero("pending") {
+        let stream = client.health().await.context("GET health")?.stream;
+        if stream.outbox == Some(0) && stream.lag == Some(0) && stream.pending == Some(0) {
             return Ok(Some(Instant::now().saturating_duration_since(start)));
         }
         if Instant::now() >= until {
@@ -354,11 +331,11 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_valid_events() {
-        let a = events(&args());
-        assert_eq!(a, events(&args()));
+        let a = events(&args()).unwrap();
+        assert_eq!(a, events(&args()).unwrap());
         assert_eq!(a.len(), 250);
         for item in a {
-            shared::events::parse_event(item).unwrap();
+            shared::events::parse_event(item.to_wire()).unwrap();
         }
     }
 }

@@ -1,37 +1,58 @@
-//! `cylwatch bench-fences`: the cost per fix of the fence stage (stages 2–3 without I/O:
-//! containing fences, fences passed through since the previous fix, the transition diff) over
-//! many fences, against two baselines in the same process on the same fences and fixes:
-//! a bare rstar + geo point query (the least any R-tree answer costs), and one PostGIS
-//! `ST_Intersects` query per fix on a GiST-indexed table (what the stage would cost asking
-//! the database). Prints one line of JSON.
+//! `cargo bench -p cylwatch --bench fences`: the cost per fix of the fence stage (stages 2–3
+//! without I/O: containing fences, fences passed through since the previous fix, the
+//! transition diff) over many fences, against a bare rstar + geo point query on the same
+//! fences and fixes (the least any R-tree answer costs). In memory, no database. Prints one
+//! line of JSON. Sizes from the environment: `BENCH_FENCES` (16,000 squares and circles of
+//! 30–300 m around Zhengzhou), `BENCH_VEHICLES` (200) each driving `BENCH_FIXES_PER_VEHICLE`
+//! fixes (500), `BENCH_SEED` (7). Run by `cargo test` (without `--bench`) it makes one quick
+//! round of a small city, so that the benchmark keeps building and running.
 
-use crate::rules::fences::{circle, step, Fence, FenceIndex, FenceKind, Inside};
-use anyhow::Context;
+use cylwatch::rules::fences::{circle, step, Fence, FenceIndex, FenceKind, Inside};
 use geo::{Covers, MultiPolygon, Point, Polygon};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rstar::{RTree, RTreeObject, AABB};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// `cylwatch bench-fences` options.
-#[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {
-    /// Fences (squares and circles of 30–300 m around Zhengzhou).
-    #[arg(long, default_value_t = 16_000)]
-    pub fences: usize,
-    /// Vehicles, each driving `--fixes-per-vehicle` fixes.
-    #[arg(long, default_value_t = 200)]
-    pub vehicles: usize,
-    #[arg(long, default_value_t = 500)]
-    pub fixes_per_vehicle: usize,
-    /// Fixes asked of PostGIS one query at a time (a sample: it is slow).
-    #[arg(long, default_value_t = 5_000)]
-    pub postgis_fixes: usize,
-    /// A scratch database with PostGIS (a table `bench_fences` is created in it).
-    #[arg(long, env = "CYLWATCH_BENCH_DATABASE_URL", hide_env_values = true)]
-    pub database_url: String,
-    #[arg(long, default_value_t = 7)]
-    pub seed: u64,
+/// The sizes measured.
+struct BenchArgs {
+    fences: usize,
+    vehicles: usize,
+    fixes_per_vehicle: usize,
+    seed: u64,
+    rounds: usize,
+}
+
+impl BenchArgs {
+    /// `cargo bench` passes `--bench`; `cargo test` does not (a smoke run).
+    fn from_env() -> Self {
+        let measuring = std::env::args().any(|a| a == "--bench");
+        let var = |name: &str, default: usize| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        if !measuring {
+            return Self {
+                fences: 500,
+                vehicles: 5,
+                fixes_per_vehicle: 50,
+                seed: 7,
+                rounds: 1,
+            };
+        }
+        Self {
+            fences: var("BENCH_FENCES", 16_000),
+            vehicles: var("BENCH_VEHICLES", 200),
+            fixes_per_vehicle: var("BENCH_FIXES_PER_VEHICLE", 500),
+            seed: std::env::var("BENCH_SEED")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(7),
+            rounds: ROUNDS,
+        }
+    }
 }
 
 /// Rounds of the in-memory measurements.
@@ -105,7 +126,8 @@ impl RTreeObject for Bare {
 }
 
 /// Runs the benchmark and prints its JSON line.
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+fn main() {
+    let args = BenchArgs::from_env();
     let mut rng = StdRng::seed_from_u64(args.seed);
     let fences = fences(args.fences, &mut rng);
     let tracks = tracks(args.vehicles, args.fixes_per_vehicle, &mut rng);
@@ -168,11 +190,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         (start.elapsed(), hits)
     };
-    // Alternate the two, ROUNDS times each (the first round warms the caches); the median
+    // Alternate the two, `rounds` times each (the first round warms the caches); the median
     // of each is reported.
     let (mut stage_times, mut bare_times) = (Vec::new(), Vec::new());
     let (mut transitions, mut bare_hits) = (0, 0);
-    for _ in 0..ROUNDS {
+    for _ in 0..args.rounds {
         let (t, n) = run_stage();
         stage_times.push(t);
         transitions = n;
@@ -180,102 +202,21 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         bare_times.push(t);
         bare_hits = n;
     }
-    stage_times.sort();
-    bare_times.sort();
-    let stage = stage_times[ROUNDS / 2];
-    let bare_time = bare_times[ROUNDS / 2];
-
-    // PostGIS, one query per fix.
-    let pool = crate::store::connect(&args.database_url, 2).await?;
-    sqlx::query("DROP TABLE IF EXISTS bench_fences")
-        .execute(&pool)
-        .await?;
-    sqlx::query("CREATE TABLE bench_fences (id int PRIMARY KEY, geom geometry(MultiPolygon, 4326) NOT NULL)")
-        .execute(&pool)
-        .await?;
-    for (chunk_no, chunk) in fences.chunks(1000).enumerate() {
-        let ids: Vec<i32> = (0..chunk.len())
-            .map(|i| i32::try_from(chunk_no * 1000 + i).unwrap_or(i32::MAX))
-            .collect();
-        let wkt: Vec<String> = chunk.iter().map(|f| wkt(&f.shape)).collect();
-        sqlx::query(
-            "INSERT INTO bench_fences SELECT id, ST_Multi(ST_GeomFromText(w, 4326)) \
-             FROM UNNEST($1::int[], $2::text[]) AS t(id, w)",
-        )
-        .bind(&ids)
-        .bind(&wkt)
-        .execute(&pool)
-        .await
-        .context("loading the fences into PostGIS")?;
-    }
-    sqlx::query("CREATE INDEX ON bench_fences USING gist (geom)")
-        .execute(&pool)
-        .await?;
-    sqlx::query("ANALYZE bench_fences").execute(&pool).await?;
-    let sample: Vec<(f64, f64)> = tracks
-        .iter()
-        .flatten()
-        .copied()
-        .take(args.postgis_fixes)
-        .collect();
-    let start = Instant::now();
-    let mut pg_hits = 0usize;
-    for p in &sample {
-        let ids: Vec<i32> = sqlx::query_scalar(
-            "SELECT id FROM bench_fences WHERE ST_Intersects(geom, ST_SetSRID(ST_Point($1, $2), 4326))",
-        )
-        .bind(p.0)
-        .bind(p.1)
-        .fetch_all(&pool)
-        .await?;
-        pg_hits += ids.len();
-    }
-    let pg_time = start.elapsed();
-    sqlx::query("DROP TABLE bench_fences")
-        .execute(&pool)
-        .await?;
-    // The same sample through the bare index, for a like-for-like hit count.
-    let sample_bare_hits: usize = sample
-        .iter()
-        .map(|p| {
-            let point = Point::new(p.0, p.1);
-            bare.locate_in_envelope_intersecting(&AABB::from_point([p.0, p.1]))
-                .filter(|b| b.polygon.covers(&point))
-                .count()
-        })
-        .sum();
-
-    let per = |d: std::time::Duration, n: usize| {
+    let median = |mut times: Vec<Duration>| {
+        times.sort();
+        times.get(times.len() / 2).copied().unwrap_or_default()
+    };
+    let per = |d: Duration, n: usize| {
         d.as_secs_f64() * 1e9 / f64::from(u32::try_from(n.max(1)).unwrap_or(u32::MAX))
     };
-    let stage_ns = per(stage, fixes);
-    let bare_ns = per(bare_time, fixes);
-    let pg_ns = per(pg_time, sample.len());
+    let stage_ns = per(median(stage_times), fixes);
+    let bare_ns = per(median(bare_times), fixes);
     println!(
         "{}",
         serde_json::json!({
             "fences": args.fences, "fixes": fixes, "transitions": transitions,
             "stage_ns_per_fix": stage_ns.round(), "bare_ns_per_fix": bare_ns.round(),
-            "postgis_ns_per_fix": pg_ns.round(), "postgis_fixes": sample.len(),
-            "bare_hits": bare_hits, "postgis_hits": pg_hits, "bare_hits_on_postgis_sample": sample_bare_hits,
-            "stage_over_bare": stage_ns / bare_ns, "postgis_over_stage": pg_ns / stage_ns,
+            "bare_hits": bare_hits, "stage_over_bare": stage_ns / bare_ns,
         })
     );
-    Ok(())
-}
-
-fn wkt(shape: &MultiPolygon<f64>) -> String {
-    let ring = |r: &geo::LineString<f64>| {
-        let points: Vec<String> = r.coords().map(|c| format!("{} {}", c.x, c.y)).collect();
-        format!("({})", points.join(","))
-    };
-    let polygons: Vec<String> = shape
-        .iter()
-        .map(|p| {
-            let mut rings = vec![ring(p.exterior())];
-            rings.extend(p.interiors().iter().map(ring));
-            format!("({})", rings.join(","))
-        })
-        .collect();
-    format!("MULTIPOLYGON({})", polygons.join(","))
 }

@@ -3,18 +3,20 @@
 //! what the platform acknowledged.
 
 use anyhow::Context;
+use cylwatch_client::{Client, Error};
 use serde::Serialize;
 use serde_json::{json, Value};
-use shared::events::IngestResponse;
+use shared::auth::NewDevice;
+use shared::events::{Event, IngestResponse};
+use shared::filling::{AuthorizeRequest, AuthorizeResponse, FillingResponse, NewFilling};
+use shared::registry::{CylinderBatch, ImportReport};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The platform, as the administrator sees it.
 pub struct Api {
-    pub client: reqwest::Client,
-    pub base: String,
-    token: String,
+    pub client: Client,
     pub report: Mutex<Report>,
     started: Instant,
 }
@@ -48,113 +50,89 @@ pub struct Report {
 impl Api {
     /// Signs in as the administrator.
     pub async fn login(base: &str, user: &str, password: &str) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(64)
-            // Below the server's keep-alive (5 s), so that no request goes out on a connection
-            // the server is closing.
-            .pool_idle_timeout(Duration::from_secs(3))
-            .build()
-            .context("building the HTTP client")?;
-        let base = base.trim_end_matches('/').to_owned();
-        let login: Value = client
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"username": user, "password": password}))
-            .send()
+        let client = Client::new(base)
+            .context("building the HTTP client")?
+            .sign_in(user, password)
             .await
-            .context("signing in")?
-            .error_for_status()
-            .context("signing in as the administrator")?
-            .json()
-            .await
-            .context("reading the login answer")?;
-        let token = login["token"]
-            .as_str()
-            .context("no token in the login answer")?
-            .to_owned();
+            .context("signing in as the administrator")?;
         Ok(Self {
             client,
-            base,
-            token,
             report: Mutex::new(Report::default()),
             started: Instant::now(),
         })
     }
 
-    /// POSTs a registry record as the administrator; an existing record (409) is fine.
-    pub async fn admin_post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .with_context(|| format!("POST {path}"))?;
-        let status = response.status();
-        let answer: Value = response.json().await.unwrap_or(Value::Null);
-        anyhow::ensure!(
-            status.is_success() || status.as_u16() == 409,
-            "POST {path}: {status} {answer}"
-        );
-        Ok(answer)
-    }
-
-    /// POSTs many records to `path`, `concurrency` at a time; the first failure fails.
-    pub async fn admin_post_all(
+    /// Registers a record as the administrator; an existing record (409) is fine.
+    pub async fn create<B: Serialize + ?Sized>(
         &self,
         path: &str,
-        bodies: &[Value],
+        record: &B,
+    ) -> anyhow::Result<()> {
+        match self.client.create(path, record).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_conflict() => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Registers many records at `path`, `concurrency` at a time; the first failure fails.
+    pub async fn create_all<B: Serialize>(
+        &self,
+        path: &str,
+        records: &[B],
         concurrency: usize,
     ) -> anyhow::Result<()> {
         use futures_util::StreamExt;
-        let mut results =
-            futures_util::stream::iter(bodies.iter().map(|b| self.admin_post(path, b)))
-                .buffer_unordered(concurrency.max(1));
+        let mut results = futures_util::stream::iter(records.iter().map(|r| self.create(path, r)))
+            .buffer_unordered(concurrency.max(1));
         while let Some(result) = results.next().await {
             result?;
         }
         Ok(())
     }
 
+    /// Registers cylinder archives, `concurrency` batches at a time; each batch's report.
+    pub async fn create_cylinders(
+        &self,
+        batches: &[CylinderBatch],
+        concurrency: usize,
+    ) -> anyhow::Result<Vec<ImportReport>> {
+        use futures_util::StreamExt;
+        let results: Vec<Result<ImportReport, Error>> =
+            futures_util::stream::iter(batches.iter().map(|b| self.client.create_cylinders(b)))
+                .buffer_unordered(concurrency.max(1))
+                .collect()
+                .await;
+        Ok(results.into_iter().collect::<Result<_, _>>()?)
+    }
+
     /// Whether the cylinder's history (as the platform has applied it) holds a check dated
     /// `at` or later.
     pub async fn shows_check(&self, code: &str, at: chrono::DateTime<chrono::Utc>) -> bool {
-        let url = format!("{}/api/v1/cylinders/{code}/history?limit=1000", self.base);
-        let Ok(response) = self.client.get(url).bearer_auth(&self.token).send().await else {
+        let Ok(page) = self.client.history(code, 1000).await else {
             return false;
         };
-        let Ok(page) = response.json::<Value>().await else {
-            return false;
-        };
-        page["items"].as_array().into_iter().flatten().any(|e| {
-            e["kind"] == "check"
-                && e["occurred_at"]
-                    .as_str()
-                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-                    .is_some_and(|d| d >= at - chrono::Duration::milliseconds(1))
-        })
+        page.items
+            .iter()
+            .any(|e| e.kind == "check" && e.occurred_at >= at - chrono::Duration::milliseconds(1))
     }
 
-    /// GETs `path` as the administrator; the status.
-    pub async fn get(&self, path: &str) -> anyhow::Result<u16> {
-        let response = self
+    /// Whether the enterprise is registered.
+    pub async fn has_enterprise(&self, code: &str) -> anyhow::Result<bool> {
+        match self
             .client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
+            .get::<Value>(&format!("/api/v1/enterprises/{code}"))
             .await
-            .with_context(|| format!("GET {path}"))?;
-        Ok(response.status().as_u16())
+        {
+            Ok(_) => Ok(true),
+            Err(Error::Status { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Registers a device; its key.
-    pub async fn device(&self, body: Value) -> anyhow::Result<String> {
-        let answer = self.admin_post("/api/v1/devices", &body).await?;
-        Ok(answer["key"]
-            .as_str()
-            .context("no key in the device answer")?
-            .to_owned())
+    pub async fn device(&self, device: &NewDevice) -> anyhow::Result<String> {
+        Ok(self.client.create_device(device).await?.key)
     }
 
     fn count(&self, kind: &str, n: u64) {
@@ -171,32 +149,22 @@ impl Api {
     }
 
     /// POSTs events as the device with `key`; counted per kind. Errors are retried by the
-    /// caller with the same body (the same ids).
-    pub async fn events(&self, key: &str, events: &[Value]) -> anyhow::Result<IngestResponse> {
+    /// caller with the same events (the same ids).
+    pub async fn events(&self, key: &str, events: &[Event]) -> anyhow::Result<IngestResponse> {
         let kinds: Vec<String> = events
             .iter()
-            .map(|e| match (e["kind"].as_str(), e["op"].as_str()) {
-                (Some("scan"), Some(op)) => format!("scan:{op}"),
-                (Some(k), _) => k.to_owned(),
-                _ => "?".into(),
+            .map(|e| match e {
+                Event::Scan(scan) => format!("scan:{}", scan.op.name()),
+                other => other.kind().to_owned(),
             })
             .collect();
         for kind in &kinds {
             self.count(kind, 1);
         }
-        let response = self
-            .client
-            .post(format!("{}/api/v1/events", self.base))
-            .header("x-device-key", key)
-            .json(&json!({ "events": events }))
-            .send()
-            .await;
-        let answer = match response {
-            Ok(r) if r.status().as_u16() == 202 => r.json::<IngestResponse>().await.ok(),
-            Ok(r) => {
-                let status = r.status();
-                let text = r.text().await.unwrap_or_default();
-                tracing::warn!(%status, text, "events refused");
+        let answer = match self.client.post_events(key, events).await {
+            Ok(a) => Some(a),
+            Err(e @ Error::Status { .. }) => {
+                tracing::warn!(error = %e, "events refused");
                 None
             }
             Err(e) => {
@@ -222,9 +190,9 @@ impl Api {
                 }
                 for rej in &a.rejected {
                     if r.rejections.len() < 20 {
-                        let index = rej.index;
+                        let event = events.get(rej.index).map(Event::to_wire);
                         r.rejections
-                            .push(json!({"event": events.get(index), "error": rej.error}));
+                            .push(json!({"event": event, "error": rej.error}));
                     }
                 }
                 Ok(a)
@@ -236,27 +204,48 @@ impl Api {
         }
     }
 
-    /// POSTs a JSON body as a device (filling decisions and records): status and answer.
-    pub async fn as_device(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
-        self.count(path.trim_start_matches("/api/v1/"), 1);
-        match self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("x-device-key", key)
-            .json(body)
-            .send()
-            .await
-        {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                (status, r.json().await.unwrap_or(Value::Null))
+    /// Asks the gun's question as the controller with `key`: the status and the answer (a
+    /// refusal's error body, or `null` when there was no answer).
+    pub async fn authorize(
+        &self,
+        key: &str,
+        question: &AuthorizeRequest,
+    ) -> (u16, Option<AuthorizeResponse>, Value) {
+        self.count("fillings/authorize", 1);
+        let result = self.client.authorize(key, question).await;
+        self.outcome(result, 200)
+    }
+
+    /// Files a filling record as the controller with `key`: the status and the answer.
+    pub async fn filling(
+        &self,
+        key: &str,
+        record: &NewFilling,
+    ) -> (u16, Option<FillingResponse>, Value) {
+        self.count("fillings", 1);
+        let result = self.client.post_filling(key, record).await;
+        self.outcome(result, 201)
+    }
+
+    /// A device call's status, typed answer and the answer as JSON (for the log and the
+    /// ledger); a call that got no answer counts as failed.
+    fn outcome<T: Serialize>(&self, result: Result<T, Error>, ok: u16) -> (u16, Option<T>, Value) {
+        match result {
+            Ok(answer) => {
+                let json = serde_json::to_value(&answer).unwrap_or(Value::Null);
+                (ok, Some(answer), json)
             }
+            Err(Error::Status { status, text, .. }) => (
+                status,
+                None,
+                serde_json::from_str(&text).unwrap_or(Value::Null),
+            ),
             Err(e) => {
-                tracing::warn!(error = %e, path, "request failed");
+                tracing::warn!(error = %e, "request failed");
                 if let Ok(mut r) = self.report.lock() {
                     r.failed_requests += 1;
                 }
-                (0, Value::Null)
+                (0, None, Value::Null)
             }
         }
     }
@@ -264,22 +253,12 @@ impl Api {
     /// Events the platform holds but has not applied yet (outbox, stream lag and pending),
     /// from `GET /api/v1/health`; `None` when it does not say.
     pub async fn backlog(&self) -> Option<u64> {
-        let health: Value = self
-            .client
-            .get(format!("{}/api/v1/health", self.base))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        let s = &health["stream"];
-        Some(
-            ["outbox", "lag", "pending"]
-                .iter()
-                .map(|k| s[k].as_u64().unwrap_or(0))
-                .sum(),
-        )
+        let stream = self.client.health().await.ok()?.stream;
+        let outbox = stream
+            .outbox
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0);
+        Some(outbox + stream.lag.unwrap_or(0) + stream.pending.unwrap_or(0))
     }
 
     /// Waits (up to `limit`) until the platform has applied everything it acknowledged.

@@ -4,10 +4,12 @@
 //! ledger when it really happened.
 
 use super::cycle::Sim;
+use super::wire::{id, At};
 use super::world::Fitness;
 use rand::Rng;
-use serde_json::json;
 use shared::cylinder::Custody;
+use shared::filling::AuthorizeRequest;
+use shared::registry::CylinderBatch;
 
 /// Every alert kind the simulator injects, in turn.
 pub const KINDS: [&str; 18] = [
@@ -105,7 +107,7 @@ impl Sim {
                 self.t - back * day,
                 "deliver",
                 c,
-                json!({"customer_code": code, "lon": at.0, "lat": at.1}),
+                At::customer(&code, at),
             );
             self.w.cylinders[c].customer = Some(k);
             self.at_customer[k].push(c);
@@ -113,13 +115,7 @@ impl Sim {
                 let station = self.w.stations[self.w.cylinders[c].station].code.clone();
                 let back = self.rng.random_range(10.0..20.0);
                 let ctl = self.controller[e];
-                self.scan(
-                    ctl,
-                    self.t - back * day,
-                    "scrap",
-                    c,
-                    json!({"station_code": station}),
-                );
+                self.scan(ctl, self.t - back * day, "scrap", c, At::station(&station));
             } else {
                 self.w.cylinders[c].custody = Custody::AtCustomer;
             }
@@ -150,16 +146,25 @@ impl Sim {
     /// the platform did not take it.
     async fn new_cylinder(&mut self, kind: &str, e: usize, fitness: Fitness) -> Option<usize> {
         let c = self.w.add_cylinder(e, fitness, &mut self.rng);
-        let today = crate::rules::compliance::to_beijing(self.time(self.t)).date_naive();
+        let today = shared::time::to_beijing(self.time(self.t)).date_naive();
         let archive = self.w.archive(&self.w.cylinders[c], today, &mut self.rng);
-        let answer = self
-            .api
-            .admin_post("/api/v1/cylinders", &json!({ "items": [archive] }))
-            .await;
+        let answer = match archive {
+            Ok(archive) => {
+                let batch = CylinderBatch {
+                    items: vec![archive],
+                };
+                self.api
+                    .client
+                    .create_cylinders(&batch)
+                    .await
+                    .map_err(Into::into)
+            }
+            Err(e) => Err(e),
+        };
         self.filled_at.push(None);
         self.delivered_at.push(f64::NEG_INFINITY);
         match answer {
-            Ok(a) if a["created"] == json!(1) => {
+            Ok(a) if a.created == 1 => {
                 *self.ledger.replenished.entry(kind.to_owned()).or_default() += 1;
                 Some(c)
             }
@@ -216,14 +221,22 @@ impl Sim {
                 let s = self.w.enterprises[e].filling_station;
                 let station = self.w.stations[s].code.clone();
                 let tag = format!("FFFF{:012X}", self.rng.random_range(0..u64::from(u32::MAX)));
-                let body = json!({"tag_id": tag, "station_code": station, "gun_no": "G1",
-                    "medium": "LPG", "staff_no": self.w.enterprises[e].fillers[0]});
+                let question = || -> anyhow::Result<AuthorizeRequest> {
+                    Ok(AuthorizeRequest {
+                        cylinder_code: None,
+                        tag_id: Some(id(&tag)?),
+                        station_code: id(&station)?,
+                        gun_no: id("G1")?,
+                        medium: id("LPG")?,
+                        staff_no: id(&self.w.enterprises[e].fillers[0])?,
+                    })
+                };
+                let Ok(question) = question() else {
+                    return false;
+                };
                 let key = self.devices[self.controller[e]].key.clone();
-                let (status, answer) = self
-                    .api
-                    .as_device("/api/v1/fillings/authorize", &key, &body)
-                    .await;
-                if status != 200 || answer["allowed"] != json!(false) {
+                let (_, answer, _) = self.api.authorize(&key, &question).await;
+                if answer.is_none_or(|a| a.allowed) {
                     return false;
                 }
                 self.ledger.inject(
@@ -312,13 +325,7 @@ impl Sim {
                 let at = self.w.customers[customer].at;
                 let code = self.w.customers[customer].code.clone();
                 let phone = self.phone[owner];
-                self.scan(
-                    phone,
-                    long_ago,
-                    "deliver",
-                    c,
-                    json!({"customer_code": code, "lon": at.0, "lat": at.1}),
-                );
+                self.scan(phone, long_ago, "deliver", c, At::customer(&code, at));
                 self.w.cylinders[c].custody = Custody::Lost;
                 self.lost_at[customer] = true;
                 let cyl = self.w.cylinders[c].code.clone();

@@ -1,4 +1,4 @@
-//! `cylwatch load-live`: event-to-WebSocket latency with many live clients (`bench/live.sh`).
+//! `cylwatch-sim load-live`: event-to-WebSocket latency with many live clients (`bench/live.sh`).
 //!
 //! Opens `--clients` WebSocket sessions on `GET /api/v1/live?token=...` (at most
 //! `--connect-concurrency` handshakes at a time) and waits for each one's snapshot. Then posts
@@ -14,12 +14,17 @@
 //! and the spread from its first to its last client (the fan-out's share); the POST's own
 //! latency. One line of JSON on stdout.
 
+use crate::measure::{millis, percentile, seconds};
+use crate::wire;
 use anyhow::Context;
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
+use cylwatch_client::{reqwest, Client};
 use futures_util::StreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
+use serde_json::json;
+use shared::events::{Event, GpsFix};
+use shared::GeoPoint;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -30,7 +35,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-/// `cylwatch load-live` options.
+/// `cylwatch-sim load-live` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LiveArgs {
     /// Base URL of the server (http://host:port).
@@ -105,26 +110,6 @@ fn plate(v: usize) -> String {
     format!("豫L{v:05}")
 }
 
-fn seconds(value: f64, name: &str) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value).with_context(|| format!("{name} must be a number ≥ 0"))
-}
-
-fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-/// The value at `per_mille`/1000 of the sorted durations (nearest rank).
-fn percentile(sorted: &[Duration], per_mille: usize) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (sorted.len() * per_mille).div_ceil(1000).max(1);
-    sorted
-        .get(rank.min(sorted.len()) - 1)
-        .copied()
-        .unwrap_or_default()
-}
-
 /// The fixes of the run: fix i moves vehicle `i % vehicles` about 10 m east of its last.
 fn plan(args: &LiveArgs, rng: &mut StdRng) -> (Vec<Fix>, Vec<(f64, f64)>) {
     let vehicles = args.vehicles.clamp(1, usize::from(u16::MAX));
@@ -153,33 +138,26 @@ fn plan(args: &LiveArgs, rng: &mut StdRng) -> (Vec<Fix>, Vec<(f64, f64)>) {
     (fixes, origins)
 }
 
-fn gps(plate: &str, lon: f64, lat: f64) -> Value {
-    json!({
-        "id": uuid::Uuid::new_v4(), "kind": "gps",
-        "occurred_at": Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
-        "vehicle_plate": plate, "lon": lon, "lat": lat, "speed_kmh": 18.0, "heading": 90.0,
-    })
+/// A fix of the vehicle now (to the microsecond).
+fn gps(plate: &str, lon: f64, lat: f64) -> anyhow::Result<Event> {
+    let now = Utc::now();
+    let now = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    Ok(Event::Gps(GpsFix {
+        id: uuid::Uuid::new_v4(),
+        occurred_at: now.fixed_offset(),
+        vehicle_plate: wire::id(plate)?,
+        point: GeoPoint::new(lon, lat)?,
+        speed_kmh: Some(18.0),
+        heading: Some(90.0),
+    }))
 }
 
-/// Posts one batch; true on a 202 with the event accepted.
-async fn post(client: &reqwest::Client, url: &str, key: &str, events: Vec<Value>) -> bool {
-    let n = events.len();
-    let Ok(response) = client
-        .post(url)
-        .header("x-device-key", key)
-        .json(&json!({ "events": events }))
-        .send()
+/// Posts one batch; true on a 202 with every event accepted.
+async fn post(client: &Client, key: &str, events: &[Event]) -> bool {
+    client
+        .post_events(key, events)
         .await
-    else {
-        return false;
-    };
-    if response.status().as_u16() != 202 {
-        return false;
-    }
-    response
-        .json::<shared::events::IngestResponse>()
-        .await
-        .is_ok_and(|a| a.accepted == n)
+        .is_ok_and(|a| a.accepted == events.len())
 }
 
 /// One client: connect, wait for the snapshot (then report ready), note every vehicle
@@ -264,7 +242,6 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
             .collect(),
     );
     let api = args.api.trim_end_matches('/').to_owned();
-    let events_url = format!("{api}/api/v1/events");
     let ws_url = format!(
         "{}/api/v1/live?token={}",
         api.replacen("http", "ws", 1),
@@ -276,16 +253,17 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
         .tcp_nodelay(true)
         .build()
         .context("building the HTTP client")?;
+    let http = Client::with_http(http, &api);
 
     // Every vehicle at its origin first, so that the snapshots carry them and the measured
     // fixes are moves of known vehicles.
-    let first: Vec<Value> = origins
+    let first = origins
         .iter()
         .enumerate()
         .map(|(v, (lon, lat))| gps(&plate(v), *lon, *lat))
-        .collect();
+        .collect::<anyhow::Result<Vec<_>>>()?;
     anyhow::ensure!(
-        post(&http, &events_url, &args.device_key, first).await,
+        post(&http, &args.device_key, &first).await,
         "posting the vehicles' first positions failed"
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -333,19 +311,16 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
     for i in 0..fixes.len() {
         let due = start + period.mul_f64(f64::from(u32::try_from(i).unwrap_or(u32::MAX)));
         tokio::time::sleep_until(due).await;
-        let (http, url, key, fixes) = (
-            http.clone(),
-            events_url.clone(),
-            args.device_key.clone(),
-            Arc::clone(&fixes),
-        );
+        let (http, key, fixes) = (http.clone(), args.device_key.clone(), Arc::clone(&fixes));
         posts.spawn(async move {
             let Some(fix) = fixes.get(i) else {
                 return (i, Instant::now(), false, Duration::ZERO);
             };
-            let event = gps(&plate(usize::from(fix.vehicle)), fix.lon, fix.lat);
+            let Ok(event) = gps(&plate(usize::from(fix.vehicle)), fix.lon, fix.lat) else {
+                return (i, Instant::now(), false, Duration::ZERO);
+            };
             let sent = Instant::now();
-            let ok = post(&http, &url, &key, vec![event]).await;
+            let ok = post(&http, &key, &[event]).await;
             (i, sent, ok, sent.elapsed())
         });
     }

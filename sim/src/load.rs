@@ -1,4 +1,4 @@
-//! `cylwatch load-authorize`: a load generator for `POST /api/v1/fillings/authorize`.
+//! `cylwatch-sim load-authorize`: a load generator for `POST /api/v1/fillings/authorize`.
 //!
 //! Open loop (`--rate N`, N > 0): request i is due at `start + i/N` whatever earlier requests
 //! are doing, each in its own task, and its latency is measured from the time it was due, so
@@ -14,8 +14,11 @@
 //! (`schedule_lag_*`: the generator shares the machine) and the p99 counted from the start
 //! (`p99_after_sent_ms`); the percentiles themselves count from the time due.
 
+use crate::measure::{millis, percentile, seconds};
+use crate::wire;
 use anyhow::Context;
 use serde_json::{json, Value};
+use shared::filling::AuthorizeRequest;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +27,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-/// `cylwatch load-authorize` options.
+/// `cylwatch-sim load-authorize` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LoadArgs {
     /// Base URL of the server.
@@ -129,17 +132,25 @@ impl Target {
         let requests = cylinders
             .iter()
             .map(|code| {
-                let body = json!({"cylinder_code": code, "station_code": station,
-                                  "gun_no": "G1", "medium": "LPG", "staff_no": "S1"})
-                .to_string();
-                format!(
-                    "POST {path} HTTP/1.1\r\nhost: {addr}\r\nx-device-key: {key}\r\n\
+                let question = AuthorizeRequest {
+                    cylinder_code: Some(wire::id(code)?),
+                    tag_id: None,
+                    station_code: wire::id(station)?,
+                    gun_no: wire::id("G1")?,
+                    medium: wire::id("LPG")?,
+                    staff_no: wire::id("S1")?,
+                };
+                let body = serde_json::to_string(&question)?;
+                anyhow::Ok(
+                    format!(
+                        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nx-device-key: {key}\r\n\
                      content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                    body.len()
+                        body.len()
+                    )
+                    .into_bytes(),
                 )
-                .into_bytes()
             })
-            .collect();
+            .collect::<anyhow::Result<_>>()?;
         Ok(Self {
             addr: addr.to_owned(),
             requests,
@@ -307,10 +318,6 @@ fn classify(body: &[u8]) -> Outcome {
     }
 }
 
-fn seconds(value: f64, name: &str) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value).with_context(|| format!("{name} must be a number ≥ 0"))
-}
-
 /// Runs the load and prints its summary as one line of JSON.
 pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
@@ -456,22 +463,6 @@ async fn closed_loop(
         .saturating_duration_since(measured_from)
         .max(duration);
     Ok((samples, elapsed))
-}
-
-fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-/// The value at `per_mille`/1000 of the sorted latencies (nearest rank).
-fn percentile(sorted: &[Duration], per_mille: usize) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (sorted.len() * per_mille).div_ceil(1000).max(1);
-    sorted
-        .get(rank.min(sorted.len()) - 1)
-        .copied()
-        .unwrap_or_default()
 }
 
 fn mean(values: impl Iterator<Item = Duration>) -> Duration {
