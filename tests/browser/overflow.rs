@@ -14,13 +14,41 @@ const PANELS: &str = ".topbar, .panel, .kpi, .cyl-summary, .wall-map";
 
 /// Elements that are meant to scroll on an axis, and why.
 const SCROLLERS: [(&str, &str, &str); 7] = [
-    (".wall-alert-list", "y", "the wall's alert feed scrolls when more alerts are open than fit"),
-    (".cyl-scroll", "y", "the duty console's feed and detail, the cylinder page's history scroll"),
-    (".cyl-archive", "y", "the cylinder's archive is a long list that scrolls in its panel"),
-    (".st-rules", "y", "the station's refusal rules scroll on a short screen"),
-    (".guns", "y", "a station with many guns scrolls its gun panel"),
-    (".wall-inventory .table-scroll", "y", "many media make the wall's table scroll"),
-    (".stats-list .table-scroll", "y", "a figure's list of cylinders scrolls in its panel"),
+    (
+        ".wall-alert-list",
+        "y",
+        "the wall's alert feed scrolls when more alerts are open than fit",
+    ),
+    (
+        ".cyl-scroll",
+        "y",
+        "the duty console's feed and detail, the cylinder page's history scroll",
+    ),
+    (
+        ".cyl-archive",
+        "y",
+        "the cylinder's archive is a long list that scrolls in its panel",
+    ),
+    (
+        ".st-rules",
+        "y",
+        "the station's refusal rules scroll on a short screen",
+    ),
+    (
+        ".guns",
+        "y",
+        "a station with many guns scrolls its gun panel",
+    ),
+    (
+        ".wall-inventory .table-scroll",
+        "y",
+        "many media make the wall's table scroll",
+    ),
+    (
+        ".stats-list .table-scroll",
+        "y",
+        "a figure's list of cylinders scrolls in its panel",
+    ),
 ];
 
 /// The check, in the page: every element of every visible panel whose content is wider or
@@ -56,10 +84,19 @@ return problems;
 
 /// The pages checked, and the element whose presence says each has its content.
 const PAGES: [(&str, &str); 5] = [
-    ("/", "#inventory tfoot a.fig, #chart-custody[data-sum], #wall-alerts li[data-id]"),
+    (
+        "/",
+        "#inventory tfoot a.fig, #chart-custody[data-sum], #wall-alerts li[data-id]",
+    ),
     ("/alerts", "#alert-detail #alert-evidence, #alert-map"),
-    ("/stats", "#inventory tfoot a.fig, #compliance-bars, #recent-alerts"),
-    ("/stations/ST1", "#recent-decisions tbody tr, #gun-panel .gun"),
+    (
+        "/stats",
+        "#inventory tfoot a.fig, #compliance-bars, #recent-alerts",
+    ),
+    (
+        "/stations/ST1",
+        "#recent-decisions tbody tr, #gun-panel .gun",
+    ),
     ("/cylinders/OV2", "#timeline tbody tr, #custody"),
 ];
 
