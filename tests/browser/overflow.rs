@@ -1,6 +1,6 @@
 //! Nothing overflows its panel: every page with panels (the wall, the duty console, the
-//! statistics, the station view, the cylinder page) at 1920×1080 and 3840×2160, in Chinese and
-//! in English. For each panel, the panel and everything in it must hold its content: no
+//! statistics of the city and of an enterprise, the station view, the cylinder page) at
+//! 1920×1080 and 3840×2160, in Chinese and in English. For each panel, the panel and everything in it must hold its content: no
 //! element's content wider or taller than its box (2 px of rounding allowed), except where an
 //! element is meant to scroll or to cut its text with an ellipsis (listed with the reason).
 
@@ -83,7 +83,7 @@ return problems;
 ";
 
 /// The pages checked, and the element whose presence says each has its content.
-const PAGES: [(&str, &str); 5] = [
+const PAGES: [(&str, &str); 6] = [
     (
         "/",
         "#inventory tfoot a.fig, #chart-custody[data-sum], #wall-alerts li[data-id]",
@@ -92,6 +92,10 @@ const PAGES: [(&str, &str); 5] = [
     (
         "/stats",
         "#inventory tfoot a.fig, #compliance-bars, #recent-alerts",
+    ),
+    (
+        "/stats/enterprise/ENT1",
+        "#inventory tfoot a.fig, #compliance-bars, #stats-children",
     ),
     (
         "/stations/ST1",
