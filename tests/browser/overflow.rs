@@ -1,8 +1,9 @@
 //! Nothing overflows its panel: every page with panels (the wall, the duty console, the
 //! statistics of the city and of an enterprise, the station view, the cylinder page) at
-//! 1920×1080 and 3840×2160, in Chinese and in English. For each panel, the panel and everything in it must hold its content: no
-//! element's content wider or taller than its box (2 px of rounding allowed), except where an
-//! element is meant to scroll or to cut its text with an ellipsis (listed with the reason).
+//! 1920×1080 and 3840×2160, in Chinese and in English. For each panel, the panel and everything
+//! in it must hold its content: no element's content (an input's placeholder included) wider or
+//! taller than its box (2 px of rounding allowed), except where an element is meant to scroll or
+//! to cut its text with an ellipsis (listed with the reason).
 
 use crate::common::{archive, output_dir, scan, spawn_app};
 use crate::wall::ask;
@@ -61,6 +62,7 @@ const allowed = (el, axis) => scrollers.some(([css, axes]) => axes.includes(axis
 const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
   [...el.classList].map(c => '.' + c).join('');
 const problems = [];
+const ruler = document.createElement('canvas').getContext('2d');
 for (const panel of document.querySelectorAll(panels)) {
   if (panel.getClientRects().length === 0) continue;
   for (const el of [panel, ...panel.querySelectorAll('*')]) {
@@ -68,14 +70,21 @@ for (const panel of document.querySelectorAll(panels)) {
     const style = getComputedStyle(el);
     // An inline box has no client size of its own; its block container is checked.
     if (style.display === 'inline') continue;
-    const x = el.scrollWidth - el.clientWidth, y = el.scrollHeight - el.clientHeight;
+    let x = el.scrollWidth - el.clientWidth;
+    const y = el.scrollHeight - el.clientHeight;
+    // A placeholder is content too: its text against the room inside the padding.
+    if (el instanceof HTMLInputElement && el.placeholder && !el.value) {
+      ruler.font = style.font;
+      const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      x = Math.max(x, Math.ceil(ruler.measureText(el.placeholder).width - room));
+    }
     const ellipsis = style.textOverflow === 'ellipsis';
     const wide = x > TOLERANCE && !ellipsis && !allowed(el, 'x');
     const tall = y > TOLERANCE && !allowed(el, 'y');
     if (wide || tall) {
       problems.push({panel: name(panel), element: name(el),
-        size: [el.clientWidth, el.clientHeight], content: [el.scrollWidth, el.scrollHeight],
-        text: (el.innerText || '').replace(/\s+/g, ' ').slice(0, 60)});
+        size: [el.clientWidth, el.clientHeight], over: [x, y],
+        text: (el.innerText || el.placeholder || '').replace(/\s+/g, ' ').slice(0, 60)});
     }
   }
 }
