@@ -62,7 +62,6 @@ const allowed = (el, axis) => scrollers.some(([css, axes]) => axes.includes(axis
 const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
   [...el.classList].map(c => '.' + c).join('');
 const problems = [];
-const ruler = document.createElement('canvas').getContext('2d');
 for (const panel of document.querySelectorAll(panels)) {
   if (panel.getClientRects().length === 0) continue;
   for (const el of [panel, ...panel.querySelectorAll('*')]) {
@@ -72,11 +71,12 @@ for (const panel of document.querySelectorAll(panels)) {
     if (style.display === 'inline') continue;
     let x = el.scrollWidth - el.clientWidth;
     const y = el.scrollHeight - el.clientHeight;
-    // A placeholder is content too: its text against the room inside the padding.
+    // A placeholder is content too: measured as if it had been typed (the browser's own
+    // layout of the box, a search box's clear button included).
     if (el instanceof HTMLInputElement && el.placeholder && !el.value) {
-      ruler.font = style.font;
-      const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-      x = Math.max(x, Math.ceil(ruler.measureText(el.placeholder).width - room));
+      el.value = el.placeholder;
+      x = Math.max(x, el.scrollWidth - el.clientWidth);
+      el.value = '';
     }
     const ellipsis = style.textOverflow === 'ellipsis';
     const wide = x > TOLERANCE && !ellipsis && !allowed(el, 'x');
