@@ -219,6 +219,7 @@ pub enum Key {
     FigureHint,
     // The wall.
     NoteRequired,
+    NoteOptional,
     KpiCirculation,
     KpiFillingsToday,
     KpiRefusalsToday,
@@ -563,6 +564,7 @@ impl Lang {
                 "紧急告警须填写处置说明",
                 "A note is required for a critical alert",
             ),
+            Key::NoteOptional => ("处置说明（选填）", "Note (optional)"),
             Key::KpiCirculation => ("流通气瓶", "Cylinders in circulation"),
             Key::KpiFillingsToday => ("今日充装", "Fillings today"),
             Key::KpiRefusalsToday => ("今日拒充", "Refusals today"),

@@ -211,6 +211,15 @@ async fn no_panel_overflows_at_1080p_and_4k_in_either_language() {
                         has_all(&browser, ready).await.then_some(lang)
                     })
                     .await;
+                if path == "/" && !has_all(&browser, ".wall-note").await {
+                    // An alert opened in place: its note box and links are content too.
+                    crate::wall::click(&browser, "#wall-alerts li[data-id]").await;
+                    browser
+                        .wait_for("the opened alert", async |_| {
+                            has_all(&browser, ".wall-note").await.then_some(())
+                        })
+                        .await;
+                }
                 // Fonts, canvases and the live feed settle.
                 tokio::time::sleep(std::time::Duration::from_millis(700)).await;
                 let found: Value = browser

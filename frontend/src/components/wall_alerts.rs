@@ -307,7 +307,7 @@ fn WallAlertCard(props: &CardProps) -> Html {
                     if a.status == AlertStatus::Open {
                         <div class="wall-ack">
                             <input class="wall-note" type="text" value={(*note).clone()} oninput={on_note}
-                                placeholder={lang.t(if critical { Key::NoteRequired } else { Key::NotePlaceholder })}
+                                placeholder={lang.t(if critical { Key::NoteRequired } else { Key::NoteOptional })}
                                 disabled={*busy} />
                             <button class="act ack wall-ack-button" type="button" disabled={*busy} onclick={ack}>
                                 { lang.t(Key::Acknowledge) }
