@@ -15,7 +15,7 @@ use yew::prelude::*;
 pub enum Basemap {
     Loading,
     Ready(Rc<Vec<District>>),
-    Failed(String),
+    Failed(api::ApiError),
 }
 
 thread_local! {
@@ -39,7 +39,7 @@ pub fn use_basemap() -> Basemap {
                             BASEMAP.with(|b| *b.borrow_mut() = Some(districts.clone()));
                             Basemap::Ready(districts)
                         }
-                        Err(e) => Basemap::Failed(e.to_string()),
+                        Err(e) => Basemap::Failed(e),
                     });
                 });
             }

@@ -4,6 +4,7 @@ mod app;
 mod beep;
 mod canvas;
 mod components;
+mod errors;
 mod format;
 mod geo;
 mod hooks;

@@ -252,7 +252,7 @@ async fn the_duty_console_shows_alerts_live_and_handles_them_with_notes() {
             browser.text("#alert-action-error").await
         })
         .await;
-    assert!(error.contains("note"), "{error}");
+    assert!(error.contains("处置说明"), "{error}");
     assert_eq!(alert(&app, &refused_id).await["status"], "open");
     assert_eq!(
         browser

@@ -7,7 +7,9 @@ mod common;
 
 mod alerts;
 mod cylinders;
+mod errors;
 mod login;
+mod overflow;
 mod station;
 mod stats;
 mod wall;

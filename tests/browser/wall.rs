@@ -277,7 +277,7 @@ pub(crate) async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
                 .await
         })
         .await;
-    assert!(error.contains("note"), "{error}");
+    assert!(error.contains("处置说明"), "{error}");
     assert_eq!(stored(&app, &critical_id).await["status"], "open");
 
     let note = "已通知站长停止充装";

@@ -1,9 +1,10 @@
 //! One alert in full: what, about whom, where, since when, how often, who handled it, the
 //! evidence as readable fields, and — for the roles that handle alerts — acknowledging and
 //! resolving it with a note. The server judges the note (a critical alert's acknowledgement and
-//! every resolution need one) and its refusal is shown as it said it.
+//! every resolution need one) and its refusal is shown from its code, in the user's language.
 
 use crate::app::Route;
+use crate::errors;
 use crate::format::second;
 use crate::i18n::{use_lang, Key, Lang};
 use crate::labels;
@@ -38,7 +39,7 @@ pub fn AlertDetail(props: &AlertDetailProps) -> Html {
     let lang = use_lang().lang;
     let note = use_state(String::new);
     let busy = use_state(|| false);
-    let error = use_state(|| None::<String>);
+    let error = use_state(|| None::<ApiError>);
     let a = &props.alert;
 
     let on_note = {
@@ -78,7 +79,7 @@ pub fn AlertDetail(props: &AlertDetailProps) -> Html {
                     }
                     Err(e) => {
                         web_sys::console::warn_1(&format!("alert {id}: {e}").into());
-                        error.set(Some(refusal(lang, &e)));
+                        error.set(Some(e));
                     }
                 }
             });
@@ -107,8 +108,8 @@ pub fn AlertDetail(props: &AlertDetailProps) -> Html {
                     }
                 </div>
                 if let Some(e) = &*error {
-                    <p class="alert-error" id="alert-action-error" role="alert">
-                        { lang.t(Key::ActionFailed) }{ "：" }{ e }
+                    <p class="alert-error" id="alert-action-error" role="alert" data-code={e.name()}>
+                        { refusal(lang, e) }
                     </p>
                 }
             </div>
@@ -192,12 +193,17 @@ fn subject(lang: Lang, s: &Subject) -> Html {
     }
 }
 
-/// Why the server refused, as it said it (403 in our words: the buttons should not have been
-/// there).
+/// Why the server refused, from its code (403 in this page's words: the buttons should not
+/// have been there).
 fn refusal(lang: Lang, e: &ApiError) -> String {
     match e {
-        ApiError::Server { status: 403, .. } => lang.t(Key::ReadOnly).to_owned(),
-        _ => e.message().map_or_else(|| e.to_string(), str::to_owned),
+        ApiError::Server { status: 403, .. } => format!(
+            "{}{}{}",
+            lang.t(Key::ActionFailed),
+            errors::colon(lang),
+            lang.t(Key::ReadOnly)
+        ),
+        _ => errors::failed(lang, Key::ActionFailed, e),
     }
 }
 

@@ -4,10 +4,11 @@
 //! the token).
 
 use crate::app::Route;
+use crate::errors;
 use crate::format::minute_or_dash;
 use crate::i18n::{use_lang, Key, Lang};
 use crate::labels;
-use crate::services::api::{self, ListedCylinder};
+use crate::services::api::{self, ApiError, ListedCylinder};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -25,13 +26,30 @@ pub struct CylinderListProps {
     pub on_close: Callback<()>,
 }
 
+/// Why the CSV did not arrive: the server's answer, or the browser would not save it (its
+/// reason is logged, it means nothing to the user).
+#[derive(Debug, Clone, PartialEq)]
+enum CsvFailed {
+    Api(ApiError),
+    Save,
+}
+
+impl CsvFailed {
+    fn text(&self, lang: Lang) -> String {
+        match self {
+            Self::Api(e) => errors::failed(lang, Key::LoadFailed, e),
+            Self::Save => lang.t(Key::LoadFailed).to_owned(),
+        }
+    }
+}
+
 /// What the list holds so far.
 #[derive(Default, PartialEq)]
 struct Rows {
     items: Rc<Vec<ListedCylinder>>,
     next: Option<String>,
     loading: bool,
-    error: Option<String>,
+    error: Option<ApiError>,
 }
 
 /// The list panel.
@@ -41,7 +59,7 @@ pub fn CylinderList(props: &CylinderListProps) -> Html {
     let rows = use_state(Rows::default);
     let asked = use_mut_ref(String::new);
     // The last CSV: how many lines it had, or why it failed.
-    let csv = use_state(|| None::<Result<usize, String>>);
+    let csv = use_state(|| None::<Result<usize, CsvFailed>>);
     let csv_busy = use_state(|| false);
 
     let load = {
@@ -75,7 +93,7 @@ pub fn CylinderList(props: &CylinderListProps) -> Html {
                             items: before,
                             next: cursor,
                             loading: false,
-                            error: Some(e.to_string()),
+                            error: Some(e),
                         },
                     });
                 });
@@ -113,8 +131,12 @@ pub fn CylinderList(props: &CylinderListProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 let result = match api::cylinder_list_csv(&path).await {
                     Ok(text) => save_file(&text, "cylinders.csv", "text/csv;charset=utf-8")
-                        .map(|()| text.lines().count()),
-                    Err(e) => Err(e.to_string()),
+                        .map(|()| text.lines().count())
+                        .map_err(|e| {
+                            web_sys::console::warn_1(&format!("saving the CSV: {e}").into());
+                            CsvFailed::Save
+                        }),
+                    Err(e) => Err(CsvFailed::Api(e)),
                 };
                 busy.set(false);
                 csv.set(Some(result));
@@ -148,11 +170,11 @@ pub fn CylinderList(props: &CylinderListProps) -> Html {
                 </button>
             </div>
             if let Some(Err(e)) = &*csv {
-                <p class="notice bad">{ lang.t(Key::LoadFailed) }{ ": " }{ e }</p>
+                <p class="notice bad">{ e.text(lang) }</p>
             }
             <div class="table-scroll">{ body }</div>
             if let Some(e) = &rows.error {
-                <p class="notice bad">{ lang.t(Key::LoadFailed) }{ ": " }{ e }</p>
+                <p class="notice bad" data-code={e.name()}>{ errors::failed(lang, Key::LoadFailed, e) }</p>
             }
             if rows.loading {
                 <p class="notice">{ lang.t(Key::Loading) }</p>

@@ -4,9 +4,10 @@
 //! cylinder and station linking to its page.
 
 use crate::app::Route;
+use crate::errors;
 use crate::format::cst;
 use crate::i18n::{use_lang, Key, Lang};
-use crate::services::api;
+use crate::services::api::{self, ApiError};
 use serde_json::Value;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -58,7 +59,7 @@ struct Rows {
     items: Rc<Vec<Value>>,
     next: Option<String>,
     loading: bool,
-    error: Option<String>,
+    error: Option<ApiError>,
 }
 
 /// The list panel.
@@ -99,7 +100,7 @@ pub fn RecordList(props: &RecordListProps) -> Html {
                             items: before,
                             next: cursor,
                             loading: false,
-                            error: Some(e.to_string()),
+                            error: Some(e),
                         },
                     });
                 });
@@ -147,7 +148,7 @@ pub fn RecordList(props: &RecordListProps) -> Html {
             </div>
             <div class="table-scroll">{ body }</div>
             if let Some(e) = &rows.error {
-                <p class="notice bad">{ lang.t(Key::LoadFailed) }{ ": " }{ e }</p>
+                <p class="notice bad" data-code={e.name()}>{ errors::failed(lang, Key::LoadFailed, e) }</p>
             }
             if rows.loading {
                 <p class="notice">{ lang.t(Key::Loading) }</p>

@@ -5,10 +5,11 @@
 
 use crate::app::Route;
 use crate::beep;
+use crate::errors;
 use crate::format::moment;
 use crate::i18n::{use_lang, Key, Lang};
 use crate::labels;
-use crate::services::api;
+use crate::services::api::{self, ApiError};
 use crate::state::{LiveAction, LiveContext};
 use shared::alert::{Alert, AlertStatus, Severity};
 use shared::live::LiveMessage;
@@ -225,7 +226,7 @@ fn WallAlertCard(props: &CardProps) -> Html {
     let lang = use_lang().lang;
     let note = use_state(String::new);
     let busy = use_state(|| false);
-    let error = use_state(|| None::<String>);
+    let error = use_state(|| None::<ApiError>);
     let a = &props.alert;
     let on_note = {
         let note = note.clone();
@@ -261,9 +262,7 @@ fn WallAlertCard(props: &CardProps) -> Html {
                     }
                     Err(e) => {
                         web_sys::console::warn_1(&format!("alert {id}: {e}").into());
-                        error.set(Some(
-                            e.message().map_or_else(|| e.to_string(), str::to_owned),
-                        ));
+                        error.set(Some(e));
                     }
                 }
             });
@@ -308,7 +307,7 @@ fn WallAlertCard(props: &CardProps) -> Html {
                     if a.status == AlertStatus::Open {
                         <div class="wall-ack">
                             <input class="wall-note" type="text" value={(*note).clone()} oninput={on_note}
-                                placeholder={lang.t(if critical { Key::NoteRequired } else { Key::NotePlaceholder })}
+                                placeholder={lang.t(if critical { Key::NoteRequired } else { Key::NoteOptional })}
                                 disabled={*busy} />
                             <button class="act ack wall-ack-button" type="button" disabled={*busy} onclick={ack}>
                                 { lang.t(Key::Acknowledge) }
@@ -318,7 +317,9 @@ fn WallAlertCard(props: &CardProps) -> Html {
                         <div class="alert-card-note">{ format!("{} · {}", h.by, h.note) }</div>
                     }
                     if let Some(e) = &*error {
-                        <p class="alert-error wall-ack-error" role="alert">{ lang.t(Key::ActionFailed) }{ "：" }{ e }</p>
+                        <p class="alert-error wall-ack-error" role="alert" data-code={e.name()}>
+                            { errors::failed(lang, Key::ActionFailed, e) }
+                        </p>
                     }
                 </div>
             }

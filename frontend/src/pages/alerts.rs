@@ -12,6 +12,7 @@ use crate::components::alert_detail::AlertDetail;
 use crate::components::alert_feed::AlertFeed;
 use crate::components::alert_filters::{AlertFilterBar, AlertFilters};
 use crate::components::alert_map::AlertMap;
+use crate::errors;
 use crate::hooks::{use_basemap, Basemap};
 use crate::i18n::{use_lang, Key, Lang};
 use crate::labels;
@@ -417,7 +418,7 @@ pub fn AlertsPage() -> Html {
     let feed = match (&console.resolved, showing_resolved) {
         (Fetch::Loading, true) => html! { <p class="notice">{ lang.t(Key::Loading) }</p> },
         (Fetch::Failed(e), true) => html! {
-            <p class="notice bad" id="alert-feed-failed">{ lang.t(Key::LoadFailed) }{ ": " }{ e }</p>
+            <p class="notice bad" id="alert-feed-failed" data-code={e.name()}>{ errors::failed(lang, Key::LoadFailed, e) }</p>
         },
         _ => html! {
             <AlertFeed alerts={shown.clone()} selected={console.selected}
@@ -493,7 +494,7 @@ fn map(lang: Lang, basemap: &Basemap, alert: Option<&Alert>) -> Html {
             html! { <div class="map placeholder">{ lang.t(Key::MapLoading) }</div> }
         }
         Basemap::Failed(e) => html! {
-            <div class="map placeholder error">{ lang.t(Key::MapFailed) }{ ": " }{ e }</div>
+            <div class="map placeholder error">{ errors::failed(lang, Key::MapFailed, e) }</div>
         },
         Basemap::Ready(districts) => {
             let place = alert

@@ -6,6 +6,7 @@ use crate::app::Route;
 use crate::components::archive::Archive;
 use crate::components::timeline::Timeline;
 use crate::components::trajectory::Trajectory;
+use crate::errors;
 use crate::format::{date, minute_or_dash};
 use crate::geo::contains;
 use crate::hooks::{use_basemap, Basemap};
@@ -116,8 +117,8 @@ pub fn CylinderPage(props: &CylinderPageProps) -> Html {
             </p>
         },
         Fetch::Failed(e) => html! {
-            <p class="notice bad">
-                { lang.t(Key::LoadFailed) }{ ": " }{ e }{ " " }
+            <p class="notice bad" data-code={e.name()}>
+                { errors::failed(lang, Key::LoadFailed, e) }{ " " }
                 <button class="lang" onclick={retry}>{ lang.t(Key::Retry) }</button>
             </p>
         },
@@ -254,7 +255,7 @@ fn trajectory(lang: Lang, basemap: &Basemap, history: &Fetch<History>, v: &Cylin
             html! { <div class="map placeholder">{ lang.t(Key::MapLoading) }</div> }
         }
         Basemap::Failed(e) => html! {
-            <div class="map placeholder error">{ lang.t(Key::MapFailed) }{ ": " }{ e }</div>
+            <div class="map placeholder error">{ errors::failed(lang, Key::MapFailed, e) }</div>
         },
         Basemap::Ready(d) => html! {
             <Trajectory districts={d.clone()} track={Rc::new(track)} {position}
@@ -283,7 +284,7 @@ fn timeline(lang: Lang, history: &Fetch<History>) -> Html {
         Fetch::NotFound => (None, html! {}),
         Fetch::Failed(e) => (
             None,
-            html! { <p class="notice bad">{ lang.t(Key::LoadFailed) }{ ": " }{ e }</p> },
+            html! { <p class="notice bad" data-code={e.name()}>{ errors::failed(lang, Key::LoadFailed, e) }</p> },
         ),
         Fetch::Ready(h) => {
             let (entries, cut) = (&h.entries, h.cut);

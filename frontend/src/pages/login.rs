@@ -2,6 +2,7 @@
 //! (wrong password, locked until when, too many attempts), then on to `next`. The token is
 //! kept in `localStorage` so that a wall comes back by itself after a reload.
 
+use crate::errors;
 use crate::format::minute;
 use crate::i18n::{set_document_lang, use_lang, Key, Lang};
 use crate::services::api::{self, ApiError};
@@ -28,10 +29,7 @@ impl Failure {
     fn code(&self) -> String {
         match self {
             Self::Missing => "missing_fields".to_owned(),
-            Self::Api(ApiError::Server { body: Some(b), .. }) => b.error.code.name().to_owned(),
-            Self::Api(ApiError::Server { status, body: None }) => format!("http_{status}"),
-            Self::Api(ApiError::Network(_)) => "network".to_owned(),
-            Self::Api(ApiError::Decode(_)) => "unexpected_answer".to_owned(),
+            Self::Api(error) => error.name(),
         }
     }
 
@@ -50,7 +48,7 @@ impl Failure {
             },
             Some(ErrorCode::RateLimited) => lang.t(Key::LoginRateLimited).to_owned(),
             _ if matches!(error, ApiError::Network(_)) => lang.t(Key::LoginNetwork).to_owned(),
-            _ => format!("{}：{error}", lang.t(Key::LoginFailed)),
+            _ => errors::failed(lang, Key::LoginFailed, error),
         }
     }
 }
@@ -243,9 +241,12 @@ mod tests {
         let server = |code: ErrorCode, message: &str| {
             Failure::Api(ApiError::Server {
                 status: code.http_status(),
-                body: Some(shared::ErrorBody {
-                    error: shared::ErrorDetail::new(code, message),
-                }),
+                body: Some(
+                    shared::ErrorBody {
+                        error: shared::ErrorDetail::new(code, message),
+                    }
+                    .into(),
+                ),
             })
         };
         let wrong = server(ErrorCode::InvalidCredentials, "wrong username or password");

@@ -7,9 +7,10 @@ use crate::components::decision_table::DecisionTable;
 use crate::components::gun_panel::GunPanel;
 use crate::components::kpi::Kpi;
 use crate::components::rule_chart::RuleChart;
+use crate::errors;
 use crate::format::{date, number};
 use crate::i18n::{use_lang, Key, Lang};
-use crate::services::api;
+use crate::services::api::{self, ApiError};
 use chrono::NaiveDate;
 use gloo_timers::callback::Interval;
 use shared::filling::{DecisionLine, StationFillingSummary};
@@ -36,7 +37,7 @@ struct StationDay {
     fetched_at: Option<String>,
     not_found: bool,
     /// Why the newest question failed; what is shown is then older.
-    error: Option<String>,
+    error: Option<ApiError>,
 }
 
 /// What changes the page's state.
@@ -45,7 +46,7 @@ enum DayAction {
     Reset,
     Loaded(StationFillingSummary, String),
     NotFound,
-    Failed(String),
+    Failed(ApiError),
 }
 
 impl Reducible for StationDay {
@@ -146,7 +147,7 @@ pub fn StationPage(props: &StationPageProps) -> Html {
                     Err(e) if e.is_not_found() => DayAction::NotFound,
                     Err(e) => {
                         web_sys::console::warn_1(&format!("station summary: {e}").into());
-                        DayAction::Failed(e.to_string())
+                        DayAction::Failed(e)
                     }
                 });
             });
@@ -210,8 +211,8 @@ pub fn StationPage(props: &StationPageProps) -> Html {
             </>
         },
         (None, _, Some(e)) => html! {
-            <p class="notice bad">
-                { lang.t(Key::LoadFailed) }{ ": " }{ e }{ " " }
+            <p class="notice bad" data-code={e.name()}>
+                { errors::failed(lang, Key::LoadFailed, e) }{ " " }
                 <button class="lang" onclick={retry}>{ lang.t(Key::Retry) }</button>
             </p>
         },
@@ -239,7 +240,7 @@ fn heading(
     let name = day.summary.as_ref().map(|s| s.station_name.clone());
     let stale = match (&day.error, &day.fetched_at) {
         (Some(error), Some(at)) => Some((
-            error.clone(),
+            errors::describe(lang, error),
             lang.t(Key::RefreshFailed).replace("{time}", at),
         )),
         _ => None,

@@ -14,6 +14,7 @@ use crate::components::cylinder_list::CylinderList;
 use crate::components::inventory_table::{Figure, InventoryTable};
 use crate::components::recent_alerts::RecentAlerts;
 use crate::components::record_list::RecordList;
+use crate::errors;
 use crate::geo::District;
 use crate::hooks::{use_basemap, use_fetch, Basemap};
 use crate::i18n::{use_lang, Key, Lang};
@@ -230,7 +231,7 @@ fn fetch_notice<T>(lang: Lang, fetch: &Fetch<T>, not_found_id: &'static str) -> 
             <p class="notice bad" id={not_found_id}>{ lang.t(Key::ScopeNotFound) }</p>
         },
         Fetch::Failed(e) => html! {
-            <p class="notice bad">{ lang.t(Key::LoadFailed) }{ ": " }{ e }</p>
+            <p class="notice bad" data-code={e.name()}>{ errors::failed(lang, Key::LoadFailed, e) }</p>
         },
         Fetch::Ready(_) => html! {},
     }
@@ -459,7 +460,7 @@ fn children(
                 }
                 Basemap::Loading => html! { <p class="notice">{ lang.t(Key::Loading) }</p> },
                 Basemap::Failed(e) => {
-                    html! { <p class="notice bad">{ lang.t(Key::MapFailed) }{ ": " }{ e }</p> }
+                    html! { <p class="notice bad">{ errors::failed(lang, Key::MapFailed, e) }</p> }
                 }
             };
             panel(lang.t(Key::Districts), list)

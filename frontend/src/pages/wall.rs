@@ -14,6 +14,7 @@ use crate::components::kpi::Kpi;
 use crate::components::map::CityMap;
 use crate::components::wall_alerts::WallAlerts;
 use crate::components::wall_chart::{Bar, ChartSpec, WallChart};
+use crate::errors;
 use crate::format::cst;
 use crate::hooks::{use_basemap, use_polled, Basemap};
 use crate::i18n::{use_lang, Key, Lang};
@@ -125,7 +126,7 @@ pub fn Wall() -> Html {
             html! { <div class="map placeholder">{ lang.t(Key::MapLoading) }</div> }
         }
         Basemap::Failed(e) => {
-            html! { <div class="map placeholder error">{ lang.t(Key::MapFailed) }{ ": " }{ e }</div> }
+            html! { <div class="map placeholder error">{ errors::failed(lang, Key::MapFailed, e) }</div> }
         }
         Basemap::Ready(d) => html! { <CityMap districts={d.clone()} /> },
     };

@@ -20,13 +20,59 @@ use std::fmt;
 pub enum ApiError {
     /// The request did not complete (network, server down).
     Network(String),
-    /// The server answered with an error body.
+    /// The server answered with an error status, and its error body when it sent one.
     Server {
         status: u16,
-        body: Option<ErrorBody>,
+        body: Option<ServerError>,
     },
     /// The answer was not what the contract says.
     Decode(String),
+}
+
+/// The server's error body as it came (`shared::ErrorDetail`), keeping a code newer than this
+/// build by its name instead of losing the whole body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerError {
+    /// `None` for a code this build does not know; `name` has it.
+    pub code: Option<ErrorCode>,
+    /// The code's stable snake_case name.
+    pub name: String,
+    /// The server's message: English, for developers and logs.
+    pub message: String,
+    /// The field (or field path) the error is about.
+    pub field: Option<String>,
+}
+
+impl ServerError {
+    /// Reads `{"error": {"code", "message", "field"?}}`; `None` when the body is not one.
+    pub fn from_json(body: &serde_json::Value) -> Option<Self> {
+        let detail = body.get("error")?;
+        let name = detail.get("code")?.as_str()?.to_owned();
+        Some(Self {
+            code: serde_json::from_value(serde_json::Value::String(name.clone())).ok(),
+            name,
+            message: detail
+                .get("message")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            field: detail
+                .get("field")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+        })
+    }
+}
+
+impl From<ErrorBody> for ServerError {
+    fn from(body: ErrorBody) -> Self {
+        Self {
+            code: Some(body.error.code),
+            name: body.error.code.name().to_owned(),
+            message: body.error.message,
+            field: body.error.field,
+        }
+    }
 }
 
 impl fmt::Display for ApiError {
@@ -36,7 +82,7 @@ impl fmt::Display for ApiError {
             Self::Server {
                 status,
                 body: Some(b),
-            } => write!(f, "{status} {}: {}", b.error.code.name(), b.error.message),
+            } => write!(f, "{status} {}: {}", b.name, b.message),
             Self::Server { status, body: None } => write!(f, "HTTP {status}"),
             Self::Decode(e) => write!(f, "unexpected answer: {e}"),
         }
@@ -54,10 +100,10 @@ impl ApiError {
         matches!(self, Self::Server { status: 401, .. })
     }
 
-    /// The server's error code, when it sent one.
+    /// The server's error code, when it sent one this build knows.
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            Self::Server { body: Some(b), .. } => Some(b.error.code),
+            Self::Server { body: Some(b), .. } => b.code,
             _ => None,
         }
     }
@@ -65,8 +111,19 @@ impl ApiError {
     /// The server's message, when it sent one.
     pub fn message(&self) -> Option<&str> {
         match self {
-            Self::Server { body: Some(b), .. } => Some(&b.error.message),
+            Self::Server { body: Some(b), .. } => Some(&b.message),
             _ => None,
+        }
+    }
+
+    /// A stable name of the failure (for `data-code` attributes and tests): the server's code
+    /// when it sent one, else `http_<status>`, `network` or `unexpected_answer`.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Server { body: Some(b), .. } => b.name.clone(),
+            Self::Server { status, body: None } => format!("http_{status}"),
+            Self::Network(_) => "network".to_owned(),
+            Self::Decode(_) => "unexpected_answer".to_owned(),
         }
     }
 }
@@ -77,7 +134,7 @@ pub enum Fetch<T> {
     Loading,
     Ready(T),
     NotFound,
-    Failed(String),
+    Failed(ApiError),
 }
 
 impl<T> From<Result<T, ApiError>> for Fetch<T> {
@@ -85,7 +142,7 @@ impl<T> From<Result<T, ApiError>> for Fetch<T> {
         match result {
             Ok(value) => Self::Ready(value),
             Err(e) if e.is_not_found() => Self::NotFound,
-            Err(e) => Self::Failed(e.to_string()),
+            Err(e) => Self::Failed(e),
         }
     }
 }
@@ -141,7 +198,12 @@ async fn send(
         return Ok(response);
     }
     let status = response.status();
-    let body = response.json::<ErrorBody>().await.ok();
+    let body = response
+        .json::<serde_json::Value>()
+        .await
+        .ok()
+        .as_ref()
+        .and_then(ServerError::from_json);
     if status == 401 && needs_token {
         token::expired();
     }
