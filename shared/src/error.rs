@@ -89,6 +89,36 @@ impl ErrorCode {
         }
     }
 
+    /// Every code.
+    pub const ALL: [Self; 26] = [
+        Self::MalformedBody,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::InvalidBatchSize,
+        Self::AllEventsRejected,
+        Self::MissingField,
+        Self::InvalidField,
+        Self::UnknownField,
+        Self::UnknownKind,
+        Self::UnsupportedKind,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::InvalidCredentials,
+        Self::AccountLocked,
+        Self::RateLimited,
+        Self::WeakPassword,
+        Self::NotFound,
+        Self::AlreadyExists,
+        Self::UnknownReference,
+        Self::TagVoid,
+        Self::InvalidRows,
+        Self::MethodNotAllowed,
+        Self::InvalidTransition,
+        Self::InvalidQuery,
+        Self::ServiceUnavailable,
+        Self::Internal,
+    ];
+
     /// The stable snake_case name used in the `code` field.
     pub fn name(self) -> &'static str {
         match self {
@@ -160,34 +190,7 @@ mod tests {
 
     #[test]
     fn serde_name_matches_name() {
-        for code in [
-            ErrorCode::MalformedBody,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::UnsupportedMediaType,
-            ErrorCode::InvalidBatchSize,
-            ErrorCode::AllEventsRejected,
-            ErrorCode::MissingField,
-            ErrorCode::InvalidField,
-            ErrorCode::UnknownField,
-            ErrorCode::UnknownKind,
-            ErrorCode::UnsupportedKind,
-            ErrorCode::Unauthorized,
-            ErrorCode::Forbidden,
-            ErrorCode::InvalidCredentials,
-            ErrorCode::AccountLocked,
-            ErrorCode::RateLimited,
-            ErrorCode::WeakPassword,
-            ErrorCode::NotFound,
-            ErrorCode::AlreadyExists,
-            ErrorCode::UnknownReference,
-            ErrorCode::TagVoid,
-            ErrorCode::InvalidRows,
-            ErrorCode::MethodNotAllowed,
-            ErrorCode::InvalidTransition,
-            ErrorCode::InvalidQuery,
-            ErrorCode::ServiceUnavailable,
-            ErrorCode::Internal,
-        ] {
+        for code in ErrorCode::ALL {
             let json = serde_json::to_value(code).unwrap_or_default();
             assert_eq!(json, serde_json::Value::String(code.name().to_owned()));
             let status = code.http_status();

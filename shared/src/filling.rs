@@ -81,6 +81,8 @@ crate::place::names!(FillingFlag {
 /// One rule that refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleReason {
+    /// A `FillingRule`'s name. Text on the wire, so that a dashboard or gun built before a
+    /// rule was added (R13–R16 are planned) still shows it.
     pub rule: String,
     pub message: String,
 }

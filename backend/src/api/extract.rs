@@ -38,6 +38,11 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<User, ApiEr
         .ok_or_else(|| unauthorized(SIGN_IN_AGAIN))
 }
 
+fn app_state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no app state")))
+}
+
 impl FromRequest for User {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
@@ -45,9 +50,7 @@ impl FromRequest for User {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no app state")))?;
+            let state = app_state(&req)?;
             let token = bearer(&req).ok_or_else(|| {
                 unauthorized("send Authorization: Bearer <token> (POST /api/v1/auth/login)")
             })?;
@@ -89,9 +92,7 @@ impl FromRequest for Device {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no app state")))?;
+            let state = app_state(&req)?;
             let key = device_key(&req)?;
             let device = device_for_key(state, &key).await?;
             req.extensions_mut()

@@ -23,7 +23,8 @@ use anyhow::Context;
 use chrono::{DateTime, Months, Utc};
 use shared::alert::AlertKind;
 use shared::filling::{
-    AuthorizeRequest, AuthorizeResponse, FillingFlag, FillingResponse, NewFilling, RuleReason,
+    AuthorizeRequest, AuthorizeResponse, FillingFlag, FillingResponse, FillingRule, NewFilling,
+    RuleReason,
 };
 use shared::medium::Medium;
 use shared::place::SubjectKind;
@@ -167,7 +168,7 @@ fn unsure() -> (bool, Vec<RuleReason>) {
     (
         false,
         vec![RuleReason {
-            rule: "E01".into(),
+            rule: FillingRule::E01.name().to_owned(),
             message: "平台暂时无法核验该气瓶（数据服务不可用），拒绝充装".into(),
         }],
     )
@@ -182,7 +183,7 @@ fn refusal_alert(
     decision_id: Uuid,
     reasons: &[RuleReason],
 ) -> NewAlert {
-    let kind = if reasons.iter().any(|r| r.rule == "R00") {
+    let kind = if reasons.iter().any(|r| r.rule == FillingRule::R00.name()) {
         AlertKind::IllegalTag
     } else {
         AlertKind::FillingRefused
@@ -294,7 +295,7 @@ async fn gather_and_decide(
     let reasons: Vec<RuleReason> = decide(&facts)
         .into_iter()
         .map(|Reason { rule, message }| RuleReason {
-            rule: rule.into(),
+            rule: rule.name().to_owned(),
             message,
         })
         .collect();

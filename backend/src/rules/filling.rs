@@ -16,7 +16,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use shared::alert::{AlertKind, Severity};
-use shared::filling::FillingFlag;
+use shared::filling::{FillingFlag, FillingRule};
 use shared::medium::Medium;
 use shared::place::SubjectKind;
 
@@ -62,11 +62,11 @@ pub struct Facts {
 /// One failing rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
-    pub rule: &'static str,
+    pub rule: FillingRule,
     pub message: String,
 }
 
-fn reason(rule: &'static str, message: impl Into<String>) -> Reason {
+fn reason(rule: FillingRule, message: impl Into<String>) -> Reason {
     Reason {
         rule,
         message: message.into(),
@@ -84,39 +84,39 @@ pub const CLOCK_SKEW: Duration = Duration::minutes(2);
 pub fn decide(facts: &Facts) -> Vec<Reason> {
     let Some(c) = &facts.cylinder else {
         return vec![reason(
-            "R00",
+            FillingRule::R00,
             "未登记的气瓶标签或编号（非法标签），拒绝充装",
         )];
     };
     let mut out = Vec::new();
     let expired = |expires: Option<NaiveDate>| expires.is_none_or(|d| facts.today > d);
     if expired(facts.enterprise.filling_licence_expires) {
-        out.push(reason("R01", "燃气气瓶充装许可证过期或缺失"));
+        out.push(reason(FillingRule::R01, "燃气气瓶充装许可证过期或缺失"));
     }
     if expired(facts.enterprise.gas_licence_expires) {
-        out.push(reason("R02", "燃气经营许可证过期或缺失"));
+        out.push(reason(FillingRule::R02, "燃气经营许可证过期或缺失"));
     }
     if !c.registered {
-        out.push(reason("R03", "未办理使用登记的气瓶"));
+        out.push(reason(FillingRule::R03, "未办理使用登记的气瓶"));
     }
     if facts.today > c.next_inspection_on {
         out.push(reason(
-            "R04",
+            FillingRule::R04,
             format!("超期未检验气瓶（下次检验日期 {}）", c.next_inspection_on),
         ));
     }
     if facts.today > c.life_ends_on {
         out.push(reason(
-            "R05",
+            FillingRule::R05,
             format!("超过设计使用年限的气瓶（至 {}）", c.life_ends_on),
         ));
     }
     if c.scrapped {
-        out.push(reason("R06", "已报废气瓶"));
+        out.push(reason(FillingRule::R06, "已报废气瓶"));
     }
     if c.registered_station != facts.station_code {
         out.push(reason(
-            "R07",
+            FillingRule::R07,
             format!(
                 "非本站办理使用登记的气瓶（登记站点 {}）",
                 c.registered_station
@@ -125,16 +125,16 @@ pub fn decide(facts: &Facts) -> Vec<Reason> {
     }
     if let Some(last) = c.last_filled_at {
         if facts.now - last < REFILL_AFTER {
-            out.push(reason("R08", "距上次充装不足 24 小时"));
+            out.push(reason(FillingRule::R08, "距上次充装不足 24 小时"));
         }
         if !c.circulated_since_last_filling {
             out.push(reason(
-                "R09",
+                FillingRule::R09,
                 "两次充装间流转数据不全（缺少送出与回收记录）",
             ));
         }
         if !c.previous_filling_post_checked {
-            out.push(reason("R12", "前次充装未录入充装后复检记录"));
+            out.push(reason(FillingRule::R12, "前次充装未录入充装后复检记录"));
         }
     }
     let pre_check_ok = c.last_passed_pre_check_at.is_some_and(|at| {
@@ -142,11 +142,11 @@ pub fn decide(facts: &Facts) -> Vec<Reason> {
         age <= PRE_CHECK_VALID && age >= -CLOCK_SKEW
     });
     if !pre_check_ok {
-        out.push(reason("R10", "无 16 小时内的充装前检查合格记录"));
+        out.push(reason(FillingRule::R10, "无 16 小时内的充装前检查合格记录"));
     }
     if c.medium != facts.gun_medium {
         out.push(reason(
-            "R11",
+            FillingRule::R11,
             format!(
                 "气瓶介质（{}）与所充介质（{}）不符",
                 c.medium.name_zh(),
@@ -269,7 +269,7 @@ mod tests {
     }
 
     fn rules(f: &Facts) -> Vec<&'static str> {
-        decide(f).into_iter().map(|r| r.rule).collect()
+        decide(f).into_iter().map(|r| r.rule.name()).collect()
     }
 
     #[test]
