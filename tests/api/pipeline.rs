@@ -70,6 +70,35 @@ async fn a_restarted_consumer_finishes_its_pending_entries_first() {
     .await;
 }
 
+/// An entry whose writing enterprise is no enterprise code (only a hand-made entry can be) is
+/// dead-lettered, never applied with a made-up owner.
+#[tokio::test]
+async fn an_entry_naming_no_valid_enterprise_is_dead_lettered() {
+    let app = spawn_app().await;
+    let stream = format!("{}:events:0", app.config.redis_prefix);
+    let mut conn = redis_conn(&app.config.redis_url).await;
+    let event = gps("豫A30003", 113.62, 34.72, "2026-11-22T08:00:00+08:00").to_string();
+    let _: String = conn
+        .xadd(
+            &stream,
+            "*",
+            &[("event", event.as_str()), ("enterprise", "not a code!")],
+        )
+        .await
+        .unwrap();
+    app.wait_until(|| async { dead_letters(&app).await.len() == 1 })
+        .await;
+    let (payload, error) = dead_letters(&app).await.remove(0);
+    assert!(payload.contains("豫A30003"), "{payload}");
+    assert!(error.contains("enterprise \"not a code!\""), "{error}");
+    let applied: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM vehicle_positions WHERE plate = '豫A30003'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(applied, 0);
+}
+
 #[tokio::test]
 async fn an_undecodable_entry_is_dead_lettered_not_dropped() {
     let app = spawn_app().await;

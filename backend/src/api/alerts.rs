@@ -85,7 +85,7 @@ fn csv_cells(r: &AlertRow) -> [String; 16] {
         r.status.name().to_owned(),
         r.subject_type.name().to_owned(),
         r.subject_id.clone(),
-        opt(&r.enterprise_code),
+        r.enterprise_code.as_deref().unwrap_or_default().to_owned(),
         opt(&r.district_code),
         opt(&r.place_name),
         r.opened_at.to_rfc3339(),

@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use redis::aio::MultiplexedConnection;
 use redis::streams::StreamId;
 use shared::events::Event;
+use shared::ids::EnterpriseCode;
 use sqlx::PgPool;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -220,13 +221,23 @@ async fn process(
         let parsed = payload
             .as_deref()
             .ok_or_else(|| "entry has no \"event\" field".to_owned())
-            .and_then(|p| serde_json::from_str::<Event>(p).map_err(|e| e.to_string()));
+            .and_then(|p| serde_json::from_str::<Event>(p).map_err(|e| e.to_string()))
+            .and_then(|event| {
+                let enterprise = entry
+                    .get::<String>("enterprise")
+                    .map(|e| {
+                        EnterpriseCode::try_from(e.clone())
+                            .map_err(|why| format!("enterprise {e:?}: {why}"))
+                    })
+                    .transpose()?;
+                Ok((event, enterprise))
+            });
         match parsed {
-            Ok(event) => decoded.push(Decoded {
+            Ok((event, enterprise)) => decoded.push(Decoded {
                 entry,
                 payload: payload.unwrap_or_default(),
                 event,
-                enterprise: entry.get::<String>("enterprise"),
+                enterprise,
                 received_at: entry
                     .get::<i64>("received")
                     .and_then(DateTime::from_timestamp_millis)

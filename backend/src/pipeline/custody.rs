@@ -10,6 +10,7 @@ use crate::store::custody::{Known, NewRow, Unresolved};
 use anyhow::Context;
 use chrono::Utc;
 use shared::events::{BleSighting, CylinderRef, Event};
+use shared::ids::EnterpriseCode;
 use shared::live::LiveMessage;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -24,7 +25,7 @@ pub async fn apply(
     pool: &PgPool,
     policy: &Policy,
     events: &[Event],
-    enterprises: &[Option<String>],
+    enterprises: &[Option<EnterpriseCode>],
 ) -> anyhow::Result<Vec<LiveMessage>> {
     let (codes, tags) = references(events);
     let has_ble = events.iter().any(|e| matches!(e, Event::Ble(_)));
@@ -79,20 +80,20 @@ fn references(events: &[Event]) -> (Vec<&str>, Vec<&str>) {
 struct Sorted<'a> {
     rows: Vec<NewRow>,
     unresolved: Vec<Unresolved>,
-    bles: Vec<(&'a BleSighting, Option<&'a str>)>,
+    bles: Vec<(&'a BleSighting, Option<&'a EnterpriseCode>)>,
 }
 
 fn sort<'a>(
     events: &'a [Event],
-    enterprises: &'a [Option<String>],
+    enterprises: &'a [Option<EnterpriseCode>],
     by_code: &HashMap<&str, &Known>,
     by_tag: &HashMap<&str, &Known>,
 ) -> Sorted<'a> {
     let mut rows = Vec::new();
     let mut unresolved = Vec::new();
-    let mut bles: Vec<(&BleSighting, Option<&str>)> = Vec::new();
+    let mut bles: Vec<(&BleSighting, Option<&EnterpriseCode>)> = Vec::new();
     for (event, writer) in events.iter().zip(enterprises) {
-        let writer = writer.as_deref();
+        let writer = writer.as_ref();
         let occurred_at = event.occurred_at().with_timezone(&Utc);
         let (reference, kind, cylinder) = match event {
             Event::Scan(s) => match &s.cylinder {
@@ -124,7 +125,7 @@ fn sort<'a>(
             ref_value: kind.to_owned(),
             occurred_at,
             reason,
-            enterprise_code: writer.map(str::to_owned),
+            enterprise_code: writer.cloned(),
         };
         match cylinder {
             None => unresolved.push(unresolved_as("unknown")),
@@ -226,8 +227,8 @@ async fn write(
 
 /// Whether the writing enterprise owns the cylinder (events from no enterprise, written before
 /// devices had keys, are trusted as before).
-fn owned_by(cylinder: &Known, writer: Option<&str>) -> bool {
-    writer.is_none_or(|w| w == cylinder.owner_enterprise_code)
+fn owned_by(cylinder: &Known, writer: Option<&EnterpriseCode>) -> bool {
+    writer.is_none_or(|w| *w == cylinder.owner_enterprise_code)
 }
 
 /// The history row of a scan, check or inspection.
@@ -283,7 +284,7 @@ fn row_of(event: &Event, cylinder_id: i64) -> NewRow {
 async fn ble_rows(
     conn: &mut PgConnection,
     ble: &BleSighting,
-    writer: Option<&str>,
+    writer: Option<&EnterpriseCode>,
     by_tag: &HashMap<&str, &Known>,
     unresolved: &mut Vec<Unresolved>,
 ) -> anyhow::Result<Vec<NewRow>> {
@@ -309,7 +310,7 @@ async fn ble_rows(
                 ref_value: tag.as_str().to_owned(),
                 occurred_at,
                 reason,
-                enterprise_code: writer.map(str::to_owned),
+                enterprise_code: writer.cloned(),
             });
         }
     }

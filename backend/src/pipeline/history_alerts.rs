@@ -10,6 +10,7 @@ use chrono::Utc;
 use shared::alert::AlertKind;
 use shared::cylinder::Custody;
 use shared::events::BleSighting;
+use shared::ids::EnterpriseCode;
 use shared::live::{CylinderState, LiveMessage, SiteStock as SiteStockMessage};
 use shared::place::PlaceKind;
 use shared::place::SubjectKind;
@@ -20,7 +21,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// station and customer: the writer, where the vehicle was, which cylinders.
 pub type LeftNowhere<'a> = (
     &'a BleSighting,
-    Option<&'a str>,
+    Option<&'a EnterpriseCode>,
     Option<(f64, f64)>,
     Vec<i64>,
 );
@@ -67,14 +68,18 @@ pub async fn derive(
             lon: c.location.map(|l| l.0),
             lat: c.location.map(|l| l.1),
             last_seen_at: c.last_seen_at,
-            enterprise_code: c.owner.clone(),
+            enterprise_code: c.owner.to_string(),
             district_code: c.district.clone(),
         })
     }));
     let mut writers: Vec<&str> = unresolved
         .iter()
         .filter_map(|u| u.enterprise_code.as_deref())
-        .chain(left_nowhere.iter().filter_map(|l| l.1))
+        .chain(
+            left_nowhere
+                .iter()
+                .filter_map(|l| l.1.map(EnterpriseCode::as_str)),
+        )
         .collect();
     writers.sort_unstable();
     writers.dedup();
@@ -145,8 +150,8 @@ pub async fn derive(
             severity: AlertKind::UnloadedUnknownPlace.severity(),
             subject_type: SubjectKind::Vehicle,
             subject_id: ble.vehicle_plate.as_str().to_owned(),
-            enterprise_code: writer.map(str::to_owned),
-            district_code: writer.and_then(|w| districts.get(w).cloned()),
+            enterprise_code: writer.cloned(),
+            district_code: writer.and_then(|w| districts.get(w.as_str()).cloned()),
             place: *point,
             place_name: None,
             seen_at: ble.occurred_at.with_timezone(&Utc),
@@ -215,7 +220,7 @@ async fn site_alerts(
             limit: i64::from(site.full_stock_limit),
             lon: site.lon,
             lat: site.lat,
-            enterprise_code: site.enterprise_code.clone(),
+            enterprise_code: site.enterprise_code.to_string(),
             district_code: site.district_code.clone(),
         })
     }));

@@ -7,6 +7,7 @@ use crate::rules::gps::{self, Filtered, Fix, Prior, Spot, Verdict};
 use crate::store;
 use chrono::{DateTime, Utc};
 use shared::events::{Event, GpsFix};
+use shared::ids::EnterpriseCode;
 use shared::live::LiveMessage;
 use sqlx::PgConnection;
 use std::collections::HashMap;
@@ -36,7 +37,7 @@ pub async fn apply(
     conn: &mut PgConnection,
     policy: &gps::Policy,
     events: &[Event],
-    enterprises: &[Option<String>],
+    enterprises: &[Option<EnterpriseCode>],
     received: &[DateTime<Utc>],
 ) -> anyhow::Result<Applied> {
     let mut fixes: Vec<(&GpsFix, Option<&str>, DateTime<Utc>)> = events

@@ -12,6 +12,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use redis::streams::StreamId;
 use shared::events::Event;
+use shared::ids::EnterpriseCode;
 use shared::live::LiveMessage;
 use sqlx::{PgPool, Postgres, Transaction};
 use std::collections::HashMap;
@@ -61,7 +62,7 @@ pub struct Decoded<'a> {
     pub entry: &'a StreamId,
     pub payload: String,
     pub event: Event,
-    pub enterprise: Option<String>,
+    pub enterprise: Option<EnterpriseCode>,
     /// When the API received the event (older entries carry none: when it is read).
     pub received_at: DateTime<Utc>,
 }
@@ -69,7 +70,7 @@ pub struct Decoded<'a> {
 /// What the stages hand on to each other over one batch.
 struct Batch<'t> {
     events: Vec<Event>,
-    enterprises: Vec<Option<String>>,
+    enterprises: Vec<Option<EnterpriseCode>>,
     received: Vec<DateTime<Utc>>,
     /// The transaction `positions` opens and `fences` commits.
     tx: Option<Transaction<'t, Postgres>>,
@@ -142,13 +143,18 @@ async fn run_stage<'t>(
                 .tx
                 .take()
                 .context("the fences stage runs after positions")?;
-            let owners: HashMap<String, (Option<String>, Option<String>)> = batch
+            let owners: HashMap<String, (Option<EnterpriseCode>, Option<String>)> = batch
                 .messages
                 .iter()
                 .filter_map(|m| match m {
                     LiveMessage::Vehicle(v) => Some((
                         v.plate.to_string(),
-                        (v.enterprise_code.clone(), v.district_code.clone()),
+                        (
+                            v.enterprise_code
+                                .clone()
+                                .and_then(|e| EnterpriseCode::try_from(e).ok()),
+                            v.district_code.clone(),
+                        ),
                     )),
                     _ => None,
                 })

@@ -5,6 +5,7 @@ use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::alert::{AlertKind, AlertStatus, Severity};
+use shared::ids::EnterpriseCode;
 use shared::place::SubjectKind;
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
@@ -16,7 +17,7 @@ pub struct NewAlert {
     pub severity: Severity,
     pub subject_type: SubjectKind,
     pub subject_id: String,
-    pub enterprise_code: Option<String>,
+    pub enterprise_code: Option<EnterpriseCode>,
     pub district_code: Option<String>,
     /// (lon, lat)
     pub place: Option<(f64, f64)>,
@@ -37,7 +38,7 @@ pub struct AlertRow {
     pub status: AlertStatus,
     pub subject_type: SubjectKind,
     pub subject_id: String,
-    pub enterprise_code: Option<String>,
+    pub enterprise_code: Option<EnterpriseCode>,
     pub district_code: Option<String>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,

@@ -5,6 +5,7 @@ use crate::rules::custody::{replay_stored, Place, Recorded, State, Step};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::cylinder::Custody;
+use shared::ids::EnterpriseCode;
 use shared::place::PlaceKind;
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ pub struct Known {
     pub id: i64,
     pub code: String,
     pub tag_id: String,
-    pub owner_enterprise_code: String,
+    pub owner_enterprise_code: EnterpriseCode,
 }
 
 /// The cylinders with these codes or tags.
@@ -59,7 +60,7 @@ pub struct Unresolved {
     /// `unknown` (no such cylinder) or `foreign` (another enterprise's cylinder).
     pub reason: &'static str,
     /// The enterprise whose device sent the event.
-    pub enterprise_code: Option<String>,
+    pub enterprise_code: Option<EnterpriseCode>,
 }
 
 /// Keeps references to cylinders the registry does not know, or that belong to another
@@ -501,7 +502,7 @@ pub struct Standing {
     pub last_seen_at: Option<DateTime<Utc>>,
     /// Where it is now: its kind and code.
     pub place: Option<(PlaceKind, String)>,
-    pub owner: String,
+    pub owner: EnterpriseCode,
     pub district: Option<String>,
     pub standing: crate::rules::history_alerts::Standing,
 }
@@ -522,7 +523,7 @@ pub async fn standing(
         lon: Option<f64>,
         lat: Option<f64>,
         last_seen_at: Option<DateTime<Utc>>,
-        owner: String,
+        owner: EnterpriseCode,
         district: Option<String>,
         scrapped_at: Option<DateTime<Utc>>,
         next_on: chrono::NaiveDate,
@@ -591,7 +592,7 @@ pub struct SiteStock {
     pub kind: String,
     pub code: String,
     pub name: String,
-    pub enterprise_code: String,
+    pub enterprise_code: EnterpriseCode,
     pub district_code: Option<String>,
     pub lon: f64,
     pub lat: f64,
@@ -634,7 +635,7 @@ pub async fn site_stock(
 pub struct StaffCertificate {
     pub staff_no: String,
     pub name: String,
-    pub enterprise_code: String,
+    pub enterprise_code: EnterpriseCode,
     pub district_code: Option<String>,
     pub certificate_no: Option<String>,
     pub certificate_expires: Option<chrono::NaiveDate>,

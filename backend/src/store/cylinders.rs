@@ -5,6 +5,7 @@ use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::cylinder::Custody;
+use shared::ids::EnterpriseCode;
 use shared::place::PlaceKind;
 use shared::registry::{CylinderArchive, RowError};
 use shared::ErrorCode;
@@ -257,7 +258,7 @@ pub struct CylinderRecord {
     pub registration_no: Option<String>,
     pub registered_on: Option<NaiveDate>,
     pub registration_authority: Option<String>,
-    pub owner_enterprise_code: String,
+    pub owner_enterprise_code: EnterpriseCode,
     pub station_code: String,
     pub owner_name: Option<String>,
     pub station_name: Option<String>,

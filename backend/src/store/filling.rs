@@ -12,7 +12,7 @@ use uuid::Uuid;
 /// district (its own, else its enterprise's) and place for the alerts it raises.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StationRow {
-    pub enterprise_code: String,
+    pub enterprise_code: EnterpriseCode,
     pub filling_licence_expires: Option<NaiveDate>,
     pub gas_licence_expires: Option<NaiveDate>,
     pub name: String,

@@ -4,6 +4,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::cylinder::Custody;
+use shared::ids::EnterpriseCode;
 use shared::place::PlaceKind;
 use sqlx::PgPool;
 
@@ -12,7 +13,7 @@ use sqlx::PgPool;
 pub struct SilentDevice {
     pub device_id: String,
     pub kind: String,
-    pub enterprise_code: String,
+    pub enterprise_code: EnterpriseCode,
     pub district_code: Option<String>,
     pub vehicle_plate: Option<String>,
     pub station_code: Option<String>,
@@ -40,7 +41,7 @@ pub async fn silent_devices(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Unseen {
     pub code: String,
-    pub owner: String,
+    pub owner: EnterpriseCode,
     pub district_code: Option<String>,
     pub custody: Custody,
     pub at_owner_site: bool,

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::events::GpsFix;
+use shared::ids::EnterpriseCode;
 use shared::live::{Load, VehicleState};
 use shared::VehiclePlate;
 use sqlx::PgPool;
@@ -15,7 +16,7 @@ struct Row {
     speed_kmh: Option<f64>,
     heading: Option<f64>,
     occurred_at: DateTime<Utc>,
-    enterprise_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
     district_code: Option<String>,
     /// The load, where the query counted it.
     #[sqlx(default)]
@@ -35,7 +36,7 @@ impl TryFrom<Row> for VehicleState {
             speed_kmh: row.speed_kmh,
             heading: row.heading,
             occurred_at: row.occurred_at,
-            enterprise_code: row.enterprise_code,
+            enterprise_code: row.enterprise_code.map(String::from),
             district_code: row.district_code,
             load: match (row.load_full, row.load_other) {
                 (Some(full), Some(other)) => Some(Load { full, other }),
