@@ -23,8 +23,10 @@ BATCH=${BATCH:-1000}
 CONCURRENCY=${CONCURRENCY:-4}
 VEHICLES=${VEHICLES:-100}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cylwatch/target}
-BIN=$CARGO_TARGET_DIR/server/cylwatch
-SIM=$CARGO_TARGET_DIR/server/cylwatch-sim
+# BIN and SIM may name other builds (an A/B of two servers under one generator); BUILD=0 skips
+# the build.
+BIN=${BIN:-$CARGO_TARGET_DIR/server/cylwatch}
+SIM=${SIM:-$CARGO_TARGET_DIR/server/cylwatch-sim}
 DB=cylwatch_bench_ingest
 ADMIN="postgres://cylwatch:cylwatch@127.0.0.1:5432/postgres"
 URL="postgres://cylwatch:cylwatch@127.0.0.1:5432/$DB"
@@ -39,7 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --quiet --profile server -p cylwatch -p cylwatch-sim
+[ "${BUILD:-1}" = 0 ] || cargo build --quiet --profile server -p cylwatch -p cylwatch-sim
 psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE cylwatch_template"
 ADMIN_PASSWORD=Bench-Admin-2026!
 CYLWATCH_DATABASE_URL=$URL CYLWATCH_HTTP_ADDR=127.0.0.1:0 CYLWATCH_REDIS_PREFIX=$PREFIX \

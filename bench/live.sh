@@ -19,8 +19,10 @@ RATE=${RATE:-50}
 DURATION=${DURATION:-30}
 VEHICLES=${VEHICLES:-100}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cylwatch/target}
-BIN=$CARGO_TARGET_DIR/server/cylwatch
-SIM=$CARGO_TARGET_DIR/server/cylwatch-sim
+# BIN and SIM may name other builds (an A/B of two servers under one generator); BUILD=0 skips
+# the build.
+BIN=${BIN:-$CARGO_TARGET_DIR/server/cylwatch}
+SIM=${SIM:-$CARGO_TARGET_DIR/server/cylwatch-sim}
 DB=cylwatch_bench_live
 ADMIN="postgres://cylwatch:cylwatch@127.0.0.1:5432/postgres"
 URL="postgres://cylwatch:cylwatch@127.0.0.1:5432/$DB"
@@ -38,7 +40,7 @@ trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 echo "open files limit: $(ulimit -n)" >&2
 
-cargo build --quiet --profile server -p cylwatch -p cylwatch-sim
+[ "${BUILD:-1}" = 0 ] || cargo build --quiet --profile server -p cylwatch -p cylwatch-sim
 psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE cylwatch_template"
 ADMIN_PASSWORD=Bench-Admin-2026!
 CYLWATCH_DATABASE_URL=$URL CYLWATCH_HTTP_ADDR=127.0.0.1:0 CYLWATCH_REDIS_PREFIX=$PREFIX \
