@@ -2,9 +2,8 @@
 //! never as the server's English message in Chinese, and it follows a switch of language.
 
 use crate::common::{archive, spawn_app};
-use crate::wall::{alert_of, ask, click, stored};
+use crate::wall::{click, fill_despite_refusal, stored};
 use crate::Browser;
-use serde_json::json;
 
 /// What the server says when a critical alert is acknowledged without a note.
 const SERVER_MESSAGE: &str = "acknowledging a critical alert takes a note";
@@ -18,20 +17,7 @@ async fn a_refusal_reads_in_chinese_from_its_code_and_follows_the_language() {
         .await;
     assert_eq!(status, 201, "{body}");
     // A refusal (no pre-fill check), then filling against it: a critical alert.
-    let refused = app
-        .authorize(&controller, ask(json!({"cylinder_code": "ER1"})))
-        .await
-        .1;
-    assert_eq!(refused["allowed"], false, "{refused}");
-    let ended = chrono::Utc::now();
-    let filling = json!({"cylinder_code": "ER1", "station_code": "ST1", "licence_no": "豫充-001",
-        "gun_no": "G1", "staff_no": "S1", "staff_name": "陈荣华",
-        "started_at": (ended - chrono::Duration::seconds(90)).to_rfc3339(),
-        "ended_at": ended.to_rfc3339(), "mass_before_kg": 16.5, "mass_after_kg": 30.5,
-        "decision_id": refused["decision_id"]});
-    let (status, body) = app.post_filling(&controller, &filling).await;
-    assert_eq!(status, 201, "{body}");
-    let alert = alert_of(&app, "filling_refused").await;
+    let alert = fill_despite_refusal(&app, &controller, "ER1").await;
     let id = alert["id"].as_str().unwrap().to_owned();
 
     // The duty console in Chinese (the default), the alert critical and selected.

@@ -190,14 +190,7 @@ async fn no_panel_overflows_at_1080p_and_4k_in_either_language() {
             for round in 0..2 {
                 if round == 1 {
                     let was = shown_lang(&browser).await;
-                    browser
-                        .client
-                        .find(fantoccini::Locator::Css("#lang-switch"))
-                        .await
-                        .unwrap()
-                        .click()
-                        .await
-                        .unwrap();
+                    crate::wall::click(&browser, "#lang-switch").await;
                     browser
                         .wait_for("the other language", async |_| {
                             let now = shown_lang(&browser).await?;

@@ -30,6 +30,25 @@ pub(crate) fn card(id: &str) -> String {
     format!("#wall-alerts li[data-id='{id}']")
 }
 
+/// The gun refuses cylinder `code` at ST1 (no pre-fill check) and the station fills it all
+/// the same: the station's `filling_refused` alert, made critical.
+pub(crate) async fn fill_despite_refusal(app: &TestApp, controller: &str, code: &str) -> Value {
+    let refused = app
+        .authorize(controller, ask(json!({"cylinder_code": code})))
+        .await
+        .1;
+    assert_eq!(refused["allowed"], false, "{refused}");
+    let ended = chrono::Utc::now();
+    let filling = json!({"cylinder_code": code, "station_code": "ST1", "licence_no": "豫充-001",
+        "gun_no": "G1", "staff_no": "S1", "staff_name": "陈荣华",
+        "started_at": (ended - chrono::Duration::seconds(90)).to_rfc3339(),
+        "ended_at": ended.to_rfc3339(), "mass_before_kg": 16.5, "mass_after_kg": 30.5,
+        "decision_id": refused["decision_id"]});
+    let (status, body) = app.post_filling(controller, &filling).await;
+    assert_eq!(status, 201, "{body}");
+    alert_of(app, "filling_refused").await
+}
+
 pub(crate) async fn click(browser: &Browser, css: &str) {
     // A live page re-renders under the driver: look again for a moment before giving up.
     let element = browser
@@ -231,20 +250,7 @@ pub(crate) async fn alerts_are_acknowledged_on_the_wall_and_the_api_says_so() {
     assert_eq!(acked["ack"]["by"], "admin");
 
     // A refusal, then filling against it: the refusal alert turns critical and flashes.
-    let refused = app
-        .authorize(&controller, ask(json!({"cylinder_code": "WA1"})))
-        .await
-        .1;
-    assert_eq!(refused["allowed"], false, "{refused}");
-    let ended = chrono::Utc::now();
-    let filling = json!({"cylinder_code": "WA1", "station_code": "ST1", "licence_no": "豫充-001",
-        "gun_no": "G1", "staff_no": "S1", "staff_name": "陈荣华",
-        "started_at": (ended - chrono::Duration::seconds(90)).to_rfc3339(),
-        "ended_at": ended.to_rfc3339(), "mass_before_kg": 16.5, "mass_after_kg": 30.5,
-        "decision_id": refused["decision_id"]});
-    let (status, body) = app.post_filling(&controller, &filling).await;
-    assert_eq!(status, 201, "{body}");
-    let critical = alert_of(&app, "filling_refused").await;
+    let critical = fill_despite_refusal(&app, &controller, "WA1").await;
     let critical_id = critical["id"].as_str().unwrap().to_owned();
     browser
         .wait_for("the critical alert flashing", async |_| {
