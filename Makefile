@@ -20,7 +20,7 @@ INTERVAL_S ?= 5
 SPEED ?= 1
 ANOMALY_EVERY_S ?= 20
 
-.PHONY: demo test setup frontend lint migrate clean-test-dbs
+.PHONY: demo test setup frontend lint migrate clean-test-dbs openapi
 
 ## Start PostgreSQL/PostGIS and Redis if needed, build, migrate, run the server and the
 ## simulated city (`cylwatch simulate` runs cylwatch-sim, built beside the server); open the
@@ -38,6 +38,11 @@ test: setup frontend lint clean-test-dbs
 
 setup:
 	bash scripts/setup
+
+## Rewrite assets/openapi.json from the handlers' declarations (review the diff: it is the
+## contract other systems build against).
+openapi:
+	CYLWATCH_BLESS=1 cargo test -p cylwatch --lib openapi
 
 ## Apply migrations/ to the demo database with sqlx-cli (the server also does this at start).
 DATABASE_URL ?= postgres://cylwatch:cylwatch@127.0.0.1:5432/cylwatch

@@ -8,6 +8,7 @@ use crate::ids::GeoPoint;
 
 /// Every alert kind in the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     CylinderOverdue,
@@ -109,6 +110,7 @@ impl AlertKind {
 
 /// How urgent an alert is; ordered from least to most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Low,
@@ -138,6 +140,7 @@ impl Severity {
 
 /// Where an alert is in its life: `open` → `acknowledged` → `resolved`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertStatus {
     Open,
@@ -165,6 +168,7 @@ impl AlertStatus {
 
 /// What an alert is about: `{"type": "station", "id": "ST1"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Subject {
     /// `cylinder`, `vehicle`, `station`, `customer`, `warehouse`, `staff`, `device`, `tag`.
     #[serde(rename = "type")]
@@ -174,6 +178,7 @@ pub struct Subject {
 
 /// Who acknowledged or resolved, when, and what they wrote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Handling {
     pub by: String,
     pub at: DateTime<FixedOffset>,
@@ -182,6 +187,7 @@ pub struct Handling {
 
 /// One alert as listed and pushed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     pub id: uuid::Uuid,
     pub kind: AlertKind,
@@ -218,6 +224,7 @@ pub struct Alert {
 
 /// `POST /api/v1/alerts/{id}/ack` and `/resolve`: `{"note": "..."}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AlertNote {
     #[serde(default)]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// A user's role (SPEC §9). `admin` is the first administrator and whoever it appoints: it
 /// manages users and sees everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -60,6 +61,7 @@ impl Role {
 
 /// `POST /api/v1/auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
@@ -68,6 +70,7 @@ pub struct LoginRequest {
 
 /// The answer to a good login: send `Authorization: Bearer <token>` afterwards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     pub token: String,
     pub role: Role,
@@ -80,6 +83,7 @@ pub struct LoginResponse {
 
 /// `GET /api/v1/auth/me`: the signed-in user and their scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub username: String,
     pub role: Role,
@@ -92,6 +96,7 @@ pub struct Me {
 
 /// `POST /api/v1/users` (admin).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub username: String,
@@ -105,6 +110,7 @@ pub struct NewUser {
 
 /// What a device is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
     Gps,
@@ -124,6 +130,7 @@ crate::place::names!(DeviceKind {
 /// writes for that one only; an unbound device writes for its whole enterprise (the
 /// enterprise's own platform uploading on its behalf).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewDevice {
     pub device_id: DeviceId,
@@ -137,6 +144,7 @@ pub struct NewDevice {
 
 /// The answer to a device registration: the key is shown this once and stored hashed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceKey {
     pub device_id: DeviceId,
     pub key: String,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 /// Compliance on a given date. Declared worst first: when several apply, the smallest wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Compliance {
     Scrapped,
@@ -66,6 +67,7 @@ impl Compliance {
 
 /// Green: safe to use; amber: inspection due soon; red: must not be used or filled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Light {
     Green,
@@ -75,6 +77,7 @@ pub enum Light {
 
 /// Where a cylinder is (SPEC §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Custody {
     InStockEmpty,
@@ -136,6 +139,7 @@ impl Custody {
 
 /// What a scan records (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ScanOp {
     Fill,
@@ -213,6 +217,7 @@ impl ScanOp {
 
 /// Where a cylinder is held now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlaceRef {
     /// `station`, `customer` or `vehicle`.
     #[serde(rename = "type")]
@@ -223,6 +228,7 @@ pub struct PlaceRef {
 
 /// `GET /api/v1/cylinders/{code}`: the archive, its compliance on `as_of`, where it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CylinderView {
     #[serde(flatten)]
     pub archive: CylinderArchive,
@@ -246,6 +252,7 @@ pub struct CylinderView {
 
 /// One line of a cylinder's history (钢瓶历史跟踪), in event-time order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     pub id: Uuid,
     /// `scan`, `ble`, `check`, `inspection` (and `filling` once filling records exist).
@@ -286,6 +293,7 @@ pub struct HistoryEntry {
 
 /// A page of a list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
@@ -293,6 +301,7 @@ pub struct Page<T> {
 
 /// One place of the public history: no people, no customers' names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicHistoryItem {
     pub op: String,
     pub at: DateTime<FixedOffset>,
@@ -301,6 +310,7 @@ pub struct PublicHistoryItem {
 
 /// `GET /api/v1/public/cylinders/{code}`: what the QR code shows; no personal data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicCylinder {
     pub code: CylinderCode,
     pub medium: Medium,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// One grid cell with cylinders in it: its centre and how many.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DensityCell {
     pub lon: f64,
     pub lat: f64,
@@ -14,6 +15,7 @@ pub struct DensityCell {
 /// `GET /api/v1/stats/density?cell_deg=`: cylinders not scrapped with a known position, owned
 /// within the scope, counted per cell of `cell_deg` × `cell_deg` degrees.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Density {
     pub cell_deg: f64,
     /// Cylinders counted (the sum of the cells).
@@ -30,6 +32,7 @@ pub const CELL_DEG_DEFAULT: f64 = 0.01;
 
 /// A station, warehouse or customer on the map.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Site {
     /// `station` or `customer`.
     pub kind: String,
@@ -48,6 +51,7 @@ pub struct Site {
 
 /// `GET /api/v1/sites`: stations, and customers up to `SITES_CUSTOMER_CAP`, within the scope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sites {
     pub sites: Vec<Site>,
     /// Whether customers were left out past the cap.
@@ -60,6 +64,7 @@ pub const SITES_CUSTOMER_CAP: i64 = 20_000;
 /// The cylinders riding on one vehicle now: full (on a delivery) and the others (empties coming
 /// back, or any other custody the last reading left them in).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VehicleLoad {
     pub plate: String,
     pub full: i64,
@@ -68,6 +73,7 @@ pub struct VehicleLoad {
 
 /// `GET /api/v1/stats/vehicle-loads`: every vehicle with cylinders owned within the scope on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VehicleLoads {
     pub vehicles: Vec<VehicleLoad>,
 }

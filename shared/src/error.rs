@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Every error the API can answer with. The `name` is part of the contract: never rename one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The body is not JSON, or not the JSON the endpoint expects.
@@ -154,6 +155,7 @@ impl ErrorCode {
 
 /// The inner object of an error body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
@@ -180,6 +182,7 @@ impl ErrorDetail {
 
 /// `{"error": {...}}`, the body of every error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }

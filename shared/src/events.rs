@@ -19,6 +19,7 @@ pub const CONTRACT_KINDS: [&str; 5] = ["gps", "ble", "scan", "check", "inspectio
 
 /// A vehicle's GPS fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GpsFix {
     pub id: Uuid,
     pub occurred_at: DateTime<FixedOffset>,
@@ -37,6 +38,7 @@ pub const MAX_BLE_TAGS: usize = 1_000;
 /// A vehicle-mounted reader's sighting: these tags are on the vehicle now; a tag it saw before
 /// and does not list now has left the vehicle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BleSighting {
     pub id: Uuid,
     pub occurred_at: DateTime<FixedOffset>,
@@ -46,6 +48,7 @@ pub struct BleSighting {
 
 /// How a scan names its cylinder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CylinderRef {
     CylinderCode(CylinderCode),
@@ -54,6 +57,7 @@ pub enum CylinderRef {
 
 /// A handheld, phone or fixed reader scan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Scan {
     pub id: Uuid,
     pub occurred_at: DateTime<FixedOffset>,
@@ -81,6 +85,7 @@ pub struct Scan {
 
 /// When a check was made (seed 004 Appendix C.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStage {
     Pre,
@@ -90,6 +95,7 @@ pub enum CheckStage {
 
 /// A pre-, in- or post-fill check record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Check {
     pub id: Uuid,
     pub occurred_at: DateTime<FixedOffset>,
@@ -103,6 +109,7 @@ pub struct Check {
 
 /// What a periodic inspection concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Conclusion {
     Pass,
@@ -111,6 +118,7 @@ pub enum Conclusion {
 
 /// A periodic-inspection result (seed 004 Appendix D).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Inspection {
     pub id: Uuid,
     pub occurred_at: DateTime<FixedOffset>,
@@ -125,6 +133,7 @@ pub struct Inspection {
 
 /// One accepted event, in its canonical form (what is stored and put on the stream).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     Gps(GpsFix),
@@ -190,6 +199,7 @@ impl Event {
 
 /// One item a batch refused: its index in `events` and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RejectedEvent {
     pub index: usize,
     pub error: ErrorDetail,
@@ -197,6 +207,7 @@ pub struct RejectedEvent {
 
 /// The `202` answer to an ingest batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestResponse {
     pub accepted: usize,
     pub duplicates: usize,
@@ -205,6 +216,7 @@ pub struct IngestResponse {
 
 /// `POST /api/v1/events`: a batch of events in their wire form (see [`Event::to_wire`]).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventBatch<'a, E> {
     pub events: &'a [E],
 }

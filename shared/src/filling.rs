@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 /// `POST /api/v1/fillings/authorize`: may this gun fill this cylinder now?
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -23,6 +24,7 @@ pub struct AuthorizeRequest {
 
 /// A filling rule (README "Filling control"): R00–R12, and E01 when the platform cannot decide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FillingRule {
     R00,
     R01,
@@ -59,6 +61,7 @@ crate::place::names!(FillingRule {
 
 /// What a filling record revealed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FillingFlag {
     /// Net mass above the allowed fill mass.
@@ -80,6 +83,7 @@ crate::place::names!(FillingFlag {
 
 /// One rule that refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleReason {
     /// A `FillingRule`'s name. Text on the wire, so that a dashboard or gun built before a
     /// rule was added (R13–R16 are planned) still shows it.
@@ -89,6 +93,7 @@ pub struct RuleReason {
 
 /// The answer: allowed only when no rule refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizeResponse {
     pub allowed: bool,
     pub decision_id: Uuid,
@@ -97,6 +102,7 @@ pub struct AuthorizeResponse {
 
 /// `POST /api/v1/fillings`: a filling record (seed 004 Appendix C.1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewFilling {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,6 +121,7 @@ pub struct NewFilling {
 
 /// What the record revealed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FillingResponse {
     pub id: Uuid,
     /// `filled_despite_refusal`, `tare_mismatch`, `overfill`, `late_record`.
@@ -125,6 +132,7 @@ pub struct FillingResponse {
 
 /// One decision as the station view lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionLine {
     pub id: Uuid,
     pub decided_at: DateTime<FixedOffset>,
@@ -137,6 +145,7 @@ pub struct DecisionLine {
 
 /// How many refusals one rule caused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleCount {
     pub rule: String,
     pub count: i64,
@@ -144,6 +153,7 @@ pub struct RuleCount {
 
 /// `GET /api/v1/stations/{code}/filling-summary?date=`: one station's day (Beijing time).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StationFillingSummary {
     pub station_code: String,
     pub station_name: String,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One dependency's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DependencyHealth {
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -14,6 +15,7 @@ pub struct DependencyHealth {
 
 /// How far the event pipeline is behind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StreamHealth {
     /// Accepted events not yet appended to the Redis stream.
     pub outbox: Option<i64>,
@@ -27,6 +29,7 @@ pub struct StreamHealth {
 
 /// The whole answer; `status` is `ok` (200) or `unavailable` (503).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthReport {
     pub status: String,
     pub version: String,

@@ -16,6 +16,8 @@ pub mod live;
 pub mod medium;
 pub mod place;
 pub mod registry;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod stats;
 pub mod time;
 

@@ -8,6 +8,7 @@ use crate::ids::VehiclePlate;
 
 /// A vehicle's newest known position (newest by event time, not by arrival).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VehicleState {
     pub plate: VehiclePlate,
     pub lon: f64,
@@ -34,6 +35,7 @@ pub struct VehicleState {
 /// them in). Every cylinder on the vehicle counts: only its operator's own cylinders are ever
 /// put on it by its readers and scans.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Load {
     pub full: i64,
     pub other: i64,
@@ -48,6 +50,7 @@ impl Load {
 
 /// What the server pushes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveMessage {
     /// The whole current picture, sent on connect and whenever the client fell behind.
@@ -74,6 +77,7 @@ pub enum LiveMessage {
 
 /// The wall's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CityStats {
     pub inventory: crate::stats::Inventory,
     /// Unresolved alerts by severity (`critical`, `high`, `medium`, `low`).
@@ -83,6 +87,7 @@ pub struct CityStats {
 
 /// A cylinder's custody and last known place, as the pipeline just decided them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CylinderState {
     pub code: String,
     pub custody: String,
@@ -105,6 +110,7 @@ pub struct CylinderState {
 
 /// A site's full cylinders against its limit (overweight stock when above).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SiteStock {
     /// `station` or `customer`.
     pub kind: String,
@@ -124,6 +130,7 @@ pub const SNAPSHOT_ALERTS: usize = 500;
 
 /// Topics a client may subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Topic {
     Vehicles,
@@ -134,6 +141,7 @@ pub enum Topic {
 
 /// What the client sends: `{"subscribe": [...], "district_code"?, "enterprise_code"?}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Subscribe {
     pub subscribe: Vec<Topic>,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a cylinder is kept or carried: `cylinder_state.place_kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PlaceKind {
     Station,
@@ -13,6 +14,7 @@ pub enum PlaceKind {
 
 /// What an alert is about: `alerts.subject_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectKind {
     Cylinder,

@@ -96,6 +96,7 @@ impl fmt::Display for Text {
 
 /// `POST /api/v1/enterprises`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewEnterprise {
     pub code: EnterpriseCode,
@@ -135,6 +136,7 @@ impl NewEnterprise {
 
 /// `GET /api/v1/enterprises/{code}`: the record and its live counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnterpriseView {
     #[serde(flatten)]
     pub enterprise: NewEnterprise,
@@ -143,6 +145,7 @@ pub struct EnterpriseView {
 
 /// What an enterprise has in the registry now.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnterpriseCounts {
     pub stations: i64,
     pub customers: i64,
@@ -154,6 +157,7 @@ pub struct EnterpriseCounts {
 
 /// What a station is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StationKind {
     Filling,
@@ -164,6 +168,7 @@ pub enum StationKind {
 
 /// `POST /api/v1/stations`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewStation {
     pub code: StationCode,
@@ -173,6 +178,8 @@ pub struct NewStation {
     pub location: GeoPoint,
     #[serde(default = "default_radius")]
     pub radius_m: f64,
+    /// Most full cylinders the site may hold (at most [`MAX_STOCK_LIMIT`]).
+    #[cfg_attr(feature = "openapi", schema(maximum = 1_000_000))]
     pub full_stock_limit: u32,
     /// Filled from the base map when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,10 +190,25 @@ fn default_radius() -> f64 {
     100.0
 }
 
+/// The largest `full_stock_limit` of a station or customer: no real site holds a million full
+/// cylinders, and the column is a 32-bit integer.
+pub const MAX_STOCK_LIMIT: u32 = 1_000_000;
+
+fn check_stock_limit(limit: u32) -> Result<(), ErrorDetail> {
+    if limit > MAX_STOCK_LIMIT {
+        return Err(invalid(
+            "full_stock_limit",
+            format!("full_stock_limit must be at most {MAX_STOCK_LIMIT}"),
+        ));
+    }
+    Ok(())
+}
+
 impl NewStation {
-    /// The site fence must be a plausible size.
+    /// The site fence must be a plausible size, and the stock limit too.
     pub fn check(&self) -> Result<(), ErrorDetail> {
-        check_radius("radius_m", self.radius_m)
+        check_radius("radius_m", self.radius_m)?;
+        check_stock_limit(self.full_stock_limit)
     }
 }
 
@@ -202,6 +224,7 @@ fn check_radius(field: &str, radius: f64) -> Result<(), ErrorDetail> {
 
 /// Who a customer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CustomerKind {
     Household,
@@ -211,6 +234,7 @@ pub enum CustomerKind {
 
 /// `POST /api/v1/customers` (real-name: 实名制).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomer {
     pub code: CustomerCode,
@@ -221,7 +245,9 @@ pub struct NewCustomer {
     pub address: Text,
     pub location: GeoPoint,
     pub district_code: DistrictCode,
+    /// Most full cylinders the customer may hold (at most [`MAX_STOCK_LIMIT`]).
     #[serde(default = "default_customer_limit")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 1_000_000))]
     pub full_stock_limit: u32,
     /// A licence for controlled media (N2O).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -232,8 +258,16 @@ fn default_customer_limit() -> u32 {
     2
 }
 
+impl NewCustomer {
+    /// The stock limit must be plausible.
+    pub fn check(&self) -> Result<(), ErrorDetail> {
+        check_stock_limit(self.full_stock_limit)
+    }
+}
+
 /// A staff member's job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StaffRole {
     Filler,
@@ -245,6 +279,7 @@ pub enum StaffRole {
 
 /// `POST /api/v1/staff`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewStaff {
     pub staff_no: StaffNo,
@@ -272,6 +307,7 @@ impl NewStaff {
 
 /// `POST /api/v1/vehicles`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewVehicle {
     pub plate: VehiclePlate,
@@ -284,6 +320,7 @@ pub struct NewVehicle {
 
 /// What a geofence is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GeofenceKind {
     Site,
@@ -293,6 +330,7 @@ pub enum GeofenceKind {
 
 /// `POST /api/v1/geofences`: a GeoJSON polygon, or a circle (`center` + `radius_m`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewGeofence {
     pub name: Text,
@@ -343,6 +381,7 @@ impl NewGeofence {
 
 /// A created record's handle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Created {
     pub id: String,
 }
@@ -350,6 +389,7 @@ pub struct Created {
 /// A cylinder's archive (一瓶一档, seed 004 Appendix A), plus its tag, owner and the station
 /// where it is registered. The CSV import/export columns are these fields, in this order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CylinderArchive {
     pub code: CylinderCode,
@@ -486,6 +526,7 @@ impl CylinderArchive {
 
 /// `POST /api/v1/cylinders` with many archives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CylinderBatch {
     pub items: Vec<CylinderArchive>,
@@ -493,6 +534,7 @@ pub struct CylinderBatch {
 
 /// The answer to a batch of archives or an import.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportReport {
     pub created: usize,
     pub skipped: usize,
@@ -502,6 +544,7 @@ pub struct ImportReport {
 /// One bad row of an import (`row` is its line in the file, the header being line 1, as a
 /// spreadsheet numbers it) or item of a batch (`row` is its 0-based index in `items`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowError {
     pub row: usize,
     pub column: Option<String>,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// delivered; total = every archived cylinder not scrapped, lost included; a lost cylinder
 /// counts in no other column but total.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InventoryCounts {
     pub shipped: i64,
     pub in_transit: i64,
@@ -28,12 +29,14 @@ impl std::ops::AddAssign for InventoryCounts {
 
 /// One medium's row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InventoryRow {
     pub medium: String,
     #[serde(flatten)]
     pub counts: InventoryCounts,
     /// Each figure's list: column name → `GET /api/v1/cylinders?...` (extension).
     #[serde(default, skip_serializing_if = "Links::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub links: Links,
 }
 
@@ -63,11 +66,13 @@ pub const INVENTORY_COLUMNS: [(&str, &[&str]); 6] = [
 
 /// `GET /api/v1/stats/inventory`: a row per medium and their sum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Inventory {
     pub rows: Vec<InventoryRow>,
     pub total: InventoryCounts,
     /// The total row's lists (extension).
     #[serde(default, skip_serializing_if = "Links::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub total_links: Links,
 }
 
@@ -89,6 +94,7 @@ impl Inventory {
 
 /// How `GET /api/v1/stats/compliance` groups.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     #[default]
@@ -101,25 +107,31 @@ pub type ComplianceCounts = std::collections::BTreeMap<String, i64>;
 
 /// One group of the compliance distribution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComplianceGroup {
     /// The enterprise's or district's code.
     pub key: String,
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub counts: ComplianceCounts,
     /// Each status's list (extension).
     #[serde(default, skip_serializing_if = "Links::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub links: Links,
 }
 
 /// `GET /api/v1/stats/compliance`: per enterprise or district, and in total.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComplianceDistribution {
     pub group_by: GroupBy,
     pub groups: Vec<ComplianceGroup>,
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub total: ComplianceCounts,
 }
 
 /// A time bucket of `GET /api/v1/stats/fillings`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Bucket {
     Hour,
@@ -129,6 +141,7 @@ pub enum Bucket {
 
 /// One bucket (Beijing time) of filling activity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FillingBucket {
     pub start: chrono::DateTime<chrono::FixedOffset>,
     pub fillings: i64,
@@ -141,11 +154,13 @@ pub struct FillingBucket {
     /// The list behind each count: `fillings`, `flagged`, `late` (records), `decisions`,
     /// `refusals` (decisions) (extension).
     #[serde(default, skip_serializing_if = "Links::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub links: Links,
 }
 
 /// Refusals of one rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleCount {
     pub rule: String,
     pub count: i64,
@@ -156,6 +171,7 @@ pub struct RuleCount {
 
 /// `GET /api/v1/stats/fillings`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FillingStats {
     pub bucket: Bucket,
     pub buckets: Vec<FillingBucket>,
@@ -164,6 +180,7 @@ pub struct FillingStats {
 
 /// Alerts of one kind opened in a window, and how fast they were acknowledged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertKindStats {
     pub kind: String,
     pub opened: i64,
@@ -177,11 +194,13 @@ pub struct AlertKindStats {
     /// The alert list behind each count: `opened`, `acknowledged`, `resolved`, `open`
     /// (extension).
     #[serde(default, skip_serializing_if = "Links::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub links: Links,
 }
 
 /// `GET /api/v1/stats/alerts`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertStats {
     pub kinds: Vec<AlertKindStats>,
 }
@@ -189,6 +208,7 @@ pub struct AlertStats {
 /// Recovery (回收率) of one enterprise: of the cylinders delivered in the window, how many
 /// came back (collected empty or returned to a station after that delivery, by now).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recovery {
     pub enterprise_code: String,
     pub delivered: i64,
@@ -198,11 +218,13 @@ pub struct Recovery {
     pub rate: Option<f64>,
     /// The history rows behind `delivered` and `returned` (extension).
     #[serde(default, skip_serializing_if = "Links::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub links: Links,
 }
 
 /// `GET /api/v1/stats/recovery`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryStats {
     pub groups: Vec<Recovery>,
     pub total: Recovery,
@@ -210,6 +232,7 @@ pub struct RecoveryStats {
 
 /// A site as flows name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SiteRef {
     /// `station` or `customer`.
     pub kind: String,
@@ -218,6 +241,7 @@ pub struct SiteRef {
 
 /// Cylinders that moved from one site to the next in the window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Flow {
     pub from: SiteRef,
     pub to: SiteRef,
@@ -229,12 +253,14 @@ pub struct Flow {
 
 /// `GET /api/v1/stats/flows`: the largest flows first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Flows {
     pub flows: Vec<Flow>,
 }
 
 /// One filling record in a list behind a figure (`GET /api/v1/fillings`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FillingItem {
     pub id: uuid::Uuid,
     pub station_code: String,
@@ -255,6 +281,7 @@ pub struct FillingItem {
 
 /// One authorize decision in a list behind a figure (`GET /api/v1/fillings/decisions`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionItem {
     pub id: uuid::Uuid,
     pub decided_at: chrono::DateTime<chrono::Utc>,
@@ -273,6 +300,7 @@ pub struct DecisionItem {
 
 /// One history row in a list behind a figure (`GET /api/v1/history`): a cylinder's event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryItem {
     pub cylinder_code: String,
     pub event_id: uuid::Uuid,
@@ -292,8 +320,26 @@ pub struct HistoryItem {
     pub staff_no: Option<String>,
 }
 
+/// One cylinder in a list behind a figure (`GET /api/v1/cylinders`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CylinderItem {
+    pub code: String,
+    pub medium: String,
+    /// Where it is in its custody cycle (`lost` when unseen too long).
+    pub custody: crate::cylinder::Custody,
+    /// The worst compliance status today (a `Compliance` wire name).
+    pub compliance: String,
+    pub owner_enterprise_code: String,
+    pub district_code: Option<String>,
+    pub place_kind: Option<crate::place::PlaceKind>,
+    pub place_code: Option<String>,
+    pub last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// One customer account in a list behind a figure (`GET /api/v1/customers`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerItem {
     pub code: String,
     pub enterprise_code: String,
@@ -337,6 +383,7 @@ mod tests {
 /// §4.1.15) and tag issuance (发卡率, seed 002 §5.2.1.4). Cylinders in use are those not
 /// scrapped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Registration {
     /// The enterprise's code (absent in the total).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -361,11 +408,13 @@ pub struct Registration {
     /// The lists behind the figures: `cylinders`, `unregistered`, `tags_never_seen`,
     /// `customers`.
     #[serde(default, skip_serializing_if = "Links::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub links: Links,
 }
 
 /// `GET /api/v1/stats/registration`: per enterprise, and in total.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegistrationStats {
     pub groups: Vec<Registration>,
     pub total: Registration,

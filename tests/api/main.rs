@@ -6,6 +6,7 @@ mod common;
 
 mod access;
 mod alerts;
+mod contract;
 mod custody;
 mod cylinders;
 mod density;

@@ -163,6 +163,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/cylinders?station_code={B}-ST&format=csv"),
     ("GET", "/api/v1/health"),
     ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/docs/"),
     ("GET", "/api/v1/basemap/districts"),
     ("POST", "/api/v1/stations"),
     ("POST", "/api/v1/customers"),

@@ -30,7 +30,8 @@ const HANDLERS: [Role; 4] = [
 const MAX_NOTE: usize = 2000;
 
 /// `?status=&kind=&severity=&enterprise_code=&district_code=&subject_type=&subject_id=&limit=&cursor=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     status: Option<AlertStatus>,
@@ -99,6 +100,7 @@ fn csv_cells(r: &AlertRow) -> [String; 16] {
 }
 
 /// `GET /api/v1/alerts`: newest activity first.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", security(("bearer" = [])), params(ListQuery), responses((status = 200, description = "A page of alerts, newest activity first (or CSV with format=csv)", content((shared::cylinder::Page<shared::alert::Alert> = "application/json"), (String = "text/csv")))))]
 pub async fn list(
     query: Result<web::Query<ListQuery>, actix_web::Error>,
     user: User,
@@ -152,6 +154,7 @@ pub async fn list(
 }
 
 /// `GET /api/v1/alerts/{id}`.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", security(("bearer" = [])), params(("id" = String, Path, description = "The alert (uuid)")), responses((status = 200, description = "The alert", body = shared::alert::Alert)))]
 pub async fn get(
     path: web::Path<String>,
     user: User,
@@ -162,6 +165,7 @@ pub async fn get(
 }
 
 /// `POST /api/v1/alerts/{id}/ack` `{"note"}`: open → acknowledged.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/ack", tag = "alerts", security(("bearer" = [])), params(("id" = String, Path, description = "The alert (uuid)")), request_body = shared::alert::AlertNote, responses((status = 200, description = "Acknowledged", body = shared::alert::Alert)))]
 pub async fn ack(
     req: HttpRequest,
     payload: web::Payload,
@@ -173,6 +177,7 @@ pub async fn ack(
 }
 
 /// `POST /api/v1/alerts/{id}/resolve` `{"note"}`: open or acknowledged → resolved.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/resolve", tag = "alerts", security(("bearer" = [])), params(("id" = String, Path, description = "The alert (uuid)")), request_body = shared::alert::AlertNote, responses((status = 200, description = "Resolved", body = shared::alert::Alert)))]
 pub async fn resolve(
     req: HttpRequest,
     payload: web::Payload,

@@ -21,6 +21,7 @@ use shared::{ErrorCode, ErrorDetail};
 pub struct AuditActor(pub String);
 
 /// `POST /api/v1/auth/login`.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body(content = shared::auth::LoginRequest, example = json!({"username": "duty01", "password": "a long pass phrase"})), responses((status = 200, description = "Signed in", body = shared::auth::LoginResponse)))]
 pub async fn login(
     req: HttpRequest,
     payload: web::Payload,
@@ -73,6 +74,7 @@ fn locked(until: DateTime<Utc>) -> ApiError {
 }
 
 /// `GET /api/v1/auth/me`.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])), responses((status = 200, description = "Who is signed in", body = shared::auth::Me)))]
 pub async fn me(user: User, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Me {
         username: user.username,
@@ -85,6 +87,7 @@ pub async fn me(user: User, state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// `POST /api/v1/auth/logout`.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])), responses((status = 204, description = "The token no longer works")))]
 pub async fn logout(user: User, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     store::auth::revoke_session(&state.pool, &user.token_hash).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -144,6 +147,7 @@ pub async fn create_user_record(state: &AppState, new: &NewUser) -> Result<i64, 
 }
 
 /// `POST /api/v1/users` (admin).
+#[utoipa::path(post, path = "/api/v1/users", tag = "auth", security(("bearer" = [])), request_body = shared::auth::NewUser, responses((status = 201, description = "Created", body = shared::registry::Created)))]
 pub async fn create_user(
     req: HttpRequest,
     payload: web::Payload,
@@ -157,6 +161,7 @@ pub async fn create_user(
 }
 
 /// `POST /api/v1/devices` (admin or the enterprise's admin): the key is shown once.
+#[utoipa::path(post, path = "/api/v1/devices", tag = "auth", security(("bearer" = [])), request_body = shared::auth::NewDevice, responses((status = 201, description = "Created; the key is shown once", body = shared::auth::DeviceKey)))]
 pub async fn create_device(
     req: HttpRequest,
     payload: web::Payload,
@@ -178,6 +183,7 @@ pub async fn create_device(
 
 /// `POST /api/v1/devices/{device_id}/revoke`: the key stops working at once on this instance
 /// (its device cache is cleared), within `registry_cache_s` on others.
+#[utoipa::path(post, path = "/api/v1/devices/{device_id}/revoke", tag = "auth", security(("bearer" = [])), params(("device_id" = String, Path, description = "The device")), responses((status = 204, description = "Revoked")))]
 pub async fn revoke_device(
     path: web::Path<String>,
     user: User,
@@ -198,7 +204,8 @@ pub async fn revoke_device(
 }
 
 /// `GET /api/v1/audit` filters.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     actor: Option<String>,
@@ -210,6 +217,7 @@ pub struct AuditQuery {
 }
 
 /// `GET /api/v1/audit` (admin and regulators; a district regulator sees its district's).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "auth", security(("bearer" = [])), params(AuditQuery), responses((status = 200, description = "Audit records, newest first", body = shared::cylinder::Page<crate::store::auth::AuditRow>)))]
 pub async fn audit(
     query: Result<web::Query<AuditQuery>, actix_web::Error>,
     user: User,

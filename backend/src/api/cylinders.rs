@@ -29,8 +29,8 @@ const MAX_ITEMS: usize = 10_000;
 const MAX_IMPORT_BYTES: usize = 128 * 1024 * 1024;
 
 /// The 422 answer when rows are bad: nothing was written.
-#[derive(Serialize)]
-struct BadRows {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BadRows {
     error: ErrorDetail,
     errors: Vec<RowError>,
 }
@@ -62,6 +62,7 @@ fn parse_archive(value: serde_json::Value) -> Result<CylinderArchive, ErrorDetai
 }
 
 /// `POST /api/v1/cylinders`: one archive, or `{"items": [...]}` (all or none).
+#[utoipa::path(post, path = "/api/v1/cylinders", tag = "cylinders", security(("bearer" = [])), request_body(content = shared::schema::ArchiveOrBatch, description = "One archive (201 with its id) or {\"items\": [...]} (201 with a report; all or none)"), responses((status = 201, description = "Archived", content((shared::registry::Created = "application/json"), (shared::registry::ImportReport = "application/json"))), (status = 422, description = "Bad rows; nothing was written", body = BadRows)))]
 pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
@@ -149,7 +150,8 @@ async fn insert(
 }
 
 /// `?skip_bad_rows=true` writes the good rows and reports the bad.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     #[serde(default)]
@@ -157,6 +159,7 @@ pub struct ImportQuery {
 }
 
 /// `POST /api/v1/cylinders/import` (text/csv, the archive's columns with a header line).
+#[utoipa::path(post, path = "/api/v1/cylinders/import", tag = "cylinders", security(("bearer" = [])), params(ImportQuery), request_body(content = String, content_type = "text/csv", description = "The archive's columns with a header line"), responses((status = 200, description = "Imported", body = shared::registry::ImportReport), (status = 422, description = "Bad rows; nothing was written", body = BadRows)))]
 pub async fn import(
     req: HttpRequest,
     payload: web::Payload,
@@ -304,13 +307,15 @@ fn row_value(
 }
 
 /// `?enterprise_code=` limits the export to one owner.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     enterprise_code: Option<String>,
 }
 
 /// `GET /api/v1/cylinders/export` (text/csv), streamed in pages.
+#[utoipa::path(get, path = "/api/v1/cylinders/export", tag = "cylinders", security(("bearer" = [])), params(ExportQuery), responses((status = 200, description = "The archives as CSV (the import's columns)", content_type = "text/csv", body = String)))]
 pub async fn export(
     query: Result<web::Query<ExportQuery>, actix_web::Error>,
     user: User,
@@ -396,13 +401,15 @@ fn csv_line(cells: impl Iterator<Item = String>) -> Result<web::Bytes, ApiError>
 }
 
 /// `?as_of=YYYY-MM-DD`: compliance on that date (default: today in Beijing).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AsOfQuery {
     as_of: Option<NaiveDate>,
 }
 
 /// `GET /api/v1/cylinders/{code}`.
+#[utoipa::path(get, path = "/api/v1/cylinders/{code}", tag = "cylinders", security(("bearer" = [])), params(("code" = String, Path, description = "The cylinder"), AsOfQuery), responses((status = 200, description = "The cylinder", body = shared::cylinder::CylinderView)))]
 pub async fn get(
     path: web::Path<String>,
     query: Result<web::Query<AsOfQuery>, actix_web::Error>,
@@ -416,6 +423,7 @@ pub async fn get(
 }
 
 /// `GET /api/v1/cylinders/by-tag/{tag_id}`.
+#[utoipa::path(get, path = "/api/v1/cylinders/by-tag/{tag_id}", tag = "cylinders", security(("bearer" = [])), params(("tag_id" = String, Path, description = "A tag bound to the cylinder"), AsOfQuery), responses((status = 200, description = "The cylinder", body = shared::cylinder::CylinderView)))]
 pub async fn get_by_tag(
     path: web::Path<String>,
     query: Result<web::Query<AsOfQuery>, actix_web::Error>,
@@ -512,7 +520,8 @@ pub fn view(
 }
 
 /// `?limit=&cursor=` of a history.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     limit: Option<i64>,
@@ -520,6 +529,7 @@ pub struct PageQuery {
 }
 
 /// `GET /api/v1/cylinders/{code}/history`: event-time order, oldest first.
+#[utoipa::path(get, path = "/api/v1/cylinders/{code}/history", tag = "cylinders", security(("bearer" = [])), params(("code" = String, Path, description = "The cylinder"), PageQuery), responses((status = 200, description = "Its history, oldest first", body = shared::cylinder::Page<shared::cylinder::HistoryEntry>)))]
 pub async fn history(
     path: web::Path<String>,
     query: Result<web::Query<PageQuery>, actix_web::Error>,

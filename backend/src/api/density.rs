@@ -15,7 +15,8 @@ use shared::density::{
 use shared::{ErrorCode, ErrorDetail};
 
 /// `?cell_deg=&enterprise_code=&district_code=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DensityQuery {
     cell_deg: Option<f64>,
@@ -24,6 +25,7 @@ pub struct DensityQuery {
 }
 
 /// `GET /api/v1/stats/density`.
+#[utoipa::path(get, path = "/api/v1/stats/density", tag = "statistics", security(("bearer" = [])), params(DensityQuery), responses((status = 200, description = "Cylinder density cells", body = shared::density::Density)))]
 pub async fn density(
     query: Result<web::Query<DensityQuery>, actix_web::Error>,
     user: User,
@@ -57,7 +59,8 @@ pub async fn density(
 }
 
 /// `?enterprise_code=&district_code=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeQuery {
     enterprise_code: Option<String>,
@@ -65,7 +68,7 @@ pub struct ScopeQuery {
 }
 
 /// Which sites `GET /api/v1/sites` lists.
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SiteKind {
     Station,
@@ -73,7 +76,8 @@ pub enum SiteKind {
 }
 
 /// `?kind=station|customer&enterprise_code=&district_code=` (both kinds without `kind`).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SitesQuery {
     kind: Option<SiteKind>,
@@ -82,6 +86,7 @@ pub struct SitesQuery {
 }
 
 /// `GET /api/v1/sites`.
+#[utoipa::path(get, path = "/api/v1/sites", tag = "registry", security(("bearer" = [])), params(SitesQuery), responses((status = 200, description = "Stations and customers on the map", body = shared::density::Sites)))]
 pub async fn sites(
     query: Result<web::Query<SitesQuery>, actix_web::Error>,
     user: User,
@@ -111,6 +116,7 @@ pub async fn sites(
 }
 
 /// `GET /api/v1/stats/vehicle-loads?enterprise_code=&district_code=`.
+#[utoipa::path(get, path = "/api/v1/stats/vehicle-loads", tag = "statistics", security(("bearer" = [])), params(ScopeQuery), responses((status = 200, description = "What each vehicle carries", body = shared::density::VehicleLoads)))]
 pub async fn vehicle_loads(
     query: Result<web::Query<ScopeQuery>, actix_web::Error>,
     user: User,

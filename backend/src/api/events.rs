@@ -15,8 +15,8 @@ use shared::events::{parse_batch, Event, IngestResponse, RejectedEvent};
 use shared::{ErrorCode, ErrorDetail};
 
 /// 422 body when every item was rejected: the error plus each item's reason.
-#[derive(Serialize)]
-struct AllRejected {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AllRejected {
     error: ErrorDetail,
     rejected: Vec<RejectedEvent>,
 }
@@ -27,6 +27,7 @@ struct AllRejected {
     skip_all,
     fields(events, accepted, duplicates, rejected)
 )]
+#[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("deviceKey" = [])), request_body(content = shared::schema::WireBatch, example = json!({"events": [{"id": "8f0c2a52-1f1e-4a77-9a53-0d1f2b7c9e10", "kind": "gps", "occurred_at": "2026-12-06T09:30:00+08:00", "vehicle_plate": "豫A12345", "lon": 113.66, "lat": 34.75, "speed_kmh": 42.0}, {"id": "1d7e9a40-5c2b-4f0e-8a3b-6e2f1c0d9b21", "kind": "scan", "occurred_at": "2026-12-06T09:31:00+08:00", "op": "load", "cylinder_code": "431325", "vehicle_plate": "豫A12345", "staff_no": "E1001"}]})), responses((status = 202, description = "Durable: the valid items are committed; each refused item is named", body = shared::events::IngestResponse), (status = 422, description = "No item of the batch was valid; nothing was written", body = AllRejected)))]
 pub async fn ingest(
     req: HttpRequest,
     payload: web::Payload,

@@ -55,6 +55,7 @@ impl Drop for InFlight<'_> {
 /// `POST /api/v1/fillings/authorize` (a device of the station's enterprise). The device key is
 /// checked inside the deadline too: a database that does not answer refuses the filling
 /// rather than failing the request.
+#[utoipa::path(post, path = "/api/v1/fillings/authorize", tag = "fillings", security(("deviceKey" = [])), request_body(content = shared::filling::AuthorizeRequest, example = json!({"cylinder_code": "431325", "station_code": "ST001", "gun_no": "3", "medium": "LPG", "staff_no": "E1001"})), responses((status = 200, description = "The decision: allowed, or refused with every failed rule", body = shared::filling::AuthorizeResponse, example = json!({"allowed": false, "decision_id": "0b9b3a4e-2f6c-4a41-9d7a-5f0b8f3c1e22", "reasons": [{"rule": "R04", "message": "超期未检验气瓶（下次检验日期 2026-11-30）"}]}))))]
 pub async fn authorize(
     req: HttpRequest,
     payload: web::Payload,
@@ -429,6 +430,7 @@ fn check_record(
 /// before filling off the archived tare or the cylinder's own history by more than
 /// `tare_tolerance_kg`), `late_record` (arrived more than `late_filling_s` after the end),
 /// `filled_despite_refusal` (its decision refused).
+#[utoipa::path(post, path = "/api/v1/fillings", tag = "fillings", security(("deviceKey" = [])), request_body = shared::filling::NewFilling, responses((status = 201, description = "Recorded, with its flags", body = shared::filling::FillingResponse)))]
 pub async fn record(
     req: HttpRequest,
     payload: web::Payload,
@@ -563,7 +565,8 @@ pub async fn record(
 }
 
 /// `?date=YYYY-MM-DD` (Beijing time; default today).
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DayQuery {
     date: Option<chrono::NaiveDate>,
@@ -571,6 +574,7 @@ pub struct DayQuery {
 
 /// `GET /api/v1/stations/{code}/filling-summary`: one station's filling day, for the station
 /// view (a user within the station's scope).
+#[utoipa::path(get, path = "/api/v1/stations/{code}/filling-summary", tag = "fillings", security(("bearer" = [])), params(("code" = String, Path, description = "The station"), DayQuery), responses((status = 200, description = "The station's filling day", body = shared::filling::StationFillingSummary)))]
 pub async fn station_summary(
     path: web::Path<String>,
     query: Result<web::Query<DayQuery>, actix_web::Error>,

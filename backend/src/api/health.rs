@@ -36,6 +36,7 @@ async fn bounded<T>(
 }
 
 /// The health report.
+#[utoipa::path(get, path = "/api/v1/health", tag = "health", responses((status = 200, description = "Every dependency answers", body = shared::health::HealthReport), (status = 503, description = "A dependency is down", body = shared::health::HealthReport)))]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let (postgres, postgis, outbox) = match bounded(store::versions(&state.pool)).await {
         Ok((pg, gis)) => {

@@ -17,7 +17,8 @@ use shared::place::PlaceKind;
 use shared::ErrorCode;
 
 /// `?from=&to=&enterprise_code=&district_code=&station_code=&flagged=&late=&limit=&cursor=&format=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FillingsQuery {
     from: Option<DateTime<FixedOffset>>,
@@ -34,7 +35,8 @@ pub struct FillingsQuery {
 }
 
 /// `?from=&to=&enterprise_code=&district_code=&station_code=&allowed=&rule=&limit=&cursor=&format=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionsQuery {
     from: Option<DateTime<FixedOffset>>,
@@ -52,6 +54,17 @@ pub struct DecisionsQuery {
 /// A time window: from (inclusive) to (exclusive).
 type Window = (DateTime<Utc>, DateTime<Utc>);
 
+/// The start of year 0000 (1 BC), the earliest instant RFC 3339 names.
+const OPEN_FROM: DateTime<Utc> = match DateTime::from_timestamp(-62_167_219_200, 0) {
+    Some(t) => t,
+    None => DateTime::<Utc>::UNIX_EPOCH,
+};
+/// The start of year 10000, after every instant RFC 3339 names.
+const OPEN_TO: DateTime<Utc> = match DateTime::from_timestamp(253_402_300_800, 0) {
+    Some(t) => t,
+    None => DateTime::<Utc>::UNIX_EPOCH,
+};
+
 /// `from`/`to` as given (either may be open), `from` before `to`.
 fn window(
     from: Option<DateTime<FixedOffset>>,
@@ -60,8 +73,10 @@ fn window(
     if from.is_none() && to.is_none() {
         return Ok(None);
     }
-    let from = from.map_or(DateTime::<Utc>::MIN_UTC, |f| f.with_timezone(&Utc));
-    let to = to.map_or(DateTime::<Utc>::MAX_UTC, |t| t.with_timezone(&Utc));
+    // An open end is the edge of what RFC 3339 can name (years 0000 to 9999), which
+    // PostgreSQL's timestamptz holds (chrono's own MIN/MAX it does not).
+    let from = from.map_or(OPEN_FROM, |f| f.with_timezone(&Utc));
+    let to = to.map_or(OPEN_TO, |t| t.with_timezone(&Utc));
     if from >= to {
         return Err(ApiError::client(
             ErrorCode::InvalidQuery,
@@ -85,6 +100,7 @@ async fn scope_of(
 }
 
 /// `GET /api/v1/fillings`: filling records (window on the end of filling).
+#[utoipa::path(get, path = "/api/v1/fillings", tag = "fillings", security(("bearer" = [])), params(FillingsQuery), responses((status = 200, description = "Filling records (or CSV with format=csv)", content((shared::cylinder::Page<shared::stats::FillingItem> = "application/json"), (String = "text/csv")))))]
 pub async fn fillings(
     query: Result<web::Query<FillingsQuery>, actix_web::Error>,
     user: User,
@@ -158,6 +174,7 @@ pub async fn fillings(
 }
 
 /// `GET /api/v1/fillings/decisions`: authorize decisions (window on the decision time).
+#[utoipa::path(get, path = "/api/v1/fillings/decisions", tag = "fillings", security(("bearer" = [])), params(DecisionsQuery), responses((status = 200, description = "Authorize decisions (or CSV with format=csv)", content((shared::cylinder::Page<shared::stats::DecisionItem> = "application/json"), (String = "text/csv")))))]
 pub async fn decisions(
     query: Result<web::Query<DecisionsQuery>, actix_web::Error>,
     user: User,
@@ -237,7 +254,8 @@ pub async fn decisions(
 }
 
 /// `?from=&to=&enterprise_code=&district_code=&kind=&op=&recovered=&from_site=&to_site=&limit=&cursor=&format=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     from: Option<DateTime<FixedOffset>>,
@@ -301,6 +319,7 @@ fn history_cursor(cursor: &str) -> Result<store::stats::HistoryCursor, ApiError>
 
 /// `GET /api/v1/history`: history rows of the cylinders owned within the scope (the lists
 /// behind the recovery and flow figures).
+#[utoipa::path(get, path = "/api/v1/history", tag = "cylinders", security(("bearer" = [])), params(HistoryQuery), responses((status = 200, description = "History rows (or CSV with format=csv)", content((shared::cylinder::Page<shared::stats::HistoryItem> = "application/json"), (String = "text/csv")))))]
 pub async fn history(
     query: Result<web::Query<HistoryQuery>, actix_web::Error>,
     user: User,
@@ -381,7 +400,8 @@ pub async fn history(
 }
 
 /// `?enterprise_code=&district_code=&kind=&limit=&cursor=&format=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CustomersQuery {
     enterprise_code: Option<String>,
@@ -394,6 +414,7 @@ pub struct CustomersQuery {
 
 /// `GET /api/v1/customers`: the customer accounts (开户) of the enterprises within the scope,
 /// by code (the list behind the registration figures' customer counts).
+#[utoipa::path(get, path = "/api/v1/customers", tag = "registry", security(("bearer" = [])), params(CustomersQuery), responses((status = 200, description = "Customer accounts (or CSV with format=csv)", content((shared::cylinder::Page<shared::stats::CustomerItem> = "application/json"), (String = "text/csv")))))]
 pub async fn customers(
     query: Result<web::Query<CustomersQuery>, actix_web::Error>,
     user: User,
@@ -462,7 +483,8 @@ pub async fn customers(
 }
 
 /// `GET /api/v1/cylinders?medium=&custody=a,b&compliance=a,b&enterprise_code=&district_code=&station_code=&limit=&cursor=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CylindersQuery {
     medium: Option<shared::medium::Medium>,
@@ -516,6 +538,7 @@ fn cylinder_cells(r: &store::stats::Listed) -> Vec<String> {
 /// `GET /api/v1/cylinders`: the list behind a figure — cylinders within scope by effective
 /// custody (`lost` included) and worst compliance status, classified as the statistics
 /// classify them; by code, `?cursor=` the last code of the previous page.
+#[utoipa::path(get, path = "/api/v1/cylinders", tag = "cylinders", security(("bearer" = [])), params(CylindersQuery), responses((status = 200, description = "Cylinders behind a figure (or CSV with format=csv)", content((shared::cylinder::Page<shared::stats::CylinderItem> = "application/json"), (String = "text/csv")))))]
 pub async fn cylinders(
     query: Result<web::Query<CylindersQuery>, actix_web::Error>,
     user: User,
@@ -577,12 +600,17 @@ pub async fn cylinders(
                 store::stats::list(pool, scope, station, now, filter, after.as_deref(), n).await
             },
             |r| {
-                Some(serde_json::json!({
-                    "code": r.code, "medium": r.medium, "custody": r.custody,
-                    "compliance": r.compliance, "owner_enterprise_code": r.owner,
-                    "district_code": r.district_code, "place_kind": r.place_kind,
-                    "place_code": r.place_code, "last_seen_at": r.last_seen_at,
-                }))
+                Some(shared::stats::CylinderItem {
+                    code: r.code,
+                    medium: r.medium,
+                    custody: r.custody,
+                    compliance: r.compliance,
+                    owner_enterprise_code: r.owner,
+                    district_code: r.district_code,
+                    place_kind: r.place_kind,
+                    place_code: r.place_code,
+                    last_seen_at: r.last_seen_at,
+                })
             },
         )
         .await

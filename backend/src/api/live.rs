@@ -9,6 +9,7 @@ use shared::ErrorCode;
 
 /// Checks the origin and the token, upgrades and hands the connection to a session task. A
 /// client that cannot put the token in the URL sends it as the first message.
+#[utoipa::path(get, path = "/api/v1/live", tag = "live", responses((status = 101, description = "WebSocket: the token as `Authorization: Bearer`, `?token=` or the first message; then `subscribe` and live messages (README)")))]
 pub async fn upgrade(
     req: HttpRequest,
     body: web::Payload,

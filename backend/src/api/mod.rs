@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(actix_web::middleware::from_fn(guard::guard))
             .service(resource("/health", web::get().to(health::health)))
             .service(resource("/openapi.json", web::get().to(openapi::document)))
+            .service(openapi::docs())
             .service(resource("/auth/login", web::post().to(auth::login)))
             .service(resource("/auth/me", web::get().to(auth::me)))
             .service(resource("/auth/logout", web::post().to(auth::logout)))

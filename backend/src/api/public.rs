@@ -16,6 +16,7 @@ const RECENT_PLACES: i64 = 10;
 
 /// The public view of a cylinder, by its code or by its QR payload (6-digit region code +
 /// cylinder code, seed 002 §5.1.1).
+#[utoipa::path(get, path = "/api/v1/public/cylinders/{code}", tag = "public", params(("code" = String, Path, description = "The cylinder (its QR code)")), responses((status = 200, description = "What the public may know of a cylinder", body = shared::cylinder::PublicCylinder)))]
 pub async fn cylinder(
     path: web::Path<String>,
     state: web::Data<AppState>,

@@ -78,6 +78,7 @@ fn created(id: &str) -> HttpResponse {
 }
 
 /// `POST /api/v1/enterprises`.
+#[utoipa::path(post, path = "/api/v1/enterprises", tag = "registry", security(("bearer" = [])), request_body = shared::registry::NewEnterprise, responses((status = 201, description = "Created", body = shared::registry::Created)))]
 pub async fn create_enterprise(
     req: HttpRequest,
     payload: web::Payload,
@@ -106,6 +107,7 @@ pub async fn create_enterprise(
 }
 
 /// `GET /api/v1/enterprises/{code}`.
+#[utoipa::path(get, path = "/api/v1/enterprises/{code}", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The enterprise")), responses((status = 200, description = "The enterprise and its counts", body = shared::registry::EnterpriseView)))]
 pub async fn get_enterprise(
     path: web::Path<String>,
     user: User,
@@ -124,6 +126,7 @@ pub async fn get_enterprise(
 }
 
 /// `POST /api/v1/stations`.
+#[utoipa::path(post, path = "/api/v1/stations", tag = "registry", security(("bearer" = [])), request_body = shared::registry::NewStation, responses((status = 201, description = "Created", body = shared::registry::Created)))]
 pub async fn create_station(
     req: HttpRequest,
     payload: web::Payload,
@@ -140,6 +143,7 @@ pub async fn create_station(
 }
 
 /// `POST /api/v1/customers`.
+#[utoipa::path(post, path = "/api/v1/customers", tag = "registry", security(("bearer" = [])), request_body = shared::registry::NewCustomer, responses((status = 201, description = "Created", body = shared::registry::Created)))]
 pub async fn create_customer(
     req: HttpRequest,
     payload: web::Payload,
@@ -148,6 +152,7 @@ pub async fn create_customer(
 ) -> Result<HttpResponse, ApiError> {
     let record: NewCustomer = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
+    record.check()?;
     store::registry::insert_customer(&state.pool, &record, &user.scope())
         .await
         .map_err(|e| write_error(e, "customer", "code"))?;
@@ -155,6 +160,7 @@ pub async fn create_customer(
 }
 
 /// `POST /api/v1/staff`.
+#[utoipa::path(post, path = "/api/v1/staff", tag = "registry", security(("bearer" = [])), request_body = shared::registry::NewStaff, responses((status = 201, description = "Created", body = shared::registry::Created)))]
 pub async fn create_staff(
     req: HttpRequest,
     payload: web::Payload,
@@ -171,6 +177,7 @@ pub async fn create_staff(
 }
 
 /// `POST /api/v1/vehicles`.
+#[utoipa::path(post, path = "/api/v1/vehicles", tag = "registry", security(("bearer" = [])), request_body = shared::registry::NewVehicle, responses((status = 201, description = "Created", body = shared::registry::Created)))]
 pub async fn create_vehicle(
     req: HttpRequest,
     payload: web::Payload,
@@ -186,6 +193,7 @@ pub async fn create_vehicle(
 }
 
 /// `POST /api/v1/geofences`.
+#[utoipa::path(post, path = "/api/v1/geofences", tag = "registry", security(("bearer" = [])), request_body = shared::registry::NewGeofence, responses((status = 201, description = "Created", body = shared::registry::Created)))]
 pub async fn create_geofence(
     req: HttpRequest,
     payload: web::Payload,

@@ -76,7 +76,8 @@ pub(crate) async fn station_in_scope(
 }
 
 /// `?enterprise_code=&district_code=&station_code=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InventoryQuery {
     enterprise_code: Option<String>,
@@ -86,6 +87,7 @@ pub struct InventoryQuery {
 
 /// `GET /api/v1/stats/inventory`: the inventory table (seed 000 §3.7) for the city, a
 /// district, an enterprise or a station.
+#[utoipa::path(get, path = "/api/v1/stats/inventory", tag = "statistics", security(("bearer" = [])), params(InventoryQuery), responses((status = 200, description = "The inventory table", body = shared::stats::Inventory)))]
 pub async fn inventory(
     query: Result<web::Query<InventoryQuery>, actix_web::Error>,
     user: User,
@@ -121,7 +123,8 @@ pub async fn inventory(
 }
 
 /// `?group_by=enterprise|district&enterprise_code=&district_code=&station_code=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ComplianceQuery {
     #[serde(default)]
@@ -134,6 +137,7 @@ pub struct ComplianceQuery {
 
 /// `GET /api/v1/stats/compliance`: cylinders by worst compliance status, per enterprise or
 /// district (seed 001 §4.1.12–14), today in Beijing time.
+#[utoipa::path(get, path = "/api/v1/stats/compliance", tag = "statistics", security(("bearer" = [])), params(ComplianceQuery), responses((status = 200, description = "Cylinders by compliance", body = shared::stats::ComplianceDistribution)))]
 pub async fn compliance(
     query: Result<web::Query<ComplianceQuery>, actix_web::Error>,
     user: User,
@@ -198,7 +202,8 @@ pub async fn compliance(
 }
 
 /// `?enterprise_code=&district_code=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeQuery {
     enterprise_code: Option<String>,
@@ -208,6 +213,7 @@ pub struct ScopeQuery {
 /// `GET /api/v1/stats/registration`: per enterprise, customer accounts by kind (开户数), cylinders
 /// in use and how many have their usage registration (实名制开户进度), and tag issuance (发卡率):
 /// tags issued, read in the field, voided with scrapped cylinders.
+#[utoipa::path(get, path = "/api/v1/stats/registration", tag = "statistics", security(("bearer" = [])), params(ScopeQuery), responses((status = 200, description = "Registrations per enterprise", body = shared::stats::RegistrationStats)))]
 pub async fn registration(
     query: Result<web::Query<ScopeQuery>, actix_web::Error>,
     user: User,
@@ -296,7 +302,8 @@ const IN_USE: &str =
     "in_stock_empty,in_stock_full,in_transit_delivery,at_customer,in_transit_return,at_inspection,lost";
 
 /// `?from=&to=` (RFC 3339; default the last 24 hours) and the scope filters.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WindowQuery {
     from: Option<DateTime<FixedOffset>>,
@@ -354,6 +361,7 @@ async fn window_scope(
 /// `GET /api/v1/stats/fillings?from=&to=&bucket=hour|day`: fillings, flagged and late records,
 /// decisions and refusals per bucket (Beijing time; every bucket, empty ones too; at most 31
 /// days by the hour, 366 by the day), and refusals by rule over the window.
+#[utoipa::path(get, path = "/api/v1/stats/fillings", tag = "statistics", security(("bearer" = [])), params(WindowQuery), responses((status = 200, description = "Fillings per bucket", body = shared::stats::FillingStats)))]
 pub async fn fillings(
     query: Result<web::Query<WindowQuery>, actix_web::Error>,
     user: User,
@@ -455,6 +463,7 @@ pub async fn fillings(
 
 /// `GET /api/v1/stats/alerts?from=&to=`: alerts opened in the window (at most 366 days) per
 /// kind, with the mean time to acknowledge.
+#[utoipa::path(get, path = "/api/v1/stats/alerts", tag = "statistics", security(("bearer" = [])), params(WindowQuery), responses((status = 200, description = "Alerts per kind", body = shared::stats::AlertStats)))]
 pub async fn alerts(
     query: Result<web::Query<WindowQuery>, actix_web::Error>,
     user: User,
@@ -506,6 +515,7 @@ pub async fn alerts(
 
 /// `GET /api/v1/stats/recovery?from=&to=` (default the last 30 days, at most 366): per owner
 /// enterprise, cylinders delivered in the window and how many came back since.
+#[utoipa::path(get, path = "/api/v1/stats/recovery", tag = "statistics", security(("bearer" = [])), params(WindowQuery), responses((status = 200, description = "Recovery per owner", body = shared::stats::RecoveryStats)))]
 pub async fn recovery(
     query: Result<web::Query<WindowQuery>, actix_web::Error>,
     user: User,
@@ -569,6 +579,7 @@ pub async fn recovery(
 
 /// `GET /api/v1/stats/flows?from=&to=` (default the last 30 days, at most 366): cylinders moving
 /// between sites, the largest 500 flows.
+#[utoipa::path(get, path = "/api/v1/stats/flows", tag = "statistics", security(("bearer" = [])), params(WindowQuery), responses((status = 200, description = "Flows between sites", body = shared::stats::Flows)))]
 pub async fn flows(
     query: Result<web::Query<WindowQuery>, actix_web::Error>,
     user: User,

@@ -261,7 +261,7 @@ pub async fn revoke_device(
 }
 
 /// One audit record.
-#[derive(Debug, Clone, Default, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditRow {
     pub id: i64,
     pub at: DateTime<Utc>,
