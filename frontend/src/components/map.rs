@@ -11,27 +11,26 @@
 //! `?bench` each frame's drawing time is pushed to `window.__cylwatch_draw_ms` for the
 //! benchmark.
 
-use crate::app::Route;
-use crate::canvas::{draw_districts, prepare, set_font, ui_font_px, Projection, Surface};
-use crate::format::cst;
-use crate::geo::{bounds, District};
+use crate::canvas::Projection;
+use crate::geo::District;
 use crate::hooks::{use_polled, use_resize_count};
 use crate::i18n::{use_lang, Key, Lang};
 use crate::services::api;
 use crate::state::{LiveContext, OpenAlerts, Vehicles};
-use serde_json::json;
-use shared::alert::{AlertStatus, Severity};
-use shared::density::{Density, Site, Sites};
+use shared::density::{Density, Sites};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
+mod details;
 mod draw;
-use draw::{draw_layer, draw_pulses, draw_vehicles};
+mod frame;
+mod view;
+use details::details;
+use view::{hit, Scene, Selection, View};
 
 /// The density layer's cell, in degrees (about 1 km in Zhengzhou).
 const CELL_DEG: f64 = 0.01;
@@ -64,25 +63,6 @@ fn url_has(flag: &str) -> bool {
         .is_some_and(|q| q.contains(flag))
 }
 
-/// What was clicked.
-#[derive(Debug, Clone, PartialEq)]
-enum Selection {
-    Vehicle {
-        plate: String,
-        speed_kmh: Option<f64>,
-        enterprise: Option<String>,
-        at: String,
-        /// Full cylinders and the others on it.
-        load: (i64, i64),
-    },
-    Site(Site),
-    Cell {
-        lon: f64,
-        lat: f64,
-        count: i64,
-    },
-}
-
 /// Everything the frame loop draws from; shared by the component and its callbacks.
 struct Model {
     districts: Rc<Vec<District>>,
@@ -91,19 +71,15 @@ struct Model {
     density: Option<Rc<Density>>,
     stations: Option<Rc<Sites>>,
     customers: Option<Rc<Sites>>,
-    zoom: f64,
-    pan: (f64, f64),
+    view: View,
     /// The off-screen layer (districts, cells, sites) must be drawn again.
     dirty: bool,
     /// Something on top (vehicles, alerts) changed.
     changed: bool,
     layer: Option<HtmlCanvasElement>,
     last_pulse: f64,
-    /// Where a drag is (CSS pixels) and how far it went.
-    drag: Option<(f64, f64, f64)>,
-    dragged: f64,
+    /// The last frame's projection, which clicks are tested against.
     projection: Option<Projection>,
-    dpr: f64,
     test_state: Option<web_sys::Element>,
     bench: bool,
 }
@@ -117,19 +93,28 @@ impl Model {
             density: None,
             stations: None,
             customers: None,
-            zoom: 1.0,
-            pan: (0.0, 0.0),
+            view: View::default(),
             dirty: true,
             changed: true,
             layer: None,
             last_pulse: 0.0,
-            drag: None,
-            dragged: 0.0,
             projection: None,
-            dpr: 1.0,
             test_state: None,
             bench: false,
         }
+    }
+
+    /// What lies under (x, y) (device pixels) as the last frame drew it.
+    fn hit(&self, (x, y): (f64, f64)) -> Option<Selection> {
+        let p = self.projection.as_ref()?;
+        let vehicles = self.vehicles.as_ref().map(|v| v.borrow());
+        let scene = Scene {
+            vehicles: vehicles.as_deref(),
+            stations: self.stations.as_deref(),
+            customers: self.customers.as_deref(),
+            density: self.density.as_deref(),
+        };
+        hit(p, &self.view, &scene, x, y)
     }
 }
 
@@ -137,6 +122,9 @@ type Shared = Rc<RefCell<Model>>;
 
 /// The frame callback handed to `requestAnimationFrame`.
 type FrameFn = Closure<dyn FnMut(f64)>;
+
+/// What the map's layers are drawn from, as last fetched.
+type Layers = (Option<Rc<Density>>, Option<Rc<Sites>>, Option<Rc<Sites>>);
 
 /// The live city map.
 #[component]
@@ -151,165 +139,10 @@ pub fn CityMap(props: &CityMapProps) -> Html {
     let density = use_polled(LAYER_REFRESH_MS, || api::density(CELL_DEG));
     let stations = use_polled(STATIONS_REFRESH_MS, api::stations);
     let customers = use_polled(CUSTOMERS_REFRESH_MS, api::customers);
-    let model: Shared = {
-        let districts = props.districts.clone();
-        (*use_memo((), move |_| Rc::new(RefCell::new(Model::new(districts))))).clone()
-    };
-
-    // Keep the model in step with what the page knows.
-    {
-        let model = model.clone();
-        let live = live.clone();
-        let version = live.as_ref().map_or(0, |l| l.version);
-        use_effect_with(version, move |_| {
-            let mut m = model.borrow_mut();
-            if let Some(l) = &live {
-                m.vehicles = Some(l.vehicles.clone());
-                m.alerts = Some(l.alerts.clone());
-            }
-            m.changed = true;
-        });
-    }
-    {
-        let model = model.clone();
-        use_effect_with(
-            (
-                density.clone(),
-                stations.clone(),
-                customers.clone(),
-                props.districts.clone(),
-                resized,
-            ),
-            move |(density, stations, customers, districts, _)| {
-                let mut m = model.borrow_mut();
-                m.density = density.clone();
-                m.stations = stations.clone();
-                m.customers = customers.clone();
-                m.districts = districts.clone();
-                m.dirty = true;
-                m.changed = true;
-            },
-        );
-    }
-    // The frame loop, for the life of the component.
-    {
-        let model = model.clone();
-        let canvas = canvas.clone();
-        let state_ref = state_ref.clone();
-        use_effect_with((), move |_| {
-            {
-                let mut m = model.borrow_mut();
-                m.test_state = state_ref.cast::<web_sys::Element>();
-                m.bench = url_has("bench");
-                if m.bench {
-                    // The benchmark reads the wasm heap's size (it only grows) from here.
-                    if let Some(w) = web_sys::window() {
-                        let _ = js_sys::Reflect::set(
-                            &w,
-                            &"__cylwatch_wasm_memory".into(),
-                            &wasm_bindgen::memory(),
-                        );
-                    }
-                }
-            }
-            let alive = Rc::new(std::cell::Cell::new(true));
-            let frame: Rc<RefCell<Option<FrameFn>>> = Rc::new(RefCell::new(None));
-            let next = frame.clone();
-            let flag = alive.clone();
-            *frame.borrow_mut() = Some(Closure::new(move |t: f64| {
-                if !flag.get() {
-                    return;
-                }
-                if let Some(el) = canvas.cast::<HtmlCanvasElement>() {
-                    tick(&model, &el, t);
-                }
-                if let (Some(w), Some(f)) = (web_sys::window(), next.borrow().as_ref()) {
-                    let _ = w.request_animation_frame(f.as_ref().unchecked_ref());
-                }
-            }));
-            if let (Some(w), Some(f)) = (web_sys::window(), frame.borrow().as_ref()) {
-                let _ = w.request_animation_frame(f.as_ref().unchecked_ref());
-            }
-            move || {
-                alive.set(false);
-                // Breaks the closure's reference to itself.
-                frame.borrow_mut().take();
-            }
-        });
-    }
-
-    let onwheel = {
-        let model = model.clone();
-        Callback::from(move |e: WheelEvent| {
-            let mut m = model.borrow_mut();
-            let k = if e.delta_y() < 0.0 { 1.25 } else { 0.8 };
-            let zoom = (m.zoom * k).clamp(1.0, 64.0);
-            let k = zoom / m.zoom;
-            let (cx, cy) = (
-                f64::from(e.offset_x()) * m.dpr,
-                f64::from(e.offset_y()) * m.dpr,
-            );
-            m.pan = (cx - (cx - m.pan.0) * k, cy - (cy - m.pan.1) * k);
-            m.zoom = zoom;
-            if zoom <= 1.0 {
-                m.pan = (0.0, 0.0);
-            }
-            m.dirty = true;
-        })
-    };
-    let onmousedown = {
-        let model = model.clone();
-        Callback::from(move |e: MouseEvent| {
-            let mut m = model.borrow_mut();
-            m.drag = Some((f64::from(e.client_x()), f64::from(e.client_y()), 0.0));
-            m.dragged = 0.0;
-        })
-    };
-    let onmousemove = {
-        let model = model.clone();
-        Callback::from(move |e: MouseEvent| {
-            let mut m = model.borrow_mut();
-            let Some((x, y, moved)) = m.drag else { return };
-            let (nx, ny) = (f64::from(e.client_x()), f64::from(e.client_y()));
-            let (dx, dy) = (nx - x, ny - y);
-            let moved = moved + dx.abs() + dy.abs();
-            m.drag = Some((nx, ny, moved));
-            m.dragged = moved;
-            if moved > 4.0 && m.zoom > 1.0 {
-                let dpr = m.dpr;
-                m.pan = (m.pan.0 + dx * dpr, m.pan.1 + dy * dpr);
-                m.dirty = true;
-            }
-        })
-    };
-    let onmouseup = {
-        let model = model.clone();
-        Callback::from(move |_: MouseEvent| model.borrow_mut().drag = None)
-    };
-    let onclick = {
-        let model = model.clone();
-        let selected = selected.clone();
-        Callback::from(move |e: MouseEvent| {
-            let m = model.borrow();
-            if m.dragged > 4.0 {
-                return;
-            }
-            let (x, y) = (
-                f64::from(e.offset_x()) * m.dpr,
-                f64::from(e.offset_y()) * m.dpr,
-            );
-            selected.set(hit(&m, x, y));
-        })
-    };
-    let reset = {
-        let model = model.clone();
-        Callback::from(move |_: MouseEvent| {
-            let mut m = model.borrow_mut();
-            m.zoom = 1.0;
-            m.pan = (0.0, 0.0);
-            m.dirty = true;
-        })
-    };
+    let layers = (density.clone(), stations, customers);
+    let model = use_model(&props.districts, live.as_ref(), layers, resized);
+    use_frame_loop(&model, &canvas, &state_ref);
+    let pointer = Pointer::new(&model, &selected);
     let close = {
         let selected = selected.clone();
         Callback::from(move |_: MouseEvent| selected.set(None))
@@ -323,17 +156,11 @@ pub fn CityMap(props: &CityMapProps) -> Html {
         <div class="map wall-city-map">
             <canvas ref={canvas} id="city-map" data-vehicle-count={count.to_string()}
                 data-cylinders={cylinders.to_string()} data-cells={cells.to_string()}
-                {onwheel} {onmousedown} {onmousemove} {onmouseup} onmouseleave={Callback::from({
-                    let model = model.clone();
-                    move |_: MouseEvent| model.borrow_mut().drag = None
-                })} {onclick}></canvas>
-            <div class="map-legend" id="map-legend">
-                <span class="legend-density"></span>
-                { format!("{} · {cylinders} {}", lang.t(Key::DensityLayer), lang.t(Key::CylindersUnit)) }
-                <span class="legend-site"></span>{ lang.t(Key::SiteStation) }
-                <span class="legend-vehicle"></span>{ lang.t(Key::VehicleLabel) }
-            </div>
-            <button type="button" class="lang map-reset" id="map-reset" onclick={reset}>{ lang.t(Key::ResetView) }</button>
+                onwheel={pointer.wheel} onmousedown={pointer.press} onmousemove={pointer.drag}
+                onmouseup={pointer.release.clone()} onmouseleave={pointer.release}
+                onclick={pointer.click}></canvas>
+            { legend(lang, cylinders) }
+            <button type="button" class="lang map-reset" id="map-reset" onclick={pointer.reset}>{ lang.t(Key::ResetView) }</button>
             if let Some(s) = &*selected {
                 <div class="map-details" id="map-details">
                     <button type="button" class="lang map-details-close" onclick={close}>{ "×" }</button>
@@ -347,218 +174,168 @@ pub fn CityMap(props: &CityMapProps) -> Html {
     }
 }
 
-/// The details box of what was clicked, with the pages behind it.
-fn details(lang: Lang, s: &Selection) -> Html {
-    match s {
-        Selection::Vehicle {
-            plate,
-            speed_kmh,
-            enterprise,
-            at,
-            load,
-        } => html! {
-            <div data-kind="vehicle" data-code={plate.clone()} data-load={(load.0 + load.1).to_string()}>
-                <h3>{ lang.t(Key::VehicleLabel) }{ " " }{ plate }</h3>
-                <p class="map-load">
-                    { lang.t(Key::Load) }{ format!(": {} ", load.0 + load.1) }{ lang.t(Key::CylindersUnit) }
-                    { format!(" ({} {} · {} {})", lang.t(Key::LoadFull), load.0, lang.t(Key::LoadOther), load.1) }
-                </p>
-                <p>{ lang.t(Key::Speed) }{ format!(": {:.0} km/h", speed_kmh.unwrap_or(0.0)) }</p>
-                <p>{ lang.t(Key::LastUpdate) }{ ": " }{ at }</p>
-                if let Some(code) = enterprise {
-                    <Link<Route> to={Route::StatsEnterprise { code: code.clone() }} classes="map-link-enterprise">
-                        { lang.t(Key::LevelEnterprise) }{ " " }{ code.clone() }
-                    </Link<Route>>
+/// The model the frame loop draws from, kept in step with the live feed (vehicles and alerts),
+/// the fetched layers, the districts and the window's size.
+#[hook]
+fn use_model(
+    districts: &Rc<Vec<District>>,
+    live: Option<&LiveContext>,
+    layers: Layers,
+    resized: u32,
+) -> Shared {
+    let model: Shared = {
+        let districts = districts.clone();
+        (*use_memo((), move |_| Rc::new(RefCell::new(Model::new(districts))))).clone()
+    };
+    {
+        let model = model.clone();
+        let live = live.cloned();
+        let version = live.as_ref().map_or(0, |l| l.version);
+        use_effect_with(version, move |_| {
+            let mut m = model.borrow_mut();
+            if let Some(l) = &live {
+                m.vehicles = Some(l.vehicles.clone());
+                m.alerts = Some(l.alerts.clone());
+            }
+            m.changed = true;
+        });
+    }
+    {
+        let model = model.clone();
+        let (density, stations, customers) = layers;
+        use_effect_with(
+            (density, stations, customers, districts.clone(), resized),
+            move |(density, stations, customers, districts, _)| {
+                let mut m = model.borrow_mut();
+                m.density = density.clone();
+                m.stations = stations.clone();
+                m.customers = customers.clone();
+                m.districts = districts.clone();
+                m.dirty = true;
+                m.changed = true;
+            },
+        );
+    }
+    model
+}
+
+/// The frame loop, for the life of the component: each animation frame draws the model onto
+/// the canvas when something changed (`frame::tick`).
+#[hook]
+fn use_frame_loop(model: &Shared, canvas: &NodeRef, state_ref: &NodeRef) {
+    let (model, canvas, state_ref) = (model.clone(), canvas.clone(), state_ref.clone());
+    use_effect_with((), move |_| {
+        {
+            let mut m = model.borrow_mut();
+            m.test_state = state_ref.cast::<web_sys::Element>();
+            m.bench = url_has("bench");
+            if m.bench {
+                // The benchmark reads the wasm heap's size (it only grows) from here.
+                if let Some(w) = web_sys::window() {
+                    let _ = js_sys::Reflect::set(
+                        &w,
+                        &"__cylwatch_wasm_memory".into(),
+                        &wasm_bindgen::memory(),
+                    );
                 }
-            </div>
-        },
-        Selection::Site(site) => {
-            let station = site.kind == "station";
-            html! {
-                <div data-kind={site.kind.clone()} data-code={site.code.clone()}>
-                    <h3>{ if station { lang.t(Key::SiteStation) } else { lang.t(Key::SiteCustomer) } }{ " " }{ &site.name }</h3>
-                    <p>{ &site.code }</p>
-                    <p class={classes!((site.full > site.full_limit).then_some("bad"))}>
-                        { lang.t(Key::FullStock) }{ format!(": {} / {}", site.full, site.full_limit) }
-                    </p>
-                    <div class="map-links">
-                        if station {
-                            <Link<Route> to={Route::Station { code: site.code.clone() }} classes="map-link-station">
-                                { lang.t(Key::ViewStation) }
-                            </Link<Route>>
-                            <Link<Route> to={Route::StatsStation { code: site.code.clone() }} classes="map-link-station-stats">
-                                { lang.t(Key::OpenStatistics) }
-                            </Link<Route>>
-                        }
-                        <Link<Route> to={Route::StatsEnterprise { code: site.enterprise_code.clone() }} classes="map-link-enterprise">
-                            { lang.t(Key::LevelEnterprise) }{ " " }{ site.enterprise_code.clone() }
-                        </Link<Route>>
-                    </div>
-                </div>
             }
         }
-        Selection::Cell { lon, lat, count } => html! {
-            <div data-kind="cell">
-                <h3>{ lang.t(Key::DensityLayer) }</h3>
-                <p><b>{ count }</b>{ " " }{ lang.t(Key::CylindersUnit) }</p>
-                <p>{ format!("{lon:.3}, {lat:.3}") }</p>
-            </div>
-        },
-    }
+        let alive = Rc::new(std::cell::Cell::new(true));
+        let frame: Rc<RefCell<Option<FrameFn>>> = Rc::new(RefCell::new(None));
+        let next = frame.clone();
+        let flag = alive.clone();
+        *frame.borrow_mut() = Some(Closure::new(move |t: f64| {
+            if !flag.get() {
+                return;
+            }
+            if let Some(el) = canvas.cast::<HtmlCanvasElement>() {
+                frame::tick(&model, &el, t);
+            }
+            if let (Some(w), Some(f)) = (web_sys::window(), next.borrow().as_ref()) {
+                let _ = w.request_animation_frame(f.as_ref().unchecked_ref());
+            }
+        }));
+        if let (Some(w), Some(f)) = (web_sys::window(), frame.borrow().as_ref()) {
+            let _ = w.request_animation_frame(f.as_ref().unchecked_ref());
+        }
+        move || {
+            alive.set(false);
+            // Breaks the closure's reference to itself.
+            frame.borrow_mut().take();
+        }
+    });
 }
 
-/// The vehicle, site or cell under (x, y) (device pixels), nearest first.
-fn hit(m: &Model, x: f64, y: f64) -> Option<Selection> {
-    let p = m.projection.as_ref()?;
-    let near = |lon: f64, lat: f64, r: f64| {
-        let (px, py) = p.project(lon, lat);
-        let d = (px - x).hypot(py - y);
-        (d <= r).then_some(d)
-    };
-    let r = 14.0 * m.dpr;
-    if let Some(vehicles) = &m.vehicles {
-        let vehicles = vehicles.borrow();
-        let best = vehicles
-            .values()
-            .filter_map(|v| near(v.lon, v.lat, r).map(|d| (d, v)))
-            .min_by(|a, b| a.0.total_cmp(&b.0));
-        if let Some((_, v)) = best {
-            return Some(Selection::Vehicle {
-                load: v.load.map_or((0, 0), |l| (l.full, l.other)),
-                plate: v.plate.to_string(),
-                speed_kmh: v.speed_kmh,
-                enterprise: v.enterprise_code.clone(),
-                at: v
-                    .occurred_at
-                    .with_timezone(&cst())
-                    .format("%H:%M:%S")
-                    .to_string(),
-            });
+/// The canvas's pointer handlers: wheel to zoom, drag to pan, click to pick, and the reset
+/// button. Each changes the view; the frame loop draws what changed.
+struct Pointer {
+    wheel: Callback<WheelEvent>,
+    press: Callback<MouseEvent>,
+    drag: Callback<MouseEvent>,
+    release: Callback<MouseEvent>,
+    click: Callback<MouseEvent>,
+    reset: Callback<MouseEvent>,
+}
+
+impl Pointer {
+    fn new(model: &Shared, selected: &UseStateHandle<Option<Selection>>) -> Self {
+        let on = |f: fn(&mut Model, &MouseEvent)| {
+            let model = model.clone();
+            Callback::from(move |e: MouseEvent| f(&mut model.borrow_mut(), &e))
+        };
+        let wheel = {
+            let model = model.clone();
+            Callback::from(move |e: WheelEvent| {
+                let mut m = model.borrow_mut();
+                m.view.wheel(e.delta_y(), offset(&e));
+                m.dirty = true;
+            })
+        };
+        let click = {
+            let (model, selected) = (model.clone(), selected.clone());
+            Callback::from(move |e: MouseEvent| {
+                let m = model.borrow();
+                if let Some(at) = m.view.click(offset(&e)) {
+                    selected.set(m.hit(at));
+                }
+            })
+        };
+        Self {
+            wheel,
+            press: on(|m, e| m.view.press(client(e))),
+            drag: on(|m, e| {
+                if m.view.drag_to(client(e)) {
+                    m.dirty = true;
+                }
+            }),
+            release: on(|m, _| m.view.release()),
+            click,
+            reset: on(|m, _| {
+                m.view.reset();
+                m.dirty = true;
+            }),
         }
     }
-    let customers = m.customers.as_ref().filter(|_| m.zoom >= CUSTOMER_ZOOM);
-    let best = [m.stations.as_ref(), customers]
-        .into_iter()
-        .flatten()
-        .flat_map(|s| s.sites.iter())
-        .filter_map(|s| near(s.lon, s.lat, r).map(|d| (d, s)))
-        .min_by(|a, b| a.0.total_cmp(&b.0));
-    if let Some((_, s)) = best {
-        return Some(Selection::Site(s.clone()));
-    }
-    let d = m.density.as_ref()?;
-    let half = d.cell_deg / 2.0;
-    d.cells
-        .iter()
-        .find(|c| {
-            let (x0, y0) = p.project(c.lon - half, c.lat + half);
-            let (x1, y1) = p.project(c.lon + half, c.lat - half);
-            x >= x0 && x <= x1 && y >= y0 && y <= y1
-        })
-        .map(|c| Selection::Cell {
-            lon: c.lon,
-            lat: c.lat,
-            count: c.count,
-        })
 }
 
-/// One animation frame: draws when something changed, or to move the pulses on.
-fn tick(model: &Shared, canvas: &HtmlCanvasElement, t: f64) {
-    let mut m = model.borrow_mut();
-    let pulsing = m
-        .alerts
-        .as_ref()
-        .is_some_and(|a| a.borrow().values().any(|a| a.place.is_some()));
-    let pulse_due = pulsing && t - m.last_pulse >= 40.0;
-    let sized = canvas.width() == to_px(f64::from(canvas.client_width()) * dpr())
-        && canvas.height() == to_px(f64::from(canvas.client_height()) * dpr());
-    if !(m.dirty || m.changed || pulse_due || !sized) {
-        return;
-    }
-    let started = now_ms();
-    let Some(surface) = prepare(canvas) else {
-        return;
-    };
-    m.dpr = surface.dpr;
-    let Some(extent) = bounds(&m.districts) else {
-        return;
-    };
-    let base = Projection::fit(extent, surface.w, surface.h, 24.0 * surface.dpr);
-    let projection = base.zoomed(m.zoom, m.pan.0, m.pan.1);
-    if m.dirty || !sized || m.layer.is_none() {
-        m.layer = draw_layer(&m, &surface, &projection);
-        m.dirty = false;
-    }
-    if let Some(layer) = &m.layer {
-        let _ = surface
-            .ctx
-            .draw_image_with_html_canvas_element(layer, 0.0, 0.0);
-    }
-    let drawn = draw_vehicles(
-        &m,
-        &surface,
-        &projection,
-        m.test_state.is_some() && m.changed,
-    );
-    draw_pulses(&m, &surface, &projection, t);
-    m.last_pulse = t;
-    if let (Some(drawn), Some(el)) = (drawn, &m.test_state) {
-        let stations: Vec<_> = m.stations.as_ref().map_or_else(Vec::new, |s| {
-            s.sites
-                .iter()
-                .filter(|s| s.kind == "station")
-                .map(|s| {
-                    let (x, y) = projection.project(s.lon, s.lat);
-                    json!({ "code": s.code, "x": x / surface.dpr, "y": y / surface.dpr })
-                })
-                .collect()
-        });
-        let cells = m.density.as_ref().map_or(0, |d| d.cells.len());
-        el.set_text_content(Some(
-            &json!({ "vehicles": drawn, "zoom": m.zoom, "stations": stations, "cells": cells })
-                .to_string(),
-        ));
-    }
-    m.changed = false;
-    m.projection = Some(projection);
-    if m.bench {
-        record_draw(now_ms() - started);
-    }
+/// Where a pointer event is within the canvas, in CSS pixels.
+fn offset(e: &MouseEvent) -> (f64, f64) {
+    (f64::from(e.offset_x()), f64::from(e.offset_y()))
 }
 
-/// A high-resolution clock in milliseconds.
-fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or_else(js_sys::Date::now, |p| p.now())
+/// Where a pointer event is within the window, in CSS pixels.
+fn client(e: &MouseEvent) -> (f64, f64) {
+    (f64::from(e.client_x()), f64::from(e.client_y()))
 }
 
-fn dpr() -> f64 {
-    web_sys::window().map_or(1.0, |w| w.device_pixel_ratio().max(1.0))
-}
-
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn to_px(v: f64) -> u32 {
-    // Clamped to a canvas's possible sizes first, so the cast cannot truncate or wrap.
-    v.round().clamp(1.0, 16_384.0) as u32
-}
-
-/// Appends a frame's drawing time to `window.__cylwatch_draw_ms` (made on first use).
-fn record_draw(ms: f64) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let key = wasm_bindgen::JsValue::from_str("__cylwatch_draw_ms");
-    let list = js_sys::Reflect::get(&window, &key)
-        .ok()
-        .and_then(|v| v.dyn_into::<js_sys::Array>().ok())
-        .unwrap_or_else(|| {
-            let a = js_sys::Array::new();
-            let _ = js_sys::Reflect::set(&window, &key, &a);
-            a
-        });
-    // The benchmark empties it as it reads; bounded all the same.
-    if list.length() < 100_000 {
-        list.push(&ms.into());
+/// The legend: the density layer with its total, sites and vehicles.
+fn legend(lang: Lang, cylinders: i64) -> Html {
+    html! {
+        <div class="map-legend" id="map-legend">
+            <span class="legend-density"></span>
+            { format!("{} · {cylinders} {}", lang.t(Key::DensityLayer), lang.t(Key::CylindersUnit)) }
+            <span class="legend-site"></span>{ lang.t(Key::SiteStation) }
+            <span class="legend-vehicle"></span>{ lang.t(Key::VehicleLabel) }
+        </div>
     }
 }
