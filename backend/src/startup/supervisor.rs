@@ -38,12 +38,7 @@ where
             match outcome {
                 Ok(()) => tracing::error!(worker = name, "background worker stopped; restarting"),
                 Err(e) if e.is_panic() => {
-                    let panic = e.into_panic();
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| (*s).to_owned())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default();
+                    let message = crate::telemetry::panic_message(&*e.into_panic());
                     tracing::error!(
                         worker = name,
                         panic = message,

@@ -5,8 +5,11 @@
 //! keeps its own connection (`Held`): one round trip per batch.
 
 use super::held::{Held, Work};
+use crate::telemetry::worker_panicked;
 use anyhow::Context;
+use futures_util::FutureExt;
 use sqlx::{PgConnection, PgPool};
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -40,15 +43,24 @@ impl<R: Send + 'static> GroupWriter<R> {
     /// every clone is dropped.
     pub fn spawn(pool: PgPool, what: &'static str, write: WriteFn<R>) -> Self {
         let (tx, mut rx) = mpsc::channel::<(R, Reply)>(QUEUE);
-        let mut conn = Held::new(pool, STATEMENT_LIMIT);
+        let mut conn = Held::new(pool.clone(), STATEMENT_LIMIT);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let (rows, replies): (Vec<R>, Vec<Reply>) = batch.drain(..).unzip();
-                let outcome = conn
-                    .run(|c| write(c, rows))
+                // A panic in one batch fails that batch, not the writer: the task goes on with
+                // a fresh connection (the old one's state is unknown), logged and counted as a
+                // restart, instead of every later write failing with "stopped".
+                let outcome = match AssertUnwindSafe(conn.run(|c| write(c, rows)))
+                    .catch_unwind()
                     .await
-                    .map_err(|e| format!("{e:#}"));
+                {
+                    Ok(outcome) => outcome.map_err(|e| format!("{e:#}")),
+                    Err(panic) => {
+                        conn = Held::new(pool.clone(), STATEMENT_LIMIT);
+                        Err(worker_panicked(what, &*panic))
+                    }
+                };
                 if let Err(e) = &outcome {
                     tracing::error!(error = e, what, "group commit failed");
                 }
@@ -72,5 +84,34 @@ impl<R: Send + 'static> GroupWriter<R> {
             .await
             .context("the writer task dropped the row")?
             .map_err(|e| anyhow::anyhow!(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{GroupWriter, Work};
+    use sqlx::PgConnection;
+
+    /// A batch that panics: its callers are told it failed, and the writer keeps writing.
+    fn write(_: &mut PgConnection, rows: Vec<u32>) -> Work<'_, ()> {
+        Box::pin(async move {
+            assert!(!rows.contains(&0), "row 0 makes the writer panic");
+            Ok(())
+        })
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_panics_fails_and_the_writer_goes_on() {
+        let url = std::env::var("CYLWATCH_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://cylwatch:cylwatch@127.0.0.1:5432/postgres".into());
+        let pool = sqlx::PgPool::connect_lazy(&url).unwrap();
+        let writer = GroupWriter::spawn(pool, "test writer", write);
+        writer.write(1).await.unwrap();
+        let failed = writer.write(0).await.unwrap_err();
+        assert!(
+            format!("{failed:#}").contains("restarted"),
+            "the callers learn the writer failed: {failed:#}"
+        );
+        writer.write(2).await.unwrap();
     }
 }

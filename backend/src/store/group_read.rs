@@ -7,8 +7,11 @@
 //! batch.
 
 use super::held::{Held, Work};
+use crate::telemetry::worker_panicked;
 use anyhow::Context;
+use futures_util::FutureExt;
 use sqlx::{PgConnection, PgPool};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -47,6 +50,7 @@ impl<K: Send + 'static, V: Clone + Send + 'static> GroupReader<K, V> {
         for _ in 0..readers.max(1) {
             let rx = rx.clone();
             let mut conn = Held::new(pool.clone(), STATEMENT_LIMIT);
+            let pool = pool.clone();
             tokio::spawn(async move {
                 let mut batch = Vec::with_capacity(MAX_BATCH);
                 loop {
@@ -56,7 +60,22 @@ impl<K: Send + 'static, V: Clone + Send + 'static> GroupReader<K, V> {
                     }
                     let (keys, replies): (Vec<K>, Vec<Reply<V>>) = batch.drain(..).unzip();
                     let asked = keys.len();
-                    match conn.run(|c| read(c, keys)).await {
+                    // A panic in one batch fails that batch, not the reader (see GroupWriter).
+                    let outcome = match AssertUnwindSafe(conn.run(|c| read(c, keys)))
+                        .catch_unwind()
+                        .await
+                    {
+                        Ok(outcome) => outcome,
+                        Err(panic) => {
+                            conn = Held::new(pool.clone(), STATEMENT_LIMIT);
+                            let e = worker_panicked(what, &*panic);
+                            for reply in replies {
+                                let _ = reply.send(Err(e.clone()));
+                            }
+                            continue;
+                        }
+                    };
+                    match outcome {
                         Ok(rows) if rows.len() == asked => {
                             for (reply, row) in replies.into_iter().zip(rows) {
                                 // A caller that gave up (its deadline passed) is not waiting.

@@ -7,6 +7,30 @@ pub use metrics::{metrics, Metrics};
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
+/// The message a panic carried (`panic!("...")`, `unwrap` on `Err` ...), or "" when it
+/// carried no text.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
+/// A long-lived worker caught a panic in one unit of its work and goes on (with fresh state):
+/// logged as an error and counted as a restart of `worker`; the message for the callers whose
+/// work it was.
+pub fn worker_panicked(worker: &'static str, panic: &(dyn std::any::Any + Send)) -> String {
+    let message = panic_message(panic);
+    tracing::error!(
+        worker,
+        panic = message,
+        "background worker panicked; restarting"
+    );
+    metrics().worker_restarted(worker);
+    format!("the {worker} worker failed ({message}); it was restarted")
+}
+
 /// Installs the global subscriber once (text lines); later calls are no-ops.
 pub fn init(filter: &str) {
     init_with(filter, false);
