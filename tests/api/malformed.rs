@@ -311,3 +311,40 @@ async fn a_nul_character_in_a_path_or_query_is_a_400_naming_it() {
         .await;
     assert_eq!(status, 400);
 }
+
+/// Found by schemathesis: a window open at one end reached PostgreSQL as chrono's own
+/// MIN/MAX, outside `timestamptz` (500), and a stock limit past i32 overflowed its column (500).
+#[tokio::test]
+async fn open_windows_and_huge_stock_limits_answer_without_a_server_error() {
+    let app = spawn_app().await;
+    for path in [
+        "/api/v1/fillings?to=2000-01-01T00:00:00Z",
+        "/api/v1/fillings/decisions?to=2000-01-01T00:00:00Z",
+        "/api/v1/history?to=2000-01-01T00:00:00Z",
+        "/api/v1/history?from=2000-01-01T00:00:00Z",
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["items"], json!([]), "{path}");
+    }
+    let station = json!({"code": "BIG", "enterprise_code": "ENT1", "name": "大站",
+        "kind": "filling", "location": {"lon": 113.62, "lat": 34.75},
+        "full_stock_limit": 2_147_483_648_u64});
+    let customer = json!({"code": "BIG-C", "enterprise_code": "ENT1", "name": "大户",
+        "kind": "industrial", "phone": "1", "address": "x",
+        "location": {"lon": 113.62, "lat": 34.75}, "district_code": "410105",
+        "full_stock_limit": 1_000_001});
+    for (path, body) in [
+        ("/api/v1/stations", station),
+        ("/api/v1/customers", customer),
+    ] {
+        let (status, answer) = app.post_json(path, &body).await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert_eq!(answer["error"]["field"], "full_stock_limit", "{path}");
+    }
+    let (_, sites) = app.get_json("/api/v1/sites").await;
+    assert!(
+        !sites.to_string().contains("BIG"),
+        "nothing was written: {sites}"
+    );
+}

@@ -8,14 +8,14 @@ use super::registry::read_record;
 use crate::access::User;
 use crate::alerts::{push, view};
 use crate::api::state::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ModuleError};
 use crate::store;
 use crate::store::alerts::{AlertRow, Filter};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use shared::alert::{AlertKind, AlertNote, AlertStatus, Severity};
 use shared::auth::Role;
-use shared::{ErrorCode, ErrorDetail};
+use shared::ErrorCode;
 use uuid::Uuid;
 
 /// Roles that acknowledge and resolve alerts.
@@ -106,7 +106,7 @@ pub async fn list(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = query.map_err(super::QueryError::malformed)?;
     let limit = super::page_limit(query.limit)?;
     let after = query
         .cursor
@@ -188,7 +188,7 @@ pub async fn resolve(
     handle(req, payload, path, user, state, Step::Resolve).await
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Ack,
     Resolve,
@@ -206,30 +206,20 @@ async fn handle(
     let body: AlertNote = read_record(&req, payload).await?;
     let note = body.note.trim().to_owned();
     if note.chars().count() > MAX_NOTE {
-        return Err(note_error(format!(
-            "a note is at most {MAX_NOTE} characters"
-        )));
+        return Err(HandleError::NoteTooLong.into());
     }
     let row = find(&state, &user, &path).await?;
-    let critical = row.severity == Severity::Critical;
-    if note.is_empty() && (step == Step::Resolve || critical) {
-        return Err(note_error(match step {
-            Step::Ack => "acknowledging a critical alert takes a note".to_owned(),
-            Step::Resolve => "resolving an alert takes a note saying how".to_owned(),
-        }));
-    }
+    check_note(step, row.severity, &note)?;
     let done = match step {
         Step::Ack => store::alerts::acknowledge(&state.pool, row.id, &user.username, &note).await?,
         Step::Resolve => store::alerts::resolve(&state.pool, row.id, &user.username, &note).await?,
     };
     let Some(done) = done else {
-        return Err(ApiError::client(
-            ErrorCode::InvalidTransition,
-            match step {
-                Step::Ack => "only an open alert can be acknowledged",
-                Step::Resolve => "the alert is resolved already",
-            },
-        ));
+        return Err(match step {
+            Step::Ack => HandleError::NotOpen,
+            Step::Resolve => HandleError::AlreadyResolved,
+        }
+        .into());
     };
     let mut details = serde_json::Map::new();
     details.insert("alert_id".into(), done.id.to_string().into());
@@ -264,8 +254,49 @@ pub async fn narrowed(
     Ok(scope)
 }
 
-fn note_error(message: String) -> ApiError {
-    ApiError::Client(ErrorDetail::new(ErrorCode::InvalidField, message).with_field("note"))
+/// Why an alert was not acknowledged or resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum HandleError {
+    #[error("a note is at most {MAX_NOTE} characters")]
+    NoteTooLong,
+    #[error("acknowledging a critical alert takes a note")]
+    CriticalAckWithoutNote,
+    #[error("resolving an alert takes a note saying how")]
+    ResolveWithoutNote,
+    #[error("only an open alert can be acknowledged")]
+    NotOpen,
+    #[error("the alert is resolved already")]
+    AlreadyResolved,
+}
+
+impl ModuleError for HandleError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::NoteTooLong | Self::CriticalAckWithoutNote | Self::ResolveWithoutNote => {
+                ErrorCode::InvalidField
+            }
+            Self::NotOpen | Self::AlreadyResolved => ErrorCode::InvalidTransition,
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            Self::NoteTooLong | Self::CriticalAckWithoutNote | Self::ResolveWithoutNote => {
+                Some("note")
+            }
+            Self::NotOpen | Self::AlreadyResolved => None,
+        }
+    }
+}
+
+/// Whether the (trimmed) note is enough for the step: resolving always takes one, and so does
+/// acknowledging a critical alert.
+fn check_note(step: Step, severity: Severity, note: &str) -> Result<(), HandleError> {
+    match (note.is_empty(), step, severity) {
+        (true, Step::Resolve, _) => Err(HandleError::ResolveWithoutNote),
+        (true, Step::Ack, Severity::Critical) => Err(HandleError::CriticalAckWithoutNote),
+        _ => Ok(()),
+    }
 }
 
 /// The alert with that id within the user's scope; outside it, as if there were none.
@@ -275,4 +306,47 @@ async fn find(state: &AppState, user: &User, id: &str) -> Result<AlertRow, ApiEr
     store::alerts::get(&state.pool, &user.scope(), id)
         .await?
         .ok_or_else(not_found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolving_always_and_acknowledging_a_critical_alert_take_a_note() {
+        for severity in [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ] {
+            assert_eq!(
+                check_note(Step::Resolve, severity, ""),
+                Err(HandleError::ResolveWithoutNote)
+            );
+            assert_eq!(check_note(Step::Resolve, severity, "换瓶"), Ok(()));
+            assert_eq!(check_note(Step::Ack, severity, "已通知"), Ok(()));
+        }
+        assert_eq!(
+            check_note(Step::Ack, Severity::Critical, ""),
+            Err(HandleError::CriticalAckWithoutNote)
+        );
+        assert_eq!(check_note(Step::Ack, Severity::High, ""), Ok(()));
+    }
+
+    #[test]
+    fn each_refusal_has_its_code_and_field() {
+        let detail = |e: HandleError| match ApiError::from(e) {
+            ApiError::Client(d) => (d.code, d.field),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            detail(HandleError::CriticalAckWithoutNote),
+            (ErrorCode::InvalidField, Some("note".to_owned()))
+        );
+        assert_eq!(
+            detail(HandleError::AlreadyResolved),
+            (ErrorCode::InvalidTransition, None)
+        );
+    }
 }

@@ -224,7 +224,7 @@ pub async fn audit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin, Role::CityRegulator, Role::DistrictRegulator])?;
-    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = query.map_err(super::QueryError::malformed)?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::client(

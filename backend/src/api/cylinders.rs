@@ -168,7 +168,7 @@ pub async fn import(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(WRITERS)?;
-    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = query.map_err(super::QueryError::malformed)?;
     check_content_type(&req, "text/csv")?;
     let body = read_body(&req, payload, MAX_IMPORT_BYTES).await?;
     let (archives, mut errors) = parse_csv(&body)?;
@@ -321,7 +321,7 @@ pub async fn export(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = query.map_err(super::QueryError::malformed)?;
     let owner = query.into_inner().enterprise_code;
     let scope = user.scope();
     if let Some(code) = &owner {
@@ -416,7 +416,7 @@ pub async fn get(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = query.map_err(super::QueryError::malformed)?;
     let code = path.into_inner();
     let record = find(&state, Some(&code), None, &user.scope()).await?;
     Ok(HttpResponse::Ok().json(view(&state, record, query.as_of)?))
@@ -430,7 +430,7 @@ pub async fn get_by_tag(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = query.map_err(super::QueryError::malformed)?;
     let tag = path.into_inner();
     let record = find(&state, None, Some(&tag), &user.scope()).await?;
     Ok(HttpResponse::Ok().json(view(&state, record, query.as_of)?))
@@ -536,7 +536,7 @@ pub async fn history(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = query.map_err(super::QueryError::malformed)?;
     let limit = super::page_limit(query.limit)?;
     let after = query
         .cursor

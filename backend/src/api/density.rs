@@ -31,7 +31,7 @@ pub async fn density(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = query.map_err(super::QueryError::malformed)?;
     let cell_deg = query.cell_deg.unwrap_or(CELL_DEG_DEFAULT);
     if !(CELL_DEG_MIN..=CELL_DEG_MAX).contains(&cell_deg) {
         return Err(ApiError::Client(
@@ -92,7 +92,7 @@ pub async fn sites(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = query.map_err(super::QueryError::malformed)?;
     let scope = super::alerts::narrowed(
         &state,
         &user,
@@ -122,7 +122,7 @@ pub async fn vehicle_loads(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = query.map_err(super::QueryError::malformed)?;
     let scope = super::alerts::narrowed(
         &state,
         &user,

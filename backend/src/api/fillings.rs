@@ -581,7 +581,7 @@ pub async fn station_summary(
     user: crate::access::User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = query.map_err(super::QueryError::malformed)?;
     let code = path.into_inner();
     let name = store::filling::station_in_scope(&state.pool, &code, &user.scope())
         .await?

@@ -5,6 +5,7 @@
 //! classify them), within the caller's scope, paged by cursor or whole as CSV.
 
 use super::paged::{wants_csv, Listing};
+use super::QueryError;
 use crate::access::User;
 use crate::api::state::AppState;
 use crate::error::ApiError;
@@ -78,10 +79,7 @@ fn window(
     let from = from.map_or(OPEN_FROM, |f| f.with_timezone(&Utc));
     let to = to.map_or(OPEN_TO, |t| t.with_timezone(&Utc));
     if from >= to {
-        return Err(ApiError::client(
-            ErrorCode::InvalidQuery,
-            "from must be before to",
-        ));
+        return Err(QueryError::WindowOrder.into());
     }
     Ok(Some((from, to)))
 }
@@ -106,7 +104,7 @@ pub async fn fillings(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let q = query.map_err(super::QueryError::malformed)?;
     let limit = super::page_limit(q.limit)?;
     let after = q.cursor.as_deref().map(super::parse_cursor).transpose()?;
     let filter = store::stats::FillingFilter {
@@ -180,7 +178,7 @@ pub async fn decisions(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let q = query.map_err(super::QueryError::malformed)?;
     let limit = super::page_limit(q.limit)?;
     let after = q.cursor.as_deref().map(super::parse_cursor).transpose()?;
     if let Some(rule) = &q.rule {
@@ -325,7 +323,7 @@ pub async fn history(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let q = query.map_err(super::QueryError::malformed)?;
     let limit = super::page_limit(q.limit)?;
     let after = q.cursor.as_deref().map(history_cursor).transpose()?;
     let moved = match (&q.from_site, &q.to_site) {
@@ -420,7 +418,7 @@ pub async fn customers(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let q = query.map_err(super::QueryError::malformed)?;
     let limit = super::page_limit(q.limit)?;
     if let Some(kind) = &q.kind {
         if !["household", "restaurant", "industrial"].contains(&kind.as_str()) {
@@ -544,7 +542,7 @@ pub async fn cylinders(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let q = query.map_err(super::QueryError::malformed)?;
     let limit = super::page_limit(q.limit)?;
     let names =
         |list: &Option<String>, known: &[&str], what: &str| -> Result<Vec<String>, ApiError> {

@@ -25,7 +25,6 @@ pub mod text;
 pub mod trace;
 
 use crate::error::error_response;
-use crate::error::ApiError;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
 use chrono::{DateTime, Utc};
 use shared::ErrorCode;
@@ -177,27 +176,55 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     )
 }
 
+/// Why a query string was refused (every route's `invalid_query`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// The query string does not parse into the route's parameters (serde's message).
+    #[error("{0}")]
+    Malformed(String),
+    #[error("limit must be between 1 and 1000")]
+    Limit,
+    #[error("cursor is not one this server gave")]
+    Cursor,
+    #[error("unknown format {0:?}; expected json or csv")]
+    Format(String),
+    #[error("from must be before to")]
+    WindowOrder,
+}
+
+impl QueryError {
+    /// A query string actix could not parse into the route's parameters.
+    pub fn malformed(error: actix_web::Error) -> Self {
+        Self::Malformed(error.to_string())
+    }
+}
+
+impl crate::error::ModuleError for QueryError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::InvalidQuery
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            Self::Limit => Some("limit"),
+            Self::Malformed(_) | Self::Cursor | Self::Format(_) | Self::WindowOrder => None,
+        }
+    }
+}
+
 /// A list's `?limit=` (default 100, 1..=1000).
-pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+pub fn page_limit(limit: Option<i64>) -> Result<i64, QueryError> {
     let limit = limit.unwrap_or(100);
     if (1..=1000).contains(&limit) {
         Ok(limit)
     } else {
-        Err(ApiError::Client(
-            shared::ErrorDetail::new(ErrorCode::InvalidQuery, "limit must be between 1 and 1000")
-                .with_field("limit"),
-        ))
+        Err(QueryError::Limit)
     }
 }
 
 /// A page cursor `<micros>_<uuid>` as this server hands them out.
-pub fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let bad = || {
-        ApiError::client(
-            ErrorCode::InvalidQuery,
-            "cursor is not one this server gave",
-        )
-    };
+pub fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), QueryError> {
+    let bad = || QueryError::Cursor;
     let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
     let at = micros
         .parse::<i64>()

@@ -1,6 +1,7 @@
 //! The lists behind figures answer the same way: a page of JSON after a cursor, or the whole
 //! list as CSV (read in pages, refused past `CSV_MAX` rows so that a download stays bounded).
 
+use super::QueryError;
 use crate::error::ApiError;
 use actix_web::HttpResponse;
 use serde::Serialize;
@@ -31,14 +32,11 @@ pub struct Listing<R, C> {
 
 /// Whether the whole list is asked for as CSV (`format=csv`) rather than a page (`json`, the
 /// default).
-pub fn wants_csv(format: Option<&str>) -> Result<bool, ApiError> {
+pub fn wants_csv(format: Option<&str>) -> Result<bool, QueryError> {
     match format {
         None | Some("json") => Ok(false),
         Some("csv") => Ok(true),
-        Some(other) => Err(ApiError::client(
-            ErrorCode::InvalidQuery,
-            format!("unknown format {other:?}; expected json or csv"),
-        )),
+        Some(other) => Err(QueryError::Format(other.to_owned())),
     }
 }
 

@@ -93,7 +93,7 @@ pub async fn inventory(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = query.map_err(super::QueryError::malformed)?;
     let scope = super::alerts::narrowed(
         &state,
         &user,
@@ -143,7 +143,7 @@ pub async fn compliance(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let query = query.map_err(super::QueryError::malformed)?;
     let scope = super::alerts::narrowed(
         &state,
         &user,
@@ -219,7 +219,7 @@ pub async fn registration(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let q = query.map_err(super::QueryError::malformed)?;
     let scope = super::alerts::narrowed(
         &state,
         &user,
@@ -367,7 +367,7 @@ pub async fn fillings(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let q = query.map_err(super::QueryError::malformed)?;
     let span = window(&q, if q.bucket == Bucket::Hour { 31 } else { 366 })?;
     let scope = window_scope(&state, &user, &q).await?;
     let unit = if q.bucket == Bucket::Hour {
@@ -469,7 +469,7 @@ pub async fn alerts(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let q = query.map_err(super::QueryError::malformed)?;
     let span = window(&q, 366)?;
     let scope = window_scope(&state, &user, &q).await?;
     let (from, to) = (span.0.to_rfc3339(), span.1.to_rfc3339());
@@ -521,7 +521,7 @@ pub async fn recovery(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let q = query.map_err(super::QueryError::malformed)?;
     let span = window_or(&q, 30, 366)?;
     let scope = window_scope(&state, &user, &q).await?;
     let rate = |delivered: i64, returned: i64| {
@@ -585,7 +585,7 @@ pub async fn flows(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.map_err(|e| ApiError::client(ErrorCode::InvalidQuery, e.to_string()))?;
+    let q = query.map_err(super::QueryError::malformed)?;
     let span = window_or(&q, 30, 366)?;
     let scope = window_scope(&state, &user, &q).await?;
     let (from, to) = (span.0.to_rfc3339(), span.1.to_rfc3339());
