@@ -206,10 +206,10 @@ pub fn medium(lang: Lang, m: Medium) -> String {
 }
 
 /// The filling rules in the order the station view charts them: R00 to R12, then E01 (the
-/// platform could not check, so the gun was refused).
-pub const FILLING_RULES: [&str; 14] = [
+/// platform could not check in time) and E02 (records not yet applied), both refusals.
+pub const FILLING_RULES: [&str; 15] = [
     "R00", "R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09", "R10", "R11", "R12",
-    "E01",
+    "E01", "E02",
 ];
 
 /// What a filling rule refuses, in a few words; `None` for a code this build does not know.
@@ -238,6 +238,10 @@ pub fn filling_rule(lang: Lang, rule: &str) -> Option<&'static str> {
             "No post-fill check after the last filling",
         ),
         "E01" => ("平台无法核验（拒绝）", "Platform could not check (refused)"),
+        "E02" => (
+            "记录尚未处理完（拒绝，请稍后重试）",
+            "Records not yet applied (refused; retry shortly)",
+        ),
         _ => return None,
     };
     Some(pick(lang, zh, en))

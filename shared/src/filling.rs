@@ -22,7 +22,8 @@ pub struct AuthorizeRequest {
     pub staff_no: StaffNo,
 }
 
-/// A filling rule (README "Filling control"): R00–R12, and E01 when the platform cannot decide.
+/// A filling rule (README "Filling control"): R00–R12, E01 when the platform cannot decide in
+/// time and E02 when events about the cylinder are acknowledged and not yet applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FillingRule {
@@ -40,6 +41,7 @@ pub enum FillingRule {
     R11,
     R12,
     E01,
+    E02,
 }
 
 crate::place::names!(FillingRule {
@@ -57,6 +59,7 @@ crate::place::names!(FillingRule {
     R11 => "R11",
     R12 => "R12",
     E01 => "E01",
+    E02 => "E02",
 });
 
 /// What a filling record revealed.

@@ -11,7 +11,7 @@ fn ago(hours: f64) -> String {
     (Utc::now() - span).to_rfc3339()
 }
 
-fn check(cylinder: &str, stage: &str, passed: bool, at: &str) -> Value {
+pub(crate) fn check(cylinder: &str, stage: &str, passed: bool, at: &str) -> Value {
     json!({"id": Uuid::new_v4(), "kind": "check", "stage": stage, "cylinder_code": cylinder,
            "station_code": "ST1", "staff_no": "S1", "passed": passed, "items": {"valve": "ok"},
            "occurred_at": at})
@@ -41,7 +41,7 @@ fn ask_by_tag(tag: &str) -> Value {
            "staff_no": "S1"})
 }
 
-fn rules(answer: &Value) -> Vec<String> {
+pub(crate) fn rules(answer: &Value) -> Vec<String> {
     answer["reasons"]
         .as_array()
         .unwrap()

@@ -23,4 +23,5 @@ mod registry;
 mod scope;
 mod serving;
 mod sim;
+mod stale_facts;
 mod stats;

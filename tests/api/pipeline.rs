@@ -33,7 +33,7 @@ async fn leave_pending(url: &str, stream: &str, consumer: &str, event: &serde_js
     assert_eq!(delivered.keys[0].ids.len(), 1);
 }
 
-async fn position_of(app: &TestApp, plate: &str) -> Option<(f64, f64)> {
+pub(crate) async fn position_of(app: &TestApp, plate: &str) -> Option<(f64, f64)> {
     sqlx::query_as("SELECT ST_X(location), ST_Y(location) FROM vehicle_positions WHERE plate = $1")
         .bind(plate)
         .fetch_optional(&app.db.pool)
@@ -133,13 +133,13 @@ async fn an_undecodable_entry_is_dead_lettered_not_dropped() {
 }
 
 /// A Redis of the test's own, so that it can be stopped.
-struct OwnRedis {
-    port: u16,
+pub(crate) struct OwnRedis {
+    pub(crate) port: u16,
     child: tokio::process::Child,
 }
 
 impl OwnRedis {
-    async fn start(port: u16) -> Self {
+    pub(crate) async fn start(port: u16) -> Self {
         let child = tokio::process::Command::new("redis-server")
             .args([
                 "--port",
@@ -169,7 +169,7 @@ impl OwnRedis {
         panic!("redis-server did not start on {port}");
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.child.kill().await.unwrap();
         self.child.wait().await.unwrap();
     }

@@ -338,6 +338,7 @@ fn cylinder_facts(row: &CylinderRow) -> anyhow::Result<CylinderFacts> {
         circulated_since_last_filling: row.circulated,
         last_passed_pre_check_at: row.last_pre_check_at,
         previous_filling_post_checked: row.post_checked,
+        pending_events: row.pending_events,
     })
 }
 
@@ -352,6 +353,7 @@ fn facts_json(f: &Facts) -> serde_json::Value {
             "circulated_since_last_filling": c.circulated_since_last_filling,
             "last_passed_pre_check_at": c.last_passed_pre_check_at,
             "previous_filling_post_checked": c.previous_filling_post_checked,
+            "pending_events": c.pending_events,
         })
     });
     serde_json::json!({

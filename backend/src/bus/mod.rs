@@ -54,6 +54,12 @@ impl StreamKeys {
         format!("{}:lease:{p}", self.prefix)
     }
 
+    /// The marker of this deployment's stream (set once; a Redis without it has lost the
+    /// stream, or never had it).
+    pub fn epoch(&self) -> String {
+        format!("{}:epoch", self.prefix)
+    }
+
     /// The instances alive (a sorted set of names by last heartbeat, in milliseconds).
     pub fn instances(&self) -> String {
         format!("{}:instances", self.prefix)

@@ -31,6 +31,7 @@ use sqlx::PgPool;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
+use uuid::Uuid;
 
 /// Pause before a failed entry is tried again.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
@@ -216,6 +217,10 @@ async fn process(
 ) -> anyhow::Result<bool> {
     let mut decoded = Vec::with_capacity(entries.len());
     let mut done: Vec<&str> = Vec::with_capacity(entries.len());
+    // The events of the entries done: applied ones leave the outbox, dead-lettered ones stay
+    // there marked dead (not applied), before the entries are acknowledged.
+    let mut applied_ids: Vec<Uuid> = Vec::with_capacity(entries.len());
+    let mut dead_ids: Vec<Uuid> = Vec::new();
     for entry in entries {
         let payload: Option<String> = entry.get("event");
         let parsed = payload
@@ -253,6 +258,7 @@ async fn process(
                 )
                 .await?;
                 metrics().entries("dead_lettered", 1);
+                dead_ids.extend(payload.as_deref().and_then(event_id_of));
                 done.push(&entry.id);
             }
         }
@@ -262,6 +268,7 @@ async fn process(
         Ok(messages) => {
             stream::publish(conn, keys, &messages).await?;
             applied(&decoded);
+            applied_ids.extend(decoded.iter().map(|d| d.event.id()));
             let ids: Vec<&str> = decoded.iter().map(|d| d.entry.id.as_str()).collect();
             store::events::clear_failures(pool, &ids).await?;
             done.extend(ids);
@@ -277,6 +284,7 @@ async fn process(
                     Ok(messages) => {
                         stream::publish(conn, keys, &messages).await?;
                         applied(one);
+                        applied_ids.push(d.event.id());
                         store::events::clear_failures(pool, &[d.entry.id.as_str()]).await?;
                         done.push(&d.entry.id);
                     }
@@ -289,6 +297,7 @@ async fn process(
                             store::events::dead_letter(pool, &d.entry.id, &d.payload, &error)
                                 .await?;
                             metrics().entries("dead_lettered", 1);
+                            dead_ids.push(d.event.id());
                             done.push(&d.entry.id);
                         } else {
                             tracing::warn!(id = %d.entry.id, attempts, error, "stream entry failed; will retry");
@@ -299,8 +308,16 @@ async fn process(
             }
         }
     }
+    store::events::applied(pool, &applied_ids).await?;
+    store::events::dead(pool, &dead_ids).await?;
     stream::ack(conn, keys, &done).await?;
     Ok(retry)
+}
+
+/// The event id of an entry that did not decode, if its payload names one.
+fn event_id_of(payload: &str) -> Option<Uuid> {
+    let value: serde_json::Value = serde_json::from_str(payload).ok()?;
+    Uuid::parse_str(value.get("id")?.as_str()?).ok()
 }
 
 /// Counts entries applied, with each one's time from receipt.

@@ -1,5 +1,8 @@
 //! Outbox → Redis stream. PostgreSQL holds the truth; the relay catches up after a Redis outage.
-//! An event may reach the stream twice (XADD succeeded, commit failed): the stages are
+//! An event stays in the outbox until the pipeline has applied it: when Redis comes back
+//! without the stream (restarted empty: the deployment's epoch marker is gone), everything
+//! relayed and not applied is relayed again, and so is anything relayed `RELAY_AGAIN_AFTER`
+//! ago and still not applied. An event may thus reach the stream twice: the stages are
 //! idempotent.
 
 use crate::bus::{connect_redis, sleep_or_shutdown, StreamKeys};
@@ -15,6 +18,13 @@ use tokio::sync::{watch, Notify};
 const BATCH: i64 = 1000;
 /// How often the outbox is looked at when nobody rings (events committed by other instances).
 const POLL: Duration = Duration::from_millis(500);
+/// An event relayed this long ago and still not applied is relayed again (its stream entry
+/// was lost some way the epoch marker did not show, e.g. Redis restored from an old snapshot).
+const RELAY_AGAIN_AFTER: Duration = Duration::from_secs(300);
+/// How often the relay checks the stream's epoch marker.
+const MARKER_EVERY: Duration = Duration::from_secs(1);
+/// How often the relay looks for such events.
+const RELAY_AGAIN_EVERY: Duration = Duration::from_secs(60);
 
 /// Runs until shutdown; reconnects to Redis after any failure.
 pub async fn run(
@@ -29,7 +39,40 @@ pub async fn run(
             return;
         };
         metrics().relay_connected(true);
+        if let Err(e) = after_connect(&pool, &mut conn, &keys).await {
+            tracing::warn!(error = %format!("{e:#}"), "relay failed; reconnecting");
+            metrics().relay_connected(false);
+            if sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await {
+                return;
+            }
+            continue;
+        }
+        let mut looked_again = tokio::time::Instant::now();
+        let mut marker_seen = tokio::time::Instant::now();
         loop {
+            // An idle relay sends nothing to Redis: look at the marker every second, so that a
+            // Redis that restarted empty is noticed even when no new event arrives.
+            if marker_seen.elapsed() >= MARKER_EVERY {
+                marker_seen = tokio::time::Instant::now();
+                if let Err(e) = after_connect(&pool, &mut conn, &keys).await {
+                    tracing::warn!(error = %format!("{e:#}"), "relay failed; reconnecting");
+                    metrics().relay_connected(false);
+                    break;
+                }
+            }
+            if looked_again.elapsed() >= RELAY_AGAIN_EVERY {
+                looked_again = tokio::time::Instant::now();
+                match store::events::relay_again(&pool, RELAY_AGAIN_AFTER).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(
+                        n,
+                        "events relayed long ago and not applied; relaying them again"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), "looking for unapplied events failed")
+                    }
+                }
+            }
             if let Err(e) = drain(&pool, &mut conn, &keys).await {
                 tracing::warn!(error = %format!("{e:#}"), "relay failed; reconnecting");
                 metrics().relay_connected(false);
@@ -45,6 +88,32 @@ pub async fn run(
             return;
         }
     }
+}
+
+/// On every (re)connection: a Redis without the deployment's epoch marker has lost the stream
+/// (or never had one): whatever was relayed and is not applied goes on the stream again.
+async fn after_connect(
+    pool: &PgPool,
+    conn: &mut MultiplexedConnection,
+    keys: &StreamKeys,
+) -> anyhow::Result<()> {
+    let created: Option<String> = redis::cmd("SET")
+        .arg(keys.epoch())
+        .arg(chrono::Utc::now().to_rfc3339())
+        .arg("NX")
+        .query_async(conn)
+        .await
+        .context("setting the stream's epoch marker")?;
+    if created.is_some() {
+        let n = store::events::relay_again(pool, Duration::ZERO).await?;
+        if n > 0 {
+            tracing::warn!(
+                n,
+                "Redis lost the event stream; relaying again the events not yet applied"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Moves everything in the outbox onto the stream; returns how many entries.

@@ -1,6 +1,7 @@
 //! Filling control (充装控枪, seed 004 Appendix B): whether a gun may open for a cylinder. A pure
 //! function of the facts; every failing rule is named. Fail closed: facts that are missing
-//! refuse (an unknown cylinder is R00 and nothing else is judged).
+//! refuse (an unknown cylinder is R00 and nothing else is judged), and so do facts that may be
+//! stale (events about the cylinder acknowledged and not yet applied: E02 alone).
 //!
 //! Boundaries (server time; calendar dates in Asia/Shanghai):
 //! - R01/R02: a licence is valid through its expiry date, expired the day after.
@@ -45,6 +46,9 @@ pub struct CylinderFacts {
     pub last_passed_pre_check_at: Option<DateTime<Utc>>,
     /// Whether the previous filling has a post-fill check after it.
     pub previous_filling_post_checked: bool,
+    /// Events about it were acknowledged and are not yet applied (Redis away, the pipeline
+    /// behind, or dead-lettered): the facts above may be stale.
+    pub pending_events: bool,
 }
 
 /// Everything a decision depends on.
@@ -88,6 +92,14 @@ pub fn decide(facts: &Facts) -> Vec<Reason> {
             "未登记的气瓶标签或编号（非法标签），拒绝充装",
         )];
     };
+    if c.pending_events {
+        // Never an allow on stale facts: what is acknowledged and not applied may scrap,
+        // fill or move the cylinder. Judged alone, as the other rules read those facts.
+        return vec![reason(
+            FillingRule::E02,
+            "该气瓶有已接收但尚未处理的记录，请稍后重试",
+        )];
+    }
     let mut out = Vec::new();
     let expired = |expires: Option<NaiveDate>| expires.is_none_or(|d| facts.today > d);
     if expired(facts.enterprise.filling_licence_expires) {
@@ -264,6 +276,7 @@ mod tests {
                 circulated_since_last_filling: true,
                 last_passed_pre_check_at: Some(at("2026-11-22T09:00:00+08:00")),
                 previous_filling_post_checked: true,
+                pending_events: false,
             }),
         }
     }
@@ -280,6 +293,21 @@ mod tests {
             ..good()
         };
         assert_eq!(rules(&unknown), ["R00"]);
+    }
+
+    /// Facts that may be stale refuse, whatever they say: a sound cylinder and one that fails
+    /// other rules alike answer E02 alone.
+    #[test]
+    fn events_not_yet_applied_refuse_with_e02_alone() {
+        let mut f = good();
+        if let Some(c) = f.cylinder.as_mut() {
+            c.pending_events = true;
+        }
+        assert_eq!(rules(&f), ["E02"]);
+        if let Some(c) = f.cylinder.as_mut() {
+            c.scrapped = true;
+        }
+        assert_eq!(rules(&f), ["E02"]);
     }
 
     #[test]

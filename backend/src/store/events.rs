@@ -1,7 +1,7 @@
 //! The events table and its outbox.
 
 use anyhow::Context;
-use shared::events::Event;
+use shared::events::{CylinderRef, Event};
 use sqlx::PgPool;
 
 /// Inserts the events that are new (by id), written by `device_id` of `enterprise_code`, and
@@ -20,7 +20,12 @@ pub async fn insert_new(
     let mut lons = Vec::with_capacity(events.len());
     let mut lats = Vec::with_capacity(events.len());
     let mut payloads = Vec::with_capacity(events.len());
+    let mut cylinder_codes = Vec::with_capacity(events.len());
+    let mut tag_ids = Vec::with_capacity(events.len());
     for event in events {
+        let (code, tag) = cylinder_named(event);
+        cylinder_codes.push(code);
+        tag_ids.push(tag);
         ids.push(event.id());
         kinds.push(event.kind());
         times.push(event.occurred_at());
@@ -34,8 +39,10 @@ pub async fn insert_new(
         r#"
         WITH input AS (
             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[], $4::text[],
-                                 $5::float8[], $6::float8[], $7::text[])
-                AS t(id, kind, occurred_at, vehicle_plate, lon, lat, payload)
+                                 $5::float8[], $6::float8[], $7::text[], $10::text[],
+                                 $11::text[]) WITH ORDINALITY
+                AS t(id, kind, occurred_at, vehicle_plate, lon, lat, payload, cylinder_code,
+                     tag_id, ord)
         ), ins AS (
             INSERT INTO events (id, kind, occurred_at, vehicle_plate, location, payload,
                                 device_id, enterprise_code)
@@ -47,7 +54,17 @@ pub async fn insert_new(
             ON CONFLICT (id) DO NOTHING
             RETURNING id
         ), queued AS (
-            INSERT INTO event_outbox (event_id) SELECT id FROM ins
+            -- In the batch's order (the relay keeps it); a tag named by a scan is resolved to
+            -- its cylinder, so that the filling decision sees the event as not yet applied.
+            INSERT INTO event_outbox (event_id, cylinder_code)
+            SELECT id, cylinder_code FROM (
+                SELECT DISTINCT ON (i.id) i.id, i.ord,
+                       coalesce(i.cylinder_code, c.code) AS cylinder_code
+                FROM ins JOIN input i ON i.id = ins.id
+                LEFT JOIN cylinders c ON c.tag_id = i.tag_id
+                ORDER BY i.id, i.ord
+            ) named
+            ORDER BY ord
         ), seen AS (
             -- The device is alive (device_silent); at most one row version per 10 s.
             UPDATE devices SET last_seen_at = now()
@@ -66,10 +83,27 @@ pub async fn insert_new(
     .bind(&payloads)
     .bind(device_id)
     .bind(enterprise_code)
+    .bind(&cylinder_codes)
+    .bind(&tag_ids)
     .fetch_one(pool)
     .await
     .context("inserting events")?;
     usize::try_from(inserted).context("inserted count")
+}
+
+/// The cylinder an event names, by code or by tag (scans, checks, inspections); GPS fixes and
+/// BLE sightings name none here (a sighting only ever adds circulation, which can only allow
+/// a later filling, never refuse one: until it is applied the decision is the stricter).
+fn cylinder_named(event: &Event) -> (Option<String>, Option<String>) {
+    match event {
+        Event::Scan(scan) => match &scan.cylinder {
+            CylinderRef::CylinderCode(code) => (Some(code.as_str().to_owned()), None),
+            CylinderRef::TagId(tag) => (None, Some(tag.as_str().to_owned())),
+        },
+        Event::Check(check) => (Some(check.cylinder_code.as_str().to_owned()), None),
+        Event::Inspection(i) => (Some(i.cylinder_code.as_str().to_owned()), None),
+        Event::Gps(_) | Event::Ble(_) => (None, None),
+    }
 }
 
 /// Stored events, counted (health and tests).
@@ -80,9 +114,9 @@ pub async fn count(pool: &PgPool) -> anyhow::Result<i64> {
         .context("counting events")
 }
 
-/// Events waiting in the outbox.
+/// Events acknowledged and not yet applied by the pipeline (dead letters apart).
 pub async fn outbox_len(pool: &PgPool) -> anyhow::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM event_outbox")
+    sqlx::query_scalar("SELECT count(*) FROM event_outbox WHERE NOT dead")
         .fetch_one(pool)
         .await
         .context("counting the outbox")
@@ -108,7 +142,9 @@ pub struct OutboxBatch {
 /// The advisory lock the relays of all instances take in turn.
 const RELAY_LOCK: i64 = 0x6379_6c77_0006;
 
-/// Takes up to `limit` outbox entries, in the order they were committed, one relay at a time.
+/// Takes up to `limit` outbox entries not on the stream yet, in the order they were committed,
+/// one relay at a time; they stay in the outbox (marked relayed) until the pipeline has
+/// applied them.
 pub async fn take_outbox(pool: &PgPool, limit: i64) -> anyhow::Result<OutboxBatch> {
     let mut tx = pool
         .begin()
@@ -125,9 +161,10 @@ pub async fn take_outbox(pool: &PgPool, limit: i64) -> anyhow::Result<OutboxBatc
     let payloads: Vec<(String, Option<String>, i64)> = sqlx::query_as(
         r#"
         WITH batch AS (
-            SELECT seq FROM event_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+            SELECT seq FROM event_outbox WHERE relayed_at IS NULL AND NOT dead
+            ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
         ), taken AS (
-            DELETE FROM event_outbox o USING batch b WHERE o.seq = b.seq
+            UPDATE event_outbox o SET relayed_at = now() FROM batch b WHERE o.seq = b.seq
             RETURNING o.seq, o.event_id
         )
         SELECT e.payload::text, e.enterprise_code,
@@ -140,6 +177,52 @@ pub async fn take_outbox(pool: &PgPool, limit: i64) -> anyhow::Result<OutboxBatc
     .await
     .context("taking outbox entries")?;
     Ok(OutboxBatch { tx, payloads })
+}
+
+/// The pipeline applied these events: they leave the outbox. Dead-lettered ones (`dead`) stay
+/// there, not applied.
+pub async fn applied(pool: &PgPool, event_ids: &[uuid::Uuid]) -> anyhow::Result<()> {
+    if event_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM event_outbox WHERE event_id = ANY($1) AND NOT dead")
+        .bind(event_ids)
+        .execute(pool)
+        .await
+        .context("removing applied events from the outbox")?;
+    Ok(())
+}
+
+/// The pipeline gave up on these events (dead letters): never relayed again, still not
+/// applied (a decision about their cylinder stays refused, `E02`, until an operator acts).
+pub async fn dead(pool: &PgPool, event_ids: &[uuid::Uuid]) -> anyhow::Result<()> {
+    if event_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("UPDATE event_outbox SET dead = true WHERE event_id = ANY($1)")
+        .bind(event_ids)
+        .execute(pool)
+        .await
+        .context("marking dead-lettered events in the outbox")?;
+    Ok(())
+}
+
+/// Outbox entries relayed and not applied are relayed again: all of them (`older_than` zero)
+/// when the stream was lost (Redis came back empty), else those relayed longer ago than
+/// `older_than` (a stream that lost entries some other way). The stages are idempotent, so an
+/// entry on the stream twice is applied once. Returns how many.
+pub async fn relay_again(pool: &PgPool, older_than: std::time::Duration) -> anyhow::Result<u64> {
+    let seconds = older_than.as_secs_f64();
+    let done = sqlx::query(
+        "UPDATE event_outbox SET relayed_at = NULL \
+         WHERE relayed_at IS NOT NULL AND NOT dead \
+           AND relayed_at <= now() - make_interval(secs => $1)",
+    )
+    .bind(seconds)
+    .execute(pool)
+    .await
+    .context("queueing relayed events again")?;
+    Ok(done.rows_affected())
 }
 
 /// Keeps a stream entry the pipeline could not process.

@@ -55,6 +55,8 @@ pub struct CylinderRow {
     pub circulated: bool,
     pub last_pre_check_at: Option<DateTime<Utc>>,
     pub post_checked: bool,
+    /// Events about it acknowledged (`202`) and not yet applied (its outbox rows).
+    pub pending_events: bool,
 }
 
 /// The facts of the cylinder `c` (its archive and its state row); completed by a `WHERE` on `c`.
@@ -66,7 +68,9 @@ macro_rules! cylinder_facts_select {
                 coalesce(s.custody = 'scrapped', false) AS scrapped, c.station_code, \
                 c.tare_kg, c.max_fill_kg, s.last_filled_at, s.last_fill_started_at, \
                 coalesce(s.circulated_since_fill, false) AS circulated, s.last_pre_check_at, \
-                coalesce(s.post_checked, false) AS post_checked \
+                coalesce(s.post_checked, false) AS post_checked, \
+                EXISTS (SELECT 1 FROM event_outbox o WHERE o.cylinder_code = c.code) \
+                    AS pending_events \
          FROM cylinders c LEFT JOIN cylinder_state s ON s.cylinder_id = c.id"
     };
 }
