@@ -3,7 +3,7 @@
 # → PUBLISH → live hub → every session) with 1,000 connected clients, against the same with 1
 # client in the same run, on the same server and database.
 #
-# `cylwatch-sim load-live` opens CLIENTS WebSocket sessions (`/api/v1/live?token=`, signed in as
+# `cylwatch-sim load-live` opens CLIENTS WebSocket sessions (`/api/v1/live`, the token as the first message, signed in as
 # the administrator), waits for every snapshot, then posts GPS fixes one per request at RATE per
 # second for DURATION s (each fix a new position of one of 100 vehicles, occurred_at = send
 # time) and times, for each fix and each client, from just before the POST to the arrival of
@@ -45,6 +45,7 @@ psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DAT
 ADMIN_PASSWORD=Bench-Admin-2026!
 CYLWATCH_DATABASE_URL=$URL CYLWATCH_HTTP_ADDR=127.0.0.1:0 CYLWATCH_REDIS_PREFIX=$PREFIX \
   CYLWATCH_ADMIN_USER=admin CYLWATCH_ADMIN_PASSWORD=$ADMIN_PASSWORD \
+  CYLWATCH_LIVE_SESSIONS_PER_USER=100000 \
   CYLWATCH_LOG=warn "$BIN" serve > "$WORK/out" 2> "$WORK/err" &
 SERVER=$!
 for _ in $(seq 1 100); do grep -q "listening on port" "$WORK/out" 2>/dev/null && break; sleep 0.2; done

@@ -141,6 +141,9 @@ pub struct Settings {
     pub session_idle_minutes: u32,
     /// A session ends this many hours after login at the latest.
     pub session_max_hours: u32,
+    /// Live-feed sessions one user may have open at once on one instance; a further one is
+    /// refused (`rate_limited`).
+    pub live_sessions_per_user: u32,
     /// Failed logins in a row that lock an account.
     pub max_failed_logins: u32,
     /// How long a locked account stays locked, in minutes.
@@ -213,6 +216,7 @@ impl Default for Settings {
             admin_password: None,
             session_idle_minutes: 30,
             session_max_hours: 12,
+            live_sessions_per_user: 8,
             max_failed_logins: 5,
             lockout_minutes: 15,
             allowed_origins: String::new(),
@@ -290,7 +294,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 50] = [
+const KEYS: [&str; 51] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -332,6 +336,7 @@ const KEYS: [&str; 50] = [
     "admin_password",
     "session_idle_minutes",
     "session_max_hours",
+    "live_sessions_per_user",
     "max_failed_logins",
     "lockout_minutes",
     "allowed_origins",

@@ -139,6 +139,15 @@ pub enum Topic {
     Cylinders,
 }
 
+/// `POST /api/v1/live/ticket`: a single-use ticket that opens one live feed within
+/// `expires_at` (`GET /api/v1/live?ticket=`), so that no bearer token travels in a URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LiveTicket {
+    pub ticket: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// What the client sends: `{"subscribe": [...], "district_code"?, "enterprise_code"?}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -1,7 +1,7 @@
 //! `cylwatch-sim load-live`: event-to-WebSocket latency with many live clients (`bench/live.sh`).
 //!
-//! Opens `--clients` WebSocket sessions on `GET /api/v1/live?token=...` (at most
-//! `--connect-concurrency` handshakes at a time) and waits for each one's snapshot. Then posts
+//! Opens `--clients` WebSocket sessions on `GET /api/v1/live` (the token as the first
+//! message; at most `--connect-concurrency` handshakes at a time) and waits for each one's snapshot. Then posts
 //! GPS fixes open loop at `--rate` per second for `--duration-s` (fix i is due at
 //! `start + i/rate`, one fix per `POST /api/v1/events`, its `occurred_at` the send time): fix i
 //! is the next position of vehicle `i % vehicles`, a step of about 10 m east, so that plate and
@@ -19,7 +19,7 @@ use crate::wire;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use cylwatch_client::{reqwest, Client};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -164,6 +164,7 @@ async fn post(client: &Client, key: &str, events: &[Event]) -> bool {
 /// message until `stop`.
 async fn client(
     url: String,
+    hello: Arc<String>,
     plates: Arc<HashMap<String, u16>>,
     connecting: Arc<Semaphore>,
     ready: Arc<AtomicUsize>,
@@ -174,6 +175,9 @@ async fn client(
     let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
         .await
         .context("WebSocket connect")?;
+    ws.send(Message::text(hello.as_str()))
+        .await
+        .context("sending the token")?;
     let mut log = ClientLog::default();
     let mut snapshots = 0u64;
     let mut arrivals = Vec::new();
@@ -242,11 +246,9 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
             .collect(),
     );
     let api = args.api.trim_end_matches('/').to_owned();
-    let ws_url = format!(
-        "{}/api/v1/live?token={}",
-        api.replacen("http", "ws", 1),
-        args.token
-    );
+    // No token in the URL: each client sends it as its first message.
+    let ws_url = format!("{}/api/v1/live", api.replacen("http", "ws", 1));
+    let hello = Arc::new(serde_json::json!({ "token": args.token }).to_string());
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .pool_max_idle_per_host(1024)
@@ -278,6 +280,7 @@ pub async fn run(args: LiveArgs) -> anyhow::Result<()> {
     for _ in 0..args.clients {
         clients.spawn(client(
             ws_url.clone(),
+            Arc::clone(&hello),
             Arc::clone(&plates),
             Arc::clone(&connecting),
             Arc::clone(&ready),

@@ -422,13 +422,16 @@ async fn the_live_feed_needs_a_token_and_an_allowed_origin() {
     .unwrap();
     let text = ws.next().await.unwrap().unwrap().into_text().unwrap();
     assert!(text.contains("\"snapshot\""), "{text}");
-    // A forged token in the URL is refused before the upgrade.
-    let forged = format!("{url}?token=forged");
+    // A forged ticket is refused before the upgrade, and so is a token in the URL, even a
+    // good one.
+    let forged = format!("{url}?ticket=forged");
     assert!(tokio_tungstenite::connect_async(&forged).await.is_err());
+    let in_url = format!("{url}?token={}", app.admin_token);
+    assert!(tokio_tungstenite::connect_async(&in_url).await.is_err());
     // A page of another origin may not open the feed.
     let mut request =
         tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-            app.ws_url(),
+            app.ws_url().await,
         )
         .unwrap();
     request
@@ -437,7 +440,7 @@ async fn the_live_feed_needs_a_token_and_an_allowed_origin() {
     assert!(tokio_tungstenite::connect_async(request).await.is_err());
     let mut request =
         tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-            app.ws_url(),
+            app.ws_url().await,
         )
         .unwrap();
     request.headers_mut().insert(

@@ -8,7 +8,7 @@ pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub(crate) async fn connect(app: &TestApp) -> Ws {
-    let (ws, _) = tokio_tungstenite::connect_async(app.ws_url())
+    let (ws, _) = tokio_tungstenite::connect_async(app.ws_url().await)
         .await
         .expect("WebSocket connect");
     ws

@@ -25,3 +25,4 @@ mod serving;
 mod sim;
 mod stale_facts;
 mod stats;
+mod tokens;

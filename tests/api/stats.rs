@@ -597,10 +597,7 @@ async fn the_wall_gets_the_city_figures_live_and_enterprises_do_not() {
     assert_eq!(app.post_json("/api/v1/users", &staff).await.0, 201);
     let staff_token = app.login("ent1-staff", password).await;
     let mut wall = crate::live::connect(&app).await;
-    let url = format!(
-        "ws://127.0.0.1:{}/api/v1/live?token={staff_token}",
-        app.port
-    );
+    let url = app.live_url_for(&staff_token).await;
     let (mut own, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let stats = crate::live::until(&mut wall, |m| m["type"] == "stats").await;
     // The same figures as the table (which also carries the links to its lists).

@@ -274,11 +274,27 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// The live feed's URL with the administrator's token.
-    pub fn ws_url(&self) -> String {
+    /// The live feed's URL with a fresh single-use ticket of the administrator.
+    pub async fn ws_url(&self) -> String {
+        self.live_url_for(&self.admin_token).await
+    }
+
+    /// The live feed's URL with a fresh single-use ticket of the user signed in with `token`
+    /// (`POST /api/v1/live/ticket`: no token in the URL).
+    pub async fn live_url_for(&self, token: &str) -> String {
+        let (status, answer) = self
+            .send_json(
+                reqwest::Method::POST,
+                "/api/v1/live/ticket",
+                None,
+                Some(token),
+            )
+            .await;
+        assert_eq!(status, 201, "live ticket: {answer}");
         format!(
-            "ws://127.0.0.1:{}/api/v1/live?token={}",
-            self.port, self.admin_token
+            "ws://127.0.0.1:{}/api/v1/live?ticket={}",
+            self.port,
+            answer["ticket"].as_str().expect("ticket")
         )
     }
 

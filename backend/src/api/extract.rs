@@ -14,20 +14,15 @@ fn unauthorized(message: &str) -> ApiError {
     ApiError::client(ErrorCode::Unauthorized, message)
 }
 
-/// The bearer token of a request: `Authorization: Bearer <token>`, or `?token=` (WebSocket
-/// clients cannot set headers).
+/// The bearer token of a request: `Authorization: Bearer <token>` only. A token never
+/// travels in a URL (`?token=` is refused by `api::text`): URLs end up in logs, histories and
+/// `Referer`s. The live feed takes a ticket or a first message instead.
 pub fn bearer(req: &HttpRequest) -> Option<String> {
-    let header = req
-        .headers()
+    req.headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned());
-    header.or_else(|| {
-        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-            .ok()
-            .and_then(|q| q.get("token").cloned())
-    })
+        .map(|t| t.trim().to_owned())
 }
 
 /// The user behind a token, or 401.

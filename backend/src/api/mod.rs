@@ -98,6 +98,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/sites", web::get().to(density::sites)))
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
+            .service(resource("/live/ticket", web::post().to(live::ticket)))
             .service(resource(
                 "/enterprises",
                 web::post().to(registry::create_enterprise),

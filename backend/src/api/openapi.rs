@@ -58,6 +58,7 @@ a WebSocket; its messages are described in README.md. Every error is \
         density::sites,
         events::ingest,
         live::upgrade,
+        live::ticket,
         registry::create_enterprise,
         registry::get_enterprise,
         registry::create_station,

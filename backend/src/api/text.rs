@@ -1,6 +1,7 @@
 //! Text PostgreSQL cannot store: a NUL character in a path segment or a query parameter is
 //! refused before any handler sees it (`400`, naming the path parameter or query key), instead
-//! of reaching a statement that fails with a 500. A request target cannot hold a raw NUL byte,
+//! of reaching a statement that fails with a 500. And a bearer token in the query string
+//! (`?token=`) is refused the same way (`400`, field `token`). A request target cannot hold a raw NUL byte,
 //! so a NUL arrives as `%00`: that is all a request without one costs.
 
 use crate::error::ApiError;
@@ -16,19 +17,41 @@ pub async fn refuse_nul(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let nul = |raw: &str| raw.contains(NUL);
-    if !nul(req.uri().path()) && !nul(req.query_string()) {
+    if !nul(req.uri().path()) && req.query_string().is_empty() {
         return next
             .call(req)
             .await
             .map(ServiceResponse::map_into_left_body);
     }
-    if let Some(error) = nul_in_path(&req).or_else(|| nul_in_query(req.query_string())) {
+    let query = req.query_string();
+    let refused = nul_in_path(&req)
+        .or_else(|| nul_in_query(query))
+        .or_else(|| token_in_query(query));
+    if let Some(error) = refused {
         let response = error.error_response();
         return Ok(req.into_response(response).map_into_right_body());
     }
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// A bearer token in the query string (`?token=`, however encoded): refused everywhere, so
+/// that no client learns to put one where logs, histories and `Referer`s keep it.
+fn token_in_query(query: &str) -> Option<ApiError> {
+    query.split('&').find_map(|pair| {
+        let key = pair.split('=').next().unwrap_or_default();
+        (percent_decoded(key) == b"token").then(|| {
+            ApiError::Client(
+                ErrorDetail::new(
+                    ErrorCode::InvalidQuery,
+                    "a token never goes in a URL: send Authorization: Bearer <token>; the live \
+                     feed takes a ticket (POST /api/v1/live/ticket) or a first message",
+                )
+                .with_field("token"),
+            )
+        })
+    })
 }
 
 /// NUL, percent-encoded.

@@ -9,6 +9,8 @@ use crate::bus::{connect_redis_pubsub, StreamKeys};
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use shared::live::Topic;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 
 /// What the hub hands to sessions.
@@ -34,10 +36,33 @@ pub struct Owner {
     pub district_code: Option<String>,
 }
 
-/// Cheap to clone; all clones share one channel.
+/// Cheap to clone; all clones share one channel and one count of open sessions per user.
 #[derive(Debug, Clone)]
 pub struct LiveHub {
     tx: broadcast::Sender<HubEvent>,
+    open: Arc<Mutex<HashMap<i64, u32>>>,
+}
+
+/// One open session of a user, counted while it lives.
+#[derive(Debug)]
+pub struct SessionSlot {
+    open: Arc<Mutex<HashMap<i64, u32>>>,
+    user_id: i64,
+}
+
+impl Drop for SessionSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.user_id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.user_id);
+            }
+        }
+    }
 }
 
 impl Default for LiveHub {
@@ -50,12 +75,37 @@ impl LiveHub {
     /// A hub whose sessions may fall this many messages behind before they resync.
     pub fn new() -> Self {
         let (tx, _) = broadcast::channel(8192);
-        Self { tx }
+        Self {
+            tx,
+            open: Arc::default(),
+        }
     }
 
-    /// A receiver for one session.
+    /// A receiver for one session (taken only once it has signed in).
     pub fn subscribe(&self) -> broadcast::Receiver<HubEvent> {
         self.tx.subscribe()
+    }
+
+    /// Receivers taken, i.e. signed-in sessions on this instance.
+    pub fn receivers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
+    /// A slot for one more session of `user_id`, or `None` when it has `limit` open already.
+    pub fn open_session(&self, user_id: i64, limit: u32) -> Option<SessionSlot> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(user_id).or_insert(0);
+        if *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(SessionSlot {
+            open: self.open.clone(),
+            user_id,
+        })
     }
 
     /// Relays the Redis live channels into the hub until shutdown, re-subscribing after any

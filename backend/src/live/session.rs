@@ -2,7 +2,7 @@
 //! a fresh snapshot whenever the session fell behind. Pings every 15 s; a client silent for
 //! 45 s is dropped.
 
-use super::HubEvent;
+use super::{HubEvent, LiveHub};
 use crate::access::{Scope, User, SIGN_IN_AGAIN};
 use crate::store;
 use crate::telemetry::metrics;
@@ -13,7 +13,7 @@ use shared::{ErrorBody, ErrorCode, ErrorDetail};
 use sqlx::PgPool;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::error::RecvError;
 
 const PING_EVERY: Duration = Duration::from_secs(15);
 const SILENT_LIMIT: Duration = Duration::from_secs(45);
@@ -23,16 +23,32 @@ const TOKEN_WAIT: Duration = Duration::from_secs(5);
 /// How often an open session checks that its login is still valid (and keeps it alive).
 const SESSION_CHECK: Duration = Duration::from_secs(60);
 
-/// Serves one session until either side closes it. Without a token in the URL, the first
-/// message must be `{"token": "..."}`.
+/// How the sessions of this instance are bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A session with no request for this long ends.
+    pub idle: chrono::Duration,
+    /// Sessions one user may have open at once.
+    pub per_user: u32,
+}
+
+/// At most one snapshot per session in this time: further `subscribe`s (and resyncs) within
+/// it are answered by one snapshot when it has passed (a client cannot make the server read
+/// every vehicle and alert in a loop).
+const SNAPSHOT_EVERY: Duration = Duration::from_secs(5);
+
+/// Serves one session until either side closes it. `user` is who the upgrade's ticket named;
+/// without one, the first message must be `{"token": "..."}`. The session takes a receiver
+/// of the hub only once signed in.
 pub async fn run(
     mut session: Session,
     mut incoming: MessageStream,
-    mut hub: broadcast::Receiver<HubEvent>,
+    live: LiveHub,
     pool: PgPool,
-    idle: chrono::Duration,
+    limits: Limits,
     user: Option<User>,
 ) {
+    let idle = limits.idle;
     let user = match user {
         Some(user) => user,
         None => match first_message_token(&mut incoming, &pool, idle).await {
@@ -44,6 +60,16 @@ pub async fn run(
             }
         },
     };
+    let Some(_slot) = live.open_session(user.id, limits.per_user) else {
+        let message = format!(
+            "at most {} live feeds per user are open at once; close one first",
+            limits.per_user
+        );
+        let _ = send_error(&mut session, ErrorCode::RateLimited, &message).await;
+        let _ = session.close(None).await;
+        return;
+    };
+    let mut hub = live.subscribe();
     let _open = OpenSession::count();
     let mut scope = user.scope();
     let mut check = tokio::time::interval(SESSION_CHECK);
@@ -60,8 +86,13 @@ pub async fn run(
     if send_snapshot(&mut session, &pool, &scope).await.is_err() {
         return;
     }
+    let mut snapshots = Snapshots::new();
     loop {
         tokio::select! {
+            () = tokio::time::sleep_until(snapshots.due_or_never()), if snapshots.is_due_later() => {
+                snapshots.sent();
+                if send_snapshot(&mut session, &pool, &scope).await.is_err() { break; }
+            }
             event = hub.recv() => {
                 let sent = match event {
                     Ok(HubEvent::Frame { topic, text, owner })
@@ -71,7 +102,9 @@ pub async fn run(
                         session.text(text).await.is_ok()
                     }
                     Ok(HubEvent::Frame { .. }) => true,
-                    Ok(HubEvent::Resync) | Err(RecvError::Lagged(_)) => send_snapshot(&mut session, &pool, &scope).await.is_ok(),
+                    Ok(HubEvent::Resync) | Err(RecvError::Lagged(_)) => {
+                        !snapshots.asked() || send_snapshot(&mut session, &pool, &scope).await.is_ok()
+                    }
                     Err(RecvError::Closed) => false,
                 };
                 if !sent { break; }
@@ -100,7 +133,7 @@ pub async fn run(
                                 };
                                 scope = narrowed;
                                 topics = sub.subscribe.into_iter().collect();
-                                if send_snapshot(&mut session, &pool, &scope).await.is_err() { break; }
+                                if snapshots.asked() && send_snapshot(&mut session, &pool, &scope).await.is_err() { break; }
                             }
                             Err(e) => {
                                 let body = ErrorBody { error: ErrorDetail::new(
@@ -153,6 +186,51 @@ async fn send_error(session: &mut Session, code: ErrorCode, message: &str) -> Re
     session.text(text).await.map_err(|_| ())
 }
 
+/// When a session's next snapshot may go: at once if the last is `SNAPSHOT_EVERY` old, else
+/// once it is (one for any number of asks in between).
+struct Snapshots {
+    last: Instant,
+    due: Option<Instant>,
+}
+
+impl Snapshots {
+    /// The first snapshot was just sent.
+    fn new() -> Self {
+        Self {
+            last: Instant::now(),
+            due: None,
+        }
+    }
+
+    /// A snapshot is asked for: `true` when it may go now (and counts as sent), else it is
+    /// due later.
+    fn asked(&mut self) -> bool {
+        if self.due.is_none() && self.last.elapsed() >= SNAPSHOT_EVERY {
+            self.sent();
+            return true;
+        }
+        self.due = Some(self.last + SNAPSHOT_EVERY);
+        false
+    }
+
+    fn sent(&mut self) {
+        self.last = Instant::now();
+        self.due = None;
+    }
+
+    fn is_due_later(&self) -> bool {
+        self.due.is_some()
+    }
+
+    /// When the pending snapshot is due (far away when none is).
+    fn due_or_never(&self) -> tokio::time::Instant {
+        let at = self
+            .due
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::time::Instant::from_std(at)
+    }
+}
+
 /// Counts an open session in the metrics while it lives.
 struct OpenSession;
 
@@ -181,7 +259,7 @@ async fn first_message_token(
     let first = tokio::time::timeout(TOKEN_WAIT, incoming.recv())
         .await
         .map_err(|_| {
-            "send the token: ?token= or a first message {\"token\": \"...\"}".to_owned()
+            "send a ticket (?ticket=, POST /api/v1/live/ticket) or a first message {\"token\": \"...\"}".to_owned()
         })?;
     let Some(Ok(Message::Text(text))) = first else {
         return Err("the first message must be {\"token\": \"...\"}".into());

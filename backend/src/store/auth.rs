@@ -167,7 +167,15 @@ pub async fn user_for_token(
     token: &str,
     idle: chrono::Duration,
 ) -> anyhow::Result<Option<User>> {
-    let hash = digest(token);
+    user_for_token_hash(pool, digest(token), idle).await
+}
+
+/// The signed-in user behind a token's hash, as `user_for_token`.
+pub async fn user_for_token_hash(
+    pool: &PgPool,
+    hash: String,
+    idle: chrono::Duration,
+) -> anyhow::Result<Option<User>> {
     let Some(row) = live_session(pool, &hash, idle).await? else {
         return Ok(None);
     };
@@ -414,4 +422,39 @@ pub async fn enterprise_district(pool: &PgPool, code: &str) -> anyhow::Result<Op
         .fetch_optional(pool)
         .await
         .context("reading an enterprise's district")
+}
+
+/// Issues a live-feed ticket (its hash kept) for the session of `token_hash`, valid until
+/// `expires_at`; expired tickets are swept on the way.
+pub async fn issue_ticket(
+    pool: &PgPool,
+    ticket_hash: &str,
+    token_hash: &str,
+    expires_at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "WITH swept AS (DELETE FROM live_tickets WHERE expires_at < now() - interval '1 minute') \
+         INSERT INTO live_tickets (ticket_hash, token_hash, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(ticket_hash)
+    .bind(token_hash)
+    .bind(expires_at)
+    .execute(pool)
+    .await
+    .context("issuing a live ticket")?;
+    Ok(())
+}
+
+/// Redeems a ticket: the token hash of its session if it exists and has not expired; it is
+/// gone afterwards either way (single use, on any instance).
+pub async fn redeem_ticket(pool: &PgPool, ticket_hash: &str) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar(
+        "DELETE FROM live_tickets WHERE ticket_hash = $1 \
+         RETURNING CASE WHEN expires_at > now() THEN token_hash END",
+    )
+    .bind(ticket_hash)
+    .fetch_optional(pool)
+    .await
+    .map(Option::flatten)
+    .context("redeeming a live ticket")
 }

@@ -1,4 +1,5 @@
-//! The live feed: one WebSocket to `/api/v1/live?token=`, reopened with back-off whenever it
+//! The live feed: one WebSocket to `/api/v1/live` (the session's token as the first message:
+//! a token never goes in a URL), reopened with back-off whenever it
 //! closes (backend restart, network loss), each message decoded into
 //! `shared::live::LiveMessage`. A browser cannot see why an upgrade failed, so after every
 //! close `/auth/me` tells a dead session (stop, sign in again) from a server that is away
@@ -7,26 +8,27 @@
 use crate::services::{api, token};
 use crate::state::{ConnStatus, LiveAction, LiveContext};
 use futures::future::Either;
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message};
 use gloo_timers::future::sleep;
 use shared::live::LiveMessage;
 use shared::{ErrorBody, ErrorCode};
 use std::time::Duration;
 
-/// The WebSocket URL on the page's own host, with the session's token.
-fn live_url(token: &str) -> Option<String> {
+/// The WebSocket URL on the page's own host.
+fn live_url() -> Option<String> {
     let location = web_sys::window()?.location();
     let scheme = if location.protocol().ok()? == "https:" {
         "wss"
     } else {
         "ws"
     };
-    Some(format!(
-        "{scheme}://{}/api/v1/live?token={}",
-        location.host().ok()?,
-        token::encode(token)
-    ))
+    Some(format!("{scheme}://{}/api/v1/live", location.host().ok()?))
+}
+
+/// The first message: who the session is.
+fn hello(token: &str) -> String {
+    serde_json::json!({ "token": token }).to_string()
 }
 
 /// Whether a message is the server's `{"error": {"code": "unauthorized"}}`.
@@ -64,8 +66,11 @@ pub async fn run(live: LiveContext) {
             token::expired();
             return;
         };
-        let Some(url) = live_url(&token) else { return };
+        let Some(url) = live_url() else { return };
         if let Ok(mut ws) = WebSocket::open(&url) {
+            // Sent once the socket is open (the sink waits for it). If it fails the socket is
+            // closed, which the reading below sees: the feed reconnects as after any close.
+            let _ = ws.send(Message::Text(hello(&token))).await;
             let mut opened = false;
             // What arrives within `BATCH_MS` is applied together: at thousands of vehicle
             // fixes a second, one render per message would never keep up.
@@ -147,5 +152,11 @@ mod tests {
             r#"{"error":{"code":"forbidden","message":"outside your scope"}}"#
         ));
         assert!(!is_session_end(r#"{"type":"alert"}"#));
+    }
+
+    #[test]
+    fn the_token_goes_in_the_first_message_not_the_url() {
+        let first: serde_json::Value = serde_json::from_str(&hello("t0k\"en")).unwrap();
+        assert_eq!(first, serde_json::json!({"token": "t0k\"en"}));
     }
 }
