@@ -13,6 +13,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 use shared::cylinder::{Compliance, Custody};
+use shared::ids::{DistrictCode, EnterpriseCode, StationCode};
 use shared::place::PlaceKind;
 use shared::ErrorCode;
 
@@ -23,9 +24,9 @@ use shared::ErrorCode;
 pub struct FillingsQuery {
     from: Option<DateTime<FixedOffset>>,
     to: Option<DateTime<FixedOffset>>,
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
-    station_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
+    station_code: Option<StationCode>,
     flagged: Option<bool>,
     /// Later than `late_filling_s`.
     late: Option<bool>,
@@ -41,9 +42,9 @@ pub struct FillingsQuery {
 pub struct DecisionsQuery {
     from: Option<DateTime<FixedOffset>>,
     to: Option<DateTime<FixedOffset>>,
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
-    station_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
+    station_code: Option<StationCode>,
     allowed: Option<bool>,
     rule: Option<String>,
     limit: Option<i64>,
@@ -90,12 +91,12 @@ fn window(
 async fn scope_of(
     state: &AppState,
     user: &User,
-    enterprise: Option<&str>,
-    district: Option<&str>,
-    station: Option<&str>,
+    enterprise: Option<&EnterpriseCode>,
+    district: Option<&DistrictCode>,
+    station: Option<&StationCode>,
 ) -> Result<crate::access::Scope, ApiError> {
     let scope = super::alerts::narrowed(state, user, enterprise, district).await?;
-    super::stats::station_in_scope(state, station, &scope).await?;
+    super::stats::station_in_scope(state, station.map(StationCode::as_str), &scope).await?;
     Ok(scope)
 }
 
@@ -119,9 +120,9 @@ pub async fn fillings(
     let scope = scope_of(
         &state,
         &user,
-        q.enterprise_code.as_deref(),
-        q.district_code.as_deref(),
-        q.station_code.as_deref(),
+        q.enterprise_code.as_ref(),
+        q.district_code.as_ref(),
+        q.station_code.as_ref(),
     )
     .await?;
     let station = q.station_code.as_deref();
@@ -203,9 +204,9 @@ pub async fn decisions(
     let scope = scope_of(
         &state,
         &user,
-        q.enterprise_code.as_deref(),
-        q.district_code.as_deref(),
-        q.station_code.as_deref(),
+        q.enterprise_code.as_ref(),
+        q.district_code.as_ref(),
+        q.station_code.as_ref(),
     )
     .await?;
     let station = q.station_code.as_deref();
@@ -260,8 +261,8 @@ pub async fn decisions(
 pub struct HistoryQuery {
     from: Option<DateTime<FixedOffset>>,
     to: Option<DateTime<FixedOffset>>,
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
     kind: Option<String>,
     op: Option<String>,
     /// Collected empty or returned to a station afterwards.
@@ -349,8 +350,8 @@ pub async fn history(
     let scope = scope_of(
         &state,
         &user,
-        q.enterprise_code.as_deref(),
-        q.district_code.as_deref(),
+        q.enterprise_code.as_ref(),
+        q.district_code.as_ref(),
         None,
     )
     .await?;
@@ -404,8 +405,8 @@ pub async fn history(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CustomersQuery {
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
     kind: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
@@ -434,8 +435,8 @@ pub async fn customers(
     let scope = scope_of(
         &state,
         &user,
-        q.enterprise_code.as_deref(),
-        q.district_code.as_deref(),
+        q.enterprise_code.as_ref(),
+        q.district_code.as_ref(),
         None,
     )
     .await?;
@@ -490,9 +491,9 @@ pub struct CylindersQuery {
     medium: Option<shared::medium::Medium>,
     custody: Option<String>,
     compliance: Option<String>,
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
-    station_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
+    station_code: Option<StationCode>,
     /// With (`true`) or without (`false`) usage registration.
     registered: Option<bool>,
     /// Tag read in the field at least once (`true`) or never (`false`).
@@ -575,9 +576,9 @@ pub async fn cylinders(
     let scope = scope_of(
         &state,
         &user,
-        q.enterprise_code.as_deref(),
-        q.district_code.as_deref(),
-        q.station_code.as_deref(),
+        q.enterprise_code.as_ref(),
+        q.district_code.as_ref(),
+        q.station_code.as_ref(),
     )
     .await?;
     let csv = wants_csv(q.format.as_deref())?;
