@@ -4,7 +4,7 @@
 
 use crate::alert::{AlertKind, AlertStatus, Severity};
 use crate::auth::{DeviceKind, Role};
-use crate::cylinder::{Custody, ScanOp};
+use crate::cylinder::{Compliance, Custody, ScanOp};
 use crate::filling::{FillingFlag, FillingRule};
 use crate::history::{HistoryKind, HistoryOp};
 use crate::ids::{
@@ -87,6 +87,7 @@ enum_as_text!(
     Role,
     DeviceKind,
     Custody,
+    Compliance,
     ScanOp,
     FillingRule,
     FillingFlag,

@@ -491,7 +491,7 @@ pub fn view(
         }),
         _ if record.custody.is_none() => Some(PlaceRef {
             kind: PlaceKind::Station.name().to_owned(),
-            code: record.station_code.clone(),
+            code: record.station_code.to_string(),
             name: record.station_name.clone(),
         }),
         _ => None,

@@ -519,12 +519,12 @@ const CYLINDER_COLUMNS: [&str; 9] = [
 
 fn cylinder_cells(r: &store::stats::Listed) -> Vec<String> {
     vec![
-        r.code.clone(),
-        r.medium.clone(),
+        r.code.to_string(),
+        r.medium.code().to_owned(),
         r.custody.name().to_owned(),
-        r.compliance.clone(),
-        r.owner.clone(),
-        r.district_code.clone().unwrap_or_default(),
+        r.compliance.name().to_owned(),
+        r.owner.to_string(),
+        r.district_code.as_deref().unwrap_or_default().to_owned(),
         r.place_kind
             .map(PlaceKind::name)
             .unwrap_or_default()
@@ -587,8 +587,8 @@ pub async fn cylinders(
         file: "cylinders.csv",
         columns: &CYLINDER_COLUMNS,
         cells: cylinder_cells,
-        after: |r| r.code.clone(),
-        cursor: |r| r.code.clone(),
+        after: |r| r.code.to_string(),
+        cursor: |r| r.code.to_string(),
     };
     let (pool, scope, filter) = (&state.pool, &scope, &filter);
     let (station, now) = (q.station_code.as_deref(), super::stats::classify(&state));
@@ -602,12 +602,12 @@ pub async fn cylinders(
             },
             |r| {
                 Some(shared::stats::CylinderItem {
-                    code: r.code,
-                    medium: r.medium,
+                    code: r.code.into(),
+                    medium: r.medium.into(),
                     custody: r.custody,
-                    compliance: r.compliance,
-                    owner_enterprise_code: r.owner,
-                    district_code: r.district_code,
+                    compliance: r.compliance.name().to_owned(),
+                    owner_enterprise_code: r.owner.into(),
+                    district_code: r.district_code.map(String::from),
                     place_kind: r.place_kind,
                     place_code: r.place_code,
                     last_seen_at: r.last_seen_at,

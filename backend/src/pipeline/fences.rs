@@ -196,7 +196,9 @@ fn alert_for(
     let fence = index.by_key(key)?;
     let kind = match (fence.kind, transition) {
         (FenceKind::Restricted, Transition::Enter | Transition::Cross) => AlertKind::RestrictedZone,
-        (FenceKind::Corridor, Transition::Exit) if fence.vehicles.contains(&mv.plate) => {
+        (FenceKind::Corridor, Transition::Exit)
+            if fence.vehicles.iter().any(|v| v.as_str() == mv.plate) =>
+        {
             AlertKind::CorridorExit
         }
         _ => return None,
