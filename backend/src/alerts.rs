@@ -33,7 +33,7 @@ pub fn view(row: AlertRow) -> Alert {
             id: row.subject_id,
         },
         enterprise_code: row.enterprise_code.map(String::from),
-        district_code: row.district_code,
+        district_code: row.district_code.map(String::from),
         place: match (row.lon, row.lat) {
             (Some(lon), Some(lat)) => GeoPoint::new(lon, lat).ok(),
             _ => None,

@@ -44,6 +44,11 @@ impl Compliance {
         }
     }
 
+    /// Parses a wire name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
     /// What the public sees: 合格, 即将到期, 过期 or 报废 (and 未登记).
     pub fn label_zh(self) -> &'static str {
         match self {

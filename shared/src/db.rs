@@ -4,16 +4,19 @@
 
 use crate::alert::{AlertKind, AlertStatus, Severity};
 use crate::auth::{DeviceKind, Role};
-use crate::cylinder::{Custody, ScanOp};
+use crate::cylinder::{Compliance, Custody, ScanOp};
 use crate::filling::{FillingFlag, FillingRule};
+use crate::history::{HistoryKind, HistoryOp};
 use crate::ids::{
     CustomerCode, CylinderCode, DeviceId, DistrictCode, EnterpriseCode, StaffNo, StationCode,
     TagId, VehiclePlate,
 };
+use crate::medium::Medium;
 use crate::place::{PlaceKind, SubjectKind};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgTypeInfo, PgValueRef, Postgres};
+use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgRow, PgTypeInfo, PgValueRef, Postgres};
+use sqlx::Row;
 
 /// Implements `sqlx::Type`, `Encode` and `Decode` as text: the method `$to` gives the text,
 /// `$from` parses it (`None`: not a valid value).
@@ -84,9 +87,27 @@ enum_as_text!(
     Role,
     DeviceKind,
     Custody,
+    Compliance,
     ScanOp,
     FillingRule,
     FillingFlag,
     PlaceKind,
-    SubjectKind
+    SubjectKind,
+    HistoryKind
 );
+
+/// A history row's `kind` and `op` columns read together (`#[sqlx(flatten)]`): a pair that
+/// does not exist is a decode error naming both.
+impl<'r> sqlx::FromRow<'r, PgRow> for HistoryOp {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let kind: &str = row.try_get("kind")?;
+        let op: Option<&str> = row.try_get("op")?;
+        HistoryOp::from_parts(kind, op).ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: "kind, op".to_owned(),
+            source: format!("stored history kind {kind:?} with op {op:?} is not a valid pair")
+                .into(),
+        })
+    }
+}
+
+as_text!(Medium, code, |s: &str| Medium::try_from(s.to_owned()).ok());

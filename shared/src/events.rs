@@ -84,7 +84,7 @@ pub struct Scan {
 }
 
 /// When a check was made (seed 004 Appendix C.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStage {
@@ -92,6 +92,12 @@ pub enum CheckStage {
     During,
     Post,
 }
+
+crate::place::names!(CheckStage {
+    Pre => "pre",
+    During => "during",
+    Post => "post",
+});
 
 /// A pre-, in- or post-fill check record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,13 +114,18 @@ pub struct Check {
 }
 
 /// What a periodic inspection concluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Conclusion {
     Pass,
     Scrap,
 }
+
+crate::place::names!(Conclusion {
+    Pass => "pass",
+    Scrap => "scrap",
+});
 
 /// A periodic-inspection result (seed 004 Appendix D).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -148,6 +148,14 @@ macro_rules! code_type {
             }
         }
 
+        // Hash and Eq agree with `str`'s (the derive hashes the one `String`), so a map keyed
+        // by the code can be read with a `&str`.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl std::ops::Deref for $name {
             type Target = str;
 

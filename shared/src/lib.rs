@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod filling;
 pub mod health;
+pub mod history;
 pub mod ids;
 pub mod live;
 pub mod medium;

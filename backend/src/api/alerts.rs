@@ -15,6 +15,8 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use shared::alert::{AlertKind, AlertNote, AlertStatus, Severity};
 use shared::auth::Role;
+use shared::ids::{DistrictCode, EnterpriseCode};
+use shared::place::SubjectKind;
 use shared::ErrorCode;
 use uuid::Uuid;
 
@@ -37,9 +39,9 @@ pub struct ListQuery {
     status: Option<AlertStatus>,
     kind: Option<AlertKind>,
     severity: Option<Severity>,
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
-    subject_type: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
+    subject_type: Option<SubjectKind>,
     subject_id: Option<String>,
     /// Opened at or after (RFC 3339).
     from: Option<chrono::DateTime<chrono::FixedOffset>>,
@@ -87,7 +89,7 @@ fn csv_cells(r: &AlertRow) -> [String; 16] {
         r.subject_type.name().to_owned(),
         r.subject_id.clone(),
         r.enterprise_code.as_deref().unwrap_or_default().to_owned(),
-        opt(&r.district_code),
+        r.district_code.as_deref().unwrap_or_default().to_owned(),
         opt(&r.place_name),
         r.opened_at.to_rfc3339(),
         r.last_seen_at.to_rfc3339(),
@@ -116,15 +118,15 @@ pub async fn list(
     let scope = narrowed(
         &state,
         &user,
-        query.enterprise_code.as_deref(),
-        query.district_code.as_deref(),
+        query.enterprise_code.as_ref(),
+        query.district_code.as_ref(),
     )
     .await?;
     let filter = Filter {
         status: query.status,
         kind: query.kind,
         severity: query.severity,
-        subject_type: query.subject_type.clone(),
+        subject_type: query.subject_type,
         subject_id: query.subject_id.clone(),
         unresolved: false,
         opened_from: query.from.map(|t| t.with_timezone(&chrono::Utc)),
@@ -236,12 +238,15 @@ async fn handle(
 pub async fn narrowed(
     state: &AppState,
     user: &User,
-    enterprise: Option<&str>,
-    district: Option<&str>,
+    enterprise: Option<&EnterpriseCode>,
+    district: Option<&DistrictCode>,
 ) -> Result<crate::access::Scope, ApiError> {
     let scope = user
         .scope()
-        .narrow(enterprise, district)
+        .narrow(
+            enterprise.map(EnterpriseCode::as_str),
+            district.map(DistrictCode::as_str),
+        )
         .ok_or_else(|| ApiError::client(ErrorCode::NotFound, "no such enterprise or district"))?;
     if let Some(code) = enterprise {
         if !store::cylinders::enterprise_exists(&state.pool, code, &scope).await? {

@@ -13,7 +13,9 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
-use shared::cylinder::{Custody, CylinderView, HistoryEntry, Page, PlaceRef};
+use shared::cylinder::{Custody, CylinderView, HistoryEntry, Page, PlaceRef, ScanOp};
+use shared::history::HistoryOp;
+use shared::ids::EnterpriseCode;
 use shared::place::PlaceKind;
 use shared::registry::{
     parse, CylinderArchive, ImportReport, RowError, CYLINDER_COLUMNS, CYLINDER_NUMBER_COLUMNS,
@@ -311,7 +313,7 @@ fn row_value(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
-    enterprise_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
 }
 
 /// `GET /api/v1/cylinders/export` (text/csv), streamed in pages.
@@ -489,7 +491,7 @@ pub fn view(
         }),
         _ if record.custody.is_none() => Some(PlaceRef {
             kind: PlaceKind::Station.name().to_owned(),
-            code: record.station_code.clone(),
+            code: record.station_code.to_string(),
             name: record.station_name.clone(),
         }),
         _ => None,
@@ -566,28 +568,25 @@ pub async fn history(
 }
 
 fn entry(row: store::custody::HistoryRow) -> Result<HistoryEntry, ApiError> {
-    fn code<T: std::str::FromStr>(s: Option<String>) -> Option<T> {
-        s.and_then(|s| s.parse().ok())
-    }
     let custody_after = row.custody_after;
-    let target_place = match (row.kind.as_str(), row.op.as_deref()) {
-        ("scan" | "filling", Some("fill")) => row.station_name.clone(),
+    let target_place = match row.op {
+        HistoryOp::Scan(ScanOp::Fill) | HistoryOp::Filling => row.station_name.clone(),
         _ => row.customer_name.clone().or(row.to_station_name.clone()),
     };
     Ok(HistoryEntry {
         id: row.event_id,
-        kind: row.kind,
-        op: row.op,
+        kind: row.op.kind().name().to_owned(),
+        op: Some(row.op.op().to_owned()),
         occurred_at: to_beijing(row.occurred_at),
         received_at: to_beijing(row.received_at),
-        station_code: code(row.station_code.clone()),
+        station_code: row.station_code,
         place: row.station_name,
         target_place,
         location: match (row.lon, row.lat) {
             (Some(lon), Some(lat)) => GeoPoint::new(lon, lat).ok(),
             _ => None,
         },
-        staff_no: code(row.staff_no),
+        staff_no: row.staff_no,
         staff_name: row.staff_name.or_else(|| {
             row.details
                 .as_ref()
@@ -595,7 +594,7 @@ fn entry(row: store::custody::HistoryRow) -> Result<HistoryEntry, ApiError> {
                 .and_then(|n| n.as_str())
                 .map(str::to_owned)
         }),
-        vehicle_plate: row.vehicle_plate.and_then(|p| p.try_into().ok()),
+        vehicle_plate: row.vehicle_plate,
         mass_before_kg: row.mass_before_kg,
         mass_after_kg: row.mass_after_kg,
         custody_after,

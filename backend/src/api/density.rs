@@ -12,6 +12,7 @@ use serde::Deserialize;
 use shared::density::{
     Density, Sites, VehicleLoads, CELL_DEG_DEFAULT, CELL_DEG_MAX, CELL_DEG_MIN, SITES_CUSTOMER_CAP,
 };
+use shared::ids::{DistrictCode, EnterpriseCode};
 use shared::{ErrorCode, ErrorDetail};
 
 /// `?cell_deg=&enterprise_code=&district_code=`.
@@ -20,8 +21,8 @@ use shared::{ErrorCode, ErrorDetail};
 #[serde(deny_unknown_fields)]
 pub struct DensityQuery {
     cell_deg: Option<f64>,
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
 }
 
 /// `GET /api/v1/stats/density`.
@@ -45,8 +46,8 @@ pub async fn density(
     let scope = super::alerts::narrowed(
         &state,
         &user,
-        query.enterprise_code.as_deref(),
-        query.district_code.as_deref(),
+        query.enterprise_code.as_ref(),
+        query.district_code.as_ref(),
     )
     .await?;
     let cells = store::density::cells(&state.pool, &scope, cell_deg).await?;
@@ -63,8 +64,8 @@ pub async fn density(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeQuery {
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
 }
 
 /// Which sites `GET /api/v1/sites` lists.
@@ -81,8 +82,8 @@ pub enum SiteKind {
 #[serde(deny_unknown_fields)]
 pub struct SitesQuery {
     kind: Option<SiteKind>,
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
 }
 
 /// `GET /api/v1/sites`.
@@ -96,8 +97,8 @@ pub async fn sites(
     let scope = super::alerts::narrowed(
         &state,
         &user,
-        query.enterprise_code.as_deref(),
-        query.district_code.as_deref(),
+        query.enterprise_code.as_ref(),
+        query.district_code.as_ref(),
     )
     .await?;
     let mut sites = store::density::sites(
@@ -126,8 +127,8 @@ pub async fn vehicle_loads(
     let scope = super::alerts::narrowed(
         &state,
         &user,
-        query.enterprise_code.as_deref(),
-        query.district_code.as_deref(),
+        query.enterprise_code.as_ref(),
+        query.district_code.as_ref(),
     )
     .await?;
     let vehicles = store::density::vehicle_loads(&state.pool, &scope).await?;

@@ -26,7 +26,6 @@ use shared::filling::{
     AuthorizeRequest, AuthorizeResponse, FillingFlag, FillingResponse, FillingRule, NewFilling,
     RuleReason,
 };
-use shared::medium::Medium;
 use shared::place::SubjectKind;
 use shared::{ErrorCode, ErrorDetail};
 use std::time::Duration;
@@ -277,15 +276,15 @@ async fn gather_and_decide(
         return Ok(None);
     };
     let key = match (&ask.cylinder_code, &ask.tag_id) {
-        (Some(code), _) => CylinderKey::Code(code.as_str().to_owned()),
-        (None, Some(tag)) => CylinderKey::Tag(tag.as_str().to_owned()),
+        (Some(code), _) => CylinderKey::Code(code.clone()),
+        (None, Some(tag)) => CylinderKey::Tag(tag.clone()),
         (None, None) => anyhow::bail!("the question names no cylinder"),
     };
     let row = lane.facts.read(key).await?;
     let facts = Facts {
         now: Utc::now(),
         today: today_in_shanghai(),
-        station_code: ask.station_code.as_str().to_owned(),
+        station_code: ask.station_code.clone(),
         gun_medium: ask.medium,
         enterprise: EnterpriseFacts {
             filling_licence_expires: station.filling_licence_expires,
@@ -305,12 +304,12 @@ async fn gather_and_decide(
     let digest = crate::access::digest(&facts_json.to_string());
     let row = DecisionRow {
         id: decision_id,
-        station_code: ask.station_code.as_str().to_owned(),
+        station_code: ask.station_code.clone(),
         gun_no: ask.gun_no.as_str().to_owned(),
-        cylinder_code: ask.cylinder_code.as_ref().map(|c| c.as_str().to_owned()),
-        tag_id: ask.tag_id.as_ref().map(|t| t.as_str().to_owned()),
-        medium: ask.medium.code().to_owned(),
-        staff_no: ask.staff_no.as_str().to_owned(),
+        cylinder_code: ask.cylinder_code.clone(),
+        tag_id: ask.tag_id.clone(),
+        medium: ask.medium,
+        staff_no: ask.staff_no.clone(),
         device_id: device.device_id.clone(),
         enterprise_code: device.enterprise_code.clone(),
         allowed,
@@ -322,10 +321,9 @@ async fn gather_and_decide(
 }
 
 fn cylinder_facts(row: &CylinderRow) -> anyhow::Result<CylinderFacts> {
-    let medium: Medium = row.medium.parse()?;
     let life_years = u32::try_from(row.design_life_years)?;
     Ok(CylinderFacts {
-        medium,
+        medium: row.medium,
         registered: row.registration_no.is_some(),
         next_inspection_on: row.next_inspection_on,
         life_ends_on: row
@@ -498,10 +496,10 @@ pub async fn record(
             id,
             decision_id: new.decision_id,
             cylinder_id: cylinder.id,
-            station_code: new.station_code.as_str().to_owned(),
+            station_code: new.station_code.clone(),
             licence_no: new.licence_no.as_str().to_owned(),
             gun_no: new.gun_no.as_str().to_owned(),
-            staff_no: new.staff_no.as_str().to_owned(),
+            staff_no: new.staff_no.clone(),
             staff_name: new.staff_name.as_str().to_owned(),
             started_at: new.started_at.with_timezone(&Utc),
             ended_at,
@@ -605,8 +603,8 @@ pub async fn station_summary(
                 id: row.id,
                 decided_at: crate::rules::compliance::to_beijing(row.decided_at),
                 gun_no: row.gun_no,
-                cylinder_code: row.cylinder_code,
-                tag_id: row.tag_id,
+                cylinder_code: row.cylinder_code.map(String::from),
+                tag_id: row.tag_id.map(String::from),
                 allowed: row.allowed,
                 reasons: serde_json::from_value(row.reasons)?,
             })

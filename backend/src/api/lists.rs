@@ -14,6 +14,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 use shared::cylinder::{Compliance, Custody};
+use shared::ids::{DistrictCode, EnterpriseCode, StationCode};
 use shared::place::PlaceKind;
 use shared::ErrorCode;
 
@@ -24,9 +25,9 @@ use shared::ErrorCode;
 pub struct FillingsQuery {
     from: Option<DateTime<FixedOffset>>,
     to: Option<DateTime<FixedOffset>>,
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
-    station_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
+    station_code: Option<StationCode>,
     flagged: Option<bool>,
     /// Later than `late_filling_s`.
     late: Option<bool>,
@@ -42,9 +43,9 @@ pub struct FillingsQuery {
 pub struct DecisionsQuery {
     from: Option<DateTime<FixedOffset>>,
     to: Option<DateTime<FixedOffset>>,
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
-    station_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
+    station_code: Option<StationCode>,
     allowed: Option<bool>,
     rule: Option<String>,
     limit: Option<i64>,
@@ -88,12 +89,12 @@ fn window(
 async fn scope_of(
     state: &AppState,
     user: &User,
-    enterprise: Option<&str>,
-    district: Option<&str>,
-    station: Option<&str>,
+    enterprise: Option<&EnterpriseCode>,
+    district: Option<&DistrictCode>,
+    station: Option<&StationCode>,
 ) -> Result<crate::access::Scope, ApiError> {
     let scope = super::alerts::narrowed(state, user, enterprise, district).await?;
-    super::stats::station_in_scope(state, station, &scope).await?;
+    super::stats::station_in_scope(state, station.map(StationCode::as_str), &scope).await?;
     Ok(scope)
 }
 
@@ -117,9 +118,9 @@ pub async fn fillings(
     let scope = scope_of(
         &state,
         &user,
-        q.enterprise_code.as_deref(),
-        q.district_code.as_deref(),
-        q.station_code.as_deref(),
+        q.enterprise_code.as_ref(),
+        q.district_code.as_ref(),
+        q.station_code.as_ref(),
     )
     .await?;
     let station = q.station_code.as_deref();
@@ -201,9 +202,9 @@ pub async fn decisions(
     let scope = scope_of(
         &state,
         &user,
-        q.enterprise_code.as_deref(),
-        q.district_code.as_deref(),
-        q.station_code.as_deref(),
+        q.enterprise_code.as_ref(),
+        q.district_code.as_ref(),
+        q.station_code.as_ref(),
     )
     .await?;
     let station = q.station_code.as_deref();
@@ -258,8 +259,8 @@ pub async fn decisions(
 pub struct HistoryQuery {
     from: Option<DateTime<FixedOffset>>,
     to: Option<DateTime<FixedOffset>>,
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
     kind: Option<String>,
     op: Option<String>,
     /// Collected empty or returned to a station afterwards.
@@ -347,8 +348,8 @@ pub async fn history(
     let scope = scope_of(
         &state,
         &user,
-        q.enterprise_code.as_deref(),
-        q.district_code.as_deref(),
+        q.enterprise_code.as_ref(),
+        q.district_code.as_ref(),
         None,
     )
     .await?;
@@ -402,8 +403,8 @@ pub async fn history(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CustomersQuery {
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
     kind: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
@@ -432,8 +433,8 @@ pub async fn customers(
     let scope = scope_of(
         &state,
         &user,
-        q.enterprise_code.as_deref(),
-        q.district_code.as_deref(),
+        q.enterprise_code.as_ref(),
+        q.district_code.as_ref(),
         None,
     )
     .await?;
@@ -488,9 +489,9 @@ pub struct CylindersQuery {
     medium: Option<shared::medium::Medium>,
     custody: Option<String>,
     compliance: Option<String>,
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
-    station_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
+    station_code: Option<StationCode>,
     /// With (`true`) or without (`false`) usage registration.
     registered: Option<bool>,
     /// Tag read in the field at least once (`true`) or never (`false`).
@@ -516,12 +517,12 @@ const CYLINDER_COLUMNS: [&str; 9] = [
 
 fn cylinder_cells(r: &store::stats::Listed) -> Vec<String> {
     vec![
-        r.code.clone(),
-        r.medium.clone(),
+        r.code.to_string(),
+        r.medium.code().to_owned(),
         r.custody.name().to_owned(),
-        r.compliance.clone(),
-        r.owner.clone(),
-        r.district_code.clone().unwrap_or_default(),
+        r.compliance.name().to_owned(),
+        r.owner.to_string(),
+        r.district_code.as_deref().unwrap_or_default().to_owned(),
         r.place_kind
             .map(PlaceKind::name)
             .unwrap_or_default()
@@ -573,9 +574,9 @@ pub async fn cylinders(
     let scope = scope_of(
         &state,
         &user,
-        q.enterprise_code.as_deref(),
-        q.district_code.as_deref(),
-        q.station_code.as_deref(),
+        q.enterprise_code.as_ref(),
+        q.district_code.as_ref(),
+        q.station_code.as_ref(),
     )
     .await?;
     let csv = wants_csv(q.format.as_deref())?;
@@ -584,8 +585,8 @@ pub async fn cylinders(
         file: "cylinders.csv",
         columns: &CYLINDER_COLUMNS,
         cells: cylinder_cells,
-        after: |r| r.code.clone(),
-        cursor: |r| r.code.clone(),
+        after: |r| r.code.to_string(),
+        cursor: |r| r.code.to_string(),
     };
     let (pool, scope, filter) = (&state.pool, &scope, &filter);
     let (station, now) = (q.station_code.as_deref(), super::stats::classify(&state));
@@ -599,12 +600,12 @@ pub async fn cylinders(
             },
             |r| {
                 Some(shared::stats::CylinderItem {
-                    code: r.code,
-                    medium: r.medium,
+                    code: r.code.into(),
+                    medium: r.medium.into(),
                     custody: r.custody,
-                    compliance: r.compliance,
-                    owner_enterprise_code: r.owner,
-                    district_code: r.district_code,
+                    compliance: r.compliance.name().to_owned(),
+                    owner_enterprise_code: r.owner.into(),
+                    district_code: r.district_code.map(String::from),
                     place_kind: r.place_kind,
                     place_code: r.place_code,
                     last_seen_at: r.last_seen_at,

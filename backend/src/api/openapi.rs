@@ -75,7 +75,13 @@ a WebSocket; its messages are described in README.md. Every error is \
         public::cylinder,
         basemap::districts,
     ),
-    components(schemas(shared::ErrorBody, shared::ErrorCode, shared::registry::CylinderArchive)),
+    components(schemas(
+        shared::ErrorBody,
+        shared::ErrorCode,
+        shared::registry::CylinderArchive,
+        shared::place::SubjectKind,
+        density::SiteKind
+    )),
     modifiers(&Common),
 )]
 struct ApiDoc;

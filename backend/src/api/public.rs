@@ -9,6 +9,8 @@ use crate::rules::compliance::to_beijing;
 use crate::store;
 use actix_web::{web, HttpResponse};
 use shared::cylinder::{PublicCylinder, PublicHistoryItem};
+use shared::events::Conclusion;
+use shared::history::HistoryOp;
 use shared::ErrorCode;
 
 /// Places shown on the public page.
@@ -37,10 +39,10 @@ pub async fn cylinder(
     let history = recent
         .into_iter()
         .map(|row| PublicHistoryItem {
-            op: match (row.kind.as_str(), row.op.as_deref()) {
-                ("inspection", Some("pass")) => "inspect".to_owned(),
-                ("inspection", _) => "scrap".to_owned(),
-                (_, op) => op.unwrap_or_default().to_owned(),
+            op: match row.op {
+                HistoryOp::Inspection(Conclusion::Pass) => "inspect".to_owned(),
+                HistoryOp::Inspection(Conclusion::Scrap) => "scrap".to_owned(),
+                op => op.op().to_owned(),
             },
             at: to_beijing(row.occurred_at),
             place: row.station_name.or(row.to_station_name),

@@ -7,6 +7,7 @@ use crate::store;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
+use shared::ids::{DistrictCode, EnterpriseCode, StationCode};
 use shared::stats::{
     AlertKindStats, AlertStats, Bucket, ComplianceCounts, ComplianceDistribution, ComplianceGroup,
     FillingBucket, FillingStats, Flow, Flows, GroupBy, Inventory, Links, Recovery, RecoveryStats,
@@ -42,13 +43,13 @@ fn encode(value: &str) -> String {
 }
 
 /// The lists behind one inventory row (or the total row).
-fn inventory_links(medium: Option<&str>, scope: &[(&str, &Option<String>)]) -> Links {
+fn inventory_links(medium: Option<&str>, scope: &[(&str, Option<&str>)]) -> Links {
     INVENTORY_COLUMNS
         .iter()
         .map(|(column, states)| {
             let custody = states.join(",");
             let mut params = vec![("medium", medium), ("custody", Some(custody.as_str()))];
-            params.extend(scope.iter().map(|(k, v)| (*k, v.as_deref())));
+            params.extend(scope.iter().copied());
             ((*column).to_owned(), list_link(&params))
         })
         .collect()
@@ -80,9 +81,9 @@ pub(crate) async fn station_in_scope(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InventoryQuery {
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
-    station_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
+    station_code: Option<StationCode>,
 }
 
 /// `GET /api/v1/stats/inventory`: the inventory table (seed 000 §3.7) for the city, a
@@ -97,8 +98,8 @@ pub async fn inventory(
     let scope = super::alerts::narrowed(
         &state,
         &user,
-        query.enterprise_code.as_deref(),
-        query.district_code.as_deref(),
+        query.enterprise_code.as_ref(),
+        query.district_code.as_ref(),
     )
     .await?;
     station_in_scope(&state, query.station_code.as_deref(), &scope).await?;
@@ -110,9 +111,9 @@ pub async fn inventory(
     )
     .await?;
     let scope_params = [
-        ("enterprise_code", &query.enterprise_code),
-        ("district_code", &query.district_code),
-        ("station_code", &query.station_code),
+        ("enterprise_code", query.enterprise_code.as_deref()),
+        ("district_code", query.district_code.as_deref()),
+        ("station_code", query.station_code.as_deref()),
     ];
     let mut table = Inventory::of(rows);
     for row in &mut table.rows {
@@ -129,10 +130,10 @@ pub async fn inventory(
 pub struct ComplianceQuery {
     #[serde(default)]
     group_by: GroupBy,
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
     /// Only the cylinders registered at this station.
-    station_code: Option<String>,
+    station_code: Option<StationCode>,
 }
 
 /// `GET /api/v1/stats/compliance`: cylinders by worst compliance status, per enterprise or
@@ -147,8 +148,8 @@ pub async fn compliance(
     let scope = super::alerts::narrowed(
         &state,
         &user,
-        query.enterprise_code.as_deref(),
-        query.district_code.as_deref(),
+        query.enterprise_code.as_ref(),
+        query.district_code.as_ref(),
     )
     .await?;
     station_in_scope(&state, query.station_code.as_deref(), &scope).await?;
@@ -206,8 +207,8 @@ pub async fn compliance(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeQuery {
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
 }
 
 /// `GET /api/v1/stats/registration`: per enterprise, customer accounts by kind (开户数), cylinders
@@ -223,8 +224,8 @@ pub async fn registration(
     let scope = super::alerts::narrowed(
         &state,
         &user,
-        q.enterprise_code.as_deref(),
-        q.district_code.as_deref(),
+        q.enterprise_code.as_ref(),
+        q.district_code.as_ref(),
     )
     .await?;
     let counts = store::stats::registration(&state.pool, &scope, classify(&state)).await?;
@@ -310,9 +311,9 @@ pub struct WindowQuery {
     to: Option<DateTime<FixedOffset>>,
     #[serde(default)]
     bucket: Bucket,
-    enterprise_code: Option<String>,
-    district_code: Option<String>,
-    station_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
+    station_code: Option<StationCode>,
 }
 
 /// The window asked for: `from` before `to`, at most `max_days` long (default: the last day).
@@ -350,8 +351,8 @@ async fn window_scope(
     let scope = super::alerts::narrowed(
         state,
         user,
-        q.enterprise_code.as_deref(),
-        q.district_code.as_deref(),
+        q.enterprise_code.as_ref(),
+        q.district_code.as_ref(),
     )
     .await?;
     station_in_scope(state, q.station_code.as_deref(), &scope).await?;

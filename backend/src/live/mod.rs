@@ -32,8 +32,8 @@ pub enum HubEvent {
 /// `district_code` fields.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct Owner {
-    pub enterprise_code: Option<String>,
-    pub district_code: Option<String>,
+    pub enterprise_code: Option<shared::ids::EnterpriseCode>,
+    pub district_code: Option<shared::ids::DistrictCode>,
 }
 
 /// Cheap to clone; all clones share one channel and one count of open sessions per user.
@@ -143,7 +143,11 @@ impl LiveHub {
                 let Ok(text) = std::str::from_utf8(msg.get_payload_bytes()) else {
                     continue;
                 };
-                let owner = serde_json::from_str::<Owner>(text).unwrap_or_default();
+                // A message whose owner does not parse goes to the whole-city scope only.
+                let owner = serde_json::from_str::<Owner>(text).unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "live message with an unreadable owner");
+                    Owner::default()
+                });
                 // No receivers is fine: nobody is watching.
                 let _ = self.tx.send(HubEvent::Frame {
                     topic,

@@ -10,7 +10,8 @@ use crate::store::custody::{Known, NewRow, Unresolved};
 use anyhow::Context;
 use chrono::Utc;
 use shared::events::{BleSighting, CylinderRef, Event};
-use shared::ids::EnterpriseCode;
+use shared::history::HistoryOp;
+use shared::ids::{EnterpriseCode, TagId};
 use shared::live::LiveMessage;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -132,7 +133,7 @@ fn sort<'a>(
             Some(c) if !any_owner && !owned_by(c, writer) => {
                 unresolved.push(unresolved_as("foreign"))
             }
-            Some(c) => rows.push(row_of(event, c.id)),
+            Some(c) => rows.extend(row_of(event, c.id)),
         }
     }
     Sorted {
@@ -169,9 +170,7 @@ async fn write(
         let nowhere: Vec<&NewRow> = ble_rows
             .iter()
             .filter(|r| {
-                r.op.as_deref() == Some("left")
-                    && r.station_code.is_none()
-                    && r.customer_code.is_none()
+                r.op == HistoryOp::BleLeft && r.station_code.is_none() && r.customer_code.is_none()
             })
             .collect();
         if let Some(first) = nowhere.first() {
@@ -231,42 +230,36 @@ fn owned_by(cylinder: &Known, writer: Option<&EnterpriseCode>) -> bool {
     writer.is_none_or(|w| *w == cylinder.owner_enterprise_code)
 }
 
-/// The history row of a scan, check or inspection.
-fn row_of(event: &Event, cylinder_id: i64) -> NewRow {
-    let mut row = NewRow {
-        cylinder_id,
-        event_id: event.id(),
-        kind: event.kind(),
-        occurred_at: event.occurred_at().with_timezone(&Utc),
-        point: event.point().map(|p| (p.lon(), p.lat())),
-        ..NewRow::default()
+/// The history row of a scan, check or inspection (`None` for a fix or a sighting: their rows
+/// are made elsewhere).
+fn row_of(event: &Event, cylinder_id: i64) -> Option<NewRow> {
+    let op = match event {
+        Event::Scan(s) => HistoryOp::Scan(s.op),
+        Event::Check(c) => HistoryOp::Check(c.stage),
+        Event::Inspection(i) => HistoryOp::Inspection(i.conclusion),
+        Event::Gps(_) | Event::Ble(_) => return None,
     };
-    let own = |s: Option<&str>| s.map(str::to_owned);
+    let occurred_at = event.occurred_at().with_timezone(&Utc);
+    let mut row = NewRow::new(cylinder_id, event.id(), op, occurred_at);
+    row.point = event.point().map(|p| (p.lon(), p.lat()));
     match event {
         Event::Scan(s) => {
-            row.op = Some(s.op.name().to_owned());
-            row.station_code = own(s.station_code.as_ref().map(|c| c.as_str()));
-            row.customer_code = own(s.customer_code.as_ref().map(|c| c.as_str()));
-            row.to_station_code = own(s.to_station_code.as_ref().map(|c| c.as_str()));
-            row.vehicle_plate = own(s.vehicle_plate.as_ref().map(|c| c.as_str()));
-            row.staff_no = own(s.staff_no.as_ref().map(|c| c.as_str()));
+            row.station_code = s.station_code.clone();
+            row.customer_code = s.customer_code.clone();
+            row.to_station_code = s.to_station_code.clone();
+            row.vehicle_plate = s.vehicle_plate.clone();
+            row.staff_no = s.staff_no.clone();
             row.mass_before_kg = s.mass_before_kg;
             row.mass_after_kg = s.mass_after_kg;
         }
         Event::Check(c) => {
-            row.op = serde_json::to_value(c.stage)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned));
-            row.station_code = Some(c.station_code.as_str().to_owned());
-            row.staff_no = Some(c.staff_no.as_str().to_owned());
+            row.station_code = Some(c.station_code.clone());
+            row.staff_no = Some(c.staff_no.clone());
             row.details = Some(serde_json::json!({
                 "stage": c.stage, "passed": c.passed, "items": c.items,
             }));
         }
         Event::Inspection(i) => {
-            row.op = serde_json::to_value(i.conclusion)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned));
             row.details = Some(serde_json::json!({
                 "conclusion": i.conclusion, "inspected_on": i.inspected_on,
                 "next_inspection_on": i.next_inspection_on, "report_no": i.report_no,
@@ -275,7 +268,7 @@ fn row_of(event: &Event, cylinder_id: i64) -> NewRow {
         }
         Event::Gps(_) | Event::Ble(_) => {}
     }
-    row
+    Some(row)
 }
 
 /// A sighting's rows: `seen` for each known tag new on the vehicle, `left` (placed at the site
@@ -320,7 +313,7 @@ async fn ble_rows(
             return Ok(Vec::new());
         }
     }
-    let before: HashSet<String> = previous
+    let before: HashSet<TagId> = previous
         .map(|p| p.0)
         .unwrap_or_default()
         .into_iter()
@@ -329,31 +322,27 @@ async fn ble_rows(
     let now_set: HashSet<&str> = now.iter().copied().collect();
     let (point, site) =
         store::custody::vehicle_site(conn, plate, occurred_at, CUSTOMER_RADIUS_M).await?;
-    let base = |cylinder_id, op: &str| NewRow {
-        cylinder_id,
-        event_id: ble.id,
-        kind: "ble",
-        op: Some(op.to_owned()),
-        occurred_at,
-        vehicle_plate: Some(plate.to_owned()),
-        point,
-        ..NewRow::default()
+    let base = |cylinder_id, op| {
+        let mut row = NewRow::new(cylinder_id, ble.id, op, occurred_at);
+        row.vehicle_plate = Some(ble.vehicle_plate.clone());
+        row.point = point;
+        row
     };
     let mut rows = Vec::new();
     let newly_seen: Vec<i64> = now
         .iter()
-        .filter(|t| !before.contains(**t))
+        .filter(|t| !before.iter().any(|b| b.as_str() == **t))
         .filter_map(|t| by_tag.get(t).map(|k| k.id))
         .collect();
     let already = store::custody::on_vehicle(conn, &newly_seen, plate).await?;
     for id in newly_seen {
         if !already.get(&id).copied().unwrap_or(false) {
-            rows.push(base(id, "seen"));
+            rows.push(base(id, HistoryOp::BleSeen));
         }
     }
     let gone: Vec<&str> = before
         .iter()
-        .map(String::as_str)
+        .map(TagId::as_str)
         .filter(|t| !now_set.contains(t))
         .collect();
     if !gone.is_empty() {
@@ -362,7 +351,7 @@ async fn ble_rows(
             .iter()
             .filter(|k| owned_by(k, writer))
         {
-            let mut row = base(known.id, "left");
+            let mut row = base(known.id, HistoryOp::BleLeft);
             match &site {
                 Some(Place::Station(code)) => row.station_code = Some(code.clone()),
                 Some(Place::Customer(code)) => row.customer_code = Some(code.clone()),

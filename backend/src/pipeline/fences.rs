@@ -10,7 +10,7 @@ use crate::store;
 use crate::store::alerts::NewAlert;
 use crate::store::fences::TransitionRow;
 use shared::alert::AlertKind;
-use shared::ids::EnterpriseCode;
+use shared::ids::{DistrictCode, EnterpriseCode};
 use shared::live::LiveMessage;
 use shared::place::SubjectKind;
 use sqlx::{PgConnection, PgPool};
@@ -69,7 +69,7 @@ impl FenceStage {
         pool: &PgPool,
         tx: &mut PgConnection,
         moves: &[Move],
-        owners: &HashMap<String, (Option<EnterpriseCode>, Option<String>)>,
+        owners: &HashMap<String, (Option<EnterpriseCode>, Option<DistrictCode>)>,
     ) -> anyhow::Result<Vec<LiveMessage>> {
         if moves.is_empty() {
             return Ok(Vec::new());
@@ -162,7 +162,7 @@ impl FenceStage {
 fn stop_alert(
     mv: &Move,
     stop: &stops::Stop,
-    owners: &HashMap<String, (Option<EnterpriseCode>, Option<String>)>,
+    owners: &HashMap<String, (Option<EnterpriseCode>, Option<DistrictCode>)>,
 ) -> NewAlert {
     let kind = AlertKind::SuspiciousStop;
     let (enterprise_code, district_code) = owners.get(&mv.plate).cloned().unwrap_or_default();
@@ -191,12 +191,14 @@ fn alert_for(
     key: &str,
     transition: Transition,
     mv: &Move,
-    owners: &HashMap<String, (Option<EnterpriseCode>, Option<String>)>,
+    owners: &HashMap<String, (Option<EnterpriseCode>, Option<DistrictCode>)>,
 ) -> Option<NewAlert> {
     let fence = index.by_key(key)?;
     let kind = match (fence.kind, transition) {
         (FenceKind::Restricted, Transition::Enter | Transition::Cross) => AlertKind::RestrictedZone,
-        (FenceKind::Corridor, Transition::Exit) if fence.vehicles.contains(&mv.plate) => {
+        (FenceKind::Corridor, Transition::Exit)
+            if fence.vehicles.iter().any(|v| v.as_str() == mv.plate) =>
+        {
             AlertKind::CorridorExit
         }
         _ => return None,

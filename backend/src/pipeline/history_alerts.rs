@@ -2,15 +2,17 @@
 //! what the new history rows say once the touched cylinders are replayed. Runs inside the
 //! custody transaction.
 
+use crate::rules::custody::Place;
 use crate::rules::history_alerts::{self, Policy, Seen};
 use crate::store;
 use crate::store::alerts::NewAlert;
 use crate::store::custody::{NewRow, Unresolved};
 use chrono::Utc;
 use shared::alert::AlertKind;
-use shared::cylinder::Custody;
+use shared::cylinder::{Custody, ScanOp};
 use shared::events::BleSighting;
-use shared::ids::EnterpriseCode;
+use shared::history::HistoryOp;
+use shared::ids::{EnterpriseCode, StaffNo};
 use shared::live::{CylinderState, LiveMessage, SiteStock as SiteStockMessage};
 use shared::place::PlaceKind;
 use shared::place::SubjectKind;
@@ -61,15 +63,15 @@ pub async fn derive(
     touched_now.sort_by(|a, b| a.code.cmp(&b.code));
     live.extend(touched_now.into_iter().map(|c| {
         LiveMessage::Cylinder(CylinderState {
-            code: c.code.clone(),
+            code: c.code.to_string(),
             custody: c.custody.unwrap_or(Custody::InStockEmpty).name().to_owned(),
-            place_kind: c.place.as_ref().map(|p| p.0.name().to_owned()),
-            place_code: c.place.as_ref().map(|p| p.1.clone()),
+            place_kind: c.place.as_ref().map(|p| p.parts().0.name().to_owned()),
+            place_code: c.place.as_ref().map(|p| p.parts().1.to_owned()),
             lon: c.location.map(|l| l.0),
             lat: c.location.map(|l| l.1),
             last_seen_at: c.last_seen_at,
             enterprise_code: c.owner.to_string(),
-            district_code: c.district.clone(),
+            district_code: c.district.as_ref().map(ToString::to_string),
         })
     }));
     let mut writers: Vec<&str> = unresolved
@@ -90,8 +92,7 @@ pub async fn derive(
             continue;
         };
         let seen = Seen {
-            kind: row.kind,
-            op: row.op.as_deref(),
+            op: row.op,
             at: row.occurred_at,
         };
         for kind in history_alerts::derive(&seen, &c.standing) {
@@ -99,14 +100,14 @@ pub async fn derive(
                 kind,
                 severity: kind.severity(),
                 subject_type: SubjectKind::Cylinder,
-                subject_id: c.code.clone(),
+                subject_id: c.code.to_string(),
                 enterprise_code: Some(c.owner.clone()),
                 district_code: c.district.clone(),
                 place: row.point,
                 place_name: None,
                 seen_at: row.occurred_at,
                 evidence: serde_json::json!({
-                    "event_id": row.event_id, "kind": row.kind, "op": row.op,
+                    "event_id": row.event_id, "kind": row.op.kind().name(), "op": row.op.op(),
                     "occurred_at": row.occurred_at, "vehicle_plate": row.vehicle_plate,
                     "station_code": row.station_code, "customer_code": row.customer_code,
                     "scrapped_at": c.standing.scrapped_at,
@@ -184,8 +185,9 @@ async fn site_alerts(
         let now_at = standing
             .get(&row.cylinder_id)
             .and_then(|c| c.place.as_ref())
+            .map(Place::parts)
             .filter(|(kind, _)| *kind != PlaceKind::Vehicle)
-            .map(|(kind, code)| (kind.name(), code.as_str()));
+            .map(|(kind, code)| (kind.name(), code));
         let named = [
             row.station_code.as_deref().map(|c| ("station", c)),
             row.to_station_code.as_deref().map(|c| ("station", c)),
@@ -213,7 +215,7 @@ async fn site_alerts(
     let stock = store::custody::site_stock(tx, &pick("station"), &pick("customer")).await?;
     live.extend(stock.iter().map(|site| {
         LiveMessage::Site(SiteStockMessage {
-            kind: site.kind.clone(),
+            kind: site.kind.name().to_owned(),
             code: site.code.clone(),
             name: site.name.clone(),
             full: site.full,
@@ -221,12 +223,12 @@ async fn site_alerts(
             lon: site.lon,
             lat: site.lat,
             enterprise_code: site.enterprise_code.to_string(),
-            district_code: site.district_code.clone(),
+            district_code: site.district_code.as_ref().map(ToString::to_string),
         })
     }));
     let mut ended = Vec::new();
     for site in &stock {
-        let subject_type = if site.kind == "station" {
+        let subject_type = if site.kind == PlaceKind::Station {
             SubjectKind::Station
         } else {
             SubjectKind::Customer
@@ -257,12 +259,12 @@ async fn site_alerts(
     }
     let customers: HashMap<&str, &store::custody::SiteStock> = stock
         .iter()
-        .filter(|s| s.kind == "customer")
+        .filter(|s| s.kind == PlaceKind::Customer)
         .map(|s| (s.code.as_str(), s))
         .collect();
     for row in rows
         .iter()
-        .filter(|r| r.kind == "scan" && r.op.as_deref() == Some("deliver"))
+        .filter(|r| r.op == HistoryOp::Scan(ScanOp::Deliver))
     {
         let (Some(c), Some(customer)) = (
             standing.get(&row.cylinder_id),
@@ -295,11 +297,7 @@ async fn site_alerts(
                 });
             }
         }
-        let controlled = c
-            .medium
-            .parse::<shared::medium::Medium>()
-            .is_ok_and(|m| m.is_controlled());
-        if controlled && customer.licence_no.is_none() {
+        if c.medium.is_controlled() && customer.licence_no.is_none() {
             let kind = AlertKind::ControlledMediumUnlicensed;
             alerts.push(NewAlert {
                 kind,
@@ -332,7 +330,7 @@ async fn staff_alerts(
     let mut nos: Vec<&str> = rows.iter().filter_map(|r| r.staff_no.as_deref()).collect();
     nos.sort_unstable();
     nos.dedup();
-    let staff: HashMap<String, store::custody::StaffCertificate> = store::custody::staff(tx, &nos)
+    let staff: HashMap<StaffNo, store::custody::StaffCertificate> = store::custody::staff(tx, &nos)
         .await?
         .into_iter()
         .map(|s| (s.staff_no.clone(), s))
@@ -369,7 +367,7 @@ async fn staff_alerts(
             place_name: member.map(|m| m.name.clone()),
             seen_at: row.occurred_at,
             evidence: serde_json::json!({
-                "event_id": row.event_id, "kind": row.kind, "op": row.op,
+                "event_id": row.event_id, "kind": row.op.kind().name(), "op": row.op.op(),
                 "occurred_at": row.occurred_at, "registered": member.is_some(),
                 "certificate_no": member.and_then(|m| m.certificate_no.clone()),
                 "certificate_expires": member.and_then(|m| m.certificate_expires),

@@ -60,11 +60,15 @@ async fn pass(
             kind,
             severity: kind.severity(),
             subject_type: SubjectKind::Device,
-            subject_id: d.device_id.clone(),
+            subject_id: d.device_id.to_string(),
             enterprise_code: Some(d.enterprise_code.clone()),
             district_code: d.district_code.clone(),
             place: None,
-            place_name: d.vehicle_plate.clone().or(d.station_code.clone()),
+            place_name: d
+                .vehicle_plate
+                .as_ref()
+                .map(ToString::to_string)
+                .or(d.station_code.as_ref().map(ToString::to_string)),
             seen_at: now,
             evidence: serde_json::json!({
                 "device_id": d.device_id, "kind": d.kind, "last_seen_at": d.last_seen_at,
@@ -97,7 +101,7 @@ async fn pass(
             kind,
             severity: kind.severity(),
             subject_type: SubjectKind::Cylinder,
-            subject_id: c.code.clone(),
+            subject_id: c.code.to_string(),
             enterprise_code: Some(c.owner.clone()),
             district_code: c.district_code.clone(),
             place: c.lon.zip(c.lat),

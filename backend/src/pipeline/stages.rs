@@ -12,7 +12,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use redis::streams::StreamId;
 use shared::events::Event;
-use shared::ids::EnterpriseCode;
+use shared::ids::{DistrictCode, EnterpriseCode};
 use shared::live::LiveMessage;
 use sqlx::{PgPool, Postgres, Transaction};
 use std::collections::HashMap;
@@ -143,7 +143,7 @@ async fn run_stage<'t>(
                 .tx
                 .take()
                 .context("the fences stage runs after positions")?;
-            let owners: HashMap<String, (Option<EnterpriseCode>, Option<String>)> = batch
+            let owners: HashMap<String, (Option<EnterpriseCode>, Option<DistrictCode>)> = batch
                 .messages
                 .iter()
                 .filter_map(|m| match m {
@@ -153,7 +153,9 @@ async fn run_stage<'t>(
                             v.enterprise_code
                                 .clone()
                                 .and_then(|e| EnterpriseCode::try_from(e).ok()),
-                            v.district_code.clone(),
+                            v.district_code
+                                .clone()
+                                .and_then(|d| DistrictCode::try_from(d).ok()),
                         ),
                     )),
                     _ => None,

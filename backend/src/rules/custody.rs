@@ -7,14 +7,26 @@
 
 use chrono::{DateTime, Duration, Utc};
 use shared::cylinder::{Custody, ScanOp};
+use shared::events::Conclusion;
+use shared::history::HistoryOp;
+use shared::ids::{CustomerCode, StationCode};
 use shared::place::PlaceKind;
+use shared::VehiclePlate;
 
 /// Where a cylinder is held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Place {
-    Station(String),
-    Customer(String),
-    Vehicle(String),
+    Station(StationCode),
+    Customer(CustomerCode),
+    Vehicle(VehiclePlate),
+}
+
+/// A stored place whose code is not a valid one for its kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored {} place code {code:?} is not a valid one", kind.name())]
+pub struct BadPlace {
+    pub kind: PlaceKind,
+    pub code: String,
 }
 
 impl Place {
@@ -24,6 +36,22 @@ impl Place {
             Self::Station(c) => (PlaceKind::Station, c),
             Self::Customer(c) => (PlaceKind::Customer, c),
             Self::Vehicle(c) => (PlaceKind::Vehicle, c),
+        }
+    }
+
+    /// The place of a stored kind and code.
+    pub fn from_parts(kind: PlaceKind, code: String) -> Result<Self, BadPlace> {
+        let bad = |code: String| BadPlace { kind, code };
+        match kind {
+            PlaceKind::Station => StationCode::try_from(code.clone())
+                .map(Self::Station)
+                .map_err(|_| bad(code)),
+            PlaceKind::Customer => CustomerCode::try_from(code.clone())
+                .map(Self::Customer)
+                .map_err(|_| bad(code)),
+            PlaceKind::Vehicle => VehiclePlate::try_from(code.clone())
+                .map(Self::Vehicle)
+                .map_err(|_| bad(code)),
         }
     }
 }
@@ -40,10 +68,10 @@ pub struct State {
 
 impl State {
     /// A newly archived cylinder: empty, in stock at the station where it is registered.
-    pub fn registered(station_code: &str) -> Self {
+    pub fn registered(station_code: &StationCode) -> Self {
         Self {
             custody: Custody::InStockEmpty,
-            place: Some(Place::Station(station_code.to_owned())),
+            place: Some(Place::Station(station_code.clone())),
             seen: false,
         }
     }
@@ -54,13 +82,13 @@ impl State {
 pub enum Step {
     Scan {
         op: ScanOp,
-        station: Option<String>,
-        customer: Option<String>,
-        to_station: Option<String>,
-        vehicle: Option<String>,
+        station: Option<StationCode>,
+        customer: Option<CustomerCode>,
+        to_station: Option<StationCode>,
+        vehicle: Option<VehiclePlate>,
     },
     /// A vehicle's reader saw the tag.
-    BleSeen { vehicle: String },
+    BleSeen { vehicle: VehiclePlate },
     /// The tag stopped being seen on the vehicle; where it was left, if a site was there.
     BleLeft { place: Option<Place> },
     /// A filling check: evidence, no movement.
@@ -70,45 +98,43 @@ pub enum Step {
 }
 
 impl Step {
-    /// The step of a `cylinder_events` row (`kind`, `op` and its codes).
+    /// The step of a `cylinder_events` row (its op and codes); `None` for a `ble`/`seen` row
+    /// naming no vehicle.
     pub fn from_row(
-        kind: &str,
-        op: Option<&str>,
-        station: Option<&str>,
-        customer: Option<&str>,
-        to_station: Option<&str>,
-        vehicle: Option<&str>,
+        op: HistoryOp,
+        station: Option<&StationCode>,
+        customer: Option<&CustomerCode>,
+        to_station: Option<&StationCode>,
+        vehicle: Option<&VehiclePlate>,
     ) -> Option<Self> {
-        let own = |s: Option<&str>| s.map(str::to_owned);
-        match (kind, op) {
-            ("scan", Some(op)) => Some(Self::Scan {
-                op: ScanOp::from_name(op)?,
-                station: own(station),
-                customer: own(customer),
-                to_station: own(to_station),
-                vehicle: own(vehicle),
+        match op {
+            HistoryOp::Scan(op) => Some(Self::Scan {
+                op,
+                station: station.cloned(),
+                customer: customer.cloned(),
+                to_station: to_station.cloned(),
+                vehicle: vehicle.cloned(),
             }),
-            ("ble", Some("seen")) => Some(Self::BleSeen {
-                vehicle: own(vehicle)?,
+            HistoryOp::BleSeen => Some(Self::BleSeen {
+                vehicle: vehicle?.clone(),
             }),
-            ("ble", Some("left")) => Some(Self::BleLeft {
+            HistoryOp::BleLeft => Some(Self::BleLeft {
                 place: station
-                    .map(|s| Place::Station(s.to_owned()))
-                    .or_else(|| customer.map(|c| Place::Customer(c.to_owned()))),
+                    .map(|s| Place::Station(s.clone()))
+                    .or_else(|| customer.map(|c| Place::Customer(c.clone()))),
             }),
             // A filling record fills, like a `fill` scan at its station.
-            ("filling", _) => Some(Self::Scan {
+            HistoryOp::Filling => Some(Self::Scan {
                 op: ScanOp::Fill,
-                station: own(station),
+                station: station.cloned(),
                 customer: None,
                 to_station: None,
                 vehicle: None,
             }),
-            ("check", _) => Some(Self::Check),
-            ("inspection", Some(conclusion)) => Some(Self::Inspection {
-                pass: conclusion == "pass",
+            HistoryOp::Check(_) => Some(Self::Check),
+            HistoryOp::Inspection(conclusion) => Some(Self::Inspection {
+                pass: conclusion == Conclusion::Pass,
             }),
-            _ => None,
         }
     }
 }
@@ -154,7 +180,7 @@ pub fn apply(state: &State, step: &Step) -> (State, Option<String>) {
         return (state.clone(), Some(format!("{what} after scrapped")));
     }
     let full = is_full(from);
-    let station = |s: &Option<String>| s.clone().map(Place::Station);
+    let station = |s: &Option<StationCode>| s.clone().map(Place::Station);
     let (custody, place, allowed): (Custody, Option<Place>, &[Custody]) = match step {
         Step::Check => return (seen(state.clone()), None),
         Step::Inspection { pass: true } => (
@@ -333,7 +359,7 @@ pub struct Rewrite {
 
 /// Replays a stored history (in event-time order) from registration at `station`: the state
 /// it ends in, and the rows whose custody or flag must be rewritten.
-pub fn replay_stored(station: &str, rows: &[Recorded<'_>]) -> (State, Vec<Rewrite>) {
+pub fn replay_stored(station: &StationCode, rows: &[Recorded<'_>]) -> (State, Vec<Rewrite>) {
     let mut state = State::registered(station);
     let mut rewrites = Vec::new();
     for (index, row) in rows.iter().enumerate() {
@@ -371,18 +397,30 @@ pub fn effective(
 mod tests {
     use super::*;
 
+    fn station(code: &str) -> StationCode {
+        code.parse().unwrap()
+    }
+
+    fn customer(code: &str) -> CustomerCode {
+        code.parse().unwrap()
+    }
+
+    fn plate(plate: &str) -> VehiclePlate {
+        VehiclePlate::try_from(plate.to_owned()).unwrap()
+    }
+
     fn scan(op: ScanOp) -> Step {
         Step::Scan {
             op,
-            station: Some("ST1".into()),
-            customer: (op == ScanOp::Deliver).then(|| "C1".into()),
+            station: Some(station("ST1")),
+            customer: (op == ScanOp::Deliver).then(|| customer("C1")),
             to_station: None,
-            vehicle: Some("豫A1".into()),
+            vehicle: Some(plate("豫A1")),
         }
     }
 
     fn run(steps: &[Step]) -> Vec<(Custody, Option<String>)> {
-        replay(State::registered("ST1"), steps)
+        replay(State::registered(&station("ST1")), steps)
             .into_iter()
             .map(|(s, f)| (s.custody, f))
             .collect()
@@ -409,7 +447,7 @@ mod tests {
                 flag: Some("impossible"),
             },
         ];
-        let (state, rewrites) = replay_stored("ST1", &rows);
+        let (state, rewrites) = replay_stored(&station("ST1"), &rows);
         assert_eq!(state.custody, Custody::InTransitDelivery);
         assert_eq!(
             rewrites,
@@ -476,7 +514,7 @@ mod tests {
             scan(ScanOp::Scrap),
             scan(ScanOp::Fill),
             Step::BleSeen {
-                vehicle: "豫A1".into(),
+                vehicle: plate("豫A1"),
             },
         ]);
         assert_eq!(out[1], (Custody::Scrapped, None));
@@ -493,16 +531,16 @@ mod tests {
         let out = run(&[
             scan(ScanOp::Fill),
             Step::BleSeen {
-                vehicle: "豫A1".into(),
+                vehicle: plate("豫A1"),
             },
             Step::BleLeft {
-                place: Some(Place::Customer("C1".into())),
+                place: Some(Place::Customer(customer("C1"))),
             },
             Step::BleSeen {
-                vehicle: "豫A1".into(),
+                vehicle: plate("豫A1"),
             },
             Step::BleLeft {
-                place: Some(Place::Station("ST1".into())),
+                place: Some(Place::Station(station("ST1"))),
             },
         ]);
         let custody: Vec<_> = out.iter().map(|(c, _)| *c).collect();

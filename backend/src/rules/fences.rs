@@ -46,9 +46,9 @@ pub struct Fence {
     pub key: String,
     pub kind: FenceKind,
     pub name: String,
-    pub enterprise_code: Option<String>,
+    pub enterprise_code: Option<shared::ids::EnterpriseCode>,
     /// For a corridor: the vehicles that must keep to it.
-    pub vehicles: Vec<String>,
+    pub vehicles: Vec<shared::VehiclePlate>,
     pub shape: MultiPolygon<f64>,
 }
 

@@ -18,6 +18,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use shared::alert::{AlertKind, Severity};
 use shared::filling::{FillingFlag, FillingRule};
+use shared::ids::StationCode;
 use shared::medium::Medium;
 use shared::place::SubjectKind;
 
@@ -36,7 +37,7 @@ pub struct CylinderFacts {
     pub next_inspection_on: NaiveDate,
     pub life_ends_on: NaiveDate,
     pub scrapped: bool,
-    pub registered_station: String,
+    pub registered_station: StationCode,
     /// When the previous filling ended (or its scan), if it was ever filled.
     pub last_filled_at: Option<DateTime<Utc>>,
     /// Since the previous filling: an outbound move (`load`/`deliver`) followed later by an
@@ -56,7 +57,7 @@ pub struct CylinderFacts {
 pub struct Facts {
     pub now: DateTime<Utc>,
     pub today: NaiveDate,
-    pub station_code: String,
+    pub station_code: StationCode,
     pub gun_medium: Medium,
     pub enterprise: EnterpriseFacts,
     /// `None`: no such tag or code.
@@ -259,7 +260,7 @@ mod tests {
         Facts {
             now: at("2026-11-22T10:00:00+08:00"),
             today: day("2026-11-22"),
-            station_code: "ST1".into(),
+            station_code: "ST1".parse().unwrap(),
             gun_medium: Medium::Lpg,
             enterprise: EnterpriseFacts {
                 filling_licence_expires: Some(day("2030-01-01")),
@@ -271,7 +272,7 @@ mod tests {
                 next_inspection_on: day("2028-01-01"),
                 life_ends_on: day("2035-01-01"),
                 scrapped: false,
-                registered_station: "ST1".into(),
+                registered_station: "ST1".parse().unwrap(),
                 last_filled_at: Some(at("2026-11-20T10:00:00+08:00")),
                 circulated_since_last_filling: true,
                 last_passed_pre_check_at: Some(at("2026-11-22T09:00:00+08:00")),
@@ -433,9 +434,9 @@ mod tests {
                 c.life_ends_on = life;
                 c.scrapped = rng.random_bool(0.05);
                 c.registered_station = if rng.random_bool(0.9) {
-                    "ST1".into()
+                    "ST1".parse().unwrap()
                 } else {
-                    "ST2".into()
+                    "ST2".parse().unwrap()
                 };
                 c.last_filled_at = rng
                     .random_bool(0.8)

@@ -6,6 +6,8 @@
 use crate::rules::compliance::to_beijing;
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::alert::AlertKind;
+use shared::cylinder::ScanOp;
+use shared::history::HistoryOp;
 
 /// The limits of these alerts, from the settings.
 #[derive(Debug, Clone, Copy)]
@@ -17,10 +19,8 @@ pub struct Policy {
 
 /// One history row, as the custody stage wrote it.
 #[derive(Debug, Clone, Copy)]
-pub struct Seen<'a> {
-    /// `scan`, `ble`, `check`, `inspection`, `filling`.
-    pub kind: &'a str,
-    pub op: Option<&'a str>,
+pub struct Seen {
+    pub op: HistoryOp,
     pub at: DateTime<Utc>,
 }
 
@@ -36,14 +36,18 @@ pub struct Standing {
 /// Whether the row is the cylinder moving among people: filled, loaded, delivered, collected,
 /// returned, transferred, or seen on a vehicle. Inspections, checks and scrapping are not.
 pub fn in_circulation(seen: &Seen) -> bool {
-    match seen.kind {
-        "scan" => matches!(
-            seen.op,
-            Some("fill" | "load" | "deliver" | "collect_empty" | "return_in" | "transfer")
+    match seen.op {
+        HistoryOp::Scan(op) => matches!(
+            op,
+            ScanOp::Fill
+                | ScanOp::Load
+                | ScanOp::Deliver
+                | ScanOp::CollectEmpty
+                | ScanOp::ReturnIn
+                | ScanOp::Transfer
         ),
-        "ble" => seen.op == Some("seen"),
-        "filling" => true,
-        _ => false,
+        HistoryOp::BleSeen | HistoryOp::Filling => true,
+        HistoryOp::BleLeft | HistoryOp::Check(_) | HistoryOp::Inspection(_) => false,
     }
 }
 
@@ -134,8 +138,7 @@ mod tests {
             life_ends_on: date("2030-01-01"),
         };
         let deliver = |t: &str| Seen {
-            kind: "scan",
-            op: Some("deliver"),
+            op: HistoryOp::Scan(ScanOp::Deliver),
             at: at(t),
         };
         // Due on 30 November (Beijing): still fine that day, overdue the next.
@@ -167,23 +170,21 @@ mod tests {
             [AlertKind::CylinderScrappedInUse]
         );
         let seen = Seen {
-            kind: "ble",
-            op: Some("seen"),
+            op: HistoryOp::BleSeen,
             at: at("2026-10-01T08:00:00+08:00"),
         };
         assert_eq!(derive(&seen, &scrapped), [AlertKind::CylinderScrappedInUse]);
         // Not circulation: an inspection, a check, a tag leaving a vehicle.
-        for (kind, op) in [
-            ("scan", Some("inspect")),
-            ("check", Some("pre")),
-            ("ble", Some("left")),
+        for op in [
+            HistoryOp::Scan(ScanOp::Inspect),
+            HistoryOp::Check(shared::events::CheckStage::Pre),
+            HistoryOp::BleLeft,
         ] {
             let s = Seen {
-                kind,
                 op,
                 at: at("2026-12-02T08:00:00+08:00"),
             };
-            assert!(derive(&s, &scrapped).is_empty(), "{kind} {op:?}");
+            assert!(derive(&s, &scrapped).is_empty(), "{op:?}");
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::alert::{AlertKind, AlertStatus, Severity};
-use shared::ids::EnterpriseCode;
+use shared::ids::{DistrictCode, EnterpriseCode};
 use shared::place::SubjectKind;
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
@@ -18,7 +18,7 @@ pub struct NewAlert {
     pub subject_type: SubjectKind,
     pub subject_id: String,
     pub enterprise_code: Option<EnterpriseCode>,
-    pub district_code: Option<String>,
+    pub district_code: Option<DistrictCode>,
     /// (lon, lat)
     pub place: Option<(f64, f64)>,
     pub place_name: Option<String>,
@@ -39,7 +39,7 @@ pub struct AlertRow {
     pub subject_type: SubjectKind,
     pub subject_id: String,
     pub enterprise_code: Option<EnterpriseCode>,
-    pub district_code: Option<String>,
+    pub district_code: Option<DistrictCode>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
     pub place_name: Option<String>,
@@ -151,7 +151,7 @@ pub struct Filter {
     pub status: Option<AlertStatus>,
     pub kind: Option<AlertKind>,
     pub severity: Option<Severity>,
-    pub subject_type: Option<String>,
+    pub subject_type: Option<SubjectKind>,
     pub subject_id: Option<String>,
     /// Only open and acknowledged alerts.
     pub unresolved: bool,
@@ -196,7 +196,7 @@ pub async fn list(
         .bind(filter.status.map(AlertStatus::name))
         .bind(filter.kind.map(AlertKind::name))
         .bind(filter.severity.map(Severity::name))
-        .bind(&filter.subject_type)
+        .bind(filter.subject_type)
         .bind(&filter.subject_id)
         .bind(after.map(|a| a.0))
         .bind(after.map(|a| a.1))

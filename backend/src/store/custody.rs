@@ -5,8 +5,13 @@ use crate::rules::custody::{replay_stored, Place, Recorded, State, Step};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::cylinder::Custody;
-use shared::ids::EnterpriseCode;
+use shared::history::HistoryOp;
+use shared::ids::{
+    CustomerCode, CylinderCode, DistrictCode, EnterpriseCode, StaffNo, StationCode, TagId,
+};
+use shared::medium::Medium;
 use shared::place::PlaceKind;
+use shared::VehiclePlate;
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -15,8 +20,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Known {
     pub id: i64,
-    pub code: String,
-    pub tag_id: String,
+    pub code: CylinderCode,
+    pub tag_id: TagId,
     pub owner_enterprise_code: EnterpriseCode,
 }
 
@@ -92,22 +97,47 @@ pub async fn insert_unresolved(conn: &mut PgConnection, refs: &[Unresolved]) -> 
 }
 
 /// One history row to add.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewRow {
     pub cylinder_id: i64,
     pub event_id: Uuid,
-    pub kind: &'static str,
-    pub op: Option<String>,
+    pub op: HistoryOp,
     pub occurred_at: DateTime<Utc>,
-    pub station_code: Option<String>,
-    pub customer_code: Option<String>,
-    pub to_station_code: Option<String>,
-    pub vehicle_plate: Option<String>,
-    pub staff_no: Option<String>,
+    pub station_code: Option<StationCode>,
+    pub customer_code: Option<CustomerCode>,
+    pub to_station_code: Option<StationCode>,
+    pub vehicle_plate: Option<VehiclePlate>,
+    pub staff_no: Option<StaffNo>,
     pub point: Option<(f64, f64)>,
     pub mass_before_kg: Option<f64>,
     pub mass_after_kg: Option<f64>,
     pub details: Option<serde_json::Value>,
+}
+
+impl NewRow {
+    /// A row of `op` at `occurred_at` naming no site, person or vehicle yet.
+    pub fn new(
+        cylinder_id: i64,
+        event_id: Uuid,
+        op: HistoryOp,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            cylinder_id,
+            event_id,
+            op,
+            occurred_at,
+            station_code: None,
+            customer_code: None,
+            to_station_code: None,
+            vehicle_plate: None,
+            staff_no: None,
+            point: None,
+            mass_before_kg: None,
+            mass_after_kg: None,
+            details: None,
+        }
+    }
 }
 
 /// Adds history rows (a row already there is left as it is). Where a row has no point of its
@@ -147,8 +177,8 @@ pub async fn insert_rows(conn: &mut PgConnection, rows: &[NewRow]) -> anyhow::Re
     )
     .bind(column!(|r| r.cylinder_id))
     .bind(column!(|r| r.event_id))
-    .bind(column!(|r| r.kind))
-    .bind(column!(|r| r.op.clone()))
+    .bind(column!(|r| r.op.kind()))
+    .bind(column!(|r| r.op.op()))
     .bind(column!(|r| r.occurred_at))
     .bind(column!(|r| r.station_code.clone()))
     .bind(column!(|r| r.customer_code.clone()))
@@ -169,12 +199,12 @@ pub async fn insert_rows(conn: &mut PgConnection, rows: &[NewRow]) -> anyhow::Re
 #[derive(sqlx::FromRow)]
 struct ReplayRow {
     event_id: Uuid,
-    kind: String,
-    op: Option<String>,
-    station_code: Option<String>,
-    customer_code: Option<String>,
-    to_station_code: Option<String>,
-    vehicle_plate: Option<String>,
+    #[sqlx(flatten)]
+    op: HistoryOp,
+    station_code: Option<StationCode>,
+    customer_code: Option<CustomerCode>,
+    to_station_code: Option<StationCode>,
+    vehicle_plate: Option<VehiclePlate>,
     custody_after: Custody,
     flag: Option<String>,
 }
@@ -184,7 +214,7 @@ struct ReplayRow {
 /// changed and the cylinder's state, in one transaction (the caller's) that locks the cylinder
 /// so two workers never interleave on it.
 pub async fn replay(tx: &mut PgConnection, cylinder_id: i64) -> anyhow::Result<()> {
-    let station: String =
+    let station: StationCode =
         sqlx::query_scalar("SELECT station_code FROM cylinders WHERE id = $1 FOR NO KEY UPDATE")
             .bind(cylinder_id)
             .fetch_one(&mut *tx)
@@ -203,15 +233,14 @@ pub async fn replay(tx: &mut PgConnection, cylinder_id: i64) -> anyhow::Result<(
         .iter()
         .map(|row| {
             let step = Step::from_row(
-                &row.kind,
-                row.op.as_deref(),
-                row.station_code.as_deref(),
-                row.customer_code.as_deref(),
-                row.to_station_code.as_deref(),
-                row.vehicle_plate.as_deref(),
+                row.op,
+                row.station_code.as_ref(),
+                row.customer_code.as_ref(),
+                row.to_station_code.as_ref(),
+                row.vehicle_plate.as_ref(),
             );
             if step.is_none() {
-                tracing::warn!(event_id = %row.event_id, kind = row.kind, "history row with no custody meaning");
+                tracing::warn!(event_id = %row.event_id, op = row.op.op(), "history row with no custody meaning");
             }
             Recorded {
                 step,
@@ -297,7 +326,7 @@ async fn write_state(tx: &mut PgConnection, cylinder_id: i64, state: &State) -> 
 pub async fn vehicle_tags(
     conn: &mut PgConnection,
     plate: &str,
-) -> anyhow::Result<Option<(Vec<String>, DateTime<Utc>, Uuid)>> {
+) -> anyhow::Result<Option<(Vec<TagId>, DateTime<Utc>, Uuid)>> {
     sqlx::query_as("SELECT tag_ids, occurred_at, event_id FROM vehicle_tags WHERE plate = $1")
         .bind(plate)
         .fetch_optional(&mut *conn)
@@ -345,7 +374,7 @@ pub async fn vehicle_site(
     // Where the vehicle was at `at`: its newest plausible fix at or before it (within 30
     // minutes), else its newest position. Not simply the newest position: behind a backlog,
     // a batch's positions are applied before its sightings, and the truck has moved on.
-    let row: Option<(f64, f64, Option<String>, Option<String>)> = sqlx::query_as(
+    let row: Option<(f64, f64, Option<StationCode>, Option<CustomerCode>)> = sqlx::query_as(
         r#"
         WITH v AS (
             SELECT location FROM (
@@ -409,17 +438,17 @@ pub async fn on_vehicle(
 #[derive(Debug, sqlx::FromRow)]
 pub struct HistoryRow {
     pub event_id: Uuid,
-    pub kind: String,
-    pub op: Option<String>,
+    #[sqlx(flatten)]
+    pub op: HistoryOp,
     pub occurred_at: DateTime<Utc>,
     pub received_at: DateTime<Utc>,
-    pub station_code: Option<String>,
+    pub station_code: Option<StationCode>,
     pub station_name: Option<String>,
     pub customer_name: Option<String>,
     pub to_station_name: Option<String>,
-    pub staff_no: Option<String>,
+    pub staff_no: Option<StaffNo>,
     pub staff_name: Option<String>,
-    pub vehicle_plate: Option<String>,
+    pub vehicle_plate: Option<VehiclePlate>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
     pub mass_before_kg: Option<f64>,
@@ -495,15 +524,15 @@ pub async fn recent(
 /// A cylinder after its replay: code, owner, the owner's district, what its alerts depend on.
 #[derive(Debug, Clone)]
 pub struct Standing {
-    pub code: String,
-    pub medium: String,
+    pub code: CylinderCode,
+    pub medium: Medium,
     pub custody: Option<Custody>,
     pub location: Option<(f64, f64)>,
     pub last_seen_at: Option<DateTime<Utc>>,
     /// Where it is now: its kind and code.
-    pub place: Option<(PlaceKind, String)>,
+    pub place: Option<Place>,
     pub owner: EnterpriseCode,
-    pub district: Option<String>,
+    pub district: Option<DistrictCode>,
     pub standing: crate::rules::history_alerts::Standing,
 }
 
@@ -515,8 +544,8 @@ pub async fn standing(
     #[derive(sqlx::FromRow)]
     struct Row {
         id: i64,
-        code: String,
-        medium: String,
+        code: CylinderCode,
+        medium: Medium,
         place_kind: Option<PlaceKind>,
         place_code: Option<String>,
         custody: Option<Custody>,
@@ -524,7 +553,7 @@ pub async fn standing(
         lat: Option<f64>,
         last_seen_at: Option<DateTime<Utc>>,
         owner: EnterpriseCode,
-        district: Option<String>,
+        district: Option<DistrictCode>,
         scrapped_at: Option<DateTime<Utc>>,
         next_on: chrono::NaiveDate,
         life_ends_on: chrono::NaiveDate,
@@ -543,15 +572,20 @@ pub async fn standing(
     .fetch_all(&mut *conn)
     .await
     .context("reading cylinders as they stand")?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| {
-            (
+            let place = r
+                .place_kind
+                .zip(r.place_code)
+                .map(|(kind, code)| Place::from_parts(kind, code))
+                .transpose()
+                .with_context(|| format!("reading where cylinder {} is", r.code))?;
+            Ok((
                 r.id,
                 Standing {
                     code: r.code,
                     medium: r.medium,
-                    place: r.place_kind.zip(r.place_code),
+                    place,
                     custody: r.custody,
                     location: r.lon.zip(r.lat),
                     last_seen_at: r.last_seen_at,
@@ -563,20 +597,20 @@ pub async fn standing(
                         life_ends_on: r.life_ends_on,
                     },
                 },
-            )
+            ))
         })
-        .collect())
+        .collect()
 }
 
 /// The districts of these enterprises.
 pub async fn districts(
     conn: &mut PgConnection,
     enterprises: &[&str],
-) -> anyhow::Result<std::collections::HashMap<String, String>> {
+) -> anyhow::Result<std::collections::HashMap<EnterpriseCode, DistrictCode>> {
     if enterprises.is_empty() {
         return Ok(std::collections::HashMap::new());
     }
-    let rows: Vec<(String, String)> =
+    let rows: Vec<(EnterpriseCode, DistrictCode)> =
         sqlx::query_as("SELECT code, district_code FROM enterprises WHERE code = ANY($1)")
             .bind(enterprises)
             .fetch_all(&mut *conn)
@@ -589,11 +623,12 @@ pub async fn districts(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SiteStock {
     /// `station` or `customer`.
-    pub kind: String,
+    pub kind: PlaceKind,
+    /// The station's or customer's code.
     pub code: String,
     pub name: String,
     pub enterprise_code: EnterpriseCode,
-    pub district_code: Option<String>,
+    pub district_code: Option<DistrictCode>,
     pub lon: f64,
     pub lat: f64,
     pub full_stock_limit: i32,
@@ -633,10 +668,10 @@ pub async fn site_stock(
 /// A staff member's certificate, for the operations they sign.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StaffCertificate {
-    pub staff_no: String,
+    pub staff_no: StaffNo,
     pub name: String,
     pub enterprise_code: EnterpriseCode,
-    pub district_code: Option<String>,
+    pub district_code: Option<DistrictCode>,
     pub certificate_no: Option<String>,
     pub certificate_expires: Option<chrono::NaiveDate>,
 }

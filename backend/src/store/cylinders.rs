@@ -5,7 +5,8 @@ use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::cylinder::Custody;
-use shared::ids::EnterpriseCode;
+use shared::ids::{CylinderCode, EnterpriseCode, StationCode, TagId};
+use shared::medium::Medium;
 use shared::place::PlaceKind;
 use shared::registry::{CylinderArchive, RowError};
 use shared::ErrorCode;
@@ -238,9 +239,9 @@ pub async fn insert(
 #[derive(Debug, sqlx::FromRow)]
 pub struct CylinderRecord {
     pub id: i64,
-    pub code: String,
-    pub tag_id: String,
-    pub medium: String,
+    pub code: CylinderCode,
+    pub tag_id: TagId,
+    pub medium: Medium,
     pub tare_kg: f64,
     pub volume_l: f64,
     pub working_pressure_mpa: f64,
@@ -259,7 +260,7 @@ pub struct CylinderRecord {
     pub registered_on: Option<NaiveDate>,
     pub registration_authority: Option<String>,
     pub owner_enterprise_code: EnterpriseCode,
-    pub station_code: String,
+    pub station_code: StationCode,
     pub owner_name: Option<String>,
     pub station_name: Option<String>,
     pub custody: Option<Custody>,

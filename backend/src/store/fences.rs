@@ -5,6 +5,8 @@ use crate::rules::fences::{circle, from_geojson, Fence, FenceKind, Inside, Trans
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use geo::MultiPolygon;
+use shared::ids::EnterpriseCode;
+use shared::VehiclePlate;
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 
@@ -28,8 +30,8 @@ pub async fn all(pool: &PgPool) -> anyhow::Result<Vec<Fence>> {
         String,
         String,
         String,
-        Option<String>,
-        Vec<String>,
+        Option<EnterpriseCode>,
+        Vec<VehiclePlate>,
         Option<String>,
         Option<f64>,
         Option<f64>,

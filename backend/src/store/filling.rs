@@ -3,7 +3,10 @@
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::filling::FillingFlag;
-use shared::ids::{DeviceId, EnterpriseCode};
+use shared::ids::{
+    CylinderCode, DeviceId, DistrictCode, EnterpriseCode, StaffNo, StationCode, TagId,
+};
+use shared::medium::Medium;
 use sqlx::{PgConnection, PgPool};
 use std::sync::LazyLock;
 use uuid::Uuid;
@@ -16,7 +19,7 @@ pub struct StationRow {
     pub filling_licence_expires: Option<NaiveDate>,
     pub gas_licence_expires: Option<NaiveDate>,
     pub name: String,
-    pub district_code: String,
+    pub district_code: DistrictCode,
     pub lon: f64,
     pub lat: f64,
 }
@@ -39,15 +42,15 @@ pub async fn station(pool: &PgPool, code: &str) -> anyhow::Result<Option<Station
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CylinderRow {
     pub id: i64,
-    pub code: String,
-    pub tag_id: String,
-    pub medium: String,
+    pub code: CylinderCode,
+    pub tag_id: TagId,
+    pub medium: Medium,
     pub registration_no: Option<String>,
     pub next_inspection_on: NaiveDate,
     pub manufactured_on: NaiveDate,
     pub design_life_years: i32,
     pub scrapped: bool,
-    pub station_code: String,
+    pub station_code: StationCode,
     pub tare_kg: f64,
     pub max_fill_kg: f64,
     pub last_filled_at: Option<DateTime<Utc>>,
@@ -78,8 +81,8 @@ macro_rules! cylinder_facts_select {
 /// A cylinder as the gun names it: by code or by tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CylinderKey {
-    Code(String),
-    Tag(String),
+    Code(CylinderCode),
+    Tag(TagId),
 }
 
 /// The facts of cylinders, in one statement (the group reader's batch): for each key in order,
@@ -149,12 +152,12 @@ pub async fn cylinders(
 #[derive(Debug, Clone)]
 pub struct DecisionRow {
     pub id: Uuid,
-    pub station_code: String,
+    pub station_code: StationCode,
     pub gun_no: String,
-    pub cylinder_code: Option<String>,
-    pub tag_id: Option<String>,
-    pub medium: String,
-    pub staff_no: String,
+    pub cylinder_code: Option<CylinderCode>,
+    pub tag_id: Option<TagId>,
+    pub medium: Medium,
+    pub staff_no: StaffNo,
     pub device_id: DeviceId,
     pub enterprise_code: EnterpriseCode,
     pub allowed: bool,
@@ -199,12 +202,12 @@ pub async fn keep_decisions(
     let allowed: Vec<bool> = rows.iter().map(|d| d.allowed).collect();
     let query = sqlx::query(&KEEP)
         .bind(ids)
-        .bind(text(|d| Some(d.station_code.clone())))
+        .bind(text(|d| Some(d.station_code.to_string())))
         .bind(text(|d| Some(d.gun_no.clone())))
-        .bind(text(|d| d.cylinder_code.clone()))
-        .bind(text(|d| d.tag_id.clone()))
-        .bind(text(|d| Some(d.medium.clone())))
-        .bind(text(|d| Some(d.staff_no.clone())))
+        .bind(text(|d| d.cylinder_code.as_ref().map(ToString::to_string)))
+        .bind(text(|d| d.tag_id.as_ref().map(ToString::to_string)))
+        .bind(text(|d| Some(d.medium.code().to_owned())))
+        .bind(text(|d| Some(d.staff_no.to_string())))
         .bind(text(|d| Some(d.device_id.to_string())))
         .bind(text(|d| Some(d.enterprise_code.to_string())))
         .bind(allowed)
@@ -303,10 +306,10 @@ pub struct FillingRow {
     pub id: Uuid,
     pub decision_id: Option<Uuid>,
     pub cylinder_id: i64,
-    pub station_code: String,
+    pub station_code: StationCode,
     pub licence_no: String,
     pub gun_no: String,
-    pub staff_no: String,
+    pub staff_no: StaffNo,
     pub staff_name: String,
     pub started_at: DateTime<Utc>,
     pub ended_at: DateTime<Utc>,
@@ -352,23 +355,21 @@ pub async fn insert_filling(pool: &PgPool, f: &FillingRow) -> anyhow::Result<()>
     .execute(&mut *tx)
     .await
     .context("keeping a filling record")?;
-    let row = super::custody::NewRow {
-        cylinder_id: f.cylinder_id,
-        event_id: f.id,
-        kind: "filling",
-        op: Some("fill".into()),
-        occurred_at: f.ended_at,
-        station_code: Some(f.station_code.clone()),
-        staff_no: Some(f.staff_no.clone()),
-        mass_before_kg: Some(f.mass_before_kg),
-        mass_after_kg: Some(f.mass_after_kg),
-        details: Some(serde_json::json!({
-            "gun_no": f.gun_no, "licence_no": f.licence_no, "staff_name": f.staff_name,
-            "started_at": f.started_at, "decision_id": f.decision_id, "flags": f.flags,
-            "late_s": f.late_s,
-        })),
-        ..super::custody::NewRow::default()
-    };
+    let mut row = super::custody::NewRow::new(
+        f.cylinder_id,
+        f.id,
+        shared::history::HistoryOp::Filling,
+        f.ended_at,
+    );
+    row.station_code = Some(f.station_code.clone());
+    row.staff_no = Some(f.staff_no.clone());
+    row.mass_before_kg = Some(f.mass_before_kg);
+    row.mass_after_kg = Some(f.mass_after_kg);
+    row.details = Some(serde_json::json!({
+        "gun_no": f.gun_no, "licence_no": f.licence_no, "staff_name": f.staff_name,
+        "started_at": f.started_at, "decision_id": f.decision_id, "flags": f.flags,
+        "late_s": f.late_s,
+    }));
     super::custody::insert_rows(&mut tx, std::slice::from_ref(&row)).await?;
     super::custody::replay(&mut tx, f.cylinder_id).await?;
     tx.commit().await.context("committing a filling")?;
@@ -458,8 +459,8 @@ pub struct DecisionListRow {
     pub id: Uuid,
     pub decided_at: DateTime<Utc>,
     pub gun_no: String,
-    pub cylinder_code: Option<String>,
-    pub tag_id: Option<String>,
+    pub cylinder_code: Option<CylinderCode>,
+    pub tag_id: Option<TagId>,
     pub allowed: bool,
     pub reasons: serde_json::Value,
 }

@@ -3,20 +3,22 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use shared::auth::DeviceKind;
 use shared::cylinder::Custody;
-use shared::ids::EnterpriseCode;
+use shared::ids::{CylinderCode, DeviceId, DistrictCode, EnterpriseCode, StationCode};
 use shared::place::PlaceKind;
+use shared::VehiclePlate;
 use sqlx::PgPool;
 
 /// A device that has sent events before and none since `since`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SilentDevice {
-    pub device_id: String,
-    pub kind: String,
+    pub device_id: DeviceId,
+    pub kind: DeviceKind,
     pub enterprise_code: EnterpriseCode,
-    pub district_code: Option<String>,
-    pub vehicle_plate: Option<String>,
-    pub station_code: Option<String>,
+    pub district_code: Option<DistrictCode>,
+    pub vehicle_plate: Option<VehiclePlate>,
+    pub station_code: Option<StationCode>,
     pub last_seen_at: DateTime<Utc>,
 }
 
@@ -40,9 +42,9 @@ pub async fn silent_devices(
 /// A cylinder not seen since before the cut-off, with what `rules::custody::effective` needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Unseen {
-    pub code: String,
+    pub code: CylinderCode,
     pub owner: EnterpriseCode,
-    pub district_code: Option<String>,
+    pub district_code: Option<DistrictCode>,
     pub custody: Custody,
     pub at_owner_site: bool,
     pub last_seen_at: DateTime<Utc>,

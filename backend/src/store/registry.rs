@@ -3,6 +3,7 @@
 use super::WriteError;
 use crate::access::Scope;
 use anyhow::Context;
+use shared::ids::{DistrictCode, EnterpriseCode};
 use shared::registry::{
     EnterpriseCounts, NewCustomer, NewEnterprise, NewGeofence, NewStaff, NewStation, NewVehicle,
 };
@@ -66,10 +67,10 @@ pub async fn insert_enterprise(pool: &PgPool, e: &NewEnterprise) -> Result<(), W
 
 #[derive(sqlx::FromRow)]
 struct EnterpriseRow {
-    code: String,
+    code: EnterpriseCode,
     name: String,
     credit_code: String,
-    district_code: String,
+    district_code: DistrictCode,
     address: String,
     filling_licence_no: Option<String>,
     filling_licence_expires: Option<chrono::NaiveDate>,

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::events::GpsFix;
-use shared::ids::EnterpriseCode;
+use shared::ids::{DistrictCode, EnterpriseCode};
 use shared::live::{Load, VehicleState};
 use shared::VehiclePlate;
 use sqlx::PgPool;
@@ -17,7 +17,7 @@ struct Row {
     heading: Option<f64>,
     occurred_at: DateTime<Utc>,
     enterprise_code: Option<EnterpriseCode>,
-    district_code: Option<String>,
+    district_code: Option<DistrictCode>,
     /// The load, where the query counted it.
     #[sqlx(default)]
     load_full: Option<i64>,
@@ -37,7 +37,7 @@ impl TryFrom<Row> for VehicleState {
             heading: row.heading,
             occurred_at: row.occurred_at,
             enterprise_code: row.enterprise_code.map(String::from),
-            district_code: row.district_code,
+            district_code: row.district_code.map(String::from),
             load: match (row.load_full, row.load_other) {
                 (Some(full), Some(other)) => Some(Load { full, other }),
                 _ => None,

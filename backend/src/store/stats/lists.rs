@@ -6,19 +6,26 @@ use super::{SITE_CODE, SITE_KIND};
 use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use shared::cylinder::Custody;
+use shared::cylinder::{Compliance, Custody};
+use shared::filling::FillingFlag;
+use shared::history::HistoryOp;
+use shared::ids::{
+    CustomerCode, CylinderCode, DistrictCode, EnterpriseCode, StaffNo, StationCode, TagId,
+};
+use shared::medium::Medium;
 use shared::place::PlaceKind;
+use shared::VehiclePlate;
 use sqlx::PgPool;
 
 /// One cylinder of a list behind a figure.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Listed {
-    pub code: String,
-    pub medium: String,
+    pub code: CylinderCode,
+    pub medium: Medium,
     pub custody: Custody,
-    pub compliance: String,
-    pub owner: String,
-    pub district_code: Option<String>,
+    pub compliance: Compliance,
+    pub owner: EnterpriseCode,
+    pub district_code: Option<DistrictCode>,
     pub place_kind: Option<PlaceKind>,
     pub place_code: Option<String>,
     pub last_seen_at: Option<DateTime<Utc>>,
@@ -133,17 +140,17 @@ pub async fn filling_list(
 #[derive(sqlx::FromRow)]
 struct FillingRow {
     id: uuid::Uuid,
-    station_code: String,
+    station_code: StationCode,
     gun_no: String,
-    cylinder_code: String,
-    staff_no: String,
+    cylinder_code: CylinderCode,
+    staff_no: StaffNo,
     started_at: DateTime<Utc>,
     ended_at: DateTime<Utc>,
     received_at: DateTime<Utc>,
     late_s: f64,
     mass_before_kg: f64,
     mass_after_kg: f64,
-    flags: Vec<String>,
+    flags: Vec<FillingFlag>,
     decision_id: Option<uuid::Uuid>,
 }
 
@@ -151,17 +158,17 @@ impl From<FillingRow> for shared::stats::FillingItem {
     fn from(r: FillingRow) -> Self {
         Self {
             id: r.id,
-            station_code: r.station_code,
+            station_code: r.station_code.into(),
             gun_no: r.gun_no,
-            cylinder_code: r.cylinder_code,
-            staff_no: r.staff_no,
+            cylinder_code: r.cylinder_code.into(),
+            staff_no: r.staff_no.into(),
             started_at: r.started_at,
             ended_at: r.ended_at,
             received_at: r.received_at,
             late_s: r.late_s,
             mass_before_kg: r.mass_before_kg,
             mass_after_kg: r.mass_after_kg,
-            flags: r.flags,
+            flags: r.flags.iter().map(|f| f.name().to_owned()).collect(),
             decision_id: r.decision_id,
         }
     }
@@ -190,12 +197,12 @@ pub async fn decision_list(
     struct Row {
         id: uuid::Uuid,
         decided_at: DateTime<Utc>,
-        station_code: String,
+        station_code: StationCode,
         gun_no: String,
-        cylinder_code: Option<String>,
-        tag_id: Option<String>,
-        medium: String,
-        staff_no: String,
+        cylinder_code: Option<CylinderCode>,
+        tag_id: Option<TagId>,
+        medium: Medium,
+        staff_no: StaffNo,
         allowed: bool,
         rules: Vec<String>,
     }
@@ -230,12 +237,12 @@ pub async fn decision_list(
         .map(|r| shared::stats::DecisionItem {
             id: r.id,
             decided_at: r.decided_at,
-            station_code: r.station_code,
+            station_code: r.station_code.into(),
             gun_no: r.gun_no,
-            cylinder_code: r.cylinder_code,
-            tag_id: r.tag_id,
-            medium: r.medium,
-            staff_no: r.staff_no,
+            cylinder_code: r.cylinder_code.map(String::from),
+            tag_id: r.tag_id.map(String::from),
+            medium: r.medium.into(),
+            staff_no: r.staff_no.into(),
             allowed: r.allowed,
             rules: r.rules,
         })
@@ -271,16 +278,16 @@ pub async fn history_list(
     #[derive(sqlx::FromRow)]
     struct Row {
         cylinder_id: i64,
-        cylinder_code: String,
+        cylinder_code: CylinderCode,
         event_id: uuid::Uuid,
-        kind: String,
-        op: Option<String>,
+        #[sqlx(flatten)]
+        op: HistoryOp,
         occurred_at: DateTime<Utc>,
-        station_code: Option<String>,
-        customer_code: Option<String>,
-        to_station_code: Option<String>,
-        vehicle_plate: Option<String>,
-        staff_no: Option<String>,
+        station_code: Option<StationCode>,
+        customer_code: Option<CustomerCode>,
+        to_station_code: Option<StationCode>,
+        vehicle_plate: Option<VehiclePlate>,
+        staff_no: Option<StaffNo>,
     }
     let rows_in_scope = format!(
         "SELECT ce.cylinder_id, c.code AS cylinder_code, ce.event_id, ce.kind, ce.op, \
@@ -346,16 +353,16 @@ pub async fn history_list(
             (
                 r.cylinder_id,
                 shared::stats::HistoryItem {
-                    cylinder_code: r.cylinder_code,
+                    cylinder_code: r.cylinder_code.into(),
                     event_id: r.event_id,
-                    kind: r.kind,
-                    op: r.op,
+                    kind: r.op.kind().name().to_owned(),
+                    op: Some(r.op.op().to_owned()),
                     occurred_at: r.occurred_at,
-                    station_code: r.station_code,
-                    customer_code: r.customer_code,
-                    to_station_code: r.to_station_code,
-                    vehicle_plate: r.vehicle_plate,
-                    staff_no: r.staff_no,
+                    station_code: r.station_code.map(String::from),
+                    customer_code: r.customer_code.map(String::from),
+                    to_station_code: r.to_station_code.map(String::from),
+                    vehicle_plate: r.vehicle_plate.map(String::from),
+                    staff_no: r.staff_no.map(String::from),
                 },
             )
         })
@@ -372,13 +379,13 @@ pub async fn customer_list(
     limit: i64,
 ) -> anyhow::Result<Vec<shared::stats::CustomerItem>> {
     type Row = (
+        CustomerCode,
+        EnterpriseCode,
         String,
         String,
         String,
         String,
-        String,
-        String,
-        String,
+        DistrictCode,
         DateTime<Utc>,
     );
     let rows: Vec<Row> = sqlx::query_as(
@@ -404,13 +411,13 @@ pub async fn customer_list(
         .map(
             |(code, enterprise_code, name, kind, phone, address, district_code, opened_at)| {
                 shared::stats::CustomerItem {
-                    code,
-                    enterprise_code,
+                    code: code.into(),
+                    enterprise_code: enterprise_code.into(),
                     name,
                     kind,
                     phone,
                     address,
-                    district_code,
+                    district_code: district_code.into(),
                     opened_at,
                 }
             },

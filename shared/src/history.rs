@@ -1,0 +1,118 @@
+//! What one row of a cylinder's history records: `cylinder_events.kind` and `op` together.
+
+use crate::cylinder::ScanOp;
+use crate::events::{CheckStage, Conclusion};
+
+/// A history row's kind and operation, as one value: the pairs that exist and no others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HistoryOp {
+    /// `scan` with its operation.
+    Scan(ScanOp),
+    /// `ble`/`seen`: a vehicle's reader listed the tag.
+    BleSeen,
+    /// `ble`/`left`: a vehicle's reader stopped listing the tag.
+    BleLeft,
+    /// `check` with its stage.
+    Check(CheckStage),
+    /// `inspection` with its conclusion.
+    Inspection(Conclusion),
+    /// `filling`/`fill`: a filling record.
+    Filling,
+}
+
+/// The kind of a history row (`cylinder_events.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HistoryKind {
+    Scan,
+    Ble,
+    Check,
+    Inspection,
+    Filling,
+}
+
+crate::place::names!(HistoryKind {
+    Scan => "scan",
+    Ble => "ble",
+    Check => "check",
+    Inspection => "inspection",
+    Filling => "filling",
+});
+
+impl HistoryOp {
+    /// The row's kind.
+    pub fn kind(self) -> HistoryKind {
+        match self {
+            Self::Scan(_) => HistoryKind::Scan,
+            Self::BleSeen | Self::BleLeft => HistoryKind::Ble,
+            Self::Check(_) => HistoryKind::Check,
+            Self::Inspection(_) => HistoryKind::Inspection,
+            Self::Filling => HistoryKind::Filling,
+        }
+    }
+
+    /// The row's `op` text.
+    pub fn op(self) -> &'static str {
+        match self {
+            Self::Scan(op) => op.name(),
+            Self::BleSeen => "seen",
+            Self::BleLeft => "left",
+            Self::Check(stage) => stage.name(),
+            Self::Inspection(conclusion) => conclusion.name(),
+            Self::Filling => "fill",
+        }
+    }
+
+    /// Parses a stored `kind` and `op`; `None` for a pair that does not exist.
+    pub fn from_parts(kind: &str, op: Option<&str>) -> Option<Self> {
+        let op = op?;
+        match HistoryKind::from_name(kind)? {
+            HistoryKind::Scan => ScanOp::from_name(op).map(Self::Scan),
+            HistoryKind::Ble => match op {
+                "seen" => Some(Self::BleSeen),
+                "left" => Some(Self::BleLeft),
+                _ => None,
+            },
+            HistoryKind::Check => CheckStage::from_name(op).map(Self::Check),
+            HistoryKind::Inspection => Conclusion::from_name(op).map(Self::Inspection),
+            HistoryKind::Filling => (op == "fill").then_some(Self::Filling),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_round_trip() {
+        let mut all: Vec<HistoryOp> = ScanOp::ALL.into_iter().map(HistoryOp::Scan).collect();
+        all.extend(CheckStage::ALL.iter().map(|s| HistoryOp::Check(*s)));
+        all.extend(Conclusion::ALL.iter().map(|c| HistoryOp::Inspection(*c)));
+        all.extend([HistoryOp::BleSeen, HistoryOp::BleLeft, HistoryOp::Filling]);
+        for stage in CheckStage::ALL {
+            let json = serde_json::to_string(stage).unwrap();
+            assert_eq!(json, format!("\"{}\"", stage.name()));
+        }
+        for conclusion in Conclusion::ALL {
+            let json = serde_json::to_string(conclusion).unwrap();
+            assert_eq!(json, format!("\"{}\"", conclusion.name()));
+        }
+        for op in all {
+            assert_eq!(
+                HistoryOp::from_parts(op.kind().name(), Some(op.op())),
+                Some(op)
+            );
+        }
+        assert_eq!(
+            HistoryOp::from_parts("inspection", Some("scrap")),
+            Some(HistoryOp::Inspection(Conclusion::Scrap))
+        );
+        assert_eq!(
+            HistoryOp::from_parts("scan", Some("scrap")),
+            Some(HistoryOp::Scan(ScanOp::Scrap))
+        );
+        assert_eq!(HistoryOp::from_parts("ble", Some("fill")), None);
+        assert_eq!(HistoryOp::from_parts("scan", None), None);
+        assert_eq!(HistoryOp::from_parts("gps", Some("seen")), None);
+    }
+}
