@@ -23,13 +23,14 @@
 #
 #   bash bench/authorize.sh          # rates 250 500 1000 2000, 20 s; concurrency 1 16 64 128 for 15 s
 #   RATES="500 2000" DURATION=10 bash bench/authorize.sh
+#   FLOOD_RATE=5000 RATES="" CONCURRENCIES="" bash bench/authorize.sh   # junk keys vs a real gun
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000}
-RATES=${RATES:-250 500 1000 2000}
+RATES=${RATES-250 500 1000 2000}
 DURATION=${DURATION:-20}
 MAX_DURATION=${MAX_DURATION:-15}
-CONCURRENCIES=${CONCURRENCIES:-1 16 64 128}
+CONCURRENCIES=${CONCURRENCIES-1 16 64 128}
 PG_CLIENTS=${PG_CLIENTS:-16 32 64}
 PGBENCH=${PGBENCH:-/usr/lib/postgresql/15/bin/pgbench}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cylwatch/target}
@@ -170,6 +171,23 @@ for r in $RATES; do
   echo "authorize open loop, $r req/s, ${DURATION} s ..." >&2
   load --rate "$r" --duration-s "$DURATION" | tee -a "$WORK/runs"
 done
+# Junk keys (issue 20 item 7), with FLOOD_RATE set: the real controller open loop at
+# FLOOD_REAL/s alone, then the same while a second generator sends junk device keys at
+# FLOOD_RATE/s. Goal: the real p99 under the flood within 2x of the quiet one.
+if [ -n "${FLOOD_RATE:-}" ]; then
+  REAL=${FLOOD_REAL:-500}
+  echo "authorize open loop, $REAL req/s, quiet ..." >&2
+  load --rate "$REAL" --duration-s "$DURATION" | sed 's/^{/{"label":"quiet, ",/' | tee -a "$WORK/runs"
+  echo "authorize open loop, $REAL req/s, with junk keys at $FLOOD_RATE/s ..." >&2
+  "$SIM" load-authorize --api "$BASE" --device-key "junk-key-$$" --cylinders "$CODES" \
+    --rate "$FLOOD_RATE" --concurrency 64 --warmup-s 0 --duration-s "$((DURATION + 4))" \
+    > "$WORK/junk" 2> "$WORK/junk_err" &
+  JUNK=$!
+  sleep 2
+  load --rate "$REAL" --duration-s "$DURATION" | sed 's/^{/{"label":"junk flood, ",/' | tee -a "$WORK/runs"
+  wait "$JUNK" || true
+  echo "junk generator: $(head -c 400 "$WORK/junk") $(tail -c 300 "$WORK/junk_err")" >&2
+fi
 for c in $CONCURRENCIES; do
   echo "authorize closed loop, concurrency $c, ${MAX_DURATION} s ..." >&2
   load --rate 0 --concurrency "$c" --duration-s "$MAX_DURATION" | tee -a "$WORK/runs"
@@ -254,7 +272,7 @@ print()
 print("| run | sent | 200 | errors | E01 | decided/s | p50 ms | p90 ms | p99 ms | max ms | cores: server / postgres / generator | PG sessions opened |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
 for r in runs:
-    name = f"authorize closed, {r['concurrency']} concurrent" if r["mode"] == "closed" else f"authorize open, {r['rate']}/s"
+    name = f"authorize closed, {r['concurrency']} concurrent" if r["mode"] == "closed" else f"authorize open, {r.get('label', '')}{r['rate']}/s"
     print(f"| {name} | {r['sent']} | {r['ok']} | {r['errors']} | {r['unsure_e01']} | {r['achieved_rps']:.0f} | "
           f"{r['p50_ms']:.2f} | {r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.1f} | "
           f"{r['cores_server']:.2f} / {r['cores_postgres']:.2f} / {r['cores_generator']:.2f} | {r['pg_sessions_opened']} |")

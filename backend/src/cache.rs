@@ -74,3 +74,115 @@ mod tests {
         assert_eq!(off.get("a"), None);
     }
 }
+
+/// The hashes of every device key that is not revoked, reloaded at most once per `every` when
+/// a key is not found: a request with a junk key is refused from memory, without a database
+/// round trip, however many arrive (issue 20 item 7). A key registered on another instance is
+/// found within `every`. Revocation is not its job: a key found here is still checked against
+/// the database (or the device cache) before it is trusted.
+pub struct KeySet {
+    every: Duration,
+    known: std::sync::RwLock<(std::collections::HashSet<String>, Option<Instant>)>,
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl KeySet {
+    /// An empty set, to be loaded at its first miss.
+    pub fn new(every: Duration) -> Self {
+        Self {
+            every,
+            known: std::sync::RwLock::new((std::collections::HashSet::new(), None)),
+            reloading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Whether `hash` is a key the set holds, and whether the set was loaded within `every`.
+    fn lookup(&self, hash: &str) -> (bool, bool) {
+        match self.known.read() {
+            Ok(known) => (
+                known.0.contains(hash),
+                known.1.is_some_and(|at| at.elapsed() < self.every),
+            ),
+            Err(_) => (false, false),
+        }
+    }
+
+    /// Adds a key made on this instance.
+    pub fn insert(&self, hash: String) {
+        if let Ok(mut known) = self.known.write() {
+            known.0.insert(hash);
+        }
+    }
+
+    /// Whether `hash` may be a live key: held, or not held by a set loaded within `every`
+    /// and not held after loading it again with `load` (once per `every` at most, whoever
+    /// asks). A failed load answers `true`: the caller's own check decides (and fails closed).
+    pub async fn may_hold<F, Fut>(&self, hash: &str, load: F) -> bool
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<Vec<String>>>,
+    {
+        let (held, fresh) = self.lookup(hash);
+        if held {
+            return true;
+        }
+        if fresh {
+            return false;
+        }
+        let _one = self.reloading.lock().await;
+        let (held, fresh) = self.lookup(hash);
+        if held || fresh {
+            return held;
+        }
+        match load().await {
+            Ok(hashes) => {
+                let set: std::collections::HashSet<String> = hashes.into_iter().collect();
+                let held = set.contains(hash);
+                if let Ok(mut known) = self.known.write() {
+                    *known = (set, Some(Instant::now()));
+                }
+                held
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "loading the device keys failed");
+                true
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod key_set_tests {
+    use super::KeySet;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn junk_keys_cost_one_load_per_period_and_known_keys_none() {
+        let set = KeySet::new(Duration::from_secs(60));
+        let loads = AtomicUsize::new(0);
+        let load = || async {
+            loads.fetch_add(1, Ordering::SeqCst);
+            Ok(vec!["good".to_owned()])
+        };
+        assert!(set.may_hold("good", load).await);
+        for _ in 0..1000 {
+            assert!(!set.may_hold("junk", load).await);
+        }
+        assert!(set.may_hold("good", load).await);
+        assert_eq!(
+            loads.load(Ordering::SeqCst),
+            1,
+            "one load for the whole flood"
+        );
+        set.insert("new".to_owned());
+        assert!(set.may_hold("new", load).await);
+        let failing = KeySet::new(Duration::from_secs(60));
+        assert!(
+            failing
+                .may_hold("any", || async { Err(anyhow::anyhow!("database away")) })
+                .await,
+            "unsure: the caller's own check decides"
+        );
+    }
+}

@@ -118,6 +118,9 @@ pub struct Settings {
     pub basemap_path: PathBuf,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// A request body must arrive within this many seconds (a client trickling its body
+    /// holds a connection, not the server): past it the answer is `408 request_timeout`.
+    pub body_read_s: u64,
     /// `tracing` filter, e.g. `info` or `cylwatch=debug,info`.
     pub log: String,
     /// Log lines as `text` (readable) or `json` (one object a line, for a log collector).
@@ -206,6 +209,7 @@ impl Default for Settings {
             frontend_dir: PathBuf::from("dist"),
             basemap_path: PathBuf::from("assets/basemap/zhengzhou_districts.wgs84.geojson"),
             max_body_bytes: 16 * 1024 * 1024,
+            body_read_s: 30,
             log: "info".into(),
             log_format: LogFormat::Text,
             metrics_addr: String::new(),
@@ -294,7 +298,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 51] = [
+const KEYS: [&str; 52] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -326,6 +330,7 @@ const KEYS: [&str; 51] = [
     "frontend_dir",
     "basemap_path",
     "max_body_bytes",
+    "body_read_s",
     "log",
     "log_format",
     "metrics_addr",

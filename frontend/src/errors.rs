@@ -83,6 +83,10 @@ pub fn code_text(lang: Lang, code: ErrorCode, field: Option<&str>) -> String {
             "请求过于频繁，请稍后再试",
             "Too many requests: try again later",
         ),
+        (C::RequestTimeout, _) => (
+            "请求内容未能及时送达，请检查网络后重试",
+            "The request did not arrive in time: check the network and retry",
+        ),
         (C::WeakPassword, _) => (
             "密码强度不足，请使用更长且更复杂的密码",
             "The password is too weak: use a longer, more varied one",

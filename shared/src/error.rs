@@ -38,6 +38,8 @@ pub enum ErrorCode {
     AccountLocked,
     /// Too many requests from one address; retry later.
     RateLimited,
+    /// The request's body did not arrive in time.
+    RequestTimeout,
     /// A new password does not meet the policy.
     WeakPassword,
     /// Nothing at that path.
@@ -78,6 +80,7 @@ impl ErrorCode {
             Self::Forbidden => 403,
             Self::AccountLocked => 423,
             Self::RateLimited => 429,
+            Self::RequestTimeout => 408,
             Self::NotFound => 404,
             Self::AlreadyExists | Self::TagVoid | Self::InvalidTransition => 409,
             Self::UnknownReference | Self::InvalidRows => 422,
@@ -91,7 +94,7 @@ impl ErrorCode {
     }
 
     /// Every code.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 27] = [
         Self::MalformedBody,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
@@ -107,6 +110,7 @@ impl ErrorCode {
         Self::InvalidCredentials,
         Self::AccountLocked,
         Self::RateLimited,
+        Self::RequestTimeout,
         Self::WeakPassword,
         Self::NotFound,
         Self::AlreadyExists,
@@ -138,6 +142,7 @@ impl ErrorCode {
             Self::InvalidCredentials => "invalid_credentials",
             Self::AccountLocked => "account_locked",
             Self::RateLimited => "rate_limited",
+            Self::RequestTimeout => "request_timeout",
             Self::WeakPassword => "weak_password",
             Self::NotFound => "not_found",
             Self::AlreadyExists => "already_exists",

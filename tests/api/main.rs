@@ -24,5 +24,6 @@ mod scope;
 mod serving;
 mod sim;
 mod stale_facts;
+mod starvation;
 mod stats;
 mod tokens;

@@ -172,9 +172,11 @@ pub async fn create_device(
     let device: NewDevice = read_record(&req, payload).await?;
     user.may_manage(device.enterprise_code.as_str())?;
     let key = access::new_secret();
-    store::auth::insert_device(&state.pool, &device, &access::digest(&key), &user.scope())
+    let hash = access::digest(&key);
+    store::auth::insert_device(&state.pool, &device, &hash, &user.scope())
         .await
         .map_err(|e| write_error(e, "device", "device_id"))?;
+    state.key_set.insert(hash);
     Ok(HttpResponse::Created().json(DeviceKey {
         device_id: device.device_id,
         key,

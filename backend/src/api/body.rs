@@ -4,6 +4,7 @@ use crate::error::ApiError;
 use actix_web::{http::header, web, HttpRequest};
 use futures_util::StreamExt;
 use shared::{ErrorCode, ErrorDetail};
+use std::time::Duration;
 
 /// Reads a JSON body (at most `limit` bytes) into a value; not JSON is a 400.
 pub async fn read_json(
@@ -64,18 +65,34 @@ pub async fn read_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::client(
-                ErrorCode::MalformedBody,
-                format!("the body could not be read: {e}"),
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
+    let within = req
+        .app_data::<web::Data<crate::api::state::AppState>>()
+        .map_or(DEFAULT_BODY_READ, |s| {
+            Duration::from_secs(s.settings.body_read_s.max(1))
+        });
+    let read = async {
+        let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::client(
+                    ErrorCode::MalformedBody,
+                    format!("the body could not be read: {e}"),
+                )
+            })?;
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
+        Ok(body.freeze())
+    };
+    tokio::time::timeout(within, read).await.map_err(|_| {
+        ApiError::client(
+            ErrorCode::RequestTimeout,
+            format!("the body did not arrive within {} s", within.as_secs()),
+        )
+    })?
 }
+
+/// The body deadline when no settings are at hand.
+const DEFAULT_BODY_READ: Duration = Duration::from_secs(30);

@@ -72,6 +72,11 @@ pub async fn authorize(
             .with_field("cylinder_code"),
         ));
     }
+    // A junk key is refused from memory before it takes a decision slot: a flood of them
+    // cannot crowd out the guns (the full check, revocation included, runs below).
+    if !super::extract::may_be_device(&state, &key).await {
+        return Err(super::extract::unknown_key());
+    }
     let decision_id = Uuid::new_v4();
     let started = std::time::Instant::now();
     // Shed load before queueing: past this many decisions in flight, a new one could not be

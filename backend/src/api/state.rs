@@ -32,6 +32,8 @@ pub struct AppState {
     pub audit: GroupWriter<AuditRow>,
     /// Devices by key hash (cleared when a device is revoked here).
     pub devices: TtlCache<Device>,
+    /// The hashes of the live device keys: junk keys are refused from memory.
+    pub key_set: crate::cache::KeySet,
     /// Stations with their enterprise's licences, by code.
     pub stations: TtlCache<StationRow>,
     /// Filling decisions being made now (load shedding).

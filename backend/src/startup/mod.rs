@@ -96,6 +96,7 @@ impl Application {
                 Box::pin(store::auth::audit_many(conn, rows))
             }),
             devices: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
+            key_set: crate::cache::KeySet::new(Duration::from_secs(1)),
             stations: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
             authorize_in_flight: std::sync::atomic::AtomicUsize::new(0),
         });

@@ -202,6 +202,16 @@ pub async fn revoke_session(pool: &PgPool, token_hash: &str) -> anyhow::Result<(
     Ok(())
 }
 
+/// The key hashes of every device not revoked (the in-memory key set).
+pub async fn key_hashes(pool: &PgPool) -> anyhow::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT key_hash FROM devices WHERE key_hash IS NOT NULL AND revoked_at IS NULL",
+    )
+    .fetch_all(pool)
+    .await
+    .context("reading the device keys")
+}
+
 /// The device whose key hashes to `key_hash`, unless revoked.
 pub async fn device_by_key(pool: &PgPool, key_hash: &str) -> anyhow::Result<Option<Device>> {
     sqlx::query_as(
