@@ -101,6 +101,11 @@ impl User {
                 enterprise: self.enterprise_code.clone(),
                 district: None,
             },
+            // A wall sees what it was made for: an enterprise, a district, or the city.
+            Role::Display => Scope {
+                enterprise: self.enterprise_code.clone(),
+                district: self.district_code.clone(),
+            },
         }
     }
 

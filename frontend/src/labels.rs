@@ -184,6 +184,7 @@ pub fn role(lang: Lang, r: Role) -> &'static str {
         Role::DutyOfficer => "Duty officer",
         Role::EnterpriseAdmin => "Enterprise administrator",
         Role::EnterpriseStaff => "Enterprise staff",
+        Role::Display => "Command wall",
     };
     pick(lang, r.label_zh(), en)
 }

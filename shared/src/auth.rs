@@ -16,17 +16,20 @@ pub enum Role {
     DutyOfficer,
     EnterpriseAdmin,
     EnterpriseStaff,
+    /// A command-hall wall: read-only, signed in with a display key (`/api/v1/displays`).
+    Display,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Admin,
         Self::CityRegulator,
         Self::DistrictRegulator,
         Self::DutyOfficer,
         Self::EnterpriseAdmin,
         Self::EnterpriseStaff,
+        Self::Display,
     ];
 
     /// The wire name.
@@ -38,6 +41,7 @@ impl Role {
             Self::DutyOfficer => "duty_officer",
             Self::EnterpriseAdmin => "enterprise_admin",
             Self::EnterpriseStaff => "enterprise_staff",
+            Self::Display => "display",
         }
     }
 
@@ -55,6 +59,7 @@ impl Role {
             Self::DutyOfficer => "值班员",
             Self::EnterpriseAdmin => "企业管理员",
             Self::EnterpriseStaff => "企业员工",
+            Self::Display => "指挥大屏",
         }
     }
 }
@@ -106,6 +111,49 @@ pub struct NewUser {
     pub enterprise_code: Option<EnterpriseCode>,
     #[serde(default)]
     pub district_code: Option<DistrictCode>,
+}
+
+/// `POST /api/v1/displays`: a wall's credential, scoped like a user (the city when neither
+/// code is given, else a district or an enterprise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewDisplay {
+    /// Its name, e.g. `hall-1` (the rules of a username; it cannot sign in with a password).
+    pub name: String,
+    #[serde(default)]
+    pub enterprise_code: Option<EnterpriseCode>,
+    #[serde(default)]
+    pub district_code: Option<DistrictCode>,
+}
+
+/// The answer to `POST /api/v1/displays`: the key is shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DisplayKey {
+    pub name: String,
+    pub key: String,
+}
+
+/// `POST /api/v1/auth/display`: a wall signs in with its key (answered like a login).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DisplaySignIn {
+    pub key: String,
+}
+
+/// One display in `GET /api/v1/displays`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DisplayView {
+    pub name: String,
+    pub enterprise_code: Option<EnterpriseCode>,
+    pub district_code: Option<DistrictCode>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// What a device is.

@@ -27,3 +27,4 @@ mod stale_facts;
 mod starvation;
 mod stats;
 mod tokens;
+mod walls;

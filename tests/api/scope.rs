@@ -44,6 +44,9 @@ async fn plant(app: &TestApp, code: &str, district: &str, lon: f64) -> Planted {
     let plate = format!("{canary}-V");
     let vehicle = json!({"plate": plate, "enterprise_code": code});
     assert_eq!(app.post_json("/api/v1/vehicles", &vehicle).await.0, 201);
+    // Its wall, which the other enterprise may neither list nor revoke.
+    let display = json!({"name": format!("{code}-hall"), "enterprise_code": code});
+    assert_eq!(app.post_json("/api/v1/displays", &display).await.0, 201);
     // Codes travel in URLs (and come back in 404 messages): the canary is in the records' other
     // fields, not in the codes asked for.
     let cylinder = format!("{code}-CYL");
@@ -165,6 +168,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs/"),
     ("POST", "/api/v1/live/ticket"),
+    ("GET", "/api/v1/displays"),
+    ("POST", "/api/v1/displays"),
+    ("POST", "/api/v1/displays/{B}-hall/revoke"),
     ("GET", "/api/v1/basemap/districts"),
     ("POST", "/api/v1/stations"),
     ("POST", "/api/v1/customers"),
@@ -204,6 +210,7 @@ fn body_for(path: &str, b: &Planted) -> Value {
             a
         }
         "/api/v1/devices" => json!({"device_id": "X-DEV", "kind": "gps", "enterprise_code": code}),
+        "/api/v1/displays" => json!({"name": "X-HALL", "enterprise_code": code}),
         "/api/v1/users" => {
             json!({"username": "x-user", "password": PASSWORD, "role": "enterprise_admin",
             "enterprise_code": code})

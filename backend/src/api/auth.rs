@@ -94,19 +94,34 @@ pub async fn logout(user: User, state: web::Data<AppState>) -> Result<HttpRespon
 }
 
 /// Creates a user after checking the password policy and the role's scope fields.
-pub async fn create_user_record(state: &AppState, new: &NewUser) -> Result<i64, ApiError> {
-    let username_ok = (1..=64).contains(&new.username.chars().count())
-        && new
-            .username
+/// A user's (or a display's) name: 1 to 64 letters, digits, `.`, `_`, `-`, `@`.
+pub fn check_username(name: &str, field: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&name.chars().count())
+        && name
             .chars()
             .all(|c| c.is_alphanumeric() || "._-@".contains(c));
-    if !username_ok {
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::InvalidField,
+                format!("{field}: 1 to 64 letters, digits, '.', '_', '-', '@'"),
+            )
+            .with_field(field),
+        ))
+    }
+}
+
+pub async fn create_user_record(state: &AppState, new: &NewUser) -> Result<i64, ApiError> {
+    check_username(&new.username, "username")?;
+    if new.role == Role::Display {
         return Err(ApiError::Client(
             ErrorDetail::new(
                 ErrorCode::InvalidField,
-                "username: 1 to 64 letters, digits, '.', '_', '-', '@'",
+                "a wall is made with POST /api/v1/displays, not as a user",
             )
-            .with_field("username"),
+            .with_field("role"),
         ));
     }
     check_password(&new.password).map_err(|e| {

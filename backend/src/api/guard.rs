@@ -15,7 +15,9 @@ use actix_web::{web, HttpMessage, HttpRequest};
 use shared::ErrorCode;
 
 fn limited(path: &str) -> bool {
-    path.starts_with("/api/v1/public/") || path == "/api/v1/auth/login"
+    path.starts_with("/api/v1/public/")
+        || path == "/api/v1/auth/login"
+        || path == "/api/v1/auth/display"
 }
 
 /// What a handler adds to its request's audit record (a duty officer's note ...), set as a

@@ -6,6 +6,7 @@ pub mod basemap;
 pub mod body;
 pub mod cylinders;
 pub mod density;
+pub mod displays;
 pub mod events;
 pub mod extract;
 pub mod fillings;
@@ -44,6 +45,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/auth/me", web::get().to(auth::me)))
             .service(resource("/auth/logout", web::post().to(auth::logout)))
             .service(resource("/users", web::post().to(auth::create_user)))
+            .service(
+                resource("/displays", web::post().to(displays::create))
+                    .route(web::get().to(displays::list)),
+            )
+            .service(resource(
+                "/displays/{name}/revoke",
+                web::post().to(displays::revoke),
+            ))
+            .service(resource("/auth/display", web::post().to(displays::sign_in)))
             .service(resource("/devices", web::post().to(auth::create_device)))
             .service(resource(
                 "/devices/{device_id}/revoke",

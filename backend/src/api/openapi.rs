@@ -4,8 +4,8 @@
 //! is this document as committed; a test fails when the two differ (`make openapi` rewrites it).
 
 use super::{
-    alerts, auth, basemap, cylinders, density, events, fillings, health, lists, live, public,
-    registry, stats,
+    alerts, auth, basemap, cylinders, density, displays, events, fillings, health, lists, live,
+    public, registry, stats,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -34,6 +34,10 @@ a WebSocket; its messages are described in README.md. Every error is \
         auth::create_device,
         auth::revoke_device,
         auth::audit,
+        displays::create,
+        displays::list,
+        displays::revoke,
+        displays::sign_in,
         fillings::authorize,
         fillings::record,
         fillings::station_summary,

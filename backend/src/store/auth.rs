@@ -1,7 +1,7 @@
 //! Users, sessions, device keys and the audit log.
 
 use super::WriteError;
-use crate::access::{digest, Device, User};
+use crate::access::{digest, Device, Scope, User};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::auth::Role;
@@ -467,4 +467,130 @@ pub async fn redeem_ticket(pool: &PgPool, ticket_hash: &str) -> anyhow::Result<O
     .await
     .map(Option::flatten)
     .context("redeeming a live ticket")
+}
+
+/// Makes a display: its `users` row (role `display`, a password that never verifies) and its
+/// key's hash, in one transaction.
+pub async fn insert_display(
+    pool: &PgPool,
+    name: &str,
+    enterprise_code: Option<&str>,
+    district_code: Option<&str>,
+    key_hash: &str,
+    created_by: &str,
+) -> Result<(), WriteError> {
+    let mut tx = pool.begin().await?;
+    let user_id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (username, password_hash, role, enterprise_code, district_code) \
+         VALUES ($1, '!', 'display', $2, $3) RETURNING id",
+    )
+    .bind(name)
+    .bind(enterprise_code)
+    .bind(district_code)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO displays (user_id, key_hash, created_by) VALUES ($1, $2, $3)")
+        .bind(user_id)
+        .bind(key_hash)
+        .bind(created_by)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The displays whose scope lies within `scope`, by name.
+pub async fn displays(
+    pool: &PgPool,
+    scope: &Scope,
+) -> anyhow::Result<Vec<shared::auth::DisplayView>> {
+    let rows: Vec<DisplayRow> = sqlx::query_as(
+        "SELECT u.username AS name, u.enterprise_code, u.district_code, d.created_by, \
+                d.created_at, d.last_used_at, d.revoked_at \
+         FROM displays d JOIN users u ON u.id = d.user_id \
+         WHERE ($1::text IS NULL OR u.enterprise_code = $1) \
+           AND ($2::text IS NULL OR u.district_code = $2 \
+                OR u.enterprise_code IN (SELECT code FROM enterprises WHERE district_code = $2)) \
+         ORDER BY u.username",
+    )
+    .bind(scope.enterprise())
+    .bind(scope.district())
+    .fetch_all(pool)
+    .await
+    .context("listing displays")?;
+    Ok(rows.into_iter().map(DisplayRow::view).collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct DisplayRow {
+    name: String,
+    enterprise_code: Option<EnterpriseCode>,
+    district_code: Option<DistrictCode>,
+    created_by: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl DisplayRow {
+    fn view(self) -> shared::auth::DisplayView {
+        shared::auth::DisplayView {
+            name: self.name,
+            enterprise_code: self.enterprise_code,
+            district_code: self.district_code,
+            created_by: self.created_by,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            revoked_at: self.revoked_at,
+        }
+    }
+}
+
+/// Revokes a display and ends its sessions at once; `false` when none by that name is within
+/// `scope` or it was revoked already.
+pub async fn revoke_display(pool: &PgPool, name: &str, scope: &Scope) -> anyhow::Result<bool> {
+    let visible = displays(pool, scope).await?;
+    if !visible
+        .iter()
+        .any(|d| d.name == name && d.revoked_at.is_none())
+    {
+        return Ok(false);
+    }
+    let mut tx = pool.begin().await.context("opening a revocation")?;
+    sqlx::query(
+        "UPDATE displays SET revoked_at = now() \
+         WHERE user_id = (SELECT id FROM users WHERE username = $1) AND revoked_at IS NULL",
+    )
+    .bind(name)
+    .execute(&mut *tx)
+    .await
+    .context("revoking a display")?;
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = now() \
+         WHERE user_id = (SELECT id FROM users WHERE username = $1) AND revoked_at IS NULL",
+    )
+    .bind(name)
+    .execute(&mut *tx)
+    .await
+    .context("ending a display's sessions")?;
+    tx.commit().await.context("committing a revocation")?;
+    Ok(true)
+}
+
+/// The display (as its user row) whose key hashes to `key_hash`, unless revoked; its last use
+/// is noted.
+pub async fn display_by_key(pool: &PgPool, key_hash: &str) -> anyhow::Result<Option<UserRow>> {
+    sqlx::query_as(
+        "WITH used AS (
+             UPDATE displays SET last_used_at = now()
+             WHERE key_hash = $1 AND revoked_at IS NULL RETURNING user_id
+         )
+         SELECT u.id, u.username, u.password_hash, u.role, u.enterprise_code, u.district_code,
+                u.failed_logins, u.locked_until
+         FROM used JOIN users u ON u.id = used.user_id",
+    )
+    .bind(key_hash)
+    .fetch_optional(pool)
+    .await
+    .context("checking a display key")
 }
