@@ -110,7 +110,13 @@ pub fn App() -> Html {
     // so that it is in place before any page's first call.
     {
         let set = (*set_session).clone();
-        token::on_expired(Some(Callback::from(move |()| set.emit(Session::SignedOut))));
+        token::on_expired(Some(Callback::from(move |()| {
+            // A wall signs itself in again with its display key; a person signs in.
+            match token::display_key() {
+                Some(key) => crate::session::resume_wall(key, set.clone()),
+                None => set.emit(Session::SignedOut),
+            }
+        })));
     }
     let session_context = SessionContext {
         session: (*session).clone(),

@@ -58,14 +58,38 @@ pub enum Session {
 }
 
 impl Session {
-    /// At page load: checking when a token is stored, else signed out.
+    /// At page load: checking when a token is stored (or the screen is a wall, which signs
+    /// itself in), else signed out.
     pub fn load() -> Self {
-        if token::get().is_some() {
+        if token::get().is_some() || token::display_key().is_some() {
             Self::Checking
         } else {
             Self::SignedOut
         }
     }
+}
+
+/// A wall whose session ended signs in again with its display key: at once, then every 5 s
+/// while the server is away; a key the server refuses (revoked) is forgotten and the screen
+/// goes to the sign-in page.
+pub fn resume_wall(key: String, set: Callback<Session>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        loop {
+            match api::display_sign_in(&key).await {
+                Ok(answer) => {
+                    token::set(&answer.token);
+                    set.emit(Session::SignedIn(Rc::new(answer.into())));
+                    return;
+                }
+                Err(e) if e.is_unauthorized() => {
+                    token::set_display_key(None);
+                    set.emit(Session::SignedOut);
+                    return;
+                }
+                Err(_) => sleep(Duration::from_secs(5)).await,
+            }
+        }
+    });
 }
 
 /// The session context: where it stands and a way to change it.

@@ -242,3 +242,75 @@ async fn the_dashboard_needs_a_session_and_the_public_page_does_not() {
     std::fs::write(output_dir().join("login-phone.png"), png).unwrap();
     phone.client.clone().close().await.unwrap();
 }
+
+/// A command-hall wall set up with its display key stays signed in when its session ends (no
+/// person signs it in again), read-only; signing out on it ends its being a wall.
+#[tokio::test]
+async fn a_wall_set_up_with_its_key_signs_itself_in_again() {
+    let app = spawn_app().await;
+    let (status, made) = app
+        .post_json("/api/v1/displays", &serde_json::json!({"name": "hall-9"}))
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let key = made["key"].as_str().unwrap().to_owned();
+    let browser = Browser::start().await;
+    browser.client.goto(&app.url("/login")).await.unwrap();
+    browser
+        .wait_for("the sign-in page", async |_| {
+            visible(&browser, "#wall-setup").await.then_some(())
+        })
+        .await;
+    browser
+        .client
+        .find(Locator::Css("#wall-setup summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let input = browser
+        .client
+        .find(Locator::Css("#wall-key"))
+        .await
+        .unwrap();
+    input.send_keys(&key).await.unwrap();
+    browser
+        .client
+        .find(Locator::Css("#wall-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_path("/").await;
+    browser
+        .wait_for("the wall signed in as its display", async |_| {
+            visible(&browser, "#whoami[data-role='display']")
+                .await
+                .then_some(())
+        })
+        .await;
+    let first = browser.stored_token().await.expect("a session");
+
+    // Every session ends (12 h after sign-in at the latest); the wall's next call is a 401,
+    // and it signs itself in again with its key.
+    sqlx::query("UPDATE sessions SET expires_at = now() - interval '1 second'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    browser.client.refresh().await.unwrap();
+    browser
+        .wait_for("a new session, no sign-in page", async |_| {
+            let token = browser.stored_token().await?;
+            (token != first && visible(&browser, "#whoami[data-role='display']").await)
+                .then_some(())
+        })
+        .await;
+    assert_eq!(browser.path().await, "/");
+    browser
+        .wait_for("the live feed", async |_| {
+            (browser.live_status().await? == "live").then_some(())
+        })
+        .await;
+    browser.client.clone().close().await.unwrap();
+}

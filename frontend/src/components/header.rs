@@ -43,6 +43,8 @@ pub fn Header() -> Html {
                     web_sys::console::warn_1(&format!("logout: {e}").into());
                 }
                 token::clear();
+                // Signing out on a wall ends its being a wall too.
+                token::set_display_key(None);
                 // Together, so that the dashboard's gate never sees the signed-out state on a
                 // dashboard page (it would come back here with `?next=`).
                 set.emit(Session::SignedOut);

@@ -163,6 +163,38 @@ pub fn LoginPage() -> Html {
             });
         })
     };
+    let wall_key = use_node_ref();
+    let on_wall = {
+        let wall_key = wall_key.clone();
+        let (failure, busy, set_session) = (failure.clone(), busy.clone(), session.set.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let Some(input) = wall_key.cast::<HtmlInputElement>() else {
+                return;
+            };
+            let key = input.value().trim().to_owned();
+            if *busy || key.is_empty() {
+                return;
+            }
+            busy.set(true);
+            let (failure, busy, set_session) = (failure.clone(), busy.clone(), set_session.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::display_sign_in(&key).await {
+                    Ok(answer) => {
+                        token::set(&answer.token);
+                        token::set_display_key(Some(&key));
+                        failure.set(None);
+                        set_session.emit(Session::SignedIn(Rc::new(answer.into())));
+                    }
+                    Err(error) => {
+                        input.set_value("");
+                        failure.set(Some(Rc::new(Failure::Api(error))));
+                        busy.set(false);
+                    }
+                }
+            });
+        })
+    };
     let toggle = {
         let lang = lang.clone();
         Callback::from(move |_: MouseEvent| lang.set.emit(lang.lang.other()))
@@ -201,6 +233,18 @@ pub fn LoginPage() -> Html {
                         { if *busy { format!("{}…", l.t(Key::LoggingIn)) } else { l.t(Key::LoginSubmit).to_owned() } }
                     </button>
                 </form>
+                <details id="wall-setup" class="login-wall">
+                    <summary>{ l.t(Key::WallSetupHeading) }</summary>
+                    <form id="wall-form" class="login-form" onsubmit={on_wall} novalidate=true>
+                        <p class="login-note">{ l.t(Key::WallSetupNote) }</p>
+                        <label for="wall-key">{ l.t(Key::WallKeyLabel) }</label>
+                        <input ref={wall_key} id="wall-key" name="display-key" type="password"
+                            autocomplete="off" maxlength="128" required=true />
+                        <button id="wall-submit" type="submit" disabled={*busy}>
+                            { l.t(Key::WallSetupSubmit) }
+                        </button>
+                    </form>
+                </details>
                 <footer class="login-foot">
                     <span>{ l.t(Key::LoginNote) }</span>
                     <button id="login-lang" class="lang" type="button" onclick={toggle}>

@@ -157,6 +157,7 @@ fn encode(s: &str) -> String {
 fn is_open(path: &str) -> bool {
     let path = path.split('?').next().unwrap_or(path);
     path == "/api/v1/auth/login"
+        || path == "/api/v1/auth/display"
         || path == "/api/v1/health"
         || path == "/api/v1/basemap/districts"
         || path.starts_with("/api/v1/public/")
@@ -224,6 +225,16 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, A
 pub async fn login(request: &LoginRequest) -> Result<LoginResponse, ApiError> {
     let body = serde_json::to_value(request).map_err(|e| ApiError::Decode(e.to_string()))?;
     send(Method::POST, "/api/v1/auth/login", Some(&body))
+        .await?
+        .json::<LoginResponse>()
+        .await
+        .map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// A wall signs in with its display key.
+pub async fn display_sign_in(key: &str) -> Result<LoginResponse, ApiError> {
+    let body = serde_json::json!({ "key": key });
+    send(Method::POST, "/api/v1/auth/display", Some(&body))
         .await?
         .json::<LoginResponse>()
         .await

@@ -8,6 +8,10 @@ use yew::Callback;
 /// The `localStorage` key of the token.
 pub const STORAGE_KEY: &str = "cylwatch.token";
 
+/// The `localStorage` key of a wall's display key (`POST /api/v1/auth/display`): with it the
+/// screen signs itself in again whenever its session ends, with no person.
+pub const DISPLAY_STORAGE_KEY: &str = "cylwatch.display";
+
 /// Where the sign-in form lives.
 pub const LOGIN_PATH: &str = "/login";
 
@@ -41,6 +45,23 @@ pub fn clear() {
         let _ = s.remove_item(STORAGE_KEY);
     }
     MEMORY.with(|m| *m.borrow_mut() = None);
+}
+
+/// The wall's display key, if this screen was set up as one.
+pub fn display_key() -> Option<String> {
+    storage()
+        .and_then(|s| s.get_item(DISPLAY_STORAGE_KEY).ok().flatten())
+        .filter(|k| !k.is_empty())
+}
+
+/// Sets this screen up as a wall (or, with `None`, no longer).
+pub fn set_display_key(key: Option<&str>) {
+    if let Some(s) = storage() {
+        let _ = match key {
+            Some(key) => s.set_item(DISPLAY_STORAGE_KEY, key),
+            None => s.remove_item(DISPLAY_STORAGE_KEY),
+        };
+    }
 }
 
 /// Registers what happens when the session ends (the application root sets it).
