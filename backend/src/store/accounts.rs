@@ -78,17 +78,11 @@ pub async fn sessions(
     before_id: Option<i64>,
     limit: i64,
 ) -> anyhow::Result<Vec<SessionInfo>> {
-    let rows: Vec<(
-        i64,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        Option<String>,
-    )> = sqlx::query_as(
+    let rows: Vec<SessionRow> = sqlx::query_as(
         "SELECT id, created_at, last_seen_at, expires_at, source_addr FROM sessions \
-             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() \
-               AND last_seen_at > now() - $2 AND ($3::int8 IS NULL OR id < $3) \
-             ORDER BY id DESC LIMIT $4",
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() \
+           AND last_seen_at > now() - $2 AND ($3::int8 IS NULL OR id < $3) \
+         ORDER BY id DESC LIMIT $4",
     )
     .bind(user_id)
     .bind(idle)
@@ -99,16 +93,24 @@ pub async fn sessions(
     .context("listing a user's sessions")?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, created_at, last_seen_at, expires_at, source_addr)| SessionInfo {
-                id,
-                created_at,
-                last_seen_at,
-                expires_at,
-                source_addr,
-            },
-        )
+        .map(|r| SessionInfo {
+            id: r.id,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at,
+            source_addr: r.source_addr,
+        })
         .collect())
+}
+
+/// A session as `sessions` reads it.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: i64,
+    created_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    source_addr: Option<String>,
 }
 
 /// Ends one session of a user; false when it has no such live session.
