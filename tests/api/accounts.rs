@@ -409,6 +409,24 @@ async fn a_user_changes_its_own_password_and_its_other_sessions_end() {
     assert_eq!(try_login(&app, "staff-p", PASSWORD).await.0, 401);
     assert_eq!(try_login(&app, "staff-p", new_password).await.0, 200);
 
+    // A display (a wall's key) has no password to change.
+    let (status, display) = app
+        .post_json("/api/v1/displays", &json!({"name": "hall-p"}))
+        .await;
+    assert_eq!(status, 201, "{display}");
+    let (status, signed) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/auth/display",
+            Some(&json!({"key": display["key"]})),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{signed}");
+    let wall = signed["token"].as_str().unwrap();
+    let (status, _) = post_as(&app, wall, path, Some(&good)).await;
+    assert_eq!(status, 403);
+
     // Audited, never with a password.
     let pool = app.db.pool.clone();
     app.wait_until(|| {

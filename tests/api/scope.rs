@@ -351,9 +351,11 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
     assert_eq!(b_records, 4, "B's station, cylinder and two devices");
     // B's accounts are as they were: active, each with its live session.
     let b_accounts: (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM users WHERE enterprise_code = 'EB' AND status = 'active'), \
+        "SELECT (SELECT count(*) FROM users WHERE enterprise_code = 'EB' AND status = 'active' \
+                 AND role IN ('enterprise_admin', 'enterprise_staff')), \
                 (SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE u.enterprise_code = 'EB' AND s.revoked_at IS NULL)",
+                 WHERE u.enterprise_code = 'EB' AND s.revoked_at IS NULL \
+                 AND u.role IN ('enterprise_admin', 'enterprise_staff'))",
     )
     .fetch_one(&app.db.pool)
     .await

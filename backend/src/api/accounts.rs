@@ -282,6 +282,12 @@ pub async fn change_password(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    if user.role == Role::Display {
+        return Err(ApiError::client(
+            ErrorCode::Forbidden,
+            "a display signs in with its key and has no password",
+        ));
+    }
     let body: PasswordChange = read_record(&req, payload).await?;
     let wrong = || {
         ApiError::Client(
