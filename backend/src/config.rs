@@ -147,6 +147,9 @@ pub struct Settings {
     /// Live-feed sessions one user may have open at once on one instance; a further one is
     /// refused (`rate_limited`).
     pub live_sessions_per_user: u32,
+    /// An open live feed re-checks its sign-in this often (seconds): a logout, a revoked
+    /// session or a suspended account ends it within this time.
+    pub live_session_check_s: u32,
     /// Failed logins in a row that lock an account.
     pub max_failed_logins: u32,
     /// How long a locked account stays locked, in minutes.
@@ -221,6 +224,7 @@ impl Default for Settings {
             session_idle_minutes: 30,
             session_max_hours: 12,
             live_sessions_per_user: 8,
+            live_session_check_s: 60,
             max_failed_logins: 5,
             lockout_minutes: 15,
             allowed_origins: String::new(),
@@ -298,7 +302,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 52] = [
+const KEYS: [&str; 53] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -342,6 +346,7 @@ const KEYS: [&str; 52] = [
     "session_idle_minutes",
     "session_max_hours",
     "live_sessions_per_user",
+    "live_session_check_s",
     "max_failed_logins",
     "lockout_minutes",
     "allowed_origins",

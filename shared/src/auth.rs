@@ -198,6 +198,90 @@ pub struct DeviceKey {
     pub key: String,
 }
 
+/// Where a managed record stands (issue 21's status model, used by users now): `active`;
+/// `suspended` (it acts no more — a user cannot sign in and its sessions are ended — until it
+/// is reinstated); `closed` (for ever). Changes go through `suspend` / `reinstate` / `close`,
+/// each with a reason, and are audited; nothing is ever deleted. For devices, `POST
+/// /api/v1/devices/{device_id}/revoke` is `close`: the key stops working for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    Active,
+    Suspended,
+    Closed,
+}
+
+crate::place::names!(RecordStatus {
+    Active => "active",
+    Suspended => "suspended",
+    Closed => "closed",
+});
+
+/// A status change: `suspend`, `reinstate` or `close` (why, 1 to 500 characters; kept in the
+/// record and in the audit log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    pub reason: String,
+}
+
+/// Longest reason of a status change, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// A user's account after a status change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountStatus {
+    pub username: String,
+    pub role: Role,
+    pub enterprise_code: Option<EnterpriseCode>,
+    pub status: RecordStatus,
+    /// Why the last change was made.
+    pub status_reason: Option<String>,
+    pub status_changed_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/v1/auth/password`: the signed-in user's own password. The new one meets the
+/// policy of user creation; every other session of the user ends.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChange { .. }")
+    }
+}
+
+/// One session of a user (`GET /api/v1/users/{username}/sessions`): never its token nor the
+/// token's hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionInfo {
+    /// The session's id (not a secret): revoke it with `POST …/sessions/{id}/revoke`.
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// It ends at this instant at the latest (sooner when idle).
+    pub expires_at: DateTime<Utc>,
+    /// The address it signed in from, when known.
+    pub source_addr: Option<String>,
+}
+
+/// The answer to revoking all of a user's sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionsRevoked {
+    /// How many live sessions were ended.
+    pub revoked: u64,
+}
+
 /// Why a password was refused (等保 level 2: length and composition).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {

@@ -3,7 +3,7 @@
 //! know) is a decode error naming the type and the value: never skipped, never a default.
 
 use crate::alert::{AlertKind, AlertStatus, Severity};
-use crate::auth::{DeviceKind, Role};
+use crate::auth::{DeviceKind, RecordStatus, Role};
 use crate::cylinder::{Compliance, Custody, ScanOp};
 use crate::filling::{FillingFlag, FillingRule};
 use crate::history::{HistoryKind, HistoryOp};
@@ -93,7 +93,8 @@ enum_as_text!(
     FillingFlag,
     PlaceKind,
     SubjectKind,
-    HistoryKind
+    HistoryKind,
+    RecordStatus
 );
 
 /// A history row's `kind` and `op` columns read together (`#[sqlx(flatten)]`): a pair that

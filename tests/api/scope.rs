@@ -181,10 +181,24 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/devices/{B}-dev/revoke"),
     ("POST", "/api/v1/users"),
     ("POST", "/api/v1/enterprises"),
+    // Accounts (issue 20 item 14): B's users are not A's to manage.
+    ("POST", "/api/v1/users/{B}-staff/suspend"),
+    ("POST", "/api/v1/users/{B}-admin/suspend"),
+    ("POST", "/api/v1/users/{B}-staff/reinstate"),
+    ("POST", "/api/v1/users/{B}-staff/close"),
+    ("GET", "/api/v1/users/{B}-staff/sessions"),
+    ("GET", "/api/v1/users/{B}-admin/sessions"),
+    (
+        "POST",
+        "/api/v1/users/{B}-staff/sessions/{B_SESSION}/revoke",
+    ),
+    ("POST", "/api/v1/users/{B}-staff/sessions/revoke"),
+    ("POST", "/api/v1/users/{B}-admin/sessions/revoke"),
+    ("POST", "/api/v1/auth/password"),
 ];
-/// Writes that name nothing but the signed-in user's own session (a live ticket): B's name
-/// cannot be put in them, so they are only checked for showing nothing of B.
-const SELF_ONLY: [&str; 1] = ["/api/v1/live/ticket"];
+/// Writes that name nothing but the signed-in user's own session (a live ticket, one's own
+/// password): B's name cannot be put in them, so they are only checked for showing nothing of B.
+const SELF_ONLY: [&str; 2] = ["/api/v1/live/ticket", "/api/v1/auth/password"];
 
 // Not in the table: GET /api/v1/public/cylinders/{code} answers anyone about any cylinder by
 // design (the QR lookup) and shows no personal data; `ble_sightings_inspections_lost_and_the_public_view`
@@ -220,6 +234,9 @@ fn body_for(path: &str, b: &Planted) -> Value {
             e["district_code"] = json!("410102");
             e
         }
+        p if p.ends_with("/suspend") || p.ends_with("/reinstate") || p.ends_with("/close") => {
+            json!({"reason": "hostile"})
+        }
         _ => json!({}),
     }
 }
@@ -243,12 +260,19 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
     })
     .await;
 
+    let b_session: i64 = sqlx::query_scalar(
+        "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = 'EB-staff'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
     let fill = |path: &str| {
         path.replace("{A_CYL}", &a.cylinder)
             .replace("{B_CYL}", &b.cylinder)
             .replace("{B_TAG}", &b.tag)
             .replace("{A_ALERT}", &a.alert)
             .replace("{B_ALERT}", &b.alert)
+            .replace("{B_SESSION}", &b_session.to_string())
             .replace("{A}", &a.code)
             .replace("{B}", &b.code)
     };
@@ -325,6 +349,18 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
     .await
     .unwrap();
     assert_eq!(b_records, 4, "B's station, cylinder and two devices");
+    // B's accounts are as they were: active, each with its live session.
+    let b_accounts: (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM users WHERE enterprise_code = 'EB' AND status = 'active' \
+                 AND role IN ('enterprise_admin', 'enterprise_staff')), \
+                (SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE u.enterprise_code = 'EB' AND s.revoked_at IS NULL \
+                 AND u.role IN ('enterprise_admin', 'enterprise_staff'))",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(b_accounts, (2, 2), "B's users and their sessions");
 
     // The live feed: A's users get A's vehicle and never B's.
     for (round, token) in [&a.admin_token, &district_token].into_iter().enumerate() {

@@ -10,7 +10,8 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use shared::auth::{
-    check_password, DeviceKey, LoginRequest, LoginResponse, Me, NewDevice, NewUser, Role,
+    check_password, DeviceKey, LoginRequest, LoginResponse, Me, NewDevice, NewUser, RecordStatus,
+    Role,
 };
 use shared::cylinder::Page;
 use shared::{ErrorCode, ErrorDetail};
@@ -48,10 +49,28 @@ pub async fn login(
         }
         return Err(invalid());
     }
+    // A suspended or closed account answers as a wrong password does (no enumeration), after
+    // the same work.
+    if user.status != RecordStatus::Active {
+        return Err(invalid());
+    }
     let role = user.role;
     let token = access::new_secret();
     let expires_at = Utc::now() + Duration::hours(i64::from(settings.session_max_hours));
-    store::auth::start_session(&state.pool, user.id, &access::digest(&token), expires_at).await?;
+    let source = req.peer_addr().map(|a| a.ip().to_string());
+    let started = store::auth::start_session(
+        &state.pool,
+        user.id,
+        &user.password_hash,
+        &access::digest(&token),
+        expires_at,
+        source.as_deref(),
+    )
+    .await?;
+    if !started {
+        // Suspended, closed or given a new password while this login was checked.
+        return Err(invalid());
+    }
     Ok(HttpResponse::Ok().json(LoginResponse {
         token,
         role,
@@ -66,7 +85,7 @@ pub async fn login(
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$6d2JkqMqpk0P2e0mYp6pXq5zQ2y0Z3L1u2Yd5c9b8aQ";
 
-fn locked(until: DateTime<Utc>) -> ApiError {
+pub(super) fn locked(until: DateTime<Utc>) -> ApiError {
     ApiError::client(
         ErrorCode::AccountLocked,
         format!("too many failed logins: the account is locked until {until}"),

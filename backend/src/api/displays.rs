@@ -141,8 +141,23 @@ pub async fn sign_in(
         .insert(AuditActor(display.username.clone()));
     let token = access::new_secret();
     let expires_at = Utc::now() + Duration::hours(i64::from(state.settings.session_max_hours));
-    store::auth::start_session(&state.pool, display.id, &access::digest(&token), expires_at)
-        .await?;
+    let source = req.peer_addr().map(|a| a.ip().to_string());
+    let started = store::auth::start_session(
+        &state.pool,
+        display.id,
+        &display.password_hash,
+        &access::digest(&token),
+        expires_at,
+        source.as_deref(),
+    )
+    .await?;
+    if !started {
+        // Its account was suspended or closed (`POST /api/v1/users/{name}/suspend`).
+        return Err(ApiError::client(
+            ErrorCode::InvalidCredentials,
+            "unknown or revoked display key",
+        ));
+    }
     Ok(HttpResponse::Ok().json(LoginResponse {
         token,
         role: display.role,

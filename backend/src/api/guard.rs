@@ -18,6 +18,7 @@ fn limited(path: &str) -> bool {
     path.starts_with("/api/v1/public/")
         || path == "/api/v1/auth/login"
         || path == "/api/v1/auth/display"
+        || path == "/api/v1/auth/password"
 }
 
 /// What a handler adds to its request's audit record (a duty officer's note ...), set as a

@@ -54,6 +54,9 @@ pub async fn upgrade(
     let limits = session::Limits {
         idle: chrono::Duration::minutes(i64::from(state.settings.session_idle_minutes)),
         per_user: state.settings.live_sessions_per_user,
+        check: std::time::Duration::from_secs(u64::from(
+            state.settings.live_session_check_s.max(1),
+        )),
     };
     actix_web::rt::spawn(session::run(
         session,

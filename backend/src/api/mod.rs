@@ -1,5 +1,6 @@
 //! HTTP handlers, one resource per module, and the routing table.
 
+pub mod accounts;
 pub mod alerts;
 pub mod auth;
 pub mod basemap;
@@ -44,6 +45,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/auth/login", web::post().to(auth::login)))
             .service(resource("/auth/me", web::get().to(auth::me)))
             .service(resource("/auth/logout", web::post().to(auth::logout)))
+            .service(resource(
+                "/auth/password",
+                web::post().to(accounts::change_password),
+            ))
             .service(resource("/users", web::post().to(auth::create_user)))
             .service(
                 resource("/displays", web::post().to(displays::create))
@@ -54,6 +59,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(displays::revoke),
             ))
             .service(resource("/auth/display", web::post().to(displays::sign_in)))
+            .service(resource(
+                "/users/{username}/suspend",
+                web::post().to(accounts::suspend),
+            ))
+            .service(resource(
+                "/users/{username}/reinstate",
+                web::post().to(accounts::reinstate),
+            ))
+            .service(resource(
+                "/users/{username}/close",
+                web::post().to(accounts::close),
+            ))
+            .service(resource(
+                "/users/{username}/sessions",
+                web::get().to(accounts::sessions),
+            ))
+            .service(resource(
+                "/users/{username}/sessions/revoke",
+                web::post().to(accounts::revoke_sessions),
+            ))
+            .service(resource(
+                "/users/{username}/sessions/{id}/revoke",
+                web::post().to(accounts::revoke_session),
+            ))
             .service(resource("/devices", web::post().to(auth::create_device)))
             .service(resource(
                 "/devices/{device_id}/revoke",

@@ -4,8 +4,8 @@
 //! is this document as committed; a test fails when the two differ (`make openapi` rewrites it).
 
 use super::{
-    alerts, auth, basemap, cylinders, density, displays, events, fillings, health, lists, live,
-    public, registry, stats,
+    accounts, alerts, auth, basemap, cylinders, density, displays, events, fillings, health, lists,
+    live, public, registry, stats,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -38,6 +38,13 @@ a WebSocket; its messages are described in README.md. Every error is \
         displays::list,
         displays::revoke,
         displays::sign_in,
+        accounts::change_password,
+        accounts::suspend,
+        accounts::reinstate,
+        accounts::close,
+        accounts::sessions,
+        accounts::revoke_session,
+        accounts::revoke_sessions,
         fillings::authorize,
         fillings::record,
         fillings::station_summary,

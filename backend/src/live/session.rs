@@ -20,8 +20,6 @@ const SILENT_LIMIT: Duration = Duration::from_secs(45);
 
 /// How long a client that did not send its token in the URL has to send it first.
 const TOKEN_WAIT: Duration = Duration::from_secs(5);
-/// How often an open session checks that its login is still valid (and keeps it alive).
-const SESSION_CHECK: Duration = Duration::from_secs(60);
 
 /// How the sessions of this instance are bounded.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +28,9 @@ pub struct Limits {
     pub idle: chrono::Duration,
     /// Sessions one user may have open at once.
     pub per_user: u32,
+    /// How often an open session checks that its login is still valid (and keeps it alive):
+    /// a logout, a revoked session or a suspended account ends the feed within this time.
+    pub check: Duration,
 }
 
 /// At most one snapshot per session in this time: further `subscribe`s (and resyncs) within
@@ -72,7 +73,7 @@ pub async fn run(
     let mut hub = live.subscribe();
     let _open = OpenSession::count();
     let mut scope = user.scope();
-    let mut check = tokio::time::interval(SESSION_CHECK);
+    let mut check = tokio::time::interval(limits.check);
     check.tick().await;
     let mut topics: HashSet<Topic> = [
         Topic::Vehicles,
@@ -110,7 +111,8 @@ pub async fn run(
                 if !sent { break; }
             }
             _ = check.tick() => {
-                // A logout or an expired login ends the live feed too.
+                // A logout, a revoked session, a suspended account or an expired login ends
+                // the live feed too.
                 let token_hash = user.token_hash.clone();
                 match store::auth::live_session(&pool, &token_hash, idle).await {
                     Ok(Some(_)) => {}

@@ -4,7 +4,7 @@ use super::WriteError;
 use crate::access::{digest, Device, Scope, User};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use shared::auth::Role;
+use shared::auth::{RecordStatus, Role};
 use shared::ids::{DistrictCode, EnterpriseCode};
 use sqlx::PgPool;
 
@@ -19,13 +19,15 @@ pub struct UserRow {
     pub district_code: Option<DistrictCode>,
     pub failed_logins: i32,
     pub locked_until: Option<DateTime<Utc>>,
+    /// Only an `active` user signs in and keeps its sessions.
+    pub status: RecordStatus,
 }
 
 /// A user by name.
 pub async fn user_by_name(pool: &PgPool, username: &str) -> anyhow::Result<Option<UserRow>> {
     sqlx::query_as(
         "SELECT id, username, password_hash, role, enterprise_code, district_code, \
-         failed_logins, locked_until FROM users WHERE username = $1",
+         failed_logins, locked_until, status FROM users WHERE username = $1",
     )
     .bind(username)
     .fetch_optional(pool)
@@ -96,28 +98,43 @@ pub async fn login_failed(
     .context("counting a failed login")
 }
 
-/// Starts a session after a good login (and clears the failure count).
+/// Starts a session after a good login (and clears the failure count), from `source_addr`
+/// when known. False (nothing started) when, meanwhile, the user was suspended or closed or
+/// its password changed from `password_hash`, the one the login was checked against.
 pub async fn start_session(
     pool: &PgPool,
     user_id: i64,
+    password_hash: &str,
     token_hash: &str,
     expires_at: DateTime<Utc>,
-) -> anyhow::Result<()> {
+    source_addr: Option<&str>,
+) -> anyhow::Result<bool> {
     let mut tx = pool.begin().await.context("opening a login transaction")?;
-    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await
-        .context("clearing failed logins")?;
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await
-        .context("starting a session")?;
+    let done = sqlx::query(
+        "UPDATE users SET failed_logins = 0, locked_until = NULL \
+         WHERE id = $1 AND password_hash = $2 AND status = 'active'",
+    )
+    .bind(user_id)
+    .bind(password_hash)
+    .execute(&mut *tx)
+    .await
+    .context("clearing failed logins")?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, expires_at, source_addr) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(expires_at)
+    .bind(source_addr)
+    .execute(&mut *tx)
+    .await
+    .context("starting a session")?;
     tx.commit().await.context("committing a login")?;
-    Ok(())
+    Ok(true)
 }
 
 /// A live session and its user.
@@ -132,7 +149,7 @@ pub struct SessionRow {
 }
 
 /// The session behind a token hash if it is neither expired, revoked nor idle longer than
-/// `idle`; touching it (at most once a minute) keeps it alive.
+/// `idle`, and its user is active (a suspended or closed user has no session); touching it (at most once a minute) keeps it alive.
 pub async fn live_session(
     pool: &PgPool,
     token_hash: &str,
@@ -141,9 +158,9 @@ pub async fn live_session(
     sqlx::query_as(
         r#"
         WITH live AS (
-            SELECT s.token_hash FROM sessions s
+            SELECT s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
-              AND s.last_seen_at > now() - $2
+              AND s.last_seen_at > now() - $2 AND u.status = 'active'
         ), touched AS (
             UPDATE sessions s SET last_seen_at = now() FROM live
             WHERE s.token_hash = live.token_hash AND s.last_seen_at < now() - interval '1 minute'
@@ -586,7 +603,7 @@ pub async fn display_by_key(pool: &PgPool, key_hash: &str) -> anyhow::Result<Opt
              WHERE key_hash = $1 AND revoked_at IS NULL RETURNING user_id
          )
          SELECT u.id, u.username, u.password_hash, u.role, u.enterprise_code, u.district_code,
-                u.failed_logins, u.locked_until
+                u.failed_logins, u.locked_until, u.status
          FROM used JOIN users u ON u.id = used.user_id",
     )
     .bind(key_hash)

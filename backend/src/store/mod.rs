@@ -1,5 +1,6 @@
 //! All SQL lives here, one module per aggregate.
 
+pub mod accounts;
 pub mod alerts;
 pub mod auth;
 pub mod custody;
