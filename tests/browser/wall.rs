@@ -570,3 +570,66 @@ pub(crate) fn today_start() -> String {
     let beijing = chrono::Utc::now() + chrono::Duration::hours(8);
     format!("{}T00:00:00%2B08:00", beijing.format("%Y-%m-%d"))
 }
+
+/// A wall signed in as its display acts only through a person's own sign-in at it: the
+/// acknowledgement is the person's, and the wall stays signed in as itself.
+#[tokio::test]
+async fn a_display_wall_acts_through_a_persons_own_sign_in() {
+    let app = spawn_app().await;
+    let controller = app.seed_registry_with_controller().await;
+    let answer = app
+        .authorize(&controller, ask(json!({"tag_id": "FAKE-W"})))
+        .await
+        .1;
+    assert_eq!(answer["allowed"], false, "{answer}");
+    let alert = alert_of(&app, "illegal_tag").await;
+    let id = alert["id"].as_str().unwrap().to_owned();
+    let password = "Duty-Officer-Wall-1";
+    let duty = json!({"username": "duty-wall", "password": password, "role": "duty_officer"});
+    assert_eq!(app.post_json("/api/v1/users", &duty).await.0, 201);
+    let (status, made) = app
+        .post_json("/api/v1/displays", &json!({"name": "hall-w"}))
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let (status, signed) = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/auth/display",
+            Some(&json!({"key": made["key"]})),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{signed}");
+    let wall_token = signed["token"].as_str().unwrap().to_owned();
+
+    let browser = Browser::start().await;
+    browser.store_token(&app, &wall_token).await;
+    browser.client.goto(&app.url("/?test-state")).await.unwrap();
+    browser
+        .wait_for("the alert on the wall", async |_| {
+            browser.text(&card(&id)).await
+        })
+        .await;
+    click(&browser, &card(&id)).await;
+    let person = format!("{} .wall-person", card(&id));
+    browser
+        .wait_for(
+            "the person's sign-in on the card",
+            async |c: &fantoccini::Client| c.find(Locator::Css(&person)).await.ok(),
+        )
+        .await;
+    type_into(&browser, &person, "duty-wall").await;
+    type_into(&browser, &format!("{} .wall-secret", card(&id)), password).await;
+    type_into(&browser, &format!("{} .wall-note", card(&id)), "已派人核查").await;
+    click(&browser, &format!("{} .wall-ack-button", card(&id))).await;
+    app.wait_until(|| async { stored(&app, &id).await["status"] == "acknowledged" })
+        .await;
+    let alert = stored(&app, &id).await;
+    assert_eq!(alert["ack"]["by"], "duty-wall", "{alert}");
+    assert_eq!(
+        browser.stored_token().await.as_deref(),
+        Some(wall_token.as_str()),
+        "the wall is still signed in as itself"
+    );
+    browser.client.clone().close().await.unwrap();
+}

@@ -10,8 +10,10 @@ use crate::format::moment;
 use crate::i18n::{use_lang, Key, Lang};
 use crate::labels;
 use crate::services::api::{self, ApiError};
+use crate::session::{use_session, Session};
 use crate::state::{LiveAction, LiveContext};
 use shared::alert::{Alert, AlertStatus, Severity};
+use shared::auth::{LoginRequest, Role};
 use shared::live::LiveMessage;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -236,9 +238,15 @@ fn WallAlertCard(props: &CardProps) -> Html {
             }
         })
     };
+    // A wall signed in as its display may not act: the person at it signs in for the action.
+    let session = use_session();
+    let display = matches!(&session.session, Session::SignedIn(u) if u.role == Role::Display);
+    let person = use_node_ref();
+    let secret = use_node_ref();
     let ack = {
         let (note, busy, error) = (note.clone(), busy.clone(), error.clone());
         let (id, on_handled) = (a.id, props.on_handled.clone());
+        let (person, secret) = (person.clone(), secret.clone());
         Callback::from(move |e: MouseEvent| {
             e.stop_propagation();
             if *busy {
@@ -252,8 +260,25 @@ fn WallAlertCard(props: &CardProps) -> Html {
                 error.clone(),
                 on_handled.clone(),
             );
+            let login = display.then(|| {
+                let read = |r: &NodeRef| {
+                    r.cast::<HtmlInputElement>()
+                        .map(|i| i.value())
+                        .unwrap_or_default()
+                };
+                LoginRequest {
+                    username: read(&person).trim().to_owned(),
+                    password: read(&secret),
+                }
+            });
+            if let Some(input) = secret.cast::<HtmlInputElement>() {
+                input.set_value("");
+            }
             wasm_bindgen_futures::spawn_local(async move {
-                let answer = api::acknowledge_alert(id, note.trim()).await;
+                let answer = match &login {
+                    Some(login) => api::acknowledge_alert_as_person(id, note.trim(), login).await,
+                    None => api::acknowledge_alert(id, note.trim()).await,
+                };
                 busy.set(false);
                 match answer {
                     Ok(alert) => {
@@ -306,6 +331,12 @@ fn WallAlertCard(props: &CardProps) -> Html {
                     </div>
                     if a.status == AlertStatus::Open {
                         <div class="wall-ack">
+                            if display {
+                                <input ref={person} class="wall-person" type="text" autocomplete="off"
+                                    placeholder={lang.t(Key::Username)} disabled={*busy} />
+                                <input ref={secret} class="wall-secret" type="password" autocomplete="off"
+                                    placeholder={lang.t(Key::Password)} disabled={*busy} />
+                            }
                             <input class="wall-note" type="text" value={(*note).clone()} oninput={on_note}
                                 placeholder={lang.t(if critical { Key::NoteRequired } else { Key::NoteOptional })}
                                 disabled={*busy} />

@@ -171,9 +171,22 @@ async fn send(
     path: &str,
     body: Option<&serde_json::Value>,
 ) -> Result<Response, ApiError> {
-    let needs_token = !is_open(path);
+    send_as(method, path, body, None).await
+}
+
+/// `send` with a person's own token (`as_person`) instead of the session's: an action on a
+/// wall signed in as its display. A 401 then ends nothing (the wall's session is fine).
+async fn send_as(
+    method: Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    as_person: Option<&str>,
+) -> Result<Response, ApiError> {
+    let needs_token = !is_open(path) && as_person.is_none();
     let mut request = RequestBuilder::new(path).method(method);
-    if needs_token {
+    if let Some(person) = as_person {
+        request = request.header("Authorization", &format!("Bearer {person}"));
+    } else if needs_token {
         let Some(token) = token::get() else {
             token::expired();
             return Err(ApiError::Server {
@@ -360,6 +373,38 @@ pub async fn alerts(query: &AlertQuery) -> Result<Page<Alert>, ApiError> {
 /// alerts `403 forbidden`; the answer is the alert's new state.
 pub async fn acknowledge_alert(id: uuid::Uuid, note: &str) -> Result<Alert, ApiError> {
     handle_alert(id, "ack", note).await
+}
+
+/// Acknowledges an alert on a wall as the person who signs in there: their own sign-in for
+/// this one action (the wall's display may not act), then their session ends again.
+pub async fn acknowledge_alert_as_person(
+    id: uuid::Uuid,
+    note: &str,
+    login: &LoginRequest,
+) -> Result<Alert, ApiError> {
+    let body = serde_json::to_value(login).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let person = send(Method::POST, "/api/v1/auth/login", Some(&body))
+        .await?
+        .json::<LoginResponse>()
+        .await
+        .map_err(|e| ApiError::Decode(e.to_string()))?
+        .token;
+    let body = serde_json::to_value(AlertNote {
+        note: note.to_owned(),
+    })
+    .map_err(|e| ApiError::Decode(e.to_string()))?;
+    let answer = send_as(
+        Method::POST,
+        &format!("/api/v1/alerts/{id}/ack"),
+        Some(&body),
+        Some(&person),
+    )
+    .await;
+    let _ = send_as(Method::POST, "/api/v1/auth/logout", None, Some(&person)).await;
+    answer?
+        .json::<Alert>()
+        .await
+        .map_err(|e| ApiError::Decode(e.to_string()))
 }
 
 /// Resolves an open or acknowledged alert; the note is required (`400 invalid_field`).
