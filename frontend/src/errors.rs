@@ -116,6 +116,22 @@ pub fn code_text(lang: Lang, code: ErrorCode, field: Option<&str>) -> String {
             "The query's {field} is not valid",
         ),
         (C::InvalidQuery, None) => ("查询条件有误", "The query is not valid"),
+        (C::InvalidGeometry, Some(_)) => (
+            "「{field}」的范围或形状不符合要求（半径过大、顶点过多或边界自相交）",
+            "{field} is not an allowed shape (radius too large, too many vertices or a self-intersecting boundary)",
+        ),
+        (C::InvalidGeometry, None) => (
+            "范围或形状不符合要求",
+            "The shape is not allowed",
+        ),
+        (C::DistrictMismatch, Some(_)) => (
+            "「{field}」与位置所在的行政区不符（或位置不在任何行政区内）",
+            "{field} does not match the district the location lies in (or the location is in no district)",
+        ),
+        (C::DistrictMismatch, None) => (
+            "行政区与位置不符",
+            "The district does not match the location",
+        ),
         (C::ServiceUnavailable, _) => (
             "服务暂时不可用，请稍后重试",
             "The service is unavailable for a moment: retry later",

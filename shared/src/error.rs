@@ -58,6 +58,12 @@ pub enum ErrorCode {
     InvalidTransition,
     /// A query string that cannot be parsed.
     InvalidQuery,
+    /// A shape that is not allowed: a radius too large, a polygon with too many vertices, an
+    /// open ring or a self-intersection.
+    InvalidGeometry,
+    /// A district code that is not the district the place's point lies in, or a point outside
+    /// every district of the base map.
+    DistrictMismatch,
     /// A dependency (PostgreSQL, Redis) is unavailable.
     ServiceUnavailable,
     /// Something failed that should not have; the server log has the context.
@@ -83,7 +89,10 @@ impl ErrorCode {
             Self::RequestTimeout => 408,
             Self::NotFound => 404,
             Self::AlreadyExists | Self::TagVoid | Self::InvalidTransition => 409,
-            Self::UnknownReference | Self::InvalidRows => 422,
+            Self::UnknownReference
+            | Self::InvalidRows
+            | Self::InvalidGeometry
+            | Self::DistrictMismatch => 422,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -94,7 +103,7 @@ impl ErrorCode {
     }
 
     /// Every code.
-    pub const ALL: [Self; 27] = [
+    pub const ALL: [Self; 29] = [
         Self::MalformedBody,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
@@ -120,6 +129,8 @@ impl ErrorCode {
         Self::MethodNotAllowed,
         Self::InvalidTransition,
         Self::InvalidQuery,
+        Self::InvalidGeometry,
+        Self::DistrictMismatch,
         Self::ServiceUnavailable,
         Self::Internal,
     ];
@@ -152,6 +163,8 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::InvalidTransition => "invalid_transition",
             Self::InvalidQuery => "invalid_query",
+            Self::InvalidGeometry => "invalid_geometry",
+            Self::DistrictMismatch => "district_mismatch",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal",
         }

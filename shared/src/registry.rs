@@ -181,7 +181,8 @@ pub struct NewStation {
     /// Most full cylinders the site may hold (at most [`MAX_STOCK_LIMIT`]).
     #[cfg_attr(feature = "openapi", schema(maximum = 1_000_000))]
     pub full_stock_limit: u32,
-    /// Filled from the base map when absent.
+    /// The district its location lies in on the base map: filled in when absent, refused
+    /// (`district_mismatch`) when another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub district_code: Option<DistrictCode>,
 }
@@ -207,16 +208,37 @@ fn check_stock_limit(limit: u32) -> Result<(), ErrorDetail> {
 impl NewStation {
     /// The site fence must be a plausible size, and the stock limit too.
     pub fn check(&self) -> Result<(), ErrorDetail> {
-        check_radius("radius_m", self.radius_m)?;
+        check_radius("radius_m", self.radius_m, MAX_SITE_RADIUS_M)?;
         check_stock_limit(self.full_stock_limit)
     }
 }
 
-fn check_radius(field: &str, radius: f64) -> Result<(), ErrorDetail> {
-    if !(1.0..=50_000.0).contains(&radius) {
+/// The largest radius of a station's circle or of an enterprise's fence (5 km): a site, not a
+/// city.
+pub const MAX_SITE_RADIUS_M: f64 = 5_000.0;
+
+/// The largest radius of a regulator's city-wide circle fence (50 km).
+pub const MAX_CITY_RADIUS_M: f64 = 50_000.0;
+
+/// The most vertices a geofence's polygon may have, over all its rings.
+pub const MAX_POLYGON_VERTICES: usize = 2_000;
+
+fn invalid_geometry(field: &str, message: impl Into<String>) -> ErrorDetail {
+    ErrorDetail::new(ErrorCode::InvalidGeometry, message).with_field(field)
+}
+
+/// A radius below 1 m is impossible (400); one above `max` is not allowed (422).
+fn check_radius(field: &str, radius: f64, max: f64) -> Result<(), ErrorDetail> {
+    if !(radius.is_finite() && radius >= 1.0) {
         return Err(invalid(
             field,
-            format!("{field} must be between 1 and 50000"),
+            format!("{field} must be between 1 and {max}"),
+        ));
+    }
+    if radius > max {
+        return Err(invalid_geometry(
+            field,
+            format!("{field} must be at most {max} (metres)"),
         ));
     }
     Ok(())
@@ -244,6 +266,7 @@ pub struct NewCustomer {
     pub phone: Text,
     pub address: Text,
     pub location: GeoPoint,
+    /// The district its location lies in on the base map (else `district_mismatch`).
     pub district_code: DistrictCode,
     /// Most full cylinders the customer may hold (at most [`MAX_STOCK_LIMIT`]).
     #[serde(default = "default_customer_limit")]
@@ -341,27 +364,38 @@ pub struct NewGeofence {
     pub center: Option<GeoPoint>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub radius_m: Option<f64>,
+    /// For a corridor: the vehicles that must keep to it (an enterprise's corridor: its own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vehicle_plates: Vec<VehiclePlate>,
+    /// The enterprise whose vehicles the fence applies to; absent: every vehicle (drawn by the
+    /// admin or a city regulator only, as is every `restricted` zone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise_code: Option<EnterpriseCode>,
 }
 
 impl NewGeofence {
-    /// Exactly one shape; a polygon's type is Polygon or MultiPolygon (the database checks the
-    /// rings); only corridors list vehicles.
+    /// Whether the fence applies to every vehicle (no enterprise: a regulator's city-wide fence)
+    /// rather than to one enterprise's vehicles.
+    pub fn is_city_wide(&self) -> bool {
+        self.enterprise_code.is_none()
+    }
+
+    /// Exactly one shape; a polygon's type is Polygon or MultiPolygon, each ring closed with at
+    /// least four positions of valid coordinates, at most [`MAX_POLYGON_VERTICES`] in all (the
+    /// database checks self-intersection); a circle at most [`MAX_SITE_RADIUS_M`] for an
+    /// enterprise's fence, [`MAX_CITY_RADIUS_M`] for a city-wide one; only corridors list
+    /// vehicles.
     pub fn check(&self) -> Result<(), ErrorDetail> {
         match (&self.geometry, self.center, self.radius_m) {
-            (Some(geometry), None, None) => {
-                let kind = geometry.get("type").and_then(|t| t.as_str());
-                if !matches!(kind, Some("Polygon" | "MultiPolygon")) {
-                    return Err(invalid(
-                        "geometry.type",
-                        "geometry must be a GeoJSON Polygon or MultiPolygon",
-                    ));
-                }
+            (Some(geometry), None, None) => check_polygons(geometry)?,
+            (None, Some(_), Some(radius)) => {
+                let max = if self.is_city_wide() {
+                    MAX_CITY_RADIUS_M
+                } else {
+                    MAX_SITE_RADIUS_M
+                };
+                check_radius("radius_m", radius, max)?
             }
-            (None, Some(_), Some(radius)) => check_radius("radius_m", radius)?,
             _ => {
                 return Err(invalid(
                     "geometry",
@@ -377,6 +411,94 @@ impl NewGeofence {
         }
         Ok(())
     }
+}
+
+/// A GeoJSON Polygon or MultiPolygon's structure: closed rings of at least four valid
+/// positions, at most [`MAX_POLYGON_VERTICES`] positions in all.
+fn check_polygons(geometry: &serde_json::Value) -> Result<(), ErrorDetail> {
+    let kind = geometry.get("type").and_then(|t| t.as_str());
+    let coordinates = geometry.get("coordinates").and_then(|c| c.as_array());
+    let polygons: Vec<(String, &serde_json::Value)> = match (kind, coordinates) {
+        (Some("Polygon"), Some(_)) => {
+            vec![("geometry.coordinates".to_owned(), &geometry["coordinates"])]
+        }
+        (Some("MultiPolygon"), Some(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("geometry.coordinates[{i}]"), p))
+            .collect(),
+        (Some("Polygon" | "MultiPolygon"), None) => {
+            return Err(invalid(
+                "geometry.coordinates",
+                "geometry.coordinates must be an array",
+            ))
+        }
+        _ => {
+            return Err(invalid(
+                "geometry.type",
+                "geometry must be a GeoJSON Polygon or MultiPolygon",
+            ))
+        }
+    };
+    if polygons.is_empty() {
+        return Err(invalid_geometry(
+            "geometry.coordinates",
+            "a MultiPolygon needs at least one polygon",
+        ));
+    }
+    let mut vertices = 0usize;
+    for (path, polygon) in polygons {
+        let rings = polygon
+            .as_array()
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| invalid(&path, format!("{path} must be a non-empty array of rings")))?;
+        for (r, ring) in rings.iter().enumerate() {
+            let field = format!("{path}[{r}]");
+            let positions = ring
+                .as_array()
+                .ok_or_else(|| invalid(&field, format!("{field} must be an array of positions")))?;
+            vertices = vertices.saturating_add(positions.len());
+            if vertices > MAX_POLYGON_VERTICES {
+                return Err(invalid_geometry(
+                    "geometry",
+                    format!("geometry must have at most {MAX_POLYGON_VERTICES} vertices"),
+                ));
+            }
+            let mut points = Vec::with_capacity(positions.len());
+            for position in positions {
+                let xy = position.as_array().and_then(|p| match p.as_slice() {
+                    [x, y, ..] => Some((x.as_f64()?, y.as_f64()?)),
+                    _ => None,
+                });
+                match xy {
+                    Some((lon, lat))
+                        if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) =>
+                    {
+                        points.push((lon, lat))
+                    }
+                    _ => {
+                        return Err(invalid(
+                            &field,
+                            format!("{field} holds a position that is not [lon, lat] in range"),
+                        ))
+                    }
+                }
+            }
+            if points.len() < 4 {
+                return Err(invalid_geometry(
+                    &field,
+                    format!("{field} must have at least four positions"),
+                ));
+            }
+            if points.first() != points.last() {
+                return Err(invalid_geometry(
+                    &field,
+                    format!("{field} must be closed: its last position repeats its first"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A created record's handle.
@@ -633,6 +755,38 @@ mod tests {
         assert!(fence(json!({"name": "禁区", "kind": "restricted",
             "geometry": {"type": "Polygon", "coordinates": [[[113.6,34.7],[113.7,34.7],[113.7,34.8],[113.6,34.7]]]}})).is_ok());
         assert!(fence(json!({"name": "x", "kind": "site"})).is_err());
+        let code = |v: serde_json::Value| fence(v).err().map(|e| (e.code, e.field));
+        let geometry = |f: &str| Some((ErrorCode::InvalidGeometry, Some(f.to_owned())));
+        assert_eq!(
+            code(json!({"name": "x", "kind": "site", "enterprise_code": "E1",
+                "center": {"lon": 113.6, "lat": 34.7}, "radius_m": 5001})),
+            geometry("radius_m")
+        );
+        assert_eq!(
+            code(json!({"name": "x", "kind": "restricted",
+                "center": {"lon": 113.6, "lat": 34.7}, "radius_m": 5001})),
+            None
+        );
+        assert_eq!(
+            code(
+                json!({"name": "x", "kind": "site", "geometry": {"type": "Polygon",
+                "coordinates": [[[113.6,34.7],[113.7,34.7],[113.7,34.8],[113.6,34.8]]]}})
+            ),
+            geometry("geometry.coordinates[0]")
+        );
+        let ring: Vec<serde_json::Value> = (0..=MAX_POLYGON_VERTICES)
+            .map(|i| {
+                json!([
+                    113.6,
+                    34.7 + f64::from(u32::try_from(i).unwrap_or(0)) * 1e-5
+                ])
+            })
+            .collect();
+        assert_eq!(
+            code(json!({"name": "x", "kind": "site",
+                "geometry": {"type": "MultiPolygon", "coordinates": [[ring]]}})),
+            geometry("geometry")
+        );
         assert!(fence(json!({"name": "x", "kind": "site",
             "geometry": {"type": "Point", "coordinates": [1, 2]}}))
         .is_err());

@@ -74,6 +74,16 @@ impl City {
             .any(|d| d.bounds.contains(&p) && d.shape.contains(&p))
     }
 
+    /// The code of the district a point lies in, as the server finds it (it refuses a site
+    /// whose district is another).
+    pub fn district_at(&self, lon: f64, lat: f64) -> Option<&str> {
+        let p = Point::new(lon, lat);
+        self.districts
+            .iter()
+            .find(|d| d.bounds.contains(&p) && d.shape.contains(&p))
+            .map(|d| d.code.as_str())
+    }
+
     /// A random point inside district `index`.
     pub fn random_point_in(&self, index: usize, rng: &mut impl Rng) -> (f64, f64) {
         let d = &self.districts[index % self.districts.len()];

@@ -63,6 +63,8 @@ pub struct Customer {
     pub enterprise: usize,
     pub kind: &'static str,
     pub at: (f64, f64),
+    /// The district its point lies in.
+    pub district: String,
     pub limit: i64,
     pub licensed: bool,
 }
@@ -262,11 +264,15 @@ impl World {
             grid.entry(cell(at, 0.0, 0.0))
                 .or_default()
                 .push(customers.len());
+            let district = city
+                .district_at(at.0, at.1)
+                .map_or_else(|| enterprises[e].district.clone(), str::to_owned);
             customers.push(Customer {
                 code: format!("{}-C{:06}", enterprises[e].code, i / n_ent + 1),
                 enterprise: e,
                 kind,
                 at,
+                district,
                 limit,
                 licensed,
             });
@@ -422,12 +428,6 @@ impl World {
             };
             api.create("/api/v1/stations", &station).await?;
         }
-        let districts: Vec<(usize, &str)> = self
-            .enterprises
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (i, e.district.as_str()))
-            .collect();
         let mut records = Vec::with_capacity(self.customers.len());
         for c in &self.customers {
             let (name, kind) = match c.kind {
@@ -455,7 +455,7 @@ impl World {
                 phone: id(&phone)?,
                 address: id(&address)?,
                 location: point(c.at)?,
-                district_code: id(districts[c.enterprise].1)?,
+                district_code: id(&c.district)?,
                 full_stock_limit: u32::try_from(c.limit)?,
                 licence_no: if c.licensed {
                     Some(id(&format!("豫危化{}", &c.code))?)

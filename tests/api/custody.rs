@@ -148,9 +148,9 @@ async fn the_seed_history_of_cylinder_431325_replays_into_the_same_timeline() {
         ("MS", "玛山门店"),
     ];
     for (i, (code, name)) in stations.iter().enumerate() {
-        let lon = 118.0 + f64::from(u8::try_from(i).unwrap()) * 0.01;
+        let lon = 113.70 + f64::from(u8::try_from(i).unwrap()) * 0.01;
         assert_eq!(
-            app.post_json("/api/v1/stations", &station(code, "ENT1", name, lon, 24.6))
+            app.post_json("/api/v1/stations", &station(code, "ENT1", name, lon, 34.80))
                 .await
                 .0,
             201
@@ -162,8 +162,8 @@ async fn the_seed_history_of_cylinder_431325_replays_into_the_same_timeline() {
         ("DYS", "邓业书"),
     ] {
         let customer = json!({"code": code, "enterprise_code": "ENT1", "name": name, "kind": "household",
-            "phone": "13900000000", "address": "厦门", "location": {"lon": 118.1, "lat": 24.6},
-            "district_code": "350211"});
+            "phone": "13900000000", "address": "金水区", "location": {"lon": 113.66, "lat": 34.76},
+            "district_code": "410105"});
         assert_eq!(app.post_json("/api/v1/customers", &customer).await.0, 201);
     }
     for (no, name) in [("CRH", "陈荣华"), ("CJF", "蔡金锋"), ("YYH", "余永辉")] {

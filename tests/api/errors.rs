@@ -88,6 +88,25 @@ async fn error_bodies_are_stable() {
         )
         .await,
     );
+    keep(
+        "customer district not where it lies",
+        app.post_json(
+            "/api/v1/customers",
+            &json!({"code": "C9", "enterprise_code": "ENT1", "name": "顾客", "kind": "household",
+                    "phone": "1", "address": "x", "location": {"lon": 113.66, "lat": 34.76},
+                    "district_code": "000000"}),
+        )
+        .await,
+    );
+    keep(
+        "enterprise fence radius too large",
+        app.post_json(
+            "/api/v1/geofences",
+            &json!({"name": "圈", "kind": "site", "enterprise_code": "ENT1",
+                    "center": {"lon": 113.66, "lat": 34.76}, "radius_m": 6000}),
+        )
+        .await,
+    );
     for (case, answer) in answers {
         insta::assert_json_snapshot!(case.replace(' ', "_"), answer);
     }

@@ -204,8 +204,8 @@ async fn bad_records_get_a_field_error_and_write_nothing() {
             "/api/v1/geofences",
             json!({"name": "x", "kind": "site", "geometry": {"type": "Polygon",
             "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}}),
-            400,
-            "invalid_field",
+            422,
+            "invalid_geometry",
             "geometry",
         ),
         (

@@ -24,19 +24,20 @@ struct Planted {
 
 use crate::access::PASSWORD;
 
-async fn plant(app: &TestApp, code: &str, district: &str, lon: f64) -> Planted {
+/// `district` must be the one the station (`lon`, `lat`) and the customer (0.01° north) lie in.
+async fn plant(app: &TestApp, code: &str, district: &str, lon: f64, lat: f64) -> Planted {
     let canary = format!("CANARY{code}");
     let mut e = enterprise(code);
     e["name"] = json!(format!("{canary} 燃气"));
     e["district_code"] = json!(district);
     assert_eq!(app.post_json("/api/v1/enterprises", &e).await.0, 201);
     let station_code = format!("{code}-ST");
-    let mut s = station(&station_code, code, &format!("{canary} 站"), lon, 34.75);
+    let mut s = station(&station_code, code, &format!("{canary} 站"), lon, lat);
     s["district_code"] = json!(district);
     assert_eq!(app.post_json("/api/v1/stations", &s).await.0, 201);
     let customer = json!({"code": format!("{code}-C"), "enterprise_code": code,
         "name": format!("{canary} 顾客"), "kind": "household", "phone": format!("{canary}-PHONE"),
-        "address": format!("{canary} 地址"), "location": {"lon": lon, "lat": 34.76}, "district_code": district});
+        "address": format!("{canary} 地址"), "location": {"lon": lon, "lat": lat + 0.01}, "district_code": district});
     assert_eq!(app.post_json("/api/v1/customers", &customer).await.0, 201);
     let staff = json!({"staff_no": format!("{code}-S"), "enterprise_code": code,
         "name": format!("{canary} 员工"), "role": "driver"});
@@ -67,7 +68,7 @@ async fn plant(app: &TestApp, code: &str, district: &str, lon: f64) -> Planted {
     }
     // Facts from its own device: a fix of its vehicle, a fill of its cylinder.
     let events = json!({"events": [
-        crate::common::gps(&plate, lon, 34.75, "2026-11-20T09:00:00+08:00"),
+        crate::common::gps(&plate, lon, lat, "2026-11-20T09:00:00+08:00"),
         scan("fill", &cylinder, "2026-11-20T09:05:00+08:00",
              json!({"station_code": station_code, "staff_no": format!("{code}-S"), "customer_code": null})),
     ]});
@@ -176,6 +177,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/customers"),
     ("POST", "/api/v1/staff"),
     ("POST", "/api/v1/vehicles"),
+    ("POST", "/api/v1/geofences"),
     ("POST", "/api/v1/cylinders"),
     ("POST", "/api/v1/devices"),
     ("POST", "/api/v1/devices/{B}-dev/revoke"),
@@ -211,7 +213,11 @@ fn body_for(path: &str, b: &Planted) -> Value {
         "/api/v1/stations" => station("X-ST", code, "x", 113.6, 34.7),
         "/api/v1/customers" => {
             json!({"code": "X-C", "enterprise_code": code, "name": "x", "kind": "household",
-            "phone": "1", "address": "x", "location": {"lon": 113.6, "lat": 34.7}, "district_code": "410105"})
+            "phone": "1", "address": "x", "location": {"lon": 113.66, "lat": 34.76}, "district_code": "410105"})
+        }
+        "/api/v1/geofences" => {
+            json!({"name": "x", "kind": "site", "center": {"lon": 113.55, "lat": 34.75},
+                   "radius_m": 100, "enterprise_code": code})
         }
         "/api/v1/staff" => {
             json!({"staff_no": "X-S", "enterprise_code": code, "name": "x", "role": "driver"})
@@ -244,8 +250,8 @@ fn body_for(path: &str, b: &Planted) -> Value {
 #[tokio::test]
 async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries() {
     let app = spawn_app().await;
-    let a = plant(&app, "EA", "410105", 113.62).await;
-    let b = plant(&app, "EB", "410102", 113.55).await;
+    let a = plant(&app, "EA", "410105", 113.70, 34.78).await;
+    let b = plant(&app, "EB", "410102", 113.55, 34.75).await;
     let regulator = json!({"username": "jinshui", "password": PASSWORD, "role": "district_regulator",
                            "district_code": "410105"});
     assert_eq!(app.post_json("/api/v1/users", &regulator).await.0, 201);
@@ -343,7 +349,8 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
     let b_records: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM stations WHERE enterprise_code = 'EB') + \
                 (SELECT count(*) FROM cylinders WHERE owner_enterprise_code = 'EB') + \
-                (SELECT count(*) FROM devices WHERE enterprise_code = 'EB' AND revoked_at IS NULL)",
+                (SELECT count(*) FROM devices WHERE enterprise_code = 'EB' AND revoked_at IS NULL) + \
+                (SELECT count(*) FROM geofences WHERE enterprise_code = 'EB')",
     )
     .fetch_one(&app.db.pool)
     .await

@@ -4,13 +4,15 @@ use super::body::read_json;
 use crate::access::User;
 use crate::api::state::AppState;
 use crate::error::ApiError;
+use crate::rules::districts::PlaceError;
 use crate::store::{self, WriteError};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
 use shared::auth::Role;
+use shared::ids::{DistrictCode, GeoPoint};
 use shared::registry::{
-    parse, Created, EnterpriseView, NewCustomer, NewEnterprise, NewGeofence, NewStaff, NewStation,
-    NewVehicle,
+    parse, Created, EnterpriseView, GeofenceKind, NewCustomer, NewEnterprise, NewGeofence,
+    NewStaff, NewStation, NewVehicle,
 };
 use shared::{ErrorCode, ErrorDetail};
 
@@ -70,6 +72,34 @@ fn field_of(constraint: &str, suffix: &str) -> String {
     match inner.split_once('_') {
         Some((_table, field)) => field.to_owned(),
         None => inner.to_owned(),
+    }
+}
+
+/// The district a place at `location` lies in on the base map: the claimed one (if any) must
+/// be it, and a point outside every district is refused.
+fn place_district(
+    state: &AppState,
+    location: GeoPoint,
+    claimed: Option<&DistrictCode>,
+) -> Result<DistrictCode, ApiError> {
+    let found = state
+        .districts
+        .place(location.lon(), location.lat(), claimed.map(|d| d.as_str()));
+    let refused = |field: &str, message: String| {
+        ApiError::Client(ErrorDetail::new(ErrorCode::DistrictMismatch, message).with_field(field))
+    };
+    match found {
+        Ok(code) => DistrictCode::try_from(code.clone())
+            .map_err(|_| anyhow::anyhow!("the base map's district code {code} is not a code"))
+            .map_err(ApiError::from),
+        Err(PlaceError::Outside) => Err(refused(
+            "location",
+            "location lies outside every district of the base map".to_owned(),
+        )),
+        Err(PlaceError::Elsewhere(actual)) => Err(refused(
+            "district_code",
+            format!("district_code must be the district the location lies in: {actual}"),
+        )),
     }
 }
 
@@ -133,9 +163,14 @@ pub async fn create_station(
     user: User,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let record: NewStation = read_record(&req, payload).await?;
+    let mut record: NewStation = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
     record.check()?;
+    record.district_code = Some(place_district(
+        &state,
+        record.location,
+        record.district_code.as_ref(),
+    )?);
     store::registry::insert_station(&state.pool, &record, &user.scope())
         .await
         .map_err(|e| write_error(e, "station", "code"))?;
@@ -153,6 +188,7 @@ pub async fn create_customer(
     let record: NewCustomer = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
     record.check()?;
+    place_district(&state, record.location, Some(&record.district_code))?;
     store::registry::insert_customer(&state.pool, &record, &user.scope())
         .await
         .map_err(|e| write_error(e, "customer", "code"))?;
@@ -201,13 +237,29 @@ pub async fn create_geofence(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let record: NewGeofence = read_record(&req, payload).await?;
-    record.check()?;
-    // Regulators draw any fence; an enterprise admin only its own enterprise's.
-    match (&record.enterprise_code, user.role) {
-        (_, Role::Admin | Role::CityRegulator | Role::DistrictRegulator) => {}
-        (Some(code), _) => user.may_manage(code.as_str())?,
-        (None, _) => user.require(&[Role::Admin, Role::CityRegulator, Role::DistrictRegulator])?,
+    // Restricted zones and fences for every vehicle (no enterprise: city-wide corridors and
+    // sites) bind every company: only the city's regulators draw them. An enterprise's fence
+    // applies to its own vehicles only; its admin draws it.
+    if record.kind == GeofenceKind::Restricted || record.is_city_wide() {
+        user.require(&[Role::Admin, Role::CityRegulator])
+            .map_err(|_| {
+                ApiError::Client(
+                    ErrorDetail::new(
+                        ErrorCode::Forbidden,
+                        "restricted zones and fences for every vehicle are drawn by the city's regulators",
+                    )
+                    .with_field(if record.kind == GeofenceKind::Restricted {
+                        "kind"
+                    } else {
+                        "enterprise_code"
+                    }),
+                )
+            })?;
     }
+    if let Some(code) = &record.enterprise_code {
+        user.may_manage(code.as_str())?;
+    }
+    record.check()?;
     let id = store::registry::insert_geofence(&state.pool, &record)
         .await
         .map_err(|e| write_error(e, "geofence", "id"))?;

@@ -26,6 +26,8 @@ pub struct AppState {
     pub relay_wakeup: Arc<Notify>,
     /// The district GeoJSON, as read from `basemap_path`.
     pub basemap: actix_web::web::Bytes,
+    /// The base map's districts: where a station or customer lies.
+    pub districts: Arc<crate::rules::districts::Districts>,
     /// Requests per address and minute on the public and login endpoints.
     pub limiter: crate::api::limiter::RateLimiter,
     /// Audit records, written in shared commits.

@@ -84,13 +84,28 @@ impl FenceStage {
         // Only what changed is written back: most moves change neither fences nor stop.
         let (mut fences_changed, mut stops_changed) = (HashSet::new(), HashSet::new());
         for mv in moves {
-            let (now, touched) = index.around(mv.from, mv.to);
+            // An enterprise's fences apply to its own vehicles only; city-wide ones to all.
+            let owner = owners
+                .get(&mv.plate)
+                .and_then(|(e, _)| e.as_ref())
+                .map(|e| e.as_str());
+            let applies = |key: &str| index.by_key(key).is_none_or(|f| f.applies_to(owner));
+            let (mut now, mut touched) = index.around(mv.from, mv.to);
+            now.retain(|k| applies(k));
+            touched.retain(|k| applies(k));
             if !state.contains_key(&mv.plate) {
                 state.insert(mv.plate.clone(), Vec::new());
             }
             let Some(inside) = state.get_mut(&mv.plate) else {
                 continue;
             };
+            // A fence kept from before scoping (another enterprise's) is left without a
+            // transition.
+            let kept = inside.len();
+            inside.retain(|i| applies(&i.fence));
+            if inside.len() != kept {
+                fences_changed.insert(mv.plate.as_str());
+            }
             let transitions = step(inside, &now, &touched, mv.at, self.dwell);
             if !transitions.is_empty() {
                 fences_changed.insert(mv.plate.as_str());
@@ -99,9 +114,11 @@ impl FenceStage {
             // its station and drives off is, on its first fix outside the circle (still within
             // the stop's radius), ending a stop made at a site.
             let site_at = |fences: &[&str]| {
-                fences
-                    .iter()
-                    .any(|k| index.by_key(k).is_some_and(|f| f.kind.is_site()))
+                fences.iter().any(|k| {
+                    index
+                        .by_key(k)
+                        .is_some_and(|f| f.kind.is_site() && f.applies_to(owner))
+                })
             };
             let began_at_site = standing.get(&mv.plate).is_some_and(|s| {
                 let anchor = (s.lon, s.lat);

@@ -52,6 +52,18 @@ pub struct Fence {
     pub shape: MultiPolygon<f64>,
 }
 
+impl Fence {
+    /// Whether the fence applies to a vehicle of enterprise `owner` (`None`: a vehicle of no
+    /// known enterprise): an enterprise's fence to its own vehicles only, a fence of no
+    /// enterprise (a regulator's) to every vehicle.
+    pub fn applies_to(&self, owner: Option<&str>) -> bool {
+        match &self.enterprise_code {
+            None => true,
+            Some(code) => owner == Some(code.as_str()),
+        }
+    }
+}
+
 struct Entry {
     index: usize,
     envelope: AABB<[f64; 2]>,

@@ -2,6 +2,7 @@
 
 pub mod compliance;
 pub mod custody;
+pub mod districts;
 pub mod fences;
 pub mod filling;
 pub mod gps;

@@ -64,6 +64,36 @@ impl Application {
             .context("parsing redis_url")?;
         let basemap = std::fs::read(&settings.basemap_path)
             .with_context(|| format!("reading basemap_path {}", settings.basemap_path.display()))?;
+        let districts = Arc::new(
+            crate::rules::districts::Districts::from_geojson(&basemap).with_context(|| {
+                format!(
+                    "reading districts from basemap_path {}",
+                    settings.basemap_path.display()
+                )
+            })?,
+        );
+        let fingerprint = {
+            use sha2::Digest;
+            sha2::Sha256::digest(&basemap)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let recomputed = store::districts::recompute(&pool, &districts, &fingerprint).await?;
+        if !recomputed.already {
+            tracing::info!(
+                districts = districts.len(),
+                changed = recomputed.changed,
+                outside = recomputed.outside,
+                "stations' and customers' districts recomputed from the base map"
+            );
+        }
+        if recomputed.outside > 0 {
+            tracing::warn!(
+                outside = recomputed.outside,
+                "sites lie outside every district of the base map; their district is left as registered"
+            );
+        }
         let keys = StreamKeys::new(
             &settings.redis_prefix,
             &settings.pipeline_group,
@@ -91,6 +121,7 @@ impl Application {
             publisher,
             relay_wakeup,
             basemap: basemap.into(),
+            districts,
             limiter: api::limiter::RateLimiter::new(settings.public_rate_per_minute),
             audit: GroupWriter::spawn(pool.clone(), "audit log", |conn, rows| {
                 Box::pin(store::auth::audit_many(conn, rows))

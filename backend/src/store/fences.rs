@@ -24,7 +24,8 @@ pub async fn version(pool: &PgPool) -> anyhow::Result<String> {
     .context("reading the fences' version")
 }
 
-/// Every fence.
+/// Every fence, each with the enterprise whose vehicles it applies to (`None`: every
+/// vehicle's: a regulator's fence, or an inspection station, which serves every enterprise).
 pub async fn all(pool: &PgPool) -> anyhow::Result<Vec<Fence>> {
     type Row = (
         String,
@@ -41,7 +42,8 @@ pub async fn all(pool: &PgPool) -> anyhow::Result<Vec<Fence>> {
         "SELECT 'geofence:' || id, kind, name, enterprise_code, vehicle_plates, \
                 ST_AsGeoJSON(geom), NULL::float8, NULL::float8, NULL::float8 FROM geofences \
          UNION ALL \
-         SELECT 'station:' || code, 'station', name, enterprise_code, '{}', NULL, \
+         SELECT 'station:' || code, 'station', name, \
+                CASE WHEN kind = 'inspection' THEN NULL ELSE enterprise_code END, '{}', NULL, \
                 ST_X(location), ST_Y(location), radius_m FROM stations \
          UNION ALL \
          SELECT 'customer:' || code, 'customer', name, enterprise_code, '{}', NULL, \

@@ -256,7 +256,7 @@ pub async fn insert_geofence(pool: &PgPool, g: &NewGeofence) -> Result<i64, Writ
         if let Some(reason) = reason {
             return Err(WriteError::Invalid(
                 ErrorDetail::new(
-                    ErrorCode::InvalidField,
+                    ErrorCode::InvalidGeometry,
                     format!("geometry is not a valid polygon: {reason}"),
                 )
                 .with_field("geometry"),
@@ -264,6 +264,27 @@ pub async fn insert_geofence(pool: &PgPool, g: &NewGeofence) -> Result<i64, Writ
         }
     }
     let plates: Vec<&str> = g.vehicle_plates.iter().map(|p| p.as_str()).collect();
+    // An enterprise's corridor lists its own vehicles only.
+    if let (Some(enterprise), false) = (&g.enterprise_code, plates.is_empty()) {
+        let owned: Vec<String> = sqlx::query_scalar(
+            "SELECT plate FROM vehicles WHERE plate = ANY($1) AND enterprise_code = $2",
+        )
+        .bind(&plates)
+        .bind(enterprise.as_str())
+        .fetch_all(pool)
+        .await
+        .context("reading the corridor's vehicles")
+        .map_err(WriteError::Other)?;
+        if let Some(i) = plates.iter().position(|p| !owned.iter().any(|o| o == p)) {
+            return Err(WriteError::Invalid(
+                ErrorDetail::new(
+                    ErrorCode::UnknownReference,
+                    format!("vehicle_plates[{i}] is not a vehicle of the fence's enterprise"),
+                )
+                .with_field(format!("vehicle_plates[{i}]")),
+            ));
+        }
+    }
     let (lon, lat) = g.center.map(|c| (c.lon(), c.lat())).unzip();
     let id: i64 = sqlx::query_scalar(
         r#"
