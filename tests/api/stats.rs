@@ -372,14 +372,14 @@ async fn the_inventory_is_the_same_in_order_shuffled_and_with_duplicates() {
 #[tokio::test]
 async fn the_compliance_distribution_counts_each_cylinder_once_by_its_worst_status() {
     let app = spawn_app().await;
-    registry(&app).await; // A1..A6 and N1, N2: sound archives of ENT1 (ST1: district 410102)
+    registry(&app).await; // A1..A6 and N1, N2: sound archives of ENT1 (district 410105)
     let mut e2 = crate::common::enterprise("ENT2");
-    e2["district_code"] = json!("410103");
+    e2["district_code"] = json!("410102");
     assert_eq!(app.post_json("/api/v1/enterprises", &e2).await.0, 201);
     assert_eq!(
         app.post_json(
             "/api/v1/stations",
-            &station("ST9", "ENT2", "九号站", 113.60, 34.70)
+            &station("ST9", "ENT2", "九号站", 113.55, 34.75)
         )
         .await
         .0,
@@ -465,10 +465,9 @@ async fn the_compliance_distribution_counts_each_cylinder_once_by_its_worst_stat
     let (_, by_district) = app
         .get_json("/api/v1/stats/compliance?group_by=district")
         .await;
-    // A station's district is where it lies: ST9 in 二七区, ENT1's ST1 in 中原区.
-    assert_eq!(group(&by_district, "410103"), group(&by_enterprise, "ENT2"));
+    assert_eq!(group(&by_district, "410102"), group(&by_enterprise, "ENT2"));
     let (_, one) = app
-        .get_json("/api/v1/stats/compliance?group_by=district&district_code=410102")
+        .get_json("/api/v1/stats/compliance?group_by=district&district_code=410105")
         .await;
     assert_eq!(one["groups"].as_array().unwrap().len(), 1);
     let (status, _) = app
