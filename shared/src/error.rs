@@ -62,6 +62,11 @@ pub enum ErrorCode {
     ServiceUnavailable,
     /// Something failed that should not have; the server log has the context.
     Internal,
+    /// A staff number (工号) registered to another enterprise, not to the writer's.
+    ForeignStaff,
+    /// An inspection of a cylinder of the inspection body's own enterprise: an enterprise never
+    /// inspects its own cylinders.
+    SelfInspection,
 }
 
 impl ErrorCode {
@@ -83,7 +88,10 @@ impl ErrorCode {
             Self::RequestTimeout => 408,
             Self::NotFound => 404,
             Self::AlreadyExists | Self::TagVoid | Self::InvalidTransition => 409,
-            Self::UnknownReference | Self::InvalidRows => 422,
+            Self::UnknownReference
+            | Self::InvalidRows
+            | Self::ForeignStaff
+            | Self::SelfInspection => 422,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -94,7 +102,7 @@ impl ErrorCode {
     }
 
     /// Every code.
-    pub const ALL: [Self; 27] = [
+    pub const ALL: [Self; 29] = [
         Self::MalformedBody,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
@@ -122,6 +130,8 @@ impl ErrorCode {
         Self::InvalidQuery,
         Self::ServiceUnavailable,
         Self::Internal,
+        Self::ForeignStaff,
+        Self::SelfInspection,
     ];
 
     /// The stable snake_case name used in the `code` field.
@@ -154,6 +164,8 @@ impl ErrorCode {
             Self::InvalidQuery => "invalid_query",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal",
+            Self::ForeignStaff => "foreign_staff",
+            Self::SelfInspection => "self_inspection",
         }
     }
 }

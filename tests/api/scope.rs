@@ -173,6 +173,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/displays/{B}-hall/revoke"),
     ("GET", "/api/v1/basemap/districts"),
     ("POST", "/api/v1/stations"),
+    ("POST", "/api/v1/stations/{B}-ST/inspection-grant"),
     ("POST", "/api/v1/customers"),
     ("POST", "/api/v1/staff"),
     ("POST", "/api/v1/vehicles"),
@@ -441,4 +442,134 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
         1,
         "B's history untouched: {history}"
     );
+}
+
+/// Every device write (each event kind, the gun's question, the filling record) by enterprise
+/// B's devices against enterprise A's records: refused, or answered as for nothing, and A's
+/// rows are the same after as before (issue 20: the cross-enterprise write matrix).
+#[tokio::test]
+async fn no_device_write_of_one_enterprise_changes_or_reveals_the_others_records() {
+    let app = spawn_app().await;
+    let a = plant(&app, "EA", "410105", 113.62).await;
+    let b = plant(&app, "EB", "410102", 113.55).await;
+    app.wait_until(|| async {
+        app.get_json(&format!("/api/v1/cylinders/{}/history", a.cylinder))
+            .await
+            .1["items"]
+            .as_array()
+            .is_some_and(|i| i.len() == 1)
+    })
+    .await;
+    let a_rows = || async {
+        let row: (Value,) = sqlx::query_as(
+            "SELECT json_build_object( \
+               'history', (SELECT json_agg(h ORDER BY h.event_id) FROM cylinder_events h \
+                           JOIN cylinders c ON c.id = h.cylinder_id \
+                           WHERE c.owner_enterprise_code = 'EA'), \
+               'state', (SELECT json_agg(s ORDER BY s.cylinder_id) FROM cylinder_state s \
+                         JOIN cylinders c ON c.id = s.cylinder_id \
+                         WHERE c.owner_enterprise_code = 'EA'), \
+               'fillings', (SELECT count(*) FROM fillings WHERE enterprise_code = 'EA' \
+                            OR station_code = 'EA-ST'), \
+               'staff', (SELECT json_agg(p ORDER BY p.staff_no) FROM staff p \
+                         WHERE p.enterprise_code = 'EA'), \
+               'stations', (SELECT json_agg(st.code ORDER BY st.code) FROM stations st \
+                            WHERE st.enterprise_code = 'EA'), \
+               'positions', (SELECT count(*) FROM vehicle_positions \
+                             WHERE enterprise_code = 'EA'))",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        row.0
+    };
+    let before = a_rows().await;
+    let b_controller = app
+        .new_device(
+            &b.code,
+            json!({"kind": "controller", "station_code": format!("{}-ST", b.code)}),
+        )
+        .await;
+    let at = "2026-11-21T09:00:00+08:00";
+    let a_staff = format!("{}-S", a.code);
+    let (a_station, b_station) = (format!("{}-ST", a.code), format!("{}-ST", b.code));
+    let check = |station: &str, staff: &str| {
+        json!({"id": Uuid::new_v4(), "kind": "check", "stage": "pre", "cylinder_code": a.cylinder,
+               "station_code": station, "staff_no": staff, "passed": true, "items": {},
+               "occurred_at": at})
+    };
+    let inspection = json!({"id": Uuid::new_v4(), "kind": "inspection",
+        "cylinder_code": a.cylinder, "conclusion": "scrap", "inspected_on": "2026-11-21",
+        "next_inspection_on": null, "report_no": "R", "inspection_body": "x",
+        "inspector": "x", "occurred_at": at});
+    // Each event kind, one at a time: refused with a per-item error, or kept as evidence.
+    let attempts = [
+        crate::common::gps(&a.plate, 113.6, 34.7, at),
+        json!({"id": Uuid::new_v4(), "kind": "ble", "vehicle_plate": a.plate,
+               "tag_ids": [a.tag], "occurred_at": at}),
+        scan("deliver", &a.cylinder, at, json!({})),
+        scan("fill", &a.cylinder, at, json!({"station_code": a_station})),
+        scan(
+            "fill",
+            &b.cylinder,
+            at,
+            json!({"station_code": b_station, "staff_no": a_staff}),
+        ),
+        check(&a_station, &format!("{}-S", b.code)),
+        check(&b_station, &a_staff),
+        inspection,
+    ];
+    for (key, who) in [
+        (&b.device_key, "B's device"),
+        (&b_controller, "B's controller"),
+    ] {
+        for event in &attempts {
+            let (status, body) = app.post_events_as(key, &json!({ "events": [event] })).await;
+            assert!(
+                [202, 422].contains(&status),
+                "{who}: {event}: {status} {body}"
+            );
+            assert!(!body.to_string().contains(&a.canary), "{who}: {body}");
+        }
+    }
+    // The gun: A's cylinder at B's station is answered as an unknown one; A's station is not
+    // B's to ask about, nor to record at.
+    let ask = |cylinder: &str, station: &str| {
+        json!({"cylinder_code": cylinder, "station_code": station, "gun_no": "G1",
+               "medium": "LPG", "staff_no": format!("{}-S", b.code)})
+    };
+    let (status, theirs) = app
+        .authorize(&b_controller, ask(&a.cylinder, &b_station))
+        .await;
+    assert_eq!(status, 200, "{theirs}");
+    let (_, unknown) = app
+        .authorize(&b_controller, ask("NO-SUCH", &b_station))
+        .await;
+    assert_eq!(theirs["reasons"], unknown["reasons"], "{theirs}");
+    let (status, body) = app
+        .authorize(&b_controller, ask(&a.cylinder, &a_station))
+        .await;
+    assert!([403, 422].contains(&status), "{status} {body}");
+    for station in [&a_station, &b_station] {
+        let record = json!({"cylinder_code": a.cylinder, "station_code": station,
+            "licence_no": "L1", "gun_no": "G1", "staff_no": format!("{}-S", b.code),
+            "staff_name": "x", "started_at": at, "ended_at": at,
+            "mass_before_kg": 16.4, "mass_after_kg": 30.0});
+        let (status, body) = app.post_filling(&b_controller, &record).await;
+        assert!([403, 422].contains(&status), "{station}: {status} {body}");
+        assert!(!body.to_string().contains(&a.canary), "{body}");
+    }
+    // Let the pipeline apply whatever was accepted, then compare.
+    let accepted = app.event_count().await;
+    app.wait_until(|| async {
+        let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM event_outbox")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        applied == 0
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(accepted > 0);
+    assert_eq!(a_rows().await, before, "A's rows changed");
 }

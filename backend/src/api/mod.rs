@@ -150,6 +150,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/stations",
                 web::post().to(registry::create_station),
             ))
+            .service(resource(
+                "/stations/{code}/inspection-grant",
+                web::post().to(registry::grant_inspection),
+            ))
             .service(
                 resource("/customers", web::post().to(registry::create_customer))
                     .route(web::get().to(lists::customers)),

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use shared::auth::Role;
 use shared::registry::{
     parse, Created, EnterpriseView, NewCustomer, NewEnterprise, NewGeofence, NewStaff, NewStation,
-    NewVehicle,
+    NewVehicle, StationKind,
 };
 use shared::{ErrorCode, ErrorDetail};
 
@@ -136,10 +136,47 @@ pub async fn create_station(
     let record: NewStation = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
     record.check()?;
-    store::registry::insert_station(&state.pool, &record, &user.scope())
+    // An inspection body (检验机构) is registered by a regulator, never self-declared: its
+    // devices report inspections of other enterprises' cylinders.
+    let granted_by = if record.kind == StationKind::Inspection {
+        user.require(&[Role::Admin, Role::CityRegulator])
+            .map_err(|_| {
+                ApiError::Client(
+                    ErrorDetail::new(
+                        ErrorCode::Forbidden,
+                        "an inspection station (检验机构) is registered by an administrator or \
+                         the city regulator",
+                    )
+                    .with_field("kind"),
+                )
+            })?;
+        Some(user.username.as_str())
+    } else {
+        None
+    };
+    store::registry::insert_station(&state.pool, &record, &user.scope(), granted_by)
         .await
         .map_err(|e| write_error(e, "station", "code"))?;
     Ok(created(record.code.as_str()))
+}
+
+/// `POST /api/v1/stations/{code}/inspection-grant`: an administrator or the city regulator
+/// grants an inspection station (one registered before grants existed) its inspections.
+#[utoipa::path(post, path = "/api/v1/stations/{code}/inspection-grant", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The inspection station")), responses((status = 200, description = "Granted: its enterprise's devices may report inspections of other enterprises' cylinders", body = shared::registry::Created)))]
+pub async fn grant_inspection(
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin, Role::CityRegulator])?;
+    let code = path.into_inner();
+    if !store::registry::grant_inspection(&state.pool, &code, &user.username).await? {
+        return Err(ApiError::client(
+            ErrorCode::NotFound,
+            format!("no inspection station {code}"),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(Created { id: code }))
 }
 
 /// `POST /api/v1/customers`.
