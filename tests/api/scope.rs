@@ -493,43 +493,105 @@ async fn no_device_write_of_one_enterprise_changes_or_reveals_the_others_records
     let at = "2026-11-21T09:00:00+08:00";
     let a_staff = format!("{}-S", a.code);
     let (a_station, b_station) = (format!("{}-ST", a.code), format!("{}-ST", b.code));
+    let b_staff = format!("{}-S", b.code);
+    let b_customer = format!("{}-C", b.code);
     let check = |station: &str, staff: &str| {
         json!({"id": Uuid::new_v4(), "kind": "check", "stage": "pre", "cylinder_code": a.cylinder,
                "station_code": station, "staff_no": staff, "passed": true, "items": {},
                "occurred_at": at})
     };
-    let inspection = json!({"id": Uuid::new_v4(), "kind": "inspection",
-        "cylinder_code": a.cylinder, "conclusion": "scrap", "inspected_on": "2026-11-21",
-        "next_inspection_on": null, "report_no": "R", "inspection_body": "x",
-        "inspector": "x", "occurred_at": at});
-    // Each event kind, one at a time: refused with a per-item error, or kept as evidence.
-    let attempts = [
-        crate::common::gps(&a.plate, 113.6, 34.7, at),
-        json!({"id": Uuid::new_v4(), "kind": "ble", "vehicle_plate": a.plate,
-               "tag_ids": [a.tag], "occurred_at": at}),
-        scan("deliver", &a.cylinder, at, json!({})),
-        scan("fill", &a.cylinder, at, json!({"station_code": a_station})),
-        scan(
-            "fill",
-            &b.cylinder,
-            at,
-            json!({"station_code": b_station, "staff_no": a_staff}),
-        ),
-        check(&a_station, &format!("{}-S", b.code)),
-        check(&b_station, &a_staff),
-        inspection,
-    ];
-    for (key, who) in [
-        (&b.device_key, "B's device"),
-        (&b_controller, "B's controller"),
+    let inspection = || {
+        json!({"id": Uuid::new_v4(), "kind": "inspection", "cylinder_code": a.cylinder,
+               "conclusion": "scrap", "inspected_on": "2026-11-21", "next_inspection_on": null,
+               "report_no": "R", "inspection_body": "x", "inspector": "x", "occurred_at": at})
+    };
+    // Each event kind aimed at A: refused per item with its code, or (`None`) accepted as
+    // evidence and never applied to A's records.
+    let attempts = || {
+        [
+            (
+                crate::common::gps(&a.plate, 113.6, 34.7, at),
+                Some("unknown_reference"),
+            ),
+            (
+                json!({"id": Uuid::new_v4(), "kind": "ble", "vehicle_plate": a.plate,
+                       "tag_ids": [a.tag], "occurred_at": at}),
+                Some("unknown_reference"),
+            ),
+            (
+                json!({"id": Uuid::new_v4(), "kind": "ble", "vehicle_plate": b.plate,
+                       "tag_ids": [a.tag], "occurred_at": at}),
+                None,
+            ),
+            (
+                scan(
+                    "deliver",
+                    &a.cylinder,
+                    at,
+                    json!({"customer_code": b_customer}),
+                ),
+                None,
+            ),
+            (
+                scan("fill", &a.cylinder, at, json!({"station_code": b_station})),
+                None,
+            ),
+            (
+                scan("fill", &a.cylinder, at, json!({"station_code": a_station})),
+                Some("unknown_reference"),
+            ),
+            (
+                scan(
+                    "deliver",
+                    &b.cylinder,
+                    at,
+                    json!({"customer_code": format!("{}-C", a.code)}),
+                ),
+                Some("unknown_reference"),
+            ),
+            (
+                scan(
+                    "fill",
+                    &b.cylinder,
+                    at,
+                    json!({"station_code": b_station, "staff_no": a_staff}),
+                ),
+                Some("foreign_staff"),
+            ),
+            (check(&b_station, &b_staff), None),
+            (check(&a_station, &b_staff), Some("unknown_reference")),
+            (check(&b_station, &a_staff), Some("foreign_staff")),
+            (inspection(), Some("forbidden")),
+        ]
+    };
+    for (key, who, bound) in [
+        (&b.device_key, "B's device", false),
+        (&b_controller, "B's controller", true),
     ] {
-        for event in &attempts {
-            let (status, body) = app.post_events_as(key, &json!({ "events": [event] })).await;
-            assert!(
-                [202, 422].contains(&status),
-                "{who}: {event}: {status} {body}"
-            );
+        for (event, expected) in attempts() {
+            // A station's device reports no vehicle's fixes or sightings.
+            let expected = match event["kind"].as_str() {
+                Some("gps" | "ble") if bound => Some("unknown_reference"),
+                _ => expected,
+            };
+            let (status, body) = app
+                .post_events_as(key, &json!({ "events": [&event] }))
+                .await;
             assert!(!body.to_string().contains(&a.canary), "{who}: {body}");
+            match expected {
+                Some(code) => {
+                    assert_eq!(status, 422, "{who}: {event}: {body}");
+                    assert_eq!(
+                        body["rejected"][0]["error"]["code"], code,
+                        "{who}: {event}: {body}"
+                    );
+                }
+                None => assert_eq!(
+                    (status, &body["accepted"]),
+                    (202, &json!(1)),
+                    "{who}: {event}: {body}"
+                ),
+            }
         }
     }
     // The gun: A's cylinder at B's station is answered as an unknown one; A's station is not
@@ -559,17 +621,37 @@ async fn no_device_write_of_one_enterprise_changes_or_reveals_the_others_records
         assert!([403, 422].contains(&status), "{station}: {status} {body}");
         assert!(!body.to_string().contains(&a.canary), "{body}");
     }
-    // Let the pipeline apply whatever was accepted, then compare.
-    let accepted = app.event_count().await;
+    // The pipeline has handled what was accepted (the references to A's cylinder, kept as
+    // foreign evidence: four from B's gateway, three from its controller), then A's rows are
+    // compared.
     app.wait_until(|| async {
-        let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM event_outbox")
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
-        applied == 0
+        let kept: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM unresolved_refs WHERE enterprise_code = 'EB' \
+             AND reason = 'foreign'",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        kept == 7
     })
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert!(accepted > 0);
     assert_eq!(a_rows().await, before, "A's rows changed");
+    // B's scan of A's cylinder raised B the alert an unknown code raises: nothing tells B the
+    // code is registered elsewhere.
+    app.wait_until(|| async {
+        let (_, page) = app
+            .send_json(
+                Method::GET,
+                "/api/v1/alerts?kind=illegal_tag",
+                None,
+                Some(&b.admin_token),
+            )
+            .await;
+        page["items"].as_array().is_some_and(|items| {
+            items
+                .iter()
+                .any(|i| i["subject"]["id"] == a.cylinder.as_str())
+        })
+    })
+    .await;
 }

@@ -118,7 +118,12 @@ pub async fn derive(
             });
         }
     }
-    for u in unresolved.iter().filter(|u| u.reason == "unknown") {
+    // Another enterprise's cylinder is, to the writer, an unknown one: the same alert, so that
+    // its absence does not tell the writer the code is registered elsewhere (issue 20).
+    for u in unresolved
+        .iter()
+        .filter(|u| u.reason == "unknown" || u.reason == "foreign")
+    {
         let writer = u.enterprise_code.clone();
         alerts.push(NewAlert {
             kind: AlertKind::IllegalTag,
