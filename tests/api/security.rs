@@ -97,6 +97,17 @@ async fn only_a_controller_bound_to_the_station_asks_and_records_fillings() {
         0
     );
     assert_eq!(count(&app, "SELECT count(*) FROM fillings").await, 0);
+    // Each refused question is audited as the device that asked.
+    app.wait_until(|| async {
+        count(
+            &app,
+            "SELECT count(*) FROM audit_log WHERE actor_kind = 'device' AND status = 403 \
+             AND action LIKE '%/fillings/authorize'",
+        )
+        .await
+            == 3
+    })
+    .await;
     let (status, body) = app.authorize(&controller, question).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = app

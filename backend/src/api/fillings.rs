@@ -95,9 +95,12 @@ pub async fn authorize(
         let (state, lane, ask) = (state.clone(), lane.clone(), ask.clone());
         async move {
             let device = super::extract::device_for_key(&state, &key).await?;
-            device.require_controller()?;
+            // A device that may not ask is refused, and audited as itself.
+            if let Err(refused) = device.require_controller() {
+                return Ok::<_, ApiError>((Err(refused), device));
+            }
             let decided = gather_and_decide(&state, &lane, &device, &ask, decision_id).await?;
-            Ok::<_, ApiError>((decided, device))
+            Ok((Ok(decided), device))
         }
     });
     let work = async {
@@ -106,7 +109,7 @@ pub async fn authorize(
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("decision task failed: {e}")))??;
         req.extensions_mut()
             .insert(crate::access::Principal::Device(device.clone()));
-        Ok::<_, ApiError>((decided, device))
+        Ok::<_, ApiError>((decided?, device))
     };
     let (allowed, reasons) = match tokio::time::timeout(DECIDE_WITHIN, work).await {
         Ok(Ok((Some(((allowed, reasons, station, foreign), row)), device))) => {
