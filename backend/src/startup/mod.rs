@@ -92,6 +92,7 @@ impl Application {
             relay_wakeup,
             basemap: basemap.into(),
             limiter: api::limiter::RateLimiter::new(settings.public_rate_per_minute),
+            exports: api::paged::ExportSlots::new(settings.exports_per_user),
             audit: GroupWriter::spawn(pool.clone(), "audit log", |conn, rows| {
                 Box::pin(store::auth::audit_many(conn, rows))
             }),
