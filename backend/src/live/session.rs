@@ -18,6 +18,9 @@ use tokio::sync::broadcast::error::RecvError;
 const PING_EVERY: Duration = Duration::from_secs(15);
 const SILENT_LIMIT: Duration = Duration::from_secs(45);
 
+/// The answer to a message that is not a subscription (never the parser's message).
+const BAD_SUBSCRIBE: &str = "expected {\"subscribe\": [\"vehicles\"|\"alerts\"|\"stats\"|\"cylinders\", ...], \"district_code\"?, \"enterprise_code\"?}";
+
 /// How long a client that did not send its token in the URL has to send it first.
 const TOKEN_WAIT: Duration = Duration::from_secs(5);
 
@@ -137,13 +140,10 @@ pub async fn run(
                                 topics = sub.subscribe.into_iter().collect();
                                 if snapshots.asked() && send_snapshot(&mut session, &pool, &scope).await.is_err() { break; }
                             }
-                            Err(e) => {
-                                let body = ErrorBody { error: ErrorDetail::new(
-                                    ErrorCode::MalformedBody,
-                                    format!("expected {{\"subscribe\": [\"vehicles\", ...]}}: {e}"),
-                                )};
-                                let text = serde_json::to_string(&body).unwrap_or_default();
-                                if session.text(text).await.is_err() { break; }
+                            // The parser's own words stay here: the client gets the code and
+                            // what a subscription looks like.
+                            Err(_) => {
+                                if send_error(&mut session, ErrorCode::MalformedBody, BAD_SUBSCRIBE).await.is_err() { break; }
                             }
                         }
                     }

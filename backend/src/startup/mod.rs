@@ -267,6 +267,7 @@ fn http_server(
         // Called on each worker's thread: its decision lane runs there.
         let lane = web::Data::new(DecisionLane::spawn(&state.pool));
         App::new()
+            .wrap(from_fn(api::headers::security_headers))
             .wrap(from_fn(api::trace::trace))
             .app_data(state.clone())
             .app_data(lane)
