@@ -22,6 +22,7 @@ mod metrics;
 mod pipeline;
 mod registry;
 mod scope;
+mod security;
 mod serving;
 mod sim;
 mod stale_facts;

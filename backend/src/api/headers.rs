@@ -4,7 +4,7 @@
 //! for everything else (JSON, CSV, files are never documents that run anything).
 
 use crate::api::state::AppState;
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
@@ -23,18 +23,15 @@ const DOCS: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'uns
 /// The middleware.
 pub async fn security_headers(
     req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let dir = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.settings.frontend_dir.clone());
     let path = req.path().to_owned();
-    let request = req.request().clone();
-    // An error still goes out as a response with the headers.
-    let mut res = match next.call(req).await {
-        Ok(res) => res.map_into_boxed_body(),
-        Err(e) => ServiceResponse::new(request, e.error_response()),
-    };
+    // (Handlers' and extractors' errors are responses by now; the request must not be cloned
+    // before routing, which needs it unshared.)
+    let mut res = next.call(req).await?;
     let html = res
         .headers()
         .get(header::CONTENT_TYPE)
