@@ -144,7 +144,7 @@ pub async fn list(
         after: |r| (r.last_seen_at, r.id),
         cursor: |r| format!("{}_{}", r.last_seen_at.timestamp_micros(), r.id),
     };
-    let csv = super::paged::csv_slot(&state, &user, csv)?;
+    let csv = state.exports.for_csv(&user, csv)?;
     let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
     listing
         .answer(

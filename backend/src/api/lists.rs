@@ -4,7 +4,7 @@
 //! `GET /api/v1/cylinders` (cylinders by custody and compliance, classified as the statistics
 //! classify them), within the caller's scope, paged by cursor or whole as CSV.
 
-use super::paged::{csv_slot, wants_csv, Listing};
+use super::paged::{wants_csv, Listing};
 use super::QueryError;
 use crate::access::User;
 use crate::api::state::AppState;
@@ -161,7 +161,7 @@ pub async fn fillings(
         after: |r| (r.ended_at, r.id),
         cursor: |r| format!("{}_{}", r.ended_at.timestamp_micros(), r.id),
     };
-    let csv = csv_slot(&state, &user, csv)?;
+    let csv = state.exports.for_csv(&user, csv)?;
     let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
     let station = station.map(str::to_owned);
     listing
@@ -250,7 +250,7 @@ pub async fn decisions(
         after: |r| (r.decided_at, r.id),
         cursor: |r| format!("{}_{}", r.decided_at.timestamp_micros(), r.id),
     };
-    let csv = csv_slot(&state, &user, csv)?;
+    let csv = state.exports.for_csv(&user, csv)?;
     let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
     let station = station.map(str::to_owned);
     listing
@@ -405,7 +405,7 @@ pub async fn history(
         after: |(id, r)| (r.occurred_at, r.event_id, *id),
         cursor: |(id, r)| format!("{}_{}_{id}", r.occurred_at.timestamp_micros(), r.event_id),
     };
-    let csv = csv_slot(&state, &user, csv)?;
+    let csv = state.exports.for_csv(&user, csv)?;
     let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
     listing
         .answer(
@@ -490,7 +490,7 @@ pub async fn customers(
         after: |c| c.code.clone(),
         cursor: |c| c.code.clone(),
     };
-    let csv = csv_slot(&state, &user, csv)?;
+    let csv = state.exports.for_csv(&user, csv)?;
     let (pool, scope, kind) = (state.pool.clone(), Arc::new(scope), kind.map(str::to_owned));
     listing
         .answer(
@@ -616,7 +616,7 @@ pub async fn cylinders(
         after: |r| r.code.to_string(),
         cursor: |r| r.code.to_string(),
     };
-    let csv = csv_slot(&state, &user, csv)?;
+    let csv = state.exports.for_csv(&user, csv)?;
     let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
     let (station, now) = (q.station_code.clone(), super::stats::classify(&state));
     listing

@@ -55,7 +55,7 @@ const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// neutralised. The cylinder import takes one quote off again (`unneutralise`), so an export
 /// imports as it was.
 pub fn neutralise(cell: String) -> String {
-    if cell.starts_with(FORMULA_STARTS) || unneutralise(&cell) != cell {
+    if cell.trim_start_matches('\'').starts_with(FORMULA_STARTS) {
         format!("'{cell}")
     } else {
         cell
@@ -65,7 +65,7 @@ pub fn neutralise(cell: String) -> String {
 /// The inverse of `neutralise` for a cell read back from an export.
 pub fn unneutralise(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        Some(rest) if rest.trim_start_matches('\'').starts_with(FORMULA_STARTS) => rest,
         _ => cell,
     }
 }
@@ -128,6 +128,13 @@ impl ExportSlots {
     }
 }
 
+impl ExportSlots {
+    /// A slot when the whole list is asked for as CSV (`wants_csv`), none for a page.
+    pub fn for_csv(&self, user: &User, csv: bool) -> Result<Option<ExportSlot>, ApiError> {
+        csv.then(|| self.take(user)).transpose()
+    }
+}
+
 impl Drop for ExportSlot {
     fn drop(&mut self) {
         if let Ok(mut running) = self.running.lock() {
@@ -139,15 +146,6 @@ impl Drop for ExportSlot {
             }
         }
     }
-}
-
-/// A slot when the whole list is asked for as CSV (`wants_csv`), none for a page.
-pub fn csv_slot(
-    state: &super::state::AppState,
-    user: &User,
-    csv: bool,
-) -> Result<Option<ExportSlot>, ApiError> {
-    csv.then(|| state.exports.take(user)).transpose()
 }
 
 /// A CSV download streamed from `chunks` (the header line first), holding `slot` until it
@@ -278,8 +276,11 @@ mod tests {
             assert_eq!(safe, format!("'{cell}"));
             assert_eq!(unneutralise(&safe), cell);
         }
-        assert_eq!(neutralise("'=1".to_owned()), "''=1");
-        assert_eq!(unneutralise("''=1"), "'=1");
+        for cell in ["'=1", "''@x"] {
+            let safe = neutralise(cell.to_owned());
+            assert_eq!(safe, format!("'{cell}"));
+            assert_eq!(unneutralise(&safe), cell);
+        }
         for cell in ["", "431325", "'quoted", "a=b", "2026-01-01"] {
             assert_eq!(neutralise(cell.to_owned()), cell);
             assert_eq!(unneutralise(cell), cell);
