@@ -54,6 +54,6 @@ pub struct HealthStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum HealthAnswer {
-    Report(HealthReport),
+    Report(Box<HealthReport>),
     Status(HealthStatus),
 }
