@@ -354,7 +354,7 @@ async fn item13_every_response_carries_the_security_headers_and_the_dashboard_a_
         "/api/v1/openapi.json",
         "/api/v1/docs/",
         "/",
-        "/wall",
+        "/alerts",
     ] {
         let res = get(path).await;
         let headers = res.headers();
