@@ -14,6 +14,7 @@ mod density;
 mod errors;
 mod filling;
 mod fusion;
+mod hardening;
 mod health;
 mod ingest;
 mod live;

@@ -12,6 +12,7 @@ pub mod events;
 pub mod extract;
 pub mod fillings;
 pub mod guard;
+pub mod headers;
 pub mod health;
 pub mod limiter;
 pub mod lists;

@@ -44,7 +44,7 @@ pub fn write_error(error: WriteError, what: &str, key: &str) -> ApiError {
             ApiError::Client(
                 ErrorDetail::new(
                     ErrorCode::AlreadyExists,
-                    format!("a {what} with that {field} exists already"),
+                    format!("a {what} with that {field} is already registered"),
                 )
                 .with_field(field),
             )
