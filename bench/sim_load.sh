@@ -62,8 +62,12 @@ PORT=$(sed -n 's/cylwatch listening on port //p' "$WORK/out")
 [ -n "$PORT" ] || { echo "the server did not start"; cat "$WORK/err"; exit 1; }
 BASE=http://127.0.0.1:$PORT
 
+# The backlog figures of health are shown to a signed-in administrator only.
+TOKEN=$(curl -sS --max-time 10 -H 'content-type: application/json' \
+  -d "{\"username\": \"admin\", \"password\": \"$ADMIN_PASSWORD\"}" "$BASE/api/v1/auth/login" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 backlog() { # outbox + lag + pending, from health
-  curl -sS --max-time 5 "$BASE/api/v1/health" | python3 -c '
+  curl -sS --max-time 5 -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/health" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)["stream"]
 print(sum(int(s.get(k) or 0) for k in ("outbox", "lag", "pending")))' 2>/dev/null || echo -1

@@ -150,6 +150,21 @@ pub struct Device {
     pub station_code: Option<StationCode>,
 }
 
+impl Device {
+    /// Only a filling-gun controller bound to a station asks for fillings and records them
+    /// (a GPS tracker, a reader or a phone of the same enterprise may not open a gun).
+    pub fn require_controller(&self) -> Result<(), ApiError> {
+        if self.kind == DeviceKind::Controller && self.station_code.is_some() {
+            Ok(())
+        } else {
+            Err(ApiError::client(
+                ErrorCode::Forbidden,
+                "only a filling controller bound to its station may ask for or record a filling",
+            ))
+        }
+    }
+}
+
 /// Who made a request, kept in the request's extensions for the audit log.
 #[derive(Debug, Clone)]
 pub enum Principal {

@@ -150,15 +150,20 @@ pub struct Settings {
     /// An open live feed re-checks its sign-in this often (seconds): a logout, a revoked
     /// session or a suspended account ends it within this time.
     pub live_session_check_s: u32,
-    /// Failed logins in a row that lock an account.
+    /// Sign-in attempts one address may make for one user name (known or not) within
+    /// `lockout_minutes`; further attempts from that address are refused until the window ends
+    /// (the account itself is never locked: others still sign in). A good sign-in clears it.
     pub max_failed_logins: u32,
-    /// How long a locked account stays locked, in minutes.
+    /// The window of `max_failed_logins`, in minutes.
     pub lockout_minutes: u32,
     /// Browser origins allowed to open the WebSocket besides the server's own, comma-separated
     /// (e.g. `https://wall.example.gov.cn`).
     pub allowed_origins: String,
     /// Requests per minute one address may make to the public and login endpoints.
     pub public_rate_per_minute: u32,
+    /// CSV lists and exports one user may have running at once; one more is refused
+    /// (`429 rate_limited`) until one ends.
+    pub exports_per_user: usize,
     /// A mass before filling further than this from the archived tare, or from the cylinder's
     /// own historical mass before filling, is a `tare_mismatch` (kg).
     pub tare_tolerance_kg: f64,
@@ -229,6 +234,7 @@ impl Default for Settings {
             lockout_minutes: 15,
             allowed_origins: String::new(),
             public_rate_per_minute: 120,
+            exports_per_user: 2,
             tare_tolerance_kg: 1.0,
             late_filling_s: 10.0,
             escalate_critical_after_s: 300,
@@ -302,7 +308,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 53] = [
+const KEYS: [&str; 54] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -351,6 +357,7 @@ const KEYS: [&str; 53] = [
     "lockout_minutes",
     "allowed_origins",
     "public_rate_per_minute",
+    "exports_per_user",
     "tare_tolerance_kg",
     "late_filling_s",
     "escalate_critical_after_s",

@@ -136,6 +136,14 @@ pub fn code_text(lang: Lang, code: ErrorCode, field: Option<&str>) -> String {
             "服务暂时不可用，请稍后重试",
             "The service is unavailable for a moment: retry later",
         ),
+        (C::ForeignStaff, _) => (
+            "该工号不属于本企业的登记人员",
+            "That staff number is not one of your enterprise's staff",
+        ),
+        (C::SelfInspection, _) => (
+            "检验机构不得检验本企业自有的气瓶",
+            "An inspection body may not inspect its own enterprise's cylinders",
+        ),
         (C::Internal, _) => (
             "服务器内部错误，请稍后重试或联系管理员",
             "Something failed on the server: retry, or tell the administrator",

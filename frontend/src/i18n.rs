@@ -106,6 +106,7 @@ pub enum Key {
     LoginLockedUntil,
     LoginLocked,
     LoginRateLimited,
+    LoginSlowedUntil,
     LoginNetwork,
     LoginFailed,
     LoginNote,
@@ -423,6 +424,10 @@ impl Lang {
             Key::LoginLocked => (
                 "登录失败次数过多，账户已暂时锁定，请稍后再试",
                 "Too many failed attempts: the account is locked for now",
+            ),
+            Key::LoginSlowedUntil => (
+                "该用户名在本机登录失败次数过多，请于 {until} 后再试",
+                "Too many failed sign-ins for this name from here: try again after {until}",
             ),
             Key::LoginRateLimited => (
                 "登录尝试过于频繁，请一分钟后再试",

@@ -300,6 +300,9 @@ pub fn alert_kind(lang: Lang, kind: AlertKind) -> &'static str {
         AlertKind::DeviceSilent => ("设备离线", "Device silent"),
         AlertKind::CylinderLost => ("气瓶疑似丢失", "Cylinder lost"),
         AlertKind::LateFillingRecord => ("充装记录迟报", "Late filling record"),
+        AlertKind::ForeignCylinderFilling => {
+            ("充装他人产权气瓶", "Filling another company's cylinder")
+        }
     };
     pick(lang, zh, en)
 }

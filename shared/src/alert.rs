@@ -29,11 +29,13 @@ pub enum AlertKind {
     DeviceSilent,
     CylinderLost,
     LateFillingRecord,
+    /// A gun was asked to fill a cylinder registered to another enterprise.
+    ForeignCylinderFilling,
 }
 
 impl AlertKind {
     /// Every kind, in the contract's order.
-    pub const ALL: [AlertKind; 18] = [
+    pub const ALL: [AlertKind; 19] = [
         Self::CylinderOverdue,
         Self::CylinderLifeExpired,
         Self::CylinderScrappedInUse,
@@ -52,6 +54,7 @@ impl AlertKind {
         Self::DeviceSilent,
         Self::CylinderLost,
         Self::LateFillingRecord,
+        Self::ForeignCylinderFilling,
     ];
 
     /// The stable snake_case name.
@@ -75,6 +78,7 @@ impl AlertKind {
             Self::DeviceSilent => "device_silent",
             Self::CylinderLost => "cylinder_lost",
             Self::LateFillingRecord => "late_filling_record",
+            Self::ForeignCylinderFilling => "foreign_cylinder_filling",
         }
     }
 
@@ -96,7 +100,8 @@ impl AlertKind {
             | Self::Overfill
             | Self::UnloadedUnknownPlace
             | Self::SuspiciousStop
-            | Self::RestrictedZone => Severity::High,
+            | Self::RestrictedZone
+            | Self::ForeignCylinderFilling => Severity::High,
             Self::FillingRefused
             | Self::TareMismatch
             | Self::DeliveryOffSite

@@ -68,6 +68,11 @@ pub enum ErrorCode {
     ServiceUnavailable,
     /// Something failed that should not have; the server log has the context.
     Internal,
+    /// A staff number (工号) registered to another enterprise, not to the writer's.
+    ForeignStaff,
+    /// An inspection of a cylinder of the inspection body's own enterprise: an enterprise never
+    /// inspects its own cylinders.
+    SelfInspection,
 }
 
 impl ErrorCode {
@@ -92,7 +97,9 @@ impl ErrorCode {
             Self::UnknownReference
             | Self::InvalidRows
             | Self::InvalidGeometry
-            | Self::DistrictMismatch => 422,
+            | Self::DistrictMismatch
+            | Self::ForeignStaff
+            | Self::SelfInspection => 422,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -103,7 +110,7 @@ impl ErrorCode {
     }
 
     /// Every code.
-    pub const ALL: [Self; 29] = [
+    pub const ALL: [Self; 31] = [
         Self::MalformedBody,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
@@ -133,6 +140,8 @@ impl ErrorCode {
         Self::DistrictMismatch,
         Self::ServiceUnavailable,
         Self::Internal,
+        Self::ForeignStaff,
+        Self::SelfInspection,
     ];
 
     /// The stable snake_case name used in the `code` field.
@@ -167,6 +176,8 @@ impl ErrorCode {
             Self::DistrictMismatch => "district_mismatch",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal",
+            Self::ForeignStaff => "foreign_staff",
+            Self::SelfInspection => "self_inspection",
         }
     }
 }

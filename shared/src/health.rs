@@ -38,3 +38,22 @@ pub struct HealthReport {
     pub redis: DependencyHealth,
     pub stream: StreamHealth,
 }
+
+/// What anybody but a signed-in administrator is told: up (`ok`, 200) or not (`unavailable`,
+/// 503), nothing about versions, errors or load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HealthStatus {
+    pub status: String,
+}
+
+/// The answer of `GET /api/v1/health`: the whole report for an administrator, the status for
+/// anybody else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum HealthAnswer {
+    Report(Box<HealthReport>),
+    Status(HealthStatus),
+}

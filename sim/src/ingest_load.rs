@@ -40,7 +40,8 @@ pub struct IngestArgs {
     /// `--write-csv`.
     #[arg(long, env = "CYLWATCH_LOAD_DEVICE_KEY", hide_env_values = true)]
     pub device_key: Option<String>,
-    /// A bearer token for `GET /api/v1/health` (optional).
+    /// An administrator's bearer token for `GET /api/v1/health` (needed by
+    /// `--wait-applied-s`: the backlog figures are shown to an administrator only).
     #[arg(long, env = "CYLWATCH_LOAD_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Events in all.

@@ -1,4 +1,4 @@
-//! Access control: lockout, token expiry, forged tokens, device keys, the audit log and its
+//! Access control: sign-in slow-down, token expiry, forged tokens, device keys, the audit log and its
 //! immutability, the public rate limit, the live feed's token and origin. (Scope between
 //! enterprises: `scope.rs`.)
 
@@ -10,7 +10,7 @@ use serde_json::json;
 pub(crate) const PASSWORD: &str = "Enterprise-Pass-1";
 
 #[tokio::test]
-async fn logins_lock_after_five_failures_and_bad_tokens_are_401() {
+async fn failed_logins_slow_down_after_five_and_bad_tokens_are_401() {
     let app = spawn_app().await;
     let user = json!({"username": "duty1", "password": "Duty-Officer-1", "role": "duty_officer"});
     assert_eq!(app.post_json("/api/v1/users", &user).await.0, 201);
@@ -26,21 +26,23 @@ async fn logins_lock_after_five_failures_and_bad_tokens_are_401() {
             .await
         }
     };
-    for _ in 0..4 {
+    for _ in 0..5 {
         let (status, body) = try_login("wrong-password-1A").await;
         assert_eq!(
             (status, &body["error"]["code"]),
             (401, &json!("invalid_credentials"))
         );
     }
+    // The sixth try from this address is not checked (per name and address: the account is
+    // not locked for others; `security.rs` shows the duty officer signing in elsewhere).
     let (status, body) = try_login("wrong-password-1A").await;
     assert_eq!(
         (status, &body["error"]["code"]),
-        (423, &json!("account_locked")),
+        (429, &json!("rate_limited")),
         "{body}"
     );
     let (status, _) = try_login("Duty-Officer-1").await;
-    assert_eq!(status, 423, "locked even with the right password");
+    assert_eq!(status, 429, "slowed down even with the right password");
     // An unknown user looks like a wrong password.
     let (status, body) = app
         .send_json(

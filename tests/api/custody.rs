@@ -22,17 +22,17 @@ async fn wait_for_history(app: &TestApp, code: &str, rows: usize) {
         .await;
 }
 
-/// ENT1 runs an inspection station, so its device may report inspections.
+/// The inspection body `INSP` (registered by the administrator) reports the inspections.
 async fn add_inspection_station(app: &TestApp) {
-    let mut body = station("INS1", "ENT1", "郑州特检站", 113.64, 34.74);
-    body["kind"] = json!("inspection");
-    assert_eq!(app.post_json("/api/v1/stations", &body).await.0, 201);
+    app.add_inspection_body().await;
 }
 
+/// Posts events as ENT1's device, inspections as the inspection body's.
 async fn post(app: &TestApp, events: Vec<Value>) {
-    let (status, body) = app.post_events(&json!({ "events": events })).await;
-    assert_eq!(status, 202, "{body}");
-    assert_eq!(body["rejected"], json!([]), "{body}");
+    for (status, body) in app.post_events_and_inspections(events).await {
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["rejected"], json!([]), "{body}");
+    }
 }
 
 /// Seed 001 §4.1.10's 钢瓶历史跟踪 for cylinder 431325 (OCR slips of the source normalised:

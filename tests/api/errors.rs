@@ -107,6 +107,38 @@ async fn error_bodies_are_stable() {
         )
         .await,
     );
+    // Issue 20: a GPS tracker at the gun; a filling record naming another enterprise's filler.
+    let tracker = app.new_device("ENT1", json!({"kind": "gps"})).await;
+    keep(
+        "authorize by a gps tracker",
+        app.authorize(
+            &tracker,
+            json!({"tag_id": "T1", "station_code": "ST1", "gun_no": "G1", "medium": "LPG",
+                   "staff_no": "S1"}),
+        )
+        .await,
+    );
+    let mut other = crate::common::enterprise("ENT2");
+    other["district_code"] = json!("410102");
+    assert_eq!(app.post_json("/api/v1/enterprises", &other).await.0, 201);
+    let staff = json!({"staff_no": "X1", "enterprise_code": "ENT2", "name": "李四",
+                       "role": "filler"});
+    assert_eq!(app.post_json("/api/v1/staff", &staff).await.0, 201);
+    let mut cylinder = crate::common::archive("CYL1", "TAG1");
+    cylinder["station_code"] = json!("ST1");
+    assert_eq!(app.post_json("/api/v1/cylinders", &cylinder).await.0, 201);
+    keep(
+        "filling record naming a foreign staff number",
+        app.post_filling(
+            &controller,
+            &json!({"cylinder_code": "CYL1", "station_code": "ST1", "licence_no": "L1",
+                    "gun_no": "G1", "staff_no": "X1", "staff_name": "李四",
+                    "started_at": "2026-11-22T08:00:00+08:00",
+                    "ended_at": "2026-11-22T08:02:00+08:00",
+                    "mass_before_kg": 16.4, "mass_after_kg": 30.0}),
+        )
+        .await,
+    );
     for (case, answer) in answers {
         insta::assert_json_snapshot!(case.replace(' ', "_"), answer);
     }

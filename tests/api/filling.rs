@@ -169,6 +169,8 @@ async fn each_rule_refuses_the_cylinder_that_breaks_it_and_only_it() {
         let key = app.new_device(code, json!({})).await;
         let mut c = check(cyl, "pre", true, &ago(1.0));
         c["station_code"] = json!(st);
+        // Their own filler: ENT1's S1 is not theirs to name (issue 20, `foreign_staff`).
+        c["staff_no"] = json!(format!("{code}-S1"));
         let (status, body) = app.post_events_as(&key, &json!({"events": [c]})).await;
         assert_eq!(status, 202, "{body}");
     }

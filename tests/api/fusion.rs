@@ -262,15 +262,7 @@ async fn fences_give_transitions_and_restricted_zones_and_corridors_raise_alerts
 async fn unfit_cylinders_unknown_tags_and_unloading_nowhere_raise_alerts() {
     let app = crate::common::spawn_app().await;
     app.seed_registry().await;
-    let mut inspection_station =
-        crate::common::station("INS1", "ENT1", "郑州特检站", 113.64, 34.74);
-    inspection_station["kind"] = json!("inspection");
-    assert_eq!(
-        app.post_json("/api/v1/stations", &inspection_station)
-            .await
-            .0,
-        201
-    );
+    app.add_inspection_body().await;
     assert_eq!(
         app.post_json("/api/v1/cylinders", &crate::common::archive("Z1", "TZ1"))
             .await
@@ -294,13 +286,21 @@ async fn unfit_cylinders_unknown_tags_and_unloading_nowhere_raise_alerts() {
     let mut ws = crate::live::connect(&app).await;
     crate::live::next_json(&mut ws).await;
     // Far from every station and customer (ST1 113.62/34.75, C1 113.66/34.76).
-    let events = json!({"events": [
+    let events = vec![
         scrap,
         crate::common::gps(plate, 113.70, 34.90, "2026-11-20T09:59:00+08:00"),
-        ble(json!(["TZ1", "TZ2", "GHOST-TAG"]), "2026-11-20T10:00:00+08:00"),
-    ]});
-    let (status, body) = app.post_events(&events).await;
-    assert_eq!((status, &body["accepted"]), (202, &json!(3)), "{body}");
+        ble(
+            json!(["TZ1", "TZ2", "GHOST-TAG"]),
+            "2026-11-20T10:00:00+08:00",
+        ),
+    ];
+    let answers = app.post_events_and_inspections(events).await;
+    let accepted: Vec<_> = answers.iter().map(|(s, b)| (*s, &b["accepted"])).collect();
+    assert_eq!(
+        accepted,
+        [(202, &json!(1)), (202, &json!(2))],
+        "{answers:?}"
+    );
     let pushed = crate::live::until(&mut ws, |m| {
         m["type"] == "alert" && m["kind"] == "cylinder_scrapped_in_use"
     })

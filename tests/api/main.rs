@@ -14,6 +14,8 @@ mod density;
 mod errors;
 mod filling;
 mod fusion;
+mod geo;
+mod hardening;
 mod health;
 mod ingest;
 mod live;

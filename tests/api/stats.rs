@@ -6,12 +6,10 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-/// ENT1's cylinders (6 LPG, 2 N2O) and an inspection station.
+/// ENT1's cylinders (6 LPG, 2 N2O) and the inspection body `INSP`.
 async fn registry(app: &TestApp) {
     app.seed_registry().await;
-    let mut ins = station("INS1", "ENT1", "郑州特检站", 113.64, 34.74);
-    ins["kind"] = json!("inspection");
-    assert_eq!(app.post_json("/api/v1/stations", &ins).await.0, 201);
+    app.add_inspection_body().await;
     for (code, medium) in [
         ("A1", "LPG"),
         ("A2", "LPG"),
@@ -78,8 +76,9 @@ async fn table(app: &TestApp) -> Value {
 
 async fn feed(app: &TestApp, batches: Vec<Vec<Value>>) {
     for batch in batches {
-        let (status, body) = app.post_events(&json!({ "events": batch })).await;
-        assert_eq!(status, 202, "{body}");
+        for (status, body) in app.post_events_and_inspections(batch).await {
+            assert_eq!(status, 202, "{body}");
+        }
     }
 }
 

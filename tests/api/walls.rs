@@ -49,6 +49,7 @@ async fn a_wall_outlives_ordinary_sessions_reads_and_never_acts() {
             json!({"device_id": "W-DEV", "kind": "gps", "enterprise_code": "ENT1"}),
         ),
         ("/api/v1/displays", json!({"name": "hall-2"})),
+        ("/api/v1/stations/ST1/inspection-grant", json!({})),
         (
             "/api/v1/users",
             json!({"username": "w", "password": "Wall-Pass-2026", "role": "duty_officer"}),

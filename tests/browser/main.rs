@@ -6,6 +6,7 @@
 mod common;
 
 mod alerts;
+mod csp;
 mod cylinders;
 mod errors;
 mod login;

@@ -443,6 +443,43 @@ impl TestApp {
         }
     }
 
+    /// Registers the inspection body `INSP` (检验机构): the administrator registers its station
+    /// `INSP-I` of kind `inspection`, which grants it. Its devices report inspections of other
+    /// enterprises' cylinders.
+    pub async fn add_inspection_body(&self) {
+        let (status, answer) = self
+            .post_json("/api/v1/enterprises", &enterprise("INSP"))
+            .await;
+        assert_eq!(status, 201, "{answer}");
+        let mut body = station("INSP-I", "INSP", "郑州市特种设备检验所", 113.64, 34.74);
+        body["kind"] = json!("inspection");
+        let (status, answer) = self.post_json("/api/v1/stations", &body).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+
+    /// A new device of the inspection body (`add_inspection_body`), bound to its station.
+    pub async fn inspector_key(&self) -> String {
+        self.new_device("INSP", json!({"kind": "reader", "station_code": "INSP-I"}))
+            .await
+    }
+
+    /// POSTs the batch's inspections with a key of the inspection body (`add_inspection_body`),
+    /// then the other events with the ENT1 device's key: each answer, status and body.
+    pub async fn post_events_and_inspections(&self, events: Vec<Value>) -> Vec<(u16, Value)> {
+        let (inspections, rest): (Vec<Value>, Vec<Value>) =
+            events.into_iter().partition(|e| e["kind"] == "inspection");
+        let mut answers = Vec::new();
+        if !inspections.is_empty() {
+            let key = self.inspector_key().await;
+            let body = json!({ "events": inspections });
+            answers.push(self.post_events_as(&key, &body).await);
+        }
+        if !rest.is_empty() {
+            answers.push(self.post_events(&json!({ "events": rest })).await);
+        }
+        answers
+    }
+
     /// GETs `path` as the administrator.
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
         self.send_json(reqwest::Method::GET, path, None, Some(&self.admin_token))

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::store;
 use crate::store::accounts::AccountRow;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde::Deserialize;
 use shared::auth::{
     check_password, AccountStatus, PasswordChange, RecordStatus, Role, SessionsRevoked,
@@ -301,19 +301,16 @@ pub async fn change_password(
             access::SIGN_IN_AGAIN,
         ));
     };
-    let settings = &state.settings;
-    if let Some(until) = row.locked_until.filter(|u| *u > Utc::now()) {
-        return Err(super::auth::locked(until));
-    }
-    // A stolen token cannot guess the password: wrong old passwords count as failed logins.
+    // A stolen token cannot guess the password: checking the old one counts as a sign-in
+    // attempt of the user from this address (the same slow-down as the login's).
+    let address = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    super::auth::slow_down(&state, &user.username, &address).await?;
     if !access::verify_password(&body.old_password, &row.password_hash) {
-        let max = i32::try_from(settings.max_failed_logins).unwrap_or(i32::MAX);
-        let lock_for = Duration::minutes(i64::from(settings.lockout_minutes));
-        if let Some(until) = store::auth::login_failed(&state.pool, row.id, max, lock_for).await? {
-            return Err(super::auth::locked(until));
-        }
         return Err(wrong());
     }
+    store::auth::login_succeeded(&state.pool, &user.username, &address).await?;
     check_password(&body.new_password).map_err(|e| {
         ApiError::Client(
             ErrorDetail::new(ErrorCode::WeakPassword, e.to_string()).with_field("new_password"),

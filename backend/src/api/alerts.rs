@@ -18,6 +18,7 @@ use shared::auth::Role;
 use shared::ids::{DistrictCode, EnterpriseCode};
 use shared::place::SubjectKind;
 use shared::ErrorCode;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Roles that acknowledge and resolve alerts.
@@ -143,13 +144,17 @@ pub async fn list(
         after: |r| (r.last_seen_at, r.id),
         cursor: |r| format!("{}_{}", r.last_seen_at.timestamp_micros(), r.id),
     };
-    let (pool, scope, filter) = (&state.pool, &scope, &filter);
+    let csv = state.exports.for_csv(&user, csv)?;
+    let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
     listing
         .answer(
             csv,
             after,
             limit,
-            |after, n| store::alerts::list(pool, scope, filter, after, n),
+            move |after, n| {
+                let (pool, scope, filter) = (pool.clone(), scope.clone(), filter.clone());
+                async move { store::alerts::list(&pool, &scope, &filter, after, n).await }
+            },
             |row| Some(view(row)),
         )
         .await

@@ -21,7 +21,11 @@ use shared::{ErrorCode, ErrorDetail};
 #[derive(Debug, Clone)]
 pub struct AuditActor(pub String);
 
-/// `POST /api/v1/auth/login`.
+/// `POST /api/v1/auth/login`. Every attempt is counted per (submitted name, source address)
+/// before the password is checked, whether or not the name exists: past `max_failed_logins`
+/// in `lockout_minutes` that pair is refused (`429 rate_limited`) until its window ends, while
+/// the same account signs in from elsewhere. A known and an unknown name answer alike, after
+/// the same Argon2 work.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body(content = shared::auth::LoginRequest, example = json!({"username": "duty01", "password": "a long pass phrase"})), responses((status = 200, description = "Signed in", body = shared::auth::LoginResponse)))]
 pub async fn login(
     req: HttpRequest,
@@ -32,28 +36,31 @@ pub async fn login(
     req.extensions_mut()
         .insert(AuditActor(body.username.clone()));
     let settings = &state.settings;
+    // Names are at most 64 characters; a longer one is counted by its first 100.
+    let name: String = body.username.chars().take(100).collect();
+    let address = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    slow_down(&state, &name, &address).await?;
     let invalid = || ApiError::client(ErrorCode::InvalidCredentials, "wrong username or password");
-    let Some(user) = store::auth::user_by_name(&state.pool, &body.username).await? else {
-        // Spend the same time as for a real user, so names cannot be probed by timing.
-        let _ = access::verify_password(&body.password, DUMMY_HASH);
+    let user = store::auth::user_by_name(&state.pool, &body.username).await?;
+    // An unknown name is checked against a hash nobody's password matches: the same work.
+    let hash = user
+        .as_ref()
+        .map_or_else(|| DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+    let password = body.password;
+    let good = web::block(move || access::verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("checking a password: {e}")))?;
+    let Some(user) = user.filter(|_| good) else {
         return Err(invalid());
     };
-    if let Some(until) = user.locked_until.filter(|u| *u > Utc::now()) {
-        return Err(locked(until));
-    }
-    if !access::verify_password(&body.password, &user.password_hash) {
-        let max = i32::try_from(settings.max_failed_logins).unwrap_or(i32::MAX);
-        let lock_for = Duration::minutes(i64::from(settings.lockout_minutes));
-        if let Some(until) = store::auth::login_failed(&state.pool, user.id, max, lock_for).await? {
-            return Err(locked(until));
-        }
-        return Err(invalid());
-    }
     // A suspended or closed account answers as a wrong password does (no enumeration), after
     // the same work.
     if user.status != RecordStatus::Active {
         return Err(invalid());
     }
+    store::auth::login_succeeded(&state.pool, &name, &address).await?;
     let role = user.role;
     let token = access::new_secret();
     let expires_at = Utc::now() + Duration::hours(i64::from(settings.session_max_hours));
@@ -81,16 +88,29 @@ pub async fn login(
     }))
 }
 
-/// A valid Argon2id hash of a password nobody has, for timing.
+/// Counts a sign-in attempt of `name` from `address` (a login, or a password change checking
+/// the old one) before any password is checked; `429 rate_limited` past `max_failed_logins`
+/// in the pair's window of `lockout_minutes`.
+pub(super) async fn slow_down(state: &AppState, name: &str, address: &str) -> Result<(), ApiError> {
+    let settings = &state.settings;
+    let window = Duration::minutes(i64::from(settings.lockout_minutes.max(1)));
+    let (attempts, window_ends) =
+        store::auth::login_attempt(&state.pool, name, address, window).await?;
+    if u32::try_from(attempts).unwrap_or(u32::MAX) > settings.max_failed_logins {
+        return Err(ApiError::client(
+            ErrorCode::RateLimited,
+            format!(
+                "too many failed sign-ins for this name from this address: wait until \
+                 {window_ends}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A valid Argon2id hash (the parameters `hash_password` uses) of a password nobody has.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$6d2JkqMqpk0P2e0mYp6pXq5zQ2y0Z3L1u2Yd5c9b8aQ";
-
-pub(super) fn locked(until: DateTime<Utc>) -> ApiError {
-    ApiError::client(
-        ErrorCode::AccountLocked,
-        format!("too many failed logins: the account is locked until {until}"),
-    )
-}
 
 /// `GET /api/v1/auth/me`.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])), responses((status = 200, description = "Who is signed in", body = shared::auth::Me)))]
@@ -335,5 +355,22 @@ pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
                 Err(e) => anyhow::bail!("creating the administrator: {e}"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unknown name costs a full Argon2 verification only if the dummy hash parses with the
+    /// parameters real hashes have.
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let parsed = argon2::PasswordHash::new(DUMMY_HASH).unwrap();
+        let real = access::hash_password("Abcdefghij1").unwrap();
+        let real = argon2::PasswordHash::new(&real).unwrap();
+        assert_eq!(parsed.algorithm, real.algorithm);
+        assert_eq!(parsed.params, real.params);
+        assert!(!access::verify_password("Abcdefghij1", DUMMY_HASH));
     }
 }

@@ -2,6 +2,7 @@
 //! compliance and custody, and the history.
 
 use super::body::{check_content_type, read_body, read_json};
+use super::paged::csv_line;
 use crate::access::{Scope, User};
 use crate::api::state::AppState;
 use crate::error::ApiError;
@@ -9,7 +10,7 @@ use crate::rules::compliance::{self, to_beijing, ComplianceFacts};
 use crate::rules::custody;
 use crate::store;
 use crate::store::cylinders::CylinderRecord;
-use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
@@ -279,6 +280,8 @@ fn row_value(
 ) -> Result<serde_json::Value, ErrorDetail> {
     let mut object = serde_json::Map::new();
     for (column, cell) in header.iter().zip(record.iter()) {
+        // A cell the export neutralised (`'=...`) is read as it was.
+        let cell = super::paged::unneutralise(cell);
         let value = if cell.is_empty() {
             serde_json::Value::Null
         } else if CYLINDER_NUMBER_COLUMNS.contains(&column.as_str()) {
@@ -324,6 +327,7 @@ pub async fn export(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.map_err(super::QueryError::malformed)?;
+    let slot = state.exports.take(&user)?;
     let owner = query.into_inner().enterprise_code;
     let scope = user.scope();
     if let Some(code) = &owner {
@@ -359,13 +363,7 @@ pub async fn export(
         futures_util::stream::once(async move { Ok::<_, actix_web::Error>(header) }),
         pages,
     );
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"cylinders.csv\"",
-        ))
-        .streaming(body))
+    Ok(super::paged::csv_response("cylinders.csv", slot, body))
 }
 
 async fn export_page(
@@ -386,20 +384,9 @@ async fn export_page(
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(other) => other.to_string(),
         });
-        out.extend_from_slice(&csv_line(cells).map_err(|e| anyhow::anyhow!("{e}"))?);
+        out.extend_from_slice(&csv_line(cells)?);
     }
     Ok(Some((web::Bytes::from(out), last)))
-}
-
-fn csv_line(cells: impl Iterator<Item = String>) -> Result<web::Bytes, ApiError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record(cells.collect::<Vec<_>>())
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
-    writer
-        .into_inner()
-        .map(web::Bytes::from)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))
 }
 
 /// `?as_of=YYYY-MM-DD`: compliance on that date (default: today in Beijing).

@@ -95,8 +95,12 @@ pub async fn authorize(
         let (state, lane, ask) = (state.clone(), lane.clone(), ask.clone());
         async move {
             let device = super::extract::device_for_key(&state, &key).await?;
+            // A device that may not ask is refused, and audited as itself.
+            if let Err(refused) = device.require_controller() {
+                return Ok::<_, ApiError>((Err(refused), device));
+            }
             let decided = gather_and_decide(&state, &lane, &device, &ask, decision_id).await?;
-            Ok::<_, ApiError>((decided, device))
+            Ok((Ok(decided), device))
         }
     });
     let work = async {
@@ -105,10 +109,10 @@ pub async fn authorize(
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("decision task failed: {e}")))??;
         req.extensions_mut()
             .insert(crate::access::Principal::Device(device.clone()));
-        Ok::<_, ApiError>((decided, device))
+        Ok::<_, ApiError>((decided?, device))
     };
     let (allowed, reasons) = match tokio::time::timeout(DECIDE_WITHIN, work).await {
-        Ok(Ok((Some(((allowed, reasons, station), row)), device))) => {
+        Ok(Ok((Some(((allowed, reasons, station, foreign), row)), device))) => {
             let left = DECIDE_WITHIN.saturating_sub(started.elapsed());
             // The request's audit record commits with the decision (one commit, not two).
             let audit = super::guard::audit_row(&req, actix_web::http::StatusCode::OK);
@@ -121,8 +125,15 @@ pub async fn authorize(
             if !allowed {
                 // The gun has its answer first; the alert follows.
                 let alert = refusal_alert(&ask, &device, &station, decision_id, &reasons);
+                let violation =
+                    foreign.map(|f| foreign_alert(&ask, &device, &station, decision_id, f));
                 let (pool, publisher) = (state.pool.clone(), state.publisher.clone());
-                tokio::spawn(async move { crate::alerts::raise(&pool, &publisher, alert).await });
+                tokio::spawn(async move {
+                    crate::alerts::raise(&pool, &publisher, alert).await;
+                    if let Some(violation) = violation {
+                        crate::alerts::raise(&pool, &publisher, violation).await;
+                    }
+                });
             }
             (allowed, reasons)
         }
@@ -213,8 +224,53 @@ fn refusal_alert(
     }
 }
 
-/// A decision made: allowed, the failing rules, the station.
-type Decided = (bool, Vec<RuleReason>, StationRow);
+/// The regulators' alert on an ask about another enterprise's cylinder (filling another
+/// company's cylinder is a violation of its own). It names no enterprise, so that neither the
+/// asking enterprise (which was answered as for an unknown cylinder) nor the owner sees it:
+/// the city's regulators and the station's district regulator do.
+fn foreign_alert(
+    ask: &AuthorizeRequest,
+    device: &Device,
+    station: &StationRow,
+    decision_id: Uuid,
+    foreign: Foreign,
+) -> NewAlert {
+    let kind = AlertKind::ForeignCylinderFilling;
+    NewAlert {
+        kind,
+        severity: kind.severity(),
+        subject_type: SubjectKind::Station,
+        subject_id: ask.station_code.as_str().to_owned(),
+        enterprise_code: None,
+        district_code: Some(station.district_code.clone()),
+        place: Some((station.lon, station.lat)),
+        place_name: Some(station.name.clone()),
+        seen_at: Utc::now(),
+        evidence: serde_json::json!({
+            "decision_id": decision_id,
+            "cylinder_code": foreign.cylinder_code, "tag_id": ask.tag_id,
+            "station_code": ask.station_code,
+            "station_enterprise_code": station.enterprise_code,
+            "owner_enterprise_code": foreign.owner_enterprise_code,
+            "gun_no": ask.gun_no, "medium": ask.medium, "staff_no": ask.staff_no,
+            "device_id": device.device_id, "reasons": foreign.true_reasons,
+        }),
+        sighting: format!("decision:{decision_id}:foreign"),
+    }
+}
+
+/// A decision made: allowed, the failing rules (as answered), the station, and whether the
+/// cylinder was another enterprise's.
+type Decided = (bool, Vec<RuleReason>, StationRow, Option<Foreign>);
+
+/// An ask about another enterprise's cylinder: answered as unknown (R00), kept with the truth.
+#[derive(Debug, Clone)]
+struct Foreign {
+    owner_enterprise_code: shared::ids::EnterpriseCode,
+    cylinder_code: shared::ids::CylinderCode,
+    /// What the rules would have said of it at this gun.
+    true_reasons: Vec<RuleReason>,
+}
 
 /// Keeps the decision and its request's audit record before it is answered (a shared commit
 /// with the other decisions of the moment). A write still running at the deadline is answered
@@ -297,16 +353,53 @@ async fn gather_and_decide(
         },
         cylinder: row.as_ref().map(cylinder_facts).transpose()?,
     };
-    let reasons: Vec<RuleReason> = decide(&facts)
-        .into_iter()
-        .map(|Reason { rule, message }| RuleReason {
-            rule: rule.name().to_owned(),
-            message,
-        })
-        .collect();
+    let reasons_of = |facts: &Facts| -> Vec<RuleReason> {
+        decide(facts)
+            .into_iter()
+            .map(|Reason { rule, message }| RuleReason {
+                rule: rule.name().to_owned(),
+                message,
+            })
+            .collect()
+    };
+    // Another enterprise's cylinder is not known at this gun: the answer is R00's, word for
+    // word, so that it reveals nothing of the cylinder; the truth is kept with the decision
+    // and told to the regulators.
+    let foreign = row
+        .as_ref()
+        .filter(|r| r.owner_enterprise_code != station.enterprise_code)
+        .map(|r| Foreign {
+            owner_enterprise_code: r.owner_enterprise_code.clone(),
+            cylinder_code: r.code.clone(),
+            true_reasons: reasons_of(&facts),
+        });
+    let (facts, hidden) = match &foreign {
+        Some(_) => (
+            Facts {
+                cylinder: None,
+                ..facts.clone()
+            },
+            Some(facts),
+        ),
+        None => (facts, None),
+    };
+    let reasons = reasons_of(&facts);
     let allowed = reasons.is_empty();
-    let facts_json = facts_json(&facts);
-    let digest = crate::access::digest(&facts_json.to_string());
+    let mut kept_facts = facts_json(&facts);
+    if let (Some(foreign), Some(hidden), Some(kept)) =
+        (&foreign, &hidden, kept_facts.as_object_mut())
+    {
+        kept.insert(
+            "foreign_cylinder".into(),
+            serde_json::json!({
+                "owner_enterprise_code": foreign.owner_enterprise_code,
+                "cylinder_code": foreign.cylinder_code,
+                "facts": facts_json(hidden)["cylinder"],
+                "reasons": foreign.true_reasons,
+            }),
+        );
+    }
+    let digest = crate::access::digest(&kept_facts.to_string());
     let row = DecisionRow {
         id: decision_id,
         station_code: ask.station_code.clone(),
@@ -319,10 +412,10 @@ async fn gather_and_decide(
         enterprise_code: device.enterprise_code.clone(),
         allowed,
         reasons: serde_json::to_value(&reasons)?,
-        facts: facts_json,
+        facts: kept_facts,
         facts_digest: digest,
     };
-    Ok(Some(((allowed, reasons, station), row)))
+    Ok(Some(((allowed, reasons, station, foreign), row)))
 }
 
 fn cylinder_facts(row: &CylinderRow) -> anyhow::Result<CylinderFacts> {
@@ -443,6 +536,7 @@ pub async fn record(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let received_at = Utc::now();
+    device.require_controller()?;
     let new: NewFilling = read_record(&req, payload).await?;
     let ended_at = check_record(&new, received_at)?;
     let station = station_row(&state, new.station_code.as_str())
@@ -457,6 +551,19 @@ pub async fn record(
     let Some(station) = station else {
         return Err(RecordError::Unknown("station_code", "station").into());
     };
+    // The filler's number is resolved within the station's enterprise.
+    let foreign = store::registry::foreign_staff(
+        &state.pool,
+        &[new.staff_no.as_str()],
+        &device.enterprise_code,
+    )
+    .await?;
+    if !foreign.is_empty() {
+        return Err(ApiError::Client(super::events::foreign_staff(
+            new.staff_no.as_str(),
+            &device.enterprise_code,
+        )));
+    }
     let scope = crate::access::Scope::of_device(&device);
     let cylinder =
         store::cylinders::record(&state.pool, Some(new.cylinder_code.as_str()), None, &scope)

@@ -14,6 +14,8 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest};
 use shared::ErrorCode;
 
+/// Whether a request counts against the per-address limit, judged on the path as the router
+/// decodes it (`/api/v1/%70ublic/...` is the public lookup too).
 fn limited(path: &str) -> bool {
     path.starts_with("/api/v1/public/")
         || path == "/api/v1/auth/login"
@@ -32,7 +34,7 @@ pub async fn guard(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let path = req.path().to_owned();
+    let path = req.match_info().as_str().to_owned();
     let peer = req.peer_addr().map(|a| a.ip());
     if let (Some(state), Some(ip)) = (&state, peer) {
         if limited(&path) && !state.limiter.allow(ip) {

@@ -1,12 +1,15 @@
 //! `GET /api/v1/health`: PostgreSQL, PostGIS, Redis and the stream's lag; 503 when a dependency
-//! is down. Each probe is bounded in time so a hung dependency cannot hang the check.
+//! is down. Each probe is bounded in time so a hung dependency cannot hang the check. Only a
+//! signed-in administrator reads the report (versions, errors, backlog); anybody else learns
+//! up or down.
 
 use crate::api::state::AppState;
 use crate::store;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use redis::streams::StreamInfoGroupsReply;
 use redis::AsyncCommands;
-use shared::health::{DependencyHealth, HealthReport, StreamHealth};
+use shared::auth::Role;
+use shared::health::{DependencyHealth, HealthReport, HealthStatus, StreamHealth};
 use std::time::Duration;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -36,8 +39,35 @@ async fn bounded<T>(
 }
 
 /// The health report.
-#[utoipa::path(get, path = "/api/v1/health", tag = "health", responses((status = 200, description = "Every dependency answers", body = shared::health::HealthReport), (status = 503, description = "A dependency is down", body = shared::health::HealthReport)))]
-pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(get, path = "/api/v1/health", tag = "health", responses((status = 200, description = "Every dependency answers (the report for an administrator, the status for anybody else)", body = shared::health::HealthAnswer), (status = 503, description = "A dependency is down (likewise)", body = shared::health::HealthAnswer)))]
+pub async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let report = report(&state).await;
+    let status = if report.status == "ok" {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    if is_admin(&req, &state).await {
+        HttpResponse::build(status).json(report)
+    } else {
+        HttpResponse::build(status).json(HealthStatus {
+            status: report.status,
+        })
+    }
+}
+
+/// Whether the request carries a live administrator's token (a missing or bad one is simply
+/// not: health answers everybody).
+async fn is_admin(req: &HttpRequest, state: &AppState) -> bool {
+    let Some(token) = super::extract::bearer(req) else {
+        return false;
+    };
+    super::extract::user_for_token(state, &token)
+        .await
+        .is_ok_and(|user| user.role == Role::Admin)
+}
+
+async fn report(state: &AppState) -> HealthReport {
     let (postgres, postgis, outbox) = match bounded(store::versions(&state.pool)).await {
         Ok((pg, gis)) => {
             let outbox = bounded(store::events::outbox_len(&state.pool)).await.ok();
@@ -55,23 +85,18 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         pending: None,
         length: None,
     };
-    let redis = match bounded(redis_probe(&state, &mut stream)).await {
+    let redis = match bounded(redis_probe(state, &mut stream)).await {
         Ok(version) => up(Some(version)),
         Err(e) => down(format!("{e:#}")),
     };
     let ok = postgres.ok && postgis.ok && redis.ok;
-    let report = HealthReport {
+    HealthReport {
         status: if ok { "ok" } else { "unavailable" }.into(),
         version: env!("CARGO_PKG_VERSION").into(),
         postgres,
         postgis,
         redis,
         stream,
-    };
-    if ok {
-        HttpResponse::Ok().json(report)
-    } else {
-        HttpResponse::ServiceUnavailable().json(report)
     }
 }
 

@@ -17,6 +17,7 @@ use shared::cylinder::{Compliance, Custody};
 use shared::ids::{DistrictCode, EnterpriseCode, StationCode};
 use shared::place::PlaceKind;
 use shared::ErrorCode;
+use std::sync::Arc;
 
 /// `?from=&to=&enterprise_code=&district_code=&station_code=&flagged=&late=&limit=&cursor=&format=`.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -160,13 +161,22 @@ pub async fn fillings(
         after: |r| (r.ended_at, r.id),
         cursor: |r| format!("{}_{}", r.ended_at.timestamp_micros(), r.id),
     };
-    let (pool, scope, filter) = (&state.pool, &scope, &filter);
+    let csv = state.exports.for_csv(&user, csv)?;
+    let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
+    let station = station.map(str::to_owned);
     listing
         .answer(
             csv,
             after,
             limit,
-            |after, n| store::stats::filling_list(pool, scope, station, filter, after, n),
+            move |after, n| {
+                let (pool, scope, filter) = (pool.clone(), scope.clone(), filter.clone());
+                let station = station.clone();
+                async move {
+                    let station = station.as_deref();
+                    store::stats::filling_list(&pool, &scope, station, &filter, after, n).await
+                }
+            },
             Some,
         )
         .await
@@ -240,13 +250,22 @@ pub async fn decisions(
         after: |r| (r.decided_at, r.id),
         cursor: |r| format!("{}_{}", r.decided_at.timestamp_micros(), r.id),
     };
-    let (pool, scope, filter) = (&state.pool, &scope, &filter);
+    let csv = state.exports.for_csv(&user, csv)?;
+    let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
+    let station = station.map(str::to_owned);
     listing
         .answer(
             csv,
             after,
             limit,
-            |after, n| store::stats::decision_list(pool, scope, station, filter, after, n),
+            move |after, n| {
+                let (pool, scope, filter) = (pool.clone(), scope.clone(), filter.clone());
+                let station = station.clone();
+                async move {
+                    let station = station.as_deref();
+                    store::stats::decision_list(&pool, &scope, station, &filter, after, n).await
+                }
+            },
             Some,
         )
         .await
@@ -386,13 +405,17 @@ pub async fn history(
         after: |(id, r)| (r.occurred_at, r.event_id, *id),
         cursor: |(id, r)| format!("{}_{}_{id}", r.occurred_at.timestamp_micros(), r.event_id),
     };
-    let (pool, scope, filter) = (&state.pool, &scope, &filter);
+    let csv = state.exports.for_csv(&user, csv)?;
+    let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
     listing
         .answer(
             csv,
             after,
             limit,
-            |after, n| store::stats::history_list(pool, scope, filter, after, n),
+            move |after, n| {
+                let (pool, scope, filter) = (pool.clone(), scope.clone(), filter.clone());
+                async move { store::stats::history_list(&pool, &scope, &filter, after, n).await }
+            },
             |(_, r)| Some(r),
         )
         .await
@@ -467,14 +490,19 @@ pub async fn customers(
         after: |c| c.code.clone(),
         cursor: |c| c.code.clone(),
     };
-    let (pool, scope) = (&state.pool, &scope);
+    let csv = state.exports.for_csv(&user, csv)?;
+    let (pool, scope, kind) = (state.pool.clone(), Arc::new(scope), kind.map(str::to_owned));
     listing
         .answer(
             csv,
             q.cursor.clone(),
             limit,
-            |after: Option<String>, n| async move {
-                store::stats::customer_list(pool, scope, kind, after.as_deref(), n).await
+            move |after: Option<String>, n| {
+                let (pool, scope, kind) = (pool.clone(), scope.clone(), kind.clone());
+                async move {
+                    let (kind, after) = (kind.as_deref(), after.as_deref());
+                    store::stats::customer_list(&pool, &scope, kind, after, n).await
+                }
             },
             Some,
         )
@@ -588,15 +616,21 @@ pub async fn cylinders(
         after: |r| r.code.to_string(),
         cursor: |r| r.code.to_string(),
     };
-    let (pool, scope, filter) = (&state.pool, &scope, &filter);
-    let (station, now) = (q.station_code.as_deref(), super::stats::classify(&state));
+    let csv = state.exports.for_csv(&user, csv)?;
+    let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
+    let (station, now) = (q.station_code.clone(), super::stats::classify(&state));
     listing
         .answer(
             csv,
             q.cursor.clone(),
             limit,
-            |after: Option<String>, n| async move {
-                store::stats::list(pool, scope, station, now, filter, after.as_deref(), n).await
+            move |after: Option<String>, n| {
+                let (pool, scope, filter) = (pool.clone(), scope.clone(), filter.clone());
+                let station = station.clone();
+                async move {
+                    let (station, after) = (station.as_deref(), after.as_deref());
+                    store::stats::list(&pool, &scope, station, now, &filter, after, n).await
+                }
             },
             |r| {
                 Some(shared::stats::CylinderItem {

@@ -12,6 +12,7 @@ pub mod events;
 pub mod extract;
 pub mod fillings;
 pub mod guard;
+pub mod headers;
 pub mod health;
 pub mod limiter;
 pub mod lists;
@@ -149,6 +150,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(
                 "/stations",
                 web::post().to(registry::create_station),
+            ))
+            .service(resource(
+                "/stations/{code}/inspection-grant",
+                web::post().to(registry::grant_inspection),
             ))
             .service(
                 resource("/customers", web::post().to(registry::create_customer))

@@ -73,6 +73,7 @@ a WebSocket; its messages are described in README.md. Every error is \
         registry::create_enterprise,
         registry::get_enterprise,
         registry::create_station,
+        registry::grant_inspection,
         registry::create_customer,
         registry::create_staff,
         registry::create_vehicle,

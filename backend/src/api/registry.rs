@@ -12,7 +12,7 @@ use shared::auth::Role;
 use shared::ids::{DistrictCode, GeoPoint};
 use shared::registry::{
     parse, Created, EnterpriseView, GeofenceKind, NewCustomer, NewEnterprise, NewGeofence,
-    NewStaff, NewStation, NewVehicle,
+    NewStaff, NewStation, NewVehicle, StationKind,
 };
 use shared::{ErrorCode, ErrorDetail};
 
@@ -46,7 +46,7 @@ pub fn write_error(error: WriteError, what: &str, key: &str) -> ApiError {
             ApiError::Client(
                 ErrorDetail::new(
                     ErrorCode::AlreadyExists,
-                    format!("a {what} with that {field} exists already"),
+                    format!("a {what} with that {field} is already registered"),
                 )
                 .with_field(field),
             )
@@ -171,10 +171,47 @@ pub async fn create_station(
         record.location,
         record.district_code.as_ref(),
     )?);
-    store::registry::insert_station(&state.pool, &record, &user.scope())
+    // An inspection body (检验机构) is registered by a regulator, never self-declared: its
+    // devices report inspections of other enterprises' cylinders.
+    let granted_by = if record.kind == StationKind::Inspection {
+        user.require(&[Role::Admin, Role::CityRegulator])
+            .map_err(|_| {
+                ApiError::Client(
+                    ErrorDetail::new(
+                        ErrorCode::Forbidden,
+                        "an inspection station (检验机构) is registered by an administrator or \
+                         the city regulator",
+                    )
+                    .with_field("kind"),
+                )
+            })?;
+        Some(user.username.as_str())
+    } else {
+        None
+    };
+    store::registry::insert_station(&state.pool, &record, &user.scope(), granted_by)
         .await
         .map_err(|e| write_error(e, "station", "code"))?;
     Ok(created(record.code.as_str()))
+}
+
+/// `POST /api/v1/stations/{code}/inspection-grant`: an administrator or the city regulator
+/// grants an inspection station (one registered before grants existed) its inspections.
+#[utoipa::path(post, path = "/api/v1/stations/{code}/inspection-grant", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The inspection station")), responses((status = 200, description = "Granted: its enterprise's devices may report inspections of other enterprises' cylinders", body = shared::registry::Created)))]
+pub async fn grant_inspection(
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    user.require(&[Role::Admin, Role::CityRegulator])?;
+    let code = path.into_inner();
+    if !store::registry::grant_inspection(&state.pool, &code, &user.username).await? {
+        return Err(ApiError::client(
+            ErrorCode::NotFound,
+            format!("no inspection station {code}"),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(Created { id: code }))
 }
 
 /// `POST /api/v1/customers`.

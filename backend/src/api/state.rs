@@ -30,6 +30,8 @@ pub struct AppState {
     pub districts: Arc<crate::rules::districts::Districts>,
     /// Requests per address and minute on the public and login endpoints.
     pub limiter: crate::api::limiter::RateLimiter,
+    /// CSV lists and exports running now, per user.
+    pub exports: crate::api::paged::ExportSlots,
     /// Audit records, written in shared commits.
     pub audit: GroupWriter<AuditRow>,
     /// Devices by key hash (cleared when a device is revoked here).

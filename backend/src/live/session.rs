@@ -18,6 +18,9 @@ use tokio::sync::broadcast::error::RecvError;
 const PING_EVERY: Duration = Duration::from_secs(15);
 const SILENT_LIMIT: Duration = Duration::from_secs(45);
 
+/// The answer to a message that is not a subscription (never the parser's message).
+const BAD_SUBSCRIBE: &str = "expected {\"subscribe\": [\"vehicles\"|\"alerts\"|\"stats\"|\"cylinders\", ...], \"district_code\"?, \"enterprise_code\"?}";
+
 /// How long a client that did not send its token in the URL has to send it first.
 const TOKEN_WAIT: Duration = Duration::from_secs(5);
 
@@ -54,8 +57,8 @@ pub async fn run(
         Some(user) => user,
         None => match first_message_token(&mut incoming, &pool, idle).await {
             Ok(user) => user,
-            Err(message) => {
-                let _ = send_error(&mut session, ErrorCode::Unauthorized, &message).await;
+            Err((code, message)) => {
+                let _ = send_error(&mut session, code, &message).await;
                 let _ = session.close(None).await;
                 return;
             }
@@ -137,13 +140,10 @@ pub async fn run(
                                 topics = sub.subscribe.into_iter().collect();
                                 if snapshots.asked() && send_snapshot(&mut session, &pool, &scope).await.is_err() { break; }
                             }
-                            Err(e) => {
-                                let body = ErrorBody { error: ErrorDetail::new(
-                                    ErrorCode::MalformedBody,
-                                    format!("expected {{\"subscribe\": [\"vehicles\", ...]}}: {e}"),
-                                )};
-                                let text = serde_json::to_string(&body).unwrap_or_default();
-                                if session.text(text).await.is_err() { break; }
+                            // The parser's own words stay here: the client gets the code and
+                            // what a subscription looks like.
+                            Err(_) => {
+                                if send_error(&mut session, ErrorCode::MalformedBody, BAD_SUBSCRIBE).await.is_err() { break; }
                             }
                         }
                     }
@@ -253,27 +253,34 @@ async fn first_message_token(
     incoming: &mut MessageStream,
     pool: &PgPool,
     idle: chrono::Duration,
-) -> Result<User, String> {
+) -> Result<User, (ErrorCode, String)> {
     #[derive(serde::Deserialize)]
     struct TokenMessage {
         token: String,
     }
+    let unauthorized = |message: &str| (ErrorCode::Unauthorized, message.to_owned());
     let first = tokio::time::timeout(TOKEN_WAIT, incoming.recv())
         .await
         .map_err(|_| {
-            "send a ticket (?ticket=, POST /api/v1/live/ticket) or a first message {\"token\": \"...\"}".to_owned()
+            unauthorized("send a ticket (?ticket=, POST /api/v1/live/ticket) or a first message {\"token\": \"...\"}")
         })?;
     let Some(Ok(Message::Text(text))) = first else {
-        return Err("the first message must be {\"token\": \"...\"}".into());
+        return Err(unauthorized(
+            "the first message must be {\"token\": \"...\"}",
+        ));
     };
     let message: TokenMessage = serde_json::from_str(&text)
-        .map_err(|_| "the first message must be {\"token\": \"...\"}".to_owned())?;
+        .map_err(|_| unauthorized("the first message must be {\"token\": \"...\"}"))?;
     match store::auth::user_for_token(pool, &message.token, idle).await {
         Ok(Some(user)) => Ok(user),
-        Ok(None) => Err(SIGN_IN_AGAIN.to_owned()),
+        Ok(None) => Err(unauthorized(SIGN_IN_AGAIN)),
+        // The cause stays in the server's log; the client learns only that it may retry.
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "checking a live feed's token");
-            Err("the token could not be checked; try again".to_owned())
+            Err((
+                ErrorCode::ServiceUnavailable,
+                "the token could not be checked; try again".to_owned(),
+            ))
         }
     }
 }

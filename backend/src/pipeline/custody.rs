@@ -119,7 +119,9 @@ fn sort<'a>(
             }
             Event::Gps(_) => continue,
         };
-        let any_owner = matches!(event, Event::Inspection(_));
+        // An inspection body inspects other enterprises' cylinders, never its own (the ingest
+        // refuses those; one that got through is kept as foreign, not applied).
+        let inspection = matches!(event, Event::Inspection(_));
         let unresolved_as = |reason| Unresolved {
             event_id: event.id(),
             ref_kind: reference,
@@ -130,10 +132,13 @@ fn sort<'a>(
         };
         match cylinder {
             None => unresolved.push(unresolved_as("unknown")),
-            Some(c) if !any_owner && !owned_by(c, writer) => {
+            Some(c) if !inspection && !owned_by(c, writer) => {
                 unresolved.push(unresolved_as("foreign"))
             }
-            Some(c) => rows.extend(row_of(event, c.id)),
+            Some(c) if inspection && writer.is_some_and(|w| *w == c.owner_enterprise_code) => {
+                unresolved.push(unresolved_as("self_inspection"))
+            }
+            Some(c) => rows.extend(row_of(event, c.id, writer)),
         }
     }
     Sorted {
@@ -231,8 +236,9 @@ fn owned_by(cylinder: &Known, writer: Option<&EnterpriseCode>) -> bool {
 }
 
 /// The history row of a scan, check or inspection (`None` for a fix or a sighting: their rows
-/// are made elsewhere).
-fn row_of(event: &Event, cylinder_id: i64) -> Option<NewRow> {
+/// are made elsewhere); an inspection is recorded with the inspection body whose device
+/// reported it.
+fn row_of(event: &Event, cylinder_id: i64, writer: Option<&EnterpriseCode>) -> Option<NewRow> {
     let op = match event {
         Event::Scan(s) => HistoryOp::Scan(s.op),
         Event::Check(c) => HistoryOp::Check(c.stage),
@@ -264,6 +270,7 @@ fn row_of(event: &Event, cylinder_id: i64) -> Option<NewRow> {
                 "conclusion": i.conclusion, "inspected_on": i.inspected_on,
                 "next_inspection_on": i.next_inspection_on, "report_no": i.report_no,
                 "inspection_body": i.inspection_body, "inspector": i.inspector,
+                "inspected_by": writer,
             }));
         }
         Event::Gps(_) | Event::Ble(_) => {}

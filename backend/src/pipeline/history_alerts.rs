@@ -12,7 +12,7 @@ use shared::alert::AlertKind;
 use shared::cylinder::{Custody, ScanOp};
 use shared::events::BleSighting;
 use shared::history::HistoryOp;
-use shared::ids::{EnterpriseCode, StaffNo};
+use shared::ids::EnterpriseCode;
 use shared::live::{CylinderState, LiveMessage, SiteStock as SiteStockMessage};
 use shared::place::PlaceKind;
 use shared::place::SubjectKind;
@@ -118,7 +118,12 @@ pub async fn derive(
             });
         }
     }
-    for u in unresolved.iter().filter(|u| u.reason == "unknown") {
+    // Another enterprise's cylinder is, to the writer, an unknown one: the same alert, so that
+    // its absence does not tell the writer the code is registered elsewhere (issue 20).
+    for u in unresolved
+        .iter()
+        .filter(|u| u.reason == "unknown" || u.reason == "foreign")
+    {
         let writer = u.enterprise_code.clone();
         alerts.push(NewAlert {
             kind: AlertKind::IllegalTag,
@@ -327,14 +332,18 @@ async fn staff_alerts(
     rows: &[NewRow],
     alerts: &mut Vec<NewAlert>,
 ) -> anyhow::Result<()> {
-    let mut nos: Vec<&str> = rows.iter().filter_map(|r| r.staff_no.as_deref()).collect();
-    nos.sort_unstable();
-    nos.dedup();
-    let staff: HashMap<StaffNo, store::custody::StaffCertificate> = store::custody::staff(tx, &nos)
-        .await?
-        .into_iter()
-        .map(|s| (s.staff_no.clone(), s))
+    let mut signed: Vec<(i64, &str)> = rows
+        .iter()
+        .filter_map(|r| r.staff_no.as_deref().map(|no| (r.cylinder_id, no)))
         .collect();
+    signed.sort_unstable();
+    signed.dedup();
+    let staff: HashMap<(i64, String), store::custody::StaffCertificate> =
+        store::custody::staff(tx, &signed)
+            .await?
+            .into_iter()
+            .map(|s| ((s.cylinder_id, s.staff_no.as_str().to_owned()), s))
+            .collect();
     let mut seen = HashSet::new();
     for row in rows {
         let Some(no) = row.staff_no.as_deref() else {
@@ -344,7 +353,8 @@ async fn staff_alerts(
         if !seen.insert((row.event_id, no)) {
             continue;
         }
-        let member = staff.get(no);
+        // The number is the cylinder's enterprise's: another enterprise's "001" is not this one.
+        let member = staff.get(&(row.cylinder_id, no.to_owned()));
         let valid = member.is_some_and(|m| {
             history_alerts::certified(
                 m.certificate_no.as_deref(),

@@ -123,6 +123,7 @@ impl Application {
             basemap: basemap.into(),
             districts,
             limiter: api::limiter::RateLimiter::new(settings.public_rate_per_minute),
+            exports: api::paged::ExportSlots::new(settings.exports_per_user),
             audit: GroupWriter::spawn(pool.clone(), "audit log", |conn, rows| {
                 Box::pin(store::auth::audit_many(conn, rows))
             }),
@@ -297,6 +298,7 @@ fn http_server(
         // Called on each worker's thread: its decision lane runs there.
         let lane = web::Data::new(DecisionLane::spawn(&state.pool));
         App::new()
+            .wrap(from_fn(api::headers::security_headers))
             .wrap(from_fn(api::trace::trace))
             .app_data(state.clone())
             .app_data(lane)

@@ -72,30 +72,58 @@ pub async fn set_password(pool: &PgPool, user_id: i64, password_hash: &str) -> a
     Ok(())
 }
 
-/// Counts a failed login; locks the account for `lock_for` once `max_failures` is reached.
-/// Returns the lock's end when it is locked now.
-pub async fn login_failed(
+/// Counts a sign-in attempt of `username` from `source_addr` before its password is checked
+/// (one statement, so parallel attempts are counted one by one): the attempts of the pair in
+/// its window (the first one starts a window of `window`), and when the window ends.
+pub async fn login_attempt(
     pool: &PgPool,
-    user_id: i64,
-    max_failures: i32,
-    lock_for: chrono::Duration,
-) -> anyhow::Result<Option<DateTime<Utc>>> {
-    sqlx::query_scalar(
+    username: &str,
+    source_addr: &str,
+    window: chrono::Duration,
+) -> anyhow::Result<(i32, DateTime<Utc>)> {
+    let (attempts, started): (i32, DateTime<Utc>) = sqlx::query_as(
         r#"
-        UPDATE users SET
-            failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END,
-            locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + $3 ELSE locked_until END,
-            updated_at = now()
-        WHERE id = $1
-        RETURNING CASE WHEN locked_until > now() THEN locked_until END
+        INSERT INTO login_throttle AS t (username, source_addr, attempts) VALUES ($1, $2, 1)
+        ON CONFLICT (username, source_addr) DO UPDATE SET
+            attempts = CASE WHEN t.window_started <= now() - $3 THEN 1 ELSE t.attempts + 1 END,
+            window_started = CASE WHEN t.window_started <= now() - $3 THEN now()
+                                  ELSE t.window_started END
+        RETURNING attempts, window_started
         "#,
     )
-    .bind(user_id)
-    .bind(max_failures)
-    .bind(lock_for)
+    .bind(username)
+    .bind(source_addr)
+    .bind(window)
     .fetch_one(pool)
     .await
-    .context("counting a failed login")
+    .context("counting a sign-in attempt")?;
+    if attempts == 1 {
+        // A new window: forget the pairs whose windows ended (a few at a time).
+        sqlx::query(
+            "DELETE FROM login_throttle WHERE ctid IN (SELECT ctid FROM login_throttle \
+             WHERE window_started <= now() - $1 LIMIT 100)",
+        )
+        .bind(window)
+        .execute(pool)
+        .await
+        .context("forgetting old sign-in attempts")?;
+    }
+    Ok((attempts, started + window))
+}
+
+/// A good sign-in of `username` from `source_addr`: its attempts there are forgotten.
+pub async fn login_succeeded(
+    pool: &PgPool,
+    username: &str,
+    source_addr: &str,
+) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM login_throttle WHERE username = $1 AND source_addr = $2")
+        .bind(username)
+        .bind(source_addr)
+        .execute(pool)
+        .await
+        .context("forgetting sign-in attempts")?;
+    Ok(())
 }
 
 /// Starts a session after a good login (and clears the failure count), from `source_addr`

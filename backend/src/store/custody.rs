@@ -474,10 +474,13 @@ pub async fn history(
                ST_X(h.location) AS lon, ST_Y(h.location) AS lat,
                h.mass_before_kg, h.mass_after_kg, h.details, h.custody_after, h.flag
         FROM cylinder_events h
+        JOIN cylinders cy ON cy.id = h.cylinder_id
         LEFT JOIN stations s ON s.code = h.station_code
         LEFT JOIN stations ts ON ts.code = h.to_station_code
         LEFT JOIN customers c ON c.code = h.customer_code
-        LEFT JOIN staff p ON p.staff_no = h.staff_no
+        -- A staff number is the cylinder's enterprise's (only its own devices write its rows).
+        LEFT JOIN staff p ON p.enterprise_code = cy.owner_enterprise_code
+                         AND p.staff_no = h.staff_no
         WHERE h.cylinder_id = $1
           AND ($2::timestamptz IS NULL OR (h.occurred_at, h.event_id) > ($2, $3::uuid))
         ORDER BY h.occurred_at, h.event_id
@@ -668,6 +671,8 @@ pub async fn site_stock(
 /// A staff member's certificate, for the operations they sign.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StaffCertificate {
+    /// The cylinder whose row named the number (its enterprise is the member's).
+    pub cylinder_id: i64,
     pub staff_no: StaffNo,
     pub name: String,
     pub enterprise_code: EnterpriseCode,
@@ -676,16 +681,26 @@ pub struct StaffCertificate {
     pub certificate_expires: Option<chrono::NaiveDate>,
 }
 
-/// These staff members' certificates (unregistered ones are absent).
-pub async fn staff(conn: &mut PgConnection, nos: &[&str]) -> anyhow::Result<Vec<StaffCertificate>> {
-    if nos.is_empty() {
+/// The certificates of these staff members, each named by a cylinder whose row they signed
+/// and their number: a number is resolved within the cylinder's enterprise (unregistered ones
+/// are absent).
+pub async fn staff(
+    conn: &mut PgConnection,
+    signed: &[(i64, &str)],
+) -> anyhow::Result<Vec<StaffCertificate>> {
+    if signed.is_empty() {
         return Ok(Vec::new());
     }
+    let (ids, nos): (Vec<i64>, Vec<&str>) = signed.iter().copied().unzip();
     sqlx::query_as(
-        "SELECT s.staff_no, s.name, s.enterprise_code, e.district_code, s.certificate_no, \
-                s.certificate_expires \
-         FROM staff s JOIN enterprises e ON e.code = s.enterprise_code WHERE s.staff_no = ANY($1)",
+        "SELECT k.cylinder_id, s.staff_no, s.name, s.enterprise_code, e.district_code, \
+                s.certificate_no, s.certificate_expires \
+         FROM unnest($1::bigint[], $2::text[]) AS k(cylinder_id, staff_no) \
+         JOIN cylinders c ON c.id = k.cylinder_id \
+         JOIN staff s ON s.enterprise_code = c.owner_enterprise_code AND s.staff_no = k.staff_no \
+         JOIN enterprises e ON e.code = s.enterprise_code",
     )
+    .bind(ids)
     .bind(nos)
     .fetch_all(&mut *conn)
     .await

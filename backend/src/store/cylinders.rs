@@ -39,18 +39,25 @@ pub async fn conflicts(
             .context("checking cylinder codes")?
             .into_iter()
             .collect();
-    let taken_tags: HashMap<String, (String, bool)> = sqlx::query_as::<_, (String, String, bool)>(
-        "SELECT c.tag_id, c.code, coalesce(s.custody = 'scrapped', false) \
-         FROM cylinders c LEFT JOIN cylinder_state s ON s.cylinder_id = c.id \
-         WHERE c.tag_id = ANY($1)",
-    )
-    .bind(&tags)
-    .fetch_all(pool)
-    .await
-    .context("checking tag ids")?
-    .into_iter()
-    .map(|(tag, code, scrapped)| (tag, (code, scrapped)))
-    .collect();
+    // The cylinder holding a tag is named only to whom it is in scope.
+    let taken_tags: HashMap<String, (Option<String>, bool)> =
+        sqlx::query_as::<_, (String, String, bool, String, Option<String>)>(
+            "SELECT c.tag_id, c.code, coalesce(s.custody = 'scrapped', false), \
+             c.owner_enterprise_code, e.district_code \
+             FROM cylinders c LEFT JOIN cylinder_state s ON s.cylinder_id = c.id \
+             LEFT JOIN enterprises e ON e.code = c.owner_enterprise_code \
+             WHERE c.tag_id = ANY($1)",
+        )
+        .bind(&tags)
+        .fetch_all(pool)
+        .await
+        .context("checking tag ids")?
+        .into_iter()
+        .map(|(tag, code, scrapped, owner, district)| {
+            let visible = scope.admits(Some(&owner), district.as_deref());
+            (tag, (visible.then_some(code), scrapped))
+        })
+        .collect();
     let stations: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
         "SELECT code, enterprise_code FROM stations WHERE code = ANY($1)",
     )
@@ -92,7 +99,7 @@ pub async fn conflicts(
                 row,
                 "code",
                 ErrorCode::AlreadyExists,
-                format!("cylinder {code} is already archived"),
+                format!("cylinder {code} is already registered"),
             ));
         } else if let Some(first) = seen_codes.insert(code, row) {
             errors.push(error(
@@ -102,18 +109,25 @@ pub async fn conflicts(
                 format!("cylinder {code} appears twice (also row {first})"),
             ));
         } else if let Some((holder, scrapped)) = taken_tags.get(tag) {
-            let (code, why) = if *scrapped {
-                (
+            let (code, why) = match (holder, *scrapped) {
+                (Some(holder), true) => (
                     ErrorCode::TagVoid,
                     format!(
                         "tag {tag} belonged to scrapped cylinder {holder} and is void for ever"
                     ),
-                )
-            } else {
-                (
+                ),
+                (None, true) => (
+                    ErrorCode::TagVoid,
+                    format!("tag {tag} belonged to a scrapped cylinder and is void for ever"),
+                ),
+                (Some(holder), false) => (
                     ErrorCode::AlreadyExists,
                     format!("tag {tag} is bound to cylinder {holder}"),
-                )
+                ),
+                (None, false) => (
+                    ErrorCode::AlreadyExists,
+                    format!("tag {tag} is already registered"),
+                ),
             };
             errors.push(error(row, "tag_id", code, why));
         } else if let Some(first) = seen_tags.insert(tag, row) {
@@ -131,23 +145,18 @@ pub async fn conflicts(
                 format!("no enterprise {}", a.owner_enterprise_code),
             ));
         } else {
-            match stations.get(a.station_code.as_str()) {
-                None => errors.push(error(
-                    row,
-                    "station_code",
-                    ErrorCode::UnknownReference,
-                    format!("no station {}", a.station_code),
-                )),
-                Some(owner) if owner != a.owner_enterprise_code.as_str() => errors.push(error(
+            // Another enterprise's station answers as no station: its owner is not named.
+            let owner = stations.get(a.station_code.as_str());
+            if owner.map(String::as_str) != Some(a.owner_enterprise_code.as_str()) {
+                errors.push(error(
                     row,
                     "station_code",
                     ErrorCode::UnknownReference,
                     format!(
-                        "station {} belongs to {owner}, not to the owner {}",
-                        a.station_code, a.owner_enterprise_code
+                        "{} has no station {}",
+                        a.owner_enterprise_code, a.station_code
                     ),
-                )),
-                Some(_) => {}
+                ));
             }
         }
     }

@@ -51,6 +51,8 @@ pub struct CylinderRow {
     pub design_life_years: i32,
     pub scrapped: bool,
     pub station_code: StationCode,
+    /// The enterprise it is registered to: another's cylinder is not known at this gun.
+    pub owner_enterprise_code: EnterpriseCode,
     pub tare_kg: f64,
     pub max_fill_kg: f64,
     pub last_filled_at: Option<DateTime<Utc>>,
@@ -69,6 +71,7 @@ macro_rules! cylinder_facts_select {
                 coalesce(s.next_inspection_on, c.next_inspection_on) AS next_inspection_on, \
                 c.manufactured_on, c.design_life_years, \
                 coalesce(s.custody = 'scrapped', false) AS scrapped, c.station_code, \
+                c.owner_enterprise_code, \
                 c.tare_kg, c.max_fill_kg, s.last_filled_at, s.last_fill_started_at, \
                 coalesce(s.circulated_since_fill, false) AS circulated, s.last_pre_check_at, \
                 coalesce(s.post_checked, false) AS post_checked, \

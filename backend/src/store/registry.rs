@@ -141,11 +141,13 @@ pub async fn insert_station(
     pool: &PgPool,
     s: &NewStation,
     scope: &Scope,
+    granted_by: Option<&str>,
 ) -> Result<(), WriteError> {
     let done = sqlx::query(&format!(
         "INSERT INTO stations (code, enterprise_code, name, kind, location, radius_m, \
-         full_stock_limit, district_code) \
-         SELECT $1, $2, $3, $4, ST_SetSRID(ST_MakePoint($5, $6), 4326), $7, $8, $9 WHERE {}",
+         full_stock_limit, district_code, inspection_granted_at, inspection_granted_by) \
+         SELECT $1, $2, $3, $4, ST_SetSRID(ST_MakePoint($5, $6), 4326), $7, $8, $9, \
+                CASE WHEN $12::text IS NULL THEN NULL ELSE now() END, $12 WHERE {}",
         in_scope("$2", 10, 11)
     ))
     .bind(s.code.as_str())
@@ -159,6 +161,7 @@ pub async fn insert_station(
     .bind(s.district_code.as_ref().map(|d| d.as_str()))
     .bind(scope.enterprise())
     .bind(scope.district())
+    .bind(granted_by)
     .execute(pool)
     .await?;
     out_of_scope(done.rows_affected(), "stations")
@@ -352,14 +355,78 @@ pub async fn owners(
     })
 }
 
-/// Whether an enterprise runs an inspection station (its devices may report inspections of
-/// any enterprise's cylinders).
-pub async fn inspects(pool: &PgPool, enterprise: &str) -> anyhow::Result<bool> {
+/// Whether a device of `enterprise` (bound to `station`, if it is bound) writes for an
+/// inspection body: its enterprise holds an inspection station a regulator granted, and a bound
+/// device is bound to such a station. Such a device may report inspections of other
+/// enterprises' cylinders.
+pub async fn inspects(
+    pool: &PgPool,
+    enterprise: &str,
+    station: Option<&str>,
+) -> anyhow::Result<bool> {
     sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM stations WHERE enterprise_code = $1 AND kind = 'inspection')",
+        "SELECT EXISTS (SELECT 1 FROM stations WHERE enterprise_code = $1 AND kind = 'inspection' \
+         AND inspection_granted_at IS NOT NULL AND ($2::text IS NULL OR code = $2))",
     )
     .bind(enterprise)
+    .bind(station)
     .fetch_one(pool)
     .await
-    .context("checking for an inspection station")
+    .context("checking for a granted inspection station")
+}
+
+/// The owning enterprise of each of these cylinder codes (unknown ones are absent).
+pub async fn cylinder_owners(
+    pool: &PgPool,
+    codes: &[&str],
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    if codes.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, owner_enterprise_code FROM cylinders WHERE code = ANY($1)")
+            .bind(codes)
+            .fetch_all(pool)
+            .await
+            .context("reading cylinder owners")?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Of these staff numbers, those registered to another enterprise and not to `enterprise`:
+/// a number is resolved within the writer's enterprise, and one that only another enterprise
+/// has is not the writer's to name.
+pub async fn foreign_staff(
+    pool: &PgPool,
+    nos: &[&str],
+    enterprise: &str,
+) -> anyhow::Result<std::collections::HashSet<String>> {
+    if nos.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT staff_no FROM staff WHERE staff_no = ANY($1) \
+         GROUP BY staff_no HAVING NOT bool_or(enterprise_code = $2)",
+    )
+    .bind(nos)
+    .bind(enterprise)
+    .fetch_all(pool)
+    .await
+    .context("resolving staff numbers")?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Grants an inspection station its inspections (a regulator's act): `false` when there is no
+/// such station of kind `inspection`.
+pub async fn grant_inspection(pool: &PgPool, code: &str, by: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE stations SET inspection_granted_at = coalesce(inspection_granted_at, now()), \
+         inspection_granted_by = coalesce(inspection_granted_by, $2) \
+         WHERE code = $1 AND kind = 'inspection'",
+    )
+    .bind(code)
+    .bind(by)
+    .execute(pool)
+    .await
+    .context("granting an inspection station")?;
+    Ok(done.rows_affected() == 1)
 }

@@ -46,7 +46,13 @@ impl Failure {
                     .replace("{until}", &minute(&until)),
                 None => lang.t(Key::LoginLocked).to_owned(),
             },
-            Some(ErrorCode::RateLimited) => lang.t(Key::LoginRateLimited).to_owned(),
+            // Failed sign-ins slow a name down at one address until the instant named.
+            Some(ErrorCode::RateLimited) => match error.message().and_then(locked_until) {
+                Some(until) => lang
+                    .t(Key::LoginSlowedUntil)
+                    .replace("{until}", &minute(&until)),
+                None => lang.t(Key::LoginRateLimited).to_owned(),
+            },
             _ if matches!(error, ApiError::Network(_)) => lang.t(Key::LoginNetwork).to_owned(),
             _ => errors::failed(lang, Key::LoginFailed, error),
         }
@@ -308,6 +314,13 @@ mod tests {
         let limited = server(ErrorCode::RateLimited, "slow down");
         assert_eq!(limited.code(), "rate_limited");
         assert!(limited.text(Lang::En).contains("minute"));
+        let slowed = server(
+            ErrorCode::RateLimited,
+            "too many failed sign-ins for this name from this address: wait until \
+             2026-11-22 02:05:00.5 UTC",
+        );
+        assert!(slowed.text(Lang::Zh).contains("2026-11-22 10:05"));
+        assert!(slowed.text(Lang::En).contains("after 2026-11-22 10:05"));
         assert_eq!(
             Failure::Api(ApiError::Network("refused".into())).code(),
             "network"

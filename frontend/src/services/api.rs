@@ -233,8 +233,9 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, A
         .map_err(|e| ApiError::Decode(e.to_string()))
 }
 
-/// Signs in. A wrong password is `401 invalid_credentials`, a locked account `423
-/// account_locked` (its message says until when), too many attempts `429 rate_limited`.
+/// Signs in. A wrong password is `401 invalid_credentials`; too many failed attempts for the
+/// name from this address, or too many requests, `429 rate_limited` (the former's message says
+/// until when).
 pub async fn login(request: &LoginRequest) -> Result<LoginResponse, ApiError> {
     let body = serde_json::to_value(request).map_err(|e| ApiError::Decode(e.to_string()))?;
     send(Method::POST, "/api/v1/auth/login", Some(&body))
