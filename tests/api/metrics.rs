@@ -48,13 +48,18 @@ async fn metrics_move_as_events_flow_and_the_gun_decides() {
         ]}))
         .await;
     assert_eq!(status, 202, "{body}");
+    // Applied: the position is there and the events have left the outbox (the consumer
+    // deletes their rows just after the stages commit).
     app.wait_until(|| async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM vehicle_positions WHERE plate = $1")
-            .bind(plate)
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
-        n == 1
+        let n: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM vehicle_positions WHERE plate = $1) * 10 \
+                    + (SELECT count(*) FROM event_outbox)",
+        )
+        .bind(plate)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        n == 10
     })
     .await;
     let unknown = json!({"tag_id": "NO-SUCH-TAG", "station_code": "ST1", "gun_no": "G1",
