@@ -224,17 +224,9 @@ pub async fn sessions(
         ));
     }
     let idle = Duration::minutes(i64::from(state.settings.session_idle_minutes));
-    let mut items =
+    let rows =
         store::accounts::sessions(&state.pool, account.id, idle, query.cursor, limit + 1).await?;
-    let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    if more {
-        items.pop();
-    }
-    let next_cursor = if more {
-        items.last().map(|s| s.id.to_string())
-    } else {
-        None
-    };
+    let (items, next_cursor) = super::paged::trim_page(rows, limit, |s| s.id.to_string());
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 

@@ -296,17 +296,8 @@ pub async fn audit(
         before_id: query.cursor,
     };
     let scope = user.scope();
-    let mut items =
-        store::auth::audit_page(&state.pool, &filter, scope.district(), limit + 1).await?;
-    let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    if more {
-        items.pop();
-    }
-    let next_cursor = if more {
-        items.last().map(|r| r.id.to_string())
-    } else {
-        None
-    };
+    let rows = store::auth::audit_page(&state.pool, &filter, scope.district(), limit + 1).await?;
+    let (items, next_cursor) = super::paged::trim_page(rows, limit, |r| r.id.to_string());
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 

@@ -535,22 +535,14 @@ pub async fn history(
     let code = path.into_inner();
     let record = find(&state, Some(&code), None, &user.scope()).await?;
     let rows = store::custody::history(&state.pool, record.id, after, limit + 1).await?;
-    let more = usize::try_from(limit).is_ok_and(|l| rows.len() > l);
-    let mut items: Vec<HistoryEntry> = rows.into_iter().map(entry).collect::<Result<_, _>>()?;
-    if more {
-        items.pop();
-    }
-    let next_cursor = if more {
-        items.last().map(|e| {
-            format!(
-                "{}_{}",
-                e.occurred_at.with_timezone(&Utc).timestamp_micros(),
-                e.id
-            )
-        })
-    } else {
-        None
-    };
+    let items: Vec<HistoryEntry> = rows.into_iter().map(entry).collect::<Result<_, _>>()?;
+    let (items, next_cursor) = super::paged::trim_page(items, limit, |e| {
+        format!(
+            "{}_{}",
+            e.occurred_at.with_timezone(&Utc).timestamp_micros(),
+            e.id
+        )
+    });
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 

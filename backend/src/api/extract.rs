@@ -67,14 +67,14 @@ pub fn device_key(req: &HttpRequest) -> Result<String, ApiError> {
         .ok_or_else(|| unauthorized("send X-Device-Key: <key> (POST /api/v1/devices)"))
 }
 
-/// Whether a key may be a live device's: refused from memory when the key set does not hold
-/// it (a junk key costs no database round trip; the set reloads at most once a second).
-pub async fn may_be_device(state: &AppState, key: &str) -> bool {
-    let hash = digest(key);
-    state.devices.get(&hash).is_some()
+/// Whether a key (by its hash) may be a live device's: refused from memory when the key set
+/// does not hold it (a junk key costs no database round trip; the set reloads at most once a
+/// second).
+pub async fn may_be_device(state: &AppState, hash: &str) -> bool {
+    state.devices.get(hash).is_some()
         || state
             .key_set
-            .may_hold(&hash, || store::auth::key_hashes(&state.pool))
+            .may_hold(hash, || store::auth::key_hashes(&state.pool))
             .await
 }
 
@@ -85,21 +85,25 @@ pub fn unknown_key() -> ApiError {
 
 /// The live device with that key, or 401.
 pub async fn device_for_key(state: &AppState, key: &str) -> Result<Device, ApiError> {
-    let hash = digest(key);
-    if let Some(device) = state.devices.get(&hash) {
+    device_for_hash(state, &digest(key)).await
+}
+
+/// The live device whose key hashes to `hash`, or 401.
+pub async fn device_for_hash(state: &AppState, hash: &str) -> Result<Device, ApiError> {
+    if let Some(device) = state.devices.get(hash) {
         return Ok(device);
     }
     if !state
         .key_set
-        .may_hold(&hash, || store::auth::key_hashes(&state.pool))
+        .may_hold(hash, || store::auth::key_hashes(&state.pool))
         .await
     {
         return Err(unknown_key());
     }
-    let device = store::auth::device_by_key(&state.pool, &hash)
+    let device = store::auth::device_by_key(&state.pool, hash)
         .await?
         .ok_or_else(unknown_key)?;
-    state.devices.put(&hash, device.clone());
+    state.devices.put(hash, device.clone());
     Ok(device)
 }
 

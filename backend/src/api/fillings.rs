@@ -74,7 +74,8 @@ pub async fn authorize(
     }
     // A junk key is refused from memory before it takes a decision slot: a flood of them
     // cannot crowd out the guns (the full check, revocation included, runs below).
-    if !super::extract::may_be_device(&state, &key).await {
+    let key_hash = crate::access::digest(&key);
+    if !super::extract::may_be_device(&state, &key_hash).await {
         return Err(super::extract::unknown_key());
     }
     let decision_id = Uuid::new_v4();
@@ -94,7 +95,7 @@ pub async fn authorize(
     let work = tokio::spawn({
         let (state, lane, ask) = (state.clone(), lane.clone(), ask.clone());
         async move {
-            let device = super::extract::device_for_key(&state, &key).await?;
+            let device = super::extract::device_for_hash(&state, &key_hash).await?;
             // A device that may not ask is refused, and audited as itself.
             if let Err(refused) = device.require_controller() {
                 return Ok::<_, ApiError>((Err(refused), device));

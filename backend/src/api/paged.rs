@@ -36,6 +36,21 @@ pub struct Listing<R, C> {
     pub cursor: fn(&R) -> String,
 }
 
+/// A page from `limit + 1` rows read: at most `limit` of them, and the cursor after the last
+/// when the extra row showed that more follow.
+pub fn trim_page<R>(
+    mut rows: Vec<R>,
+    limit: i64,
+    cursor: impl Fn(&R) -> String,
+) -> (Vec<R>, Option<String>) {
+    let more = usize::try_from(limit).is_ok_and(|l| rows.len() > l);
+    if more {
+        rows.pop();
+    }
+    let next_cursor = more.then(|| rows.last().map(cursor)).flatten();
+    (rows, next_cursor)
+}
+
 /// Whether the whole list is asked for as CSV (`format=csv`) rather than a page (`json`, the
 /// default).
 pub fn wants_csv(format: Option<&str>) -> Result<bool, QueryError> {
@@ -188,12 +203,8 @@ impl<R: 'static, C: 'static> Listing<R, C> {
         if let Some(slot) = csv {
             return self.csv(slot, read).await;
         }
-        let mut rows = read(after, limit + 1).await?;
-        let more = usize::try_from(limit).is_ok_and(|l| rows.len() > l);
-        if more {
-            rows.pop();
-        }
-        let next_cursor = more.then(|| rows.last().map(self.cursor)).flatten();
+        let rows = read(after, limit + 1).await?;
+        let (rows, next_cursor) = trim_page(rows, limit, self.cursor);
         let items: Vec<V> = rows.into_iter().filter_map(view).collect();
         Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
     }
