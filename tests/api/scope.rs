@@ -203,7 +203,9 @@ const ROUTES: &[(&str, &str)] = &[
 /// password): B's name cannot be put in them, so they are only checked for showing nothing of B.
 const SELF_ONLY: [&str; 2] = ["/api/v1/live/ticket", "/api/v1/auth/password"];
 
-// Not in the table: GET /api/v1/public/cylinders/{code} answers anyone about any cylinder by
+// Not in the table: POST /api/v1/auth/display names nothing but a display key (like a login
+// its answer depends on the key alone; `walls::displays_are_scoped_like_users` checks the
+// displays' scope). GET /api/v1/public/cylinders/{code} answers anyone about any cylinder by
 // design (the QR lookup) and shows no personal data; `ble_sightings_inspections_lost_and_the_public_view`
 // checks that.
 
