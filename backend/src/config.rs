@@ -164,6 +164,10 @@ pub struct Settings {
     /// CSV lists and exports one user may have running at once; one more is refused
     /// (`429 rate_limited`) until one ends.
     pub exports_per_user: usize,
+    /// Refused requests of no one (a junk device key ...) are audited one row for the first of
+    /// each source address, route and status in this many seconds, and one row with the count
+    /// of the rest when the window ends.
+    pub refusal_tally_s: u64,
     /// A mass before filling further than this from the archived tare, or from the cylinder's
     /// own historical mass before filling, is a `tare_mismatch` (kg).
     pub tare_tolerance_kg: f64,
@@ -235,6 +239,7 @@ impl Default for Settings {
             allowed_origins: String::new(),
             public_rate_per_minute: 120,
             exports_per_user: 2,
+            refusal_tally_s: 60,
             tare_tolerance_kg: 1.0,
             late_filling_s: 10.0,
             escalate_critical_after_s: 300,
@@ -308,7 +313,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 54] = [
+const KEYS: [&str; 55] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -358,6 +363,7 @@ const KEYS: [&str; 54] = [
     "allowed_origins",
     "public_rate_per_minute",
     "exports_per_user",
+    "refusal_tally_s",
     "tare_tolerance_kg",
     "late_filling_s",
     "escalate_critical_after_s",

@@ -397,3 +397,49 @@ async fn staff_numbers_belong_to_their_enterprise() {
     })
     .await;
 }
+
+// ---- Item 7 (starvation): a flood of refused requests of no one -------------------------
+
+/// Refused requests of no one (junk device keys) are audited without a row each: the first of
+/// an address, route and status in a window at once, the repeats as one row with their count
+/// when the window ends. Every refusal is still accounted for; a known device's refusals are
+/// still one row each (`only_a_controller_bound_to_the_station_asks_and_records_fillings`).
+#[tokio::test]
+async fn a_flood_of_refused_requests_is_counted_not_written_row_by_row() {
+    let mut config = crate::common::AppConfig::default();
+    config
+        .env
+        .push(("CYLWATCH_REFUSAL_TALLY_S".into(), "2".into()));
+    let app = crate::common::spawn_app_with(config, crate::common::TestDb::new().await).await;
+    let question = ask(json!({"cylinder_code": "K9"}), "ST1");
+    let junk = "not-a-key-of-anyone-0123456789";
+    let (status, body) = app.authorize(junk, question.clone()).await;
+    assert_eq!(status, 401, "{body}");
+    let rows = "SELECT count(*) FROM audit_log WHERE actor_kind = 'anonymous' \
+                AND action = 'POST /api/v1/fillings/authorize'";
+    // The first is written at once, before any window ends.
+    app.wait_until(|| async { count(&app, rows).await == 1 })
+        .await;
+    for _ in 0..59 {
+        assert_eq!(app.authorize(junk, question.clone()).await.0, 401);
+    }
+    // A row stands for itself, or for the repeats it counts.
+    let accounted = "SELECT coalesce(sum(coalesce((details->>'repeated')::bigint, 1)), 0)::bigint \
+                     FROM audit_log WHERE actor_kind = 'anonymous' \
+                     AND action = 'POST /api/v1/fillings/authorize' AND status = 401 \
+                     AND source_addr = '127.0.0.1'";
+    app.wait_until(|| async { count(&app, accounted).await == 60 })
+        .await;
+    let written = count(&app, rows).await;
+    assert!(
+        written <= 4,
+        "60 refusals within a few 2-second windows wrote {written} rows"
+    );
+    let summary: Value = sqlx::query_scalar(
+        "SELECT details FROM audit_log WHERE details ? 'repeated' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(summary["window_s"], 2, "{summary}");
+}

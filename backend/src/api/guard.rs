@@ -52,6 +52,15 @@ pub async fn guard(
     let written = response.request().extensions().get::<Audited>().is_some();
     if let (true, false, Some(state)) = (audited, written, state) {
         let row = audit_row(response.request(), response.status());
+        // A refusal of no one is counted after the first of its window (`api::refusals`).
+        if row.actor.is_none()
+            && response.status().is_client_error()
+            && !state
+                .refusals
+                .first(peer, &row.action, response.status().as_u16())
+        {
+            return Ok(response.map_into_left_body());
+        }
         let action = row.action.clone();
         if let Err(e) = state.audit.write(row).await {
             tracing::error!(error = %format!("{e:#}"), action, "audit record lost");

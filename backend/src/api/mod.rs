@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod paged;
 pub mod public;
+pub mod refusals;
 pub mod registry;
 pub mod state;
 pub mod stats;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub exports: crate::api::paged::ExportSlots,
     /// Audit records, written in shared commits.
     pub audit: GroupWriter<AuditRow>,
+    /// Refused anonymous requests counted after the first of each window.
+    pub refusals: Arc<crate::api::refusals::RefusalTally>,
     /// Devices by key hash (cleared when a device is revoked here).
     pub devices: TtlCache<Device>,
     /// The hashes of the live device keys: junk keys are refused from memory.

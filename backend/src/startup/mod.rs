@@ -103,7 +103,7 @@ impl Application {
         let (publisher, published) = crate::bus::publish::Publisher::new();
         let relay_wakeup = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let workers = Workers {
+        let mut workers = Workers {
             settings: &settings,
             pool: &pool,
             redis: &redis,
@@ -112,6 +112,15 @@ impl Application {
         }
         .spawn(&hub, &publisher, &published, &relay_wakeup);
 
+        let audit = GroupWriter::spawn(pool.clone(), "audit log", |conn, rows| {
+            Box::pin(store::auth::audit_many(conn, rows))
+        });
+        let refusals = Arc::new(api::refusals::RefusalTally::default());
+        let window = Duration::from_secs(settings.refusal_tally_s);
+        let (tally, writer, stop) = (refusals.clone(), audit.clone(), shutdown_rx.clone());
+        workers.push(supervise("refusal tally", shutdown_rx.clone(), move || {
+            api::refusals::run(tally.clone(), writer.clone(), window, stop.clone())
+        }));
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             pool: pool.clone(),
@@ -124,9 +133,8 @@ impl Application {
             districts,
             limiter: api::limiter::RateLimiter::new(settings.public_rate_per_minute),
             exports: api::paged::ExportSlots::new(settings.exports_per_user),
-            audit: GroupWriter::spawn(pool.clone(), "audit log", |conn, rows| {
-                Box::pin(store::auth::audit_many(conn, rows))
-            }),
+            audit,
+            refusals,
             devices: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
             key_set: crate::cache::KeySet::new(Duration::from_secs(1)),
             stations: TtlCache::new(Duration::from_secs(settings.registry_cache_s)),
