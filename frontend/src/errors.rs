@@ -144,6 +144,18 @@ pub fn code_text(lang: Lang, code: ErrorCode, field: Option<&str>) -> String {
             "检验机构不得检验本企业自有的气瓶",
             "An inspection body may not inspect its own enterprise's cylinders",
         ),
+        (C::VersionRequired, _) => (
+            "缺少版本号，请重新打开记录后再保存",
+            "The record's version is missing: open it again, then save",
+        ),
+        (C::VersionStale, _) => (
+            "该记录已被他人修改，请刷新后核对再保存",
+            "Someone changed this record since you opened it: reload, check, then save",
+        ),
+        (C::RecordInactive, _) => (
+            "该记录已暂停或注销，不能修改或使用",
+            "This record is suspended or closed: it cannot be changed or used",
+        ),
         (C::Internal, _) => (
             "服务器内部错误，请稍后重试或联系管理员",
             "Something failed on the server: retry, or tell the administrator",

@@ -73,6 +73,13 @@ pub enum ErrorCode {
     /// An inspection of a cylinder of the inspection body's own enterprise: an enterprise never
     /// inspects its own cylinders.
     SelfInspection,
+    /// A change of a versioned record (`PATCH`) came without `If-Match: <version>`.
+    VersionRequired,
+    /// `If-Match` names a version that is no longer the record's: someone changed it since it
+    /// was read. Read it again, then decide.
+    VersionStale,
+    /// The record is suspended or closed: it is not edited or used (only what reinstates it).
+    RecordInactive,
 }
 
 impl ErrorCode {
@@ -100,6 +107,9 @@ impl ErrorCode {
             | Self::DistrictMismatch
             | Self::ForeignStaff
             | Self::SelfInspection => 422,
+            Self::VersionRequired => 428,
+            Self::VersionStale => 412,
+            Self::RecordInactive => 409,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -110,7 +120,7 @@ impl ErrorCode {
     }
 
     /// Every code.
-    pub const ALL: [Self; 31] = [
+    pub const ALL: [Self; 34] = [
         Self::MalformedBody,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
@@ -142,6 +152,9 @@ impl ErrorCode {
         Self::Internal,
         Self::ForeignStaff,
         Self::SelfInspection,
+        Self::VersionRequired,
+        Self::VersionStale,
+        Self::RecordInactive,
     ];
 
     /// The stable snake_case name used in the `code` field.
@@ -178,6 +191,9 @@ impl ErrorCode {
             Self::Internal => "internal",
             Self::ForeignStaff => "foreign_staff",
             Self::SelfInspection => "self_inspection",
+            Self::VersionRequired => "version_required",
+            Self::VersionStale => "version_stale",
+            Self::RecordInactive => "record_inactive",
         }
     }
 }

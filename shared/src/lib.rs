@@ -17,6 +17,7 @@ pub mod live;
 pub mod medium;
 pub mod place;
 pub mod registry;
+pub mod revision;
 #[cfg(feature = "openapi")]
 pub mod schema;
 pub mod stats;

@@ -15,6 +15,7 @@ pub mod group_read;
 pub mod held;
 pub mod lookout;
 pub mod registry;
+pub mod revisions;
 pub mod stats;
 pub mod vehicles;
 
