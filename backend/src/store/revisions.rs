@@ -41,9 +41,12 @@ pub async fn record(conn: &mut PgConnection, revision: &NewRevision<'_>) -> anyh
     Ok(())
 }
 
+/// A revision as stored: version, when, by whom, why, changes.
+type RevisionRow = (i64, DateTime<Utc>, String, Option<String>, Value);
+
 /// The revisions of one record, oldest first (the caller has checked it may see the record).
 pub async fn of(pool: &sqlx::PgPool, kind: &str, key: &str) -> anyhow::Result<Vec<Revision>> {
-    let rows: Vec<(i64, DateTime<Utc>, String, Option<String>, Value)> = sqlx::query_as(
+    let rows: Vec<RevisionRow> = sqlx::query_as(
         "SELECT version, at, by_actor, reason, changes FROM revisions \
          WHERE record_kind = $1 AND record_key = $2 ORDER BY version",
     )
