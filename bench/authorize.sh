@@ -24,6 +24,8 @@
 #   bash bench/authorize.sh          # rates 250 500 1000 2000, 20 s; concurrency 1 16 64 128 for 15 s
 #   RATES="500 2000" DURATION=10 bash bench/authorize.sh
 #   FLOOD_RATE=5000 RATES="" CONCURRENCIES="" bash bench/authorize.sh   # junk keys vs a real gun
+#   (on two cores the goal, p99 under the flood within 2x of quiet, holds with two HTTP workers:
+#   CYLWATCH_HTTP_WORKERS=2 FLOOD_RATE=5000 ...; with one it does not: BENCHMARKS.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000}
