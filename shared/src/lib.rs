@@ -7,6 +7,7 @@ pub mod cylinder;
 #[cfg(feature = "sqlx")]
 mod db;
 pub mod density;
+pub mod directory;
 pub mod error;
 pub mod events;
 pub mod filling;

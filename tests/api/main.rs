@@ -11,6 +11,7 @@ mod contract;
 mod custody;
 mod cylinders;
 mod density;
+mod directories;
 mod errors;
 mod filling;
 mod fusion;

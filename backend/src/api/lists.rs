@@ -429,6 +429,10 @@ pub struct CustomersQuery {
     enterprise_code: Option<EnterpriseCode>,
     district_code: Option<DistrictCode>,
     kind: Option<String>,
+    /// A code's prefix, or any part of the name (1 to 64 characters).
+    q: Option<String>,
+    /// `active`, `suspended` or `closed`.
+    status: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
     format: Option<String>,
@@ -452,6 +456,7 @@ pub async fn customers(
             ));
         }
     }
+    let search = super::directories::search_of(q.q.as_deref(), q.status.as_deref())?;
     let csv = wants_csv(q.format.as_deref())?;
     let scope = scope_of(
         &state,
@@ -492,6 +497,7 @@ pub async fn customers(
     };
     let csv = state.exports.for_csv(&user, csv)?;
     let (pool, scope, kind) = (state.pool.clone(), Arc::new(scope), kind.map(str::to_owned));
+    let search = Arc::new(search);
     listing
         .answer(
             csv,
@@ -499,9 +505,10 @@ pub async fn customers(
             limit,
             move |after: Option<String>, n| {
                 let (pool, scope, kind) = (pool.clone(), scope.clone(), kind.clone());
+                let search = search.clone();
                 async move {
                     let (kind, after) = (kind.as_deref(), after.as_deref());
-                    store::stats::customer_list(&pool, &scope, kind, after, n).await
+                    store::directories::customers(&pool, &scope, kind, &search, after, n).await
                 }
             },
             Some,

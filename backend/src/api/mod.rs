@@ -7,6 +7,7 @@ pub mod basemap;
 pub mod body;
 pub mod cylinders;
 pub mod density;
+pub mod directories;
 pub mod displays;
 pub mod events;
 pub mod extract;
@@ -51,7 +52,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/auth/password",
                 web::post().to(accounts::change_password),
             ))
-            .service(resource("/users", web::post().to(auth::create_user)))
+            .service(
+                resource("/users", web::post().to(auth::create_user))
+                    .route(web::get().to(directories::users)),
+            )
             .service(
                 resource("/displays", web::post().to(displays::create))
                     .route(web::get().to(displays::list)),
@@ -85,7 +89,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/users/{username}/sessions/{id}/revoke",
                 web::post().to(accounts::revoke_session),
             ))
-            .service(resource("/devices", web::post().to(auth::create_device)))
+            .service(
+                resource("/devices", web::post().to(auth::create_device))
+                    .route(web::get().to(directories::devices)),
+            )
             .service(resource(
                 "/devices/{device_id}/revoke",
                 web::post().to(auth::revoke_device),
@@ -140,18 +147,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
             .service(resource("/live/ticket", web::post().to(live::ticket)))
-            .service(resource(
-                "/enterprises",
-                web::post().to(registry::create_enterprise),
-            ))
+            .service(
+                resource("/enterprises", web::post().to(registry::create_enterprise))
+                    .route(web::get().to(directories::enterprises)),
+            )
             .service(resource(
                 "/enterprises/{code}",
                 web::get().to(registry::get_enterprise),
             ))
-            .service(resource(
-                "/stations",
-                web::post().to(registry::create_station),
-            ))
+            .service(
+                resource("/stations", web::post().to(registry::create_station))
+                    .route(web::get().to(directories::stations)),
+            )
             .service(resource(
                 "/stations/{code}/inspection-grant",
                 web::post().to(registry::grant_inspection),
@@ -160,11 +167,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 resource("/customers", web::post().to(registry::create_customer))
                     .route(web::get().to(lists::customers)),
             )
-            .service(resource("/staff", web::post().to(registry::create_staff)))
-            .service(resource(
-                "/vehicles",
-                web::post().to(registry::create_vehicle),
-            ))
+            .service(
+                resource("/staff", web::post().to(registry::create_staff))
+                    .route(web::get().to(directories::staff)),
+            )
+            .service(
+                resource("/vehicles", web::post().to(registry::create_vehicle))
+                    .route(web::get().to(directories::vehicles)),
+            )
             .service(resource(
                 "/geofences",
                 web::post().to(registry::create_geofence),

@@ -4,8 +4,8 @@
 //! is this document as committed; a test fails when the two differ (`make openapi` rewrites it).
 
 use super::{
-    accounts, alerts, auth, basemap, cylinders, density, displays, events, fillings, health, lists,
-    live, public, registry, stats,
+    accounts, alerts, auth, basemap, cylinders, density, directories, displays, events, fillings,
+    health, lists, live, public, registry, stats,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -86,6 +86,13 @@ a WebSocket; its messages are described in README.md. Every error is \
         cylinders::get,
         public::cylinder,
         basemap::districts,
+        // Issue 21 item 5: the directories.
+        directories::enterprises,
+        directories::stations,
+        directories::staff,
+        directories::vehicles,
+        directories::devices,
+        directories::users,
     ),
     components(schemas(
         shared::ErrorBody,

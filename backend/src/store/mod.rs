@@ -6,6 +6,7 @@ pub mod auth;
 pub mod custody;
 pub mod cylinders;
 pub mod density;
+pub mod directories;
 pub mod districts;
 pub mod events;
 pub mod fences;

@@ -1,0 +1,396 @@
+//! Directories (issue 21 item 5): `GET /api/v1/enterprises`, `/stations`, `/staff`,
+//! `/vehicles`, `/devices`, `/users` and the search on `/customers`: paged, searched by code
+//! prefix or any part of a name (one or two Chinese characters included), filtered, as CSV,
+//! scoped, never showing a key or a password hash, and refusing bad parameters by name.
+
+use crate::access::PASSWORD;
+use crate::common::{enterprise, spawn_app, station, TestApp};
+use chrono::{Days, Utc};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+/// A customer of `enterprise` named `name`.
+fn customer(code: &str, enterprise: &str, name: &str) -> Value {
+    json!({"code": code, "enterprise_code": enterprise, "name": name, "kind": "household",
+           "phone": "13800000000", "address": "郑州", "location": {"lon": 113.66, "lat": 34.76},
+           "district_code": "410105"})
+}
+
+/// The `key` field of every item of a page.
+fn keys(page: &Value, key: &str) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items: {page}"))
+        .iter()
+        .map(|i| i[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn get_as(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
+    app.send_json(Method::GET, path, None, Some(token)).await
+}
+
+/// ENT2 (district 410102, its gas licence expiring in 10 days) with station, customer, staff
+/// member, vehicle, device and users; ENT1's customers, staff, vehicle and device.
+async fn plant(app: &TestApp) {
+    let soon = (Utc::now().date_naive() + Days::new(10)).to_string();
+    let mut e2 = enterprise("ENT2");
+    e2["name"] = json!("东方燃气");
+    e2["district_code"] = json!("410102");
+    e2["gas_licence_expires"] = json!(soon);
+    assert_eq!(app.post_json("/api/v1/enterprises", &e2).await.0, 201);
+    let mut s = station("ST9", "ENT2", "东方站", 113.55, 34.75);
+    s["district_code"] = json!("410102");
+    let posts = [
+        ("/api/v1/stations", s),
+        (
+            "/api/v1/stations",
+            station("ST1", "ENT1", "一号充装站", 113.62, 34.75),
+        ),
+        ("/api/v1/customers", customer("C-WANG", "ENT1", "王记")),
+        ("/api/v1/customers", customer("C-LI", "ENT1", "李四烧烤店")),
+        (
+            "/api/v1/customers",
+            customer("C-ZHAO", "ENT1", "赵王府饭庄"),
+        ),
+        ("/api/v1/customers", customer("D-1", "ENT1", "食堂")),
+        ("/api/v1/customers", customer("D-2", "ENT1", "Percent_100%")),
+        ("/api/v1/customers", customer("X-WANG", "ENT2", "王记分店")),
+        (
+            "/api/v1/staff",
+            json!({"staff_no": "S1", "enterprise_code": "ENT1", "name": "陈荣华", "role": "filler",
+                   "certificate_no": "TS-1", "certificate_expires": "2030-01-01"}),
+        ),
+        (
+            "/api/v1/staff",
+            json!({"staff_no": "S1", "enterprise_code": "ENT2", "name": "陈明", "role": "driver",
+                   "certificate_no": "TS-2", "certificate_expires": soon}),
+        ),
+        (
+            "/api/v1/staff",
+            json!({"staff_no": "S2", "enterprise_code": "ENT1", "name": "刘洋", "role": "driver"}),
+        ),
+        (
+            "/api/v1/vehicles",
+            json!({"plate": "豫A12345", "enterprise_code": "ENT1"}),
+        ),
+        (
+            "/api/v1/vehicles",
+            json!({"plate": "豫B54321", "enterprise_code": "ENT2"}),
+        ),
+        (
+            "/api/v1/devices",
+            json!({"device_id": "ent1-gps", "kind": "gps", "enterprise_code": "ENT1"}),
+        ),
+        (
+            "/api/v1/devices",
+            json!({"device_id": "ent2-gps", "kind": "gps", "enterprise_code": "ENT2"}),
+        ),
+    ];
+    for (path, body) in posts {
+        let (status, answer) = app.post_json(path, &body).await;
+        assert_eq!(status, 201, "{path} {body}: {answer}");
+    }
+    for (user, role, enterprise, district) in [
+        ("a-admin", "enterprise_admin", Some("ENT1"), None),
+        ("a-staff", "enterprise_staff", Some("ENT1"), None),
+        ("b-admin", "enterprise_admin", Some("ENT2"), None),
+        ("jinshui", "district_regulator", None, Some("410105")),
+        ("erqi", "district_regulator", None, Some("410102")),
+    ] {
+        let body = json!({"username": user, "password": PASSWORD, "role": role,
+                          "enterprise_code": enterprise, "district_code": district});
+        let (status, answer) = app.post_json("/api/v1/users", &body).await;
+        assert_eq!(status, 201, "{user}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn directories_search_by_name_part_and_code_prefix_filter_and_page() {
+    let app = spawn_app().await;
+    plant(&app).await;
+
+    // A two-character name, a one-character part, a part in the middle, a code prefix.
+    let (status, page) = app.get_json("/api/v1/customers?q=王记").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(keys(&page, "code"), ["C-WANG", "X-WANG"]);
+    let (_, page) = app.get_json("/api/v1/customers?q=王").await;
+    assert_eq!(keys(&page, "code"), ["C-WANG", "C-ZHAO", "X-WANG"]);
+    let (_, page) = app.get_json("/api/v1/customers?q=烧烤").await;
+    assert_eq!(keys(&page, "code"), ["C-LI"]);
+    let (_, page) = app.get_json("/api/v1/customers?q=C-").await;
+    assert_eq!(keys(&page, "code"), ["C-LI", "C-WANG", "C-ZHAO"]);
+    // LIKE's wildcards are text: `_` and `%` match themselves only.
+    let (_, page) = app.get_json("/api/v1/customers?q=D_").await;
+    assert_eq!(keys(&page, "code"), Vec::<String>::new());
+    let (_, page) = app.get_json("/api/v1/customers?q=t_1").await;
+    assert_eq!(keys(&page, "code"), ["D-2"]);
+    // Upper and lower case alike in names.
+    let (_, page) = app.get_json("/api/v1/customers?q=percent").await;
+    assert_eq!(keys(&page, "code"), ["D-2"]);
+    let (_, page) = app.get_json("/api/v1/enterprises?q=东方").await;
+    assert_eq!(keys(&page, "code"), ["ENT2"]);
+    assert_eq!(page["items"][0]["status"], "active");
+    assert_eq!(page["items"][0]["version"], 1);
+    assert_eq!(page["items"][0]["district_code"], "410102");
+    let (_, page) = app.get_json("/api/v1/stations?q=东").await;
+    assert_eq!(keys(&page, "code"), ["ST9"]);
+    let (_, page) = app.get_json("/api/v1/staff?q=陈").await;
+    assert_eq!(keys(&page, "enterprise_code"), ["ENT1", "ENT2"]);
+    let (_, page) = app.get_json("/api/v1/vehicles?q=A123").await;
+    assert_eq!(keys(&page, "plate"), ["豫A12345"]);
+    let (_, page) = app.get_json("/api/v1/devices?q=ent2").await;
+    assert_eq!(keys(&page, "device_id"), ["ent2-gps"]);
+    let (_, page) = app.get_json("/api/v1/users?q=jin").await;
+    assert_eq!(keys(&page, "username"), ["jinshui"]);
+
+    // Filters: status, district, enterprise, expiring licences and certificates.
+    sqlx::query("UPDATE customers SET status = 'suspended' WHERE code = 'C-LI'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let (_, page) = app.get_json("/api/v1/customers?status=suspended").await;
+    assert_eq!(keys(&page, "code"), ["C-LI"]);
+    let (_, page) = app.get_json("/api/v1/customers?q=C-&status=active").await;
+    assert_eq!(keys(&page, "code"), ["C-WANG", "C-ZHAO"]);
+    let (_, page) = app.get_json("/api/v1/stations?district_code=410102").await;
+    assert_eq!(keys(&page, "code"), ["ST9"]);
+    let (_, page) = app.get_json("/api/v1/vehicles?enterprise_code=ENT2").await;
+    assert_eq!(keys(&page, "plate"), ["豫B54321"]);
+    let (_, page) = app
+        .get_json("/api/v1/enterprises?licence_expiring_within_days=30")
+        .await;
+    assert_eq!(keys(&page, "code"), ["ENT2"]);
+    let (_, page) = app
+        .get_json("/api/v1/enterprises?licence_expiring_within_days=5")
+        .await;
+    assert_eq!(keys(&page, "code"), Vec::<String>::new());
+    let (_, page) = app
+        .get_json("/api/v1/staff?licence_expiring_within_days=30")
+        .await;
+    assert_eq!(keys(&page, "enterprise_code"), ["ENT2"]);
+    let (_, page) = app.get_json("/api/v1/staff?status=closed").await;
+    assert_eq!(keys(&page, "staff_no"), Vec::<String>::new());
+    let (_, page) = app.get_json("/api/v1/users?district_code=410102").await;
+    assert_eq!(keys(&page, "username"), ["b-admin", "erqi"]);
+
+    // Paging: every record once, in order, two at a time (staff: the same number in two
+    // enterprises).
+    for (path, key, count) in [
+        ("/api/v1/customers?", "code", 6),
+        ("/api/v1/staff?", "staff_no", 3),
+        ("/api/v1/enterprises?", "code", 2),
+        ("/api/v1/users?", "username", 6),
+    ] {
+        let (mut seen, mut cursor) = (Vec::new(), None::<String>);
+        loop {
+            let url = match &cursor {
+                Some(c) => format!("{path}limit=2&cursor={}", urlencode(c)),
+                None => format!("{path}limit=2"),
+            };
+            let (status, page) = app.get_json(&url).await;
+            assert_eq!(status, 200, "{url}: {page}");
+            for item in page["items"].as_array().unwrap() {
+                let id = format!("{}/{}", item["enterprise_code"], item[key]);
+                seen.push(id);
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        let unique: HashSet<_> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "{path}: duplicates in {seen:?}");
+        assert_eq!(seen.len(), count, "{path}: {seen:?}");
+    }
+
+    // CSV: a header and the rows, cells neutralised.
+    sqlx::query("UPDATE enterprises SET name = '=HYPERLINK(1)' WHERE code = 'ENT2'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let (status, csv) = app.get_text("/api/v1/enterprises?format=csv").await;
+    assert_eq!(status, 200, "{csv}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("code,name,district_code,status,version"),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[2].starts_with("ENT2,'=HYPERLINK(1),410102,active,1"),
+        "{csv}"
+    );
+    for path in [
+        "/api/v1/stations?format=csv",
+        "/api/v1/staff?format=csv&q=陈",
+        "/api/v1/vehicles?format=csv",
+        "/api/v1/devices?format=csv",
+        "/api/v1/users?format=csv",
+        "/api/v1/customers?format=csv&q=王",
+    ] {
+        let (status, csv) = app.get_text(path).await;
+        assert_eq!(status, 200, "{path}: {csv}");
+        assert!(csv.lines().count() >= 3, "{path}: {csv}");
+    }
+    let (_, csv) = app.get_text("/api/v1/customers?format=csv&q=王记").await;
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn directories_are_scoped_and_show_no_keys_or_password_hashes() {
+    let app = spawn_app().await;
+    plant(&app).await;
+    let a_admin = app.login("a-admin", PASSWORD).await;
+    let a_staff = app.login("a-staff", PASSWORD).await;
+    let jinshui = app.login("jinshui", PASSWORD).await;
+    let lists = [
+        "/api/v1/enterprises",
+        "/api/v1/stations",
+        "/api/v1/staff",
+        "/api/v1/vehicles",
+        "/api/v1/devices",
+        "/api/v1/customers",
+        "/api/v1/customers?q=王记",
+        "/api/v1/staff?q=陈",
+        "/api/v1/enterprises?licence_expiring_within_days=30",
+        "/api/v1/enterprises?format=csv",
+        "/api/v1/staff?format=csv",
+        "/api/v1/vehicles?format=csv",
+        "/api/v1/devices?format=csv",
+    ];
+    for (who, token) in [
+        ("A admin", &a_admin),
+        ("A staff", &a_staff),
+        ("Jinshui", &jinshui),
+    ] {
+        for path in lists {
+            let response = app
+                .client
+                .get(app.url(path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            assert_eq!(status, 200, "{who} {path}: {text}");
+            for b in ["ENT2", "东方", "X-WANG", "豫B54321", "ent2-gps", "陈明"] {
+                assert!(!text.contains(b), "{who} {path} shows B ({b}): {text}");
+            }
+        }
+        // Asking for B's enterprise by name is as if it did not exist.
+        for path in [
+            "/api/v1/stations?enterprise_code=ENT2",
+            "/api/v1/staff?enterprise_code=ENT2",
+            "/api/v1/users?enterprise_code=ENT2",
+        ] {
+            let (status, answer) = get_as(&app, path, token).await;
+            if who == "A staff" && path.starts_with("/api/v1/users") {
+                assert_eq!(status, 403, "{who} {path}: {answer}");
+            } else {
+                assert_eq!(status, 404, "{who} {path}: {answer}");
+            }
+        }
+        // What A may see, it sees.
+        let (_, page) = get_as(&app, "/api/v1/customers?q=王", token).await;
+        assert_eq!(keys(&page, "code"), ["C-WANG", "C-ZHAO"], "{who}");
+    }
+    // Users: an enterprise admin its own, a district regulator its district's, staff none.
+    let (_, page) = get_as(&app, "/api/v1/users", &a_admin).await;
+    assert_eq!(keys(&page, "username"), ["a-admin", "a-staff"]);
+    let (_, page) = get_as(&app, "/api/v1/users", &jinshui).await;
+    let names = keys(&page, "username");
+    assert!(names.contains(&"jinshui".to_owned()) && names.contains(&"a-admin".to_owned()));
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "b-admin" || n == "erqi" || n == "admin"),
+        "{names:?}"
+    );
+    let (status, answer) = get_as(&app, "/api/v1/users", &a_staff).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (403, &json!("forbidden"))
+    );
+    // Never a password hash, never a device key or its hash.
+    let (_, users) = app.get_text("/api/v1/users").await;
+    let (_, users_csv) = app.get_text("/api/v1/users?format=csv").await;
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT password_hash FROM users")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    for hash in &hashes {
+        assert!(!users.contains(hash.as_str()) && !users_csv.contains(hash.as_str()));
+    }
+    assert!(
+        !users.contains("password") && !users.contains("$argon2"),
+        "{users}"
+    );
+    let (_, devices) = app.get_text("/api/v1/devices").await;
+    let (_, devices_csv) = app.get_text("/api/v1/devices?format=csv").await;
+    let key_hashes: Vec<String> =
+        sqlx::query_scalar("SELECT key_hash FROM devices WHERE key_hash IS NOT NULL")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    assert!(!key_hashes.is_empty());
+    for hash in &key_hashes {
+        assert!(!devices.contains(hash.as_str()) && !devices_csv.contains(hash.as_str()));
+    }
+    assert!(!devices.contains("key"), "{devices}");
+}
+
+#[tokio::test]
+async fn bad_directory_parameters_are_refused_naming_the_field() {
+    let app = spawn_app().await;
+    for (path, field) in [
+        (
+            "/api/v1/enterprises?licence_expiring_within_days=-1",
+            "licence_expiring_within_days",
+        ),
+        (
+            "/api/v1/staff?licence_expiring_within_days=abc",
+            "licence_expiring_within_days",
+        ),
+        (
+            "/api/v1/enterprises?licence_expiring_within_days=99999",
+            "licence_expiring_within_days",
+        ),
+        ("/api/v1/stations?status=gone", "status"),
+        ("/api/v1/customers?status=gone", "status"),
+        ("/api/v1/vehicles?q=", "q"),
+        ("/api/v1/customers?q=%20%20", "q"),
+        (&*format!("/api/v1/devices?q={}", "x".repeat(65)), "q"),
+        ("/api/v1/users?q=%01", "q"),
+        ("/api/v1/enterprises?limit=0", "limit"),
+        ("/api/v1/staff?limit=abc", "limit"),
+        ("/api/v1/stations?format=xml", "format"),
+        ("/api/v1/staff?cursor=nocursor", "cursor"),
+        ("/api/v1/vehicles?enterprise_code=a%2Fb", "enterprise_code"),
+        ("/api/v1/devices?district_code=%E7%AB%99", "district_code"),
+    ] {
+        let (status, answer) = app.get_json(path).await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_query", "{path}: {answer}");
+        assert_eq!(answer["error"]["field"], field, "{path}: {answer}");
+    }
+    // A filter a directory does not have is refused too.
+    let (status, answer) = app
+        .get_json("/api/v1/stations?licence_expiring_within_days=3")
+        .await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (400, &json!("invalid_query"))
+    );
+}
