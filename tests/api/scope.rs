@@ -198,6 +198,28 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/users/{B}-staff/sessions/revoke"),
     ("POST", "/api/v1/users/{B}-admin/sessions/revoke"),
     ("POST", "/api/v1/auth/password"),
+    // Directories (issue 21 item 5): B's records never in A's lists, B's enterprise asked for
+    // by name answers 404.
+    ("GET", "/api/v1/enterprises"),
+    ("GET", "/api/v1/enterprises?q=CANARY"),
+    ("GET", "/api/v1/enterprises?format=csv"),
+    ("GET", "/api/v1/enterprises?enterprise_code={B}"),
+    ("GET", "/api/v1/stations"),
+    ("GET", "/api/v1/stations?q=E"),
+    ("GET", "/api/v1/stations?enterprise_code={B}&format=csv"),
+    ("GET", "/api/v1/staff"),
+    ("GET", "/api/v1/staff?licence_expiring_within_days=3650"),
+    ("GET", "/api/v1/staff?enterprise_code={B}"),
+    ("GET", "/api/v1/vehicles"),
+    ("GET", "/api/v1/vehicles?q=CANARY&format=csv"),
+    ("GET", "/api/v1/vehicles?enterprise_code={B}"),
+    ("GET", "/api/v1/devices"),
+    ("GET", "/api/v1/devices?enterprise_code={B}"),
+    ("GET", "/api/v1/users"),
+    ("GET", "/api/v1/users?format=csv"),
+    ("GET", "/api/v1/users?enterprise_code={B}"),
+    ("GET", "/api/v1/customers?q=CANARY"),
+    ("GET", "/api/v1/customers?q=E&status=active&format=csv"),
 ];
 /// Writes that name nothing but the signed-in user's own session (a live ticket, one's own
 /// password): B's name cannot be put in them, so they are only checked for showing nothing of B.
