@@ -4,6 +4,8 @@
 -- so each name is indexed by its characters and pairs of characters: `directory_grams`,
 -- lower-cased, over GIN. A search for one character asks for that character, a longer one for
 -- all its pairs (`directory_query_grams`), and the name is then checked to contain the text.
+-- The GIN indexes write through (no pending list: registry writes are single rows, and a
+-- search must not scan a backlog).
 
 CREATE FUNCTION directory_grams(name text) RETURNS text[]
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -20,7 +22,19 @@ CREATE FUNCTION directory_query_grams(q text) RETURNS text[]
                       FROM generate_series(1, length(q) - 1) AS i) END
 $$;
 
-CREATE INDEX enterprises_name_grams ON enterprises USING gin (directory_grams(name));
-CREATE INDEX stations_name_grams ON stations USING gin (directory_grams(name));
-CREATE INDEX customers_name_grams ON customers USING gin (directory_grams(name));
-CREATE INDEX staff_name_grams ON staff USING gin (directory_grams(name));
+CREATE INDEX enterprises_name_grams ON enterprises USING gin (directory_grams(name))
+    WITH (fastupdate = off);
+CREATE INDEX stations_name_grams ON stations USING gin (directory_grams(name))
+    WITH (fastupdate = off);
+CREATE INDEX customers_name_grams ON customers USING gin (directory_grams(name))
+    WITH (fastupdate = off);
+CREATE INDEX staff_name_grams ON staff USING gin (directory_grams(name))
+    WITH (fastupdate = off);
+
+-- A code's prefix (`code LIKE 'q%'`): the databases collate as "C.UTF-8", which PostgreSQL 15
+-- does not take for "C" when it turns LIKE into an index range, so the primary keys do not
+-- serve it; text_pattern_ops does.
+CREATE INDEX enterprises_code_prefix ON enterprises (code text_pattern_ops);
+CREATE INDEX stations_code_prefix ON stations (code text_pattern_ops);
+CREATE INDEX customers_code_prefix ON customers (code text_pattern_ops);
+CREATE INDEX staff_no_prefix ON staff (staff_no text_pattern_ops);
