@@ -394,3 +394,192 @@ async fn bad_directory_parameters_are_refused_naming_the_field() {
         (400, &json!("invalid_query"))
     );
 }
+
+/// POSTs a CSV as `token`.
+async fn post_csv(app: &TestApp, path: &str, csv: &str, token: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+/// `(row, column, code)` of each error of a 422.
+fn row_errors(answer: &Value) -> Vec<(u64, String, String)> {
+    answer["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors: {answer}"))
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["column"].as_str().unwrap_or_default().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn csv_imports_of_customers_staff_and_vehicles_are_all_or_nothing() {
+    let app = spawn_app().await;
+    plant(&app).await;
+    let a_admin = app.login("a-admin", PASSWORD).await;
+    let admin = app.admin_token.clone();
+
+    // Customers: every bad row named by line and column, nothing written.
+    let before = count(&app, "customers").await;
+    let bad =
+        "code,enterprise_code,name,kind,phone,address,lon,lat,district_code,full_stock_limit\n\
+               N-1,ENT1,新一,household,1,郑州,113.66,34.76,410105,\n\
+               N-2,ENT1,新二,castle,1,郑州,113.66,34.76,410105,\n\
+               C-WANG,ENT1,重复,household,1,郑州,113.66,34.76,410105,3\n\
+               N-3,ENT2,他家,household,1,郑州,113.66,34.76,410105,\n\
+               N-4,ENT1,远方,household,1,郑州,113.66,34.76,410102,\n\
+               N-1,ENT1,又一,household,1,郑州,113.66,34.76,410105,\n\
+               N-5,ENT1,坏点,household,1,郑州,east,34.76,410105,\n";
+    let (status, answer) = post_csv(&app, "/api/v1/customers/import", bad, &a_admin).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"]["code"], "invalid_rows", "{answer}");
+    assert_eq!(
+        row_errors(&answer),
+        [
+            (3, "kind".to_owned(), "invalid_field".to_owned()),
+            (
+                5,
+                "enterprise_code".to_owned(),
+                "unknown_reference".to_owned()
+            ),
+            (
+                6,
+                "district_code".to_owned(),
+                "district_mismatch".to_owned()
+            ),
+            (7, "code".to_owned(), "already_exists".to_owned()),
+            (8, "lon".to_owned(), "invalid_field".to_owned()),
+        ],
+        "{answer}"
+    );
+    assert_eq!(count(&app, "customers").await, before);
+    // A clash with the registry shows only when writing: still nothing written.
+    let clash = "code,enterprise_code,name,kind,phone,address,lon,lat,district_code\n\
+                 N-1,ENT1,新一,household,1,郑州,113.66,34.76,410105\n\
+                 C-WANG,ENT1,重复,household,1,郑州,113.66,34.76,410105\n";
+    let (status, answer) = post_csv(&app, "/api/v1/customers/import", clash, &a_admin).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        row_errors(&answer),
+        [(3, "code".to_owned(), "already_exists".to_owned())]
+    );
+    assert_eq!(count(&app, "customers").await, before);
+    let good = "code,enterprise_code,name,kind,phone,address,lon,lat,district_code,licence_no\n\
+                N-1,ENT1,新一,household,1,郑州,113.66,34.76,410105,\n\
+                N-2,ENT1,新二,restaurant,1,郑州,113.66,34.76,410105,N2O-7\n";
+    let (status, answer) = post_csv(&app, "/api/v1/customers/import", good, &a_admin).await;
+    assert_eq!((status, &answer["created"]), (200, &json!(2)), "{answer}");
+    let (_, page) = app.get_json("/api/v1/customers?q=新").await;
+    assert_eq!(keys(&page, "code"), ["N-1", "N-2"]);
+
+    // Staff: a number may repeat across enterprises, not within one.
+    let before = count(&app, "staff").await;
+    let staff = "staff_no,enterprise_code,name,role,certificate_no,certificate_expires\n\
+                 S7,ENT1,张三,driver,,\n\
+                 S7,ENT1,李四,driver,,\n\
+                 S8,ENT1,王五,filler,TS-8,\n\
+                 S1,ENT1,重号,driver,,\n";
+    let (status, answer) = post_csv(&app, "/api/v1/staff/import", staff, &admin).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        row_errors(&answer),
+        [
+            (3, "staff_no".to_owned(), "already_exists".to_owned()),
+            (
+                4,
+                "certificate_expires".to_owned(),
+                "invalid_field".to_owned()
+            ),
+        ],
+        "{answer}"
+    );
+    assert_eq!(count(&app, "staff").await, before);
+    let staff = "staff_no,enterprise_code,name,role,certificate_no,certificate_expires\n\
+                 S7,ENT1,张三,driver,,\n\
+                 S7,ENT2,李四,driver,TS-9,2031-01-01\n";
+    let (status, answer) = post_csv(&app, "/api/v1/staff/import", staff, &admin).await;
+    assert_eq!((status, &answer["created"]), (200, &json!(2)), "{answer}");
+    assert_eq!(count(&app, "staff").await, before + 2);
+
+    // Vehicles: A's admin may not register B's.
+    let before = count(&app, "vehicles").await;
+    let vehicles = "plate,enterprise_code\n豫A00001,ENT1\n豫B00002,ENT2\n";
+    let (status, answer) = post_csv(&app, "/api/v1/vehicles/import", vehicles, &a_admin).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        row_errors(&answer),
+        [(
+            3,
+            "enterprise_code".to_owned(),
+            "unknown_reference".to_owned()
+        )]
+    );
+    assert_eq!(count(&app, "vehicles").await, before);
+    let vehicles = "plate,enterprise_code,gps_device_id\n豫A00001,ENT1,\n豫A00003,ENT1,ent1-gps\n";
+    let (status, answer) = post_csv(&app, "/api/v1/vehicles/import", vehicles, &a_admin).await;
+    assert_eq!((status, &answer["created"]), (200, &json!(2)), "{answer}");
+
+    // A file that is not the sheet is refused whole, naming the column.
+    for (path, csv, code, field) in [
+        (
+            "/api/v1/vehicles/import",
+            "plate,enterprise_code,colour\nX,ENT1,red\n",
+            "unknown_field",
+            "colour",
+        ),
+        (
+            "/api/v1/staff/import",
+            "staff_no,name,role\nS9,x,driver\n",
+            "missing_field",
+            "enterprise_code",
+        ),
+    ] {
+        let (status, answer) = post_csv(&app, path, csv, &admin).await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert_eq!(
+            (
+                answer["error"]["code"].as_str(),
+                answer["error"]["field"].as_str()
+            ),
+            (Some(code), Some(field)),
+            "{answer}"
+        );
+    }
+    let (status, answer) = post_csv(
+        &app,
+        "/api/v1/vehicles/import",
+        "plate,enterprise_code\n",
+        &admin,
+    )
+    .await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (400, &json!("invalid_batch_size")),
+        "{answer}"
+    );
+    // Staff of an enterprise may not register in bulk.
+    let a_staff = app.login("a-staff", PASSWORD).await;
+    let (status, _) = post_csv(&app, "/api/v1/vehicles/import", vehicles, &a_staff).await;
+    assert_eq!(status, 403);
+}

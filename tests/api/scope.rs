@@ -220,6 +220,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/users?enterprise_code={B}"),
     ("GET", "/api/v1/customers?q=CANARY"),
     ("GET", "/api/v1/customers?q=E&status=active&format=csv"),
+    // CSV imports (issue 21 item 6): this table sends JSON, refused as such; rows naming B's
+    // enterprise are `directories::csv_imports_of_customers_staff_and_vehicles_are_all_or_nothing`'s.
+    ("POST", "/api/v1/customers/import"),
+    ("POST", "/api/v1/staff/import"),
+    ("POST", "/api/v1/vehicles/import"),
 ];
 /// Writes that name nothing but the signed-in user's own session (a live ticket, one's own
 /// password): B's name cannot be put in them, so they are only checked for showing nothing of B.

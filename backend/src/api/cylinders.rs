@@ -38,7 +38,7 @@ pub struct BadRows {
     errors: Vec<RowError>,
 }
 
-fn bad_rows(errors: Vec<RowError>, what: &str) -> HttpResponse {
+pub(crate) fn bad_rows(errors: Vec<RowError>, what: &str) -> HttpResponse {
     let error = ErrorDetail::new(
         ErrorCode::InvalidRows,
         format!(
@@ -49,7 +49,7 @@ fn bad_rows(errors: Vec<RowError>, what: &str) -> HttpResponse {
     HttpResponse::UnprocessableEntity().json(BadRows { error, errors })
 }
 
-fn row_error(row: usize, e: ErrorDetail) -> RowError {
+pub(crate) fn row_error(row: usize, e: ErrorDetail) -> RowError {
     RowError {
         row,
         column: e.field,

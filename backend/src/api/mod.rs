@@ -15,6 +15,7 @@ pub mod fillings;
 pub mod guard;
 pub mod headers;
 pub mod health;
+pub mod imports;
 pub mod limiter;
 pub mod lists;
 pub mod live;
@@ -167,6 +168,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 resource("/customers", web::post().to(registry::create_customer))
                     .route(web::get().to(lists::customers)),
             )
+            // Before any `/customers/{code}`-like resource, which would take the path.
+            .service(resource(
+                "/customers/import",
+                web::post().to(imports::customers),
+            ))
+            .service(resource("/staff/import", web::post().to(imports::staff)))
+            .service(resource(
+                "/vehicles/import",
+                web::post().to(imports::vehicles),
+            ))
             .service(
                 resource("/staff", web::post().to(registry::create_staff))
                     .route(web::get().to(directories::staff)),

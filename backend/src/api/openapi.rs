@@ -5,7 +5,7 @@
 
 use super::{
     accounts, alerts, auth, basemap, cylinders, density, directories, displays, events, fillings,
-    health, lists, live, public, registry, stats,
+    health, imports, lists, live, public, registry, stats,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -93,6 +93,10 @@ a WebSocket; its messages are described in README.md. Every error is \
         directories::vehicles,
         directories::devices,
         directories::users,
+        // Issue 21 item 6: CSV bulk registration.
+        imports::customers,
+        imports::staff,
+        imports::vehicles,
     ),
     components(schemas(
         shared::ErrorBody,

@@ -77,7 +77,7 @@ fn field_of(constraint: &str, suffix: &str) -> String {
 
 /// The district a place at `location` lies in on the base map: the claimed one (if any) must
 /// be it, and a point outside every district is refused.
-fn place_district(
+pub(crate) fn place_district(
     state: &AppState,
     location: GeoPoint,
     claimed: Option<&DistrictCode>,

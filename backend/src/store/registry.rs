@@ -169,7 +169,7 @@ pub async fn insert_station(
 
 /// Registers a customer.
 pub async fn insert_customer(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
     c: &NewCustomer,
     scope: &Scope,
 ) -> Result<(), WriteError> {
@@ -199,7 +199,11 @@ pub async fn insert_customer(
 }
 
 /// Registers a staff member.
-pub async fn insert_staff(pool: &PgPool, s: &NewStaff, scope: &Scope) -> Result<(), WriteError> {
+pub async fn insert_staff(
+    pool: impl sqlx::PgExecutor<'_>,
+    s: &NewStaff,
+    scope: &Scope,
+) -> Result<(), WriteError> {
     let done = sqlx::query(&format!(
         "INSERT INTO staff (staff_no, enterprise_code, name, role, certificate_no, \
          certificate_expires) SELECT $1, $2, $3, $4, $5, $6 WHERE {}",
@@ -220,7 +224,7 @@ pub async fn insert_staff(pool: &PgPool, s: &NewStaff, scope: &Scope) -> Result<
 
 /// Registers a vehicle.
 pub async fn insert_vehicle(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
     v: &NewVehicle,
     scope: &Scope,
 ) -> Result<(), WriteError> {
