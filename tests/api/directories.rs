@@ -522,6 +522,29 @@ async fn csv_imports_of_customers_staff_and_vehicles_are_all_or_nothing() {
     assert_eq!((status, &answer["created"]), (200, &json!(2)), "{answer}");
     assert_eq!(count(&app, "staff").await, before + 2);
 
+    // A suspended enterprise gets no new records, in bulk neither.
+    sqlx::query("UPDATE enterprises SET status = 'suspended' WHERE code = 'ENT2'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let before = count(&app, "staff").await;
+    let staff = "staff_no,enterprise_code,name,role\nS10,ENT1,甲,driver\nS10,ENT2,乙,driver\n";
+    let (status, answer) = post_csv(&app, "/api/v1/staff/import", staff, &admin).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        row_errors(&answer),
+        [(
+            3,
+            "enterprise_code".to_owned(),
+            "record_inactive".to_owned()
+        )]
+    );
+    assert_eq!(count(&app, "staff").await, before);
+    sqlx::query("UPDATE enterprises SET status = 'active' WHERE code = 'ENT2'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+
     // Vehicles: A's admin may not register B's.
     let before = count(&app, "vehicles").await;
     let vehicles = "plate,enterprise_code\n豫A00001,ENT1\n豫B00002,ENT2\n";

@@ -397,6 +397,20 @@ pub async fn customers(
         .context("reading customers")
 }
 
+/// The status of each enterprise named (one unknown is absent).
+pub async fn enterprise_statuses(
+    pool: &PgPool,
+    codes: &[String],
+) -> anyhow::Result<std::collections::HashMap<String, RecordStatus>> {
+    let rows: Vec<(String, RecordStatus)> =
+        sqlx::query_as("SELECT code, status FROM enterprises WHERE code = ANY($1)")
+            .bind(codes)
+            .fetch_all(pool)
+            .await
+            .context("reading enterprises' status")?;
+    Ok(rows.into_iter().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
