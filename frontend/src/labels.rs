@@ -206,11 +206,11 @@ pub fn medium(lang: Lang, m: Medium) -> String {
     }
 }
 
-/// The filling rules in the order the station view charts them: R00 to R12, then E01 (the
+/// The filling rules in the order the station view charts them: R00 to R13, then E01 (the
 /// platform could not check in time) and E02 (records not yet applied), both refusals.
-pub const FILLING_RULES: [&str; 15] = [
+pub const FILLING_RULES: [&str; 16] = [
     "R00", "R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09", "R10", "R11", "R12",
-    "E01", "E02",
+    "R13", "E01", "E02",
 ];
 
 /// What a filling rule refuses, in a few words; `None` for a code this build does not know.
@@ -237,6 +237,10 @@ pub fn filling_rule(lang: Lang, rule: &str) -> Option<&'static str> {
         "R12" => (
             "前次充装未录入复检记录",
             "No post-fill check after the last filling",
+        ),
+        "R13" => (
+            "单位或站点已暂停/注销",
+            "Enterprise or station suspended or closed",
         ),
         "E01" => ("平台无法核验（拒绝）", "Platform could not check (refused)"),
         "E02" => (
@@ -303,6 +307,7 @@ pub fn alert_kind(lang: Lang, kind: AlertKind) -> &'static str {
         AlertKind::ForeignCylinderFilling => {
             ("充装他人产权气瓶", "Filling another company's cylinder")
         }
+        AlertKind::VehicleSuspended => ("停用车辆载瓶行驶", "Suspended vehicle carrying cylinders"),
     };
     pick(lang, zh, en)
 }

@@ -31,11 +31,13 @@ pub enum AlertKind {
     LateFillingRecord,
     /// A gun was asked to fill a cylinder registered to another enterprise.
     ForeignCylinderFilling,
+    /// A suspended vehicle moves carrying cylinders (once per suspension).
+    VehicleSuspended,
 }
 
 impl AlertKind {
     /// Every kind, in the contract's order.
-    pub const ALL: [AlertKind; 19] = [
+    pub const ALL: [AlertKind; 20] = [
         Self::CylinderOverdue,
         Self::CylinderLifeExpired,
         Self::CylinderScrappedInUse,
@@ -55,6 +57,7 @@ impl AlertKind {
         Self::CylinderLost,
         Self::LateFillingRecord,
         Self::ForeignCylinderFilling,
+        Self::VehicleSuspended,
     ];
 
     /// The stable snake_case name.
@@ -79,6 +82,7 @@ impl AlertKind {
             Self::CylinderLost => "cylinder_lost",
             Self::LateFillingRecord => "late_filling_record",
             Self::ForeignCylinderFilling => "foreign_cylinder_filling",
+            Self::VehicleSuspended => "vehicle_suspended",
         }
     }
 
@@ -101,7 +105,8 @@ impl AlertKind {
             | Self::UnloadedUnknownPlace
             | Self::SuspiciousStop
             | Self::RestrictedZone
-            | Self::ForeignCylinderFilling => Severity::High,
+            | Self::ForeignCylinderFilling
+            | Self::VehicleSuspended => Severity::High,
             Self::FillingRefused
             | Self::TareMismatch
             | Self::DeliveryOffSite

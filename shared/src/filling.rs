@@ -22,7 +22,7 @@ pub struct AuthorizeRequest {
     pub staff_no: StaffNo,
 }
 
-/// A filling rule (README "Filling control"): R00–R12, E01 when the platform cannot decide in
+/// A filling rule (README "Filling control"): R00–R13, E01 when the platform cannot decide in
 /// time and E02 when events about the cylinder are acknowledged and not yet applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -40,6 +40,8 @@ pub enum FillingRule {
     R10,
     R11,
     R12,
+    /// The enterprise or the station is suspended or closed.
+    R13,
     E01,
     E02,
 }
@@ -58,6 +60,7 @@ crate::place::names!(FillingRule {
     R10 => "R10",
     R11 => "R11",
     R12 => "R12",
+    R13 => "R13",
     E01 => "E01",
     E02 => "E02",
 });

@@ -22,6 +22,7 @@ pub mod revision;
 #[cfg(feature = "openapi")]
 pub mod schema;
 pub mod stats;
+pub mod status;
 pub mod time;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};

@@ -6,6 +6,7 @@ use crate::api::state::AppState;
 use crate::error::ApiError;
 use crate::store;
 use crate::store::auth::AuditFilter;
+use crate::store::status::{Collection, NewStatus};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
@@ -225,6 +226,15 @@ pub async fn create_device(
     user.require(&[Role::Admin, Role::EnterpriseAdmin])?;
     let device: NewDevice = read_record(&req, payload).await?;
     user.may_manage(device.enterprise_code.as_str())?;
+    super::status::require_active_enterprise(&state, device.enterprise_code.as_str()).await?;
+    if let Some(station) = &device.station_code {
+        super::status::require_active_station(
+            &state,
+            station.as_str(),
+            device.enterprise_code.as_str(),
+        )
+        .await?;
+    }
     let key = access::new_secret();
     let hash = access::digest(&key);
     store::auth::insert_device(&state.pool, &device, &hash, &user.scope())
@@ -237,8 +247,9 @@ pub async fn create_device(
     }))
 }
 
-/// `POST /api/v1/devices/{device_id}/revoke`: the key stops working at once on this instance
-/// (its device cache is cleared), within `registry_cache_s` on others.
+/// `POST /api/v1/devices/{device_id}/revoke`: closes the device (status `closed`, for ever:
+/// its version bumped, a revision kept); the key stops working at once on this instance (its
+/// device cache is cleared), within `registry_cache_s` on others.
 #[utoipa::path(post, path = "/api/v1/devices/{device_id}/revoke", tag = "auth", security(("bearer" = [])), params(("device_id" = String, Path, description = "The device")), responses((status = 204, description = "Revoked")))]
 pub async fn revoke_device(
     path: web::Path<String>,
@@ -248,15 +259,33 @@ pub async fn revoke_device(
     user.require(&[Role::Admin, Role::EnterpriseAdmin])?;
     let device_id = path.into_inner();
     let scope = user.scope();
-    if store::auth::revoke_device(&state.pool, &device_id, scope.enterprise()).await? {
-        state.devices.clear();
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::client(
-            ErrorCode::NotFound,
-            format!("no live device {device_id}"),
-        ))
+    let no_device = || ApiError::client(ErrorCode::NotFound, format!("no live device {device_id}"));
+    let found = store::status::find(
+        &state.pool,
+        Collection::Devices,
+        &device_id,
+        None,
+        &scope,
+    )
+    .await?
+    .pop()
+    .filter(|d| d.status != RecordStatus::Closed)
+    .ok_or_else(no_device)?;
+    let close = NewStatus {
+        to: RecordStatus::Closed,
+        reason: "revoked",
+        by: &user.username,
+        by_regulator: user.role == Role::Admin,
+    };
+    if store::status::set(&state.pool, Collection::Devices, &found, &close)
+        .await?
+        .is_none()
+    {
+        // Changed meanwhile (revoked or closed by another request).
+        return Err(no_device());
     }
+    state.devices.clear();
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `GET /api/v1/audit` filters.

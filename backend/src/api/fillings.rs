@@ -351,6 +351,8 @@ async fn gather_and_decide(
         enterprise: EnterpriseFacts {
             filling_licence_expires: station.filling_licence_expires,
             gas_licence_expires: station.gas_licence_expires,
+            enterprise_status: station.enterprise_status,
+            station_status: station.station_status,
         },
         cylinder: row.as_ref().map(cylinder_facts).transpose()?,
     };

@@ -27,6 +27,7 @@ pub mod refusals;
 pub mod registry;
 pub mod state;
 pub mod stats;
+pub mod status;
 pub mod text;
 pub mod trace;
 
@@ -148,6 +149,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
             .service(resource("/live/ticket", web::post().to(live::ticket)))
+            .configure(status::routes)
             .service(
                 resource("/enterprises", web::post().to(registry::create_enterprise))
                     .route(web::get().to(directories::enterprises)),

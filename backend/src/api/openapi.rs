@@ -5,7 +5,7 @@
 
 use super::{
     accounts, alerts, auth, basemap, cylinders, density, directories, displays, events, fillings,
-    health, imports, lists, live, public, registry, stats,
+    health, imports, lists, live, public, registry, stats, status,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -45,6 +45,20 @@ a WebSocket; its messages are described in README.md. Every error is \
         accounts::sessions,
         accounts::revoke_session,
         accounts::revoke_sessions,
+        status::suspend_enterprise,
+        status::reinstate_enterprise,
+        status::close_enterprise,
+        status::suspend_station,
+        status::reinstate_station,
+        status::close_station,
+        status::suspend_staff,
+        status::reinstate_staff,
+        status::close_staff,
+        status::suspend_vehicle,
+        status::reinstate_vehicle,
+        status::close_vehicle,
+        status::suspend_device,
+        status::reinstate_device,
         fillings::authorize,
         fillings::record,
         fillings::station_summary,

@@ -1,7 +1,8 @@
 //! Stages 2 and 3: fence membership of each move from the in-memory index (reloaded from
 //! PostGIS when a fence is added), transitions by diff with the vehicle's previous fences, and
 //! the alerts moves raise at once: a vehicle entering or crossing a restricted zone, a vehicle
-//! leaving the corridor it must keep to, a loaded vehicle standing too long away from sites.
+//! leaving the corridor it must keep to, a loaded vehicle standing too long away from sites, a
+//! suspended vehicle moving with cylinders aboard.
 
 use super::positions::Move;
 use crate::rules::fences::{step, FenceIndex, FenceKind, Transition};
@@ -79,6 +80,7 @@ impl FenceStage {
         let plates: Vec<&str> = moves.iter().map(|m| m.plate.as_str()).collect();
         let mut state = store::fences::inside(tx, &plates).await?;
         let (mut standing, loaded) = store::fences::stops(tx, &plates).await?;
+        let suspended = store::status::suspended_vehicles(tx, &plates).await?;
         let mut rows = Vec::new();
         let mut alerts = Vec::new();
         // Only what changed is written back: most moves change neither fences nor stop.
@@ -141,6 +143,9 @@ impl FenceStage {
             if suspicious {
                 alerts.push(stop_alert(mv, &stop, owners));
             }
+            if let (Some(since), true) = (suspended.get(&mv.plate), is_loaded) {
+                alerts.push(suspended_alert(mv, *since, owners));
+            }
             for (fence, kind) in transitions {
                 if let Some(alert) = alert_for(&index, &fence, kind, mv, owners) {
                     alerts.push(alert);
@@ -199,6 +204,33 @@ fn stop_alert(
             "position": {"lon": stop.lon, "lat": stop.lat}, "event_id": mv.event_id,
         }),
         sighting: format!("stop:{}:{}", mv.plate, stop.since.timestamp_micros()),
+    }
+}
+
+/// A suspended vehicle moving with cylinders aboard: once per suspension (the sighting names
+/// when it was suspended), however many fixes follow.
+fn suspended_alert(
+    mv: &Move,
+    since: chrono::DateTime<chrono::Utc>,
+    owners: &HashMap<String, (Option<EnterpriseCode>, Option<DistrictCode>)>,
+) -> NewAlert {
+    let kind = AlertKind::VehicleSuspended;
+    let (enterprise_code, district_code) = owners.get(&mv.plate).cloned().unwrap_or_default();
+    NewAlert {
+        kind,
+        severity: kind.severity(),
+        subject_type: SubjectKind::Vehicle,
+        subject_id: mv.plate.clone(),
+        enterprise_code,
+        district_code,
+        place: Some(mv.to),
+        place_name: None,
+        seen_at: mv.at,
+        evidence: serde_json::json!({
+            "suspended_at": since, "event_id": mv.event_id, "occurred_at": mv.at,
+            "position": {"lon": mv.to.0, "lat": mv.to.1},
+        }),
+        sighting: format!("suspended:{}:{}", mv.plate, since.timestamp_micros()),
     }
 }
 

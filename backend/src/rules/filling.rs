@@ -17,16 +17,21 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use shared::alert::{AlertKind, Severity};
+use shared::auth::RecordStatus;
 use shared::filling::{FillingFlag, FillingRule};
 use shared::ids::StationCode;
 use shared::medium::Medium;
 use shared::place::SubjectKind;
 
-/// The enterprise that runs the station.
+/// The enterprise that runs the station, and the station.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnterpriseFacts {
     pub filling_licence_expires: Option<NaiveDate>,
     pub gas_licence_expires: Option<NaiveDate>,
+    /// The enterprise's status: only an active one fills (R13).
+    pub enterprise_status: RecordStatus,
+    /// The station's status: only an active one fills (R13).
+    pub station_status: RecordStatus,
 }
 
 /// What is known about the cylinder at the gun.
@@ -167,6 +172,24 @@ pub fn decide(facts: &Facts) -> Vec<Reason> {
             ),
         ));
     }
+    let inactive = |what: &str, status: RecordStatus| match status {
+        RecordStatus::Active => None,
+        RecordStatus::Suspended => Some(format!("{what}已暂停")),
+        RecordStatus::Closed => Some(format!("{what}已注销")),
+    };
+    let halted: Vec<String> = [
+        inactive("充装单位", facts.enterprise.enterprise_status),
+        inactive("充装站点", facts.enterprise.station_status),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !halted.is_empty() {
+        out.push(reason(
+            FillingRule::R13,
+            format!("{}，不得充装", halted.join("，")),
+        ));
+    }
     // Rule order for the reader: R12 was pushed with R08/R09; sort by rule name.
     out.sort_by_key(|r| r.rule);
     out
@@ -265,6 +288,8 @@ mod tests {
             enterprise: EnterpriseFacts {
                 filling_licence_expires: Some(day("2030-01-01")),
                 gas_licence_expires: Some(day("2030-01-01")),
+                enterprise_status: RecordStatus::Active,
+                station_status: RecordStatus::Active,
             },
             cylinder: Some(CylinderFacts {
                 medium: Medium::Lpg,
@@ -309,6 +334,23 @@ mod tests {
             c.scrapped = true;
         }
         assert_eq!(rules(&f), ["E02"]);
+    }
+
+    /// A suspended or closed enterprise or station refuses every cylinder (R13), one reason
+    /// naming both when both are halted; a sound cylinder is allowed again once active.
+    #[test]
+    fn a_suspended_or_closed_enterprise_or_station_is_r13() {
+        let mut f = good();
+        f.enterprise.station_status = RecordStatus::Suspended;
+        assert_eq!(rules(&f), ["R13"]);
+        f.enterprise.enterprise_status = RecordStatus::Closed;
+        let reasons = decide(&f);
+        assert_eq!(reasons.len(), 1);
+        assert!(reasons[0].message.contains("充装单位已注销"), "{reasons:?}");
+        assert!(reasons[0].message.contains("充装站点已暂停"), "{reasons:?}");
+        f.enterprise.station_status = RecordStatus::Active;
+        f.enterprise.enterprise_status = RecordStatus::Active;
+        assert_eq!(rules(&f), Vec::<&str>::new());
     }
 
     #[test]
@@ -390,6 +432,11 @@ mod tests {
         if c.last_filled_at.is_some() && !c.previous_filling_post_checked {
             out.push("R12");
         }
+        if f.enterprise.enterprise_status != RecordStatus::Active
+            || f.enterprise.station_status != RecordStatus::Active
+        {
+            out.push("R13");
+        }
         out
     }
 
@@ -405,7 +452,7 @@ mod tests {
         };
         let days = |rng: &mut StdRng| rng.random_range(-3..=3_i64);
         let mut disagreements = 0;
-        let mut refused = [0_u32; 13];
+        let mut refused = [0_u32; 14];
         for _ in 0..100_000 {
             let mut f = base.clone();
             f.gun_medium = if rng.random_bool(0.9) {
@@ -417,6 +464,13 @@ mod tests {
             f.enterprise.filling_licence_expires =
                 rng.random_bool(0.97).then(|| date(&mut rng, &f));
             f.enterprise.gas_licence_expires = rng.random_bool(0.97).then(|| date(&mut rng, &f));
+            let status = |rng: &mut StdRng| match rng.random_range(0..40) {
+                0 => RecordStatus::Suspended,
+                1 => RecordStatus::Closed,
+                _ => RecordStatus::Active,
+            };
+            f.enterprise.enterprise_status = status(&mut rng);
+            f.enterprise.station_status = status(&mut rng);
             if rng.random_bool(0.02) {
                 f.cylinder = None;
             }

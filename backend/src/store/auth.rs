@@ -247,21 +247,23 @@ pub async fn revoke_session(pool: &PgPool, token_hash: &str) -> anyhow::Result<(
     Ok(())
 }
 
-/// The key hashes of every device not revoked (the in-memory key set).
+/// The key hashes of every device not revoked nor closed (the in-memory key set; a suspended
+/// device's key stays in it, as it may be reinstated: `device_by_key` refuses it meanwhile).
 pub async fn key_hashes(pool: &PgPool) -> anyhow::Result<Vec<String>> {
     sqlx::query_scalar(
-        "SELECT key_hash FROM devices WHERE key_hash IS NOT NULL AND revoked_at IS NULL",
+        "SELECT key_hash FROM devices WHERE key_hash IS NOT NULL AND revoked_at IS NULL \
+         AND status <> 'closed'",
     )
     .fetch_all(pool)
     .await
     .context("reading the device keys")
 }
 
-/// The device whose key hashes to `key_hash`, unless revoked.
+/// The device whose key hashes to `key_hash`, unless revoked, suspended or closed.
 pub async fn device_by_key(pool: &PgPool, key_hash: &str) -> anyhow::Result<Option<Device>> {
     sqlx::query_as(
         "SELECT device_id, kind, enterprise_code, vehicle_plate, station_code FROM devices \
-         WHERE key_hash = $1 AND revoked_at IS NULL",
+         WHERE key_hash = $1 AND revoked_at IS NULL AND status = 'active'",
     )
     .bind(key_hash)
     .fetch_optional(pool)
@@ -302,25 +304,6 @@ pub async fn insert_device(
             "devices_enterprise_code_fkey".into(),
         ))
     }
-}
-
-/// Revokes a device's key within `enterprise` (any when `None`); false when there was no such
-/// live device in scope.
-pub async fn revoke_device(
-    pool: &PgPool,
-    device_id: &str,
-    enterprise: Option<&str>,
-) -> anyhow::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE devices SET revoked_at = now() WHERE device_id = $1 AND revoked_at IS NULL \
-         AND ($2::text IS NULL OR enterprise_code = $2)",
-    )
-    .bind(device_id)
-    .bind(enterprise)
-    .execute(pool)
-    .await
-    .context("revoking a device")?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// One audit record.

@@ -18,6 +18,9 @@ pub struct StationRow {
     pub enterprise_code: EnterpriseCode,
     pub filling_licence_expires: Option<NaiveDate>,
     pub gas_licence_expires: Option<NaiveDate>,
+    /// The enterprise's and the station's status (R13).
+    pub enterprise_status: shared::auth::RecordStatus,
+    pub station_status: shared::auth::RecordStatus,
     pub name: String,
     pub district_code: DistrictCode,
     pub lon: f64,
@@ -27,7 +30,8 @@ pub struct StationRow {
 /// A station and its enterprise's licences.
 pub async fn station(pool: &PgPool, code: &str) -> anyhow::Result<Option<StationRow>> {
     sqlx::query_as(
-        "SELECT s.enterprise_code, e.filling_licence_expires, e.gas_licence_expires, s.name, \
+        "SELECT s.enterprise_code, e.filling_licence_expires, e.gas_licence_expires, \
+                e.status AS enterprise_status, s.status AS station_status, s.name, \
                 coalesce(s.district_code, e.district_code) AS district_code, \
                 ST_X(s.location) AS lon, ST_Y(s.location) AS lat \
          FROM stations s JOIN enterprises e ON e.code = s.enterprise_code WHERE s.code = $1",

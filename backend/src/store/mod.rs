@@ -18,6 +18,7 @@ pub mod lookout;
 pub mod registry;
 pub mod revisions;
 pub mod stats;
+pub mod status;
 pub mod vehicles;
 
 use anyhow::Context;

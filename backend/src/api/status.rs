@@ -1,0 +1,584 @@
+//! Status instead of delete (issue 21 item 2): `POST …/{code}/suspend`, `/reinstate` and
+//! `/close` `{"reason"}` for enterprises, stations, staff and vehicles; suspend and reinstate
+//! for devices (their `revoke` is close). Transitions: active → suspended → active
+//! (reinstate), active or suspended → closed, for ever; anything else is 409
+//! `invalid_transition`. Each change bumps the version and keeps a revision with its reason;
+//! the guard audits it. Nothing is deleted.
+//!
+//! Who may: enterprises, the regulators only (a district regulator within its district);
+//! the rest, the record's own enterprise administrator or a regulator — but what a regulator
+//! suspended only a regulator reinstates. A record out of the caller's scope answers 404.
+//! The filling decision's station cache and the device cache of this instance are cleared at
+//! once; other instances follow within `registry_cache_s`.
+
+use super::guard::AuditDetails;
+use super::registry::read_record;
+use crate::access::User;
+use crate::api::state::AppState;
+use crate::error::ApiError;
+use crate::store;
+use crate::store::status::{Collection, NewStatus, StatusRow};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use shared::auth::{RecordStatus, Role, StatusChange, MAX_REASON_CHARS};
+use shared::status::StatusView;
+use shared::{ErrorCode, ErrorDetail};
+
+/// The regulators: they suspend anything in their scope, and lift any suspension.
+const REGULATORS: [Role; 3] = [Role::Admin, Role::CityRegulator, Role::DistrictRegulator];
+/// Who changes the status of an enterprise's stations, staff, vehicles and devices.
+const MANAGERS: [Role; 4] = [
+    Role::Admin,
+    Role::CityRegulator,
+    Role::DistrictRegulator,
+    Role::EnterpriseAdmin,
+];
+
+/// A status change and what it may start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Suspend,
+    Reinstate,
+    Close,
+}
+
+impl Change {
+    fn from(self) -> &'static [RecordStatus] {
+        match self {
+            Self::Suspend => &[RecordStatus::Active],
+            Self::Reinstate => &[RecordStatus::Suspended],
+            Self::Close => &[RecordStatus::Active, RecordStatus::Suspended],
+        }
+    }
+
+    fn to(self) -> RecordStatus {
+        match self {
+            Self::Suspend => RecordStatus::Suspended,
+            Self::Reinstate => RecordStatus::Active,
+            Self::Close => RecordStatus::Closed,
+        }
+    }
+
+    fn done(self) -> &'static str {
+        match self {
+            Self::Suspend => "suspended",
+            Self::Reinstate => "reinstated (a closed record is closed for ever)",
+            Self::Close => "closed",
+        }
+    }
+}
+
+/// `?enterprise_code=`: which enterprise's staff member, when a regulator names a staff number
+/// several enterprises use.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct StaffQuery {
+    /// The staff member's enterprise (an enterprise user's own is implied).
+    enterprise_code: Option<String>,
+}
+
+/// The reason, trimmed: 1 to 500 characters.
+fn reason_of(body: &StatusChange) -> Result<&str, ApiError> {
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::InvalidField,
+                format!("reason: 1 to {MAX_REASON_CHARS} characters saying why"),
+            )
+            .with_field("reason"),
+        ));
+    }
+    Ok(reason)
+}
+
+/// The one record the caller names and may manage: out of its scope, "not found".
+async fn target(
+    state: &AppState,
+    user: &User,
+    collection: Collection,
+    key: &str,
+    enterprise: Option<&str>,
+) -> Result<StatusRow, ApiError> {
+    let roles: &[Role] = if collection == Collection::Enterprises {
+        &REGULATORS
+    } else {
+        &MANAGERS
+    };
+    user.require(roles)?;
+    let mut rows =
+        store::status::find(&state.pool, collection, key, enterprise, &user.scope()).await?;
+    if rows.len() > 1 {
+        return Err(ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::InvalidQuery,
+                format!(
+                    "several enterprises have a {} {key}: name one with ?enterprise_code=",
+                    collection.noun()
+                ),
+            )
+            .with_field("enterprise_code"),
+        ));
+    }
+    rows.pop().ok_or_else(|| {
+        ApiError::client(
+            ErrorCode::NotFound,
+            format!("no {} {key}", collection.noun()),
+        )
+    })
+}
+
+async fn change_status(
+    req: HttpRequest,
+    payload: web::Payload,
+    key: String,
+    enterprise: Option<String>,
+    user: User,
+    state: web::Data<AppState>,
+    collection: Collection,
+    change: Change,
+) -> Result<HttpResponse, ApiError> {
+    let row = target(&state, &user, collection, &key, enterprise.as_deref()).await?;
+    let body: StatusChange = read_record(&req, payload).await?;
+    let reason = reason_of(&body)?;
+    let mut details = serde_json::Map::new();
+    details.insert("record".into(), collection.name().into());
+    details.insert("code".into(), key.clone().into());
+    details.insert("enterprise_code".into(), row.enterprise_code.as_str().into());
+    details.insert("status".into(), change.to().name().into());
+    details.insert("reason".into(), reason.into());
+    req.extensions_mut().insert(AuditDetails(details));
+    let refused = |now: RecordStatus| {
+        ApiError::client(
+            ErrorCode::InvalidTransition,
+            format!(
+                "{} {key} is {}: only {} records can be {}",
+                collection.noun(),
+                now.name(),
+                change
+                    .from()
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                change.done(),
+            ),
+        )
+    };
+    if !change.from().contains(&row.status) {
+        return Err(refused(row.status));
+    }
+    let by_regulator = REGULATORS.contains(&user.role);
+    if change == Change::Reinstate && row.suspended_by_regulator && !by_regulator {
+        return Err(ApiError::client(
+            ErrorCode::Forbidden,
+            format!(
+                "a regulator suspended {} {key}: only a regulator reinstates it",
+                collection.noun()
+            ),
+        ));
+    }
+    let new = NewStatus {
+        to: change.to(),
+        reason,
+        by: &user.username,
+        by_regulator,
+    };
+    let Some(done) = store::status::set(&state.pool, collection, &row, &new).await? else {
+        // Changed by someone else meanwhile.
+        let now = store::status::find(
+            &state.pool,
+            collection,
+            &key,
+            Some(row.enterprise_code.as_str()),
+            &user.scope(),
+        )
+        .await?
+        .pop()
+        .map_or(row.status, |r| r.status);
+        return Err(refused(now));
+    };
+    // This instance stops allowing at once: the gun's station and licence cache, the device
+    // keys. Other instances follow within `registry_cache_s`.
+    state.stations.clear();
+    state.devices.clear();
+    Ok(HttpResponse::Ok().json(StatusView {
+        code: done.key,
+        enterprise_code: done.enterprise_code,
+        status: done.status,
+        status_reason: done.status_reason,
+        status_changed_at: done.status_changed_at,
+        suspended_by_regulator: done.suspended_by_regulator,
+        version: done.version,
+    }))
+}
+
+/// Refuses a new record of a suspended or closed enterprise (409 `record_inactive`, naming
+/// `enterprise_code`). An unknown enterprise passes: the insert names it.
+pub async fn require_active_enterprise(state: &AppState, code: &str) -> Result<(), ApiError> {
+    match store::status::enterprise_status(&state.pool, code).await? {
+        Some(status) if status != RecordStatus::Active => Err(ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::RecordInactive,
+                format!(
+                    "enterprise {code} is {}: it gets no new records",
+                    status.name()
+                ),
+            )
+            .with_field("enterprise_code"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a device bound to a suspended or closed station of `enterprise` (409
+/// `record_inactive`, naming `station_code`). An unknown station passes: the insert names it.
+pub async fn require_active_station(
+    state: &AppState,
+    code: &str,
+    enterprise: &str,
+) -> Result<(), ApiError> {
+    match store::status::station_status(&state.pool, code, enterprise).await? {
+        Some(status) if status != RecordStatus::Active => Err(ApiError::Client(
+            ErrorDetail::new(
+                ErrorCode::RecordInactive,
+                format!("station {code} is {}: nothing new is bound to it", status.name()),
+            )
+            .with_field("station_code"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Mounts the routes (inside `/api/v1`).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(super::resource("/enterprises/{code}/suspend", web::post().to(suspend_enterprise)));
+    cfg.service(super::resource("/enterprises/{code}/reinstate", web::post().to(reinstate_enterprise)));
+    cfg.service(super::resource("/enterprises/{code}/close", web::post().to(close_enterprise)));
+    cfg.service(super::resource("/stations/{code}/suspend", web::post().to(suspend_station)));
+    cfg.service(super::resource("/stations/{code}/reinstate", web::post().to(reinstate_station)));
+    cfg.service(super::resource("/stations/{code}/close", web::post().to(close_station)));
+    cfg.service(super::resource("/staff/{code}/suspend", web::post().to(suspend_staff)));
+    cfg.service(super::resource("/staff/{code}/reinstate", web::post().to(reinstate_staff)));
+    cfg.service(super::resource("/staff/{code}/close", web::post().to(close_staff)));
+    cfg.service(super::resource("/vehicles/{code}/suspend", web::post().to(suspend_vehicle)));
+    cfg.service(super::resource("/vehicles/{code}/reinstate", web::post().to(reinstate_vehicle)));
+    cfg.service(super::resource("/vehicles/{code}/close", web::post().to(close_vehicle)));
+    cfg.service(super::resource("/devices/{device_id}/suspend", web::post().to(suspend_device)));
+    cfg.service(super::resource("/devices/{device_id}/reinstate", web::post().to(reinstate_device)));
+}
+
+/// `POST /api/v1/enterprises/{code}/suspend` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/enterprises/{code}/suspend", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The enterprise")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "its licence was withdrawn"})), responses((status = 200, description = "Suspended", body = shared::status::StatusView)))]
+pub async fn suspend_enterprise(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        None,
+        user,
+        state,
+        Collection::Enterprises,
+        Change::Suspend,
+    )
+    .await
+}
+
+/// `POST /api/v1/enterprises/{code}/reinstate` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/enterprises/{code}/reinstate", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The enterprise")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the licence was renewed"})), responses((status = 200, description = "Active again", body = shared::status::StatusView)))]
+pub async fn reinstate_enterprise(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        None,
+        user,
+        state,
+        Collection::Enterprises,
+        Change::Reinstate,
+    )
+    .await
+}
+
+/// `POST /api/v1/enterprises/{code}/close` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/enterprises/{code}/close", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The enterprise")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the station was demolished"})), responses((status = 200, description = "Closed for ever", body = shared::status::StatusView)))]
+pub async fn close_enterprise(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        None,
+        user,
+        state,
+        Collection::Enterprises,
+        Change::Close,
+    )
+    .await
+}
+
+/// `POST /api/v1/stations/{code}/suspend` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/stations/{code}/suspend", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The station")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "its licence was withdrawn"})), responses((status = 200, description = "Suspended", body = shared::status::StatusView)))]
+pub async fn suspend_station(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        None,
+        user,
+        state,
+        Collection::Stations,
+        Change::Suspend,
+    )
+    .await
+}
+
+/// `POST /api/v1/stations/{code}/reinstate` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/stations/{code}/reinstate", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The station")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the licence was renewed"})), responses((status = 200, description = "Active again", body = shared::status::StatusView)))]
+pub async fn reinstate_station(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        None,
+        user,
+        state,
+        Collection::Stations,
+        Change::Reinstate,
+    )
+    .await
+}
+
+/// `POST /api/v1/stations/{code}/close` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/stations/{code}/close", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The station")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the station was demolished"})), responses((status = 200, description = "Closed for ever", body = shared::status::StatusView)))]
+pub async fn close_station(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        None,
+        user,
+        state,
+        Collection::Stations,
+        Change::Close,
+    )
+    .await
+}
+
+/// `POST /api/v1/staff/{code}/suspend` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/staff/{code}/suspend", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The staff number"), StaffQuery), request_body(content = shared::auth::StatusChange, example = json!({"reason": "its licence was withdrawn"})), responses((status = 200, description = "Suspended", body = shared::status::StatusView)))]
+pub async fn suspend_staff(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    query: Result<web::Query<StaffQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.map_err(super::QueryError::malformed)?;
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        query.into_inner().enterprise_code,
+        user,
+        state,
+        Collection::Staff,
+        Change::Suspend,
+    )
+    .await
+}
+
+/// `POST /api/v1/staff/{code}/reinstate` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/staff/{code}/reinstate", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The staff number"), StaffQuery), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the licence was renewed"})), responses((status = 200, description = "Active again", body = shared::status::StatusView)))]
+pub async fn reinstate_staff(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    query: Result<web::Query<StaffQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.map_err(super::QueryError::malformed)?;
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        query.into_inner().enterprise_code,
+        user,
+        state,
+        Collection::Staff,
+        Change::Reinstate,
+    )
+    .await
+}
+
+/// `POST /api/v1/staff/{code}/close` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/staff/{code}/close", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The staff number"), StaffQuery), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the station was demolished"})), responses((status = 200, description = "Closed for ever", body = shared::status::StatusView)))]
+pub async fn close_staff(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    query: Result<web::Query<StaffQuery>, actix_web::Error>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.map_err(super::QueryError::malformed)?;
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        query.into_inner().enterprise_code,
+        user,
+        state,
+        Collection::Staff,
+        Change::Close,
+    )
+    .await
+}
+
+/// `POST /api/v1/vehicles/{code}/suspend` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/vehicles/{code}/suspend", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The vehicle's plate")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "its licence was withdrawn"})), responses((status = 200, description = "Suspended", body = shared::status::StatusView)))]
+pub async fn suspend_vehicle(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        None,
+        user,
+        state,
+        Collection::Vehicles,
+        Change::Suspend,
+    )
+    .await
+}
+
+/// `POST /api/v1/vehicles/{code}/reinstate` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/vehicles/{code}/reinstate", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The vehicle's plate")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the licence was renewed"})), responses((status = 200, description = "Active again", body = shared::status::StatusView)))]
+pub async fn reinstate_vehicle(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        None,
+        user,
+        state,
+        Collection::Vehicles,
+        Change::Reinstate,
+    )
+    .await
+}
+
+/// `POST /api/v1/vehicles/{code}/close` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/vehicles/{code}/close", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The vehicle's plate")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the station was demolished"})), responses((status = 200, description = "Closed for ever", body = shared::status::StatusView)))]
+pub async fn close_vehicle(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        None,
+        user,
+        state,
+        Collection::Vehicles,
+        Change::Close,
+    )
+    .await
+}
+
+/// `POST /api/v1/devices/{device_id}/suspend` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/devices/{device_id}/suspend", tag = "registry", security(("bearer" = [])), params(("device_id" = String, Path, description = "The device")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "its licence was withdrawn"})), responses((status = 200, description = "Suspended", body = shared::status::StatusView)))]
+pub async fn suspend_device(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        None,
+        user,
+        state,
+        Collection::Devices,
+        Change::Suspend,
+    )
+    .await
+}
+
+/// `POST /api/v1/devices/{device_id}/reinstate` `{"reason"}`.
+#[utoipa::path(post, path = "/api/v1/devices/{device_id}/reinstate", tag = "registry", security(("bearer" = [])), params(("device_id" = String, Path, description = "The device")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the licence was renewed"})), responses((status = 200, description = "Active again", body = shared::status::StatusView)))]
+pub async fn reinstate_device(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    user: User,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    change_status(
+        req,
+        payload,
+        path.into_inner(),
+        None,
+        user,
+        state,
+        Collection::Devices,
+        Change::Reinstate,
+    )
+    .await
+}
