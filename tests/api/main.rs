@@ -31,5 +31,6 @@ mod sim;
 mod stale_facts;
 mod starvation;
 mod stats;
+mod status;
 mod tokens;
 mod walls;

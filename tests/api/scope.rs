@@ -225,6 +225,22 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/customers/import"),
     ("POST", "/api/v1/staff/import"),
     ("POST", "/api/v1/vehicles/import"),
+    // Status instead of delete (issue 21 item 2, branch registry-status): B's records are not
+    // A's to suspend, reinstate or close (nor the Jinshui regulator's: B lies in 410102).
+    ("POST", "/api/v1/enterprises/{B}/suspend"),
+    ("POST", "/api/v1/enterprises/{B}/reinstate"),
+    ("POST", "/api/v1/enterprises/{B}/close"),
+    ("POST", "/api/v1/stations/{B}-ST/suspend"),
+    ("POST", "/api/v1/stations/{B}-ST/reinstate"),
+    ("POST", "/api/v1/stations/{B}-ST/close"),
+    ("POST", "/api/v1/staff/{B}-S/suspend"),
+    ("POST", "/api/v1/staff/{B}-S/reinstate?enterprise_code={B}"),
+    ("POST", "/api/v1/staff/{B}-S/close"),
+    ("POST", "/api/v1/vehicles/CANARY{B}-V/suspend"),
+    ("POST", "/api/v1/vehicles/CANARY{B}-V/reinstate"),
+    ("POST", "/api/v1/vehicles/CANARY{B}-V/close"),
+    ("POST", "/api/v1/devices/{B}-dev/suspend"),
+    ("POST", "/api/v1/devices/{B}-dev/reinstate"),
 ];
 /// Writes that name nothing but the signed-in user's own session (a live ticket, one's own
 /// password): B's name cannot be put in them, so they are only checked for showing nothing of B.

@@ -260,17 +260,11 @@ pub async fn revoke_device(
     let device_id = path.into_inner();
     let scope = user.scope();
     let no_device = || ApiError::client(ErrorCode::NotFound, format!("no live device {device_id}"));
-    let found = store::status::find(
-        &state.pool,
-        Collection::Devices,
-        &device_id,
-        None,
-        &scope,
-    )
-    .await?
-    .pop()
-    .filter(|d| d.status != RecordStatus::Closed)
-    .ok_or_else(no_device)?;
+    let found = store::status::find(&state.pool, Collection::Devices, &device_id, None, &scope)
+        .await?
+        .pop()
+        .filter(|d| d.status != RecordStatus::Closed)
+        .ok_or_else(no_device)?;
     let close = NewStatus {
         to: RecordStatus::Closed,
         reason: "revoked",

@@ -121,10 +121,11 @@ async fn target(
             .with_field("enterprise_code"),
         ));
     }
+    // The code is not echoed: it may be all a caller outside the scope knows of the record.
     rows.pop().ok_or_else(|| {
         ApiError::client(
             ErrorCode::NotFound,
-            format!("no {} {key}", collection.noun()),
+            format!("no such {} in your scope", collection.noun()),
         )
     })
 }
@@ -145,7 +146,10 @@ async fn change_status(
     let mut details = serde_json::Map::new();
     details.insert("record".into(), collection.name().into());
     details.insert("code".into(), key.clone().into());
-    details.insert("enterprise_code".into(), row.enterprise_code.as_str().into());
+    details.insert(
+        "enterprise_code".into(),
+        row.enterprise_code.as_str().into(),
+    );
     details.insert("status".into(), change.to().name().into());
     details.insert("reason".into(), reason.into());
     req.extensions_mut().insert(AuditDetails(details));
@@ -243,7 +247,10 @@ pub async fn require_active_station(
         Some(status) if status != RecordStatus::Active => Err(ApiError::Client(
             ErrorDetail::new(
                 ErrorCode::RecordInactive,
-                format!("station {code} is {}: nothing new is bound to it", status.name()),
+                format!(
+                    "station {code} is {}: nothing new is bound to it",
+                    status.name()
+                ),
             )
             .with_field("station_code"),
         )),
@@ -253,20 +260,62 @@ pub async fn require_active_station(
 
 /// Mounts the routes (inside `/api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(super::resource("/enterprises/{code}/suspend", web::post().to(suspend_enterprise)));
-    cfg.service(super::resource("/enterprises/{code}/reinstate", web::post().to(reinstate_enterprise)));
-    cfg.service(super::resource("/enterprises/{code}/close", web::post().to(close_enterprise)));
-    cfg.service(super::resource("/stations/{code}/suspend", web::post().to(suspend_station)));
-    cfg.service(super::resource("/stations/{code}/reinstate", web::post().to(reinstate_station)));
-    cfg.service(super::resource("/stations/{code}/close", web::post().to(close_station)));
-    cfg.service(super::resource("/staff/{code}/suspend", web::post().to(suspend_staff)));
-    cfg.service(super::resource("/staff/{code}/reinstate", web::post().to(reinstate_staff)));
-    cfg.service(super::resource("/staff/{code}/close", web::post().to(close_staff)));
-    cfg.service(super::resource("/vehicles/{code}/suspend", web::post().to(suspend_vehicle)));
-    cfg.service(super::resource("/vehicles/{code}/reinstate", web::post().to(reinstate_vehicle)));
-    cfg.service(super::resource("/vehicles/{code}/close", web::post().to(close_vehicle)));
-    cfg.service(super::resource("/devices/{device_id}/suspend", web::post().to(suspend_device)));
-    cfg.service(super::resource("/devices/{device_id}/reinstate", web::post().to(reinstate_device)));
+    cfg.service(super::resource(
+        "/enterprises/{code}/suspend",
+        web::post().to(suspend_enterprise),
+    ));
+    cfg.service(super::resource(
+        "/enterprises/{code}/reinstate",
+        web::post().to(reinstate_enterprise),
+    ));
+    cfg.service(super::resource(
+        "/enterprises/{code}/close",
+        web::post().to(close_enterprise),
+    ));
+    cfg.service(super::resource(
+        "/stations/{code}/suspend",
+        web::post().to(suspend_station),
+    ));
+    cfg.service(super::resource(
+        "/stations/{code}/reinstate",
+        web::post().to(reinstate_station),
+    ));
+    cfg.service(super::resource(
+        "/stations/{code}/close",
+        web::post().to(close_station),
+    ));
+    cfg.service(super::resource(
+        "/staff/{code}/suspend",
+        web::post().to(suspend_staff),
+    ));
+    cfg.service(super::resource(
+        "/staff/{code}/reinstate",
+        web::post().to(reinstate_staff),
+    ));
+    cfg.service(super::resource(
+        "/staff/{code}/close",
+        web::post().to(close_staff),
+    ));
+    cfg.service(super::resource(
+        "/vehicles/{code}/suspend",
+        web::post().to(suspend_vehicle),
+    ));
+    cfg.service(super::resource(
+        "/vehicles/{code}/reinstate",
+        web::post().to(reinstate_vehicle),
+    ));
+    cfg.service(super::resource(
+        "/vehicles/{code}/close",
+        web::post().to(close_vehicle),
+    ));
+    cfg.service(super::resource(
+        "/devices/{device_id}/suspend",
+        web::post().to(suspend_device),
+    ));
+    cfg.service(super::resource(
+        "/devices/{device_id}/reinstate",
+        web::post().to(reinstate_device),
+    ));
 }
 
 /// `POST /api/v1/enterprises/{code}/suspend` `{"reason"}`.

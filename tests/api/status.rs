@@ -1,0 +1,741 @@
+//! Issue 21 item 2: status instead of delete. Enterprises, stations, staff, vehicles and
+//! devices are suspended, reinstated and closed with a reason (never deleted); each change
+//! bumps the version and keeps a revision. A suspended or closed enterprise or station is
+//! refused at the gun (R13), a suspended device's key is refused, a suspended vehicle moving
+//! with cylinders raises `vehicle_suspended`; what a regulator suspended only a regulator
+//! reinstates; another enterprise learns nothing and changes nothing.
+
+use crate::access::PASSWORD;
+use crate::common::{enterprise, station, TestApp};
+use crate::filling::{ask, check, cylinder, rules};
+use reqwest::Method;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// A POST as `token` (the administrator's when `None`).
+async fn post(app: &TestApp, token: Option<&str>, path: &str, body: &Value) -> (u16, Value) {
+    let token = token.unwrap_or(&app.admin_token);
+    app.send_json(Method::POST, path, Some(body), Some(token))
+        .await
+}
+
+fn why(reason: &str) -> Value {
+    json!({"reason": reason})
+}
+
+/// A record's stored status, reason, version and who suspended it.
+async fn row(app: &TestApp, table: &str, key_column: &str, key: &str) -> Value {
+    let row: (String, Option<String>, i64, bool) = sqlx::query_as(&format!(
+        "SELECT status, status_reason, version, suspended_by_regulator FROM {table} \
+         WHERE {key_column} = $1"
+    ))
+    .bind(key)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    json!({"status": row.0, "reason": row.1, "version": row.2, "by_regulator": row.3})
+}
+
+async fn revisions(app: &TestApp, kind: &str, key: &str) -> Vec<(i64, Option<String>, Value)> {
+    sqlx::query_as(
+        "SELECT version, reason, changes FROM revisions WHERE record_kind = $1 \
+         AND record_key = $2 ORDER BY version",
+    )
+    .bind(kind)
+    .bind(key)
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap()
+}
+
+async fn new_user(app: &TestApp, username: &str, role: &str, enterprise: Option<&str>) -> String {
+    let mut body = json!({"username": username, "password": PASSWORD, "role": role});
+    if let Some(code) = enterprise {
+        body["enterprise_code"] = json!(code);
+    }
+    if role == "district_regulator" {
+        body["district_code"] = json!("410105");
+    }
+    let (status, answer) = app.post_json("/api/v1/users", &body).await;
+    assert_eq!(status, 201, "{username}: {answer}");
+    app.login(username, PASSWORD).await
+}
+
+/// A device registered with a known id; returns its key.
+async fn device(app: &TestApp, id: &str, enterprise: &str, extra: Value) -> String {
+    let mut body = json!({"device_id": id, "kind": "gps", "enterprise_code": enterprise});
+    if let (Some(b), Value::Object(more)) = (body.as_object_mut(), extra) {
+        b.extend(more);
+    }
+    let (status, answer) = app.post_json("/api/v1/devices", &body).await;
+    assert_eq!(status, 201, "device: {answer}");
+    answer["key"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn each_transition_and_each_wrong_one_with_version_revision_and_audit() {
+    let app = crate::common::spawn_app().await;
+    app.seed_registry().await;
+    assert_eq!(
+        app.post_json(
+            "/api/v1/vehicles",
+            &json!({"plate": "豫A10001", "enterprise_code": "ENT1"})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        app.post_json("/api/v1/enterprises", &enterprise("ENT9"))
+            .await
+            .0,
+        201
+    );
+    device(&app, "DEV-1", "ENT1", json!({})).await;
+    // (path prefix, table, key column, key, revision key)
+    let records = [
+        (
+            "/api/v1/enterprises/ENT9",
+            "enterprises",
+            "code",
+            "ENT9",
+            "ENT9",
+        ),
+        ("/api/v1/stations/ST1", "stations", "code", "ST1", "ST1"),
+        ("/api/v1/staff/S1", "staff", "staff_no", "S1", "ENT1/S1"),
+        (
+            "/api/v1/vehicles/豫A10001",
+            "vehicles",
+            "plate",
+            "豫A10001",
+            "豫A10001",
+        ),
+    ];
+    for (path, table, column, key, revision_key) in records {
+        let before = row(&app, table, column, key).await;
+        assert_eq!(before["status"], "active");
+        assert_eq!(before["version"], 1);
+        // Bad reasons change nothing.
+        for bad in [
+            json!({"reason": ""}),
+            json!({"reason": "   "}),
+            json!({"reason": "长".repeat(501)}),
+            json!({}),
+            json!({"reason": "x", "extra": 1}),
+            json!({"reason": 5}),
+        ] {
+            let (status, answer) = post(&app, None, &format!("{path}/suspend"), &bad).await;
+            assert_eq!(status, 400, "{path} {bad}: {answer}");
+            assert!(answer["error"]["field"].is_string(), "{answer}");
+        }
+        assert_eq!(row(&app, table, column, key).await, before, "{path}");
+        // Wrong transitions from active.
+        let (status, answer) = post(&app, None, &format!("{path}/reinstate"), &why("x")).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (409, Some("invalid_transition")),
+            "{path}: {answer}"
+        );
+        let (status, answer) = post(&app, None, &format!("{path}/suspend"), &why("停业整顿")).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+        assert_eq!(answer["status"], "suspended");
+        assert_eq!(answer["status_reason"], "停业整顿");
+        assert_eq!(answer["version"], 2);
+        assert_eq!(answer["code"], key);
+        assert_eq!(answer["suspended_by_regulator"], true);
+        let (status, answer) = post(&app, None, &format!("{path}/suspend"), &why("x")).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (409, Some("invalid_transition"))
+        );
+        let (status, answer) =
+            post(&app, None, &format!("{path}/reinstate"), &why("整改完成")).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+        assert_eq!(
+            (answer["status"].as_str(), answer["version"].as_i64()),
+            (Some("active"), Some(3))
+        );
+        let (status, answer) = post(&app, None, &format!("{path}/close"), &why("注销")).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+        assert_eq!(
+            (answer["status"].as_str(), answer["version"].as_i64()),
+            (Some("closed"), Some(4))
+        );
+        // Closed is final.
+        for verb in ["suspend", "reinstate", "close"] {
+            let (status, answer) = post(&app, None, &format!("{path}/{verb}"), &why("x")).await;
+            assert_eq!(
+                (status, answer["error"]["code"].as_str()),
+                (409, Some("invalid_transition")),
+                "{path} {verb}: {answer}"
+            );
+        }
+        let after = row(&app, table, column, key).await;
+        assert_eq!(
+            after,
+            json!({"status": "closed", "reason": "注销", "version": 4, "by_regulator": false})
+        );
+        let kept = revisions(&app, table, revision_key).await;
+        assert_eq!(
+            kept.iter().map(|r| (r.0, r.1.clone())).collect::<Vec<_>>(),
+            [
+                (2, Some("停业整顿".to_owned())),
+                (3, Some("整改完成".to_owned())),
+                (4, Some("注销".to_owned()))
+            ],
+            "{path}"
+        );
+        assert_eq!(kept[0].2["status"], json!(["active", "suspended"]));
+        assert_eq!(kept[2].2["status"], json!(["active", "closed"]));
+        // Audited, with the reason.
+        let (_, audit) = app.get_json("/api/v1/audit?limit=1000").await;
+        assert!(
+            audit["items"].as_array().unwrap().iter().any(|r| {
+                r["details"]["reason"] == "停业整顿" && r["details"]["record"] == table
+            }),
+            "{path}: {audit}"
+        );
+        // Unknown: 404.
+        let unknown = path.replace(key, "NOPE");
+        let (status, _) = post(&app, None, &format!("{unknown}/suspend"), &why("x")).await;
+        assert_eq!(status, 404, "{unknown}");
+    }
+    // Nothing was deleted.
+    for (table, n) in [
+        ("enterprises", 2_i64),
+        ("stations", 2),
+        ("staff", 1),
+        ("vehicles", 1),
+    ] {
+        let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert!(count >= n, "{table}");
+    }
+    // Devices: suspend and reinstate; revoke is close, final.
+    let (status, answer) = post(&app, None, "/api/v1/devices/DEV-1/suspend", &why("丢失")).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("suspended")),
+        "{answer}"
+    );
+    let (status, answer) = post(&app, None, "/api/v1/devices/DEV-1/reinstate", &why("找回")).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("active")),
+        "{answer}"
+    );
+    let (status, _) = post(&app, None, "/api/v1/devices/DEV-1/revoke", &json!({})).await;
+    assert_eq!(status, 204);
+    let after = row(&app, "devices", "device_id", "DEV-1").await;
+    assert_eq!(
+        (after["status"].as_str(), after["version"].as_i64()),
+        (Some("closed"), Some(4))
+    );
+    for verb in ["suspend", "reinstate"] {
+        let (status, answer) = post(
+            &app,
+            None,
+            &format!("/api/v1/devices/DEV-1/{verb}"),
+            &why("x"),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (409, Some("invalid_transition"))
+        );
+    }
+    let (status, _) = post(&app, None, "/api/v1/devices/DEV-1/revoke", &json!({})).await;
+    assert_eq!(status, 404, "revoked once");
+}
+
+/// Authorize allowed → suspend the station → R13 → reinstate → allowed; the same for the
+/// enterprise; a closed station stays refused.
+#[tokio::test]
+async fn a_suspended_enterprise_or_station_is_refused_at_the_gun_with_r13() {
+    let app = crate::common::spawn_app().await;
+    let controller = app.seed_registry_with_controller().await;
+    cylinder(&app, "OK", "ST1", json!({})).await;
+    let (status, body) = app
+        .post_events(
+            &json!({"events": [check("OK", "pre", true, &chrono::Utc::now().to_rfc3339())]}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    app.wait_until(|| async {
+        app.authorize(&controller, ask("OK", "ST1", "LPG")).await.1["allowed"] == true
+    })
+    .await;
+    for path in ["/api/v1/stations/ST1", "/api/v1/enterprises/ENT1"] {
+        let (status, answer) =
+            post(&app, None, &format!("{path}/suspend"), &why("检查不合格")).await;
+        assert_eq!(status, 200, "{answer}");
+        let (status, answer) = app.authorize(&controller, ask("OK", "ST1", "LPG")).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            (answer["allowed"].as_bool(), rules(&answer)),
+            (Some(false), vec!["R13".to_owned()]),
+            "{path} suspended: {answer}"
+        );
+        let (status, answer) =
+            post(&app, None, &format!("{path}/reinstate"), &why("整改完成")).await;
+        assert_eq!(status, 200, "{answer}");
+        let (_, answer) = app.authorize(&controller, ask("OK", "ST1", "LPG")).await;
+        assert_eq!(answer["allowed"], true, "{path} reinstated: {answer}");
+    }
+    let (status, _) = post(&app, None, "/api/v1/stations/ST1/close", &why("拆除")).await;
+    assert_eq!(status, 200);
+    let (_, answer) = app.authorize(&controller, ask("OK", "ST1", "LPG")).await;
+    assert_eq!(rules(&answer), ["R13"], "{answer}");
+}
+
+#[tokio::test]
+async fn a_suspended_device_key_is_refused_and_works_again_once_reinstated() {
+    let app = crate::common::spawn_app().await;
+    app.seed_registry().await;
+    let key = device(&app, "DEV-S", "ENT1", json!({})).await;
+    let fix = || json!({"events": [crate::common::gps("豫A20001", 113.62, 34.75, &chrono::Utc::now().to_rfc3339())]});
+    assert_eq!(app.post_events_as(&key, &fix()).await.0, 202);
+    let (status, _) = post(
+        &app,
+        None,
+        "/api/v1/devices/DEV-S/suspend",
+        &why("疑似被盗"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, answer) = app.post_events_as(&key, &fix()).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{answer}"
+    );
+    let (status, _) = post(&app, None, "/api/v1/devices/DEV-S/reinstate", &why("找回")).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.post_events_as(&key, &fix()).await.0, 202);
+    // Closed (revoked): refused for ever.
+    assert_eq!(
+        post(&app, None, "/api/v1/devices/DEV-S/revoke", &json!({}))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(app.post_events_as(&key, &fix()).await.0, 401);
+}
+
+#[tokio::test]
+async fn what_a_regulator_suspended_only_a_regulator_reinstates() {
+    let app = crate::common::spawn_app().await;
+    app.seed_registry().await;
+    let ent_admin = new_user(&app, "ent1-admin", "enterprise_admin", Some("ENT1")).await;
+    let ent_staff = new_user(&app, "ent1-staff", "enterprise_staff", Some("ENT1")).await;
+    let district = new_user(&app, "jinshui", "district_regulator", None).await;
+    // The regulator (the administrator) suspends ST1: the enterprise cannot lift it.
+    assert_eq!(
+        post(&app, None, "/api/v1/stations/ST1/suspend", &why("违规充装"))
+            .await
+            .0,
+        200
+    );
+    let before = row(&app, "stations", "code", "ST1").await;
+    assert_eq!(before["by_regulator"], true);
+    let (status, answer) = post(
+        &app,
+        Some(&ent_admin),
+        "/api/v1/stations/ST1/reinstate",
+        &why("我们改好了"),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{answer}"
+    );
+    assert_eq!(row(&app, "stations", "code", "ST1").await, before);
+    // A district regulator of the enterprise's district lifts it.
+    let (status, answer) = post(
+        &app,
+        Some(&district),
+        "/api/v1/stations/ST1/reinstate",
+        &why("复查合格"),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    // The enterprise suspends and reinstates its own station and staff.
+    for path in ["/api/v1/stations/ST2", "/api/v1/staff/S1"] {
+        let (status, answer) = post(
+            &app,
+            Some(&ent_admin),
+            &format!("{path}/suspend"),
+            &why("休假"),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["suspended_by_regulator"].as_bool()),
+            (200, Some(false)),
+            "{answer}"
+        );
+        let (status, answer) = post(
+            &app,
+            Some(&ent_admin),
+            &format!("{path}/reinstate"),
+            &why("回岗"),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    // Enterprises are the regulators' only; staff change nothing.
+    let before = row(&app, "enterprises", "code", "ENT1").await;
+    for token in [&ent_admin, &ent_staff] {
+        let (status, _) = post(
+            &app,
+            Some(token),
+            "/api/v1/enterprises/ENT1/suspend",
+            &why("x"),
+        )
+        .await;
+        assert_eq!(status, 403);
+    }
+    let (status, _) = post(
+        &app,
+        Some(&ent_staff),
+        "/api/v1/stations/ST2/suspend",
+        &why("x"),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(row(&app, "enterprises", "code", "ENT1").await, before);
+    assert_eq!(
+        post(
+            &app,
+            Some(&district),
+            "/api/v1/enterprises/ENT1/suspend",
+            &why("吊销许可")
+        )
+        .await
+        .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn another_enterprise_cannot_change_the_status_of_a_records_and_learns_nothing() {
+    let app = crate::common::spawn_app().await;
+    app.seed_registry().await;
+    assert_eq!(
+        app.post_json("/api/v1/enterprises", &enterprise("ENT2"))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        app.post_json(
+            "/api/v1/vehicles",
+            &json!({"plate": "豫A30001", "enterprise_code": "ENT1"})
+        )
+        .await
+        .0,
+        201
+    );
+    device(&app, "DEV-A", "ENT1", json!({})).await;
+    let b_admin = new_user(&app, "ent2-admin", "enterprise_admin", Some("ENT2")).await;
+    let other_district = {
+        let body = json!({"username": "zhongyuan", "password": PASSWORD,
+                          "role": "district_regulator", "district_code": "410102"});
+        assert_eq!(app.post_json("/api/v1/users", &body).await.0, 201);
+        app.login("zhongyuan", PASSWORD).await
+    };
+    let targets = [
+        ("/api/v1/stations/ST1", "stations", "code", "ST1"),
+        ("/api/v1/staff/S1", "staff", "staff_no", "S1"),
+        ("/api/v1/vehicles/豫A30001", "vehicles", "plate", "豫A30001"),
+        ("/api/v1/devices/DEV-A", "devices", "device_id", "DEV-A"),
+    ];
+    for (path, table, column, key) in targets {
+        let before = row(&app, table, column, key).await;
+        for token in [&b_admin, &other_district] {
+            for verb in ["suspend", "reinstate", "close"] {
+                if table == "devices" && verb == "close" {
+                    continue;
+                }
+                let (status, answer) = post(
+                    &app,
+                    Some(token),
+                    &format!("{path}/{verb}"),
+                    &why("hostile"),
+                )
+                .await;
+                assert_eq!(status, 404, "{path}/{verb}: {answer}");
+                assert!(!answer.to_string().contains(key), "{answer}");
+            }
+        }
+        assert_eq!(row(&app, table, column, key).await, before, "{path}");
+    }
+    let staff_named = "/api/v1/staff/S1/suspend?enterprise_code=ENT1";
+    assert_eq!(
+        post(&app, Some(&b_admin), staff_named, &why("hostile"))
+            .await
+            .0,
+        404
+    );
+    let before = row(&app, "enterprises", "code", "ENT1").await;
+    assert_eq!(
+        post(
+            &app,
+            Some(&other_district),
+            "/api/v1/enterprises/ENT1/suspend",
+            &why("x")
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        post(
+            &app,
+            Some(&b_admin),
+            "/api/v1/enterprises/ENT1/suspend",
+            &why("x")
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(row(&app, "enterprises", "code", "ENT1").await, before);
+}
+
+/// Staff numbers are unique per enterprise: a regulator names the enterprise when two share
+/// one; an enterprise administrator's own is implied.
+#[tokio::test]
+async fn a_staff_number_two_enterprises_use_is_named_with_its_enterprise() {
+    let app = crate::common::spawn_app().await;
+    app.seed_registry().await;
+    assert_eq!(
+        app.post_json("/api/v1/enterprises", &enterprise("ENT2"))
+            .await
+            .0,
+        201
+    );
+    let staff =
+        json!({"staff_no": "S1", "enterprise_code": "ENT2", "name": "李四", "role": "driver"});
+    assert_eq!(app.post_json("/api/v1/staff", &staff).await.0, 201);
+    let (status, answer) = post(&app, None, "/api/v1/staff/S1/suspend", &why("x")).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"]["field"], "enterprise_code");
+    let (status, answer) = post(
+        &app,
+        None,
+        "/api/v1/staff/S1/suspend?enterprise_code=ENT2",
+        &why("证书过期"),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["enterprise_code"].as_str()),
+        (200, Some("ENT2")),
+        "{answer}"
+    );
+    let (status, _) = post(&app, None, "/api/v1/staff/S1/suspend?bogus=1", &why("x")).await;
+    assert_eq!(status, 400);
+    let ent1: String =
+        sqlx::query_scalar("SELECT status FROM staff WHERE enterprise_code = 'ENT1'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(ent1, "active");
+    let ent1_admin = new_user(&app, "ent1-admin", "enterprise_admin", Some("ENT1")).await;
+    let (status, answer) = post(
+        &app,
+        Some(&ent1_admin),
+        "/api/v1/staff/S1/suspend",
+        &why("休假"),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["enterprise_code"].as_str()),
+        (200, Some("ENT1")),
+        "{answer}"
+    );
+    assert_eq!(revisions(&app, "staff", "ENT2/S1").await.len(), 1);
+    assert_eq!(revisions(&app, "staff", "ENT1/S1").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_suspended_enterprise_or_station_gets_no_new_records() {
+    let app = crate::common::spawn_app().await;
+    app.seed_registry().await;
+    assert_eq!(
+        post(&app, None, "/api/v1/stations/ST2/suspend", &why("整改"))
+            .await
+            .0,
+        200
+    );
+    let (status, answer) = post(&app, None, "/api/v1/devices",
+        &json!({"device_id": "DEV-X", "kind": "controller", "enterprise_code": "ENT1", "station_code": "ST2"})).await;
+    assert_eq!(
+        (
+            status,
+            answer["error"]["code"].as_str(),
+            answer["error"]["field"].as_str()
+        ),
+        (409, Some("record_inactive"), Some("station_code")),
+        "{answer}"
+    );
+    assert_eq!(
+        post(&app, None, "/api/v1/enterprises/ENT1/suspend", &why("吊销"))
+            .await
+            .0,
+        200
+    );
+    let counts = || async {
+        let n: (i64, i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM stations), (SELECT count(*) FROM customers), \
+             (SELECT count(*) FROM staff), (SELECT count(*) FROM vehicles), \
+             (SELECT count(*) FROM devices)",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        n
+    };
+    let before = counts().await;
+    let writes = [
+        (
+            "/api/v1/stations",
+            station("ST9", "ENT1", "九号站", 113.62, 34.75),
+        ),
+        (
+            "/api/v1/customers",
+            json!({"code": "C9", "enterprise_code": "ENT1", "name": "某饭店",
+            "kind": "restaurant", "phone": "13800000009", "address": "金水路9号",
+            "location": {"lon": 113.66, "lat": 34.76}, "district_code": "410105"}),
+        ),
+        (
+            "/api/v1/staff",
+            json!({"staff_no": "S9", "enterprise_code": "ENT1", "name": "王五", "role": "driver"}),
+        ),
+        (
+            "/api/v1/vehicles",
+            json!({"plate": "豫A90009", "enterprise_code": "ENT1"}),
+        ),
+        (
+            "/api/v1/devices",
+            json!({"device_id": "DEV-9", "kind": "gps", "enterprise_code": "ENT1"}),
+        ),
+    ];
+    for (path, body) in writes {
+        let (status, answer) = app.post_json(path, &body).await;
+        assert_eq!(
+            (
+                status,
+                answer["error"]["code"].as_str(),
+                answer["error"]["field"].as_str()
+            ),
+            (409, Some("record_inactive"), Some("enterprise_code")),
+            "{path}: {answer}"
+        );
+    }
+    assert_eq!(counts().await, before);
+    assert_eq!(
+        post(
+            &app,
+            None,
+            "/api/v1/enterprises/ENT1/reinstate",
+            &why("恢复")
+        )
+        .await
+        .0,
+        200
+    );
+    let (status, answer) = app
+        .post_json(
+            "/api/v1/vehicles",
+            &json!({"plate": "豫A90009", "enterprise_code": "ENT1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+}
+
+/// A suspended vehicle's fixes still arrive and are applied; carrying cylinders it raises one
+/// `vehicle_suspended` alert per suspension, not one per fix; an empty one raises none.
+#[tokio::test]
+async fn a_suspended_vehicle_carrying_cylinders_raises_one_alert_per_suspension() {
+    let app = crate::common::spawn_app().await;
+    app.seed_registry().await;
+    for plate in ["豫A40001", "豫A40002"] {
+        let body = json!({"plate": plate, "enterprise_code": "ENT1"});
+        assert_eq!(app.post_json("/api/v1/vehicles", &body).await.0, 201);
+    }
+    cylinder(&app, "V1", "ST1", json!({})).await;
+    let t0 = chrono::Utc::now() - chrono::Duration::minutes(30);
+    let at = |m: i64| (t0 + chrono::Duration::minutes(m)).to_rfc3339();
+    for (plate, tags) in [("豫A40001", json!(["T-V1"])), ("豫A40002", json!([]))] {
+        let ble = json!({"id": Uuid::new_v4(), "kind": "ble", "vehicle_plate": plate,
+                         "tag_ids": tags, "occurred_at": at(0)});
+        assert_eq!(app.post_events(&json!({"events": [ble]})).await.0, 202);
+    }
+    app.wait_until(|| async {
+        let loaded: Option<i32> = sqlx::query_scalar(
+            "SELECT cardinality(tag_ids) FROM vehicle_tags WHERE plate = '豫A40001'",
+        )
+        .fetch_optional(&app.db.pool)
+        .await
+        .unwrap();
+        loaded == Some(1)
+    })
+    .await;
+    for plate in ["豫A40001", "豫A40002"] {
+        let (status, answer) = post(
+            &app,
+            None,
+            &format!("/api/v1/vehicles/{plate}/suspend"),
+            &why("无道路运输证"),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    for m in 1..=4 {
+        for plate in ["豫A40001", "豫A40002"] {
+            let fix = crate::common::gps(
+                plate,
+                113.70 + 0.001 * f64::from(u8::try_from(m).unwrap()),
+                34.80,
+                &at(m),
+            );
+            assert_eq!(app.post_events(&json!({"events": [fix]})).await.0, 202);
+        }
+    }
+    // Every fix applied: each vehicle is where its last fix put it.
+    let last = t0 + chrono::Duration::minutes(4);
+    app.wait_until(|| async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM vehicle_positions WHERE plate IN ('豫A40001', '豫A40002') \
+             AND occurred_at >= $1",
+        )
+        .bind(last)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        n == 2
+    })
+    .await;
+    app.wait_until(|| async { !vehicle_alerts(&app).await.is_empty() })
+        .await;
+    let items = vehicle_alerts(&app).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(
+        items[0]["subject"],
+        json!({"type": "vehicle", "id": "豫A40001"})
+    );
+    assert_eq!(items[0]["severity"], "high");
+    assert_eq!(items[0]["count"], 1, "once per suspension: {items:?}");
+}
+
+async fn vehicle_alerts(app: &TestApp) -> Vec<Value> {
+    app.get_json("/api/v1/alerts?kind=vehicle_suspended")
+        .await
+        .1["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
