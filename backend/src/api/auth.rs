@@ -226,9 +226,9 @@ pub async fn create_device(
     user.require(&[Role::Admin, Role::EnterpriseAdmin])?;
     let device: NewDevice = read_record(&req, payload).await?;
     user.may_manage(device.enterprise_code.as_str())?;
-    super::status::require_active_enterprise(&state, device.enterprise_code.as_str()).await?;
+    super::inactive::require_active_enterprise(&state, device.enterprise_code.as_str()).await?;
     if let Some(station) = &device.station_code {
-        super::status::require_active_station(
+        super::inactive::require_active_station(
             &state,
             station.as_str(),
             device.enterprise_code.as_str(),

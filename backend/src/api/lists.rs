@@ -193,13 +193,18 @@ pub async fn decisions(
     let limit = super::page_limit(q.limit)?;
     let after = q.cursor.as_deref().map(super::parse_cursor).transpose()?;
     if let Some(rule) = &q.rule {
-        let known = rule.len() == 3
-            && rule.starts_with('R')
-            && rule[1..].parse::<u8>().is_ok_and(|n| n <= 12);
-        if !known {
+        let rules: Vec<&str> = shared::filling::FillingRule::ALL
+            .iter()
+            .map(|r| r.name())
+            .filter(|name| name.starts_with('R'))
+            .collect();
+        if !rules.contains(&rule.as_str()) {
             return Err(ApiError::client(
                 ErrorCode::InvalidQuery,
-                format!("unknown rule {rule:?}; expected R00 to R12"),
+                format!(
+                    "unknown rule {rule:?}; expected one of {}",
+                    rules.join(", ")
+                ),
             ));
         }
     }

@@ -16,6 +16,7 @@ pub mod guard;
 pub mod headers;
 pub mod health;
 pub mod imports;
+pub mod inactive;
 pub mod limiter;
 pub mod lists;
 pub mod live;

@@ -165,7 +165,7 @@ pub async fn create_station(
 ) -> Result<HttpResponse, ApiError> {
     let mut record: NewStation = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
-    super::status::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
+    super::inactive::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
     record.check()?;
     record.district_code = Some(place_district(
         &state,
@@ -225,7 +225,7 @@ pub async fn create_customer(
 ) -> Result<HttpResponse, ApiError> {
     let record: NewCustomer = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
-    super::status::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
+    super::inactive::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
     record.check()?;
     place_district(&state, record.location, Some(&record.district_code))?;
     store::registry::insert_customer(&state.pool, &record, &user.scope())
@@ -244,7 +244,7 @@ pub async fn create_staff(
 ) -> Result<HttpResponse, ApiError> {
     let record: NewStaff = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
-    super::status::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
+    super::inactive::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
     record.check()?;
     store::registry::insert_staff(&state.pool, &record, &user.scope())
         .await
@@ -262,7 +262,7 @@ pub async fn create_vehicle(
 ) -> Result<HttpResponse, ApiError> {
     let record: NewVehicle = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
-    super::status::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
+    super::inactive::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
     store::registry::insert_vehicle(&state.pool, &record, &user.scope())
         .await
         .map_err(|e| write_error(e, "vehicle", "plate"))?;

@@ -137,8 +137,7 @@ async fn change_status(
     enterprise: Option<String>,
     user: User,
     state: web::Data<AppState>,
-    collection: Collection,
-    change: Change,
+    (collection, change): (Collection, Change),
 ) -> Result<HttpResponse, ApiError> {
     let row = target(&state, &user, collection, &key, enterprise.as_deref()).await?;
     let body: StatusChange = read_record(&req, payload).await?;
@@ -218,46 +217,6 @@ async fn change_status(
     }))
 }
 
-/// Refuses a new record of a suspended or closed enterprise (409 `record_inactive`, naming
-/// `enterprise_code`). An unknown enterprise passes: the insert names it.
-pub async fn require_active_enterprise(state: &AppState, code: &str) -> Result<(), ApiError> {
-    match store::status::enterprise_status(&state.pool, code).await? {
-        Some(status) if status != RecordStatus::Active => Err(ApiError::Client(
-            ErrorDetail::new(
-                ErrorCode::RecordInactive,
-                format!(
-                    "enterprise {code} is {}: it gets no new records",
-                    status.name()
-                ),
-            )
-            .with_field("enterprise_code"),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Refuses a device bound to a suspended or closed station of `enterprise` (409
-/// `record_inactive`, naming `station_code`). An unknown station passes: the insert names it.
-pub async fn require_active_station(
-    state: &AppState,
-    code: &str,
-    enterprise: &str,
-) -> Result<(), ApiError> {
-    match store::status::station_status(&state.pool, code, enterprise).await? {
-        Some(status) if status != RecordStatus::Active => Err(ApiError::Client(
-            ErrorDetail::new(
-                ErrorCode::RecordInactive,
-                format!(
-                    "station {code} is {}: nothing new is bound to it",
-                    status.name()
-                ),
-            )
-            .with_field("station_code"),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// Mounts the routes (inside `/api/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource(
@@ -334,8 +293,7 @@ pub async fn suspend_enterprise(
         None,
         user,
         state,
-        Collection::Enterprises,
-        Change::Suspend,
+        (Collection::Enterprises, Change::Suspend),
     )
     .await
 }
@@ -356,8 +314,7 @@ pub async fn reinstate_enterprise(
         None,
         user,
         state,
-        Collection::Enterprises,
-        Change::Reinstate,
+        (Collection::Enterprises, Change::Reinstate),
     )
     .await
 }
@@ -378,8 +335,7 @@ pub async fn close_enterprise(
         None,
         user,
         state,
-        Collection::Enterprises,
-        Change::Close,
+        (Collection::Enterprises, Change::Close),
     )
     .await
 }
@@ -400,8 +356,7 @@ pub async fn suspend_station(
         None,
         user,
         state,
-        Collection::Stations,
-        Change::Suspend,
+        (Collection::Stations, Change::Suspend),
     )
     .await
 }
@@ -422,8 +377,7 @@ pub async fn reinstate_station(
         None,
         user,
         state,
-        Collection::Stations,
-        Change::Reinstate,
+        (Collection::Stations, Change::Reinstate),
     )
     .await
 }
@@ -444,8 +398,7 @@ pub async fn close_station(
         None,
         user,
         state,
-        Collection::Stations,
-        Change::Close,
+        (Collection::Stations, Change::Close),
     )
     .await
 }
@@ -468,8 +421,7 @@ pub async fn suspend_staff(
         query.into_inner().enterprise_code,
         user,
         state,
-        Collection::Staff,
-        Change::Suspend,
+        (Collection::Staff, Change::Suspend),
     )
     .await
 }
@@ -492,8 +444,7 @@ pub async fn reinstate_staff(
         query.into_inner().enterprise_code,
         user,
         state,
-        Collection::Staff,
-        Change::Reinstate,
+        (Collection::Staff, Change::Reinstate),
     )
     .await
 }
@@ -516,8 +467,7 @@ pub async fn close_staff(
         query.into_inner().enterprise_code,
         user,
         state,
-        Collection::Staff,
-        Change::Close,
+        (Collection::Staff, Change::Close),
     )
     .await
 }
@@ -538,8 +488,7 @@ pub async fn suspend_vehicle(
         None,
         user,
         state,
-        Collection::Vehicles,
-        Change::Suspend,
+        (Collection::Vehicles, Change::Suspend),
     )
     .await
 }
@@ -560,8 +509,7 @@ pub async fn reinstate_vehicle(
         None,
         user,
         state,
-        Collection::Vehicles,
-        Change::Reinstate,
+        (Collection::Vehicles, Change::Reinstate),
     )
     .await
 }
@@ -582,8 +530,7 @@ pub async fn close_vehicle(
         None,
         user,
         state,
-        Collection::Vehicles,
-        Change::Close,
+        (Collection::Vehicles, Change::Close),
     )
     .await
 }
@@ -604,8 +551,7 @@ pub async fn suspend_device(
         None,
         user,
         state,
-        Collection::Devices,
-        Change::Suspend,
+        (Collection::Devices, Change::Suspend),
     )
     .await
 }
@@ -626,8 +572,7 @@ pub async fn reinstate_device(
         None,
         user,
         state,
-        Collection::Devices,
-        Change::Reinstate,
+        (Collection::Devices, Change::Reinstate),
     )
     .await
 }
