@@ -150,7 +150,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/events", web::post().to(events::ingest)))
             .service(resource("/live", web::get().to(live::upgrade)))
             .service(resource("/live/ticket", web::post().to(live::ticket)))
-            .configure(status::routes)
             .service(
                 resource("/enterprises", web::post().to(registry::create_enterprise))
                     .route(web::get().to(directories::enterprises)),
@@ -193,6 +192,64 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/geofences",
                 web::post().to(registry::create_geofence),
             ))
+            // Status instead of delete (issue 21 item 2).
+            .service(resource(
+                "/enterprises/{code}/suspend",
+                web::post().to(status::suspend_enterprise),
+            ))
+            .service(resource(
+                "/enterprises/{code}/reinstate",
+                web::post().to(status::reinstate_enterprise),
+            ))
+            .service(resource(
+                "/enterprises/{code}/close",
+                web::post().to(status::close_enterprise),
+            ))
+            .service(resource(
+                "/stations/{code}/suspend",
+                web::post().to(status::suspend_station),
+            ))
+            .service(resource(
+                "/stations/{code}/reinstate",
+                web::post().to(status::reinstate_station),
+            ))
+            .service(resource(
+                "/stations/{code}/close",
+                web::post().to(status::close_station),
+            ))
+            .service(resource(
+                "/staff/{code}/suspend",
+                web::post().to(status::suspend_staff),
+            ))
+            .service(resource(
+                "/staff/{code}/reinstate",
+                web::post().to(status::reinstate_staff),
+            ))
+            .service(resource(
+                "/staff/{code}/close",
+                web::post().to(status::close_staff),
+            ))
+            .service(resource(
+                "/vehicles/{code}/suspend",
+                web::post().to(status::suspend_vehicle),
+            ))
+            .service(resource(
+                "/vehicles/{code}/reinstate",
+                web::post().to(status::reinstate_vehicle),
+            ))
+            .service(resource(
+                "/vehicles/{code}/close",
+                web::post().to(status::close_vehicle),
+            ))
+            .service(resource(
+                "/devices/{device_id}/suspend",
+                web::post().to(status::suspend_device),
+            ))
+            .service(resource(
+                "/devices/{device_id}/reinstate",
+                web::post().to(status::reinstate_device),
+            ))
+            // Status instead of delete (issue 21 item 2).
             .service(
                 resource("/cylinders", web::post().to(cylinders::create))
                     .route(web::get().to(lists::cylinders)),

@@ -217,66 +217,6 @@ async fn change_status(
     }))
 }
 
-/// Mounts the routes (inside `/api/v1`).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(super::resource(
-        "/enterprises/{code}/suspend",
-        web::post().to(suspend_enterprise),
-    ));
-    cfg.service(super::resource(
-        "/enterprises/{code}/reinstate",
-        web::post().to(reinstate_enterprise),
-    ));
-    cfg.service(super::resource(
-        "/enterprises/{code}/close",
-        web::post().to(close_enterprise),
-    ));
-    cfg.service(super::resource(
-        "/stations/{code}/suspend",
-        web::post().to(suspend_station),
-    ));
-    cfg.service(super::resource(
-        "/stations/{code}/reinstate",
-        web::post().to(reinstate_station),
-    ));
-    cfg.service(super::resource(
-        "/stations/{code}/close",
-        web::post().to(close_station),
-    ));
-    cfg.service(super::resource(
-        "/staff/{code}/suspend",
-        web::post().to(suspend_staff),
-    ));
-    cfg.service(super::resource(
-        "/staff/{code}/reinstate",
-        web::post().to(reinstate_staff),
-    ));
-    cfg.service(super::resource(
-        "/staff/{code}/close",
-        web::post().to(close_staff),
-    ));
-    cfg.service(super::resource(
-        "/vehicles/{code}/suspend",
-        web::post().to(suspend_vehicle),
-    ));
-    cfg.service(super::resource(
-        "/vehicles/{code}/reinstate",
-        web::post().to(reinstate_vehicle),
-    ));
-    cfg.service(super::resource(
-        "/vehicles/{code}/close",
-        web::post().to(close_vehicle),
-    ));
-    cfg.service(super::resource(
-        "/devices/{device_id}/suspend",
-        web::post().to(suspend_device),
-    ));
-    cfg.service(super::resource(
-        "/devices/{device_id}/reinstate",
-        web::post().to(reinstate_device),
-    ));
-}
-
 /// `POST /api/v1/enterprises/{code}/suspend` `{"reason"}`.
 #[utoipa::path(post, path = "/api/v1/enterprises/{code}/suspend", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The enterprise")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "its licence was withdrawn"})), responses((status = 200, description = "Suspended", body = shared::status::StatusView)))]
 pub async fn suspend_enterprise(
