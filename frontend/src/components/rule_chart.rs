@@ -84,8 +84,9 @@ mod tests {
         assert_eq!(rows.len(), FILLING_RULES.len() + 1);
         assert_eq!(rows[0], ("R00".to_owned(), 0));
         assert_eq!(rows[10], ("R10".to_owned(), 3));
-        assert_eq!(rows[13], ("E01".to_owned(), 0));
-        assert_eq!(rows[14], ("E02".to_owned(), 0));
-        assert_eq!(rows[15], ("X42".to_owned(), 1));
+        assert_eq!(rows[13], ("R13".to_owned(), 0));
+        assert_eq!(rows[14], ("E01".to_owned(), 0));
+        assert_eq!(rows[15], ("E02".to_owned(), 0));
+        assert_eq!(rows[16], ("X42".to_owned(), 1));
     }
 }
