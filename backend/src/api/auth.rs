@@ -269,7 +269,8 @@ pub async fn revoke_device(
         to: RecordStatus::Closed,
         reason: "revoked",
         by: &user.username,
-        by_regulator: user.role == Role::Admin,
+        // A close keeps whoever suspended it; this flag only marks suspensions.
+        by_regulator: false,
     };
     if store::status::set(&state.pool, Collection::Devices, &found, &close)
         .await?
