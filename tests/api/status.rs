@@ -581,6 +581,19 @@ async fn a_suspended_enterprise_or_station_gets_no_new_records() {
         (409, Some("record_inactive"), Some("station_code")),
         "{answer}"
     );
+    // No new cylinder registered at the suspended station.
+    let mut at_st2 = crate::common::archive("NEW-1", "T-NEW-1");
+    at_st2["station_code"] = json!("ST2");
+    let (status, answer) = app.post_json("/api/v1/cylinders", &at_st2).await;
+    assert_eq!(
+        (
+            status,
+            answer["error"]["code"].as_str(),
+            answer["error"]["field"].as_str()
+        ),
+        (409, Some("record_inactive"), Some("station_code")),
+        "{answer}"
+    );
     assert_eq!(
         post(&app, None, "/api/v1/enterprises/ENT1/suspend", &why("吊销"))
             .await
@@ -636,6 +649,31 @@ async fn a_suspended_enterprise_or_station_gets_no_new_records() {
         );
     }
     assert_eq!(counts().await, before);
+    // Nor cylinders, one or many.
+    let (status, answer) = app
+        .post_json(
+            "/api/v1/cylinders",
+            &crate::common::archive("NEW-2", "T-NEW-2"),
+        )
+        .await;
+    assert_eq!(
+        (
+            status,
+            answer["error"]["code"].as_str(),
+            answer["error"]["field"].as_str()
+        ),
+        (409, Some("record_inactive"), Some("owner_enterprise_code")),
+        "{answer}"
+    );
+    let items = json!({"items": [crate::common::archive("NEW-3", "T-NEW-3")]});
+    let (status, answer) = app.post_json("/api/v1/cylinders", &items).await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer.to_string().contains("record_inactive"), "{answer}");
+    let cylinders: i64 = sqlx::query_scalar("SELECT count(*) FROM cylinders")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(cylinders, 0);
     assert_eq!(
         post(
             &app,

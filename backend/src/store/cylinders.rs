@@ -4,6 +4,7 @@ use super::WriteError;
 use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
+use shared::auth::RecordStatus;
 use shared::cylinder::Custody;
 use shared::ids::{CylinderCode, EnterpriseCode, StationCode, TagId};
 use shared::medium::Medium;
@@ -58,22 +59,25 @@ pub async fn conflicts(
             (tag, (visible.then_some(code), scrapped))
         })
         .collect();
-    let stations: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
-        "SELECT code, enterprise_code FROM stations WHERE code = ANY($1)",
-    )
-    .bind(
-        archives
-            .iter()
-            .map(|(_, a)| a.station_code.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .fetch_all(pool)
-    .await
-    .context("checking stations")?
-    .into_iter()
-    .collect();
-    let enterprises: HashSet<String> = sqlx::query_scalar(
-        "SELECT code FROM enterprises WHERE code = ANY($1) \
+    // Each station's owner and status (a suspended or closed one gets no new cylinders).
+    let stations: HashMap<String, (String, RecordStatus)> =
+        sqlx::query_as::<_, (String, String, RecordStatus)>(
+            "SELECT code, enterprise_code, status FROM stations WHERE code = ANY($1)",
+        )
+        .bind(
+            archives
+                .iter()
+                .map(|(_, a)| a.station_code.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(pool)
+        .await
+        .context("checking stations")?
+        .into_iter()
+        .map(|(code, owner, status)| (code, (owner, status)))
+        .collect();
+    let enterprises: HashMap<String, RecordStatus> = sqlx::query_as(
+        "SELECT code, status FROM enterprises WHERE code = ANY($1) \
          AND ($2::text IS NULL OR code = $2) AND ($3::text IS NULL OR district_code = $3)",
     )
     .bind(
@@ -137,7 +141,21 @@ pub async fn conflicts(
                 ErrorCode::AlreadyExists,
                 format!("tag {tag} appears twice (also row {first})"),
             ));
-        } else if !enterprises.contains(a.owner_enterprise_code.as_str()) {
+        } else if let Some(status) = enterprises
+            .get(a.owner_enterprise_code.as_str())
+            .filter(|s| **s != RecordStatus::Active)
+        {
+            errors.push(error(
+                row,
+                "owner_enterprise_code",
+                ErrorCode::RecordInactive,
+                format!(
+                    "enterprise {} is {}: it gets no new cylinders",
+                    a.owner_enterprise_code,
+                    status.name()
+                ),
+            ));
+        } else if !enterprises.contains_key(a.owner_enterprise_code.as_str()) {
             errors.push(error(
                 row,
                 "owner_enterprise_code",
@@ -146,8 +164,8 @@ pub async fn conflicts(
             ));
         } else {
             // Another enterprise's station answers as no station: its owner is not named.
-            let owner = stations.get(a.station_code.as_str());
-            if owner.map(String::as_str) != Some(a.owner_enterprise_code.as_str()) {
+            let station = stations.get(a.station_code.as_str());
+            if station.map(|(owner, _)| owner.as_str()) != Some(a.owner_enterprise_code.as_str()) {
                 errors.push(error(
                     row,
                     "station_code",
@@ -155,6 +173,17 @@ pub async fn conflicts(
                     format!(
                         "{} has no station {}",
                         a.owner_enterprise_code, a.station_code
+                    ),
+                ));
+            } else if let Some((_, status)) = station.filter(|(_, s)| *s != RecordStatus::Active) {
+                errors.push(error(
+                    row,
+                    "station_code",
+                    ErrorCode::RecordInactive,
+                    format!(
+                        "station {} is {}: it gets no new cylinders",
+                        a.station_code,
+                        status.name()
                     ),
                 ));
             }
