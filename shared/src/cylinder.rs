@@ -253,6 +253,9 @@ pub struct CylinderView {
     pub station_name: Option<String>,
     /// The QR payload: region code + cylinder code (seed 002 §5.1.1).
     pub qr_payload: String,
+    /// The record's version (also its `ETag`; a `PATCH` names it in `If-Match`).
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// One line of a cylinder's history (钢瓶历史跟踪), in event-time order.

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod live;
 pub mod medium;
 pub mod place;
+pub mod record;
 pub mod registry;
 pub mod revision;
 #[cfg(feature = "openapi")]

@@ -141,6 +141,9 @@ pub struct EnterpriseView {
     #[serde(flatten)]
     pub enterprise: NewEnterprise,
     pub counts: EnterpriseCounts,
+    /// The record's version (also its `ETag`; a `PATCH` names it in `If-Match`).
+    pub version: i64,
+    pub status: crate::auth::RecordStatus,
 }
 
 /// What an enterprise has in the registry now.

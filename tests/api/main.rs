@@ -12,6 +12,7 @@ mod custody;
 mod cylinders;
 mod density;
 mod directories;
+mod edits;
 mod errors;
 mod filling;
 mod fusion;

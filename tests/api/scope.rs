@@ -241,6 +241,34 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/vehicles/CANARY{B}-V/close"),
     ("POST", "/api/v1/devices/{B}-dev/suspend"),
     ("POST", "/api/v1/devices/{B}-dev/reinstate"),
+    // Registry edits (issue 21 item 1, branch registry-edits): B's records one at a time,
+    // their PATCH and their revisions.
+    ("GET", "/api/v1/stations/{B}-ST"),
+    ("GET", "/api/v1/customers/{B}-C"),
+    ("GET", "/api/v1/staff/{B}-S"),
+    ("GET", "/api/v1/staff/{B}-S?enterprise_code={B}"),
+    ("GET", "/api/v1/vehicles/{B_CANARY}-V"),
+    ("PATCH", "/api/v1/enterprises/{B}"),
+    ("PATCH", "/api/v1/stations/{B}-ST"),
+    ("PATCH", "/api/v1/customers/{B}-C"),
+    ("PATCH", "/api/v1/staff/{B}-S?enterprise_code={B}"),
+    ("PATCH", "/api/v1/vehicles/{B_CANARY}-V"),
+    ("GET", "/api/v1/enterprises/{B}/revisions"),
+    ("GET", "/api/v1/stations/{B}-ST/revisions"),
+    ("GET", "/api/v1/customers/{B}-C/revisions"),
+    ("GET", "/api/v1/staff/{B}-S/revisions"),
+    ("GET", "/api/v1/vehicles/{B_CANARY}-V/revisions"),
+    ("PATCH", "/api/v1/cylinders/{B_CYL}"),
+    ("GET", "/api/v1/cylinders/{B_CYL}/revisions"),
+    ("GET", "/api/v1/geofences/{B_FENCE}"),
+    ("PATCH", "/api/v1/geofences/{B_FENCE}"),
+    ("GET", "/api/v1/geofences/{B_FENCE}/revisions"),
+    ("POST", "/api/v1/enterprises/{B}/proposals"),
+    ("POST", "/api/v1/staff/{B}-S/proposals"),
+    ("POST", "/api/v1/cylinders/{B_CYL}/proposals"),
+    ("GET", "/api/v1/proposals"),
+    ("POST", "/api/v1/proposals/{B_PROPOSAL}/approve"),
+    ("POST", "/api/v1/proposals/{B_PROPOSAL}/reject"),
 ];
 /// Writes that name nothing but the signed-in user's own session (a live ticket, one's own
 /// password): B's name cannot be put in them, so they are only checked for showing nothing of B.
@@ -286,6 +314,10 @@ fn body_for(path: &str, b: &Planted) -> Value {
             e["district_code"] = json!("410102");
             e
         }
+        p if p.ends_with("/proposals") => {
+            json!({"changes": {"gas_licence_expires": "2040-01-01"}, "document_ref": "hostile"})
+        }
+        p if p.ends_with("/reject") => json!({"reason": "hostile"}),
         p if p.ends_with("/suspend") || p.ends_with("/reinstate") || p.ends_with("/close") => {
             json!({"reason": "hostile"})
         }
@@ -318,6 +350,25 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
     .fetch_one(&app.db.pool)
     .await
     .unwrap();
+    // B's own fence (registry edits), named with its canary.
+    let fence = json!({"name": format!("{} 围栏", b.canary), "kind": "site", "enterprise_code": b.code,
+                       "center": {"lon": 113.55, "lat": 34.75}, "radius_m": 100});
+    let (status, answer) = app.post_json("/api/v1/geofences", &fence).await;
+    assert_eq!(status, 201, "{answer}");
+    let b_fence = answer["id"].as_str().unwrap().to_owned();
+    // B's pending proposal, its document reference carrying the canary.
+    let proposal = json!({"changes": {"gas_licence_expires": "2033-01-01"},
+                          "document_ref": format!("{} 许可证", b.canary)});
+    let (status, answer) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/enterprises/EB/proposals",
+            Some(&proposal),
+            Some(&b.admin_token),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    let b_proposal = answer["id"].as_i64().unwrap().to_string();
     let fill = |path: &str| {
         path.replace("{A_CYL}", &a.cylinder)
             .replace("{B_CYL}", &b.cylinder)
@@ -325,6 +376,9 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
             .replace("{A_ALERT}", &a.alert)
             .replace("{B_ALERT}", &b.alert)
             .replace("{B_SESSION}", &b_session.to_string())
+            .replace("{B_CANARY}", &b.canary)
+            .replace("{B_FENCE}", &b_fence)
+            .replace("{B_PROPOSAL}", &b_proposal)
             .replace("{A}", &a.code)
             .replace("{B}", &b.code)
     };
@@ -401,7 +455,13 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
     .fetch_one(&app.db.pool)
     .await
     .unwrap();
-    assert_eq!(b_records, 4, "B's station, cylinder and two devices");
+    assert_eq!(b_records, 5, "B's station, cylinder, two devices and fence");
+    // Nor was anything edited (registry edits): no record has a revision.
+    let revisions: i64 = sqlx::query_scalar("SELECT count(*) FROM revisions")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(revisions, 0, "no PATCH of A's went through");
     // B's accounts are as they were: active, each with its live session.
     let b_accounts: (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM users WHERE enterprise_code = 'EB' AND status = 'active' \

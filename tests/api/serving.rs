@@ -82,7 +82,7 @@ async fn the_openapi_document_lists_every_route() {
         // Every method routed before the next resource.
         let this = &after[..after.find("resource(").unwrap_or(after.len())];
         if path.starts_with('/') {
-            for m in ["get", "post"] {
+            for m in ["get", "post", "patch"] {
                 if this.contains(&format!("web::{m}()")) {
                     routed.push((format!("/api/v1{path}"), m.to_owned()));
                 }

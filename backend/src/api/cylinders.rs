@@ -408,7 +408,13 @@ pub async fn get(
     let query = query.map_err(super::QueryError::malformed)?;
     let code = path.into_inner();
     let record = find(&state, Some(&code), None, &user.scope()).await?;
-    Ok(HttpResponse::Ok().json(view(&state, record, query.as_of)?))
+    let view = view(&state, record, query.as_of)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::ETAG,
+            shared::revision::etag(view.version),
+        ))
+        .json(view))
 }
 
 /// `GET /api/v1/cylinders/by-tag/{tag_id}`.
@@ -505,6 +511,7 @@ pub fn view(
         flagged_events: i64::from(record.flagged.unwrap_or(0)),
         owner_name: record.owner_name,
         station_name: record.station_name,
+        version: record.version,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod cylinders;
 pub mod density;
 pub mod directories;
 pub mod displays;
+pub mod edits;
 pub mod events;
 pub mod extract;
 pub mod fillings;
@@ -23,6 +24,7 @@ pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod paged;
+pub mod proposals;
 pub mod public;
 pub mod refusals;
 pub mod registry;
@@ -154,10 +156,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 resource("/enterprises", web::post().to(registry::create_enterprise))
                     .route(web::get().to(directories::enterprises)),
             )
-            .service(resource(
-                "/enterprises/{code}",
-                web::get().to(registry::get_enterprise),
-            ))
+            .service(
+                resource(
+                    "/enterprises/{code}",
+                    web::get().to(registry::get_enterprise),
+                )
+                .route(web::patch().to(edits::patch_enterprise)),
+            )
             .service(
                 resource("/stations", web::post().to(registry::create_station))
                     .route(web::get().to(directories::stations)),
@@ -249,7 +254,43 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/devices/{device_id}/reinstate",
                 web::post().to(status::reinstate_device),
             ))
-            // Status instead of delete (issue 21 item 2).
+            // Registry records one at a time: read with the version, edit, revisions.
+            .service(resource(
+                "/enterprises/{code}/revisions",
+                web::get().to(edits::enterprise_revisions),
+            ))
+            .service(
+                resource("/stations/{code}", web::get().to(edits::get_station))
+                    .route(web::patch().to(edits::patch_station)),
+            )
+            .service(resource(
+                "/stations/{code}/revisions",
+                web::get().to(edits::station_revisions),
+            ))
+            .service(
+                resource("/customers/{code}", web::get().to(edits::get_customer))
+                    .route(web::patch().to(edits::patch_customer)),
+            )
+            .service(resource(
+                "/customers/{code}/revisions",
+                web::get().to(edits::customer_revisions),
+            ))
+            .service(
+                resource("/staff/{staff_no}", web::get().to(edits::get_staff))
+                    .route(web::patch().to(edits::patch_staff)),
+            )
+            .service(resource(
+                "/staff/{staff_no}/revisions",
+                web::get().to(edits::staff_revisions),
+            ))
+            .service(
+                resource("/vehicles/{plate}", web::get().to(edits::get_vehicle))
+                    .route(web::patch().to(edits::patch_vehicle)),
+            )
+            .service(resource(
+                "/vehicles/{plate}/revisions",
+                web::get().to(edits::vehicle_revisions),
+            ))
             .service(
                 resource("/cylinders", web::post().to(cylinders::create))
                     .route(web::get().to(lists::cylinders)),
@@ -270,7 +311,44 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/cylinders/{code}/history",
                 web::get().to(cylinders::history),
             ))
-            .service(resource("/cylinders/{code}", web::get().to(cylinders::get)))
+            .service(
+                resource("/cylinders/{code}", web::get().to(cylinders::get))
+                    .route(web::patch().to(edits::patch_cylinder)),
+            )
+            .service(resource(
+                "/cylinders/{code}/revisions",
+                web::get().to(edits::cylinder_revisions),
+            ))
+            .service(
+                resource("/geofences/{id}", web::get().to(edits::get_geofence))
+                    .route(web::patch().to(edits::patch_geofence)),
+            )
+            .service(resource(
+                "/geofences/{id}/revisions",
+                web::get().to(edits::geofence_revisions),
+            ))
+            // Proposals of what regulators write, and their decisions.
+            .service(resource(
+                "/enterprises/{code}/proposals",
+                web::post().to(proposals::propose_enterprise),
+            ))
+            .service(resource(
+                "/staff/{staff_no}/proposals",
+                web::post().to(proposals::propose_staff),
+            ))
+            .service(resource(
+                "/cylinders/{code}/proposals",
+                web::post().to(proposals::propose_cylinder),
+            ))
+            .service(resource("/proposals", web::get().to(proposals::list)))
+            .service(resource(
+                "/proposals/{id}/approve",
+                web::post().to(proposals::approve),
+            ))
+            .service(resource(
+                "/proposals/{id}/reject",
+                web::post().to(proposals::reject),
+            ))
             .service(resource(
                 "/public/cylinders/{code}",
                 web::get().to(public::cylinder),

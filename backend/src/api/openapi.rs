@@ -4,8 +4,8 @@
 //! is this document as committed; a test fails when the two differ (`make openapi` rewrites it).
 
 use super::{
-    accounts, alerts, auth, basemap, cylinders, density, directories, displays, events, fillings,
-    health, imports, lists, live, public, registry, stats, status,
+    accounts, alerts, auth, basemap, cylinders, density, directories, displays, edits, events,
+    fillings, health, imports, lists, live, proposals, public, registry, stats, status,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -92,6 +92,31 @@ a WebSocket; its messages are described in README.md. Every error is \
         registry::create_staff,
         registry::create_vehicle,
         registry::create_geofence,
+        edits::patch_enterprise,
+        edits::enterprise_revisions,
+        edits::get_station,
+        edits::patch_station,
+        edits::station_revisions,
+        edits::get_customer,
+        edits::patch_customer,
+        edits::customer_revisions,
+        edits::get_staff,
+        edits::patch_staff,
+        edits::staff_revisions,
+        edits::get_vehicle,
+        edits::patch_vehicle,
+        edits::vehicle_revisions,
+        edits::patch_cylinder,
+        edits::cylinder_revisions,
+        edits::get_geofence,
+        edits::patch_geofence,
+        edits::geofence_revisions,
+        proposals::propose_enterprise,
+        proposals::propose_staff,
+        proposals::propose_cylinder,
+        proposals::list,
+        proposals::approve,
+        proposals::reject,
         cylinders::create,
         cylinders::import,
         cylinders::export,

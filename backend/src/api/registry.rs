@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use shared::auth::Role;
 use shared::ids::{DistrictCode, GeoPoint};
 use shared::registry::{
-    parse, Created, EnterpriseView, GeofenceKind, NewCustomer, NewEnterprise, NewGeofence,
-    NewStaff, NewStation, NewVehicle, StationKind,
+    parse, Created, GeofenceKind, NewCustomer, NewEnterprise, NewGeofence, NewStaff, NewStation,
+    NewVehicle, StationKind,
 };
 use shared::{ErrorCode, ErrorDetail};
 
@@ -137,7 +137,7 @@ pub async fn create_enterprise(
 }
 
 /// `GET /api/v1/enterprises/{code}`.
-#[utoipa::path(get, path = "/api/v1/enterprises/{code}", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The enterprise")), responses((status = 200, description = "The enterprise and its counts", body = shared::registry::EnterpriseView)))]
+#[utoipa::path(get, path = "/api/v1/enterprises/{code}", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The enterprise")), responses((status = 200, description = "The enterprise, its counts, version (also its ETag) and status", body = shared::registry::EnterpriseView)))]
 pub async fn get_enterprise(
     path: web::Path<String>,
     user: User,
@@ -145,9 +145,12 @@ pub async fn get_enterprise(
 ) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner();
     match store::registry::enterprise(&state.pool, &code, &user.scope()).await? {
-        Some((enterprise, counts)) => {
-            Ok(HttpResponse::Ok().json(EnterpriseView { enterprise, counts }))
-        }
+        Some(view) => Ok(HttpResponse::Ok()
+            .insert_header((
+                actix_web::http::header::ETAG,
+                shared::revision::etag(view.version),
+            ))
+            .json(view)),
         None => Err(ApiError::client(
             ErrorCode::NotFound,
             format!("no enterprise {code}"),

@@ -312,6 +312,8 @@ pub struct CylinderRecord {
     pub lat: Option<f64>,
     pub flagged: Option<i32>,
     pub scrapped_at: Option<DateTime<Utc>>,
+    /// The record's version (its ETag).
+    pub version: i64,
 }
 
 impl CylinderRecord {
@@ -354,7 +356,7 @@ const RECORD_SELECT: &str = r#"
                               AND s.custody IN ('in_stock_empty', 'in_stock_full'), false)
            END AS at_owner_site,
            s.last_seen_at, s.last_filled_at, ST_X(s.location) AS lon, ST_Y(s.location) AS lat,
-           s.flagged, s.scrapped_at
+           s.flagged, s.scrapped_at, c.version
     FROM cylinders c
     LEFT JOIN cylinder_state s ON s.cylinder_id = c.id
     LEFT JOIN enterprises e ON e.code = c.owner_enterprise_code

@@ -13,11 +13,17 @@ use std::collections::HashMap;
 /// A customer's premises: this far around its registered location.
 pub const CUSTOMER_RADIUS_M: f64 = 50.0;
 
-/// Changes whenever a fence is added (rows are never updated or deleted).
+/// Changes whenever a fence is added, edited (every edit raises a record's version: geometry,
+/// radius, location) or changes status (a closed site leaves the index).
 pub async fn version(pool: &PgPool) -> anyhow::Result<String> {
     sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM geofences) || ':' || (SELECT count(*) FROM stations) \
-         || ':' || (SELECT count(*) FROM customers)",
+        "SELECT concat_ws(':', \
+           (SELECT count(*) || '/' || coalesce(sum(version), 0) || '/' \
+                   || coalesce(max(status_changed_at)::text, '') FROM geofences), \
+           (SELECT count(*) || '/' || coalesce(sum(version), 0) || '/' \
+                   || coalesce(max(status_changed_at)::text, '') FROM stations), \
+           (SELECT count(*) || '/' || coalesce(sum(version), 0) || '/' \
+                   || coalesce(max(status_changed_at)::text, '') FROM customers))",
     )
     .fetch_one(pool)
     .await
@@ -41,13 +47,14 @@ pub async fn all(pool: &PgPool) -> anyhow::Result<Vec<Fence>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT 'geofence:' || id, kind, name, enterprise_code, vehicle_plates, \
                 ST_AsGeoJSON(geom), NULL::float8, NULL::float8, NULL::float8 FROM geofences \
+         WHERE status <> 'closed' \
          UNION ALL \
          SELECT 'station:' || code, 'station', name, \
                 CASE WHEN kind = 'inspection' THEN NULL ELSE enterprise_code END, '{}', NULL, \
-                ST_X(location), ST_Y(location), radius_m FROM stations \
+                ST_X(location), ST_Y(location), radius_m FROM stations WHERE status <> 'closed' \
          UNION ALL \
          SELECT 'customer:' || code, 'customer', name, enterprise_code, '{}', NULL, \
-                ST_X(location), ST_Y(location), $1 FROM customers",
+                ST_X(location), ST_Y(location), $1 FROM customers WHERE status <> 'closed'",
     )
     .bind(CUSTOMER_RADIUS_M)
     .fetch_all(pool)

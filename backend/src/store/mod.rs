@@ -15,6 +15,8 @@ pub mod group_commit;
 pub mod group_read;
 pub mod held;
 pub mod lookout;
+pub mod proposals;
+pub mod records;
 pub mod registry;
 pub mod revisions;
 pub mod stats;

@@ -5,7 +5,8 @@ use crate::access::Scope;
 use anyhow::Context;
 use shared::ids::{DistrictCode, EnterpriseCode};
 use shared::registry::{
-    EnterpriseCounts, NewCustomer, NewEnterprise, NewGeofence, NewStaff, NewStation, NewVehicle,
+    EnterpriseCounts, EnterpriseView, NewCustomer, NewEnterprise, NewGeofence, NewStaff,
+    NewStation, NewVehicle,
 };
 use shared::{ErrorCode, ErrorDetail};
 use sqlx::PgPool;
@@ -77,6 +78,8 @@ struct EnterpriseRow {
     gas_licence_no: Option<String>,
     gas_licence_expires: Option<chrono::NaiveDate>,
     media: Vec<String>,
+    version: i64,
+    status: String,
 }
 
 /// An enterprise within `scope` and what it has, or `None`.
@@ -84,10 +87,10 @@ pub async fn enterprise(
     pool: &PgPool,
     code: &str,
     scope: &Scope,
-) -> anyhow::Result<Option<(NewEnterprise, EnterpriseCounts)>> {
+) -> anyhow::Result<Option<EnterpriseView>> {
     let row: Option<EnterpriseRow> = sqlx::query_as(
         "SELECT code, name, credit_code, district_code, address, filling_licence_no, \
-         filling_licence_expires, gas_licence_no, gas_licence_expires, media \
+         filling_licence_expires, gas_licence_no, gas_licence_expires, media, version, status \
          FROM enterprises WHERE code = $1 \
          AND ($2::text IS NULL OR code = $2) AND ($3::text IS NULL OR district_code = $3)",
     )
@@ -123,9 +126,11 @@ pub async fn enterprise(
     });
     let enterprise = shared::registry::parse::<NewEnterprise>(json)
         .map_err(|e| anyhow::anyhow!("stored enterprise {code}: {}", e.message))?;
-    Ok(Some((
+    let status = shared::auth::RecordStatus::from_name(&row.status)
+        .ok_or_else(|| anyhow::anyhow!("stored enterprise {code}: status {}", row.status))?;
+    Ok(Some(EnterpriseView {
         enterprise,
-        EnterpriseCounts {
+        counts: EnterpriseCounts {
             stations: counts.0,
             customers: counts.1,
             staff: counts.2,
@@ -133,7 +138,9 @@ pub async fn enterprise(
             cylinders: counts.4,
             cylinders_scrapped: counts.5,
         },
-    )))
+        version: row.version,
+        status,
+    }))
 }
 
 /// Registers a station.
@@ -246,6 +253,35 @@ pub async fn insert_vehicle(
 
 /// Registers a geofence; returns its id. An invalid polygon is a client error.
 pub async fn insert_geofence(pool: &PgPool, g: &NewGeofence) -> Result<i64, WriteError> {
+    check_geofence(pool, g).await?;
+    let plates: Vec<&str> = g.vehicle_plates.iter().map(|p| p.as_str()).collect();
+    let (lon, lat) = g.center.map(|c| (c.lon(), c.lat())).unzip();
+    let id: i64 = sqlx::query_scalar(
+        r#"
+        INSERT INTO geofences (name, kind, geom, enterprise_code, vehicle_plates)
+        VALUES ($1, $2,
+                CASE WHEN $3::text IS NOT NULL THEN ST_SetSRID(ST_GeomFromGeoJSON($3), 4326)
+                     ELSE ST_Buffer(ST_SetSRID(ST_MakePoint($4, $5), 4326)::geography, $6)::geometry END,
+                $7, $8)
+        RETURNING id
+        "#,
+    )
+    .bind(g.name.as_str())
+    .bind(kind_name(&g.kind))
+    .bind(g.geometry.as_ref().map(|v| v.to_string()))
+    .bind(lon)
+    .bind(lat)
+    .bind(g.radius_m)
+    .bind(g.enterprise_code.as_ref().map(|e| e.as_str()))
+    .bind(&plates)
+    .fetch_one(pool)
+    .await?;
+    Ok(id)
+}
+
+/// What the database checks of a fence before it is written: a valid polygon (else a client
+/// error naming `geometry`), a corridor of an enterprise listing its own vehicles only.
+pub async fn check_geofence(pool: &PgPool, g: &NewGeofence) -> Result<(), WriteError> {
     if let Some(geometry) = &g.geometry {
         let reason: Option<String> = sqlx::query_scalar(
             "SELECT CASE WHEN ST_IsValid(g) THEN NULL ELSE ST_IsValidReason(g) END \
@@ -292,28 +328,7 @@ pub async fn insert_geofence(pool: &PgPool, g: &NewGeofence) -> Result<i64, Writ
             ));
         }
     }
-    let (lon, lat) = g.center.map(|c| (c.lon(), c.lat())).unzip();
-    let id: i64 = sqlx::query_scalar(
-        r#"
-        INSERT INTO geofences (name, kind, geom, enterprise_code, vehicle_plates)
-        VALUES ($1, $2,
-                CASE WHEN $3::text IS NOT NULL THEN ST_SetSRID(ST_GeomFromGeoJSON($3), 4326)
-                     ELSE ST_Buffer(ST_SetSRID(ST_MakePoint($4, $5), 4326)::geography, $6)::geometry END,
-                $7, $8)
-        RETURNING id
-        "#,
-    )
-    .bind(g.name.as_str())
-    .bind(kind_name(&g.kind))
-    .bind(g.geometry.as_ref().map(|v| v.to_string()))
-    .bind(lon)
-    .bind(lat)
-    .bind(g.radius_m)
-    .bind(g.enterprise_code.as_ref().map(|e| e.as_str()))
-    .bind(&plates)
-    .fetch_one(pool)
-    .await?;
-    Ok(id)
+    Ok(())
 }
 
 /// Who owns the referenced records: vehicles, stations (with their kind) and customers.
