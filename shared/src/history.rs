@@ -18,6 +18,9 @@ pub enum HistoryOp {
     Inspection(Conclusion),
     /// `filling`/`fill`: a filling record.
     Filling,
+    /// `archive`/`replace_tag`: the cylinder's tag was replaced (details: `old_tag_id`,
+    /// `tag_id`, `reason`, `by`); not a sighting.
+    TagReplaced,
 }
 
 /// The kind of a history row (`cylinder_events.kind`).
@@ -28,6 +31,7 @@ pub enum HistoryKind {
     Check,
     Inspection,
     Filling,
+    Archive,
 }
 
 crate::place::names!(HistoryKind {
@@ -36,6 +40,7 @@ crate::place::names!(HistoryKind {
     Check => "check",
     Inspection => "inspection",
     Filling => "filling",
+    Archive => "archive",
 });
 
 impl HistoryOp {
@@ -47,6 +52,7 @@ impl HistoryOp {
             Self::Check(_) => HistoryKind::Check,
             Self::Inspection(_) => HistoryKind::Inspection,
             Self::Filling => HistoryKind::Filling,
+            Self::TagReplaced => HistoryKind::Archive,
         }
     }
 
@@ -59,6 +65,7 @@ impl HistoryOp {
             Self::Check(stage) => stage.name(),
             Self::Inspection(conclusion) => conclusion.name(),
             Self::Filling => "fill",
+            Self::TagReplaced => "replace_tag",
         }
     }
 
@@ -75,6 +82,7 @@ impl HistoryOp {
             HistoryKind::Check => CheckStage::from_name(op).map(Self::Check),
             HistoryKind::Inspection => Conclusion::from_name(op).map(Self::Inspection),
             HistoryKind::Filling => (op == "fill").then_some(Self::Filling),
+            HistoryKind::Archive => (op == "replace_tag").then_some(Self::TagReplaced),
         }
     }
 }
@@ -88,7 +96,12 @@ mod tests {
         let mut all: Vec<HistoryOp> = ScanOp::ALL.into_iter().map(HistoryOp::Scan).collect();
         all.extend(CheckStage::ALL.iter().map(|s| HistoryOp::Check(*s)));
         all.extend(Conclusion::ALL.iter().map(|c| HistoryOp::Inspection(*c)));
-        all.extend([HistoryOp::BleSeen, HistoryOp::BleLeft, HistoryOp::Filling]);
+        all.extend([
+            HistoryOp::BleSeen,
+            HistoryOp::BleLeft,
+            HistoryOp::Filling,
+            HistoryOp::TagReplaced,
+        ]);
         for stage in CheckStage::ALL {
             let json = serde_json::to_string(stage).unwrap();
             assert_eq!(json, format!("\"{}\"", stage.name()));

@@ -538,10 +538,22 @@ pub struct CylinderArchive {
     pub registration_authority: Option<Text>,
     pub owner_enterprise_code: EnterpriseCode,
     pub station_code: StationCode,
+    /// 出厂编号: the maker's serial number (at most [`MAX_ARCHIVE_NUMBER_CHARS`] characters).
+    #[serde(default)]
+    pub serial_no: Option<Text>,
+    /// 生产批号: the production batch (at most [`MAX_ARCHIVE_NUMBER_CHARS`] characters).
+    #[serde(default)]
+    pub production_batch: Option<Text>,
 }
 
+/// Longest `serial_no` or `production_batch`, in characters.
+pub const MAX_ARCHIVE_NUMBER_CHARS: usize = 64;
+
+/// The trailing CSV columns an import may leave out (files written before they existed).
+pub const CYLINDER_OPTIONAL_COLUMNS: [&str; 2] = ["serial_no", "production_batch"];
+
 /// The archive's fields in CSV column order.
-pub const CYLINDER_COLUMNS: [&str; 21] = [
+pub const CYLINDER_COLUMNS: [&str; 23] = [
     "code",
     "tag_id",
     "medium",
@@ -563,6 +575,8 @@ pub const CYLINDER_COLUMNS: [&str; 21] = [
     "registration_authority",
     "owner_enterprise_code",
     "station_code",
+    "serial_no",
+    "production_batch",
 ];
 
 /// Columns holding numbers (the rest are text or dates, carried as JSON strings).
@@ -629,6 +643,20 @@ impl CylinderArchive {
                 "registration_no",
                 "registration_no, registered_on and registration_authority are all given or all null",
             ));
+        }
+        for (field, value) in [
+            ("serial_no", &self.serial_no),
+            ("production_batch", &self.production_batch),
+        ] {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.as_str().chars().count() > MAX_ARCHIVE_NUMBER_CHARS)
+            {
+                return Err(invalid(
+                    field,
+                    format!("{field} must be at most {MAX_ARCHIVE_NUMBER_CHARS} characters"),
+                ));
+            }
         }
         if let Some(on) = self.registered_on {
             if on < self.manufactured_on {

@@ -627,6 +627,8 @@ impl World {
             registration_authority: registered.then(|| id("郑州市市场监督管理局")).transpose()?,
             owner_enterprise_code: id(&self.enterprises[c.enterprise].code)?,
             station_code: id(&self.stations[c.station].code)?,
+            serial_no: None,
+            production_batch: None,
         })
     }
 }

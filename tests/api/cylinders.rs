@@ -244,6 +244,8 @@ fn csv_of(app_archives: &[Value]) -> String {
         "registration_authority",
         "owner_enterprise_code",
         "station_code",
+        "serial_no",
+        "production_batch",
     ];
     let mut out = columns.join(",") + "\n";
     for a in app_archives {

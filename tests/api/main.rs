@@ -20,6 +20,7 @@ mod geo;
 mod hardening;
 mod health;
 mod ingest;
+mod lifecycle;
 mod live;
 mod malformed;
 mod metrics;

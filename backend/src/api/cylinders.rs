@@ -20,6 +20,7 @@ use shared::ids::EnterpriseCode;
 use shared::place::PlaceKind;
 use shared::registry::{
     parse, CylinderArchive, ImportReport, RowError, CYLINDER_COLUMNS, CYLINDER_NUMBER_COLUMNS,
+    CYLINDER_OPTIONAL_COLUMNS,
 };
 use shared::{ErrorCode, ErrorDetail, GeoPoint};
 
@@ -231,8 +232,10 @@ fn parse_csv(body: &[u8]) -> Result<ParsedCsv, ApiError> {
             ));
         }
     }
+    // Files written before the trailing optional columns existed still import.
     if let Some(missing) = CYLINDER_COLUMNS
         .iter()
+        .filter(|c| !CYLINDER_OPTIONAL_COLUMNS.contains(c))
         .find(|c| !header.iter().any(|h| h == *c))
     {
         return Err(ApiError::Client(

@@ -18,6 +18,7 @@ pub mod headers;
 pub mod health;
 pub mod imports;
 pub mod inactive;
+pub mod lifecycle;
 pub mod limiter;
 pub mod lists;
 pub mod live;
@@ -310,6 +311,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(
                 "/cylinders/{code}/history",
                 web::get().to(cylinders::history),
+            ))
+            // Issue 21 item 4: cylinder lifecycle.
+            .service(resource(
+                "/cylinders/{code}/replace-tag",
+                web::post().to(lifecycle::replace_tag),
             ))
             .service(
                 resource("/cylinders/{code}", web::get().to(cylinders::get))

@@ -5,7 +5,7 @@
 
 use super::{
     accounts, alerts, auth, basemap, cylinders, density, directories, displays, edits, events,
-    fillings, health, imports, lists, live, proposals, public, registry, stats, status,
+    fillings, health, imports, lifecycle, lists, live, proposals, public, registry, stats, status,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -123,6 +123,8 @@ a WebSocket; its messages are described in README.md. Every error is \
         cylinders::get_by_tag,
         cylinders::history,
         cylinders::get,
+        // Issue 21 item 4: cylinder lifecycle.
+        lifecycle::replace_tag,
         public::cylinder,
         basemap::districts,
         // Issue 21 item 5: the directories.

@@ -135,6 +135,8 @@ impl Step {
             HistoryOp::Inspection(conclusion) => Some(Self::Inspection {
                 pass: conclusion == Conclusion::Pass,
             }),
+            // An archive operation moves nothing.
+            HistoryOp::TagReplaced => None,
         }
     }
 }

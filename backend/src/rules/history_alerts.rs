@@ -47,7 +47,10 @@ pub fn in_circulation(seen: &Seen) -> bool {
                 | ScanOp::Transfer
         ),
         HistoryOp::BleSeen | HistoryOp::Filling => true,
-        HistoryOp::BleLeft | HistoryOp::Check(_) | HistoryOp::Inspection(_) => false,
+        HistoryOp::BleLeft
+        | HistoryOp::Check(_)
+        | HistoryOp::Inspection(_)
+        | HistoryOp::TagReplaced => false,
     }
 }
 

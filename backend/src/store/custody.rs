@@ -473,7 +473,23 @@ pub async fn history(
                h.staff_no, p.name AS staff_name, h.vehicle_plate,
                ST_X(h.location) AS lon, ST_Y(h.location) AS lat,
                h.mass_before_kg, h.mass_after_kg, h.details, h.custody_after, h.flag
-        FROM cylinder_events h
+        FROM (
+            SELECT cylinder_id, event_id, kind, op, occurred_at, received_at, station_code,
+                   to_station_code, customer_code, staff_no, vehicle_plate, location,
+                   mass_before_kg, mass_after_kg, details, custody_after, flag
+            FROM cylinder_events WHERE cylinder_id = $1
+            UNION ALL
+            -- Tag replacements (archive operations, not sightings: kept apart from the
+            -- events the custody replay reads).
+            SELECT r.cylinder_id, r.id, 'archive', 'replace_tag', r.replaced_at, r.replaced_at,
+                   NULL, NULL, NULL, NULL, NULL, NULL::geometry, NULL, NULL,
+                   jsonb_build_object('old_tag_id', r.old_tag_id, 'tag_id', r.new_tag_id,
+                                      'reason', r.reason, 'by', r.replaced_by),
+                   coalesce((SELECT st.custody FROM cylinder_state st
+                             WHERE st.cylinder_id = r.cylinder_id), 'in_stock_empty'),
+                   NULL
+            FROM tag_replacements r WHERE r.cylinder_id = $1
+        ) h
         JOIN cylinders cy ON cy.id = h.cylinder_id
         LEFT JOIN stations s ON s.code = h.station_code
         LEFT JOIN stations ts ON ts.code = h.to_station_code
@@ -481,8 +497,7 @@ pub async fn history(
         -- A staff number is the cylinder's enterprise's (only its own devices write its rows).
         LEFT JOIN staff p ON p.enterprise_code = cy.owner_enterprise_code
                          AND p.staff_no = h.staff_no
-        WHERE h.cylinder_id = $1
-          AND ($2::timestamptz IS NULL OR (h.occurred_at, h.event_id) > ($2, $3::uuid))
+        WHERE ($2::timestamptz IS NULL OR (h.occurred_at, h.event_id) > ($2, $3::uuid))
         ORDER BY h.occurred_at, h.event_id
         LIMIT $4
         "#,

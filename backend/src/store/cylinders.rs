@@ -59,6 +59,8 @@ pub async fn conflicts(
             (tag, (visible.then_some(code), scrapped))
         })
         .collect();
+    // A replaced tag is void for ever, like a scrapped cylinder's.
+    let void_tags = super::lifecycle::void_tags(pool, &tags, scope).await?;
     // Each station's owner and status (a suspended or closed one gets no new cylinders).
     let stations: HashMap<String, (String, RecordStatus)> =
         sqlx::query_as::<_, (String, String, RecordStatus)>(
@@ -111,6 +113,17 @@ pub async fn conflicts(
                 "code",
                 ErrorCode::AlreadyExists,
                 format!("cylinder {code} appears twice (also row {first})"),
+            ));
+        } else if let Some(holder) = void_tags.get(tag) {
+            let on = holder
+                .as_ref()
+                .map(|h| format!(" of cylinder {h}"))
+                .unwrap_or_default();
+            errors.push(error(
+                row,
+                "tag_id",
+                ErrorCode::TagVoid,
+                format!("tag {tag} was replaced{on} and is void for ever"),
             ));
         } else if let Some((holder, scrapped)) = taken_tags.get(tag) {
             let (code, why) = match (holder, *scrapped) {
@@ -215,21 +228,24 @@ pub async fn insert(
             test_pressure_mpa, wall_thickness_mm, max_fill_kg, design_life_years, manufacturer,
             manufactured_on, product_standard, manufacture_licence_no, last_inspected_on,
             next_inspection_on, registration_no, registered_on, registration_authority,
-            owner_enterprise_code, station_code)
+            owner_enterprise_code, station_code, serial_no, production_batch)
         SELECT t.code, t.tag_id, t.medium, t.tare_kg, t.volume_l, t.working_pressure_mpa,
                t.test_pressure_mpa, t.wall_thickness_mm, t.max_fill_kg, t.design_life_years,
                t.manufacturer, t.manufactured_on, t.product_standard, t.manufacture_licence_no,
                t.last_inspected_on, t.next_inspection_on, t.registration_no, t.registered_on,
-               t.registration_authority, t.owner_enterprise_code, t.station_code
+               t.registration_authority, t.owner_enterprise_code, t.station_code,
+               t.serial_no, t.production_batch
         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[],
             $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::int4[], $11::text[],
             $12::date[], $13::text[], $14::text[], $15::date[], $16::date[], $17::text[],
-            $18::date[], $19::text[], $20::text[], $21::text[]) WITH ORDINALITY
+            $18::date[], $19::text[], $20::text[], $21::text[], $24::text[],
+            $25::text[]) WITH ORDINALITY
             AS t(code, tag_id, medium, tare_kg, volume_l, working_pressure_mpa,
                  test_pressure_mpa, wall_thickness_mm, max_fill_kg, design_life_years,
                  manufacturer, manufactured_on, product_standard, manufacture_licence_no,
                  last_inspected_on, next_inspection_on, registration_no, registered_on,
-                 registration_authority, owner_enterprise_code, station_code, ord)
+                 registration_authority, owner_enterprise_code, station_code, serial_no,
+                 production_batch, ord)
         WHERE EXISTS (SELECT 1 FROM enterprises x WHERE x.code = t.owner_enterprise_code
                       AND ($22::text IS NULL OR x.code = $22)
                       AND ($23::text IS NULL OR x.district_code = $23))
@@ -260,6 +276,8 @@ pub async fn insert(
     .bind(column!(|a| a.station_code.as_str()))
     .bind(scope.enterprise())
     .bind(scope.district())
+    .bind(column!(|a| text(&a.serial_no)))
+    .bind(column!(|a| text(&a.production_batch)))
     .execute(&mut *tx)
     .await?;
     let written = result.rows_affected();
@@ -299,6 +317,8 @@ pub struct CylinderRecord {
     pub registration_authority: Option<String>,
     pub owner_enterprise_code: EnterpriseCode,
     pub station_code: StationCode,
+    pub serial_no: Option<String>,
+    pub production_batch: Option<String>,
     pub owner_name: Option<String>,
     pub station_name: Option<String>,
     pub custody: Option<Custody>,
@@ -334,6 +354,7 @@ impl CylinderRecord {
             "registration_authority": self.registration_authority,
             "owner_enterprise_code": self.owner_enterprise_code,
             "station_code": self.station_code,
+            "serial_no": self.serial_no, "production_batch": self.production_batch,
         });
         shared::registry::parse(json)
             .map_err(|e| anyhow::anyhow!("stored cylinder {}: {}", self.code, e.message))
@@ -347,7 +368,7 @@ const RECORD_SELECT: &str = r#"
            coalesce(s.last_inspected_on, c.last_inspected_on) AS last_inspected_on,
            coalesce(s.next_inspection_on, c.next_inspection_on) AS next_inspection_on,
            c.registration_no, c.registered_on, c.registration_authority,
-           c.owner_enterprise_code, c.station_code,
+           c.owner_enterprise_code, c.station_code, c.serial_no, c.production_batch,
            e.name AS owner_name, st.name AS station_name,
            s.custody, s.place_kind, s.place_code,
            coalesce(ps.name, pc.name, s.place_code) AS place_name,
