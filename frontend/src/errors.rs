@@ -196,6 +196,8 @@ pub fn field_label(lang: Lang, field: &str) -> String {
         "registration_no" => Key::FieldRegistrationNo,
         "registered_on" => Key::FieldRegisteredOn,
         "registration_authority" => Key::FieldRegistrationAuthority,
+        "serial_no" => Key::FieldSerialNo,
+        "production_batch" => Key::FieldProductionBatch,
         "owner_enterprise_code" => Key::FieldOwner,
         "date" => Key::Date,
         _ => {

@@ -105,6 +105,10 @@ pub fn operation(lang: Lang, kind: &str, op: Option<&str>, details: &Value) -> S
         "inspection" => Some(pick(lang, "检验", "Inspection")),
         "ble" => Some(reader(lang, op_name)),
         "filling" => Some(pick(lang, "充装记录", "Filling record")),
+        "archive" => Some(match op_name {
+            "replace_tag" => pick(lang, "更换电子标签", "Tag replaced"),
+            _ => pick(lang, "档案变更", "Archive change"),
+        }),
         _ => None,
     };
     // An operation or kind this build does not know yet: show it as sent.
@@ -439,6 +443,14 @@ mod tests {
         assert_eq!(
             operation(Lang::Zh, "ble", Some("seen"), &none),
             "车载识别（上车）"
+        );
+        assert_eq!(
+            operation(Lang::Zh, "archive", Some("replace_tag"), &none),
+            "更换电子标签"
+        );
+        assert_eq!(
+            operation(Lang::En, "archive", Some("replace_tag"), &none),
+            "Tag replaced"
         );
         assert_eq!(operation(Lang::Zh, "teleport", Some("beam"), &none), "beam");
         assert_eq!(public_operation("return_in"), "回瓶入库");

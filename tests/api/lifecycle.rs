@@ -12,10 +12,13 @@ use uuid::Uuid;
 
 const PASSWORD: &str = "Lifecycle-Test-2026!";
 
+/// A cylinder's code, tag, version, serial number and production batch.
+type CylinderRow = (String, String, i64, Option<String>, Option<String>);
+
 /// What a refused request must leave as it was: every cylinder's code, tag and version, the
 /// void tags, the revisions.
 async fn snapshot(app: &TestApp) -> Value {
-    let cylinders: Vec<(String, String, i64, Option<String>, Option<String>)> = sqlx::query_as(
+    let cylinders: Vec<CylinderRow> = sqlx::query_as(
         "SELECT code, tag_id, version, serial_no, production_batch FROM cylinders ORDER BY code",
     )
     .fetch_all(&app.db.pool)

@@ -269,6 +269,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/proposals"),
     ("POST", "/api/v1/proposals/{B_PROPOSAL}/approve"),
     ("POST", "/api/v1/proposals/{B_PROPOSAL}/reject"),
+    // Cylinder lifecycle (issue 21 item 4): B's cylinder's tag is not A's to replace (404), and
+    // B's tag is not A's to bind (the body names it: refused without naming B's cylinder).
+    ("POST", "/api/v1/cylinders/{B_CYL}/replace-tag"),
+    ("POST", "/api/v1/cylinders/{A_CYL}/replace-tag"),
 ];
 /// Writes that name nothing but the signed-in user's own session (a live ticket, one's own
 /// password): B's name cannot be put in them, so they are only checked for showing nothing of B.
@@ -318,6 +322,7 @@ fn body_for(path: &str, b: &Planted) -> Value {
             json!({"changes": {"gas_licence_expires": "2040-01-01"}, "document_ref": "hostile"})
         }
         p if p.ends_with("/reject") => json!({"reason": "hostile"}),
+        p if p.ends_with("/replace-tag") => json!({"tag_id": b.tag, "reason": "hostile"}),
         p if p.ends_with("/suspend") || p.ends_with("/reinstate") || p.ends_with("/close") => {
             json!({"reason": "hostile"})
         }

@@ -165,6 +165,18 @@ fn rows(lang: Lang, v: &CylinderView) -> Vec<(&'static str, Key, String, Mark)> 
             unregistered,
         ),
         (
+            "serial_no",
+            Key::FieldSerialNo,
+            text(a.serial_no.as_ref()),
+            Mark::None,
+        ),
+        (
+            "production_batch",
+            Key::FieldProductionBatch,
+            text(a.production_batch.as_ref()),
+            Mark::None,
+        ),
+        (
             "owner_enterprise_code",
             Key::FieldOwner,
             named(v.owner_name.as_ref(), a.owner_enterprise_code.as_str()),
