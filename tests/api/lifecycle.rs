@@ -356,6 +356,25 @@ async fn only_the_owners_admin_or_a_regulator_replaces_a_tag_and_never_on_a_scra
         "{answer}"
     );
     assert_eq!(snapshot(&app).await, before);
+
+    // A suspended enterprise gets no new tag bound.
+    let (status, answer) = app
+        .post_json(
+            "/api/v1/enterprises/ENT1/suspend",
+            &json!({"reason": "audit"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let before = snapshot(&app).await;
+    let (status, answer) = replace(
+        &app,
+        &app.admin_token,
+        "LA1",
+        json!({"tag_id": "T-D", "reason": "x"}),
+    )
+    .await;
+    assert_error(status, &answer, (409, "record_inactive", "enterprise_code"));
+    assert_eq!(snapshot(&app).await, before);
 }
 
 fn csv(columns: &[&str], rows: &[Value]) -> String {

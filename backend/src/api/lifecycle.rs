@@ -29,6 +29,9 @@ pub async fn replace_tag(
     // Another enterprise's cylinder answers as no cylinder.
     let record = super::cylinders::find(&state, Some(&code), None, &scope).await?;
     let body: ReplaceTag = read_record(&req, payload).await?;
+    // A suspended or closed enterprise gets no new tag bound, as it gets no new records.
+    super::inactive::require_active_enterprise(&state, record.owner_enterprise_code.as_str())
+        .await?;
     let reason = body.reason.trim();
     if reason.is_empty()
         || reason.chars().count() > MAX_REASON_CHARS
