@@ -195,7 +195,9 @@ pub fn editable(kind: RecordKind, field: &str) -> Option<Writer> {
             | "max_fill_kg"
             | "manufacturer"
             | "product_standard"
-            | "manufacture_licence_no",
+            | "manufacture_licence_no"
+            | "serial_no"
+            | "production_batch",
         ) => Some(Manager),
         // The use registration (R03) and what the end of design life is counted from (R05).
         (

@@ -474,6 +474,40 @@ async fn serial_number_and_production_batch_are_archived_shown_exported_and_impo
     let (_, view) = app.get_json("/api/v1/cylinders/SN4").await;
     assert_eq!(view["production_batch"], json!("批".repeat(64)));
 
+    // Corrected by PATCH (the owner's managers), with a revision; bad values refused.
+    let fix = |body: Value, version: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .patch(app.url("/api/v1/cylinders/SN2"))
+                .bearer_auth(&app.admin_token)
+                .header("If-Match", version)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, answer) = fix(json!({"serial_no": "x".repeat(65)}), "1").await;
+    assert_eq!(
+        (status, answer["error"]["field"].as_str()),
+        (400, Some("serial_no")),
+        "{answer}"
+    );
+    let (status, answer) = fix(
+        json!({"serial_no": "MS-FIX", "production_batch": "B-1"}),
+        "1",
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, view) = app.get_json("/api/v1/cylinders/SN2").await;
+    assert_eq!(
+        (&view["serial_no"], &view["production_batch"]),
+        (&json!("MS-FIX"), &json!("B-1"))
+    );
     // The export carries them as its two last columns.
     let (status, exported) = app
         .get_text("/api/v1/cylinders/export?enterprise_code=ENT1")
@@ -494,7 +528,28 @@ async fn serial_number_and_production_batch_are_archived_shown_exported_and_impo
             .ends_with(",ST1,MS-2020-000123,2020-04-B7"),
         "{exported}"
     );
-    assert!(lines.next().unwrap().ends_with(",ST1,,"), "{exported}");
+    assert!(
+        lines.next().unwrap().ends_with(",ST1,MS-FIX,B-1"),
+        "{exported}"
+    );
+    // Neither: two empty cells.
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .ends_with(&format!(",ST1,,{}", "批".repeat(64))),
+        "{exported}"
+    );
+    let mut bare = archive("SN5", "T-SN5");
+    bare["station_code"] = json!("ST2");
+    assert_eq!(app.post_json("/api/v1/cylinders", &bare).await.0, 201);
+    let (_, exported) = app
+        .get_text("/api/v1/cylinders/export?enterprise_code=ENT1")
+        .await;
+    assert!(
+        exported.lines().last().unwrap().ends_with(",ST2,,"),
+        "{exported}"
+    );
 
     // An old file (without the columns) imports; so does a new one (with them).
     let old = csv(&OLD_COLUMNS, &[archive("IM1", "T-IM1")]);

@@ -263,7 +263,8 @@ async fn update(
                  test_pressure_mpa = $6, wall_thickness_mm = $7, max_fill_kg = $8, \
                  design_life_years = $9, manufacturer = $10, manufactured_on = $11, \
                  product_standard = $12, manufacture_licence_no = $13, registration_no = $14, \
-                 registered_on = $15, registration_authority = $16, version = version + 1 \
+                 registered_on = $15, registration_authority = $16, serial_no = $17, \
+                 production_batch = $18, version = version + 1 \
                  WHERE code = $1 AND version = $2 RETURNING version",
             )
             .bind(c.code.as_str())
@@ -282,6 +283,8 @@ async fn update(
             .bind(text(&c.registration_no))
             .bind(c.registered_on)
             .bind(text(&c.registration_authority))
+            .bind(text(&c.serial_no))
+            .bind(text(&c.production_batch))
             .fetch_optional(conn)
             .await?
         }
