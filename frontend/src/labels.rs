@@ -243,8 +243,8 @@ pub fn filling_rule(lang: Lang, rule: &str) -> Option<&'static str> {
             "No post-fill check after the last filling",
         ),
         "R13" => (
-            "单位或站点已暂停/注销",
-            "Enterprise or station suspended or closed",
+            "单位、站点或充装人员已暂停/注销",
+            "Enterprise, station or filler suspended or closed",
         ),
         "E01" => ("平台无法核验（拒绝）", "Platform could not check (refused)"),
         "E02" => (
@@ -355,7 +355,7 @@ pub fn subject_type(lang: Lang, kind: &str) -> String {
 
 /// The evidence fields this build names, in the order the duty console lists them: what and
 /// where first, then the measurements and times, the ids last.
-const EVIDENCE_FIELDS: [(&str, &str, &str); 30] = [
+const EVIDENCE_FIELDS: [(&str, &str, &str); 33] = [
     ("cylinder_code", "气瓶编号", "Cylinder"),
     ("tag_id", "电子标签号", "Tag"),
     ("station_code", "站点编号", "Station"),
@@ -369,6 +369,13 @@ const EVIDENCE_FIELDS: [(&str, &str, &str); 30] = [
         "拒绝后仍充装",
         "Filled despite refusal",
     ),
+    (
+        "inactive_station",
+        "暂停/注销期间充装",
+        "Filled while suspended or closed",
+    ),
+    ("station_status", "站点状态", "Station status"),
+    ("enterprise_status", "单位状态", "Enterprise status"),
     ("net_kg", "充装量(kg)", "Net fill (kg)"),
     ("max_fill_kg", "允许充装量(kg)", "Allowed fill (kg)"),
     ("mass_before_kg", "充装前质量(kg)", "Mass before (kg)"),

@@ -218,8 +218,8 @@ crate::place::names!(RecordStatus {
     Closed => "closed",
 });
 
-/// A status change: `suspend`, `reinstate` or `close` (why, 1 to 500 characters; kept in the
-/// record and in the audit log).
+/// A status change: `suspend`, `reinstate` or `close` (why, 1 to 500 characters, no control
+/// character; kept in the record and in the audit log).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -229,6 +229,17 @@ pub struct StatusChange {
 
 /// Longest reason of a status change, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
+
+impl StatusChange {
+    /// The reason, trimmed, when it is one: 1 to `MAX_REASON_CHARS` characters and no control
+    /// character (a NUL cannot be stored; a line break or escape has no place in a one-line
+    /// reason).
+    pub fn valid_reason(&self) -> Option<&str> {
+        let reason = self.reason.trim();
+        let fits = !reason.is_empty() && reason.chars().count() <= MAX_REASON_CHARS;
+        (fits && !reason.chars().any(char::is_control)).then_some(reason)
+    }
+}
 
 /// A user's account after a status change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

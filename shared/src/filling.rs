@@ -78,6 +78,9 @@ pub enum FillingFlag {
     LateRecord,
     /// The gun filled a cylinder the platform had refused (the record names that decision).
     FilledDespiteRefusal,
+    /// Filled at a suspended or closed station, or for a suspended or closed enterprise
+    /// (R13): kept, since it happened, and raised as a high `filling_refused` alert.
+    InactiveStation,
 }
 
 crate::place::names!(FillingFlag {
@@ -85,6 +88,7 @@ crate::place::names!(FillingFlag {
     TareMismatch => "tare_mismatch",
     LateRecord => "late_record",
     FilledDespiteRefusal => "filled_despite_refusal",
+    InactiveStation => "inactive_station",
 });
 
 /// One rule that refused.

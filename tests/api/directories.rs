@@ -169,7 +169,8 @@ async fn directories_search_by_name_part_and_code_prefix_filter_and_page() {
     let (_, page) = app
         .get_json("/api/v1/staff?licence_expiring_within_days=30")
         .await;
-    assert_eq!(keys(&page, "enterprise_code"), ["ENT2"]);
+    // ENT1's S2 has no certificate: as good as expired.
+    assert_eq!(keys(&page, "enterprise_code"), ["ENT1", "ENT2"]);
     let (_, page) = app.get_json("/api/v1/staff?status=closed").await;
     assert_eq!(keys(&page, "staff_no"), Vec::<String>::new());
     let (_, page) = app.get_json("/api/v1/users?district_code=410102").await;
@@ -605,4 +606,53 @@ async fn csv_imports_of_customers_staff_and_vehicles_are_all_or_nothing() {
     let a_staff = app.login("a-staff", PASSWORD).await;
     let (status, _) = post_csv(&app, "/api/v1/vehicles/import", vehicles, &a_staff).await;
     assert_eq!(status, 403);
+}
+
+/// Review fix 6: a licence or certificate with no date at all is as good as expired (R01/R02
+/// refuse it): `licence_expiring_within_days` lists it.
+#[tokio::test]
+async fn a_record_with_no_licence_date_counts_as_expiring() {
+    let app = spawn_app().await;
+    plant(&app).await;
+    let (status, answer) = app
+        .post_json("/api/v1/enterprises", &enterprise("ENT3"))
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    // The API asks for the date; a record from before it (or an import) may lack it.
+    sqlx::query("UPDATE enterprises SET gas_licence_expires = NULL WHERE code = 'ENT3'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let (status, page) = app
+        .get_json("/api/v1/enterprises?licence_expiring_within_days=5")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(keys(&page, "code"), ["ENT3"]);
+    // S2 of ENT1 has no certificate; S1 of ENT2's expires in 10 days.
+    let (_, page) = app
+        .get_json("/api/v1/staff?licence_expiring_within_days=30")
+        .await;
+    let mut found: Vec<(String, String)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["enterprise_code"].as_str().unwrap().to_owned(),
+                i["staff_no"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("ENT1".to_owned(), "S2".to_owned()),
+            ("ENT2".to_owned(), "S1".to_owned())
+        ]
+    );
+    let (_, page) = app
+        .get_json("/api/v1/staff?licence_expiring_within_days=5")
+        .await;
+    assert_eq!(keys(&page, "staff_no"), ["S2"]);
 }

@@ -695,31 +695,38 @@ async fn a_suspended_enterprise_or_station_gets_no_new_records() {
 }
 
 /// A suspended vehicle's fixes still arrive and are applied; carrying cylinders it raises one
-/// `vehicle_suspended` alert per suspension, not one per fix; an empty one raises none.
+/// `vehicle_suspended` alert per suspension, not one per fix; an empty one raises none. A
+/// closed vehicle carrying cylinders raises it too (review fix 4).
 #[tokio::test]
 async fn a_suspended_vehicle_carrying_cylinders_raises_one_alert_per_suspension() {
     let app = crate::common::spawn_app().await;
     app.seed_registry().await;
-    for plate in ["豫A40001", "豫A40002"] {
+    for plate in ["豫A40001", "豫A40002", "豫A40003"] {
         let body = json!({"plate": plate, "enterprise_code": "ENT1"});
         assert_eq!(app.post_json("/api/v1/vehicles", &body).await.0, 201);
     }
     cylinder(&app, "V1", "ST1", json!({})).await;
+    cylinder(&app, "V3", "ST1", json!({})).await;
     let t0 = chrono::Utc::now() - chrono::Duration::minutes(30);
     let at = |m: i64| (t0 + chrono::Duration::minutes(m)).to_rfc3339();
-    for (plate, tags) in [("豫A40001", json!(["T-V1"])), ("豫A40002", json!([]))] {
+    for (plate, tags) in [
+        ("豫A40001", json!(["T-V1"])),
+        ("豫A40002", json!([])),
+        ("豫A40003", json!(["T-V3"])),
+    ] {
         let ble = json!({"id": Uuid::new_v4(), "kind": "ble", "vehicle_plate": plate,
                          "tag_ids": tags, "occurred_at": at(0)});
         assert_eq!(app.post_events(&json!({"events": [ble]})).await.0, 202);
     }
     app.wait_until(|| async {
         let loaded: Option<i32> = sqlx::query_scalar(
-            "SELECT cardinality(tag_ids) FROM vehicle_tags WHERE plate = '豫A40001'",
+            "SELECT sum(cardinality(tag_ids))::int FROM vehicle_tags \
+             WHERE plate IN ('豫A40001', '豫A40003')",
         )
-        .fetch_optional(&app.db.pool)
+        .fetch_one(&app.db.pool)
         .await
         .unwrap();
-        loaded == Some(1)
+        loaded == Some(2)
     })
     .await;
     for plate in ["豫A40001", "豫A40002"] {
@@ -732,8 +739,10 @@ async fn a_suspended_vehicle_carrying_cylinders_raises_one_alert_per_suspension(
         .await;
         assert_eq!(status, 200, "{answer}");
     }
+    let (status, answer) = post(&app, None, "/api/v1/vehicles/豫A40003/close", &why("报废")).await;
+    assert_eq!(status, 200, "{answer}");
     for m in 1..=4 {
-        for plate in ["豫A40001", "豫A40002"] {
+        for plate in ["豫A40001", "豫A40002", "豫A40003"] {
             let fix = crate::common::gps(
                 plate,
                 113.70 + 0.001 * f64::from(u8::try_from(m).unwrap()),
@@ -747,26 +756,26 @@ async fn a_suspended_vehicle_carrying_cylinders_raises_one_alert_per_suspension(
     let last = t0 + chrono::Duration::minutes(4);
     app.wait_until(|| async {
         let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM vehicle_positions WHERE plate IN ('豫A40001', '豫A40002') \
-             AND occurred_at >= $1",
+            "SELECT count(*) FROM vehicle_positions \
+             WHERE plate IN ('豫A40001', '豫A40002', '豫A40003') AND occurred_at >= $1",
         )
         .bind(last)
         .fetch_one(&app.db.pool)
         .await
         .unwrap();
-        n == 2
+        n == 3
     })
     .await;
-    app.wait_until(|| async { !vehicle_alerts(&app).await.is_empty() })
+    app.wait_until(|| async { vehicle_alerts(&app).await.len() >= 2 })
         .await;
-    let items = vehicle_alerts(&app).await;
-    assert_eq!(items.len(), 1, "{items:?}");
-    assert_eq!(
-        items[0]["subject"],
-        json!({"type": "vehicle", "id": "豫A40001"})
-    );
-    assert_eq!(items[0]["severity"], "high");
-    assert_eq!(items[0]["count"], 1, "once per suspension: {items:?}");
+    let mut items = vehicle_alerts(&app).await;
+    items.sort_by_key(|i| i["subject"]["id"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(items.len(), 2, "{items:?}");
+    for (item, plate) in items.iter().zip(["豫A40001", "豫A40003"]) {
+        assert_eq!(item["subject"], json!({"type": "vehicle", "id": plate}));
+        assert_eq!(item["severity"], "high");
+        assert_eq!(item["count"], 1, "once per suspension: {items:?}");
+    }
 }
 
 async fn vehicle_alerts(app: &TestApp) -> Vec<Value> {
@@ -776,4 +785,307 @@ async fn vehicle_alerts(app: &TestApp) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
+}
+
+/// The revision kept for `version` of a record: its reason and changes.
+async fn revision(app: &TestApp, kind: &str, key: &str, version: i64) -> (Option<String>, Value) {
+    let found = revisions(app, kind, key).await;
+    let (_, reason, changes) = found
+        .into_iter()
+        .find(|(v, _, _)| *v == version)
+        .unwrap_or_else(|| panic!("no revision {version} of {kind} {key}"));
+    (reason, changes)
+}
+
+/// Review fix 1: an enterprise suspending its own station first does not shield it from the
+/// regulator. The regulator's suspension takes the suspended station over (flag, version,
+/// revision with its reason; the suspension's date stays); from then on only a regulator lifts
+/// it; a second regulator suspension and the enterprise's own are still 409.
+#[tokio::test]
+async fn a_regulator_takes_over_a_suspension_the_enterprise_made_itself() {
+    let app = crate::common::spawn_app().await;
+    app.seed_registry().await;
+    let ent_admin = new_user(&app, "ent1-admin", "enterprise_admin", Some("ENT1")).await;
+    let district = new_user(&app, "jinshui", "district_regulator", None).await;
+    let path = "/api/v1/stations/ST1";
+    let (status, answer) = post(
+        &app,
+        Some(&ent_admin),
+        &format!("{path}/suspend"),
+        &why("盘点"),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["suspended_by_regulator"].as_bool()),
+        (200, Some(false)),
+        "{answer}"
+    );
+    let since = answer["status_changed_at"].clone();
+    // The enterprise again: nothing to do.
+    let before = row(&app, "stations", "code", "ST1").await;
+    let (status, answer) = post(
+        &app,
+        Some(&ent_admin),
+        &format!("{path}/suspend"),
+        &why("再停"),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (409, Some("invalid_transition")),
+        "{answer}"
+    );
+    assert_eq!(row(&app, "stations", "code", "ST1").await, before);
+    // The regulator takes it over.
+    let (status, answer) = post(
+        &app,
+        Some(&district),
+        &format!("{path}/suspend"),
+        &why("违规充装"),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["suspended_by_regulator"], true, "{answer}");
+    assert_eq!(answer["status"], "suspended");
+    assert_eq!(
+        answer["status_changed_at"], since,
+        "suspended since the first time"
+    );
+    let after = row(&app, "stations", "code", "ST1").await;
+    assert_eq!(
+        after,
+        json!({"status": "suspended", "reason": "违规充装", "version": before["version"].as_i64().unwrap() + 1,
+               "by_regulator": true})
+    );
+    let (reason, changes) =
+        revision(&app, "stations", "ST1", after["version"].as_i64().unwrap()).await;
+    assert_eq!(reason.as_deref(), Some("违规充装"));
+    assert_eq!(
+        changes["suspended_by_regulator"],
+        json!([false, true]),
+        "{changes}"
+    );
+    // Only a regulator lifts it now.
+    let (status, answer) = post(
+        &app,
+        Some(&ent_admin),
+        &format!("{path}/reinstate"),
+        &why("改好了"),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{answer}"
+    );
+    assert_eq!(row(&app, "stations", "code", "ST1").await, after);
+    // A second regulator suspension is nothing to do.
+    let (status, _) = post(&app, None, &format!("{path}/suspend"), &why("再次")).await;
+    assert_eq!(status, 409);
+    assert_eq!(row(&app, "stations", "code", "ST1").await, after);
+    let (status, answer) = post(&app, None, &format!("{path}/reinstate"), &why("复查合格")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        row(&app, "stations", "code", "ST1").await["by_regulator"],
+        false
+    );
+}
+
+/// A filling row count.
+async fn fillings(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM fillings")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+/// Review fix 2: a filling recorded at a suspended or closed station, or for a suspended
+/// enterprise, is kept (it happened) but flagged `inactive_station` and raises a high
+/// `filling_refused` alert on the station; a `decision_id` made at another station is 400.
+#[tokio::test]
+async fn a_filling_at_an_inactive_station_is_kept_flagged_and_alerted() {
+    let app = crate::common::spawn_app().await;
+    let controller = app.seed_registry_with_controller().await;
+    cylinder(&app, "IN1", "ST1", json!({})).await;
+    let (status, answer) = app
+        .post_filling(&controller, &crate::filling::filling("IN1", 16.8, 30.9, 0))
+        .await;
+    assert_eq!((status, &answer["flags"]), (201, &json!([])), "{answer}");
+    assert!(station_refusals(&app).await.is_empty());
+    let (status, _) = post(
+        &app,
+        None,
+        "/api/v1/stations/ST1/suspend",
+        &why("检查不合格"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let n = fillings(&app).await;
+    let (status, answer) = app
+        .post_filling(&controller, &crate::filling::filling("IN1", 16.8, 30.9, 0))
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["flags"], json!(["inactive_station"]), "{answer}");
+    assert_eq!(fillings(&app).await, n + 1, "kept");
+    let alerts = station_refusals(&app).await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["severity"], "high", "{alerts:?}");
+    assert_eq!(
+        alerts[0]["subject"],
+        json!({"type": "station", "id": "ST1"})
+    );
+    assert_eq!(
+        alerts[0]["evidence"]["inactive_station"], true,
+        "{alerts:?}"
+    );
+    assert_eq!(
+        alerts[0]["evidence"]["station_status"], "suspended",
+        "{alerts:?}"
+    );
+    // The enterprise suspended, the station active: flagged the same.
+    assert_eq!(
+        post(
+            &app,
+            None,
+            "/api/v1/stations/ST1/reinstate",
+            &why("整改完成")
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        post(&app, None, "/api/v1/enterprises/ENT1/suspend", &why("吊销"))
+            .await
+            .0,
+        200
+    );
+    let (status, answer) = app
+        .post_filling(&controller, &crate::filling::filling("IN1", 16.8, 30.9, 0))
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["flags"], json!(["inactive_station"]), "{answer}");
+    let alerts = station_refusals(&app).await;
+    assert_eq!(
+        alerts[0]["evidence"]["enterprise_status"], "suspended",
+        "{alerts:?}"
+    );
+    assert_eq!(alerts[0]["count"], 2, "{alerts:?}");
+    assert_eq!(
+        post(
+            &app,
+            None,
+            "/api/v1/enterprises/ENT1/reinstate",
+            &why("恢复")
+        )
+        .await
+        .0,
+        200
+    );
+    // A decision made at ST2 does not stand for a filling at ST1.
+    let other = app
+        .new_device("ENT1", json!({"kind": "controller", "station_code": "ST2"}))
+        .await;
+    let (status, decision) = app.authorize(&other, ask("IN1", "ST2", "LPG")).await;
+    assert_eq!(status, 200, "{decision}");
+    let mut body = crate::filling::filling("IN1", 16.8, 30.9, 0);
+    body["decision_id"] = decision["decision_id"].clone();
+    let n = fillings(&app).await;
+    let (status, answer) = app.post_filling(&controller, &body).await;
+    assert_eq!(
+        (status, answer["error"]["field"].as_str()),
+        (400, Some("decision_id")),
+        "{answer}"
+    );
+    assert_eq!(fillings(&app).await, n, "nothing kept");
+}
+
+async fn station_refusals(app: &TestApp) -> Vec<Value> {
+    app.get_json("/api/v1/alerts?kind=filling_refused").await.1["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Review fix 3: a suspended or closed filler (the question's `staff_no`) is R13 at the gun.
+#[tokio::test]
+async fn a_suspended_or_closed_filler_is_refused_at_the_gun_with_r13() {
+    let app = crate::common::spawn_app().await;
+    let controller = app.seed_registry_with_controller().await;
+    cylinder(&app, "OK", "ST1", json!({})).await;
+    let (status, body) = app
+        .post_events(
+            &json!({"events": [check("OK", "pre", true, &chrono::Utc::now().to_rfc3339())]}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    app.wait_until(|| async {
+        app.authorize(&controller, ask("OK", "ST1", "LPG")).await.1["allowed"] == true
+    })
+    .await;
+    let (status, _) = post(&app, None, "/api/v1/staff/S1/suspend", &why("无证上岗")).await;
+    assert_eq!(status, 200);
+    let (status, answer) = app.authorize(&controller, ask("OK", "ST1", "LPG")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (answer["allowed"].as_bool(), rules(&answer)),
+        (Some(false), vec!["R13".to_owned()]),
+        "{answer}"
+    );
+    assert!(
+        answer["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("充装人员已暂停"),
+        "{answer}"
+    );
+    let (status, _) = post(&app, None, "/api/v1/staff/S1/reinstate", &why("取证")).await;
+    assert_eq!(status, 200);
+    let (_, answer) = app.authorize(&controller, ask("OK", "ST1", "LPG")).await;
+    assert_eq!(answer["allowed"], true, "{answer}");
+    let (status, _) = post(&app, None, "/api/v1/staff/S1/close", &why("离职")).await;
+    assert_eq!(status, 200);
+    let (_, answer) = app.authorize(&controller, ask("OK", "ST1", "LPG")).await;
+    assert_eq!(rules(&answer), ["R13"], "{answer}");
+}
+
+/// Review fix 5: a NUL or another control character in a reason is 400 naming `reason`, on
+/// the registry's status routes and on the accounts', and changes nothing.
+#[tokio::test]
+async fn a_control_character_in_a_reason_is_refused_naming_the_reason() {
+    let app = crate::common::spawn_app().await;
+    app.seed_registry().await;
+    new_user(&app, "duty-x", "duty_officer", None).await;
+    let user_row = || async {
+        let row: (String, Option<String>, i64) = sqlx::query_as(
+            "SELECT status, status_reason, version FROM users WHERE username = 'duty-x'",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        row
+    };
+    let station_before = row(&app, "stations", "code", "ST1").await;
+    let user_before = user_row().await;
+    for bad in [
+        "停业\u{0}整顿",
+        "\u{0}",
+        "停业\u{7}",
+        "停业\n整顿",
+        "a\u{1b}[31m",
+    ] {
+        for path in [
+            "/api/v1/stations/ST1/suspend",
+            "/api/v1/users/duty-x/suspend",
+        ] {
+            let (status, answer) = post(&app, None, path, &why(bad)).await;
+            assert_eq!(
+                (status, answer["error"]["field"].as_str()),
+                (400, Some("reason")),
+                "{path} {bad:?}: {answer}"
+            );
+        }
+    }
+    assert_eq!(row(&app, "stations", "code", "ST1").await, station_before);
+    assert_eq!(user_row().await, user_before);
 }

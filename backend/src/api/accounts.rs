@@ -95,16 +95,18 @@ async fn change_status(
     let username = path.into_inner();
     let account = managed(&state, &user, &username).await?;
     let body: StatusChange = read_record(&req, payload).await?;
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+    let Some(reason) = body.valid_reason() else {
         return Err(ApiError::Client(
             ErrorDetail::new(
                 ErrorCode::InvalidField,
-                format!("reason: 1 to {MAX_REASON_CHARS} characters saying why"),
+                format!(
+                    "reason: 1 to {MAX_REASON_CHARS} characters saying why, \
+                     no control characters"
+                ),
             )
             .with_field("reason"),
         ));
-    }
+    };
     if account.id == user.id {
         return Err(ApiError::client(
             ErrorCode::Forbidden,

@@ -22,6 +22,7 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use anyhow::Context;
 use chrono::{DateTime, Months, Utc};
 use shared::alert::AlertKind;
+use shared::auth::RecordStatus;
 use shared::filling::{
     AuthorizeRequest, AuthorizeResponse, FillingFlag, FillingResponse, FillingRule, NewFilling,
     RuleReason,
@@ -343,6 +344,14 @@ async fn gather_and_decide(
         (None, None) => anyhow::bail!("the question names no cylinder"),
     };
     let row = lane.facts.read(key).await?;
+    // The filler, within the station's enterprise (R13): an unknown number is not judged here.
+    let filler_status = store::status::staff_status(
+        &state.pool,
+        ask.staff_no.as_str(),
+        station.enterprise_code.as_str(),
+    )
+    .await?
+    .unwrap_or(RecordStatus::Active);
     let facts = Facts {
         now: Utc::now(),
         today: today_in_shanghai(),
@@ -353,6 +362,7 @@ async fn gather_and_decide(
             gas_licence_expires: station.gas_licence_expires,
             enterprise_status: station.enterprise_status,
             station_status: station.station_status,
+            filler_status,
         },
         cylinder: row.as_ref().map(cylinder_facts).transpose()?,
     };
@@ -480,6 +490,8 @@ enum RecordError {
     Unknown(&'static str, &'static str),
     #[error("the decision was for another cylinder")]
     DecisionForAnotherCylinder,
+    #[error("the decision was made at another station")]
+    DecisionAtAnotherStation,
 }
 
 impl ModuleError for RecordError {
@@ -495,7 +507,7 @@ impl ModuleError for RecordError {
             Self::Mass(field) | Self::Unknown(field, _) => field,
             Self::MassesReversed => "mass_after_kg",
             Self::EndsBeforeStart | Self::EndsInFuture => "ended_at",
-            Self::DecisionForAnotherCylinder => "decision_id",
+            Self::DecisionForAnotherCylinder | Self::DecisionAtAnotherStation => "decision_id",
         })
     }
 }
@@ -530,7 +542,9 @@ fn check_record(
 /// device. Flags: `overfill` (net mass above the allowed fill mass), `tare_mismatch` (mass
 /// before filling off the archived tare or the cylinder's own history by more than
 /// `tare_tolerance_kg`), `late_record` (arrived more than `late_filling_s` after the end),
-/// `filled_despite_refusal` (its decision refused).
+/// `filled_despite_refusal` (its decision refused), `inactive_station` (the station or its
+/// enterprise suspended or closed: kept, and a high `filling_refused` alert). A `decision_id`
+/// must be one made at this station.
 #[utoipa::path(post, path = "/api/v1/fillings", tag = "fillings", security(("deviceKey" = [])), request_body = shared::filling::NewFilling, responses((status = 201, description = "Recorded, with its flags", body = shared::filling::FillingResponse)))]
 pub async fn record(
     req: HttpRequest,
@@ -580,10 +594,25 @@ pub async fn record(
             if decision.1.as_deref() != Some(new.cylinder_code.as_str()) && decision.1.is_some() {
                 return Err(RecordError::DecisionForAnotherCylinder.into());
             }
+            if decision.2 != new.station_code.as_str() {
+                return Err(RecordError::DecisionAtAnotherStation.into());
+            }
             Some(decision.0)
         }
         None => None,
     };
+    // Read afresh, not from the gun's cache: the fact is kept either way, but flagged.
+    let station_status = store::status::station_status(
+        &state.pool,
+        new.station_code.as_str(),
+        station.enterprise_code.as_str(),
+    )
+    .await?
+    .unwrap_or(RecordStatus::Active);
+    let enterprise_status =
+        store::status::enterprise_status(&state.pool, station.enterprise_code.as_str())
+            .await?
+            .unwrap_or(RecordStatus::Active);
     let history = store::filling::historical_tare(&state.pool, cylinder.id).await?;
     let late_ms = (received_at - ended_at).num_milliseconds();
     let late_s =
@@ -601,6 +630,8 @@ pub async fn record(
             mass_before_kg: new.mass_before_kg,
             mass_after_kg: new.mass_after_kg,
             late_s,
+            station_inactive: station_status != RecordStatus::Active
+                || enterprise_status != RecordStatus::Active,
         },
         &policy,
     );
@@ -651,6 +682,10 @@ pub async fn record(
             FillingFlag::FilledDespiteRefusal => {
                 serde_json::json!({"filled_despite_refusal": true})
             }
+            FillingFlag::InactiveStation => serde_json::json!({
+                "inactive_station": true,
+                "station_status": station_status.name(),
+                "enterprise_status": enterprise_status.name()}),
         };
         let mut evidence = filling.clone();
         if let (Some(e), Some(extra)) = (evidence.as_object_mut(), limits.as_object()) {

@@ -1,7 +1,9 @@
 //! Status instead of delete (issue 21 item 2): `POST …/{code}/suspend`, `/reinstate` and
 //! `/close` `{"reason"}` for enterprises, stations, staff and vehicles; suspend and reinstate
 //! for devices (their `revoke` is close). Transitions: active → suspended → active
-//! (reinstate), active or suspended → closed, for ever; anything else is 409
+//! (reinstate), active or suspended → closed, for ever; a regulator also suspends a record
+//! its enterprise suspended itself (it is then the regulator's suspension: the status and its
+//! date stay, the reason, the flag and the version change); anything else is 409
 //! `invalid_transition`. Each change bumps the version and keeps a revision with its reason;
 //! the guard audits it. Nothing is deleted.
 //!
@@ -78,19 +80,21 @@ pub struct StaffQuery {
     enterprise_code: Option<String>,
 }
 
-/// The reason, trimmed: 1 to 500 characters.
+/// The reason, trimmed: 1 to 500 characters, no control character (a NUL would reach
+/// PostgreSQL, which refuses it).
 fn reason_of(body: &StatusChange) -> Result<&str, ApiError> {
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-        return Err(ApiError::Client(
+    body.valid_reason().ok_or_else(|| {
+        ApiError::Client(
             ErrorDetail::new(
                 ErrorCode::InvalidField,
-                format!("reason: 1 to {MAX_REASON_CHARS} characters saying why"),
+                format!(
+                    "reason: 1 to {MAX_REASON_CHARS} characters saying why, \
+                     no control characters"
+                ),
             )
             .with_field("reason"),
-        ));
-    }
-    Ok(reason)
+        )
+    })
 }
 
 /// The one record the caller names and may manage: out of its scope, "not found".
@@ -169,10 +173,16 @@ async fn change_status(
             ),
         )
     };
-    if !change.from().contains(&row.status) {
+    let by_regulator = REGULATORS.contains(&user.role);
+    // A regulator's suspension also takes over one the enterprise made itself: from then on
+    // only a regulator lifts it.
+    let takes_over = change == Change::Suspend
+        && by_regulator
+        && row.status == RecordStatus::Suspended
+        && !row.suspended_by_regulator;
+    if !change.from().contains(&row.status) && !takes_over {
         return Err(refused(row.status));
     }
-    let by_regulator = REGULATORS.contains(&user.role);
     if change == Change::Reinstate && row.suspended_by_regulator && !by_regulator {
         return Err(ApiError::client(
             ErrorCode::Forbidden,

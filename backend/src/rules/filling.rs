@@ -32,6 +32,9 @@ pub struct EnterpriseFacts {
     pub enterprise_status: RecordStatus,
     /// The station's status: only an active one fills (R13).
     pub station_status: RecordStatus,
+    /// The filler's (the question's `staff_no` in the station's enterprise): only an active
+    /// one fills (R13). A number the registry does not know counts as active here.
+    pub filler_status: RecordStatus,
 }
 
 /// What is known about the cylinder at the gun.
@@ -180,6 +183,7 @@ pub fn decide(facts: &Facts) -> Vec<Reason> {
     let halted: Vec<String> = [
         inactive("充装单位", facts.enterprise.enterprise_status),
         inactive("充装站点", facts.enterprise.station_status),
+        inactive("充装人员", facts.enterprise.filler_status),
     ]
     .into_iter()
     .flatten()
@@ -208,6 +212,8 @@ pub struct RecordFacts {
     pub mass_after_kg: f64,
     /// Seconds between the end of filling and the record's arrival.
     pub late_s: f64,
+    /// The station or its enterprise was suspended or closed when the record arrived.
+    pub station_inactive: bool,
 }
 
 /// The limits a filling record is held to, from the settings.
@@ -222,6 +228,9 @@ pub fn record_flags(f: &RecordFacts, policy: &RecordPolicy) -> Vec<FillingFlag> 
     let mut flags = Vec::new();
     if f.decision_allowed == Some(false) {
         flags.push(FillingFlag::FilledDespiteRefusal);
+    }
+    if f.station_inactive {
+        flags.push(FillingFlag::InactiveStation);
     }
     let tolerance = policy.tare_tolerance_kg;
     let off_archive = (f.mass_before_kg - f.tare_kg).abs() > tolerance;
@@ -264,6 +273,12 @@ pub fn flag_alert(flag: FillingFlag) -> (AlertKind, Severity, SubjectKind) {
             Severity::Critical,
             SubjectKind::Station,
         ),
+        // Filling where R13 refuses every cylinder: the station's refusal alert, made high.
+        FillingFlag::InactiveStation => (
+            AlertKind::FillingRefused,
+            Severity::High,
+            SubjectKind::Station,
+        ),
     }
 }
 
@@ -290,6 +305,7 @@ mod tests {
                 gas_licence_expires: Some(day("2030-01-01")),
                 enterprise_status: RecordStatus::Active,
                 station_status: RecordStatus::Active,
+                filler_status: RecordStatus::Active,
             },
             cylinder: Some(CylinderFacts {
                 medium: Medium::Lpg,
@@ -350,6 +366,23 @@ mod tests {
         assert!(reasons[0].message.contains("充装站点已暂停"), "{reasons:?}");
         f.enterprise.station_status = RecordStatus::Active;
         f.enterprise.enterprise_status = RecordStatus::Active;
+        assert_eq!(rules(&f), Vec::<&str>::new());
+    }
+
+    /// A suspended or closed filler is R13 too.
+    #[test]
+    fn a_suspended_or_closed_filler_is_r13() {
+        let mut f = good();
+        for (status, word) in [
+            (RecordStatus::Suspended, "充装人员已暂停"),
+            (RecordStatus::Closed, "充装人员已注销"),
+        ] {
+            f.enterprise.filler_status = status;
+            let reasons = decide(&f);
+            assert_eq!(rules(&f), ["R13"]);
+            assert!(reasons[0].message.contains(word), "{reasons:?}");
+        }
+        f.enterprise.filler_status = RecordStatus::Active;
         assert_eq!(rules(&f), Vec::<&str>::new());
     }
 
@@ -434,6 +467,7 @@ mod tests {
         }
         if f.enterprise.enterprise_status != RecordStatus::Active
             || f.enterprise.station_status != RecordStatus::Active
+            || f.enterprise.filler_status != RecordStatus::Active
         {
             out.push("R13");
         }
@@ -471,6 +505,7 @@ mod tests {
             };
             f.enterprise.enterprise_status = status(&mut rng);
             f.enterprise.station_status = status(&mut rng);
+            f.enterprise.filler_status = status(&mut rng);
             if rng.random_bool(0.02) {
                 f.cylinder = None;
             }
@@ -530,12 +565,43 @@ mod tests {
             mass_before_kg: before,
             mass_after_kg: after,
             late_s,
+            station_inactive: false,
         };
         let policy = RecordPolicy {
             tare_tolerance_kg: 1.0,
             late_filling_s: 10.0,
         };
         record_flags(&facts, &policy)
+    }
+
+    #[test]
+    fn a_filling_at_an_inactive_station_is_flagged_and_raises_a_high_refusal() {
+        let policy = RecordPolicy {
+            tare_tolerance_kg: 1.0,
+            late_filling_s: 10.0,
+        };
+        let facts = RecordFacts {
+            decision_allowed: None,
+            tare_kg: 15.0,
+            historical_tare_kg: None,
+            max_fill_kg: 14.5,
+            mass_before_kg: 15.0,
+            mass_after_kg: 29.0,
+            late_s: 1.0,
+            station_inactive: true,
+        };
+        assert_eq!(
+            record_flags(&facts, &policy),
+            [FillingFlag::InactiveStation]
+        );
+        assert_eq!(
+            flag_alert(FillingFlag::InactiveStation),
+            (
+                AlertKind::FillingRefused,
+                Severity::High,
+                SubjectKind::Station
+            )
+        );
     }
 
     #[test]

@@ -69,7 +69,7 @@ fn push_status(b: &mut QueryBuilder<'_, Postgres>, search: &Search, column: &str
     }
 }
 
-/// ` AND (one of the dates expires within the days)`.
+/// ` AND (one of the dates is missing or expires within the days)`.
 fn push_expiring(b: &mut QueryBuilder<'_, Postgres>, search: &Search, dates: &[&str]) {
     let Some(days) = search.expiring_within_days else {
         return;
@@ -79,8 +79,9 @@ fn push_expiring(b: &mut QueryBuilder<'_, Postgres>, search: &Search, dates: &[&
         if i > 0 {
             b.push(" OR ");
         }
+        // No date at all counts as expired, as R01 and R02 judge it.
         b.push(format!(
-            "{date} <= (now() AT TIME ZONE 'Asia/Shanghai')::date + "
+            "{date} IS NULL OR {date} <= (now() AT TIME ZONE 'Asia/Shanghai')::date + "
         ))
         .push_bind(days);
     }

@@ -158,7 +158,8 @@ pub async fn set(
     };
     let mut tx = pool.begin().await.context("opening a status change")?;
     let done: Option<StatusRow> = sqlx::query_as(&format!(
-        "UPDATE {table} t SET status = $3, status_reason = $4, status_changed_at = now(), \
+        "UPDATE {table} t SET status = $3, status_reason = $4, \
+         status_changed_at = CASE WHEN t.status = $3 THEN t.status_changed_at ELSE now() END, \
          suspended_by_regulator = $5, version = t.version + 1{revoke} \
          WHERE t.{key} = $1 AND t.{ent} = $2 AND t.version = $6 RETURNING {columns}",
         table = collection.name(),
@@ -218,7 +219,21 @@ pub async fn station_status(
         .context("reading a station's status")
 }
 
-/// Of these plates, the suspended vehicles and when each was suspended (inside the pipeline's
+/// The status of the staff member `staff_no` of `enterprise`, if it exists.
+pub async fn staff_status(
+    pool: &PgPool,
+    staff_no: &str,
+    enterprise: &str,
+) -> anyhow::Result<Option<RecordStatus>> {
+    sqlx::query_scalar("SELECT status FROM staff WHERE staff_no = $1 AND enterprise_code = $2")
+        .bind(staff_no)
+        .bind(enterprise)
+        .fetch_optional(pool)
+        .await
+        .context("reading a staff member's status")
+}
+
+/// Of these plates, the suspended or closed vehicles and when each was suspended or closed (inside the pipeline's
 /// transaction).
 pub async fn suspended_vehicles(
     tx: &mut PgConnection,
@@ -226,12 +241,12 @@ pub async fn suspended_vehicles(
 ) -> anyhow::Result<HashMap<String, DateTime<Utc>>> {
     let rows: Vec<(String, Option<DateTime<Utc>>)> = sqlx::query_as(
         "SELECT plate, status_changed_at FROM vehicles \
-         WHERE plate = ANY($1) AND status = 'suspended'",
+         WHERE plate = ANY($1) AND status IN ('suspended', 'closed')",
     )
     .bind(plates)
     .fetch_all(&mut *tx)
     .await
-    .context("reading suspended vehicles")?;
+    .context("reading suspended or closed vehicles")?;
     Ok(rows
         .into_iter()
         .map(|(plate, at)| (plate, at.unwrap_or_default()))
