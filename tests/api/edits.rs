@@ -851,6 +851,14 @@ async fn an_enterprise_proposes_a_licence_renewal_and_a_regulator_decides() {
         (400, &json!("reason")),
         "{answer}"
     );
+    // A control character (PostgreSQL refuses NUL in text) is the writer's mistake, not a 500.
+    let (status, answer) =
+        post_as(&app, &path, &json!({"reason": "a\u{0}b"}), &app.admin_token).await;
+    assert_eq!(
+        (status, &answer["error"]["field"]),
+        (400, &json!("reason")),
+        "{answer}"
+    );
     let (status, answer) = post_as(
         &app,
         &path,

@@ -228,11 +228,15 @@ fn decision_reason(
             "reason",
             format!("reason: 1 to {MAX_REASON_CHARS} characters saying why"),
         )),
-        Some(r) if r.chars().count() > MAX_REASON_CHARS => Err(field_error(
-            ErrorCode::InvalidField,
-            "reason",
-            format!("reason: 1 to {MAX_REASON_CHARS} characters saying why"),
-        )),
+        Some(r) if r.chars().count() > MAX_REASON_CHARS || r.chars().any(char::is_control) => {
+            Err(field_error(
+                ErrorCode::InvalidField,
+                "reason",
+                format!(
+                    "reason: 1 to {MAX_REASON_CHARS} characters saying why, no control characters"
+                ),
+            ))
+        }
         _ => Ok(reason.map(str::to_owned)),
     }
 }
