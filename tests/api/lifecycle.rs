@@ -508,6 +508,38 @@ async fn serial_number_and_production_batch_are_archived_shown_exported_and_impo
         (&view["serial_no"], &view["production_batch"]),
         (&json!("MS-FIX"), &json!("B-1"))
     );
+    // A later edit of another field keeps them (the stored record read before a PATCH holds
+    // them: a field it left out would be written back empty).
+    let (status, answer) = fix(json!({"registration_no": "豫A-LPG-SN2"}), "2").await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, view) = app.get_json("/api/v1/cylinders/SN2").await;
+    assert_eq!(
+        (
+            &view["serial_no"],
+            &view["production_batch"],
+            &view["registration_no"]
+        ),
+        (&json!("MS-FIX"), &json!("B-1"), &json!("豫A-LPG-SN2")),
+        "{view}"
+    );
+    // null clears one, and the revision says so.
+    let (status, answer) = fix(json!({"production_batch": null}), "3").await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, view) = app.get_json("/api/v1/cylinders/SN2").await;
+    assert_eq!(
+        (&view["serial_no"], &view["production_batch"]),
+        (&json!("MS-FIX"), &Value::Null),
+        "{view}"
+    );
+    let (_, revisions) = app.get_json("/api/v1/cylinders/SN2/revisions").await;
+    assert_eq!(
+        revisions
+            .as_array()
+            .and_then(|r| r.last())
+            .map(|r| &r["changes"]),
+        Some(&json!({"production_batch": ["B-1", null]})),
+        "{revisions}"
+    );
     // The export carries them as its two last columns.
     let (status, exported) = app
         .get_text("/api/v1/cylinders/export?enterprise_code=ENT1")
@@ -529,7 +561,7 @@ async fn serial_number_and_production_batch_are_archived_shown_exported_and_impo
         "{exported}"
     );
     assert!(
-        lines.next().unwrap().ends_with(",ST1,MS-FIX,B-1"),
+        lines.next().unwrap().ends_with(",ST1,MS-FIX,"),
         "{exported}"
     );
     // Neither: two empty cells.

@@ -81,7 +81,8 @@ fn select(kind: RecordKind) -> &'static str {
              'last_inspected_on', t.last_inspected_on, 'next_inspection_on', t.next_inspection_on, \
              'registration_no', t.registration_no, 'registered_on', t.registered_on, \
              'registration_authority', t.registration_authority, \
-             'owner_enterprise_code', t.owner_enterprise_code, 'station_code', t.station_code), \
+             'owner_enterprise_code', t.owner_enterprise_code, 'station_code', t.station_code, \
+             'serial_no', t.serial_no, 'production_batch', t.production_batch), \
              t.version, CASE WHEN s.custody = 'scrapped' THEN 'closed' ELSE 'active' END, \
              t.owner_enterprise_code, t.code \
              FROM cylinders t JOIN enterprises x ON x.code = t.owner_enterprise_code \
