@@ -9,6 +9,25 @@ use serde_json::json;
 
 pub(crate) const PASSWORD: &str = "Enterprise-Pass-1";
 
+/// Creates a user with [`PASSWORD`] (a district regulator in 410105) and signs it in.
+pub(crate) async fn new_user(
+    app: &TestApp,
+    username: &str,
+    role: &str,
+    enterprise: Option<&str>,
+) -> String {
+    let mut body = json!({"username": username, "password": PASSWORD, "role": role});
+    if let Some(code) = enterprise {
+        body["enterprise_code"] = json!(code);
+    }
+    if role == "district_regulator" {
+        body["district_code"] = json!("410105");
+    }
+    let (status, answer) = app.post_json("/api/v1/users", &body).await;
+    assert_eq!(status, 201, "{username}: {answer}");
+    app.login(username, PASSWORD).await
+}
+
 #[tokio::test]
 async fn failed_logins_slow_down_after_five_and_bad_tokens_are_401() {
     let app = spawn_app().await;
