@@ -345,13 +345,14 @@ async fn gather_and_decide(
     };
     let row = lane.facts.read(key).await?;
     // The filler, within the station's enterprise (R13): an unknown number is not judged here.
-    let filler_status = store::status::staff_status(
-        &state.pool,
-        ask.staff_no.as_str(),
-        station.enterprise_code.as_str(),
-    )
-    .await?
-    .unwrap_or(RecordStatus::Active);
+    let filler = ask.staff_no.as_str();
+    let filler_status = if station.closed_staff.iter().any(|s| s == filler) {
+        RecordStatus::Closed
+    } else if station.suspended_staff.iter().any(|s| s == filler) {
+        RecordStatus::Suspended
+    } else {
+        RecordStatus::Active
+    };
     let facts = Facts {
         now: Utc::now(),
         today: today_in_shanghai(),

@@ -21,6 +21,10 @@ pub struct StationRow {
     /// The enterprise's and the station's status (R13).
     pub enterprise_status: shared::auth::RecordStatus,
     pub station_status: shared::auth::RecordStatus,
+    /// The enterprise's staff numbers that are suspended, and closed (R13 for a filler): read
+    /// and cached with the station, so the gun asks nothing more per question.
+    pub suspended_staff: Vec<String>,
+    pub closed_staff: Vec<String>,
     pub name: String,
     pub district_code: DistrictCode,
     pub lon: f64,
@@ -31,7 +35,11 @@ pub struct StationRow {
 pub async fn station(pool: &PgPool, code: &str) -> anyhow::Result<Option<StationRow>> {
     sqlx::query_as(
         "SELECT s.enterprise_code, e.filling_licence_expires, e.gas_licence_expires, \
-                e.status AS enterprise_status, s.status AS station_status, s.name, \
+                e.status AS enterprise_status, s.status AS station_status, \
+                ARRAY(SELECT t.staff_no FROM staff t WHERE t.enterprise_code = s.enterprise_code \
+                      AND t.status = 'suspended') AS suspended_staff, \
+                ARRAY(SELECT t.staff_no FROM staff t WHERE t.enterprise_code = s.enterprise_code \
+                      AND t.status = 'closed') AS closed_staff, s.name, \
                 coalesce(s.district_code, e.district_code) AS district_code, \
                 ST_X(s.location) AS lon, ST_Y(s.location) AS lat \
          FROM stations s JOIN enterprises e ON e.code = s.enterprise_code WHERE s.code = $1",

@@ -219,20 +219,6 @@ pub async fn station_status(
         .context("reading a station's status")
 }
 
-/// The status of the staff member `staff_no` of `enterprise`, if it exists.
-pub async fn staff_status(
-    pool: &PgPool,
-    staff_no: &str,
-    enterprise: &str,
-) -> anyhow::Result<Option<RecordStatus>> {
-    sqlx::query_scalar("SELECT status FROM staff WHERE staff_no = $1 AND enterprise_code = $2")
-        .bind(staff_no)
-        .bind(enterprise)
-        .fetch_optional(pool)
-        .await
-        .context("reading a staff member's status")
-}
-
 /// Of these plates, the suspended or closed vehicles and when each was suspended or closed (inside the pipeline's
 /// transaction).
 pub async fn suspended_vehicles(
