@@ -227,302 +227,173 @@ async fn change_status(
     }))
 }
 
-/// `POST /api/v1/enterprises/{code}/suspend` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/enterprises/{code}/suspend", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The enterprise")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "its licence was withdrawn"})), responses((status = 200, description = "Suspended", body = shared::status::StatusView)))]
-pub async fn suspend_enterprise(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        None,
-        user,
-        state,
-        (Collection::Enterprises, Change::Suspend),
-    )
-    .await
+/// A status route: its contract and a handler handing the change to [`change_status`]. The
+/// `staff` form also takes `?enterprise_code=` (a staff number is unique per enterprise only).
+macro_rules! status_route {
+    ($name:ident, $doc:tt, $path:tt, $param:tt, $what:tt, $collection:ident, $change:ident, $example:tt, $answer:tt) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "registry", security(("bearer" = [])), params(($param = String, Path, description = $what)), request_body(content = shared::auth::StatusChange, example = json!({"reason": $example})), responses((status = 200, description = $answer, body = shared::status::StatusView)))]
+        pub async fn $name(
+            req: HttpRequest,
+            payload: web::Payload,
+            path: web::Path<String>,
+            user: User,
+            state: web::Data<AppState>,
+        ) -> Result<HttpResponse, ApiError> {
+            let key = path.into_inner();
+            let change = (Collection::$collection, Change::$change);
+            change_status(req, payload, key, None, user, state, change).await
+        }
+    };
+    (staff $name:ident, $doc:tt, $path:tt, $param:tt, $what:tt, $collection:ident, $change:ident, $example:tt, $answer:tt) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "registry", security(("bearer" = [])), params(($param = String, Path, description = $what), StaffQuery), request_body(content = shared::auth::StatusChange, example = json!({"reason": $example})), responses((status = 200, description = $answer, body = shared::status::StatusView)))]
+        pub async fn $name(
+            req: HttpRequest,
+            payload: web::Payload,
+            path: web::Path<String>,
+            query: Result<web::Query<StaffQuery>, actix_web::Error>,
+            user: User,
+            state: web::Data<AppState>,
+        ) -> Result<HttpResponse, ApiError> {
+            let query = query.map_err(super::QueryError::malformed)?;
+            let (key, enterprise) = (path.into_inner(), query.into_inner().enterprise_code);
+            let change = (Collection::$collection, Change::$change);
+            change_status(req, payload, key, enterprise, user, state, change).await
+        }
+    };
 }
 
-/// `POST /api/v1/enterprises/{code}/reinstate` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/enterprises/{code}/reinstate", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The enterprise")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the licence was renewed"})), responses((status = 200, description = "Active again", body = shared::status::StatusView)))]
-pub async fn reinstate_enterprise(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        None,
-        user,
-        state,
-        (Collection::Enterprises, Change::Reinstate),
-    )
-    .await
-}
-
-/// `POST /api/v1/enterprises/{code}/close` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/enterprises/{code}/close", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The enterprise")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the station was demolished"})), responses((status = 200, description = "Closed for ever", body = shared::status::StatusView)))]
-pub async fn close_enterprise(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        None,
-        user,
-        state,
-        (Collection::Enterprises, Change::Close),
-    )
-    .await
-}
-
-/// `POST /api/v1/stations/{code}/suspend` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/stations/{code}/suspend", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The station")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "its licence was withdrawn"})), responses((status = 200, description = "Suspended", body = shared::status::StatusView)))]
-pub async fn suspend_station(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        None,
-        user,
-        state,
-        (Collection::Stations, Change::Suspend),
-    )
-    .await
-}
-
-/// `POST /api/v1/stations/{code}/reinstate` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/stations/{code}/reinstate", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The station")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the licence was renewed"})), responses((status = 200, description = "Active again", body = shared::status::StatusView)))]
-pub async fn reinstate_station(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        None,
-        user,
-        state,
-        (Collection::Stations, Change::Reinstate),
-    )
-    .await
-}
-
-/// `POST /api/v1/stations/{code}/close` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/stations/{code}/close", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The station")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the station was demolished"})), responses((status = 200, description = "Closed for ever", body = shared::status::StatusView)))]
-pub async fn close_station(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        None,
-        user,
-        state,
-        (Collection::Stations, Change::Close),
-    )
-    .await
-}
-
-/// `POST /api/v1/staff/{code}/suspend` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/staff/{code}/suspend", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The staff number"), StaffQuery), request_body(content = shared::auth::StatusChange, example = json!({"reason": "its licence was withdrawn"})), responses((status = 200, description = "Suspended", body = shared::status::StatusView)))]
-pub async fn suspend_staff(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    query: Result<web::Query<StaffQuery>, actix_web::Error>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(super::QueryError::malformed)?;
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        query.into_inner().enterprise_code,
-        user,
-        state,
-        (Collection::Staff, Change::Suspend),
-    )
-    .await
-}
-
-/// `POST /api/v1/staff/{code}/reinstate` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/staff/{code}/reinstate", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The staff number"), StaffQuery), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the licence was renewed"})), responses((status = 200, description = "Active again", body = shared::status::StatusView)))]
-pub async fn reinstate_staff(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    query: Result<web::Query<StaffQuery>, actix_web::Error>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(super::QueryError::malformed)?;
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        query.into_inner().enterprise_code,
-        user,
-        state,
-        (Collection::Staff, Change::Reinstate),
-    )
-    .await
-}
-
-/// `POST /api/v1/staff/{code}/close` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/staff/{code}/close", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The staff number"), StaffQuery), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the station was demolished"})), responses((status = 200, description = "Closed for ever", body = shared::status::StatusView)))]
-pub async fn close_staff(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    query: Result<web::Query<StaffQuery>, actix_web::Error>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let query = query.map_err(super::QueryError::malformed)?;
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        query.into_inner().enterprise_code,
-        user,
-        state,
-        (Collection::Staff, Change::Close),
-    )
-    .await
-}
-
-/// `POST /api/v1/vehicles/{code}/suspend` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/vehicles/{code}/suspend", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The vehicle's plate")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "its licence was withdrawn"})), responses((status = 200, description = "Suspended", body = shared::status::StatusView)))]
-pub async fn suspend_vehicle(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        None,
-        user,
-        state,
-        (Collection::Vehicles, Change::Suspend),
-    )
-    .await
-}
-
-/// `POST /api/v1/vehicles/{code}/reinstate` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/vehicles/{code}/reinstate", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The vehicle's plate")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the licence was renewed"})), responses((status = 200, description = "Active again", body = shared::status::StatusView)))]
-pub async fn reinstate_vehicle(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        None,
-        user,
-        state,
-        (Collection::Vehicles, Change::Reinstate),
-    )
-    .await
-}
-
-/// `POST /api/v1/vehicles/{code}/close` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/vehicles/{code}/close", tag = "registry", security(("bearer" = [])), params(("code" = String, Path, description = "The vehicle's plate")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the station was demolished"})), responses((status = 200, description = "Closed for ever", body = shared::status::StatusView)))]
-pub async fn close_vehicle(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        None,
-        user,
-        state,
-        (Collection::Vehicles, Change::Close),
-    )
-    .await
-}
-
-/// `POST /api/v1/devices/{device_id}/suspend` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/devices/{device_id}/suspend", tag = "registry", security(("bearer" = [])), params(("device_id" = String, Path, description = "The device")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "its licence was withdrawn"})), responses((status = 200, description = "Suspended", body = shared::status::StatusView)))]
-pub async fn suspend_device(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        None,
-        user,
-        state,
-        (Collection::Devices, Change::Suspend),
-    )
-    .await
-}
-
-/// `POST /api/v1/devices/{device_id}/reinstate` `{"reason"}`.
-#[utoipa::path(post, path = "/api/v1/devices/{device_id}/reinstate", tag = "registry", security(("bearer" = [])), params(("device_id" = String, Path, description = "The device")), request_body(content = shared::auth::StatusChange, example = json!({"reason": "the licence was renewed"})), responses((status = 200, description = "Active again", body = shared::status::StatusView)))]
-pub async fn reinstate_device(
-    req: HttpRequest,
-    payload: web::Payload,
-    path: web::Path<String>,
-    user: User,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    change_status(
-        req,
-        payload,
-        path.into_inner(),
-        None,
-        user,
-        state,
-        (Collection::Devices, Change::Reinstate),
-    )
-    .await
-}
+status_route!(
+    suspend_enterprise,
+    "`POST /api/v1/enterprises/{code}/suspend` `{\"reason\"}`.",
+    "/api/v1/enterprises/{code}/suspend",
+    "code",
+    "The enterprise",
+    Enterprises,
+    Suspend,
+    "its licence was withdrawn",
+    "Suspended"
+);
+status_route!(
+    reinstate_enterprise,
+    "`POST /api/v1/enterprises/{code}/reinstate` `{\"reason\"}`.",
+    "/api/v1/enterprises/{code}/reinstate",
+    "code",
+    "The enterprise",
+    Enterprises,
+    Reinstate,
+    "the licence was renewed",
+    "Active again"
+);
+status_route!(
+    close_enterprise,
+    "`POST /api/v1/enterprises/{code}/close` `{\"reason\"}`.",
+    "/api/v1/enterprises/{code}/close",
+    "code",
+    "The enterprise",
+    Enterprises,
+    Close,
+    "the station was demolished",
+    "Closed for ever"
+);
+status_route!(
+    suspend_station,
+    "`POST /api/v1/stations/{code}/suspend` `{\"reason\"}`.",
+    "/api/v1/stations/{code}/suspend",
+    "code",
+    "The station",
+    Stations,
+    Suspend,
+    "its licence was withdrawn",
+    "Suspended"
+);
+status_route!(
+    reinstate_station,
+    "`POST /api/v1/stations/{code}/reinstate` `{\"reason\"}`.",
+    "/api/v1/stations/{code}/reinstate",
+    "code",
+    "The station",
+    Stations,
+    Reinstate,
+    "the licence was renewed",
+    "Active again"
+);
+status_route!(
+    close_station,
+    "`POST /api/v1/stations/{code}/close` `{\"reason\"}`.",
+    "/api/v1/stations/{code}/close",
+    "code",
+    "The station",
+    Stations,
+    Close,
+    "the station was demolished",
+    "Closed for ever"
+);
+status_route!(
+    staff suspend_staff,
+    "`POST /api/v1/staff/{code}/suspend` `{\"reason\"}`.",
+    "/api/v1/staff/{code}/suspend", "code", "The staff number", Staff, Suspend, "its licence was withdrawn", "Suspended");
+status_route!(
+    staff reinstate_staff,
+    "`POST /api/v1/staff/{code}/reinstate` `{\"reason\"}`.",
+    "/api/v1/staff/{code}/reinstate", "code", "The staff number", Staff, Reinstate, "the licence was renewed", "Active again");
+status_route!(
+    staff close_staff,
+    "`POST /api/v1/staff/{code}/close` `{\"reason\"}`.",
+    "/api/v1/staff/{code}/close", "code", "The staff number", Staff, Close, "the station was demolished", "Closed for ever");
+status_route!(
+    suspend_vehicle,
+    "`POST /api/v1/vehicles/{code}/suspend` `{\"reason\"}`.",
+    "/api/v1/vehicles/{code}/suspend",
+    "code",
+    "The vehicle's plate",
+    Vehicles,
+    Suspend,
+    "its licence was withdrawn",
+    "Suspended"
+);
+status_route!(
+    reinstate_vehicle,
+    "`POST /api/v1/vehicles/{code}/reinstate` `{\"reason\"}`.",
+    "/api/v1/vehicles/{code}/reinstate",
+    "code",
+    "The vehicle's plate",
+    Vehicles,
+    Reinstate,
+    "the licence was renewed",
+    "Active again"
+);
+status_route!(
+    close_vehicle,
+    "`POST /api/v1/vehicles/{code}/close` `{\"reason\"}`.",
+    "/api/v1/vehicles/{code}/close",
+    "code",
+    "The vehicle's plate",
+    Vehicles,
+    Close,
+    "the station was demolished",
+    "Closed for ever"
+);
+status_route!(
+    suspend_device,
+    "`POST /api/v1/devices/{device_id}/suspend` `{\"reason\"}`.",
+    "/api/v1/devices/{device_id}/suspend",
+    "device_id",
+    "The device",
+    Devices,
+    Suspend,
+    "its licence was withdrawn",
+    "Suspended"
+);
+status_route!(
+    reinstate_device,
+    "`POST /api/v1/devices/{device_id}/reinstate` `{\"reason\"}`.",
+    "/api/v1/devices/{device_id}/reinstate",
+    "device_id",
+    "The device",
+    Devices,
+    Reinstate,
+    "the licence was renewed",
+    "Active again"
+);
