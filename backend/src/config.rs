@@ -128,6 +128,12 @@ pub struct Settings {
     /// host:port of the Prometheus `/metrics` listener, apart from the public port (its
     /// per-station and per-rule counts are not public); empty: no metrics listener.
     pub metrics_addr: String,
+    /// host:port of the JT/T 808 gateway's TCP listener (vehicle terminals); empty: none.
+    pub jt808_addr: String,
+    /// A JT/T 808 connection silent this long (no message, not even a heartbeat) is closed.
+    pub jt808_idle_s: u64,
+    /// JT/T 808 connections held at once at most; more are closed on arrival.
+    pub jt808_max_connections: usize,
     /// The 6-digit administrative region code that prefixes QR payloads (seed 002 §5.1.1);
     /// 410100 is Zhengzhou.
     pub region_code: String,
@@ -225,6 +231,9 @@ impl Default for Settings {
             log: "info".into(),
             log_format: LogFormat::Text,
             metrics_addr: String::new(),
+            jt808_addr: String::new(),
+            jt808_idle_s: 300,
+            jt808_max_connections: 20_000,
             region_code: "410100".into(),
             loss_after_days: 90,
             due_soon_days: 30,
@@ -313,7 +322,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 55] = [
+const KEYS: [&str; 58] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -349,6 +358,9 @@ const KEYS: [&str; 55] = [
     "log",
     "log_format",
     "metrics_addr",
+    "jt808_addr",
+    "jt808_idle_s",
+    "jt808_max_connections",
     "region_code",
     "loss_after_days",
     "due_soon_days",
@@ -372,9 +384,10 @@ const KEYS: [&str; 55] = [
 ];
 
 /// Settings that are text even when they look like a number (`CYLWATCH_REGION_CODE=410100`).
-const TEXT_KEYS: [&str; 15] = [
+const TEXT_KEYS: [&str; 16] = [
     "log_format",
     "metrics_addr",
+    "jt808_addr",
     "database_url",
     "redis_url",
     "redis_prefix",

@@ -18,6 +18,8 @@ pub const LAYERS: &[&[&str]] = &[
     &["pipeline"],
     // The WebSocket hub and sessions.
     &["live"],
+    // Ingest sources other than HTTP: the JT/T 808 gateway.
+    &["gateway"],
     // Handlers, extractors, the application state.
     &["api"],
     &["startup"],

@@ -8,6 +8,7 @@ pub mod bus;
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod gateway;
 pub mod layers;
 pub mod live;
 pub mod pipeline;

@@ -87,6 +87,9 @@ fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
         if let Some(port) = app.metrics_port() {
             writeln!(out, "cylwatch metrics on port {port}").context("stdout")?;
         }
+        if let Some(port) = app.jt808_port() {
+            writeln!(out, "cylwatch jt808 on port {port}").context("stdout")?;
+        }
         writeln!(out, "cylwatch listening on port {}", app.port()).context("stdout")?;
         out.flush().context("stdout")?;
         drop(out);

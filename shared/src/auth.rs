@@ -165,6 +165,9 @@ pub enum DeviceKind {
     Reader,
     Controller,
     Phone,
+    /// A JT/T 808 vehicle terminal (车载终端): reports over the JT/T 808 gateway, known by its
+    /// terminal number; its vehicle's GPS device.
+    Jt808,
 }
 
 crate::place::names!(DeviceKind {
@@ -172,6 +175,7 @@ crate::place::names!(DeviceKind {
     Reader => "reader",
     Controller => "controller",
     Phone => "phone",
+    Jt808 => "jt808",
 });
 
 /// `POST /api/v1/devices` (admin or enterprise admin). A device bound to a vehicle or a station
@@ -188,6 +192,44 @@ pub struct NewDevice {
     pub vehicle_plate: Option<VehiclePlate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub station_code: Option<StationCode>,
+    /// A `jt808` terminal's number as its message headers carry it: the BCD digits, 12 for the
+    /// 2013 edition, 20 for 2019 (leading zeros kept). Required for `jt808`, refused otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal_no: Option<String>,
+}
+
+impl NewDevice {
+    /// Cross-field rules: a `jt808` terminal has a terminal number and is bound to a vehicle
+    /// (it is that vehicle's GPS device); no other kind has a terminal number.
+    pub fn check(&self) -> Result<(), crate::ErrorDetail> {
+        let invalid = |field: &str, message: &str| {
+            Err(crate::ErrorDetail::new(crate::ErrorCode::InvalidField, message).with_field(field))
+        };
+        match (&self.kind, &self.terminal_no) {
+            (DeviceKind::Jt808, None) => {
+                invalid("terminal_no", "a jt808 terminal needs its terminal_no")
+            }
+            (DeviceKind::Jt808, Some(no)) if !valid_terminal_no(no) => invalid(
+                "terminal_no",
+                "terminal_no is the header's BCD digits: 12 (JT/T 808-2013) or 20 (2019)",
+            ),
+            (DeviceKind::Jt808, Some(_)) if self.vehicle_plate.is_none() => invalid(
+                "vehicle_plate",
+                "a jt808 terminal is bound to its vehicle: vehicle_plate is required",
+            ),
+            (DeviceKind::Jt808, Some(_)) if self.station_code.is_some() => invalid(
+                "station_code",
+                "a jt808 terminal is bound to a vehicle, not a station",
+            ),
+            (DeviceKind::Jt808, Some(_)) | (_, None) => Ok(()),
+            (_, Some(_)) => invalid("terminal_no", "only a jt808 terminal has a terminal_no"),
+        }
+    }
+}
+
+/// 12 or 20 decimal digits.
+pub fn valid_terminal_no(no: &str) -> bool {
+    matches!(no.len(), 12 | 20) && no.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The answer to a device registration: the key is shown this once and stored hashed.

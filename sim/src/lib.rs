@@ -361,6 +361,7 @@ async fn enrol(
                 enterprise_code: wire::id(&e.code)?,
                 vehicle_plate: None,
                 station_code: bound.map(|s| wire::id(s)).transpose()?,
+                terminal_no: None,
             };
             let key = api.device(&device).await?;
             list.push(add(id, key, role == "ph"));
@@ -373,6 +374,7 @@ async fn enrol(
         enterprise_code: wire::id(world::INSPECTION_BODY)?,
         vehicle_plate: None,
         station_code: None,
+        terminal_no: None,
     };
     let key = api.device(&device).await?;
     let inspector = add(id, key, false);
@@ -415,6 +417,7 @@ async fn enrol(
             enterprise_code: wire::id(&ent.code)?,
             vehicle_plate: Some(wire::id(&plate)?),
             station_code: None,
+            terminal_no: None,
         };
         let key = api.device(&device).await?;
         let d = add(device_id, key, false);

@@ -147,6 +147,8 @@ pub struct TestApp {
     pub port: u16,
     /// The metrics listener's port (`metrics_addr`).
     pub metrics_port: Option<u16>,
+    /// The JT/T 808 gateway's port, when the test set `CYLWATCH_JT808_ADDR`.
+    pub jt808_port: Option<u16>,
     pub config: AppConfig,
     pub db: TestDb,
     /// The typed client of the server (no token: helpers say who speaks).
@@ -213,10 +215,14 @@ pub async fn spawn_bare(config: AppConfig, db: TestDb) -> TestApp {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let mut metrics_port = None;
+    let mut jt808_port = None;
     let port = tokio::time::timeout(Duration::from_secs(60), async {
         while let Ok(Some(line)) = lines.next_line().await {
             if let Some(port) = line.strip_prefix("cylwatch metrics on port ") {
                 metrics_port = port.trim().parse::<u16>().ok();
+            }
+            if let Some(port) = line.strip_prefix("cylwatch jt808 on port ") {
+                jt808_port = port.trim().parse::<u16>().ok();
             }
             if let Some(port) = line.strip_prefix("cylwatch listening on port ") {
                 return port.trim().parse::<u16>().ok();
@@ -238,6 +244,7 @@ pub async fn spawn_bare(config: AppConfig, db: TestDb) -> TestApp {
         base,
         port,
         metrics_port,
+        jt808_port,
         config,
         db,
         log,

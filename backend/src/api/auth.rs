@@ -225,6 +225,7 @@ pub async fn create_device(
 ) -> Result<HttpResponse, ApiError> {
     user.require(&[Role::Admin, Role::EnterpriseAdmin])?;
     let device: NewDevice = read_record(&req, payload).await?;
+    device.check()?;
     user.may_manage(device.enterprise_code.as_str())?;
     super::inactive::require_active_enterprise(&state, device.enterprise_code.as_str()).await?;
     if let Some(station) = &device.station_code {
@@ -237,7 +238,7 @@ pub async fn create_device(
     }
     let key = access::new_secret();
     let hash = access::digest(&key);
-    store::auth::insert_device(&state.pool, &device, &hash, &user.scope())
+    store::auth::insert_device(&state.pool, &device, &hash, &user.scope(), &user.username)
         .await
         .map_err(|e| write_error(e, "device", "device_id"))?;
     state.key_set.insert(hash);
@@ -280,6 +281,7 @@ pub async fn revoke_device(
         return Err(no_device());
     }
     state.devices.clear();
+    state.terminal_sweep.notify_one();
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -24,6 +24,9 @@ pub struct AppState {
     pub publisher: crate::bus::publish::Publisher,
     /// Rung after each commit so the relay moves the new events at once.
     pub relay_wakeup: Arc<Notify>,
+    /// Wakes the JT/T 808 gateway's sweep: a device's status changed through this instance
+    /// (connected terminals no longer active are cut off at once).
+    pub terminal_sweep: Arc<Notify>,
     /// The district GeoJSON, as read from `basemap_path`.
     pub basemap: actix_web::web::Bytes,
     /// The base map's districts: where a station or customer lies.

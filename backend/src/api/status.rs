@@ -216,6 +216,7 @@ async fn change_status(
     // keys. Other instances follow within `registry_cache_s`.
     state.stations.clear();
     state.devices.clear();
+    state.terminal_sweep.notify_one();
     Ok(HttpResponse::Ok().json(StatusView {
         code: done.key,
         enterprise_code: done.enterprise_code,

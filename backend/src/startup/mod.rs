@@ -35,6 +35,8 @@ pub struct Application {
     server: Server,
     /// The metrics listener, when `metrics_addr` is set: its port and server.
     metrics: Option<(u16, Server)>,
+    /// The JT/T 808 gateway's port, when `jt808_addr` is set.
+    jt808_port: Option<u16>,
     workers: Vec<JoinHandle<()>>,
     shutdown: watch::Sender<bool>,
 }
@@ -115,6 +117,31 @@ impl Application {
         let audit = GroupWriter::spawn(pool.clone(), "audit log", |conn, rows| {
             Box::pin(store::auth::audit_many(conn, rows))
         });
+        let terminal_sweep = Arc::new(Notify::new());
+        let jt808_port = if settings.jt808_addr.trim().is_empty() {
+            None
+        } else {
+            let (listener, port) = crate::gateway::jt808::bind(&settings.jt808_addr).await?;
+            let gateway = crate::gateway::jt808::Gateway::new(
+                pool.clone(),
+                relay_wakeup.clone(),
+                terminal_sweep.clone(),
+                crate::gateway::jt808::Options {
+                    idle: Duration::from_secs(settings.jt808_idle_s.max(1)),
+                    max_connections: settings.jt808_max_connections,
+                    sweep_every: Duration::from_secs(settings.registry_cache_s.max(1)),
+                },
+            );
+            let (g, stop) = (gateway.clone(), shutdown_rx.clone());
+            workers.push(supervise("jt808 gateway", shutdown_rx.clone(), move || {
+                g.clone().accept(listener.clone(), stop.clone())
+            }));
+            let (g, stop) = (gateway, shutdown_rx.clone());
+            workers.push(supervise("jt808 sweep", shutdown_rx.clone(), move || {
+                g.clone().sweep(stop.clone())
+            }));
+            Some(port)
+        };
         let refusals = Arc::new(api::refusals::RefusalTally::default());
         let window = Duration::from_secs(settings.refusal_tally_s);
         let (tally, writer, stop) = (refusals.clone(), audit.clone(), shutdown_rx.clone());
@@ -129,6 +156,7 @@ impl Application {
             hub,
             publisher,
             relay_wakeup,
+            terminal_sweep,
             basemap: basemap.into(),
             districts,
             limiter: api::limiter::RateLimiter::new(settings.public_rate_per_minute),
@@ -147,6 +175,7 @@ impl Application {
             port,
             server,
             metrics,
+            jt808_port,
             workers,
             shutdown,
         })
@@ -155,6 +184,11 @@ impl Application {
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The JT/T 808 gateway's port, when `jt808_addr` is set.
+    pub fn jt808_port(&self) -> Option<u16> {
+        self.jt808_port
     }
 
     /// The metrics listener's port, when `metrics_addr` is set.

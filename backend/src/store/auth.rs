@@ -277,33 +277,74 @@ pub async fn insert_device(
     device: &shared::auth::NewDevice,
     key_hash: &str,
     scope: &crate::access::Scope,
+    by: &str,
 ) -> Result<(), WriteError> {
-    let kind = serde_json::to_value(device.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let mut tx = pool.begin().await?;
     let done = sqlx::query(
-        "INSERT INTO devices (device_id, kind, enterprise_code, vehicle_plate, station_code, key_hash) \
-         SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM enterprises x WHERE x.code = $3 \
+        "INSERT INTO devices (device_id, kind, enterprise_code, vehicle_plate, station_code, key_hash, terminal_no) \
+         SELECT $1, $2, $3, $4, $5, $6, $9 WHERE EXISTS (SELECT 1 FROM enterprises x WHERE x.code = $3 \
          AND ($7::text IS NULL OR x.code = $7) AND ($8::text IS NULL OR x.district_code = $8))",
     )
     .bind(device.device_id.as_str())
-    .bind(kind)
+    .bind(device.kind.name())
     .bind(device.enterprise_code.as_str())
     .bind(device.vehicle_plate.as_ref().map(|p| p.as_str()))
     .bind(device.station_code.as_ref().map(|s| s.as_str()))
     .bind(key_hash)
     .bind(scope.enterprise())
     .bind(scope.district())
-    .execute(pool)
+    .bind(device.terminal_no.as_deref())
+    .execute(&mut *tx)
     .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(WriteError::MissingReference(
+    if done.rows_affected() != 1 {
+        return Err(WriteError::MissingReference(
             "devices_enterprise_code_fkey".into(),
-        ))
+        ));
     }
+    if device.kind == shared::auth::DeviceKind::Jt808 {
+        // The terminal is its vehicle's GPS device: the vehicle's binding names it (a new
+        // version of the vehicle, with its revision).
+        let plate = device.vehicle_plate.as_ref().map(|p| p.as_str());
+        let bound: Option<(i64, Option<String>)> = sqlx::query_as(
+            "WITH old AS (SELECT gps_device_id FROM vehicles WHERE plate = $1 AND enterprise_code = $2 \
+             AND status = 'active' FOR UPDATE) \
+             UPDATE vehicles v SET gps_device_id = $3, version = v.version + 1 FROM old \
+             WHERE v.plate = $1 RETURNING v.version, old.gps_device_id",
+        )
+        .bind(plate)
+        .bind(device.enterprise_code.as_str())
+        .bind(device.device_id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((version, before)) = bound else {
+            return Err(WriteError::Invalid(
+                shared::ErrorDetail::new(
+                    shared::ErrorCode::UnknownReference,
+                    "vehicle_plate: no active vehicle of the enterprise with that plate",
+                )
+                .with_field("vehicle_plate"),
+            ));
+        };
+        let changes = shared::revision::changes(
+            &serde_json::json!({ "gps_device_id": before }),
+            &serde_json::json!({ "gps_device_id": device.device_id.as_str() }),
+        );
+        super::revisions::record(
+            &mut tx,
+            &super::revisions::NewRevision {
+                kind: "vehicles",
+                key: plate.unwrap_or_default(),
+                version,
+                by,
+                reason: Some("jt808 terminal registered"),
+                changes: &changes,
+            },
+        )
+        .await
+        .map_err(WriteError::Other)?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// One audit record.

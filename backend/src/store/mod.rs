@@ -22,6 +22,7 @@ pub mod registry;
 pub mod revisions;
 pub mod stats;
 pub mod status;
+pub mod terminals;
 pub mod vehicles;
 
 use anyhow::Context;
