@@ -20,6 +20,7 @@ mod geo;
 mod hardening;
 mod health;
 mod ingest;
+mod licence_pass;
 mod lifecycle;
 mod live;
 mod malformed;

@@ -202,6 +202,7 @@ impl Workers<'_> {
         let (settings, pool, redis, keys) = (self.settings, self.pool, self.redis, self.keys);
         let consumer_options = consumer_options(settings);
         let lookout_options = lookout_options(settings);
+        let licence_options = licence_options(settings);
         let (loss_days, due_days) = (settings.loss_after_days, settings.due_soon_days);
         let stats_refresh = Duration::from_millis(settings.stats_refresh_every_ms.max(50));
         let stats_every = Duration::from_secs(settings.stats_every_s.max(1));
@@ -231,6 +232,9 @@ impl Workers<'_> {
             }),
             worker!("lookout", (pool, publisher, lookout_options), |stop| {
                 crate::pipeline::lookout::run(pool, publisher, lookout_options, stop)
+            }),
+            worker!("licence pass", (pool, publisher, licence_options), |stop| {
+                crate::pipeline::licences::run(pool, publisher, licence_options, stop)
             }),
             worker!("stats refresh", (pool), |stop| {
                 crate::live::stats::refresh(pool, stats_refresh, loss_days, due_days, stop)
@@ -286,6 +290,25 @@ fn lookout_options(settings: &Settings) -> crate::pipeline::lookout::LookoutOpti
         sightings_kept: chrono::Duration::days(i64::from(settings.sighting_retention_days.max(1))),
         device_silent_after: seconds(settings.device_silent_s),
         loss_after: chrono::Duration::days(i64::from(settings.loss_after_days)),
+    }
+}
+
+fn licence_options(settings: &Settings) -> crate::pipeline::licences::LicenceOptions {
+    let kinds = settings.licence_warn_kinds.trim();
+    crate::pipeline::licences::LicenceOptions {
+        every: (settings.licence_pass_every_s > 0)
+            .then(|| Duration::from_secs(settings.licence_pass_every_s)),
+        policy: crate::rules::licences::Policy {
+            warn_days: settings.licence_warn_days,
+            warned_kinds: (kinds != "all").then(|| {
+                kinds
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
+        },
     }
 }
 
