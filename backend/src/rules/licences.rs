@@ -62,11 +62,14 @@ pub fn standing(kind: &str, valid_to: NaiveDate, today: NaiveDate, policy: &Poli
 /// licence is not valid today, an expiring one while its end is within the window (an
 /// expiring notice stays on when the licence then expires: it was not renewed).
 pub fn holds(kind: AlertKind, standing: Standing) -> bool {
-    match (kind, standing) {
-        (AlertKind::LicenceExpired, Standing::Expired { .. }) => true,
-        (AlertKind::LicenceExpiring, Standing::Expiring { .. } | Standing::Expired { .. }) => true,
-        _ => false,
-    }
+    matches!(
+        (kind, standing),
+        (AlertKind::LicenceExpired, Standing::Expired { .. })
+            | (
+                AlertKind::LicenceExpiring,
+                Standing::Expiring { .. } | Standing::Expired { .. }
+            )
+    )
 }
 
 #[cfg(test)]
