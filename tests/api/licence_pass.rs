@@ -281,3 +281,75 @@ async fn only_the_kinds_set_are_warned_of_and_every_kind_expires() {
     let expiring = alerts(&app, "kind=licence_expiring", None).await;
     assert_eq!(expiring.len(), 1, "{expiring:?}");
 }
+
+/// On the daily schedule (the default): the pass runs at start-up, and a regulator's renewal
+/// ends the open alert at once (the edit wakes the pass), not the next day.
+#[tokio::test]
+async fn on_the_daily_schedule_it_runs_at_start_and_a_renewal_is_seen_at_once() {
+    let app = crate::common::spawn_app().await;
+    app.wait_until(|| async { passes(&app) >= 1 }).await;
+    licensed(&app, "ENTA", day(-1), day(400)).await;
+    // Created after the start-up pass: nothing until the next pass.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(alerts(&app, "kind=licence_expired", None).await.is_empty());
+
+    let app = app.kill_and_restart().await;
+    let expired = one(&app, "kind=licence_expired").await;
+    assert_eq!(expired["subject"]["id"], "ENTA");
+    let renew = json!({"filling_licence_expires": day(365)});
+    let (status, answer) = patch(&app, "/api/v1/enterprises/ENTA", 1, &renew).await;
+    assert_eq!(status, 200, "{answer}");
+    let path = format!("/api/v1/alerts/{}", expired["id"].as_str().unwrap());
+    app.wait_until(|| async { app.get_json(&path).await.1["condition_ended_at"].is_string() })
+        .await;
+}
+
+/// Two instances on one database, each running the pass every second: every notice once.
+#[tokio::test]
+async fn two_instances_raise_each_notice_once() {
+    let mut config = AppConfig {
+        instance_id: "inst-a".into(),
+        ..AppConfig::default()
+    };
+    config
+        .env
+        .push(("CYLWATCH_LICENCE_PASS_EVERY_S".into(), "1".into()));
+    let a = spawn_app_with(config.clone(), TestDb::new().await).await;
+    let shared = TestDb {
+        name: a.db.name.clone(),
+        url: a.db.url.clone(),
+        pool: a.db.pool.clone(),
+    };
+    let b = spawn_app_with(
+        AppConfig {
+            instance_id: "inst-b".into(),
+            ..config
+        },
+        shared,
+    )
+    .await;
+    for i in 0..6 {
+        licensed(&a, &format!("EN{i}"), day(i - 3), day(i + 1)).await;
+    }
+    app_passes_both(&a, &b).await;
+    let found = alerts(&a, "limit=200", None).await;
+    // EN0–EN2: filling expired (3) and gas expiring (3); EN3–EN5: both expiring (3 notices).
+    let expired = found.iter().filter(|x| x["kind"] == "licence_expired");
+    assert_eq!(expired.count(), 3, "{found:?}");
+    let expiring = found.iter().filter(|x| x["kind"] == "licence_expiring");
+    assert_eq!(expiring.count(), 6, "{found:?}");
+    let notices: i64 = sqlx::query_scalar("SELECT count(*) FROM licence_notices")
+        .fetch_one(&a.db.pool)
+        .await
+        .unwrap();
+    // EN3–EN5's two licences each: 12 notices, 9 alerts; each alert counted per notice.
+    assert_eq!(notices, 12);
+    let counts: i64 = found.iter().map(|x| x["count"].as_i64().unwrap()).sum();
+    assert_eq!(counts, 12, "{found:?}");
+}
+
+/// Waits until the two servers (one log: the database's) have run six more passes between them.
+async fn app_passes_both(a: &TestApp, b: &TestApp) {
+    assert_eq!(a.log, b.log);
+    after_passes(a, 6).await;
+}

@@ -24,6 +24,9 @@ pub struct AppState {
     pub publisher: crate::bus::publish::Publisher,
     /// Rung after each commit so the relay moves the new events at once.
     pub relay_wakeup: Arc<Notify>,
+    /// Rung after a registry edit or status change: the licence pass looks again at once (a
+    /// renewed licence's alert no longer holds).
+    pub licence_wakeup: Arc<Notify>,
     /// The district GeoJSON, as read from `basemap_path`.
     pub basemap: actix_web::web::Bytes,
     /// The base map's districts: where a station or customer lies.

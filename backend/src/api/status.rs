@@ -216,6 +216,8 @@ async fn change_status(
     // keys. Other instances follow within `registry_cache_s`.
     state.stations.clear();
     state.devices.clear();
+    // A licence of a record no longer active is no one's notice.
+    state.licence_wakeup.notify_one();
     Ok(HttpResponse::Ok().json(StatusView {
         code: done.key,
         enterprise_code: done.enterprise_code,

@@ -8,7 +8,8 @@
 //! holder is in its condition (renewed: its end date moved beyond the window, or beyond today).
 //!
 //! It runs at start-up and then just after each Beijing midnight, or every
-//! `licence_pass_every_s` when that is set. Several instances may run it: each notice is
+//! `licence_pass_every_s` when that is set, and at once after a registry edit or status change
+//! on this instance (a renewal's open alert ends then, not the next day). Several instances may run it: each notice is
 //! written once (`licence_notices`' key), with its alert in the same transaction.
 
 use crate::bus::publish::Publisher;
@@ -22,14 +23,17 @@ use shared::alert::AlertKind;
 use shared::place::SubjectKind;
 use sqlx::PgPool;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 /// When the pass runs and what it warns of.
 #[derive(Debug, Clone)]
 pub struct LicenceOptions {
     /// `None`: just after each Beijing midnight; else this often.
     pub every: Option<Duration>,
+    /// Rung by a registry edit: a pass now (a renewal's alert ends at once, not the next day).
+    pub wakeup: Arc<Notify>,
     pub policy: Policy,
 }
 
@@ -47,6 +51,7 @@ pub async fn run(
         let wait = options.every.unwrap_or_else(until_after_midnight);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
+            _ = options.wakeup.notified() => {}
             _ = shutdown.changed() => return,
         }
     }

@@ -102,6 +102,7 @@ impl Application {
         let hub = LiveHub::new();
         let (publisher, published) = crate::bus::publish::Publisher::new();
         let relay_wakeup = Arc::new(Notify::new());
+        let licence_wakeup = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut workers = Workers {
             settings: &settings,
@@ -109,6 +110,7 @@ impl Application {
             redis: &redis,
             keys: &keys,
             shutdown: &shutdown_rx,
+            licence_wakeup: &licence_wakeup,
         }
         .spawn(&hub, &publisher, &published, &relay_wakeup);
 
@@ -129,6 +131,7 @@ impl Application {
             hub,
             publisher,
             relay_wakeup,
+            licence_wakeup,
             basemap: basemap.into(),
             districts,
             limiter: api::limiter::RateLimiter::new(settings.public_rate_per_minute),
@@ -188,6 +191,8 @@ struct Workers<'a> {
     redis: &'a redis::Client,
     keys: &'a StreamKeys,
     shutdown: &'a watch::Receiver<bool>,
+    /// Rung by registry edits: the licence pass looks again at once.
+    licence_wakeup: &'a Arc<Notify>,
 }
 
 impl Workers<'_> {
@@ -202,7 +207,7 @@ impl Workers<'_> {
         let (settings, pool, redis, keys) = (self.settings, self.pool, self.redis, self.keys);
         let consumer_options = consumer_options(settings);
         let lookout_options = lookout_options(settings);
-        let licence_options = licence_options(settings);
+        let licence_options = licence_options(settings, self.licence_wakeup);
         let (loss_days, due_days) = (settings.loss_after_days, settings.due_soon_days);
         let stats_refresh = Duration::from_millis(settings.stats_refresh_every_ms.max(50));
         let stats_every = Duration::from_secs(settings.stats_every_s.max(1));
@@ -293,9 +298,13 @@ fn lookout_options(settings: &Settings) -> crate::pipeline::lookout::LookoutOpti
     }
 }
 
-fn licence_options(settings: &Settings) -> crate::pipeline::licences::LicenceOptions {
+fn licence_options(
+    settings: &Settings,
+    wakeup: &Arc<Notify>,
+) -> crate::pipeline::licences::LicenceOptions {
     let kinds = settings.licence_warn_kinds.trim();
     crate::pipeline::licences::LicenceOptions {
+        wakeup: wakeup.clone(),
         every: (settings.licence_pass_every_s > 0)
             .then(|| Duration::from_secs(settings.licence_pass_every_s)),
         policy: crate::rules::licences::Policy {
