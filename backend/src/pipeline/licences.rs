@@ -94,7 +94,9 @@ pub async fn pass(
             continue;
         };
         for &(licence, at) in held {
-            let Some(kind) = at.alert() else { continue };
+            let Some(kind) = at.alert().filter(|&k| !licence.noticed(k)) else {
+                continue;
+            };
             let alert = new_alert(kind, subject_type, licence, held, today, now);
             if let Some(row) = store::licences::notice(pool, licence, &alert).await? {
                 raised += 1;
@@ -172,5 +174,20 @@ fn new_alert(
             licence.licence_kind,
             licence.valid_to
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Timelike;
+
+    #[test]
+    fn the_daily_pass_waits_until_just_after_the_next_beijing_midnight() {
+        let wait = until_after_midnight();
+        assert!(wait >= Duration::from_secs(1));
+        assert!(wait <= Duration::from_secs(24 * 3600 + 5), "{wait:?}");
+        let at = to_beijing(Utc::now() + Days::from_std(wait).unwrap_or_default());
+        assert_eq!(at.time().hour(), 0, "{at}");
     }
 }

@@ -21,19 +21,46 @@ pub struct Licence {
     pub licence_kind: String,
     pub number: Option<String>,
     pub valid_to: NaiveDate,
+    /// `licence_expiring` was raised for this licence and end date before.
+    pub expiring_noticed: bool,
+    /// `licence_expired` was raised for this licence and end date before.
+    pub expired_noticed: bool,
 }
 
-/// Every licence with an end date, of active holders, grouped by holder.
+impl Licence {
+    /// Whether an alert of `kind` was raised for this licence and end date before.
+    pub fn noticed(&self, kind: AlertKind) -> bool {
+        match kind {
+            AlertKind::LicenceExpiring => self.expiring_noticed,
+            AlertKind::LicenceExpired => self.expired_noticed,
+            _ => false,
+        }
+    }
+}
+
+/// Every licence with an end date, of active holders, grouped by holder, with the notices
+/// raised for it (a pass then writes only what is new).
 pub async fn all(pool: &PgPool) -> anyhow::Result<Vec<Licence>> {
-    sqlx::query_as(
+    let noticed = |kind: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM licence_notices n WHERE n.alert_kind = '{kind}' \
+               AND n.subject_kind = v.subject_kind AND n.subject_key = v.subject_key \
+               AND n.licence_kind = v.licence_kind AND n.valid_to = v.valid_to)"
+        )
+    };
+    let sql = format!(
         "SELECT v.subject_kind, v.subject_key, v.enterprise_code, e.district_code, \
-                v.licence_kind, v.number, v.valid_to \
+                v.licence_kind, v.number, v.valid_to, {} AS expiring_noticed, \
+                {} AS expired_noticed \
          FROM licence_validity v JOIN enterprises e ON e.code = v.enterprise_code \
          ORDER BY v.subject_kind, v.subject_key, v.valid_to, v.licence_kind",
-    )
-    .fetch_all(pool)
-    .await
-    .context("reading licences' validity")
+        noticed(AlertKind::LicenceExpiring.name()),
+        noticed(AlertKind::LicenceExpired.name()),
+    );
+    sqlx::query_as(&sql)
+        .fetch_all(pool)
+        .await
+        .context("reading licences' validity")
 }
 
 /// Raises `alert` about `licence` unless this kind of alert was raised for this licence and
