@@ -97,6 +97,15 @@ pub struct Settings {
     pub lookout_every_s: u64,
     /// A device that sent events before and none for this long raises `device_silent` (seconds).
     pub device_silent_s: u64,
+    /// A licence or certificate ending within this many days raises `licence_expiring` (once
+    /// per licence and end date).
+    pub licence_warn_days: u32,
+    /// The licence kinds warned of before they end, comma-separated (`filling_licence`,
+    /// `gas_licence`, `staff_certificate` ...), or `all`. Every kind raises `licence_expired`.
+    pub licence_warn_kinds: String,
+    /// How often the licence pass runs (seconds); 0: at start and just after each Beijing
+    /// midnight.
+    pub licence_pass_every_s: u64,
     /// Alert sightings (which keep one sighting from being counted twice) are forgotten after
     /// this many days; a condition still holding then (a device still silent) counts again.
     pub sighting_retention_days: u32,
@@ -219,6 +228,9 @@ impl Default for Settings {
             delivery_max_distance_m: 200.0,
             lookout_every_s: 60,
             device_silent_s: 1800,
+            licence_warn_days: 30,
+            licence_warn_kinds: "all".into(),
+            licence_pass_every_s: 0,
             sighting_retention_days: 7,
             stats_every_s: 5,
             stats_refresh_every_ms: 1000,
@@ -322,7 +334,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 58] = [
+const KEYS: [&str; 61] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -346,6 +358,9 @@ const KEYS: [&str; 58] = [
     "delivery_max_distance_m",
     "lookout_every_s",
     "device_silent_s",
+    "licence_warn_days",
+    "licence_warn_kinds",
+    "licence_pass_every_s",
     "sighting_retention_days",
     "stats_every_s",
     "stats_refresh_every_ms",
@@ -384,7 +399,7 @@ const KEYS: [&str; 58] = [
 ];
 
 /// Settings that are text even when they look like a number (`CYLWATCH_REGION_CODE=410100`).
-const TEXT_KEYS: [&str; 16] = [
+const TEXT_KEYS: [&str; 17] = [
     "log_format",
     "metrics_addr",
     "jt808_addr",
@@ -401,6 +416,7 @@ const TEXT_KEYS: [&str; 16] = [
     "admin_user",
     "admin_password",
     "allowed_origins",
+    "licence_warn_kinds",
 ];
 
 /// An environment value is a TOML literal when it parses as one (`16`, `true`), text otherwise.

@@ -312,6 +312,8 @@ pub fn alert_kind(lang: Lang, kind: AlertKind) -> &'static str {
             ("充装他人产权气瓶", "Filling another company's cylinder")
         }
         AlertKind::VehicleSuspended => ("停用车辆载瓶行驶", "Suspended vehicle carrying cylinders"),
+        AlertKind::LicenceExpiring => ("证照即将到期", "Licence expiring"),
+        AlertKind::LicenceExpired => ("证照已过期", "Licence expired"),
     };
     pick(lang, zh, en)
 }
@@ -348,6 +350,7 @@ pub fn subject_type(lang: Lang, kind: &str) -> String {
         "staff" => ("人员", "Staff"),
         "device" => ("设备", "Device"),
         "tag" => ("标签", "Tag"),
+        "enterprise" => ("企业", "Enterprise"),
         _ => return kind.to_owned(),
     };
     pick(lang, zh, en).to_owned()
@@ -355,7 +358,7 @@ pub fn subject_type(lang: Lang, kind: &str) -> String {
 
 /// The evidence fields this build names, in the order the duty console lists them: what and
 /// where first, then the measurements and times, the ids last.
-const EVIDENCE_FIELDS: [(&str, &str, &str); 33] = [
+const EVIDENCE_FIELDS: [(&str, &str, &str); 37] = [
     ("cylinder_code", "气瓶编号", "Cylinder"),
     ("tag_id", "电子标签号", "Tag"),
     ("station_code", "站点编号", "Station"),
@@ -364,6 +367,10 @@ const EVIDENCE_FIELDS: [(&str, &str, &str); 33] = [
     ("staff_no", "人员编号", "Staff no."),
     ("staff_name", "人员姓名", "Staff name"),
     ("reasons", "拒绝原因", "Reasons"),
+    ("licence_kind", "证照类型", "Licence kind"),
+    ("number", "证照编号", "Licence no."),
+    ("valid_to", "有效期至", "Valid to"),
+    ("days_left", "剩余天数", "Days left"),
     (
         "filled_despite_refusal",
         "拒绝后仍充装",

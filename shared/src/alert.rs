@@ -33,11 +33,15 @@ pub enum AlertKind {
     ForeignCylinderFilling,
     /// A suspended vehicle moves carrying cylinders (once per suspension).
     VehicleSuspended,
+    /// A licence or certificate ends within `licence_warn_days` (once per licence and end date).
+    LicenceExpiring,
+    /// A licence or certificate ended: the first day without a valid one (once per end date).
+    LicenceExpired,
 }
 
 impl AlertKind {
     /// Every kind, in the contract's order.
-    pub const ALL: [AlertKind; 20] = [
+    pub const ALL: [AlertKind; 22] = [
         Self::CylinderOverdue,
         Self::CylinderLifeExpired,
         Self::CylinderScrappedInUse,
@@ -58,6 +62,8 @@ impl AlertKind {
         Self::LateFillingRecord,
         Self::ForeignCylinderFilling,
         Self::VehicleSuspended,
+        Self::LicenceExpiring,
+        Self::LicenceExpired,
     ];
 
     /// The stable snake_case name.
@@ -83,6 +89,8 @@ impl AlertKind {
             Self::LateFillingRecord => "late_filling_record",
             Self::ForeignCylinderFilling => "foreign_cylinder_filling",
             Self::VehicleSuspended => "vehicle_suspended",
+            Self::LicenceExpiring => "licence_expiring",
+            Self::LicenceExpired => "licence_expired",
         }
     }
 
@@ -106,14 +114,15 @@ impl AlertKind {
             | Self::SuspiciousStop
             | Self::RestrictedZone
             | Self::ForeignCylinderFilling
-            | Self::VehicleSuspended => Severity::High,
+            | Self::VehicleSuspended
+            | Self::LicenceExpired => Severity::High,
             Self::FillingRefused
             | Self::TareMismatch
             | Self::DeliveryOffSite
             | Self::CorridorExit
             | Self::StaffUncertified
             | Self::CylinderLost => Severity::Medium,
-            Self::DeviceSilent | Self::LateFillingRecord => Severity::Low,
+            Self::DeviceSilent | Self::LateFillingRecord | Self::LicenceExpiring => Severity::Low,
         }
     }
 }
@@ -180,7 +189,8 @@ impl AlertStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Subject {
-    /// `cylinder`, `vehicle`, `station`, `customer`, `warehouse`, `staff`, `device`, `tag`.
+    /// `cylinder`, `vehicle`, `station`, `customer`, `warehouse`, `staff`, `device`, `tag`,
+    /// `enterprise` (its licences).
     #[serde(rename = "type")]
     pub kind: String,
     pub id: String,

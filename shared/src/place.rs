@@ -25,6 +25,8 @@ pub enum SubjectKind {
     Device,
     /// An unknown tag (an illegal tag has no cylinder).
     Tag,
+    /// An enterprise (its licences: `licence_expiring`, `licence_expired`).
+    Enterprise,
 }
 
 macro_rules! names {
@@ -63,6 +65,7 @@ names!(SubjectKind {
     Staff => "staff",
     Device => "device",
     Tag => "tag",
+    Enterprise => "enterprise",
 });
 
 #[cfg(test)]

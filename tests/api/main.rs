@@ -21,6 +21,7 @@ mod hardening;
 mod health;
 mod ingest;
 mod jt808;
+mod licence_pass;
 mod lifecycle;
 mod live;
 mod malformed;

@@ -448,6 +448,7 @@ pub(super) async fn apply(
     if saved.is_none() {
         return Err(stale(version));
     }
+    state.licence_wakeup.notify_one();
     if matches!(kind, RecordKind::Enterprise | RecordKind::Station) {
         // The gun's decision caches stations with their enterprise's licences.
         state.stations.clear();

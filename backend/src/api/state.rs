@@ -27,6 +27,9 @@ pub struct AppState {
     /// Wakes the JT/T 808 gateway's sweep: a device's status changed through this instance
     /// (connected terminals no longer active are cut off at once).
     pub terminal_sweep: Arc<Notify>,
+    /// Rung after a registry edit or status change: the licence pass looks again at once (a
+    /// renewed licence's alert no longer holds).
+    pub licence_wakeup: Arc<Notify>,
     /// The district GeoJSON, as read from `basemap_path`.
     pub basemap: actix_web::web::Bytes,
     /// The base map's districts: where a station or customer lies.

@@ -217,6 +217,8 @@ async fn change_status(
     state.stations.clear();
     state.devices.clear();
     state.terminal_sweep.notify_one();
+    // A licence of a record no longer active is no one's notice.
+    state.licence_wakeup.notify_one();
     Ok(HttpResponse::Ok().json(StatusView {
         code: done.key,
         enterprise_code: done.enterprise_code,

@@ -15,6 +15,7 @@ pub mod custody;
 pub mod fences;
 pub mod history_alerts;
 pub mod lease;
+pub mod licences;
 pub mod lookout;
 pub mod positions;
 pub mod relay;

@@ -7,4 +7,5 @@ pub mod fences;
 pub mod filling;
 pub mod gps;
 pub mod history_alerts;
+pub mod licences;
 pub mod stops;

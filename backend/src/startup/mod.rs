@@ -104,6 +104,7 @@ impl Application {
         let hub = LiveHub::new();
         let (publisher, published) = crate::bus::publish::Publisher::new();
         let relay_wakeup = Arc::new(Notify::new());
+        let licence_wakeup = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut workers = Workers {
             settings: &settings,
@@ -111,6 +112,7 @@ impl Application {
             redis: &redis,
             keys: &keys,
             shutdown: &shutdown_rx,
+            licence_wakeup: &licence_wakeup,
         }
         .spawn(&hub, &publisher, &published, &relay_wakeup);
 
@@ -157,6 +159,7 @@ impl Application {
             publisher,
             relay_wakeup,
             terminal_sweep,
+            licence_wakeup,
             basemap: basemap.into(),
             districts,
             limiter: api::limiter::RateLimiter::new(settings.public_rate_per_minute),
@@ -222,6 +225,8 @@ struct Workers<'a> {
     redis: &'a redis::Client,
     keys: &'a StreamKeys,
     shutdown: &'a watch::Receiver<bool>,
+    /// Rung by registry edits: the licence pass looks again at once.
+    licence_wakeup: &'a Arc<Notify>,
 }
 
 impl Workers<'_> {
@@ -236,6 +241,7 @@ impl Workers<'_> {
         let (settings, pool, redis, keys) = (self.settings, self.pool, self.redis, self.keys);
         let consumer_options = consumer_options(settings);
         let lookout_options = lookout_options(settings);
+        let licence_options = licence_options(settings, self.licence_wakeup);
         let (loss_days, due_days) = (settings.loss_after_days, settings.due_soon_days);
         let stats_refresh = Duration::from_millis(settings.stats_refresh_every_ms.max(50));
         let stats_every = Duration::from_secs(settings.stats_every_s.max(1));
@@ -265,6 +271,9 @@ impl Workers<'_> {
             }),
             worker!("lookout", (pool, publisher, lookout_options), |stop| {
                 crate::pipeline::lookout::run(pool, publisher, lookout_options, stop)
+            }),
+            worker!("licence pass", (pool, publisher, licence_options), |stop| {
+                crate::pipeline::licences::run(pool, publisher, licence_options, stop)
             }),
             worker!("stats refresh", (pool), |stop| {
                 crate::live::stats::refresh(pool, stats_refresh, loss_days, due_days, stop)
@@ -320,6 +329,29 @@ fn lookout_options(settings: &Settings) -> crate::pipeline::lookout::LookoutOpti
         sightings_kept: chrono::Duration::days(i64::from(settings.sighting_retention_days.max(1))),
         device_silent_after: seconds(settings.device_silent_s),
         loss_after: chrono::Duration::days(i64::from(settings.loss_after_days)),
+    }
+}
+
+fn licence_options(
+    settings: &Settings,
+    wakeup: &Arc<Notify>,
+) -> crate::pipeline::licences::LicenceOptions {
+    let kinds = settings.licence_warn_kinds.trim();
+    crate::pipeline::licences::LicenceOptions {
+        wakeup: wakeup.clone(),
+        every: (settings.licence_pass_every_s > 0)
+            .then(|| Duration::from_secs(settings.licence_pass_every_s)),
+        policy: crate::rules::licences::Policy {
+            warn_days: settings.licence_warn_days,
+            warned_kinds: (kinds != "all").then(|| {
+                kinds
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
+        },
     }
 }
 

@@ -14,6 +14,7 @@ pub mod filling;
 pub mod group_commit;
 pub mod group_read;
 pub mod held;
+pub mod licences;
 pub mod lifecycle;
 pub mod lookout;
 pub mod proposals;
