@@ -1,0 +1,365 @@
+//! The registry's pages (issue 21 item 7): a city regulator signs in, opens the enterprise
+//! directory from the header, searches it, opens an enterprise's profile (licences with their
+//! validity, stations, staff with certificates, revisions), and renews its expired filling
+//! licence with the edit form — a stale version and a refused field shown in place first —
+//! after which the profile shows the licence valid and the revision before → after. The
+//! drill-down leads to the profile, and the profile fits a phone.
+
+use crate::common::{output_dir, spawn_app, TestApp};
+use crate::wall::{click, type_into};
+use crate::Browser;
+use chrono::{Duration, NaiveDate, Utc};
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+
+const REGULATOR: &str = "city-officer";
+const PASSWORD: &str = "Regulator-Pass-2026";
+
+/// Today in Beijing.
+fn beijing_today() -> NaiveDate {
+    (Utc::now() + Duration::hours(8)).date_naive()
+}
+
+/// The keys of the directory's rows, once it is not loading.
+async fn directory_keys(c: &Client) -> Option<Vec<String>> {
+    let page = c.find(Locator::Css("#directory-page")).await.ok()?;
+    if page.attr("data-loading").await.ok()?? != "false" {
+        return None;
+    }
+    let mut keys = Vec::new();
+    for row in c
+        .find_all(Locator::Css("#directory-table tbody tr"))
+        .await
+        .ok()?
+    {
+        keys.push(row.attr("data-key").await.ok()??);
+    }
+    Some(keys)
+}
+
+/// Sets an input's value as typing would (date inputs take no keys portably) and lets the
+/// page hear it.
+async fn set_value(browser: &Browser, css: &str, value: &str) {
+    browser
+        .client
+        .execute(
+            "const e = document.querySelector(arguments[0]); e.value = arguments[1]; \
+             e.dispatchEvent(new Event('input', {bubbles: true}));",
+            vec![json!(css), json!(value)],
+        )
+        .await
+        .unwrap();
+}
+
+/// The filling licence's validity on the profile, and its date.
+async fn filling_licence(browser: &Browser) -> Option<(String, String)> {
+    let row = "#licences tr[data-licence='filling_licence']";
+    let state = browser
+        .attr(&format!("{row} .validity"), "data-validity")
+        .await?;
+    let date = browser
+        .text(&format!("{row} .date"))
+        .await
+        .unwrap_or_default();
+    Some((state, date))
+}
+
+async fn seed(app: &TestApp, expired: NaiveDate) {
+    app.seed_registry().await;
+    let mut ent = crate::common::enterprise("HN07");
+    ent["name"] = json!("豫港燃气集团有限公司");
+    ent["filling_licence_expires"] = json!(expired.to_string());
+    for (path, body) in [
+        ("/api/v1/enterprises", ent),
+        (
+            "/api/v1/stations",
+            crate::common::station("HN07-ST", "HN07", "豫港充装站", 113.64, 34.76),
+        ),
+        (
+            "/api/v1/staff",
+            json!({"staff_no": "HN07-S1", "enterprise_code": "HN07", "name": "王建国",
+                   "role": "filler", "certificate_no": "TS-9",
+                   "certificate_expires": (beijing_today() + Duration::days(10)).to_string()}),
+        ),
+        (
+            "/api/v1/users",
+            json!({"username": REGULATOR, "password": PASSWORD, "role": "city_regulator"}),
+        ),
+    ] {
+        let (status, answer) = app.post_json(path, &body).await;
+        assert_eq!(status, 201, "{path}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn a_regulator_finds_an_enterprise_and_renews_its_licence_on_the_profile() {
+    let app = spawn_app().await;
+    let expired = beijing_today() - Duration::days(3);
+    seed(&app, expired).await;
+    let renewed = beijing_today() + Duration::days(730);
+
+    // Signing in leads to the directory (the page asked for).
+    let browser = Browser::start().await;
+    browser
+        .client
+        .goto(&app.url("/login?next=%2Fenterprises"))
+        .await
+        .unwrap();
+    for (css, value) in [
+        ("#login-username", REGULATOR),
+        ("#login-password", PASSWORD),
+    ] {
+        browser
+            .wait_for(css, async |c: &Client| c.find(Locator::Css(css)).await.ok())
+            .await;
+        type_into(&browser, css, value).await;
+    }
+    click(&browser, "#login-submit").await;
+    browser.wait_for_path("/enterprises").await;
+    let all = browser
+        .wait_for("the whole directory", async |c: &Client| {
+            directory_keys(c).await.filter(|k| k.len() == 2)
+        })
+        .await;
+    assert_eq!(all, ["ENT1", "HN07"]);
+    assert_eq!(
+        browser
+            .text("#directory-table thead th[data-field='filling_licence_expires']")
+            .await
+            .as_deref(),
+        Some("充装许可证有效期至")
+    );
+    // The expired licence reads as expired in the list already.
+    assert_eq!(
+        browser
+            .attr(
+                "#directory-table tr[data-key='HN07'] td[data-field='filling_licence_expires'] .validity",
+                "data-validity"
+            )
+            .await
+            .as_deref(),
+        Some("expired")
+    );
+
+    // Two characters of the name find it; the expiry filter agrees.
+    type_into(&browser, "#directory-q", "豫港").await;
+    click(&browser, "#directory-go").await;
+    browser
+        .wait_for("the search's one row", async |c: &Client| {
+            directory_keys(c).await.filter(|k| k == &["HN07"])
+        })
+        .await;
+    type_into(&browser, "#directory-q", "").await;
+    type_into(&browser, "#directory-expiring", "30").await;
+    click(&browser, "#directory-go").await;
+    browser
+        .wait_for("licences ending within 30 days", async |c: &Client| {
+            directory_keys(c).await.filter(|k| k == &["HN07"])
+        })
+        .await;
+    click(&browser, "#directory-table tr[data-key='HN07'] td.code a").await;
+    browser.wait_for_path("/enterprises/HN07").await;
+
+    // The profile: the licence expired, the station, the filler's certificate expiring soon.
+    let (state, date) = browser
+        .wait_for("the licences", async |_| filling_licence(&browser).await)
+        .await;
+    assert_eq!(
+        (state.as_str(), date.as_str()),
+        ("expired", &*expired.to_string())
+    );
+    assert!(browser
+        .text("#licences tr[data-licence='filling_licence'] .validity")
+        .await
+        .unwrap()
+        .contains("已过期"));
+    assert_eq!(
+        browser.text("#enterprise-name").await.as_deref(),
+        Some("豫港燃气集团有限公司")
+    );
+    browser
+        .wait_for("the station and the staff", async |c: &Client| {
+            c.find(Locator::Css("#enterprise-stations tr[data-key='HN07-ST']"))
+                .await
+                .ok()?;
+            c.find(Locator::Css("#enterprise-staff tr[data-key='HN07-S1']"))
+                .await
+                .ok()
+        })
+        .await;
+    assert_eq!(
+        browser
+            .attr(
+                "#enterprise-staff tr[data-key='HN07-S1'] .validity",
+                "data-validity"
+            )
+            .await
+            .as_deref(),
+        Some("expiring")
+    );
+    browser
+        .wait_for("no revisions yet", async |_| {
+            browser.text("#revisions-empty").await
+        })
+        .await;
+
+    // The form: the licence date, and a gas licence number cleared without its date.
+    click(&browser, "#enterprise-edit").await;
+    browser
+        .wait_for("the form", async |c: &Client| {
+            c.find(Locator::Css("#record-form")).await.ok()
+        })
+        .await;
+    assert_eq!(
+        browser
+            .attr("#record-form", "data-version")
+            .await
+            .as_deref(),
+        Some("1")
+    );
+    set_value(
+        &browser,
+        "#edit-filling_licence_expires",
+        &renewed.to_string(),
+    )
+    .await;
+    set_value(&browser, "#edit-gas_licence_no", "").await;
+    click(&browser, "#form-save").await;
+    let refused = browser
+        .wait_for("the refused field in place", async |_| {
+            browser.text("#error-gas_licence_expires").await
+        })
+        .await;
+    assert!(refused.contains("燃气经营许可证有效期至"), "{refused}");
+    set_value(&browser, "#edit-gas_licence_no", "豫燃-001").await;
+
+    // Someone else saves in between: the form says so and reads the record again.
+    let response = app
+        .client
+        .patch(app.url("/api/v1/enterprises/HN07"))
+        .bearer_auth(&app.admin_token)
+        .header("If-Match", "1")
+        .json(&json!({"address": "郑州市金水区农业路1号"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    click(&browser, "#form-save").await;
+    assert_eq!(
+        browser
+            .wait_for("the stale version", async |_| {
+                browser.attr("#form-error", "data-code").await
+            })
+            .await,
+        "version_stale"
+    );
+    let stale = browser.text("#form-error").await.unwrap();
+    assert!(stale.contains("已被他人修改"), "{stale}");
+    // Nothing was written by the refused saves.
+    let (_, now) = app.get_json("/api/v1/enterprises/HN07").await;
+    assert_eq!(now["filling_licence_expires"], json!(expired.to_string()));
+    assert_eq!(now["version"], 2);
+    click(&browser, "#form-reload").await;
+    browser
+        .wait_for("the form at version 2", async |_| {
+            (browser.attr("#record-form", "data-version").await? == "2").then_some(())
+        })
+        .await;
+    assert_eq!(
+        browser
+            .client
+            .find(Locator::Css("#edit-address"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("郑州市金水区农业路1号")
+    );
+    set_value(
+        &browser,
+        "#edit-filling_licence_expires",
+        &renewed.to_string(),
+    )
+    .await;
+    click(&browser, "#form-save").await;
+
+    // Renewed: valid, the new date, the revision before → after, the form closed.
+    browser
+        .wait_for("the renewed licence", async |_| {
+            let (state, date) = filling_licence(&browser).await?;
+            (state == "valid" && date == renewed.to_string()).then_some(())
+        })
+        .await;
+    assert!(browser
+        .client
+        .find(Locator::Css("#record-form"))
+        .await
+        .is_err());
+    let change = "#revisions li[data-version='3'] li[data-field='filling_licence_expires']";
+    let (before, after) = browser
+        .wait_for("the revision", async |_| {
+            Some((
+                browser.text(&format!("{change} .revision-before")).await?,
+                browser.text(&format!("{change} .revision-after")).await?,
+            ))
+        })
+        .await;
+    assert_eq!((before, after), (expired.to_string(), renewed.to_string()));
+    assert_eq!(
+        browser
+            .attr("#revisions li[data-version='3']", "data-by")
+            .await
+            .as_deref(),
+        Some(REGULATOR)
+    );
+    let (_, now) = app.get_json("/api/v1/enterprises/HN07").await;
+    assert_eq!(now["filling_licence_expires"], json!(renewed.to_string()));
+    assert_eq!(now["version"], 3);
+    let png = browser.client.screenshot().await.unwrap();
+    std::fs::write(output_dir().join("enterprise-profile-renewed.png"), png).unwrap();
+
+    // The drill-down leads here, and the header to the directory.
+    browser
+        .client
+        .goto(&app.url("/stats/enterprise/HN07"))
+        .await
+        .unwrap();
+    click(&browser, "#stats-page .stats-profile").await;
+    browser.wait_for_path("/enterprises/HN07").await;
+    click(&browser, ".topbar .nav-directory").await;
+    browser.wait_for_path("/enterprises").await;
+    browser.client.clone().close().await.unwrap();
+
+    // A phone: the profile is no wider than the screen.
+    let phone = Browser::start_phone().await;
+    phone.open_as_admin(&app, "/enterprises/HN07").await;
+    phone
+        .wait_for("the profile on a phone", async |_| {
+            filling_licence(&phone).await
+        })
+        .await;
+    let widths: Value = phone
+        .client
+        .execute(
+            "return [window.innerWidth, document.getElementById('enterprise-page').scrollWidth, \
+             document.documentElement.scrollWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let widths: Vec<u64> = widths
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_u64().unwrap())
+        .collect();
+    assert!(
+        widths[1..].iter().all(|w| *w <= widths[0]),
+        "wider than the phone: {widths:?}"
+    );
+    let png = phone.client.screenshot().await.unwrap();
+    std::fs::write(output_dir().join("enterprise-profile-phone.png"), png).unwrap();
+    phone.client.clone().close().await.unwrap();
+}
