@@ -363,3 +363,135 @@ async fn a_regulator_finds_an_enterprise_and_renews_its_licence_on_the_profile()
     std::fs::write(output_dir().join("enterprise-profile-phone.png"), png).unwrap();
     phone.client.clone().close().await.unwrap();
 }
+
+#[tokio::test]
+async fn each_directory_lists_its_records_and_an_enterprise_admin_edits_only_its_own_fields() {
+    let app = spawn_app().await;
+    seed(&app, beijing_today() - Duration::days(1)).await;
+    let (status, answer) = app
+        .post_json(
+            "/api/v1/users",
+            &json!({"username": "ent1-admin", "password": PASSWORD, "role": "enterprise_admin",
+                    "enterprise_code": "ENT1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+
+    // The administrator walks the tabs: each directory its own records.
+    let browser = Browser::start().await;
+    browser.open_as_admin(&app, "/enterprises").await;
+    for (tab, path, keys) in [
+        ("stations", "/stations", vec!["HN07-ST", "ST1", "ST2"]),
+        ("staff", "/staff", vec!["S1", "HN07-S1"]),
+        ("customers", "/customers", vec!["C1"]),
+        ("vehicles", "/vehicles", vec![]),
+        ("enterprises", "/enterprises", vec!["ENT1", "HN07"]),
+    ] {
+        click(
+            &browser,
+            &format!("#directory-tabs li[data-kind='{tab}'] a"),
+        )
+        .await;
+        browser.wait_for_path(path).await;
+        let mut shown = browser
+            .wait_for(&format!("the {tab} directory"), async |c: &Client| {
+                let kind = browser.attr("#directory-page", "data-kind").await?;
+                (kind == tab).then_some(())?;
+                directory_keys(c).await
+            })
+            .await;
+        let mut expected: Vec<String> = keys.into_iter().map(str::to_owned).collect();
+        shown.sort();
+        expected.sort();
+        assert_eq!(shown, expected, "{tab}");
+    }
+    // A status filter narrows the list at once.
+    browser
+        .client
+        .execute(
+            "const s = document.getElementById('directory-status'); s.value = 'suspended'; \
+             s.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_for("no suspended enterprise", async |_| {
+            browser.text("#directory-empty").await
+        })
+        .await;
+    let png = browser.client.screenshot().await.unwrap();
+    std::fs::write(output_dir().join("directory-empty.png"), png).unwrap();
+    browser.client.clone().close().await.unwrap();
+
+    // ENT1's administrator: the name is its own to change, the licences a regulator's.
+    let token = app.login("ent1-admin", PASSWORD).await;
+    let browser = Browser::start().await;
+    browser.store_token(&app, &token).await;
+    browser
+        .client
+        .goto(&app.url("/enterprises/ENT1"))
+        .await
+        .unwrap();
+    click(&browser, "#enterprise-edit").await;
+    browser
+        .wait_for("the form", async |c: &Client| {
+            c.find(Locator::Css("#record-form")).await.ok()
+        })
+        .await;
+    let disabled = |css: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .client
+                .find(Locator::Css(css))
+                .await
+                .unwrap()
+                .prop("disabled")
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        disabled("#edit-filling_licence_expires").await.as_deref(),
+        Some("true")
+    );
+    assert_eq!(disabled("#edit-name").await.as_deref(), Some("false"));
+    assert!(browser
+        .text("#record-form .form-row[data-field='filling_licence_expires'] .form-hint")
+        .await
+        .unwrap()
+        .contains("由监管部门修改"));
+    // No suspend button for an enterprise's own administrator.
+    assert!(browser
+        .client
+        .find(Locator::Css("#status-change"))
+        .await
+        .is_err());
+    set_value(&browser, "#edit-name", "郑州一号燃气有限公司").await;
+    click(&browser, "#form-save").await;
+    browser
+        .wait_for("the new name", async |_| {
+            (browser.text("#enterprise-name").await? == "郑州一号燃气有限公司").then_some(())
+        })
+        .await;
+    browser
+        .wait_for("its revision", async |_| {
+            browser
+                .text("#revisions li[data-version='2'] li[data-field='name'] .revision-after")
+                .await
+        })
+        .await;
+    // Another enterprise's profile is not there for it.
+    browser
+        .client
+        .goto(&app.url("/enterprises/HN07"))
+        .await
+        .unwrap();
+    browser
+        .wait_for("not found", async |_| {
+            browser.text("#enterprise-not-found").await
+        })
+        .await;
+    browser.client.clone().close().await.unwrap();
+}

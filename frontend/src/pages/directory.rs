@@ -64,7 +64,11 @@ pub fn DirectoryPage(props: &DirectoryPageProps) -> Html {
     let basemap = use_basemap();
     let form = use_state(DirectoryQuery::default);
     let asked = use_state(DirectoryQuery::default);
-    let rows = use_state(Rows::default);
+    // Loading from the start: an empty list is said only once the server said so.
+    let rows = use_state(|| Rows {
+        loading: true,
+        ..Rows::default()
+    });
     // The question whose answers are shown: an answer to an older one is dropped.
     let current = use_mut_ref(|| None::<DirectoryQuery>);
 
