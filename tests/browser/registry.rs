@@ -422,6 +422,45 @@ async fn each_directory_lists_its_records_and_an_enterprise_admin_edits_only_its
         .await;
     let png = browser.client.screenshot().await.unwrap();
     std::fs::write(output_dir().join("directory-empty.png"), png).unwrap();
+
+    // A station's record under its filling day: a radius too large refused beside the field,
+    // then a new stock limit saved.
+    browser
+        .client
+        .goto(&app.url("/stations/ST1"))
+        .await
+        .unwrap();
+    click(&browser, "#station-edit").await;
+    set_value(&browser, "#edit-radius_m", "99999").await;
+    set_value(&browser, "#edit-full_stock_limit", "250").await;
+    click(&browser, "#form-save").await;
+    let refused = browser
+        .wait_for("the radius refused", async |_| {
+            browser.text("#error-radius_m").await
+        })
+        .await;
+    assert!(refused.contains("围栏半径"), "{refused}");
+    assert_eq!(
+        app.get_json("/api/v1/stations/ST1").await.1["full_stock_limit"],
+        200
+    );
+    set_value(&browser, "#edit-radius_m", "150").await;
+    click(&browser, "#form-save").await;
+    browser
+        .wait_for("the new limit", async |_| {
+            (browser.text("#station-limit").await? == "250").then_some(())
+        })
+        .await;
+    let (_, station) = app.get_json("/api/v1/stations/ST1").await;
+    assert_eq!(
+        (
+            station["full_stock_limit"].clone(),
+            station["version"].clone()
+        ),
+        (json!(250), json!(2))
+    );
+    click(&browser, "#station-record .station-enterprise").await;
+    browser.wait_for_path("/enterprises/ENT1").await;
     browser.client.clone().close().await.unwrap();
 
     // ENT1's administrator: the name is its own to change, the licences a regulator's.

@@ -22,6 +22,7 @@ pub mod registry_table;
 pub mod revision_list;
 pub mod rule_chart;
 pub mod shell;
+pub mod station_record;
 pub mod timeline;
 pub mod trajectory;
 pub mod wall_alerts;
