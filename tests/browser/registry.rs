@@ -3,7 +3,9 @@
 //! validity, stations, staff with certificates, revisions), and renews its expired filling
 //! licence with the edit form — a stale version and a refused field shown in place first —
 //! after which the profile shows the licence valid and the revision before → after. The
-//! drill-down leads to the profile, and the profile fits a phone.
+//! drill-down leads to the profile, and the profile fits a phone. Each directory lists its
+//! records; a station's record is edited under its filling day; an enterprise's administrator
+//! edits its own fields and proposes its licence, which a regulator approves on the profile.
 
 use crate::common::{output_dir, spawn_app, TestApp};
 use crate::wall::{click, type_into};
@@ -521,6 +523,64 @@ async fn each_directory_lists_its_records_and_an_enterprise_admin_edits_only_its
                 .await
         })
         .await;
+    // The licence is proposed, with its document, for a regulator to decide.
+    let proposed = beijing_today() + Duration::days(400);
+    click(&browser, "#enterprise-propose").await;
+    browser
+        .wait_for("the proposal form", async |_| {
+            (browser.attr("#record-form", "data-mode").await? == "propose").then_some(())
+        })
+        .await;
+    assert_eq!(disabled("#edit-name").await.as_deref(), Some("true"));
+    assert_eq!(
+        disabled("#edit-filling_licence_expires").await.as_deref(),
+        Some("false")
+    );
+    set_value(
+        &browser,
+        "#edit-filling_licence_expires",
+        &proposed.to_string(),
+    )
+    .await;
+    click(&browser, "#form-save").await;
+    let missing = browser
+        .wait_for("the document asked for", async |_| {
+            browser.text("#error-document_ref").await
+        })
+        .await;
+    assert!(missing.contains("证明文件"), "{missing}");
+    set_value(
+        &browser,
+        "#edit-document_ref",
+        "豫充-001 换证 扫描件 2026-12",
+    )
+    .await;
+    click(&browser, "#form-save").await;
+    browser
+        .wait_for("the proposal sent", async |_| {
+            browser.text("#proposal-sent").await
+        })
+        .await;
+    browser
+        .wait_for("the pending proposal", async |c: &Client| {
+            c.find(Locator::Css(
+                "#proposals li.proposal li[data-field='filling_licence_expires']",
+            ))
+            .await
+            .ok()
+        })
+        .await;
+    // Proposed, not changed; and no approving for the enterprise itself.
+    assert_eq!(
+        app.get_json("/api/v1/enterprises/ENT1").await.1["filling_licence_expires"],
+        "2030-12-31"
+    );
+    assert!(browser
+        .client
+        .find(Locator::Css(".proposal-approve"))
+        .await
+        .is_err());
+
     // Another enterprise's profile is not there for it.
     browser
         .client
@@ -530,6 +590,34 @@ async fn each_directory_lists_its_records_and_an_enterprise_admin_edits_only_its
     browser
         .wait_for("not found", async |_| {
             browser.text("#enterprise-not-found").await
+        })
+        .await;
+    browser.client.clone().close().await.unwrap();
+
+    // A regulator approves it on the profile: the licence is renewed, the revision says why.
+    let browser = Browser::start().await;
+    browser.open_as_admin(&app, "/enterprises/ENT1").await;
+    click(&browser, "#proposals .proposal-approve").await;
+    browser
+        .wait_for("the approved licence", async |_| {
+            let (state, date) = filling_licence(&browser).await?;
+            (state == "valid" && date == proposed.to_string()).then_some(())
+        })
+        .await;
+    let reason = browser
+        .wait_for("the revision's reason", async |_| {
+            browser
+                .text("#revisions li[data-version='3'] .revision-reason")
+                .await
+        })
+        .await;
+    assert!(reason.contains("豫充-001 换证"), "{reason}");
+    browser
+        .wait_for("no proposal left", async |c: &Client| {
+            c.find(Locator::Css("#proposals"))
+                .await
+                .is_err()
+                .then_some(())
         })
         .await;
     browser.client.clone().close().await.unwrap();

@@ -15,6 +15,7 @@ pub mod header;
 pub mod inventory_table;
 pub mod kpi;
 pub mod map;
+pub mod proposal_list;
 pub mod recent_alerts;
 pub mod record_form;
 pub mod record_list;

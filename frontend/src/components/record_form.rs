@@ -2,7 +2,8 @@
 //! as read, sent (only those changed) with `If-Match` naming the version read. What the server
 //! refuses shows in place: a field it names beside that field, a stale version (someone saved
 //! in between) above the form with a button to read the record again. Fields only a regulator
-//! writes (`shared::record::editable`) are disabled for everyone else.
+//! writes (`shared::record::editable`) are disabled for everyone else; in the proposal mode an
+//! enterprise proposes those, with its document, for a regulator to approve.
 
 use crate::errors;
 use crate::hooks::{use_basemap, Basemap};
@@ -158,15 +159,25 @@ pub struct RecordFormProps {
     pub on_cancel: Callback<()>,
     /// Read the record again (after a stale version).
     pub on_reload: Callback<()>,
+    /// Propose the regulators' fields instead of saving (an enterprise's administrator);
+    /// `on_saved` then gets the proposal.
+    #[prop_or_default]
+    pub propose: bool,
 }
 
-/// Whether `writer` may write `name` of a `kind` record.
-pub fn may_write(kind: Option<RecordKind>, name: &str, writer: Writer) -> bool {
-    match kind.and_then(|k| editable(k, name)) {
-        Some(Writer::Manager) => true,
-        Some(Writer::Regulator) => writer == Writer::Regulator,
-        None => false,
+/// Whether `writer` may write `name` of a `kind` record (or, `propose`, propose it).
+pub fn may_write(kind: Option<RecordKind>, name: &str, writer: Writer, propose: bool) -> bool {
+    match (kind.and_then(|k| editable(k, name)), propose) {
+        (Some(Writer::Regulator), true) => true,
+        (_, true) | (None, _) => false,
+        (Some(Writer::Manager), false) => true,
+        (Some(Writer::Regulator), false) => writer == Writer::Regulator,
     }
+}
+
+/// The field of the form a proposal's refusal names: `changes.media[0]` is `media`.
+fn proposed_field(field: &str) -> &str {
+    base_field(field.strip_prefix("changes.").unwrap_or(field))
 }
 
 /// The form.
@@ -189,6 +200,8 @@ pub fn RecordForm(props: &RecordFormProps) -> Html {
     let form_error = use_state(|| None::<ApiError>);
     let notice = use_state(|| None::<Key>);
     let saving = use_state(|| false);
+    let document = use_state(String::new);
+    let propose = props.propose;
     // A record read again (after a stale version) fills the form afresh.
     {
         let (values, record, fields) = (values.clone(), props.record.clone(), props.fields);
@@ -220,6 +233,7 @@ pub fn RecordForm(props: &RecordFormProps) -> Html {
             props.key_value.to_string(),
         );
         let on_saved = props.on_saved.clone();
+        let document = document.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             if *saving {
@@ -241,6 +255,14 @@ pub fn RecordForm(props: &RecordFormProps) -> Html {
                 notice.set(Some(Key::NothingChanged));
                 return;
             }
+            let document = document.trim().to_owned();
+            if propose && document.is_empty() {
+                field_errors.set(BTreeMap::from([(
+                    "document_ref".to_owned(),
+                    errors::code_text(lang, ErrorCode::InvalidField, Some("document_ref")),
+                )]));
+                return;
+            }
             let version = record.get("version").and_then(Value::as_i64).unwrap_or(0);
             saving.set(true);
             let (field_errors, form_error, saving, on_saved) = (
@@ -251,8 +273,15 @@ pub fn RecordForm(props: &RecordFormProps) -> Html {
             );
             let (collection, key) = (collection.clone(), key.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let answer =
-                    registry::patch(&collection, &key, version, &Value::Object(changed)).await;
+                let answer = if propose {
+                    registry::propose(&collection, &key, changed, &document)
+                        .await
+                        .and_then(|p| {
+                            serde_json::to_value(p).map_err(|e| ApiError::Decode(e.to_string()))
+                        })
+                } else {
+                    registry::patch(&collection, &key, version, &Value::Object(changed)).await
+                };
                 saving.set(false);
                 match answer {
                     Ok(saved) => on_saved.emit(saved),
@@ -283,7 +312,7 @@ pub fn RecordForm(props: &RecordFormProps) -> Html {
         Some(ErrorCode::VersionStale | ErrorCode::VersionRequired)
     );
     let rows = props.fields.iter().map(|f| {
-        let writable = may_write(kind, f.name, props.writer);
+        let writable = may_write(kind, f.name, props.writer, propose);
         let regulators = kind.and_then(|k| editable(k, f.name)) == Some(Writer::Regulator);
         let value = values.get(f.name).cloned().unwrap_or_default();
         let error = field_errors.get(f.name).cloned();
@@ -329,7 +358,7 @@ pub fn RecordForm(props: &RecordFormProps) -> Html {
             <div class={classes!("form-row", error.is_some().then_some("invalid"))} data-field={f.name}>
                 <label for={id.clone()}>{ record_fields::label_or_name(lang, f.name) }</label>
                 { control }
-                if regulators && !writable {
+                if regulators && !writable && !propose {
                     <span class="form-hint">{ lang.t(Key::RegulatorField) }</span>
                 }
                 if let Some(error) = error {
@@ -340,6 +369,7 @@ pub fn RecordForm(props: &RecordFormProps) -> Html {
     });
     html! {
         <form id="record-form" class="record-form" data-collection={props.collection.clone()}
+            data-mode={if propose { "propose" } else { "edit" }}
             data-version={props.record.get("version").map(Value::to_string)}
             data-saving={saving.to_string()} onsubmit={onsubmit}>
             if let Some(e) = &*form_error {
@@ -354,9 +384,16 @@ pub fn RecordForm(props: &RecordFormProps) -> Html {
                 </p>
             }
             { for rows }
+            if propose {
+                { document_row(lang, &document, field_errors.get("document_ref").cloned()) }
+            }
             <div class="form-actions">
                 <button id="form-save" class="primary" type="submit" disabled={*saving}>
-                    { if *saving { lang.t(Key::Saving) } else { lang.t(Key::Save) } }
+                    { match (*saving, propose) {
+                        (true, _) => lang.t(Key::Saving),
+                        (false, true) => lang.t(Key::SubmitProposal),
+                        (false, false) => lang.t(Key::Save),
+                    } }
                 </button>
                 <button id="form-cancel" class="lang" type="button" onclick={cancel}>{ lang.t(Key::Cancel) }</button>
                 if let Some(key) = *notice {
@@ -375,8 +412,32 @@ fn in_place(e: &ApiError, fields: &[FormField]) -> Option<&'static str> {
     else {
         return None;
     };
-    let named = base_field(body.field.as_deref()?);
+    let named = proposed_field(body.field.as_deref()?);
+    if named == "document_ref" {
+        return Some("document_ref");
+    }
     fields.iter().find(|f| f.name == named).map(|f| f.name)
+}
+
+/// The document a proposal rests on (a licence's number and issuer, a scan's reference).
+fn document_row(lang: Lang, document: &UseStateHandle<String>, error: Option<String>) -> Html {
+    let oninput = {
+        let document = document.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(input) = e.target_dyn_into::<HtmlInputElement>() {
+                document.set(input.value());
+            }
+        })
+    };
+    html! {
+        <div class={classes!("form-row", error.is_some().then_some("invalid"))} data-field="document_ref">
+            <label for="edit-document_ref">{ record_fields::label_or_name(lang, "document_ref") }</label>
+            <input id="edit-document_ref" name="document_ref" type="text" value={(**document).clone()} {oninput} />
+            if let Some(error) = error {
+                <span class="field-error" id="error-document_ref" role="alert">{ error }</span>
+            }
+        </div>
+    }
 }
 
 fn district_select(
@@ -459,10 +520,30 @@ mod tests {
         assert_eq!(base_field("media[1]"), "media");
         assert_eq!(base_field("location.lon"), "location");
         assert_eq!(base_field("name"), "name");
+        assert_eq!(proposed_field("changes.media[0]"), "media");
+        assert_eq!(proposed_field("document_ref"), "document_ref");
         let e = Some(RecordKind::Enterprise);
-        assert!(may_write(e, "filling_licence_expires", Writer::Regulator));
-        assert!(!may_write(e, "filling_licence_expires", Writer::Manager));
-        assert!(may_write(e, "name", Writer::Manager));
-        assert!(!may_write(e, "code", Writer::Regulator));
+        assert!(may_write(
+            e,
+            "filling_licence_expires",
+            Writer::Regulator,
+            false
+        ));
+        assert!(!may_write(
+            e,
+            "filling_licence_expires",
+            Writer::Manager,
+            false
+        ));
+        assert!(may_write(e, "name", Writer::Manager, false));
+        assert!(!may_write(e, "code", Writer::Regulator, false));
+        // Proposing: only what a regulator writes.
+        assert!(may_write(
+            e,
+            "filling_licence_expires",
+            Writer::Manager,
+            true
+        ));
+        assert!(!may_write(e, "name", Writer::Manager, true));
     }
 }

@@ -1,13 +1,15 @@
 //! An enterprise's profile for supervisors (企业档案): its licences and their validity, today's
 //! fillings, compliance of its cylinders, open alerts, stations, vehicles, staff with their
 //! certificates, and the record's recent revisions. A regulator (and the enterprise's own
-//! administrator, for what is not a regulator's) edits the record here; a regulator suspends and
-//! reinstates it.
+//! administrator, for what is not a regulator's) edits the record here; the administrator
+//! proposes a change of the licences with its document, which a regulator approves or rejects
+//! here; a regulator suspends and reinstates the enterprise.
 
 use crate::app::Route;
 use crate::components::compliance_bars::{BarGroup, ComplianceBars};
 use crate::components::inventory_table::Figure;
 use crate::components::kpi::Kpi;
+use crate::components::proposal_list::ProposalList;
 use crate::components::recent_alerts::RecentAlerts;
 use crate::components::record_form::{RecordForm, ENTERPRISE_FIELDS};
 use crate::components::registry_table::{dated_validity, district_name, RegistryTable};
@@ -100,7 +102,9 @@ pub fn EnterprisePage(props: &EnterprisePageProps) -> Html {
     let code = props.code.clone();
     // Bumped after a save or a status change: the record and its revisions are read again.
     let tick = use_state(|| 0_u32);
-    let editing = use_state(|| false);
+    // The form open: `Some(false)` to edit, `Some(true)` to propose.
+    let editing = use_state(|| None::<bool>);
+    let proposal_sent = use_state(|| false);
     // The record as last read or saved; kept while it is read again.
     let shown = use_state(|| None::<Rc<Value>>);
 
@@ -117,6 +121,9 @@ pub fn EnterprisePage(props: &EnterprisePageProps) -> Html {
     }
     let revisions = use_fetch((code.clone(), *tick), |(c, _)| async move {
         registry::revisions("enterprises", &c).await
+    });
+    let proposals = use_fetch((code.clone(), *tick), |(c, _)| async move {
+        registry::pending_proposals("enterprises", &c).await
     });
     let stations = use_fetch(code.clone(), |c| listed(Directory::Stations, c));
     let vehicles = use_fetch(code.clone(), |c| listed(Directory::Vehicles, c));
@@ -143,24 +150,41 @@ pub fn EnterprisePage(props: &EnterprisePageProps) -> Html {
     let writer = user.as_ref().and_then(|u| writer(u, &code));
 
     let on_saved = {
-        let (shown, editing, tick) = (shown.clone(), editing.clone(), tick.clone());
+        let (shown, editing, tick, sent) = (
+            shown.clone(),
+            editing.clone(),
+            tick.clone(),
+            proposal_sent.clone(),
+        );
         Callback::from(move |saved: Value| {
-            shown.set(Some(Rc::new(saved)));
-            editing.set(false);
+            // A proposal's answer is the proposal, not the record.
+            if *editing == Some(true) {
+                sent.set(true);
+            } else {
+                shown.set(Some(Rc::new(saved)));
+            }
+            editing.set(None);
             tick.set(tick.wrapping_add(1));
         })
     };
     let on_cancel = {
         let editing = editing.clone();
-        Callback::from(move |()| editing.set(false))
+        Callback::from(move |()| editing.set(None))
     };
     let on_reload = {
         let tick = tick.clone();
         Callback::from(move |()| tick.set(tick.wrapping_add(1)))
     };
-    let edit = {
-        let editing = editing.clone();
-        Callback::from(move |_: MouseEvent| editing.set(true))
+    let open_form = |propose: bool| {
+        let (editing, sent) = (editing.clone(), proposal_sent.clone());
+        Callback::from(move |_: MouseEvent| {
+            sent.set(false);
+            editing.set(Some(propose));
+        })
+    };
+    let on_decided = {
+        let tick = tick.clone();
+        Callback::from(move |()| tick.set(tick.wrapping_add(1)))
     };
     let on_open = {
         let (navigator, code) = (navigator.clone(), code.clone());
@@ -219,14 +243,31 @@ pub fn EnterprisePage(props: &EnterprisePageProps) -> Html {
 
     let licences = licence_table(lang, &rec, beijing_today());
     let form = match (writer, *editing) {
-        (Some(w), true) => html! {
+        (Some(w), Some(propose)) => html! {
             <RecordForm collection="enterprises" key_value={code.clone()} record={rec.clone()}
-                fields={&ENTERPRISE_FIELDS[..]} writer={w} {on_saved} {on_cancel} {on_reload} />
+                fields={&ENTERPRISE_FIELDS[..]} writer={w} {propose} {on_saved} {on_cancel} {on_reload} />
         },
-        (Some(_), false) => html! {
-            <button id="enterprise-edit" class="lang" type="button" onclick={edit}>{ lang.t(Key::Edit) }</button>
+        (Some(w), None) => html! {
+            <div class="form-actions">
+                <button id="enterprise-edit" class="lang" type="button" onclick={open_form(false)}>{ lang.t(Key::Edit) }</button>
+                // What a regulator writes, an enterprise proposes.
+                if w == Writer::Manager {
+                    <button id="enterprise-propose" class="lang" type="button" onclick={open_form(true)}>
+                        { lang.t(Key::ProposeChange) }
+                    </button>
+                }
+                if *proposal_sent {
+                    <span class="notice" id="proposal-sent">{ lang.t(Key::ProposalSent) }</span>
+                }
+            </div>
         },
         (None, _) => html! {},
+    };
+    let proposals_panel = match &proposals {
+        Fetch::Ready(list) => html! {
+            <ProposalList proposals={list.clone()} decides={is_regulator} {on_decided} />
+        },
+        _ => html! {},
     };
     let status_box = if is_regulator && matches!(status.as_str(), "active" | "suspended") {
         html! { <StatusChange code={code.clone()} status={status.clone()} on_done={let t = tick.clone(); Callback::from(move |()| t.set(t.wrapping_add(1)))} /> }
@@ -304,6 +345,7 @@ pub fn EnterprisePage(props: &EnterprisePageProps) -> Html {
                             <span id="enterprise-media">{ record_fields::text(lang, "media", rec.get("media").unwrap_or(&Value::Null)) }</span>
                         </p>
                         { form }
+                        { proposals_panel }
                         { status_box }
                     </div>
                     { today_panel }

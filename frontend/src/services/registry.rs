@@ -5,8 +5,9 @@
 
 use crate::services::api::{encode, get_json, send_with_headers, ApiError};
 use gloo_net::http::Method;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use shared::cylinder::Page;
+use shared::record::Proposal;
 use shared::revision::Revision;
 
 /// The directories the pages list.
@@ -164,6 +165,57 @@ pub async fn set_status(
     )
     .await?
     .json::<Value>()
+    .await
+    .map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// An enterprise proposes a change of fields a regulator writes, with its document: the
+/// proposal, pending.
+pub async fn propose(
+    collection: &str,
+    key: &str,
+    changes: Map<String, Value>,
+    document_ref: &str,
+) -> Result<Proposal, ApiError> {
+    let body = serde_json::json!({ "changes": changes, "document_ref": document_ref });
+    send_with_headers(
+        Method::POST,
+        &format!("{}/proposals", record_path(collection, key)),
+        Some(&body),
+        &[],
+    )
+    .await?
+    .json::<Proposal>()
+    .await
+    .map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// The pending proposals about one record, newest first.
+pub async fn pending_proposals(collection: &str, key: &str) -> Result<Vec<Proposal>, ApiError> {
+    let all: Vec<Proposal> = get_json("/api/v1/proposals?status=pending").await?;
+    Ok(all
+        .into_iter()
+        .filter(|p| p.record_kind == collection && p.record_key == key)
+        .collect())
+}
+
+/// A regulator approves (the change is made) or rejects (`reason` required) a proposal.
+pub async fn decide(id: i64, approve: bool, reason: &str) -> Result<Proposal, ApiError> {
+    let reason = reason.trim();
+    let body = if reason.is_empty() {
+        serde_json::json!({})
+    } else {
+        serde_json::json!({ "reason": reason })
+    };
+    let step = if approve { "approve" } else { "reject" };
+    send_with_headers(
+        Method::POST,
+        &format!("/api/v1/proposals/{id}/{step}"),
+        Some(&body),
+        &[],
+    )
+    .await?
+    .json::<Proposal>()
     .await
     .map_err(|e| ApiError::Decode(e.to_string()))
 }
