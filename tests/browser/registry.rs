@@ -378,6 +378,10 @@ async fn each_directory_lists_its_records_and_an_enterprise_admin_edits_only_its
         )
         .await;
     assert_eq!(status, 201, "{answer}");
+    let (status, answer) = app
+        .post_json("/api/v1/cylinders", &crate::common::archive("RG1", "T-RG1"))
+        .await;
+    assert_eq!(status, 201, "{answer}");
 
     // The administrator walks the tabs: each directory its own records.
     let browser = Browser::start().await;
@@ -618,6 +622,18 @@ async fn each_directory_lists_its_records_and_an_enterprise_admin_edits_only_its
                 .await
                 .is_err()
                 .then_some(())
+        })
+        .await;
+    // Its compliance bar opens the cylinders behind a segment on its statistics page.
+    click(&browser, "#compliance-bars .seg").await;
+    browser
+        .wait_for("the cylinders behind the segment", async |_| {
+            browser
+                .path()
+                .await
+                .starts_with("/stats/enterprise/ENT1?list=")
+                .then_some(())?;
+            (browser.attr("#cylinder-list", "data-count").await? == "1").then_some(())
         })
         .await;
     browser.client.clone().close().await.unwrap();
