@@ -115,7 +115,7 @@ pub fn ProposalList(props: &ProposalListProps) -> Html {
                     oninput={on_reason} {placeholder} aria-label={placeholder} />
             }
             if let Some(e) = &*error {
-                <p class="notice bad" id="proposal-error" data-code={e.name()}>{ errors::failed(lang, Key::ActionFailed, &e) }</p>
+                <p class="notice bad" id="proposal-error" data-code={e.name()}>{ errors::failed(lang, Key::ActionFailed, e) }</p>
             }
         </div>
     }
