@@ -151,11 +151,23 @@ async fn a_regulator_finds_an_enterprise_and_renews_its_licence_on_the_profile()
             directory_keys(c).await.filter(|k| k == &["HN07"])
         })
         .await;
-    type_into(&browser, "#directory-q", "").await;
+    set_value(&browser, "#directory-q", "").await;
     type_into(&browser, "#directory-expiring", "30").await;
     click(&browser, "#directory-go").await;
     browser
         .wait_for("licences ending within 30 days", async |c: &Client| {
+            directory_keys(c).await.filter(|k| k == &["HN07"])
+        })
+        .await;
+    click(&browser, "#directory-table tr[data-key='HN07'] td.code a").await;
+    browser.wait_for_path("/enterprises/HN07").await;
+    // Back finds the search as it was (it is in the URL), then the profile again.
+    browser.client.back().await.unwrap();
+    browser
+        .wait_for_path("/enterprises?licence_expiring_within_days=30")
+        .await;
+    browser
+        .wait_for("the search kept", async |c: &Client| {
             directory_keys(c).await.filter(|k| k == &["HN07"])
         })
         .await;
@@ -321,6 +333,39 @@ async fn a_regulator_finds_an_enterprise_and_renews_its_licence_on_the_profile()
     assert_eq!(now["version"], 3);
     let png = browser.client.screenshot().await.unwrap();
     std::fs::write(output_dir().join("enterprise-profile-renewed.png"), png).unwrap();
+
+    // Suspended with a reason, then reinstated: the status and the revisions follow.
+    for (action, reason, status) in [
+        ("suspend", "年度检查发现隐患，停业整改", "suspended"),
+        ("reinstate", "整改完成，复查合格", "active"),
+    ] {
+        assert_eq!(
+            browser
+                .attr("#status-change", "data-action")
+                .await
+                .as_deref(),
+            Some(action)
+        );
+        type_into(&browser, "#status-reason", reason).await;
+        click(&browser, "#status-go").await;
+        browser
+            .wait_for(&format!("the enterprise {status}"), async |_| {
+                (browser.attr("#enterprise-status", "data-status").await? == status).then_some(())
+            })
+            .await;
+        browser
+            .wait_for("the status revision", async |_| {
+                browser
+                    .text("#revisions > li:first-child .revision-reason")
+                    .await
+                    .filter(|r| r == reason)
+            })
+            .await;
+    }
+    assert_eq!(
+        app.get_json("/api/v1/enterprises/HN07").await.1["version"],
+        5
+    );
 
     // The drill-down leads here, and the header to the directory.
     browser

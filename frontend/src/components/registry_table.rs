@@ -105,9 +105,11 @@ pub fn RegistryTable(props: &RegistryTableProps) -> Html {
             <tbody>
                 { for props.items.iter().map(|item| {
                     let key = item.get(key_field).and_then(Value::as_str).unwrap_or_default().to_owned();
+                    // A staff number is unique within its enterprise only.
+                    let owner = item.get("enterprise_code").and_then(Value::as_str).unwrap_or_default();
                     let status = item.get("status").and_then(Value::as_str).map(str::to_owned);
                     html! {
-                        <tr key={key.clone()} data-key={key.clone()} data-status={status}>
+                        <tr key={format!("{owner}/{key}")} data-key={key.clone()} data-status={status}>
                             { for columns.iter().map(|f| cell(lang, props.kind, f, item, &basemap, today)) }
                         </tr>
                     }

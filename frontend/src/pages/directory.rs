@@ -11,6 +11,7 @@ use crate::i18n::{use_lang, Key, Lang};
 use crate::services::api::ApiError;
 use crate::services::registry::{self, Directory, DirectoryQuery};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -56,14 +57,36 @@ pub fn route(kind: Directory) -> Route {
     }
 }
 
+/// The search the page's URL holds (`?q=&district_code=&status=...`).
+fn query_in_url() -> DirectoryQuery {
+    let params = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok());
+    let get = |name: &str| {
+        params
+            .as_ref()
+            .and_then(|p| p.get(name))
+            .unwrap_or_default()
+    };
+    DirectoryQuery {
+        q: get("q"),
+        district_code: get("district_code"),
+        enterprise_code: get("enterprise_code"),
+        status: get("status"),
+        expiring_within_days: get("licence_expiring_within_days"),
+    }
+}
+
 /// The page.
 #[component]
 pub fn DirectoryPage(props: &DirectoryPageProps) -> Html {
     let lang = use_lang().lang;
     let kind = props.kind;
     let basemap = use_basemap();
-    let form = use_state(DirectoryQuery::default);
-    let asked = use_state(DirectoryQuery::default);
+    let navigator = use_navigator();
+    // The search is in the URL, so that going back from a profile finds it again.
+    let form = use_state(query_in_url);
+    let asked = use_state(query_in_url);
     // Loading from the start: an empty list is said only once the server said so.
     let rows = use_state(|| Rows {
         loading: true,
@@ -114,6 +137,14 @@ pub fn DirectoryPage(props: &DirectoryPageProps) -> Html {
         let (load, current) = (load.clone(), current.clone());
         use_effect_with((*asked).clone(), move |query| {
             current.replace(Some(query.clone()));
+            if let Some(nav) = &navigator {
+                let pairs: BTreeMap<&str, String> = query.pairs(kind).into_iter().collect();
+                if pairs.is_empty() {
+                    nav.replace(&route(kind));
+                } else {
+                    let _ = nav.replace_with_query(&route(kind), &pairs);
+                }
+            }
             load.emit((query.clone(), None, Rc::default()));
             move || {
                 current.replace(None);
