@@ -5,12 +5,15 @@ use crate::components::shell::Shell;
 use crate::i18n::{Key, Lang, LangContext};
 use crate::pages::alerts::AlertsPage;
 use crate::pages::cylinder::CylinderPage;
+use crate::pages::directory::DirectoryPage;
+use crate::pages::enterprise::EnterprisePage;
 use crate::pages::login::LoginPage;
 use crate::pages::public::PublicPage;
 use crate::pages::station::StationPage;
 use crate::pages::stats::StatsPage;
 use crate::pages::wall::Wall;
 use crate::services::api::StatsScope;
+use crate::services::registry::Directory;
 use crate::services::token;
 use crate::session::{RequireSession, Session, SessionContext};
 use yew::prelude::*;
@@ -26,6 +29,20 @@ pub enum Route {
     /// A filling station's day: its guns' decisions, refusals by rule, fillings.
     #[at("/stations/:code")]
     Station { code: String },
+    /// 名录: the directories of the registry, searched and filtered.
+    #[at("/enterprises")]
+    Enterprises,
+    /// 企业档案: an enterprise's licences, sites, staff, figures and revisions.
+    #[at("/enterprises/:code")]
+    Enterprise { code: String },
+    #[at("/stations")]
+    Stations,
+    #[at("/staff")]
+    Staff,
+    #[at("/vehicles")]
+    Vehicles,
+    #[at("/customers")]
+    Customers,
     /// 值班台: the live alert feed, each alert's evidence and its handling.
     #[at("/alerts")]
     Alerts,
@@ -64,6 +81,14 @@ fn switch(route: Route) -> Html {
         Route::Station { code } => {
             html! { <RequireSession><Shell><StationPage {code} /></Shell></RequireSession> }
         }
+        Route::Enterprise { code } => {
+            html! { <RequireSession><Shell><EnterprisePage key={code.as_str()} code={code.clone()} /></Shell></RequireSession> }
+        }
+        Route::Enterprises => directory(Directory::Enterprises),
+        Route::Stations => directory(Directory::Stations),
+        Route::Staff => directory(Directory::Staff),
+        Route::Vehicles => directory(Directory::Vehicles),
+        Route::Customers => directory(Directory::Customers),
         Route::Alerts => {
             html! { <RequireSession><Shell><AlertsPage /></Shell></RequireSession> }
         }
@@ -75,6 +100,12 @@ fn switch(route: Route) -> Html {
             html! { <RequireSession><Shell><NotFound /></Shell></RequireSession> }
         }
     }
+}
+
+/// A directory; keyed by it, so that another directory starts with an empty search.
+fn directory(kind: Directory) -> Html {
+    let key = kind.collection();
+    html! { <RequireSession><Shell><DirectoryPage {key} {kind} /></Shell></RequireSession> }
 }
 
 /// A level of the statistics; keyed by it, so that another level starts afresh (no list of

@@ -209,7 +209,8 @@ pub fn field_label(lang: Lang, field: &str) -> String {
                 "events" => ("事件", "Events"),
                 "kind" => ("类型", "Kind"),
                 _ => {
-                    return labels::evidence_key(lang, last)
+                    return crate::record_fields::label(lang, last)
+                        .or_else(|| labels::evidence_key(lang, last))
                         .map_or_else(|| field.to_owned(), str::to_owned)
                 }
             };

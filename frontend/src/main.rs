@@ -11,9 +11,11 @@ mod hooks;
 mod i18n;
 mod labels;
 mod pages;
+mod record_fields;
 mod services;
 mod session;
 mod state;
+mod validity;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

@@ -11,6 +11,7 @@ mod cylinders;
 mod errors;
 mod login;
 mod overflow;
+mod registry;
 mod station;
 mod stats;
 mod wall;

@@ -1,5 +1,6 @@
 //! Nothing overflows its panel: every page with panels (the wall, the duty console, the
-//! statistics of the city and of an enterprise, the station view, the cylinder page) at
+//! statistics of the city and of an enterprise, the station view, the cylinder page, the
+//! enterprise directory and an enterprise's profile) at
 //! 1920×1080 and 3840×2160, in Chinese and in English. For each panel, the panel and everything
 //! in it must hold its content: no element's content (an input's placeholder included) wider or
 //! taller than its box (2 px of rounding allowed), except where an element is meant to scroll or
@@ -92,7 +93,7 @@ return problems;
 ";
 
 /// The pages checked, and the element whose presence says each has its content.
-const PAGES: [(&str, &str); 6] = [
+const PAGES: [(&str, &str); 8] = [
     (
         "/",
         "#inventory tfoot a.fig, #chart-custody[data-sum], #wall-alerts li[data-id]",
@@ -111,6 +112,14 @@ const PAGES: [(&str, &str); 6] = [
         "#recent-decisions tbody tr, #gun-panel .gun",
     ),
     ("/cylinders/OV2", "#timeline tbody tr, #custody"),
+    (
+        "/enterprises",
+        "#directory-table tbody tr, #directory-search",
+    ),
+    (
+        "/enterprises/ENT1",
+        "#licences .validity, #enterprise-stations tbody tr, #enterprise-staff tbody tr, #revisions-empty, #compliance-bars",
+    ),
 ];
 
 const TITLES: [(&str, &str); 2] = [

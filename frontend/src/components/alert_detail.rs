@@ -147,6 +147,13 @@ pub fn AlertDetail(props: &AlertDetailProps) -> Html {
             <div class="alert-main">
             <dl class="archive alert-facts">
                 { fact(Key::AlertSubject, subject(lang, &a.subject)) }
+                if let Some(code) = &a.enterprise_code {
+                    { fact(Key::LevelEnterprise, html! {
+                        <Link<Route> to={Route::Enterprise { code: code.clone() }} classes="alert-enterprise">
+                            { code.clone() }
+                        </Link<Route>>
+                    }) }
+                }
                 if let Some(place) = &a.place_name {
                     { fact(Key::AlertPlace, html! { { place.clone() } }) }
                 }
@@ -179,6 +186,7 @@ fn subject(lang: Lang, s: &Subject) -> Html {
     let link = match s.kind.as_str() {
         "cylinder" => Some(Route::Cylinder { code: code.clone() }),
         "station" => Some(Route::Station { code: code.clone() }),
+        "enterprise" => Some(Route::Enterprise { code: code.clone() }),
         _ => None,
     };
     html! {

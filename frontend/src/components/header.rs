@@ -71,6 +71,7 @@ pub fn Header() -> Html {
                 <Link<Route> to={Route::Wall}>{ lang.lang.t(Key::Wall) }</Link<Route>>
                 <Link<Route> to={Route::Alerts} classes="nav-alerts">{ lang.lang.t(Key::DutyConsole) }</Link<Route>>
                 <Link<Route> to={Route::Stats} classes="nav-stats">{ lang.lang.t(Key::Statistics) }</Link<Route>>
+                <Link<Route> to={Route::Enterprises} classes="nav-directory">{ lang.lang.t(Key::Directory) }</Link<Route>>
             </nav>
             <CodeSearch target={SearchTarget::Cylinder} />
             <CodeSearch target={SearchTarget::Station} />

@@ -326,6 +326,9 @@ fn WallAlertCard(props: &CardProps) -> Html {
                             <Link<Route> to={Route::StatsEnterprise { code: code.clone() }} classes="wall-link-enterprise">
                                 { lang.t(Key::LevelEnterprise) }{ " " }{ code.clone() }
                             </Link<Route>>
+                            <Link<Route> to={Route::Enterprise { code: code.clone() }} classes="wall-link-profile">
+                                { lang.t(Key::EnterpriseProfile) }
+                            </Link<Route>>
                         }
                         <Link<Route> to={Route::Alerts} classes="wall-link-console">{ lang.t(Key::OpenDutyConsole) }</Link<Route>>
                     </div>
@@ -375,6 +378,7 @@ fn subject_link(lang: Lang, a: &Alert) -> Html {
     let to = match a.subject.kind.as_str() {
         "cylinder" => Route::Cylinder { code: code.clone() },
         "station" => Route::Station { code: code.clone() },
+        "enterprise" => Route::Enterprise { code: code.clone() },
         _ => return Html::default(),
     };
     html! {

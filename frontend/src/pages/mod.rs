@@ -2,6 +2,8 @@
 
 pub mod alerts;
 pub mod cylinder;
+pub mod directory;
+pub mod enterprise;
 pub mod login;
 pub mod public;
 pub mod station;

@@ -7,6 +7,7 @@ use crate::components::decision_table::DecisionTable;
 use crate::components::gun_panel::GunPanel;
 use crate::components::kpi::Kpi;
 use crate::components::rule_chart::RuleChart;
+use crate::components::station_record::StationRecord;
 use crate::errors;
 use crate::format::{date, number};
 use crate::i18n::{use_lang, Key, Lang};
@@ -222,6 +223,7 @@ pub fn StationPage(props: &StationPageProps) -> Html {
         <section id="station-page" class="station" data-code={props.code.clone()}
             data-date={shown_date.map(date)}>
             { head }
+            <StationRecord code={props.code.clone()} />
             { body }
         </section>
     }

@@ -346,6 +346,13 @@ fn breadcrumb(
             is("district"),
         ));
     }
+    let profile = enterprise.as_ref().map(|(_, code)| {
+        html! {
+            <Link<Route> to={Route::Enterprise { code: code.clone() }} classes="stats-profile">
+                { lang.t(Key::EnterpriseProfile) }
+            </Link<Route>>
+        }
+    });
     if let Some((name, code)) = enterprise {
         items.push(crumb(
             Route::StatsEnterprise { code: code.clone() },
@@ -372,6 +379,7 @@ fn breadcrumb(
         <div class="cyl-summary stats-head">
             <span class="st-what">{ lang.t(Key::Statistics) }{ " · " }{ lang.t(level_key) }</span>
             <ol class="crumbs" id="stats-crumbs">{ for items }</ol>
+            { profile.unwrap_or_default() }
         </div>
     }
 }
@@ -479,7 +487,15 @@ fn children(
                             <ul id="stats-children" class="stats-children">
                                 { for keys.into_iter().map(|k| {
                                     let n = total_of(&k);
-                                    item(Route::StatsEnterprise { code: k.clone() }, k.clone(), k, n)
+                                    html! {
+                                        <li class="stats-child" data-code={k.clone()} key={k.clone()}>
+                                            <Link<Route> to={Route::StatsEnterprise { code: k.clone() }}>{ k.clone() }</Link<Route>>
+                                            <Link<Route> to={Route::Enterprise { code: k.clone() }} classes="stats-child-profile">
+                                                { lang.t(Key::EnterpriseProfile) }
+                                            </Link<Route>>
+                                            <span class="stats-child-count">{ n.map(|n| n.to_string()).unwrap_or_default() }</span>
+                                        </li>
+                                    }
                                 }) }
                             </ul>
                         }

@@ -148,7 +148,7 @@ impl<T> From<Result<T, ApiError>> for Fetch<T> {
 }
 
 /// A path segment or query value, percent-encoded.
-fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     String::from(js_sys::encode_uri_component(s))
 }
 
@@ -182,8 +182,31 @@ async fn send_as(
     body: Option<&serde_json::Value>,
     as_person: Option<&str>,
 ) -> Result<Response, ApiError> {
+    send_with(method, path, body, as_person, &[]).await
+}
+
+/// `send` with extra request headers (`If-Match` of a registry edit).
+pub async fn send_with_headers(
+    method: Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    headers: &[(&str, &str)],
+) -> Result<Response, ApiError> {
+    send_with(method, path, body, None, headers).await
+}
+
+async fn send_with(
+    method: Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    as_person: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Result<Response, ApiError> {
     let needs_token = !is_open(path) && as_person.is_none();
     let mut request = RequestBuilder::new(path).method(method);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
     if let Some(person) = as_person {
         request = request.header("Authorization", &format!("Bearer {person}"));
     } else if needs_token {

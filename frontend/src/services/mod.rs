@@ -3,4 +3,5 @@
 
 pub mod api;
 pub mod live;
+pub mod registry;
 pub mod token;
