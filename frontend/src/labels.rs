@@ -314,6 +314,7 @@ pub fn alert_kind(lang: Lang, kind: AlertKind) -> &'static str {
         AlertKind::VehicleSuspended => ("停用车辆载瓶行驶", "Suspended vehicle carrying cylinders"),
         AlertKind::LicenceExpiring => ("证照即将到期", "Licence expiring"),
         AlertKind::LicenceExpired => ("证照已过期", "Licence expired"),
+        AlertKind::VehicleEmergency => ("车辆紧急报警", "Vehicle emergency alarm"),
     };
     pick(lang, zh, en)
 }

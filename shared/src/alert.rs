@@ -37,11 +37,14 @@ pub enum AlertKind {
     LicenceExpiring,
     /// A licence or certificate ended: the first day without a valid one (once per end date).
     LicenceExpired,
+    /// A vehicle terminal's emergency alarm (the driver pressed the button; JT/T 808 alarm bit
+    /// 0): one open alert per vehicle, each report of it counted.
+    VehicleEmergency,
 }
 
 impl AlertKind {
     /// Every kind, in the contract's order.
-    pub const ALL: [AlertKind; 22] = [
+    pub const ALL: [AlertKind; 23] = [
         Self::CylinderOverdue,
         Self::CylinderLifeExpired,
         Self::CylinderScrappedInUse,
@@ -64,6 +67,7 @@ impl AlertKind {
         Self::VehicleSuspended,
         Self::LicenceExpiring,
         Self::LicenceExpired,
+        Self::VehicleEmergency,
     ];
 
     /// The stable snake_case name.
@@ -91,6 +95,7 @@ impl AlertKind {
             Self::VehicleSuspended => "vehicle_suspended",
             Self::LicenceExpiring => "licence_expiring",
             Self::LicenceExpired => "licence_expired",
+            Self::VehicleEmergency => "vehicle_emergency",
         }
     }
 
@@ -104,7 +109,9 @@ impl AlertKind {
     /// safety rule was broken or evaded; medium: a sign of cheating or loss; low: paperwork.
     pub fn severity(self) -> Severity {
         match self {
-            Self::CylinderScrappedInUse | Self::ControlledMediumUnlicensed => Severity::Critical,
+            Self::CylinderScrappedInUse
+            | Self::ControlledMediumUnlicensed
+            | Self::VehicleEmergency => Severity::Critical,
             Self::CylinderOverdue
             | Self::CylinderLifeExpired
             | Self::OverweightStock

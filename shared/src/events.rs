@@ -30,7 +30,44 @@ pub struct GpsFix {
     pub speed_kmh: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heading: Option<f64>,
+    /// Alarms the vehicle's terminal reports with this fix (JT/T 808 alarm bits); `emergency`
+    /// raises a critical `vehicle_emergency` alert.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<VehicleAlarm>,
 }
+
+/// An alarm a vehicle terminal reports (JT/T 808 报警标志位, the named bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum VehicleAlarm {
+    /// 紧急报警: the driver pressed the emergency button.
+    Emergency,
+    Overspeed,
+    Fatigue,
+    Danger,
+    GnssFault,
+    GnssAntennaCut,
+    GnssAntennaShort,
+    PowerLow,
+    PowerCut,
+    Collision,
+    Rollover,
+}
+
+crate::place::names!(VehicleAlarm {
+    Emergency => "emergency",
+    Overspeed => "overspeed",
+    Fatigue => "fatigue",
+    Danger => "danger",
+    GnssFault => "gnss_fault",
+    GnssAntennaCut => "gnss_antenna_cut",
+    GnssAntennaShort => "gnss_antenna_short",
+    PowerLow => "power_low",
+    PowerCut => "power_cut",
+    Collision => "collision",
+    Rollover => "rollover",
+});
 
 /// Most tags one BLE sighting may list.
 pub const MAX_BLE_TAGS: usize = 1_000;
@@ -332,6 +369,7 @@ fn parse_gps(fields: &Fields<'_>, id: Uuid) -> Result<GpsFix, ErrorDetail> {
         "lat",
         "speed_kmh",
         "heading",
+        "alarms",
     ])?;
     let occurred_at = fields.instant("occurred_at")?;
     let vehicle_plate = fields.plate("vehicle_plate")?;
@@ -339,6 +377,40 @@ fn parse_gps(fields: &Fields<'_>, id: Uuid) -> Result<GpsFix, ErrorDetail> {
         .map_err(|e| invalid(e.field(), e.to_string()))?;
     let speed_kmh = fields.opt_f64_in("speed_kmh", 0.0, 400.0)?;
     let heading = fields.opt_f64_in("heading", 0.0, 360.0)?;
+    let alarms = match fields.get("alarms") {
+        None => Vec::new(),
+        Some(Value::Array(items)) if items.len() <= VehicleAlarm::ALL.len() => {
+            let mut alarms = Vec::with_capacity(items.len());
+            for item in items {
+                let alarm = item
+                    .as_str()
+                    .and_then(VehicleAlarm::from_name)
+                    .ok_or_else(|| {
+                        invalid(
+                            "alarms",
+                            format!(
+                                "\"alarms\" lists alarm names, each one of {}",
+                                VehicleAlarm::ALL
+                                    .iter()
+                                    .map(|a| a.name())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        )
+                    })?;
+                if !alarms.contains(&alarm) {
+                    alarms.push(alarm);
+                }
+            }
+            alarms
+        }
+        Some(_) => {
+            return Err(invalid(
+                "alarms",
+                "\"alarms\" must be an array of alarm names",
+            ))
+        }
+    };
     Ok(GpsFix {
         id,
         occurred_at,
@@ -346,6 +418,7 @@ fn parse_gps(fields: &Fields<'_>, id: Uuid) -> Result<GpsFix, ErrorDetail> {
         point,
         speed_kmh,
         heading,
+        alarms,
     })
 }
 

@@ -118,6 +118,7 @@ fn events(args: &IngestArgs) -> anyhow::Result<Vec<Event>> {
             point: wire::point(*p)?,
             speed_kmh: Some(18.0),
             heading: Some(90.0),
+            alarms: Vec::new(),
         }));
     }
     Ok(out)

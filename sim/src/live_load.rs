@@ -149,6 +149,7 @@ fn gps(plate: &str, lon: f64, lat: f64) -> anyhow::Result<Event> {
         point: GeoPoint::new(lon, lat)?,
         speed_kmh: Some(18.0),
         heading: Some(90.0),
+        alarms: Vec::new(),
     }))
 }
 

@@ -239,6 +239,7 @@ impl Sim {
             point: point(veh.pos)?,
             speed_kmh: Some(round1(veh.speed_kmh)),
             heading: Some(veh.heading.round() % 360.0),
+            alarms: Vec::new(),
         }))
     }
 

@@ -551,3 +551,57 @@ async fn bad_frames_are_answered_or_the_connection_closed() {
     }
     assert!(t.closed().await, "closed after repeated bad frames");
 }
+
+/// The emergency button (alarm bit 0) raises one critical `vehicle_emergency` alert for the
+/// vehicle's enterprise, each report counted; the same alarm over HTTP does too; an unknown
+/// alarm name is refused naming the field.
+#[tokio::test]
+async fn the_emergency_button_raises_a_critical_alert() {
+    let app = gateway_app().await;
+    add_terminal(&app, "T-808-1", NO_2013).await;
+    let mut t = Terminal::connect(&app, NO_2013).await;
+    t.sign_in().await;
+    for (i, lon) in [113_650_000u32, 113_651_000].into_iter().enumerate() {
+        let mut f = fix(lon, 34_760_000, ago(60 - 10 * i64::try_from(i).unwrap()));
+        f.alarm =
+            cylwatch_jt808::message::alarm::EMERGENCY | cylwatch_jt808::message::alarm::OVERSPEED;
+        assert_eq!(
+            t.ask(id::LOCATION, Body::Location(f)).await,
+            ResultCode::Success
+        );
+    }
+    let alerts = || async {
+        app.get_json("/api/v1/alerts?kind=vehicle_emergency")
+            .await
+            .1["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    app.wait_until(|| async { alerts().await.first().is_some_and(|a| a["count"] == 2) })
+        .await;
+    let list = alerts().await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    let alert = &list[0];
+    assert_eq!(alert["severity"], "critical");
+    assert_eq!(alert["subject"]["id"], PLATE, "{alert}");
+    assert_eq!(alert["enterprise_code"], "ENT1");
+    assert_eq!(
+        alert["evidence"]["alarms"],
+        json!(["emergency", "overspeed"])
+    );
+
+    // Over HTTP: the same field; an unknown alarm is a 4xx naming it, nothing stored.
+    let before = app.event_count().await;
+    let mut bad = crate::common::gps("豫A80802", 113.6, 34.7, "2026-12-06T09:30:00+08:00");
+    bad["alarms"] = json!(["emergency", "alien"]);
+    let (status, body) = app.post_events(&json!({"events": [bad]})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["rejected"][0]["error"]["field"], "alarms", "{body}");
+    assert_eq!(app.event_count().await, before);
+    let mut good = crate::common::gps("豫A80802", 113.6, 34.7, &ago(5).to_rfc3339());
+    good["alarms"] = json!(["emergency"]);
+    assert_eq!(app.post_events(&json!({"events": [good]})).await.0, 202);
+    app.wait_until(|| async { alerts().await.iter().any(|a| a["subject"]["id"] == "豫A80802") })
+        .await;
+}

@@ -12,7 +12,9 @@
 //!   /api/v1/events`, and is answered with success **only after it is committed** (a terminal
 //!   that gets no answer re-sends; the event id is derived from the terminal and the fix, so
 //!   the re-sent fix is recognised as a duplicate). A fix with the "not positioned" status bit
-//!   is answered and not stored: the vehicle keeps its last position. A fix the parser refuses
+//!   is answered and not stored: the vehicle keeps its last position. The named alarm bits
+//!   travel with the fix (`alarms`); the emergency bit raises a critical `vehicle_emergency`
+//!   alert in the pipeline. A fix the parser refuses
 //!   (e.g. a speed above 400 km/h) is answered "message error" (the terminal does not re-send).
 //! - Heartbeat (0x0002), terminal general response (0x0001): success. Deregister (0x0003):
 //!   success, and the code is forgotten. Other ids: "unsupported".
@@ -467,6 +469,7 @@ fn gps_event(t: &Authenticated, fix: &Location) -> Result<Event, shared::ErrorDe
         "lat": fix.latitude(),
         "speed_kmh": fix.speed_kmh(),
         "heading": f64::from(fix.direction % 360),
+        "alarms": fix.alarms(),
     }))
 }
 
@@ -504,4 +507,17 @@ pub async fn bind(addr: &str) -> anyhow::Result<(Arc<TcpListener>, u16)> {
         .context("jt808 listener address")?
         .port();
     Ok((Arc::new(listener), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use cylwatch_jt808::message::alarm;
+    use shared::events::VehicleAlarm;
+
+    #[test]
+    fn every_alarm_bit_the_codec_names_is_an_alarm_the_parser_knows() {
+        for (_, name) in alarm::NAMES {
+            assert!(VehicleAlarm::from_name(name).is_some(), "{name}");
+        }
+    }
 }

@@ -11,6 +11,7 @@ use crate::store;
 use crate::store::alerts::NewAlert;
 use crate::store::fences::TransitionRow;
 use shared::alert::AlertKind;
+use shared::events::VehicleAlarm;
 use shared::ids::{DistrictCode, EnterpriseCode};
 use shared::live::LiveMessage;
 use shared::place::SubjectKind;
@@ -146,6 +147,9 @@ impl FenceStage {
             if let (Some(since), true) = (suspended.get(&mv.plate), is_loaded) {
                 alerts.push(suspended_alert(mv, *since, owners));
             }
+            if mv.alarms.contains(&VehicleAlarm::Emergency) {
+                alerts.push(emergency_alert(mv, owners));
+            }
             for (fence, kind) in transitions {
                 if let Some(alert) = alert_for(&index, &fence, kind, mv, owners) {
                     alerts.push(alert);
@@ -231,6 +235,33 @@ fn suspended_alert(
             "position": {"lon": mv.to.0, "lat": mv.to.1},
         }),
         sighting: format!("suspended:{}:{}", mv.plate, since.timestamp_micros()),
+    }
+}
+
+/// A vehicle terminal's emergency alarm: critical, one open alert per vehicle, each report
+/// counted (the sighting is the event).
+fn emergency_alert(
+    mv: &Move,
+    owners: &HashMap<String, (Option<EnterpriseCode>, Option<DistrictCode>)>,
+) -> NewAlert {
+    let kind = AlertKind::VehicleEmergency;
+    let (enterprise_code, district_code) = owners.get(&mv.plate).cloned().unwrap_or_default();
+    NewAlert {
+        kind,
+        severity: kind.severity(),
+        subject_type: SubjectKind::Vehicle,
+        subject_id: mv.plate.clone(),
+        enterprise_code,
+        district_code,
+        place: Some(mv.to),
+        place_name: None,
+        seen_at: mv.at,
+        evidence: serde_json::json!({
+            "event_id": mv.event_id, "occurred_at": mv.at,
+            "alarms": mv.alarms.iter().map(|a| a.name()).collect::<Vec<_>>(),
+            "position": {"lon": mv.to.0, "lat": mv.to.1},
+        }),
+        sighting: format!("event:{}:{}", mv.event_id, kind.name()),
     }
 }
 

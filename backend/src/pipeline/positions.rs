@@ -20,6 +20,8 @@ pub struct Move {
     pub from: Option<(f64, f64)>,
     pub to: (f64, f64),
     pub at: DateTime<Utc>,
+    /// The alarms the fix reported (its terminal's).
+    pub alarms: Vec<shared::events::VehicleAlarm>,
 }
 
 /// What the stage produced: one `vehicle` message (with its load) per vehicle whose position
@@ -98,6 +100,7 @@ pub async fn apply(
                         from: priors.get(plate).map(|p| (p.lon, p.lat)),
                         to: (candidate.lon, candidate.lat),
                         at: candidate.at,
+                        alarms: fix.alarms.clone(),
                     });
                     priors.insert(
                         plate.to_owned(),
