@@ -212,9 +212,9 @@ pub fn medium(lang: Lang, m: Medium) -> String {
 
 /// The filling rules in the order the station view charts them: R00 to R13, then E01 (the
 /// platform could not check in time) and E02 (records not yet applied), both refusals.
-pub const FILLING_RULES: [&str; 16] = [
+pub const FILLING_RULES: [&str; 17] = [
     "R00", "R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09", "R10", "R11", "R12",
-    "R13", "E01", "E02",
+    "R13", "R16", "E01", "E02",
 ];
 
 /// What a filling rule refuses, in a few words; `None` for a code this build does not know.
@@ -246,6 +246,7 @@ pub fn filling_rule(lang: Lang, rule: &str) -> Option<&'static str> {
             "单位、站点或充装人员已暂停/注销",
             "Enterprise, station or filler suspended or closed",
         ),
+        "R16" => ("气瓶召回中", "Cylinder under recall"),
         "E01" => ("平台无法核验（拒绝）", "Platform could not check (refused)"),
         "E02" => (
             "记录尚未处理完（拒绝，请稍后重试）",

@@ -42,6 +42,8 @@ pub enum FillingRule {
     R12,
     /// The enterprise or the station is suspended or closed.
     R13,
+    /// The cylinder is under a recall that is neither inspected nor cleared.
+    R16,
     E01,
     E02,
 }
@@ -61,6 +63,7 @@ crate::place::names!(FillingRule {
     R11 => "R11",
     R12 => "R12",
     R13 => "R13",
+    R16 => "R16",
     E01 => "E01",
     E02 => "E02",
 });

@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod live;
 pub mod medium;
 pub mod place;
+pub mod recall;
 pub mod record;
 pub mod registry;
 pub mod revision;

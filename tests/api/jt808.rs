@@ -602,6 +602,11 @@ async fn the_emergency_button_raises_a_critical_alert() {
     let mut good = crate::common::gps("豫A80802", 113.6, 34.7, &ago(5).to_rfc3339());
     good["alarms"] = json!(["emergency"]);
     assert_eq!(app.post_events(&json!({"events": [good]})).await.0, 202);
-    app.wait_until(|| async { alerts().await.iter().any(|a| a["subject"]["id"] == "豫A80802") })
-        .await;
+    app.wait_until(|| async {
+        alerts()
+            .await
+            .iter()
+            .any(|a| a["subject"]["id"] == "豫A80802")
+    })
+    .await;
 }

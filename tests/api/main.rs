@@ -28,6 +28,7 @@ mod malformed;
 mod metrics;
 mod pipeline;
 mod proposals;
+mod recalls;
 mod registry;
 mod scope;
 mod security;

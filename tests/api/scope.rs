@@ -273,6 +273,12 @@ const ROUTES: &[(&str, &str)] = &[
     // B's tag is not A's to bind (the body names it: refused without naming B's cylinder).
     ("POST", "/api/v1/cylinders/{B_CYL}/replace-tag"),
     ("POST", "/api/v1/cylinders/{A_CYL}/replace-tag"),
+    // Recalls (issue 22 item 3): B's recall (its reason carries the canary) is not A's to see
+    // or clear; A's users cannot recall B's cylinder.
+    ("GET", "/api/v1/recalls"),
+    ("GET", "/api/v1/recalls/{B_RECALL}"),
+    ("POST", "/api/v1/recalls/{B_RECALL}/clear"),
+    ("POST", "/api/v1/recalls"),
 ];
 /// Writes that name nothing but the signed-in user's own session (a live ticket, one's own
 /// password): B's name cannot be put in them, so they are only checked for showing nothing of B.
@@ -323,6 +329,8 @@ fn body_for(path: &str, b: &Planted) -> Value {
         }
         p if p.ends_with("/reject") => json!({"reason": "hostile"}),
         p if p.ends_with("/replace-tag") => json!({"tag_id": b.tag, "reason": "hostile"}),
+        "/api/v1/recalls" => json!({"reason": "hostile", "cylinder_codes": [b.cylinder]}),
+        p if p.ends_with("/clear") => json!({"cylinder_codes": [b.cylinder], "note": "hostile"}),
         p if p.ends_with("/suspend") || p.ends_with("/reinstate") || p.ends_with("/close") => {
             json!({"reason": "hostile"})
         }
@@ -374,6 +382,11 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
         .await;
     assert_eq!(status, 201, "{answer}");
     let b_proposal = answer["id"].as_i64().unwrap().to_string();
+    // B's recall, its reason carrying the canary.
+    let recall = json!({"reason": format!("{} 召回", b.canary), "cylinder_codes": [b.cylinder]});
+    let (status, answer) = app.post_json("/api/v1/recalls", &recall).await;
+    assert_eq!(status, 201, "{answer}");
+    let b_recall = answer["id"].as_str().unwrap().to_owned();
     let fill = |path: &str| {
         path.replace("{A_CYL}", &a.cylinder)
             .replace("{B_CYL}", &b.cylinder)
@@ -384,6 +397,7 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
             .replace("{B_CANARY}", &b.canary)
             .replace("{B_FENCE}", &b_fence)
             .replace("{B_PROPOSAL}", &b_proposal)
+            .replace("{B_RECALL}", &b_recall)
             .replace("{A}", &a.code)
             .replace("{B}", &b.code)
     };

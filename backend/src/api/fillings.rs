@@ -449,6 +449,7 @@ fn cylinder_facts(row: &CylinderRow) -> anyhow::Result<CylinderFacts> {
         last_passed_pre_check_at: row.last_pre_check_at,
         previous_filling_post_checked: row.post_checked,
         pending_events: row.pending_events,
+        recalled: row.recalled,
     })
 }
 

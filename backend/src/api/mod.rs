@@ -27,6 +27,7 @@ pub mod openapi;
 pub mod paged;
 pub mod proposals;
 pub mod public;
+pub mod recalls;
 pub mod refusals;
 pub mod registry;
 pub mod state;
@@ -311,6 +312,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(
                 "/cylinders/{code}/history",
                 web::get().to(cylinders::history),
+            ))
+            // Issue 22 item 3: recalls.
+            .service(
+                resource("/recalls", web::get().to(recalls::list))
+                    .route(web::post().to(recalls::create)),
+            )
+            .service(resource("/recalls/{id}", web::get().to(recalls::get)))
+            .service(resource(
+                "/recalls/{id}/clear",
+                web::post().to(recalls::clear),
             ))
             // Issue 21 item 4: cylinder lifecycle.
             .service(resource(

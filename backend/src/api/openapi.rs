@@ -5,7 +5,8 @@
 
 use super::{
     accounts, alerts, auth, basemap, cylinders, density, directories, displays, edits, events,
-    fillings, health, imports, lifecycle, lists, live, proposals, public, registry, stats, status,
+    fillings, health, imports, lifecycle, lists, live, proposals, public, recalls, registry, stats,
+    status,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -125,6 +126,10 @@ a WebSocket; its messages are described in README.md. Every error is \
         cylinders::get,
         // Issue 21 item 4: cylinder lifecycle.
         lifecycle::replace_tag,
+        recalls::create,
+        recalls::list,
+        recalls::get,
+        recalls::clear,
         public::cylinder,
         basemap::districts,
         // Issue 21 item 5: the directories.

@@ -58,6 +58,8 @@ pub struct CylinderFacts {
     /// Events about it were acknowledged and are not yet applied (Redis away, the pipeline
     /// behind, or dead-lettered): the facts above may be stale.
     pub pending_events: bool,
+    /// Under a recall neither inspected nor cleared (R16).
+    pub recalled: bool,
 }
 
 /// Everything a decision depends on.
@@ -194,6 +196,12 @@ pub fn decide(facts: &Facts) -> Vec<Reason> {
             format!("{}，不得充装", halted.join("，")),
         ));
     }
+    if c.recalled {
+        out.push(reason(
+            FillingRule::R16,
+            "气瓶处于召回中（未经检验或解除），拒绝充装",
+        ));
+    }
     // Rule order for the reader: R12 was pushed with R08/R09; sort by rule name.
     out.sort_by_key(|r| r.rule);
     out
@@ -319,6 +327,7 @@ mod tests {
                 last_passed_pre_check_at: Some(at("2026-11-22T09:00:00+08:00")),
                 previous_filling_post_checked: true,
                 pending_events: false,
+                recalled: false,
             }),
         }
     }

@@ -74,6 +74,8 @@ pub struct CylinderRow {
     pub post_checked: bool,
     /// Events about it acknowledged (`202`) and not yet applied (its outbox rows).
     pub pending_events: bool,
+    /// Under a recall neither inspected nor cleared (R16).
+    pub recalled: bool,
 }
 
 /// The facts of the cylinder `c` (its archive and its state row); completed by a `WHERE` on `c`.
@@ -88,7 +90,9 @@ macro_rules! cylinder_facts_select {
                 coalesce(s.circulated_since_fill, false) AS circulated, s.last_pre_check_at, \
                 coalesce(s.post_checked, false) AS post_checked, \
                 EXISTS (SELECT 1 FROM event_outbox o WHERE o.cylinder_code = c.code) \
-                    AS pending_events \
+                    AS pending_events, \
+                EXISTS (SELECT 1 FROM recall_cylinders r WHERE r.cylinder_id = c.id \
+                    AND r.inspected_at IS NULL AND r.cleared_at IS NULL) AS recalled \
          FROM cylinders c LEFT JOIN cylinder_state s ON s.cylinder_id = c.id"
     };
 }

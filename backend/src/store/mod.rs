@@ -18,6 +18,7 @@ pub mod licences;
 pub mod lifecycle;
 pub mod lookout;
 pub mod proposals;
+pub mod recalls;
 pub mod records;
 pub mod registry;
 pub mod revisions;

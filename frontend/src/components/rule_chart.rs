@@ -85,8 +85,9 @@ mod tests {
         assert_eq!(rows[0], ("R00".to_owned(), 0));
         assert_eq!(rows[10], ("R10".to_owned(), 3));
         assert_eq!(rows[13], ("R13".to_owned(), 0));
-        assert_eq!(rows[14], ("E01".to_owned(), 0));
-        assert_eq!(rows[15], ("E02".to_owned(), 0));
-        assert_eq!(rows[16], ("X42".to_owned(), 1));
+        assert_eq!(rows[14], ("R16".to_owned(), 0));
+        assert_eq!(rows[15], ("E01".to_owned(), 0));
+        assert_eq!(rows[16], ("E02".to_owned(), 0));
+        assert_eq!(rows[17], ("X42".to_owned(), 1));
     }
 }
