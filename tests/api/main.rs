@@ -39,4 +39,5 @@ mod stats;
 mod status;
 mod status_use;
 mod tokens;
+mod transfers;
 mod walls;

@@ -6,6 +6,7 @@
 use super::{
     accounts, alerts, auth, basemap, cylinders, density, directories, displays, edits, events,
     fillings, health, imports, lifecycle, lists, live, proposals, public, registry, stats, status,
+    transfers,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -125,6 +126,12 @@ a WebSocket; its messages are described in README.md. Every error is \
         cylinders::get,
         // Issue 21 item 4: cylinder lifecycle.
         lifecycle::replace_tag,
+        transfers::offer,
+        transfers::list,
+        transfers::get,
+        transfers::accept,
+        transfers::decline,
+        transfers::cancel,
         public::cylinder,
         basemap::districts,
         // Issue 21 item 5: the directories.

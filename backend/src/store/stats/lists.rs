@@ -296,7 +296,8 @@ pub async fn history_list(
          FROM cylinder_events ce \
          JOIN cylinders c ON c.id = ce.cylinder_id \
          JOIN enterprises e ON e.code = c.owner_enterprise_code \
-         WHERE ($1::text IS NULL OR c.owner_enterprise_code = $1) \
+         WHERE ($1::text IS NULL OR (c.owner_enterprise_code = $1 \
+                AND (c.owned_since IS NULL OR ce.occurred_at >= c.owned_since))) \
            AND ($2::text IS NULL OR e.district_code = $2) \
            AND ($3::timestamptz IS NULL OR ce.occurred_at >= $3) \
            AND ($4::timestamptz IS NULL OR ce.occurred_at < $4)"

@@ -283,7 +283,8 @@ pub async fn recovery(
             JOIN enterprises e ON e.code = c.owner_enterprise_code
             WHERE ce.kind = 'scan' AND ce.op = 'deliver'
               AND ce.occurred_at >= $3 AND ce.occurred_at < $4
-              AND ($1::text IS NULL OR c.owner_enterprise_code = $1)
+              AND ($1::text IS NULL OR (c.owner_enterprise_code = $1
+                   AND (c.owned_since IS NULL OR ce.occurred_at >= c.owned_since)))
               AND ($2::text IS NULL OR e.district_code = $2)
         )
         SELECT owner, count(*),
@@ -321,7 +322,8 @@ pub async fn flows(
             JOIN cylinders c ON c.id = ce.cylinder_id
             JOIN enterprises e ON e.code = c.owner_enterprise_code
             WHERE ce.occurred_at >= $3 AND ce.occurred_at < $4
-              AND ($1::text IS NULL OR c.owner_enterprise_code = $1)
+              AND ($1::text IS NULL OR (c.owner_enterprise_code = $1
+                   AND (c.owned_since IS NULL OR ce.occurred_at >= c.owned_since)))
               AND ($2::text IS NULL OR e.district_code = $2)
         ), p AS (
             SELECT kind, code,
