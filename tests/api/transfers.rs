@@ -79,17 +79,19 @@ async fn decide(app: &TestApp, token: &str, id: &Value, what: &str) -> (u16, Val
     call(app, Method::POST, &path, None, token).await
 }
 
+/// A cylinder's code, owner, station, version and the start of its owner's period.
+type CylinderRow = (String, String, String, i64, Option<chrono::DateTime<Utc>>);
+
 /// Every row a refused request must leave as it was.
 async fn snapshot(app: &TestApp) -> Value {
     let pool = &app.db.pool;
-    let cylinders: Vec<(String, String, String, i64, Option<chrono::DateTime<Utc>>)> =
-        sqlx::query_as(
-            "SELECT code, owner_enterprise_code, station_code, version, owned_since \
+    let cylinders: Vec<CylinderRow> = sqlx::query_as(
+        "SELECT code, owner_enterprise_code, station_code, version, owned_since \
              FROM cylinders ORDER BY code",
-        )
-        .fetch_all(pool)
-        .await
-        .unwrap();
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
     let transfers: Vec<(i64, String, Option<String>)> =
         sqlx::query_as("SELECT id, status, decided_by FROM transfers ORDER BY id")
             .fetch_all(pool)
@@ -421,9 +423,34 @@ async fn after_a_transfer_the_old_owner_sees_no_later_event_and_the_new_owner_no
     )
     .await;
     assert_eq!(status, 404);
+    // Its history list keeps its own period of the cylinder, and nothing after it.
     let (status, list) = call(&app, Method::GET, "/api/v1/history", None, &p.ent1).await;
     assert_eq!(status, 200, "{list}");
+    let listed: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["op"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        vec!["return_in", "collect_empty", "deliver", "fill"],
+        "{list}"
+    );
     assert!(!list.to_string().contains("C9"), "{list}");
+    let (status, moved) = call(
+        &app,
+        Method::GET,
+        "/api/v1/history?from_site=station:ST1&to_site=customer:C1",
+        None,
+        &p.ent1,
+    )
+    .await;
+    assert_eq!(
+        (status, moved["items"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{moved}"
+    );
     let (status, alerts) = call(&app, Method::GET, "/api/v1/alerts", None, &p.ent1).await;
     assert_eq!(status, 200, "{alerts}");
     assert!(
