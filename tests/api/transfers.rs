@@ -397,6 +397,16 @@ async fn after_a_transfer_the_old_owner_sees_no_later_event_and_the_new_owner_no
     assert_eq!(status, 200, "{accepted}");
     let transferred_at = accepted["decided_at"].as_str().unwrap().to_owned();
 
+    // Both administrators watch the live feed.
+    let mut feeds = Vec::new();
+    for token in [&p.ent1, &p.ent2] {
+        let url = app.live_url_for(token).await;
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let snapshot = crate::live::next_json(&mut ws).await;
+        assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
+        feeds.push(ws);
+    }
+
     // ENT2's period: its own device delivers it to its customer (the canary: 新东家饭店).
     let after_transfer = json!({"events": [
         scan("deliver", "Y1", &Utc::now().to_rfc3339(),
@@ -411,6 +421,25 @@ async fn after_a_transfer_the_old_owner_sees_no_later_event_and_the_new_owner_no
     .await;
     app.wait_until(|| async { !overdue_of(p.ent2.clone()).await.is_empty() })
         .await;
+    // The live feed: the new owner is told of the delivery; the old owner, in the same while,
+    // of nothing about the cylinder.
+    let mut old_feed = feeds.remove(0);
+    let mut new_feed = feeds.remove(0);
+    let told = crate::live::until(&mut new_feed, |m| {
+        m["type"] == "cylinder" && m["code"] == "Y1"
+    })
+    .await;
+    assert_eq!(told["custody"], "at_customer", "{told}");
+    let quiet_until = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout_at(quiet_until, futures_util::StreamExt::next(&mut old_feed)).await
+    {
+        let text = message.into_text().unwrap_or_default();
+        assert!(
+            !text.contains("\"Y1\"") && !text.contains("C9"),
+            "the old owner was told: {text}"
+        );
+    }
 
     // The old owner: the cylinder is gone from its routes, its history list and its alerts
     // hold nothing after the transfer (its own alert is closed as of the transfer).
