@@ -480,6 +480,57 @@ async fn after_a_transfer_the_old_owner_sees_no_later_event_and_the_new_owner_no
         (200, Some(1)),
         "{moved}"
     );
+    // Its figures count its own period: its delivery (collected since), not ENT2's.
+    let figures = |token: String| {
+        let app = &app;
+        async move {
+            let (_, recovery) =
+                call(app, Method::GET, "/api/v1/stats/recovery", None, &token).await;
+            let (_, flows) = call(app, Method::GET, "/api/v1/stats/flows", None, &token).await;
+            let moves: Vec<(Value, Value, Value)> = flows["flows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    (
+                        f["from"]["code"].clone(),
+                        f["to"]["code"].clone(),
+                        f["count"].clone(),
+                    )
+                })
+                .collect();
+            (
+                recovery["total"]["delivered"].clone(),
+                recovery["total"]["returned"].clone(),
+                moves,
+            )
+        }
+    };
+    assert_eq!(
+        figures(p.ent1.clone()).await,
+        (
+            json!(1),
+            json!(1),
+            vec![
+                (json!("C1"), json!("ST1"), json!(1)),
+                (json!("ST1"), json!("C1"), json!(1))
+            ]
+        )
+    );
+    assert_eq!(figures(p.ent2.clone()).await, (json!(1), json!(0), vec![]));
+    // The regulator counts each delivery for the enterprise that owned the cylinder then.
+    let (_, recovery) = app.get_json("/api/v1/stats/recovery").await;
+    let groups: Vec<(Value, Value)> = recovery["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["enterprise_code"].clone(), g["delivered"].clone()))
+        .collect();
+    assert_eq!(
+        groups,
+        vec![(json!("ENT1"), json!(1)), (json!("ENT2"), json!(1))],
+        "{recovery}"
+    );
     let (status, alerts) = call(&app, Method::GET, "/api/v1/alerts", None, &p.ent1).await;
     assert_eq!(status, 200, "{alerts}");
     assert!(
