@@ -137,6 +137,17 @@ async fn an_accepted_transfer_moves_owner_and_station_with_a_revision_and_a_hist
         cylinder(&app, code, "ST1", json!({})).await;
     }
 
+    // ENT1's own edit of X2, before the sale (a revision the new owner will not see).
+    let patched = app
+        .client
+        .patch(app.url("/api/v1/cylinders/X2"))
+        .bearer_auth(&p.ent1)
+        .header("If-Match", "1")
+        .json(&json!({"serial_no": "SN-ENT1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status().as_u16(), 200);
     let (status, offered) = offer(
         &app,
         &p.ent1,
@@ -226,7 +237,7 @@ async fn an_accepted_transfer_moves_owner_and_station_with_a_revision_and_a_hist
         rows,
         vec![
             ("X1".into(), "ENT2".into(), "ST9".into(), 2),
-            ("X2".into(), "ENT2".into(), "ST9".into(), 2),
+            ("X2".into(), "ENT2".into(), "ST9".into(), 3),
             ("X3".into(), "ENT1".into(), "ST1".into(), 1),
         ]
     );
@@ -245,6 +256,28 @@ async fn an_accepted_transfer_moves_owner_and_station_with_a_revision_and_a_hist
         ),
         "{revisions}"
     );
+    // The new owner reads the revisions of its own period; the regulator all.
+    let versions = |token: String| {
+        let app = &app;
+        async move {
+            let (status, r) = call(
+                app,
+                Method::GET,
+                "/api/v1/cylinders/X2/revisions",
+                None,
+                &token,
+            )
+            .await;
+            assert_eq!(status, 200, "{r}");
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["version"].as_i64().unwrap())
+                .collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(versions(p.ent2.clone()).await, vec![3]);
+    assert_eq!(versions(app.admin_token.clone()).await, vec![2, 3]);
     // The history has the transfer, for the new owner too.
     let (status, history) = call(
         &app,

@@ -510,3 +510,14 @@ pub async fn accept(pool: &PgPool, id: i64, by: &str) -> Result<Transfer, WriteE
     tx.commit().await?;
     Ok(row.with(listed_codes.remove(&id).unwrap_or_default()))
 }
+
+/// When the current owner's period of cylinder `code` began (`None`: since it was archived).
+pub async fn owned_since(pool: &PgPool, code: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let since: Option<Option<DateTime<Utc>>> =
+        sqlx::query_scalar("SELECT owned_since FROM cylinders WHERE code = $1")
+            .bind(code)
+            .fetch_optional(pool)
+            .await
+            .context("reading a cylinder's owner period")?;
+    Ok(since.flatten())
+}
