@@ -107,6 +107,7 @@ pub fn operation(lang: Lang, kind: &str, op: Option<&str>, details: &Value) -> S
         "filling" => Some(pick(lang, "充装记录", "Filling record")),
         "archive" => Some(match op_name {
             "replace_tag" => pick(lang, "更换电子标签", "Tag replaced"),
+            "change_owner" => pick(lang, "产权转移", "Ownership transferred"),
             _ => pick(lang, "档案变更", "Archive change"),
         }),
         _ => None,
@@ -467,6 +468,14 @@ mod tests {
         assert_eq!(
             operation(Lang::En, "archive", Some("replace_tag"), &none),
             "Tag replaced"
+        );
+        assert_eq!(
+            operation(Lang::Zh, "archive", Some("change_owner"), &none),
+            "产权转移"
+        );
+        assert_eq!(
+            operation(Lang::En, "archive", Some("change_owner"), &none),
+            "Ownership transferred"
         );
         assert_eq!(operation(Lang::Zh, "teleport", Some("beam"), &none), "beam");
         assert_eq!(public_operation("return_in"), "回瓶入库");

@@ -13,6 +13,7 @@ use crate::ids::{
 };
 use crate::medium::Medium;
 use crate::place::{PlaceKind, SubjectKind};
+use crate::transfer::TransferStatus;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgRow, PgTypeInfo, PgValueRef, Postgres};
@@ -94,7 +95,8 @@ enum_as_text!(
     PlaceKind,
     SubjectKind,
     HistoryKind,
-    RecordStatus
+    RecordStatus,
+    TransferStatus
 );
 
 /// A history row's `kind` and `op` columns read together (`#[sqlx(flatten)]`): a pair that

@@ -21,6 +21,10 @@ pub enum HistoryOp {
     /// `archive`/`replace_tag`: the cylinder's tag was replaced (details: `old_tag_id`,
     /// `tag_id`, `reason`, `by`); not a sighting.
     TagReplaced,
+    /// `archive`/`change_owner`: an accepted transfer gave the cylinder to another enterprise
+    /// (details: `transfer_id`, `from_enterprise_code`, `to_enterprise_code`, `station_code`,
+    /// `by`); not a sighting.
+    OwnerChanged,
 }
 
 /// The kind of a history row (`cylinder_events.kind`).
@@ -52,7 +56,7 @@ impl HistoryOp {
             Self::Check(_) => HistoryKind::Check,
             Self::Inspection(_) => HistoryKind::Inspection,
             Self::Filling => HistoryKind::Filling,
-            Self::TagReplaced => HistoryKind::Archive,
+            Self::TagReplaced | Self::OwnerChanged => HistoryKind::Archive,
         }
     }
 
@@ -66,6 +70,7 @@ impl HistoryOp {
             Self::Inspection(conclusion) => conclusion.name(),
             Self::Filling => "fill",
             Self::TagReplaced => "replace_tag",
+            Self::OwnerChanged => "change_owner",
         }
     }
 
@@ -82,7 +87,11 @@ impl HistoryOp {
             HistoryKind::Check => CheckStage::from_name(op).map(Self::Check),
             HistoryKind::Inspection => Conclusion::from_name(op).map(Self::Inspection),
             HistoryKind::Filling => (op == "fill").then_some(Self::Filling),
-            HistoryKind::Archive => (op == "replace_tag").then_some(Self::TagReplaced),
+            HistoryKind::Archive => match op {
+                "replace_tag" => Some(Self::TagReplaced),
+                "change_owner" => Some(Self::OwnerChanged),
+                _ => None,
+            },
         }
     }
 }
@@ -101,6 +110,7 @@ mod tests {
             HistoryOp::BleLeft,
             HistoryOp::Filling,
             HistoryOp::TagReplaced,
+            HistoryOp::OwnerChanged,
         ]);
         for stage in CheckStage::ALL {
             let json = serde_json::to_string(stage).unwrap();

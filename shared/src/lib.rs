@@ -27,6 +27,7 @@ pub mod schema;
 pub mod stats;
 pub mod status;
 pub mod time;
+pub mod transfer;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{GeoPoint, VehiclePlate};

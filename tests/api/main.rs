@@ -40,4 +40,5 @@ mod stats;
 mod status;
 mod status_use;
 mod tokens;
+mod transfers;
 mod walls;

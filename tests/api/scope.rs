@@ -279,6 +279,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/recalls/{B_RECALL}"),
     ("POST", "/api/v1/recalls/{B_RECALL}/clear"),
     ("POST", "/api/v1/recalls"),
+    // Transfers (issue 21 item 4, branch transfers): B's offer to a third enterprise (EX) is
+    // not A's to see, accept, decline or cancel; B's cylinder is not A's to offer.
+    ("GET", "/api/v1/transfers"),
+    ("GET", "/api/v1/transfers/{B_TRANSFER}"),
+    ("POST", "/api/v1/transfers"),
+    ("POST", "/api/v1/transfers/{B_TRANSFER}/accept"),
+    ("POST", "/api/v1/transfers/{B_TRANSFER}/decline"),
+    ("POST", "/api/v1/transfers/{B_TRANSFER}/cancel"),
 ];
 /// Writes that name nothing but the signed-in user's own session (a live ticket, one's own
 /// password): B's name cannot be put in them, so they are only checked for showing nothing of B.
@@ -331,6 +339,8 @@ fn body_for(path: &str, b: &Planted) -> Value {
         p if p.ends_with("/replace-tag") => json!({"tag_id": b.tag, "reason": "hostile"}),
         "/api/v1/recalls" => json!({"reason": "hostile", "cylinder_codes": [b.cylinder]}),
         p if p.ends_with("/clear") => json!({"cylinder_codes": [b.cylinder], "note": "hostile"}),
+        "/api/v1/transfers" => json!({"cylinder_codes": [b.cylinder], "to_enterprise_code": "EX",
+                                      "station_code": "EX-ST"}),
         p if p.ends_with("/suspend") || p.ends_with("/reinstate") || p.ends_with("/close") => {
             json!({"reason": "hostile"})
         }
@@ -387,6 +397,26 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
     let (status, answer) = app.post_json("/api/v1/recalls", &recall).await;
     assert_eq!(status, 201, "{answer}");
     let b_recall = answer["id"].as_str().unwrap().to_owned();
+    // B's open offer of its cylinder to a third enterprise (transfers).
+    let mut x = enterprise("EX");
+    x["district_code"] = json!("410102");
+    assert_eq!(app.post_json("/api/v1/enterprises", &x).await.0, 201);
+    let mut x_station = station("EX-ST", "EX", "x", 113.56, 34.76);
+    x_station["district_code"] = json!("410102");
+    assert_eq!(app.post_json("/api/v1/stations", &x_station).await.0, 201);
+    let (status, answer) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/transfers",
+            Some(
+                &json!({"cylinder_codes": [b.cylinder], "to_enterprise_code": "EX",
+                         "station_code": "EX-ST"}),
+            ),
+            Some(&b.admin_token),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    let b_transfer = answer["id"].as_i64().unwrap().to_string();
     let fill = |path: &str| {
         path.replace("{A_CYL}", &a.cylinder)
             .replace("{B_CYL}", &b.cylinder)
@@ -398,6 +428,7 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
             .replace("{B_FENCE}", &b_fence)
             .replace("{B_PROPOSAL}", &b_proposal)
             .replace("{B_RECALL}", &b_recall)
+            .replace("{B_TRANSFER}", &b_transfer)
             .replace("{A}", &a.code)
             .replace("{B}", &b.code)
     };
@@ -475,6 +506,13 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
     .await
     .unwrap();
     assert_eq!(b_records, 5, "B's station, cylinder, two devices and fence");
+    // B's offer is still open (no one of A's decided it).
+    let b_offer: String = sqlx::query_scalar("SELECT status FROM transfers WHERE id = $1")
+        .bind(b_transfer.parse::<i64>().unwrap())
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(b_offer, "offered");
     // Nor was anything edited (registry edits): no record has a revision.
     let revisions: i64 = sqlx::query_scalar("SELECT count(*) FROM revisions")
         .fetch_one(&app.db.pool)

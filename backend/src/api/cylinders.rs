@@ -543,8 +543,11 @@ pub async fn history(
         .map(super::parse_cursor)
         .transpose()?;
     let code = path.into_inner();
-    let record = find(&state, Some(&code), None, &user.scope()).await?;
-    let rows = store::custody::history(&state.pool, record.id, after, limit + 1).await?;
+    let scope = user.scope();
+    let record = find(&state, Some(&code), None, &scope).await?;
+    let rows =
+        store::custody::history(&state.pool, record.id, after, limit + 1, scope.enterprise())
+            .await?;
     let items: Vec<HistoryEntry> = rows.into_iter().map(entry).collect::<Result<_, _>>()?;
     let (items, next_cursor) = super::paged::trim_page(items, limit, |e| {
         format!(

@@ -466,7 +466,14 @@ async fn revisions(
     enterprise: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
     let stored = found(&state, &user, kind, key, enterprise).await?;
-    let list = store::revisions::of(&state.pool, kind.collection(), &stored.key).await?;
+    let mut list = store::revisions::of(&state.pool, kind.collection(), &stored.key).await?;
+    // A transferred cylinder's enterprise sees its own period only (not the earlier owner's
+    // edits and users).
+    if kind == RecordKind::Cylinder && user.scope().enterprise().is_some() {
+        if let Some(since) = store::transfers::owned_since(&state.pool, &stored.key).await? {
+            list.retain(|r| r.at >= since);
+        }
+    }
     Ok(HttpResponse::Ok().json(list))
 }
 

@@ -35,6 +35,7 @@ pub mod stats;
 pub mod status;
 pub mod text;
 pub mod trace;
+pub mod transfers;
 
 use crate::error::error_response;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
@@ -327,6 +328,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(
                 "/cylinders/{code}/replace-tag",
                 web::post().to(lifecycle::replace_tag),
+            ))
+            // Issue 21 item 4: transfers between enterprises.
+            .service(
+                resource("/transfers", web::post().to(transfers::offer))
+                    .route(web::get().to(transfers::list)),
+            )
+            .service(resource("/transfers/{id}", web::get().to(transfers::get)))
+            .service(resource(
+                "/transfers/{id}/accept",
+                web::post().to(transfers::accept),
+            ))
+            .service(resource(
+                "/transfers/{id}/decline",
+                web::post().to(transfers::decline),
+            ))
+            .service(resource(
+                "/transfers/{id}/cancel",
+                web::post().to(transfers::cancel),
             ))
             .service(
                 resource("/cylinders/{code}", web::get().to(cylinders::get))

@@ -6,7 +6,7 @@
 use super::{
     accounts, alerts, auth, basemap, cylinders, density, directories, displays, edits, events,
     fillings, health, imports, lifecycle, lists, live, proposals, public, recalls, registry, stats,
-    status,
+    status, transfers,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -130,6 +130,12 @@ a WebSocket; its messages are described in README.md. Every error is \
         recalls::list,
         recalls::get,
         recalls::clear,
+        transfers::offer,
+        transfers::list,
+        transfers::get,
+        transfers::accept,
+        transfers::decline,
+        transfers::cancel,
         public::cylinder,
         basemap::districts,
         // Issue 21 item 5: the directories.

@@ -136,7 +136,7 @@ impl Step {
                 pass: conclusion == Conclusion::Pass,
             }),
             // An archive operation moves nothing.
-            HistoryOp::TagReplaced => None,
+            HistoryOp::TagReplaced | HistoryOp::OwnerChanged => None,
         }
     }
 }

@@ -50,7 +50,8 @@ pub fn in_circulation(seen: &Seen) -> bool {
         HistoryOp::BleLeft
         | HistoryOp::Check(_)
         | HistoryOp::Inspection(_)
-        | HistoryOp::TagReplaced => false,
+        | HistoryOp::TagReplaced
+        | HistoryOp::OwnerChanged => false,
     }
 }
 

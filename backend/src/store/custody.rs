@@ -458,12 +458,16 @@ pub struct HistoryRow {
     pub flag: Option<String>,
 }
 
-/// A page of a cylinder's history in event-time order, after `(occurred_at, event_id)`.
+/// A page of a cylinder's history in event-time order, after `(occurred_at, event_id)`. An
+/// enterprise (`viewer`, the current owner) sees its own period only: the rows from the
+/// transfer that gave it the cylinder on (`cylinders.owned_since`), never the earlier owners'
+/// customers and staff; a regulator (`None`) sees every period.
 pub async fn history(
     pool: &PgPool,
     cylinder_id: i64,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
+    viewer: Option<&str>,
 ) -> anyhow::Result<Vec<HistoryRow>> {
     let (after_at, after_id) = after.unzip();
     sqlx::query_as(
@@ -489,15 +493,37 @@ pub async fn history(
                              WHERE st.cylinder_id = r.cylinder_id), 'in_stock_empty'),
                    NULL
             FROM tag_replacements r WHERE r.cylinder_id = $1
+            UNION ALL
+            -- Accepted transfers (archive operations too), at the moment of the accept.
+            SELECT tc.cylinder_id, md5('transfer:' || t.id || ':' || tc.cylinder_id)::uuid,
+                   'archive', 'change_owner', t.decided_at, t.decided_at, t.station_code, NULL,
+                   NULL, NULL, NULL, NULL::geometry, NULL, NULL,
+                   jsonb_build_object('transfer_id', t.id,
+                                      'from_enterprise_code', t.from_enterprise_code,
+                                      'to_enterprise_code', t.to_enterprise_code,
+                                      'station_code', t.station_code, 'by', t.decided_by),
+                   coalesce((SELECT st.custody FROM cylinder_state st
+                             WHERE st.cylinder_id = tc.cylinder_id), 'in_stock_empty'),
+                   NULL
+            FROM transfer_cylinders tc
+            JOIN transfers t ON t.id = tc.transfer_id AND t.status = 'accepted'
+            WHERE tc.cylinder_id = $1
         ) h
         JOIN cylinders cy ON cy.id = h.cylinder_id
         LEFT JOIN stations s ON s.code = h.station_code
         LEFT JOIN stations ts ON ts.code = h.to_station_code
         LEFT JOIN customers c ON c.code = h.customer_code
-        -- A staff number is the cylinder's enterprise's (only its own devices write its rows).
-        LEFT JOIN staff p ON p.enterprise_code = cy.owner_enterprise_code
+        -- A staff number is the enterprise's that owned the cylinder then (only its own
+        -- devices write its rows).
+        LEFT JOIN staff p ON p.enterprise_code = coalesce(
+                             (SELECT op.enterprise_code FROM ownership_periods op
+                              WHERE op.cylinder_id = h.cylinder_id AND h.occurred_at < op.until
+                                AND (op.since IS NULL OR h.occurred_at >= op.since)
+                              ORDER BY op.until LIMIT 1),
+                             cy.owner_enterprise_code)
                          AND p.staff_no = h.staff_no
         WHERE ($2::timestamptz IS NULL OR (h.occurred_at, h.event_id) > ($2, $3::uuid))
+          AND ($5::text IS NULL OR cy.owned_since IS NULL OR h.occurred_at >= cy.owned_since)
         ORDER BY h.occurred_at, h.event_id
         LIMIT $4
         "#,
@@ -506,6 +532,7 @@ pub async fn history(
     .bind(after_at)
     .bind(after_id)
     .bind(limit)
+    .bind(viewer)
     .fetch_all(pool)
     .await
     .context("reading a history")

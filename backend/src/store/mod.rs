@@ -25,6 +25,7 @@ pub mod revisions;
 pub mod stats;
 pub mod status;
 pub mod terminals;
+pub mod transfers;
 pub mod vehicles;
 
 use anyhow::Context;

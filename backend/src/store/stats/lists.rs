@@ -267,7 +267,8 @@ pub struct HistoryFilter {
 /// The cursor of a history list: (occurred_at, event, cylinder id).
 pub type HistoryCursor = (DateTime<Utc>, uuid::Uuid, i64);
 
-/// History rows of the cylinders owned within `scope`, newest first, after the cursor.
+/// History rows of the cylinders owned within `scope` (an enterprise: in the periods it owned
+/// them), newest first, after the cursor.
 pub async fn history_list(
     pool: &PgPool,
     scope: &Scope,
@@ -289,23 +290,39 @@ pub async fn history_list(
         vehicle_plate: Option<VehiclePlate>,
         staff_no: Option<StaffNo>,
     }
+    // An enterprise's rows are those of its current period of each cylinder it owns, and of
+    // its earlier periods of cylinders it transferred away (`ownership_periods`).
+    let columns = format!(
+        "ce.cylinder_id, c.code AS cylinder_code, ce.event_id, ce.kind, ce.op, \
+         ce.occurred_at, ce.station_code, ce.customer_code, ce.to_station_code, \
+         ce.vehicle_plate, ce.staff_no, {SITE_KIND} AS site_kind, {SITE_CODE} AS site_code"
+    );
+    let window = "($3::timestamptz IS NULL OR ce.occurred_at >= $3) \
+                  AND ($4::timestamptz IS NULL OR ce.occurred_at < $4)";
     let rows_in_scope = format!(
-        "SELECT ce.cylinder_id, c.code AS cylinder_code, ce.event_id, ce.kind, ce.op, \
-                ce.occurred_at, ce.station_code, ce.customer_code, ce.to_station_code, \
-                ce.vehicle_plate, ce.staff_no, {SITE_KIND} AS site_kind, {SITE_CODE} AS site_code \
+        "SELECT {columns} \
          FROM cylinder_events ce \
          JOIN cylinders c ON c.id = ce.cylinder_id \
          JOIN enterprises e ON e.code = c.owner_enterprise_code \
-         WHERE ($1::text IS NULL OR c.owner_enterprise_code = $1) \
-           AND ($2::text IS NULL OR e.district_code = $2) \
-           AND ($3::timestamptz IS NULL OR ce.occurred_at >= $3) \
-           AND ($4::timestamptz IS NULL OR ce.occurred_at < $4)"
+         WHERE ($1::text IS NULL OR (c.owner_enterprise_code = $1 \
+                AND (c.owned_since IS NULL OR ce.occurred_at >= c.owned_since))) \
+           AND ($2::text IS NULL OR e.district_code = $2) AND {window} \
+         UNION ALL \
+         SELECT {columns} \
+         FROM ownership_periods op \
+         JOIN cylinder_events ce ON ce.cylinder_id = op.cylinder_id \
+              AND ce.occurred_at < op.until \
+              AND (op.since IS NULL OR ce.occurred_at >= op.since) \
+         JOIN cylinders c ON c.id = ce.cylinder_id \
+         JOIN enterprises e ON e.code = op.enterprise_code \
+         WHERE op.enterprise_code = $1 AND ($2::text IS NULL OR e.district_code = $2) \
+           AND {window}"
     );
     // Moves need each row's predecessor among the window's rows that name a site.
     let source = if filter.moved.is_some() {
         format!(
             "(SELECT h.*, lag(site_kind) OVER w AS prev_kind, lag(site_code) OVER w AS prev_code \
-              FROM ({rows_in_scope} AND {SITE_CODE} IS NOT NULL) h \
+              FROM (SELECT * FROM ({rows_in_scope}) r WHERE r.site_code IS NOT NULL) h \
               WINDOW w AS (PARTITION BY cylinder_id ORDER BY occurred_at, event_id))"
         )
     } else {

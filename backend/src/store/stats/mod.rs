@@ -268,7 +268,8 @@ pub async fn open_alerts(pool: &PgPool, scope: &Scope) -> anyhow::Result<Vec<(St
 }
 
 /// Per owner enterprise within `scope`: cylinders delivered in the window, and of those, how
-/// many were collected empty or returned after that delivery.
+/// many were collected empty or returned after that delivery. An enterprise counts the periods
+/// it owned each cylinder (as its history list shows them).
 pub async fn recovery(
     pool: &PgPool,
     scope: &Scope,
@@ -277,13 +278,32 @@ pub async fn recovery(
     sqlx::query_as(
         r#"
         WITH d AS (
-            SELECT ce.cylinder_id, ce.occurred_at, c.owner_enterprise_code AS owner
+            -- A regulator counts each delivery for the enterprise that owned it then.
+            SELECT ce.cylinder_id, ce.occurred_at,
+                   coalesce((SELECT op.enterprise_code FROM ownership_periods op
+                             WHERE op.cylinder_id = ce.cylinder_id AND ce.occurred_at < op.until
+                               AND (op.since IS NULL OR ce.occurred_at >= op.since)
+                             ORDER BY op.until LIMIT 1),
+                            c.owner_enterprise_code) AS owner
             FROM cylinder_events ce
             JOIN cylinders c ON c.id = ce.cylinder_id
             JOIN enterprises e ON e.code = c.owner_enterprise_code
             WHERE ce.kind = 'scan' AND ce.op = 'deliver'
               AND ce.occurred_at >= $3 AND ce.occurred_at < $4
-              AND ($1::text IS NULL OR c.owner_enterprise_code = $1)
+              AND ($1::text IS NULL OR (c.owner_enterprise_code = $1
+                   AND (c.owned_since IS NULL OR ce.occurred_at >= c.owned_since)))
+              AND ($2::text IS NULL OR e.district_code = $2)
+            UNION ALL
+            -- An enterprise's earlier periods of the cylinders it transferred away, as its
+            -- history list shows them.
+            SELECT ce.cylinder_id, ce.occurred_at, op.enterprise_code
+            FROM ownership_periods op
+            JOIN cylinder_events ce ON ce.cylinder_id = op.cylinder_id
+                 AND ce.occurred_at < op.until
+                 AND (op.since IS NULL OR ce.occurred_at >= op.since)
+            JOIN enterprises e ON e.code = op.enterprise_code
+            WHERE op.enterprise_code = $1 AND ce.kind = 'scan' AND ce.op = 'deliver'
+              AND ce.occurred_at >= $3 AND ce.occurred_at < $4
               AND ($2::text IS NULL OR e.district_code = $2)
         )
         SELECT owner, count(*),
@@ -321,7 +341,19 @@ pub async fn flows(
             JOIN cylinders c ON c.id = ce.cylinder_id
             JOIN enterprises e ON e.code = c.owner_enterprise_code
             WHERE ce.occurred_at >= $3 AND ce.occurred_at < $4
-              AND ($1::text IS NULL OR c.owner_enterprise_code = $1)
+              AND ($1::text IS NULL OR (c.owner_enterprise_code = $1
+                   AND (c.owned_since IS NULL OR ce.occurred_at >= c.owned_since)))
+              AND ($2::text IS NULL OR e.district_code = $2)
+            UNION ALL
+            -- An enterprise's earlier periods of the cylinders it transferred away.
+            SELECT ce.cylinder_id, ce.occurred_at, ce.event_id,
+                   {SITE_KIND} AS kind, {SITE_CODE} AS code
+            FROM ownership_periods op
+            JOIN cylinder_events ce ON ce.cylinder_id = op.cylinder_id
+                 AND ce.occurred_at < op.until
+                 AND (op.since IS NULL OR ce.occurred_at >= op.since)
+            JOIN enterprises e ON e.code = op.enterprise_code
+            WHERE op.enterprise_code = $1 AND ce.occurred_at >= $3 AND ce.occurred_at < $4
               AND ($2::text IS NULL OR e.district_code = $2)
         ), p AS (
             SELECT kind, code,
