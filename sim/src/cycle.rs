@@ -17,7 +17,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::{json, Map, Value};
 use shared::cylinder::{Custody, ScanOp};
-use shared::events::{Check, CheckStage, Conclusion, CylinderRef, Event, Inspection, Scan};
+use shared::events::{Check, CheckStage, Conclusion, CylinderRef, Event, GpsFix, Inspection, Scan};
 use shared::filling::{AuthorizeRequest, NewFilling};
 use std::collections::VecDeque;
 use uuid::Uuid;
@@ -33,6 +33,9 @@ pub struct Device {
     pub silent: bool,
     /// When it fell silent (wall-clock Unix seconds).
     pub silent_since: f64,
+    /// A vehicle's JT/T 808 terminal (`--transport jt808`): its GPS fixes go over the
+    /// gateway, not HTTP.
+    pub terminal: Option<std::sync::Arc<tokio::sync::Mutex<crate::jt808::Link>>>,
 }
 
 /// One cylinder on its way through a filling station.
@@ -302,6 +305,48 @@ impl Sim {
         let results =
             futures_util::future::join_all(sends.iter().map(|(d, batch, times)| async move {
                 let key = &devices[*d].key;
+                if let Some(terminal) = &devices[*d].terminal {
+                    let fixes: Vec<GpsFix> = batch
+                        .iter()
+                        .filter_map(|e| match e {
+                            Event::Gps(f) => Some(f.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    let mut link = terminal.lock().await;
+                    for chunk in fixes.chunks(50) {
+                        api.count_sent("gps", chunk.len());
+                        let mut tries = 0;
+                        loop {
+                            match link.send(chunk).await {
+                                Ok(true) => {
+                                    // Committed (new or known already: the gateway
+                                    // does not tell which).
+                                    let n = u64::try_from(chunk.len()).unwrap_or(0);
+                                    api.note(|r| {
+                                        *r.acknowledged.entry("gps".into()).or_default() += n;
+                                        r.accepted += n;
+                                    });
+                                    break;
+                                }
+                                Ok(false) => {
+                                    api.note(|r| r.rejected += 1);
+                                    break;
+                                }
+                                Err(e) if tries >= 5 => {
+                                    tracing::warn!(error = %e, "jt808 fixes not sent");
+                                    api.note(|r| r.failed_requests += 1);
+                                    break;
+                                }
+                                Err(_) => {
+                                    tries += 1;
+                                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                                }
+                            }
+                        }
+                    }
+                    return (devices[*d].id.clone(), unix_now());
+                }
                 for chunk in batch.chunks(5_000) {
                     for _ in 0..*times {
                         let mut tries = 0;

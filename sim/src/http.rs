@@ -274,6 +274,11 @@ impl Api {
     }
 
     /// Notes a filling decision or record.
+    /// Counts `n` events of `kind` sent by another path than `events` (a JT/T 808 terminal).
+    pub fn count_sent(&self, kind: &str, n: usize) {
+        self.count(kind, u64::try_from(n).unwrap_or(0));
+    }
+
     pub fn note(&self, f: impl FnOnce(&mut Report)) {
         if let Ok(mut r) = self.report.lock() {
             f(&mut r);

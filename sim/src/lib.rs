@@ -11,6 +11,7 @@ pub mod city;
 pub mod cycle;
 pub mod http;
 pub mod ingest_load;
+pub mod jt808;
 pub mod ledger;
 pub mod live_load;
 pub mod load;
@@ -98,6 +99,14 @@ pub struct SimArgs {
     /// Share of batches sent twice with the same ids (an answer lost on the way).
     #[arg(long, default_value_t = 0.02)]
     pub resend_share: f64,
+    /// How vehicles report their position: `http` (the enterprises' gateways, `POST
+    /// /api/v1/events`) or `jt808` (each vehicle its own JT/T 808 terminal, over the server's
+    /// gateway at `--jt808-addr`).
+    #[arg(long, default_value = "http", value_parser = ["http", "jt808"])]
+    pub transport: String,
+    /// host:port of the server's JT/T 808 gateway (`jt808_addr`), for `--transport jt808`.
+    #[arg(long, default_value = "127.0.0.1:7808")]
+    pub jt808_addr: String,
     /// Cylinders set aside per anomaly kind that needs one (unfit ones at customers, fit
     /// ones in stock) at the start; a kind whose reserve is used up buys new cylinders as it
     /// goes (default: a two-hundredth of the cylinders, 4 to 500).
@@ -338,6 +347,7 @@ async fn enrol(
             may_go_offline: phone,
             silent: false,
             silent_since: 0.0,
+            terminal: None,
         });
         devices.len() - 1
     };
@@ -379,17 +389,38 @@ async fn enrol(
     let key = api.device(&device).await?;
     let inspector = add(id, key, false);
     let mut vehicles = Vec::new();
+    // With `--transport jt808`, each vehicle its own terminal (numbers unique to this run).
+    let mut terminals = Vec::new();
+    let run_no = rng.random_range(100_000u32..1_000_000);
     for (i, v) in w.vehicles.iter().enumerate() {
         let e = v.enterprise;
         let home = w.stations[w.enterprises[e].filling_station].at;
         let n = w.vehicles[..i].iter().filter(|x| x.enterprise == e).count();
+        let gps_device = if args.transport == "jt808" {
+            let id = format!("sim-{run}-t{i}");
+            let terminal_no = format!("{run_no}{i:06}");
+            let device = NewDevice {
+                device_id: wire::id(&id)?,
+                kind: DeviceKind::Jt808,
+                enterprise_code: wire::id(&w.enterprises[e].code)?,
+                vehicle_plate: Some(wire::id(&v.plate)?),
+                station_code: None,
+                terminal_no: Some(terminal_no.clone()),
+            };
+            let key = api.device(&device).await?;
+            let d = add(id, key, false);
+            terminals.push((d, terminal_no));
+            d
+        } else {
+            gateway[e]
+        };
         vehicles.push(veh(
             i,
             e,
             home,
             v.plate.clone(),
             w.enterprises[e].drivers[n % w.enterprises[e].drivers.len()].clone(),
-            gateway[e],
+            gps_device,
             // The first trips leave within the first 45 s.
             rng.random_range(0.0..45.0),
         ));
@@ -442,6 +473,13 @@ async fn enrol(
         let mut v = veh(p, e, home, plate, driver, d, rng.random_range(0.0..600.0));
         v.corridor = Some((lo, hi));
         vehicles.push(v);
+    }
+    for (d, terminal_no) in terminals {
+        if let Some(dev) = devices.get_mut(d) {
+            dev.terminal = Some(std::sync::Arc::new(tokio::sync::Mutex::new(
+                jt808::Link::new(&args.jt808_addr, &terminal_no),
+            )));
+        }
     }
     let n_st = w.stations.len();
     let mut empties = vec![VecDeque::new(); n_st];
