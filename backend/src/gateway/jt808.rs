@@ -9,7 +9,9 @@
 //!   authentication is refused (failure). One connection speaks for one terminal.
 //! - Location (0x0200) and batch upload (0x0704): each positioned fix becomes the vehicle's GPS
 //!   event with the terminal as the device, through the same parser and outbox as `POST
-//!   /api/v1/events`, and is answered with success **only after it is committed** (a terminal
+//!   /api/v1/events` (committed together with other terminals' fixes arriving at the same time:
+//!   one statement, one WAL flush), and is answered with success **only after it is
+//!   committed** (a terminal
 //!   that gets no answer re-sends; the event id is derived from the terminal and the fix, so
 //!   the re-sent fix is recognised as a duplicate). A fix with the "not positioned" status bit
 //!   is answered and not stored: the vehicle keeps its last position. The named alarm bits
@@ -27,6 +29,8 @@
 
 use crate::access;
 use crate::store;
+use crate::store::group_commit::GroupWriter;
+use crate::store::held::Work;
 use crate::store::terminals::Terminal;
 use cylwatch_jt808::message::{id, Body, Location, Message, ResultCode};
 use cylwatch_jt808::{bcd, decode_frame, Header, Reassembler, Splitter};
@@ -60,9 +64,38 @@ pub struct Options {
 /// Authenticated connections by device id, each with the flag that cuts it off.
 type Online = HashMap<String, Vec<(u64, watch::Sender<bool>)>>;
 
+/// One terminal message's fixes, committed with others arriving at the same time (group
+/// commit: one statement and one WAL flush for many terminals).
+struct Written {
+    events: Vec<Event>,
+    device_id: String,
+    enterprise_code: String,
+}
+
+fn write_fixes(conn: &mut sqlx::PgConnection, batches: Vec<Written>) -> Work<'_, ()> {
+    Box::pin(async move {
+        let events: Vec<Event> = batches
+            .iter()
+            .flat_map(|b| b.events.iter().cloned())
+            .collect();
+        let writers: Vec<(&str, &str)> = batches
+            .iter()
+            .flat_map(|b| {
+                std::iter::repeat_n(
+                    (b.device_id.as_str(), b.enterprise_code.as_str()),
+                    b.events.len(),
+                )
+            })
+            .collect();
+        store::events::insert_written(conn, &events, &writers).await?;
+        Ok(())
+    })
+}
+
 /// One listener's shared state.
 pub struct Gateway {
     pool: PgPool,
+    writer: GroupWriter<Written>,
     relay_wakeup: Arc<Notify>,
     options: Options,
     connections: AtomicUsize,
@@ -100,6 +133,7 @@ impl Gateway {
         options: Options,
     ) -> Arc<Self> {
         Arc::new(Self {
+            writer: GroupWriter::spawn(pool.clone(), "jt808 fixes", write_fixes),
             pool,
             relay_wakeup,
             options,
@@ -426,8 +460,12 @@ impl Gateway {
                 ResultCode::Success
             };
         }
-        match store::events::insert_new(&self.pool, &events, &t.device_id, &t.enterprise_code).await
-        {
+        let batch = Written {
+            events,
+            device_id: t.device_id.clone(),
+            enterprise_code: t.enterprise_code.clone(),
+        };
+        match self.writer.write(batch).await {
             Ok(_) => {
                 self.relay_wakeup.notify_one();
                 ResultCode::Success

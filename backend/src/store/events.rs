@@ -13,6 +13,19 @@ pub async fn insert_new(
     device_id: &str,
     enterprise_code: &str,
 ) -> anyhow::Result<usize> {
+    let writers = vec![(device_id, enterprise_code); events.len()];
+    let mut conn = pool.acquire().await.context("a connection for events")?;
+    insert_written(&mut conn, events, &writers).await
+}
+
+/// [`insert_new`] for events of several devices at once (the JT/T 808 gateway's group
+/// commit): `writers[i]` is the device and enterprise of `events[i]`. One statement.
+pub async fn insert_written(
+    conn: &mut sqlx::PgConnection,
+    events: &[Event],
+    writers: &[(&str, &str)],
+) -> anyhow::Result<usize> {
+    anyhow::ensure!(events.len() == writers.len(), "one writer per event");
     let mut ids = Vec::with_capacity(events.len());
     let mut kinds = Vec::with_capacity(events.len());
     let mut times = Vec::with_capacity(events.len());
@@ -22,6 +35,8 @@ pub async fn insert_new(
     let mut payloads = Vec::with_capacity(events.len());
     let mut cylinder_codes = Vec::with_capacity(events.len());
     let mut tag_ids = Vec::with_capacity(events.len());
+    let devices: Vec<&str> = writers.iter().map(|w| w.0).collect();
+    let enterprises: Vec<&str> = writers.iter().map(|w| w.1).collect();
     for event in events {
         let (code, tag) = cylinder_named(event);
         cylinder_codes.push(code);
@@ -40,16 +55,16 @@ pub async fn insert_new(
         WITH input AS (
             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::timestamptz[], $4::text[],
                                  $5::float8[], $6::float8[], $7::text[], $10::text[],
-                                 $11::text[]) WITH ORDINALITY
+                                 $11::text[], $8::text[], $9::text[]) WITH ORDINALITY
                 AS t(id, kind, occurred_at, vehicle_plate, lon, lat, payload, cylinder_code,
-                     tag_id, ord)
+                     tag_id, device_id, enterprise_code, ord)
         ), ins AS (
             INSERT INTO events (id, kind, occurred_at, vehicle_plate, location, payload,
                                 device_id, enterprise_code)
             SELECT id, kind, occurred_at, vehicle_plate,
                    CASE WHEN lon IS NULL THEN NULL
                         ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
-                   payload::jsonb, $8, $9
+                   payload::jsonb, device_id, enterprise_code
             FROM input
             ON CONFLICT (id) DO NOTHING
             RETURNING id
@@ -66,9 +81,9 @@ pub async fn insert_new(
             ) named
             ORDER BY ord
         ), seen AS (
-            -- The device is alive (device_silent); at most one row version per 10 s.
+            -- The devices are alive (device_silent); at most one row version per 10 s.
             UPDATE devices SET last_seen_at = now()
-            WHERE device_id = $8
+            WHERE device_id IN (SELECT DISTINCT device_id FROM input)
               AND (last_seen_at IS NULL OR last_seen_at < now() - interval '10 seconds')
         )
         SELECT count(*) FROM ins
@@ -81,11 +96,11 @@ pub async fn insert_new(
     .bind(&lons)
     .bind(&lats)
     .bind(&payloads)
-    .bind(device_id)
-    .bind(enterprise_code)
+    .bind(&devices)
+    .bind(&enterprises)
     .bind(&cylinder_codes)
     .bind(&tag_ids)
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await
     .context("inserting events")?;
     usize::try_from(inserted).context("inserted count")
