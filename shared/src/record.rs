@@ -169,6 +169,7 @@ pub fn editable(kind: RecordKind, field: &str) -> Option<Writer> {
             "district_code"
             | "filling_licence_no"
             | "filling_licence_expires"
+            | "filling_licence_valid_from"
             | "gas_licence_no"
             | "gas_licence_expires"
             | "media",
@@ -183,7 +184,9 @@ pub fn editable(kind: RecordKind, field: &str) -> Option<Writer> {
             | "full_stock_limit" | "licence_no",
         ) => Some(Manager),
         (RecordKind::Staff, "name" | "role") => Some(Manager),
-        (RecordKind::Staff, "certificate_no" | "certificate_expires") => Some(Regulator),
+        (RecordKind::Staff, "certificate_no" | "certificate_expires" | "certificates") => {
+            Some(Regulator)
+        }
         (RecordKind::Vehicle, "gps_device_id" | "reader_device_id") => Some(Manager),
         (
             RecordKind::Cylinder,
@@ -251,6 +254,7 @@ pub fn renews_licence(kind: RecordKind, field: &str) -> bool {
             field,
             "filling_licence_no"
                 | "filling_licence_expires"
+                | "filling_licence_valid_from"
                 | "gas_licence_no"
                 | "gas_licence_expires"
         )

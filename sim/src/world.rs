@@ -378,6 +378,7 @@ impl World {
                 address: id(&format!("郑州市{}号", 100 + i))?,
                 filling_licence_no: Some(id(&format!("豫充{:04}", i + 1))?),
                 filling_licence_expires: Some(expires),
+                filling_licence_valid_from: None,
                 gas_licence_no: Some(id(&format!("豫燃{:04}", i + 1))?),
                 gas_licence_expires: Some(later(700)),
                 media: vec![id(e.medium)?],
@@ -393,6 +394,7 @@ impl World {
             address: id("郑州市金水区")?,
             filling_licence_no: None,
             filling_licence_expires: None,
+            filling_licence_valid_from: None,
             gas_licence_no: None,
             gas_licence_expires: None,
             media: vec![id("LPG")?, id("N2O")?],
@@ -486,6 +488,7 @@ impl World {
                     role,
                     certificate_no: Some(id(&format!("TS{no}"))?),
                     certificate_expires: Some(expires),
+                    certificates: Vec::new(),
                 });
             }
         }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 /// A `PATCH` as `token` (the admin's when `None`) with `If-Match` when given: status, ETag,
 /// answer.
-async fn patch(
+pub(crate) async fn patch(
     app: &TestApp,
     path: &str,
     if_match: Option<&str>,

@@ -249,9 +249,14 @@ pub async fn create_staff(
     user.may_manage(record.enterprise_code.as_str())?;
     super::inactive::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
     record.check()?;
+    // One certificate given the old way joins the list; the stored record is checked whole.
+    let record = record.normalized();
+    record.check()?;
     store::registry::insert_staff(&state.pool, &record, &user.scope())
         .await
         .map_err(|e| write_error(e, "staff member", "staff_no"))?;
+    // The gun caches each station with its enterprise's fillers' certificates (R14).
+    state.stations.clear();
     Ok(created(record.staff_no.as_str()))
 }
 
