@@ -181,13 +181,18 @@ pub fn editable(kind: RecordKind, field: &str) -> Option<Writer> {
         (
             RecordKind::Customer,
             "name" | "kind" | "phone" | "address" | "location" | "district_code"
-            | "full_stock_limit" | "licence_no",
+            | "full_stock_limit",
         ) => Some(Manager),
+        // The consignee's licence for controlled media (controlled_medium_unlicensed).
+        (RecordKind::Customer, "licence_no" | "licence_expires") => Some(Regulator),
         (RecordKind::Staff, "name" | "role") => Some(Manager),
         (RecordKind::Staff, "certificate_no" | "certificate_expires" | "certificates") => {
             Some(Regulator)
         }
         (RecordKind::Vehicle, "gps_device_id" | "reader_device_id") => Some(Manager),
+        (RecordKind::Vehicle, "transport_permit_no" | "transport_permit_expires") => {
+            Some(Regulator)
+        }
         (
             RecordKind::Cylinder,
             "tare_kg"

@@ -301,6 +301,9 @@ pub struct NewCustomer {
     /// A licence for controlled media (N2O).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub licence_no: Option<Text>,
+    /// That licence's last valid day (valid through it); absent: no end recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence_expires: Option<NaiveDate>,
 }
 
 fn default_customer_limit() -> u32 {
@@ -308,8 +311,14 @@ fn default_customer_limit() -> u32 {
 }
 
 impl NewCustomer {
-    /// The stock limit must be plausible.
+    /// The stock limit must be plausible; a licence's end needs the licence.
     pub fn check(&self) -> Result<(), ErrorDetail> {
+        if self.licence_expires.is_some() && self.licence_no.is_none() {
+            return Err(invalid(
+                "licence_expires",
+                "licence_expires needs licence_no (the licence it ends)",
+            ));
+        }
         check_stock_limit(self.full_stock_limit)
     }
 }
@@ -412,6 +421,24 @@ pub struct NewVehicle {
     pub gps_device_id: Option<DeviceId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reader_device_id: Option<DeviceId>,
+    /// Its road transport permit (道路运输证) and the permit's last valid day: together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport_permit_no: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport_permit_expires: Option<NaiveDate>,
+}
+
+impl NewVehicle {
+    /// A permit number and its expiry come together.
+    pub fn check(&self) -> Result<(), ErrorDetail> {
+        if self.transport_permit_no.is_some() != self.transport_permit_expires.is_some() {
+            return Err(invalid(
+                "transport_permit_expires",
+                "transport_permit_no and transport_permit_expires come together",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What a geofence is for.

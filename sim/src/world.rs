@@ -464,6 +464,7 @@ impl World {
                 } else {
                     None
                 },
+                licence_expires: None,
             });
         }
         api.create_all("/api/v1/customers", &records, 16).await?;
@@ -502,6 +503,8 @@ impl World {
                     enterprise_code: id(&self.enterprises[v.enterprise].code)?,
                     gps_device_id: None,
                     reader_device_id: None,
+                    transport_permit_no: None,
+                    transport_permit_expires: None,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

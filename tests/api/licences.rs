@@ -456,3 +456,164 @@ async fn a_driver_without_a_valid_hazmat_certificate_delivering_raises_staff_unc
     .await;
     assert_eq!(uncertified().await, ["D-FILL", "D-OLD"]);
 }
+
+/// Vehicle permits and consignee licences are the regulators': an enterprise admin writing
+/// one is 403 naming it; a permit number without its end is 400; a regulator's change reads
+/// back.
+#[tokio::test]
+async fn vehicle_permits_and_customer_licences_are_written_by_regulators() {
+    let app = spawn_app().await;
+    app.seed_registry().await;
+    let admin = new_user(&app, "ent-admin", "enterprise_admin", Some("ENT1")).await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/vehicles",
+            &json!({"plate": "豫A00001", "enterprise_code": "ENT1",
+                    "transport_permit_no": "豫交运-1"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &json!("transport_permit_expires")),
+        "{body}"
+    );
+    let (status, body) = app
+        .post_json(
+            "/api/v1/vehicles",
+            &json!({"plate": "豫A00001", "enterprise_code": "ENT1",
+                    "transport_permit_no": "豫交运-1", "transport_permit_expires": "2027-01-01"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let before = row(&app, "vehicles", "plate", "豫A00001").await;
+    let (status, _, body) = patch(
+        &app,
+        "/api/v1/vehicles/豫A00001",
+        Some("1"),
+        &json!({"transport_permit_expires": "2030-01-01"}),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (403, &json!("transport_permit_expires")),
+        "{body}"
+    );
+    assert_eq!(row(&app, "vehicles", "plate", "豫A00001").await, before);
+    let v = renew(
+        &app,
+        "/api/v1/vehicles/豫A00001",
+        json!({"transport_permit_expires": "2030-01-01"}),
+    )
+    .await;
+    assert_eq!(
+        (&v["transport_permit_no"], &v["transport_permit_expires"]),
+        (&json!("豫交运-1"), &json!("2030-01-01")),
+        "{v}"
+    );
+
+    let before = row(&app, "customers", "code", "C1").await;
+    for field in ["licence_no", "licence_expires"] {
+        let value = if field == "licence_no" {
+            json!("豫危化-1")
+        } else {
+            json!("2030-01-01")
+        };
+        let (status, _, body) = patch(
+            &app,
+            "/api/v1/customers/C1",
+            Some("1"),
+            &json!({field: value}),
+            Some(&admin),
+        )
+        .await;
+        assert_eq!(
+            (status, &body["error"]["field"]),
+            (403, &json!(field)),
+            "{body}"
+        );
+    }
+    // An end without a licence: 400 naming it.
+    let (status, _, body) = patch(
+        &app,
+        "/api/v1/customers/C1",
+        Some("1"),
+        &json!({"licence_expires": "2030-01-01"}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &json!("licence_expires")),
+        "{body}"
+    );
+    assert_eq!(row(&app, "customers", "code", "C1").await, before);
+    let c = renew(
+        &app,
+        "/api/v1/customers/C1",
+        json!({"licence_no": "豫危化-1", "licence_expires": "2030-01-01"}),
+    )
+    .await;
+    assert_eq!(c["licence_expires"], json!("2030-01-01"), "{c}");
+}
+
+/// N2O delivered to a consignee whose licence expired before the delivery's day raises
+/// `controlled_medium_unlicensed`; one valid through that day does not.
+#[tokio::test]
+async fn n2o_to_a_consignee_whose_licence_expired_raises_controlled_medium_unlicensed() {
+    let app = spawn_app().await;
+    app.seed_registry().await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/customers",
+            &json!({"code": "C2", "enterprise_code": "ENT1", "name": "医院",
+                    "kind": "industrial", "phone": "13800000001", "address": "金水路2号",
+                    "location": {"lon": 113.665, "lat": 34.762}, "district_code": "410105",
+                    "licence_no": "豫危化-2", "licence_expires": "2026-11-20"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    renew(
+        &app,
+        "/api/v1/customers/C1",
+        json!({"licence_no": "豫危化-1", "licence_expires": "2026-11-19"}),
+    )
+    .await;
+    for (code, customer) in [("N1", "C1"), ("N2", "C2")] {
+        let mut a = archive(code, &format!("T{code}"));
+        a["medium"] = json!("N2O");
+        let (status, body) = app.post_json("/api/v1/cylinders", &a).await;
+        assert_eq!(status, 201, "{body}");
+        let deliver = scan(
+            "deliver",
+            code,
+            "2026-11-20T11:00:00+08:00",
+            json!({"customer_code": customer, "staff_no": "S1"}),
+        );
+        assert_eq!(app.post_events(&json!({"events": [deliver]})).await.0, 202);
+    }
+    let alerts = || async {
+        app.get_json("/api/v1/alerts?kind=controlled_medium_unlicensed")
+            .await
+            .1["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    app.wait_until(|| async { alerts().await.len() == 1 }).await;
+    app.wait_until(|| async {
+        app.get_json("/api/v1/cylinders/N2").await.1["custody"] == "at_customer"
+            && app.get_json("/api/v1/cylinders/N1").await.1["custody"] == "at_customer"
+    })
+    .await;
+    let list = alerts().await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(
+        (&list[0]["subject"], &list[0]["evidence"]["licence_expires"]),
+        (
+            &json!({"type": "customer", "id": "C1"}),
+            &json!("2026-11-19")
+        ),
+        "{list:?}"
+    );
+}

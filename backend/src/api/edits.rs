@@ -346,7 +346,11 @@ pub(super) fn merged(
             s.check()?;
             Edited::Staff(s)
         }
-        RecordKind::Vehicle => Edited::Vehicle(parse::<NewVehicle>(after)?),
+        RecordKind::Vehicle => {
+            let v: NewVehicle = parse(after)?;
+            v.check()?;
+            Edited::Vehicle(v)
+        }
         RecordKind::Cylinder => {
             let c: CylinderArchive = parse(after)?;
             c.check()?;

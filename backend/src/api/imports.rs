@@ -439,6 +439,7 @@ pub async fn vehicles(
         &VEHICLES,
         |v: &NewVehicle| {
             checker.may_manage(v.enterprise_code.as_str())?;
+            v.check()?;
             Ok((
                 v.plate.as_str().to_owned(),
                 v.enterprise_code.as_str().to_owned(),

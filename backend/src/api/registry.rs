@@ -270,6 +270,7 @@ pub async fn create_vehicle(
 ) -> Result<HttpResponse, ApiError> {
     let record: NewVehicle = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
+    record.check()?;
     super::inactive::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
     store::registry::insert_vehicle(&state.pool, &record, &user.scope())
         .await

@@ -304,7 +304,12 @@ async fn site_alerts(
                 });
             }
         }
-        if c.medium.is_controlled() && customer.licence_no.is_none() {
+        let licensed = history_alerts::consignee_licensed(
+            customer.licence_no.as_deref(),
+            customer.licence_expires,
+            row.occurred_at,
+        );
+        if c.medium.is_controlled() && !licensed {
             let kind = AlertKind::ControlledMediumUnlicensed;
             alerts.push(NewAlert {
                 kind,
@@ -319,7 +324,8 @@ async fn site_alerts(
                 evidence: serde_json::json!({
                     "cylinder_code": c.code, "medium": c.medium, "event_id": row.event_id,
                     "occurred_at": row.occurred_at, "vehicle_plate": row.vehicle_plate,
-                    "licence_no": null,
+                    "licence_no": customer.licence_no,
+                    "licence_expires": customer.licence_expires,
                 }),
                 sighting: format!("event:{}:{}:{}", row.event_id, kind.name(), c.code),
             });

@@ -93,6 +93,17 @@ pub fn certified(
     })
 }
 
+/// Whether a consignee may receive a controlled medium on the day of `at` (Beijing time): it
+/// holds a licence, not expired that day (valid through its last day; none recorded: no end).
+pub fn consignee_licensed(
+    licence_no: Option<&str>,
+    expires: Option<NaiveDate>,
+    at: DateTime<Utc>,
+) -> bool {
+    let day = to_beijing(at).date_naive();
+    licence_no.is_some_and(|n| !n.trim().is_empty()) && expires.is_none_or(|e| day <= e)
+}
+
 /// Whether a handover at `distance_m` from the customer's registered place is off site.
 pub fn off_site(distance_m: f64, max_m: f64) -> bool {
     distance_m > max_m
@@ -136,6 +147,27 @@ mod tests {
             StaffRole::Warehouse,
             &[],
             on("2026-11-10T00:00:00+08:00")
+        ));
+        let through = Some(date("2026-11-30"));
+        assert!(consignee_licensed(
+            Some("N-1"),
+            through,
+            on("2026-11-30T23:59:00+08:00")
+        ));
+        assert!(!consignee_licensed(
+            Some("N-1"),
+            through,
+            on("2026-12-01T00:00:00+08:00")
+        ));
+        assert!(consignee_licensed(
+            Some("N-1"),
+            None,
+            on("2026-12-01T00:00:00+08:00")
+        ));
+        assert!(!consignee_licensed(
+            None,
+            None,
+            on("2026-12-01T00:00:00+08:00")
         ));
         assert!(!off_site(200.0, 200.0));
         assert!(off_site(200.1, 200.0));

@@ -678,8 +678,9 @@ pub struct SiteStock {
     pub lat: f64,
     pub full_stock_limit: i32,
     pub full: i64,
-    /// A customer's licence for controlled media.
+    /// A customer's licence for controlled media, and its last valid day.
     pub licence_no: Option<String>,
+    pub licence_expires: Option<chrono::NaiveDate>,
 }
 
 /// Full cylinders now at these stations (in stock full) and customers (at the customer).
@@ -694,13 +695,14 @@ pub async fn site_stock(
                 ST_X(s.location) AS lon, ST_Y(s.location) AS lat, s.full_stock_limit, \
                 (SELECT count(*) FROM cylinder_state cs WHERE cs.place_kind = 'station' \
                    AND cs.place_code = s.code AND cs.custody = 'in_stock_full') AS full, \
-                NULL::text AS licence_no \
+                NULL::text AS licence_no, NULL::date AS licence_expires \
          FROM stations s JOIN enterprises e ON e.code = s.enterprise_code WHERE s.code = ANY($1) \
          UNION ALL \
          SELECT 'customer', c.code, c.name, c.enterprise_code, c.district_code, \
                 ST_X(c.location), ST_Y(c.location), c.full_stock_limit, \
                 (SELECT count(*) FROM cylinder_state cs WHERE cs.place_kind = 'customer' \
-                   AND cs.place_code = c.code AND cs.custody = 'at_customer'), c.licence_no \
+                   AND cs.place_code = c.code AND cs.custody = 'at_customer'), c.licence_no, \
+                c.licence_expires \
          FROM customers c WHERE c.code = ANY($2)",
     )
     .bind(stations)

@@ -52,7 +52,8 @@ fn select(kind: RecordKind) -> &'static str {
              'name', t.name, 'kind', t.kind, 'phone', t.phone, 'address', t.address, \
              'location', json_build_object('lon', ST_X(t.location), 'lat', ST_Y(t.location)), \
              'district_code', t.district_code, 'full_stock_limit', t.full_stock_limit, \
-             'licence_no', t.licence_no), t.version, t.status, t.enterprise_code, t.code \
+             'licence_no', t.licence_no, 'licence_expires', t.licence_expires), \
+             t.version, t.status, t.enterprise_code, t.code \
              FROM customers t JOIN enterprises x ON x.code = t.enterprise_code WHERE t.code = $1"
         }
         RecordKind::Staff => {
@@ -69,7 +70,9 @@ fn select(kind: RecordKind) -> &'static str {
         }
         RecordKind::Vehicle => {
             "SELECT json_build_object('plate', t.plate, 'enterprise_code', t.enterprise_code, \
-             'gps_device_id', t.gps_device_id, 'reader_device_id', t.reader_device_id), \
+             'gps_device_id', t.gps_device_id, 'reader_device_id', t.reader_device_id, \
+             'transport_permit_no', t.transport_permit_no, \
+             'transport_permit_expires', t.transport_permit_expires), \
              t.version, t.status, t.enterprise_code, t.plate \
              FROM vehicles t JOIN enterprises x ON x.code = t.enterprise_code WHERE t.plate = $1"
         }
@@ -220,7 +223,8 @@ async fn update(
             sqlx::query_scalar(
                 "UPDATE customers SET name = $3, kind = $4, phone = $5, address = $6, \
                  location = ST_SetSRID(ST_MakePoint($7, $8), 4326), district_code = $9, \
-                 full_stock_limit = $10, licence_no = $11, version = version + 1 \
+                 full_stock_limit = $10, licence_no = $11, licence_expires = $12, \
+                 version = version + 1 \
                  WHERE code = $1 AND version = $2 RETURNING version",
             )
             .bind(c.code.as_str())
@@ -234,6 +238,7 @@ async fn update(
             .bind(c.district_code.as_str())
             .bind(i64::from(c.full_stock_limit))
             .bind(text(&c.licence_no))
+            .bind(c.licence_expires)
             .fetch_optional(conn)
             .await?
         }
@@ -283,12 +288,15 @@ async fn update(
         Edited::Vehicle(v) => {
             sqlx::query_scalar(
                 "UPDATE vehicles SET gps_device_id = $3, reader_device_id = $4, \
+                 transport_permit_no = $5, transport_permit_expires = $6, \
                  version = version + 1 WHERE plate = $1 AND version = $2 RETURNING version",
             )
             .bind(v.plate.as_str())
             .bind(version)
             .bind(v.gps_device_id.as_ref().map(|d| d.as_str()))
             .bind(v.reader_device_id.as_ref().map(|d| d.as_str()))
+            .bind(text(&v.transport_permit_no))
+            .bind(v.transport_permit_expires)
             .fetch_optional(conn)
             .await?
         }

@@ -186,9 +186,9 @@ pub async fn insert_customer(
 ) -> Result<(), WriteError> {
     let done = sqlx::query(&format!(
         "INSERT INTO customers (code, enterprise_code, name, kind, phone, address, location, \
-         district_code, full_stock_limit, licence_no) \
-         SELECT $1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10, $11 \
-         WHERE {}",
+         district_code, full_stock_limit, licence_no, licence_expires) \
+         SELECT $1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10, $11, \
+                $14 WHERE {}",
         in_scope("$2", 12, 13)
     ))
     .bind(c.code.as_str())
@@ -204,6 +204,7 @@ pub async fn insert_customer(
     .bind(text(&c.licence_no))
     .bind(scope.enterprise())
     .bind(scope.district())
+    .bind(c.licence_expires)
     .execute(pool)
     .await?;
     out_of_scope(done.rows_affected(), "customers")
@@ -273,8 +274,9 @@ pub async fn insert_vehicle(
     scope: &Scope,
 ) -> Result<(), WriteError> {
     let done = sqlx::query(&format!(
-        "INSERT INTO vehicles (plate, enterprise_code, gps_device_id, reader_device_id) \
-         SELECT $1, $2, $3, $4 WHERE {}",
+        "INSERT INTO vehicles (plate, enterprise_code, gps_device_id, reader_device_id, \
+         transport_permit_no, transport_permit_expires) \
+         SELECT $1, $2, $3, $4, $7, $8 WHERE {}",
         in_scope("$2", 5, 6)
     ))
     .bind(v.plate.as_str())
@@ -283,6 +285,8 @@ pub async fn insert_vehicle(
     .bind(v.reader_device_id.as_ref().map(|d| d.as_str()))
     .bind(scope.enterprise())
     .bind(scope.district())
+    .bind(text(&v.transport_permit_no))
+    .bind(v.transport_permit_expires)
     .execute(pool)
     .await?;
     out_of_scope(done.rows_affected(), "vehicles")
