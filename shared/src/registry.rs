@@ -372,6 +372,20 @@ impl NewStaff {
         crate::certificate::check_certificates(&self.certificates)
     }
 
+    /// The first certificate field it gives (`certificates`, `certificate_no`,
+    /// `certificate_expires`), if any: a regulator's to write (R14 rests on them).
+    pub fn certificate_field(&self) -> Option<&'static str> {
+        if !self.certificates.is_empty() {
+            Some("certificates")
+        } else if self.certificate_no.is_some() {
+            Some("certificate_no")
+        } else if self.certificate_expires.is_some() {
+            Some("certificate_expires")
+        } else {
+            None
+        }
+    }
+
     /// The record as stored: the one-certificate fields folded into the list (a certificate
     /// of the role's kind; the one of the same number renewed), the list in its order, and
     /// the one-certificate fields the role's certificate with the latest end.

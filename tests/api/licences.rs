@@ -283,6 +283,35 @@ async fn certificates_are_a_list_written_by_regulators_and_the_old_fields_still_
         (403, &json!("forbidden"), &json!("certificates")),
         "{body}"
     );
+    // Nor does it register a staff member with one (old style or new): 403, nothing written.
+    for (extra, field) in [
+        (json!({"certificates": list}), "certificates"),
+        (
+            json!({"certificate_no": "TS-7", "certificate_expires": "2040-01-01"}),
+            "certificate_no",
+        ),
+    ] {
+        let mut body = json!({"staff_no": "F-SELF", "enterprise_code": "ENT1", "name": "自证",
+                              "role": "filler"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (status, answer) = app
+            .send_json(
+                reqwest::Method::POST,
+                "/api/v1/staff",
+                Some(&body),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(
+            (status, &answer["error"]["field"]),
+            (403, &json!(field)),
+            "{answer}"
+        );
+    }
+    let (status, _, _) = get(&app, "/api/v1/staff/F-SELF", None).await;
+    assert_eq!(status, 404);
     // A certificate ending before it starts; the same one twice: 400 naming the entry.
     for (bad, field) in [
         (

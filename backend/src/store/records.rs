@@ -62,7 +62,7 @@ fn select(kind: RecordKind) -> &'static str {
              'certificate_expires', t.certificate_expires, \
              'certificates', coalesce((SELECT json_agg(json_build_object('kind', c.kind, \
                  'number', c.number, 'valid_from', c.valid_from, 'valid_to', c.valid_to) \
-                 ORDER BY c.kind, c.valid_to, c.number) FROM staff_certificates c \
+                 ORDER BY c.kind, c.valid_to, c.number COLLATE \"C\") FROM staff_certificates c \
                  WHERE c.enterprise_code = t.enterprise_code AND c.staff_no = t.staff_no), \
                  '[]'::json)), t.version, t.status, \
              t.enterprise_code, t.enterprise_code || '/' || t.staff_no \
