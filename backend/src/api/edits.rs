@@ -47,24 +47,6 @@ pub(super) fn is_regulator(user: &User) -> bool {
     )
 }
 
-/// A staff member registered with a certificate by someone who is not a regulator: 403 naming
-/// the field (the gun's R14 rests on certificates; an enterprise proposes one instead).
-pub(super) fn certificates_by_regulator(user: &User, staff: &NewStaff) -> Result<(), ApiError> {
-    match staff.certificate_field() {
-        Some(field) if !is_regulator(user) => Err(ApiError::Client(
-            ErrorDetail::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "{field} is written by a regulator only: register the staff member without \
-                     it, then propose it (POST /api/v1/staff/{{staff_no}}/proposals)"
-                ),
-            )
-            .with_field(field),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// `?enterprise_code=`: which enterprise's staff number is meant (a staff number is unique per
 /// enterprise only).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

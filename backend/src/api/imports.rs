@@ -413,7 +413,7 @@ pub async fn staff(
         &STAFF,
         |s: &NewStaff| {
             checker.may_manage(s.enterprise_code.as_str())?;
-            super::edits::certificates_by_regulator(&checker, s)?;
+            super::certified::certificates_by_regulator(&checker, s)?;
             s.check()?;
             let enterprise = s.enterprise_code.as_str().to_owned();
             Ok((format!("{enterprise}/{}", s.staff_no.as_str()), enterprise))

@@ -248,7 +248,7 @@ pub async fn create_staff(
     let record: NewStaff = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
     super::inactive::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
-    super::edits::certificates_by_regulator(&user, &record)?;
+    super::certified::certificates_by_regulator(&user, &record)?;
     record.check()?;
     // One certificate given the old way joins the list; the stored record is checked whole.
     let record = record.normalized();
