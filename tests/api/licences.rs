@@ -646,3 +646,87 @@ async fn n2o_to_a_consignee_whose_licence_expired_raises_controlled_medium_unlic
         "{list:?}"
     );
 }
+
+/// The licence pass (migration 0045's view) sees the new sources: a vehicle permit and a
+/// consignee licence ending soon raise `licence_expiring` on the vehicle and the customer; a
+/// staff member whose old certificate expired beside a renewed one of the same kind has no
+/// `licence_expired`, while one whose only certificate expired yesterday has.
+#[tokio::test]
+async fn the_licence_pass_sees_permits_consignee_licences_and_certificate_lists() {
+    let mut config = crate::common::AppConfig::default();
+    config
+        .env
+        .push(("CYLWATCH_LICENCE_PASS_EVERY_S".into(), "1".into()));
+    let app = crate::common::spawn_app_with(config, crate::common::TestDb::new().await).await;
+    app.seed_registry().await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/vehicles",
+            &json!({"plate": "豫A00002", "enterprise_code": "ENT1",
+                    "transport_permit_no": "豫交运-2", "transport_permit_expires": day(10)}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    renew(
+        &app,
+        "/api/v1/customers/C1",
+        json!({"licence_no": "豫危化-1", "licence_expires": day(12)}),
+    )
+    .await;
+    staff(
+        &app,
+        json!({"staff_no": "D-RENEW", "enterprise_code": "ENT1", "name": "续证", "role": "driver",
+               "certificates": [
+                   {"kind": "hazmat_transport", "number": "WX-OLD", "valid_to": day(-1)},
+                   {"kind": "hazmat_transport", "number": "WX-NEW", "valid_to": day(400)}]}),
+    )
+    .await;
+    staff(
+        &app,
+        json!({"staff_no": "D-LAPSED", "enterprise_code": "ENT1", "name": "过期", "role": "driver",
+               "certificates": [
+                   {"kind": "hazmat_transport", "number": "WX-9", "valid_to": day(-1)}]}),
+    )
+    .await;
+    let subjects = |kind: &'static str| {
+        let app = &app;
+        async move {
+            let mut ids: Vec<(String, String, String)> =
+                app.get_json(&format!("/api/v1/alerts?kind={kind}")).await.1["items"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|a| {
+                        (
+                            a["subject"]["type"].as_str().unwrap_or_default().to_owned(),
+                            a["subject"]["id"].as_str().unwrap_or_default().to_owned(),
+                            a["evidence"]["licence_kind"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_owned(),
+                        )
+                    })
+                    .collect();
+            ids.sort();
+            ids
+        }
+    };
+    app.wait_until(|| async {
+        subjects("licence_expiring").await.len() == 2
+            && !subjects("licence_expired").await.is_empty()
+    })
+    .await;
+    let own = |t: &str, id: &str, k: &str| (t.to_owned(), id.to_owned(), k.to_owned());
+    assert_eq!(
+        subjects("licence_expiring").await,
+        [
+            own("customer", "C1", "consignee_licence"),
+            own("vehicle", "豫A00002", "transport_permit")
+        ]
+    );
+    assert_eq!(
+        subjects("licence_expired").await,
+        [own("staff", "ENT1/D-LAPSED", "staff_certificate")]
+    );
+}
