@@ -105,7 +105,7 @@ crate::place::names!(FillingFlag {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleReason {
     /// A `FillingRule`'s name. Text on the wire, so that a dashboard or gun built before a
-    /// rule was added (R16 is planned) still shows it.
+    /// rule was added still shows it.
     pub rule: String,
     pub message: String,
 }
