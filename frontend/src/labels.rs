@@ -211,11 +211,11 @@ pub fn medium(lang: Lang, m: Medium) -> String {
     }
 }
 
-/// The filling rules in the order the station view charts them: R00 to R13, then E01 (the
+/// The filling rules in the order the station view charts them: R00 to R16, then E01 (the
 /// platform could not check in time) and E02 (records not yet applied), both refusals.
-pub const FILLING_RULES: [&str; 17] = [
+pub const FILLING_RULES: [&str; 19] = [
     "R00", "R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09", "R10", "R11", "R12",
-    "R13", "R16", "E01", "E02",
+    "R13", "R14", "R15", "R16", "E01", "E02",
 ];
 
 /// What a filling rule refuses, in a few words; `None` for a code this build does not know.
@@ -246,6 +246,14 @@ pub fn filling_rule(lang: Lang, rule: &str) -> Option<&'static str> {
         "R13" => (
             "单位、站点或充装人员已暂停/注销",
             "Enterprise, station or filler suspended or closed",
+        ),
+        "R14" => (
+            "充装人员无有效充装作业人员证",
+            "Filler has no valid filling operator certificate",
+        ),
+        "R15" => (
+            "介质不在充装许可范围内",
+            "Medium outside the filling licence",
         ),
         "R16" => ("气瓶召回中", "Cylinder under recall"),
         "E01" => ("平台无法核验（拒绝）", "Platform could not check (refused)"),

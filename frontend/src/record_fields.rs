@@ -7,7 +7,7 @@ use crate::i18n::Lang;
 use serde_json::Value;
 
 /// The registry's fields: (name, 中文, English).
-const FIELDS: [(&str, &str, &str); 34] = [
+const FIELDS: [(&str, &str, &str); 38] = [
     ("code", "编号", "Code"),
     ("name", "名称", "Name"),
     ("credit_code", "统一社会信用代码", "Credit code"),
@@ -49,11 +49,23 @@ const FIELDS: [(&str, &str, &str); 34] = [
         "证书有效期至",
         "Certificate valid to",
     ),
+    ("certificates", "资格证书", "Certificates"),
     ("plate", "车牌", "Plate"),
     ("gps_device_id", "定位终端", "GPS device"),
     ("reader_device_id", "读写终端", "Reader"),
+    (
+        "transport_permit_no",
+        "道路运输证号",
+        "Transport permit no.",
+    ),
+    (
+        "transport_permit_expires",
+        "道路运输证有效期至",
+        "Transport permit valid to",
+    ),
     ("phone", "电话", "Phone"),
     ("licence_no", "许可证号", "Licence no."),
+    ("licence_expires", "许可证有效期至", "Licence valid to"),
     ("opened_at", "开户时间", "Opened"),
     ("username", "用户名", "User name"),
     ("document_ref", "证明文件", "Document"),
@@ -90,6 +102,7 @@ pub fn value(lang: Lang, field: &str, name: &str) -> String {
     let (zh, en) = match (field, name) {
         ("role", "filler") => ("充装工", "filler"),
         ("role", "driver") => ("驾驶员", "driver"),
+        ("role", "escort") => ("押运员", "escort"),
         ("role", "warehouse") => ("库管员", "warehouse"),
         ("role", "inspector") => ("检验员", "inspector"),
         ("role", "repair") => ("维修工", "repair"),
@@ -100,6 +113,8 @@ pub fn value(lang: Lang, field: &str, name: &str) -> String {
         ("kind", "household") => ("居民", "household"),
         ("kind", "restaurant") => ("餐饮", "restaurant"),
         ("kind", "industrial") => ("工业", "industrial"),
+        ("kind", "filling_operator") => ("充装作业人员证", "filling operator"),
+        ("kind", "hazmat_transport") => ("危险货物运输从业资格证", "dangerous goods transport"),
         ("status", s) => return status(lang, s),
         _ => return name.to_owned(),
     };
@@ -149,6 +164,11 @@ mod tests {
         );
         assert_eq!(label_or_name(Lang::En, "colour"), "colour");
         assert_eq!(value(Lang::Zh, "role", "filler"), "充装工");
+        assert_eq!(value(Lang::Zh, "role", "escort"), "押运员");
+        assert_eq!(
+            value(Lang::Zh, "kind", "hazmat_transport"),
+            "危险货物运输从业资格证"
+        );
         assert_eq!(status(Lang::Zh, "suspended"), "暂停");
         assert_eq!(text(Lang::Zh, "media", &json!(["LPG", "CNG"])), "LPG, CNG");
         assert_eq!(

@@ -22,7 +22,7 @@ pub struct AuthorizeRequest {
     pub staff_no: StaffNo,
 }
 
-/// A filling rule (README "Filling control"): R00–R13, E01 when the platform cannot decide in
+/// A filling rule (README "Filling control"): R00–R16, E01 when the platform cannot decide in
 /// time and E02 when events about the cylinder are acknowledged and not yet applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -42,6 +42,10 @@ pub enum FillingRule {
     R12,
     /// The enterprise or the station is suspended or closed.
     R13,
+    /// The filler has no filling operator certificate valid today.
+    R14,
+    /// The cylinder's medium is outside the enterprise's filling licence.
+    R15,
     /// The cylinder is under a recall that is neither inspected nor cleared.
     R16,
     E01,
@@ -63,6 +67,8 @@ crate::place::names!(FillingRule {
     R11 => "R11",
     R12 => "R12",
     R13 => "R13",
+    R14 => "R14",
+    R15 => "R15",
     R16 => "R16",
     E01 => "E01",
     E02 => "E02",
@@ -99,7 +105,7 @@ crate::place::names!(FillingFlag {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleReason {
     /// A `FillingRule`'s name. Text on the wire, so that a dashboard or gun built before a
-    /// rule was added (R13–R16 are planned) still shows it.
+    /// rule was added still shows it.
     pub rule: String,
     pub message: String,
 }

@@ -169,6 +169,7 @@ pub fn editable(kind: RecordKind, field: &str) -> Option<Writer> {
             "district_code"
             | "filling_licence_no"
             | "filling_licence_expires"
+            | "filling_licence_valid_from"
             | "gas_licence_no"
             | "gas_licence_expires"
             | "media",
@@ -180,11 +181,18 @@ pub fn editable(kind: RecordKind, field: &str) -> Option<Writer> {
         (
             RecordKind::Customer,
             "name" | "kind" | "phone" | "address" | "location" | "district_code"
-            | "full_stock_limit" | "licence_no",
+            | "full_stock_limit",
         ) => Some(Manager),
+        // The consignee's licence for controlled media (controlled_medium_unlicensed).
+        (RecordKind::Customer, "licence_no" | "licence_expires") => Some(Regulator),
         (RecordKind::Staff, "name" | "role") => Some(Manager),
-        (RecordKind::Staff, "certificate_no" | "certificate_expires") => Some(Regulator),
+        (RecordKind::Staff, "certificate_no" | "certificate_expires" | "certificates") => {
+            Some(Regulator)
+        }
         (RecordKind::Vehicle, "gps_device_id" | "reader_device_id") => Some(Manager),
+        (RecordKind::Vehicle, "transport_permit_no" | "transport_permit_expires") => {
+            Some(Regulator)
+        }
         (
             RecordKind::Cylinder,
             "tare_kg"
@@ -251,6 +259,7 @@ pub fn renews_licence(kind: RecordKind, field: &str) -> bool {
             field,
             "filling_licence_no"
                 | "filling_licence_expires"
+                | "filling_licence_valid_from"
                 | "gas_licence_no"
                 | "gas_licence_expires"
         )

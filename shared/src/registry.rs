@@ -111,6 +111,10 @@ pub struct NewEnterprise {
     pub filling_licence_no: Option<Text>,
     #[serde(default)]
     pub filling_licence_expires: Option<NaiveDate>,
+    /// The filling licence's first valid day (R01 refuses before it); absent: valid until
+    /// its expiry. The licence covers the enterprise's `media` (R15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filling_licence_valid_from: Option<NaiveDate>,
     #[serde(default)]
     pub gas_licence_no: Option<Text>,
     #[serde(default)]
@@ -119,13 +123,29 @@ pub struct NewEnterprise {
 }
 
 impl NewEnterprise {
-    /// Cross-field rules: a licence number and its expiry come together.
+    /// Cross-field rules: a licence number and its expiry come together; a filling licence's
+    /// first day is that of a licence, and not after its last.
     pub fn check(&self) -> Result<(), ErrorDetail> {
         if self.filling_licence_no.is_some() != self.filling_licence_expires.is_some() {
             return Err(invalid(
                 "filling_licence_expires",
                 "filling_licence_no and filling_licence_expires come together",
             ));
+        }
+        match (self.filling_licence_valid_from, self.filling_licence_expires) {
+            (Some(_), None) => {
+                return Err(invalid(
+                    "filling_licence_valid_from",
+                    "filling_licence_valid_from needs a filling licence (filling_licence_no and filling_licence_expires)",
+                ))
+            }
+            (Some(from), Some(to)) if to < from => {
+                return Err(invalid(
+                    "filling_licence_valid_from",
+                    "the filling licence ends (filling_licence_expires) before it starts (filling_licence_valid_from)",
+                ))
+            }
+            _ => {}
         }
         if self.gas_licence_no.is_some() != self.gas_licence_expires.is_some() {
             return Err(invalid(
@@ -281,6 +301,9 @@ pub struct NewCustomer {
     /// A licence for controlled media (N2O).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub licence_no: Option<Text>,
+    /// That licence's last valid day (valid through it); absent: no end recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence_expires: Option<NaiveDate>,
 }
 
 fn default_customer_limit() -> u32 {
@@ -288,8 +311,14 @@ fn default_customer_limit() -> u32 {
 }
 
 impl NewCustomer {
-    /// The stock limit must be plausible.
+    /// The stock limit must be plausible; a licence's end needs the licence.
     pub fn check(&self) -> Result<(), ErrorDetail> {
+        if self.licence_expires.is_some() && self.licence_no.is_none() {
+            return Err(invalid(
+                "licence_expires",
+                "licence_expires needs licence_no (the licence it ends)",
+            ));
+        }
         check_stock_limit(self.full_stock_limit)
     }
 }
@@ -301,6 +330,8 @@ impl NewCustomer {
 pub enum StaffRole {
     Filler,
     Driver,
+    /// 押运员: rides with dangerous goods (needs the driver's certificate kind).
+    Escort,
     Warehouse,
     Inspector,
     Repair,
@@ -315,14 +346,22 @@ pub struct NewStaff {
     pub enterprise_code: EnterpriseCode,
     pub name: Text,
     pub role: StaffRole,
+    /// One certificate of the role's kind (`shared::certificate::required_certificate`), as
+    /// before the list: on input it joins `certificates` (renewing the one of that number);
+    /// on output, the role's certificate with the latest end. For a role that needs none,
+    /// kept as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_no: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_expires: Option<NaiveDate>,
+    /// The person's certificates (a `PATCH` replaces the list).
+    #[serde(default)]
+    pub certificates: Vec<crate::certificate::Certificate>,
 }
 
 impl NewStaff {
-    /// A certificate number and its expiry come together.
+    /// A certificate number and its expiry come together; each listed certificate's period
+    /// runs forward, none twice.
     pub fn check(&self) -> Result<(), ErrorDetail> {
         if self.certificate_no.is_some() != self.certificate_expires.is_some() {
             return Err(invalid(
@@ -330,7 +369,58 @@ impl NewStaff {
                 "certificate_no and certificate_expires come together",
             ));
         }
-        Ok(())
+        crate::certificate::check_certificates(&self.certificates)
+    }
+
+    /// The first certificate field it gives (`certificates`, `certificate_no`,
+    /// `certificate_expires`), if any: a regulator's to write (R14 rests on them).
+    pub fn certificate_field(&self) -> Option<&'static str> {
+        if !self.certificates.is_empty() {
+            Some("certificates")
+        } else if self.certificate_no.is_some() {
+            Some("certificate_no")
+        } else if self.certificate_expires.is_some() {
+            Some("certificate_expires")
+        } else {
+            None
+        }
+    }
+
+    /// The record as stored: the one-certificate fields folded into the list (a certificate
+    /// of the role's kind; the one of the same number renewed), the list in its order, and
+    /// the one-certificate fields the role's certificate with the latest end.
+    pub fn normalized(mut self) -> Self {
+        use crate::certificate::{required_certificate, sorted, Certificate};
+        let Some(kind) = required_certificate(self.role) else {
+            self.certificates = sorted(self.certificates);
+            return self;
+        };
+        if let (Some(number), Some(valid_to)) =
+            (self.certificate_no.take(), self.certificate_expires.take())
+        {
+            match self
+                .certificates
+                .iter_mut()
+                .find(|c| c.kind == kind && c.number == number)
+            {
+                Some(same) => same.valid_to = valid_to,
+                None => self.certificates.push(Certificate {
+                    kind,
+                    number,
+                    valid_from: None,
+                    valid_to,
+                }),
+            }
+        }
+        self.certificates = sorted(self.certificates);
+        let latest = self
+            .certificates
+            .iter()
+            .filter(|c| c.kind == kind)
+            .max_by_key(|c| c.valid_to);
+        self.certificate_no = latest.map(|c| c.number.clone());
+        self.certificate_expires = latest.map(|c| c.valid_to);
+        self
     }
 }
 
@@ -345,6 +435,24 @@ pub struct NewVehicle {
     pub gps_device_id: Option<DeviceId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reader_device_id: Option<DeviceId>,
+    /// Its road transport permit (道路运输证) and the permit's last valid day: together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport_permit_no: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport_permit_expires: Option<NaiveDate>,
+}
+
+impl NewVehicle {
+    /// A permit number and its expiry come together.
+    pub fn check(&self) -> Result<(), ErrorDetail> {
+        if self.transport_permit_no.is_some() != self.transport_permit_expires.is_some() {
+            return Err(invalid(
+                "transport_permit_expires",
+                "transport_permit_no and transport_permit_expires come together",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What a geofence is for.

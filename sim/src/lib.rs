@@ -440,6 +440,8 @@ async fn enrol(
             enterprise_code: wire::id(&ent.code)?,
             gps_device_id: None,
             reader_device_id: None,
+            transport_permit_no: None,
+            transport_permit_expires: None,
         };
         api.create("/api/v1/vehicles", &vehicle).await?;
         let device = NewDevice {

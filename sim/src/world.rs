@@ -378,6 +378,7 @@ impl World {
                 address: id(&format!("郑州市{}号", 100 + i))?,
                 filling_licence_no: Some(id(&format!("豫充{:04}", i + 1))?),
                 filling_licence_expires: Some(expires),
+                filling_licence_valid_from: None,
                 gas_licence_no: Some(id(&format!("豫燃{:04}", i + 1))?),
                 gas_licence_expires: Some(later(700)),
                 media: vec![id(e.medium)?],
@@ -393,6 +394,7 @@ impl World {
             address: id("郑州市金水区")?,
             filling_licence_no: None,
             filling_licence_expires: None,
+            filling_licence_valid_from: None,
             gas_licence_no: None,
             gas_licence_expires: None,
             media: vec![id("LPG")?, id("N2O")?],
@@ -462,6 +464,7 @@ impl World {
                 } else {
                     None
                 },
+                licence_expires: None,
             });
         }
         api.create_all("/api/v1/customers", &records, 16).await?;
@@ -486,6 +489,7 @@ impl World {
                     role,
                     certificate_no: Some(id(&format!("TS{no}"))?),
                     certificate_expires: Some(expires),
+                    certificates: Vec::new(),
                 });
             }
         }
@@ -499,6 +503,8 @@ impl World {
                     enterprise_code: id(&self.enterprises[v.enterprise].code)?,
                     gps_device_id: None,
                     reader_device_id: None,
+                    transport_permit_no: None,
+                    transport_permit_expires: None,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

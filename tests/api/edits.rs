@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 /// A `PATCH` as `token` (the admin's when `None`) with `If-Match` when given: status, ETag,
 /// answer.
-async fn patch(
+pub(crate) async fn patch(
     app: &TestApp,
     path: &str,
     if_match: Option<&str>,
@@ -291,9 +291,14 @@ async fn a_patch_needs_the_version_read_and_of_two_at_once_exactly_one_wins() {
         "{staff}"
     );
     let (_, _, revisions) = get(&app, "/api/v1/staff/S1/revisions", None).await;
+    // The one-certificate field renews the certificate of that number in the list (issue 21
+    // item 3): the revision shows both.
     assert_eq!(
         revisions[0]["changes"],
-        json!({"certificate_expires": ["2030-01-01", "2032-01-01"]})
+        json!({"certificate_expires": ["2030-01-01", "2032-01-01"],
+               "certificates": [
+                   [{"kind": "filling_operator", "number": "TS-1", "valid_to": "2030-01-01"}],
+                   [{"kind": "filling_operator", "number": "TS-1", "valid_to": "2032-01-01"}]]})
     );
 }
 

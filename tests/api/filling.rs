@@ -70,6 +70,11 @@ async fn each_rule_refuses_the_cylinder_that_breaks_it_and_only_it() {
                 .0,
             201
         );
+        // Its own certified filler (R14 refuses a number the enterprise does not know).
+        let filler = json!({"staff_no": format!("{code}-S1"), "enterprise_code": code,
+            "name": "充装工", "role": "filler", "certificate_no": "TS-X",
+            "certificate_expires": "2030-01-01"});
+        assert_eq!(app.post_json("/api/v1/staff", &filler).await.0, 201);
         let key = app
             .new_device(code, json!({"kind": "controller", "station_code": st}))
             .await;
@@ -218,7 +223,9 @@ async fn each_rule_refuses_the_cylinder_that_breaks_it_and_only_it() {
         } else {
             ("R02", "R02")
         };
-        let (_, answer) = app.authorize(key, ask(cyl, st, "LPG")).await;
+        let mut question = ask(cyl, st, "LPG");
+        question["staff_no"] = json!(format!("{code}-S1"));
+        let (_, answer) = app.authorize(key, question).await;
         assert_eq!(rules(&answer), [rule], "{answer}");
     }
     // An unknown tag: R00 alone, recorded.

@@ -22,6 +22,7 @@ mod health;
 mod ingest;
 mod jt808;
 mod licence_pass;
+mod licences;
 mod lifecycle;
 mod live;
 mod malformed;

@@ -19,13 +19,14 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use shared::auth::{RecordStatus, Role};
+use shared::certificate::required_certificate;
 use shared::record::{
     editable, immutable, renews_licence, CustomerRecord, GeofenceRecord, RecordKind, StaffRecord,
     StationRecord, VehicleRecord, Writer,
 };
 use shared::registry::{
     parse, CylinderArchive, NewCustomer, NewEnterprise, NewGeofence, NewStaff, NewStation,
-    NewVehicle,
+    NewVehicle, StaffRole,
 };
 use shared::revision::{changes, etag, parse_if_match};
 use shared::{ErrorCode, ErrorDetail};
@@ -322,11 +323,34 @@ pub(super) fn merged(
             Edited::Customer(c)
         }
         RecordKind::Staff => {
+            let mut after = after;
+            // The stored one-certificate fields are the summary of the list: unless the
+            // writer names them, they do not come back as a certificate (a list replaced,
+            // a role changed), except for a role that needs no certificate, whose they are.
+            let named =
+                patch.contains_key("certificate_no") || patch.contains_key("certificate_expires");
+            let role_of = |v: &Value| v.get("role").cloned().map(parse::<StaffRole>);
+            let before_role = role_of(before).transpose()?;
+            let after_role = role_of(&after).transpose()?;
+            let derived =
+                before_role.and_then(required_certificate).is_some() || before_role != after_role;
+            if !named && derived {
+                if let Some(fields) = after.as_object_mut() {
+                    fields.remove("certificate_no");
+                    fields.remove("certificate_expires");
+                }
+            }
             let s: NewStaff = parse(after)?;
+            s.check()?;
+            let s = s.normalized();
             s.check()?;
             Edited::Staff(s)
         }
-        RecordKind::Vehicle => Edited::Vehicle(parse::<NewVehicle>(after)?),
+        RecordKind::Vehicle => {
+            let v: NewVehicle = parse(after)?;
+            v.check()?;
+            Edited::Vehicle(v)
+        }
         RecordKind::Cylinder => {
             let c: CylinderArchive = parse(after)?;
             c.check()?;
@@ -357,7 +381,7 @@ fn normalized(kind: RecordKind, body: &Value) -> Result<Value, ApiError> {
         RecordKind::Enterprise => json(&typed::<NewEnterprise>(kind, body)?),
         RecordKind::Station => json(&typed::<NewStation>(kind, body)?),
         RecordKind::Customer => json(&typed::<NewCustomer>(kind, body)?),
-        RecordKind::Staff => json(&typed::<NewStaff>(kind, body)?),
+        RecordKind::Staff => json(&typed::<NewStaff>(kind, body)?.normalized()),
         RecordKind::Vehicle => json(&typed::<NewVehicle>(kind, body)?),
         RecordKind::Cylinder => json(&typed::<CylinderArchive>(kind, body)?),
         RecordKind::Geofence => json(&typed::<NewGeofence>(kind, body)?),
@@ -449,8 +473,12 @@ pub(super) async fn apply(
         return Err(stale(version));
     }
     state.licence_wakeup.notify_one();
-    if matches!(kind, RecordKind::Enterprise | RecordKind::Station) {
-        // The gun's decision caches stations with their enterprise's licences.
+    if matches!(
+        kind,
+        RecordKind::Enterprise | RecordKind::Station | RecordKind::Staff
+    ) {
+        // The gun's decision caches stations with their enterprise's licences and its
+        // fillers' certificates (R14).
         state.stations.clear();
     }
     // Read back the record written (a staff number: of its enterprise).

@@ -27,6 +27,7 @@ use shared::filling::{
     AuthorizeRequest, AuthorizeResponse, FillingFlag, FillingResponse, FillingRule, NewFilling,
     RuleReason,
 };
+use shared::medium::Medium;
 use shared::place::SubjectKind;
 use shared::{ErrorCode, ErrorDetail};
 use std::time::Duration;
@@ -353,17 +354,33 @@ async fn gather_and_decide(
     } else {
         RecordStatus::Active
     };
+    let today = today_in_shanghai();
+    // R14: any of the filler's filling operator certificates valid today (the station row
+    // lists the enterprise's; an unknown number has none).
+    let filler_certified = station
+        .certified_staff
+        .iter()
+        .zip(station.certified_from.iter().zip(&station.certified_to))
+        .any(|(no, (from, to))| no == filler && *from <= today && today <= *to);
+    let licensed_media = station
+        .licensed_media
+        .iter()
+        .filter_map(|code| code.parse::<Medium>().ok())
+        .collect();
     let facts = Facts {
         now: Utc::now(),
-        today: today_in_shanghai(),
+        today,
         station_code: ask.station_code.clone(),
         gun_medium: ask.medium,
         enterprise: EnterpriseFacts {
             filling_licence_expires: station.filling_licence_expires,
+            filling_licence_valid_from: station.filling_licence_valid_from,
+            licensed_media,
             gas_licence_expires: station.gas_licence_expires,
             enterprise_status: station.enterprise_status,
             station_status: station.station_status,
             filler_status,
+            filler_certified,
         },
         cylinder: row.as_ref().map(cylinder_facts).transpose()?,
     };
@@ -471,7 +488,11 @@ fn facts_json(f: &Facts) -> serde_json::Value {
         "now": f.now, "today": f.today, "station_code": f.station_code,
         "gun_medium": f.gun_medium,
         "filling_licence_expires": f.enterprise.filling_licence_expires,
+        "filling_licence_valid_from": f.enterprise.filling_licence_valid_from,
+        "licensed_media": f.enterprise.licensed_media,
         "gas_licence_expires": f.enterprise.gas_licence_expires,
+        "filler_status": f.enterprise.filler_status,
+        "filler_certified": f.enterprise.filler_certified,
         "cylinder": cylinder,
     })
 }

@@ -413,6 +413,7 @@ pub async fn staff(
         &STAFF,
         |s: &NewStaff| {
             checker.may_manage(s.enterprise_code.as_str())?;
+            super::certified::certificates_by_regulator(&checker, s)?;
             s.check()?;
             let enterprise = s.enterprise_code.as_str().to_owned();
             Ok((format!("{enterprise}/{}", s.staff_no.as_str()), enterprise))
@@ -439,6 +440,7 @@ pub async fn vehicles(
         &VEHICLES,
         |v: &NewVehicle| {
             checker.may_manage(v.enterprise_code.as_str())?;
+            v.check()?;
             Ok((
                 v.plate.as_str().to_owned(),
                 v.enterprise_code.as_str().to_owned(),

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod auth;
 pub mod basemap;
 pub mod body;
+pub mod certified;
 pub mod cylinders;
 pub mod density;
 pub mod directories;

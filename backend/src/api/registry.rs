@@ -248,10 +248,16 @@ pub async fn create_staff(
     let record: NewStaff = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
     super::inactive::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
+    super::certified::certificates_by_regulator(&user, &record)?;
+    record.check()?;
+    // One certificate given the old way joins the list; the stored record is checked whole.
+    let record = record.normalized();
     record.check()?;
     store::registry::insert_staff(&state.pool, &record, &user.scope())
         .await
         .map_err(|e| write_error(e, "staff member", "staff_no"))?;
+    // The gun caches each station with its enterprise's fillers' certificates (R14).
+    state.stations.clear();
     Ok(created(record.staff_no.as_str()))
 }
 
@@ -265,6 +271,7 @@ pub async fn create_vehicle(
 ) -> Result<HttpResponse, ApiError> {
     let record: NewVehicle = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
+    record.check()?;
     super::inactive::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
     store::registry::insert_vehicle(&state.pool, &record, &user.scope())
         .await

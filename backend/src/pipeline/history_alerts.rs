@@ -9,6 +9,7 @@ use crate::store::alerts::NewAlert;
 use crate::store::custody::{NewRow, Unresolved};
 use chrono::Utc;
 use shared::alert::AlertKind;
+use shared::certificate::CertificateKind;
 use shared::cylinder::{Custody, ScanOp};
 use shared::events::BleSighting;
 use shared::history::HistoryOp;
@@ -16,6 +17,7 @@ use shared::ids::EnterpriseCode;
 use shared::live::{CylinderState, LiveMessage, SiteStock as SiteStockMessage};
 use shared::place::PlaceKind;
 use shared::place::SubjectKind;
+use shared::registry::StaffRole;
 use sqlx::PgConnection;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -302,7 +304,12 @@ async fn site_alerts(
                 });
             }
         }
-        if c.medium.is_controlled() && customer.licence_no.is_none() {
+        let licensed = history_alerts::consignee_licensed(
+            customer.licence_no.as_deref(),
+            customer.licence_expires,
+            row.occurred_at,
+        );
+        if c.medium.is_controlled() && !licensed {
             let kind = AlertKind::ControlledMediumUnlicensed;
             alerts.push(NewAlert {
                 kind,
@@ -317,7 +324,8 @@ async fn site_alerts(
                 evidence: serde_json::json!({
                     "cylinder_code": c.code, "medium": c.medium, "event_id": row.event_id,
                     "occurred_at": row.occurred_at, "vehicle_plate": row.vehicle_plate,
-                    "licence_no": null,
+                    "licence_no": customer.licence_no,
+                    "licence_expires": customer.licence_expires,
                 }),
                 sighting: format!("event:{}:{}:{}", row.event_id, kind.name(), c.code),
             });
@@ -326,7 +334,9 @@ async fn site_alerts(
     Ok(ended)
 }
 
-/// A staff member signing a scan or check without a valid certificate (or unregistered).
+/// A staff member signing a scan or check without a valid certificate of the kind their role
+/// needs (a driver's or escort's hazmat transport certificate on a delivery) on the day of
+/// the event, or unregistered.
 async fn staff_alerts(
     tx: &mut PgConnection,
     rows: &[NewRow],
@@ -356,11 +366,17 @@ async fn staff_alerts(
         // The number is the cylinder's enterprise's: another enterprise's "001" is not this one.
         let member = staff.get(&(row.cylinder_id, no.to_owned()));
         let valid = member.is_some_and(|m| {
-            history_alerts::certified(
-                m.certificate_no.as_deref(),
-                m.certificate_expires,
-                row.occurred_at,
-            )
+            let role =
+                serde_json::from_value::<StaffRole>(serde_json::Value::String(m.role.clone()));
+            let held: Vec<_> = m
+                .certificate_kinds
+                .iter()
+                .zip(m.certificate_from.iter().zip(&m.certificate_to))
+                .filter_map(|(kind, (from, to))| {
+                    CertificateKind::from_name(kind).map(|k| (k, *from, *to))
+                })
+                .collect();
+            role.is_ok_and(|role| history_alerts::certified(role, &held, row.occurred_at))
         });
         if valid {
             continue;

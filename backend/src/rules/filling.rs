@@ -4,7 +4,9 @@
 //! stale (events about the cylinder acknowledged and not yet applied: E02 alone).
 //!
 //! Boundaries (server time; calendar dates in Asia/Shanghai):
-//! - R01/R02: a licence is valid through its expiry date, expired the day after.
+//! - R01/R02: a licence is valid through its expiry date, expired the day after; a filling
+//!   licence with a first day is not valid before it.
+//! - R14: a filler's certificate likewise, from its first day (if any) through its last.
 //! - R04: due on its next-inspection date, overdue the day after. R05 likewise for the end of
 //!   design life.
 //! - R08: refused while less than 24 h have passed since the last filling ended; exactly 24 h
@@ -27,6 +29,10 @@ use shared::place::SubjectKind;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnterpriseFacts {
     pub filling_licence_expires: Option<NaiveDate>,
+    /// The filling licence's first valid day, if it names one.
+    pub filling_licence_valid_from: Option<NaiveDate>,
+    /// The media the filling licence covers (R15).
+    pub licensed_media: Vec<Medium>,
     pub gas_licence_expires: Option<NaiveDate>,
     /// The enterprise's status: only an active one fills (R13).
     pub enterprise_status: RecordStatus,
@@ -35,6 +41,9 @@ pub struct EnterpriseFacts {
     /// The filler's (the question's `staff_no` in the station's enterprise): only an active
     /// one fills (R13). A number the registry does not know counts as active here.
     pub filler_status: RecordStatus,
+    /// The filler holds a filling operator certificate valid today (R14). A number the
+    /// registry does not know holds none.
+    pub filler_certified: bool,
 }
 
 /// What is known about the cylinder at the gun.
@@ -113,7 +122,11 @@ pub fn decide(facts: &Facts) -> Vec<Reason> {
     }
     let mut out = Vec::new();
     let expired = |expires: Option<NaiveDate>| expires.is_none_or(|d| facts.today > d);
-    if expired(facts.enterprise.filling_licence_expires) {
+    let not_yet = facts
+        .enterprise
+        .filling_licence_valid_from
+        .is_some_and(|from| facts.today < from);
+    if expired(facts.enterprise.filling_licence_expires) || not_yet {
         out.push(reason(FillingRule::R01, "燃气气瓶充装许可证过期或缺失"));
     }
     if expired(facts.enterprise.gas_licence_expires) {
@@ -194,6 +207,18 @@ pub fn decide(facts: &Facts) -> Vec<Reason> {
         out.push(reason(
             FillingRule::R13,
             format!("{}，不得充装", halted.join("，")),
+        ));
+    }
+    if !facts.enterprise.filler_certified {
+        out.push(reason(
+            FillingRule::R14,
+            "充装人员无有效的充装作业人员证，不得充装",
+        ));
+    }
+    if !facts.enterprise.licensed_media.contains(&c.medium) {
+        out.push(reason(
+            FillingRule::R15,
+            format!("气瓶介质（{}）不在充装许可范围内", c.medium.name_zh()),
         ));
     }
     if c.recalled {
@@ -310,10 +335,13 @@ mod tests {
             gun_medium: Medium::Lpg,
             enterprise: EnterpriseFacts {
                 filling_licence_expires: Some(day("2030-01-01")),
+                filling_licence_valid_from: None,
+                licensed_media: vec![Medium::Lpg, Medium::Dme],
                 gas_licence_expires: Some(day("2030-01-01")),
                 enterprise_status: RecordStatus::Active,
                 station_status: RecordStatus::Active,
                 filler_status: RecordStatus::Active,
+                filler_certified: true,
             },
             cylinder: Some(CylinderFacts {
                 medium: Medium::Lpg,
@@ -395,6 +423,25 @@ mod tests {
         assert_eq!(rules(&f), Vec::<&str>::new());
     }
 
+    /// R01 refuses before the licence's first day and after its last; on each, allowed.
+    /// R14: a filler without a valid certificate; R15: a medium the licence does not cover.
+    #[test]
+    fn licence_period_certificate_and_media() {
+        let mut f = good();
+        f.enterprise.filling_licence_valid_from = Some(f.today + Duration::days(1));
+        assert_eq!(rules(&f), ["R01"]);
+        f.enterprise.filling_licence_valid_from = Some(f.today);
+        f.enterprise.filling_licence_expires = Some(f.today);
+        assert_eq!(rules(&f), Vec::<&str>::new());
+        f.enterprise.filler_certified = false;
+        assert_eq!(rules(&f), ["R14"]);
+        f.enterprise.filler_certified = true;
+        f.enterprise.licensed_media = vec![Medium::Dme];
+        let reasons = decide(&f);
+        assert_eq!(rules(&f), ["R15"]);
+        assert!(reasons[0].message.contains("液化石油气"), "{reasons:?}");
+    }
+
     #[test]
     fn boundaries() {
         let mut f = good();
@@ -427,8 +474,12 @@ mod tests {
         let today = f.today.num_days_from_ce();
         let now = f.now.timestamp();
         let mut out = Vec::new();
+        let started = f
+            .enterprise
+            .filling_licence_valid_from
+            .is_none_or(|d| today >= d.num_days_from_ce());
         match f.enterprise.filling_licence_expires {
-            Some(d) if today <= d.num_days_from_ce() => {}
+            Some(d) if today <= d.num_days_from_ce() && started => {}
             _ => out.push("R01"),
         }
         match f.enterprise.gas_licence_expires {
@@ -480,6 +531,12 @@ mod tests {
         {
             out.push("R13");
         }
+        if !f.enterprise.filler_certified {
+            out.push("R14");
+        }
+        if !f.enterprise.licensed_media.contains(&c.medium) {
+            out.push("R15");
+        }
         out
     }
 
@@ -495,7 +552,7 @@ mod tests {
         };
         let days = |rng: &mut StdRng| rng.random_range(-3..=3_i64);
         let mut disagreements = 0;
-        let mut refused = [0_u32; 14];
+        let mut refused = [0_u32; 16];
         for _ in 0..100_000 {
             let mut f = base.clone();
             f.gun_medium = if rng.random_bool(0.9) {
@@ -506,7 +563,15 @@ mod tests {
             let date = |rng: &mut StdRng, f: &Facts| f.today + Duration::days(days(rng));
             f.enterprise.filling_licence_expires =
                 rng.random_bool(0.97).then(|| date(&mut rng, &f));
+            f.enterprise.filling_licence_valid_from =
+                rng.random_bool(0.2).then(|| date(&mut rng, &f));
             f.enterprise.gas_licence_expires = rng.random_bool(0.97).then(|| date(&mut rng, &f));
+            f.enterprise.filler_certified = rng.random_bool(0.95);
+            f.enterprise.licensed_media = if rng.random_bool(0.95) {
+                vec![Medium::Lpg, Medium::N2o]
+            } else {
+                vec![Medium::Dme]
+            };
             let status = |rng: &mut StdRng| match rng.random_range(0..40) {
                 0 => RecordStatus::Suspended,
                 1 => RecordStatus::Closed,

@@ -6,8 +6,10 @@
 use crate::rules::compliance::to_beijing;
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::alert::AlertKind;
+use shared::certificate::{required_certificate, CertificateKind};
 use shared::cylinder::ScanOp;
 use shared::history::HistoryOp;
+use shared::registry::StaffRole;
 
 /// The limits of these alerts, from the settings.
 #[derive(Debug, Clone, Copy)]
@@ -75,15 +77,31 @@ pub fn derive(seen: &Seen, cylinder: &Standing) -> Vec<AlertKind> {
     kinds
 }
 
-/// Whether a staff member's certificate is valid on the day of `at` (Beijing time): one is
-/// registered and it has not expired (valid through its expiry date, as licences are).
+/// Whether a staff member may do the work of `role` on the day of `at` (Beijing time): the
+/// role needs no certificate (`shared::certificate::required_certificate`), or one of its kind
+/// is `held` (kind, first day, last day) and valid that day (through its last day, as
+/// licences are).
 pub fn certified(
-    certificate_no: Option<&str>,
+    role: StaffRole,
+    held: &[(CertificateKind, NaiveDate, NaiveDate)],
+    at: DateTime<Utc>,
+) -> bool {
+    let day = to_beijing(at).date_naive();
+    required_certificate(role).is_none_or(|needed| {
+        held.iter()
+            .any(|(kind, from, to)| *kind == needed && *from <= day && day <= *to)
+    })
+}
+
+/// Whether a consignee may receive a controlled medium on the day of `at` (Beijing time): it
+/// holds a licence, not expired that day (valid through its last day; none recorded: no end).
+pub fn consignee_licensed(
+    licence_no: Option<&str>,
     expires: Option<NaiveDate>,
     at: DateTime<Utc>,
 ) -> bool {
     let day = to_beijing(at).date_naive();
-    certificate_no.is_some_and(|n| !n.trim().is_empty()) && expires.is_some_and(|e| day <= e)
+    licence_no.is_some_and(|n| !n.trim().is_empty()) && expires.is_none_or(|e| day <= e)
 }
 
 /// Whether a handover at `distance_m` from the customer's registered place is off site.
@@ -108,27 +126,48 @@ mod tests {
     #[test]
     fn certificates_and_handovers() {
         let on = |s| at(s);
-        let expires = Some(date("2026-11-30"));
+        let hazmat = [(
+            CertificateKind::HazmatTransport,
+            date("2026-11-02"),
+            date("2026-11-30"),
+        )];
+        let driver = StaffRole::Driver;
+        assert!(certified(driver, &hazmat, on("2026-11-30T23:59:00+08:00")));
+        assert!(certified(driver, &hazmat, on("2026-11-02T00:00:00+08:00")));
+        assert!(!certified(driver, &hazmat, on("2026-12-01T00:00:00+08:00")));
+        assert!(!certified(driver, &hazmat, on("2026-11-01T23:59:00+08:00")));
+        assert!(!certified(driver, &[], on("2026-11-10T00:00:00+08:00")));
+        // A filler's certificate is not a driver's; a role that needs none needs none.
+        assert!(!certified(
+            StaffRole::Filler,
+            &hazmat,
+            on("2026-11-10T00:00:00+08:00")
+        ));
         assert!(certified(
-            Some("TS-1"),
-            expires,
+            StaffRole::Warehouse,
+            &[],
+            on("2026-11-10T00:00:00+08:00")
+        ));
+        let through = Some(date("2026-11-30"));
+        assert!(consignee_licensed(
+            Some("N-1"),
+            through,
             on("2026-11-30T23:59:00+08:00")
         ));
-        assert!(!certified(
-            Some("TS-1"),
-            expires,
+        assert!(!consignee_licensed(
+            Some("N-1"),
+            through,
             on("2026-12-01T00:00:00+08:00")
         ));
-        assert!(!certified(None, expires, on("2026-11-01T00:00:00+08:00")));
-        assert!(!certified(
-            Some(" "),
-            expires,
-            on("2026-11-01T00:00:00+08:00")
-        ));
-        assert!(!certified(
-            Some("TS-1"),
+        assert!(consignee_licensed(
+            Some("N-1"),
             None,
-            on("2026-11-01T00:00:00+08:00")
+            on("2026-12-01T00:00:00+08:00")
+        ));
+        assert!(!consignee_licensed(
+            None,
+            None,
+            on("2026-12-01T00:00:00+08:00")
         ));
         assert!(!off_site(200.0, 200.0));
         assert!(off_site(200.1, 200.0));

@@ -678,8 +678,9 @@ pub struct SiteStock {
     pub lat: f64,
     pub full_stock_limit: i32,
     pub full: i64,
-    /// A customer's licence for controlled media.
+    /// A customer's licence for controlled media, and its last valid day.
     pub licence_no: Option<String>,
+    pub licence_expires: Option<chrono::NaiveDate>,
 }
 
 /// Full cylinders now at these stations (in stock full) and customers (at the customer).
@@ -694,13 +695,14 @@ pub async fn site_stock(
                 ST_X(s.location) AS lon, ST_Y(s.location) AS lat, s.full_stock_limit, \
                 (SELECT count(*) FROM cylinder_state cs WHERE cs.place_kind = 'station' \
                    AND cs.place_code = s.code AND cs.custody = 'in_stock_full') AS full, \
-                NULL::text AS licence_no \
+                NULL::text AS licence_no, NULL::date AS licence_expires \
          FROM stations s JOIN enterprises e ON e.code = s.enterprise_code WHERE s.code = ANY($1) \
          UNION ALL \
          SELECT 'customer', c.code, c.name, c.enterprise_code, c.district_code, \
                 ST_X(c.location), ST_Y(c.location), c.full_stock_limit, \
                 (SELECT count(*) FROM cylinder_state cs WHERE cs.place_kind = 'customer' \
-                   AND cs.place_code = c.code AND cs.custody = 'at_customer'), c.licence_no \
+                   AND cs.place_code = c.code AND cs.custody = 'at_customer'), c.licence_no, \
+                c.licence_expires \
          FROM customers c WHERE c.code = ANY($2)",
     )
     .bind(stations)
@@ -710,7 +712,7 @@ pub async fn site_stock(
     .context("counting sites' full cylinders")
 }
 
-/// A staff member's certificate, for the operations they sign.
+/// A staff member's role and certificates, for the operations they sign.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StaffCertificate {
     /// The cylinder whose row named the number (its enterprise is the member's).
@@ -721,6 +723,12 @@ pub struct StaffCertificate {
     pub district_code: Option<DistrictCode>,
     pub certificate_no: Option<String>,
     pub certificate_expires: Option<chrono::NaiveDate>,
+    pub role: String,
+    /// The member's certificates as three columns: kind, first day (`0001-01-01` when it
+    /// names none), last day.
+    pub certificate_kinds: Vec<String>,
+    pub certificate_from: Vec<chrono::NaiveDate>,
+    pub certificate_to: Vec<chrono::NaiveDate>,
 }
 
 /// The certificates of these staff members, each named by a cylinder whose row they signed
@@ -736,7 +744,16 @@ pub async fn staff(
     let (ids, nos): (Vec<i64>, Vec<&str>) = signed.iter().copied().unzip();
     sqlx::query_as(
         "SELECT k.cylinder_id, s.staff_no, s.name, s.enterprise_code, e.district_code, \
-                s.certificate_no, s.certificate_expires \
+                s.certificate_no, s.certificate_expires, s.role, \
+                ARRAY(SELECT t.kind FROM staff_certificates t WHERE t.enterprise_code = \
+                      s.enterprise_code AND t.staff_no = s.staff_no ORDER BY t.kind, t.number) \
+                    AS certificate_kinds, \
+                ARRAY(SELECT coalesce(t.valid_from, DATE '0001-01-01') FROM staff_certificates t \
+                      WHERE t.enterprise_code = s.enterprise_code AND t.staff_no = s.staff_no \
+                      ORDER BY t.kind, t.number) AS certificate_from, \
+                ARRAY(SELECT t.valid_to FROM staff_certificates t WHERE t.enterprise_code = \
+                      s.enterprise_code AND t.staff_no = s.staff_no ORDER BY t.kind, t.number) \
+                    AS certificate_to \
          FROM unnest($1::bigint[], $2::text[]) AS k(cylinder_id, staff_no) \
          JOIN cylinders c ON c.id = k.cylinder_id \
          JOIN staff s ON s.enterprise_code = c.owner_enterprise_code AND s.staff_no = k.staff_no \

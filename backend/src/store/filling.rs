@@ -17,6 +17,9 @@ use uuid::Uuid;
 pub struct StationRow {
     pub enterprise_code: EnterpriseCode,
     pub filling_licence_expires: Option<NaiveDate>,
+    /// The filling licence's first day (R01) and the media it covers (R15).
+    pub filling_licence_valid_from: Option<NaiveDate>,
+    pub licensed_media: Vec<String>,
     pub gas_licence_expires: Option<NaiveDate>,
     /// The enterprise's and the station's status (R13).
     pub enterprise_status: shared::auth::RecordStatus,
@@ -25,6 +28,12 @@ pub struct StationRow {
     /// and cached with the station, so the gun asks nothing more per question.
     pub suspended_staff: Vec<String>,
     pub closed_staff: Vec<String>,
+    /// The enterprise's filling operator certificates (R14), as three columns: whose, first
+    /// day (`0001-01-01` when it has none) and last day. Judged against the day of the
+    /// question, so a cached row is right across midnight; a number not here has none.
+    pub certified_staff: Vec<String>,
+    pub certified_from: Vec<NaiveDate>,
+    pub certified_to: Vec<NaiveDate>,
     pub name: String,
     pub district_code: DistrictCode,
     pub lon: f64,
@@ -34,12 +43,22 @@ pub struct StationRow {
 /// A station and its enterprise's licences.
 pub async fn station(pool: &PgPool, code: &str) -> anyhow::Result<Option<StationRow>> {
     sqlx::query_as(
-        "SELECT s.enterprise_code, e.filling_licence_expires, e.gas_licence_expires, \
+        "SELECT s.enterprise_code, e.filling_licence_expires, e.filling_licence_valid_from, \
+                e.media AS licensed_media, e.gas_licence_expires, \
                 e.status AS enterprise_status, s.status AS station_status, \
                 ARRAY(SELECT t.staff_no FROM staff t WHERE t.enterprise_code = s.enterprise_code \
                       AND t.status = 'suspended') AS suspended_staff, \
                 ARRAY(SELECT t.staff_no FROM staff t WHERE t.enterprise_code = s.enterprise_code \
-                      AND t.status = 'closed') AS closed_staff, s.name, \
+                      AND t.status = 'closed') AS closed_staff, \
+                ARRAY(SELECT c.staff_no FROM staff_certificates c \
+                      WHERE c.enterprise_code = s.enterprise_code AND c.kind = 'filling_operator' \
+                      ORDER BY c.staff_no, c.number) AS certified_staff, \
+                ARRAY(SELECT coalesce(c.valid_from, DATE '0001-01-01') FROM staff_certificates c \
+                      WHERE c.enterprise_code = s.enterprise_code AND c.kind = 'filling_operator' \
+                      ORDER BY c.staff_no, c.number) AS certified_from, \
+                ARRAY(SELECT c.valid_to FROM staff_certificates c \
+                      WHERE c.enterprise_code = s.enterprise_code AND c.kind = 'filling_operator' \
+                      ORDER BY c.staff_no, c.number) AS certified_to, s.name, \
                 coalesce(s.district_code, e.district_code) AS district_code, \
                 ST_X(s.location) AS lon, ST_Y(s.location) AS lat \
          FROM stations s JOIN enterprises e ON e.code = s.enterprise_code WHERE s.code = $1",

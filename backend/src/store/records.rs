@@ -34,6 +34,7 @@ fn select(kind: RecordKind) -> &'static str {
              'district_code', t.district_code, 'address', t.address, \
              'filling_licence_no', t.filling_licence_no, \
              'filling_licence_expires', t.filling_licence_expires, \
+             'filling_licence_valid_from', t.filling_licence_valid_from, \
              'gas_licence_no', t.gas_licence_no, 'gas_licence_expires', t.gas_licence_expires, \
              'media', t.media), t.version, t.status, t.code, t.code \
              FROM enterprises t JOIN enterprises x ON x.code = t.code WHERE t.code = $1"
@@ -51,19 +52,27 @@ fn select(kind: RecordKind) -> &'static str {
              'name', t.name, 'kind', t.kind, 'phone', t.phone, 'address', t.address, \
              'location', json_build_object('lon', ST_X(t.location), 'lat', ST_Y(t.location)), \
              'district_code', t.district_code, 'full_stock_limit', t.full_stock_limit, \
-             'licence_no', t.licence_no), t.version, t.status, t.enterprise_code, t.code \
+             'licence_no', t.licence_no, 'licence_expires', t.licence_expires), \
+             t.version, t.status, t.enterprise_code, t.code \
              FROM customers t JOIN enterprises x ON x.code = t.enterprise_code WHERE t.code = $1"
         }
         RecordKind::Staff => {
             "SELECT json_build_object('staff_no', t.staff_no, 'enterprise_code', t.enterprise_code, \
              'name', t.name, 'role', t.role, 'certificate_no', t.certificate_no, \
-             'certificate_expires', t.certificate_expires), t.version, t.status, \
+             'certificate_expires', t.certificate_expires, \
+             'certificates', coalesce((SELECT json_agg(json_build_object('kind', c.kind, \
+                 'number', c.number, 'valid_from', c.valid_from, 'valid_to', c.valid_to) \
+                 ORDER BY c.kind, c.valid_to, c.number COLLATE \"C\") FROM staff_certificates c \
+                 WHERE c.enterprise_code = t.enterprise_code AND c.staff_no = t.staff_no), \
+                 '[]'::json)), t.version, t.status, \
              t.enterprise_code, t.enterprise_code || '/' || t.staff_no \
              FROM staff t JOIN enterprises x ON x.code = t.enterprise_code WHERE t.staff_no = $1"
         }
         RecordKind::Vehicle => {
             "SELECT json_build_object('plate', t.plate, 'enterprise_code', t.enterprise_code, \
-             'gps_device_id', t.gps_device_id, 'reader_device_id', t.reader_device_id), \
+             'gps_device_id', t.gps_device_id, 'reader_device_id', t.reader_device_id, \
+             'transport_permit_no', t.transport_permit_no, \
+             'transport_permit_expires', t.transport_permit_expires), \
              t.version, t.status, t.enterprise_code, t.plate \
              FROM vehicles t JOIN enterprises x ON x.code = t.enterprise_code WHERE t.plate = $1"
         }
@@ -178,7 +187,7 @@ async fn update(
                 "UPDATE enterprises SET name = $3, credit_code = $4, district_code = $5, \
                  address = $6, filling_licence_no = $7, filling_licence_expires = $8, \
                  gas_licence_no = $9, gas_licence_expires = $10, media = $11, \
-                 version = version + 1 WHERE code = $1 AND version = $2 RETURNING version",
+                 filling_licence_valid_from = $12, version = version + 1 WHERE code = $1 AND version = $2 RETURNING version",
             )
             .bind(e.code.as_str())
             .bind(version)
@@ -191,6 +200,7 @@ async fn update(
             .bind(text(&e.gas_licence_no))
             .bind(e.gas_licence_expires)
             .bind(&media)
+            .bind(e.filling_licence_valid_from)
             .fetch_optional(conn)
             .await?
         }
@@ -213,7 +223,8 @@ async fn update(
             sqlx::query_scalar(
                 "UPDATE customers SET name = $3, kind = $4, phone = $5, address = $6, \
                  location = ST_SetSRID(ST_MakePoint($7, $8), 4326), district_code = $9, \
-                 full_stock_limit = $10, licence_no = $11, version = version + 1 \
+                 full_stock_limit = $10, licence_no = $11, licence_expires = $12, \
+                 version = version + 1 \
                  WHERE code = $1 AND version = $2 RETURNING version",
             )
             .bind(c.code.as_str())
@@ -227,11 +238,12 @@ async fn update(
             .bind(c.district_code.as_str())
             .bind(i64::from(c.full_stock_limit))
             .bind(text(&c.licence_no))
+            .bind(c.licence_expires)
             .fetch_optional(conn)
             .await?
         }
         Edited::Staff(s) => {
-            sqlx::query_scalar(
+            let updated: Option<i64> = sqlx::query_scalar(
                 "UPDATE staff SET name = $4, role = $5, certificate_no = $6, \
                  certificate_expires = $7, version = version + 1 \
                  WHERE enterprise_code = $1 AND staff_no = $2 AND version = $3 RETURNING version",
@@ -243,18 +255,48 @@ async fn update(
             .bind(name_of(&s.role))
             .bind(text(&s.certificate_no))
             .bind(s.certificate_expires)
-            .fetch_optional(conn)
-            .await?
+            .fetch_optional(&mut *conn)
+            .await?;
+            if updated.is_some() {
+                // The list is replaced whole (in the edit's transaction).
+                let c = super::registry::CertificateColumns::of(&s.certificates);
+                sqlx::query(
+                    "DELETE FROM staff_certificates WHERE enterprise_code = $1 AND staff_no = $2",
+                )
+                .bind(s.enterprise_code.as_str())
+                .bind(s.staff_no.as_str())
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO staff_certificates (enterprise_code, staff_no, kind, number, \
+                     valid_from, valid_to) \
+                     SELECT $1, $2, k.kind, k.number, k.valid_from, k.valid_to \
+                     FROM unnest($3::text[], $4::text[], $5::date[], $6::date[]) \
+                          AS k(kind, number, valid_from, valid_to)",
+                )
+                .bind(s.enterprise_code.as_str())
+                .bind(s.staff_no.as_str())
+                .bind(&c.kinds)
+                .bind(&c.numbers)
+                .bind(&c.valid_from)
+                .bind(&c.valid_to)
+                .execute(&mut *conn)
+                .await?;
+            }
+            updated
         }
         Edited::Vehicle(v) => {
             sqlx::query_scalar(
                 "UPDATE vehicles SET gps_device_id = $3, reader_device_id = $4, \
+                 transport_permit_no = $5, transport_permit_expires = $6, \
                  version = version + 1 WHERE plate = $1 AND version = $2 RETURNING version",
             )
             .bind(v.plate.as_str())
             .bind(version)
             .bind(v.gps_device_id.as_ref().map(|d| d.as_str()))
             .bind(v.reader_device_id.as_ref().map(|d| d.as_str()))
+            .bind(text(&v.transport_permit_no))
+            .bind(v.transport_permit_expires)
             .fetch_optional(conn)
             .await?
         }

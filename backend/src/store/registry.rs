@@ -48,8 +48,8 @@ pub async fn insert_enterprise(pool: &PgPool, e: &NewEnterprise) -> Result<(), W
     let media: Vec<&str> = e.media.iter().map(|m| m.code()).collect();
     sqlx::query(
         "INSERT INTO enterprises (code, name, credit_code, district_code, address, \
-         filling_licence_no, filling_licence_expires, gas_licence_no, gas_licence_expires, media) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         filling_licence_no, filling_licence_expires, gas_licence_no, gas_licence_expires, media, \
+         filling_licence_valid_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(e.code.as_str())
     .bind(e.name.as_str())
@@ -61,6 +61,7 @@ pub async fn insert_enterprise(pool: &PgPool, e: &NewEnterprise) -> Result<(), W
     .bind(text(&e.gas_licence_no))
     .bind(e.gas_licence_expires)
     .bind(&media)
+    .bind(e.filling_licence_valid_from)
     .execute(pool)
     .await?;
     Ok(())
@@ -75,6 +76,7 @@ struct EnterpriseRow {
     address: String,
     filling_licence_no: Option<String>,
     filling_licence_expires: Option<chrono::NaiveDate>,
+    filling_licence_valid_from: Option<chrono::NaiveDate>,
     gas_licence_no: Option<String>,
     gas_licence_expires: Option<chrono::NaiveDate>,
     media: Vec<String>,
@@ -90,7 +92,8 @@ pub async fn enterprise(
 ) -> anyhow::Result<Option<EnterpriseView>> {
     let row: Option<EnterpriseRow> = sqlx::query_as(
         "SELECT code, name, credit_code, district_code, address, filling_licence_no, \
-         filling_licence_expires, gas_licence_no, gas_licence_expires, media, version, status \
+         filling_licence_expires, filling_licence_valid_from, gas_licence_no, \
+         gas_licence_expires, media, version, status \
          FROM enterprises WHERE code = $1 \
          AND ($2::text IS NULL OR code = $2) AND ($3::text IS NULL OR district_code = $3)",
     )
@@ -121,6 +124,7 @@ pub async fn enterprise(
         "district_code": row.district_code, "address": row.address,
         "filling_licence_no": row.filling_licence_no,
         "filling_licence_expires": row.filling_licence_expires,
+        "filling_licence_valid_from": row.filling_licence_valid_from,
         "gas_licence_no": row.gas_licence_no, "gas_licence_expires": row.gas_licence_expires,
         "media": row.media,
     });
@@ -182,9 +186,9 @@ pub async fn insert_customer(
 ) -> Result<(), WriteError> {
     let done = sqlx::query(&format!(
         "INSERT INTO customers (code, enterprise_code, name, kind, phone, address, location, \
-         district_code, full_stock_limit, licence_no) \
-         SELECT $1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10, $11 \
-         WHERE {}",
+         district_code, full_stock_limit, licence_no, licence_expires) \
+         SELECT $1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326), $9, $10, $11, \
+                $14 WHERE {}",
         in_scope("$2", 12, 13)
     ))
     .bind(c.code.as_str())
@@ -200,20 +204,31 @@ pub async fn insert_customer(
     .bind(text(&c.licence_no))
     .bind(scope.enterprise())
     .bind(scope.district())
+    .bind(c.licence_expires)
     .execute(pool)
     .await?;
     out_of_scope(done.rows_affected(), "customers")
 }
 
-/// Registers a staff member.
+/// Registers a staff member with its certificates (as `NewStaff::normalized` stores them), in
+/// one statement.
 pub async fn insert_staff(
     pool: impl sqlx::PgExecutor<'_>,
     s: &NewStaff,
     scope: &Scope,
 ) -> Result<(), WriteError> {
-    let done = sqlx::query(&format!(
-        "INSERT INTO staff (staff_no, enterprise_code, name, role, certificate_no, \
-         certificate_expires) SELECT $1, $2, $3, $4, $5, $6 WHERE {}",
+    let s = &s.clone().normalized();
+    let c = CertificateColumns::of(&s.certificates);
+    let inserted: i64 = sqlx::query_scalar(&format!(
+        "WITH s AS (INSERT INTO staff (staff_no, enterprise_code, name, role, certificate_no, \
+         certificate_expires) SELECT $1, $2, $3, $4, $5, $6 WHERE {} \
+         RETURNING enterprise_code, staff_no), \
+         c AS (INSERT INTO staff_certificates (enterprise_code, staff_no, kind, number, \
+               valid_from, valid_to) \
+               SELECT s.enterprise_code, s.staff_no, k.kind, k.number, k.valid_from, k.valid_to \
+               FROM s CROSS JOIN unnest($9::text[], $10::text[], $11::date[], $12::date[]) \
+                    AS k(kind, number, valid_from, valid_to)) \
+         SELECT count(*) FROM s",
         in_scope("$2", 7, 8)
     ))
     .bind(s.staff_no.as_str())
@@ -224,9 +239,32 @@ pub async fn insert_staff(
     .bind(s.certificate_expires)
     .bind(scope.enterprise())
     .bind(scope.district())
-    .execute(pool)
+    .bind(&c.kinds)
+    .bind(&c.numbers)
+    .bind(&c.valid_from)
+    .bind(&c.valid_to)
+    .fetch_one(pool)
     .await?;
-    out_of_scope(done.rows_affected(), "staff")
+    out_of_scope(u64::try_from(inserted).unwrap_or(0), "staff")
+}
+
+/// A certificate list as the columns `unnest` takes.
+pub(crate) struct CertificateColumns<'a> {
+    pub kinds: Vec<&'static str>,
+    pub numbers: Vec<&'a str>,
+    pub valid_from: Vec<Option<chrono::NaiveDate>>,
+    pub valid_to: Vec<chrono::NaiveDate>,
+}
+
+impl<'a> CertificateColumns<'a> {
+    pub(crate) fn of(list: &'a [shared::certificate::Certificate]) -> Self {
+        Self {
+            kinds: list.iter().map(|c| c.kind.name()).collect(),
+            numbers: list.iter().map(|c| c.number.as_str()).collect(),
+            valid_from: list.iter().map(|c| c.valid_from).collect(),
+            valid_to: list.iter().map(|c| c.valid_to).collect(),
+        }
+    }
 }
 
 /// Registers a vehicle.
@@ -236,8 +274,9 @@ pub async fn insert_vehicle(
     scope: &Scope,
 ) -> Result<(), WriteError> {
     let done = sqlx::query(&format!(
-        "INSERT INTO vehicles (plate, enterprise_code, gps_device_id, reader_device_id) \
-         SELECT $1, $2, $3, $4 WHERE {}",
+        "INSERT INTO vehicles (plate, enterprise_code, gps_device_id, reader_device_id, \
+         transport_permit_no, transport_permit_expires) \
+         SELECT $1, $2, $3, $4, $7, $8 WHERE {}",
         in_scope("$2", 5, 6)
     ))
     .bind(v.plate.as_str())
@@ -246,6 +285,8 @@ pub async fn insert_vehicle(
     .bind(v.reader_device_id.as_ref().map(|d| d.as_str()))
     .bind(scope.enterprise())
     .bind(scope.district())
+    .bind(text(&v.transport_permit_no))
+    .bind(v.transport_permit_expires)
     .execute(pool)
     .await?;
     out_of_scope(done.rows_affected(), "vehicles")

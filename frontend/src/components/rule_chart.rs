@@ -85,9 +85,11 @@ mod tests {
         assert_eq!(rows[0], ("R00".to_owned(), 0));
         assert_eq!(rows[10], ("R10".to_owned(), 3));
         assert_eq!(rows[13], ("R13".to_owned(), 0));
-        assert_eq!(rows[14], ("R16".to_owned(), 0));
-        assert_eq!(rows[15], ("E01".to_owned(), 0));
-        assert_eq!(rows[16], ("E02".to_owned(), 0));
-        assert_eq!(rows[17], ("X42".to_owned(), 1));
+        assert_eq!(rows[14], ("R14".to_owned(), 0));
+        assert_eq!(rows[15], ("R15".to_owned(), 0));
+        assert_eq!(rows[16], ("R16".to_owned(), 0));
+        assert_eq!(rows[17], ("E01".to_owned(), 0));
+        assert_eq!(rows[18], ("E02".to_owned(), 0));
+        assert_eq!(rows[19], ("X42".to_owned(), 1));
     }
 }
