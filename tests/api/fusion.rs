@@ -504,7 +504,7 @@ async fn off_site_handovers_and_uncertified_staff_raise_alerts() {
             &staff["evidence"]["registered"]
         ),
         (
-            &json!({"type": "staff", "id": "S2"}),
+            &json!({"type": "staff", "id": "ENT1/S2"}),
             &json!("王司机"),
             &json!(true)
         )

@@ -483,7 +483,7 @@ async fn a_driver_without_a_valid_hazmat_certificate_delivering_raises_staff_unc
         app.get_json("/api/v1/cylinders/DL0").await.1["custody"] == "at_customer"
     })
     .await;
-    assert_eq!(uncertified().await, ["D-FILL", "D-OLD"]);
+    assert_eq!(uncertified().await, ["ENT1/D-FILL", "ENT1/D-OLD"]);
 }
 
 /// Vehicle permits and consignee licences are the regulators': an enterprise admin writing

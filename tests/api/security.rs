@@ -392,7 +392,7 @@ async fn staff_numbers_belong_to_their_enterprise() {
         let (_, page) = app.get_json("/api/v1/alerts?kind=staff_uncertified").await;
         page["items"].as_array().is_some_and(|i| {
             i.iter()
-                .any(|a| a["subject"]["id"] == "001" && a["enterprise_code"] == "ENT2")
+                .any(|a| a["subject"]["id"] == "ENT2/001" && a["enterprise_code"] == "ENT2")
         })
     })
     .await;
@@ -442,4 +442,76 @@ async fn a_flood_of_refused_requests_is_counted_not_written_row_by_row() {
     .await
     .unwrap();
     assert_eq!(summary["window_s"], 2, "{summary}");
+}
+
+/// Two enterprises' uncertified staff members with the same number: two `staff_uncertified`
+/// alerts, each its own enterprise's (the subject names the enterprise) — one open alert
+/// shared by both would have shown one enterprise the other's evidence.
+#[tokio::test]
+async fn the_same_staff_number_in_two_enterprises_raises_two_alerts_each_its_own() {
+    let app = spawn_app().await;
+    app.seed_registry().await;
+    let mut ent2 = enterprise("ENT2");
+    ent2["district_code"] = json!("410102");
+    assert_eq!(app.post_json("/api/v1/enterprises", &ent2).await.0, 201);
+    let (s, b) = app
+        .post_json(
+            "/api/v1/stations",
+            &station("ST9", "ENT2", "乙站", 113.5, 34.7),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let mut devices = Vec::new();
+    for (ent, st, cyl, name) in [
+        ("ENT1", "ST1", "U-A", "甲司机"),
+        ("ENT2", "ST9", "U-B", "乙司机"),
+    ] {
+        let staff =
+            json!({"staff_no": "007", "enterprise_code": ent, "name": name, "role": "driver"});
+        let (s, b) = app.post_json("/api/v1/staff", &staff).await;
+        assert_eq!(s, 201, "{b}");
+        let mut a = archive(cyl, &format!("T-{cyl}"));
+        a["owner_enterprise_code"] = json!(ent);
+        a["station_code"] = json!(st);
+        assert_eq!(app.post_json("/api/v1/cylinders", &a).await.0, 201);
+        devices.push((ent, cyl, st, app.new_device(ent, json!({})).await));
+    }
+    for (_, cyl, st, key) in &devices {
+        let batch = json!({"events": [scan("store_in", cyl, "2026-11-20T08:00:00+08:00",
+            json!({"station_code": st, "staff_no": "007"}))]});
+        let (status, body) = app.post_events_as(key, &batch).await;
+        assert_eq!(
+            (status, body["accepted"].as_i64()),
+            (202, Some(1)),
+            "{body}"
+        );
+    }
+    let alerts = || async {
+        app.get_json("/api/v1/alerts?kind=staff_uncertified")
+            .await
+            .1["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    app.wait_until(|| async { alerts().await.len() == 2 }).await;
+    let mut seen: Vec<(String, String, i64)> = alerts()
+        .await
+        .iter()
+        .map(|a| {
+            (
+                a["subject"]["id"].as_str().unwrap().to_owned(),
+                a["enterprise_code"].as_str().unwrap().to_owned(),
+                a["count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("ENT1/007".to_owned(), "ENT1".to_owned(), 1),
+            ("ENT2/007".to_owned(), "ENT2".to_owned(), 1)
+        ]
+    );
 }

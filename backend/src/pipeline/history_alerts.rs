@@ -382,11 +382,16 @@ async fn staff_alerts(
             continue;
         }
         let kind = AlertKind::StaffUncertified;
+        // Staff numbers are per enterprise: the subject names the enterprise too, or two
+        // enterprises' "001" would share one open alert (and one would see the other's
+        // evidence). The same key as the licence pass's staff alerts.
+        let subject_id =
+            member.map_or_else(|| no.to_owned(), |m| format!("{}/{no}", m.enterprise_code));
         alerts.push(NewAlert {
             kind,
             severity: kind.severity(),
             subject_type: SubjectKind::Staff,
-            subject_id: no.to_owned(),
+            subject_id,
             enterprise_code: member.map(|m| m.enterprise_code.clone()),
             district_code: member.and_then(|m| m.district_code.clone()),
             place: row.point,
