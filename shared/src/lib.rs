@@ -15,6 +15,7 @@ pub mod filling;
 pub mod health;
 pub mod history;
 pub mod ids;
+pub mod incident;
 pub mod lifecycle;
 pub mod live;
 pub mod medium;

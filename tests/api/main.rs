@@ -19,6 +19,7 @@ mod fusion;
 mod geo;
 mod hardening;
 mod health;
+mod incidents;
 mod ingest;
 mod jt808;
 mod licence_pass;

@@ -287,6 +287,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/transfers/{B_TRANSFER}/accept"),
     ("POST", "/api/v1/transfers/{B_TRANSFER}/decline"),
     ("POST", "/api/v1/transfers/{B_TRANSFER}/cancel"),
+    // Incidents (issue 22 items 1–2, branch incidents): B's incident (about B's cylinder, its
+    // description carrying B's canary) is not A's nor Jinshui's to read, note or move; opening
+    // one about B's cylinder is refused.
+    ("POST", "/api/v1/incidents"),
+    ("GET", "/api/v1/incidents"),
+    ("GET", "/api/v1/incidents?enterprise_code={B}"),
+    ("GET", "/api/v1/incidents/{B_INCIDENT}"),
+    ("GET", "/api/v1/incidents/{B_INCIDENT}/context"),
+    ("POST", "/api/v1/incidents/{B_INCIDENT}/timeline"),
+    ("POST", "/api/v1/incidents/{B_INCIDENT}/status"),
 ];
 /// Writes that name nothing but the signed-in user's own session (a live ticket, one's own
 /// password): B's name cannot be put in them, so they are only checked for showing nothing of B.
@@ -331,6 +341,14 @@ fn body_for(path: &str, b: &Planted) -> Value {
             let mut e = enterprise("X-ENT");
             e["district_code"] = json!("410102");
             e
+        }
+        "/api/v1/incidents" => {
+            json!({"kind": "leak", "level": "general", "description": "hostile",
+                   "cylinder_code": b.cylinder})
+        }
+        p if p.ends_with("/timeline") => json!({"note": "hostile"}),
+        p if p.starts_with("/api/v1/incidents/") && p.ends_with("/status") => {
+            json!({"status": "closed"})
         }
         p if p.ends_with("/proposals") => {
             json!({"changes": {"gas_licence_expires": "2040-01-01"}, "document_ref": "hostile"})
@@ -417,6 +435,13 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
         .await;
     assert_eq!(status, 201, "{answer}");
     let b_transfer = answer["id"].as_i64().unwrap().to_string();
+    // B's incident (issue 22), about B's cylinder, with B's canary in it and its caller's.
+    let incident = json!({"kind": "leak", "level": "general",
+                          "description": format!("{} 泄漏", b.canary), "cylinder_code": b.cylinder,
+                          "caller": {"name": format!("{} 报警人", b.canary), "phone": "110"}});
+    let (status, answer) = app.post_json("/api/v1/incidents", &incident).await;
+    assert_eq!(status, 201, "{answer}");
+    let b_incident = answer["id"].as_str().unwrap().to_owned();
     let fill = |path: &str| {
         path.replace("{A_CYL}", &a.cylinder)
             .replace("{B_CYL}", &b.cylinder)
@@ -429,6 +454,7 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
             .replace("{B_PROPOSAL}", &b_proposal)
             .replace("{B_RECALL}", &b_recall)
             .replace("{B_TRANSFER}", &b_transfer)
+            .replace("{B_INCIDENT}", &b_incident)
             .replace("{A}", &a.code)
             .replace("{B}", &b.code)
     };
@@ -456,7 +482,11 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
                 !text.contains(&b.canary),
                 "{who}: {method} {path} ({status}) shows B: {text}"
             );
-            if path.contains(&b.code) || path.contains(&b.canary) || path.contains(&b.alert) {
+            if path.contains(&b.code)
+                || path.contains(&b.canary)
+                || path.contains(&b.alert)
+                || path.contains(&b_incident)
+            {
                 assert!(
                     [403, 404].contains(&status),
                     "{who}: {method} {path} answered {status}: {text}"

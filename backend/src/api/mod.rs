@@ -19,6 +19,8 @@ pub mod headers;
 pub mod health;
 pub mod imports;
 pub mod inactive;
+pub mod incident_context;
+pub mod incidents;
 pub mod lifecycle;
 pub mod limiter;
 pub mod lists;
@@ -122,6 +124,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(
                 "/stations/{code}/filling-summary",
                 web::get().to(fillings::station_summary),
+            ))
+            // Issue 22 items 1–2: incidents and their context.
+            .service(
+                resource("/incidents", web::post().to(incidents::create))
+                    .route(web::get().to(incidents::list)),
+            )
+            .service(resource("/incidents/{id}", web::get().to(incidents::get)))
+            .service(resource(
+                "/incidents/{id}/timeline",
+                web::post().to(incidents::note),
+            ))
+            .service(resource(
+                "/incidents/{id}/status",
+                web::post().to(incidents::status),
+            ))
+            .service(resource(
+                "/incidents/{id}/context",
+                web::get().to(incidents::context),
             ))
             .service(resource("/alerts", web::get().to(alerts::list)))
             .service(resource("/alerts/{id}", web::get().to(alerts::get)))

@@ -5,8 +5,8 @@
 
 use super::{
     accounts, alerts, auth, basemap, cylinders, density, directories, displays, edits, events,
-    fillings, health, imports, lifecycle, lists, live, proposals, public, recalls, registry, stats,
-    status, transfers,
+    fillings, health, imports, incidents, lifecycle, lists, live, proposals, public, recalls,
+    registry, stats, status, transfers,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -149,6 +149,13 @@ a WebSocket; its messages are described in README.md. Every error is \
         imports::customers,
         imports::staff,
         imports::vehicles,
+        // Issue 22 items 1–2: incidents and their context.
+        incidents::create,
+        incidents::list,
+        incidents::get,
+        incidents::note,
+        incidents::status,
+        incidents::context,
     ),
     components(schemas(
         shared::ErrorBody,

@@ -14,6 +14,8 @@ pub mod filling;
 pub mod group_commit;
 pub mod group_read;
 pub mod held;
+pub mod incident_context;
+pub mod incidents;
 pub mod licences;
 pub mod lifecycle;
 pub mod lookout;

@@ -1,0 +1,353 @@
+//! An incident's context (issue 22): the implicated cylinder's archive, compliance and chain,
+//! what lies within a radius of the incident, and the cylinder's batch. Assembled when the
+//! incident is opened (kept as its snapshot) and recomputed by every
+//! `GET /api/v1/incidents/{id}/context`.
+
+use crate::access::Scope;
+use crate::api::state::AppState;
+use crate::error::ApiError;
+use crate::rules::compliance::{self, to_beijing, ComplianceFacts};
+use crate::store;
+use crate::store::incident_context::{BatchRow, ChainRow};
+use crate::store::incidents::IncidentRow;
+use chrono::{NaiveDate, Utc};
+use shared::cylinder::Compliance;
+use shared::incident::{
+    Batch, BatchCylinder, Chain, ChainAlert, ChainCustomer, ChainEvent, ChainIncident, Facet,
+    IncidentContext, IncidentKind, IncidentStatus, LastFilling, Nearby, NearbyCylinder, NearbySite,
+    NearbyVehicle,
+};
+use shared::place::PlaceKind;
+use shared::GeoPoint;
+use std::collections::BTreeMap;
+
+/// The radius when none is asked for, and the bounds of one asked for (metres).
+pub const DEFAULT_RADIUS_M: f64 = 500.0;
+pub const MIN_RADIUS_M: f64 = 50.0;
+pub const MAX_RADIUS_M: f64 = 5000.0;
+
+/// How far around the implicated filling the filling batch reaches.
+const BATCH_WINDOW_HOURS: i64 = 2;
+
+/// Who the context is for: what they may see, and whether personal fields are shown.
+pub struct Viewer {
+    pub scope: Scope,
+    /// Regulators, duty officers and administrators: the whole context, personal fields too.
+    pub privileged: bool,
+}
+
+/// Assembles the context of `incident` for `viewer`.
+pub async fn assemble(
+    state: &AppState,
+    incident: &IncidentRow,
+    viewer: &Viewer,
+    radius_m: f64,
+) -> Result<IncidentContext, ApiError> {
+    let pool = &state.pool;
+    let scope = if viewer.privileged {
+        Scope::system()
+    } else {
+        viewer.scope.clone()
+    };
+    let record = match &incident.cylinder_code {
+        Some(code) => store::cylinders::record(pool, Some(code), None, &scope).await?,
+        None => None,
+    };
+    let cylinder_id = record.as_ref().map(|r| r.id);
+    let chain = match (&record, cylinder_id) {
+        (Some(record), Some(id)) => {
+            Some(chain(state, incident, record.code.as_str(), id, viewer).await?)
+        }
+        _ => None,
+    };
+    let center = match (incident.lon, incident.lat) {
+        (Some(lon), Some(lat)) => Some((lon, lat)),
+        _ => match incident.cylinder_id {
+            Some(id) => store::incident_context::last_place(pool, id).await?,
+            None => None,
+        },
+    };
+    let nearby = nearby(state, center, radius_m, &scope).await?;
+    let batch = match (cylinder_id, &chain, &record) {
+        (Some(id), Some(chain), Some(record)) => {
+            batch(
+                state,
+                id,
+                chain.last_filling.as_ref(),
+                record.medium.code(),
+                &scope,
+            )
+            .await?
+        }
+        _ => Batch {
+            cylinders: Vec::new(),
+            by_gun: Vec::new(),
+            by_filler: Vec::new(),
+        },
+    };
+    let cylinder = match record {
+        Some(record) => {
+            let mut view = super::cylinders::view(state, record, None)?;
+            // A customer's name is a personal field.
+            if let Some(place) = view.custody_place.as_mut() {
+                if !viewer.privileged && place.kind == PlaceKind::Customer.name() {
+                    place.name = None;
+                }
+            }
+            Some(view)
+        }
+        None => None,
+    };
+    Ok(IncidentContext {
+        cylinder,
+        chain,
+        nearby,
+        batch,
+        assembled_at: to_beijing(Utc::now()),
+    })
+}
+
+fn event(row: ChainRow) -> ChainEvent {
+    ChainEvent {
+        kind: row.kind,
+        op: row.op,
+        occurred_at: to_beijing(row.occurred_at),
+        station_code: row.station_code,
+        staff_no: row.staff_no,
+    }
+}
+
+async fn chain(
+    state: &AppState,
+    incident: &IncidentRow,
+    code: &str,
+    cylinder_id: i64,
+    viewer: &Viewer,
+) -> Result<Chain, ApiError> {
+    let pool = &state.pool;
+    let last_filling = store::incident_context::last_filling(pool, cylinder_id)
+        .await?
+        .map(|f| LastFilling {
+            station_code: f.station_code,
+            station_name: f.station_name,
+            gun_no: f.gun_no,
+            staff_no: f.staff_no,
+            staff_name: f.staff_name,
+            certificate_no: f.certificate_no,
+            certificate_expires: f.certificate_expires,
+            started_at: f.started_at.map(to_beijing),
+            ended_at: to_beijing(f.ended_at),
+            mass_before_kg: f.mass_before_kg,
+            mass_after_kg: f.mass_after_kg,
+            flags: f.flags.unwrap_or_default(),
+            decision_allowed: f.allowed,
+            decision_rules: f.rules.unwrap_or_default(),
+            medium: f.medium,
+        });
+    let carrier = store::incident_context::last_carrier(pool, cylinder_id).await?;
+    let delivery = store::incident_context::last_delivery(pool, cylinder_id).await?;
+    let customer_code = delivery.as_ref().and_then(|d| d.customer_code.clone());
+    let customer = match &customer_code {
+        Some(code) => store::incident_context::customer(pool, code)
+            .await?
+            .map(|c| ChainCustomer {
+                code: c.code,
+                name: viewer.privileged.then_some(c.name),
+                phone: viewer.privileged.then_some(c.phone),
+                address: viewer.privileged.then_some(c.address),
+            }),
+        None => None,
+    };
+    let rows = |kind: &'static str| store::incident_context::rows_of_kind(pool, cylinder_id, kind);
+    let checks = rows("check").await?.into_iter().map(event).collect();
+    let inspections = rows("inspection").await?.into_iter().map(event).collect();
+    let alerts = store::incident_context::alerts_on(pool, code)
+        .await?
+        .into_iter()
+        .map(|a| ChainAlert {
+            id: a.id,
+            kind: a.kind,
+            status: a.status,
+            opened_at: to_beijing(a.opened_at),
+        })
+        .collect();
+    let incidents = store::incident_context::incidents_on(pool, cylinder_id, incident.id)
+        .await?
+        .into_iter()
+        .filter_map(|i| {
+            Some(ChainIncident {
+                id: i.id,
+                kind: IncidentKind::from_name(&i.kind)?,
+                status: IncidentStatus::from_name(&i.status)?,
+                opened_at: to_beijing(i.opened_at),
+            })
+        })
+        .collect();
+    Ok(Chain {
+        last_filling,
+        vehicle_plate: carrier.as_ref().and_then(|c| c.vehicle_plate.clone()),
+        driver_staff_no: carrier.as_ref().and_then(|c| c.staff_no.clone()),
+        delivered_at: delivery.as_ref().map(|d| to_beijing(d.occurred_at)),
+        customer_code,
+        customer,
+        checks,
+        inspections,
+        alerts,
+        incidents,
+    })
+}
+
+/// A cylinder's compliance today from its dates.
+fn compliance_of(
+    state: &AppState,
+    next_inspection_on: NaiveDate,
+    manufactured_on: NaiveDate,
+    design_life_years: i32,
+    registered: bool,
+    scrapped_at: Option<chrono::DateTime<Utc>>,
+) -> Compliance {
+    let today = compliance::today_in_shanghai();
+    let life_ends_on = u32::try_from(design_life_years)
+        .ok()
+        .and_then(|y| y.checked_mul(12))
+        .and_then(|m| manufactured_on.checked_add_months(chrono::Months::new(m)))
+        .unwrap_or(NaiveDate::MAX);
+    let facts = ComplianceFacts {
+        next_inspection_on,
+        life_ends_on,
+        registered,
+        scrapped: scrapped_at.is_some_and(|at| to_beijing(at).date_naive() <= today),
+    };
+    compliance::statuses(&facts, today, state.settings.due_soon_days)
+        .first()
+        .copied()
+        .unwrap_or(Compliance::Ok)
+}
+
+async fn nearby(
+    state: &AppState,
+    center: Option<(f64, f64)>,
+    radius_m: f64,
+    scope: &Scope,
+) -> Result<Nearby, ApiError> {
+    let pool = &state.pool;
+    let Some(at) = center else {
+        return Ok(Nearby {
+            center: None,
+            radius_m,
+            sites: Vec::new(),
+            vehicles: Vec::new(),
+            cylinders: Vec::new(),
+        });
+    };
+    let sites = store::incident_context::sites_near(pool, at, radius_m, scope)
+        .await?
+        .into_iter()
+        .map(|s| NearbySite {
+            code: s.code,
+            kind: s.kind,
+            enterprise_code: s.enterprise_code,
+            distance_m: s.distance_m,
+        })
+        .collect();
+    let vehicles = store::incident_context::vehicles_near(pool, at, radius_m, scope)
+        .await?
+        .into_iter()
+        .map(|v| NearbyVehicle {
+            plate: v.plate,
+            enterprise_code: v.enterprise_code,
+            distance_m: v.distance_m,
+            at: to_beijing(v.occurred_at),
+        })
+        .collect();
+    let cylinders = store::incident_context::cylinders_near(pool, at, radius_m, scope)
+        .await?
+        .into_iter()
+        .map(|c| NearbyCylinder {
+            compliance: compliance_of(
+                state,
+                c.next_inspection_on,
+                c.manufactured_on,
+                c.design_life_years,
+                c.registered,
+                c.scrapped_at,
+            ),
+            code: c.code,
+            owner_enterprise_code: c.owner_enterprise_code,
+            distance_m: c.distance_m,
+        })
+        .collect();
+    Ok(Nearby {
+        center: GeoPoint::new(at.0, at.1).ok(),
+        radius_m,
+        sites,
+        vehicles,
+        cylinders,
+    })
+}
+
+fn batch_cylinder(row: BatchRow, why: &str) -> BatchCylinder {
+    BatchCylinder {
+        code: row.code,
+        owner_enterprise_code: row.owner_enterprise_code,
+        why: why.to_owned(),
+        gun_no: row.gun_no,
+        staff_no: row.staff_no,
+        filled_at: row.filled_at.map(to_beijing),
+    }
+}
+
+fn facets<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Vec<Facet> {
+    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+    for v in values.flatten() {
+        *counts.entry(v).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(value, count)| Facet {
+            value: value.to_owned(),
+            count,
+        })
+        .collect()
+}
+
+async fn batch(
+    state: &AppState,
+    cylinder_id: i64,
+    last_filling: Option<&LastFilling>,
+    medium: &str,
+    scope: &Scope,
+) -> Result<Batch, ApiError> {
+    let pool = &state.pool;
+    let mut cylinders = Vec::new();
+    if let Some(f) = last_filling {
+        if let Some(station) = &f.station_code {
+            let medium = f.medium.as_deref().unwrap_or(medium);
+            let rows = store::incident_context::filled_together(
+                pool,
+                cylinder_id,
+                station,
+                medium,
+                f.ended_at.with_timezone(&Utc),
+                chrono::Duration::hours(BATCH_WINDOW_HOURS),
+                scope,
+            )
+            .await?;
+            cylinders.extend(rows.into_iter().map(|r| batch_cylinder(r, "filling")));
+        }
+    }
+    let by_gun = facets(cylinders.iter().map(|c| c.gun_no.as_deref()));
+    let by_filler = facets(cylinders.iter().map(|c| c.staff_no.as_deref()));
+    let production =
+        store::incident_context::same_production_batch(pool, cylinder_id, scope).await?;
+    cylinders.extend(
+        production
+            .into_iter()
+            .map(|r| batch_cylinder(r, "production")),
+    );
+    Ok(Batch {
+        cylinders,
+        by_gun,
+        by_filler,
+    })
+}

@@ -1,0 +1,410 @@
+//! The facts an incident's context is assembled from (issue 22): the implicated cylinder's
+//! chain (from its history), what is within a radius (PostGIS `ST_DWithin` on geography), and
+//! its batch. Lists are limited to what `scope` may see (by owning enterprise).
+
+use crate::access::Scope;
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgPool;
+
+/// How many rows of each list at most.
+const MAX_ROWS: i64 = 500;
+
+/// `{col}` (an enterprise code) within the scope bound as `$e` and `$d`.
+fn owner_in_scope(col: &str, e: usize, d: usize) -> String {
+    format!(
+        "(${e}::text IS NULL OR {col} = ${e}) AND (${d}::text IS NULL OR EXISTS ( \
+         SELECT 1 FROM enterprises en WHERE en.code = {col} AND en.district_code = ${d}))"
+    )
+}
+
+/// A cylinder's newest filling (a filling record or a `fill` scan), with its record, decision
+/// and the filler as the registry has them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FillingRow {
+    pub station_code: Option<String>,
+    pub station_name: Option<String>,
+    pub gun_no: Option<String>,
+    pub staff_no: Option<String>,
+    pub staff_name: Option<String>,
+    pub certificate_no: Option<String>,
+    pub certificate_expires: Option<NaiveDate>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: DateTime<Utc>,
+    pub mass_before_kg: Option<f64>,
+    pub mass_after_kg: Option<f64>,
+    pub flags: Option<Vec<String>>,
+    pub allowed: Option<bool>,
+    pub rules: Option<Vec<String>>,
+    pub medium: Option<String>,
+}
+
+const IS_FILLING: &str = "ce.op = 'fill' AND ce.kind IN ('filling', 'scan')";
+
+/// The newest filling of a cylinder.
+pub async fn last_filling(pool: &PgPool, cylinder_id: i64) -> anyhow::Result<Option<FillingRow>> {
+    let sql = format!(
+        "SELECT ce.station_code, st.name AS station_name, \
+                coalesce(f.gun_no, ce.details->>'gun_no') AS gun_no, ce.staff_no, \
+                coalesce(sf.name, f.staff_name, ce.details->>'staff_name') AS staff_name, \
+                sf.certificate_no, sf.certificate_expires, f.started_at, \
+                ce.occurred_at AS ended_at, ce.mass_before_kg, ce.mass_after_kg, f.flags, \
+                d.allowed, \
+                CASE WHEN jsonb_typeof(d.reasons) = 'array' THEN ARRAY( \
+                    SELECT r->>'rule' FROM jsonb_array_elements(d.reasons) r \
+                    WHERE jsonb_typeof(r) = 'object' AND r ? 'rule') END AS rules, \
+                coalesce(d.medium, c.medium) AS medium \
+         FROM cylinder_events ce \
+         JOIN cylinders c ON c.id = ce.cylinder_id \
+         LEFT JOIN fillings f ON f.id = ce.event_id \
+         LEFT JOIN filling_decisions d ON d.id = f.decision_id \
+         LEFT JOIN stations st ON st.code = ce.station_code \
+         LEFT JOIN staff sf ON sf.staff_no = ce.staff_no AND sf.enterprise_code = st.enterprise_code \
+         WHERE ce.cylinder_id = $1 AND {IS_FILLING} \
+         ORDER BY ce.occurred_at DESC, ce.event_id DESC LIMIT 1"
+    );
+    sqlx::query_as(&sql)
+        .bind(cylinder_id)
+        .fetch_optional(pool)
+        .await
+        .context("reading a cylinder's last filling")
+}
+
+/// One history row of the chain.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChainRow {
+    pub kind: String,
+    pub op: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub station_code: Option<String>,
+    pub customer_code: Option<String>,
+    pub vehicle_plate: Option<String>,
+    pub staff_no: Option<String>,
+}
+
+/// The newest history row naming a vehicle (what last carried the cylinder).
+pub async fn last_carrier(pool: &PgPool, cylinder_id: i64) -> anyhow::Result<Option<ChainRow>> {
+    sqlx::query_as(
+        "SELECT kind, op, occurred_at, station_code, customer_code, vehicle_plate, staff_no \
+         FROM cylinder_events WHERE cylinder_id = $1 AND kind = 'scan' \
+           AND vehicle_plate IS NOT NULL \
+         ORDER BY occurred_at DESC, event_id DESC LIMIT 1",
+    )
+    .bind(cylinder_id)
+    .fetch_optional(pool)
+    .await
+    .context("reading what last carried a cylinder")
+}
+
+/// The newest delivery to a customer.
+pub async fn last_delivery(pool: &PgPool, cylinder_id: i64) -> anyhow::Result<Option<ChainRow>> {
+    sqlx::query_as(
+        "SELECT kind, op, occurred_at, station_code, customer_code, vehicle_plate, staff_no \
+         FROM cylinder_events WHERE cylinder_id = $1 AND kind = 'scan' AND op = 'deliver' \
+           AND customer_code IS NOT NULL \
+         ORDER BY occurred_at DESC, event_id DESC LIMIT 1",
+    )
+    .bind(cylinder_id)
+    .fetch_optional(pool)
+    .await
+    .context("reading a cylinder's last delivery")
+}
+
+/// A cylinder's rows of one history kind (`check`, `inspection`), newest first.
+pub async fn rows_of_kind(
+    pool: &PgPool,
+    cylinder_id: i64,
+    kind: &str,
+) -> anyhow::Result<Vec<ChainRow>> {
+    sqlx::query_as(
+        "SELECT kind, op, occurred_at, station_code, customer_code, vehicle_plate, staff_no \
+         FROM cylinder_events WHERE cylinder_id = $1 AND kind = $2 \
+         ORDER BY occurred_at DESC, event_id DESC LIMIT $3",
+    )
+    .bind(cylinder_id)
+    .bind(kind)
+    .bind(MAX_ROWS)
+    .fetch_all(pool)
+    .await
+    .context("reading a cylinder's checks or inspections")
+}
+
+/// A customer's personal fields.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerRow {
+    pub code: String,
+    pub name: String,
+    pub phone: String,
+    pub address: String,
+}
+
+/// A customer by code.
+pub async fn customer(pool: &PgPool, code: &str) -> anyhow::Result<Option<CustomerRow>> {
+    sqlx::query_as("SELECT code, name, phone, address FROM customers WHERE code = $1")
+        .bind(code)
+        .fetch_optional(pool)
+        .await
+        .context("reading a customer")
+}
+
+/// An earlier alert on a cylinder.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AlertBrief {
+    pub id: uuid::Uuid,
+    pub kind: String,
+    pub status: String,
+    pub opened_at: DateTime<Utc>,
+}
+
+/// The alerts about a cylinder, newest first.
+pub async fn alerts_on(pool: &PgPool, code: &str) -> anyhow::Result<Vec<AlertBrief>> {
+    sqlx::query_as(
+        "SELECT id, kind, status, opened_at FROM alerts \
+         WHERE subject_type = 'cylinder' AND subject_id = $1 \
+         ORDER BY opened_at DESC, id DESC LIMIT $2",
+    )
+    .bind(code)
+    .bind(MAX_ROWS)
+    .fetch_all(pool)
+    .await
+    .context("reading a cylinder's alerts")
+}
+
+/// Another incident on the cylinder.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IncidentBrief {
+    pub id: uuid::Uuid,
+    pub kind: String,
+    pub status: String,
+    pub opened_at: DateTime<Utc>,
+}
+
+/// The other incidents about a cylinder, newest first.
+pub async fn incidents_on(
+    pool: &PgPool,
+    cylinder_id: i64,
+    except: uuid::Uuid,
+) -> anyhow::Result<Vec<IncidentBrief>> {
+    sqlx::query_as(
+        "SELECT id, kind, status, opened_at FROM incidents \
+         WHERE cylinder_id = $1 AND id <> $2 ORDER BY opened_at DESC, id DESC LIMIT $3",
+    )
+    .bind(cylinder_id)
+    .bind(except)
+    .bind(MAX_ROWS)
+    .fetch_all(pool)
+    .await
+    .context("reading a cylinder's incidents")
+}
+
+/// A cylinder's last known place.
+pub async fn last_place(pool: &PgPool, cylinder_id: i64) -> anyhow::Result<Option<(f64, f64)>> {
+    let row: Option<(Option<f64>, Option<f64>)> = sqlx::query_as(
+        "SELECT ST_X(location), ST_Y(location) FROM cylinder_state WHERE cylinder_id = $1",
+    )
+    .bind(cylinder_id)
+    .fetch_optional(pool)
+    .await
+    .context("reading a cylinder's last place")?;
+    Ok(match row {
+        Some((Some(lon), Some(lat))) => Some((lon, lat)),
+        _ => None,
+    })
+}
+
+/// A site within the radius.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SiteNear {
+    pub code: String,
+    pub kind: String,
+    pub enterprise_code: String,
+    pub distance_m: f64,
+}
+
+const CENTER: &str = "ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography";
+
+/// Stations and customers within `radius_m` of the center, nearest first.
+pub async fn sites_near(
+    pool: &PgPool,
+    center: (f64, f64),
+    radius_m: f64,
+    scope: &Scope,
+) -> anyhow::Result<Vec<SiteNear>> {
+    let sql = format!(
+        "SELECT code, kind, enterprise_code, distance_m FROM ( \
+           SELECT code, 'station' AS kind, enterprise_code, \
+                  ST_Distance(location::geography, {CENTER}) AS distance_m \
+           FROM stations WHERE ST_DWithin(location::geography, {CENTER}, $3) \
+           UNION ALL \
+           SELECT code, 'customer', enterprise_code, \
+                  ST_Distance(location::geography, {CENTER}) \
+           FROM customers WHERE ST_DWithin(location::geography, {CENTER}, $3) \
+         ) s WHERE {} ORDER BY distance_m, kind, code LIMIT $6",
+        owner_in_scope("s.enterprise_code", 4, 5)
+    );
+    sqlx::query_as(&sql)
+        .bind(center.0)
+        .bind(center.1)
+        .bind(radius_m)
+        .bind(scope.enterprise())
+        .bind(scope.district())
+        .bind(MAX_ROWS)
+        .fetch_all(pool)
+        .await
+        .context("finding sites nearby")
+}
+
+/// A vehicle whose latest position is within the radius.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VehicleNear {
+    pub plate: String,
+    pub enterprise_code: Option<String>,
+    pub distance_m: f64,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Vehicles whose latest position is within `radius_m` of the center, nearest first.
+pub async fn vehicles_near(
+    pool: &PgPool,
+    center: (f64, f64),
+    radius_m: f64,
+    scope: &Scope,
+) -> anyhow::Result<Vec<VehicleNear>> {
+    let sql = format!(
+        "SELECT p.plate, v.enterprise_code, \
+                ST_Distance(p.location::geography, {CENTER}) AS distance_m, p.occurred_at \
+         FROM vehicle_positions p LEFT JOIN vehicles v ON v.plate = p.plate \
+         WHERE ST_DWithin(p.location::geography, {CENTER}, $3) AND {} \
+         ORDER BY distance_m, p.plate LIMIT $6",
+        owner_in_scope("v.enterprise_code", 4, 5)
+    );
+    sqlx::query_as(&sql)
+        .bind(center.0)
+        .bind(center.1)
+        .bind(radius_m)
+        .bind(scope.enterprise())
+        .bind(scope.district())
+        .bind(MAX_ROWS)
+        .fetch_all(pool)
+        .await
+        .context("finding vehicles nearby")
+}
+
+/// A cylinder last seen within the radius, with what its compliance is computed from.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CylinderNear {
+    pub code: String,
+    pub owner_enterprise_code: String,
+    pub distance_m: f64,
+    pub next_inspection_on: NaiveDate,
+    pub manufactured_on: NaiveDate,
+    pub design_life_years: i32,
+    pub registered: bool,
+    pub scrapped_at: Option<DateTime<Utc>>,
+}
+
+/// Cylinders whose last known place is within `radius_m` of the center, nearest first.
+pub async fn cylinders_near(
+    pool: &PgPool,
+    center: (f64, f64),
+    radius_m: f64,
+    scope: &Scope,
+) -> anyhow::Result<Vec<CylinderNear>> {
+    let sql = format!(
+        "SELECT c.code, c.owner_enterprise_code, \
+                ST_Distance(s.location::geography, {CENTER}) AS distance_m, \
+                coalesce(s.next_inspection_on, c.next_inspection_on) AS next_inspection_on, \
+                c.manufactured_on, c.design_life_years, \
+                c.registration_no IS NOT NULL AS registered, s.scrapped_at \
+         FROM cylinder_state s JOIN cylinders c ON c.id = s.cylinder_id \
+         WHERE s.location IS NOT NULL AND ST_DWithin(s.location::geography, {CENTER}, $3) \
+           AND {} \
+         ORDER BY distance_m, c.code LIMIT $6",
+        owner_in_scope("c.owner_enterprise_code", 4, 5)
+    );
+    sqlx::query_as(&sql)
+        .bind(center.0)
+        .bind(center.1)
+        .bind(radius_m)
+        .bind(scope.enterprise())
+        .bind(scope.district())
+        .bind(MAX_ROWS)
+        .fetch_all(pool)
+        .await
+        .context("finding cylinders nearby")
+}
+
+/// A cylinder of the batch.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BatchRow {
+    pub code: String,
+    pub owner_enterprise_code: String,
+    pub gun_no: Option<String>,
+    pub staff_no: Option<String>,
+    pub filled_at: Option<DateTime<Utc>>,
+}
+
+/// Other cylinders of `medium` filled at `station` within `window` of `at` (each once, its
+/// filling nearest to `at`), by fill time.
+pub async fn filled_together(
+    pool: &PgPool,
+    cylinder_id: i64,
+    station: &str,
+    medium: &str,
+    at: DateTime<Utc>,
+    window: chrono::Duration,
+    scope: &Scope,
+) -> anyhow::Result<Vec<BatchRow>> {
+    let sql = format!(
+        "SELECT code, owner_enterprise_code, gun_no, staff_no, filled_at FROM ( \
+           SELECT DISTINCT ON (c.id) c.code, c.owner_enterprise_code, \
+                  coalesce(f.gun_no, ce.details->>'gun_no') AS gun_no, ce.staff_no, \
+                  ce.occurred_at AS filled_at \
+           FROM cylinder_events ce JOIN cylinders c ON c.id = ce.cylinder_id \
+           LEFT JOIN fillings f ON f.id = ce.event_id \
+           WHERE {IS_FILLING} AND ce.station_code = $2 AND c.medium = $3 \
+             AND ce.occurred_at BETWEEN $4::timestamptz - $5::bigint * interval '1 second' \
+                                    AND $4::timestamptz + $5::bigint * interval '1 second' \
+             AND c.id <> $1 AND {} \
+           ORDER BY c.id, abs(extract(epoch FROM ce.occurred_at - $4::timestamptz)) \
+         ) b ORDER BY filled_at, code LIMIT $8",
+        owner_in_scope("c.owner_enterprise_code", 6, 7)
+    );
+    sqlx::query_as(&sql)
+        .bind(cylinder_id)
+        .bind(station)
+        .bind(medium)
+        .bind(at)
+        .bind(window.num_seconds())
+        .bind(scope.enterprise())
+        .bind(scope.district())
+        .bind(MAX_ROWS)
+        .fetch_all(pool)
+        .await
+        .context("finding the filling batch")
+}
+
+/// Other cylinders of the same manufacturer and production batch, by code.
+pub async fn same_production_batch(
+    pool: &PgPool,
+    cylinder_id: i64,
+    scope: &Scope,
+) -> anyhow::Result<Vec<BatchRow>> {
+    let sql = format!(
+        "SELECT c.code, c.owner_enterprise_code, NULL::text AS gun_no, NULL::text AS staff_no, \
+                NULL::timestamptz AS filled_at \
+         FROM cylinders me JOIN cylinders c ON c.manufacturer = me.manufacturer \
+              AND c.production_batch = me.production_batch AND c.id <> me.id \
+         WHERE me.id = $1 AND me.production_batch IS NOT NULL AND {} \
+         ORDER BY c.code LIMIT $4",
+        owner_in_scope("c.owner_enterprise_code", 2, 3)
+    );
+    sqlx::query_as(&sql)
+        .bind(cylinder_id)
+        .bind(scope.enterprise())
+        .bind(scope.district())
+        .bind(MAX_ROWS)
+        .fetch_all(pool)
+        .await
+        .context("finding the production batch")
+}

@@ -1,0 +1,380 @@
+//! Incidents (应急联动, issue 22): what happened, where, about which cylinder, how it is being
+//! handled (an append-only timeline), and its context (the cylinder's chain, what is nearby,
+//! its filling batch).
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::cylinder::{Compliance, CylinderView};
+use crate::ids::GeoPoint;
+
+/// What kind of incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    Leak,
+    Fire,
+    Explosion,
+    IllegalFilling,
+    Abandoned,
+    Other,
+}
+
+crate::place::names!(IncidentKind {
+    Leak => "leak",
+    Fire => "fire",
+    Explosion => "explosion",
+    IllegalFilling => "illegal_filling",
+    Abandoned => "abandoned",
+    Other => "other",
+});
+
+/// How grave (一般/较大/重大/特别重大).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentLevel {
+    General,
+    Large,
+    Major,
+    EspeciallyMajor,
+}
+
+crate::place::names!(IncidentLevel {
+    General => "general",
+    Large => "large",
+    Major => "major",
+    EspeciallyMajor => "especially_major",
+});
+
+/// Where the response stands: open → responding → contained → closed, forward only; reopening
+/// moves a contained or closed incident back to responding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentStatus {
+    Open,
+    Responding,
+    Contained,
+    Closed,
+}
+
+crate::place::names!(IncidentStatus {
+    Open => "open",
+    Responding => "responding",
+    Contained => "contained",
+    Closed => "closed",
+});
+
+/// What a status change is: a step forward, a reopening (back to responding), or refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Forward,
+    Reopen,
+}
+
+impl IncidentStatus {
+    /// Whether `self → to` is allowed, and as what: forward moves only, except that a
+    /// contained or closed incident may be reopened (back to responding).
+    pub fn transition(self, to: Self) -> Option<Transition> {
+        if to > self {
+            Some(Transition::Forward)
+        } else if to == Self::Responding && self >= Self::Contained {
+            Some(Transition::Reopen)
+        } else {
+            None
+        }
+    }
+}
+
+/// A caller's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Caller {
+    pub name: String,
+    pub phone: String,
+}
+
+/// `POST /api/v1/incidents`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewIncident {
+    pub kind: IncidentKind,
+    pub level: IncidentLevel,
+    pub description: String,
+    #[serde(default)]
+    pub cylinder_code: Option<String>,
+    #[serde(default)]
+    pub tag_id: Option<String>,
+    /// The factory serial number (出厂编号).
+    #[serde(default)]
+    pub serial_no: Option<String>,
+    #[serde(default)]
+    pub place: Option<GeoPoint>,
+    #[serde(default)]
+    pub alert_id: Option<uuid::Uuid>,
+    #[serde(default)]
+    pub caller: Option<Caller>,
+}
+
+/// `POST /api/v1/incidents/{id}/timeline`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct IncidentNote {
+    pub note: String,
+}
+
+/// `POST /api/v1/incidents/{id}/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct IncidentStatusChange {
+    pub status: IncidentStatus,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// What a timeline entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineWhat {
+    Opened,
+    Note,
+    Status,
+    Reopened,
+    ContextRefreshed,
+}
+
+crate::place::names!(TimelineWhat {
+    Opened => "opened",
+    Note => "note",
+    Status => "status",
+    Reopened => "reopened",
+    ContextRefreshed => "context_refreshed",
+});
+
+/// One entry of an incident's timeline (append-only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimelineEntry {
+    pub seq: i64,
+    pub at: DateTime<FixedOffset>,
+    pub by: String,
+    pub what: TimelineWhat,
+    pub status: Option<IncidentStatus>,
+    pub note: Option<String>,
+}
+
+/// An incident as answered. `caller` is shown to regulators, duty officers and administrators
+/// only (null for enterprises).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Incident {
+    pub id: uuid::Uuid,
+    pub kind: IncidentKind,
+    pub level: IncidentLevel,
+    pub status: IncidentStatus,
+    pub description: String,
+    pub cylinder_code: Option<String>,
+    pub alert_id: Option<uuid::Uuid>,
+    pub place: Option<GeoPoint>,
+    pub district_code: Option<String>,
+    /// The enterprises it is about (the cylinder's owner, the alert's enterprise).
+    pub enterprise_codes: Vec<String>,
+    pub caller: Option<Caller>,
+    pub opened_by: String,
+    pub opened_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+    /// Oldest first (only in the single-incident answer; empty in lists).
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// The implicated cylinder's last filling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LastFilling {
+    pub station_code: Option<String>,
+    pub station_name: Option<String>,
+    pub gun_no: Option<String>,
+    pub staff_no: Option<String>,
+    pub staff_name: Option<String>,
+    /// The filler's certificate as the registry has it.
+    pub certificate_no: Option<String>,
+    pub certificate_expires: Option<NaiveDate>,
+    pub started_at: Option<DateTime<FixedOffset>>,
+    pub ended_at: DateTime<FixedOffset>,
+    pub mass_before_kg: Option<f64>,
+    pub mass_after_kg: Option<f64>,
+    pub flags: Vec<String>,
+    /// The gun's decision, if one was recorded for this filling.
+    pub decision_allowed: Option<bool>,
+    pub decision_rules: Vec<String>,
+    pub medium: Option<String>,
+}
+
+/// A history row of the chain (a check or an inspection).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainEvent {
+    pub kind: String,
+    pub op: Option<String>,
+    pub occurred_at: DateTime<FixedOffset>,
+    pub station_code: Option<String>,
+    pub staff_no: Option<String>,
+}
+
+/// The customer a cylinder was delivered to; name, phone and address only for regulators, duty
+/// officers and administrators.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainCustomer {
+    pub code: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+}
+
+/// An earlier alert on the cylinder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainAlert {
+    pub id: uuid::Uuid,
+    pub kind: String,
+    pub status: String,
+    pub opened_at: DateTime<FixedOffset>,
+}
+
+/// Another incident on the cylinder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainIncident {
+    pub id: uuid::Uuid,
+    pub kind: IncidentKind,
+    pub status: IncidentStatus,
+    pub opened_at: DateTime<FixedOffset>,
+}
+
+/// The cylinder's chain: who filled it, what carried it, to whom it went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Chain {
+    pub last_filling: Option<LastFilling>,
+    /// The vehicle that last carried it (last load/unload/delivery/collection naming a vehicle).
+    pub vehicle_plate: Option<String>,
+    /// The driver on that vehicle's scan.
+    pub driver_staff_no: Option<String>,
+    pub delivered_at: Option<DateTime<FixedOffset>>,
+    pub customer_code: Option<String>,
+    pub customer: Option<ChainCustomer>,
+    pub checks: Vec<ChainEvent>,
+    pub inspections: Vec<ChainEvent>,
+    pub alerts: Vec<ChainAlert>,
+    pub incidents: Vec<ChainIncident>,
+}
+
+/// A site within the radius.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NearbySite {
+    pub code: String,
+    /// `station` or `customer`.
+    pub kind: String,
+    pub enterprise_code: String,
+    pub distance_m: f64,
+}
+
+/// A vehicle whose latest position is within the radius.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NearbyVehicle {
+    pub plate: String,
+    pub enterprise_code: Option<String>,
+    pub distance_m: f64,
+    pub at: DateTime<FixedOffset>,
+}
+
+/// A cylinder last seen within the radius.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NearbyCylinder {
+    pub code: String,
+    pub owner_enterprise_code: String,
+    pub distance_m: f64,
+    pub compliance: Compliance,
+}
+
+/// What is around the incident, each list nearest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Nearby {
+    pub center: Option<GeoPoint>,
+    pub radius_m: f64,
+    pub sites: Vec<NearbySite>,
+    pub vehicles: Vec<NearbyVehicle>,
+    pub cylinders: Vec<NearbyCylinder>,
+}
+
+/// A cylinder of the batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchCylinder {
+    pub code: String,
+    pub owner_enterprise_code: String,
+    /// `filling` (same station, ±2 h, same medium) or `production` (same manufacturer and
+    /// production batch).
+    pub why: String,
+    pub gun_no: Option<String>,
+    pub staff_no: Option<String>,
+    pub filled_at: Option<DateTime<FixedOffset>>,
+}
+
+/// A facet count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Facet {
+    pub value: String,
+    pub count: i64,
+}
+
+/// The batch of the implicated cylinder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Batch {
+    pub cylinders: Vec<BatchCylinder>,
+    pub by_gun: Vec<Facet>,
+    pub by_filler: Vec<Facet>,
+}
+
+/// `GET /api/v1/incidents/{id}/context`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentContext {
+    pub cylinder: Option<CylinderView>,
+    pub chain: Option<Chain>,
+    pub nearby: Nearby,
+    pub batch: Batch,
+    pub assembled_at: DateTime<FixedOffset>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_moves_forward_only_or_reopens_to_responding() {
+        use IncidentStatus::*;
+        assert_eq!(Open.transition(Responding), Some(Transition::Forward));
+        assert_eq!(Open.transition(Closed), Some(Transition::Forward));
+        assert_eq!(Responding.transition(Open), None);
+        assert_eq!(Responding.transition(Responding), None);
+        assert_eq!(Contained.transition(Responding), Some(Transition::Reopen));
+        assert_eq!(Closed.transition(Responding), Some(Transition::Reopen));
+        assert_eq!(Closed.transition(Contained), None);
+        assert_eq!(Closed.transition(Open), None);
+    }
+}
