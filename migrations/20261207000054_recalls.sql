@@ -4,7 +4,7 @@
 CREATE TABLE recalls (
     id             uuid PRIMARY KEY,
     reason         text NOT NULL,
-    incident_id    uuid,
+    incident_id    uuid REFERENCES incidents (id),
     -- What was recalled: the criteria as posted (codes, station and window, or manufacturer
     -- and production batch).
     criteria       jsonb NOT NULL,

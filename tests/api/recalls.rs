@@ -119,6 +119,10 @@ async fn a_batch_recall_refuses_each_recalled_cylinder_and_allows_the_rest() {
             json!({"reason": "x", "cylinder_codes": ["RC1"], "colour": "red"}),
             "colour",
         ),
+        (
+            json!({"reason": "x", "cylinder_codes": ["RC1"], "incident_id": Uuid::new_v4()}),
+            "incident_id",
+        ),
     ] {
         let (status, answer) = app.post_json("/api/v1/recalls", &body).await;
         assert!((400..500).contains(&status), "{body}: {status} {answer}");

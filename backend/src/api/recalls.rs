@@ -129,6 +129,18 @@ pub async fn create(
         .map(|c| c.as_str().to_owned())
         .collect();
     let mut selection = selection(&new)?;
+    if let Some(incident) = new.incident_id {
+        // An incident the regulator may see (scoped as the incident routes are).
+        if store::incidents::get(&state.pool, &scope, incident)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::Client(
+                ErrorDetail::new(ErrorCode::UnknownReference, "incident_id: no such incident")
+                    .with_field("incident_id"),
+            ));
+        }
+    }
     if let Selection::Codes(_) = selection {
         let unknown = store::recalls::unknown_codes(&state.pool, &codes, &scope).await?;
         if let Some(first) = unknown.first() {
