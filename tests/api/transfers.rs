@@ -902,3 +902,40 @@ async fn the_statistics_per_enterprise_follow_the_transfer() {
     .unwrap();
     assert_eq!(owners, vec![("ENT1".into(), 1), ("ENT2".into(), 2)]);
 }
+
+/// A cylinder sold while at the seller's customer: the buyer's view of it names no place (the
+/// seller's customer is not the buyer's to learn) until it moves; the regulator sees where it
+/// is.
+#[tokio::test]
+async fn a_cylinder_sold_at_the_sellers_customer_does_not_show_the_buyer_that_customer() {
+    let app = spawn_app().await;
+    let p = parties(&app).await;
+    cylinder(&app, "Y7", "ST1", json!({})).await;
+    let at_customer = json!({"events": [
+        scan("deliver", "Y7", &ago(50), json!({"customer_code": "C1", "staff_no": "S1"})),
+    ]});
+    assert_eq!(app.post_events(&at_customer).await.0, 202);
+    app.wait_until(|| async {
+        app.get_json("/api/v1/cylinders/Y7").await.1["custody"] == "at_customer"
+    })
+    .await;
+    let (status, offered) = offer(
+        &app,
+        &p.ent1,
+        json!({"cylinder_codes": ["Y7"], "to_enterprise_code": "ENT2", "station_code": "ST9"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{offered}");
+    let (status, accepted) = decide(&app, &p.ent2, &offered["id"], "accept").await;
+    assert_eq!(status, 200, "{accepted}");
+    let (status, view) = call(&app, Method::GET, "/api/v1/cylinders/Y7", None, &p.ent2).await;
+    assert_eq!(status, 200, "{view}");
+    let text = view.to_string();
+    assert!(
+        !text.contains("C1") && !text.contains("四仙包子店"),
+        "{view}"
+    );
+    assert!(view["position"].is_null(), "{view}");
+    let (_, regulator) = app.get_json("/api/v1/cylinders/Y7").await;
+    assert!(regulator.to_string().contains("四仙包子店"), "{regulator}");
+}

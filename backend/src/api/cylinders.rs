@@ -442,7 +442,7 @@ pub async fn find(
     tag: Option<&str>,
     scope: &Scope,
 ) -> Result<CylinderRecord, ApiError> {
-    store::cylinders::record(&state.pool, code, tag, scope)
+    let mut record = store::cylinders::record(&state.pool, code, tag, scope)
         .await?
         .ok_or_else(|| {
             let what = code
@@ -450,7 +450,21 @@ pub async fn find(
                 .or_else(|| tag.map(|t| format!("no cylinder with tag {t}")))
                 .unwrap_or_default();
             ApiError::client(ErrorCode::NotFound, what)
-        })
+        })?;
+    // A cylinder bought while at the seller's customer (a transfer): its new owner does not
+    // learn the seller's customer, nor where it is, until the cylinder moves.
+    let foreign_customer = record
+        .place_enterprise
+        .as_deref()
+        .is_some_and(|p| scope.enterprise().is_some_and(|e| e != p));
+    if foreign_customer {
+        record.place_kind = None;
+        record.place_code = None;
+        record.place_name = None;
+        record.lon = None;
+        record.lat = None;
+    }
+    Ok(record)
 }
 
 /// Compliance on `as_of` and custody now, from a stored record.

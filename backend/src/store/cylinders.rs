@@ -325,6 +325,8 @@ pub struct CylinderRecord {
     pub place_kind: Option<PlaceKind>,
     pub place_code: Option<String>,
     pub place_name: Option<String>,
+    /// The enterprise of the customer it is at, when it is at a customer.
+    pub place_enterprise: Option<String>,
     pub at_owner_site: bool,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub last_filled_at: Option<DateTime<Utc>>,
@@ -372,6 +374,7 @@ const RECORD_SELECT: &str = r#"
            e.name AS owner_name, st.name AS station_name,
            s.custody, s.place_kind, s.place_code,
            coalesce(ps.name, pc.name, s.place_code) AS place_name,
+           pc.enterprise_code AS place_enterprise,
            CASE WHEN s.cylinder_id IS NULL THEN true
                 ELSE coalesce(s.place_kind = 'station' AND ps.enterprise_code = c.owner_enterprise_code
                               AND s.custody IN ('in_stock_empty', 'in_stock_full'), false)
