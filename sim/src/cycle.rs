@@ -515,10 +515,12 @@ impl Sim {
             if self.pending[e].uncertified > 0 {
                 self.pending[e].uncertified -= 1;
                 staff = self.w.enterprises[e].uncertified.clone();
+                // Staff alerts name the enterprise with the number (numbers are per
+                // enterprise).
                 self.ledger.inject(
                     "staff_uncertified",
                     "staff",
-                    &staff,
+                    &format!("{}/{staff}", self.w.enterprises[e].code),
                     "a pre-fill check signed by a filler whose certificate expired",
                 );
             }
