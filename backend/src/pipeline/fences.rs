@@ -211,14 +211,14 @@ fn stop_alert(
     }
 }
 
-/// A suspended vehicle moving with cylinders aboard: once per suspension (the sighting names
-/// when it was suspended), however many fixes follow.
-fn suspended_alert(
+/// An alert about the moving vehicle, where it is now.
+fn vehicle_alert(
+    kind: AlertKind,
     mv: &Move,
-    since: chrono::DateTime<chrono::Utc>,
     owners: &HashMap<String, (Option<EnterpriseCode>, Option<DistrictCode>)>,
+    evidence: serde_json::Value,
+    sighting: String,
 ) -> NewAlert {
-    let kind = AlertKind::VehicleSuspended;
     let (enterprise_code, district_code) = owners.get(&mv.plate).cloned().unwrap_or_default();
     NewAlert {
         kind,
@@ -230,12 +230,24 @@ fn suspended_alert(
         place: Some(mv.to),
         place_name: None,
         seen_at: mv.at,
-        evidence: serde_json::json!({
-            "suspended_at": since, "event_id": mv.event_id, "occurred_at": mv.at,
-            "position": {"lon": mv.to.0, "lat": mv.to.1},
-        }),
-        sighting: format!("suspended:{}:{}", mv.plate, since.timestamp_micros()),
+        evidence,
+        sighting,
     }
+}
+
+/// A suspended vehicle moving with cylinders aboard: once per suspension (the sighting names
+/// when it was suspended), however many fixes follow.
+fn suspended_alert(
+    mv: &Move,
+    since: chrono::DateTime<chrono::Utc>,
+    owners: &HashMap<String, (Option<EnterpriseCode>, Option<DistrictCode>)>,
+) -> NewAlert {
+    let evidence = serde_json::json!({
+        "suspended_at": since, "event_id": mv.event_id, "occurred_at": mv.at,
+        "position": {"lon": mv.to.0, "lat": mv.to.1},
+    });
+    let sighting = format!("suspended:{}:{}", mv.plate, since.timestamp_micros());
+    vehicle_alert(AlertKind::VehicleSuspended, mv, owners, evidence, sighting)
 }
 
 /// A vehicle terminal's emergency alarm: critical, one open alert per vehicle, each report
@@ -245,24 +257,13 @@ fn emergency_alert(
     owners: &HashMap<String, (Option<EnterpriseCode>, Option<DistrictCode>)>,
 ) -> NewAlert {
     let kind = AlertKind::VehicleEmergency;
-    let (enterprise_code, district_code) = owners.get(&mv.plate).cloned().unwrap_or_default();
-    NewAlert {
-        kind,
-        severity: kind.severity(),
-        subject_type: SubjectKind::Vehicle,
-        subject_id: mv.plate.clone(),
-        enterprise_code,
-        district_code,
-        place: Some(mv.to),
-        place_name: None,
-        seen_at: mv.at,
-        evidence: serde_json::json!({
-            "event_id": mv.event_id, "occurred_at": mv.at,
-            "alarms": mv.alarms.iter().map(|a| a.name()).collect::<Vec<_>>(),
-            "position": {"lon": mv.to.0, "lat": mv.to.1},
-        }),
-        sighting: format!("event:{}:{}", mv.event_id, kind.name()),
-    }
+    let evidence = serde_json::json!({
+        "event_id": mv.event_id, "occurred_at": mv.at,
+        "alarms": mv.alarms.iter().map(|a| a.name()).collect::<Vec<_>>(),
+        "position": {"lon": mv.to.0, "lat": mv.to.1},
+    });
+    let sighting = format!("event:{}:{}", mv.event_id, kind.name());
+    vehicle_alert(kind, mv, owners, evidence, sighting)
 }
 
 /// The alert a transition raises, if any.
