@@ -3,24 +3,24 @@
 //! within `DECIDE_WITHIN` the answer is a refusal (rule `E01`), never an allowance and never a
 //! hang.
 
+use super::facts::{cylinder_facts, facts_json};
 use super::registry::read_record;
 use crate::access::Device;
 use crate::api::state::{AppState, DecisionLane};
 use crate::error::{ApiError, ModuleError};
 use crate::rules::compliance::today_in_shanghai;
 use crate::rules::filling::{
-    decide, flag_alert, record_flags, CylinderFacts, EnterpriseFacts, Facts, Reason, RecordFacts,
-    RecordPolicy,
+    decide, flag_alert, record_flags, EnterpriseFacts, Facts, Reason, RecordFacts, RecordPolicy,
 };
 use crate::store;
 use crate::store::alerts::NewAlert;
 use crate::store::auth::AuditRow;
 use crate::store::filling::FillingRow;
-use crate::store::filling::{CylinderKey, CylinderRow, DecisionRow, StationRow};
+use crate::store::filling::{CylinderKey, DecisionRow, StationRow};
 use crate::telemetry::metrics;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use anyhow::Context;
-use chrono::{DateTime, Months, Utc};
+use chrono::{DateTime, Utc};
 use shared::alert::AlertKind;
 use shared::auth::RecordStatus;
 use shared::filling::{
@@ -447,54 +447,6 @@ async fn gather_and_decide(
         facts_digest: digest,
     };
     Ok(Some(((allowed, reasons, station, foreign), row)))
-}
-
-fn cylinder_facts(row: &CylinderRow) -> anyhow::Result<CylinderFacts> {
-    let life_years = u32::try_from(row.design_life_years)?;
-    Ok(CylinderFacts {
-        medium: row.medium,
-        registered: row.registration_no.is_some(),
-        next_inspection_on: row.next_inspection_on,
-        life_ends_on: row
-            .manufactured_on
-            .checked_add_months(Months::new(life_years * 12))
-            .unwrap_or(chrono::NaiveDate::MAX),
-        scrapped: row.scrapped,
-        registered_station: row.station_code.clone(),
-        last_filled_at: row.last_filled_at,
-        circulated_since_last_filling: row.circulated,
-        last_passed_pre_check_at: row.last_pre_check_at,
-        previous_filling_post_checked: row.post_checked,
-        pending_events: row.pending_events,
-        recalled: row.recalled,
-    })
-}
-
-/// The facts as kept with the decision (and digested).
-fn facts_json(f: &Facts) -> serde_json::Value {
-    let cylinder = f.cylinder.as_ref().map(|c| {
-        serde_json::json!({
-            "medium": c.medium, "registered": c.registered,
-            "next_inspection_on": c.next_inspection_on, "life_ends_on": c.life_ends_on,
-            "scrapped": c.scrapped, "registered_station": c.registered_station,
-            "last_filled_at": c.last_filled_at,
-            "circulated_since_last_filling": c.circulated_since_last_filling,
-            "last_passed_pre_check_at": c.last_passed_pre_check_at,
-            "previous_filling_post_checked": c.previous_filling_post_checked,
-            "pending_events": c.pending_events,
-        })
-    });
-    serde_json::json!({
-        "now": f.now, "today": f.today, "station_code": f.station_code,
-        "gun_medium": f.gun_medium,
-        "filling_licence_expires": f.enterprise.filling_licence_expires,
-        "filling_licence_valid_from": f.enterprise.filling_licence_valid_from,
-        "licensed_media": f.enterprise.licensed_media,
-        "gas_licence_expires": f.enterprise.gas_licence_expires,
-        "filler_status": f.enterprise.filler_status,
-        "filler_certified": f.enterprise.filler_certified,
-        "cylinder": cylinder,
-    })
 }
 
 /// Why a filling record is refused.

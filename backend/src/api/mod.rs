@@ -13,6 +13,7 @@ pub mod displays;
 pub mod edits;
 pub mod events;
 pub mod extract;
+pub mod facts;
 pub mod fillings;
 pub mod guard;
 pub mod headers;
