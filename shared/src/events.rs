@@ -3,13 +3,14 @@
 
 use crate::cylinder::ScanOp;
 use crate::error::{ErrorCode, ErrorDetail};
-use crate::ids::{
-    CodeError, CustomerCode, CylinderCode, GeoPoint, StaffNo, StationCode, TagId, VehiclePlate,
-};
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use crate::ids::{CustomerCode, CylinderCode, GeoPoint, StaffNo, StationCode, TagId, VehiclePlate};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
+
+mod fields;
+use fields::{code_error, invalid, missing, Fields};
 
 /// Most events one request may carry.
 pub const MAX_BATCH: usize = 10_000;
@@ -377,40 +378,7 @@ fn parse_gps(fields: &Fields<'_>, id: Uuid) -> Result<GpsFix, ErrorDetail> {
         .map_err(|e| invalid(e.field(), e.to_string()))?;
     let speed_kmh = fields.opt_f64_in("speed_kmh", 0.0, 400.0)?;
     let heading = fields.opt_f64_in("heading", 0.0, 360.0)?;
-    let alarms = match fields.get("alarms") {
-        None => Vec::new(),
-        Some(Value::Array(items)) if items.len() <= VehicleAlarm::ALL.len() => {
-            let mut alarms = Vec::with_capacity(items.len());
-            for item in items {
-                let alarm = item
-                    .as_str()
-                    .and_then(VehicleAlarm::from_name)
-                    .ok_or_else(|| {
-                        invalid(
-                            "alarms",
-                            format!(
-                                "\"alarms\" lists alarm names, each one of {}",
-                                VehicleAlarm::ALL
-                                    .iter()
-                                    .map(|a| a.name())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        )
-                    })?;
-                if !alarms.contains(&alarm) {
-                    alarms.push(alarm);
-                }
-            }
-            alarms
-        }
-        Some(_) => {
-            return Err(invalid(
-                "alarms",
-                "\"alarms\" must be an array of alarm names",
-            ))
-        }
-    };
+    let alarms = fields.alarms("alarms")?;
     Ok(GpsFix {
         id,
         occurred_at,
@@ -657,156 +625,6 @@ fn parse_inspection(fields: &Fields<'_>, id: Uuid) -> Result<Inspection, ErrorDe
         inspection_body: fields.text("inspection_body")?,
         inspector: fields.text("inspector")?,
     })
-}
-
-fn code_error(field: &str, error: &CodeError) -> ErrorDetail {
-    invalid(field, format!("\"{field}\" {error}"))
-}
-
-fn invalid(field: &str, message: impl Into<String>) -> ErrorDetail {
-    ErrorDetail::new(ErrorCode::InvalidField, message).with_field(field)
-}
-
-fn missing(field: &str) -> ErrorDetail {
-    ErrorDetail::new(ErrorCode::MissingField, format!("\"{field}\" is required")).with_field(field)
-}
-
-/// Typed access to an event object's fields, each error naming its field.
-struct Fields<'a>(&'a Map<String, Value>);
-
-impl Fields<'_> {
-    fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name).filter(|v| !v.is_null())
-    }
-
-    fn only(&self, allowed: &[&str]) -> Result<(), ErrorDetail> {
-        match self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
-            Some(extra) => Err(ErrorDetail::new(
-                ErrorCode::UnknownField,
-                format!(
-                    "unknown field \"{extra}\"; expected one of {}",
-                    allowed.join(", ")
-                ),
-            )
-            .with_field(extra.clone())),
-            None => Ok(()),
-        }
-    }
-
-    fn str(&self, name: &str) -> Result<&str, ErrorDetail> {
-        match self.get(name) {
-            None => Err(missing(name)),
-            Some(Value::String(s)) => Ok(s),
-            Some(_) => Err(invalid(name, format!("\"{name}\" must be a string"))),
-        }
-    }
-
-    fn text(&self, name: &str) -> Result<String, ErrorDetail> {
-        let text = self.str(name)?;
-        if text.trim().is_empty()
-            || text.chars().count() > 200
-            || text.chars().any(char::is_control)
-        {
-            return Err(invalid(
-                name,
-                format!("\"{name}\" must be 1 to 200 characters of text"),
-            ));
-        }
-        Ok(text.to_owned())
-    }
-
-    fn plate(&self, name: &str) -> Result<VehiclePlate, ErrorDetail> {
-        VehiclePlate::try_from(self.str(name)?.to_owned())
-            .map_err(|e| invalid(name, format!("{name} {e}")))
-    }
-
-    fn code<T: TryFrom<String, Error = CodeError>>(&self, name: &str) -> Result<T, ErrorDetail> {
-        T::try_from(self.str(name)?.to_owned()).map_err(|e| code_error(name, &e))
-    }
-
-    fn opt_code<T: TryFrom<String, Error = CodeError>>(
-        &self,
-        name: &str,
-    ) -> Result<Option<T>, ErrorDetail> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(_) => self.code(name).map(Some),
-        }
-    }
-
-    fn date(&self, name: &str) -> Result<NaiveDate, ErrorDetail> {
-        let text = self.str(name)?;
-        let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map_err(|_| invalid(name, format!("\"{name}\" must be a date YYYY-MM-DD")))?;
-        let (earliest, latest) = instant_bounds();
-        if date < earliest.date_naive() || date >= latest.date_naive() {
-            return Err(invalid(name, format!("\"{name}\" is out of range")));
-        }
-        Ok(date)
-    }
-
-    fn uuid(&self, name: &str) -> Result<Uuid, ErrorDetail> {
-        Uuid::parse_str(self.str(name)?)
-            .map_err(|_| invalid(name, format!("\"{name}\" must be a UUID")))
-    }
-
-    fn instant(&self, name: &str) -> Result<DateTime<FixedOffset>, ErrorDetail> {
-        let text = self.str(name)?;
-        let at = DateTime::parse_from_rfc3339(text).map_err(|_| {
-            invalid(
-                name,
-                format!("\"{name}\" must be an RFC 3339 instant with an offset"),
-            )
-        })?;
-        let (earliest, latest) = instant_bounds();
-        if at.with_timezone(&Utc) < earliest || at.with_timezone(&Utc) >= latest {
-            return Err(invalid(
-                name,
-                format!(
-                    "\"{name}\" must lie between {} and {}",
-                    earliest.date_naive(),
-                    latest.date_naive()
-                ),
-            ));
-        }
-        Ok(at)
-    }
-
-    fn f64(&self, name: &str) -> Result<f64, ErrorDetail> {
-        match self.get(name) {
-            None => Err(missing(name)),
-            Some(Value::Number(n)) => n
-                .as_f64()
-                .filter(|f| f.is_finite())
-                .ok_or_else(|| invalid(name, format!("\"{name}\" must be a finite number"))),
-            Some(_) => Err(invalid(name, format!("\"{name}\" must be a number"))),
-        }
-    }
-
-    fn opt_f64_in(&self, name: &str, min: f64, max: f64) -> Result<Option<f64>, ErrorDetail> {
-        if self.get(name).is_none() {
-            return Ok(None);
-        }
-        let value = self.f64(name)?;
-        if !(min..=max).contains(&value) {
-            return Err(invalid(
-                name,
-                format!("\"{name}\" must be between {min} and {max}"),
-            ));
-        }
-        Ok(Some(value))
-    }
-}
-
-/// Instants outside these bounds are typing errors, not late or early devices.
-fn instant_bounds() -> (DateTime<Utc>, DateTime<Utc>) {
-    let day = |y, m, d| {
-        NaiveDate::from_ymd_opt(y, m, d)
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|t| t.and_utc())
-            .unwrap_or_default()
-    };
-    (day(2000, 1, 1), day(2100, 1, 1))
 }
 
 #[cfg(test)]
