@@ -11,6 +11,7 @@ use crate::ids::{
     CustomerCode, CylinderCode, DeviceId, DistrictCode, EnterpriseCode, StaffNo, StationCode,
     TagId, VehiclePlate,
 };
+use crate::incident::{IncidentKind, IncidentLevel, IncidentStatus, TimelineWhat};
 use crate::medium::Medium;
 use crate::place::{PlaceKind, SubjectKind};
 use crate::transfer::TransferStatus;
@@ -96,7 +97,11 @@ enum_as_text!(
     SubjectKind,
     HistoryKind,
     RecordStatus,
-    TransferStatus
+    TransferStatus,
+    IncidentKind,
+    IncidentLevel,
+    IncidentStatus,
+    TimelineWhat
 );
 
 /// A history row's `kind` and `op` columns read together (`#[sqlx(flatten)]`): a pair that

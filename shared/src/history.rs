@@ -74,6 +74,31 @@ impl HistoryOp {
         }
     }
 
+    /// Every pair that exists.
+    pub fn all() -> Vec<Self> {
+        let mut all: Vec<Self> = ScanOp::ALL.into_iter().map(Self::Scan).collect();
+        all.extend(CheckStage::ALL.iter().map(|s| Self::Check(*s)));
+        all.extend(Conclusion::ALL.iter().map(|c| Self::Inspection(*c)));
+        all.extend([
+            Self::BleSeen,
+            Self::BleLeft,
+            Self::Filling,
+            Self::TagReplaced,
+            Self::OwnerChanged,
+        ]);
+        all
+    }
+
+    /// The `op` text of some existing pair (of `kind`, when given) equal to `op`; `None` when no
+    /// such pair exists.
+    pub fn known_op(kind: Option<HistoryKind>, op: &str) -> Option<&'static str> {
+        Self::all()
+            .into_iter()
+            .filter(|pair| kind.is_none_or(|k| pair.kind() == k))
+            .map(Self::op)
+            .find(|name| *name == op)
+    }
+
     /// Parses a stored `kind` and `op`; `None` for a pair that does not exist.
     pub fn from_parts(kind: &str, op: Option<&str>) -> Option<Self> {
         let op = op?;
@@ -102,16 +127,7 @@ mod tests {
 
     #[test]
     fn parts_round_trip() {
-        let mut all: Vec<HistoryOp> = ScanOp::ALL.into_iter().map(HistoryOp::Scan).collect();
-        all.extend(CheckStage::ALL.iter().map(|s| HistoryOp::Check(*s)));
-        all.extend(Conclusion::ALL.iter().map(|c| HistoryOp::Inspection(*c)));
-        all.extend([
-            HistoryOp::BleSeen,
-            HistoryOp::BleLeft,
-            HistoryOp::Filling,
-            HistoryOp::TagReplaced,
-            HistoryOp::OwnerChanged,
-        ]);
+        let all = HistoryOp::all();
         for stage in CheckStage::ALL {
             let json = serde_json::to_string(stage).unwrap();
             assert_eq!(json, format!("\"{}\"", stage.name()));
@@ -136,6 +152,9 @@ mod tests {
         );
         assert_eq!(HistoryOp::from_parts("ble", Some("fill")), None);
         assert_eq!(HistoryOp::from_parts("scan", None), None);
+        assert_eq!(HistoryOp::known_op(None, "left"), Some("left"));
+        assert_eq!(HistoryOp::known_op(Some(HistoryKind::Scan), "left"), None);
+        assert_eq!(HistoryOp::known_op(None, "nonsense"), None);
         assert_eq!(HistoryOp::from_parts("gps", Some("seen")), None);
     }
 }

@@ -280,6 +280,12 @@ pub enum CustomerKind {
     Industrial,
 }
 
+crate::place::names!(CustomerKind {
+    Household => "household",
+    Restaurant => "restaurant",
+    Industrial => "industrial",
+});
+
 /// `POST /api/v1/customers` (real-name: 实名制).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -333,10 +333,15 @@ async fn the_inventory_is_the_same_in_order_shuffled_and_with_duplicates() {
         ))
         .await;
     assert_ne!(page["items"][1], next["items"][0], "pages do not overlap");
+    let (status, ble) = a.get_json("/api/v1/history?kind=ble&op=left").await;
+    assert_eq!(status, 200, "{ble}");
     for bad in [
         "?from_site=station:ST1",
         "?from_site=depot:X&to_site=customer:C1",
         "?op=Deliver;",
+        "?kind=gps",
+        "?kind=scan&op=left",
+        "?op=nonsense",
         "?recovered=maybe",
         "?cursor=1_2",
     ] {

@@ -12,10 +12,10 @@ use crate::store::incident_context::{BatchRow, ChainRow};
 use crate::store::incidents::IncidentRow;
 use chrono::{NaiveDate, Utc};
 use shared::cylinder::Compliance;
+use shared::history::HistoryKind;
 use shared::incident::{
     Batch, BatchCylinder, Chain, ChainAlert, ChainCustomer, ChainEvent, ChainIncident, Facet,
-    IncidentContext, IncidentKind, IncidentStatus, LastFilling, Nearby, NearbyCylinder, NearbySite,
-    NearbyVehicle,
+    IncidentContext, LastFilling, Nearby, NearbyCylinder, NearbySite, NearbyVehicle,
 };
 use shared::place::PlaceKind;
 use shared::GeoPoint;
@@ -109,11 +109,11 @@ pub async fn assemble(
 
 fn event(row: ChainRow) -> ChainEvent {
     ChainEvent {
-        kind: row.kind,
-        op: row.op,
+        kind: row.op.kind().name().to_owned(),
+        op: Some(row.op.op().to_owned()),
         occurred_at: to_beijing(row.occurred_at),
-        station_code: row.station_code,
-        staff_no: row.staff_no,
+        station_code: row.station_code.map(String::from),
+        staff_no: row.staff_no.map(String::from),
     }
 }
 
@@ -146,7 +146,10 @@ async fn chain(
         });
     let carrier = store::incident_context::last_carrier(pool, cylinder_id).await?;
     let delivery = store::incident_context::last_delivery(pool, cylinder_id).await?;
-    let customer_code = delivery.as_ref().and_then(|d| d.customer_code.clone());
+    let customer_code = delivery
+        .as_ref()
+        .and_then(|d| d.customer_code.clone())
+        .map(String::from);
     let customer = match &customer_code {
         Some(code) => store::incident_context::customer(pool, code)
             .await?
@@ -158,35 +161,47 @@ async fn chain(
             }),
         None => None,
     };
-    let rows = |kind: &'static str| store::incident_context::rows_of_kind(pool, cylinder_id, kind);
-    let checks = rows("check").await?.into_iter().map(event).collect();
-    let inspections = rows("inspection").await?.into_iter().map(event).collect();
+    let rows = |kind| store::incident_context::rows_of_kind(pool, cylinder_id, kind);
+    let checks = rows(HistoryKind::Check)
+        .await?
+        .into_iter()
+        .map(event)
+        .collect();
+    let inspections = rows(HistoryKind::Inspection)
+        .await?
+        .into_iter()
+        .map(event)
+        .collect();
     let alerts = store::incident_context::alerts_on(pool, code)
         .await?
         .into_iter()
         .map(|a| ChainAlert {
             id: a.id,
-            kind: a.kind,
-            status: a.status,
+            kind: a.kind.name().to_owned(),
+            status: a.status.name().to_owned(),
             opened_at: to_beijing(a.opened_at),
         })
         .collect();
     let incidents = store::incident_context::incidents_on(pool, cylinder_id, incident.id)
         .await?
         .into_iter()
-        .filter_map(|i| {
-            Some(ChainIncident {
-                id: i.id,
-                kind: IncidentKind::from_name(&i.kind)?,
-                status: IncidentStatus::from_name(&i.status)?,
-                opened_at: to_beijing(i.opened_at),
-            })
+        .map(|i| ChainIncident {
+            id: i.id,
+            kind: i.kind,
+            status: i.status,
+            opened_at: to_beijing(i.opened_at),
         })
         .collect();
     Ok(Chain {
         last_filling,
-        vehicle_plate: carrier.as_ref().and_then(|c| c.vehicle_plate.clone()),
-        driver_staff_no: carrier.as_ref().and_then(|c| c.staff_no.clone()),
+        vehicle_plate: carrier
+            .as_ref()
+            .and_then(|c| c.vehicle_plate.clone())
+            .map(String::from),
+        driver_staff_no: carrier
+            .as_ref()
+            .and_then(|c| c.staff_no.clone())
+            .map(String::from),
         delivered_at: delivery.as_ref().map(|d| to_beijing(d.occurred_at)),
         customer_code,
         customer,
@@ -254,8 +269,8 @@ async fn nearby(
         .await?
         .into_iter()
         .map(|v| NearbyVehicle {
-            plate: v.plate,
-            enterprise_code: v.enterprise_code,
+            plate: v.plate.into(),
+            enterprise_code: v.enterprise_code.map(String::from),
             distance_m: v.distance_m,
             at: to_beijing(v.occurred_at),
         })

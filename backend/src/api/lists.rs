@@ -14,8 +14,10 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 use shared::cylinder::{Compliance, Custody};
+use shared::history::{HistoryKind, HistoryOp};
 use shared::ids::{DistrictCode, EnterpriseCode, StationCode};
 use shared::place::PlaceKind;
+use shared::registry::CustomerKind;
 use shared::ErrorCode;
 use std::sync::Arc;
 
@@ -298,33 +300,52 @@ pub struct HistoryQuery {
 }
 
 /// `station:CODE` or `customer:CODE`.
-fn site(value: &str) -> Result<(String, String), ApiError> {
+fn site(value: &str) -> Result<(PlaceKind, String), ApiError> {
     match value.split_once(':') {
         Some((kind @ ("station" | "customer"), code)) if !code.is_empty() => {
-            Ok((kind.to_owned(), code.to_owned()))
+            let kind = PlaceKind::from_name(kind).ok_or_else(|| not_a_site(value))?;
+            Ok((kind, code.to_owned()))
         }
-        _ => Err(ApiError::client(
-            ErrorCode::InvalidQuery,
-            format!("site {value:?} is not station:CODE or customer:CODE"),
-        )),
+        _ => Err(not_a_site(value)),
     }
 }
 
-/// A word of lower-case letters and underscores (a kind or an operation).
-fn word(name: &str, value: Option<&String>) -> Result<Option<String>, ApiError> {
-    match value {
-        Some(v)
-            if v.is_empty()
-                || v.len() > 40
-                || !v.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
-        {
-            Err(ApiError::client(
-                ErrorCode::InvalidQuery,
-                format!("{name} {v:?} is not a known word"),
-            ))
-        }
-        other => Ok(other.cloned()),
-    }
+fn not_a_site(value: &str) -> ApiError {
+    ApiError::client(
+        ErrorCode::InvalidQuery,
+        format!("site {value:?} is not station:CODE or customer:CODE"),
+    )
+}
+
+/// `?kind=`: a history row's kind.
+fn history_kind(value: Option<&str>) -> Result<Option<HistoryKind>, ApiError> {
+    value
+        .map(|v| {
+            HistoryKind::from_name(v).ok_or_else(|| {
+                ApiError::client(
+                    ErrorCode::InvalidQuery,
+                    format!("kind {v:?} is not a known word"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// `?op=`: an operation that exists (for `kind`, when given).
+fn history_op(
+    kind: Option<HistoryKind>,
+    value: Option<&str>,
+) -> Result<Option<&'static str>, ApiError> {
+    value
+        .map(|v| {
+            HistoryOp::known_op(kind, v).ok_or_else(|| {
+                ApiError::client(
+                    ErrorCode::InvalidQuery,
+                    format!("op {v:?} is not a known word"),
+                )
+            })
+        })
+        .transpose()
 }
 
 /// `<micros>_<event id>_<cylinder id>`.
@@ -363,8 +384,8 @@ pub async fn history(
     };
     let filter = store::stats::HistoryFilter {
         window: window(q.from, q.to)?,
-        kind: word("kind", q.kind.as_ref())?,
-        op: word("op", q.op.as_ref())?,
+        kind: history_kind(q.kind.as_deref())?,
+        op: history_op(history_kind(q.kind.as_deref())?, q.op.as_deref())?,
         recovered: q.recovered,
         moved,
     };
@@ -453,14 +474,18 @@ pub async fn customers(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.map_err(super::QueryError::malformed)?;
     let limit = super::page_limit(q.limit)?;
-    if let Some(kind) = &q.kind {
-        if !["household", "restaurant", "industrial"].contains(&kind.as_str()) {
-            return Err(ApiError::client(
-                ErrorCode::InvalidQuery,
-                format!("unknown kind {kind:?}; expected household, restaurant or industrial"),
-            ));
-        }
-    }
+    let kind = q
+        .kind
+        .as_deref()
+        .map(|kind| {
+            CustomerKind::from_name(kind).ok_or_else(|| {
+                ApiError::client(
+                    ErrorCode::InvalidQuery,
+                    format!("unknown kind {kind:?}; expected household, restaurant or industrial"),
+                )
+            })
+        })
+        .transpose()?;
     let search = super::directories::search_of(q.q.as_deref(), q.status.as_deref())?;
     let csv = wants_csv(q.format.as_deref())?;
     let scope = scope_of(
@@ -471,7 +496,6 @@ pub async fn customers(
         None,
     )
     .await?;
-    let kind = q.kind.as_deref();
     let listing = Listing {
         what: "customers",
         file: "customers.csv",
@@ -501,7 +525,7 @@ pub async fn customers(
         cursor: |c| c.code.clone(),
     };
     let csv = state.exports.for_csv(&user, csv)?;
-    let (pool, scope, kind) = (state.pool.clone(), Arc::new(scope), kind.map(str::to_owned));
+    let (pool, scope, kind) = (state.pool.clone(), Arc::new(scope), kind);
     let search = Arc::new(search);
     listing
         .answer(
@@ -509,10 +533,10 @@ pub async fn customers(
             q.cursor.clone(),
             limit,
             move |after: Option<String>, n| {
-                let (pool, scope, kind) = (pool.clone(), scope.clone(), kind.clone());
+                let (pool, scope, kind) = (pool.clone(), scope.clone(), kind);
                 let search = search.clone();
                 async move {
-                    let (kind, after) = (kind.as_deref(), after.as_deref());
+                    let (kind, after) = (kind.map(CustomerKind::name), after.as_deref());
                     store::directories::customers(&pool, &scope, kind, &search, after, n).await
                 }
             },

@@ -37,6 +37,8 @@ use cylwatch_jt808::{bcd, decode_frame, Header, Reassembler, Splitter};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use shared::events::{parse_event, Event};
+use shared::ids::{DeviceId, EnterpriseCode};
+use shared::VehiclePlate;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -109,9 +111,9 @@ pub struct Gateway {
 #[derive(Debug, Clone)]
 struct Authenticated {
     terminal_no: String,
-    device_id: String,
-    enterprise_code: String,
-    vehicle_plate: String,
+    device_id: DeviceId,
+    enterprise_code: EnterpriseCode,
+    vehicle_plate: VehiclePlate,
 }
 
 /// One connection's state.
@@ -284,7 +286,7 @@ impl Gateway {
             }
         }
         let _ = stream.shutdown().await;
-        conn.terminal.map(|t| t.device_id)
+        conn.terminal.map(|t| t.device_id.into())
     }
 
     /// Handles one frame; answers go to `out`.
@@ -410,7 +412,7 @@ impl Gateway {
         let (tx, rx) = watch::channel(false);
         if let Ok(mut online) = self.online.lock() {
             online
-                .entry(t.device_id.clone())
+                .entry(t.device_id.to_string())
                 .or_default()
                 .push((conn.id, tx));
         }
@@ -462,8 +464,8 @@ impl Gateway {
         }
         let batch = Written {
             events,
-            device_id: t.device_id.clone(),
-            enterprise_code: t.enterprise_code.clone(),
+            device_id: t.device_id.to_string(),
+            enterprise_code: t.enterprise_code.to_string(),
         };
         match self.writer.write(batch).await {
             Ok(_) => {

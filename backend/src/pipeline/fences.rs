@@ -89,17 +89,17 @@ impl FenceStage {
         for mv in moves {
             // An enterprise's fences apply to its own vehicles only; city-wide ones to all.
             let owner = owners
-                .get(&mv.plate)
+                .get(mv.plate.as_str())
                 .and_then(|(e, _)| e.as_ref())
                 .map(|e| e.as_str());
             let applies = |key: &str| index.by_key(key).is_none_or(|f| f.applies_to(owner));
             let (mut now, mut touched) = index.around(mv.from, mv.to);
             now.retain(|k| applies(k));
             touched.retain(|k| applies(k));
-            if !state.contains_key(&mv.plate) {
-                state.insert(mv.plate.clone(), Vec::new());
+            if !state.contains_key(mv.plate.as_str()) {
+                state.insert(mv.plate.to_string(), Vec::new());
             }
-            let Some(inside) = state.get_mut(&mv.plate) else {
+            let Some(inside) = state.get_mut(mv.plate.as_str()) else {
                 continue;
             };
             // A fence kept from before scoping (another enterprise's) is left without a
@@ -123,28 +123,28 @@ impl FenceStage {
                         .is_some_and(|f| f.kind.is_site() && f.applies_to(owner))
                 })
             };
-            let began_at_site = standing.get(&mv.plate).is_some_and(|s| {
+            let began_at_site = standing.get(mv.plate.as_str()).is_some_and(|s| {
                 let anchor = (s.lon, s.lat);
                 site_at(&index.around(None, anchor).0)
             });
             let at_site = site_at(&now) || began_at_site;
-            let is_loaded = loaded.get(&mv.plate).copied().unwrap_or(false);
+            let is_loaded = loaded.get(mv.plate.as_str()).copied().unwrap_or(false);
             let (stop, suspicious) = stops::step(
-                standing.get(&mv.plate).copied(),
+                standing.get(mv.plate.as_str()).copied(),
                 mv.to,
                 mv.at,
                 is_loaded,
                 at_site,
                 &self.stops,
             );
-            if standing.get(&mv.plate) != Some(&stop) {
+            if standing.get(mv.plate.as_str()) != Some(&stop) {
                 stops_changed.insert(mv.plate.as_str());
-                standing.insert(mv.plate.clone(), stop);
+                standing.insert(mv.plate.to_string(), stop);
             }
             if suspicious {
                 alerts.push(stop_alert(mv, &stop, owners));
             }
-            if let (Some(since), true) = (suspended.get(&mv.plate), is_loaded) {
+            if let (Some(since), true) = (suspended.get(mv.plate.as_str()), is_loaded) {
                 alerts.push(suspended_alert(mv, *since, owners));
             }
             if mv.alarms.contains(&VehicleAlarm::Emergency) {
@@ -191,12 +191,13 @@ fn stop_alert(
     owners: &HashMap<String, (Option<EnterpriseCode>, Option<DistrictCode>)>,
 ) -> NewAlert {
     let kind = AlertKind::SuspiciousStop;
-    let (enterprise_code, district_code) = owners.get(&mv.plate).cloned().unwrap_or_default();
+    let (enterprise_code, district_code) =
+        owners.get(mv.plate.as_str()).cloned().unwrap_or_default();
     NewAlert {
         kind,
         severity: kind.severity(),
         subject_type: SubjectKind::Vehicle,
-        subject_id: mv.plate.clone(),
+        subject_id: mv.plate.to_string(),
         enterprise_code,
         district_code,
         place: Some((stop.lon, stop.lat)),
@@ -219,12 +220,13 @@ fn vehicle_alert(
     evidence: serde_json::Value,
     sighting: String,
 ) -> NewAlert {
-    let (enterprise_code, district_code) = owners.get(&mv.plate).cloned().unwrap_or_default();
+    let (enterprise_code, district_code) =
+        owners.get(mv.plate.as_str()).cloned().unwrap_or_default();
     NewAlert {
         kind,
         severity: kind.severity(),
         subject_type: SubjectKind::Vehicle,
-        subject_id: mv.plate.clone(),
+        subject_id: mv.plate.to_string(),
         enterprise_code,
         district_code,
         place: Some(mv.to),
@@ -277,19 +279,18 @@ fn alert_for(
     let fence = index.by_key(key)?;
     let kind = match (fence.kind, transition) {
         (FenceKind::Restricted, Transition::Enter | Transition::Cross) => AlertKind::RestrictedZone,
-        (FenceKind::Corridor, Transition::Exit)
-            if fence.vehicles.iter().any(|v| v.as_str() == mv.plate) =>
-        {
+        (FenceKind::Corridor, Transition::Exit) if fence.vehicles.contains(&mv.plate) => {
             AlertKind::CorridorExit
         }
         _ => return None,
     };
-    let (enterprise_code, district_code) = owners.get(&mv.plate).cloned().unwrap_or_default();
+    let (enterprise_code, district_code) =
+        owners.get(mv.plate.as_str()).cloned().unwrap_or_default();
     Some(NewAlert {
         kind,
         severity: kind.severity(),
         subject_type: SubjectKind::Vehicle,
-        subject_id: mv.plate.clone(),
+        subject_id: mv.plate.to_string(),
         enterprise_code,
         district_code,
         place: Some(mv.to),

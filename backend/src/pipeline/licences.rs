@@ -78,21 +78,17 @@ pub async fn pass(
     today: NaiveDate,
 ) -> anyhow::Result<()> {
     let licences = store::licences::all(pool).await?;
-    let mut holders: BTreeMap<(&str, &str), Holder> = BTreeMap::new();
+    let mut holders: BTreeMap<(SubjectKind, &str), Holder> = BTreeMap::new();
     for licence in &licences {
         let at = standing(&licence.licence_kind, licence.valid_to, today, policy);
         holders
-            .entry((&licence.subject_kind, &licence.subject_key))
+            .entry((licence.subject_kind, &licence.subject_key))
             .or_default()
             .push((licence, at));
     }
     let now = Utc::now();
     let mut raised = 0_usize;
-    for ((subject_kind, _), held) in &holders {
-        let Some(subject_type) = SubjectKind::from_name(subject_kind) else {
-            tracing::warn!(subject_kind, "licence of an unknown subject kind; skipped");
-            continue;
-        };
+    for (&(subject_type, _), held) in &holders {
         for &(licence, at) in held {
             let Some(kind) = at.alert().filter(|&k| !licence.noticed(k)) else {
                 continue;
@@ -107,18 +103,16 @@ pub async fn pass(
     // Renewed (or no longer active): the holder has no licence in the alert's condition.
     let mut ended = 0_usize;
     for kind in [AlertKind::LicenceExpiring, AlertKind::LicenceExpired] {
-        let holding: HashSet<(&str, &str)> = holders
+        let holding: HashSet<(SubjectKind, &str)> = holders
             .iter()
             .filter(|(_, held)| held.iter().any(|&(_, at)| holds(kind, at)))
             .map(|(&holder, _)| holder)
             .collect();
         for (subject_type, subject_id) in store::licences::open_subjects(pool, kind).await? {
-            if holding.contains(&(subject_type.as_str(), subject_id.as_str())) {
+            if holding.contains(&(subject_type, subject_id.as_str())) {
                 continue;
             }
-            let Some(subject) = SubjectKind::from_name(&subject_type) else {
-                continue;
-            };
+            let subject = subject_type;
             if let Some(row) =
                 store::alerts::condition_ended(pool, kind, subject, &subject_id, now).await?
             {
@@ -169,7 +163,7 @@ fn new_alert(
         sighting: format!(
             "{}:{}:{}:{}:{}",
             kind.name(),
-            licence.subject_kind,
+            licence.subject_kind.name(),
             licence.subject_key,
             licence.licence_kind,
             licence.valid_to

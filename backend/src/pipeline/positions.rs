@@ -9,13 +9,14 @@ use chrono::{DateTime, Utc};
 use shared::events::{Event, GpsFix};
 use shared::ids::EnterpriseCode;
 use shared::live::LiveMessage;
+use shared::VehiclePlate;
 use sqlx::PgConnection;
 use std::collections::HashMap;
 
 /// A vehicle's step forward in event time: from its previous position (if any) to a new one.
 #[derive(Debug, Clone)]
 pub struct Move {
-    pub plate: String,
+    pub plate: VehiclePlate,
     pub event_id: uuid::Uuid,
     pub from: Option<(f64, f64)>,
     pub to: (f64, f64),
@@ -95,7 +96,7 @@ pub async fn apply(
                     .is_none_or(|p| (p.at, p.event_id) < (candidate.at, candidate.event_id));
                 if newer {
                     moves.push(Move {
-                        plate: plate.to_owned(),
+                        plate: fix.vehicle_plate.clone(),
                         event_id: fix.id,
                         from: priors.get(plate).map(|p| (p.lon, p.lat)),
                         to: (candidate.lon, candidate.lat),

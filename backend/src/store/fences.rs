@@ -149,7 +149,7 @@ pub struct TransitionRow {
     pub event_id: uuid::Uuid,
     pub fence: String,
     pub kind: Transition,
-    pub plate: String,
+    pub plate: VehiclePlate,
     pub at: DateTime<Utc>,
     pub lon: f64,
     pub lat: f64,

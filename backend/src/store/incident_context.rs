@@ -5,6 +5,11 @@
 use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
+use shared::alert::{AlertKind, AlertStatus};
+use shared::history::{HistoryKind, HistoryOp};
+use shared::ids::{CustomerCode, EnterpriseCode, StaffNo, StationCode};
+use shared::incident::{IncidentKind, IncidentStatus};
+use shared::VehiclePlate;
 use sqlx::PgPool;
 
 /// How many rows of each list at most.
@@ -73,13 +78,13 @@ pub async fn last_filling(pool: &PgPool, cylinder_id: i64) -> anyhow::Result<Opt
 /// One history row of the chain.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChainRow {
-    pub kind: String,
-    pub op: Option<String>,
+    #[sqlx(flatten)]
+    pub op: HistoryOp,
     pub occurred_at: DateTime<Utc>,
-    pub station_code: Option<String>,
-    pub customer_code: Option<String>,
-    pub vehicle_plate: Option<String>,
-    pub staff_no: Option<String>,
+    pub station_code: Option<StationCode>,
+    pub customer_code: Option<CustomerCode>,
+    pub vehicle_plate: Option<VehiclePlate>,
+    pub staff_no: Option<StaffNo>,
 }
 
 /// The newest history row naming a vehicle (what last carried the cylinder).
@@ -114,7 +119,7 @@ pub async fn last_delivery(pool: &PgPool, cylinder_id: i64) -> anyhow::Result<Op
 pub async fn rows_of_kind(
     pool: &PgPool,
     cylinder_id: i64,
-    kind: &str,
+    kind: HistoryKind,
 ) -> anyhow::Result<Vec<ChainRow>> {
     sqlx::query_as(
         "SELECT kind, op, occurred_at, station_code, customer_code, vehicle_plate, staff_no \
@@ -151,8 +156,8 @@ pub async fn customer(pool: &PgPool, code: &str) -> anyhow::Result<Option<Custom
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AlertBrief {
     pub id: uuid::Uuid,
-    pub kind: String,
-    pub status: String,
+    pub kind: AlertKind,
+    pub status: AlertStatus,
     pub opened_at: DateTime<Utc>,
 }
 
@@ -174,8 +179,8 @@ pub async fn alerts_on(pool: &PgPool, code: &str) -> anyhow::Result<Vec<AlertBri
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IncidentBrief {
     pub id: uuid::Uuid,
-    pub kind: String,
-    pub status: String,
+    pub kind: IncidentKind,
+    pub status: IncidentStatus,
     pub opened_at: DateTime<Utc>,
 }
 
@@ -257,8 +262,8 @@ pub async fn sites_near(
 /// A vehicle whose latest position is within the radius.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct VehicleNear {
-    pub plate: String,
-    pub enterprise_code: Option<String>,
+    pub plate: VehiclePlate,
+    pub enterprise_code: Option<EnterpriseCode>,
     pub distance_m: f64,
     pub occurred_at: DateTime<Utc>,
 }

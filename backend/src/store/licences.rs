@@ -7,13 +7,14 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use shared::alert::AlertKind;
 use shared::ids::{DistrictCode, EnterpriseCode};
+use shared::place::SubjectKind;
 use sqlx::PgPool;
 
 /// One licence or certificate of an active holder, with its holder's district.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Licence {
     /// The alert subject's type: `enterprise`, `staff`, `vehicle`, `customer`.
-    pub subject_kind: String,
+    pub subject_kind: SubjectKind,
     /// The alert subject's id (staff: `enterprise_code/staff_no`).
     pub subject_key: String,
     pub enterprise_code: EnterpriseCode,
@@ -77,7 +78,7 @@ pub async fn notice(
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
     .bind(alert.kind.name())
-    .bind(&licence.subject_kind)
+    .bind(licence.subject_kind)
     .bind(&licence.subject_key)
     .bind(&licence.licence_kind)
     .bind(licence.valid_to)
@@ -99,7 +100,7 @@ pub async fn notice(
 pub async fn open_subjects(
     pool: &PgPool,
     kind: AlertKind,
-) -> anyhow::Result<Vec<(String, String)>> {
+) -> anyhow::Result<Vec<(SubjectKind, String)>> {
     sqlx::query_as(
         "SELECT subject_type, subject_id FROM alerts \
          WHERE kind = $1 AND status <> 'resolved' AND condition_ended_at IS NULL",

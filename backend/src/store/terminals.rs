@@ -3,14 +3,16 @@
 
 use anyhow::Context;
 use shared::auth::RecordStatus;
+use shared::ids::{DeviceId, EnterpriseCode};
+use shared::VehiclePlate;
 use sqlx::PgPool;
 
 /// A terminal as the gateway needs it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Terminal {
-    pub device_id: String,
-    pub enterprise_code: String,
-    pub vehicle_plate: Option<String>,
+    pub device_id: DeviceId,
+    pub enterprise_code: EnterpriseCode,
+    pub vehicle_plate: Option<VehiclePlate>,
     pub status: RecordStatus,
     /// The hash of the authentication code handed out at the last registration.
     pub auth_hash: Option<String>,

@@ -10,7 +10,7 @@ use sqlx::PgPool;
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    plate: String,
+    plate: VehiclePlate,
     lon: f64,
     lat: f64,
     speed_kmh: Option<f64>,
@@ -30,7 +30,7 @@ impl TryFrom<Row> for VehicleState {
 
     fn try_from(row: Row) -> anyhow::Result<Self> {
         Ok(Self {
-            plate: VehiclePlate::try_from(row.plate).context("stored plate")?,
+            plate: row.plate,
             lon: row.lon,
             lat: row.lat,
             speed_kmh: row.speed_kmh,

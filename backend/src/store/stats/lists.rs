@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::cylinder::{Compliance, Custody};
 use shared::filling::FillingFlag;
-use shared::history::HistoryOp;
+use shared::history::{HistoryKind, HistoryOp};
 use shared::ids::{
     CustomerCode, CylinderCode, DistrictCode, EnterpriseCode, StaffNo, StationCode, TagId,
 };
@@ -254,14 +254,15 @@ pub async fn decision_list(
 pub struct HistoryFilter {
     /// On `occurred_at`.
     pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    pub kind: Option<String>,
-    pub op: Option<String>,
+    pub kind: Option<HistoryKind>,
+    /// An operation that exists (`HistoryOp::known_op`).
+    pub op: Option<&'static str>,
     /// Collected empty or returned to a station after this row (true) or not (false): the
     /// recovery figure's test.
     pub recovered: Option<bool>,
     /// Moves from one site to the next within the window, as the flows count them:
     /// ((kind, code) before, (kind, code) after).
-    pub moved: Option<((String, String), (String, String))>,
+    pub moved: Option<((PlaceKind, String), (PlaceKind, String))>,
 }
 
 /// The cursor of a history list: (occurred_at, event, cylinder id).
@@ -350,12 +351,12 @@ pub async fn history_list(
         .bind(scope.district())
         .bind(filter.window.map(|w| w.0))
         .bind(filter.window.map(|w| w.1))
-        .bind(&filter.kind)
-        .bind(&filter.op)
+        .bind(filter.kind)
+        .bind(filter.op)
         .bind(filter.recovered)
-        .bind(moved.map(|m| m.0 .0.as_str()))
+        .bind(moved.map(|m| m.0 .0))
         .bind(moved.map(|m| m.0 .1.as_str()))
-        .bind(moved.map(|m| m.1 .0.as_str()))
+        .bind(moved.map(|m| m.1 .0))
         .bind(moved.map(|m| m.1 .1.as_str()))
         .bind(after.map(|a| a.0))
         .bind(after.map(|a| a.1))
