@@ -198,11 +198,12 @@ pub async fn import(
 }
 
 /// The good rows (with their line numbers) and the bad rows' errors.
-type ParsedCsv = (Vec<(usize, CylinderArchive)>, Vec<RowError>);
+pub type ParsedCsv = (Vec<(usize, CylinderArchive)>, Vec<RowError>);
 
 /// Parses a CSV import: the archives of the good rows (with their line numbers) and an error
 /// for each bad row. A file that is not a CSV of the archive's columns is refused whole.
-fn parse_csv(body: &[u8]) -> Result<ParsedCsv, ApiError> {
+/// Public for the property tests (`tests/properties/csv_import.rs`).
+pub fn parse_csv(body: &[u8]) -> Result<ParsedCsv, ApiError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
