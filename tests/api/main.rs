@@ -7,6 +7,7 @@ mod common;
 mod access;
 mod accounts;
 mod alerts;
+mod backup;
 mod contract;
 mod custody;
 mod cylinders;
