@@ -37,6 +37,10 @@ async fn health_is_503_when_redis_is_down_but_ingest_still_commits() {
     assert_eq!(body["redis"]["ok"], false);
     assert!(body["redis"]["error"].is_string());
     assert_eq!(body["postgres"]["ok"], true);
+    // The load balancer's check asks PostgreSQL only: this instance stays in.
+    let (status, body) = app.get_json("/api/v1/health/ready").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "ok");
 
     // PostgreSQL is the truth: the event is durable and waits in the outbox.
     let (status, answer) = app

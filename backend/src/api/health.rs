@@ -56,6 +56,22 @@ pub async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     }
 }
 
+/// Readiness for a load balancer's health check: 200 while PostgreSQL answers, 503 when it does
+/// not. Redis is not asked: the filling decision and ingest need only PostgreSQL, so a Redis
+/// fault must not take every instance out of the balancer (issue 24). The answer is the bare
+/// status, for anybody.
+#[utoipa::path(get, path = "/api/v1/health/ready", tag = "health", responses((status = 200, description = "PostgreSQL answers: the instance may take traffic", body = shared::health::HealthStatus), (status = 503, description = "PostgreSQL does not answer", body = shared::health::HealthStatus)))]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    match bounded(store::versions(&state.pool)).await {
+        Ok(_) => HttpResponse::Ok().json(HealthStatus {
+            status: "ok".into(),
+        }),
+        Err(_) => HttpResponse::ServiceUnavailable().json(HealthStatus {
+            status: "unavailable".into(),
+        }),
+    }
+}
+
 /// Whether the request carries a live administrator's token (a missing or bad one is simply
 /// not: health answers everybody).
 async fn is_admin(req: &HttpRequest, state: &AppState) -> bool {

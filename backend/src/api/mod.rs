@@ -55,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(actix_web::middleware::from_fn(text::refuse_nul))
             .wrap(actix_web::middleware::from_fn(guard::guard))
             .service(resource("/health", web::get().to(health::health)))
+            .service(resource("/health/ready", web::get().to(health::ready)))
             .service(resource("/openapi.json", web::get().to(openapi::document)))
             .service(openapi::docs())
             .service(resource("/auth/login", web::post().to(auth::login)))

@@ -27,6 +27,7 @@ a WebSocket; its messages are described in README.md. Every error is \
     info(title = "cylwatch", version = "1", description = DESCRIPTION),
     paths(
         health::health,
+        health::ready,
         document,
         auth::login,
         auth::me,
