@@ -17,6 +17,7 @@ pub mod held;
 pub mod incident_context;
 pub mod incidents;
 pub mod licences;
+pub mod mqtt;
 pub mod lifecycle;
 pub mod lookout;
 pub mod proposals;
