@@ -201,7 +201,11 @@ impl Api {
     }
 
     /// Notes the platform's answer to a batch (`None`: none came).
-    fn tally(&self, events: &[Event], answer: Option<IngestResponse>) -> anyhow::Result<IngestResponse> {
+    fn tally(
+        &self,
+        events: &[Event],
+        answer: Option<IngestResponse>,
+    ) -> anyhow::Result<IngestResponse> {
         let kinds = Self::kinds(events);
         let mut r = self
             .report

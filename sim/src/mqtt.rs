@@ -59,7 +59,8 @@ impl Link {
                 match eventloop.poll().await {
                     Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
                         let _ = ready.send(false);
-                        if let Err(e) = sub.subscribe(results_topic.clone(), QoS::AtLeastOnce).await {
+                        if let Err(e) = sub.subscribe(results_topic.clone(), QoS::AtLeastOnce).await
+                        {
                             tracing::warn!(error = %e, "mqtt: subscribing to results failed");
                         }
                     }

@@ -72,7 +72,13 @@ pub(crate) fn batch(n: usize, minute: usize) -> Value {
 }
 
 /// Publishes one message as the device; `mosquitto_pub`'s output (with `-d`).
-pub(crate) async fn publish(broker: &Broker, id: &str, key: &str, topic: &str, body: &str) -> Output {
+pub(crate) async fn publish(
+    broker: &Broker,
+    id: &str,
+    key: &str,
+    topic: &str,
+    body: &str,
+) -> Output {
     broker
         .publish(id, key, topic)
         .args(["-m", body])
@@ -83,7 +89,8 @@ pub(crate) async fn publish(broker: &Broker, id: &str, key: &str, topic: &str, b
 
 /// Whether the broker took the message: connected, and its PUBACK's reason was success.
 pub(crate) fn taken(out: &Output) -> bool {
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     out.status.success() && text.contains("received PUBACK") && text.contains("RC:0")
 }
 
@@ -113,7 +120,8 @@ async fn a_batch_published_with_mosquitto_pub_lands_and_its_result_comes_back() 
         "occurred_at": "2026-12-06T08:00:00+08:00", "vehicle_plate": PLATE, "lon": 500.0, "lat": 34.7}));
     let out = publish(&broker, &id, &key, &events_topic(&id), &body.to_string()).await;
     assert!(taken(&out), "{out:?}");
-    app.wait_until(|| async { stored_by(&app, &id).await == 3 }).await;
+    app.wait_until(|| async { stored_by(&app, &id).await == 3 })
+        .await;
     // The same batch again: duplicates.
     let out = publish(&broker, &id, &key, &events_topic(&id), &body.to_string()).await;
     assert!(taken(&out), "{out:?}");
@@ -124,7 +132,12 @@ async fn a_batch_published_with_mosquitto_pub_lands_and_its_result_comes_back() 
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 3, "{lines:?}; server log {}", app.log.display());
+    assert_eq!(
+        lines.len(),
+        3,
+        "{lines:?}; server log {}",
+        app.log.display()
+    );
     assert_eq!(lines[0]["accepted"], 3, "{}", lines[0]);
     assert_eq!(lines[0]["duplicates"], 0);
     assert_eq!(lines[0]["rejected"][0]["index"], 3);
@@ -137,7 +150,10 @@ async fn a_batch_published_with_mosquitto_pub_lands_and_its_result_comes_back() 
     // A payload naming another device is refused whole.
     let mut foreign = batch(1, 5);
     foreign["device_id"] = json!("someone-else");
-    let sub = broker.subscribe(&id, &key, &results_topic(&id), 1, 20).spawn().unwrap();
+    let sub = broker
+        .subscribe(&id, &key, &results_topic(&id), 1, 20)
+        .spawn()
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let out = publish(&broker, &id, &key, &events_topic(&id), &foreign.to_string()).await;
     assert!(taken(&out), "{out:?}");
@@ -155,9 +171,17 @@ async fn a_device_cannot_publish_to_another_devices_topic() {
     let app = mqtt_app(&broker, "mqtt-two").await;
     let (a, a_key) = reader(&app).await;
     let (b, _) = reader(&app).await;
-    let out = publish(&broker, &a, &a_key, &events_topic(&b), &batch(2, 1).to_string()).await;
+    let out = publish(
+        &broker,
+        &a,
+        &a_key,
+        &events_topic(&b),
+        &batch(2, 1).to_string(),
+    )
+    .await;
     assert!(!taken(&out), "{out:?}");
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("RC:135"), "not authorized expected: {text}");
     let out = publish(&broker, &a, &a_key, "cylwatch/devices/+/events", "{}").await;
     assert!(!taken(&out), "{out:?}");
@@ -170,9 +194,17 @@ async fn a_device_cannot_publish_to_another_devices_topic() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(app.event_count().await, 0);
     // Its own topic works.
-    let out = publish(&broker, &a, &a_key, &events_topic(&a), &batch(2, 1).to_string()).await;
+    let out = publish(
+        &broker,
+        &a,
+        &a_key,
+        &events_topic(&a),
+        &batch(2, 1).to_string(),
+    )
+    .await;
     assert!(taken(&out), "{out:?}");
-    app.wait_until(|| async { stored_by(&app, &a).await == 2 }).await;
+    app.wait_until(|| async { stored_by(&app, &a).await == 2 })
+        .await;
     assert_eq!(stored_by(&app, &b).await, 0);
 }
 
@@ -185,7 +217,16 @@ async fn a_suspended_or_revoked_device_can_no_longer_publish() {
     let (id, key) = reader(&app).await;
     let send = |minute| {
         let (id, key, broker) = (id.clone(), key.clone(), &broker);
-        async move { publish(broker, &id, &key, &events_topic(&id), &batch(1, minute).to_string()).await }
+        async move {
+            publish(
+                broker,
+                &id,
+                &key,
+                &events_topic(&id),
+                &batch(1, minute).to_string(),
+            )
+            .await
+        }
     };
     assert!(taken(&send(1).await));
     // A device connected when it is suspended is cut off too.
@@ -198,25 +239,42 @@ async fn a_suspended_or_revoked_device_can_no_longer_publish() {
         .spawn()
         .unwrap();
     let mut stdin = held.stdin.take().unwrap();
-    stdin.write_all(format!("{}\n", batch(1, 2)).as_bytes()).await.unwrap();
-    app.wait_until(|| async { stored_by(&app, &id).await == 2 }).await;
+    stdin
+        .write_all(format!("{}\n", batch(1, 2)).as_bytes())
+        .await
+        .unwrap();
+    app.wait_until(|| async { stored_by(&app, &id).await == 2 })
+        .await;
     let (status, body) = app
-        .post_json(&format!("/api/v1/devices/{id}/suspend"), &json!({"reason": "lost"}))
+        .post_json(
+            &format!("/api/v1/devices/{id}/suspend"),
+            &json!({"reason": "lost"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
-    let _ = stdin.write_all(format!("{}\n", batch(1, 3)).as_bytes()).await;
+    let _ = stdin
+        .write_all(format!("{}\n", batch(1, 3)).as_bytes())
+        .await;
     let out = send(4).await;
     assert!(!taken(&out), "suspended, yet published: {out:?}");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(stored_by(&app, &id).await, 2, "nothing after the suspension");
+    assert_eq!(
+        stored_by(&app, &id).await,
+        2,
+        "nothing after the suspension"
+    );
     drop(stdin);
     let _ = held.kill().await;
     let (status, body) = app
-        .post_json(&format!("/api/v1/devices/{id}/reinstate"), &json!({"reason": "found"}))
+        .post_json(
+            &format!("/api/v1/devices/{id}/reinstate"),
+            &json!({"reason": "found"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(taken(&send(5).await));
-    app.wait_until(|| async { stored_by(&app, &id).await == 3 }).await;
+    app.wait_until(|| async { stored_by(&app, &id).await == 3 })
+        .await;
     let (status, body) = app
         .post_json(&format!("/api/v1/devices/{id}/revoke"), &json!({}))
         .await;
@@ -233,37 +291,86 @@ async fn key_rotation_refuses_the_old_key_and_takes_the_new() {
     let broker = Broker::start().await;
     let app = mqtt_app(&broker, "mqtt-four").await;
     let (id, old) = reader(&app).await;
-    assert!(taken(&publish(&broker, &id, &old, &events_topic(&id), &batch(1, 1).to_string()).await));
+    assert!(taken(
+        &publish(
+            &broker,
+            &id,
+            &old,
+            &events_topic(&id),
+            &batch(1, 1).to_string()
+        )
+        .await
+    ));
     // Another enterprise's administrator: 404, and the key still works.
-    assert_eq!(app.post_json("/api/v1/enterprises", &enterprise("ENT2")).await.0, 201);
+    assert_eq!(
+        app.post_json("/api/v1/enterprises", &enterprise("ENT2"))
+            .await
+            .0,
+        201
+    );
     let user = json!({"username": "ent2-admin", "password": PASSWORD, "role": "enterprise_admin",
                       "enterprise_code": "ENT2"});
     assert_eq!(app.post_json("/api/v1/users", &user).await.0, 201);
     let other = app.login("ent2-admin", PASSWORD).await;
     let (status, body) = app
-        .send_json(reqwest::Method::POST, &format!("/api/v1/devices/{id}/key"), None, Some(&other))
+        .send_json(
+            reqwest::Method::POST,
+            &format!("/api/v1/devices/{id}/key"),
+            None,
+            Some(&other),
+        )
         .await;
     assert_eq!(status, 404, "{body}");
     assert!(!body.to_string().contains("key\":"), "{body}");
     let (status, _) = app.post_events_as(&old, &batch(1, 2)).await;
     assert_eq!(status, 202);
     // Its own administrator rotates it.
-    let (status, body) = app.post_json(&format!("/api/v1/devices/{id}/key"), &json!({})).await;
+    let (status, body) = app
+        .post_json(&format!("/api/v1/devices/{id}/key"), &json!({}))
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["device_id"], id.as_str());
     let new = body["key"].as_str().unwrap().to_owned();
     assert_ne!(new, old);
     let (status, _) = app.post_events_as(&old, &batch(1, 3)).await;
     assert_eq!(status, 401, "the old key over HTTP");
-    assert!(!taken(&publish(&broker, &id, &old, &events_topic(&id), &batch(1, 4).to_string()).await));
+    assert!(!taken(
+        &publish(
+            &broker,
+            &id,
+            &old,
+            &events_topic(&id),
+            &batch(1, 4).to_string()
+        )
+        .await
+    ));
     let (status, _) = app.post_events_as(&new, &batch(1, 5)).await;
     assert_eq!(status, 202);
-    assert!(taken(&publish(&broker, &id, &new, &events_topic(&id), &batch(1, 6).to_string()).await));
-    app.wait_until(|| async { stored_by(&app, &id).await == 4 }).await;
+    assert!(taken(
+        &publish(
+            &broker,
+            &id,
+            &new,
+            &events_topic(&id),
+            &batch(1, 6).to_string()
+        )
+        .await
+    ));
+    app.wait_until(|| async { stored_by(&app, &id).await == 4 })
+        .await;
     // No such device, and a revoked one: 404.
-    let (status, _) = app.post_json("/api/v1/devices/nobody/key", &json!({})).await;
+    let (status, _) = app
+        .post_json("/api/v1/devices/nobody/key", &json!({}))
+        .await;
     assert_eq!(status, 404);
-    assert_eq!(app.post_json(&format!("/api/v1/devices/{id}/revoke"), &json!({})).await.0, 204);
-    let (status, _) = app.post_json(&format!("/api/v1/devices/{id}/key"), &json!({})).await;
+    assert_eq!(
+        app.post_json(&format!("/api/v1/devices/{id}/revoke"), &json!({}))
+            .await
+            .0,
+        204
+    );
+    let (status, _) = app
+        .post_json(&format!("/api/v1/devices/{id}/key"), &json!({}))
+        .await;
     assert_eq!(status, 404);
 }

@@ -94,7 +94,14 @@ async fn a_killed_instances_queued_messages_are_applied_by_the_other() {
     let (_config, db) = a.kill().await;
     std::mem::forget(db); // b's database: dropped with b
     for message in 0..40 {
-        let out = publish(&broker, &id, &key, &events_topic(&id), &batch(1, message).to_string()).await;
+        let out = publish(
+            &broker,
+            &id,
+            &key,
+            &events_topic(&id),
+            &batch(1, message).to_string(),
+        )
+        .await;
         assert!(taken(&out), "{out:?}");
     }
     // Some wait in the dead session until its lease lapses (3 s) and b drains it.
@@ -111,7 +118,11 @@ async fn a_killed_instances_queued_messages_are_applied_by_the_other() {
         b.log.display()
     );
     let log = std::fs::read_to_string(&b.log).unwrap();
-    assert!(log.contains("taking over a dead instance's session"), "{}", b.log.display());
+    assert!(
+        log.contains("taking over a dead instance's session"),
+        "{}",
+        b.log.display()
+    );
     // The drained session is forgotten; b's own stays.
     b.wait_until(|| async { sessions().await == 1 }).await;
 }

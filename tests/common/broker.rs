@@ -110,7 +110,14 @@ impl Broker {
         let mut cmd = Command::new("mosquitto_pub");
         cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
             .args(["-V", "mqttv5", "-q", "1", "-d"])
-            .args(["-i", &format!("{device_id}-pub"), "-u", device_id, "-P", key])
+            .args([
+                "-i",
+                &format!("{device_id}-pub"),
+                "-u",
+                device_id,
+                "-P",
+                key,
+            ])
             .args(["-t", topic])
             .kill_on_drop(true);
         cmd
@@ -127,8 +134,22 @@ impl Broker {
     ) -> Command {
         let mut cmd = Command::new("mosquitto_sub");
         cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(["-q", "1", "-C", &count.to_string(), "-W", &wait_s.to_string()])
-            .args(["-i", &format!("{device_id}-sub"), "-u", device_id, "-P", key])
+            .args([
+                "-q",
+                "1",
+                "-C",
+                &count.to_string(),
+                "-W",
+                &wait_s.to_string(),
+            ])
+            .args([
+                "-i",
+                &format!("{device_id}-sub"),
+                "-u",
+                device_id,
+                "-P",
+                key,
+            ])
             .args(["-t", topic])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

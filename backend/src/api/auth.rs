@@ -289,13 +289,8 @@ pub async fn revoke_device(
     }
     state.devices.clear();
     state.terminal_sweep.notify_one();
-    super::device_keys::to_broker(
-        &state,
-        &device_id,
-        crate::store::mqtt::Action::Delete,
-        None,
-    )
-    .await?;
+    super::device_keys::to_broker(&state, &device_id, crate::store::mqtt::Action::Delete, None)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

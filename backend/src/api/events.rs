@@ -7,8 +7,8 @@ use super::body::{check_content_type, read_body};
 use crate::access::Device;
 use crate::api::state::AppState;
 use crate::error::ApiError;
-use crate::store;
 use crate::gateway::batch::{self, Checked};
+use crate::store;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use shared::events::{parse_batch, IngestResponse, RejectedEvent};
@@ -43,10 +43,7 @@ pub async fn ingest(
     let span = tracing::Span::current();
     span.record("events", items.len());
 
-    let Checked {
-        events,
-        rejected,
-    } = batch::check(&state.pool, &device, items).await?;
+    let Checked { events, rejected } = batch::check(&state.pool, &device, items).await?;
     span.record("rejected", rejected.len());
     if events.is_empty() {
         let first = rejected
@@ -81,4 +78,3 @@ pub async fn ingest(
         rejected,
     }))
 }
-

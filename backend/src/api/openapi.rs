@@ -4,9 +4,9 @@
 //! is this document as committed; a test fails when the two differ (`make openapi` rewrites it).
 
 use super::{
-    accounts, alerts, auth, basemap, cylinders, density, device_keys, directories, displays, edits, events,
-    fillings, health, imports, incidents, lifecycle, lists, live, proposals, public, recalls,
-    registry, stats, status, transfers,
+    accounts, alerts, auth, basemap, cylinders, density, device_keys, directories, displays, edits,
+    events, fillings, health, imports, incidents, lifecycle, lists, live, proposals, public,
+    recalls, registry, stats, status, transfers,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;

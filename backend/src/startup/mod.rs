@@ -507,4 +507,3 @@ mod tests {
         assert_eq!(default_http_workers(8), 4);
     }
 }
-

@@ -95,7 +95,11 @@ impl Endpoint {
         let (client, mut events) = AsyncClient::new(options, 8);
         let mut sent = false;
         let answer = loop {
-            match events.poll().await.context("the broker's control connection")? {
+            match events
+                .poll()
+                .await
+                .context("the broker's control connection")?
+            {
                 Event::Incoming(Packet::ConnAck(_)) => {
                     client
                         .subscribe(RESPONSE, QoS::AtLeastOnce)
@@ -228,7 +232,10 @@ impl Broker {
         match tokio::time::timeout(within, self.flush()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                tracing::warn!(error = format!("{e:#}"), "mqtt: broker commands stay queued");
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "mqtt: broker commands stay queued"
+                );
                 self.wake.notify_one();
             }
             Err(_) => self.wake.notify_one(),
@@ -372,7 +379,10 @@ impl Broker {
             let retry = match self.flush().await {
                 Ok(()) => None,
                 Err(e) => {
-                    tracing::warn!(error = format!("{e:#}"), "mqtt: broker commands stay queued");
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "mqtt: broker commands stay queued"
+                    );
                     Some(Duration::from_secs(2))
                 }
             };

@@ -123,7 +123,10 @@ impl Source {
             match store::mqtt::renew(&self.pool, &self.holder, self.options.lease).await {
                 Ok(held) if !first && !held.contains(&own) => {
                     // Taken over while this instance was stalled: take it back.
-                    tracing::warn!(client_id = own, "mqtt: own session was taken over; taking it back");
+                    tracing::warn!(
+                        client_id = own,
+                        "mqtt: own session was taken over; taking it back"
+                    );
                     first = true;
                     continue;
                 }
@@ -143,7 +146,10 @@ impl Source {
                         self.start(client_id, true, stop.clone());
                     }
                 }
-                Err(e) => tracing::warn!(error = format!("{e:#}"), "mqtt: taking over sessions failed"),
+                Err(e) => tracing::warn!(
+                    error = format!("{e:#}"),
+                    "mqtt: taking over sessions failed"
+                ),
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.options.lease / 3) => {}
@@ -172,11 +178,19 @@ impl Source {
 
     /// Serves one session until shutdown; a drained one until it is empty (or its instance
     /// took it back).
-    async fn session(self: Arc<Self>, client_id: &str, drain: bool, mut stop: watch::Receiver<bool>) {
+    async fn session(
+        self: Arc<Self>,
+        client_id: &str,
+        drain: bool,
+        mut stop: watch::Receiver<bool>,
+    ) {
         let mut options = self.endpoint.options(client_id);
         options.set_clean_session(false);
         options.set_manual_acks(true);
-        options.set_max_packet_size(self.options.max_message_bytes, self.options.max_message_bytes);
+        options.set_max_packet_size(
+            self.options.max_message_bytes,
+            self.options.max_message_bytes,
+        );
         let (client, mut events) = AsyncClient::new(options, 1024);
         let in_flight = self.options.in_flight.max(1);
         let permits = Arc::new(Semaphore::new(in_flight));
@@ -224,10 +238,12 @@ impl Source {
                     // One device's messages are stored (and answered) in the order it sent
                     // them: each waits for the one before it of the same device.
                     let (done, next) = tokio::sync::oneshot::channel::<()>();
-                    let before = device_of(&message.topic)
-                        .and_then(|d| previous.insert(d.to_owned(), next));
+                    let before =
+                        device_of(&message.topic).and_then(|d| previous.insert(d.to_owned(), next));
                     if previous.len() > MAX_ORDERED_DEVICES {
-                        previous.retain(|_, rx| rx.try_recv() == Err(tokio::sync::oneshot::error::TryRecvError::Empty));
+                        previous.retain(|_, rx| {
+                            rx.try_recv() == Err(tokio::sync::oneshot::error::TryRecvError::Empty)
+                        });
                     }
                     let (source, client) = (self.clone(), client.clone());
                     tokio::spawn(async move {
@@ -270,7 +286,11 @@ impl Source {
             Ok(outcome) => outcome,
             Err(e) => {
                 // Not acknowledged: the broker delivers it again (after a reconnect).
-                tracing::warn!(error = format!("{e:#}"), device_id, "mqtt: storing a batch failed");
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    device_id,
+                    "mqtt: storing a batch failed"
+                );
                 return;
             }
         };
