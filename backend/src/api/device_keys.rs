@@ -36,7 +36,7 @@ pub async fn to_broker(
 
 /// `POST /api/v1/devices/{device_id}/key` (admin or the device's enterprise admin).
 #[utoipa::path(post, path = "/api/v1/devices/{device_id}/key", tag = "auth", security(("bearer" = [])), params(("device_id" = String, Path, description = "The device")), responses((status = 201, description = "The new key, shown once; the old one stops working (HTTP and MQTT)", body = shared::auth::DeviceKey)))]
-pub async fn rotate(
+pub async fn rotate_device_key(
     path: web::Path<String>,
     user: User,
     state: web::Data<AppState>,

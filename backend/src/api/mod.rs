@@ -113,7 +113,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             // Issue 23: a device's new key (HTTP and MQTT).
             .service(resource(
                 "/devices/{device_id}/key",
-                web::post().to(device_keys::rotate),
+                web::post().to(device_keys::rotate_device_key),
             ))
             .service(resource("/audit", web::get().to(auth::audit)))
             .service(resource(

@@ -34,7 +34,7 @@ a WebSocket; its messages are described in README.md. Every error is \
         auth::create_user,
         auth::create_device,
         auth::revoke_device,
-        device_keys::rotate,
+        device_keys::rotate_device_key,
         auth::audit,
         displays::create,
         displays::list,
