@@ -111,10 +111,11 @@ async fn a_batch_published_with_mosquitto_pub_lands_and_its_result_comes_back() 
     let app = mqtt_app(&broker, "mqtt-one").await;
     let (id, key) = reader(&app).await;
     let results = broker
-        .subscribe(&id, &key, &results_topic(&id), 3, 30)
+        .subscribe(&id, &key, &results_topic(&id), 3, 60)
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // mosquitto_sub subscribed (a loaded machine takes its time).
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let mut body = batch(3, 0);
     body["events"].as_array_mut().unwrap().push(json!({"id": Uuid::new_v4(), "kind": "gps",
         "occurred_at": "2026-12-06T08:00:00+08:00", "vehicle_plate": PLATE, "lon": 500.0, "lat": 34.7}));
@@ -154,7 +155,8 @@ async fn a_batch_published_with_mosquitto_pub_lands_and_its_result_comes_back() 
         .subscribe(&id, &key, &results_topic(&id), 1, 20)
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // mosquitto_sub subscribed (a loaded machine takes its time).
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let out = publish(&broker, &id, &key, &events_topic(&id), &foreign.to_string()).await;
     assert!(taken(&out), "{out:?}");
     let answer = sub.wait_with_output().await.unwrap();
