@@ -143,6 +143,23 @@ pub struct Settings {
     pub jt808_idle_s: u64,
     /// JT/T 808 connections held at once at most; more are closed on arrival.
     pub jt808_max_connections: usize,
+    /// The MQTT broker (Mosquitto with its dynamic-security plugin), `mqtt://host:port`;
+    /// empty: no MQTT (devices speak HTTP and JT/T 808 only).
+    pub mqtt_url: String,
+    /// The broker's dynamic-security administrator: the platform keeps each device's broker
+    /// credentials and ACL in step with the registry through `$CONTROL/dynamic-security/v1`,
+    /// and subscribes to the devices' events with these credentials.
+    pub mqtt_admin_user: String,
+    /// That administrator's password.
+    pub mqtt_admin_password: Option<Secret<String>>,
+    /// An MQTT session (client id `cylwatch-<instance_id>`) whose holder has not renewed its
+    /// lease in PostgreSQL for this many seconds is taken over by a live instance, which
+    /// drains the messages the broker queued for it.
+    pub mqtt_lease_s: u64,
+    /// How often the broker's client list is made equal to the registry's devices (seconds).
+    pub mqtt_reconcile_s: u64,
+    /// MQTT messages of one session being stored at once (each acknowledged once committed).
+    pub mqtt_in_flight: usize,
     /// The 6-digit administrative region code that prefixes QR payloads (seed 002 §5.1.1);
     /// 410100 is Zhengzhou.
     pub region_code: String,
@@ -246,6 +263,12 @@ impl Default for Settings {
             jt808_addr: String::new(),
             jt808_idle_s: 300,
             jt808_max_connections: 20_000,
+            mqtt_url: String::new(),
+            mqtt_admin_user: "cylwatch".into(),
+            mqtt_admin_password: None,
+            mqtt_lease_s: 15,
+            mqtt_reconcile_s: 60,
+            mqtt_in_flight: 64,
             region_code: "410100".into(),
             loss_after_days: 90,
             due_soon_days: 30,
@@ -334,7 +357,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 61] = [
+const KEYS: [&str; 67] = [
     "database_url",
     "database_max_connections",
     "redis_url",
@@ -376,6 +399,12 @@ const KEYS: [&str; 61] = [
     "jt808_addr",
     "jt808_idle_s",
     "jt808_max_connections",
+    "mqtt_url",
+    "mqtt_admin_user",
+    "mqtt_admin_password",
+    "mqtt_lease_s",
+    "mqtt_reconcile_s",
+    "mqtt_in_flight",
     "region_code",
     "loss_after_days",
     "due_soon_days",
@@ -399,8 +428,11 @@ const KEYS: [&str; 61] = [
 ];
 
 /// Settings that are text even when they look like a number (`CYLWATCH_REGION_CODE=410100`).
-const TEXT_KEYS: [&str; 17] = [
+const TEXT_KEYS: [&str; 20] = [
     "log_format",
+    "mqtt_url",
+    "mqtt_admin_user",
+    "mqtt_admin_password",
     "metrics_addr",
     "jt808_addr",
     "database_url",

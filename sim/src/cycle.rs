@@ -36,6 +36,8 @@ pub struct Device {
     /// A vehicle's JT/T 808 terminal (`--transport jt808`): its GPS fixes go over the
     /// gateway, not HTTP.
     pub terminal: Option<std::sync::Arc<tokio::sync::Mutex<crate::jt808::Link>>>,
+    /// A reader's MQTT connection (`--transport mqtt`): its batches go over the broker.
+    pub mqtt: Option<std::sync::Arc<tokio::sync::Mutex<crate::mqtt::Link>>>,
 }
 
 /// One cylinder on its way through a filling station.
@@ -350,7 +352,14 @@ impl Sim {
                 for chunk in batch.chunks(5_000) {
                     for _ in 0..*times {
                         let mut tries = 0;
-                        while api.events(key, chunk).await.is_err() && tries < 5 {
+                        while tries < 5 {
+                            let sent = match &devices[*d].mqtt {
+                                Some(link) => api.events_over_mqtt(link, chunk).await,
+                                None => api.events(key, chunk).await,
+                            };
+                            if sent.is_ok() {
+                                break;
+                            }
                             tries += 1;
                             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                         }

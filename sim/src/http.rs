@@ -151,16 +151,7 @@ impl Api {
     /// POSTs events as the device with `key`; counted per kind. Errors are retried by the
     /// caller with the same events (the same ids).
     pub async fn events(&self, key: &str, events: &[Event]) -> anyhow::Result<IngestResponse> {
-        let kinds: Vec<String> = events
-            .iter()
-            .map(|e| match e {
-                Event::Scan(scan) => format!("scan:{}", scan.op.name()),
-                other => other.kind().to_owned(),
-            })
-            .collect();
-        for kind in &kinds {
-            self.count(kind, 1);
-        }
+        self.count_events(events);
         let answer = match self.client.post_events(key, events).await {
             Ok(a) => Some(a),
             Err(e @ Error::Status { .. }) => {
@@ -172,6 +163,50 @@ impl Api {
                 None
             }
         };
+        self.tally(events, answer)
+    }
+
+    /// Publishes events over the device's MQTT connection (`--transport mqtt`); counted and
+    /// tallied as [`Self::events`] does.
+    pub async fn events_over_mqtt(
+        &self,
+        link: &tokio::sync::Mutex<crate::mqtt::Link>,
+        events: &[Event],
+    ) -> anyhow::Result<IngestResponse> {
+        self.count_events(events);
+        let answer = match link.lock().await.send(events).await {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "events not published");
+                None
+            }
+        };
+        self.tally(events, answer)
+    }
+
+    fn kinds(events: &[Event]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| match e {
+                Event::Scan(scan) => format!("scan:{}", scan.op.name()),
+                other => other.kind().to_owned(),
+            })
+            .collect()
+    }
+
+    fn count_events(&self, events: &[Event]) {
+        for kind in &Self::kinds(events) {
+            self.count(kind, 1);
+        }
+    }
+
+    /// Notes the platform's answer to a batch (`None`: none came).
+    fn tally(
+        &self,
+        events: &[Event],
+        answer: Option<IngestResponse>,
+    ) -> anyhow::Result<IngestResponse> {
+        let kinds = Self::kinds(events);
         let mut r = self
             .report
             .lock()

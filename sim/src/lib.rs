@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod live_load;
 pub mod load;
 mod measure;
+pub mod mqtt;
 mod stops;
 pub mod trips;
 pub mod wire;
@@ -99,11 +100,15 @@ pub struct SimArgs {
     /// Share of batches sent twice with the same ids (an answer lost on the way).
     #[arg(long, default_value_t = 0.02)]
     pub resend_share: f64,
-    /// How vehicles report their position: `http` (the enterprises' gateways, `POST
-    /// /api/v1/events`) or `jt808` (each vehicle its own JT/T 808 terminal, over the server's
-    /// gateway at `--jt808-addr`).
-    #[arg(long, default_value = "http", value_parser = ["http", "jt808"])]
-    pub transport: String,
+    /// How devices report, per kind, comma-separated: `http` (everything over `POST
+    /// /api/v1/events`), `jt808` (each vehicle its own JT/T 808 terminal, over the server's
+    /// gateway at `--jt808-addr`), `mqtt` (the readers — handheld scanners and the inspection
+    /// body's reader — publish over the broker at `--mqtt-url`). `jt808,mqtt`: both.
+    #[arg(long, default_value = "http", value_delimiter = ',', value_parser = ["http", "jt808", "mqtt"])]
+    pub transport: Vec<String>,
+    /// The MQTT broker (`mqtt_url` of the server), for `--transport mqtt`.
+    #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+    pub mqtt_url: String,
     /// host:port of the server's JT/T 808 gateway (`jt808_addr`), for `--transport jt808`.
     #[arg(long, default_value = "127.0.0.1:7808")]
     pub jt808_addr: String,
@@ -348,6 +353,7 @@ async fn enrol(
             silent: false,
             silent_since: 0.0,
             terminal: None,
+            mqtt: None,
         });
         devices.len() - 1
     };
@@ -396,7 +402,7 @@ async fn enrol(
         let e = v.enterprise;
         let home = w.stations[w.enterprises[e].filling_station].at;
         let n = w.vehicles[..i].iter().filter(|x| x.enterprise == e).count();
-        let gps_device = if args.transport == "jt808" {
+        let gps_device = if args.transport.iter().any(|t| t == "jt808") {
             let id = format!("sim-{run}-t{i}");
             let terminal_no = format!("{run_no}{i:06}");
             let device = NewDevice {
@@ -475,6 +481,14 @@ async fn enrol(
         let mut v = veh(p, e, home, plate, driver, d, rng.random_range(0.0..600.0));
         v.corridor = Some((lo, hi));
         vehicles.push(v);
+    }
+    if args.transport.iter().any(|t| t == "mqtt") {
+        for &d in phone.iter().chain(std::iter::once(&inspector)) {
+            if let Some(dev) = devices.get_mut(d) {
+                let link = mqtt::Link::connect(&args.mqtt_url, &dev.id, &dev.key)?;
+                dev.mqtt = Some(std::sync::Arc::new(tokio::sync::Mutex::new(link)));
+            }
+        }
     }
     for (d, terminal_no) in terminals {
         if let Some(dev) = devices.get_mut(d) {

@@ -30,6 +30,8 @@ mod lifecycle;
 mod live;
 mod malformed;
 mod metrics;
+mod mqtt;
+mod mqtt_durability;
 mod pipeline;
 mod proposals;
 mod recalls;

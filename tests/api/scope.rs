@@ -303,6 +303,9 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/incidents/{B_INCIDENT}/context"),
     ("POST", "/api/v1/incidents/{B_INCIDENT}/timeline"),
     ("POST", "/api/v1/incidents/{B_INCIDENT}/status"),
+    // MQTT (issue 23, branch mqtt): B's device's key is not A's to rotate (the new key would
+    // be A's to read, and B's device cut off).
+    ("POST", "/api/v1/devices/{B}-dev/key"),
 ];
 /// Writes that name nothing but the signed-in user's own session (a live ticket, one's own
 /// password): B's name cannot be put in them, so they are only checked for showing nothing of B.

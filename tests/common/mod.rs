@@ -15,6 +15,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 
+pub mod broker;
+
 /// The server's administrative database URL (a role that may CREATE DATABASE).
 pub fn admin_database_url() -> String {
     std::env::var("CYLWATCH_TEST_DATABASE_URL")

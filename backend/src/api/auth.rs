@@ -242,6 +242,13 @@ pub async fn create_device(
         .await
         .map_err(|e| write_error(e, "device", "device_id"))?;
     state.key_set.insert(hash);
+    super::device_keys::to_broker(
+        &state,
+        device.device_id.as_str(),
+        crate::store::mqtt::Action::Put,
+        Some(&key),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(DeviceKey {
         device_id: device.device_id,
         key,
@@ -282,6 +289,8 @@ pub async fn revoke_device(
     }
     state.devices.clear();
     state.terminal_sweep.notify_one();
+    super::device_keys::to_broker(&state, &device_id, crate::store::mqtt::Action::Delete, None)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

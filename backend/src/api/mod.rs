@@ -8,6 +8,7 @@ pub mod body;
 pub mod certified;
 pub mod cylinders;
 pub mod density;
+pub mod device_keys;
 pub mod directories;
 pub mod displays;
 pub mod edits;
@@ -109,6 +110,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(
                 "/devices/{device_id}/revoke",
                 web::post().to(auth::revoke_device),
+            ))
+            // Issue 23: a device's new key (HTTP and MQTT).
+            .service(resource(
+                "/devices/{device_id}/key",
+                web::post().to(device_keys::rotate_device_key),
             ))
             .service(resource("/audit", web::get().to(auth::audit)))
             .service(resource(

@@ -4,9 +4,9 @@
 //! is this document as committed; a test fails when the two differ (`make openapi` rewrites it).
 
 use super::{
-    accounts, alerts, auth, basemap, cylinders, density, directories, displays, edits, events,
-    fillings, health, imports, incidents, lifecycle, lists, live, proposals, public, recalls,
-    registry, stats, status, transfers,
+    accounts, alerts, auth, basemap, cylinders, density, device_keys, directories, displays, edits,
+    events, fillings, health, imports, incidents, lifecycle, lists, live, proposals, public,
+    recalls, registry, stats, status, transfers,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -35,6 +35,7 @@ a WebSocket; its messages are described in README.md. Every error is \
         auth::create_user,
         auth::create_device,
         auth::revoke_device,
+        device_keys::rotate_device_key,
         auth::audit,
         displays::create,
         displays::list,

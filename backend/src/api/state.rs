@@ -27,6 +27,8 @@ pub struct AppState {
     /// Wakes the JT/T 808 gateway's sweep: a device's status changed through this instance
     /// (connected terminals no longer active are cut off at once).
     pub terminal_sweep: Arc<Notify>,
+    /// The MQTT broker's side of the registry (devices' credentials), when `mqtt_url` is set.
+    pub broker: Option<Arc<crate::gateway::mqtt::control::Broker>>,
     /// Rung after a registry edit or status change: the licence pass looks again at once (a
     /// renewed licence's alert no longer holds).
     pub licence_wakeup: Arc<Notify>,

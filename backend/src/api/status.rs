@@ -219,6 +219,16 @@ async fn change_status(
     state.terminal_sweep.notify_one();
     // A licence of a record no longer active is no one's notice.
     state.licence_wakeup.notify_one();
+    if collection == Collection::Devices {
+        // The broker refuses a suspended device at once (and accepts it again when reinstated).
+        super::device_keys::to_broker(
+            &state,
+            &done.key,
+            crate::store::mqtt::Action::for_status(done.status),
+            None,
+        )
+        .await?;
+    }
     Ok(HttpResponse::Ok().json(StatusView {
         code: done.key,
         enterprise_code: done.enterprise_code,

@@ -2,4 +2,6 @@
 //! the same outbox and the same pipeline (STYLE.md principle 10): the JT/T 808 gateway for
 //! vehicle terminals.
 
+pub mod batch;
 pub mod jt808;
+pub mod mqtt;

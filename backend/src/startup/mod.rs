@@ -144,6 +144,20 @@ impl Application {
             }));
             Some(port)
         };
+        let broker = if settings.mqtt_url.trim().is_empty() {
+            None
+        } else {
+            let (broker, source) = mqtt(&settings, &pool, &relay_wakeup)?;
+            let (b, stop) = (broker.clone(), shutdown_rx.clone());
+            workers.push(supervise("mqtt broker", shutdown_rx.clone(), move || {
+                b.clone().run(stop.clone())
+            }));
+            let stop = shutdown_rx.clone();
+            workers.push(supervise("mqtt sessions", shutdown_rx.clone(), move || {
+                source.clone().run(stop.clone())
+            }));
+            Some(broker)
+        };
         let refusals = Arc::new(api::refusals::RefusalTally::default());
         let window = Duration::from_secs(settings.refusal_tally_s);
         let (tally, writer, stop) = (refusals.clone(), audit.clone(), shutdown_rx.clone());
@@ -159,6 +173,7 @@ impl Application {
             publisher,
             relay_wakeup,
             terminal_sweep,
+            broker,
             licence_wakeup,
             basemap: basemap.into(),
             districts,
@@ -441,6 +456,43 @@ fn frontend(dir: &std::path::Path) -> Files {
 /// threads compete for the cores PostgreSQL needs (BENCHMARKS.md, issue 5).
 pub fn default_http_workers(cpus: usize) -> usize {
     (cpus / 2).max(1)
+}
+
+/// The MQTT source and the broker's side of the registry, from the `mqtt_*` settings.
+fn mqtt(
+    settings: &Settings,
+    pool: &PgPool,
+    relay_wakeup: &Arc<Notify>,
+) -> anyhow::Result<(
+    Arc<crate::gateway::mqtt::control::Broker>,
+    Arc<crate::gateway::mqtt::Source>,
+)> {
+    use crate::gateway::mqtt::{control, Options, Source};
+    let password = settings
+        .mqtt_admin_password
+        .as_ref()
+        .map(|p| p.expose().clone())
+        .context("mqtt_url is set: mqtt_admin_password is needed too")?;
+    let endpoint =
+        control::Endpoint::parse(&settings.mqtt_url, &settings.mqtt_admin_user, &password)?;
+    let broker = control::Broker::new(
+        pool.clone(),
+        endpoint.clone(),
+        Duration::from_secs(settings.mqtt_reconcile_s.max(1)),
+    );
+    let source = Source::new(
+        pool.clone(),
+        endpoint,
+        Options {
+            client_id: format!("cylwatch-{}", settings.instance_id),
+            lease: Duration::from_secs(settings.mqtt_lease_s.max(1)),
+            in_flight: settings.mqtt_in_flight,
+            max_message_bytes: settings.max_body_bytes,
+            registry_cache: Duration::from_secs(settings.registry_cache_s),
+        },
+        relay_wakeup.clone(),
+    );
+    Ok((broker, source))
 }
 
 #[cfg(test)]

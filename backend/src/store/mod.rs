@@ -19,6 +19,7 @@ pub mod incidents;
 pub mod licences;
 pub mod lifecycle;
 pub mod lookout;
+pub mod mqtt;
 pub mod proposals;
 pub mod recalls;
 pub mod records;
