@@ -245,7 +245,6 @@ pub async fn create(
     details.insert("incident_id".into(), id.to_string().into());
     details.insert("kind".into(), body.kind.name().into());
     req.extensions_mut().insert(AuditDetails(details));
-    drop(stored);
     crate::incidents::publish(&state.pool, &state.publisher, id).await;
     answer(&state, &user, id, HttpResponse::Created()).await
 }
