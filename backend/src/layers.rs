@@ -14,7 +14,8 @@ pub const LAYERS: &[&[&str]] = &[
     &["store", "cache"],
     // Redis: stream keys, connections, live topics, the publisher.
     &["bus"],
-    &["alerts"],
+    // Domain services over the store and the bus: alerts, incidents as viewed and pushed.
+    &["alerts", "incidents"],
     &["pipeline"],
     // The WebSocket hub and sessions.
     &["live"],

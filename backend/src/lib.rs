@@ -9,6 +9,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod gateway;
+pub mod incidents;
 pub mod layers;
 pub mod live;
 pub mod pipeline;

@@ -128,6 +128,8 @@ impl LiveState {
             LiveMessage::Stats(stats) => self.stats = Some(Rc::new(*stats)),
             // Cylinders and sites are not drawn from the live feed yet.
             LiveMessage::Cylinder(_) | LiveMessage::Site(_) => {}
+            // Incidents are drawn by the incident pages (issue 22 item 5).
+            LiveMessage::Incident(_) => {}
             LiveMessage::Vehicle(v) => {
                 let mut map = self.vehicles.borrow_mut();
                 // Newest by event time wins, as on the server.

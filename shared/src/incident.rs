@@ -148,6 +148,14 @@ pub enum TimelineWhat {
     Status,
     Reopened,
     ContextRefreshed,
+    /// A task was assigned to a responder unit (`task_id`, `unit_code`, `note` = what).
+    TaskAssigned,
+    /// A unit's task moved (`task_id`, `unit_code`, `task_status`, `note`).
+    TaskStatus,
+    /// An owning enterprise acknowledged the incident (`enterprise_code`).
+    Acknowledged,
+    /// A recall was issued for the incident (`recall_id`, `note` = its reason).
+    RecallIssued,
 }
 
 crate::place::names!(TimelineWhat {
@@ -156,6 +164,10 @@ crate::place::names!(TimelineWhat {
     Status => "status",
     Reopened => "reopened",
     ContextRefreshed => "context_refreshed",
+    TaskAssigned => "task_assigned",
+    TaskStatus => "task_status",
+    Acknowledged => "acknowledged",
+    RecallIssued => "recall_issued",
 });
 
 /// One entry of an incident's timeline (append-only).
@@ -168,6 +180,169 @@ pub struct TimelineEntry {
     pub what: TimelineWhat,
     pub status: Option<IncidentStatus>,
     pub note: Option<String>,
+    /// The task a `task_assigned` / `task_status` entry is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_code: Option<String>,
+    /// The task's new status (`task_assigned`: `assigned`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_status: Option<TaskStatus>,
+    /// The enterprise of an `acknowledged` entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise_code: Option<String>,
+    /// The recall of a `recall_issued` entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall_id: Option<uuid::Uuid>,
+}
+
+/// What kind of responder unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ResponderKind {
+    /// Fire and rescue (119).
+    Fire,
+    /// A gas company's emergency crew.
+    GasEmergency,
+    /// The district's bureau (区安监/市场监管).
+    DistrictBureau,
+    Police,
+    Medical,
+    Other,
+}
+
+crate::place::names!(ResponderKind {
+    Fire => "fire",
+    GasEmergency => "gas_emergency",
+    DistrictBureau => "district_bureau",
+    Police => "police",
+    Medical => "medical",
+    Other => "other",
+});
+
+/// `POST /api/v1/responder-units`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewResponderUnit {
+    /// 1 to 32 characters: letters, digits, `-`, `_`.
+    pub code: String,
+    pub name: String,
+    pub kind: ResponderKind,
+    /// Digits, spaces, `+` and `-` (3 to 32 characters).
+    pub phone: String,
+}
+
+/// A registered responder unit (units do not sign in: duty officers record what they report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResponderUnit {
+    pub code: String,
+    pub name: String,
+    pub kind: ResponderKind,
+    pub phone: String,
+    pub created_by: String,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+/// Where a task stands: `assigned → en_route → on_scene → done`, forward only (steps may be
+/// skipped); `cancelled` from any but `done`. `done` and `cancelled` are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Assigned,
+    EnRoute,
+    OnScene,
+    Done,
+    Cancelled,
+}
+
+crate::place::names!(TaskStatus {
+    Assigned => "assigned",
+    EnRoute => "en_route",
+    OnScene => "on_scene",
+    Done => "done",
+    Cancelled => "cancelled",
+});
+
+impl TaskStatus {
+    /// Whether a task may move `self → to`.
+    pub fn may_move_to(self, to: Self) -> bool {
+        match (self, to) {
+            (Self::Done | Self::Cancelled, _) => false,
+            (_, Self::Cancelled) => true,
+            _ => to > self,
+        }
+    }
+
+    /// `done` or `cancelled`.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Done | Self::Cancelled)
+    }
+}
+
+/// `POST /api/v1/incidents/{id}/tasks`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewTask {
+    /// A registered responder unit.
+    pub unit_code: String,
+    /// What the unit is to do (1 to 2000 characters).
+    pub what: String,
+    /// By when (RFC 3339, in the future).
+    pub due_at: DateTime<FixedOffset>,
+}
+
+/// `POST /api/v1/incidents/{id}/tasks/{task_id}/status`: what the unit reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TaskStatusChange {
+    pub status: TaskStatus,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A task of a responder unit on an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentTask {
+    pub id: uuid::Uuid,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub unit_kind: ResponderKind,
+    pub what: String,
+    pub due_at: DateTime<FixedOffset>,
+    pub status: TaskStatus,
+    /// The note of the last status update, if it had one.
+    pub note: Option<String>,
+    pub created_at: DateTime<FixedOffset>,
+    pub created_by: String,
+    pub updated_at: DateTime<FixedOffset>,
+    pub updated_by: String,
+}
+
+/// An owning enterprise's acknowledgement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentAck {
+    pub enterprise_code: String,
+    pub by: String,
+    pub at: DateTime<FixedOffset>,
+}
+
+/// A recall issued for the incident, with its progress over the asker's share.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentRecall {
+    pub id: uuid::Uuid,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: DateTime<FixedOffset>,
+    pub progress: crate::recall::RecallProgress,
 }
 
 /// An incident as answered. `caller` is shown to regulators, duty officers and administrators
@@ -192,6 +367,20 @@ pub struct Incident {
     pub updated_at: DateTime<FixedOffset>,
     /// Oldest first (only in the single-incident answer; empty in lists).
     pub timeline: Vec<TimelineEntry>,
+    /// The responder units' tasks, oldest first (only in the single-incident answer and on
+    /// the live `incident` topic; empty in lists).
+    #[serde(default)]
+    pub tasks: Vec<IncidentTask>,
+    /// The owning enterprises' acknowledgements, oldest first.
+    #[serde(default)]
+    pub acks: Vec<IncidentAck>,
+    /// The owning enterprises (of `enterprise_codes`) that have not acknowledged yet.
+    #[serde(default)]
+    pub unacknowledged: Vec<String>,
+    /// The recalls issued for it (`incident_id`), newest first, with their progress over the
+    /// asker's share (only in the single-incident answer and on the live topic; empty in lists).
+    #[serde(default)]
+    pub recalls: Vec<IncidentRecall>,
 }
 
 /// The implicated cylinder's last filling.
@@ -376,5 +565,18 @@ mod tests {
         assert_eq!(Closed.transition(Responding), Some(Transition::Reopen));
         assert_eq!(Closed.transition(Contained), None);
         assert_eq!(Closed.transition(Open), None);
+    }
+
+    #[test]
+    fn tasks_move_forward_or_are_cancelled_until_final() {
+        use TaskStatus::*;
+        assert!(Assigned.may_move_to(EnRoute));
+        assert!(Assigned.may_move_to(Done));
+        assert!(OnScene.may_move_to(Cancelled));
+        assert!(!OnScene.may_move_to(EnRoute));
+        assert!(!EnRoute.may_move_to(EnRoute));
+        assert!(!Done.may_move_to(Cancelled));
+        assert!(!Cancelled.may_move_to(Assigned));
+        assert!(!Assigned.may_move_to(Assigned));
     }
 }

@@ -73,6 +73,12 @@ pub enum LiveMessage {
     /// The city's figures, every few seconds, for the wall (on the `stats` topic; city-wide, so
     /// only users who see the whole city receive them).
     Stats(Box<CityStats>),
+    /// An incident was opened or changed (a note, a status, a task, a task's status, an
+    /// acknowledgement, a recall issued for it or its progress): its whole new state as
+    /// `GET /api/v1/incidents/{id}` answers it to this subscriber (on the `incident` topic;
+    /// only to those who may see it). No snapshot: clients read
+    /// `GET /api/v1/incidents?status=active` on connect.
+    Incident(Box<crate::incident::Incident>),
 }
 
 /// The wall's figures.
@@ -137,6 +143,8 @@ pub enum Topic {
     Alerts,
     Stats,
     Cylinders,
+    /// Incidents (`LiveMessage::Incident`).
+    Incident,
 }
 
 /// `POST /api/v1/live/ticket`: a single-use ticket that opens one live feed within

@@ -30,11 +30,7 @@ pub const MAX_RADIUS_M: f64 = 5000.0;
 const BATCH_WINDOW_HOURS: i64 = 2;
 
 /// Who the context is for: what they may see, and whether personal fields are shown.
-pub struct Viewer {
-    pub scope: Scope,
-    /// Regulators, duty officers and administrators: the whole context, personal fields too.
-    pub privileged: bool,
-}
+pub use crate::incidents::Viewer;
 
 /// Assembles the context of `incident` for `viewer`.
 pub async fn assemble(
@@ -213,7 +209,7 @@ async fn chain(
 }
 
 /// A cylinder's compliance today from its dates.
-fn compliance_of(
+pub(super) fn compliance_of(
     state: &AppState,
     next_inspection_on: NaiveDate,
     manufactured_on: NaiveDate,

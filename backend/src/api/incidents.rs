@@ -8,33 +8,28 @@
 //! incident's append-only timeline.
 
 use super::guard::AuditDetails;
-use super::incident_context::{self, Viewer};
+use super::incident_context;
 use super::registry::read_record;
 use crate::access::User;
 use crate::api::state::AppState;
 use crate::error::ApiError;
-use crate::rules::compliance::to_beijing;
+use crate::incidents::Viewer;
 use crate::store;
 use crate::store::incidents::{IncidentRow, NewIncident as NewRow};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use shared::auth::Role;
 use shared::cylinder::Page;
-use shared::ids::EnterpriseCode;
+use shared::ids::{DistrictCode, EnterpriseCode};
 use shared::incident::{
-    Caller, Incident, IncidentKind, IncidentLevel, IncidentNote, IncidentStatus,
-    IncidentStatusChange, NewIncident, TimelineEntry, TimelineWhat, Transition,
+    IncidentKind, IncidentNote, IncidentStatus, IncidentStatusChange, NewIncident, TimelineWhat,
+    Transition,
 };
 use shared::{ErrorCode, ErrorDetail, GeoPoint};
 use uuid::Uuid;
 
 /// Roles that open and handle incidents and see personal fields.
-const HANDLERS: [Role; 4] = [
-    Role::Admin,
-    Role::CityRegulator,
-    Role::DistrictRegulator,
-    Role::DutyOfficer,
-];
+pub(super) use crate::incidents::HANDLERS;
 
 /// Descriptions and notes are at most this long (characters).
 const MAX_TEXT: usize = 2000;
@@ -65,56 +60,11 @@ fn text(value: &str, field: &str, max: usize) -> Result<String, ApiError> {
 }
 
 fn privileged(user: &User) -> bool {
-    HANDLERS.contains(&user.role)
-}
-
-/// The incident as `user` may see it.
-fn view(row: IncidentRow, timeline: Vec<TimelineEntry>, user: &User) -> Incident {
-    let caller = match (row.caller_name, row.caller_phone) {
-        (Some(name), Some(phone)) if privileged(user) => Some(Caller { name, phone }),
-        _ => None,
-    };
-    Incident {
-        id: row.id,
-        kind: IncidentKind::from_name(&row.kind).unwrap_or(IncidentKind::Other),
-        level: IncidentLevel::from_name(&row.level).unwrap_or(IncidentLevel::General),
-        status: IncidentStatus::from_name(&row.status).unwrap_or(IncidentStatus::Open),
-        description: row.description,
-        cylinder_code: row.cylinder_code,
-        alert_id: row.alert_id,
-        place: match (row.lon, row.lat) {
-            (Some(lon), Some(lat)) => GeoPoint::new(lon, lat).ok(),
-            _ => None,
-        },
-        district_code: row.district_code,
-        enterprise_codes: row.enterprise_codes,
-        caller,
-        opened_by: row.opened_by,
-        opened_at: to_beijing(row.opened_at),
-        updated_at: to_beijing(row.updated_at),
-        timeline,
-    }
-}
-
-async fn timeline(state: &AppState, id: Uuid) -> Result<Vec<TimelineEntry>, ApiError> {
-    Ok(store::incidents::timeline(&state.pool, id)
-        .await?
-        .into_iter()
-        .filter_map(|t| {
-            Some(TimelineEntry {
-                seq: t.seq,
-                at: to_beijing(t.at),
-                by: t.by_user,
-                what: TimelineWhat::from_name(&t.what)?,
-                status: t.status.as_deref().and_then(IncidentStatus::from_name),
-                note: t.note,
-            })
-        })
-        .collect())
+    crate::incidents::privileged(user)
 }
 
 /// The incident with that id within the user's scope; outside it, as if there were none.
-async fn find(state: &AppState, user: &User, id: &str) -> Result<IncidentRow, ApiError> {
+pub(super) async fn find(state: &AppState, user: &User, id: &str) -> Result<IncidentRow, ApiError> {
     let not_found = || ApiError::client(ErrorCode::NotFound, format!("no incident {id}"));
     let id = Uuid::parse_str(id).map_err(|_| not_found())?;
     store::incidents::get(&state.pool, &user.scope(), id)
@@ -295,8 +245,9 @@ pub async fn create(
     details.insert("incident_id".into(), id.to_string().into());
     details.insert("kind".into(), body.kind.name().into());
     req.extensions_mut().insert(AuditDetails(details));
-    let entries = timeline(&state, id).await?;
-    Ok(HttpResponse::Created().json(view(stored, entries, &user)))
+    drop(stored);
+    crate::incidents::publish(&state.pool, &state.publisher, id).await;
+    answer(&state, &user, id, HttpResponse::Created()).await
 }
 
 /// `?kind=&status=&enterprise_code=&from=&to=&limit=&cursor=`.
@@ -305,19 +256,92 @@ pub async fn create(
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     kind: Option<IncidentKind>,
-    status: Option<IncidentStatus>,
+    /// One status, several separated by commas (`open,responding`), or `active` (every status
+    /// but `closed`: what a console or the wall loads on connect).
+    status: Option<String>,
     /// Incidents about this enterprise.
     enterprise_code: Option<EnterpriseCode>,
+    /// Incidents in this district or about its enterprises (within the asker's scope).
+    district_code: Option<DistrictCode>,
     /// Opened at or after (RFC 3339).
     from: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Opened before (RFC 3339).
     to: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Words found (case-insensitively) in the description, the cylinder's code or a timeline
+    /// note (1 to 100 characters).
+    q: Option<String>,
+    /// `lon,lat`: incidents whose place is within `radius_m` of it.
+    near: Option<String>,
+    /// Metres around `near` (default 500, 1 to 50000).
+    radius_m: Option<f64>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
 
-/// `GET /api/v1/incidents`: newest first.
-#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", security(("bearer" = [])), params(ListQuery), responses((status = 200, description = "A page of incidents, newest first (timelines left out)", body = shared::cylinder::Page<shared::incident::Incident>)))]
+fn query_error(field: &str, message: impl Into<String>) -> ApiError {
+    field_error(ErrorCode::InvalidQuery, field, message)
+}
+
+/// `status=`: the statuses it names (`active`: all but closed).
+fn statuses(raw: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for name in raw.split(',').map(str::trim) {
+        if name == "active" {
+            out.extend(
+                [
+                    IncidentStatus::Open,
+                    IncidentStatus::Responding,
+                    IncidentStatus::Contained,
+                ]
+                .map(|s| s.name().to_owned()),
+            );
+            continue;
+        }
+        let status = IncidentStatus::from_name(name).ok_or_else(|| {
+            query_error(
+                "status",
+                "status: open, responding, contained, closed or active, or several separated by commas",
+            )
+        })?;
+        out.push(status.name().to_owned());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// `near=lon,lat&radius_m=`.
+fn near(state: &AppState, q: &ListQuery) -> Result<Option<(f64, f64, f64)>, ApiError> {
+    let Some(raw) = q.near.as_deref() else {
+        return match q.radius_m {
+            Some(_) => Err(query_error("radius_m", "radius_m goes with near=lon,lat")),
+            None => Ok(None),
+        };
+    };
+    let bad = || query_error("near", "near: lon,lat of a place in the city");
+    let (lon, lat) = raw.split_once(',').ok_or_else(bad)?;
+    let lon: f64 = lon.trim().parse().map_err(|_| bad())?;
+    let lat: f64 = lat.trim().parse().map_err(|_| bad())?;
+    let point = GeoPoint::new(lon, lat).map_err(|_| bad())?;
+    if !state.districts.is_empty() && state.districts.at(point.lon(), point.lat()).is_none() {
+        return Err(bad());
+    }
+    let radius = q.radius_m.unwrap_or(incident_context::DEFAULT_RADIUS_M);
+    if !(1.0..=50_000.0).contains(&radius) {
+        return Err(query_error(
+            "radius_m",
+            "radius_m must be between 1 and 50000",
+        ));
+    }
+    Ok(Some((point.lon(), point.lat(), radius)))
+}
+
+/// `GET /api/v1/incidents`: newest first; also the search of closed incidents
+/// (`status=closed&kind=&enterprise_code=&district_code=&from=&to=&q=&near=&radius_m=`).
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", security(("bearer" = [])), params(ListQuery), responses((status = 200, description = "A page of incidents, newest first (timelines, tasks and recalls left out; acknowledgements in)", body = shared::cylinder::Page<shared::incident::Incident>)))]
 pub async fn list(
     query: Result<web::Query<ListQuery>, actix_web::Error>,
     user: User,
@@ -337,11 +361,27 @@ pub async fn list(
             return Err(super::QueryError::WindowOrder.into());
         }
     }
-    let scope =
-        super::alerts::narrowed(&state, &user, query.enterprise_code.as_ref(), None).await?;
+    let statuses = statuses(query.status.as_deref())?;
+    let q = match query.q.as_deref().map(str::trim) {
+        None => None,
+        Some(q) if q.is_empty() || q.chars().count() > 100 || q.chars().any(char::is_control) => {
+            return Err(query_error("q", "q: 1 to 100 characters"))
+        }
+        Some(q) => Some(q.to_owned()),
+    };
+    let near = near(&state, &query)?;
+    let scope = super::alerts::narrowed(
+        &state,
+        &user,
+        query.enterprise_code.as_ref(),
+        query.district_code.as_ref(),
+    )
+    .await?;
     let filter = store::incidents::Filter {
         kind: query.kind.map(|k| k.name().to_owned()),
-        status: query.status.map(|s| s.name().to_owned()),
+        statuses,
+        q,
+        near,
         enterprise_code: None,
         from,
         to,
@@ -350,9 +390,18 @@ pub async fn list(
     let (rows, next_cursor) = super::paged::trim_page(rows, limit, |r| {
         format!("{}_{}", r.opened_at.timestamp_micros(), r.id)
     });
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut acks = crate::incidents::acks_of(&state.pool, &ids).await?;
+    let viewer = Viewer::of(&user);
     let items = rows
         .into_iter()
-        .map(|r| view(r, Vec::new(), &user))
+        .map(|r| {
+            let parts = crate::incidents::Parts {
+                acks: acks.remove(&r.id).unwrap_or_default(),
+                ..Default::default()
+            };
+            crate::incidents::assemble(r, parts, &viewer)
+        })
         .collect();
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
@@ -365,8 +414,7 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let row = find(&state, &user, &path).await?;
-    let entries = timeline(&state, row.id).await?;
-    Ok(HttpResponse::Ok().json(view(row, entries, &user)))
+    answer(&state, &user, row.id, HttpResponse::Ok()).await
 }
 
 /// `POST /api/v1/incidents/{id}/timeline` `{"note"}`: a note on the timeline.
@@ -384,6 +432,7 @@ pub async fn note(
     let note = text(&body.note, "note", MAX_TEXT)?;
     store::incidents::add_note(&state.pool, row.id, &user.username, &note).await?;
     audit(&req, row.id, "note", &note);
+    crate::incidents::publish(&state.pool, &state.publisher, row.id).await;
     answer(&state, &user, row.id, HttpResponse::Created()).await
 }
 
@@ -439,27 +488,28 @@ pub async fn status(
         ));
     }
     audit(&req, row.id, what.name(), body.status.name());
+    crate::incidents::publish(&state.pool, &state.publisher, row.id).await;
     answer(&state, &user, row.id, HttpResponse::Ok()).await
 }
 
-fn audit(req: &HttpRequest, id: Uuid, what: &str, value: &str) {
+pub(super) fn audit(req: &HttpRequest, id: Uuid, what: &str, value: &str) {
     let mut details = serde_json::Map::new();
     details.insert("incident_id".into(), id.to_string().into());
     details.insert(what.to_owned(), value.into());
     req.extensions_mut().insert(AuditDetails(details));
 }
 
-async fn answer(
+/// The whole incident as `user` may see it (as `GET /api/v1/incidents/{id}` answers it).
+pub(super) async fn answer(
     state: &AppState,
     user: &User,
     id: Uuid,
     mut builder: actix_web::HttpResponseBuilder,
 ) -> Result<HttpResponse, ApiError> {
-    let row = store::incidents::get(&state.pool, &user.scope(), id)
+    let incident = crate::incidents::view(&state.pool, &Viewer::of(user), id)
         .await?
         .ok_or_else(|| ApiError::client(ErrorCode::NotFound, format!("no incident {id}")))?;
-    let entries = timeline(state, id).await?;
-    Ok(builder.json(view(row, entries, user)))
+    Ok(builder.json(incident))
 }
 
 /// `?radius_m=` (default 500, 50..=5000).

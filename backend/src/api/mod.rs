@@ -21,6 +21,7 @@ pub mod health;
 pub mod imports;
 pub mod inactive;
 pub mod incident_context;
+pub mod incident_ops;
 pub mod incidents;
 pub mod lifecycle;
 pub mod limiter;
@@ -143,6 +144,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(
                 "/incidents/{id}/context",
                 web::get().to(incidents::context),
+            ))
+            // Issue 22 items 4 and 6: responders, tasks, acknowledgement, downloads.
+            .service(
+                resource(
+                    "/responder-units",
+                    web::post().to(incident_ops::create_unit),
+                )
+                .route(web::get().to(incident_ops::list_units)),
+            )
+            .service(resource(
+                "/incidents/{id}/tasks",
+                web::post().to(incident_ops::create_task),
+            ))
+            .service(resource(
+                "/incidents/{id}/tasks/{task_id}/status",
+                web::post().to(incident_ops::task_status),
+            ))
+            .service(resource(
+                "/incidents/{id}/ack",
+                web::post().to(incident_ops::ack),
+            ))
+            .service(resource(
+                "/incidents/{id}/report.csv",
+                web::get().to(incident_ops::report_csv),
+            ))
+            .service(resource(
+                "/incidents/{id}/timeline.json",
+                web::get().to(incident_ops::timeline_json),
             ))
             .service(resource("/alerts", web::get().to(alerts::list)))
             .service(resource("/alerts/{id}", web::get().to(alerts::get)))

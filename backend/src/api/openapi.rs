@@ -5,8 +5,8 @@
 
 use super::{
     accounts, alerts, auth, basemap, cylinders, density, directories, displays, edits, events,
-    fillings, health, imports, incidents, lifecycle, lists, live, proposals, public, recalls,
-    registry, stats, status, transfers,
+    fillings, health, imports, incident_ops, incidents, lifecycle, lists, live, proposals, public,
+    recalls, registry, stats, status, transfers,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -156,6 +156,14 @@ a WebSocket; its messages are described in README.md. Every error is \
         incidents::note,
         incidents::status,
         incidents::context,
+        // Issue 22 items 4 and 6: responders, tasks, acknowledgement, downloads.
+        incident_ops::create_unit,
+        incident_ops::list_units,
+        incident_ops::create_task,
+        incident_ops::task_status,
+        incident_ops::ack,
+        incident_ops::report_csv,
+        incident_ops::timeline_json,
     ),
     components(schemas(
         shared::ErrorBody,

@@ -188,6 +188,12 @@ pub async fn create(
             .with_field(field),
         ));
     }
+    if let Some(incident) = new.incident_id {
+        // On the incident's timeline, and pushed with its new recall (issue 22 item 5).
+        store::incident_ops::recall_issued(&state.pool, incident, id, &reason, &user.username)
+            .await?;
+        crate::incidents::publish(&state.pool, &state.publisher, incident).await;
+    }
     Ok(HttpResponse::Created().json(RecallCreated { id, count }))
 }
 

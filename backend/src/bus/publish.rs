@@ -91,5 +91,6 @@ fn topic_name(topic: Topic) -> &'static str {
         Topic::Alerts => "alerts",
         Topic::Stats => "stats",
         Topic::Cylinders => "cylinders",
+        Topic::Incident => "incident",
     }
 }

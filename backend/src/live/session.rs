@@ -19,7 +19,7 @@ const PING_EVERY: Duration = Duration::from_secs(15);
 const SILENT_LIMIT: Duration = Duration::from_secs(45);
 
 /// The answer to a message that is not a subscription (never the parser's message).
-const BAD_SUBSCRIBE: &str = "expected {\"subscribe\": [\"vehicles\"|\"alerts\"|\"stats\"|\"cylinders\", ...], \"district_code\"?, \"enterprise_code\"?}";
+const BAD_SUBSCRIBE: &str = "expected {\"subscribe\": [\"vehicles\"|\"alerts\"|\"stats\"|\"cylinders\"|\"incident\", ...], \"district_code\"?, \"enterprise_code\"?}";
 
 /// How long a client that did not send its token in the URL has to send it first.
 const TOKEN_WAIT: Duration = Duration::from_secs(5);
@@ -83,6 +83,7 @@ pub async fn run(
         Topic::Alerts,
         Topic::Stats,
         Topic::Cylinders,
+        Topic::Incident,
     ]
     .into();
     let mut last_heard = Instant::now();
@@ -99,6 +100,16 @@ pub async fn run(
             }
             event = hub.recv() => {
                 let sent = match event {
+                    // Incidents concern several enterprises and are redacted per viewer: each
+                    // session decides (and reads again) for itself.
+                    Ok(HubEvent::Frame { topic: Topic::Incident, text, .. }) => {
+                        if !topics.contains(&Topic::Incident) { true } else {
+                            match incident_frame(&text, &user, &scope, &pool).await {
+                                Some(text) => session.text(text).await.is_ok(),
+                                None => true,
+                            }
+                        }
+                    }
                     Ok(HubEvent::Frame { topic, text, owner })
                         if topics.contains(&topic)
                             && scope.admits(owner.enterprise_code.as_deref(), owner.district_code.as_deref()) =>
@@ -178,6 +189,36 @@ async fn narrow(user: &User, sub: &Subscribe, pool: &PgPool) -> Option<Scope> {
         }
     }
     scope.narrow(sub.enterprise_code.as_deref(), sub.district_code.as_deref())
+}
+
+/// What an incident frame becomes for this session: as published for a system-scope user
+/// who sees personal fields; otherwise the incident read again as this user's GET would answer
+/// it; nothing when it is outside the (possibly narrowed) scope.
+async fn incident_frame(text: &str, user: &User, scope: &Scope, pool: &PgPool) -> Option<String> {
+    let Ok(LiveMessage::Incident(incident)) = serde_json::from_str::<LiveMessage>(text) else {
+        return None;
+    };
+    let viewer = crate::incidents::Viewer {
+        scope: scope.clone(),
+        privileged: crate::incidents::privileged(user),
+    };
+    if viewer.privileged && scope.enterprise().is_none() && scope.district().is_none() {
+        return Some(text.to_owned());
+    }
+    // An enterprise sees only incidents about it: no need to ask the database otherwise.
+    if let Some(own) = scope.enterprise() {
+        if !incident.enterprise_codes.iter().any(|e| e == own) {
+            return None;
+        }
+    }
+    match crate::incidents::view(pool, &viewer, incident.id).await {
+        Ok(Some(mine)) => serde_json::to_string(&LiveMessage::Incident(Box::new(mine))).ok(),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "incident not read for a live session");
+            None
+        }
+    }
 }
 
 async fn send_error(session: &mut Session, code: ErrorCode, message: &str) -> Result<(), ()> {

@@ -157,6 +157,7 @@ pub async fn publish(
             LiveMessage::Alert(_) => "alerts",
             LiveMessage::Cylinder(_) | LiveMessage::Site(_) => "cylinders",
             LiveMessage::Stats(_) => "stats",
+            LiveMessage::Incident(_) => "incident",
         };
         let text = serde_json::to_string(message).context("serializing a live message")?;
         pipe.cmd("PUBLISH")

@@ -284,6 +284,9 @@ impl Workers<'_> {
             worker!("escalation", (pool, publisher), |stop| {
                 crate::alerts::escalation(pool, publisher, escalate_after, stop)
             }),
+            worker!("incident progress", (pool, publisher), |stop| {
+                crate::incidents::progress(pool, publisher, stop)
+            }),
         ]
     }
 }

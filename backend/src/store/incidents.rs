@@ -190,7 +190,13 @@ pub async fn get(pool: &PgPool, scope: &Scope, id: Uuid) -> anyhow::Result<Optio
 #[derive(Debug, Default)]
 pub struct Filter {
     pub kind: Option<String>,
-    pub status: Option<String>,
+    /// Any of these statuses (all when empty).
+    pub statuses: Vec<String>,
+    /// Matched (case-insensitively, as a substring) against the description, the cylinder's
+    /// code and the caller's words: the timeline's notes.
+    pub q: Option<String>,
+    /// Within `radius` metres of `(lon, lat)`.
+    pub near: Option<(f64, f64, f64)>,
     pub enterprise_code: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
@@ -206,7 +212,13 @@ pub async fn list(
 ) -> anyhow::Result<Vec<IncidentRow>> {
     let sql = format!(
         "SELECT {COLUMNS} {FROM} WHERE ($1::text IS NULL OR i.kind = $1) \
-           AND ($2::text IS NULL OR i.status = $2) \
+           AND (cardinality($2::text[]) = 0 OR i.status = ANY ($2)) \
+           AND ($11::text IS NULL OR strpos(lower(i.description), lower($11)) > 0 \
+                OR strpos(lower(coalesce(c.code, '')), lower($11)) > 0 \
+                OR EXISTS (SELECT 1 FROM incident_timeline t WHERE t.incident_id = i.id \
+                           AND strpos(lower(coalesce(t.note, '')), lower($11)) > 0)) \
+           AND ($12::float8 IS NULL OR (i.place IS NOT NULL AND ST_DWithin(i.place::geography, \
+                ST_SetSRID(ST_MakePoint($12, $13), 4326)::geography, $14))) \
            AND ($3::text IS NULL OR $3 = ANY (i.enterprise_codes)) \
            AND ($4::timestamptz IS NULL OR i.opened_at >= $4) \
            AND ($5::timestamptz IS NULL OR i.opened_at < $5) \
@@ -216,7 +228,7 @@ pub async fn list(
     );
     sqlx::query_as(&sql)
         .bind(&filter.kind)
-        .bind(&filter.status)
+        .bind(&filter.statuses)
         .bind(&filter.enterprise_code)
         .bind(filter.from)
         .bind(filter.to)
@@ -225,6 +237,10 @@ pub async fn list(
         .bind(scope.enterprise())
         .bind(scope.district())
         .bind(limit)
+        .bind(&filter.q)
+        .bind(filter.near.map(|n| n.0))
+        .bind(filter.near.map(|n| n.1))
+        .bind(filter.near.map(|n| n.2))
         .fetch_all(pool)
         .await
         .context("listing incidents")
@@ -239,12 +255,18 @@ pub struct TimelineRow {
     pub what: String,
     pub status: Option<String>,
     pub note: Option<String>,
+    pub task_id: Option<Uuid>,
+    pub unit_code: Option<String>,
+    pub task_status: Option<String>,
+    pub enterprise_code: Option<String>,
+    pub recall_id: Option<Uuid>,
 }
 
 /// An incident's timeline, oldest first.
 pub async fn timeline(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<TimelineRow>> {
     sqlx::query_as(
-        "SELECT seq, at, by_user, what, status, note FROM incident_timeline \
+        "SELECT seq, at, by_user, what, status, note, task_id, unit_code, task_status, \
+                enterprise_code, recall_id FROM incident_timeline \
          WHERE incident_id = $1 ORDER BY seq",
     )
     .bind(id)

@@ -15,6 +15,7 @@ pub mod group_commit;
 pub mod group_read;
 pub mod held;
 pub mod incident_context;
+pub mod incident_ops;
 pub mod incidents;
 pub mod licences;
 pub mod lifecycle;
