@@ -4,7 +4,7 @@
 //! without both is a compile error (as in `i18n`).
 
 use crate::i18n::Lang;
-use shared::incident::{IncidentKind, IncidentLevel, IncidentStatus, TimelineWhat};
+use shared::incident::{IncidentKind, IncidentLevel, IncidentStatus, TaskStatus, TimelineWhat};
 
 /// An incident's kind (泄漏/火灾/爆炸/非法充装/废弃气瓶/其他).
 pub fn kind(lang: Lang, k: IncidentKind) -> &'static str {
@@ -60,9 +60,34 @@ pub fn timeline_what(lang: Lang, w: TimelineWhat) -> &'static str {
         TimelineWhat::Status => ("状态变更", "Status"),
         TimelineWhat::Reopened => ("重新处置", "Reopened"),
         TimelineWhat::ContextRefreshed => ("刷新关联信息", "Context refreshed"),
+        TimelineWhat::TaskAssigned => ("派发任务", "Task assigned"),
+        TimelineWhat::TaskStatus => ("任务进展", "Task update"),
+        TimelineWhat::Acknowledged => ("企业确认", "Acknowledged"),
+        TimelineWhat::RecallIssued => ("发布召回", "Recall issued"),
     };
     pick(lang, zh, en)
 }
+
+/// Where a responder unit's task stands (已派发/在途/到场/完成/取消).
+pub fn task_status(lang: Lang, s: TaskStatus) -> &'static str {
+    let (zh, en) = match s {
+        TaskStatus::Assigned => ("已派发", "Assigned"),
+        TaskStatus::EnRoute => ("在途", "En route"),
+        TaskStatus::OnScene => ("到场", "On scene"),
+        TaskStatus::Done => ("完成", "Done"),
+        TaskStatus::Cancelled => ("取消", "Cancelled"),
+    };
+    pick(lang, zh, en)
+}
+
+/// Every task status, forward order (cancelled last).
+pub const TASK_STATUSES: [TaskStatus; 5] = [
+    TaskStatus::Assigned,
+    TaskStatus::EnRoute,
+    TaskStatus::OnScene,
+    TaskStatus::Done,
+    TaskStatus::Cancelled,
+];
 
 /// Every kind, level and status, in the order the forms and filters offer them.
 pub const KINDS: [IncidentKind; 6] = [
@@ -109,6 +134,7 @@ pub enum T {
     From,
     To,
     Search,
+    SearchWords,
     District,
     Enterprise,
     OpenedAt,
@@ -161,6 +187,19 @@ pub enum T {
     Summary,
     Implicated,
     RecallFigures,
+    Tasks,
+    NoTasks,
+    Unit,
+    What,
+    DueAt,
+    Assign,
+    NoUnits,
+    TaskNote,
+    Acks,
+    Unacknowledged,
+    Acknowledge,
+    DownloadCsv,
+    DownloadJson,
     BackToCity,
     ViewIncident,
     WallIncident,
@@ -200,6 +239,7 @@ impl T {
             Self::From => ("起", "From"),
             Self::To => ("止", "To"),
             Self::Search => ("查询", "Search"),
+            Self::SearchWords => ("地点或关键词", "Place or words"),
             Self::District => ("区县", "District"),
             Self::Enterprise => ("企业", "Enterprise"),
             Self::OpenedAt => ("接报时间", "Reported at"),
@@ -252,6 +292,19 @@ impl T {
             Self::Summary => ("事件概要", "Summary"),
             Self::Implicated => ("涉事气瓶", "Implicated cylinders"),
             Self::RecallFigures => ("召回情况", "Recall figures"),
+            Self::Tasks => ("处置任务", "Tasks"),
+            Self::NoTasks => ("暂无任务", "No task"),
+            Self::Unit => ("处置单位", "Unit"),
+            Self::What => ("任务内容", "What"),
+            Self::DueAt => ("完成时限", "Due"),
+            Self::Assign => ("派发任务", "Assign"),
+            Self::NoUnits => ("尚未登记处置单位", "No responder unit registered"),
+            Self::TaskNote => ("进展说明", "Note"),
+            Self::Acks => ("企业确认", "Acknowledged by"),
+            Self::Unacknowledged => ("待确认企业", "Not acknowledged yet"),
+            Self::Acknowledge => ("确认收到", "Acknowledge"),
+            Self::DownloadCsv => ("涉事气瓶 CSV", "Cylinders (CSV)"),
+            Self::DownloadJson => ("处置记录 JSON", "Timeline (JSON)"),
             Self::BackToCity => ("返回全市", "Back to the city"),
             Self::ViewIncident => ("事件详情", "Open the incident"),
             Self::WallIncident => ("应急事件", "Incident"),

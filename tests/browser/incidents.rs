@@ -47,8 +47,7 @@ async fn map_focus(browser: &Browser) -> Value {
 }
 
 #[tokio::test]
-async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_files_its_report()
-{
+async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_files_its_report() {
     let app = spawn_app().await;
     let controller = app.seed_registry_with_controller().await;
     for code in ["WB1", "WB2", "WB3"] {
@@ -68,6 +67,10 @@ async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_fi
     let user = json!({"username": OFFICER, "password": PASSWORD, "role": "city_regulator"});
     assert_eq!(app.post_json("/api/v1/users", &user).await.0, 201);
     let token = app.login(OFFICER, PASSWORD).await;
+    let unit =
+        json!({"code": "FIRE-JS", "name": "金水区消防救援站", "kind": "fire", "phone": "119"});
+    let (status, body) = app.post_json("/api/v1/responder-units", &unit).await;
+    assert_eq!(status, 201, "{body}");
 
     let browser = Browser::start().await;
     browser.store_token(&app, &token).await;
@@ -75,7 +78,9 @@ async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_fi
     // The header leads regulators to the incidents.
     browser
         .wait_for("the incidents entry", async |c: &Client| {
-            c.find(Locator::Css(".topbar nav a.nav-incidents")).await.ok()
+            c.find(Locator::Css(".topbar nav a.nav-incidents"))
+                .await
+                .ok()
         })
         .await;
     assert_eq!(
@@ -116,8 +121,14 @@ async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_fi
             (browser.attr("#incident-status", "data-status").await? == "open").then_some(())
         })
         .await;
-    assert_eq!(browser.text("#incident-kind").await.as_deref(), Some("非法充装"));
-    assert_eq!(browser.text("#incident-level").await.as_deref(), Some("一般"));
+    assert_eq!(
+        browser.text("#incident-kind").await.as_deref(),
+        Some("非法充装")
+    );
+    assert_eq!(
+        browser.text("#incident-level").await.as_deref(),
+        Some("一般")
+    );
 
     // The context: the cylinder, its last filling (station, gun, filler, masses) and the batch.
     browser
@@ -134,7 +145,11 @@ async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_fi
     );
     assert_eq!(browser.text("#chain-gun").await.as_deref(), Some("G1"));
     assert!(browser.text("#chain-filler").await.unwrap().contains("S1"));
-    assert!(browser.text("#chain-masses").await.unwrap().contains("33.0"));
+    assert!(browser
+        .text("#chain-masses")
+        .await
+        .unwrap()
+        .contains("33.0"));
     let batch: Value = eval(
         &browser,
         "[...document.querySelectorAll('#batch-cylinders tbody tr')].map(r => r.dataset.code).sort()",
@@ -160,11 +175,51 @@ async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_fi
         })
         .await;
 
+    // A task for the fire station, then what it reported: on the scene.
+    browser
+        .wait_for("the task form", async |c: &Client| {
+            c.find(Locator::Css(
+                "#task-form #task-unit option[value='FIRE-JS']",
+            ))
+            .await
+            .ok()
+        })
+        .await;
+    type_into(&browser, "#task-what", "关阀、疏散、设警戒").await;
+    browser
+        .client
+        .execute(
+            "document.getElementById('task-due').value = arguments[0];",
+            vec![json!((Utc::now() + Duration::hours(9))
+                .format("%Y-%m-%dT%H:%M")
+                .to_string())],
+        )
+        .await
+        .unwrap();
+    click(&browser, "#task-assign").await;
+    let task = "#incident-tasks li.task[data-unit='FIRE-JS']";
+    browser
+        .wait_for("the task", async |_| {
+            (browser.attr(task, "data-status").await? == "assigned").then_some(())
+        })
+        .await;
+    type_into(&browser, &format!("{task} .task-note-input"), "消防已到场").await;
+    click(
+        &browser,
+        &format!("{task} .task-to[data-status='on_scene']"),
+    )
+    .await;
+    browser
+        .wait_for("the task on the scene", async |_| {
+            (browser.attr(task, "data-status").await? == "on_scene").then_some(())
+        })
+        .await;
+    let (_, stored) = app.get_json(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(stored["tasks"][0]["status"], "on_scene", "{stored}");
+    assert_eq!(stored["tasks"][0]["note"], "消防已到场", "{stored}");
+
     // The recall of the batch: the implicated cylinder and its batch, by code.
-    assert_eq!(
-        browser.text("#recall-set").await.as_deref(),
-        Some("3 气瓶")
-    );
+    assert_eq!(browser.text("#recall-set").await.as_deref(), Some("3 气瓶"));
     click(&browser, "#recall-issue").await;
     browser
         .wait_for("the recall issued", async |_| {
@@ -178,9 +233,7 @@ async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_fi
     assert_eq!(recall["progress"]["recalled"], 3, "{recall}");
     browser
         .wait_for("the recall's progress", async |_| {
-            let css = format!(
-                "#recalls li[data-id='{recall_id}'] [data-figure='recalled']"
-            );
+            let css = format!("#recalls li[data-id='{recall_id}'] [data-figure='recalled']");
             (browser.attr(&css, "data-value").await? == "3").then_some(())
         })
         .await;
@@ -216,13 +269,30 @@ async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_fi
         .await;
     let size = eval(&browser, "[document.getElementById('city-map').clientWidth, document.getElementById('city-map').clientHeight]").await;
     let (w, h) = (size[0].as_f64().unwrap(), size[1].as_f64().unwrap());
-    assert!((focus["x"].as_f64().unwrap() - w / 2.0).abs() < 2.0, "{focus} in {size}");
-    assert!((focus["y"].as_f64().unwrap() - h / 2.0).abs() < 2.0, "{focus} in {size}");
+    assert!(
+        (focus["x"].as_f64().unwrap() - w / 2.0).abs() < 2.0,
+        "{focus} in {size}"
+    );
+    assert!(
+        (focus["y"].as_f64().unwrap() - h / 2.0).abs() < 2.0,
+        "{focus} in {size}"
+    );
     assert_eq!(focus["radius_m"], 500.0);
-    let panel = browser.text("#wall-incident").await.unwrap();
-    for shown in ["非法充装", "已接报", "已通知企业封存同批次气瓶", "返回全市"] {
-        assert!(panel.contains(shown), "{shown} in {panel}");
-    }
+    // The panel: what, its timeline and its tasks (once the incident's whole answer is in).
+    let shown = [
+        "非法充装",
+        "已接报",
+        "已通知企业封存同批次气瓶",
+        "金水区消防救援站",
+        "到场",
+        "返回全市",
+    ];
+    browser
+        .wait_for("the panel's timeline and tasks", async |_| {
+            let panel = browser.text("#wall-incident").await?;
+            shown.iter().all(|s| panel.contains(s)).then_some(())
+        })
+        .await;
     assert_eq!(
         browser
             .attr("#wall-incident [data-figure='recalled']", "data-value")
@@ -230,6 +300,29 @@ async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_fi
             .as_deref(),
         Some("3")
     );
+    // A note made elsewhere reaches the panel on the live feed (well before its 15 s refresh).
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::POST,
+            &format!("/api/v1/incidents/{id}/timeline"),
+            Some(&json!({"note": "现场警戒已完成"})),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let mut live = false;
+    for _ in 0..60 {
+        if browser
+            .text("#wall-incident")
+            .await
+            .is_some_and(|t| t.contains("现场警戒已完成"))
+        {
+            live = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(live, "the note on the wall within 6 s");
     // A vehicle near the incident keeps moving on the zoomed map.
     post_fix(&app, "豫A22222", 113.6210, 34.7505).await;
     let first = browser
@@ -308,6 +401,48 @@ async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_fi
     for shown in ["事件概要", "非法充装", "一般", "WB1", "ENT1"] {
         assert!(summary.contains(shown), "{shown} in {summary}");
     }
+    assert!(browser
+        .text(".report-tasks")
+        .await
+        .unwrap()
+        .contains("金水区消防救援站"));
+    // The downloads go with the token (fetched, then handed over as files).
+    eval(
+        &browser,
+        "(() => { window.__saved = []; URL.createObjectURL = b => { window.__saved.push([b.type, b.size]); return 'blob:test'; }; \
+           HTMLAnchorElement.prototype.click = function () { window.__saved.push(this.download); }; return true; })()",
+    )
+    .await;
+    click(&browser, "#download-report-csv").await;
+    click(&browser, "#download-timeline-json").await;
+    let saved = browser
+        .wait_for("both downloads", async |_| {
+            let saved = eval(&browser, "window.__saved").await;
+            (saved.as_array()?.len() == 4).then_some(saved)
+        })
+        .await;
+    // Each answer's blob, then its file name; the two answers in either order.
+    let mut names: Vec<&str> = saved
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            format!("incident-{id}-report.csv"),
+            format!("incident-{id}-timeline.json")
+        ]
+    );
+    let blobs: Vec<&Value> = saved
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v.is_array())
+        .collect();
+    assert!(blobs.iter().all(|b| b[1].as_u64().unwrap() > 50), "{saved}");
     let implicated = eval(
         &browser,
         "[...document.querySelectorAll('#report-implicated tbody tr')].map(r => r.dataset.code)",
@@ -324,7 +459,7 @@ async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_fi
         &browser,
         "(() => { let a4 = false, hides = false; \
            for (const s of document.styleSheets) for (const r of s.cssRules) { \
-             if (r instanceof CSSPageRule && r.style.getPropertyValue('size').includes('A4')) a4 = true; \
+             if (r instanceof CSSPageRule && r.cssText.toLowerCase().includes('a4')) a4 = true; \
              if (r instanceof CSSMediaRule && r.conditionText === 'print' && r.cssText.includes('.topbar')) hides = true; } \
            return [a4, hides]; })()",
     )
@@ -338,9 +473,11 @@ async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_fi
     click(&browser, "#search-go").await;
     browser
         .wait_for("the closed incident found", async |c: &Client| {
-            c.find(Locator::Css(&format!("#incidents-closed tr[data-id='{id}']")))
-                .await
-                .ok()
+            c.find(Locator::Css(&format!(
+                "#incidents-closed tr[data-id='{id}']"
+            )))
+            .await
+            .ok()
         })
         .await;
     assert!(browser

@@ -13,6 +13,7 @@ pub mod district_panel;
 pub mod gun_panel;
 pub mod header;
 pub mod incident_context;
+pub mod incident_tasks;
 pub mod incident_timeline;
 pub mod inventory_table;
 pub mod kpi;

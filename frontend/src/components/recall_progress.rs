@@ -3,14 +3,14 @@
 
 use crate::i18n::use_lang;
 use crate::incident_text::T;
-use shared::recall::Recall;
+use shared::incident::IncidentRecall;
 use std::rc::Rc;
 use yew::prelude::*;
 
 /// The recalls to show.
 #[derive(Properties, PartialEq)]
 pub struct RecallListProps {
-    pub recalls: Rc<Vec<Recall>>,
+    pub recalls: Rc<Vec<IncidentRecall>>,
 }
 
 /// Each recall's figures.

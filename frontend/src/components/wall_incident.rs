@@ -3,19 +3,22 @@
 //! incidents to switch to, and one click back to the whole city.
 
 use crate::app::Route;
+use crate::components::incident_tasks::TaskList;
 use crate::components::incident_timeline::IncidentTimeline;
 use crate::components::recall_progress::RecallList;
 use crate::hooks::use_polled;
 use crate::i18n::use_lang;
 use crate::incident_text::{self as text, T};
 use crate::services::incidents;
+use crate::state::LiveContext;
 use shared::incident::Incident;
 use std::rc::Rc;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-/// How often the panel asks for the incident and its recalls again, in milliseconds.
-const PANEL_REFRESH_MS: u32 = 5_000;
+/// How often the panel asks for the incident again, in milliseconds (the live `incident`
+/// topic brings every change in between).
+const PANEL_REFRESH_MS: u32 = 15_000;
 
 /// How many timeline entries the panel shows (the newest).
 const TIMELINE_SHOWN: usize = 6;
@@ -26,7 +29,7 @@ pub struct WallIncidentProps {
     /// The incident shown (as the list of open incidents has it).
     pub incident: Rc<Incident>,
     /// Every open incident, to switch between.
-    pub open: Rc<Vec<Incident>>,
+    pub open: Rc<Vec<Rc<Incident>>>,
     pub on_choose: Callback<uuid::Uuid>,
     pub on_back: Callback<()>,
 }
@@ -37,10 +40,14 @@ pub fn WallIncident(props: &WallIncidentProps) -> Html {
     let lang = use_lang().lang;
     let i = &props.incident;
     let id = i.id;
+    let live = use_context::<LiveContext>();
+    let live_now = live
+        .as_ref()
+        .and_then(|l| l.incidents.borrow().get(&id).cloned());
     let detail = use_polled(PANEL_REFRESH_MS, move || incidents::get(id));
-    let recalls = use_polled(PANEL_REFRESH_MS, move || incidents::recalls_of(id));
-    // The detail once fetched (with its timeline), else the list's.
-    let shown = detail.filter(|d| d.id == id).unwrap_or_else(|| i.clone());
+    // The freshest of the live feed's, the fetched (with its timeline) and the list's.
+    let shown = incidents::freshest(&[live_now.as_ref(), detail.as_ref(), Some(i)])
+        .unwrap_or_else(|| i.clone());
     let back = {
         let on_back = props.on_back.clone();
         Callback::from(move |_: MouseEvent| on_back.emit(()))
@@ -72,11 +79,10 @@ pub fn WallIncident(props: &WallIncidentProps) -> Html {
             }
             <h3>{ T::Timeline.t(lang) }</h3>
             <IncidentTimeline entries={Rc::new(shown.timeline.clone())} last={Some(TIMELINE_SHOWN)} />
+            <h3>{ T::Tasks.t(lang) }</h3>
+            <TaskList incident={shown.clone()} may_update={false} />
             <h3>{ T::Recalls.t(lang) }</h3>
-            { match recalls {
-                Some(list) => html! { <RecallList recalls={list} /> },
-                None => html! {},
-            } }
+            <RecallList recalls={Rc::new(shown.recalls.clone())} />
             <Link<Route> to={Route::Incident { id: id.to_string() }} classes="wall-incident-open">
                 { T::ViewIncident.t(lang) }
             </Link<Route>>

@@ -5,16 +5,18 @@
 
 use crate::app::Route;
 use crate::components::incident_context::ContextView;
+use crate::components::incident_tasks::{AssignTask, TaskList};
 use crate::components::incident_timeline::IncidentTimeline;
 use crate::components::recall_progress::RecallList;
 use crate::errors;
 use crate::format::minute;
-use crate::hooks::use_polled;
-use crate::i18n::{use_lang, Key, Lang};
+use crate::i18n::{use_lang, Key};
 use crate::incident_text::{self as text, STATUSES, T};
 use crate::pages::incidents::{place, use_role, value_of, HANDLERS, RECALLERS};
 use crate::services::api::{ApiError, Fetch};
 use crate::services::incidents::{self, DEFAULT_RADIUS_M, RADII};
+use crate::session::{use_session, Session};
+use crate::state::LiveContext;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use shared::ids::{CylinderCode, StationCode};
 use shared::incident::{Incident, IncidentContext, IncidentStatus, Transition};
@@ -22,9 +24,6 @@ use shared::recall::NewRecall;
 use std::rc::Rc;
 use yew::prelude::*;
 use yew_router::prelude::*;
-
-/// How often the recalls' progress is asked again, in milliseconds.
-const RECALL_REFRESH_MS: u32 = 5_000;
 
 /// The props of a page about one incident.
 #[derive(Properties, PartialEq)]
@@ -52,24 +51,31 @@ fn IncidentDesk(props: &DeskProps) -> Html {
     let lang = use_lang().lang;
     let id = props.id;
     let role = use_role();
+    let session = use_session();
     let incident = use_state(|| Fetch::<Rc<Incident>>::Loading);
+    // Asked again after a change made here that answers something else (a task, a recall).
+    let asked = use_state(|| 0_u32);
     {
         let incident = incident.clone();
-        use_effect_with(id, move |id| {
+        use_effect_with((id, *asked), move |(id, _)| {
             let id = *id;
             wasm_bindgen_futures::spawn_local(async move {
                 incident.set(incidents::get(id).await.map(Rc::new).into());
             });
         });
     }
-    let recalls_asked = use_state(|| 0_u32);
+    // Every change by anyone comes on the live `incident` topic.
+    let live = use_context::<LiveContext>();
+    let live_now = live
+        .as_ref()
+        .and_then(|l| l.incidents.borrow().get(&id).cloned());
     let on_changed = {
         let incident = incident.clone();
         Callback::from(move |i: Incident| incident.set(Fetch::Ready(Rc::new(i))))
     };
-    let on_recalled = {
-        let recalls_asked = recalls_asked.clone();
-        Callback::from(move |()| recalls_asked.set(*recalls_asked + 1))
+    let reload = {
+        let asked = asked.clone();
+        Callback::from(move |()| asked.set(*asked + 1))
     };
     let incident = match &*incident {
         Fetch::Loading => return html! { <p class="notice">{ lang.t(Key::Loading) }</p> },
@@ -79,15 +85,22 @@ fn IncidentDesk(props: &DeskProps) -> Html {
         Fetch::Failed(e) => {
             return html! { <p class="alert-error" role="alert" data-code={e.name()}>{ errors::failed(lang, Key::LoadFailed, e) }</p> }
         }
-        Fetch::Ready(i) => i.clone(),
+        Fetch::Ready(i) => {
+            incidents::freshest(&[live_now.as_ref(), Some(i)]).unwrap_or_else(|| i.clone())
+        }
     };
     let handles = role.is_some_and(|r| HANDLERS.contains(&r));
     let recalls = role.is_some_and(|r| RECALLERS.contains(&r));
+    let enterprise = match &session.session {
+        Session::SignedIn(u) => u.enterprise_code.clone(),
+        _ => None,
+    };
+    let may_ack = enterprise.is_some_and(|e| incident.unacknowledged.contains(&e));
     html! {
         <section class="incident-page" id="incident-page" data-id={id.to_string()}
             data-status={incident.status.name()}>
             <div class="panel incident-head">
-                <IncidentHeader incident={incident.clone()} {handles} on_changed={on_changed.clone()} />
+                <IncidentHeader incident={incident.clone()} {handles} {may_ack} on_changed={on_changed.clone()} />
             </div>
             <div class="panel incident-timeline-panel">
                 <h2>{ T::Timeline.t(lang) }</h2>
@@ -97,11 +110,18 @@ fn IncidentDesk(props: &DeskProps) -> Html {
                 }
             </div>
             <div class="panel incident-context-panel">
-                <ContextDesk {id} may_recall={recalls} on_recalled={on_recalled} />
+                <ContextDesk {id} may_recall={recalls} on_recalled={reload.clone()} />
+            </div>
+            <div class="panel incident-tasks-panel" id="incident-tasks">
+                <h2>{ T::Tasks.t(lang) }</h2>
+                <TaskList incident={incident.clone()} may_update={handles} on_changed={reload.clone()} />
+                if handles && incident.status != IncidentStatus::Closed {
+                    <AssignTask incident={id} on_changed={reload} />
+                }
             </div>
             <div class="panel incident-recalls-panel">
                 <h2>{ T::Recalls.t(lang) }</h2>
-                <Recalls {id} asked={*recalls_asked} />
+                <RecallList recalls={Rc::new(incident.recalls.clone())} />
             </div>
         </section>
     }
@@ -111,6 +131,8 @@ fn IncidentDesk(props: &DeskProps) -> Html {
 struct HeaderProps {
     incident: Rc<Incident>,
     handles: bool,
+    /// The user's enterprise has yet to acknowledge it.
+    may_ack: bool,
     on_changed: Callback<Incident>,
 }
 
@@ -142,6 +164,26 @@ fn IncidentHeader(props: &HeaderProps) -> Html {
         })
     };
     let buttons = next_steps(i.status);
+    let ack = {
+        let (busy, error, on_changed, id) =
+            (busy.clone(), error.clone(), props.on_changed.clone(), i.id);
+        Callback::from(move |_: MouseEvent| {
+            if *busy {
+                return;
+            }
+            busy.set(true);
+            error.set(None);
+            let (busy, error, on_changed) = (busy.clone(), error.clone(), on_changed.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let answer = incidents::ack(id).await;
+                busy.set(false);
+                match answer {
+                    Ok(i) => on_changed.emit(i),
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        })
+    };
     html! {
         <>
             <h1 class="incident-title">
@@ -165,7 +207,20 @@ fn IncidentHeader(props: &HeaderProps) -> Html {
                 if let Some(c) = &i.caller {
                     <dt>{ T::Caller.t(lang) }</dt><dd>{ format!("{} {}", c.name, c.phone) }</dd>
                 }
+                if !i.acks.is_empty() {
+                    <dt>{ T::Acks.t(lang) }</dt>
+                    <dd id="incident-acks">{ i.acks.iter().map(|a| format!("{} · {} {}", a.enterprise_code, a.by, minute(&a.at))).collect::<Vec<_>>().join("；") }</dd>
+                }
+                if !i.unacknowledged.is_empty() {
+                    <dt>{ T::Unacknowledged.t(lang) }</dt>
+                    <dd id="incident-unacknowledged">{ i.unacknowledged.join("、") }</dd>
+                }
             </dl>
+            if props.may_ack {
+                <button type="button" class="act" id="incident-ack" disabled={*busy} onclick={ack}>
+                    { T::Acknowledge.t(lang) }
+                </button>
+            }
             if props.handles {
                 <div class="incident-buttons">
                     { for buttons.iter().map(|(to, how)| {
@@ -479,36 +534,6 @@ fn RecallForm(props: &RecallFormProps) -> Html {
                 <p class="alert-error" role="alert" data-code={e.name()}>{ errors::failed(lang, Key::ActionFailed, e) }</p>
             }
         </form>
-    }
-}
-
-#[derive(Properties, PartialEq)]
-struct RecallsProps {
-    id: uuid::Uuid,
-    /// Changes when a recall was issued here (asked again at once).
-    asked: u32,
-}
-
-/// The incident's recalls and their progress, asked every few seconds.
-#[component]
-fn Recalls(props: &RecallsProps) -> Html {
-    let lang = use_lang().lang;
-    html! { <RecallsPolled key={props.asked} id={props.id} lang={lang} /> }
-}
-
-#[derive(Properties, PartialEq)]
-struct RecallsPolledProps {
-    id: uuid::Uuid,
-    lang: Lang,
-}
-
-#[component]
-fn RecallsPolled(props: &RecallsPolledProps) -> Html {
-    let id = props.id;
-    let recalls = use_polled(RECALL_REFRESH_MS, move || incidents::recalls_of(id));
-    match recalls {
-        Some(list) => html! { <RecallList recalls={list} /> },
-        None => html! { <p class="notice">{ props.lang.t(Key::Loading) }</p> },
     }
 }
 

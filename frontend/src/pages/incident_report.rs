@@ -4,6 +4,8 @@
 //! figures.
 
 use crate::app::Route;
+use crate::components::cylinder_list::save_file;
+use crate::components::incident_tasks::TaskList;
 use crate::components::incident_timeline::IncidentTimeline;
 use crate::components::recall_progress::RecallList;
 use crate::errors;
@@ -14,7 +16,6 @@ use crate::pages::incidents::place;
 use crate::services::api::{ApiError, Fetch};
 use crate::services::incidents;
 use shared::incident::{Incident, IncidentContext, IncidentStatus};
-use shared::recall::Recall;
 use std::rc::Rc;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -24,20 +25,15 @@ use yew_router::prelude::*;
 struct ReportData {
     incident: Incident,
     context: Option<IncidentContext>,
-    recalls: Vec<Recall>,
 }
 
 async fn load(id: uuid::Uuid) -> Result<ReportData, ApiError> {
     let incident = incidents::get(id).await?;
-    let (context, recalls) = futures::join!(
-        incidents::context(id, incidents::DEFAULT_RADIUS_M),
-        incidents::recalls_of(id)
-    );
+    let context = incidents::context(id, incidents::DEFAULT_RADIUS_M).await;
     Ok(ReportData {
         incident,
         // A report without the context still says what happened.
         context: context.ok(),
-        recalls: recalls.unwrap_or_default(),
     })
 }
 
@@ -108,6 +104,8 @@ fn report(lang: Lang, d: &ReportData) -> Html {
         <>
             <div class="report-tools no-print">
                 <Link<Route> to={Route::Incident { id: i.id.to_string() }} classes="act">{ T::ViewIncident.t(lang) }</Link<Route>>
+                <Download id={i.id} file="report.csv" label={T::DownloadCsv.t(lang)} />
+                <Download id={i.id} file="timeline.json" label={T::DownloadJson.t(lang)} />
                 <button type="button" class="act" id="report-print" onclick={print}>{ T::Print.t(lang) }</button>
             </div>
             <h1>{ T::ReportTitle.t(lang) }</h1>
@@ -132,6 +130,10 @@ fn report(lang: Lang, d: &ReportData) -> Html {
                 <h2>{ T::Timeline.t(lang) }</h2>
                 <IncidentTimeline entries={Rc::new(i.timeline.clone())} />
             </section>
+            <section class="report-tasks">
+                <h2>{ T::Tasks.t(lang) }</h2>
+                <TaskList incident={Rc::new(i.clone())} may_update={false} />
+            </section>
             <section class="report-implicated" id="report-implicated">
                 <h2>{ format!("{}（{}）", T::Implicated.t(lang), implicated.len()) }</h2>
                 <table class="report-table">
@@ -145,7 +147,7 @@ fn report(lang: Lang, d: &ReportData) -> Html {
             </section>
             <section class="report-recalls">
                 <h2>{ T::RecallFigures.t(lang) }</h2>
-                <RecallList recalls={Rc::new(d.recalls.clone())} />
+                <RecallList recalls={Rc::new(i.recalls.clone())} />
             </section>
         </>
     }
@@ -173,4 +175,51 @@ fn implicated(c: Option<&IncidentContext>) -> Vec<(String, String, String)> {
             )
         }))
         .collect()
+}
+
+#[derive(Properties, PartialEq)]
+struct DownloadProps {
+    id: uuid::Uuid,
+    /// `report.csv` or `timeline.json`.
+    file: &'static str,
+    label: &'static str,
+}
+
+/// A download of the API's with the session's token (a plain link would go without it):
+/// fetched, then handed to the browser as a file named after the incident.
+#[component]
+fn Download(props: &DownloadProps) -> Html {
+    let lang = Lang::Zh;
+    let error = use_state(|| None::<ApiError>);
+    let fetch = {
+        let (id, file, error) = (props.id, props.file, error.clone());
+        Callback::from(move |_: MouseEvent| {
+            let error = error.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                match incidents::download(id, file).await {
+                    Ok(text) => {
+                        let (mime, bom) = if file.ends_with(".csv") {
+                            ("text/csv;charset=utf-8", true)
+                        } else {
+                            ("application/json", false)
+                        };
+                        let name = format!("incident-{id}-{file}");
+                        if let Err(e) = save_file(&text, &name, mime, bom) {
+                            web_sys::console::warn_1(&format!("{name}: {e}").into());
+                        }
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        })
+    };
+    let id = format!("download-{}", props.file.replace('.', "-"));
+    html! {
+        <>
+            <button type="button" class="act" {id} data-file={props.file} onclick={fetch}>{ props.label }</button>
+            if let Some(e) = &*error {
+                <span class="alert-error" role="alert" data-code={e.name()}>{ errors::failed(lang, Key::LoadFailed, e) }</span>
+            }
+        </>
+    }
 }

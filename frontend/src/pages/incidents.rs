@@ -128,7 +128,8 @@ pub fn place(i: &Incident) -> String {
 #[component]
 fn ClosedSearch() -> Html {
     let lang = use_lang().lang;
-    let (kind, level, enterprise, district, from, to) = (
+    let (kind, level, enterprise, district, words, from, to) = (
+        use_node_ref(),
         use_node_ref(),
         use_node_ref(),
         use_node_ref(),
@@ -143,13 +144,15 @@ fn ClosedSearch() -> Html {
             level.clone(),
             enterprise.clone(),
             district.clone(),
+            words.clone(),
             from.clone(),
             to.clone(),
         );
         let found = found.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (kind, level, enterprise, district, from, to) = &refs;
+            let (kind, level, enterprise, district, words, from, to) = &refs;
+            let text = |r: &NodeRef| Some(value_of(r).trim().to_owned()).filter(|s| !s.is_empty());
             let day = |r: &NodeRef, end: bool| {
                 let v = value_of(r);
                 (!v.is_empty())
@@ -157,15 +160,15 @@ fn ClosedSearch() -> Html {
             };
             let query = IncidentQuery {
                 kind: IncidentKind::from_name(&value_of(kind)),
-                status: Some(IncidentStatus::Closed),
-                enterprise_code: Some(value_of(enterprise).trim().to_owned())
-                    .filter(|s| !s.is_empty()),
+                status: Some(IncidentStatus::Closed.name().to_owned()),
+                enterprise_code: text(enterprise),
+                district_code: text(district),
+                q: text(words),
                 from: day(from, false),
                 to: day(to, true),
                 limit: Some(200),
             };
             let level = IncidentLevel::from_name(&value_of(level));
-            let district = value_of(district).trim().to_owned();
             let found = found.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let answer = incidents::list(&query).await.map(|page| {
@@ -173,10 +176,6 @@ fn ClosedSearch() -> Html {
                         page.items
                             .into_iter()
                             .filter(|i| level.is_none_or(|l| i.level == l))
-                            .filter(|i| {
-                                district.is_empty()
-                                    || i.district_code.as_deref() == Some(district.as_str())
-                            })
                             .collect(),
                     )
                 });
@@ -189,15 +188,16 @@ fn ClosedSearch() -> Html {
             <h2>{ T::ClosedSearch.t(lang) }</h2>
             <form class="incident-filters" id="incident-search" onsubmit={search}>
                 <select ref={kind} id="search-kind" aria-label={T::Kind.t(lang)}>
-                    <option value="">{ T::AllKinds.t(lang) }</option>
+                    <option value="" selected=true>{ T::AllKinds.t(lang) }</option>
                     { for KINDS.iter().map(|k| html! { <option value={k.name()}>{ text::kind(lang, *k) }</option> }) }
                 </select>
                 <select ref={level} id="search-level" aria-label={T::Level.t(lang)}>
-                    <option value="">{ T::AllLevels.t(lang) }</option>
+                    <option value="" selected=true>{ T::AllLevels.t(lang) }</option>
                     { for LEVELS.iter().map(|l| html! { <option value={l.name()}>{ text::level(lang, *l) }</option> }) }
                 </select>
                 <input ref={enterprise} id="search-enterprise" type="text" placeholder={T::Enterprise.t(lang)} />
                 <input ref={district} id="search-district" type="text" placeholder={T::District.t(lang)} />
+                <input ref={words} id="search-words" type="search" placeholder={T::SearchWords.t(lang)} />
                 <input ref={from} id="search-from" type="date" aria-label={T::From.t(lang)} />
                 <input ref={to} id="search-to" type="date" aria-label={T::To.t(lang)} />
                 <button type="submit" class="act" id="search-go">{ T::Search.t(lang) }</button>
@@ -273,12 +273,12 @@ fn NewIncidentForm() -> Html {
             <h2>{ T::NewIncident.t(lang) }</h2>
             <label>{ T::Kind.t(lang) }
                 <select ref={kind} id="new-kind">
-                    { for KINDS.iter().map(|k| html! { <option value={k.name()}>{ text::kind(lang, *k) }</option> }) }
+                    { for KINDS.iter().enumerate().map(|(n, k)| html! { <option value={k.name()} selected={n == 0}>{ text::kind(lang, *k) }</option> }) }
                 </select>
             </label>
             <label>{ T::Level.t(lang) }
                 <select ref={level} id="new-level">
-                    { for LEVELS.iter().map(|l| html! { <option value={l.name()}>{ text::level(lang, *l) }</option> }) }
+                    { for LEVELS.iter().enumerate().map(|(n, l)| html! { <option value={l.name()} selected={n == 0}>{ text::level(lang, *l) }</option> }) }
                 </select>
             </label>
             <label class="wide">{ T::Description.t(lang) }
@@ -287,7 +287,7 @@ fn NewIncidentForm() -> Html {
             <label>{ T::CylinderCode.t(lang) }
                 <span class="pair">
                     <select ref={id_kind} id="new-id-kind" aria-label={T::CylinderCode.t(lang)}>
-                        <option value="cylinder_code">{ T::CylinderCode.t(lang) }</option>
+                        <option value="cylinder_code" selected=true>{ T::CylinderCode.t(lang) }</option>
                         <option value="tag_id">{ T::TagId.t(lang) }</option>
                         <option value="serial_no">{ T::SerialNo.t(lang) }</option>
                     </select>

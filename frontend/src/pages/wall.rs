@@ -35,8 +35,9 @@ use yew_router::prelude::*;
 /// How often the charts' statistics are asked again, in milliseconds.
 const REFRESH_MS: u32 = 60_000;
 
-/// How often the open incidents are asked again, in milliseconds.
-const INCIDENTS_REFRESH_MS: u32 = 5_000;
+/// How often the open incidents are asked again, in milliseconds: on connect, then now and
+/// then; the live `incident` topic brings every change in between.
+const INCIDENTS_REFRESH_MS: u32 = 30_000;
 
 /// How many bars the per-kind, per-enterprise and flows charts show.
 const TOP: usize = 8;
@@ -98,7 +99,14 @@ pub fn Wall() -> Html {
     // city-wide, who get none).
     let inventory_polled = use_polled(REFRESH_MS, || api::inventory(&StatsScope::City));
 
-    let active = use_polled(INCIDENTS_REFRESH_MS, incidents::active);
+    let listed = use_polled(INCIDENTS_REFRESH_MS, incidents::active);
+    let active: Option<Rc<Vec<Rc<shared::incident::Incident>>>> = listed.as_ref().map(|l| {
+        let live_incidents = live.as_ref().map(|l| l.incidents.borrow().clone());
+        Rc::new(incidents::merge_active(
+            l,
+            &live_incidents.unwrap_or_default(),
+        ))
+    });
     let chosen = use_state(|| None::<uuid::Uuid>);
     let dismissed = use_state(|| None::<uuid::Uuid>);
     let shown = focused(active.as_deref().map(Vec::as_slice), *chosen, *dismissed);
@@ -162,7 +170,7 @@ pub fn Wall() -> Html {
                 let id = i.id;
                 Callback::from(move |()| dismissed.set(Some(id)))
             };
-            html! { <WallIncident key={i.id.to_string()} incident={Rc::new(i.clone())}
+            html! { <WallIncident key={i.id.to_string()} incident={i.clone()}
             open={open.clone()} {on_choose} {on_back} /> }
         }
         (None, Some(open)) if !open.is_empty() => {
@@ -243,10 +251,10 @@ pub fn Wall() -> Html {
 /// The incident the wall shows: the one chosen while it is open, else the newest open one
 /// with a place; none once the shown one was dismissed (back to the city).
 fn focused(
-    open: Option<&[shared::incident::Incident]>,
+    open: Option<&[Rc<shared::incident::Incident>]>,
     chosen: Option<uuid::Uuid>,
     dismissed: Option<uuid::Uuid>,
-) -> Option<shared::incident::Incident> {
+) -> Option<Rc<shared::incident::Incident>> {
     let open = open?;
     let placed = |id: uuid::Uuid| open.iter().find(|i| i.id == id && i.place.is_some());
     let shown = chosen
@@ -556,7 +564,7 @@ mod tests {
     use serde_json::json;
     use shared::incident::Incident;
 
-    fn incident(n: u128, place: bool) -> Incident {
+    fn incident(n: u128, place: bool) -> Rc<Incident> {
         serde_json::from_value(json!({
             "id": uuid::Uuid::from_u128(n), "kind": "leak", "level": "general", "status": "open",
             "description": "x", "cylinder_code": null, "alert_id": null,
@@ -565,6 +573,7 @@ mod tests {
             "opened_at": "2026-12-07T01:00:00Z", "updated_at": "2026-12-07T01:00:00Z",
             "timeline": []
         }))
+        .map(Rc::new)
         .unwrap()
     }
 
