@@ -284,7 +284,7 @@ fn NewIncidentForm() -> Html {
             <label class="wide">{ T::Description.t(lang) }
                 <textarea ref={desc} id="new-description" rows="2" />
             </label>
-            <label>{ T::CylinderCode.t(lang) }
+            <label class="wide">{ T::CylinderCode.t(lang) }
                 <span class="pair">
                     <select ref={id_kind} id="new-id-kind" aria-label={T::CylinderCode.t(lang)}>
                         <option value="cylinder_code" selected=true>{ T::CylinderCode.t(lang) }</option>
@@ -294,13 +294,13 @@ fn NewIncidentForm() -> Html {
                     <input ref={id_value} id="new-cylinder" type="text" />
                 </span>
             </label>
-            <label>{ T::Place.t(lang) }
+            <label class="wide">{ T::Place.t(lang) }
                 <span class="pair">
                     <input ref={lon} id="new-lon" type="text" inputmode="decimal" placeholder={T::Lon.t(lang)} />
                     <input ref={lat} id="new-lat" type="text" inputmode="decimal" placeholder={T::Lat.t(lang)} />
                 </span>
             </label>
-            <label>{ T::Caller.t(lang) }
+            <label class="wide">{ T::Caller.t(lang) }
                 <span class="pair">
                     <input ref={caller} id="new-caller" type="text" placeholder={T::CallerName.t(lang)} />
                     <input ref={phone} id="new-phone" type="tel" placeholder={T::CallerPhone.t(lang)} />
