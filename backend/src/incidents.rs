@@ -230,34 +230,33 @@ pub const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// Every second, the progress of the recalls of incidents that are not closed (scans move it
 /// through a trigger, regulators clear cylinders); each incident whose progress changed since
-/// the last look is published again. The first look only remembers.
+/// the last look (or that has a recall new since then) is published again. The first look, at
+/// start, only remembers.
 pub async fn progress(pool: PgPool, publisher: Publisher, mut shutdown: watch::Receiver<bool>) {
     let mut seen: Option<HashMap<Uuid, [i64; 4]>> = None;
     loop {
+        match store::incident_ops::watched_progress(&pool).await {
+            Ok(now) => {
+                let mut changed: Vec<Uuid> = Vec::new();
+                let mut next = HashMap::with_capacity(now.len());
+                for (incident, recall, counts) in now {
+                    if let Some(before) = &seen {
+                        if before.get(&recall) != Some(&counts) && !changed.contains(&incident) {
+                            changed.push(incident);
+                        }
+                    }
+                    next.insert(recall, counts);
+                }
+                seen = Some(next);
+                for id in changed {
+                    publish(&pool, &publisher, id).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "recall progress pass failed"),
+        }
         tokio::select! {
             () = tokio::time::sleep(PROGRESS_EVERY) => {}
             _ = shutdown.changed() => return,
-        }
-        let now = match store::incident_ops::watched_progress(&pool).await {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "recall progress pass failed");
-                continue;
-            }
-        };
-        let mut changed: Vec<Uuid> = Vec::new();
-        let mut next = HashMap::with_capacity(now.len());
-        for (incident, recall, counts) in now {
-            if let Some(before) = &seen {
-                if before.get(&recall) != Some(&counts) && !changed.contains(&incident) {
-                    changed.push(incident);
-                }
-            }
-            next.insert(recall, counts);
-        }
-        seen = Some(next);
-        for id in changed {
-            publish(&pool, &publisher, id).await;
         }
     }
 }

@@ -397,4 +397,22 @@ impl Client {
     pub async fn sites(&self, kind: &str) -> Result<Sites, Error> {
         self.get(&format!("/api/v1/sites?kind={kind}")).await
     }
+
+    /// `POST /api/v1/users` (an administrator): the account is created, not signed in.
+    pub async fn create_user(&self, record: &shared::auth::NewUser) -> Result<Value, Error> {
+        self.post("/api/v1/users", self.user(), record).await
+    }
+
+    /// `POST /api/v1/incidents` (a duty officer, regulator or administrator).
+    pub async fn open_incident(
+        &self,
+        incident: &shared::incident::NewIncident,
+    ) -> Result<shared::incident::Incident, Error> {
+        self.post("/api/v1/incidents", self.user(), incident).await
+    }
+
+    /// `GET /api/v1/incidents/{id}`.
+    pub async fn incident(&self, id: &str) -> Result<shared::incident::Incident, Error> {
+        self.get(&format!("/api/v1/incidents/{id}")).await
+    }
 }

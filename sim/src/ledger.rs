@@ -46,6 +46,8 @@ pub struct Ledger {
     pub injections: BTreeMap<String, u64>,
     /// Cylinders registered during the run to replenish a kind's reserve, per kind.
     pub replenished: BTreeMap<String, u64>,
+    /// Incidents opened (issue 22, `--incident-after-s`): their ids.
+    pub incidents: Vec<String>,
     /// Anomalies the scheduler could not inject (no candidate at that moment), per kind.
     pub skipped: BTreeMap<String, u64>,
     /// The inventory per medium at the end, as the simulator knows it.

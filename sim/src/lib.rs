@@ -10,6 +10,7 @@ pub mod anomalies;
 pub mod city;
 pub mod cycle;
 pub mod http;
+pub mod incident;
 pub mod ingest_load;
 pub mod jt808;
 pub mod ledger;
@@ -112,6 +113,10 @@ pub struct SimArgs {
     /// goes (default: a two-hundredth of the cylinders, 4 to 500).
     #[arg(long)]
     pub reserve: Option<usize>,
+    /// Open one incident (a leak reported by phone at a customer, by a duty officer the
+    /// simulator registers) after this many simulated seconds (issue 22; default: none).
+    #[arg(long)]
+    pub incident_after_s: Option<f64>,
     /// Write the ground-truth ledger and the report here (JSON) at the end.
     #[arg(long)]
     pub ledger: Option<PathBuf>,
@@ -205,9 +210,20 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     let mut turn = 0;
     let mut last_log = Instant::now();
     let mut sent_before = 0;
+    let mut incident_due = args.incident_after_s;
     loop {
         if args.duration_s.is_some_and(|d| sim.t >= d) {
             break;
+        }
+        if incident_due.is_some_and(|at| sim.t >= at) {
+            incident_due = None;
+            // What the incident is about is in the platform before the call comes in.
+            sim.flush(true).await;
+            match incident::inject(&mut sim, &args.api).await {
+                Ok(Some(id)) => sim.ledger.incidents.push(id.to_string()),
+                Ok(None) => tracing::warn!("no customer holds a cylinder; no incident injected"),
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "incident not injected"),
+            }
         }
         if args.anomaly_every_s > 0.0 {
             while sim.t >= next_anomaly {

@@ -19,6 +19,7 @@ mod fusion;
 mod geo;
 mod hardening;
 mod health;
+mod incident_ops;
 mod incidents;
 mod incidents_nearby;
 mod ingest;

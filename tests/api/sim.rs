@@ -52,6 +52,9 @@ async fn a_simulated_hour_matches_the_ground_truth() {
             // kinds that need one go on with cylinders bought on the way.
             "--reserve",
             "1",
+            // A leak reported by phone (issue 22): the incident is opened through the API.
+            "--incident-after-s",
+            "600",
         ])
         .arg("--basemap")
         .arg(workspace().join("assets/basemap/zhengzhou_districts.wgs84.geojson"))
@@ -96,6 +99,26 @@ async fn a_simulated_hour_matches_the_ground_truth() {
         serde_json::json!([]),
         "the gun refused what the simulator thought fine"
     );
+
+    // The injected incident is in the platform: a leak at a customer, with its caller.
+    let incidents = ledger["incidents"]
+        .as_array()
+        .expect("the ledger's incidents");
+    assert_eq!(incidents.len(), 1, "{}", ledger["incidents"]);
+    let id = incidents[0].as_str().unwrap();
+    let (status, incident) = app.get_json(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(status, 200, "{incident}");
+    assert_eq!(incident["kind"], "leak");
+    assert_eq!(incident["status"], "open");
+    assert!(incident["cylinder_code"].is_string(), "{incident}");
+    assert!(incident["place"].is_object(), "{incident}");
+    assert!(incident["caller"]["phone"].is_string(), "{incident}");
+    assert!(incident["opened_by"]
+        .as_str()
+        .unwrap()
+        .starts_with("sim-duty-"));
+    let (_, open) = app.get_json("/api/v1/incidents?status=active").await;
+    assert_eq!(open["items"].as_array().unwrap().len(), 1, "{open}");
 
     let injected = causes(&ledger["injected"]);
     let allowed = causes(&ledger["allowed"]);

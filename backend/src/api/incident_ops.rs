@@ -25,8 +25,8 @@ use shared::incident::{
 use shared::{ErrorCode, ErrorDetail};
 use uuid::Uuid;
 
-/// Who registers responder units.
-const REGISTRARS: [Role; 3] = [Role::Admin, Role::CityRegulator, Role::DistrictRegulator];
+/// Who registers responder units (city-wide records: not a district regulator).
+const REGISTRARS: [Role; 2] = [Role::Admin, Role::CityRegulator];
 
 /// Who acknowledges for an enterprise.
 const ACKNOWLEDGERS: [Role; 2] = [Role::EnterpriseAdmin, Role::EnterpriseStaff];
