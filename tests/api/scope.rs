@@ -303,6 +303,22 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/incidents/{B_INCIDENT}/context"),
     ("POST", "/api/v1/incidents/{B_INCIDENT}/timeline"),
     ("POST", "/api/v1/incidents/{B_INCIDENT}/status"),
+    // Running incidents (issue 22 items 4–6, branch inc-ops): B's incident takes no task, no
+    // task update and no acknowledgement from A or Jinshui, its downloads are not theirs, and
+    // its closed-incident search finds nothing of B; registering a responder unit is the
+    // city's (403 for all three).
+    ("POST", "/api/v1/responder-units"),
+    ("GET", "/api/v1/responder-units"),
+    ("POST", "/api/v1/incidents/{B_INCIDENT}/tasks"),
+    (
+        "POST",
+        "/api/v1/incidents/{B_INCIDENT}/tasks/{B_TASK}/status",
+    ),
+    ("POST", "/api/v1/incidents/{B_INCIDENT}/ack"),
+    ("GET", "/api/v1/incidents/{B_INCIDENT}/report.csv"),
+    ("GET", "/api/v1/incidents/{B_INCIDENT}/timeline.json"),
+    ("GET", "/api/v1/incidents?status=active&q=%E6%B3%84%E6%BC%8F"),
+    ("GET", "/api/v1/incidents?status=active&enterprise_code={B}"),
 ];
 /// Writes that name nothing but the signed-in user's own session (a live ticket, one's own
 /// password): B's name cannot be put in them, so they are only checked for showing nothing of B.
@@ -353,6 +369,12 @@ pub(crate) fn body_for(path: &str, b: &Planted) -> Value {
                    "cylinder_code": b.cylinder})
         }
         p if p.ends_with("/timeline") => json!({"note": "hostile"}),
+        "/api/v1/responder-units" => {
+            json!({"code": "X-UNIT", "name": "hostile", "kind": "fire", "phone": "119"})
+        }
+        p if p.ends_with("/tasks") => json!({"unit_code": "SCOPE-UNIT", "what": "hostile",
+                                              "due_at": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()}),
+        p if p.contains("/tasks/") && p.ends_with("/status") => json!({"status": "done"}),
         p if p.starts_with("/api/v1/incidents/") && p.ends_with("/status") => {
             json!({"status": "closed"})
         }
@@ -448,6 +470,16 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
     let (status, answer) = app.post_json("/api/v1/incidents", &incident).await;
     assert_eq!(status, 201, "{answer}");
     let b_incident = answer["id"].as_str().unwrap().to_owned();
+    // B's incident's task (issue 22 item 4), by a unit of the city's.
+    let unit = json!({"code": "SCOPE-UNIT", "name": "消防", "kind": "fire", "phone": "119"});
+    assert_eq!(app.post_json("/api/v1/responder-units", &unit).await.0, 201);
+    let task = json!({"unit_code": "SCOPE-UNIT", "what": format!("{} 疏散", b.canary),
+                      "due_at": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()});
+    let (status, answer) = app
+        .post_json(&format!("/api/v1/incidents/{b_incident}/tasks"), &task)
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    let b_task = answer["id"].as_str().unwrap().to_owned();
     let fill = |path: &str| {
         path.replace("{A_CYL}", &a.cylinder)
             .replace("{B_CYL}", &b.cylinder)
@@ -461,6 +493,7 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
             .replace("{B_RECALL}", &b_recall)
             .replace("{B_TRANSFER}", &b_transfer)
             .replace("{B_INCIDENT}", &b_incident)
+            .replace("{B_TASK}", &b_task)
             .replace("{A}", &a.code)
             .replace("{B}", &b.code)
     };
@@ -575,6 +608,13 @@ async fn no_route_and_no_live_message_shows_one_enterprise_the_others_canaries()
         let first = ws.next().await.unwrap().unwrap().into_text().unwrap();
         assert!(first.contains(&a.plate), "{first}");
         assert!(!first.contains(&b.canary), "{first}");
+        // B's incident changes (issue 22 item 5: the live `incident` topic): not pushed to A
+        // nor to Jinshui (read below, up to A's own fix).
+        let note = json!({"note": format!("{} 现场更新 {round}", b.canary)});
+        let (status, answer) = app
+            .post_json(&format!("/api/v1/incidents/{b_incident}/timeline"), &note)
+            .await;
+        assert_eq!(status, 201, "{answer}");
         // A new fix of B's vehicle is not pushed to A; one of A's is.
         let at = format!("2026-11-20T10:0{round}:00+08:00");
         let lon = 113.631 + f64::from(u8::try_from(round).unwrap()) * 0.001;
