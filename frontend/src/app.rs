@@ -7,6 +7,9 @@ use crate::pages::alerts::AlertsPage;
 use crate::pages::cylinder::CylinderPage;
 use crate::pages::directory::DirectoryPage;
 use crate::pages::enterprise::EnterprisePage;
+use crate::pages::incident::IncidentPage;
+use crate::pages::incident_report::IncidentReportPage;
+use crate::pages::incidents::IncidentsPage;
 use crate::pages::login::LoginPage;
 use crate::pages::public::PublicPage;
 use crate::pages::station::StationPage;
@@ -46,6 +49,15 @@ pub enum Route {
     /// 值班台: the live alert feed, each alert's evidence and its handling.
     #[at("/alerts")]
     Alerts,
+    /// 应急: the incidents being handled, the search of closed ones, and a new incident.
+    #[at("/incidents")]
+    Incidents,
+    /// One incident: status, timeline, context, recall.
+    #[at("/incidents/:id")]
+    Incident { id: String },
+    /// A closed incident's report, for print.
+    #[at("/incidents/:id/report")]
+    IncidentReport { id: String },
     /// 统计: the city's statistics, and from there a district's, an enterprise's, a station's.
     #[at("/stats")]
     Stats,
@@ -91,6 +103,15 @@ fn switch(route: Route) -> Html {
         Route::Customers => directory(Directory::Customers),
         Route::Alerts => {
             html! { <RequireSession><Shell><AlertsPage /></Shell></RequireSession> }
+        }
+        Route::Incidents => {
+            html! { <RequireSession><Shell><IncidentsPage /></Shell></RequireSession> }
+        }
+        Route::Incident { id } => {
+            html! { <RequireSession><Shell><IncidentPage key={id.as_str()} id={id.clone()} /></Shell></RequireSession> }
+        }
+        Route::IncidentReport { id } => {
+            html! { <RequireSession><Shell><IncidentReportPage key={id.as_str()} id={id.clone()} /></Shell></RequireSession> }
         }
         Route::Stats => stats(StatsScope::City),
         Route::StatsDistrict { code } => stats(StatsScope::District(code)),

@@ -9,6 +9,7 @@ mod format;
 mod geo;
 mod hooks;
 mod i18n;
+mod incident_text;
 mod labels;
 mod pages;
 mod record_fields;

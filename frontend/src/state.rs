@@ -26,6 +26,12 @@ pub type Vehicles = Rc<RefCell<HashMap<String, VehicleState>>>;
 /// Unresolved alerts by id.
 pub type OpenAlerts = Rc<RefCell<HashMap<uuid::Uuid, Alert>>>;
 
+/// Incidents as the live feed last sent them, by id (closed ones too: they leave the wall).
+pub type LiveIncidents = Rc<RefCell<HashMap<uuid::Uuid, Rc<shared::incident::Incident>>>>;
+
+/// How many incidents the page keeps from the live feed at most (closed ones go first).
+pub const MAX_LIVE_INCIDENTS: usize = 500;
+
 /// How many unresolved alerts the page keeps at most: a wall left running for days with alerts
 /// nobody resolves must not grow without end (the oldest activity goes first).
 pub const MAX_ALERTS: usize = 2_000;
@@ -36,6 +42,7 @@ pub struct LiveState {
     pub status: ConnStatus,
     pub vehicles: Vehicles,
     pub alerts: OpenAlerts,
+    pub incidents: LiveIncidents,
     pub last_update: Option<DateTime<Utc>>,
     /// The city's figures, pushed every few seconds to city-wide sessions.
     pub stats: Option<Rc<CityStats>>,
@@ -48,6 +55,7 @@ impl Default for LiveState {
             status: ConnStatus::Connecting,
             vehicles: Rc::default(),
             alerts: Rc::default(),
+            incidents: Rc::default(),
             last_update: None,
             stats: None,
             version: 0,
@@ -128,8 +136,14 @@ impl LiveState {
             LiveMessage::Stats(stats) => self.stats = Some(Rc::new(*stats)),
             // Cylinders and sites are not drawn from the live feed yet.
             LiveMessage::Cylinder(_) | LiveMessage::Site(_) => {}
-            // Incidents are drawn by the incident pages (issue 22 item 5).
-            LiveMessage::Incident(_) => {}
+            // The incident pages and the wall read them from here.
+            LiveMessage::Incident(incident) => {
+                let mut map = self.incidents.borrow_mut();
+                map.insert(incident.id, Rc::new(*incident));
+                if map.len() > MAX_LIVE_INCIDENTS {
+                    map.retain(|_, i| i.status != shared::incident::IncidentStatus::Closed);
+                }
+            }
             LiveMessage::Vehicle(v) => {
                 let mut map = self.vehicles.borrow_mut();
                 // Newest by event time wins, as on the server.

@@ -9,6 +9,7 @@ mod alerts;
 mod csp;
 mod cylinders;
 mod errors;
+mod incidents;
 mod login;
 mod overflow;
 mod registry;

@@ -1,6 +1,6 @@
 //! Nothing overflows its panel: every page with panels (the wall, the duty console, the
 //! statistics of the city and of an enterprise, the station view, the cylinder page, the
-//! enterprise directory and an enterprise's profile) at
+//! incidents console, the enterprise directory and an enterprise's profile) at
 //! 1920×1080 and 3840×2160, in Chinese and in English. For each panel, the panel and everything
 //! in it must hold its content: no element's content (an input's placeholder included) wider or
 //! taller than its box (2 px of rounding allowed), except where an element is meant to scroll or
@@ -15,7 +15,12 @@ use serde_json::{json, Value};
 const PANELS: &str = ".topbar, .panel, .kpi, .cyl-summary, .wall-map";
 
 /// Elements that are meant to scroll on an axis, and why.
-const SCROLLERS: [(&str, &str, &str); 7] = [
+const SCROLLERS: [(&str, &str, &str); 8] = [
+    (
+        ".wall-incident",
+        "y",
+        "the wall's incident panel scrolls a long timeline over the map",
+    ),
     (
         ".wall-alert-list",
         "y",
@@ -93,7 +98,7 @@ return problems;
 ";
 
 /// The pages checked, and the element whose presence says each has its content.
-const PAGES: [(&str, &str); 8] = [
+const PAGES: [(&str, &str); 9] = [
     (
         "/",
         "#inventory tfoot a.fig, #chart-custody[data-sum], #wall-alerts li[data-id]",
@@ -112,6 +117,7 @@ const PAGES: [(&str, &str); 8] = [
         "#recent-decisions tbody tr, #gun-panel .gun",
     ),
     ("/cylinders/OV2", "#timeline tbody tr, #custody"),
+    ("/incidents", "#incidents-active tbody tr, #incident-form"),
     (
         "/enterprises",
         "#directory-table tbody tr, #directory-search",
@@ -175,6 +181,15 @@ async fn no_panel_overflows_at_1080p_and_4k_in_either_language() {
         assert_eq!(answer["allowed"], false, "{answer}");
     }
     crate::wall::alert_of(&app, "filling_refused").await;
+    // An incident about OV2 for the duty console's list.
+    let (status, body) = app
+        .post_json(
+            "/api/v1/incidents",
+            &json!({"kind": "leak", "level": "especially_major",
+                    "description": "用户报告气瓶阀门处漏气，现场已疏散", "cylinder_code": "OV2"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
 
     let mut problems = Vec::new();
     for (w, h) in [(1920_u32, 1080_u32), (3840, 2160)] {

@@ -4,6 +4,7 @@
 //! every resolution need one) and its refusal is shown from its code, in the user's language.
 
 use crate::app::Route;
+use crate::components::open_incident::OpenIncident;
 use crate::errors;
 use crate::format::second;
 use crate::i18n::{use_lang, Key, Lang};
@@ -103,6 +104,7 @@ pub fn AlertDetail(props: &AlertDetailProps) -> Html {
                     }
                     <button id="alert-resolve" class="act resolve" type="button" disabled={*busy}
                         onclick={act(Step::Resolve)}>{ lang.t(Key::Resolve) }</button>
+                    <OpenIncident alert={props.alert.clone()} />
                     if *busy {
                         <span class="cyl-label">{ lang.t(Key::Working) }{ "…" }</span>
                     }

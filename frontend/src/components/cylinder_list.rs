@@ -130,7 +130,7 @@ pub fn CylinderList(props: &CylinderListProps) -> Html {
             let (path, csv, busy) = (path.clone(), csv.clone(), busy.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 let result = match api::cylinder_list_csv(&path).await {
-                    Ok(text) => save_file(&text, "cylinders.csv", "text/csv;charset=utf-8")
+                    Ok(text) => save_file(&text, "cylinders.csv", "text/csv;charset=utf-8", true)
                         .map(|()| text.lines().count())
                         .map_err(|e| {
                             web_sys::console::warn_1(&format!("saving the CSV: {e}").into());
@@ -232,11 +232,11 @@ fn table(lang: Lang, items: &[ListedCylinder]) -> Html {
     }
 }
 
-/// Hands `text` to the browser as a downloaded file.
-fn save_file(text: &str, name: &str, mime: &str) -> Result<(), String> {
+/// Hands `text` to the browser as a downloaded file; `bom` puts a byte-order mark first, so
+/// that spreadsheet programs read the Chinese of a CSV as UTF-8.
+pub fn save_file(text: &str, name: &str, mime: &str, bom: bool) -> Result<(), String> {
     let fail = |e: wasm_bindgen::JsValue| format!("{e:?}");
-    // A byte-order mark, so that spreadsheet programs read the Chinese as UTF-8.
-    let parts = js_sys::Array::of2(&"\u{feff}".into(), &text.into());
+    let parts = js_sys::Array::of2(&(if bom { "\u{feff}" } else { "" }).into(), &text.into());
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(fail)?;

@@ -52,6 +52,8 @@ pub fn Header() -> Html {
             });
         })
     };
+    let handles_incidents = matches!(&session.session,
+        Session::SignedIn(u) if crate::pages::incidents::HANDLERS.contains(&u.role));
     let whoami = match &session.session {
         Session::SignedIn(user) => html! {
             <div id="whoami" class="whoami" data-role={user.role.name()}
@@ -70,6 +72,9 @@ pub fn Header() -> Html {
             <nav>
                 <Link<Route> to={Route::Wall}>{ lang.lang.t(Key::Wall) }</Link<Route>>
                 <Link<Route> to={Route::Alerts} classes="nav-alerts">{ lang.lang.t(Key::DutyConsole) }</Link<Route>>
+                if handles_incidents {
+                    <Link<Route> to={Route::Incidents} classes="nav-incidents">{ crate::incident_text::T::Incidents.t(lang.lang) }</Link<Route>>
+                }
                 <Link<Route> to={Route::Stats} classes="nav-stats">{ lang.lang.t(Key::Statistics) }</Link<Route>>
                 <Link<Route> to={Route::Enterprises} classes="nav-directory">{ lang.lang.t(Key::Directory) }</Link<Route>>
             </nav>

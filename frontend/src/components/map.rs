@@ -51,10 +51,22 @@ const CUSTOMER_ZOOM: f64 = 3.0;
 /// The most alerts that pulse at once (the newest).
 const MAX_PULSES: usize = 300;
 
+/// An incident the map looks at: its place and the radius of its ring.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Focus {
+    pub id: uuid::Uuid,
+    pub lon: f64,
+    pub lat: f64,
+    pub radius_m: f64,
+}
+
 /// Map properties.
 #[derive(Properties, PartialEq)]
 pub struct CityMapProps {
     pub districts: Rc<Vec<District>>,
+    /// An open incident to zoom to, with its ring; `None` is the whole city.
+    #[prop_or_default]
+    pub focus: Option<Focus>,
 }
 
 fn url_has(flag: &str) -> bool {
@@ -71,6 +83,9 @@ struct Model {
     density: Option<Rc<Density>>,
     stations: Option<Rc<Sites>>,
     customers: Option<Rc<Sites>>,
+    /// The incident looked at, and the one the view was last set for.
+    focus: Option<Focus>,
+    focus_applied: Option<Focus>,
     view: View,
     /// The off-screen layer (districts, cells, sites) must be drawn again.
     dirty: bool,
@@ -93,6 +108,8 @@ impl Model {
             density: None,
             stations: None,
             customers: None,
+            focus: None,
+            focus_applied: None,
             view: View::default(),
             dirty: true,
             changed: true,
@@ -141,6 +158,14 @@ pub fn CityMap(props: &CityMapProps) -> Html {
     let customers = use_polled(CUSTOMERS_REFRESH_MS, api::customers);
     let layers = (density.clone(), stations, customers);
     let model = use_model(&props.districts, live.as_ref(), layers, resized);
+    {
+        let model = model.clone();
+        use_effect_with(props.focus.clone(), move |focus| {
+            let mut m = model.borrow_mut();
+            m.focus.clone_from(focus);
+            m.changed = true;
+        });
+    }
     use_frame_loop(&model, &canvas, &state_ref);
     let pointer = Pointer::new(&model, &selected);
     let close = {
@@ -155,6 +180,7 @@ pub fn CityMap(props: &CityMapProps) -> Html {
     html! {
         <div class="map wall-city-map">
             <canvas ref={canvas} id="city-map" data-vehicle-count={count.to_string()}
+                data-zoom-state="city"
                 data-cylinders={cylinders.to_string()} data-cells={cells.to_string()}
                 onwheel={pointer.wheel} onmousedown={pointer.press} onmousemove={pointer.drag}
                 onmouseup={pointer.release.clone()} onmouseleave={pointer.release}

@@ -5,6 +5,7 @@
 
 use crate::app::Route;
 use crate::beep;
+use crate::components::open_incident::OpenIncident;
 use crate::errors;
 use crate::format::moment;
 use crate::i18n::{use_lang, Key, Lang};
@@ -331,6 +332,7 @@ fn WallAlertCard(props: &CardProps) -> Html {
                             </Link<Route>>
                         }
                         <Link<Route> to={Route::Alerts} classes="wall-link-console">{ lang.t(Key::OpenDutyConsole) }</Link<Route>>
+                        <OpenIncident alert={a.clone()} />
                     </div>
                     if a.status == AlertStatus::Open {
                         <div class="wall-ack">

@@ -11,15 +11,17 @@ use crate::app::Route;
 use crate::components::district_panel::DistrictPanel;
 use crate::components::inventory_table::{Figure, InventoryTable};
 use crate::components::kpi::Kpi;
-use crate::components::map::CityMap;
+use crate::components::map::{CityMap, Focus};
 use crate::components::wall_alerts::WallAlerts;
 use crate::components::wall_chart::{Bar, ChartSpec, WallChart};
+use crate::components::wall_incident::WallIncident;
 use crate::errors;
 use crate::format::cst;
 use crate::hooks::{use_basemap, use_polled, Basemap};
 use crate::i18n::{use_lang, Key, Lang};
 use crate::labels;
 use crate::services::api::{self, StatsScope};
+use crate::services::incidents;
 use crate::services::token::query_param;
 use crate::state::{ConnStatus, LiveContext};
 use shared::alert::{AlertKind, AlertStatus};
@@ -32,6 +34,10 @@ use yew_router::prelude::*;
 
 /// How often the charts' statistics are asked again, in milliseconds.
 const REFRESH_MS: u32 = 60_000;
+
+/// How often the open incidents are asked again, in milliseconds: on connect, then now and
+/// then; the live `incident` topic brings every change in between.
+const INCIDENTS_REFRESH_MS: u32 = 30_000;
 
 /// How many bars the per-kind, per-enterprise and flows charts show.
 const TOP: usize = 8;
@@ -93,6 +99,26 @@ pub fn Wall() -> Html {
     // city-wide, who get none).
     let inventory_polled = use_polled(REFRESH_MS, || api::inventory(&StatsScope::City));
 
+    let listed = use_polled(INCIDENTS_REFRESH_MS, incidents::active);
+    let active: Option<Rc<Vec<Rc<shared::incident::Incident>>>> = listed.as_ref().map(|l| {
+        let live_incidents = live.as_ref().map(|l| l.incidents.borrow().clone());
+        Rc::new(incidents::merge_active(
+            l,
+            &live_incidents.unwrap_or_default(),
+        ))
+    });
+    let chosen = use_state(|| None::<uuid::Uuid>);
+    let dismissed = use_state(|| None::<uuid::Uuid>);
+    let shown = focused(active.as_deref().map(Vec::as_slice), *chosen, *dismissed);
+    let focus = shown.as_ref().and_then(|i| {
+        i.place.map(|p| Focus {
+            id: i.id,
+            lon: p.lon(),
+            lat: p.lat(),
+            radius_m: f64::from(incidents::DEFAULT_RADIUS_M),
+        })
+    });
+
     let stats: Option<Rc<CityStats>> = live.as_ref().and_then(|l| l.stats.clone());
     let inventory = live_inventory(stats.as_deref(), inventory_polled.as_deref())
         .or_else(|| inventory_polled.clone());
@@ -128,7 +154,43 @@ pub fn Wall() -> Html {
         Basemap::Failed(e) => {
             html! { <div class="map placeholder error">{ errors::failed(lang, Key::MapFailed, e) }</div> }
         }
-        Basemap::Ready(d) => html! { <CityMap districts={d.clone()} /> },
+        Basemap::Ready(d) => html! { <CityMap districts={d.clone()} focus={focus} /> },
+    };
+    let incident_panel = match (&shown, &active) {
+        (Some(i), Some(open)) => {
+            let on_choose = {
+                let (chosen, dismissed) = (chosen.clone(), dismissed.clone());
+                Callback::from(move |id| {
+                    dismissed.set(None);
+                    chosen.set(Some(id));
+                })
+            };
+            let on_back = {
+                let dismissed = dismissed.clone();
+                let id = i.id;
+                Callback::from(move |()| dismissed.set(Some(id)))
+            };
+            html! { <WallIncident key={i.id.to_string()} incident={i.clone()}
+            open={open.clone()} {on_choose} {on_back} /> }
+        }
+        (None, Some(open)) if !open.is_empty() => {
+            // Back at the city: one click returns to the newest incident.
+            let back_to = open.iter().find(|i| i.place.is_some()).map(|i| i.id);
+            let again = {
+                let (chosen, dismissed) = (chosen.clone(), dismissed.clone());
+                Callback::from(move |_: MouseEvent| {
+                    dismissed.set(None);
+                    chosen.set(back_to);
+                })
+            };
+            html! {
+                <button type="button" class="lang wall-incidents-chip" id="wall-incidents-chip"
+                    data-count={open.len().to_string()} onclick={again}>
+                    { format!("{} {}", crate::incident_text::T::WallIncident.t(lang), open.len()) }
+                </button>
+            }
+        }
+        _ => html! {},
     };
     let districts = match &basemap {
         Basemap::Ready(d) => html! { <DistrictPanel districts={d.clone()} /> },
@@ -171,7 +233,7 @@ pub fn Wall() -> Html {
                 </div>
             }
             <div class="wall-kpis kpis" style="grid-area: kpi">{ kpis }</div>
-            <div class="wall-map" style="grid-area: map">{ map }</div>
+            <div class="wall-map" style="grid-area: map">{ map }{ incident_panel }</div>
             <div class="panel wall-inventory" style="grid-area: inv">
                 <h2>
                     { lang.t(Key::Inventory) }
@@ -184,6 +246,21 @@ pub fn Wall() -> Html {
             { charts }
         </div>
     }
+}
+
+/// The incident the wall shows: the one chosen while it is open, else the newest open one
+/// with a place; none once the shown one was dismissed (back to the city).
+fn focused(
+    open: Option<&[Rc<shared::incident::Incident>]>,
+    chosen: Option<uuid::Uuid>,
+    dismissed: Option<uuid::Uuid>,
+) -> Option<Rc<shared::incident::Incident>> {
+    let open = open?;
+    let placed = |id: uuid::Uuid| open.iter().find(|i| i.id == id && i.place.is_some());
+    let shown = chosen
+        .and_then(placed)
+        .or_else(|| open.iter().find(|i| i.place.is_some()))?;
+    (Some(shown.id) != dismissed).then(|| shown.clone())
 }
 
 /// The live feed's figures with the lists behind them (which only the API's table carries).
@@ -478,5 +555,48 @@ fn charts(
             { chart_panel("ch5", "chart-flows", lang.t(Key::ChartFlows),
                 flows.map(|f| ChartSpec::Bars(flow_bars(lang, f))), lang) }
         </>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use shared::incident::Incident;
+
+    fn incident(n: u128, place: bool) -> Rc<Incident> {
+        serde_json::from_value(json!({
+            "id": uuid::Uuid::from_u128(n), "kind": "leak", "level": "general", "status": "open",
+            "description": "x", "cylinder_code": null, "alert_id": null,
+            "place": place.then(|| json!({"lon": 113.6, "lat": 34.7})),
+            "district_code": null, "enterprise_codes": [], "caller": null, "opened_by": "d",
+            "opened_at": "2026-12-07T01:00:00Z", "updated_at": "2026-12-07T01:00:00Z",
+            "timeline": []
+        }))
+        .map(Rc::new)
+        .unwrap()
+    }
+
+    #[test]
+    fn the_wall_shows_the_chosen_or_newest_placed_incident_until_sent_back_to_the_city() {
+        let id = uuid::Uuid::from_u128;
+        let open = [incident(1, false), incident(2, true), incident(3, true)];
+        assert_eq!(focused(None, None, None), None);
+        assert_eq!(focused(Some(&open), None, None).map(|i| i.id), Some(id(2)));
+        assert_eq!(
+            focused(Some(&open), Some(id(3)), None).map(|i| i.id),
+            Some(id(3))
+        );
+        // One without a place cannot be zoomed to; a closed (gone) choice falls back.
+        assert_eq!(
+            focused(Some(&open), Some(id(1)), None).map(|i| i.id),
+            Some(id(2))
+        );
+        assert_eq!(
+            focused(Some(&open), Some(id(9)), None).map(|i| i.id),
+            Some(id(2))
+        );
+        assert_eq!(focused(Some(&open), None, Some(id(2))), None);
+        assert_eq!(focused(Some(&open[..1]), None, None), None);
     }
 }

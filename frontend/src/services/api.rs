@@ -256,6 +256,38 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, A
         .map_err(|e| ApiError::Decode(e.to_string()))
 }
 
+/// Sends `body` as JSON with the session's token and decodes the answer.
+pub async fn send_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: &B,
+) -> Result<T, ApiError> {
+    let body = serde_json::to_value(body).map_err(|e| ApiError::Decode(e.to_string()))?;
+    send(method, path, Some(&body))
+        .await?
+        .json::<T>()
+        .await
+        .map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// POSTs without a body with the session's token and decodes the answer.
+pub async fn post_empty<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    send(Method::POST, path, None)
+        .await?
+        .json::<T>()
+        .await
+        .map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// GETs a text document (a download) with the session's token.
+pub async fn get_text(path: &str) -> Result<String, ApiError> {
+    send(Method::GET, path, None)
+        .await?
+        .text()
+        .await
+        .map_err(|e| ApiError::Decode(e.to_string()))
+}
+
 /// Signs in. A wrong password is `401 invalid_credentials`; too many failed attempts for the
 /// name from this address, or too many requests, `429 rate_limited` (the former's message says
 /// until when).

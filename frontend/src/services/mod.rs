@@ -2,6 +2,7 @@
 //! and the session token both send (`token`).
 
 pub mod api;
+pub mod incidents;
 pub mod live;
 pub mod registry;
 pub mod token;

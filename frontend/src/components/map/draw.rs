@@ -237,6 +237,30 @@ pub(super) fn draw_vehicles(
 }
 
 /// Open alerts with a place: a ring growing and fading once a second, coloured by severity.
+/// The focused incident: its ring (the context's radius) and a mark at its place.
+pub(super) fn draw_focus(m: &Model, s: &Surface, p: &Projection) {
+    let Some(f) = &m.focus else { return };
+    let (x, y) = p.project(f.lon, f.lat);
+    let (_, north) = p.project(f.lon, f.lat + f.radius_m / super::view::METRES_PER_DEG_LAT);
+    let r = (y - north).abs();
+    let ctx = &s.ctx;
+    let k = ui_font_px(s) / 16.0;
+    ctx.begin_path();
+    let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
+    ctx.set_fill_style_str("rgba(255, 77, 79, 0.12)");
+    ctx.fill();
+    ctx.set_stroke_style_str("rgba(255, 77, 79, 0.9)");
+    ctx.set_line_width(2.5 * k);
+    ctx.stroke();
+    ctx.begin_path();
+    let _ = ctx.arc(x, y, 7.0 * k, 0.0, std::f64::consts::TAU);
+    ctx.set_fill_style_str("#ff4d4f");
+    ctx.fill();
+    ctx.set_stroke_style_str("#ffffff");
+    ctx.set_line_width(2.0 * k);
+    ctx.stroke();
+}
+
 pub(super) fn draw_pulses(m: &Model, s: &Surface, p: &Projection, t: f64) {
     let Some(alerts) = &m.alerts else { return };
     let alerts = alerts.borrow();

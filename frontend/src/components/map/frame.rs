@@ -2,7 +2,7 @@
 //! off-screen layer when stale, then the vehicles and pulses on top), and what the frame
 //! reports to browser tests (`?test-state`) and to the benchmark (`?bench`).
 
-use super::draw::{draw_layer, draw_pulses, draw_vehicles, DrawnMarker};
+use super::draw::{draw_focus, draw_layer, draw_pulses, draw_vehicles, DrawnMarker};
 use super::{Model, Shared};
 use crate::canvas::{prepare, Projection};
 use crate::geo::bounds;
@@ -34,6 +34,10 @@ pub(super) fn tick(model: &Shared, canvas: &HtmlCanvasElement, t: f64) {
     let Some(extent) = bounds(&m.districts) else {
         return;
     };
+    // A focus is applied once, and again when the canvas changes size (still centred).
+    if m.focus != m.focus_applied || (m.focus.is_some() && !sized) {
+        apply_focus(&mut m, canvas, extent, (surface.w, surface.h));
+    }
     let projection = m.view.projection(extent, surface.w, surface.h);
     if m.dirty || !sized || m.layer.is_none() {
         m.layer = draw_layer(&m, &surface, &projection);
@@ -50,6 +54,7 @@ pub(super) fn tick(model: &Shared, canvas: &HtmlCanvasElement, t: f64) {
         &projection,
         m.test_state.is_some() && m.changed,
     );
+    draw_focus(&m, &surface, &projection);
     draw_pulses(&m, &surface, &projection, t);
     m.last_pulse = t;
     if let (Some(drawn), Some(el)) = (drawn, &m.test_state) {
@@ -61,6 +66,29 @@ pub(super) fn tick(model: &Shared, canvas: &HtmlCanvasElement, t: f64) {
     if m.bench {
         record_draw(now_ms() - started);
     }
+}
+
+/// Looks at the focused incident (or back at the whole city) and says so on the canvas:
+/// `data-zoom-state` (`incident` or `city`), `data-focus` (the incident's id) and `data-zoom`.
+fn apply_focus(
+    m: &mut Model,
+    canvas: &HtmlCanvasElement,
+    extent: (f64, f64, f64, f64),
+    size: (f64, f64),
+) {
+    match &m.focus {
+        Some(f) => m.view.focus(extent, size, (f.lon, f.lat), f.radius_m),
+        None => m.view.reset(),
+    }
+    m.focus_applied = m.focus.clone();
+    m.dirty = true;
+    let (state, id) = m
+        .focus
+        .as_ref()
+        .map_or(("city", String::new()), |f| ("incident", f.id.to_string()));
+    let _ = canvas.set_attribute("data-zoom-state", state);
+    let _ = canvas.set_attribute("data-focus", &id);
+    let _ = canvas.set_attribute("data-zoom", &format!("{:.2}", m.view.zoom));
 }
 
 /// Whether a frame at `t` draws: the layer or what is on top changed, the canvas no longer
@@ -75,8 +103,13 @@ fn must_draw(m: &Model, pulsing: bool, sized: bool, t: f64) -> bool {
 fn test_state(m: &Model, drawn: &[DrawnMarker], p: &Projection, dpr: f64) -> String {
     let stations = station_points(m.stations.as_deref(), p, dpr);
     let cells = m.density.as_ref().map_or(0, |d| d.cells.len());
-    json!({ "vehicles": drawn, "zoom": m.view.zoom, "stations": stations, "cells": cells })
-        .to_string()
+    let focus = m.focus.as_ref().map(|f| {
+        let (x, y) = p.project(f.lon, f.lat);
+        json!({ "id": f.id, "x": x / dpr, "y": y / dpr, "radius_m": f.radius_m })
+    });
+    json!({ "vehicles": drawn, "zoom": m.view.zoom, "stations": stations, "cells": cells,
+            "focus": focus })
+    .to_string()
 }
 
 /// Each station's code and place in CSS pixels.
@@ -179,7 +212,7 @@ mod tests {
         assert_eq!(
             state,
             json!({
-                "vehicles": [], "zoom": 2.0, "cells": 0,
+                "vehicles": [], "zoom": 2.0, "cells": 0, "focus": null,
                 "stations": [{"code": "ST-1", "x": x / 2.0, "y": y / 2.0}]
             })
         );

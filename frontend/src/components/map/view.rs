@@ -22,6 +22,12 @@ const HIT_RADIUS: f64 = 14.0;
 /// The padding around the city at 1×, in CSS pixels.
 const PAD: f64 = 24.0;
 
+/// Metres in a degree of latitude.
+pub(super) const METRES_PER_DEG_LAT: f64 = 111_320.0;
+
+/// The share of the canvas's shorter side a focused incident's ring spans (its radius).
+const FOCUS_SHARE: f64 = 0.2;
+
 /// The view: magnification, shift (device pixels), device pixel ratio, and a drag in progress.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct View {
@@ -94,6 +100,29 @@ impl View {
     pub fn reset(&mut self) {
         self.zoom = 1.0;
         self.pan = (0.0, 0.0);
+    }
+
+    /// Looks at (`lon`, `lat`) in the middle of a `w` × `h` device-pixel canvas showing
+    /// `extent`, magnified so that a circle of `radius_m` spans a fifth of the shorter side
+    /// (within 1× to 64×).
+    pub fn focus(
+        &mut self,
+        extent: (f64, f64, f64, f64),
+        (w, h): (f64, f64),
+        (lon, lat): (f64, f64),
+        radius_m: f64,
+    ) {
+        let base = Self {
+            dpr: self.dpr,
+            ..Self::default()
+        }
+        .projection(extent, w, h);
+        let (x, y) = base.project(lon, lat);
+        let (_, north) = base.project(lon, lat + radius_m / METRES_PER_DEG_LAT);
+        let r = (y - north).abs().max(1e-9);
+        let zoom = (w.min(h) * FOCUS_SHARE / r).clamp(1.0, MAX_ZOOM);
+        self.zoom = zoom;
+        self.pan = (w / 2.0 - x * zoom, h / 2.0 - y * zoom);
     }
 
     /// Where a click at `at` (CSS pixels within the canvas) falls in device pixels, unless it
@@ -225,6 +254,24 @@ mod tests {
 
     fn close(a: (f64, f64), b: (f64, f64)) -> bool {
         (a.0 - b.0).abs() < 1e-6 && (a.1 - b.1).abs() < 1e-6
+    }
+
+    #[test]
+    fn a_focus_centres_the_place_and_its_ring_spans_a_fifth_of_the_canvas() {
+        let mut v = view();
+        v.focus(EXTENT, (800.0, 600.0), (113.61, 34.72), 500.0);
+        let p = v.projection(EXTENT, 800.0, 600.0);
+        assert!(close(p.project(113.61, 34.72), (400.0, 300.0)));
+        let (_, north) = p.project(113.61, 34.72 + 500.0 / METRES_PER_DEG_LAT);
+        assert!((300.0 - north - 120.0).abs() < 1e-6, "{north}");
+        assert!(v.zoom > 1.0 && v.zoom <= MAX_ZOOM);
+        // A tiny radius is clamped at the most the map magnifies, still centred.
+        v.focus(EXTENT, (800.0, 600.0), (113.6, 34.7), 0.01);
+        assert_eq!(v.zoom, MAX_ZOOM);
+        let p = v.projection(EXTENT, 800.0, 600.0);
+        assert!(close(p.project(113.6, 34.7), (400.0, 300.0)));
+        v.reset();
+        assert_eq!((v.zoom, v.pan), (1.0, (0.0, 0.0)));
     }
 
     fn vehicle(plate: &str, lon: f64, lat: f64) -> VehicleState {
