@@ -320,7 +320,10 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/incidents/{B_INCIDENT}/ack"),
     ("GET", "/api/v1/incidents/{B_INCIDENT}/report.csv"),
     ("GET", "/api/v1/incidents/{B_INCIDENT}/timeline.json"),
-    ("GET", "/api/v1/incidents?status=active&q=%E6%B3%84%E6%BC%8F"),
+    (
+        "GET",
+        "/api/v1/incidents?status=active&q=%E6%B3%84%E6%BC%8F",
+    ),
     ("GET", "/api/v1/incidents?status=active&enterprise_code={B}"),
 ];
 /// Writes that name nothing but the signed-in user's own session (a live ticket, one's own

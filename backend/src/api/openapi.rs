@@ -6,8 +6,7 @@
 use super::{
     accounts, alerts, auth, basemap, cylinders, density, device_keys, directories, displays, edits,
     events, fillings, health, imports, incident_ops, incidents, lifecycle, lists, live, proposals,
-    public,
-    recalls, registry, stats, status, transfers,
+    public, recalls, registry, stats, status, transfers,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
