@@ -65,10 +65,13 @@ pub async fn unit(pool: &PgPool, code: &str) -> anyhow::Result<Option<UnitRow>> 
     .context("reading a responder unit")
 }
 
-/// A timeline entry with what it is about (beyond `store::incidents::append`'s).
+/// A timeline entry with what it is about: the one writer of `incident_timeline`
+/// (`store::incidents::append` is its short form).
 #[derive(Debug, Default)]
 pub struct Entry<'a> {
     pub what: &'a str,
+    /// The incident's status the entry moved it to (opened, status changes).
+    pub status: Option<&'a str>,
     pub note: Option<&'a str>,
     pub task_id: Option<Uuid>,
     pub unit_code: Option<&'a str>,
@@ -85,13 +88,14 @@ pub async fn append(
     e: &Entry<'_>,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO incident_timeline (incident_id, by_user, what, note, task_id, unit_code, \
-             task_status, enterprise_code, recall_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO incident_timeline (incident_id, by_user, what, status, note, task_id, \
+             unit_code, task_status, enterprise_code, recall_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id)
     .bind(by)
     .bind(e.what)
+    .bind(e.status)
     .bind(e.note)
     .bind(e.task_id)
     .bind(e.unit_code)

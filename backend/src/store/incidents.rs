@@ -90,7 +90,7 @@ pub async fn insert(tx: &mut Transaction<'_, Postgres>, n: &NewIncident<'_>) -> 
     append(tx, n.id, n.opened_by, "opened", Some("open"), None).await
 }
 
-/// Appends a timeline entry.
+/// Appends a timeline entry (what, the status it moved to, a note) and touches the incident.
 pub async fn append(
     tx: &mut Transaction<'_, Postgres>,
     id: Uuid,
@@ -99,24 +99,13 @@ pub async fn append(
     status: Option<&str>,
     note: Option<&str>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO incident_timeline (incident_id, by_user, what, status, note) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(id)
-    .bind(by)
-    .bind(what)
-    .bind(status)
-    .bind(note)
-    .execute(&mut **tx)
-    .await
-    .context("appending to an incident's timeline")?;
-    sqlx::query("UPDATE incidents SET updated_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await
-        .context("touching an incident")?;
-    Ok(())
+    let entry = super::incident_ops::Entry {
+        what,
+        status,
+        note,
+        ..Default::default()
+    };
+    super::incident_ops::append(tx, id, by, &entry).await
 }
 
 /// Moves an incident from `from` to `to` with its timeline entry; `false` when its status is
