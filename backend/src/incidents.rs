@@ -16,8 +16,7 @@ use crate::store::incident_ops::{AckRow, TaskRow};
 use crate::store::incidents::{IncidentRow, TimelineRow};
 use shared::auth::Role;
 use shared::incident::{
-    Caller, Incident, IncidentAck, IncidentKind, IncidentLevel, IncidentRecall, IncidentStatus,
-    IncidentTask, ResponderKind, TaskStatus, TimelineEntry, TimelineWhat,
+    Caller, Incident, IncidentAck, IncidentRecall, IncidentTask, TimelineEntry,
 };
 use shared::live::{LiveMessage, Topic};
 use shared::GeoPoint;
@@ -89,9 +88,9 @@ pub fn assemble(row: IncidentRow, parts: Parts, viewer: &Viewer) -> Incident {
         .collect();
     Incident {
         id: row.id,
-        kind: IncidentKind::from_name(&row.kind).unwrap_or(IncidentKind::Other),
-        level: IncidentLevel::from_name(&row.level).unwrap_or(IncidentLevel::General),
-        status: IncidentStatus::from_name(&row.status).unwrap_or(IncidentStatus::Open),
+        kind: row.kind,
+        level: row.level,
+        status: row.status,
         description: row.description,
         cylinder_code: row.cylinder_code,
         alert_id: row.alert_id,
@@ -113,20 +112,20 @@ pub fn assemble(row: IncidentRow, parts: Parts, viewer: &Viewer) -> Incident {
     }
 }
 
-fn entry(t: TimelineRow) -> Option<TimelineEntry> {
-    Some(TimelineEntry {
+fn entry(t: TimelineRow) -> TimelineEntry {
+    TimelineEntry {
         seq: t.seq,
         at: to_beijing(t.at),
         by: t.by_user,
-        what: TimelineWhat::from_name(&t.what)?,
-        status: t.status.as_deref().and_then(IncidentStatus::from_name),
+        what: t.what,
+        status: t.status,
         note: t.note,
         task_id: t.task_id,
         unit_code: t.unit_code,
-        task_status: t.task_status.as_deref().and_then(TaskStatus::from_name),
+        task_status: t.task_status,
         enterprise_code: t.enterprise_code,
         recall_id: t.recall_id,
-    })
+    }
 }
 
 fn task(t: TaskRow) -> IncidentTask {
@@ -134,10 +133,10 @@ fn task(t: TaskRow) -> IncidentTask {
         id: t.id,
         unit_code: t.unit_code,
         unit_name: t.unit_name,
-        unit_kind: ResponderKind::from_name(&t.unit_kind).unwrap_or(ResponderKind::Other),
+        unit_kind: t.unit_kind,
         what: t.what,
         due_at: to_beijing(t.due_at),
-        status: TaskStatus::from_name(&t.status).unwrap_or(TaskStatus::Assigned),
+        status: t.status,
         note: t.note,
         created_at: to_beijing(t.created_at),
         created_by: t.created_by,
@@ -172,7 +171,7 @@ pub async fn parts(pool: &PgPool, id: Uuid, viewer: &Viewer) -> anyhow::Result<P
     let timeline = store::incidents::timeline(pool, id)
         .await?
         .into_iter()
-        .filter_map(entry)
+        .map(entry)
         .collect();
     let tasks = store::incident_ops::tasks(pool, id)
         .await?

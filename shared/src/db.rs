@@ -11,7 +11,9 @@ use crate::ids::{
     CustomerCode, CylinderCode, DeviceId, DistrictCode, EnterpriseCode, StaffNo, StationCode,
     TagId, VehiclePlate,
 };
-use crate::incident::{IncidentKind, IncidentLevel, IncidentStatus, TimelineWhat};
+use crate::incident::{
+    IncidentKind, IncidentLevel, IncidentStatus, ResponderKind, TaskStatus, TimelineWhat,
+};
 use crate::medium::Medium;
 use crate::place::{PlaceKind, SubjectKind};
 use crate::transfer::TransferStatus;
@@ -101,7 +103,9 @@ enum_as_text!(
     IncidentKind,
     IncidentLevel,
     IncidentStatus,
-    TimelineWhat
+    TimelineWhat,
+    ResponderKind,
+    TaskStatus
 );
 
 /// A history row's `kind` and `op` columns read together (`#[sqlx(flatten)]`): a pair that

@@ -256,7 +256,7 @@ async fn nearby(
         .into_iter()
         .map(|s| NearbySite {
             code: s.code,
-            kind: s.kind,
+            kind: s.kind.name().to_owned(),
             enterprise_code: s.enterprise_code,
             distance_m: s.distance_m,
         })

@@ -20,7 +20,7 @@ use crate::store;
 use actix_web::{web, HttpRequest, HttpResponse};
 use shared::auth::Role;
 use shared::incident::{
-    NewResponderUnit, NewTask, ResponderKind, ResponderUnit, TaskStatus, TaskStatusChange,
+    IncidentStatus, NewResponderUnit, NewTask, ResponderUnit, TaskStatusChange,
 };
 use shared::{ErrorCode, ErrorDetail};
 use uuid::Uuid;
@@ -58,7 +58,7 @@ fn text(value: &str, field: &str, max: usize, multiline: bool) -> Result<String,
 
 fn unit_view(u: store::incident_ops::UnitRow) -> ResponderUnit {
     ResponderUnit {
-        kind: ResponderKind::from_name(&u.kind).unwrap_or(ResponderKind::Other),
+        kind: u.kind,
         code: u.code,
         name: u.name,
         phone: u.phone,
@@ -134,7 +134,7 @@ pub async fn list_units(user: User, state: web::Data<AppState>) -> Result<HttpRe
 
 /// A closed incident takes no new tasks nor task updates (reopen it first).
 fn refuse_closed(row: &store::incidents::IncidentRow) -> Result<(), ApiError> {
-    if row.status == "closed" {
+    if row.status == IncidentStatus::Closed {
         return Err(ApiError::client(
             ErrorCode::RecordInactive,
             "the incident is closed; reopen it (status responding) first",
@@ -229,7 +229,7 @@ pub async fn task_status(
         None | Some("") => None,
         Some(n) => Some(text(n, "note", MAX_TEXT, true)?),
     };
-    let from = TaskStatus::from_name(&task.status).unwrap_or(TaskStatus::Assigned);
+    let from = task.status;
     if !from.may_move_to(body.status) {
         return Err(field_error(
             ErrorCode::InvalidTransition,
@@ -364,8 +364,8 @@ pub async fn report_csv(
             r.owner_enterprise_code,
             r.medium,
             compliance.name().to_owned(),
-            r.custody.unwrap_or_default(),
-            r.place_kind.unwrap_or_default(),
+            r.custody.map(|c| c.name().to_owned()).unwrap_or_default(),
+            r.place_kind.map(|k| k.name().to_owned()).unwrap_or_default(),
             r.place_code.unwrap_or_default(),
             r.lon.map(|v| format!("{v:.6}")).unwrap_or_default(),
             r.lat.map(|v| format!("{v:.6}")).unwrap_or_default(),

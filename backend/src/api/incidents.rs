@@ -452,7 +452,7 @@ pub async fn status(
         None | Some("") => None,
         Some(n) => Some(text(n, "note", MAX_TEXT)?),
     };
-    let from = IncidentStatus::from_name(&row.status).unwrap_or(IncidentStatus::Open);
+    let from = row.status;
     let what = match from.transition(body.status) {
         Some(Transition::Forward) => TimelineWhat::Status,
         Some(Transition::Reopen) => TimelineWhat::Reopened,

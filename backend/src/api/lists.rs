@@ -382,10 +382,11 @@ pub async fn history(
             ))
         }
     };
+    let kind = history_kind(q.kind.as_deref())?;
     let filter = store::stats::HistoryFilter {
         window: window(q.from, q.to)?,
-        kind: history_kind(q.kind.as_deref())?,
-        op: history_op(history_kind(q.kind.as_deref())?, q.op.as_deref())?,
+        kind,
+        op: history_op(kind, q.op.as_deref())?,
         recovered: q.recovered,
         moved,
     };

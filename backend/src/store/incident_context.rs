@@ -9,6 +9,7 @@ use shared::alert::{AlertKind, AlertStatus};
 use shared::history::{HistoryKind, HistoryOp};
 use shared::ids::{CustomerCode, EnterpriseCode, StaffNo, StationCode};
 use shared::incident::{IncidentKind, IncidentStatus};
+use shared::place::PlaceKind;
 use shared::VehiclePlate;
 use sqlx::PgPool;
 
@@ -221,7 +222,7 @@ pub async fn last_place(pool: &PgPool, cylinder_id: i64) -> anyhow::Result<Optio
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SiteNear {
     pub code: String,
-    pub kind: String,
+    pub kind: PlaceKind,
     pub enterprise_code: String,
     pub distance_m: f64,
 }

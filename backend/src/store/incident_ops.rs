@@ -5,6 +5,9 @@
 use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
+use shared::cylinder::Custody;
+use shared::incident::{ResponderKind, TaskStatus};
+use shared::place::PlaceKind;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -13,7 +16,7 @@ use uuid::Uuid;
 pub struct UnitRow {
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: ResponderKind,
     pub phone: String,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
@@ -119,10 +122,10 @@ pub struct TaskRow {
     pub id: Uuid,
     pub unit_code: String,
     pub unit_name: String,
-    pub unit_kind: String,
+    pub unit_kind: ResponderKind,
     pub what: String,
     pub due_at: DateTime<Utc>,
-    pub status: String,
+    pub status: TaskStatus,
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
@@ -349,8 +352,8 @@ pub struct ReportRow {
     pub design_life_years: i32,
     pub registered: bool,
     pub scrapped_at: Option<DateTime<Utc>>,
-    pub custody: Option<String>,
-    pub place_kind: Option<String>,
+    pub custody: Option<Custody>,
+    pub place_kind: Option<PlaceKind>,
     pub place_code: Option<String>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,

@@ -5,6 +5,7 @@
 use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use shared::incident::{IncidentKind, IncidentLevel, IncidentStatus, TaskStatus, TimelineWhat};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -12,9 +13,9 @@ use uuid::Uuid;
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IncidentRow {
     pub id: Uuid,
-    pub kind: String,
-    pub level: String,
-    pub status: String,
+    pub kind: IncidentKind,
+    pub level: IncidentLevel,
+    pub status: IncidentStatus,
     pub description: String,
     pub cylinder_id: Option<i64>,
     pub cylinder_code: Option<String>,
@@ -241,12 +242,12 @@ pub struct TimelineRow {
     pub seq: i64,
     pub at: DateTime<Utc>,
     pub by_user: String,
-    pub what: String,
-    pub status: Option<String>,
+    pub what: TimelineWhat,
+    pub status: Option<IncidentStatus>,
     pub note: Option<String>,
     pub task_id: Option<Uuid>,
     pub unit_code: Option<String>,
-    pub task_status: Option<String>,
+    pub task_status: Option<TaskStatus>,
     pub enterprise_code: Option<String>,
     pub recall_id: Option<Uuid>,
 }

@@ -81,7 +81,7 @@ struct EnterpriseRow {
     gas_licence_expires: Option<chrono::NaiveDate>,
     media: Vec<String>,
     version: i64,
-    status: String,
+    status: shared::auth::RecordStatus,
 }
 
 /// An enterprise within `scope` and what it has, or `None`.
@@ -130,8 +130,7 @@ pub async fn enterprise(
     });
     let enterprise = shared::registry::parse::<NewEnterprise>(json)
         .map_err(|e| anyhow::anyhow!("stored enterprise {code}: {}", e.message))?;
-    let status = shared::auth::RecordStatus::from_name(&row.status)
-        .ok_or_else(|| anyhow::anyhow!("stored enterprise {code}: status {}", row.status))?;
+    let status = row.status;
     Ok(Some(EnterpriseView {
         enterprise,
         counts: EnterpriseCounts {
