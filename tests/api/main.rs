@@ -8,6 +8,7 @@ mod access;
 mod accounts;
 mod alerts;
 mod backup;
+mod cluster;
 mod contract;
 mod custody;
 mod cylinders;

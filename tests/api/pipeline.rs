@@ -214,7 +214,7 @@ async fn events_accepted_during_a_redis_outage_flow_once_it_is_back() {
     assert_eq!(redis.port, port);
 }
 
-fn env(config: &mut AppConfig, pairs: &[(&str, &str)]) {
+pub(crate) fn env(config: &mut AppConfig, pairs: &[(&str, &str)]) {
     for (k, v) in pairs {
         config.env.push(((*k).to_owned(), (*v).to_owned()));
     }
@@ -496,7 +496,11 @@ async fn a_killed_server_finishes_its_work_after_a_restart_exactly_once_in_effec
 }
 
 /// The lease holders of the stream's partitions, in partition order.
-async fn lease_holders(url: &str, prefix: &str, partitions: usize) -> Vec<Option<String>> {
+pub(crate) async fn lease_holders(
+    url: &str,
+    prefix: &str,
+    partitions: usize,
+) -> Vec<Option<String>> {
     let mut conn = redis_conn(url).await;
     let mut holders = Vec::new();
     for p in 0..partitions {

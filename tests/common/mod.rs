@@ -16,6 +16,7 @@ use tokio::process::{Child, Command};
 use uuid::Uuid;
 
 pub mod broker;
+pub mod haproxy;
 
 /// The server's administrative database URL (a role that may CREATE DATABASE).
 pub fn admin_database_url() -> String {

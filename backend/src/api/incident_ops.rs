@@ -365,7 +365,9 @@ pub async fn report_csv(
             r.medium,
             compliance.name().to_owned(),
             r.custody.map(|c| c.name().to_owned()).unwrap_or_default(),
-            r.place_kind.map(|k| k.name().to_owned()).unwrap_or_default(),
+            r.place_kind
+                .map(|k| k.name().to_owned())
+                .unwrap_or_default(),
             r.place_code.unwrap_or_default(),
             r.lon.map(|v| format!("{v:.6}")).unwrap_or_default(),
             r.lat.map(|v| format!("{v:.6}")).unwrap_or_default(),
