@@ -48,6 +48,12 @@ pub struct Settings {
     pub database_url: Secret<String>,
     /// Largest number of pooled PostgreSQL connections.
     pub database_max_connections: u32,
+    /// A streaming replica of `database_url` for lists and history reads; empty: none. Used
+    /// only while it lags at most `database_replica_max_lag_ms` (otherwise those reads go to
+    /// the primary); statistics and everything else stay on the primary.
+    pub database_replica_url: Secret<String>,
+    /// How far behind the primary (in time) the replica may be and still serve reads.
+    pub database_replica_max_lag_ms: u64,
     /// Redis URL: the event stream and the live fan-out channel.
     pub redis_url: Secret<String>,
     /// Prefix of every Redis key this instance uses; instances of one deployment share it.
@@ -224,6 +230,8 @@ impl Default for Settings {
                 "postgres://cylwatch:cylwatch@127.0.0.1:5432/cylwatch".into(),
             ),
             database_max_connections: 16,
+            database_replica_url: Secret::new(String::new()),
+            database_replica_max_lag_ms: 5000,
             redis_url: Secret::new("redis://127.0.0.1:6379".into()),
             redis_prefix: "cylwatch".into(),
             pipeline_group: "pipeline".into(),
@@ -357,9 +365,11 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 67] = [
+const KEYS: [&str; 69] = [
     "database_url",
     "database_max_connections",
+    "database_replica_url",
+    "database_replica_max_lag_ms",
     "redis_url",
     "redis_prefix",
     "pipeline_group",
@@ -428,7 +438,8 @@ const KEYS: [&str; 67] = [
 ];
 
 /// Settings that are text even when they look like a number (`CYLWATCH_REGION_CODE=410100`).
-const TEXT_KEYS: [&str; 20] = [
+const TEXT_KEYS: [&str; 21] = [
+    "database_replica_url",
     "log_format",
     "mqtt_url",
     "mqtt_admin_user",

@@ -27,6 +27,17 @@ pub struct StreamHealth {
     pub length: Option<u64>,
 }
 
+/// The read replica (`database_replica_url`), when there is one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReplicaHealth {
+    /// Lists and history reads go to it now (its lag is within the bound); otherwise to the
+    /// primary.
+    pub serving_reads: bool,
+    /// Its last measured lag behind the primary, in ms (none: it does not answer).
+    pub lag_ms: Option<u64>,
+}
+
 /// The whole answer; `status` is `ok` (200) or `unavailable` (503).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -37,6 +48,10 @@ pub struct HealthReport {
     pub postgis: DependencyHealth,
     pub redis: DependencyHealth,
     pub stream: StreamHealth,
+    /// Absent without a replica. Not part of `status`: a replica down only sends the reads
+    /// to the primary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<ReplicaHealth>,
 }
 
 /// What anybody but a signed-in administrator is told: up (`ok`, 200) or not (`unavailable`,

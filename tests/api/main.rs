@@ -38,6 +38,7 @@ mod pipeline;
 mod proposals;
 mod recalls;
 mod registry;
+mod replica;
 mod scope;
 mod scope_devices;
 mod security;

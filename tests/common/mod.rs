@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 pub mod broker;
 pub mod haproxy;
+pub mod pg_cluster;
 
 /// The server's administrative database URL (a role that may CREATE DATABASE).
 pub fn admin_database_url() -> String {

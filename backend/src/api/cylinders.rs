@@ -560,9 +560,10 @@ pub async fn history(
     let code = path.into_inner();
     let scope = user.scope();
     let record = find(&state, Some(&code), None, &scope).await?;
+    // A fresh replica's, when there is one (`database_replica_url`).
+    let reads = state.reads.read();
     let rows =
-        store::custody::history(&state.pool, record.id, after, limit + 1, scope.enterprise())
-            .await?;
+        store::custody::history(reads, record.id, after, limit + 1, scope.enterprise()).await?;
     let items: Vec<HistoryEntry> = rows.into_iter().map(entry).collect::<Result<_, _>>()?;
     let (items, next_cursor) = super::paged::trim_page(items, limit, |e| {
         format!(

@@ -215,10 +215,11 @@ fn opt<T: ToString>(value: Option<&T>) -> String {
     value.map(ToString::to_string).unwrap_or_default()
 }
 
-/// The pool, scope and search a directory's reader needs on every page.
+/// The pool (a fresh replica's when there is one), scope and search a directory's reader
+/// needs on every page.
 fn reader_parts(state: &AppState, asked: Asked) -> (sqlx::PgPool, Arc<Scope>, Arc<Search>) {
     (
-        state.pool.clone(),
+        state.reads.read().clone(),
         Arc::new(asked.scope),
         Arc::new(asked.search),
     )

@@ -113,6 +113,13 @@ async fn report(state: &AppState) -> HealthReport {
         postgis,
         redis,
         stream,
+        replica: state
+            .reads
+            .has_replica()
+            .then(|| shared::health::ReplicaHealth {
+                serving_reads: state.reads.serving_from_replica(),
+                lag_ms: state.reads.lag_ms(),
+            }),
     }
 }
 

@@ -164,7 +164,11 @@ pub async fn fillings(
         cursor: |r| format!("{}_{}", r.ended_at.timestamp_micros(), r.id),
     };
     let csv = state.exports.for_csv(&user, csv)?;
-    let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
+    let (pool, scope, filter) = (
+        state.reads.read().clone(),
+        Arc::new(scope),
+        Arc::new(filter),
+    );
     let station = station.map(str::to_owned);
     listing
         .answer(
@@ -258,7 +262,11 @@ pub async fn decisions(
         cursor: |r| format!("{}_{}", r.decided_at.timestamp_micros(), r.id),
     };
     let csv = state.exports.for_csv(&user, csv)?;
-    let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
+    let (pool, scope, filter) = (
+        state.reads.read().clone(),
+        Arc::new(scope),
+        Arc::new(filter),
+    );
     let station = station.map(str::to_owned);
     listing
         .answer(
@@ -433,7 +441,11 @@ pub async fn history(
         cursor: |(id, r)| format!("{}_{}_{id}", r.occurred_at.timestamp_micros(), r.event_id),
     };
     let csv = state.exports.for_csv(&user, csv)?;
-    let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
+    let (pool, scope, filter) = (
+        state.reads.read().clone(),
+        Arc::new(scope),
+        Arc::new(filter),
+    );
     listing
         .answer(
             csv,
@@ -526,7 +538,7 @@ pub async fn customers(
         cursor: |c| c.code.clone(),
     };
     let csv = state.exports.for_csv(&user, csv)?;
-    let (pool, scope, kind) = (state.pool.clone(), Arc::new(scope), kind);
+    let (pool, scope, kind) = (state.reads.read().clone(), Arc::new(scope), kind);
     let search = Arc::new(search);
     listing
         .answer(
@@ -654,7 +666,11 @@ pub async fn cylinders(
         cursor: |r| r.code.to_string(),
     };
     let csv = state.exports.for_csv(&user, csv)?;
-    let (pool, scope, filter) = (state.pool.clone(), Arc::new(scope), Arc::new(filter));
+    let (pool, scope, filter) = (
+        state.reads.read().clone(),
+        Arc::new(scope),
+        Arc::new(filter),
+    );
     let (station, now) = (q.station_code.clone(), super::stats::classify(&state));
     listing
         .answer(

@@ -17,6 +17,8 @@ use tokio::sync::Notify;
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub pool: PgPool,
+    /// Where lists and history reads go: a fresh replica, else the primary (`pool`).
+    pub reads: crate::store::replica::ReadPools,
     pub redis: redis::Client,
     pub keys: StreamKeys,
     pub hub: LiveHub,

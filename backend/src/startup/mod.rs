@@ -164,9 +164,20 @@ impl Application {
         workers.push(supervise("refusal tally", shutdown_rx.clone(), move || {
             api::refusals::run(tally.clone(), writer.clone(), window, stop.clone())
         }));
+        let reads = read_pools(&settings, &pool)?;
+        let (watched, max_lag) = (
+            reads.clone(),
+            Duration::from_millis(settings.database_replica_max_lag_ms),
+        );
+        if reads.has_replica() {
+            workers.push(supervise("replica lag", shutdown_rx.clone(), move || {
+                watched.clone().watch(max_lag)
+            }));
+        }
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             pool: pool.clone(),
+            reads,
             redis,
             keys,
             hub,
@@ -406,6 +417,26 @@ fn http_server(
 
 /// The metrics listener on `addr` (one worker, `GET /metrics` only), or none when `addr` is
 /// empty. It stops with the public server.
+/// The primary, and the replica of `database_replica_url` when set (connected lazily: a
+/// replica down at start only sends the reads to the primary).
+fn read_pools(settings: &Settings, pool: &PgPool) -> anyhow::Result<store::replica::ReadPools> {
+    let url = settings.database_replica_url.expose();
+    if url.trim().is_empty() {
+        return Ok(store::replica::ReadPools::primary_only(pool.clone()));
+    }
+    let replica = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(settings.database_max_connections)
+        // Short: a replica that died is noticed by the lag watcher within a round or two, and
+        // a read caught in between fails fast (503, retry) rather than hanging.
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_lazy(url)
+        .context("parsing database_replica_url")?;
+    Ok(store::replica::ReadPools::with_replica(
+        pool.clone(),
+        replica,
+    ))
+}
+
 fn metrics_server(addr: &str, pool: &PgPool) -> anyhow::Result<Option<(u16, Server)>> {
     if addr.trim().is_empty() {
         return Ok(None);
