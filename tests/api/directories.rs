@@ -489,7 +489,16 @@ async fn csv_imports_of_customers_staff_and_vehicles_are_all_or_nothing() {
     let good = "code,enterprise_code,name,kind,phone,address,lon,lat,district_code,licence_no\n\
                 N-1,ENT1,新一,household,1,郑州,113.66,34.76,410105,\n\
                 N-2,ENT1,新二,restaurant,1,郑州,113.66,34.76,410105,N2O-7\n";
+    // A licence for controlled media is the regulator's to record: the enterprise's upload
+    // with one is refused on that row, nothing written; the regulator's goes in.
     let (status, answer) = post_csv(&app, "/api/v1/customers/import", good, &a_admin).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        row_errors(&answer),
+        [(3, "licence_no".to_owned(), "forbidden".to_owned())]
+    );
+    assert_eq!(count(&app, "customers").await, before);
+    let (status, answer) = post_csv(&app, "/api/v1/customers/import", good, &admin).await;
     assert_eq!((status, &answer["created"]), (200, &json!(2)), "{answer}");
     let (_, page) = app.get_json("/api/v1/customers?q=新").await;
     assert_eq!(keys(&page, "code"), ["N-1", "N-2"]);

@@ -52,4 +52,5 @@ mod status_use;
 mod tokens;
 mod transfers;
 mod transfers_split;
+mod vouched;
 mod walls;

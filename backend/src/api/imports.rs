@@ -384,6 +384,7 @@ pub async fn customers(
         &CUSTOMERS,
         |c: &NewCustomer| {
             checker.may_manage(c.enterprise_code.as_str())?;
+            super::certified::licence_by_regulator(&checker, c)?;
             c.check()?;
             place_district(&state, c.location, Some(&c.district_code))?;
             Ok((
@@ -440,6 +441,7 @@ pub async fn vehicles(
         &VEHICLES,
         |v: &NewVehicle| {
             checker.may_manage(v.enterprise_code.as_str())?;
+            super::certified::permit_by_regulator(&checker, v)?;
             v.check()?;
             Ok((
                 v.plate.as_str().to_owned(),

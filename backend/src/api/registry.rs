@@ -228,6 +228,7 @@ pub async fn create_customer(
 ) -> Result<HttpResponse, ApiError> {
     let record: NewCustomer = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
+    super::certified::licence_by_regulator(&user, &record)?;
     super::inactive::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
     record.check()?;
     place_district(&state, record.location, Some(&record.district_code))?;
@@ -271,6 +272,7 @@ pub async fn create_vehicle(
 ) -> Result<HttpResponse, ApiError> {
     let record: NewVehicle = read_record(&req, payload).await?;
     user.may_manage(record.enterprise_code.as_str())?;
+    super::certified::permit_by_regulator(&user, &record)?;
     record.check()?;
     super::inactive::require_active_enterprise(&state, record.enterprise_code.as_str()).await?;
     store::registry::insert_vehicle(&state.pool, &record, &user.scope())
