@@ -273,7 +273,8 @@ async fn what_a_regulator_suspended_only_a_regulator_reinstates() {
         "{answer}"
     );
     assert_eq!(row(&app, "stations", "code", "ST1").await, before);
-    // A district regulator of the enterprise's district lifts it.
+    // The city's sanction (the administrator's here) is the city's to lift: a district
+    // regulator of the enterprise's district cannot; the city can.
     let (status, answer) = post(
         &app,
         Some(&district),
@@ -281,7 +282,38 @@ async fn what_a_regulator_suspended_only_a_regulator_reinstates() {
         &why("复查合格"),
     )
     .await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (403, &json!("forbidden")),
+        "{answer}"
+    );
+    assert_eq!(row(&app, "stations", "code", "ST1").await, before);
+    let (status, answer) = post(
+        &app,
+        None,
+        "/api/v1/stations/ST1/reinstate",
+        &why("复查合格"),
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
+    // A district regulator's own suspension it lifts; once the city takes it over, it cannot.
+    for (token, change, expected) in [
+        (Some(&district), "suspend", 200),
+        (Some(&district), "reinstate", 200),
+        (Some(&district), "suspend", 200),
+        (None, "suspend", 200),
+        (Some(&district), "reinstate", 403),
+        (None, "reinstate", 200),
+    ] {
+        let (status, answer) = post(
+            &app,
+            token.map(String::as_str),
+            &format!("/api/v1/stations/ST1/{change}"),
+            &why("检查"),
+        )
+        .await;
+        assert_eq!(status, expected, "{change}: {answer}");
+    }
     // The enterprise suspends and reinstates its own station and staff.
     for path in ["/api/v1/stations/ST2", "/api/v1/staff/S1"] {
         let (status, answer) = post(
@@ -577,8 +609,15 @@ async fn a_regulator_takes_over_a_suspension_the_enterprise_made_itself() {
         "{answer}"
     );
     assert_eq!(row(&app, "stations", "code", "ST1").await, after);
-    // A second regulator suspension is nothing to do.
-    let (status, _) = post(&app, None, &format!("{path}/suspend"), &why("再次")).await;
+    // A second suspension by a regulator of the same rank is nothing to do (the city's would
+    // take the district's over: `what_a_regulator_suspended_only_a_regulator_reinstates`).
+    let (status, _) = post(
+        &app,
+        Some(&district),
+        &format!("{path}/suspend"),
+        &why("再次"),
+    )
+    .await;
     assert_eq!(status, 409);
     assert_eq!(row(&app, "stations", "code", "ST1").await, after);
     let (status, answer) = post(&app, None, &format!("{path}/reinstate"), &why("复查合格")).await;

@@ -277,8 +277,9 @@ pub async fn revoke_device(
         to: RecordStatus::Closed,
         reason: "revoked",
         by: &user.username,
-        // A close keeps whoever suspended it; this flag only marks suspensions.
+        // A close keeps whoever suspended it; these flags only mark suspensions.
         by_regulator: false,
+        by_city: false,
     };
     if store::status::set(&state.pool, Collection::Devices, &found, &close)
         .await?

@@ -174,14 +174,25 @@ async fn change_status(
         )
     };
     let by_regulator = REGULATORS.contains(&user.role);
+    let by_city = matches!(user.role, Role::Admin | Role::CityRegulator);
     // A regulator's suspension also takes over one the enterprise made itself: from then on
-    // only a regulator lifts it.
+    // only a regulator lifts it; the city's takes over a district regulator's: from then on
+    // only the city lifts it.
     let takes_over = change == Change::Suspend
-        && by_regulator
         && row.status == RecordStatus::Suspended
-        && !row.suspended_by_regulator;
+        && ((by_regulator && !row.suspended_by_regulator) || (by_city && !row.suspended_by_city));
     if !change.from().contains(&row.status) && !takes_over {
         return Err(refused(row.status));
+    }
+    if change == Change::Reinstate && row.suspended_by_city && !by_city {
+        return Err(ApiError::client(
+            ErrorCode::Forbidden,
+            format!(
+                "the city regulator suspended {} {key}: only the city regulator or an \
+                 administrator reinstates it",
+                collection.noun()
+            ),
+        ));
     }
     if change == Change::Reinstate && row.suspended_by_regulator && !by_regulator {
         return Err(ApiError::client(
@@ -197,6 +208,7 @@ async fn change_status(
         reason,
         by: &user.username,
         by_regulator,
+        by_city,
     };
     let Some(done) = store::status::set(&state.pool, collection, &row, &new).await? else {
         // Changed by someone else meanwhile.

@@ -71,6 +71,9 @@ pub struct StatusRow {
     pub status_reason: Option<String>,
     pub status_changed_at: Option<DateTime<Utc>>,
     pub suspended_by_regulator: bool,
+    /// Suspended by the administrator or the city regulator: a district regulator does not
+    /// lift it.
+    pub suspended_by_city: bool,
     pub version: i64,
 }
 
@@ -85,14 +88,15 @@ impl StatusRow {
 
     fn fields(&self) -> serde_json::Value {
         json!({"status": self.status.name(), "status_reason": self.status_reason,
-               "suspended_by_regulator": self.suspended_by_regulator})
+               "suspended_by_regulator": self.suspended_by_regulator,
+               "suspended_by_city": self.suspended_by_city})
     }
 }
 
 fn columns(collection: Collection) -> String {
     format!(
         "t.{} AS key, t.{} AS enterprise_code, t.status, t.status_reason, t.status_changed_at, \
-         t.suspended_by_regulator, t.version",
+         t.suspended_by_regulator, t.suspended_by_city, t.version",
         collection.key_column(),
         collection.enterprise_column()
     )
@@ -135,6 +139,9 @@ pub struct NewStatus<'a> {
     pub by: &'a str,
     /// Whether a regulator makes it (a suspension then needs a regulator to be lifted).
     pub by_regulator: bool,
+    /// Whether the administrator or the city regulator makes it (a suspension then needs one
+    /// of them to be lifted).
+    pub by_city: bool,
 }
 
 /// Changes `row`'s status if it is still at the version read: the new row, or `None` when it
@@ -151,6 +158,11 @@ pub async fn set(
         RecordStatus::Active => false,
         RecordStatus::Closed => row.suspended_by_regulator,
     };
+    let by_city = match change.to {
+        RecordStatus::Suspended => change.by_city,
+        RecordStatus::Active => false,
+        RecordStatus::Closed => row.suspended_by_city,
+    };
     let revoke = if collection == Collection::Devices {
         ", revoked_at = CASE WHEN $3 = 'closed' THEN coalesce(revoked_at, now()) ELSE revoked_at END"
     } else {
@@ -160,7 +172,7 @@ pub async fn set(
     let done: Option<StatusRow> = sqlx::query_as(&format!(
         "UPDATE {table} t SET status = $3, status_reason = $4, \
          status_changed_at = CASE WHEN t.status = $3 THEN t.status_changed_at ELSE now() END, \
-         suspended_by_regulator = $5, version = t.version + 1{revoke} \
+         suspended_by_regulator = $5, suspended_by_city = $7, version = t.version + 1{revoke} \
          WHERE t.{key} = $1 AND t.{ent} = $2 AND t.version = $6 RETURNING {columns}",
         table = collection.name(),
         key = collection.key_column(),
@@ -173,6 +185,7 @@ pub async fn set(
     .bind(change.reason)
     .bind(by_regulator)
     .bind(row.version)
+    .bind(by_city)
     .fetch_optional(&mut *tx)
     .await
     .with_context(|| format!("changing the status of {} {}", collection.name(), row.key))?;
