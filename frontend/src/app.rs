@@ -12,6 +12,7 @@ use crate::pages::incident_report::IncidentReportPage;
 use crate::pages::incidents::IncidentsPage;
 use crate::pages::login::LoginPage;
 use crate::pages::public::PublicPage;
+use crate::pages::responder_units::ResponderUnitsPage;
 use crate::pages::station::StationPage;
 use crate::pages::stats::StatsPage;
 use crate::pages::wall::Wall;
@@ -52,6 +53,9 @@ pub enum Route {
     /// 应急: the incidents being handled, the search of closed ones, and a new incident.
     #[at("/incidents")]
     Incidents,
+    /// 处置单位: the responder units, and the form that registers one.
+    #[at("/incidents/units")]
+    ResponderUnits,
     /// One incident: status, timeline, context, recall.
     #[at("/incidents/:id")]
     Incident { id: String },
@@ -106,6 +110,9 @@ fn switch(route: Route) -> Html {
         }
         Route::Incidents => {
             html! { <RequireSession><Shell><IncidentsPage /></Shell></RequireSession> }
+        }
+        Route::ResponderUnits => {
+            html! { <RequireSession><Shell><ResponderUnitsPage /></Shell></RequireSession> }
         }
         Route::Incident { id } => {
             html! { <RequireSession><Shell><IncidentPage key={id.as_str()} id={id.clone()} /></Shell></RequireSession> }

@@ -6,7 +6,8 @@ use crate::geo::District;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
-/// lon/lat → canvas pixels, keeping the aspect (equirectangular around the area's latitude).
+/// lon/lat → canvas pixels (and back), keeping the aspect (equirectangular around the area's latitude).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Projection {
     min_lon: f64,
     max_lat: f64,
@@ -53,6 +54,14 @@ impl Projection {
         (
             self.off_x + (lon - self.min_lon) * self.kx * self.scale,
             self.off_y + (self.max_lat - lat) * self.scale,
+        )
+    }
+
+    /// The (lon, lat) at pixel (x, y): the inverse of `project`.
+    pub fn unproject(&self, x: f64, y: f64) -> (f64, f64) {
+        (
+            self.min_lon + (x - self.off_x) / (self.kx * self.scale),
+            self.max_lat - (y - self.off_y) / self.scale,
         )
     }
 }
@@ -172,4 +181,34 @@ pub fn label(s: &Surface, x: f64, y: f64, text: &str, colour: &str, k: f64) {
 fn to_px(v: f64) -> u32 {
     // Clamped to a canvas's possible sizes first, so the cast cannot truncate or wrap.
     v.round().clamp(1.0, 16_384.0) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CITY: (f64, f64, f64, f64) = (112.715088, 34.263287, 114.215085, 34.990077);
+
+    #[test]
+    fn a_pixel_reads_back_as_the_place_drawn_there() {
+        let p = Projection::fit(CITY, 800.0, 500.0, 16.0);
+        for (lon, lat) in [(113.62, 34.75), (112.8, 34.3), (114.2, 34.98)] {
+            let (x, y) = p.project(lon, lat);
+            let (lon2, lat2) = p.unproject(x, y);
+            assert!(
+                (lon - lon2).abs() < 1e-9 && (lat - lat2).abs() < 1e-9,
+                "{lon},{lat}"
+            );
+        }
+        // The middle of the canvas is the middle of the box; north is up, east is right.
+        let (lon, lat) = p.unproject(400.0, 250.0);
+        assert!((lon - 113.4650865).abs() < 1e-9 && (lat - 34.626682).abs() < 1e-9);
+        let (east, north) = p.unproject(410.0, 240.0);
+        assert!(east > lon && north > lat);
+        // Zoomed and panned, still the inverse.
+        let z = p.zoomed(3.0, -120.0, 40.0);
+        let (x, y) = z.project(113.7, 34.8);
+        let (lon, lat) = z.unproject(x, y);
+        assert!((lon - 113.7).abs() < 1e-9 && (lat - 34.8).abs() < 1e-9);
+    }
 }

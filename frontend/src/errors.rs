@@ -208,6 +208,8 @@ pub fn field_label(lang: Lang, field: &str) -> String {
                 "items" => ("明细", "Items"),
                 "events" => ("事件", "Events"),
                 "kind" => ("类型", "Kind"),
+                "place" => ("地点", "Place"),
+                "unit_code" => ("处置单位", "Responder unit"),
                 _ => {
                     return crate::record_fields::label(lang, last)
                         .or_else(|| labels::evidence_key(lang, last))

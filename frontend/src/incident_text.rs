@@ -4,7 +4,9 @@
 //! without both is a compile error (as in `i18n`).
 
 use crate::i18n::Lang;
-use shared::incident::{IncidentKind, IncidentLevel, IncidentStatus, TaskStatus, TimelineWhat};
+use shared::incident::{
+    IncidentKind, IncidentLevel, IncidentStatus, ResponderKind, TaskStatus, TimelineWhat,
+};
 
 /// An incident's kind (泄漏/火灾/爆炸/非法充装/废弃气瓶/其他).
 pub fn kind(lang: Lang, k: IncidentKind) -> &'static str {
@@ -79,6 +81,29 @@ pub fn task_status(lang: Lang, s: TaskStatus) -> &'static str {
     };
     pick(lang, zh, en)
 }
+
+/// A responder unit's kind (消防/燃气抢险/区县监管/公安/急救/其他).
+pub fn responder_kind(lang: Lang, k: ResponderKind) -> &'static str {
+    let (zh, en) = match k {
+        ResponderKind::Fire => ("消防救援（119）", "Fire and rescue (119)"),
+        ResponderKind::GasEmergency => ("燃气企业抢险队", "Gas company emergency crew"),
+        ResponderKind::DistrictBureau => ("区县监管部门", "District bureau"),
+        ResponderKind::Police => ("公安（110）", "Police (110)"),
+        ResponderKind::Medical => ("医疗急救（120）", "Medical (120)"),
+        ResponderKind::Other => ("其他", "Other"),
+    };
+    pick(lang, zh, en)
+}
+
+/// Every responder kind, in the order the unit form offers them.
+pub const RESPONDER_KINDS: [ResponderKind; 6] = [
+    ResponderKind::Fire,
+    ResponderKind::GasEmergency,
+    ResponderKind::DistrictBureau,
+    ResponderKind::Police,
+    ResponderKind::Medical,
+    ResponderKind::Other,
+];
 
 /// Every task status, forward order (cancelled last).
 pub const TASK_STATUSES: [TaskStatus; 5] = [
@@ -213,6 +238,15 @@ pub enum T {
     FilledAt,
     NoneYet,
     NotFound,
+    ResponderUnits,
+    UnitCode,
+    UnitName,
+    UnitKind,
+    UnitPhone,
+    RegisterUnit,
+    UnitRegistered,
+    MayNotRegister,
+    PickOnMap,
 }
 
 impl T {
@@ -324,6 +358,21 @@ impl T {
                 "事件不存在或无权查看",
                 "No such incident (or not yours to see)",
             ),
+            Self::ResponderUnits => ("处置单位", "Responder units"),
+            Self::UnitCode => ("单位编号", "Unit code"),
+            Self::UnitName => ("单位名称", "Unit name"),
+            Self::UnitKind => ("单位类型", "Kind"),
+            Self::UnitPhone => ("联系电话", "Phone"),
+            Self::RegisterUnit => ("登记处置单位", "Register a unit"),
+            Self::UnitRegistered => ("已登记", "Registered"),
+            Self::MayNotRegister => (
+                "处置单位由管理员或市级监管人员登记",
+                "Units are registered by an administrator or a city regulator",
+            ),
+            Self::PickOnMap => (
+                "在地图上点击选定地点，或填写经纬度",
+                "Click the map to set the place, or type its coordinates",
+            ),
         };
         pick(lang, zh, en)
     }
@@ -389,6 +438,24 @@ mod tests {
                 STATUSES[..i].iter().all(|earlier| earlier < s),
                 "forward order"
             );
+        }
+    }
+
+    #[test]
+    fn every_responder_kind_has_its_own_label_in_both_languages() {
+        for lang in [Lang::Zh, Lang::En] {
+            let names: HashSet<&str> = RESPONDER_KINDS
+                .iter()
+                .map(|k| responder_kind(lang, *k))
+                .collect();
+            assert_eq!(names.len(), 6, "{lang:?}");
+        }
+        assert_eq!(
+            responder_kind(Lang::Zh, ResponderKind::Fire),
+            "消防救援（119）"
+        );
+        for k in RESPONDER_KINDS {
+            assert_eq!(ResponderKind::from_name(k.name()), Some(k));
         }
     }
 

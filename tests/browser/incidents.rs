@@ -487,3 +487,275 @@ async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_fi
         .is_ok());
     browser.client.clone().close().await.unwrap();
 }
+
+/// A click on the console's place map at (`x`, `y`) CSS pixels from its top left corner.
+async fn click_place_map(browser: &Browser, x: Value, y: Value) {
+    browser
+        .client
+        .execute(
+            "const c = document.getElementById('new-place-map'); const r = c.getBoundingClientRect(); \
+             const x = arguments[0] === 'middle' ? r.width / 2 : arguments[0]; \
+             const y = arguments[1] === 'middle' ? r.height / 2 : arguments[1]; \
+             c.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: r.left + x, clientY: r.top + y}));",
+            vec![x, y],
+        )
+        .await
+        .unwrap();
+}
+
+/// The value of an input.
+async fn input_value(browser: &Browser, css: &str) -> String {
+    eval(browser, &format!("document.querySelector(\"{css}\").value"))
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The units registered, by code.
+async fn unit_codes(app: &TestApp) -> Vec<String> {
+    let (status, units) = app.get_json("/api/v1/responder-units").await;
+    assert_eq!(status, 200, "{units}");
+    units
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+// Issue 22's three gaps of the console: responder units get a page (listed, registered, bad
+// input shown in Chinese, offered by the task form); an incident is opened from a place picked
+// on the console's map (a place outside the city is refused, the form shows it); the wall's
+// panel (and the incident's page) name the district in Chinese rather than by its code.
+#[tokio::test]
+async fn an_officer_registers_a_unit_opens_an_incident_from_the_map_and_the_wall_names_its_district(
+) {
+    let app = spawn_app().await;
+    let user = json!({"username": OFFICER, "password": PASSWORD, "role": "city_regulator"});
+    assert_eq!(app.post_json("/api/v1/users", &user).await.0, 201);
+    let token = app.login(OFFICER, PASSWORD).await;
+    let browser = Browser::start().await;
+    browser.store_token(&app, &token).await;
+    browser.client.goto(&app.url("/incidents")).await.unwrap();
+
+    // The units' page, from the console: none yet.
+    click(&browser, "#incidents-page .units-link").await;
+    browser.wait_for_path("/incidents/units").await;
+    browser
+        .wait_for("no unit yet", async |c: &Client| {
+            c.find(Locator::Css("#units-empty")).await.ok()
+        })
+        .await;
+    let kinds = eval(
+        &browser,
+        "[...document.querySelectorAll('#unit-kind option')].map(o => [o.value, o.textContent])",
+    )
+    .await;
+    assert_eq!(kinds[0], json!(["fire", "消防救援（119）"]), "{kinds}");
+    assert!(
+        kinds
+            .as_array()
+            .unwrap()
+            .contains(&json!(["gas_emergency", "燃气企业抢险队"])),
+        "{kinds}"
+    );
+    // Registered from the page, then listed there with its kind's label.
+    type_into(&browser, "#unit-code", "GAS-CREW").await;
+    type_into(&browser, "#unit-name", "华润燃气抢险队").await;
+    eval(
+        &browser,
+        "(() => { document.getElementById('unit-kind').value = 'gas_emergency'; return true; })()",
+    )
+    .await;
+    type_into(&browser, "#unit-phone", "0371-96777").await;
+    click(&browser, "#unit-submit").await;
+    let row = "#units tr[data-code='GAS-CREW']";
+    browser
+        .wait_for("the unit listed", async |_| browser.text(row).await)
+        .await;
+    assert_eq!(
+        browser.attr(row, "data-kind").await.as_deref(),
+        Some("gas_emergency")
+    );
+    assert_eq!(
+        browser.text(&format!("{row} .unit-kind")).await.as_deref(),
+        Some("燃气企业抢险队")
+    );
+    assert_eq!(unit_codes(&app).await, ["GAS-CREW"]);
+    let (_, units) = app.get_json("/api/v1/responder-units").await;
+    assert_eq!(units[0]["name"], "华润燃气抢险队");
+    assert_eq!(units[0]["phone"], "0371-96777");
+    assert_eq!(units[0]["created_by"], OFFICER);
+    // Bad input: the field named in Chinese, nothing registered.
+    type_into(&browser, "#unit-code", "BAD-1").await;
+    type_into(&browser, "#unit-name", "某单位").await;
+    type_into(&browser, "#unit-phone", "call us").await;
+    click(&browser, "#unit-submit").await;
+    browser
+        .wait_for("the phone refused", async |_| {
+            (browser.attr("#unit-error", "data-field").await? == "phone").then_some(())
+        })
+        .await;
+    let said = browser.text("#unit-error").await.unwrap();
+    assert!(said.contains("「电话」"), "{said}");
+    // The same code again: taken.
+    type_into(&browser, "#unit-code", "GAS-CREW").await;
+    type_into(&browser, "#unit-phone", "110").await;
+    click(&browser, "#unit-submit").await;
+    browser
+        .wait_for("the code refused", async |_| {
+            (browser.attr("#unit-error", "data-code").await? == "already_exists").then_some(())
+        })
+        .await;
+    assert_eq!(
+        browser.attr("#unit-error", "data-field").await.as_deref(),
+        Some("code")
+    );
+    assert!(browser
+        .text("#unit-error")
+        .await
+        .unwrap()
+        .contains("该记录已存在"));
+    assert_eq!(unit_codes(&app).await, ["GAS-CREW"], "nothing changed");
+
+    // Back to the console: a place picked on its map.
+    click(&browser, "#units-page .units-back").await;
+    browser.wait_for_path("/incidents").await;
+    browser
+        .wait_for("the console's map", async |c: &Client| {
+            c.find(Locator::Css("#new-place-map")).await.ok()
+        })
+        .await;
+    type_into(&browser, "#new-description", "居民报告楼道有燃气味").await;
+    // A corner of the map lies outside the city: the server refuses the place, the form says so.
+    click_place_map(&browser, json!(3), json!(3)).await;
+    let corner = browser
+        .wait_for("the corner's place", async |_| {
+            browser.attr("#new-place-map", "data-place").await
+        })
+        .await;
+    assert_eq!(
+        corner,
+        format!(
+            "{},{}",
+            input_value(&browser, "#new-lon").await,
+            input_value(&browser, "#new-lat").await
+        )
+    );
+    click(&browser, "#new-submit").await;
+    browser
+        .wait_for("the place refused", async |_| {
+            (browser.attr("#new-error", "data-field").await? == "place").then_some(())
+        })
+        .await;
+    assert!(browser
+        .text("#new-error")
+        .await
+        .unwrap()
+        .contains("「地点」"));
+    let (_, none) = app.get_json("/api/v1/incidents").await;
+    assert_eq!(none["items"], json!([]), "nothing opened");
+    // Typed numbers move the mark.
+    type_into(&browser, "#new-lon", "113.62").await;
+    type_into(&browser, "#new-lat", "34.75").await;
+    browser
+        .wait_for("the typed place marked", async |_| {
+            (browser.attr("#new-place-map", "data-place").await? == "113.62,34.75").then_some(())
+        })
+        .await;
+    // The middle of the map is the middle of the city's box, in 新密市.
+    click_place_map(&browser, json!("middle"), json!("middle")).await;
+    let (lon, lat) = browser
+        .wait_for("the middle's place", async |_| {
+            let lon: f64 = input_value(&browser, "#new-lon").await.parse().ok()?;
+            let lat: f64 = input_value(&browser, "#new-lat").await.parse().ok()?;
+            (lon != 113.62).then_some((lon, lat))
+        })
+        .await;
+    assert!(
+        (lon - 113.465).abs() < 0.01 && (lat - 34.627).abs() < 0.01,
+        "{lon},{lat}"
+    );
+    click(&browser, "#new-submit").await;
+    let id = browser
+        .wait_for("the incident's page", async |_| {
+            let path = browser.path().await;
+            let id = path.strip_prefix("/incidents/")?.to_owned();
+            uuid::Uuid::parse_str(&id).ok().map(|_| id)
+        })
+        .await;
+    let (status, stored) = app.get_json(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["place"], json!({"lon": lon, "lat": lat}), "{stored}");
+    assert_eq!(stored["district_code"], "410183", "{stored}");
+    assert_eq!(stored["description"], "居民报告楼道有燃气味");
+    browser
+        .wait_for("the district's name on the page", async |_| {
+            (browser.text("#incident-place").await? == "新密市").then_some(())
+        })
+        .await;
+
+    // The task form offers the unit registered on the page.
+    let offered = browser
+        .wait_for("the task form", async |_| {
+            browser
+                .text("#task-form #task-unit option[value='GAS-CREW']")
+                .await
+        })
+        .await;
+    assert!(offered.contains("华润燃气抢险队"), "{offered}");
+    type_into(&browser, "#task-what", "关阀检漏").await;
+    browser
+        .client
+        .execute(
+            "document.getElementById('task-due').value = arguments[0];",
+            vec![json!((Utc::now() + Duration::hours(9))
+                .format("%Y-%m-%dT%H:%M")
+                .to_string())],
+        )
+        .await
+        .unwrap();
+    click(&browser, "#task-assign").await;
+    browser
+        .wait_for("the task", async |_| {
+            browser
+                .attr(
+                    "#incident-tasks li.task[data-unit='GAS-CREW']",
+                    "data-status",
+                )
+                .await
+        })
+        .await;
+
+    // The wall's panel names the district.
+    browser.client.goto(&app.url("/?test-state")).await.unwrap();
+    browser
+        .wait_for("the incident's panel", async |_| {
+            (browser.attr("#wall-incident", "data-id").await? == id).then_some(())
+        })
+        .await;
+    assert_eq!(
+        browser
+            .attr("#wall-incident-place", "data-district")
+            .await
+            .as_deref(),
+        Some("410183")
+    );
+    let place = browser
+        .wait_for("the district's name on the wall", async |_| {
+            browser
+                .text("#wall-incident-place")
+                .await
+                .filter(|t| t.contains("新密市"))
+        })
+        .await;
+    assert!(!place.contains("410183"), "{place}");
+    let png = browser.client.screenshot().await.unwrap();
+    std::fs::write(
+        crate::common::output_dir().join("wall-incident-place.png"),
+        png,
+    )
+    .unwrap();
+    browser.client.clone().close().await.unwrap();
+}

@@ -19,6 +19,7 @@ pub mod inventory_table;
 pub mod kpi;
 pub mod map;
 pub mod open_incident;
+pub mod place_picker;
 pub mod proposal_list;
 pub mod recall_progress;
 pub mod recent_alerts;

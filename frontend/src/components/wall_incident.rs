@@ -1,6 +1,7 @@
-//! The wall's incident panel: the incident the map is zoomed to (kind, level, status, where),
-//! its latest timeline and its recalls' progress, asked every few seconds; the other open
-//! incidents to switch to, and one click back to the whole city.
+//! The wall's incident panel: the incident the map is zoomed to (kind, level, status, where:
+//! the district's Chinese name from the base map), its latest timeline and its recalls'
+//! progress, asked every few seconds; the other open incidents to switch to, and one click
+//! back to the whole city.
 
 use crate::app::Route;
 use crate::components::incident_tasks::TaskList;
@@ -9,6 +10,7 @@ use crate::components::recall_progress::RecallList;
 use crate::hooks::use_polled;
 use crate::i18n::use_lang;
 use crate::incident_text::{self as text, T};
+use crate::pages::incidents::{place, use_districts};
 use crate::services::incidents;
 use crate::state::LiveContext;
 use shared::incident::Incident;
@@ -40,6 +42,7 @@ pub fn WallIncident(props: &WallIncidentProps) -> Html {
     let lang = use_lang().lang;
     let i = &props.incident;
     let id = i.id;
+    let districts = use_districts();
     let live = use_context::<LiveContext>();
     let live_now = live
         .as_ref()
@@ -63,6 +66,9 @@ pub fn WallIncident(props: &WallIncidentProps) -> Html {
                     { T::BackToCity.t(lang) }
                 </button>
             </div>
+            <p class="wall-incident-place" id="wall-incident-place" data-district={shown.district_code.clone()}>
+                { format!("{}{}{}", T::Place.t(lang), crate::errors::colon(lang), place(&shown, &districts)) }
+            </p>
             <p class="wall-incident-desc" title={shown.description.clone()}>{ &shown.description }</p>
             if props.open.len() > 1 {
                 <div class="wall-incident-others">

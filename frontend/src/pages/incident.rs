@@ -12,7 +12,7 @@ use crate::errors;
 use crate::format::minute;
 use crate::i18n::{use_lang, Key};
 use crate::incident_text::{self as text, STATUSES, T};
-use crate::pages::incidents::{place, use_role, value_of, HANDLERS, RECALLERS};
+use crate::pages::incidents::{place, use_districts, use_role, value_of, HANDLERS, RECALLERS};
 use crate::services::api::{ApiError, Fetch};
 use crate::services::incidents::{self, DEFAULT_RADIUS_M, RADII};
 use crate::session::{use_session, Session};
@@ -140,6 +140,7 @@ struct HeaderProps {
 #[component]
 fn IncidentHeader(props: &HeaderProps) -> Html {
     let lang = use_lang().lang;
+    let districts = use_districts();
     let busy = use_state(|| false);
     let error = use_state(|| None::<ApiError>);
     let i = &props.incident;
@@ -195,7 +196,7 @@ fn IncidentHeader(props: &HeaderProps) -> Html {
             </h1>
             <p class="incident-description" id="incident-description">{ &i.description }</p>
             <dl class="incident-facts">
-                <dt>{ T::Place.t(lang) }</dt><dd id="incident-place">{ place(i) }</dd>
+                <dt>{ T::Place.t(lang) }</dt><dd id="incident-place" data-district={i.district_code.clone()}>{ place(i, &districts) }</dd>
                 <dt>{ T::OpenedAt.t(lang) }</dt><dd>{ format!("{} · {}", minute(&i.opened_at), i.opened_by) }</dd>
                 if let Some(code) = &i.cylinder_code {
                     <dt>{ T::CylinderCode.t(lang) }</dt>

@@ -10,9 +10,10 @@ use crate::components::incident_timeline::IncidentTimeline;
 use crate::components::recall_progress::RecallList;
 use crate::errors;
 use crate::format::minute;
+use crate::geo::District;
 use crate::i18n::{Key, Lang, LangContext};
 use crate::incident_text::{self as text, batch_why, T};
-use crate::pages::incidents::place;
+use crate::pages::incidents::{place, use_districts};
 use crate::services::api::{ApiError, Fetch};
 use crate::services::incidents;
 use shared::incident::{Incident, IncidentContext, IncidentStatus};
@@ -50,6 +51,7 @@ pub fn IncidentReportPage(props: &IncidentReportProps) -> Html {
     let lang = Lang::Zh;
     let id = uuid::Uuid::parse_str(&props.id).ok();
     let data = use_state(|| Fetch::<Rc<ReportData>>::Loading);
+    let districts = use_districts();
     {
         let data = data.clone();
         use_effect_with(id, move |id| match *id {
@@ -77,7 +79,7 @@ pub fn IncidentReportPage(props: &IncidentReportProps) -> Html {
                 <Link<Route> to={Route::Incident { id: d.incident.id.to_string() }}>{ T::ViewIncident.t(lang) }</Link<Route>>
             </p>
         },
-        Fetch::Ready(d) => report(lang, d),
+        Fetch::Ready(d) => report(lang, d, &districts),
     };
     html! {
         <ContextProvider<LangContext> {context}>
@@ -86,7 +88,7 @@ pub fn IncidentReportPage(props: &IncidentReportProps) -> Html {
     }
 }
 
-fn report(lang: Lang, d: &ReportData) -> Html {
+fn report(lang: Lang, d: &ReportData, districts: &[District]) -> Html {
     let i = &d.incident;
     let print = Callback::from(|_: MouseEvent| {
         if let Some(w) = web_sys::window() {
@@ -118,7 +120,7 @@ fn report(lang: Lang, d: &ReportData) -> Html {
                             <th>{ T::Level.t(lang) }</th><td id="report-level">{ text::level(lang, i.level) }</td></tr>
                         <tr><th>{ T::OpenedAt.t(lang) }</th><td>{ minute(&i.opened_at) }</td>
                             <th>{ text::status(lang, IncidentStatus::Closed) }</th><td id="report-closed-at">{ closed_at }</td></tr>
-                        <tr><th>{ T::Place.t(lang) }</th><td>{ place(i) }</td>
+                        <tr><th>{ T::Place.t(lang) }</th><td id="report-place">{ place(i, districts) }</td>
                             <th>{ T::OpenedBy.t(lang) }</th><td>{ &i.opened_by }</td></tr>
                         <tr><th>{ T::CylinderCode.t(lang) }</th><td>{ i.cylinder_code.clone().unwrap_or_else(|| "—".into()) }</td>
                             <th>{ T::Enterprise.t(lang) }</th><td>{ i.enterprise_codes.join("、") }</td></tr>

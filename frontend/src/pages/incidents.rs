@@ -3,9 +3,11 @@
 //! a new incident from a phone call, a cylinder or a place, which then leads to its page.
 
 use crate::app::Route;
+use crate::components::place_picker::PlacePicker;
 use crate::errors;
 use crate::format::minute;
-use crate::hooks::use_polled;
+use crate::geo::District;
+use crate::hooks::{use_basemap, use_polled, Basemap};
 use crate::i18n::{use_lang, Key, Lang};
 use crate::incident_text::{self as text, KINDS, LEVELS, T};
 use crate::services::api::ApiError;
@@ -63,26 +65,32 @@ pub fn IncidentsPage() -> Html {
     let lang = use_lang().lang;
     let role = use_role();
     let active = use_polled(ACTIVE_REFRESH_MS, incidents::active);
+    let districts = use_districts();
     let may_open = role.is_some_and(|r| HANDLERS.contains(&r));
     html! {
         <section class="incidents-page" id="incidents-page">
             <div class="panel incidents-active">
-                <h2>{ T::ActiveFirst.t(lang) }</h2>
+                <h2>
+                    { T::ActiveFirst.t(lang) }
+                    if may_open {
+                        <Link<Route> to={Route::ResponderUnits} classes="units-link">{ T::ResponderUnits.t(lang) }</Link<Route>>
+                    }
+                </h2>
                 { match &active {
-                    Some(list) => table(lang, "incidents-active", list),
+                    Some(list) => table(lang, "incidents-active", list, &districts),
                     None => html! { <p class="notice">{ lang.t(Key::Loading) }</p> },
                 } }
             </div>
             if may_open {
                 <div class="panel incidents-new"><NewIncidentForm /></div>
             }
-            <div class="panel incidents-search"><ClosedSearch /></div>
+            <div class="panel incidents-search"><ClosedSearch districts={districts.clone()} /></div>
         </section>
     }
 }
 
 /// A table of incidents, each row leading to its page.
-pub fn table(lang: Lang, id: &str, list: &[Incident]) -> Html {
+pub fn table(lang: Lang, id: &str, list: &[Incident], districts: &[District]) -> Html {
     if list.is_empty() {
         return html! { <p class="notice" id={format!("{id}-empty")}>{ T::NoIncidents.t(lang) }</p> };
     }
@@ -105,7 +113,7 @@ pub fn table(lang: Lang, id: &str, list: &[Incident]) -> Html {
                             <td>{ text::kind(lang, i.kind) }</td>
                             <td class={classes!("level", format!("level-{}", i.level.name()))}>{ text::level(lang, i.level) }</td>
                             <td><span class={classes!("status-chip", i.status.name())}>{ text::status(lang, i.status) }</span></td>
-                            <td>{ place(i) }</td>
+                            <td class="incident-place" data-district={i.district_code.clone()}>{ place(i, districts) }</td>
                             <td class="incident-desc" title={i.description.clone()}>{ &i.description }</td>
                         </tr>
                     }) }
@@ -115,18 +123,41 @@ pub fn table(lang: Lang, id: &str, list: &[Incident]) -> Html {
     }
 }
 
-/// The district, else the coordinates, else a dash.
-pub fn place(i: &Incident) -> String {
+/// The district's name (its code while the base map is not loaded or does not know it), else
+/// the coordinates, else a dash.
+pub fn place(i: &Incident, districts: &[District]) -> String {
     match (&i.district_code, &i.place) {
-        (Some(d), _) => d.clone(),
+        (Some(d), _) => district_name(districts, d),
         (None, Some(p)) => format!("{:.5}, {:.5}", p.lon(), p.lat()),
         _ => "—".to_owned(),
     }
 }
 
+/// The name of the district with that code, else the code.
+pub fn district_name(districts: &[District], code: &str) -> String {
+    districts
+        .iter()
+        .find(|d| d.code.as_deref() == Some(code))
+        .map_or_else(|| code.to_owned(), |d| d.name.clone())
+}
+
+/// The districts of the base map once loaded (none before, or if it failed).
+#[hook]
+pub fn use_districts() -> Rc<Vec<District>> {
+    match use_basemap() {
+        Basemap::Ready(d) => d,
+        _ => Rc::default(),
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ClosedSearchProps {
+    districts: Rc<Vec<District>>,
+}
+
 /// The search of closed incidents.
 #[component]
-fn ClosedSearch() -> Html {
+fn ClosedSearch(props: &ClosedSearchProps) -> Html {
     let lang = use_lang().lang;
     let (kind, level, enterprise, district, words, from, to) = (
         use_node_ref(),
@@ -204,7 +235,7 @@ fn ClosedSearch() -> Html {
             </form>
             { match &*found {
                 None => html! {},
-                Some(Ok(list)) => table(lang, "incidents-closed", list),
+                Some(Ok(list)) => table(lang, "incidents-closed", list, &props.districts),
                 Some(Err(e)) => html! {
                     <p class="alert-error" role="alert" data-code={e.name()}>{ errors::failed(lang, Key::LoadFailed, e) }</p>
                 },
@@ -224,6 +255,28 @@ fn NewIncidentForm() -> Html {
     let busy = use_state(|| false);
     let error = use_state(|| None::<ApiError>);
     let local = use_state(|| None::<&'static str>);
+    let districts = use_districts();
+    // The place marked on the map: clicked there, or typed as numbers.
+    let marked = use_state(|| None::<(f64, f64)>);
+    let on_pick = {
+        let (refs, marked) = (refs.clone(), marked.clone());
+        Callback::from(move |(lon, lat): (f64, f64)| {
+            let [_, _, _, _, _, lon_ref, lat_ref, _, _] = &*refs;
+            for (r, v) in [(lon_ref, lon), (lat_ref, lat)] {
+                if let Some(i) = r.cast::<HtmlInputElement>() {
+                    i.set_value(&v.to_string());
+                }
+            }
+            marked.set(Some((lon, lat)));
+        })
+    };
+    let on_typed = {
+        let (refs, marked) = (refs.clone(), marked.clone());
+        Callback::from(move |_: InputEvent| {
+            let [_, _, _, _, _, lon, lat, _, _] = &*refs;
+            marked.set(typed_place(&value_of(lon), &value_of(lat)));
+        })
+    };
     let submit = {
         let (refs, busy, error, local) = (refs.clone(), busy.clone(), error.clone(), local.clone());
         Callback::from(move |e: SubmitEvent| {
@@ -296,10 +349,18 @@ fn NewIncidentForm() -> Html {
             </label>
             <label class="wide">{ T::Place.t(lang) }
                 <span class="pair">
-                    <input ref={lon} id="new-lon" type="text" inputmode="decimal" placeholder={T::Lon.t(lang)} />
-                    <input ref={lat} id="new-lat" type="text" inputmode="decimal" placeholder={T::Lat.t(lang)} />
+                    <input ref={lon} id="new-lon" type="text" inputmode="decimal" placeholder={T::Lon.t(lang)}
+                        aria-label={T::Lon.t(lang)} oninput={on_typed.clone()} />
+                    <input ref={lat} id="new-lat" type="text" inputmode="decimal" placeholder={T::Lat.t(lang)}
+                        aria-label={T::Lat.t(lang)} oninput={on_typed} />
                 </span>
             </label>
+            if !districts.is_empty() {
+                <div class="wide new-place">
+                    <p class="hint">{ T::PickOnMap.t(lang) }</p>
+                    <PlacePicker districts={districts.clone()} place={*marked} {on_pick} />
+                </div>
+            }
             <label class="wide">{ T::Caller.t(lang) }
                 <span class="pair">
                     <input ref={caller} id="new-caller" type="text" placeholder={T::CallerName.t(lang)} />
@@ -309,14 +370,21 @@ fn NewIncidentForm() -> Html {
             <button type="submit" class="act" id="new-submit" disabled={*busy}>{ T::Submit.t(lang) }</button>
             if let Some(field) = *local {
                 <p class="alert-error" role="alert" data-field={field}>
-                    { format!("{}{}{field}", lang.t(Key::ActionFailed), errors::colon(lang)) }
+                    { format!("{}{}{}", lang.t(Key::ActionFailed), errors::colon(lang), errors::code_text(lang, shared::ErrorCode::InvalidField, Some(field))) }
                 </p>
             }
             if let Some(e) = &*error {
-                <p class="alert-error" role="alert" data-code={e.name()}>{ errors::failed(lang, Key::ActionFailed, e) }</p>
+                <p class="alert-error" role="alert" id="new-error" data-code={e.name()}
+                    data-field={e.field().map(str::to_owned)}>{ errors::failed(lang, Key::ActionFailed, e) }</p>
             }
         </form>
     }
+}
+
+/// The place typed as two numbers, when both read as a valid point.
+pub fn typed_place(lon: &str, lat: &str) -> Option<(f64, f64)> {
+    let p = GeoPoint::new(lon.trim().parse().ok()?, lat.trim().parse().ok()?).ok()?;
+    Some((p.lon(), p.lat()))
 }
 
 /// The new incident from the form's text, or the field that cannot be sent as it is (the
@@ -386,6 +454,35 @@ mod tests {
         let place = new.place.unwrap();
         assert_eq!((place.lon(), place.lat()), (113.66, 34.76));
         assert_eq!(new.caller.unwrap().name, "李女士");
+    }
+
+    #[test]
+    fn a_typed_place_is_marked_only_when_both_numbers_make_a_point() {
+        assert_eq!(typed_place(" 113.62 ", "34.75"), Some((113.62, 34.75)));
+        assert_eq!(typed_place("113.62", ""), None);
+        assert_eq!(typed_place("east", "34.75"), None);
+        assert_eq!(typed_place("200", "34.75"), None);
+    }
+
+    #[test]
+    fn the_place_is_the_districts_name_when_the_map_knows_it() {
+        let incident: Incident = serde_json::from_value(serde_json::json!({
+            "id": "6f1c7f0e-0000-4000-8000-000000000001", "kind": "leak", "level": "general",
+            "status": "open", "description": "d", "place": {"lon": 113.6, "lat": 34.7},
+            "district_code": "410105", "enterprise_codes": [], "opened_by": "d",
+            "opened_at": "2026-12-07T08:00:00+08:00", "updated_at": "2026-12-07T08:00:00+08:00",
+            "cylinder_code": null, "alert_id": null, "caller": null, "timeline": []
+        }))
+        .unwrap();
+        let map = serde_json::json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+            "properties": {"name": "金水区", "adcode": "410105"},
+            "geometry": {"type": "Polygon", "coordinates": [[[113.5, 34.6], [113.8, 34.6], [113.8, 34.9], [113.5, 34.6]]]}}]});
+        let districts = crate::geo::parse_districts(&map);
+        assert_eq!(place(&incident, &districts), "金水区");
+        assert_eq!(place(&incident, &[]), "410105");
+        let mut elsewhere = incident.clone();
+        elsewhere.district_code = None;
+        assert_eq!(place(&elsewhere, &districts), "113.60000, 34.70000");
     }
 
     #[test]

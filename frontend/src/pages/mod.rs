@@ -9,6 +9,7 @@ pub mod incident_report;
 pub mod incidents;
 pub mod login;
 pub mod public;
+pub mod responder_units;
 pub mod station;
 pub mod stats;
 pub mod wall;

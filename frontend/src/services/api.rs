@@ -108,6 +108,14 @@ impl ApiError {
         }
     }
 
+    /// The field the server's error names, when it names one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Server { body: Some(b), .. } => b.field.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The server's message, when it sent one.
     pub fn message(&self) -> Option<&str> {
         match self {

@@ -5,7 +5,8 @@ use gloo_net::http::Method;
 use shared::cylinder::Page;
 use shared::incident::{
     Incident, IncidentContext, IncidentKind, IncidentNote, IncidentStatus, IncidentStatusChange,
-    IncidentTask, NewIncident, NewTask, ResponderUnit, TaskStatus, TaskStatusChange,
+    IncidentTask, NewIncident, NewResponderUnit, NewTask, ResponderUnit, TaskStatus,
+    TaskStatusChange,
 };
 use shared::recall::{NewRecall, RecallCreated};
 use std::collections::HashMap;
@@ -128,6 +129,11 @@ pub async fn recall(new: &NewRecall) -> Result<RecallCreated, ApiError> {
 /// The registered responder units, by code.
 pub async fn units() -> Result<Vec<ResponderUnit>, ApiError> {
     get_json("/api/v1/responder-units").await
+}
+
+/// Registers a responder unit; the answer is the unit.
+pub async fn create_unit(unit: &NewResponderUnit) -> Result<ResponderUnit, ApiError> {
+    send_json(Method::POST, "/api/v1/responder-units", unit).await
 }
 
 /// Assigns a task to a unit.
