@@ -618,6 +618,8 @@ async fn an_officer_registers_a_unit_opens_an_incident_from_the_map_and_the_wall
         .unwrap()
         .contains("该记录已存在"));
     assert_eq!(unit_codes(&app).await, ["GAS-CREW"], "nothing changed");
+    let png = browser.client.screenshot().await.unwrap();
+    std::fs::write(crate::common::output_dir().join("responder-units.png"), png).unwrap();
 
     // Back to the console: a place picked on its map.
     click(&browser, "#units-page .units-back").await;
@@ -654,6 +656,8 @@ async fn an_officer_registers_a_unit_opens_an_incident_from_the_map_and_the_wall
         .await
         .unwrap()
         .contains("「地点」"));
+    let png = browser.client.screenshot().await.unwrap();
+    std::fs::write(crate::common::output_dir().join("incident-place-map.png"), png).unwrap();
     let (_, none) = app.get_json("/api/v1/incidents").await;
     assert_eq!(none["items"], json!([]), "nothing opened");
     // Typed numbers move the mark.
