@@ -280,6 +280,22 @@ mod tests {
     }
 
     #[test]
+    fn the_incident_forms_fields_are_named_in_chinese_then_english() {
+        let e = server_error(
+            "invalid_field",
+            "the place lies outside the city",
+            Some("place"),
+        );
+        assert_eq!(describe(Lang::Zh, &e), "「地点」未填写或不符合要求");
+        assert_eq!(e.field(), Some("place"));
+        let e = server_error("invalid_field", "phone: 3 to 32 digits", Some("phone"));
+        assert_eq!(describe(Lang::Zh, &e), "「电话」未填写或不符合要求");
+        assert_eq!(field_label(Lang::En, "place"), "Place");
+        assert_eq!(field_label(Lang::Zh, "unit_code"), "处置单位");
+        assert_eq!(field_label(Lang::En, "unit_code"), "Responder unit");
+    }
+
+    #[test]
     fn the_server_message_is_shown_for_an_unknown_code_or_in_english() {
         let e = server_error("quota_exceeded", "the quota of today is used up", None);
         assert_eq!(e.code(), None);

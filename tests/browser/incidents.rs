@@ -657,7 +657,11 @@ async fn an_officer_registers_a_unit_opens_an_incident_from_the_map_and_the_wall
         .unwrap()
         .contains("「地点」"));
     let png = browser.client.screenshot().await.unwrap();
-    std::fs::write(crate::common::output_dir().join("incident-place-map.png"), png).unwrap();
+    std::fs::write(
+        crate::common::output_dir().join("incident-place-map.png"),
+        png,
+    )
+    .unwrap();
     let (_, none) = app.get_json("/api/v1/incidents").await;
     assert_eq!(none["items"], json!([]), "nothing opened");
     // Typed numbers move the mark.
