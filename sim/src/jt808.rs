@@ -104,7 +104,7 @@ impl Link {
     }
 
     /// Connects, registers and authenticates.
-    async fn connect(&mut self) -> anyhow::Result<()> {
+    pub async fn connect(&mut self) -> anyhow::Result<()> {
         self.stream = Some(TcpStream::connect(&self.addr).await?);
         self.splitter = Splitter::new();
         self.inbox.clear();
@@ -154,6 +154,28 @@ impl Link {
             self.terminal_no
         );
         Ok(())
+    }
+
+    /// Writes one location report (0x0200) without waiting for its answer; its serial
+    /// (`cylwatch-sim load-jt808`, which keeps a window of reports outstanding).
+    pub async fn report(&mut self, fix: Location) -> anyhow::Result<u16> {
+        let m = self.message(id::LOCATION, Body::Location(fix));
+        self.write(&[m.to_frame()?]).await?;
+        Ok(m.header.serial)
+    }
+
+    /// The next platform general answer (0x8001): the serial it answers and its result.
+    pub async fn next_answer(&mut self) -> anyhow::Result<(u16, ResultCode)> {
+        loop {
+            if let Body::PlatformResponse {
+                reply_serial,
+                result,
+                ..
+            } = self.recv().await?.body
+            {
+                return Ok((reply_serial, result));
+            }
+        }
     }
 
     /// Sends the fixes and waits for the platform's success (committed). Reconnects once on

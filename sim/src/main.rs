@@ -29,6 +29,12 @@ enum Command {
     /// Open many live WebSocket clients, post GPS fixes at a steady rate and time each fix to
     /// each client; prints latency percentiles as JSON.
     LoadLive(cylwatch_sim::live_load::LiveArgs),
+    /// Connect many JT/T 808 terminals to the server's gateway: memory per connection, answer
+    /// latency at a steady report rate, and the maximum fixes per second; prints JSON.
+    LoadJt808(cylwatch_sim::jt808_load::Jt808Args),
+    /// Issue a recall and time until a sample of its cylinders are all refused (R16) at the
+    /// gun; prints JSON.
+    LoadRecall(cylwatch_sim::recall_load::RecallArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,6 +69,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::LoadLive(args) => {
             logging("warn");
             cylwatch_sim::live_load::run(args).await
+        }
+        Command::LoadJt808(args) => {
+            logging("warn");
+            cylwatch_sim::jt808_load::run(args).await
+        }
+        Command::LoadRecall(args) => {
+            logging("warn");
+            cylwatch_sim::recall_load::run(args).await
         }
     }
 }
