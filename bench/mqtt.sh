@@ -26,6 +26,9 @@ ADMIN="postgres://cylwatch:cylwatch@127.0.0.1:5432/postgres"
 URL="postgres://cylwatch:cylwatch@127.0.0.1:5432/$DB"
 PREFIX=bench-mqtt-$$-$(date +%s)
 WORK=$(mktemp -d)
+# The broker's own directory: run as root, Mosquitto drops to its own user, who must read its
+# dynamic-security file (and cannot enter root's $WORK): every login was refused.
+BROKER_DIR=$(mktemp -d)
 SERVER=
 BROKER=
 cleanup() {
@@ -33,7 +36,7 @@ cleanup() {
   [ -n "$BROKER" ] && kill "$BROKER" 2>/dev/null
   redis-cli --scan --pattern "$PREFIX*" 2>/dev/null | xargs -r redis-cli del >/dev/null 2>&1 || true
   psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  rm -rf "$WORK" "$BROKER_DIR"
 }
 trap cleanup EXIT
 
@@ -42,18 +45,19 @@ trap cleanup EXIT
 # The broker.
 MQTT_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 MQTT_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mosquitto_ctrl dynsec init "$WORK/dynsec.json" cylwatch "$MQTT_PASSWORD" >/dev/null
-cat >"$WORK/mosquitto.conf" <<CONF
+mosquitto_ctrl dynsec init "$BROKER_DIR/dynsec.json" cylwatch "$MQTT_PASSWORD" >/dev/null
+cat >"$BROKER_DIR/mosquitto.conf" <<CONF
 per_listener_settings false
 listener $MQTT_PORT 127.0.0.1
 allow_anonymous false
 plugin $(dpkg -L mosquitto | grep -m1 'mosquitto_dynamic_security.so$')
-plugin_opt_config_file $WORK/dynsec.json
+plugin_opt_config_file $BROKER_DIR/dynsec.json
 persistence false
 max_queued_messages 1000000
 max_inflight_messages 100
 CONF
-mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
+if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then chown -R mosquitto: "$BROKER_DIR"; fi
+mosquitto -c "$BROKER_DIR/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
 BROKER=$!
 
 psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE cylwatch_template"
@@ -104,8 +108,8 @@ PY
 
 echo "HTTP: $N events, batches of $BATCH, $CONCURRENCY senders ..." >&2
 "$SIM" load-ingest --api "$BASE" --events "$N" --batch "$BATCH" --concurrency "$CONCURRENCY" \
-  --vehicles "$VEHICLES" --device-id gateway --enterprise ENT1 --device-key "$KEY" \
-  --token "$TOKEN" > "$WORK/http"
+  --vehicles "$VEHICLES" --start-at "$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)" \
+  --device-id gateway --enterprise ENT1 --device-key "$KEY" --token "$TOKEN" > "$WORK/http"
 cat "$WORK/http" >&2
 sleep 2
 
