@@ -30,8 +30,8 @@
 #     SETTLE s (10) later, the one the goal is about.
 #
 #   bash bench/incidents.sh      # 3,000,000 cylinders, 20,000,000 history rows (generation: minutes)
-#   N_CYLINDERS=30000 N_HISTORY=200000 N_RECALL=1000 N_RECALLED=10000 RATE=500 DURATION=10 \
-#     bash bench/incidents.sh    # a small run, about a minute after the build
+#   N_CYLINDERS=30000 N_HISTORY=200000 N_INCIDENTS=12 PASSES=2 N_RECALL=1000 N_RECALLED=10000 \
+#     RATE=500 DURATION=5 SETTLE=2 bash bench/incidents.sh   # a small run: about a minute
 #   KEEP=1 bash bench/incidents.sh   # leave the database cylwatch_bench_incidents behind
 #   GEO_INDEXES=1 bash bench/incidents.sh   # with GiST indexes on location::geography of
 #                                # cylinder_state, customers, stations (not in the migrations)
