@@ -33,8 +33,9 @@
 #   N_CYLINDERS=30000 N_HISTORY=200000 N_INCIDENTS=12 PASSES=2 N_RECALL=1000 N_RECALLED=10000 \
 #     RATE=500 DURATION=5 SETTLE=2 bash bench/incidents.sh   # a small run: about a minute
 #   KEEP=1 bash bench/incidents.sh   # leave the database cylwatch_bench_incidents behind
-#   GEO_INDEXES=1 bash bench/incidents.sh   # with GiST indexes on location::geography of
-#                                # cylinder_state, customers, stations (not in the migrations)
+#   INDEXES=1 bash bench/incidents.sh   # with GiST indexes on location::geography of
+#                                # cylinder_state, customers, stations and a btree on cylinders
+#                                # (manufacturer, production_batch): not in the migrations
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N_CYLINDERS=${N_CYLINDERS:-3000000}
@@ -174,15 +175,17 @@ LEFT JOIN stations st ON last % 4 <> 2 AND st.code = 'S' || (x % 500);
 VACUUM ANALYZE enterprises, stations, customers, staff, vehicles, vehicle_positions, cylinders,
     cylinder_events, cylinder_state;
 SQL
-if [ -n "${GEO_INDEXES:-}" ]; then
-  # Not in the migrations: the indexes the context's spatial queries would use (they compare
-  # location::geography, which the geometry indexes cannot serve), to measure their effect.
-  echo "GEO_INDEXES: creating geography indexes on cylinder_state, customers, stations ..." >&2
+if [ -n "${INDEXES:-}" ]; then
+  # Not in the migrations: the indexes the context's queries would use (the spatial ones
+  # compare location::geography, which the geometry indexes cannot serve; the production
+  # batch is found by manufacturer and batch, which no index has), to measure their effect.
+  echo "INDEXES: creating geography indexes on cylinder_state, customers, stations and one on cylinders (manufacturer, production_batch) ..." >&2
   psql -qAtX -v ON_ERROR_STOP=1 "$URL" \
     -c "CREATE INDEX bench_cylinder_state_geog ON cylinder_state USING gist ((location::geography))" \
     -c "CREATE INDEX bench_customers_geog ON customers USING gist ((location::geography))" \
     -c "CREATE INDEX bench_stations_geog ON stations USING gist ((location::geography))" \
-    -c "ANALYZE cylinder_state, customers, stations"
+    -c "CREATE INDEX bench_cylinders_batch ON cylinders (manufacturer, production_batch)" \
+    -c "ANALYZE cylinder_state, customers, stations, cylinders"
 fi
 gen=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
 echo "generated in ${gen}s: $(psql -qAtX "$URL" -c "SELECT count(*) FROM cylinder_events") history rows" >&2

@@ -7,8 +7,9 @@
 #   1. N vehicles (one CSV import per 10,000) and N `jt808` terminals bound to them
 #      (POST /api/v1/devices, 16 at a time) registered through the API;
 #   2. memory per connected terminal: the server's VmRSS with all N connected (registered
-#      0x0100, authenticated 0x0102) and idle, minus before any connected, divided by N
-#      (goal <= 20 KB);
+#      0x0100, authenticated 0x0102) and idle, minus before any connected, divided by N; and
+#      all minus half connected, divided by N/2 (steadier: the allocator may give back the
+#      registrations' memory between the first two readings) (goal <= 20 KB);
 #   3. steady load: each terminal reports a location (0x0200) every INTERVAL s (N / INTERVAL
 #      fixes/s; 10,000 / 5 = 2,000), phases spread over the interval; answer latency from the
 #      time the report was due until its 0x8001 success (given only once committed): p50 / p99;
@@ -134,10 +135,12 @@ print()
 print(f"terminals: {jt['connected']:,} of {jt['terminals']:,} connected in {jt['connect_s']:.1f} s "
       f"(registered through the API in {jt['registered_s']:.1f} s)")
 if jt.get("per_terminal_kb") is not None:
-    print(f"server RSS: {jt['rss_before_kb']:,} kB before, {jt['rss_connected_kb']:,} kB all connected and idle, "
-          f"{jt['rss_after_steady_kb']:,} kB after the steady load")
-    print(f"memory per connected terminal: {jt['per_terminal_kb']:.2f} kB (goal <= 20 KB): "
-          f"{'met' if jt['per_terminal_kb'] <= 20 else 'NOT met'}")
+    print(f"server RSS: {jt['rss_before_kb']:,} kB before, {jt['rss_half_kb']:,} kB half connected, "
+          f"{jt['rss_connected_kb']:,} kB all connected and idle, {jt['rss_after_steady_kb']:,} kB after the steady load")
+    per, second = jt["per_terminal_kb"], jt["per_terminal_second_half_kb"]
+    print(f"memory per connected terminal: {per:.2f} kB (all - before) / N; {second:.2f} kB (all - half) / (N/2); "
+          f"goal <= 20 KB: {'met' if max(per, second) <= 20 else 'NOT met'}"
+          + (" (a negative figure: the allocator gave memory back meanwhile; take the other)" if min(per, second) < 0 else ""))
 print()
 print("| run | reports | success | failed | fixes/s | p50 ms | p90 ms | p99 ms | max ms | / HTTP |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")

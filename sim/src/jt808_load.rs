@@ -6,10 +6,12 @@
 //!    `jt808` device per vehicle (`POST /api/v1/devices`, `--register-concurrency` at once;
 //!    terminal numbers `--terminal-prefix` + 6 digits, 12 in all: JT/T 808-2013).
 //! 2. The server's resident memory (`VmRSS` of `/proc/<--server-pid>/status`) is read before
-//!    any terminal connects, then every terminal connects, registers (0x0100) and
-//!    authenticates (0x0102), `--connect-concurrency` at a time; after `--settle-s` with all
-//!    of them connected and idle the memory is read again: the difference divided by the
-//!    terminals is the memory per connected terminal.
+//!    any terminal connects, then half of the terminals connect, register (0x0100) and
+//!    authenticate (0x0102), `--connect-concurrency` at a time; after `--settle-s` the memory
+//!    is read again, the other half connect, and after `--settle-s` with all of them
+//!    connected and idle it is read a third time. Memory per connected terminal: all minus
+//!    before, divided by the terminals; and all minus half, divided by the second half (the
+//!    steadier figure: the allocator may give back memory of the registrations meanwhile).
 //! 3. Steady load: every terminal reports a location (0x0200) every `--interval-s`, the
 //!    terminals' phases spread evenly over the interval (N / interval fixes per second). The
 //!    latency of a report runs from the time it was due until its general answer (0x8001)
@@ -226,12 +228,17 @@ async fn register(args: &Jt808Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Connects, registers and authenticates every terminal.
-async fn connect_all(args: &Jt808Args) -> anyhow::Result<Vec<Terminal>> {
+/// Connects, registers and authenticates the terminals of `range`.
+async fn connect_all(
+    args: &Jt808Args,
+    range: std::ops::Range<usize>,
+) -> anyhow::Result<Vec<Terminal>> {
     let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
     let mut tasks: JoinSet<anyhow::Result<(usize, Terminal)>> = JoinSet::new();
-    let mut rng = StdRng::seed_from_u64(args.seed);
-    for i in 0..args.terminals {
+    let mut rng = StdRng::seed_from_u64(args.seed ^ u64::try_from(range.start).unwrap_or(0));
+    let first = range.start;
+    let n = range.len();
+    for i in range {
         let permit = Arc::clone(&gate).acquire_owned().await?;
         let mut terminal = Terminal {
             link: Link::new(&args.jt808_addr, &terminal_no(&args.terminal_prefix, i)),
@@ -250,10 +257,10 @@ async fn connect_all(args: &Jt808Args) -> anyhow::Result<Vec<Terminal>> {
             Ok((i, terminal))
         });
     }
-    let mut out: Vec<Option<Terminal>> = (0..args.terminals).map(|_| None).collect();
+    let mut out: Vec<Option<Terminal>> = (0..n).map(|_| None).collect();
     while let Some(done) = tasks.join_next().await {
         let (i, t) = done.context("a terminal failed")??;
-        if let Some(slot) = out.get_mut(i) {
+        if let Some(slot) = out.get_mut(i - first) {
             *slot = Some(t);
         }
     }
@@ -451,20 +458,33 @@ pub async fn run(args: Jt808Args) -> anyhow::Result<()> {
     tokio::time::sleep(settle).await;
     let rss_before = rss(args.server_pid)?;
 
+    // Half of them, then the rest: the growth from half to all is the memory of the second
+    // half alone (the allocator's state after the registrations, which may give memory back
+    // meanwhile, cancels out).
+    let half = args.terminals / 2;
     let t0 = Instant::now();
-    let terminals = connect_all(&args).await?;
-    let connected_s = t0.elapsed().as_secs_f64();
+    let mut terminals = connect_all(&args, 0..half).await?;
+    let half_s = t0.elapsed();
+    tokio::time::sleep(settle).await;
+    let rss_half = rss(args.server_pid)?;
+    let t1 = Instant::now();
+    terminals.extend(connect_all(&args, half..args.terminals).await?);
+    let connected_s = (half_s + t1.elapsed()).as_secs_f64();
     let connected = terminals.len();
     tokio::time::sleep(settle).await;
     let rss_connected = rss(args.server_pid)?;
-    let per_terminal_kb = match (rss_before, rss_connected) {
+    // kB per terminal between two readings of `n` terminals apart (negative: memory given
+    // back meanwhile).
+    let per = |from: Option<u64>, to: Option<u64>, n: usize| match (from, to) {
         (Some(a), Some(b)) => {
-            let grown = f64::from(u32::try_from(b.saturating_sub(a)).unwrap_or(u32::MAX));
-            let n = f64::from(u32::try_from(connected.max(1)).unwrap_or(u32::MAX));
-            Some((grown / n * 100.0).round() / 100.0)
+            let kb = |v: u64| f64::from(u32::try_from(v).unwrap_or(u32::MAX));
+            let n = f64::from(u32::try_from(n.max(1)).unwrap_or(u32::MAX));
+            Some(((kb(b) - kb(a)) / n * 100.0).round() / 100.0)
         }
         _ => None,
     };
+    let per_terminal_kb = per(rss_before, rss_connected, connected);
+    let per_terminal_second_half_kb = per(rss_half, rss_connected, args.terminals - half);
 
     let (terminals, steady_json, steady_failed) = if duration.is_zero() {
         (terminals, serde_json::Value::Null, 0)
@@ -492,9 +512,11 @@ pub async fn run(args: Jt808Args) -> anyhow::Result<()> {
         "interval_s": args.interval_s,
         "window": args.window,
         "rss_before_kb": rss_before,
+        "rss_half_kb": rss_half,
         "rss_connected_kb": rss_connected,
         "rss_after_steady_kb": rss_after_steady,
         "per_terminal_kb": per_terminal_kb,
+        "per_terminal_second_half_kb": per_terminal_second_half_kb,
         "steady": steady_json,
         "steady_failed_terminals": steady_failed,
         "max": max_json,
