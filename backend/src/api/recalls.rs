@@ -6,7 +6,7 @@
 //! history as the pipeline applies it. An enterprise sees its own share of a recall, with each
 //! cylinder's last known place; a district regulator the share of its district's enterprises.
 
-use super::registry::read_record;
+use super::registry::read_record_up_to;
 use crate::access::User;
 use crate::api::state::AppState;
 use crate::error::ApiError;
@@ -18,6 +18,10 @@ use shared::recall::{
     ClearRecall, NewRecall, Recall, RecallCreated, MAX_RECALL_CODES, RECALL_LIST_LIMIT,
 };
 use shared::{ErrorCode, ErrorDetail};
+
+/// A recall's or a clearing's body: up to `MAX_RECALL_CODES` (100,000) codes of up to 64
+/// characters each, quoted and separated (the registry's 256 KiB held about 23,000).
+const MAX_RECALL_BYTES: usize = 8 * 1024 * 1024;
 
 /// Who issues and clears recalls.
 const REGULATORS: &[Role] = &[Role::Admin, Role::CityRegulator, Role::DistrictRegulator];
@@ -119,7 +123,7 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(REGULATORS)?;
-    let new: NewRecall = read_record(&req, payload).await?;
+    let new: NewRecall = read_record_up_to(&req, payload, MAX_RECALL_BYTES).await?;
     let reason = one_line("reason", &new.reason)?;
     let scope = user.scope();
     let codes: Vec<String> = new
@@ -252,7 +256,7 @@ pub async fn clear(
     {
         return Err(ApiError::client(ErrorCode::NotFound, "no such recall"));
     }
-    let body: ClearRecall = read_record(&req, payload).await?;
+    let body: ClearRecall = read_record_up_to(&req, payload, MAX_RECALL_BYTES).await?;
     let note = one_line("note", &body.note)?;
     if body.cylinder_codes.is_empty() || body.cylinder_codes.len() > MAX_RECALL_CODES {
         return Err(invalid(

@@ -24,7 +24,16 @@ pub async fn read_record<T: DeserializeOwned>(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<T, ApiError> {
-    let value = read_json(req, payload, MAX_RECORD_BYTES).await?;
+    read_record_up_to(req, payload, MAX_RECORD_BYTES).await
+}
+
+/// [`read_record`] of a body that may be up to `limit` bytes (a list of codes).
+pub async fn read_record_up_to<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<T, ApiError> {
+    let value = read_json(req, payload, limit).await?;
     if !value.is_object() {
         return Err(ApiError::client(
             ErrorCode::MalformedBody,

@@ -228,6 +228,16 @@ pub struct SiteNear {
 }
 
 const CENTER: &str = "ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography";
+/// A box around the center, `$7` degrees each way ([`box_degrees`]): what the geometry
+/// indexes answer before the exact distance on geography is computed.
+const BOX: &str = "ST_Expand(ST_SetSRID(ST_MakePoint($1, $2), 4326), $7)";
+
+/// Half the side of a box (in degrees) that holds every point within `radius_m` of a point
+/// at `lat`: a degree of longitude is the shorter one, `111,320 m × cos(lat)`; 10 % spare.
+fn box_degrees(lat: f64, radius_m: f64) -> f64 {
+    let metres_per_degree = 111_320.0 * lat.to_radians().cos().abs().max(0.01);
+    radius_m / metres_per_degree * 1.1
+}
 
 /// Stations and customers within `radius_m` of the center, nearest first.
 pub async fn sites_near(
@@ -240,11 +250,13 @@ pub async fn sites_near(
         "SELECT code, kind, enterprise_code, distance_m FROM ( \
            SELECT code, 'station' AS kind, enterprise_code, \
                   ST_Distance(location::geography, {CENTER}) AS distance_m \
-           FROM stations WHERE ST_DWithin(location::geography, {CENTER}, $3) \
+           FROM stations WHERE location && {BOX} \
+             AND ST_DWithin(location::geography, {CENTER}, $3) \
            UNION ALL \
            SELECT code, 'customer', enterprise_code, \
                   ST_Distance(location::geography, {CENTER}) \
-           FROM customers WHERE ST_DWithin(location::geography, {CENTER}, $3) \
+           FROM customers WHERE location && {BOX} \
+             AND ST_DWithin(location::geography, {CENTER}, $3) \
          ) s WHERE {} ORDER BY distance_m, kind, code LIMIT $6",
         owner_in_scope("s.enterprise_code", 4, 5)
     );
@@ -255,6 +267,7 @@ pub async fn sites_near(
         .bind(scope.enterprise())
         .bind(scope.district())
         .bind(MAX_ROWS)
+        .bind(box_degrees(center.1, radius_m))
         .fetch_all(pool)
         .await
         .context("finding sites nearby")
@@ -280,7 +293,8 @@ pub async fn vehicles_near(
         "SELECT p.plate, v.enterprise_code, \
                 ST_Distance(p.location::geography, {CENTER}) AS distance_m, p.occurred_at \
          FROM vehicle_positions p LEFT JOIN vehicles v ON v.plate = p.plate \
-         WHERE ST_DWithin(p.location::geography, {CENTER}, $3) AND {} \
+         WHERE p.location && {BOX} AND ST_DWithin(p.location::geography, {CENTER}, $3) \
+           AND {} \
          ORDER BY distance_m, p.plate LIMIT $6",
         owner_in_scope("v.enterprise_code", 4, 5)
     );
@@ -291,6 +305,7 @@ pub async fn vehicles_near(
         .bind(scope.enterprise())
         .bind(scope.district())
         .bind(MAX_ROWS)
+        .bind(box_degrees(center.1, radius_m))
         .fetch_all(pool)
         .await
         .context("finding vehicles nearby")
@@ -323,7 +338,8 @@ pub async fn cylinders_near(
                 c.manufactured_on, c.design_life_years, \
                 c.registration_no IS NOT NULL AS registered, s.scrapped_at \
          FROM cylinder_state s JOIN cylinders c ON c.id = s.cylinder_id \
-         WHERE s.location IS NOT NULL AND ST_DWithin(s.location::geography, {CENTER}, $3) \
+         WHERE s.location IS NOT NULL AND s.location && {BOX} \
+           AND ST_DWithin(s.location::geography, {CENTER}, $3) \
            AND {} \
          ORDER BY distance_m, c.code LIMIT $6",
         owner_in_scope("c.owner_enterprise_code", 4, 5)
@@ -335,6 +351,7 @@ pub async fn cylinders_near(
         .bind(scope.enterprise())
         .bind(scope.district())
         .bind(MAX_ROWS)
+        .bind(box_degrees(center.1, radius_m))
         .fetch_all(pool)
         .await
         .context("finding cylinders nearby")
