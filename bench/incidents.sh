@@ -33,9 +33,10 @@
 #   N_CYLINDERS=30000 N_HISTORY=200000 N_INCIDENTS=12 PASSES=2 N_RECALL=1000 N_RECALLED=10000 \
 #     RATE=500 DURATION=5 SETTLE=2 bash bench/incidents.sh   # a small run: about a minute
 #   KEEP=1 bash bench/incidents.sh   # leave the database cylwatch_bench_incidents behind
-#   INDEXES=1 bash bench/incidents.sh   # with GiST indexes on location::geography of
-#                                # cylinder_state, customers, stations and a btree on cylinders
-#                                # (manufacturer, production_batch): not in the migrations
+#   INDEXES=1 bash bench/incidents.sh   # also GiST indexes on location::geography of
+#                                # cylinder_state, customers, stations (the queries filter by a
+#                                # box on geometry first; migration 0069 holds the geometry
+#                                # index on cylinder_state and the production-batch btree)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N_CYLINDERS=${N_CYLINDERS:-3000000}
