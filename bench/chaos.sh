@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The fault suite's long run (issue 24): the `chaos` test target (tests/chaos/) with the server
+# built in the `server` profile, for DURATION seconds of workload under every fault kind —
+# server kill -9 + restart, Redis kill -9 + restart EMPTY, Redis SIGSTOP for PAUSE_S seconds
+# (30 by default: a hang, not a crash), PostgreSQL `pg_ctl stop -m immediate` + start, and the
+# proxy cutting the server's Redis or PostgreSQL connections — mixed at random intervals
+# (BETWEEN_MS, `lo-hi`) from a seeded RNG (SEED, printed). It starts its own PostgreSQL cluster
+# (initdb, PostGIS) and Redis on free ports: nothing the other tests use is touched.
+# At the end the checker prints one line, "chaos report (seed …)": faults injected by kind,
+# operations acknowledged, lost, doubled, time to drain after the last fault; the run fails on
+# any loss, double or wrong state. `cargo test --profile server` compiles the test target in that
+# profile too, so `env!("CARGO_BIN_EXE_cylwatch")` is the server-profile binary.
+#
+#   bash bench/chaos.sh                      # an hour
+#   DURATION=120 PAUSE_S=5 bash bench/chaos.sh
+#   SEED=42 FAULTS=ServerKill,RedisRestartEmpty DURATION=600 bash bench/chaos.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-3600}
+PAUSE_S=${PAUSE_S:-30}
+BETWEEN_MS=${BETWEEN_MS:-5000-30000}
+FAULTS=${FAULTS:-all}
+# No event quota in the long run: the duration ends it.
+MAX_EVENTS=${MAX_EVENTS:-1000000000}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cylwatch/target}
+export CHAOS_DURATION_S=$DURATION CHAOS_PAUSE_S=$PAUSE_S CHAOS_BETWEEN_MS=$BETWEEN_MS \
+  CHAOS_FAULTS=$FAULTS CHAOS_MAX_EVENTS=$MAX_EVENTS CHAOS_DRAIN_S=${DRAIN_S:-900}
+[ -n "${SEED:-}" ] && export CHAOS_SEED=$SEED
+[ -n "${VEHICLES:-}" ] && export CHAOS_VEHICLES=$VEHICLES
+[ -n "${CYLINDERS:-}" ] && export CHAOS_CYLINDERS=$CYLINDERS
+exec cargo test --profile server -p cylwatch --test chaos -- --nocapture
