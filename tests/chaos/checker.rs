@@ -8,7 +8,9 @@
 //! good; a check moves nothing), folded over each cylinder's acknowledged events in event-time
 //! order from the registered state (in stock empty at its station).
 
-use crate::workload::{cylinder_code, customer_code, illegal_tag, plate, Acked, Kind, Op, Plan, Record, STATION};
+use crate::workload::{
+    customer_code, cylinder_code, illegal_tag, plate, Acked, Kind, Op, Plan, Record, STATION,
+};
 use sqlx::PgPool;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
@@ -22,7 +24,10 @@ fn registered() -> Custody {
 }
 
 fn full(custody: &str) -> bool {
-    matches!(custody, "in_stock_full" | "in_transit_delivery" | "at_customer")
+    matches!(
+        custody,
+        "in_stock_full" | "in_transit_delivery" | "at_customer"
+    )
 }
 
 /// The plain reference of the custody rules (see the module's comment).
@@ -68,7 +73,13 @@ impl Report {
 
 pub async fn check(pool: &PgPool, plan: &Plan, record: &Record) -> Report {
     let acked: Vec<Acked> = record.acked.lock().expect("record").clone();
-    let unacked: HashSet<Uuid> = record.unacked.lock().expect("record").iter().copied().collect();
+    let unacked: HashSet<Uuid> = record
+        .unacked
+        .lock()
+        .expect("record")
+        .iter()
+        .copied()
+        .collect();
     let mut report = Report {
         acknowledged: acked.len(),
         ..Report::default()
@@ -89,8 +100,12 @@ pub async fn check(pool: &PgPool, plan: &Plan, record: &Record) -> Report {
     }
     for a in &acked {
         match seen.get(&a.id) {
-            None => report.lost.push(format!("event {} ({:?}) not stored", a.id, a.kind)),
-            Some(n) if *n > 1 => report.doubled.push(format!("event {} stored {n} times", a.id)),
+            None => report
+                .lost
+                .push(format!("event {} ({:?}) not stored", a.id, a.kind)),
+            Some(n) if *n > 1 => report
+                .doubled
+                .push(format!("event {} stored {n} times", a.id)),
             Some(_) => {}
         }
     }
@@ -160,9 +175,12 @@ pub async fn check(pool: &PgPool, plan: &Plan, record: &Record) -> Report {
         .map(|(p, id, x, y)| (p, (id, x, y)))
         .collect();
     for (vehicle, a) in &newest {
-        let Kind::Gps { lon, lat, .. } = a.kind else { continue };
+        let Kind::Gps { lon, lat, .. } = a.kind else {
+            continue;
+        };
         match positions.get(&plate(*vehicle)) {
-            Some((id, x, y)) if *id == a.id && (x - lon).abs() < 1e-9 && (y - lat).abs() < 1e-9 => {}
+            Some((id, x, y)) if *id == a.id && (x - lon).abs() < 1e-9 && (y - lat).abs() < 1e-9 => {
+            }
             other => report.fail(format!(
                 "vehicle {} at {other:?}, its newest acknowledged fix is {} ({lon}, {lat}) at {}",
                 plate(*vehicle),
@@ -206,14 +224,20 @@ pub async fn check(pool: &PgPool, plan: &Plan, record: &Record) -> Report {
         *expected_counts.entry(state.0).or_default() += 1;
         let code = cylinder_code(c);
         let got = states.get(&code);
-        let want = (state.0.to_owned(), Some(state.1.to_owned()), Some(state.2.clone()));
+        let want = (
+            state.0.to_owned(),
+            Some(state.1.to_owned()),
+            Some(state.2.clone()),
+        );
         let ok = match got {
             Some(g) => *g == want,
             // Never touched: no state row is the registered state.
             None => events.is_empty(),
         };
         if !ok {
-            let last = events.last().map(|a| format!("{} {:?} at {}", a.id, a.kind, a.occurred_at));
+            let last = events
+                .last()
+                .map(|a| format!("{} {:?} at {}", a.id, a.kind, a.occurred_at));
             report.fail(format!(
                 "cylinder {code}: state {got:?}, its acknowledged history ({} events, last {last:?}) says {want:?}",
                 events.len()
@@ -228,7 +252,9 @@ pub async fn check(pool: &PgPool, plan: &Plan, record: &Record) -> Report {
     let kept = counters(pool).await.expect("counters");
     let recount = counters_by_scan(pool, c).await.expect("recount");
     if kept != recount {
-        report.fail(format!("statistics counters {kept:?} differ from a full recount {recount:?}"));
+        report.fail(format!(
+            "statistics counters {kept:?} differ from a full recount {recount:?}"
+        ));
     }
     let counted: BTreeMap<String, i64> = kept
         .inventory
@@ -252,14 +278,21 @@ pub async fn check(pool: &PgPool, plan: &Plan, record: &Record) -> Report {
     //    acknowledged before the question was sent is a failure.
     let mut scrapped_at: HashMap<usize, Instant> = HashMap::new();
     for a in &acked {
-        if let Kind::Scan { cylinder, op: Op::Scrap } = a.kind {
+        if let Kind::Scan {
+            cylinder,
+            op: Op::Scrap,
+        } = a.kind
+        {
             scrapped_at.insert(cylinder, a.acked);
         }
     }
     for answer in record.answers.lock().expect("record").iter() {
         if answer.allowed {
             report.allows += 1;
-            if scrapped_at.get(&answer.cylinder).is_some_and(|t| answer.sent > *t) {
+            if scrapped_at
+                .get(&answer.cylinder)
+                .is_some_and(|t| answer.sent > *t)
+            {
                 report.fail(format!(
                     "authorize ALLOWED {} asked {:?} after its scrapping was acknowledged",
                     cylinder_code(answer.cylinder),

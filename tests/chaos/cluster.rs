@@ -94,7 +94,10 @@ impl Postgres {
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 \
              -c shared_buffers=64MB",
             self.port,
-            self.data.parent().map(|p| p.display().to_string()).unwrap_or_default()
+            self.data
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
         );
         let status = self
             .command("pg_ctl")
@@ -105,7 +108,11 @@ impl Postgres {
             .args(["-o", &opts, "-w", "-t", "60", "start"])
             .status()
             .expect("pg_ctl start");
-        assert!(status.success(), "pg_ctl start failed; log {}", self.log.display());
+        assert!(
+            status.success(),
+            "pg_ctl start failed; log {}",
+            self.log.display()
+        );
     }
 
     /// `pg_ctl stop -m immediate`: a crash of the database (recovery at the next start).
@@ -384,7 +391,10 @@ impl Cluster {
         let pg_proxy = Proxy::start(pg.port).await;
         let redis_proxy = Proxy::start(redis.port).await;
         let mut env: Vec<(String, String)> = vec![
-            ("CYLWATCH_DATABASE_URL".into(), pg.url(pg_proxy.port, "cylwatch")),
+            (
+                "CYLWATCH_DATABASE_URL".into(),
+                pg.url(pg_proxy.port, "cylwatch"),
+            ),
             (
                 "CYLWATCH_REDIS_URL".into(),
                 format!("redis://127.0.0.1:{}", redis_proxy.port),
@@ -392,7 +402,10 @@ impl Cluster {
             ("CYLWATCH_REDIS_PREFIX".into(), "chaos".into()),
             ("CYLWATCH_INSTANCE_ID".into(), "chaos-1".into()),
             ("CYLWATCH_ADMIN_USER".into(), crate::ADMIN_USER.into()),
-            ("CYLWATCH_ADMIN_PASSWORD".into(), crate::ADMIN_PASSWORD.into()),
+            (
+                "CYLWATCH_ADMIN_PASSWORD".into(),
+                crate::ADMIN_PASSWORD.into(),
+            ),
             ("CYLWATCH_GPS_FILTERS".into(), "false".into()),
         ];
         env.extend(extra_env);

@@ -104,7 +104,11 @@ pub async fn run(
     }
     loop {
         let (lo, hi) = schedule.between;
-        let quiet = if hi > lo { rng.random_range(lo..hi) } else { lo };
+        let quiet = if hi > lo {
+            rng.random_range(lo..hi)
+        } else {
+            lo
+        };
         let deadline = Instant::now() + quiet;
         while Instant::now() < deadline {
             if !on.load(Ordering::Relaxed) {

@@ -4,12 +4,13 @@
 //! operation. See README "Fault suite".
 //!
 //! Knobs (environment): `CHAOS_SEED`, `CHAOS_DURATION_S` (how long the workload runs, default
-//! 150), `CHAOS_MAX_EVENTS` (default 100,000), `CHAOS_VEHICLES` (300), `CHAOS_CYLINDERS` (3,000),
+//! 130), `CHAOS_MAX_EVENTS` (default 100,000), `CHAOS_VEHICLES` (300), `CHAOS_CYLINDERS` (3,000),
 //! `CHAOS_GUN_CYLINDERS` (60), `CHAOS_FAULTS` (comma-separated kinds, or `all`), `CHAOS_BETWEEN_MS`
-//! (the quiet time between faults, `lo-hi`, default `2000-6000`), `CHAOS_PAUSE_S` (a Redis
+//! (the quiet time between faults, `lo-hi`, default `1200-4000`), `CHAOS_PAUSE_S` (a Redis
 //! pause, default 3), `CHAOS_DRAIN_S` (how long the backlog may take after the last fault,
-//! default 240), `CHAOS_SELF_TEST=lose` (the checker is handed one acknowledged event the server
-//! never received: the run must fail and name it).
+//! default 300), `CHAOS_SELF_TEST=lose,allow,state` (the checker is handed an acknowledged event the
+//! server never received, an allow asked after a scrapping was acknowledged, a cylinder state
+//! changed behind the history: the run must fail and name each).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod checker;
@@ -36,7 +37,7 @@ fn schedule() -> Schedule {
     let kinds = std::env::var("CHAOS_FAULTS").unwrap_or_else(|_| "all".into());
     // By default kills of the server dominate (the issue's "20 kills"), every other kind a few times.
     let weight = |f: Fault| match f {
-        Fault::ServerKill => 4,
+        Fault::ServerKill => 6,
         _ => 1,
     };
     let mix = Fault::ALL
@@ -49,13 +50,13 @@ fn schedule() -> Schedule {
         })
         .map(|f| (*f, weight(*f)))
         .collect();
-    let between = std::env::var("CHAOS_BETWEEN_MS").unwrap_or_else(|_| "2000-6000".into());
-    let (lo, hi) = between.split_once('-').unwrap_or(("2000", "6000"));
+    let between = std::env::var("CHAOS_BETWEEN_MS").unwrap_or_else(|_| "1200-4000".into());
+    let (lo, hi) = between.split_once('-').unwrap_or(("1200", "4000"));
     Schedule {
         mix,
         between: (
-            Duration::from_millis(lo.parse().unwrap_or(2000)),
-            Duration::from_millis(hi.parse().unwrap_or(6000)),
+            Duration::from_millis(lo.parse().unwrap_or(1200)),
+            Duration::from_millis(hi.parse().unwrap_or(4000)),
         ),
         pause: Duration::from_secs(knob("CHAOS_PAUSE_S", 3)),
     }
@@ -77,7 +78,7 @@ async fn acknowledged_operations_survive_mixed_faults() {
         batch: knob("CHAOS_BATCH", 25),
         rate: knob("CHAOS_RATE", 400.0),
         max_events: knob("CHAOS_MAX_EVENTS", 100_000),
-        duration: Duration::from_secs(knob("CHAOS_DURATION_S", 150)),
+        duration: Duration::from_secs(knob("CHAOS_DURATION_S", 130)),
     };
     let schedule = schedule();
     println!("chaos: {plan:?}\nchaos: {schedule:?}");
@@ -104,7 +105,14 @@ async fn acknowledged_operations_survive_mixed_faults() {
         on.clone(),
     ));
     let run = Instant::now();
-    workload::run(api.clone(), plan.clone(), seed, record.clone(), started.clone()).await;
+    workload::run(
+        api.clone(),
+        plan.clone(),
+        seed,
+        record.clone(),
+        started.clone(),
+    )
+    .await;
     on.store(false, Ordering::Relaxed);
     let injected = injector.await.expect("the fault injector");
     let ran = run.elapsed();
@@ -116,7 +124,7 @@ async fn acknowledged_operations_survive_mixed_faults() {
         .await
         .expect("connecting to the suite's database");
     let since = injected.last_end.unwrap_or_else(Instant::now);
-    let drain_limit = Duration::from_secs(knob("CHAOS_DRAIN_S", 240));
+    let drain_limit = Duration::from_secs(knob("CHAOS_DRAIN_S", 300));
     let drained = loop {
         let left: i64 = sqlx::query_scalar("SELECT count(*) FROM event_outbox WHERE NOT dead")
             .fetch_one(&pool)
@@ -133,12 +141,50 @@ async fn acknowledged_operations_survive_mixed_faults() {
     // A moment for what follows the outbox (stats marks; the alerts are in the same transaction).
     tokio::time::sleep(Duration::from_secs(1)).await;
 
-    if std::env::var("CHAOS_SELF_TEST").as_deref() == Ok("lose") {
-        // The checker must notice an acknowledged event the server does not have.
+    // The suite proves it can fail: each self-test breaks one thing the checker must report.
+    let self_test = std::env::var("CHAOS_SELF_TEST").unwrap_or_default();
+    if self_test.split(',').any(|t| t == "lose") {
+        // An acknowledged event the server does not have (a lost one).
         let mut acked = record.acked.lock().unwrap();
-        let mut fake = acked.iter().find(|a| matches!(a.kind, workload::Kind::Scan { .. })).cloned().expect("a scan");
+        let mut fake = acked
+            .iter()
+            .find(|a| matches!(a.kind, workload::Kind::Scan { .. }))
+            .cloned()
+            .expect("a scan");
         fake.id = uuid::Uuid::new_v4();
         acked.push(fake);
+    }
+    if self_test.split(',').any(|t| t == "allow") {
+        // An allow asked after the cylinder's scrapping was acknowledged.
+        let scrap = record
+            .acked
+            .lock()
+            .unwrap()
+            .iter()
+            .find_map(|a| match a.kind {
+                workload::Kind::Scan {
+                    cylinder,
+                    op: workload::Op::Scrap,
+                } => Some((cylinder, a.acked)),
+                _ => None,
+            });
+        let (cylinder, at) = scrap.expect("a scrapped cylinder");
+        record.answers.lock().unwrap().push(workload::Answer {
+            cylinder,
+            sent: at + Duration::from_millis(1),
+            allowed: true,
+            rules: vec![],
+        });
+    }
+    if self_test.split(',').any(|t| t == "state") {
+        // A cylinder whose stored custody is not its history's (and a counter off with it).
+        sqlx::query(
+            "UPDATE cylinder_state SET custody = 'at_inspection' \
+             WHERE cylinder_id = (SELECT min(cylinder_id) FROM cylinder_state WHERE custody <> 'at_inspection')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
     }
     let report = checker::check(&pool, &plan, &record).await;
     let answers = record.answers.lock().unwrap().len();
@@ -158,7 +204,13 @@ async fn acknowledged_operations_survive_mixed_faults() {
         report.doubled.len(),
         drained.map_or_else(|| format!("NOT within {drain_limit:?}"), |d| format!("{d:?}")),
     );
-    for line in report.lost.iter().chain(&report.doubled).chain(&report.failures).take(50) {
+    for line in report
+        .lost
+        .iter()
+        .chain(&report.doubled)
+        .chain(&report.failures)
+        .take(50)
+    {
         println!("chaos: {line}");
     }
     let log = cluster.lock().await.server.log.clone();

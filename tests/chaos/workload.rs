@@ -65,12 +65,23 @@ pub enum Op {
 /// What an acknowledged event was.
 #[derive(Debug, Clone)]
 pub enum Kind {
-    Gps { vehicle: usize, lon: f64, lat: f64 },
-    Scan { cylinder: usize, op: Op },
+    Gps {
+        vehicle: usize,
+        lon: f64,
+        lat: f64,
+    },
+    Scan {
+        cylinder: usize,
+        op: Op,
+    },
     /// A scan of a tag no cylinder has.
-    Illegal { tag: usize },
+    Illegal {
+        tag: usize,
+    },
     /// A passed pre-fill check.
-    Check { cylinder: usize },
+    Check {
+        cylinder: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -185,7 +196,10 @@ impl Api {
     ) -> Option<Instant> {
         let body = json!({ "events": events });
         loop {
-            match self.post("/api/v1/events", &body, ("x-device-key", key)).await {
+            match self
+                .post("/api/v1/events", &body, ("x-device-key", key))
+                .await
+            {
                 Some((202, answer)) => {
                     assert_eq!(
                         answer["rejected"],
@@ -194,7 +208,12 @@ impl Api {
                     );
                     return Some(Instant::now());
                 }
-                Some((status, answer)) if (400..500).contains(&status) && status != 401 && status != 429 && status != 408 => {
+                Some((status, answer))
+                    if (400..500).contains(&status)
+                        && status != 401
+                        && status != 429
+                        && status != 408 =>
+                {
                     panic!("a batch refused for good ({status}): {answer}");
                 }
                 _ => {}
@@ -277,8 +296,8 @@ impl Clock {
     fn next(&self, i: usize) -> DateTime<Utc> {
         let mut all = self.0.lock().expect("clock");
         // Microseconds, as PostgreSQL keeps them: two times of a subject never tie there.
-        let now = DateTime::from_timestamp_micros(Utc::now().timestamp_micros())
-            .unwrap_or_else(Utc::now);
+        let now =
+            DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap_or_else(Utc::now);
         let t = if now > all[i] {
             now
         } else {
@@ -321,13 +340,7 @@ fn next_op(last: Option<Op>, rng: &mut StdRng, plan: &Plan) -> Op {
 }
 
 /// Runs the workload until it is done (its quota or time, and every batch acknowledged).
-pub async fn run(
-    api: Api,
-    plan: Plan,
-    seed: u64,
-    record: Arc<Record>,
-    faults_on: Arc<AtomicBool>,
-) {
+pub async fn run(api: Api, plan: Plan, seed: u64, record: Arc<Record>, faults_on: Arc<AtomicBool>) {
     let start = Instant::now();
     let give_up = start + plan.duration + Duration::from_secs(600);
     let stop = Arc::new(AtomicBool::new(false));
@@ -409,7 +422,15 @@ pub async fn run(
                         "occurred_at": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                         "vehicle_plate": plate(v), "lon": lon, "lat": lat, "speed_kmh": 30.0,
                         "heading": 90}));
-                    kinds.push((id, at, Kind::Gps { vehicle: v, lon, lat }));
+                    kinds.push((
+                        id,
+                        at,
+                        Kind::Gps {
+                            vehicle: v,
+                            lon,
+                            lat,
+                        },
+                    ));
                 }
                 settle(&api, &key, &batch, kinds, &record, give_up).await;
             }
@@ -486,7 +507,14 @@ pub async fn run(
                 let c = plan.cylinders + g;
                 let (id, at) = (Uuid::new_v4(), clock.next(c));
                 let batch = vec![scan_event(id, c, Op::Scrap, at)];
-                let kinds = vec![(id, at, Kind::Scan { cylinder: c, op: Op::Scrap })];
+                let kinds = vec![(
+                    id,
+                    at,
+                    Kind::Scan {
+                        cylinder: c,
+                        op: Op::Scrap,
+                    },
+                )];
                 settle(&api, &scanner, &batch, kinds, &record, give_up).await;
             }
         }));
@@ -543,7 +571,8 @@ pub async fn run(
 /// Each device's batch period: the devices together offer `plan.rate` events per second.
 fn pacer(plan: &Plan) -> tokio::time::Interval {
     let devices = (plan.gps_devices + plan.scan_devices).max(1);
-    let per_batch = f64::from(u32::try_from(plan.batch * devices).unwrap_or(u32::MAX)) / plan.rate.max(1.0);
+    let per_batch =
+        f64::from(u32::try_from(plan.batch * devices).unwrap_or(u32::MAX)) / plan.rate.max(1.0);
     let mut every = tokio::time::interval(Duration::from_secs_f64(per_batch));
     // A batch that waited through a fault is not followed by a burst.
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
