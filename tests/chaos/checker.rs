@@ -95,10 +95,42 @@ pub async fn check(pool: &PgPool, plan: &Plan, record: &Record) -> Report {
         *seen.entry(id).or_default() += 1;
     }
     let ids: HashSet<Uuid> = acked.iter().map(|a| a.id).collect();
+    // Filling records: each kept exactly once, under the id its answer gave.
+    let fillings: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM fillings")
+        .fetch_all(pool)
+        .await
+        .expect("fillings");
+    let fillings: HashSet<Uuid> = fillings.into_iter().collect();
+    let recorded = acked
+        .iter()
+        .filter(|a| matches!(a.kind, Kind::Filling { .. }))
+        .inspect(|a| {
+            if !fillings.contains(&a.id) {
+                report
+                    .lost
+                    .push(format!("filling record {} ({:?}) not kept", a.id, a.kind));
+            }
+        })
+        .count();
+    let unanswered = usize::try_from(
+        record
+            .unacked_fillings
+            .load(std::sync::atomic::Ordering::Relaxed),
+    )
+    .unwrap_or(0);
+    if fillings.len() > recorded + unanswered {
+        report.doubled.push(format!(
+            "{} filling records kept for {recorded} answered ({unanswered} never answered): a record sent again was kept twice",
+            fillings.len()
+        ));
+    }
     if ids.len() != acked.len() {
         report.fail("the workload recorded an event id twice".into());
     }
-    for a in &acked {
+    for a in acked
+        .iter()
+        .filter(|a| !matches!(a.kind, Kind::Filling { .. }))
+    {
         match seen.get(&a.id) {
             None => report
                 .lost
@@ -142,7 +174,10 @@ pub async fn check(pool: &PgPool, plan: &Plan, record: &Record) -> Report {
             .expect("history rows");
     let applied: HashMap<Uuid, i64> = rows.into_iter().collect();
     for a in &acked {
-        if matches!(a.kind, Kind::Scan { .. } | Kind::Check { .. }) {
+        if matches!(
+            a.kind,
+            Kind::Scan { .. } | Kind::Check { .. } | Kind::Filling { .. }
+        ) {
             match applied.get(&a.id).copied().unwrap_or(0) {
                 0 => report.lost.push(format!(
                     "event {} ({:?}, acknowledged) stored but never applied to its cylinder's history",
@@ -194,7 +229,7 @@ pub async fn check(pool: &PgPool, plan: &Plan, record: &Record) -> Report {
     let mut history: HashMap<usize, Vec<&Acked>> = HashMap::new();
     for a in &acked {
         match a.kind {
-            Kind::Scan { cylinder, .. } | Kind::Check { cylinder } => {
+            Kind::Scan { cylinder, .. } | Kind::Check { cylinder } | Kind::Filling { cylinder } => {
                 history.entry(cylinder).or_default().push(a)
             }
             _ => {}
@@ -217,8 +252,11 @@ pub async fn check(pool: &PgPool, plan: &Plan, record: &Record) -> Report {
         events.sort_by_key(|a| (a.occurred_at, a.id));
         let mut state = registered();
         for a in &events {
-            if let Kind::Scan { op, .. } = a.kind {
-                state = step(state, op);
+            match a.kind {
+                Kind::Scan { op, .. } => state = step(state, op),
+                // A filling record fills, like a `fill` scan at its station.
+                Kind::Filling { .. } => state = step(state, Op::Fill),
+                _ => {}
             }
         }
         *expected_counts.entry(state.0).or_default() += 1;

@@ -16,6 +16,7 @@
 mod checker;
 mod cluster;
 mod faults;
+mod retry;
 mod workload;
 
 use faults::{Fault, Schedule};

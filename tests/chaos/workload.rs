@@ -82,6 +82,11 @@ pub enum Kind {
     Check {
         cylinder: usize,
     },
+    /// A filling record (`POST /api/v1/fillings`, answered `201`): it fills like a `fill`
+    /// scan; `Acked::id` is the record's id as answered, `occurred_at` its end.
+    Filling {
+        cylinder: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +116,8 @@ pub struct Record {
     /// Events sent and never acknowledged (the workload gave up): may or may not be stored.
     pub unacked: Mutex<Vec<Uuid>>,
     pub authorize_errors: AtomicU64,
+    /// Filling records never answered `201` (the workload gave up).
+    pub unacked_fillings: AtomicU64,
 }
 
 /// The API as the workload speaks it.
@@ -215,6 +222,41 @@ impl Api {
                         && status != 408 =>
                 {
                     panic!("a batch refused for good ({status}): {answer}");
+                }
+                _ => {}
+            }
+            if Instant::now() > give_up {
+                return None;
+            }
+            record.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+}
+
+impl Api {
+    /// Posts a filling record as the controller until it is answered `201` (the same body
+    /// each time); the record's id and the time of the answer.
+    pub async fn record_until_kept(
+        &self,
+        key: &str,
+        body: &Value,
+        record: &Record,
+        give_up: Instant,
+    ) -> Option<(Uuid, Instant)> {
+        loop {
+            match self
+                .post("/api/v1/fillings", body, ("x-device-key", key))
+                .await
+            {
+                Some((201, answer)) => {
+                    let id = answer["id"].as_str().and_then(|i| i.parse().ok());
+                    return Some((id.expect("a filling record's id"), Instant::now()));
+                }
+                Some((status, answer))
+                    if (400..500).contains(&status) && ![401, 408, 429].contains(&status) =>
+                {
+                    panic!("a filling record refused for good ({status}): {answer}");
                 }
                 _ => {}
             }
@@ -446,6 +488,7 @@ pub async fn run(api: Api, plan: Plan, seed: u64, record: Arc<Record>, faults_on
             quota_left.clone(),
         );
         let key = api.device("gps", None).await;
+        let gun = api.device("controller", Some(STATION)).await;
         let mut pace = pacer(&plan);
         tasks.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(seed ^ (0x2000 + d as u64));
@@ -467,6 +510,28 @@ pub async fn run(api: Api, plan: Plan, seed: u64, record: Arc<Record>, faults_on
                     let op = next_op(last[k], &mut rng, &plan);
                     last[k] = Some(op);
                     let (id, at) = (Uuid::new_v4(), clock.next(c));
+                    if op == Op::Fill && c % 4 == 0 {
+                        // A quarter of the cylinders are filled by a gun's record.
+                        let started = at - chrono::Duration::seconds(90);
+                        let body = json!({"cylinder_code": cylinder_code(c), "station_code": STATION,
+                            "licence_no": "豫充-001", "gun_no": format!("G{d}"), "staff_no": "S1",
+                            "staff_name": "陈荣华",
+                            "started_at": started.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                            "ended_at": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                            "mass_before_kg": 16.4, "mass_after_kg": 30.4});
+                        match api.record_until_kept(&gun, &body, &record, give_up).await {
+                            Some((id, acked)) => record.acked.lock().expect("record").push(Acked {
+                                id,
+                                occurred_at: at,
+                                acked,
+                                kind: Kind::Filling { cylinder: c },
+                            }),
+                            None => {
+                                record.unacked_fillings.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        continue;
+                    }
                     batch.push(scan_event(id, c, op, at));
                     kinds.push((id, at, Kind::Scan { cylinder: c, op }));
                 }
@@ -478,7 +543,9 @@ pub async fn run(api: Api, plan: Plan, seed: u64, record: Arc<Record>, faults_on
                         "occurred_at": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)}));
                     kinds.push((id, at, Kind::Illegal { tag }));
                 }
-                settle(&api, &key, &batch, kinds, &record, give_up).await;
+                if !batch.is_empty() {
+                    settle(&api, &key, &batch, kinds, &record, give_up).await;
+                }
             }
         }));
     }

@@ -611,7 +611,7 @@ pub async fn record(
         &policy,
     );
     let id = Uuid::new_v4();
-    store::filling::insert_filling(
+    let kept = store::filling::insert_filling(
         &state.pool,
         &FillingRow {
             id,
@@ -634,6 +634,13 @@ pub async fn record(
         },
     )
     .await?;
+    // The same record sent again (its answer lost): kept once, answered as the first time.
+    // Its alerts are raised again under the first record's sightings, which count once: a
+    // server that died between the record and its alerts has them raised now.
+    let (id, flags, late_s) = match kept {
+        Some(k) => (k.id, k.flags, k.late_s),
+        None => (id, flags, late_s),
+    };
     let filling = serde_json::json!({
         "filling_id": id, "decision_id": new.decision_id, "cylinder_code": new.cylinder_code,
         "station_code": new.station_code, "gun_no": new.gun_no, "staff_no": new.staff_no,

@@ -360,18 +360,30 @@ pub struct FillingRow {
     pub enterprise_code: EnterpriseCode,
 }
 
+/// A filling record kept before: its id, flags and lateness.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptFilling {
+    pub id: Uuid,
+    pub flags: Vec<FillingFlag>,
+    pub late_s: f64,
+}
+
 /// Keeps a filling record and its line in the cylinder's history (kind `filling`), and replays
-/// the cylinder, in one transaction.
-pub async fn insert_filling(pool: &PgPool, f: &FillingRow) -> anyhow::Result<()> {
+/// the cylinder, in one transaction. A record of the same gun, cylinder, start and end kept
+/// before (the gun sent it again: its answer was lost) is not kept twice: that one is returned
+/// and nothing is written (migration 0066).
+pub async fn insert_filling(pool: &PgPool, f: &FillingRow) -> anyhow::Result<Option<KeptFilling>> {
     let mut tx = pool
         .begin()
         .await
         .context("opening a filling transaction")?;
-    sqlx::query(
+    let inserted: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO fillings (id, decision_id, cylinder_id, station_code, licence_no, gun_no, \
          staff_no, staff_name, started_at, ended_at, received_at, mass_before_kg, mass_after_kg, \
          flags, late_s, device_id, enterprise_code) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         ON CONFLICT (cylinder_id, station_code, gun_no, started_at, ended_at) DO NOTHING \
+         RETURNING id",
     )
     .bind(f.id)
     .bind(f.decision_id)
@@ -390,9 +402,28 @@ pub async fn insert_filling(pool: &PgPool, f: &FillingRow) -> anyhow::Result<()>
     .bind(f.late_s)
     .bind(&f.device_id)
     .bind(&f.enterprise_code)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await
     .context("keeping a filling record")?;
+    if inserted.is_none() {
+        let (id, flags, late_s): (Uuid, Vec<String>, f64) = sqlx::query_as(
+            "SELECT id, flags, late_s FROM fillings WHERE cylinder_id = $1 AND station_code = $2 \
+             AND gun_no = $3 AND started_at = $4 AND ended_at = $5",
+        )
+        .bind(f.cylinder_id)
+        .bind(&f.station_code)
+        .bind(&f.gun_no)
+        .bind(f.started_at)
+        .bind(f.ended_at)
+        .fetch_one(&mut *tx)
+        .await
+        .context("reading the filling record kept before")?;
+        let flags = flags
+            .iter()
+            .filter_map(|name| FillingFlag::from_name(name))
+            .collect();
+        return Ok(Some(KeptFilling { id, flags, late_s }));
+    }
     let mut row = super::custody::NewRow::new(
         f.cylinder_id,
         f.id,
@@ -411,7 +442,7 @@ pub async fn insert_filling(pool: &PgPool, f: &FillingRow) -> anyhow::Result<()>
     super::custody::insert_rows(&mut tx, std::slice::from_ref(&row)).await?;
     super::custody::replay(&mut tx, f.cylinder_id).await?;
     tx.commit().await.context("committing a filling")?;
-    Ok(())
+    Ok(None)
 }
 
 /// A station's name within `scope`, or `None`.
