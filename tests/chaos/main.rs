@@ -189,9 +189,16 @@ async fn acknowledged_operations_survive_mixed_faults() {
     }
     let report = checker::check(&pool, &plan, &record).await;
     let answers = record.answers.lock().unwrap().len();
+    let fillings = record
+        .acked
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|a| matches!(a.kind, workload::Kind::Filling { .. }))
+        .count();
     println!(
         "chaos report (seed {seed}): ran {ran:?}; faults injected {:?} (total {}); \
-         operations acknowledged {} events + {answers} authorize answers ({} allowed, refusals by rule {:?}, {} authorize errors); \
+         operations acknowledged {} (events, and {fillings} filling records) + {answers} authorize answers ({} allowed, refusals by rule {:?}, {} authorize errors); \
          retries {}; never acknowledged {}; lost {}; doubled {}; drain after the last fault {}",
         injected.by_kind,
         injected.by_kind.values().sum::<u32>(),

@@ -510,7 +510,7 @@ pub async fn run(api: Api, plan: Plan, seed: u64, record: Arc<Record>, faults_on
                     let op = next_op(last[k], &mut rng, &plan);
                     last[k] = Some(op);
                     let (id, at) = (Uuid::new_v4(), clock.next(c));
-                    if op == Op::Fill && c % 4 == 0 {
+                    if op == Op::Fill && c.is_multiple_of(4) {
                         // A quarter of the cylinders are filled by a gun's record.
                         let started = at - chrono::Duration::seconds(90);
                         let body = json!({"cylinder_code": cylinder_code(c), "station_code": STATION,
