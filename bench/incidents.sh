@@ -282,15 +282,18 @@ CODE1=$(head -1 "$WORK/codes")
 read -r CID LON LAT < <(psql -qAtX -F' ' "$URL" -c "SELECT c.id, ST_X(s.location), ST_Y(s.location) FROM cylinders c JOIN cylinder_state s ON s.cylinder_id = c.id WHERE c.code = '$CODE1'")
 read -r FST FAT < <(psql -qAtX -F' ' "$URL" -c "SELECT station_code, occurred_at FROM cylinder_events WHERE cylinder_id = $CID AND op = 'fill' ORDER BY occurred_at DESC LIMIT 1")
 CENTER="ST_SetSRID(ST_MakePoint($LON, $LAT), 4326)::geography"
+# The box the server filters by first (store::incident_context::box_degrees, 500 m).
+DEG=$(awk -v lat="$LAT" 'BEGIN { c = cos(lat * 3.141592653589793 / 180); if (c < 0.01) c = 0.01; printf "%.8f", 500 / (111320 * c) * 1.1 }')
+BOX="ST_Expand(ST_SetSRID(ST_MakePoint($LON, $LAT), 4326), $DEG)"
 explain() { # title sql
   echo "--- $1" >> "$WORK/explain"
   psql -qAtX "$URL" -c "EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON) $2" | grep -E "Scan|Join|Sort|Execution Time|Rows Removed|Limit" | head -14 >> "$WORK/explain"
 }
 : > "$WORK/explain"
 explain "last filling" "SELECT ce.station_code FROM cylinder_events ce JOIN cylinders c ON c.id = ce.cylinder_id LEFT JOIN fillings f ON f.id = ce.event_id LEFT JOIN stations st ON st.code = ce.station_code WHERE ce.cylinder_id = $CID AND ce.op = 'fill' AND ce.kind IN ('filling', 'scan') ORDER BY ce.occurred_at DESC, ce.event_id DESC LIMIT 1"
-explain "sites nearby" "SELECT code FROM (SELECT code, ST_Distance(location::geography, $CENTER) AS d FROM stations WHERE ST_DWithin(location::geography, $CENTER, 500) UNION ALL SELECT code, ST_Distance(location::geography, $CENTER) FROM customers WHERE ST_DWithin(location::geography, $CENTER, 500)) s ORDER BY d LIMIT 500"
-explain "vehicles nearby" "SELECT p.plate FROM vehicle_positions p LEFT JOIN vehicles v ON v.plate = p.plate WHERE ST_DWithin(p.location::geography, $CENTER, 500) ORDER BY ST_Distance(p.location::geography, $CENTER) LIMIT 500"
-explain "cylinders nearby" "SELECT c.code FROM cylinder_state s JOIN cylinders c ON c.id = s.cylinder_id WHERE s.location IS NOT NULL AND ST_DWithin(s.location::geography, $CENTER, 500) ORDER BY ST_Distance(s.location::geography, $CENTER), c.code LIMIT 500"
+explain "sites nearby" "SELECT code FROM (SELECT code, ST_Distance(location::geography, $CENTER) AS d FROM stations WHERE location && $BOX AND ST_DWithin(location::geography, $CENTER, 500) UNION ALL SELECT code, ST_Distance(location::geography, $CENTER) FROM customers WHERE location && $BOX AND ST_DWithin(location::geography, $CENTER, 500)) s ORDER BY d LIMIT 500"
+explain "vehicles nearby" "SELECT p.plate FROM vehicle_positions p LEFT JOIN vehicles v ON v.plate = p.plate WHERE p.location && $BOX AND ST_DWithin(p.location::geography, $CENTER, 500) ORDER BY ST_Distance(p.location::geography, $CENTER) LIMIT 500"
+explain "cylinders nearby" "SELECT c.code FROM cylinder_state s JOIN cylinders c ON c.id = s.cylinder_id WHERE s.location IS NOT NULL AND s.location && $BOX AND ST_DWithin(s.location::geography, $CENTER, 500) ORDER BY ST_Distance(s.location::geography, $CENTER), c.code LIMIT 500"
 explain "filled together (±2 h)" "SELECT DISTINCT ON (c.id) c.code FROM cylinder_events ce JOIN cylinders c ON c.id = ce.cylinder_id LEFT JOIN fillings f ON f.id = ce.event_id WHERE ce.op = 'fill' AND ce.kind IN ('filling', 'scan') AND ce.station_code = '$FST' AND c.medium = 'LPG' AND ce.occurred_at BETWEEN timestamptz '$FAT' - interval '2 hours' AND timestamptz '$FAT' + interval '2 hours' AND c.id <> $CID ORDER BY c.id LIMIT 500"
 explain "same production batch" "SELECT c.code FROM cylinders me JOIN cylinders c ON c.manufacturer = me.manufacturer AND c.production_batch = me.production_batch AND c.id <> me.id WHERE me.id = $CID AND me.production_batch IS NOT NULL ORDER BY c.code LIMIT 500"
 
