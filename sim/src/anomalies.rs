@@ -47,30 +47,6 @@ impl Sim {
         (!list.is_empty()).then(|| list[self.rng.random_range(0..list.len())])
     }
 
-    /// For a flaw of a delivery (a restaurant hoarding, a cylinder left away from every site):
-    /// the licensed LPG enterprise whose trucks carry the most cylinders out for delivery now,
-    /// so that the flaw lands on a round that can carry it (a random one when no truck is
-    /// loaded). A random pick could fall on an enterprise whose trucks stay empty for the rest
-    /// of a short run (its fillings held up at the gate), and the flaw would never happen.
-    fn loaded_lpg_enterprise(&mut self) -> Option<usize> {
-        let mut riding = vec![0usize; self.w.enterprises.len()];
-        for v in self.vehicles.iter().filter(|v| v.corridor.is_none()) {
-            let out = v
-                .cargo
-                .iter()
-                .filter(|&&c| self.w.cylinders[c].custody == Custody::InTransitDelivery)
-                .count();
-            if let Some(n) = riding.get_mut(v.enterprise) {
-                *n += out;
-            }
-        }
-        let best = (0..self.w.enterprises.len())
-            .filter(|&e| self.w.enterprises[e].licensed && self.w.enterprises[e].medium == "LPG")
-            .filter(|&e| riding[e] > 0)
-            .max_by_key(|&e| (riding[e], std::cmp::Reverse(e)));
-        best.or_else(|| self.lpg_enterprise())
-    }
-
     /// A reserved cylinder of `fitness` (at a customer when `at_customer`) of a licensed LPG
     /// company (`owner` when given), taken.
     fn reserved(
@@ -205,13 +181,7 @@ impl Sim {
 
     /// Injects one anomaly of `kind`; false when there was no candidate.
     pub async fn inject(&mut self, kind: &str) -> bool {
-        let loaded = matches!(kind, "overweight_stock" | "unloaded_unknown_place");
-        let pick = if loaded {
-            self.loaded_lpg_enterprise()
-        } else {
-            self.lpg_enterprise()
-        };
-        let Some(e) = pick else {
+        let Some(e) = self.lpg_enterprise() else {
             return false;
         };
         let t = self.t;
@@ -220,10 +190,11 @@ impl Sim {
             "tare_mismatch" => self.pending[e].tare += 1,
             "staff_uncertified" => self.pending[e].uncertified += 1,
             "delivery_off_site" => self.pending[e].off_site += 1,
-            "overweight_stock" => self.pending[e].hoard += 1,
-            "unloaded_unknown_place" => self.pending[e].drop += 1,
-            "suspicious_stop" => self.pending[e].idle += 1,
-            "restricted_zone" => self.pending[e].zone += 1,
+            // On the first loaded truck on the road (any LPG company's).
+            "overweight_stock" => self.flaws.hoard += 1,
+            "unloaded_unknown_place" => self.flaws.drop += 1,
+            "suspicious_stop" => self.flaws.idle += 1,
+            "restricted_zone" => self.flaws.zone += 1,
             "controlled_medium_unlicensed" => {
                 let Some(n2o) = self.w.enterprises.iter().position(|x| x.medium == "N2O") else {
                     return false;

@@ -84,10 +84,6 @@ pub struct Pending {
     pub tare: u32,
     pub uncertified: u32,
     pub off_site: u32,
-    pub hoard: u32,
-    pub drop: u32,
-    pub idle: u32,
-    pub zone: u32,
     pub unlicensed: u32,
     /// Reserved unfit cylinders to collect from their customers: (cylinder, alert kind).
     pub collect: Vec<(usize, &'static str)>,
@@ -119,6 +115,8 @@ pub struct Sim {
     pub lost_at: Vec<bool>,
     pub ent_customers: Vec<Vec<usize>>,
     pub pending: Vec<Pending>,
+    /// Flaws of a delivery waiting for a loaded truck on the road (any LPG company's).
+    pub flaws: super::flaws::Flaws,
     /// Unfit cylinders brought home: the gun will be asked and must refuse.
     pub to_refuse: Vec<(usize, usize)>,
     pub filled_at: Vec<Option<f64>>,
@@ -261,6 +259,7 @@ impl Sim {
         for v in 0..self.vehicles.len() {
             self.vehicle_step(v);
         }
+        self.place_flaws();
         self.refusals().await;
         self.flush(false).await;
         self.t += self.opts.tick_s;

@@ -9,6 +9,7 @@
 pub mod anomalies;
 pub mod city;
 pub mod cycle;
+pub mod flaws;
 pub mod http;
 pub mod incident;
 pub mod ingest_load;
@@ -557,6 +558,7 @@ async fn enrol(
         lost_at: vec![false; n_cust],
         ent_customers,
         pending: vec![Default::default(); n_ent],
+        flaws: Default::default(),
         to_refuse: Vec::new(),
         filled_at: vec![None; n_cyl],
         delivered_at: vec![f64::NEG_INFINITY; n_cyl],
@@ -594,6 +596,7 @@ fn veh(
         plate,
         exit_pending: false,
         still_since: None,
+        flaw_ahead: false,
     }
 }
 

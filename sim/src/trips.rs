@@ -56,7 +56,7 @@ pub enum Stop {
 }
 
 impl Stop {
-    fn place(&self, w: &World, home: (f64, f64)) -> (f64, f64) {
+    pub(super) fn place(&self, w: &World, home: (f64, f64)) -> (f64, f64) {
         match self {
             Self::Customer { customer, .. } => w.customers[*customer].at,
             Self::Drop { at, .. } | Self::Idle { at, .. } | Self::Via { at, .. } => *at,
@@ -97,6 +97,8 @@ pub struct Veh {
     pub exit_pending: bool,
     /// Since when it has stood still loaded, and where.
     pub still_since: Option<(f64, (f64, f64))>,
+    /// Its next stop is an injected flaw (see `flaws`): no other is put on it before.
+    pub flaw_ahead: bool,
 }
 
 impl Sim {
@@ -449,11 +451,10 @@ impl Sim {
         load
     }
 
-    /// Full cylinders on the truck taken from the last customers' deliveries, `n` of them,
-    /// or none (those for a distribution point and those not yet loaded stay).
-    fn steal(&mut self, v: usize, n: usize) -> Option<Vec<usize>> {
-        let cargo = self.vehicles[v].cargo.clone();
-        // Full cylinders riding along for no customer go first.
+    /// Full cylinders on the truck that [`Self::steal`] may take: (riding along for no
+    /// customer, those riding along in the customers' deliveries).
+    fn stealable(&self, v: usize) -> (Vec<usize>, usize) {
+        let cargo = &self.vehicles[v].cargo;
         let assigned: Vec<usize> = self.vehicles[v]
             .stops
             .iter()
@@ -464,7 +465,7 @@ impl Sim {
                 _ => Vec::new(),
             })
             .collect();
-        let mut riding: Vec<usize> = cargo
+        let riding: Vec<usize> = cargo
             .iter()
             .copied()
             .filter(|&c| {
@@ -481,6 +482,21 @@ impl Sim {
                 _ => 0,
             })
             .sum();
+        (riding, in_deliveries)
+    }
+
+    /// How many full cylinders [`Self::steal`] could take from the truck now.
+    pub(super) fn can_steal(&self, v: usize) -> usize {
+        let (riding, in_deliveries) = self.stealable(v);
+        riding.len() + in_deliveries
+    }
+
+    /// Full cylinders on the truck taken from the last customers' deliveries, `n` of them,
+    /// or none (those for a distribution point and those not yet loaded stay). Those riding
+    /// along for no customer go first.
+    pub(super) fn steal(&mut self, v: usize, n: usize) -> Option<Vec<usize>> {
+        let cargo = self.vehicles[v].cargo.clone();
+        let (mut riding, in_deliveries) = self.stealable(v);
         if riding.len() + in_deliveries < n || n == 0 {
             return None;
         }
@@ -517,8 +533,6 @@ impl Sim {
     pub fn apply_pending(&mut self, v: usize) {
         let e = self.vehicles[v].enterprise;
         let mut p = std::mem::take(&mut self.pending[e]);
-        let plate = self.vehicles[v].plate.clone();
-        let pos = self.vehicles[v].pos;
         if p.off_site > 0 {
             let next = self.vehicles[v].stops.iter_mut().find(
                 |s| matches!(s, Stop::Customer { deliver, off_site: false, .. } if !deliver.is_empty()),
@@ -544,79 +558,16 @@ impl Sim {
                 }
             }
         }
-        if p.hoard > 0 {
-            // The restaurant already holding the most takes more than it may keep.
-            let restaurant = self.ent_customers[e]
-                .iter()
-                .copied()
-                .filter(|&c| self.w.customers[c].kind == "restaurant")
-                .max_by_key(|&c| self.full_at(c));
-            if let Some(customer) = restaurant {
-                let limit = usize::try_from(self.w.customers[customer].limit).unwrap_or(4);
-                let n = (limit + 1).saturating_sub(self.full_at(customer)).max(2);
-                if let Some(deliver) = self.steal(v, n) {
-                    p.hoard -= 1;
-                    let code = self.w.customers[customer].code.clone();
-                    let why = "a restaurant hoarding full cylinders";
-                    self.ledger
-                        .allow("overweight_stock", "customer", &code, why);
-                    self.vehicles[v].stops.push_front(Stop::Customer {
-                        customer,
-                        deliver,
-                        collect: false,
-                        off_site: false,
-                    });
-                }
-            }
-        }
-        if p.drop > 0 {
-            if let Some(mut taken) = self.steal(v, 1) {
-                p.drop -= 1;
-                let at = self.nowhere(pos);
-                let cylinder = taken.remove(0);
-                self.vehicles[v]
-                    .stops
-                    .push_front(Stop::Drop { at, cylinder });
-            }
-        }
-        if p.idle > 0 {
-            // Loaded now, and so at the stop, the next but for a detour or a collection
-            // (extra stops in front only add to the load).
-            let loaded = !self.vehicles[v].cargo.is_empty();
-            if loaded {
-                p.idle -= 1;
-                let at = self.nowhere(pos);
-                let why = "a loaded stop away from sites";
-                self.ledger.allow("suspicious_stop", "vehicle", &plate, why);
-                self.vehicles[v]
-                    .stops
-                    .push_front(Stop::Idle { at, secs: 1500.0 });
-            }
-        }
-        if p.zone > 0 {
-            p.zone -= 1;
-            // The zone nearest: the truck passes through it on its way.
-            let at = self
-                .w
-                .zones
-                .iter()
-                .map(|z| z.at)
-                .min_by(|a, b| {
-                    let (ax, ay) = delta_m(pos, *a);
-                    let (bx, by) = delta_m(pos, *b);
-                    ax.hypot(ay).total_cmp(&bx.hypot(by))
-                })
-                .unwrap_or(pos);
-            let why = "driven through a restricted zone";
-            self.ledger.allow("restricted_zone", "vehicle", &plate, why);
-            self.vehicles[v].stops.push_front(Stop::Via {
-                at,
-                why: "restricted_zone",
-            });
-        }
         // The truck passes by the customers holding unfit cylinders first (pushed last: in
         // front of the other extra stops, a long stop or a detour).
-        for (c, kind) in p.collect.drain(..) {
+        let collect = std::mem::take(&mut p.collect);
+        self.pending[e] = p;
+        self.collect_first(v, collect);
+    }
+
+    /// The truck passes by the customers holding these unfit cylinders first.
+    pub(super) fn collect_first(&mut self, v: usize, collect: Vec<(usize, &'static str)>) {
+        for (c, kind) in collect {
             if let Some(customer) = self.w.cylinders[c].customer {
                 let code = self.w.cylinders[c].code.clone();
                 let why = "an unfit cylinder collected from a customer";
@@ -629,7 +580,6 @@ impl Sim {
                 });
             }
         }
-        self.pending[e] = p;
     }
 
     /// A patrol vehicle drives between points of its corridor.
