@@ -56,6 +56,9 @@ pub struct Settings {
     pub database_replica_max_lag_ms: u64,
     /// Redis URL: the event stream and the live fan-out channel.
     pub redis_url: Secret<String>,
+    /// The seed nodes of a Redis Cluster (comma-separated URLs) to use instead of `redis_url`;
+    /// empty: one Redis at `redis_url`.
+    pub redis_cluster_urls: Secret<String>,
     /// Prefix of every Redis key this instance uses; instances of one deployment share it.
     pub redis_prefix: String,
     /// Consumer group of the event pipeline on the stream.
@@ -233,6 +236,7 @@ impl Default for Settings {
             database_replica_url: Secret::new(String::new()),
             database_replica_max_lag_ms: 5000,
             redis_url: Secret::new("redis://127.0.0.1:6379".into()),
+            redis_cluster_urls: Secret::new(String::new()),
             redis_prefix: "cylwatch".into(),
             pipeline_group: "pipeline".into(),
             instance_id: default_instance_id(),
@@ -365,12 +369,13 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 69] = [
+const KEYS: [&str; 70] = [
     "database_url",
     "database_max_connections",
     "database_replica_url",
     "database_replica_max_lag_ms",
     "redis_url",
+    "redis_cluster_urls",
     "redis_prefix",
     "pipeline_group",
     "instance_id",
@@ -438,7 +443,7 @@ const KEYS: [&str; 69] = [
 ];
 
 /// Settings that are text even when they look like a number (`CYLWATCH_REGION_CODE=410100`).
-const TEXT_KEYS: [&str; 21] = [
+const TEXT_KEYS: [&str; 22] = [
     "database_replica_url",
     "log_format",
     "mqtt_url",
@@ -448,6 +453,7 @@ const TEXT_KEYS: [&str; 21] = [
     "jt808_addr",
     "database_url",
     "redis_url",
+    "redis_cluster_urls",
     "redis_prefix",
     "pipeline_group",
     "instance_id",

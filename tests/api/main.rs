@@ -37,6 +37,7 @@ mod mqtt_durability;
 mod pipeline;
 mod proposals;
 mod recalls;
+mod redis_cluster;
 mod registry;
 mod replica;
 mod scope;

@@ -47,7 +47,7 @@ async fn a_restarted_consumer_finishes_its_pending_entries_first() {
         instance_id: "consumer-a".into(),
         ..AppConfig::default()
     };
-    let stream = format!("{}:events:0", config.redis_prefix);
+    let stream = format!("{}:events:{{0}}", config.redis_prefix);
     let mut conn = redis_conn(&config.redis_url).await;
     let event = json!({"kind": "gps", "id": uuid::Uuid::new_v4(), "occurred_at": "2026-11-22T08:00:00+08:00",
                        "vehicle_plate": "豫A30001", "lon": 113.61, "lat": 34.71});
@@ -75,7 +75,7 @@ async fn a_restarted_consumer_finishes_its_pending_entries_first() {
 #[tokio::test]
 async fn an_entry_naming_no_valid_enterprise_is_dead_lettered() {
     let app = spawn_app().await;
-    let stream = format!("{}:events:0", app.config.redis_prefix);
+    let stream = format!("{}:events:{{0}}", app.config.redis_prefix);
     let mut conn = redis_conn(&app.config.redis_url).await;
     let event = gps("豫A30003", 113.62, 34.72, "2026-11-22T08:00:00+08:00").to_string();
     let _: String = conn
@@ -102,7 +102,7 @@ async fn an_entry_naming_no_valid_enterprise_is_dead_lettered() {
 #[tokio::test]
 async fn an_undecodable_entry_is_dead_lettered_not_dropped() {
     let app = spawn_app().await;
-    let stream = format!("{}:events:0", app.config.redis_prefix);
+    let stream = format!("{}:events:{{0}}", app.config.redis_prefix);
     let mut conn = redis_conn(&app.config.redis_url).await;
     let _: String = conn
         .xadd(&stream, "*", &[("event", "{\"kind\": \"teleport\"}")])
@@ -267,7 +267,7 @@ async fn a_poison_entry_is_retried_then_dead_lettered_and_holds_nothing_up() {
     assert_eq!(attempts, 3);
     assert_eq!(position_of(&app, "豫A30020").await, Some((113.61, 34.71)));
     assert_eq!(position_of(&app, "豫A99999").await, None);
-    let stream = format!("{}:events:0", app.config.redis_prefix);
+    let stream = format!("{}:events:{{0}}", app.config.redis_prefix);
     app.wait_until(|| async { pending(&app.config.redis_url, &stream).await == 0 })
         .await;
     // The pipeline goes on; the dead letter is written once.
@@ -292,7 +292,7 @@ async fn trimming_keeps_pending_entries_and_retries_go_on_until_the_fault_is_gon
         ],
     );
     let app = spawn_app_with(config, TestDb::new().await).await;
-    let stream = format!("{}:events:0", app.config.redis_prefix);
+    let stream = format!("{}:events:{{0}}", app.config.redis_prefix);
     let mut conn = redis_conn(&app.config.redis_url).await;
     sqlx::query(
         "ALTER TABLE vehicle_positions ADD CONSTRAINT injected_fault CHECK (plate <> '豫A99998')",
@@ -372,7 +372,7 @@ async fn a_dead_consumers_pending_entries_are_claimed_by_another() {
         ..AppConfig::default()
     };
     env(&mut config, &[("CYLWATCH_PIPELINE_CLAIM_IDLE_S", "1")]);
-    let stream = format!("{}:events:0", config.redis_prefix);
+    let stream = format!("{}:events:{{0}}", config.redis_prefix);
     let mut conn = redis_conn(&config.redis_url).await;
     let event = gps("豫A30030", 113.63, 34.73, "2026-11-22T08:00:00+08:00");
     leave_pending(&config.redis_url, &stream, "consumer-dead", &event).await;
@@ -449,7 +449,7 @@ async fn a_killed_server_finishes_its_work_after_a_restart_exactly_once_in_effec
         let (status, body) = app.post_events(&json!({ "events": events })).await;
         assert_eq!((status, &body["accepted"]), (202, &json!(1000)), "{body}");
     }
-    let stream = format!("{}:events:0", app.config.redis_prefix);
+    let stream = format!("{}:events:{{0}}", app.config.redis_prefix);
     let app = app.kill_and_restart().await;
     // There was work left at the kill (in the outbox, on the stream or pending) for the
     // restarted server to do...
@@ -504,7 +504,7 @@ pub(crate) async fn lease_holders(
     let mut conn = redis_conn(url).await;
     let mut holders = Vec::new();
     for p in 0..partitions {
-        holders.push(conn.get(format!("{prefix}:lease:{p}")).await.unwrap());
+        holders.push(conn.get(format!("{prefix}:lease:{{{p}}}")).await.unwrap());
     }
     holders
 }
@@ -607,7 +607,7 @@ async fn two_instances_split_the_partitions_and_keep_each_vehicles_order() {
     let mut consumers = std::collections::BTreeSet::new();
     for p in 0..4 {
         let info: redis::streams::StreamInfoConsumersReply = conn
-            .xinfo_consumers(format!("{prefix}:events:{p}"), "pipeline")
+            .xinfo_consumers(format!("{prefix}:events:{{{p}}}"), "pipeline")
             .await
             .unwrap();
         consumers.extend(info.consumers.into_iter().map(|c| c.name));

@@ -18,6 +18,7 @@ use uuid::Uuid;
 pub mod broker;
 pub mod haproxy;
 pub mod pg_cluster;
+pub mod redis_cluster;
 
 /// The server's administrative database URL (a role that may CREATE DATABASE).
 pub fn admin_database_url() -> String {

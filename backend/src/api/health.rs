@@ -124,17 +124,13 @@ async fn report(state: &AppState) -> HealthReport {
 }
 
 async fn redis_probe(state: &AppState, stream: &mut StreamHealth) -> anyhow::Result<String> {
-    let mut conn = state.redis.get_multiplexed_async_connection().await?;
-    let info: String = redis::cmd("INFO")
+    let mut conn = state.redis.connect().await?;
+    // One answer from one Redis; from a cluster one per master, by address.
+    let info: redis::Value = redis::cmd("INFO")
         .arg("server")
         .query_async(&mut conn)
         .await?;
-    let version = info
-        .lines()
-        .find_map(|l| l.strip_prefix("redis_version:"))
-        .unwrap_or("unknown")
-        .trim()
-        .to_owned();
+    let version = redis_version(&info).unwrap_or_else(|| "unknown".to_owned());
     // Summed over the stream's partitions.
     for p in 0..state.keys.partitions {
         let key = state.keys.stream(p);
@@ -153,4 +149,22 @@ async fn redis_probe(state: &AppState, stream: &mut StreamHealth) -> anyhow::Res
         }
     }
     Ok(version)
+}
+
+/// The `redis_version` an INFO answer names (the first one of a cluster's answers).
+fn redis_version(info: &redis::Value) -> Option<String> {
+    use redis::Value;
+    match info {
+        Value::BulkString(bytes) => std::str::from_utf8(bytes).ok().and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("redis_version:"))
+                .map(|v| v.trim().to_owned())
+        }),
+        Value::SimpleString(text) | Value::VerbatimString { text, .. } => {
+            redis_version(&Value::BulkString(text.clone().into_bytes()))
+        }
+        Value::Array(items) | Value::Set(items) => items.iter().find_map(redis_version),
+        Value::Map(pairs) => pairs.iter().find_map(|(_, v)| redis_version(v)),
+        _ => None,
+    }
 }

@@ -19,7 +19,7 @@ pub struct AppState {
     pub pool: PgPool,
     /// Where lists and history reads go: a fresh replica, else the primary (`pool`).
     pub reads: crate::store::replica::ReadPools,
-    pub redis: redis::Client,
+    pub redis: crate::bus::Redis,
     pub keys: StreamKeys,
     pub hub: LiveHub,
     /// Live messages from outside the pipeline (alerts).

@@ -2,18 +2,21 @@
 //! channels), connections to Redis that retry until it answers, and the live publisher. Redis
 //! carries work and fan-out; it may be lost without losing data (PostgreSQL is the truth).
 
+pub mod conn;
 pub mod publish;
 
-use redis::aio::MultiplexedConnection;
+pub use conn::{Conn, Redis};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// The Redis names one deployment uses, derived from `redis_prefix`.
+/// The Redis names one deployment uses, derived from `redis_prefix`. A partition's names
+/// carry its number as a hash tag (`{3}`): in a Redis Cluster its stream, lease and epoch
+/// marker live in one slot, on one master; the live channels share the tag `{live}`.
 #[derive(Debug, Clone)]
 pub struct StreamKeys {
-    /// The event stream of the partition a consumer works on (`{prefix}:events:{p}`).
+    /// The event stream of the partition a consumer works on (`{prefix}:events:{{p}}`).
     pub events: String,
-    /// The live channels' common prefix: `{prefix}:live:` + topic.
+    /// The live channels' common prefix: `{prefix}:{live}:` + topic.
     pub live: String,
     /// The pipeline's consumer group.
     pub group: String,
@@ -28,8 +31,8 @@ impl StreamKeys {
     /// partition 0.
     pub fn new(prefix: &str, group: &str, partitions: usize) -> Self {
         Self {
-            events: format!("{prefix}:events:0"),
-            live: format!("{prefix}:live:"),
+            events: format!("{prefix}:events:{{0}}"),
+            live: format!("{prefix}:{{live}}:"),
             group: group.to_owned(),
             prefix: prefix.to_owned(),
             partitions: partitions.max(1),
@@ -46,18 +49,19 @@ impl StreamKeys {
 
     /// Partition `p`'s stream.
     pub fn stream(&self, p: usize) -> String {
-        format!("{}:events:{p}", self.prefix)
+        format!("{}:events:{{{p}}}", self.prefix)
     }
 
     /// Partition `p`'s lease: the name of the instance consuming it.
     pub fn lease(&self, p: usize) -> String {
-        format!("{}:lease:{p}", self.prefix)
+        format!("{}:lease:{{{p}}}", self.prefix)
     }
 
-    /// The marker of this deployment's stream (set once; a Redis without it has lost the
-    /// stream, or never had it).
-    pub fn epoch(&self) -> String {
-        format!("{}:epoch", self.prefix)
+    /// The marker of partition `p`'s stream (set once; a Redis without it has lost the stream,
+    /// or never had it). One per partition, beside its stream: in a cluster one master may
+    /// restart empty while the others keep theirs.
+    pub fn epoch(&self, p: usize) -> String {
+        format!("{}:epoch:{{{p}}}", self.prefix)
     }
 
     /// The instances alive (a sorted set of names by last heartbeat, in milliseconds).
@@ -91,19 +95,13 @@ impl StreamKeys {
 
 /// Connects to Redis, retrying with back-off until it answers or shutdown is signalled.
 pub async fn connect_redis(
-    client: &redis::Client,
+    redis: &Redis,
     what: &str,
     shutdown: &mut watch::Receiver<bool>,
-) -> Option<MultiplexedConnection> {
+) -> Option<Conn> {
     let mut delay = Duration::from_millis(200);
     loop {
-        // Blocking reads wait up to a second; give every answer more than that.
-        let config =
-            redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(10)));
-        match client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-        {
+        match redis.connect().await {
             Ok(conn) => return Some(conn),
             Err(e) => tracing::warn!(error = %e, what, "Redis unreachable; retrying"),
         }
@@ -125,23 +123,30 @@ pub async fn sleep_or_shutdown(delay: Duration, shutdown: &mut watch::Receiver<b
     }
 }
 
-/// A pub/sub connection subscribed to `pattern`, retrying like `connect_redis`.
+/// A pub/sub connection subscribed to `pattern`, retrying like `connect_redis` (in a
+/// cluster on the next seed node after each failure).
 pub async fn connect_redis_pubsub(
-    client: &redis::Client,
+    redis: &Redis,
     pattern: &str,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Option<redis::aio::PubSub> {
     let mut delay = Duration::from_millis(200);
+    let mut attempt = 0;
     loop {
-        let attempt = async {
+        let node = redis.pubsub_node(attempt);
+        let subscribe = async {
+            let client = node.ok_or_else(|| {
+                redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "no Redis node"))
+            })?;
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.psubscribe(pattern).await?;
             Ok::<_, redis::RedisError>(pubsub)
         };
-        match attempt.await {
+        match subscribe.await {
             Ok(pubsub) => return Some(pubsub),
             Err(e) => tracing::warn!(error = %e, "Redis live subscription failed; retrying"),
         }
+        attempt += 1;
         if sleep_or_shutdown(delay, shutdown).await {
             return None;
         }

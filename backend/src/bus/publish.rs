@@ -3,7 +3,7 @@
 //! over one Redis connection. Best effort: PostgreSQL holds the alert, and every screen gets
 //! it again with its next snapshot if Redis drops a message.
 
-use crate::bus::StreamKeys;
+use crate::bus::{Conn, Redis, StreamKeys};
 use anyhow::Context;
 use shared::live::{LiveMessage, Topic};
 use std::sync::Arc;
@@ -44,15 +44,10 @@ impl Publisher {
 }
 
 /// Publishes queued messages until shutdown, reconnecting after a Redis failure.
-pub async fn run(
-    rx: Queue,
-    client: redis::Client,
-    keys: StreamKeys,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn run(rx: Queue, redis: Redis, keys: StreamKeys, mut shutdown: watch::Receiver<bool>) {
     // One task drains the queue at a time (a restarted one takes over).
     let mut rx = rx.lock().await;
-    let mut conn: Option<redis::aio::MultiplexedConnection> = None;
+    let mut conn: Option<Conn> = None;
     loop {
         let next = tokio::select! {
             m = rx.recv() => m,
@@ -62,12 +57,7 @@ pub async fn run(
         let channel = format!("{}{}", keys.live, topic_name(topic));
         let outcome = async {
             if conn.is_none() {
-                conn = Some(
-                    client
-                        .get_multiplexed_async_connection()
-                        .await
-                        .context("connecting to Redis")?,
-                );
+                conn = Some(redis.connect().await.context("connecting to Redis")?);
             }
             let c = conn.as_mut().context("no connection")?;
             redis::cmd("PUBLISH")

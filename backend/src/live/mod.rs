@@ -112,14 +112,14 @@ impl LiveHub {
     /// Redis failure.
     pub async fn run(
         self,
-        client: redis::Client,
+        redis: crate::bus::Redis,
         keys: StreamKeys,
         mut shutdown: watch::Receiver<bool>,
     ) {
         let pattern = format!("{}*", keys.live);
         let mut first = true;
         loop {
-            let Some(mut pubsub) = connect_redis_pubsub(&client, &pattern, &mut shutdown).await
+            let Some(mut pubsub) = connect_redis_pubsub(&redis, &pattern, &mut shutdown).await
             else {
                 return;
             };

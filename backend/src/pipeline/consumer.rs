@@ -18,12 +18,11 @@ use super::fences::FenceStage;
 use super::lease::{self, Lease, LeaseOptions};
 use super::stages::{self, Decoded};
 use super::stream;
-use crate::bus::{connect_redis, sleep_or_shutdown, StreamKeys};
+use crate::bus::{connect_redis, sleep_or_shutdown, Conn, Redis, StreamKeys};
 use crate::rules::{gps, history_alerts};
 use crate::store;
 use crate::telemetry::metrics;
 use chrono::{DateTime, Utc};
-use redis::aio::MultiplexedConnection;
 use redis::streams::StreamId;
 use shared::events::Event;
 use shared::ids::EnterpriseCode;
@@ -60,7 +59,7 @@ pub struct ConsumerOptions {
 /// each held partition in a task of its own.
 pub async fn run(
     pool: PgPool,
-    client: redis::Client,
+    client: Redis,
     keys: StreamKeys,
     options: ConsumerOptions,
     shutdown: watch::Receiver<bool>,
@@ -92,7 +91,7 @@ pub async fn run(
 /// after failures.
 async fn run_partition(
     pool: PgPool,
-    client: redis::Client,
+    client: Redis,
     keys: StreamKeys,
     options: ConsumerOptions,
     mut stop: watch::Receiver<bool>,
@@ -120,7 +119,7 @@ async fn run_partition(
 
 async fn consume(
     pool: &PgPool,
-    conn: &mut MultiplexedConnection,
+    conn: &mut Conn,
     keys: &StreamKeys,
     options: &ConsumerOptions,
     held: Lease<'_>,
@@ -209,7 +208,7 @@ async fn consume(
 /// batch could not be judged (PostgreSQL or Redis unavailable): nothing was counted.
 async fn process(
     pool: &PgPool,
-    conn: &mut MultiplexedConnection,
+    conn: &mut Conn,
     keys: &StreamKeys,
     options: &ConsumerOptions,
     fences: &mut FenceStage,

@@ -4,11 +4,10 @@
 //! its share so that a new instance gets some. A dead instance's leases lapse and are taken
 //! over.
 
-use crate::bus::{connect_redis, sleep_or_shutdown, StreamKeys};
+use crate::bus::{connect_redis, sleep_or_shutdown, Conn, Redis, StreamKeys};
 use crate::telemetry::metrics;
 use anyhow::Context;
 use chrono::Utc;
-use redis::aio::MultiplexedConnection;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -54,7 +53,7 @@ struct Held {
 /// partition in a task of its own, and gives up the ones beyond its share so that a new
 /// instance gets some. `start` starts the task consuming a partition.
 pub async fn hold_partitions<F>(
-    client: redis::Client,
+    client: Redis,
     keys: StreamKeys,
     options: LeaseOptions,
     mut shutdown: watch::Receiver<bool>,
@@ -147,7 +146,7 @@ pub async fn hold_partitions<F>(
 /// One round: the heartbeat, the held leases renewed, free ones taken up to the fair share.
 /// Returns the partitions held after the round, those lost, and the share.
 async fn lease_round(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Conn,
     keys: &StreamKeys,
     options: &LeaseOptions,
     lease_ms: u64,

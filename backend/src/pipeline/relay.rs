@@ -1,15 +1,14 @@
 //! Outbox → Redis stream. PostgreSQL holds the truth; the relay catches up after a Redis outage.
 //! An event stays in the outbox until the pipeline has applied it: when Redis comes back
-//! without the stream (restarted empty: the deployment's epoch marker is gone), everything
+//! without a partition's stream (restarted empty: its epoch marker is gone), everything
 //! relayed and not applied is relayed again, and so is anything relayed `RELAY_AGAIN_AFTER`
 //! ago and still not applied. An event may thus reach the stream twice: the stages are
 //! idempotent.
 
-use crate::bus::{connect_redis, sleep_or_shutdown, StreamKeys};
+use crate::bus::{connect_redis, sleep_or_shutdown, Conn, Redis, StreamKeys};
 use crate::store;
 use crate::telemetry::metrics;
 use anyhow::Context;
-use redis::aio::MultiplexedConnection;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +28,7 @@ const RELAY_AGAIN_EVERY: Duration = Duration::from_secs(60);
 /// Runs until shutdown; reconnects to Redis after any failure.
 pub async fn run(
     pool: PgPool,
-    client: redis::Client,
+    client: Redis,
     keys: StreamKeys,
     wakeup: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
@@ -90,25 +89,31 @@ pub async fn run(
     }
 }
 
-/// On every (re)connection: a Redis without the deployment's epoch marker has lost the stream
-/// (or never had one): whatever was relayed and is not applied goes on the stream again.
-async fn after_connect(
-    pool: &PgPool,
-    conn: &mut MultiplexedConnection,
-    keys: &StreamKeys,
-) -> anyhow::Result<()> {
-    let created: Option<String> = redis::cmd("SET")
-        .arg(keys.epoch())
-        .arg(chrono::Utc::now().to_rfc3339())
-        .arg("NX")
-        .query_async(conn)
-        .await
-        .context("setting the stream's epoch marker")?;
-    if created.is_some() {
+/// On every (re)connection and every second: a Redis without a partition's epoch marker has
+/// lost that partition's stream (or never had one; in a cluster one master may restart empty
+/// while the others keep theirs): whatever was relayed and is not applied goes on the stream
+/// again.
+async fn after_connect(pool: &PgPool, conn: &mut Conn, keys: &StreamKeys) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().to_rfc3339();
+    let mut lost = Vec::new();
+    for p in 0..keys.partitions {
+        let created: Option<String> = redis::cmd("SET")
+            .arg(keys.epoch(p))
+            .arg(&now)
+            .arg("NX")
+            .query_async(conn)
+            .await
+            .context("setting a partition's epoch marker")?;
+        if created.is_some() {
+            lost.push(p);
+        }
+    }
+    if !lost.is_empty() {
         let n = store::events::relay_again(pool, Duration::ZERO).await?;
         if n > 0 {
             tracing::warn!(
                 n,
+                partitions = ?lost,
                 "Redis lost the event stream; relaying again the events not yet applied"
             );
         }
@@ -117,11 +122,7 @@ async fn after_connect(
 }
 
 /// Moves everything in the outbox onto the stream; returns how many entries.
-async fn drain(
-    pool: &PgPool,
-    conn: &mut MultiplexedConnection,
-    keys: &StreamKeys,
-) -> anyhow::Result<usize> {
+async fn drain(pool: &PgPool, conn: &mut Conn, keys: &StreamKeys) -> anyhow::Result<usize> {
     let mut moved = 0;
     loop {
         let batch = store::events::take_outbox(pool, BATCH).await?;
@@ -129,11 +130,16 @@ async fn drain(
         if n == 0 {
             return Ok(moved);
         }
-        let mut pipe = redis::pipe();
+        // One pipeline per partition: in a cluster each goes to its partition's master.
+        let mut pipes: Vec<Option<redis::Pipeline>> = vec![None; keys.partitions];
         for (payload, enterprise, received_ms) in &batch.payloads {
-            let xadd = pipe
+            let p = keys.partition_of(payload);
+            let xadd = pipes
+                .get_mut(p)
+                .context("an event's partition out of range")?
+                .get_or_insert_with(redis::pipe)
                 .cmd("XADD")
-                .arg(keys.stream(keys.partition_of(payload)))
+                .arg(keys.stream(p))
                 .arg("*")
                 .arg("event")
                 .arg(payload)
@@ -144,10 +150,12 @@ async fn drain(
             }
             xadd.ignore();
         }
-        let _: () = pipe
-            .query_async(conn)
-            .await
-            .context("XADD to the event stream")?;
+        for pipe in pipes.iter().flatten() {
+            let _: () = pipe
+                .query_async(conn)
+                .await
+                .context("XADD to the event stream")?;
+        }
         batch
             .tx
             .commit()

@@ -2,9 +2,8 @@
 //! claiming a silent consumer's entries, acknowledging, trimming, and publishing what the
 //! stages changed to the live channels.
 
-use crate::bus::StreamKeys;
+use crate::bus::{Conn, StreamKeys};
 use anyhow::Context;
-use redis::aio::MultiplexedConnection;
 use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamInfoGroupsReply,
     StreamPendingReply, StreamReadOptions, StreamReadReply,
@@ -19,10 +18,7 @@ pub const COUNT: usize = 500;
 pub const BLOCK_MS: usize = 1000;
 
 /// Creates the consumer group (and the stream) unless it exists.
-pub async fn ensure_group(
-    conn: &mut MultiplexedConnection,
-    keys: &StreamKeys,
-) -> anyhow::Result<()> {
+pub async fn ensure_group(conn: &mut Conn, keys: &StreamKeys) -> anyhow::Result<()> {
     let created: redis::RedisResult<()> = conn
         .xgroup_create_mkstream(&keys.events, &keys.group, "0")
         .await;
@@ -36,7 +32,7 @@ pub async fn ensure_group(
 /// Takes over entries idle longer than `idle` on any consumer of the group (this one's
 /// included: they come back to be processed).
 pub async fn claim(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Conn,
     keys: &StreamKeys,
     consumer: &str,
     idle: Duration,
@@ -58,7 +54,7 @@ pub async fn claim(
 
 /// Removes the entries every group is done with: those below the oldest entry still pending
 /// in, or not yet delivered to, any group.
-pub async fn trim(conn: &mut MultiplexedConnection, keys: &StreamKeys) -> anyhow::Result<()> {
+pub async fn trim(conn: &mut Conn, keys: &StreamKeys) -> anyhow::Result<()> {
     let groups: StreamInfoGroupsReply = conn
         .xinfo_groups(&keys.events)
         .await
@@ -102,7 +98,7 @@ fn parse_id(id: &str) -> Option<(u64, u64)> {
 /// Reads up to `COUNT` entries for `consumer`: from its own pending list (`pending`), else new
 /// ones, waiting up to `block_ms` for them.
 pub async fn read(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Conn,
     keys: &StreamKeys,
     consumer: &str,
     pending: bool,
@@ -126,11 +122,7 @@ pub async fn read(
 }
 
 /// Acknowledges entries done with (applied or dead-lettered).
-pub async fn ack(
-    conn: &mut MultiplexedConnection,
-    keys: &StreamKeys,
-    ids: &[&str],
-) -> anyhow::Result<()> {
+pub async fn ack(conn: &mut Conn, keys: &StreamKeys, ids: &[&str]) -> anyhow::Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -143,7 +135,7 @@ pub async fn ack(
 
 /// Publishes the stages' changes to the live channels.
 pub async fn publish(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Conn,
     keys: &StreamKeys,
     messages: &[LiveMessage],
 ) -> anyhow::Result<()> {

@@ -62,8 +62,11 @@ impl Application {
         .await?;
         store::migrate(&pool).await?;
         store::stats::reconcile(&pool, settings.loss_after_days, settings.due_soon_days).await?;
-        let redis = redis::Client::open(settings.redis_url.expose().as_str())
-            .context("parsing redis_url")?;
+        let redis = crate::bus::Redis::open(
+            settings.redis_url.expose(),
+            settings.redis_cluster_urls.expose(),
+        )
+        .context("parsing redis_url or redis_cluster_urls")?;
         let basemap = std::fs::read(&settings.basemap_path)
             .with_context(|| format!("reading basemap_path {}", settings.basemap_path.display()))?;
         let districts = Arc::new(
@@ -248,7 +251,7 @@ impl Application {
 struct Workers<'a> {
     settings: &'a Settings,
     pool: &'a PgPool,
-    redis: &'a redis::Client,
+    redis: &'a crate::bus::Redis,
     keys: &'a StreamKeys,
     shutdown: &'a watch::Receiver<bool>,
     /// Rung by registry edits: the licence pass looks again at once.
