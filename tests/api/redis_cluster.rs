@@ -90,7 +90,11 @@ async fn a_redis_cluster_carries_the_pipeline_and_the_live_feed_and_a_master_res
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(lengths.iter().sum::<u64>(), u64::from(VEHICLES), "{lengths:?}");
+    assert_eq!(
+        lengths.iter().sum::<u64>(),
+        u64::from(VEHICLES),
+        "{lengths:?}"
+    );
     let mut masters = BTreeSet::new();
     for p in 0..PARTITIONS {
         let owner = cluster.owner(&key("events", p)).await;

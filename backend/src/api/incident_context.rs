@@ -50,36 +50,55 @@ pub async fn assemble(
         None => None,
     };
     let cylinder_id = record.as_ref().map(|r| r.id);
-    let chain = match (&record, cylinder_id) {
-        (Some(record), Some(id)) => {
-            Some(chain(state, incident, record.code.as_str(), id, viewer).await?)
+    // The chain (and the cylinders filled with it, which need its last filling), what is
+    // nearby and the production batch are independent reads: each on its own connection at
+    // once (a context is a duty officer's request, not a hot path; it holds a few of the
+    // pool's connections for milliseconds).
+    let chain_and_filled = async {
+        match (&record, cylinder_id) {
+            (Some(record), Some(id)) => {
+                let chain = chain(state, incident, record.code.as_str(), id, viewer).await?;
+                let filled = filled_with(
+                    state,
+                    id,
+                    chain.last_filling.as_ref(),
+                    record.medium.code(),
+                    &scope,
+                )
+                .await?;
+                Ok::<_, ApiError>((Some(chain), filled))
+            }
+            _ => Ok((None, Vec::new())),
         }
-        _ => None,
     };
-    let center = match (incident.lon, incident.lat) {
-        (Some(lon), Some(lat)) => Some((lon, lat)),
-        _ => match incident.cylinder_id {
-            Some(id) => store::incident_context::last_place(pool, id).await?,
-            None => None,
-        },
+    let near = async {
+        let center = match (incident.lon, incident.lat) {
+            (Some(lon), Some(lat)) => Some((lon, lat)),
+            _ => match incident.cylinder_id {
+                Some(id) => store::incident_context::last_place(pool, id).await?,
+                None => None,
+            },
+        };
+        nearby(state, center, radius_m, &scope).await
     };
-    let nearby = nearby(state, center, radius_m, &scope).await?;
-    let batch = match (cylinder_id, &chain, &record) {
-        (Some(id), Some(chain), Some(record)) => {
-            batch(
-                state,
-                id,
-                chain.last_filling.as_ref(),
-                record.medium.code(),
-                &scope,
-            )
-            .await?
+    let production = async {
+        match (cylinder_id, &record) {
+            (Some(id), Some(_)) => Ok::<_, ApiError>(
+                store::incident_context::same_production_batch(pool, id, &scope).await?,
+            ),
+            _ => Ok(Vec::new()),
         }
-        _ => Batch {
+    };
+    let ((chain, filled), nearby, production) =
+        tokio::try_join!(chain_and_filled, near, production)?;
+    let batch = if chain.is_some() {
+        batch(filled, production)
+    } else {
+        Batch {
             cylinders: Vec::new(),
             by_gun: Vec::new(),
             by_filler: Vec::new(),
-        },
+        }
     };
     let cylinder = match record {
         Some(record) => {
@@ -121,55 +140,55 @@ async fn chain(
     viewer: &Viewer,
 ) -> Result<Chain, ApiError> {
     let pool = &state.pool;
-    let last_filling = store::incident_context::last_filling(pool, cylinder_id)
-        .await?
-        .map(|f| LastFilling {
-            station_code: f.station_code,
-            station_name: f.station_name,
-            gun_no: f.gun_no,
-            staff_no: f.staff_no,
-            staff_name: f.staff_name,
-            certificate_no: f.certificate_no,
-            certificate_expires: f.certificate_expires,
-            started_at: f.started_at.map(to_beijing),
-            ended_at: to_beijing(f.ended_at),
-            mass_before_kg: f.mass_before_kg,
-            mass_after_kg: f.mass_after_kg,
-            flags: f.flags.unwrap_or_default(),
-            decision_allowed: f.allowed,
-            decision_rules: f.rules.unwrap_or_default(),
-            medium: f.medium,
-        });
-    let carrier = store::incident_context::last_carrier(pool, cylinder_id).await?;
-    let delivery = store::incident_context::last_delivery(pool, cylinder_id).await?;
+    let rows = |kind| store::incident_context::rows_of_kind(pool, cylinder_id, kind);
+    // Independent reads, at once; the customer after the delivery that names it.
+    let delivered_to = async {
+        let delivery = store::incident_context::last_delivery(pool, cylinder_id).await?;
+        let customer = match delivery.as_ref().and_then(|d| d.customer_code.as_ref()) {
+            Some(code) => store::incident_context::customer(pool, code.as_str()).await?,
+            None => None,
+        };
+        Ok::<_, anyhow::Error>((delivery, customer))
+    };
+    let (last_filling, carrier, (delivery, customer), checks, inspections, alerts, incidents) = tokio::try_join!(
+        store::incident_context::last_filling(pool, cylinder_id),
+        store::incident_context::last_carrier(pool, cylinder_id),
+        delivered_to,
+        rows(HistoryKind::Check),
+        rows(HistoryKind::Inspection),
+        store::incident_context::alerts_on(pool, code),
+        store::incident_context::incidents_on(pool, cylinder_id, incident.id),
+    )?;
+    let last_filling = last_filling.map(|f| LastFilling {
+        station_code: f.station_code,
+        station_name: f.station_name,
+        gun_no: f.gun_no,
+        staff_no: f.staff_no,
+        staff_name: f.staff_name,
+        certificate_no: f.certificate_no,
+        certificate_expires: f.certificate_expires,
+        started_at: f.started_at.map(to_beijing),
+        ended_at: to_beijing(f.ended_at),
+        mass_before_kg: f.mass_before_kg,
+        mass_after_kg: f.mass_after_kg,
+        flags: f.flags.unwrap_or_default(),
+        decision_allowed: f.allowed,
+        decision_rules: f.rules.unwrap_or_default(),
+        medium: f.medium,
+    });
     let customer_code = delivery
         .as_ref()
         .and_then(|d| d.customer_code.clone())
         .map(String::from);
-    let customer = match &customer_code {
-        Some(code) => store::incident_context::customer(pool, code)
-            .await?
-            .map(|c| ChainCustomer {
-                code: c.code,
-                name: viewer.privileged.then_some(c.name),
-                phone: viewer.privileged.then_some(c.phone),
-                address: viewer.privileged.then_some(c.address),
-            }),
-        None => None,
-    };
-    let rows = |kind| store::incident_context::rows_of_kind(pool, cylinder_id, kind);
-    let checks = rows(HistoryKind::Check)
-        .await?
-        .into_iter()
-        .map(event)
-        .collect();
-    let inspections = rows(HistoryKind::Inspection)
-        .await?
-        .into_iter()
-        .map(event)
-        .collect();
-    let alerts = store::incident_context::alerts_on(pool, code)
-        .await?
+    let customer = customer.map(|c| ChainCustomer {
+        code: c.code,
+        name: viewer.privileged.then_some(c.name),
+        phone: viewer.privileged.then_some(c.phone),
+        address: viewer.privileged.then_some(c.address),
+    });
+    let checks = checks.into_iter().map(event).collect();
+    let inspections = inspections.into_iter().map(event).collect();
+    let alerts = alerts
         .into_iter()
         .map(|a| ChainAlert {
             id: a.id,
@@ -178,8 +197,7 @@ async fn chain(
             opened_at: to_beijing(a.opened_at),
         })
         .collect();
-    let incidents = store::incident_context::incidents_on(pool, cylinder_id, incident.id)
-        .await?
+    let incidents = incidents
         .into_iter()
         .map(|i| ChainIncident {
             id: i.id,
@@ -251,8 +269,12 @@ async fn nearby(
             cylinders: Vec::new(),
         });
     };
-    let sites = store::incident_context::sites_near(pool, at, radius_m, scope)
-        .await?
+    let (sites, vehicles, cylinders) = tokio::try_join!(
+        store::incident_context::sites_near(pool, at, radius_m, scope),
+        store::incident_context::vehicles_near(pool, at, radius_m, scope),
+        store::incident_context::cylinders_near(pool, at, radius_m, scope),
+    )?;
+    let sites = sites
         .into_iter()
         .map(|s| NearbySite {
             code: s.code,
@@ -261,8 +283,7 @@ async fn nearby(
             distance_m: s.distance_m,
         })
         .collect();
-    let vehicles = store::incident_context::vehicles_near(pool, at, radius_m, scope)
-        .await?
+    let vehicles = vehicles
         .into_iter()
         .map(|v| NearbyVehicle {
             plate: v.plate.into(),
@@ -271,8 +292,7 @@ async fn nearby(
             at: to_beijing(v.occurred_at),
         })
         .collect();
-    let cylinders = store::incident_context::cylinders_near(pool, at, radius_m, scope)
-        .await?
+    let cylinders = cylinders
         .into_iter()
         .map(|c| NearbyCylinder {
             compliance: compliance_of(
@@ -322,43 +342,51 @@ fn facets<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Vec<Facet> {
         .collect()
 }
 
-async fn batch(
+/// The other cylinders filled at the station of the cylinder's last filling within
+/// `BATCH_WINDOW_HOURS` of it.
+async fn filled_with(
     state: &AppState,
     cylinder_id: i64,
     last_filling: Option<&LastFilling>,
     medium: &str,
     scope: &Scope,
-) -> Result<Batch, ApiError> {
-    let pool = &state.pool;
-    let mut cylinders = Vec::new();
-    if let Some(f) = last_filling {
-        if let Some(station) = &f.station_code {
-            let medium = f.medium.as_deref().unwrap_or(medium);
-            let rows = store::incident_context::filled_together(
-                pool,
-                cylinder_id,
-                station,
-                medium,
-                f.ended_at.with_timezone(&Utc),
-                chrono::Duration::hours(BATCH_WINDOW_HOURS),
-                scope,
-            )
-            .await?;
-            cylinders.extend(rows.into_iter().map(|r| batch_cylinder(r, "filling")));
-        }
-    }
+) -> Result<Vec<BatchRow>, ApiError> {
+    let Some(f) = last_filling else {
+        return Ok(Vec::new());
+    };
+    let Some(station) = &f.station_code else {
+        return Ok(Vec::new());
+    };
+    let medium = f.medium.as_deref().unwrap_or(medium);
+    Ok(store::incident_context::filled_together(
+        &state.pool,
+        cylinder_id,
+        station,
+        medium,
+        f.ended_at.with_timezone(&Utc),
+        chrono::Duration::hours(BATCH_WINDOW_HOURS),
+        scope,
+    )
+    .await?)
+}
+
+/// The batch: those filled with the cylinder (with their guns and fillers counted), then
+/// those of its production batch.
+fn batch(filled: Vec<BatchRow>, production: Vec<BatchRow>) -> Batch {
+    let mut cylinders: Vec<BatchCylinder> = filled
+        .into_iter()
+        .map(|r| batch_cylinder(r, "filling"))
+        .collect();
     let by_gun = facets(cylinders.iter().map(|c| c.gun_no.as_deref()));
     let by_filler = facets(cylinders.iter().map(|c| c.staff_no.as_deref()));
-    let production =
-        store::incident_context::same_production_batch(pool, cylinder_id, scope).await?;
     cylinders.extend(
         production
             .into_iter()
             .map(|r| batch_cylinder(r, "production")),
     );
-    Ok(Batch {
+    Batch {
         cylinders,
         by_gun,
         by_filler,
-    })
+    }
 }
