@@ -331,19 +331,43 @@ pub async fn cylinders_near(
     radius_m: f64,
     scope: &Scope,
 ) -> anyhow::Result<Vec<CylinderNear>> {
-    let sql = format!(
-        "SELECT c.code, c.owner_enterprise_code, \
-                ST_Distance(s.location::geography, {CENTER}) AS distance_m, \
-                coalesce(s.next_inspection_on, c.next_inspection_on) AS next_inspection_on, \
-                c.manufactured_on, c.design_life_years, \
-                c.registration_no IS NOT NULL AS registered, s.scrapped_at \
-         FROM cylinder_state s JOIN cylinders c ON c.id = s.cylinder_id \
-         WHERE s.location IS NOT NULL AND s.location && {BOX} \
-           AND ST_DWithin(s.location::geography, {CENTER}, $3) \
-           AND {} \
-         ORDER BY distance_m, c.code LIMIT $6",
-        owner_in_scope("c.owner_enterprise_code", 4, 5)
-    );
+    let whole_city = scope.enterprise().is_none() && scope.district().is_none();
+    let sql = if whole_city {
+        // Nothing to filter by owner: the nearest are found on the state alone (the nearest
+        // `$6` and any tied with the last of them), and only those are joined to the registry
+        // (a few hundred primary-key reads instead of one per cylinder in the radius). The
+        // same rows as below: ties are kept until the final order by code.
+        format!(
+            "SELECT c.code, c.owner_enterprise_code, s.distance_m, \
+                    coalesce(s.next_inspection_on, c.next_inspection_on) AS next_inspection_on, \
+                    c.manufactured_on, c.design_life_years, \
+                    c.registration_no IS NOT NULL AS registered, s.scrapped_at \
+             FROM ( \
+               SELECT cylinder_id, next_inspection_on, scrapped_at, \
+                      ST_Distance(location::geography, {CENTER}) AS distance_m \
+               FROM cylinder_state \
+               WHERE location IS NOT NULL AND location && {BOX} \
+                 AND ST_DWithin(location::geography, {CENTER}, $3) \
+                 AND $4::text IS NULL AND $5::text IS NULL \
+               ORDER BY distance_m FETCH FIRST $6 ROWS WITH TIES \
+             ) s JOIN cylinders c ON c.id = s.cylinder_id \
+             ORDER BY s.distance_m, c.code LIMIT $6"
+        )
+    } else {
+        format!(
+            "SELECT c.code, c.owner_enterprise_code, \
+                    ST_Distance(s.location::geography, {CENTER}) AS distance_m, \
+                    coalesce(s.next_inspection_on, c.next_inspection_on) AS next_inspection_on, \
+                    c.manufactured_on, c.design_life_years, \
+                    c.registration_no IS NOT NULL AS registered, s.scrapped_at \
+             FROM cylinder_state s JOIN cylinders c ON c.id = s.cylinder_id \
+             WHERE s.location IS NOT NULL AND s.location && {BOX} \
+               AND ST_DWithin(s.location::geography, {CENTER}, $3) \
+               AND {} \
+             ORDER BY distance_m, c.code LIMIT $6",
+            owner_in_scope("c.owner_enterprise_code", 4, 5)
+        )
+    };
     sqlx::query_as(&sql)
         .bind(center.0)
         .bind(center.1)
