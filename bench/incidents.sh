@@ -33,6 +33,8 @@
 #   N_CYLINDERS=30000 N_HISTORY=200000 N_INCIDENTS=12 PASSES=2 N_RECALL=1000 N_RECALLED=10000 \
 #     RATE=500 DURATION=5 SETTLE=2 bash bench/incidents.sh   # a small run: about a minute
 #   KEEP=1 bash bench/incidents.sh   # leave the database cylwatch_bench_incidents behind
+#   REUSE=1 KEEP=1 bash bench/incidents.sh   # (a) only, on the database a KEEP=1 run left
+#                                # (same N_CYLINDERS; the server migrates it first): no generation
 #   INDEXES=1 bash bench/incidents.sh   # also GiST indexes on location::geography of
 #                                # cylinder_state, customers, stations (the queries filter by a
 #                                # box on geometry first; migration 0069 holds the geometry
@@ -71,7 +73,13 @@ trap cleanup EXIT
 [ "$N_HISTORY" -ge "$N_CYLINDERS" ] || { echo "N_HISTORY must be at least N_CYLINDERS (a filling each)"; exit 1; }
 
 [ "${BUILD:-1}" = 0 ] || cargo build --quiet --profile server -p cylwatch -p cylwatch-sim
-psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE cylwatch_template"
+REUSE=${REUSE:-0}
+if [ "$REUSE" = 1 ]; then
+  [ -n "${KEEP:-}" ] || { echo "REUSE=1 needs KEEP=1 (the database would be dropped at the end)"; exit 1; }
+  psql -qAtX "$URL" -c "SELECT 1" >/dev/null || { echo "no database $DB to reuse: run with KEEP=1 first"; exit 1; }
+else
+  psql -qAtX "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE cylwatch_template"
+fi
 ADMIN_PASSWORD=Bench-Admin-2026!
 CYLWATCH_DATABASE_URL=$URL CYLWATCH_HTTP_ADDR=127.0.0.1:0 CYLWATCH_REDIS_PREFIX=$PREFIX \
   CYLWATCH_ADMIN_USER=admin CYLWATCH_ADMIN_PASSWORD=$ADMIN_PASSWORD \
@@ -90,6 +98,7 @@ post() { # path body → answer; fails unless 2xx
   case $status in 2??) cat "$WORK/answer" ;; *) echo "POST $1: $status $(head -c 400 "$WORK/answer")" >&2; return 1 ;; esac
 }
 
+if [ "$REUSE" != 1 ]; then
 echo "generating $N_CYLINDERS cylinders and $N_HISTORY history rows ..." >&2
 start=$(date +%s.%N)
 psql -qAtX -v ON_ERROR_STOP=1 "$URL" <<SQL
@@ -237,6 +246,8 @@ for _ in $(seq 1 200); do
 done
 [ "$rows" = 5500 ] || { echo "only $rows of 5500 history rows: $(head -c 400 "$WORK/ingest")"; exit 1; }
 psql -qAtX "$URL" -c "VACUUM ANALYZE cylinders, cylinder_events, cylinder_state, fillings, devices, stations"
+fi # not REUSE
+BASE_ID=$(psql -qAtX "$URL" -c "SELECT min(id) FROM cylinders")
 
 # (a) Incidents about N_INCIDENTS cylinders spread over the city's ids.
 : > "$WORK/incidents"; : > "$WORK/codes"
@@ -293,9 +304,30 @@ explain() { # title sql
 explain "last filling" "SELECT ce.station_code FROM cylinder_events ce JOIN cylinders c ON c.id = ce.cylinder_id LEFT JOIN fillings f ON f.id = ce.event_id LEFT JOIN stations st ON st.code = ce.station_code WHERE ce.cylinder_id = $CID AND ce.op = 'fill' AND ce.kind IN ('filling', 'scan') ORDER BY ce.occurred_at DESC, ce.event_id DESC LIMIT 1"
 explain "sites nearby" "SELECT code FROM (SELECT code, ST_Distance(location::geography, $CENTER) AS d FROM stations WHERE location && $BOX AND ST_DWithin(location::geography, $CENTER, 500) UNION ALL SELECT code, ST_Distance(location::geography, $CENTER) FROM customers WHERE location && $BOX AND ST_DWithin(location::geography, $CENTER, 500)) s ORDER BY d LIMIT 500"
 explain "vehicles nearby" "SELECT p.plate FROM vehicle_positions p LEFT JOIN vehicles v ON v.plate = p.plate WHERE p.location && $BOX AND ST_DWithin(p.location::geography, $CENTER, 500) ORDER BY ST_Distance(p.location::geography, $CENTER) LIMIT 500"
-explain "cylinders nearby" "SELECT c.code FROM cylinder_state s JOIN cylinders c ON c.id = s.cylinder_id WHERE s.location IS NOT NULL AND s.location && $BOX AND ST_DWithin(s.location::geography, $CENTER, 500) ORDER BY ST_Distance(s.location::geography, $CENTER), c.code LIMIT 500"
+explain "cylinders nearby" "SELECT c.code FROM (SELECT cylinder_id, ST_Distance(location::geography, $CENTER) AS d FROM cylinder_state WHERE location IS NOT NULL AND location && $BOX AND ST_DWithin(location::geography, $CENTER, 500) ORDER BY d FETCH FIRST 500 ROWS WITH TIES) s JOIN cylinders c ON c.id = s.cylinder_id ORDER BY s.d, c.code LIMIT 500"
 explain "filled together (±2 h)" "SELECT DISTINCT ON (c.id) c.code FROM cylinder_events ce JOIN cylinders c ON c.id = ce.cylinder_id LEFT JOIN fillings f ON f.id = ce.event_id WHERE ce.op = 'fill' AND ce.kind IN ('filling', 'scan') AND ce.station_code = '$FST' AND c.medium = 'LPG' AND ce.occurred_at BETWEEN timestamptz '$FAT' - interval '2 hours' AND timestamptz '$FAT' + interval '2 hours' AND c.id <> $CID ORDER BY c.id LIMIT 500"
 explain "same production batch" "SELECT c.code FROM cylinders me JOIN cylinders c ON c.manufacturer = me.manufacturer AND c.production_batch = me.production_batch AND c.id <> me.id WHERE me.id = $CID AND me.production_batch IS NOT NULL ORDER BY c.code LIMIT 500"
+
+if [ "$REUSE" = 1 ]; then
+  python3 - "$WORK" "$N_CYLINDERS" <<'PY'
+import sys
+work, n_cyl = sys.argv[1], int(sys.argv[2])
+def ms(name):
+    return sorted(float(x) for x in open(f"{work}/{name}") if x.strip())
+def pct(xs, p):
+    return xs[max(1, -(-len(xs) * p // 100)) - 1]
+ctx, pk = ms("ctx_ms"), ms("pk_ms")
+print(f"| (a) reused database, N = {n_cyl:,} cylinders | requests | p50 ms | p95 ms | max ms |")
+print("| --- | ---: | ---: | ---: | ---: |")
+print(f"| GET /incidents/{{id}}/context | {len(ctx)} | {pct(ctx, 50):.1f} | {pct(ctx, 95):.1f} | {ctx[-1]:.1f} |")
+print(f"| GET /cylinders/{{code}} (primary key) | {len(pk)} | {pct(pk, 50):.2f} | {pct(pk, 95):.2f} | {pk[-1]:.1f} |")
+ratio = pct(ctx, 95) / pct(pk, 95)
+print(f"context p95 {pct(ctx, 95):.1f} ms, {ratio:.1f}x the primary-key GET (goal <= 300 ms and <= 20x): {'met' if pct(ctx, 95) <= 300 and ratio <= 20 else 'NOT met'}")
+PY
+  echo "EXPLAIN ANALYZE of the context's statements, first incident:"
+  cat "$WORK/explain"
+  exit 0
+fi
 
 # (c) without a recall, (b) the recall of N_RECALL, a second recall up to N_RECALLED, (c) again.
 ASKED=$(cat "$WORK/asked")
