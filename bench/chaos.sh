@@ -14,6 +14,10 @@
 #   bash bench/chaos.sh                      # an hour
 #   DURATION=120 PAUSE_S=10 BETWEEN_MS=3000-10000 bash bench/chaos.sh   # verified: 12 faults, 0 lost, 0 doubled
 #   SEED=42 FAULTS=ServerKill,RedisRestartEmpty DURATION=600 bash bench/chaos.sh
+#   INSTANCES=3 bash bench/chaos.sh          # three instances behind HAProxy (a kill takes a
+#                                            # random one; the proxy cuts reach all three)
+# Only the long run itself runs (`acknowledged_operations_survive_mixed_faults`), not the
+# target's shorter CI tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-3600}
@@ -25,9 +29,11 @@ MAX_EVENTS=${MAX_EVENTS:-1000000000}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cylwatch/target}
 export CHAOS_DURATION_S=$DURATION CHAOS_PAUSE_S=$PAUSE_S CHAOS_BETWEEN_MS=$BETWEEN_MS \
   CHAOS_FAULTS=$FAULTS CHAOS_MAX_EVENTS=$MAX_EVENTS CHAOS_DRAIN_S=${DRAIN_S:-900}
+export CHAOS_INSTANCES=${INSTANCES:-1}
 [ -n "${SEED:-}" ] && export CHAOS_SEED=$SEED
 [ -n "${VEHICLES:-}" ] && export CHAOS_VEHICLES=$VEHICLES
 [ -n "${CYLINDERS:-}" ] && export CHAOS_CYLINDERS=$CYLINDERS
 # Events per second the devices offer together (default 400).
 [ -n "${RATE:-}" ] && export CHAOS_RATE=$RATE
-exec cargo test --profile server -p cylwatch --test chaos -- --nocapture
+exec cargo test --profile server -p cylwatch --test chaos -- --nocapture --exact \
+  acknowledged_operations_survive_mixed_faults

@@ -350,7 +350,12 @@ impl Server {
 
 /// Everything of one run, removed on drop (processes first).
 pub struct Cluster {
-    pub server: Server,
+    /// HAProxy in front of the instances, when there is more than one.
+    pub lb: Option<crate::haproxy::Haproxy>,
+    /// The server instances (`chaos-1`, `chaos-2`...), each restartable on its own port.
+    pub servers: Vec<Server>,
+    /// One proxy to PostgreSQL and one to Redis that every instance goes through: a cut drops
+    /// the connections of all of them at once.
     pub pg_proxy: Proxy,
     pub redis_proxy: Proxy,
     pub redis: Redis,
@@ -359,7 +364,16 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// One instance, clients straight to it.
     pub async fn start(extra_env: Vec<(String, String)>) -> Self {
+        Self::start_instances(extra_env, 1).await
+    }
+
+    /// `instances` server processes on the same PostgreSQL and Redis (the same `redis_prefix`,
+    /// each its own `instance_id`); with more than one, HAProxy in front of them and the
+    /// pipeline cut into `max(6, instances)` partitions that move to the survivors.
+    pub async fn start_instances(extra_env: Vec<(String, String)>, instances: usize) -> Self {
+        let instances = instances.max(1);
         let root = tempfile::Builder::new()
             .prefix("cylwatch-chaos-")
             .tempdir()
@@ -400,7 +414,6 @@ impl Cluster {
                 format!("redis://127.0.0.1:{}", redis_proxy.port),
             ),
             ("CYLWATCH_REDIS_PREFIX".into(), "chaos".into()),
-            ("CYLWATCH_INSTANCE_ID".into(), "chaos-1".into()),
             ("CYLWATCH_ADMIN_USER".into(), crate::ADMIN_USER.into()),
             (
                 "CYLWATCH_ADMIN_PASSWORD".into(),
@@ -408,17 +421,61 @@ impl Cluster {
             ),
             ("CYLWATCH_GPS_FILTERS".into(), "false".into()),
         ];
+        if instances > 1 {
+            env.push((
+                "CYLWATCH_PIPELINE_PARTITIONS".into(),
+                instances.max(6).to_string(),
+            ));
+            // A killed instance's partitions go to the survivors after 3 s.
+            env.push(("CYLWATCH_PIPELINE_LEASE_MS".into(), "3000".into()));
+        }
         env.extend(extra_env);
-        let mut server = Server::new(root.path().join("server.log"), env);
-        server.start(Duration::from_secs(120)).await;
+        let mut servers = Vec::new();
+        for i in 0..instances {
+            let mut env = env.clone();
+            env.push(("CYLWATCH_INSTANCE_ID".into(), format!("chaos-{}", i + 1)));
+            let log = if instances == 1 {
+                root.path().join("server.log")
+            } else {
+                root.path().join(format!("server-{}.log", i + 1))
+            };
+            let mut server = Server::new(log, env);
+            // One after the other: the first runs the migrations.
+            server.start(Duration::from_secs(120)).await;
+            servers.push(server);
+        }
+        let lb = if instances > 1 {
+            let ports: Vec<u16> = servers.iter().map(|s| s.port).collect();
+            let lb = crate::haproxy::Haproxy::start(&ports).await;
+            let names: Vec<String> = (0..instances).map(|i| format!("s{i}")).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            lb.wait_for(&names, "UP").await;
+            Some(lb)
+        } else {
+            None
+        };
         Self {
-            server,
+            lb,
+            servers,
             pg_proxy,
             redis_proxy,
             redis,
             pg,
             _root: root,
         }
+    }
+
+    /// Where the devices and controllers connect: HAProxy, or the one instance.
+    pub fn base(&self) -> String {
+        match &self.lb {
+            Some(lb) => lb.base(),
+            None => self.servers[0].base(),
+        }
+    }
+
+    /// Each instance's log.
+    pub fn logs(&self) -> Vec<PathBuf> {
+        self.servers.iter().map(|s| s.log.clone()).collect()
     }
 
     /// The test's own connection string (not through the proxy).

@@ -11,7 +11,8 @@ use tokio::sync::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Fault {
-    /// `kill -9` of the server, then a restart.
+    /// `kill -9` of a server instance (one drawn at random when there are several), then a
+    /// restart of it (the same `instance_id`, the same port: HAProxy finds it again).
     ServerKill,
     /// Redis `kill -9`, restarted EMPTY (its streams lost).
     RedisRestartEmpty,
@@ -19,9 +20,9 @@ pub enum Fault {
     RedisPause,
     /// PostgreSQL `pg_ctl stop -m immediate`, then started again.
     PostgresImmediate,
-    /// The proxy drops every connection of the server to Redis.
+    /// The proxy drops every connection of the server instances to Redis.
     CutRedis,
-    /// The proxy drops every connection of the server to PostgreSQL.
+    /// The proxy drops every connection of the server instances to PostgreSQL.
     CutPostgres,
 }
 
@@ -57,9 +58,19 @@ pub async fn inject(cluster: &Mutex<Cluster>, fault: Fault, pause: Duration, rng
     let mut c = cluster.lock().await;
     match fault {
         Fault::ServerKill => {
-            c.server.kill9().await;
+            // One instance: no draw (a seed's schedule stays what it was).
+            let i = if c.servers.len() > 1 {
+                rng.random_range(0..c.servers.len())
+            } else {
+                0
+            };
+            if c.servers.len() > 1 {
+                eprintln!("chaos: killing instance chaos-{}", i + 1);
+            }
+            let server = &mut c.servers[i];
+            server.kill9().await;
             tokio::time::sleep(Duration::from_millis(rng.random_range(0..1000))).await;
-            c.server.start(Duration::from_secs(180)).await;
+            server.start(Duration::from_secs(180)).await;
         }
         Fault::RedisRestartEmpty => {
             tokio::task::block_in_place(|| c.redis.kill9());

@@ -10,14 +10,23 @@
 //! pause, default 3), `CHAOS_DRAIN_S` (how long the backlog may take after the last fault,
 //! default 300), `CHAOS_SELF_TEST=lose,allow,state` (the checker is handed an acknowledged event the
 //! server never received, an allow asked after a scrapping was acknowledged, a cylinder state
-//! changed behind the history: the run must fail and name each).
+//! changed behind the history: the run must fail and name each), `CHAOS_INSTANCES` (server
+//! instances of `acknowledged_operations_survive_mixed_faults`, default 1; with more, HAProxy in
+//! front of them). `three_instances_behind_haproxy_under_faults` always runs three, with a
+//! smaller workload by default (the same knobs change it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod checker;
 mod cluster;
 mod faults;
+#[allow(dead_code)] // shared with tests/api, which use all of it
+#[path = "../common/haproxy.rs"]
+mod haproxy;
 mod retry;
 mod workload;
+
+/// For `haproxy` (it asks its parent module for a free port).
+pub use cluster::free_port;
 
 use faults::{Fault, Schedule};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,32 +72,68 @@ fn schedule() -> Schedule {
     }
 }
 
+/// A run's size when no knob says otherwise.
+struct Defaults {
+    vehicles: usize,
+    cylinders: usize,
+    gun_cylinders: usize,
+    rate: f64,
+    duration_s: u64,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_operations_survive_mixed_faults() {
+    let defaults = Defaults {
+        vehicles: 300,
+        cylinders: 3000,
+        gun_cylinders: 60,
+        rate: 400.0,
+        duration_s: 130,
+    };
+    chaos_run(knob("CHAOS_INSTANCES", 1), defaults).await;
+}
+
+/// The same run against three instances behind HAProxy (server kills take a random one), scaled
+/// down to fit CI beside the one-instance run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_instances_behind_haproxy_under_faults() {
+    let defaults = Defaults {
+        vehicles: 100,
+        cylinders: 1000,
+        gun_cylinders: 30,
+        rate: 200.0,
+        duration_s: 60,
+    };
+    chaos_run(3, defaults).await;
+}
+
+async fn chaos_run(instances: usize, defaults: Defaults) {
     let seed: u64 = knob("CHAOS_SEED", rand::random());
-    println!("chaos: seed {seed} (CHAOS_SEED={seed} repeats the schedule)");
+    println!(
+        "chaos: seed {seed} (CHAOS_SEED={seed} repeats the schedule), {instances} instance(s)"
+    );
     let plan = workload::Plan {
-        vehicles: knob("CHAOS_VEHICLES", 300),
-        cylinders: knob("CHAOS_CYLINDERS", 3000),
-        gun_cylinders: knob("CHAOS_GUN_CYLINDERS", 60),
+        vehicles: knob("CHAOS_VEHICLES", defaults.vehicles),
+        cylinders: knob("CHAOS_CYLINDERS", defaults.cylinders),
+        gun_cylinders: knob("CHAOS_GUN_CYLINDERS", defaults.gun_cylinders),
         customers: 8,
         illegal_tags: 40,
         gps_devices: 6,
         scan_devices: 6,
         controllers: 3,
         batch: knob("CHAOS_BATCH", 25),
-        rate: knob("CHAOS_RATE", 400.0),
+        rate: knob("CHAOS_RATE", defaults.rate),
         max_events: knob("CHAOS_MAX_EVENTS", 100_000),
-        duration: Duration::from_secs(knob("CHAOS_DURATION_S", 130)),
+        duration: Duration::from_secs(knob("CHAOS_DURATION_S", defaults.duration_s)),
     };
     let schedule = schedule();
     println!("chaos: {plan:?}\nchaos: {schedule:?}");
-    let cluster = cluster::Cluster::start(vec![]).await;
+    let cluster = cluster::Cluster::start_instances(vec![], instances).await;
     let log_dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cylwatch-chaos");
     std::fs::create_dir_all(&log_dir).expect("log dir");
-    println!("chaos: server log {}", cluster.server.log.display());
+    println!("chaos: server logs {:?}", cluster.logs());
     let direct = cluster.direct_url();
-    let mut api = workload::Api::new(cluster.server.base());
+    let mut api = workload::Api::new(cluster.base());
     let cluster = Arc::new(tokio::sync::Mutex::new(cluster));
     api.login().await;
     let setup = Instant::now();
@@ -197,7 +242,7 @@ async fn acknowledged_operations_survive_mixed_faults() {
         .filter(|a| matches!(a.kind, workload::Kind::Filling { .. }))
         .count();
     println!(
-        "chaos report (seed {seed}): ran {ran:?}; faults injected {:?} (total {}); \
+        "chaos report (seed {seed}, {instances} instance(s)): ran {ran:?}; faults injected {:?} (total {}); \
          operations acknowledged {} (events, and {fillings} filling records) + {answers} authorize answers ({} allowed, refusals by rule {:?}, {} authorize errors); \
          retries {}; never acknowledged {}; lost {}; doubled {}; drain after the last fault {}",
         injected.by_kind,
@@ -221,10 +266,16 @@ async fn acknowledged_operations_survive_mixed_faults() {
     {
         println!("chaos: {line}");
     }
-    let log = cluster.lock().await.server.log.clone();
-    let kept = log_dir.join(format!("server-{seed}.log"));
-    let _ = std::fs::copy(&log, &kept);
-    println!("chaos: server log kept at {}", kept.display());
+    let logs = cluster.lock().await.logs();
+    for (i, log) in logs.iter().enumerate() {
+        let kept = if logs.len() == 1 {
+            log_dir.join(format!("server-{seed}.log"))
+        } else {
+            log_dir.join(format!("server-{seed}-chaos-{}.log", i + 1))
+        };
+        let _ = std::fs::copy(log, &kept);
+        println!("chaos: server log kept at {}", kept.display());
+    }
     assert!(drained.is_some(), "the backlog did not drain");
     assert!(
         report.lost.is_empty() && report.doubled.is_empty() && report.failures.is_empty(),

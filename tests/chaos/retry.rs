@@ -11,7 +11,7 @@ use std::time::Duration;
 async fn a_filling_record_sent_again_is_kept_once_and_answered_alike() {
     let cluster = Cluster::start(vec![]).await;
     let pool = sqlx::PgPool::connect(&cluster.direct_url()).await.unwrap();
-    let mut api = Api::new(cluster.server.base());
+    let mut api = Api::new(cluster.base());
     api.login().await;
     let plan = Plan {
         vehicles: 1,
