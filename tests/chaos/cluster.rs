@@ -354,6 +354,8 @@ pub struct Cluster {
     pub lb: Option<crate::haproxy::Haproxy>,
     /// The server instances (`chaos-1`, `chaos-2`...), each restartable on its own port.
     pub servers: Vec<Server>,
+    /// The suite's own Mosquitto, when devices publish over MQTT (never faulted).
+    pub broker: Option<crate::broker::Broker>,
     /// One proxy to PostgreSQL and one to Redis that every instance goes through: a cut drops
     /// the connections of all of them at once.
     pub pg_proxy: Proxy,
@@ -366,13 +368,19 @@ pub struct Cluster {
 impl Cluster {
     /// One instance, clients straight to it.
     pub async fn start(extra_env: Vec<(String, String)>) -> Self {
-        Self::start_instances(extra_env, 1).await
+        Self::start_instances(extra_env, 1, false).await
     }
 
     /// `instances` server processes on the same PostgreSQL and Redis (the same `redis_prefix`,
     /// each its own `instance_id`); with more than one, HAProxy in front of them and the
     /// pipeline cut into `max(6, instances)` partitions that move to the survivors.
-    pub async fn start_instances(extra_env: Vec<(String, String)>, instances: usize) -> Self {
+    /// `mqtt`: a Mosquitto of the run's own, the instances reading the devices' messages from
+    /// it (a dead instance's MQTT session drained by a live one after 3 s).
+    pub async fn start_instances(
+        extra_env: Vec<(String, String)>,
+        instances: usize,
+        mqtt: bool,
+    ) -> Self {
         let instances = instances.max(1);
         let root = tempfile::Builder::new()
             .prefix("cylwatch-chaos-")
@@ -429,6 +437,14 @@ impl Cluster {
             // A killed instance's partitions go to the survivors after 3 s.
             env.push(("CYLWATCH_PIPELINE_LEASE_MS".into(), "3000".into()));
         }
+        let broker = if mqtt {
+            let broker = crate::broker::Broker::start().await;
+            env.extend(broker.env());
+            env.push(("CYLWATCH_MQTT_LEASE_S".into(), "3".into()));
+            Some(broker)
+        } else {
+            None
+        };
         env.extend(extra_env);
         let mut servers = Vec::new();
         for i in 0..instances {
@@ -457,6 +473,7 @@ impl Cluster {
         Self {
             lb,
             servers,
+            broker,
             pg_proxy,
             redis_proxy,
             redis,
@@ -471,6 +488,11 @@ impl Cluster {
             Some(lb) => lb.base(),
             None => self.servers[0].base(),
         }
+    }
+
+    /// The broker's port, when devices publish over MQTT.
+    pub fn mqtt_port(&self) -> Option<u16> {
+        self.broker.as_ref().map(|b| b.port)
     }
 
     /// Each instance's log.

@@ -10,22 +10,27 @@
 //! pause, default 3), `CHAOS_DRAIN_S` (how long the backlog may take after the last fault,
 //! default 300), `CHAOS_SELF_TEST=lose,allow,state` (the checker is handed an acknowledged event the
 //! server never received, an allow asked after a scrapping was acknowledged, a cylinder state
-//! changed behind the history: the run must fail and name each), `CHAOS_INSTANCES` (server
+//! changed behind the history: the run must fail and name each; `mqtt`: a fix the broker
+//! acknowledged that the server never got), `CHAOS_MQTT` (how many of the 6 GPS devices publish
+//! over MQTT to a Mosquitto of the run's own: 0 by default, 2 in the three-instance test), `CHAOS_INSTANCES` (server
 //! instances of `acknowledged_operations_survive_mixed_faults`, default 1; with more, HAProxy in
 //! front of them). `three_instances_behind_haproxy_under_faults` always runs three, with a
 //! smaller workload by default (the same knobs change it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[allow(dead_code)] // shared with tests/api, which use all of it
+#[path = "../common/broker.rs"]
+mod broker;
 mod checker;
 mod cluster;
 mod faults;
-#[allow(dead_code)] // shared with tests/api, which use all of it
+#[allow(dead_code)]
 #[path = "../common/haproxy.rs"]
 mod haproxy;
 mod retry;
 mod workload;
 
-/// For `haproxy` (it asks its parent module for a free port).
+/// For `haproxy` and `broker` (they ask their parent module for a free port).
 pub use cluster::free_port;
 
 use faults::{Fault, Schedule};
@@ -79,6 +84,8 @@ struct Defaults {
     gun_cylinders: usize,
     rate: f64,
     duration_s: u64,
+    /// GPS devices (of 6) publishing over MQTT.
+    mqtt_gps: usize,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -89,6 +96,7 @@ async fn acknowledged_operations_survive_mixed_faults() {
         gun_cylinders: 60,
         rate: 400.0,
         duration_s: 130,
+        mqtt_gps: 0,
     };
     chaos_run(knob("CHAOS_INSTANCES", 1), defaults).await;
 }
@@ -103,6 +111,7 @@ async fn three_instances_behind_haproxy_under_faults() {
         gun_cylinders: 30,
         rate: 200.0,
         duration_s: 60,
+        mqtt_gps: 2,
     };
     chaos_run(3, defaults).await;
 }
@@ -119,6 +128,7 @@ async fn chaos_run(instances: usize, defaults: Defaults) {
         customers: 8,
         illegal_tags: 40,
         gps_devices: 6,
+        mqtt_gps: knob("CHAOS_MQTT", defaults.mqtt_gps).min(6),
         scan_devices: 6,
         controllers: 3,
         batch: knob("CHAOS_BATCH", 25),
@@ -128,12 +138,13 @@ async fn chaos_run(instances: usize, defaults: Defaults) {
     };
     let schedule = schedule();
     println!("chaos: {plan:?}\nchaos: {schedule:?}");
-    let cluster = cluster::Cluster::start_instances(vec![], instances).await;
+    let cluster = cluster::Cluster::start_instances(vec![], instances, plan.mqtt_gps > 0).await;
     let log_dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cylwatch-chaos");
     std::fs::create_dir_all(&log_dir).expect("log dir");
     println!("chaos: server logs {:?}", cluster.logs());
     let direct = cluster.direct_url();
     let mut api = workload::Api::new(cluster.base());
+    api.mqtt_port = cluster.mqtt_port();
     let cluster = Arc::new(tokio::sync::Mutex::new(cluster));
     api.login().await;
     let setup = Instant::now();
@@ -171,15 +182,29 @@ async fn chaos_run(instances: usize, defaults: Defaults) {
         .expect("connecting to the suite's database");
     let since = injected.last_end.unwrap_or_else(Instant::now);
     let drain_limit = Duration::from_secs(knob("CHAOS_DRAIN_S", 300));
+    // The events the broker acknowledged are stored once the instances have read them.
+    let mqtt_acked: Vec<uuid::Uuid> = record.mqtt_acked.lock().unwrap().clone();
     let drained = loop {
         let left: i64 = sqlx::query_scalar("SELECT count(*) FROM event_outbox WHERE NOT dead")
             .fetch_one(&pool)
             .await
             .unwrap_or(i64::MAX);
-        if left == 0 {
+        let unread: i64 = if mqtt_acked.is_empty() {
+            0
+        } else {
+            sqlx::query_scalar(
+                "SELECT cardinality($1::uuid[]) - (SELECT count(*) FROM events WHERE id = ANY($1))",
+            )
+            .bind(&mqtt_acked)
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(i64::MAX)
+        };
+        if left == 0 && unread == 0 {
             break Some(since.elapsed());
         }
         if since.elapsed() > drain_limit {
+            println!("chaos: not drained: {left} in the outbox, {unread} MQTT events unread");
             break None;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -198,6 +223,18 @@ async fn chaos_run(instances: usize, defaults: Defaults) {
             .cloned()
             .expect("a scan");
         fake.id = uuid::Uuid::new_v4();
+        acked.push(fake);
+    }
+    if self_test.split(',').any(|t| t == "mqtt") {
+        // A fix the broker acknowledged that the server never got.
+        let mut acked = record.acked.lock().unwrap();
+        let mut fake = acked
+            .iter()
+            .find(|a| mqtt_acked.contains(&a.id))
+            .cloned()
+            .expect("a fix published over MQTT");
+        fake.id = uuid::Uuid::new_v4();
+        fake.occurred_at += chrono::Duration::hours(1);
         acked.push(fake);
     }
     if self_test.split(',').any(|t| t == "allow") {
@@ -244,7 +281,7 @@ async fn chaos_run(instances: usize, defaults: Defaults) {
     println!(
         "chaos report (seed {seed}, {instances} instance(s)): ran {ran:?}; faults injected {:?} (total {}); \
          operations acknowledged {} (events, and {fillings} filling records) + {answers} authorize answers ({} allowed, refusals by rule {:?}, {} authorize errors); \
-         retries {}; never acknowledged {}; lost {}; doubled {}; drain after the last fault {}",
+         retries {}; over MQTT {} events acknowledged by PUBACK, {} publishes again; never acknowledged {}; lost {}; doubled {}; drain after the last fault {}",
         injected.by_kind,
         injected.by_kind.values().sum::<u32>(),
         report.acknowledged,
@@ -252,6 +289,8 @@ async fn chaos_run(instances: usize, defaults: Defaults) {
         report.refusals_by_rule,
         record.authorize_errors.load(Ordering::Relaxed),
         record.retries.load(Ordering::Relaxed),
+        mqtt_acked.len(),
+        record.mqtt_retries.load(Ordering::Relaxed),
         record.unacked.lock().unwrap().len(),
         report.lost.len(),
         report.doubled.len(),

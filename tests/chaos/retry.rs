@@ -20,6 +20,7 @@ async fn a_filling_record_sent_again_is_kept_once_and_answered_alike() {
         customers: 1,
         illegal_tags: 0,
         gps_devices: 0,
+        mqtt_gps: 0,
         scan_devices: 0,
         controllers: 0,
         batch: 1,

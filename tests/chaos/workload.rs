@@ -28,6 +28,9 @@ pub struct Plan {
     pub customers: usize,
     pub illegal_tags: usize,
     pub gps_devices: usize,
+    /// How many of the GPS devices publish their batches over MQTT (QoS 1, to the suite's
+    /// Mosquitto) instead of HTTP.
+    pub mqtt_gps: usize,
     pub scan_devices: usize,
     pub controllers: usize,
     pub batch: usize,
@@ -118,6 +121,10 @@ pub struct Record {
     pub authorize_errors: AtomicU64,
     /// Filling records never answered `201` (the workload gave up).
     pub unacked_fillings: AtomicU64,
+    /// The events acknowledged by the broker (a PUBACK): stored once the server has read them.
+    pub mqtt_acked: Mutex<Vec<Uuid>>,
+    /// MQTT publishes sent again (no PUBACK with success).
+    pub mqtt_retries: AtomicU64,
 }
 
 /// The API as the workload speaks it.
@@ -126,6 +133,8 @@ pub struct Api {
     pub base: String,
     pub http: reqwest::Client,
     pub admin: String,
+    /// The suite's Mosquitto, when some devices publish over MQTT.
+    pub mqtt_port: Option<u16>,
 }
 
 impl Api {
@@ -139,6 +148,7 @@ impl Api {
             base,
             http,
             admin: String::new(),
+            mqtt_port: None,
         }
     }
 
@@ -182,14 +192,66 @@ impl Api {
     }
 
     pub async fn device(&self, kind: &str, station: Option<&str>) -> String {
-        let mut body = json!({"device_id": format!("dev-{}", Uuid::new_v4().simple()),
-                              "kind": kind, "enterprise_code": "ENT1"});
+        self.device_with_id(kind, station).await.1
+    }
+
+    /// A new device of ENT1: its id and its key.
+    pub async fn device_with_id(&self, kind: &str, station: Option<&str>) -> (String, String) {
+        let id = format!("dev-{}", Uuid::new_v4().simple());
+        let mut body = json!({"device_id": id, "kind": kind, "enterprise_code": "ENT1"});
         if let Some(s) = station {
             body["station_code"] = json!(s);
         }
         let (status, answer) = self.admin_post("/api/v1/devices", &body).await;
         assert_eq!(status, 201, "device: {answer}");
-        answer["key"].as_str().expect("key").to_owned()
+        (id, answer["key"].as_str().expect("key").to_owned())
+    }
+
+    /// Publishes `events` as the device over MQTT (QoS 1, MQTT 5, Debian's `mosquitto_pub`)
+    /// until the broker's PUBACK says success, the same message each time; the time of the
+    /// PUBACK, or `None` when `give_up` passed first.
+    pub async fn publish_until_acked(
+        &self,
+        device: &str,
+        key: &str,
+        events: &[Value],
+        record: &Record,
+        give_up: Instant,
+    ) -> Option<Instant> {
+        let port = self.mqtt_port.expect("the suite's broker").to_string();
+        let body = json!({ "events": events }).to_string();
+        let topic = format!("cylwatch/devices/{device}/events");
+        loop {
+            let publish = tokio::process::Command::new("mosquitto_pub")
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-V",
+                    "mqttv5",
+                    "-q",
+                    "1",
+                    "-d",
+                ])
+                .args(["-i", &format!("{device}-pub"), "-u", device, "-P", key])
+                .args(["-t", &topic, "-m", &body])
+                .kill_on_drop(true)
+                .output();
+            if let Ok(Ok(out)) = tokio::time::timeout(Duration::from_secs(10), publish).await {
+                let text = String::from_utf8_lossy(&out.stdout).to_string()
+                    + &String::from_utf8_lossy(&out.stderr);
+                if out.status.success() && text.contains("received PUBACK") && text.contains("RC:0")
+                {
+                    return Some(Instant::now());
+                }
+            }
+            if Instant::now() > give_up {
+                return None;
+            }
+            record.mqtt_retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
     }
 
     /// Posts `events` as the device until acknowledged; the time of the acknowledgement, or
@@ -439,7 +501,12 @@ pub async fn run(api: Api, plan: Plan, seed: u64, record: Arc<Record>, faults_on
             vehicle_clock.clone(),
             quota_left.clone(),
         );
-        let key = api.device("gps", None).await;
+        // The first `mqtt_gps` devices publish over MQTT (readers: as the simulator's).
+        let mqtt = d < plan.mqtt_gps && api.mqtt_port.is_some();
+        let (id, key) = api
+            .device_with_id(if mqtt { "reader" } else { "gps" }, None)
+            .await;
+        let via = if mqtt { Via::Mqtt(id) } else { Via::Http };
         let mut pace = pacer(&plan);
         tasks.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(seed ^ (0x1000 + d as u64));
@@ -474,7 +541,7 @@ pub async fn run(api: Api, plan: Plan, seed: u64, record: Arc<Record>, faults_on
                         },
                     ));
                 }
-                settle(&api, &key, &batch, kinds, &record, give_up).await;
+                settle_via(&api, &via, &key, &batch, kinds, &record, give_up).await;
             }
         }));
     }
@@ -646,6 +713,13 @@ fn pacer(plan: &Plan) -> tokio::time::Interval {
     every
 }
 
+/// How a device sends.
+enum Via {
+    Http,
+    /// Over MQTT, as the device with this id.
+    Mqtt(String),
+}
+
 async fn settle(
     api: &Api,
     key: &str,
@@ -654,7 +728,32 @@ async fn settle(
     record: &Record,
     give_up: Instant,
 ) {
-    match api.send_until_acked(key, batch, record, give_up).await {
+    settle_via(api, &Via::Http, key, batch, kinds, record, give_up).await;
+}
+
+async fn settle_via(
+    api: &Api,
+    via: &Via,
+    key: &str,
+    batch: &[Value],
+    kinds: Vec<(Uuid, DateTime<Utc>, Kind)>,
+    record: &Record,
+    give_up: Instant,
+) {
+    let acked = match via {
+        Via::Http => api.send_until_acked(key, batch, record, give_up).await,
+        Via::Mqtt(device) => {
+            let at = api
+                .publish_until_acked(device, key, batch, record, give_up)
+                .await;
+            if at.is_some() {
+                let mut ids = record.mqtt_acked.lock().expect("record");
+                ids.extend(kinds.iter().map(|k| k.0));
+            }
+            at
+        }
+    };
+    match acked {
         Some(at) => {
             let mut acked = record.acked.lock().expect("record");
             for (id, occurred_at, kind) in kinds {
