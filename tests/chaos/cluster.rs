@@ -356,6 +356,8 @@ pub struct Cluster {
     pub servers: Vec<Server>,
     /// The suite's own Mosquitto, when devices publish over MQTT (never faulted).
     pub broker: Option<crate::broker::Broker>,
+    /// Each instance's JT/T 808 gateway port (fixed: a restart listens there again), when on.
+    pub jt808_ports: Vec<u16>,
     /// One proxy to PostgreSQL and one to Redis that every instance goes through: a cut drops
     /// the connections of all of them at once.
     pub pg_proxy: Proxy,
@@ -368,18 +370,20 @@ pub struct Cluster {
 impl Cluster {
     /// One instance, clients straight to it.
     pub async fn start(extra_env: Vec<(String, String)>) -> Self {
-        Self::start_instances(extra_env, 1, false).await
+        Self::start_instances(extra_env, 1, false, false).await
     }
 
     /// `instances` server processes on the same PostgreSQL and Redis (the same `redis_prefix`,
     /// each its own `instance_id`); with more than one, HAProxy in front of them and the
     /// pipeline cut into `max(6, instances)` partitions that move to the survivors.
     /// `mqtt`: a Mosquitto of the run's own, the instances reading the devices' messages from
-    /// it (a dead instance's MQTT session drained by a live one after 3 s).
+    /// it (a dead instance's MQTT session drained by a live one after 3 s). `jt808`: each
+    /// instance's JT/T 808 gateway on a port of its own.
     pub async fn start_instances(
         extra_env: Vec<(String, String)>,
         instances: usize,
         mqtt: bool,
+        jt808: bool,
     ) -> Self {
         let instances = instances.max(1);
         let root = tempfile::Builder::new()
@@ -447,8 +451,14 @@ impl Cluster {
         };
         env.extend(extra_env);
         let mut servers = Vec::new();
+        let mut jt808_ports = Vec::new();
         for i in 0..instances {
             let mut env = env.clone();
+            if jt808 {
+                let port = free_port();
+                env.push(("CYLWATCH_JT808_ADDR".into(), format!("127.0.0.1:{port}")));
+                jt808_ports.push(port);
+            }
             env.push(("CYLWATCH_INSTANCE_ID".into(), format!("chaos-{}", i + 1)));
             let log = if instances == 1 {
                 root.path().join("server.log")
@@ -474,6 +484,7 @@ impl Cluster {
             lb,
             servers,
             broker,
+            jt808_ports,
             pg_proxy,
             redis_proxy,
             redis,

@@ -11,7 +11,9 @@
 //! default 300), `CHAOS_SELF_TEST=lose,allow,state` (the checker is handed an acknowledged event the
 //! server never received, an allow asked after a scrapping was acknowledged, a cylinder state
 //! changed behind the history: the run must fail and name each; `mqtt`: a fix the broker
-//! acknowledged that the server never got), `CHAOS_MQTT` (how many of the 6 GPS devices publish
+//! acknowledged that the server never got; `jt808`: the same for a fix a terminal had answered),
+//! `CHAOS_JT808` (how many vehicles report over JT/T 808, a terminal each to an instance's
+//! gateway: 0 by default, 10 in the three-instance test), `CHAOS_MQTT` (how many of the 6 GPS devices publish
 //! over MQTT to a Mosquitto of the run's own: 0 by default, 2 in the three-instance test), `CHAOS_INSTANCES` (server
 //! instances of `acknowledged_operations_survive_mixed_faults`, default 1; with more, HAProxy in
 //! front of them). `three_instances_behind_haproxy_under_faults` always runs three, with a
@@ -28,6 +30,7 @@ mod faults;
 #[path = "../common/haproxy.rs"]
 mod haproxy;
 mod retry;
+mod terminal;
 mod workload;
 
 /// For `haproxy` and `broker` (they ask their parent module for a free port).
@@ -86,6 +89,8 @@ struct Defaults {
     duration_s: u64,
     /// GPS devices (of 6) publishing over MQTT.
     mqtt_gps: usize,
+    /// Vehicles reporting over JT/T 808.
+    jt808_vehicles: usize,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -97,6 +102,7 @@ async fn acknowledged_operations_survive_mixed_faults() {
         rate: 400.0,
         duration_s: 130,
         mqtt_gps: 0,
+        jt808_vehicles: 0,
     };
     chaos_run(knob("CHAOS_INSTANCES", 1), defaults).await;
 }
@@ -112,6 +118,7 @@ async fn three_instances_behind_haproxy_under_faults() {
         rate: 200.0,
         duration_s: 60,
         mqtt_gps: 2,
+        jt808_vehicles: 10,
     };
     chaos_run(3, defaults).await;
 }
@@ -129,6 +136,7 @@ async fn chaos_run(instances: usize, defaults: Defaults) {
         illegal_tags: 40,
         gps_devices: 6,
         mqtt_gps: knob("CHAOS_MQTT", defaults.mqtt_gps).min(6),
+        jt808_vehicles: knob("CHAOS_JT808", defaults.jt808_vehicles),
         scan_devices: 6,
         controllers: 3,
         batch: knob("CHAOS_BATCH", 25),
@@ -138,13 +146,20 @@ async fn chaos_run(instances: usize, defaults: Defaults) {
     };
     let schedule = schedule();
     println!("chaos: {plan:?}\nchaos: {schedule:?}");
-    let cluster = cluster::Cluster::start_instances(vec![], instances, plan.mqtt_gps > 0).await;
+    let cluster = cluster::Cluster::start_instances(
+        vec![],
+        instances,
+        plan.mqtt_gps > 0,
+        plan.jt808_vehicles > 0,
+    )
+    .await;
     let log_dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cylwatch-chaos");
     std::fs::create_dir_all(&log_dir).expect("log dir");
     println!("chaos: server logs {:?}", cluster.logs());
     let direct = cluster.direct_url();
     let mut api = workload::Api::new(cluster.base());
     api.mqtt_port = cluster.mqtt_port();
+    api.jt808_ports = cluster.jt808_ports.clone();
     let cluster = Arc::new(tokio::sync::Mutex::new(cluster));
     api.login().await;
     let setup = Instant::now();
@@ -269,6 +284,24 @@ async fn chaos_run(instances: usize, defaults: Defaults) {
         .await
         .unwrap();
     }
+    if self_test.split(',').any(|t| t == "jt808") {
+        // A fix a terminal had answered with success that the server never stored.
+        let mut acked = record.acked.lock().unwrap();
+        let mut fake = acked
+            .iter()
+            .find(|a| matches!(a.kind, workload::Kind::Gps { vehicle, .. } if vehicle < plan.jt808_vehicles))
+            .cloned()
+            .expect("a fix over JT/T 808");
+        fake.id = uuid::Uuid::new_v4();
+        acked.push(fake);
+    }
+    let jt808_acked = record
+        .acked
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|a| matches!(a.kind, workload::Kind::Gps { vehicle, .. } if vehicle < plan.jt808_vehicles))
+        .count();
     let report = checker::check(&pool, &plan, &record).await;
     let answers = record.answers.lock().unwrap().len();
     let fillings = record
@@ -281,7 +314,7 @@ async fn chaos_run(instances: usize, defaults: Defaults) {
     println!(
         "chaos report (seed {seed}, {instances} instance(s)): ran {ran:?}; faults injected {:?} (total {}); \
          operations acknowledged {} (events, and {fillings} filling records) + {answers} authorize answers ({} allowed, refusals by rule {:?}, {} authorize errors); \
-         retries {}; over MQTT {} events acknowledged by PUBACK, {} publishes again; never acknowledged {}; lost {}; doubled {}; drain after the last fault {}",
+         retries {}; over MQTT {} events acknowledged by PUBACK, {} publishes again; over JT/T 808 {} fixes acknowledged, {} sent again; never acknowledged {}; lost {}; doubled {}; drain after the last fault {}",
         injected.by_kind,
         injected.by_kind.values().sum::<u32>(),
         report.acknowledged,
@@ -291,6 +324,8 @@ async fn chaos_run(instances: usize, defaults: Defaults) {
         record.retries.load(Ordering::Relaxed),
         mqtt_acked.len(),
         record.mqtt_retries.load(Ordering::Relaxed),
+        jt808_acked,
+        record.jt808_retries.load(Ordering::Relaxed),
         record.unacked.lock().unwrap().len(),
         report.lost.len(),
         report.doubled.len(),

@@ -21,6 +21,7 @@ async fn a_filling_record_sent_again_is_kept_once_and_answered_alike() {
         illegal_tags: 0,
         gps_devices: 0,
         mqtt_gps: 0,
+        jt808_vehicles: 0,
         scan_devices: 0,
         controllers: 0,
         batch: 1,

@@ -31,6 +31,9 @@ pub struct Plan {
     /// How many of the GPS devices publish their batches over MQTT (QoS 1, to the suite's
     /// Mosquitto) instead of HTTP.
     pub mqtt_gps: usize,
+    /// Vehicles 0.. that report over JT/T 808 instead (a terminal each, a fix a second), not
+    /// through the GPS devices.
+    pub jt808_vehicles: usize,
     pub scan_devices: usize,
     pub controllers: usize,
     pub batch: usize,
@@ -125,6 +128,8 @@ pub struct Record {
     pub mqtt_acked: Mutex<Vec<Uuid>>,
     /// MQTT publishes sent again (no PUBACK with success).
     pub mqtt_retries: AtomicU64,
+    /// JT/T 808 fixes sent again (no success answer).
+    pub jt808_retries: AtomicU64,
 }
 
 /// The API as the workload speaks it.
@@ -135,6 +140,8 @@ pub struct Api {
     pub admin: String,
     /// The suite's Mosquitto, when some devices publish over MQTT.
     pub mqtt_port: Option<u16>,
+    /// The instances' JT/T 808 gateways, when some vehicles report over JT/T 808.
+    pub jt808_ports: Vec<u16>,
 }
 
 impl Api {
@@ -149,6 +156,7 @@ impl Api {
             http,
             admin: String::new(),
             mqtt_port: None,
+            jt808_ports: Vec::new(),
         }
     }
 
@@ -491,7 +499,46 @@ pub async fn run(api: Api, plan: Plan, seed: u64, record: Arc<Record>, faults_on
             });
         }
     }
+    // JT/T 808 terminals, registered with their vehicles before the faults.
+    let jt808_vehicles = if api.jt808_ports.is_empty() {
+        0
+    } else {
+        plan.jt808_vehicles.min(plan.vehicles)
+    };
+    for v in 0..jt808_vehicles {
+        let (device_id, no) = crate::terminal::terminal(v);
+        let (status, answer) = api
+            .admin_post(
+                "/api/v1/vehicles",
+                &json!({"plate": plate(v), "enterprise_code": "ENT1"}),
+            )
+            .await;
+        assert!(status == 201 || status == 409, "vehicle: {answer}");
+        let (status, answer) = api
+            .admin_post(
+                "/api/v1/devices",
+                &json!({"device_id": device_id, "kind": "jt808", "terminal_no": no,
+                        "enterprise_code": "ENT1", "vehicle_plate": plate(v)}),
+            )
+            .await;
+        assert!(status == 201 || status == 409, "terminal: {answer}");
+    }
     faults_on.store(true, Ordering::Relaxed);
+    for v in 0..jt808_vehicles {
+        let (ports, record, quota) = (api.jt808_ports.clone(), record.clone(), quota_left.clone());
+        tasks.push(tokio::spawn(async move {
+            crate::terminal::run(
+                v,
+                ports,
+                Duration::from_secs(1),
+                seed,
+                &record,
+                quota,
+                give_up,
+            )
+            .await;
+        }));
+    }
     // GPS devices.
     for d in 0..plan.gps_devices {
         let (api, plan, record, clock, quota) = (
@@ -510,7 +557,7 @@ pub async fn run(api: Api, plan: Plan, seed: u64, record: Arc<Record>, faults_on
         let mut pace = pacer(&plan);
         tasks.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(seed ^ (0x1000 + d as u64));
-            let mine: Vec<usize> = (0..plan.vehicles)
+            let mine: Vec<usize> = (jt808_vehicles..plan.vehicles)
                 .filter(|v| v % plan.gps_devices == d)
                 .collect();
             if mine.is_empty() {
