@@ -16,6 +16,8 @@
 #   SEED=42 FAULTS=ServerKill,RedisRestartEmpty DURATION=600 bash bench/chaos.sh
 #   INSTANCES=3 bash bench/chaos.sh          # three instances behind HAProxy (a kill takes a
 #                                            # random one; the proxy cuts reach all three)
+#   INSTANCES=3 MQTT=2 JT808=20 bash bench/chaos.sh   # and 2 of the 6 GPS devices over MQTT (the
+#                                            # run's own Mosquitto), 20 vehicles over JT/T 808
 # Only the long run itself runs (`acknowledged_operations_survive_mixed_faults`), not the
 # target's shorter CI tests.
 set -euo pipefail
@@ -29,7 +31,7 @@ MAX_EVENTS=${MAX_EVENTS:-1000000000}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cylwatch/target}
 export CHAOS_DURATION_S=$DURATION CHAOS_PAUSE_S=$PAUSE_S CHAOS_BETWEEN_MS=$BETWEEN_MS \
   CHAOS_FAULTS=$FAULTS CHAOS_MAX_EVENTS=$MAX_EVENTS CHAOS_DRAIN_S=${DRAIN_S:-900}
-export CHAOS_INSTANCES=${INSTANCES:-1}
+export CHAOS_INSTANCES=${INSTANCES:-1} CHAOS_MQTT=${MQTT:-0} CHAOS_JT808=${JT808:-0}
 [ -n "${SEED:-}" ] && export CHAOS_SEED=$SEED
 [ -n "${VEHICLES:-}" ] && export CHAOS_VEHICLES=$VEHICLES
 [ -n "${CYLINDERS:-}" ] && export CHAOS_CYLINDERS=$CYLINDERS
