@@ -73,6 +73,10 @@ pub struct Settings {
     pub pipeline_claim_idle_s: u64,
     /// How often processed entries are trimmed from the stream (seconds); pending ones stay.
     pub pipeline_trim_every_s: u64,
+    /// An event relayed this long ago and still not applied is relayed again (seconds), but
+    /// only while every partition's consumers have read everything on their stream (a backlog
+    /// is not a loss).
+    pub pipeline_relay_again_s: u64,
     /// The event stream is cut into this many partitions by vehicle (else cylinder); each is
     /// consumed by one instance at a time, so a vehicle's events are handled in order whatever
     /// the number of instances. Every instance of a deployment must use the same number.
@@ -243,6 +247,7 @@ impl Default for Settings {
             pipeline_max_attempts: 5,
             pipeline_claim_idle_s: 30,
             pipeline_trim_every_s: 60,
+            pipeline_relay_again_s: 300,
             pipeline_partitions: 1,
             pipeline_lease_ms: 10_000,
             gps_filters: true,
@@ -369,7 +374,7 @@ impl Settings {
 }
 
 /// The settings' names, as they appear in the file and (upper-cased) in the environment.
-const KEYS: [&str; 70] = [
+const KEYS: [&str; 71] = [
     "database_url",
     "database_max_connections",
     "database_replica_url",
@@ -382,6 +387,7 @@ const KEYS: [&str; 70] = [
     "pipeline_max_attempts",
     "pipeline_claim_idle_s",
     "pipeline_trim_every_s",
+    "pipeline_relay_again_s",
     "pipeline_partitions",
     "pipeline_lease_ms",
     "gps_filters",

@@ -643,3 +643,69 @@ async fn two_instances_split_the_partitions_and_keep_each_vehicles_order() {
         assert_eq!(transitions(plate.clone()).await, in_and_out(4), "{plate}");
     }
 }
+
+/// A backlog is not a loss: events relayed long ago and not applied because no consumer has
+/// read them yet are not put on the stream again (the fault suite's hour: relaying the
+/// backlog again every minute fed it, and the pipeline never caught up). Once the consumers
+/// have read everything, an event still not applied was lost, and is relayed again.
+#[tokio::test]
+async fn a_backlog_is_not_relayed_again_but_a_lost_entry_is() {
+    let mut config = AppConfig::default();
+    env(
+        &mut config,
+        &[
+            ("CYLWATCH_PIPELINE_RELAY_AGAIN_S", "1"),
+            ("CYLWATCH_PIPELINE_LEASE_MS", "1500"),
+        ],
+    );
+    let stream = format!("{}:events:{{0}}", config.redis_prefix);
+    let lease = format!("{}:lease:{{0}}", config.redis_prefix);
+    let mut conn = redis_conn(&config.redis_url).await;
+    // Another consumer holds the only partition: the events wait on the stream.
+    let _: () = redis::cmd("SET")
+        .arg(&lease)
+        .arg("someone-else")
+        .arg("PX")
+        .arg(600_000)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let app = spawn_app_with(config, TestDb::new().await).await;
+    let plates: Vec<String> = (0..20).map(|i| format!("豫B{:05}", 500 + i)).collect();
+    let events: Vec<_> = plates
+        .iter()
+        .map(|p| gps(p, 113.61, 34.71, "2026-11-22T08:00:00+08:00"))
+        .collect();
+    let (status, body) = app.post_events(&json!({ "events": events })).await;
+    assert_eq!(status, 202, "{body}");
+    let mut length = 0u64;
+    for _ in 0..100 {
+        length = conn.xlen(&stream).await.unwrap();
+        if length >= 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(length, 20);
+    // Relayed over a second ago, not applied, looked at every 200 ms: waiting, not lost.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        conn.xlen::<_, u64>(&stream).await.unwrap(),
+        20,
+        "the backlog was relayed again"
+    );
+    assert_eq!(position_of(&app, &plates[0]).await, None);
+
+    // The stream is lost (its epoch marker kept), then the consumer may read: nothing is
+    // there to read, so what is not applied is relayed again and applied.
+    let _: () = conn.del(&stream).await.unwrap();
+    let _: () = conn.del(&lease).await.unwrap();
+    app.wait_until(|| async {
+        let mut all = true;
+        for plate in &plates {
+            all &= position_of(&app, plate).await.is_some();
+        }
+        all
+    })
+    .await;
+}

@@ -1,9 +1,12 @@
 //! Outbox → Redis stream. PostgreSQL holds the truth; the relay catches up after a Redis outage.
 //! An event stays in the outbox until the pipeline has applied it: when Redis comes back
 //! without a partition's stream (restarted empty: its epoch marker is gone), everything
-//! relayed and not applied is relayed again, and so is anything relayed `RELAY_AGAIN_AFTER`
-//! ago and still not applied. An event may thus reach the stream twice: the stages are
-//! idempotent.
+//! relayed and not applied is relayed again, and so is anything relayed `pipeline_relay_again_s`
+//! ago and still not applied once every partition's consumers have read their whole stream
+//! (then it was lost some way the marker did not show; while they are behind it is only
+//! waiting, and relaying a backlog again would feed it: found by the fault suite's hour, where
+//! each minute re-queued hundreds of thousands of waiting events and the pipeline never caught
+//! up). An event may thus reach the stream twice: the stages are idempotent.
 
 use crate::bus::{connect_redis, sleep_or_shutdown, Conn, Redis, StreamKeys};
 use crate::store;
@@ -17,13 +20,8 @@ use tokio::sync::{watch, Notify};
 const BATCH: i64 = 1000;
 /// How often the outbox is looked at when nobody rings (events committed by other instances).
 const POLL: Duration = Duration::from_millis(500);
-/// An event relayed this long ago and still not applied is relayed again (its stream entry
-/// was lost some way the epoch marker did not show, e.g. Redis restored from an old snapshot).
-const RELAY_AGAIN_AFTER: Duration = Duration::from_secs(300);
 /// How often the relay checks the stream's epoch marker.
 const MARKER_EVERY: Duration = Duration::from_secs(1);
-/// How often the relay looks for such events.
-const RELAY_AGAIN_EVERY: Duration = Duration::from_secs(60);
 
 /// Runs until shutdown; reconnects to Redis after any failure.
 pub async fn run(
@@ -31,8 +29,11 @@ pub async fn run(
     client: Redis,
     keys: StreamKeys,
     wakeup: Arc<Notify>,
+    relay_again: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // How often the relay looks for events relayed `relay_again` ago and not applied.
+    let look_every = (relay_again / 5).clamp(Duration::from_millis(200), Duration::from_secs(60));
     loop {
         let Some(mut conn) = connect_redis(&client, "relay", &mut shutdown).await else {
             return;
@@ -59,16 +60,24 @@ pub async fn run(
                     break;
                 }
             }
-            if looked_again.elapsed() >= RELAY_AGAIN_EVERY {
+            if looked_again.elapsed() >= look_every {
                 looked_again = tokio::time::Instant::now();
-                match store::events::relay_again(&pool, RELAY_AGAIN_AFTER).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::warn!(
-                        n,
-                        "events relayed long ago and not applied; relaying them again"
-                    ),
+                match caught_up(&mut conn, &keys).await {
+                    Ok(true) => match store::events::relay_again(&pool, relay_again).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::warn!(
+                            n,
+                            "events relayed long ago and not applied; relaying them again"
+                        ),
+                        Err(e) => {
+                            tracing::warn!(error = %format!("{e:#}"), "looking for unapplied events failed")
+                        }
+                    },
+                    Ok(false) => {}
                     Err(e) => {
-                        tracing::warn!(error = %format!("{e:#}"), "looking for unapplied events failed")
+                        tracing::warn!(error = %format!("{e:#}"), "relay failed; reconnecting");
+                        metrics().relay_connected(false);
+                        break;
                     }
                 }
             }
@@ -119,6 +128,37 @@ async fn after_connect(pool: &PgPool, conn: &mut Conn, keys: &StreamKeys) -> any
         }
     }
     Ok(())
+}
+
+/// Whether every partition's consumer group has read its whole stream (nothing waits there
+/// unread): only then is an event relayed long ago and not applied lost rather than waiting.
+/// A stream that does not exist holds nothing; one without the group, or whose lag Redis
+/// cannot tell, is not caught up.
+async fn caught_up(conn: &mut Conn, keys: &StreamKeys) -> anyhow::Result<bool> {
+    for p in 0..keys.partitions {
+        let key = keys.stream(p);
+        let exists: bool = redis::cmd("EXISTS")
+            .arg(&key)
+            .query_async(conn)
+            .await
+            .context("EXISTS")?;
+        if !exists {
+            continue;
+        }
+        let groups: redis::streams::StreamInfoGroupsReply =
+            redis::AsyncCommands::xinfo_groups(conn, &key)
+                .await
+                .context("XINFO GROUPS")?;
+        let lag = groups
+            .groups
+            .iter()
+            .find(|g| g.name == keys.group)
+            .and_then(|g| g.lag);
+        if lag != Some(0) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Moves everything in the outbox onto the stream; returns how many entries.

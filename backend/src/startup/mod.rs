@@ -275,6 +275,7 @@ impl Workers<'_> {
         let stats_refresh = Duration::from_millis(settings.stats_refresh_every_ms.max(50));
         let stats_every = Duration::from_secs(settings.stats_every_s.max(1));
         let escalate_after = Duration::from_secs(settings.escalate_critical_after_s);
+        let relay_again = Duration::from_secs(settings.pipeline_relay_again_s.max(1));
         macro_rules! worker {
             ($name:expr, ($($var:ident),*), |$stop:ident| $body:expr) => {{
                 $(let $var = $var.clone();)*
@@ -287,9 +288,11 @@ impl Workers<'_> {
             }};
         }
         vec![
-            worker!("relay", (pool, redis, keys, relay_wakeup), |stop| {
-                relay::run(pool, redis, keys, relay_wakeup, stop)
-            }),
+            worker!(
+                "relay",
+                (pool, redis, keys, relay_wakeup, relay_again),
+                |stop| relay::run(pool, redis, keys, relay_wakeup, relay_again, stop)
+            ),
             worker!("consumer", (pool, redis, keys, consumer_options), |stop| {
                 consumer::run(pool, redis, keys, consumer_options, stop)
             }),
