@@ -20,6 +20,7 @@
 //! smaller workload by default (the same knobs change it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod api;
 #[allow(dead_code)] // shared with tests/api, which use all of it
 #[path = "../common/broker.rs"]
 mod broker;
