@@ -41,6 +41,18 @@ pub(crate) async fn position_of(app: &TestApp, plate: &str) -> Option<(f64, f64)
         .unwrap()
 }
 
+/// Waits until every one of `plates` has a position.
+pub(crate) async fn wait_all_positioned(app: &TestApp, plates: &[String]) {
+    app.wait_until(|| async {
+        let mut all = true;
+        for plate in plates {
+            all &= position_of(app, plate).await.is_some();
+        }
+        all
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_restarted_consumer_finishes_its_pending_entries_first() {
     let config = AppConfig {
@@ -700,12 +712,5 @@ async fn a_backlog_is_not_relayed_again_but_a_lost_entry_is() {
     // there to read, so what is not applied is relayed again and applied.
     let _: () = conn.del(&stream).await.unwrap();
     let _: () = conn.del(&lease).await.unwrap();
-    app.wait_until(|| async {
-        let mut all = true;
-        for plate in &plates {
-            all &= position_of(&app, plate).await.is_some();
-        }
-        all
-    })
-    .await;
+    wait_all_positioned(&app, &plates).await;
 }

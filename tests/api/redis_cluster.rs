@@ -9,7 +9,7 @@
 use crate::common::redis_cluster::RedisCluster;
 use crate::common::{gps, spawn_app_with, AppConfig, TestDb};
 use crate::live::{connect, next_json, until};
-use crate::pipeline::{env, position_of};
+use crate::pipeline::{env, position_of, wait_all_positioned};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -124,14 +124,7 @@ async fn a_redis_cluster_carries_the_pipeline_and_the_live_feed_and_a_master_res
     }
     // Every vehicle applied, the lost partitions' events relayed again from the outbox; the
     // live feed carries them.
-    app.wait_until(|| async {
-        let mut all = true;
-        for plate in &plates {
-            all &= position_of(&app, plate).await.is_some();
-        }
-        all
-    })
-    .await;
+    wait_all_positioned(&app, &plates).await;
     // The restarted master's partitions were marked anew (their loss seen), the others not.
     for p in 0..PARTITIONS {
         let marked: String = redis::cmd("GET")
