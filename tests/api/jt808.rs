@@ -74,6 +74,14 @@ impl Terminal {
         }
     }
 
+    /// A new connection for the same terminal (its serial numbers go on).
+    async fn reconnect(&mut self, app: &TestApp) {
+        let port = app.jt808_port.expect("the gateway is on");
+        self.stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        self.splitter = Splitter::new();
+        self.inbox.clear();
+    }
+
     fn message(&mut self, msg_id: u16, body: Body) -> Message {
         self.serial += 1;
         let header = Header {
@@ -609,4 +617,67 @@ async fn the_emergency_button_raises_a_critical_alert() {
             .any(|a| a["subject"]["id"] == "豫A80802")
     })
     .await;
+}
+
+/// A packet answered with success is kept: the connection cut after the first packets of a
+/// blind-area batch, the terminal connects again, signs in and sends the rest, and every fix
+/// of the batch is stored. A packet before authentication is refused.
+#[tokio::test]
+async fn packets_answered_survive_a_cut_connection() {
+    let app = gateway_app().await;
+    add_terminal(&app, "T-808-1", NO_2013).await;
+    let mut t = Terminal::connect(&app, NO_2013).await;
+    let t0 = ago(3600);
+    let fixes: Vec<Location> = (0..30)
+        .map(|i| {
+            fix(
+                113_620_000 + i * 1_000,
+                34_700_000,
+                t0 + Span::seconds(i64::from(i) * 10),
+            )
+        })
+        .collect();
+    let batch = Body::LocationBatch {
+        blind_area: true,
+        fixes,
+    };
+    // Before authentication: refused.
+    let m = t.message(id::LOCATION_BATCH, batch.clone());
+    let packets = m.encode(200).unwrap();
+    assert!(packets.len() >= 4, "sent in packets: {}", packets.len());
+    t.serial += u16::try_from(packets.len() - 1).unwrap();
+    t.write(&packets[0]).await;
+    assert_eq!(
+        t.result_of(m.header.serial, id::LOCATION_BATCH).await,
+        ResultCode::Failure
+    );
+
+    t.sign_in().await;
+    let m = t.message(id::LOCATION_BATCH, batch);
+    let packets = m.encode(200).unwrap();
+    t.serial += u16::try_from(packets.len() - 1).unwrap();
+    for (i, p) in packets.iter().take(2).enumerate() {
+        t.write(p).await;
+        let serial = m.header.serial + u16::try_from(i).unwrap();
+        assert_eq!(
+            t.result_of(serial, id::LOCATION_BATCH).await,
+            ResultCode::Success
+        );
+    }
+    t.reconnect(&app).await;
+    t.sign_in().await;
+    for (i, p) in packets.iter().enumerate().skip(2) {
+        t.write(p).await;
+        let serial = m.header.serial + u16::try_from(i).unwrap();
+        assert_eq!(
+            t.result_of(serial, id::LOCATION_BATCH).await,
+            ResultCode::Success
+        );
+    }
+    assert_eq!(gps_events(&app).await, 30, "every fix of the batch, once");
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM jt808_packets")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0, "the packets are forgotten once the batch is stored");
 }

@@ -18,6 +18,11 @@
 //!   travel with the fix (`alarms`); the emergency bit raises a critical `vehicle_emergency`
 //!   alert in the pipeline. A fix the parser refuses
 //!   (e.g. a speed above 400 km/h) is answered "message error" (the terminal does not re-send).
+//! - A multi-packet message (分包, e.g. a long blind-area batch): each packet of an
+//!   authenticated terminal is kept in the database (`jt808_packets`) before it is answered with
+//!   success, so it survives a cut connection or a restarted server; the packet completing the
+//!   message (on any connection, any instance) puts it together and is answered like a whole
+//!   message. A packet before authentication is refused (failure).
 //! - Heartbeat (0x0002), terminal general response (0x0001): success. Deregister (0x0003):
 //!   success, and the code is forgotten. Other ids: "unsupported".
 //! - Bad frames (check code, escapes, lengths, truncation, garbage) are counted: one whose
@@ -33,7 +38,8 @@ use crate::store::group_commit::GroupWriter;
 use crate::store::held::Work;
 use crate::store::terminals::Terminal;
 use cylwatch_jt808::message::{id, Body, Location, Message, ResultCode};
-use cylwatch_jt808::{bcd, decode_frame, Header, Reassembler, Splitter};
+use cylwatch_jt808::reassembly::MAX_PACKETS;
+use cylwatch_jt808::{bcd, decode_frame, Header, Splitter};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use shared::events::{parse_event, Event};
@@ -50,8 +56,6 @@ use tokio::sync::{watch, Notify};
 
 /// Bad frames in a row after which a connection is closed.
 pub const MAX_BAD_FRAMES: u32 = 5;
-/// Unfinished multi-packet messages one connection may hold.
-const PARTIAL_MESSAGES: usize = 4;
 const READ_BUFFER: usize = 4096;
 
 /// The gateway's settings.
@@ -116,11 +120,29 @@ struct Authenticated {
     vehicle_plate: VehiclePlate,
 }
 
+/// A multi-packet message being kept (see [`store::terminals::PacketKey`]).
+struct OwnedKey {
+    device_id: String,
+    msg_id: u16,
+    first_serial: u16,
+    total: u16,
+}
+
+impl OwnedKey {
+    fn as_key(&self) -> store::terminals::PacketKey<'_> {
+        store::terminals::PacketKey {
+            device_id: &self.device_id,
+            msg_id: self.msg_id,
+            first_serial: self.first_serial,
+            total: self.total,
+        }
+    }
+}
+
 /// One connection's state.
 struct Connection {
     id: u64,
     splitter: Splitter,
-    reassembler: Reassembler,
     terminal: Option<Authenticated>,
     cut: Option<watch::Receiver<bool>>,
     serial: u16,
@@ -241,7 +263,6 @@ impl Gateway {
         let mut conn = Connection {
             id,
             splitter: Splitter::new(),
-            reassembler: Reassembler::new(PARTIAL_MESSAGES),
             terminal: None,
             cut: None,
             serial: 0,
@@ -305,24 +326,89 @@ impl Gateway {
             return;
         };
         let packet = header.clone();
-        let whole = match conn.reassembler.push(header, body) {
-            Ok(Some(whole)) => whole,
-            Ok(None) => {
-                conn.bad_in_a_row = 0;
-                answer(conn, &packet, ResultCode::Success, out);
-                return;
-            }
-            Err(_) => {
-                conn.bad_in_a_row += 1;
-                answer(conn, &packet, ResultCode::MessageError, out);
-                return;
-            }
+        let (header, body, kept) = match header.packet {
+            None => (header, body.to_vec(), None),
+            Some(_) => match self.packet(conn, header, body).await {
+                Ok(Some((header, body, key))) => (header, body, Some(key)),
+                Ok(None) => {
+                    conn.bad_in_a_row = 0;
+                    answer(conn, &packet, ResultCode::Success, out);
+                    return;
+                }
+                Err(result) => {
+                    conn.bad_in_a_row += 1;
+                    answer(conn, &packet, result, out);
+                    return;
+                }
+            },
         };
-        let (header, body) = whole;
-        let Ok(body) = Body::parse(&header, &body) else {
+        let result = self.message(conn, &header, &body, out).await;
+        if let (Some(key), Some(result)) = (kept, result) {
+            // Handled (a failure leaves the packets for the terminal's next try).
+            if result != ResultCode::Failure {
+                let key = key.as_key();
+                if let Err(e) = store::terminals::forget_packets(&self.pool, key).await {
+                    tracing::warn!(error = format!("{e:#}"), "jt808: forgetting packets failed");
+                }
+            }
+        }
+        if let Some(result) = result {
+            answer(conn, &packet, result, out);
+        }
+    }
+
+    /// Keeps a packet of a multi-packet message (分包) in the database before it is answered,
+    /// so a packet answered with success survives a cut connection or a restarted server; the
+    /// packet completing its message returns the message (the first packet's header, packet
+    /// item cleared, and the body put together). Only an authenticated terminal's packets are
+    /// kept.
+    async fn packet(
+        &self,
+        conn: &Connection,
+        mut header: Header,
+        body: &[u8],
+    ) -> Result<Option<(Header, Vec<u8>, OwnedKey)>, ResultCode> {
+        let (Some(t), Some(p)) = (conn.terminal.as_ref(), header.packet) else {
+            return Err(ResultCode::Failure);
+        };
+        if t.terminal_no != header.terminal_no {
+            return Err(ResultCode::Failure);
+        }
+        if p.total > MAX_PACKETS {
+            return Err(ResultCode::MessageError);
+        }
+        let key = OwnedKey {
+            device_id: t.device_id.to_string(),
+            msg_id: header.msg_id,
+            first_serial: header.serial.wrapping_sub(p.seq.saturating_sub(1)),
+            total: p.total,
+        };
+        match store::terminals::keep_packet(&self.pool, key.as_key(), p.seq, body).await {
+            Ok(Some(whole)) => {
+                header.serial = key.first_serial;
+                header.packet = None;
+                Ok(Some((header, whole, key)))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => {
+                // Not answered with success: the terminal sends the packet again.
+                tracing::warn!(error = format!("{e:#}"), "jt808: keeping a packet failed");
+                Err(ResultCode::Failure)
+            }
+        }
+    }
+
+    /// Handles one whole message; the result to answer with (`None`: answered already).
+    async fn message(
+        &self,
+        conn: &mut Connection,
+        header: &Header,
+        body: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Option<ResultCode> {
+        let Ok(body) = Body::parse(header, body) else {
             conn.bad_in_a_row += 1;
-            answer(conn, &packet, ResultCode::MessageError, out);
-            return;
+            return Some(ResultCode::MessageError);
         };
         conn.bad_in_a_row = 0;
         if conn
@@ -332,15 +418,14 @@ impl Gateway {
         {
             // One connection speaks for the terminal that authenticated on it only.
             conn.bad_in_a_row += 1;
-            answer(conn, &packet, ResultCode::Failure, out);
-            return;
+            return Some(ResultCode::Failure);
         }
         let result = match body {
             Body::Register(_) => {
-                self.register(conn, &header, out).await;
-                return;
+                self.register(conn, header, out).await;
+                return None;
             }
-            Body::Authenticate { code, .. } => self.authenticate(conn, &header, &code).await,
+            Body::Authenticate { code, .. } => self.authenticate(conn, header, &code).await,
             Body::Heartbeat | Body::TerminalResponse { .. } => ResultCode::Success,
             Body::Deregister => self.deregister(conn).await,
             Body::Location(fix) => self.store(conn, &[fix]).await,
@@ -352,7 +437,7 @@ impl Gateway {
         if result == ResultCode::Failure && conn.terminal.is_none() {
             conn.bad_in_a_row += 1;
         }
-        answer(conn, &packet, result, out);
+        Some(result)
     }
 
     async fn register(&self, conn: &mut Connection, header: &Header, out: &mut Vec<u8>) {

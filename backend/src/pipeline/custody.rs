@@ -195,10 +195,8 @@ async fn write(
         .await?
         .into_iter()
         .collect();
-    // Cylinders in id order: two workers lock them in the same order, never deadlock.
-    for &cylinder_id in &touched {
-        store::custody::replay(tx, cylinder_id).await?;
-    }
+    // Cylinders locked in id order: two workers lock them in the same order, never deadlock.
+    store::custody::replay_many(tx, &touched_ids).await?;
     loaded.extend(store::vehicles::carrying(tx, &touched_ids).await?);
     let mut live = Vec::new();
     let batch = history_alerts::Batch {

@@ -1,7 +1,7 @@
 //! Cylinders' histories (`cylinder_events`) and current state (`cylinder_state`), the vehicle
 //! tag sets BLE diffs against, and references nobody knows.
 
-use crate::rules::custody::{replay_stored, Place, Recorded, State, Step};
+use crate::rules::custody::{replay_stored, Place, Recorded, Step};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use shared::cylinder::Custody;
@@ -198,6 +198,7 @@ pub async fn insert_rows(conn: &mut PgConnection, rows: &[NewRow]) -> anyhow::Re
 
 #[derive(sqlx::FromRow)]
 struct ReplayRow {
+    cylinder_id: i64,
     event_id: Uuid,
     #[sqlx(flatten)]
     op: HistoryOp,
@@ -209,95 +210,153 @@ struct ReplayRow {
     flag: Option<String>,
 }
 
-/// Replays one cylinder's history in event-time order (ties by event id) through
-/// `rules::custody::replay_stored`: rewrites each row's `custody_after` and `flag` where they
-/// changed and the cylinder's state, in one transaction (the caller's) that locks the cylinder
-/// so two workers never interleave on it.
+/// Replays one cylinder's history (see [`replay_many`]).
 pub async fn replay(tx: &mut PgConnection, cylinder_id: i64) -> anyhow::Result<()> {
-    let station: StationCode =
-        sqlx::query_scalar("SELECT station_code FROM cylinders WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(cylinder_id)
-            .fetch_one(&mut *tx)
-            .await
-            .context("locking a cylinder")?;
-    let rows: Vec<ReplayRow> = sqlx::query_as(
-        "SELECT event_id, kind, op, station_code, customer_code, to_station_code, \
-         vehicle_plate, custody_after, flag FROM cylinder_events \
-         WHERE cylinder_id = $1 ORDER BY occurred_at, event_id",
+    replay_many(tx, &[cylinder_id]).await
+}
+
+/// Replays each cylinder's history in event-time order (ties by event id) through
+/// `rules::custody::replay_stored`: rewrites each row's `custody_after` and `flag` where they
+/// changed and the cylinders' states, in one transaction (the caller's) that locks the
+/// cylinders in id order, so two workers never interleave on one and never deadlock. A few
+/// statements for the whole set, not a few per cylinder: the pipeline's custody stage was
+/// bound by round trips (four per cylinder) when the machine was busy.
+pub async fn replay_many(tx: &mut PgConnection, cylinder_ids: &[i64]) -> anyhow::Result<()> {
+    if cylinder_ids.is_empty() {
+        return Ok(());
+    }
+    let stations: Vec<(i64, StationCode)> = sqlx::query_as(
+        "SELECT id, station_code FROM cylinders WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
     )
-    .bind(cylinder_id)
+    .bind(cylinder_ids)
     .fetch_all(&mut *tx)
     .await
-    .context("reading a history to replay")?;
-    let recorded: Vec<Recorded> = rows
-        .iter()
-        .map(|row| {
-            let step = Step::from_row(
-                row.op,
-                row.station_code.as_ref(),
-                row.customer_code.as_ref(),
-                row.to_station_code.as_ref(),
-                row.vehicle_plate.as_ref(),
-            );
-            if step.is_none() {
-                tracing::warn!(event_id = %row.event_id, op = row.op.op(), "history row with no custody meaning");
+    .context("locking cylinders")?;
+    if stations.len() != cylinder_ids.len() {
+        anyhow::bail!(
+            "replaying {} cylinders: {} found",
+            cylinder_ids.len(),
+            stations.len()
+        );
+    }
+    let rows: Vec<ReplayRow> = sqlx::query_as(
+        "SELECT cylinder_id, event_id, kind, op, station_code, customer_code, to_station_code, \
+         vehicle_plate, custody_after, flag FROM cylinder_events \
+         WHERE cylinder_id = ANY($1) ORDER BY cylinder_id, occurred_at, event_id",
+    )
+    .bind(cylinder_ids)
+    .fetch_all(&mut *tx)
+    .await
+    .context("reading histories to replay")?;
+    let mut by_cylinder: HashMap<i64, &[ReplayRow]> = HashMap::new();
+    for chunk in rows.chunk_by(|a, b| a.cylinder_id == b.cylinder_id) {
+        if let Some(first) = chunk.first() {
+            by_cylinder.insert(first.cylinder_id, chunk);
+        }
+    }
+    let mut rewritten = Rewritten::default();
+    let mut states = States::default();
+    for (cylinder_id, station) in &stations {
+        let history = by_cylinder.get(cylinder_id).copied().unwrap_or_default();
+        let recorded: Vec<Recorded> = history.iter().map(recorded).collect();
+        let (state, rewrites) = replay_stored(station, &recorded);
+        for r in rewrites {
+            if let Some(row) = history.get(r.index) {
+                rewritten.cylinder_ids.push(*cylinder_id);
+                rewritten.event_ids.push(row.event_id);
+                rewritten.custodies.push(r.custody);
+                rewritten.flags.push(r.flag);
             }
-            Recorded {
-                step,
-                custody_after: row.custody_after,
-                flag: row.flag.as_deref(),
-            }
-        })
-        .collect();
-    let (state, rewrites) = replay_stored(&station, &recorded);
-    if !rewrites.is_empty() {
-        let ids: Vec<Uuid> = rewrites.iter().map(|r| rows[r.index].event_id).collect();
-        let custodies: Vec<Custody> = rewrites.iter().map(|r| r.custody).collect();
-        let flags: Vec<Option<String>> = rewrites.into_iter().map(|r| r.flag).collect();
+        }
+        let (place_kind, place_code) = state.place.as_ref().map(Place::parts).unzip();
+        states.cylinder_ids.push(*cylinder_id);
+        states.custodies.push(state.custody);
+        states.place_kinds.push(place_kind);
+        states.place_codes.push(place_code.map(str::to_owned));
+    }
+    if !rewritten.event_ids.is_empty() {
         sqlx::query(
             "UPDATE cylinder_events c SET custody_after = t.custody, flag = t.flag \
-             FROM UNNEST($2::uuid[], $3::text[], $4::text[]) AS t(event_id, custody, flag) \
-             WHERE c.cylinder_id = $1 AND c.event_id = t.event_id",
+             FROM UNNEST($1::int8[], $2::uuid[], $3::text[], $4::text[]) \
+                  AS t(cylinder_id, event_id, custody, flag) \
+             WHERE c.cylinder_id = t.cylinder_id AND c.event_id = t.event_id",
         )
-        .bind(cylinder_id)
-        .bind(&ids)
-        .bind(&custodies)
-        .bind(&flags)
+        .bind(&rewritten.cylinder_ids)
+        .bind(&rewritten.event_ids)
+        .bind(&rewritten.custodies)
+        .bind(&rewritten.flags)
         .execute(&mut *tx)
         .await
         .context("rewriting replayed rows")?;
     }
-    write_state(tx, cylinder_id, &state).await?;
-    Ok(())
+    write_states(tx, &states).await
 }
 
-async fn write_state(tx: &mut PgConnection, cylinder_id: i64, state: &State) -> anyhow::Result<()> {
-    let (place_kind, place_code) = state.place.as_ref().map(Place::parts).unzip();
+/// The rows a replay rewrites, as columns.
+#[derive(Default)]
+struct Rewritten {
+    cylinder_ids: Vec<i64>,
+    event_ids: Vec<Uuid>,
+    custodies: Vec<Custody>,
+    flags: Vec<Option<String>>,
+}
+
+/// The replayed states, as columns (the rest of each state is read from its history).
+#[derive(Default)]
+struct States {
+    cylinder_ids: Vec<i64>,
+    custodies: Vec<Custody>,
+    place_kinds: Vec<Option<PlaceKind>>,
+    place_codes: Vec<Option<String>>,
+}
+
+fn recorded(row: &ReplayRow) -> Recorded<'_> {
+    let step = Step::from_row(
+        row.op,
+        row.station_code.as_ref(),
+        row.customer_code.as_ref(),
+        row.to_station_code.as_ref(),
+        row.vehicle_plate.as_ref(),
+    );
+    if step.is_none() {
+        tracing::warn!(event_id = %row.event_id, op = row.op.op(), "history row with no custody meaning");
+    }
+    Recorded {
+        step,
+        custody_after: row.custody_after,
+        flag: row.flag.as_deref(),
+    }
+}
+
+async fn write_states(tx: &mut PgConnection, states: &States) -> anyhow::Result<()> {
     sqlx::query(
         r#"
         INSERT INTO cylinder_state AS s (cylinder_id, custody, place_kind, place_code, custody_at,
             last_seen_at, location, last_filled_at, flagged, last_inspected_on,
             next_inspection_on, scrapped_at, last_fill_started_at, circulated_since_fill,
             last_pre_check_at, post_checked, updated_at)
-        SELECT $1, $2, $3, $4,
-               (SELECT max(occurred_at) FROM cylinder_events WHERE cylinder_id = $1),
-               (SELECT max(occurred_at) FROM cylinder_events WHERE cylinder_id = $1),
-               (SELECT location FROM cylinder_events WHERE cylinder_id = $1
+        SELECT t.id, t.custody, t.place_kind, t.place_code,
+               (SELECT max(occurred_at) FROM cylinder_events WHERE cylinder_id = t.id),
+               (SELECT max(occurred_at) FROM cylinder_events WHERE cylinder_id = t.id),
+               (SELECT location FROM cylinder_events WHERE cylinder_id = t.id
                   AND location IS NOT NULL ORDER BY occurred_at DESC, event_id DESC LIMIT 1),
                f.last_filled_at,
-               (SELECT count(*) FROM cylinder_events WHERE cylinder_id = $1 AND flag IS NOT NULL),
+               (SELECT count(*) FROM cylinder_events WHERE cylinder_id = t.id AND flag IS NOT NULL),
                i.inspected_on, i.next_on,
-               (SELECT min(occurred_at) FROM cylinder_events WHERE cylinder_id = $1
+               (SELECT min(occurred_at) FROM cylinder_events WHERE cylinder_id = t.id
                   AND custody_after = 'scrapped'),
                f.last_fill_started_at, f.circulated, f.last_pre_check_at, f.post_checked,
                now()
-        FROM filling_facts($1) AS f
+        FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[])
+             WITH ORDINALITY AS t(id, custody, place_kind, place_code, n)
+        CROSS JOIN LATERAL filling_facts(t.id) AS f
         LEFT JOIN LATERAL (
             SELECT (details->>'inspected_on')::date AS inspected_on,
                    (details->>'next_inspection_on')::date AS next_on
-            FROM cylinder_events WHERE cylinder_id = $1 AND kind = 'inspection' AND op = 'pass'
+            FROM cylinder_events WHERE cylinder_id = t.id AND kind = 'inspection' AND op = 'pass'
             ORDER BY occurred_at DESC, event_id DESC LIMIT 1
         ) i ON true
+        ORDER BY t.n
         ON CONFLICT (cylinder_id) DO UPDATE SET
             custody = EXCLUDED.custody, place_kind = EXCLUDED.place_kind,
             place_code = EXCLUDED.place_code, custody_at = EXCLUDED.custody_at,
@@ -312,13 +371,13 @@ async fn write_state(tx: &mut PgConnection, cylinder_id: i64, state: &State) -> 
             post_checked = EXCLUDED.post_checked, updated_at = now()
         "#,
     )
-    .bind(cylinder_id)
-    .bind(state.custody)
-    .bind(place_kind)
-    .bind(place_code)
+    .bind(&states.cylinder_ids)
+    .bind(&states.custodies)
+    .bind(&states.place_kinds)
+    .bind(&states.place_codes)
     .execute(&mut *tx)
     .await
-    .context("writing a cylinder's state")?;
+    .context("writing cylinders' states")?;
     Ok(())
 }
 

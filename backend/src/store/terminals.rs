@@ -71,3 +71,93 @@ pub async fn inactive(pool: &PgPool, device_ids: &[String]) -> anyhow::Result<Ve
     .await
     .context("reading the status of connected jt808 terminals")
 }
+
+/// One multi-packet message of a terminal (migration 0074): its device, message id, total and
+/// the serial of its first packet.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketKey<'a> {
+    pub device_id: &'a str,
+    pub msg_id: u16,
+    pub first_serial: u16,
+    pub total: u16,
+}
+
+/// Unfinished multi-packet messages a terminal may hold (the least recently added to go first).
+const PARTIAL_MESSAGES: i64 = 8;
+
+/// Keeps one packet of a multi-packet message, committed before it is answered (a packet seen
+/// twice replaces the first). When every packet of the message is kept, the message's body,
+/// put together in packet order (the rows stay until [`forget_packets`]). Packets older than an
+/// hour are dropped first, so a serial number used again after it wraps starts afresh.
+pub async fn keep_packet(
+    pool: &PgPool,
+    key: PacketKey<'_>,
+    seq: u16,
+    body: &[u8],
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let mut tx = pool.begin().await.context("opening a jt808 packet transaction")?;
+    sqlx::query(
+        "DELETE FROM jt808_packets WHERE device_id = $1 AND received_at < now() - interval '1 hour'",
+    )
+    .bind(key.device_id)
+    .execute(&mut *tx)
+    .await
+    .context("dropping old jt808 packets")?;
+    sqlx::query(
+        "INSERT INTO jt808_packets (device_id, msg_id, first_serial, total, seq, body) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (device_id, msg_id, first_serial, total, seq) \
+         DO UPDATE SET body = EXCLUDED.body, received_at = now()",
+    )
+    .bind(key.device_id)
+    .bind(i32::from(key.msg_id))
+    .bind(i32::from(key.first_serial))
+    .bind(i32::from(key.total))
+    .bind(i32::from(seq))
+    .bind(body)
+    .execute(&mut *tx)
+    .await
+    .context("keeping a jt808 packet")?;
+    sqlx::query(
+        "DELETE FROM jt808_packets p USING ( \
+             SELECT msg_id, first_serial, total FROM jt808_packets WHERE device_id = $1 \
+             GROUP BY msg_id, first_serial, total \
+             ORDER BY max(received_at) DESC OFFSET $2) old \
+         WHERE p.device_id = $1 AND p.msg_id = old.msg_id \
+           AND p.first_serial = old.first_serial AND p.total = old.total",
+    )
+    .bind(key.device_id)
+    .bind(PARTIAL_MESSAGES)
+    .execute(&mut *tx)
+    .await
+    .context("bounding a terminal's unfinished jt808 messages")?;
+    let parts: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT body FROM jt808_packets \
+         WHERE device_id = $1 AND msg_id = $2 AND first_serial = $3 AND total = $4 ORDER BY seq",
+    )
+    .bind(key.device_id)
+    .bind(i32::from(key.msg_id))
+    .bind(i32::from(key.first_serial))
+    .bind(i32::from(key.total))
+    .fetch_all(&mut *tx)
+    .await
+    .context("reading a jt808 message's packets")?;
+    tx.commit().await.context("committing a jt808 packet")?;
+    Ok((parts.len() == usize::from(key.total)).then(|| parts.concat()))
+}
+
+/// Forgets a message's packets once it has been handled.
+pub async fn forget_packets(pool: &PgPool, key: PacketKey<'_>) -> anyhow::Result<()> {
+    sqlx::query(
+        "DELETE FROM jt808_packets \
+         WHERE device_id = $1 AND msg_id = $2 AND first_serial = $3 AND total = $4",
+    )
+    .bind(key.device_id)
+    .bind(i32::from(key.msg_id))
+    .bind(i32::from(key.first_serial))
+    .bind(i32::from(key.total))
+    .execute(pool)
+    .await
+    .context("forgetting a jt808 message's packets")?;
+    Ok(())
+}
