@@ -679,5 +679,8 @@ async fn packets_answered_survive_a_cut_connection() {
         .fetch_one(&app.db.pool)
         .await
         .unwrap();
-    assert_eq!(kept, 0, "the packets are forgotten once the batch is stored");
+    assert_eq!(
+        kept, 0,
+        "the packets are forgotten once the batch is stored"
+    );
 }

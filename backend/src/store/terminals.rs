@@ -95,7 +95,10 @@ pub async fn keep_packet(
     seq: u16,
     body: &[u8],
 ) -> anyhow::Result<Option<Vec<u8>>> {
-    let mut tx = pool.begin().await.context("opening a jt808 packet transaction")?;
+    let mut tx = pool
+        .begin()
+        .await
+        .context("opening a jt808 packet transaction")?;
     sqlx::query(
         "DELETE FROM jt808_packets WHERE device_id = $1 AND received_at < now() - interval '1 hour'",
     )
