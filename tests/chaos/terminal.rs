@@ -8,41 +8,21 @@
 
 use crate::workload::{Acked, Kind, Record};
 use chrono::{DateTime, Utc};
+// The event id the gateway gives a fix: the same fix sent again is the same event.
+use cylwatch::gateway::jt808::fix_id;
 use cylwatch_jt808::message::{id, status, Body, Location, Message, ResultCode};
 use cylwatch_jt808::{decode_frame, Header, Register, Splitter, Version};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use uuid::Uuid;
 
 /// The device id and 12-digit terminal number of vehicle `v`'s terminal.
 pub fn terminal(v: usize) -> (String, String) {
     (format!("jt-{}", v + 1), format!("0139{:08}", v + 1))
-}
-
-/// The event id the gateway gives a fix (as `gateway::jt808::gps_event` derives it): the same
-/// fix sent again is the same event.
-pub fn fix_id(device_id: &str, fix: &Location) -> Uuid {
-    let mut hash = Sha256::new();
-    hash.update(device_id.as_bytes());
-    hash.update(fix.time.timestamp().to_be_bytes());
-    for v in [fix.lat_e6, fix.lon_e6, fix.status, fix.alarm] {
-        hash.update(v.to_be_bytes());
-    }
-    for v in [fix.speed_dkmh, fix.direction, fix.altitude_m] {
-        hash.update(v.to_be_bytes());
-    }
-    let digest = hash.finalize();
-    let mut bytes = [0u8; 16];
-    for (b, d) in bytes.iter_mut().zip(digest.iter()) {
-        *b = *d;
-    }
-    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 /// One TCP connection of a terminal.

@@ -569,21 +569,7 @@ impl Gateway {
 /// The GPS event of one fix, through the same parser as `POST /api/v1/events`. Its id is
 /// derived from the terminal and the fix, so a fix sent again is the same event.
 fn gps_event(t: &Authenticated, fix: &Location) -> Result<Event, shared::ErrorDetail> {
-    let mut hash = Sha256::new();
-    hash.update(t.device_id.as_bytes());
-    hash.update(fix.time.timestamp().to_be_bytes());
-    for v in [fix.lat_e6, fix.lon_e6, fix.status, fix.alarm] {
-        hash.update(v.to_be_bytes());
-    }
-    for v in [fix.speed_dkmh, fix.direction, fix.altitude_m] {
-        hash.update(v.to_be_bytes());
-    }
-    let digest = hash.finalize();
-    let mut bytes = [0u8; 16];
-    for (b, d) in bytes.iter_mut().zip(digest.iter()) {
-        *b = *d;
-    }
-    let id = uuid::Builder::from_custom_bytes(bytes).into_uuid();
+    let id = fix_id(&t.device_id, fix);
     let occurred_at = fix.time.with_timezone(&bcd::beijing());
     parse_event(json!({
         "id": id,
@@ -596,6 +582,26 @@ fn gps_event(t: &Authenticated, fix: &Location) -> Result<Event, shared::ErrorDe
         "heading": f64::from(fix.direction % 360),
         "alarms": fix.alarms(),
     }))
+}
+
+/// The event id of a terminal's fix: derived from the device and every field of the fix, so
+/// the same fix sent again is the same event (the fault suite's terminals compute it too).
+pub fn fix_id(device_id: &str, fix: &Location) -> uuid::Uuid {
+    let mut hash = Sha256::new();
+    hash.update(device_id.as_bytes());
+    hash.update(fix.time.timestamp().to_be_bytes());
+    for v in [fix.lat_e6, fix.lon_e6, fix.status, fix.alarm] {
+        hash.update(v.to_be_bytes());
+    }
+    for v in [fix.speed_dkmh, fix.direction, fix.altitude_m] {
+        hash.update(v.to_be_bytes());
+    }
+    let digest = hash.finalize();
+    let mut bytes = [0u8; 16];
+    for (b, d) in bytes.iter_mut().zip(digest.iter()) {
+        *b = *d;
+    }
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 fn reply_header(conn: &mut Connection, to: &Header, msg_id: u16) -> Header {
