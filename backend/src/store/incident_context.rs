@@ -16,6 +16,20 @@ use sqlx::PgPool;
 /// How many rows of each list at most.
 const MAX_ROWS: i64 = 500;
 
+/// A read transaction whose statements start no parallel workers. The lists below visit a few
+/// thousand rows at most, and a parallel plan's workers cost more than that: measured at
+/// 3,000,000 cylinders on two busy cores, the nearby cylinders took 19–24 ms with a parallel
+/// bitmap heap scan and 4–5 ms without (BENCHMARKS.md, incidents). `SET LOCAL`: only this
+/// transaction, the pool's connection keeps its settings.
+async fn serial(pool: &PgPool) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut tx = pool.begin().await.context("opening a context read")?;
+    sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
+        .execute(&mut *tx)
+        .await
+        .context("setting a context read serial")?;
+    Ok(tx)
+}
+
 /// `{col}` (an enterprise code) within the scope bound as `$e` and `$d`.
 fn owner_in_scope(col: &str, e: usize, d: usize) -> String {
     format!(
@@ -260,7 +274,8 @@ pub async fn sites_near(
          ) s WHERE {} ORDER BY distance_m, kind, code LIMIT $6",
         owner_in_scope("s.enterprise_code", 4, 5)
     );
-    sqlx::query_as(&sql)
+    let mut tx = serial(pool).await?;
+    let rows = sqlx::query_as(&sql)
         .bind(center.0)
         .bind(center.1)
         .bind(radius_m)
@@ -268,9 +283,11 @@ pub async fn sites_near(
         .bind(scope.district())
         .bind(MAX_ROWS)
         .bind(box_degrees(center.1, radius_m))
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await
-        .context("finding sites nearby")
+        .context("finding sites nearby")?;
+    tx.commit().await.context("closing a context read")?;
+    Ok(rows)
 }
 
 /// A vehicle whose latest position is within the radius.
@@ -298,7 +315,8 @@ pub async fn vehicles_near(
          ORDER BY distance_m, p.plate LIMIT $6",
         owner_in_scope("v.enterprise_code", 4, 5)
     );
-    sqlx::query_as(&sql)
+    let mut tx = serial(pool).await?;
+    let rows = sqlx::query_as(&sql)
         .bind(center.0)
         .bind(center.1)
         .bind(radius_m)
@@ -306,9 +324,11 @@ pub async fn vehicles_near(
         .bind(scope.district())
         .bind(MAX_ROWS)
         .bind(box_degrees(center.1, radius_m))
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await
-        .context("finding vehicles nearby")
+        .context("finding vehicles nearby")?;
+    tx.commit().await.context("closing a context read")?;
+    Ok(rows)
 }
 
 /// A cylinder last seen within the radius, with what its compliance is computed from.
@@ -368,7 +388,8 @@ pub async fn cylinders_near(
             owner_in_scope("c.owner_enterprise_code", 4, 5)
         )
     };
-    sqlx::query_as(&sql)
+    let mut tx = serial(pool).await?;
+    let rows = sqlx::query_as(&sql)
         .bind(center.0)
         .bind(center.1)
         .bind(radius_m)
@@ -376,9 +397,11 @@ pub async fn cylinders_near(
         .bind(scope.district())
         .bind(MAX_ROWS)
         .bind(box_degrees(center.1, radius_m))
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await
-        .context("finding cylinders nearby")
+        .context("finding cylinders nearby")?;
+    tx.commit().await.context("closing a context read")?;
+    Ok(rows)
 }
 
 /// A cylinder of the batch.
@@ -417,7 +440,8 @@ pub async fn filled_together(
          ) b ORDER BY filled_at, code LIMIT $8",
         owner_in_scope("c.owner_enterprise_code", 6, 7)
     );
-    sqlx::query_as(&sql)
+    let mut tx = serial(pool).await?;
+    let rows = sqlx::query_as(&sql)
         .bind(cylinder_id)
         .bind(station)
         .bind(medium)
@@ -426,9 +450,11 @@ pub async fn filled_together(
         .bind(scope.enterprise())
         .bind(scope.district())
         .bind(MAX_ROWS)
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await
-        .context("finding the filling batch")
+        .context("finding the filling batch")?;
+    tx.commit().await.context("closing a context read")?;
+    Ok(rows)
 }
 
 /// Other cylinders of the same manufacturer and production batch, by code.
@@ -446,12 +472,15 @@ pub async fn same_production_batch(
          ORDER BY c.code LIMIT $4",
         owner_in_scope("c.owner_enterprise_code", 2, 3)
     );
-    sqlx::query_as(&sql)
+    let mut tx = serial(pool).await?;
+    let rows = sqlx::query_as(&sql)
         .bind(cylinder_id)
         .bind(scope.enterprise())
         .bind(scope.district())
         .bind(MAX_ROWS)
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await
-        .context("finding the production batch")
+        .context("finding the production batch")?;
+    tx.commit().await.context("closing a context read")?;
+    Ok(rows)
 }
