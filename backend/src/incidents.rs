@@ -83,8 +83,8 @@ pub fn assemble(row: IncidentRow, parts: Parts, viewer: &Viewer) -> Incident {
     let unacknowledged = row
         .enterprise_codes
         .iter()
-        .filter(|e| !parts.acks.iter().any(|a| &a.enterprise_code == *e))
-        .cloned()
+        .filter(|e| !parts.acks.iter().any(|a| a.enterprise_code == **e))
+        .map(|e| e.to_string())
         .collect();
     Incident {
         id: row.id,
@@ -92,14 +92,14 @@ pub fn assemble(row: IncidentRow, parts: Parts, viewer: &Viewer) -> Incident {
         level: row.level,
         status: row.status,
         description: row.description,
-        cylinder_code: row.cylinder_code,
+        cylinder_code: row.cylinder_code.map(String::from),
         alert_id: row.alert_id,
         place: match (row.lon, row.lat) {
             (Some(lon), Some(lat)) => GeoPoint::new(lon, lat).ok(),
             _ => None,
         },
-        district_code: row.district_code,
-        enterprise_codes: row.enterprise_codes,
+        district_code: row.district_code.map(String::from),
+        enterprise_codes: row.enterprise_codes.into_iter().map(String::from).collect(),
         caller,
         opened_by: row.opened_by,
         opened_at: to_beijing(row.opened_at),
@@ -147,7 +147,7 @@ fn task(t: TaskRow) -> IncidentTask {
 
 fn ack(a: AckRow) -> IncidentAck {
     IncidentAck {
-        enterprise_code: a.enterprise_code,
+        enterprise_code: a.enterprise_code.into(),
         by: a.by_user,
         at: to_beijing(a.at),
     }

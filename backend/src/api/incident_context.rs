@@ -160,10 +160,10 @@ async fn chain(
         store::incident_context::incidents_on(pool, cylinder_id, incident.id),
     )?;
     let last_filling = last_filling.map(|f| LastFilling {
-        station_code: f.station_code,
+        station_code: f.station_code.map(String::from),
         station_name: f.station_name,
         gun_no: f.gun_no,
-        staff_no: f.staff_no,
+        staff_no: f.staff_no.map(String::from),
         staff_name: f.staff_name,
         certificate_no: f.certificate_no,
         certificate_expires: f.certificate_expires,
@@ -181,7 +181,7 @@ async fn chain(
         .and_then(|d| d.customer_code.clone())
         .map(String::from);
     let customer = customer.map(|c| ChainCustomer {
-        code: c.code,
+        code: c.code.into(),
         name: viewer.privileged.then_some(c.name),
         phone: viewer.privileged.then_some(c.phone),
         address: viewer.privileged.then_some(c.address),
@@ -279,7 +279,7 @@ async fn nearby(
         .map(|s| NearbySite {
             code: s.code,
             kind: s.kind.name().to_owned(),
-            enterprise_code: s.enterprise_code,
+            enterprise_code: s.enterprise_code.into(),
             distance_m: s.distance_m,
         })
         .collect();
@@ -303,8 +303,8 @@ async fn nearby(
                 c.registered,
                 c.scrapped_at,
             ),
-            code: c.code,
-            owner_enterprise_code: c.owner_enterprise_code,
+            code: c.code.into(),
+            owner_enterprise_code: c.owner_enterprise_code.into(),
             distance_m: c.distance_m,
         })
         .collect();
@@ -319,11 +319,11 @@ async fn nearby(
 
 fn batch_cylinder(row: BatchRow, why: &str) -> BatchCylinder {
     BatchCylinder {
-        code: row.code,
-        owner_enterprise_code: row.owner_enterprise_code,
+        code: row.code.into(),
+        owner_enterprise_code: row.owner_enterprise_code.into(),
         why: why.to_owned(),
         gun_no: row.gun_no,
-        staff_no: row.staff_no,
+        staff_no: row.staff_no.map(String::from),
         filled_at: row.filled_at.map(to_beijing),
     }
 }

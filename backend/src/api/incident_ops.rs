@@ -281,7 +281,7 @@ pub async fn ack(
         .enterprise_code
         .as_ref()
         .map(|e| e.as_str().to_owned())
-        .filter(|e| row.enterprise_codes.contains(e))
+        .filter(|e| row.enterprise_codes.iter().any(|c| c.as_str() == e))
         .ok_or_else(|| ApiError::client(ErrorCode::NotFound, format!("no incident {}", row.id)))?;
     let new = store::incident_ops::ack(&state.pool, row.id, &enterprise, &user.username).await?;
     if !new {
@@ -360,8 +360,8 @@ pub async fn report_csv(
             (true, None, None, None, None) => "open",
         };
         let cells = [
-            r.code,
-            r.owner_enterprise_code,
+            r.code.into(),
+            r.owner_enterprise_code.into(),
             r.medium,
             compliance.name().to_owned(),
             r.custody.map(|c| c.name().to_owned()).unwrap_or_default(),

@@ -74,8 +74,8 @@ type Online = HashMap<String, Vec<(u64, watch::Sender<bool>)>>;
 /// commit: one statement and one WAL flush for many terminals).
 struct Written {
     events: Vec<Event>,
-    device_id: String,
-    enterprise_code: String,
+    device_id: DeviceId,
+    enterprise_code: EnterpriseCode,
 }
 
 fn write_fixes(conn: &mut sqlx::PgConnection, batches: Vec<Written>) -> Work<'_, ()> {
@@ -122,7 +122,7 @@ struct Authenticated {
 
 /// A multi-packet message being kept (see [`store::terminals::PacketKey`]).
 struct OwnedKey {
-    device_id: String,
+    device_id: DeviceId,
     msg_id: u16,
     first_serial: u16,
     total: u16,
@@ -378,7 +378,7 @@ impl Gateway {
             return Err(ResultCode::MessageError);
         }
         let key = OwnedKey {
-            device_id: t.device_id.to_string(),
+            device_id: t.device_id.clone(),
             msg_id: header.msg_id,
             first_serial: header.serial.wrapping_sub(p.seq.saturating_sub(1)),
             total: p.total,
@@ -549,8 +549,8 @@ impl Gateway {
         }
         let batch = Written {
             events,
-            device_id: t.device_id.to_string(),
-            enterprise_code: t.enterprise_code.to_string(),
+            device_id: t.device_id.clone(),
+            enterprise_code: t.enterprise_code.clone(),
         };
         match self.writer.write(batch).await {
             Ok(_) => {

@@ -418,10 +418,14 @@ pub async fn insert_filling(pool: &PgPool, f: &FillingRow) -> anyhow::Result<Opt
         .fetch_one(&mut *tx)
         .await
         .context("reading the filling record kept before")?;
+        // A stored flag that does not decode is an error, never dropped.
         let flags = flags
             .iter()
-            .filter_map(|name| FillingFlag::from_name(name))
-            .collect();
+            .map(|name| {
+                FillingFlag::from_name(name)
+                    .with_context(|| format!("filling record {id}: unknown flag {name:?}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
         return Ok(Some(KeptFilling { id, flags, late_s }));
     }
     let mut row = super::custody::NewRow::new(

@@ -7,7 +7,7 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::alert::{AlertKind, AlertStatus};
 use shared::history::{HistoryKind, HistoryOp};
-use shared::ids::{CustomerCode, EnterpriseCode, StaffNo, StationCode};
+use shared::ids::{CustomerCode, CylinderCode, EnterpriseCode, StaffNo, StationCode};
 use shared::incident::{IncidentKind, IncidentStatus};
 use shared::place::PlaceKind;
 use shared::VehiclePlate;
@@ -42,10 +42,10 @@ fn owner_in_scope(col: &str, e: usize, d: usize) -> String {
 /// and the filler as the registry has them.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FillingRow {
-    pub station_code: Option<String>,
+    pub station_code: Option<StationCode>,
     pub station_name: Option<String>,
     pub gun_no: Option<String>,
-    pub staff_no: Option<String>,
+    pub staff_no: Option<StaffNo>,
     pub staff_name: Option<String>,
     pub certificate_no: Option<String>,
     pub certificate_expires: Option<NaiveDate>,
@@ -152,7 +152,7 @@ pub async fn rows_of_kind(
 /// A customer's personal fields.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CustomerRow {
-    pub code: String,
+    pub code: CustomerCode,
     pub name: String,
     pub phone: String,
     pub address: String,
@@ -237,7 +237,7 @@ pub async fn last_place(pool: &PgPool, cylinder_id: i64) -> anyhow::Result<Optio
 pub struct SiteNear {
     pub code: String,
     pub kind: PlaceKind,
-    pub enterprise_code: String,
+    pub enterprise_code: EnterpriseCode,
     pub distance_m: f64,
 }
 
@@ -334,8 +334,8 @@ pub async fn vehicles_near(
 /// A cylinder last seen within the radius, with what its compliance is computed from.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CylinderNear {
-    pub code: String,
-    pub owner_enterprise_code: String,
+    pub code: CylinderCode,
+    pub owner_enterprise_code: EnterpriseCode,
     pub distance_m: f64,
     pub next_inspection_on: NaiveDate,
     pub manufactured_on: NaiveDate,
@@ -407,10 +407,10 @@ pub async fn cylinders_near(
 /// A cylinder of the batch.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BatchRow {
-    pub code: String,
-    pub owner_enterprise_code: String,
+    pub code: CylinderCode,
+    pub owner_enterprise_code: EnterpriseCode,
     pub gun_no: Option<String>,
-    pub staff_no: Option<String>,
+    pub staff_no: Option<StaffNo>,
     pub filled_at: Option<DateTime<Utc>>,
 }
 

@@ -6,6 +6,7 @@ use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::cylinder::Custody;
+use shared::ids::{CylinderCode, EnterpriseCode};
 use shared::incident::{ResponderKind, TaskStatus};
 use shared::place::PlaceKind;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -242,7 +243,7 @@ pub async fn set_task_status(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AckRow {
     pub incident_id: Uuid,
-    pub enterprise_code: String,
+    pub enterprise_code: EnterpriseCode,
     pub by_user: String,
     pub at: DateTime<Utc>,
 }
@@ -344,8 +345,8 @@ pub async fn watched_progress(pool: &PgPool) -> anyhow::Result<Vec<(Uuid, Uuid, 
 /// One implicated cylinder of a report.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReportRow {
-    pub code: String,
-    pub owner_enterprise_code: String,
+    pub code: CylinderCode,
+    pub owner_enterprise_code: EnterpriseCode,
     pub medium: String,
     pub next_inspection_on: NaiveDate,
     pub manufactured_on: NaiveDate,

@@ -5,6 +5,7 @@
 use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use shared::ids::{CylinderCode, DistrictCode, EnterpriseCode};
 use shared::incident::{IncidentKind, IncidentLevel, IncidentStatus, TaskStatus, TimelineWhat};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -18,12 +19,12 @@ pub struct IncidentRow {
     pub status: IncidentStatus,
     pub description: String,
     pub cylinder_id: Option<i64>,
-    pub cylinder_code: Option<String>,
+    pub cylinder_code: Option<CylinderCode>,
     pub alert_id: Option<Uuid>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
-    pub district_code: Option<String>,
-    pub enterprise_codes: Vec<String>,
+    pub district_code: Option<DistrictCode>,
+    pub enterprise_codes: Vec<EnterpriseCode>,
     pub caller_name: Option<String>,
     pub caller_phone: Option<String>,
     pub opened_by: String,

@@ -86,17 +86,19 @@ pub async fn pending(pool: &PgPool, limit: i64) -> anyhow::Result<Vec<Command>> 
     .fetch_all(pool)
     .await
     .context("reading the broker commands")?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, device_id, action, secret)| {
-            Some(Command {
+    // A command that does not decode is an error, never skipped (it would wait for ever).
+    rows.into_iter()
+        .map(|(id, device_id, action, secret)| {
+            Ok(Command {
                 id,
+                action: Action::parse(&action).with_context(|| {
+                    format!("broker command {id} for {device_id}: unknown action {action:?}")
+                })?,
                 device_id,
-                action: Action::parse(&action)?,
                 secret,
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Forgets commands the broker applied (their keys with them).
