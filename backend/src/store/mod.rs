@@ -25,6 +25,7 @@ pub mod proposals;
 pub mod recalls;
 pub mod records;
 pub mod registry;
+pub mod replay;
 pub mod replica;
 pub mod revisions;
 pub mod stats;
