@@ -36,7 +36,7 @@ use crate::access;
 use crate::store;
 use crate::store::group_commit::GroupWriter;
 use crate::store::held::Work;
-use crate::store::terminals::Terminal;
+use crate::store::terminals::{PacketKey, Terminal};
 use cylwatch_jt808::message::{id, Body, Location, Message, ResultCode};
 use cylwatch_jt808::reassembly::MAX_PACKETS;
 use cylwatch_jt808::{bcd, decode_frame, Header, Splitter};
@@ -118,25 +118,6 @@ struct Authenticated {
     device_id: DeviceId,
     enterprise_code: EnterpriseCode,
     vehicle_plate: VehiclePlate,
-}
-
-/// A multi-packet message being kept (see [`store::terminals::PacketKey`]).
-struct OwnedKey {
-    device_id: DeviceId,
-    msg_id: u16,
-    first_serial: u16,
-    total: u16,
-}
-
-impl OwnedKey {
-    fn as_key(&self) -> store::terminals::PacketKey<'_> {
-        store::terminals::PacketKey {
-            device_id: &self.device_id,
-            msg_id: self.msg_id,
-            first_serial: self.first_serial,
-            total: self.total,
-        }
-    }
 }
 
 /// One connection's state.
@@ -346,8 +327,7 @@ impl Gateway {
         if let (Some(key), Some(result)) = (kept, result) {
             // Handled (a failure leaves the packets for the terminal's next try).
             if result != ResultCode::Failure {
-                let key = key.as_key();
-                if let Err(e) = store::terminals::forget_packets(&self.pool, key).await {
+                if let Err(e) = store::terminals::forget_packets(&self.pool, &key).await {
                     tracing::warn!(error = format!("{e:#}"), "jt808: forgetting packets failed");
                 }
             }
@@ -367,7 +347,7 @@ impl Gateway {
         conn: &Connection,
         mut header: Header,
         body: &[u8],
-    ) -> Result<Option<(Header, Vec<u8>, OwnedKey)>, ResultCode> {
+    ) -> Result<Option<(Header, Vec<u8>, PacketKey)>, ResultCode> {
         let (Some(t), Some(p)) = (conn.terminal.as_ref(), header.packet) else {
             return Err(ResultCode::Failure);
         };
@@ -377,13 +357,13 @@ impl Gateway {
         if p.total > MAX_PACKETS {
             return Err(ResultCode::MessageError);
         }
-        let key = OwnedKey {
+        let key = PacketKey {
             device_id: t.device_id.clone(),
             msg_id: header.msg_id,
             first_serial: header.serial.wrapping_sub(p.seq.saturating_sub(1)),
             total: p.total,
         };
-        match store::terminals::keep_packet(&self.pool, key.as_key(), p.seq, body).await {
+        match store::terminals::keep_packet(&self.pool, &key, p.seq, body).await {
             Ok(Some(whole)) => {
                 header.serial = key.first_serial;
                 header.packet = None;

@@ -196,7 +196,7 @@ async fn write(
         .into_iter()
         .collect();
     // Cylinders locked in id order: two workers lock them in the same order, never deadlock.
-    store::custody::replay_many(tx, &touched_ids).await?;
+    store::replay::replay_many(tx, &touched_ids).await?;
     loaded.extend(store::vehicles::carrying(tx, &touched_ids).await?);
     let mut live = Vec::new();
     let batch = history_alerts::Batch {

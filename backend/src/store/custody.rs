@@ -196,8 +196,6 @@ pub async fn insert_rows(conn: &mut PgConnection, rows: &[NewRow]) -> anyhow::Re
     Ok(())
 }
 
-pub use super::replay::{replay, replay_many};
-
 /// The tags a vehicle's reader listed last, when, and in which event.
 pub async fn vehicle_tags(
     conn: &mut PgConnection,

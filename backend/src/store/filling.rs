@@ -444,7 +444,7 @@ pub async fn insert_filling(pool: &PgPool, f: &FillingRow) -> anyhow::Result<Opt
         "late_s": f.late_s,
     }));
     super::custody::insert_rows(&mut tx, std::slice::from_ref(&row)).await?;
-    super::custody::replay(&mut tx, f.cylinder_id).await?;
+    super::replay::replay(&mut tx, f.cylinder_id).await?;
     tx.commit().await.context("committing a filling")?;
     Ok(None)
 }

@@ -74,9 +74,9 @@ pub async fn inactive(pool: &PgPool, device_ids: &[String]) -> anyhow::Result<Ve
 
 /// One multi-packet message of a terminal (migration 0074): its device, message id, total and
 /// the serial of its first packet.
-#[derive(Debug, Clone, Copy)]
-pub struct PacketKey<'a> {
-    pub device_id: &'a str,
+#[derive(Debug, Clone)]
+pub struct PacketKey {
+    pub device_id: DeviceId,
     pub msg_id: u16,
     pub first_serial: u16,
     pub total: u16,
@@ -91,7 +91,7 @@ const PARTIAL_MESSAGES: i64 = 8;
 /// hour are dropped first, so a serial number used again after it wraps starts afresh.
 pub async fn keep_packet(
     pool: &PgPool,
-    key: PacketKey<'_>,
+    key: &PacketKey,
     seq: u16,
     body: &[u8],
 ) -> anyhow::Result<Option<Vec<u8>>> {
@@ -102,7 +102,7 @@ pub async fn keep_packet(
     sqlx::query(
         "DELETE FROM jt808_packets WHERE device_id = $1 AND received_at < now() - interval '1 hour'",
     )
-    .bind(key.device_id)
+    .bind(&key.device_id)
     .execute(&mut *tx)
     .await
     .context("dropping old jt808 packets")?;
@@ -112,7 +112,7 @@ pub async fn keep_packet(
          ON CONFLICT (device_id, msg_id, first_serial, total, seq) \
          DO UPDATE SET body = EXCLUDED.body, received_at = now()",
     )
-    .bind(key.device_id)
+    .bind(&key.device_id)
     .bind(i32::from(key.msg_id))
     .bind(i32::from(key.first_serial))
     .bind(i32::from(key.total))
@@ -129,7 +129,7 @@ pub async fn keep_packet(
          WHERE p.device_id = $1 AND p.msg_id = old.msg_id \
            AND p.first_serial = old.first_serial AND p.total = old.total",
     )
-    .bind(key.device_id)
+    .bind(&key.device_id)
     .bind(PARTIAL_MESSAGES)
     .execute(&mut *tx)
     .await
@@ -138,7 +138,7 @@ pub async fn keep_packet(
         "SELECT body FROM jt808_packets \
          WHERE device_id = $1 AND msg_id = $2 AND first_serial = $3 AND total = $4 ORDER BY seq",
     )
-    .bind(key.device_id)
+    .bind(&key.device_id)
     .bind(i32::from(key.msg_id))
     .bind(i32::from(key.first_serial))
     .bind(i32::from(key.total))
@@ -150,12 +150,12 @@ pub async fn keep_packet(
 }
 
 /// Forgets a message's packets once it has been handled.
-pub async fn forget_packets(pool: &PgPool, key: PacketKey<'_>) -> anyhow::Result<()> {
+pub async fn forget_packets(pool: &PgPool, key: &PacketKey) -> anyhow::Result<()> {
     sqlx::query(
         "DELETE FROM jt808_packets \
          WHERE device_id = $1 AND msg_id = $2 AND first_serial = $3 AND total = $4",
     )
-    .bind(key.device_id)
+    .bind(&key.device_id)
     .bind(i32::from(key.msg_id))
     .bind(i32::from(key.first_serial))
     .bind(i32::from(key.total))
