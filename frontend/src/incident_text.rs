@@ -388,6 +388,17 @@ pub fn batch_why(lang: Lang, why: &str) -> String {
     pick(lang, zh, en).to_owned()
 }
 
+/// How many of a list are shown when it holds only the first of them (empty when all are).
+pub fn shown_of(lang: Lang, shown: usize, total: i64) -> String {
+    if i64::try_from(shown).is_ok_and(|n| n >= total) {
+        return String::new();
+    }
+    match lang {
+        Lang::Zh => format!("显示 {shown} / 共 {total}"),
+        Lang::En => format!("{shown} of {total} shown"),
+    }
+}
+
 /// A distance in metres as read at a glance (`320 m`, `1.2 km`).
 pub fn distance(m: f64) -> String {
     if m < 1000.0 {

@@ -506,6 +506,14 @@ pub struct Nearby {
     pub sites: Vec<NearbySite>,
     pub vehicles: Vec<NearbyVehicle>,
     pub cylinders: Vec<NearbyCylinder>,
+    /// How many of each are within the radius: the lists hold the nearest
+    /// [`IncidentContext::limit`] of them.
+    #[serde(default)]
+    pub sites_total: i64,
+    #[serde(default)]
+    pub vehicles_total: i64,
+    #[serde(default)]
+    pub cylinders_total: i64,
 }
 
 /// A cylinder of the batch.
@@ -530,14 +538,65 @@ pub struct Facet {
     pub count: i64,
 }
 
-/// The batch of the implicated cylinder.
+/// The filling batch's definition: the station of the implicated cylinder's last filling,
+/// its medium, and the window around that filling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FillingWindow {
+    pub station_code: String,
+    pub medium: String,
+    pub from: DateTime<FixedOffset>,
+    pub to: DateTime<FixedOffset>,
+}
+
+/// The production batch's definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProductionBatch {
+    pub manufacturer: String,
+    pub production_batch: String,
+}
+
+/// The batch of the implicated cylinder: the first [`IncidentContext::limit`] of those filled
+/// with it (by fill time), then the first of its production batch (by code); the totals and
+/// the facets count every one of them. A recall of the whole batch names the incident
+/// (`incident_batch` of `POST /api/v1/recalls`), not these codes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Batch {
     pub cylinders: Vec<BatchCylinder>,
     pub by_gun: Vec<Facet>,
     pub by_filler: Vec<Facet>,
+    /// Cylinders filled with it (the implicated one not counted).
+    #[serde(default)]
+    pub filled_total: i64,
+    /// Cylinders of its production batch (the implicated one not counted).
+    #[serde(default)]
+    pub production_total: i64,
+    #[serde(default)]
+    pub window: Option<FillingWindow>,
+    #[serde(default)]
+    pub production: Option<ProductionBatch>,
 }
+
+impl Batch {
+    /// No batch (no implicated cylinder).
+    pub fn none() -> Self {
+        Self {
+            cylinders: Vec::new(),
+            by_gun: Vec::new(),
+            by_filler: Vec::new(),
+            filled_total: 0,
+            production_total: 0,
+            window: None,
+            production: None,
+        }
+    }
+}
+
+/// How many rows of each context list when none is asked for, and at most.
+pub const CONTEXT_LIMIT: i64 = 100;
+pub const MAX_CONTEXT_LIMIT: i64 = 500;
 
 /// `GET /api/v1/incidents/{id}/context`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -548,6 +607,9 @@ pub struct IncidentContext {
     pub nearby: Nearby,
     pub batch: Batch,
     pub assembled_at: DateTime<FixedOffset>,
+    /// The most rows of each list (`?limit=`, default [`CONTEXT_LIMIT`]).
+    #[serde(default)]
+    pub limit: i64,
 }
 
 #[cfg(test)]

@@ -32,6 +32,11 @@ pub struct NewRecall {
     pub manufacturer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub production_batch: Option<String>,
+    /// `true`, with `incident_id`: the incident's cylinder and its whole batch as its context
+    /// defines it (filled with it at the same station within ±2 h, same medium; the same
+    /// manufacturer and production batch), however many (the context lists only a page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_batch: Option<bool>,
 }
 
 /// `201` of `POST /api/v1/recalls`.

@@ -180,6 +180,24 @@ async fn nearby_lists_match_a_brute_force_distance_check() {
         for ((code, d), (_, w)) in have.iter().zip(&want) {
             assert!((d - w).abs() <= w * 0.01 + 1.0, "{what} {code}: {d} vs {w}");
         }
+        // A page of one: the nearest alone, the total counting all within the radius.
+        let (status, page) = app
+            .get_json(&format!(
+                "/api/v1/incidents/{id}/context?radius_m={radius}&limit=1"
+            ))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(
+            names(&got(&page["nearby"][what], key)),
+            names(&want[..1]),
+            "{what}"
+        );
+        assert_eq!(
+            page["nearby"][format!("{what}_total")],
+            json!(want.len()),
+            "{what}: {page}"
+        );
+        assert!(want.len() > 1, "{what}: the page must leave some out");
     }
     let compliance: Vec<(&str, &str)> = context["nearby"]["cylinders"]
         .as_array()
@@ -203,9 +221,7 @@ async fn nearby_lists_match_a_brute_force_distance_check() {
             .get_json(&format!("/api/v1/incidents/{id}/context?radius_m={bad}"))
             .await;
         assert_eq!(status, 400, "{answer}");
-        if bad != "x" {
-            assert_eq!(error_field(&answer), Some("radius_m"));
-        }
+        assert_eq!(error_field(&answer), Some("radius_m"), "{bad}: {answer}");
     }
 }
 

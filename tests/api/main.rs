@@ -23,6 +23,7 @@ mod hardening;
 mod health;
 mod incident_ops;
 mod incidents;
+mod incidents_batch;
 mod incidents_nearby;
 mod ingest;
 mod jt808;

@@ -218,7 +218,7 @@ async fn an_officer_opens_an_incident_from_a_wall_alert_recalls_its_batch_and_fi
     assert_eq!(stored["tasks"][0]["status"], "on_scene", "{stored}");
     assert_eq!(stored["tasks"][0]["note"], "消防已到场", "{stored}");
 
-    // The recall of the batch: the implicated cylinder and its batch, by code.
+    // The recall of the batch: the implicated cylinder and its whole batch (incident_batch).
     assert_eq!(browser.text("#recall-set").await.as_deref(), Some("3 气瓶"));
     click(&browser, "#recall-issue").await;
     browser

@@ -15,11 +15,11 @@ use shared::cylinder::Compliance;
 use shared::history::HistoryKind;
 use shared::incident::{
     Batch, BatchCylinder, Chain, ChainAlert, ChainCustomer, ChainEvent, ChainIncident, Facet,
-    IncidentContext, LastFilling, Nearby, NearbyCylinder, NearbySite, NearbyVehicle,
+    FillingWindow, IncidentContext, LastFilling, Nearby, NearbyCylinder, NearbySite, NearbyVehicle,
+    ProductionBatch,
 };
 use shared::place::PlaceKind;
 use shared::GeoPoint;
-use std::collections::BTreeMap;
 
 /// The radius when none is asked for, and the bounds of one asked for (metres).
 pub const DEFAULT_RADIUS_M: f64 = 500.0;
@@ -32,12 +32,13 @@ const BATCH_WINDOW_HOURS: i64 = 2;
 /// Who the context is for: what they may see, and whether personal fields are shown.
 pub use crate::incidents::Viewer;
 
-/// Assembles the context of `incident` for `viewer`.
+/// Assembles the context of `incident` for `viewer`, each list the first `limit` rows.
 pub async fn assemble(
     state: &AppState,
     incident: &IncidentRow,
     viewer: &Viewer,
     radius_m: f64,
+    limit: i64,
 ) -> Result<IncidentContext, ApiError> {
     let pool = &state.pool;
     let scope = if viewer.privileged {
@@ -50,25 +51,38 @@ pub async fn assemble(
         None => None,
     };
     let cylinder_id = record.as_ref().map(|r| r.id);
-    // The chain (and the cylinders filled with it, which need its last filling), what is
-    // nearby and the production batch are independent reads: each on its own connection at
-    // once (a context is a duty officer's request, not a hot path; it holds a few of the
-    // pool's connections for milliseconds).
+    // The chain (and the cylinders filled with it, which need only its last filling: read
+    // first, then the rest of the chain and the batch at once), what is nearby and the
+    // production batch are independent reads: each on its own connection at once (a context
+    // is a duty officer's request, not a hot path; it holds a few of the pool's connections
+    // for milliseconds).
     let chain_and_filled = async {
         match (&record, cylinder_id) {
             (Some(record), Some(id)) => {
-                let chain = chain(state, incident, record.code.as_str(), id, viewer).await?;
-                let filled = filled_with(
-                    state,
-                    id,
-                    chain.last_filling.as_ref(),
-                    record.medium.code(),
-                    &scope,
-                )
-                .await?;
+                let last = store::incident_context::last_filling(pool, id)
+                    .await?
+                    .map(last_filling);
+                let (chain, filled) = tokio::try_join!(
+                    chain(
+                        state,
+                        incident,
+                        record.code.as_str(),
+                        id,
+                        viewer,
+                        last.clone()
+                    ),
+                    filled_with(
+                        state,
+                        id,
+                        last.as_ref(),
+                        record.medium.code(),
+                        &scope,
+                        limit
+                    ),
+                )?;
                 Ok::<_, ApiError>((Some(chain), filled))
             }
-            _ => Ok((None, Vec::new())),
+            _ => Ok((None, Filled::default())),
         }
     };
     let near = async {
@@ -79,26 +93,30 @@ pub async fn assemble(
                 None => None,
             },
         };
-        nearby(state, center, radius_m, &scope).await
+        nearby(state, center, radius_m, &scope, limit).await
     };
     let production = async {
         match (cylinder_id, &record) {
             (Some(id), Some(_)) => Ok::<_, ApiError>(
-                store::incident_context::same_production_batch(pool, id, &scope).await?,
+                store::incident_context::same_production_batch(pool, id, &scope, limit).await?,
             ),
             _ => Ok(Vec::new()),
         }
     };
     let ((chain, filled), nearby, production) =
         tokio::try_join!(chain_and_filled, near, production)?;
-    let batch = if chain.is_some() {
-        batch(filled, production)
-    } else {
-        Batch {
-            cylinders: Vec::new(),
-            by_gun: Vec::new(),
-            by_filler: Vec::new(),
+    let batch = match (&chain, &record) {
+        (Some(_), Some(record)) => {
+            let of = record
+                .production_batch
+                .clone()
+                .map(|production_batch| ProductionBatch {
+                    manufacturer: record.manufacturer.clone(),
+                    production_batch,
+                });
+            batch(filled, production, of)
         }
+        _ => Batch::none(),
     };
     let cylinder = match record {
         Some(record) => {
@@ -119,6 +137,7 @@ pub async fn assemble(
         nearby,
         batch,
         assembled_at: to_beijing(Utc::now()),
+        limit,
     })
 }
 
@@ -132,34 +151,9 @@ fn event(row: ChainRow) -> ChainEvent {
     }
 }
 
-async fn chain(
-    state: &AppState,
-    incident: &IncidentRow,
-    code: &str,
-    cylinder_id: i64,
-    viewer: &Viewer,
-) -> Result<Chain, ApiError> {
-    let pool = &state.pool;
-    let rows = |kind| store::incident_context::rows_of_kind(pool, cylinder_id, kind);
-    // Independent reads, at once; the customer after the delivery that names it.
-    let delivered_to = async {
-        let delivery = store::incident_context::last_delivery(pool, cylinder_id).await?;
-        let customer = match delivery.as_ref().and_then(|d| d.customer_code.as_ref()) {
-            Some(code) => store::incident_context::customer(pool, code.as_str()).await?,
-            None => None,
-        };
-        Ok::<_, anyhow::Error>((delivery, customer))
-    };
-    let (last_filling, carrier, (delivery, customer), checks, inspections, alerts, incidents) = tokio::try_join!(
-        store::incident_context::last_filling(pool, cylinder_id),
-        store::incident_context::last_carrier(pool, cylinder_id),
-        delivered_to,
-        rows(HistoryKind::Check),
-        rows(HistoryKind::Inspection),
-        store::incident_context::alerts_on(pool, code),
-        store::incident_context::incidents_on(pool, cylinder_id, incident.id),
-    )?;
-    let last_filling = last_filling.map(|f| LastFilling {
+/// The last filling as the chain shows it.
+fn last_filling(f: store::incident_context::FillingRow) -> LastFilling {
+    LastFilling {
         station_code: f.station_code.map(String::from),
         station_name: f.station_name,
         gun_no: f.gun_no,
@@ -175,7 +169,36 @@ async fn chain(
         decision_allowed: f.allowed,
         decision_rules: f.rules.unwrap_or_default(),
         medium: f.medium,
-    });
+    }
+}
+
+async fn chain(
+    state: &AppState,
+    incident: &IncidentRow,
+    code: &str,
+    cylinder_id: i64,
+    viewer: &Viewer,
+    last_filling: Option<LastFilling>,
+) -> Result<Chain, ApiError> {
+    let pool = &state.pool;
+    let rows = |kind| store::incident_context::rows_of_kind(pool, cylinder_id, kind);
+    // Independent reads, at once; the customer after the delivery that names it.
+    let delivered_to = async {
+        let delivery = store::incident_context::last_delivery(pool, cylinder_id).await?;
+        let customer = match delivery.as_ref().and_then(|d| d.customer_code.as_ref()) {
+            Some(code) => store::incident_context::customer(pool, code.as_str()).await?,
+            None => None,
+        };
+        Ok::<_, anyhow::Error>((delivery, customer))
+    };
+    let (carrier, (delivery, customer), checks, inspections, alerts, incidents) = tokio::try_join!(
+        store::incident_context::last_carrier(pool, cylinder_id),
+        delivered_to,
+        rows(HistoryKind::Check),
+        rows(HistoryKind::Inspection),
+        store::incident_context::alerts_on(pool, code),
+        store::incident_context::incidents_on(pool, cylinder_id, incident.id),
+    )?;
     let customer_code = delivery
         .as_ref()
         .and_then(|d| d.customer_code.clone())
@@ -258,6 +281,7 @@ async fn nearby(
     center: Option<(f64, f64)>,
     radius_m: f64,
     scope: &Scope,
+    limit: i64,
 ) -> Result<Nearby, ApiError> {
     let pool = &state.pool;
     let Some(at) = center else {
@@ -267,13 +291,19 @@ async fn nearby(
             sites: Vec::new(),
             vehicles: Vec::new(),
             cylinders: Vec::new(),
+            sites_total: 0,
+            vehicles_total: 0,
+            cylinders_total: 0,
         });
     };
     let (sites, vehicles, cylinders) = tokio::try_join!(
-        store::incident_context::sites_near(pool, at, radius_m, scope),
-        store::incident_context::vehicles_near(pool, at, radius_m, scope),
-        store::incident_context::cylinders_near(pool, at, radius_m, scope),
+        store::incident_context::sites_near(pool, at, radius_m, scope, limit),
+        store::incident_context::vehicles_near(pool, at, radius_m, scope, limit),
+        store::incident_context::cylinders_near(pool, at, radius_m, scope, limit),
     )?;
+    let sites_total = sites.first().map_or(0, |s| s.total);
+    let vehicles_total = vehicles.first().map_or(0, |v| v.total);
+    let cylinders_total = cylinders.first().map_or(0, |c| c.total);
     let sites = sites
         .into_iter()
         .map(|s| NearbySite {
@@ -314,6 +344,9 @@ async fn nearby(
         sites,
         vehicles,
         cylinders,
+        sites_total,
+        vehicles_total,
+        cylinders_total,
     })
 }
 
@@ -328,65 +361,101 @@ fn batch_cylinder(row: BatchRow, why: &str) -> BatchCylinder {
     }
 }
 
-fn facets<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Vec<Facet> {
-    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
-    for v in values.flatten() {
-        *counts.entry(v).or_default() += 1;
-    }
-    counts
-        .into_iter()
-        .map(|(value, count)| Facet {
-            value: value.to_owned(),
-            count,
-        })
-        .collect()
+/// The filling batch as the context shows it: its window, its first rows, its facets.
+#[derive(Default)]
+struct Filled {
+    window: Option<store::incident_context::FillingWindow>,
+    batch: store::incident_context::FilledBatch,
+}
+
+/// The filling batch around a filling that ended at `at` at `station`: `medium`,
+/// `BATCH_WINDOW_HOURS` either side of it. `None` without a station. The context lists it and
+/// a recall of the incident's batch takes it whole, from this one window.
+pub fn filling_window(
+    station: Option<&str>,
+    at: chrono::DateTime<Utc>,
+    medium: &str,
+) -> Option<store::incident_context::FillingWindow> {
+    let station = shared::ids::StationCode::try_from(station?.to_owned()).ok()?;
+    let window = chrono::Duration::hours(BATCH_WINDOW_HOURS);
+    Some(store::incident_context::FillingWindow {
+        station,
+        medium: medium.to_owned(),
+        from: at - window,
+        to: at + window,
+    })
 }
 
 /// The other cylinders filled at the station of the cylinder's last filling within
-/// `BATCH_WINDOW_HOURS` of it.
+/// `BATCH_WINDOW_HOURS` of it: the first `limit`, and all of them counted by gun and filler.
 async fn filled_with(
     state: &AppState,
     cylinder_id: i64,
     last_filling: Option<&LastFilling>,
     medium: &str,
     scope: &Scope,
-) -> Result<Vec<BatchRow>, ApiError> {
+    limit: i64,
+) -> Result<Filled, ApiError> {
     let Some(f) = last_filling else {
-        return Ok(Vec::new());
+        return Ok(Filled::default());
     };
-    let Some(station) = &f.station_code else {
-        return Ok(Vec::new());
-    };
+    let at = f.ended_at.with_timezone(&Utc);
     let medium = f.medium.as_deref().unwrap_or(medium);
-    Ok(store::incident_context::filled_together(
+    let Some(window) = filling_window(f.station_code.as_deref(), at, medium) else {
+        return Ok(Filled::default());
+    };
+    let batch = store::incident_context::filled_together(
         &state.pool,
         cylinder_id,
-        station,
-        medium,
-        f.ended_at.with_timezone(&Utc),
-        chrono::Duration::hours(BATCH_WINDOW_HOURS),
+        &window,
+        at,
         scope,
+        limit,
     )
-    .await?)
+    .await?;
+    Ok(Filled {
+        window: Some(window),
+        batch,
+    })
 }
 
 /// The batch: those filled with the cylinder (with their guns and fillers counted), then
-/// those of its production batch.
-fn batch(filled: Vec<BatchRow>, production: Vec<BatchRow>) -> Batch {
-    let mut cylinders: Vec<BatchCylinder> = filled
+/// those of its production batch `of`.
+fn batch(filled: Filled, production: Vec<BatchRow>, of: Option<ProductionBatch>) -> Batch {
+    let filled_total = filled.batch.total;
+    let production_total = production.first().map_or(0, |r| r.total);
+    let facets = |counts: Vec<(String, i64)>| {
+        counts
+            .into_iter()
+            .map(|(value, count)| Facet { value, count })
+            .collect()
+    };
+    let by_gun = facets(filled.batch.by_gun);
+    let by_filler = facets(filled.batch.by_filler);
+    let window = filled.window.map(|w| FillingWindow {
+        station_code: w.station.into(),
+        medium: w.medium,
+        from: to_beijing(w.from),
+        to: to_beijing(w.to),
+    });
+    let cylinders = filled
+        .batch
+        .rows
         .into_iter()
         .map(|r| batch_cylinder(r, "filling"))
+        .chain(
+            production
+                .into_iter()
+                .map(|r| batch_cylinder(r, "production")),
+        )
         .collect();
-    let by_gun = facets(cylinders.iter().map(|c| c.gun_no.as_deref()));
-    let by_filler = facets(cylinders.iter().map(|c| c.staff_no.as_deref()));
-    cylinders.extend(
-        production
-            .into_iter()
-            .map(|r| batch_cylinder(r, "production")),
-    );
     Batch {
         cylinders,
         by_gun,
         by_filler,
+        filled_total,
+        production_total,
+        window,
+        production: of,
     }
 }

@@ -231,14 +231,20 @@ pub async fn create(
     let stored = store::incidents::get(&state.pool, &crate::access::Scope::system(), id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("incident {id} vanished after insert"))?;
-    // The snapshot: the whole context as it was when the incident was opened.
+    // The snapshot: the whole context as it was when the incident was opened (each list up
+    // to its longest page: a record of what was there, not a screen).
     let full = Viewer {
         scope: crate::access::Scope::system(),
         privileged: true,
     };
-    let context =
-        incident_context::assemble(&state, &stored, &full, incident_context::DEFAULT_RADIUS_M)
-            .await?;
+    let context = incident_context::assemble(
+        &state,
+        &stored,
+        &full,
+        incident_context::DEFAULT_RADIUS_M,
+        shared::incident::MAX_CONTEXT_LIMIT,
+    )
+    .await?;
     let context = serde_json::to_value(&context).map_err(anyhow::Error::from)?;
     store::incidents::save_context(&state.pool, id, &context, None).await?;
     let mut details = serde_json::Map::new();
@@ -517,7 +523,12 @@ pub(super) async fn answer(
 #[serde(deny_unknown_fields)]
 pub struct ContextQuery {
     /// Metres around the incident (default 500, 50 to 5000).
-    radius_m: Option<f64>,
+    #[param(value_type = Option<f64>)]
+    radius_m: Option<String>,
+    /// The most rows of each list, nearest (or first) first (default 100, 1 to 500); each
+    /// list's total is given beside it.
+    #[param(value_type = Option<i64>)]
+    limit: Option<String>,
 }
 
 /// `GET /api/v1/incidents/{id}/context`: recomputed now, for the asker's scope.
@@ -529,7 +540,12 @@ pub async fn context(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.map_err(super::QueryError::malformed)?;
-    let radius = query.radius_m.unwrap_or(incident_context::DEFAULT_RADIUS_M);
+    // Parsed here, not by the extractor, so that a value that is not a number is refused
+    // naming its field too.
+    let radius = match query.radius_m.as_deref() {
+        None => incident_context::DEFAULT_RADIUS_M,
+        Some(raw) => raw.trim().parse::<f64>().unwrap_or(f64::NAN),
+    };
     if !(incident_context::MIN_RADIUS_M..=incident_context::MAX_RADIUS_M).contains(&radius) {
         return Err(field_error(
             ErrorCode::InvalidQuery,
@@ -541,11 +557,25 @@ pub async fn context(
             ),
         ));
     }
+    let limit = match query.limit.as_deref() {
+        None => shared::incident::CONTEXT_LIMIT,
+        Some(raw) => raw.trim().parse::<i64>().unwrap_or(0),
+    };
+    if !(1..=shared::incident::MAX_CONTEXT_LIMIT).contains(&limit) {
+        return Err(field_error(
+            ErrorCode::InvalidQuery,
+            "limit",
+            format!(
+                "limit must be between 1 and {}",
+                shared::incident::MAX_CONTEXT_LIMIT
+            ),
+        ));
+    }
     let row = find(&state, &user, &path).await?;
     let viewer = Viewer {
         scope: user.scope(),
         privileged: privileged(&user),
     };
-    let context = incident_context::assemble(&state, &row, &viewer, radius).await?;
+    let context = incident_context::assemble(&state, &row, &viewer, radius, limit).await?;
     Ok(HttpResponse::Ok().json(context))
 }

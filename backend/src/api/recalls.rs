@@ -1,5 +1,6 @@
 //! Recalls (issue 22 item 3). A regulator recalls a set of cylinders — by code, by the station
-//! and window they were filled in, or by manufacturer and production batch; every recalled
+//! and window they were filled in, by manufacturer and production batch, or an incident's
+//! cylinder with its whole batch (`incident_batch`, as its context defines it); every recalled
 //! cylinder is refused at every gun (`R16`, read fresh with the cylinder's facts, so a recall
 //! takes effect at the next question) until an inspection after the recall is applied or a
 //! regulator clears it. Progress (located / recovered / inspected / cleared) follows the
@@ -47,8 +48,22 @@ fn selection(new: &NewRecall) -> Result<Selection<'_>, ApiError> {
     let codes = new.cylinder_codes.is_some();
     let filled = new.station_code.is_some() || new.filled_from.is_some() || new.filled_to.is_some();
     let batch = new.manufacturer.is_some() || new.production_batch.is_some();
-    match (codes, filled, batch) {
-        (true, false, false) => {
+    let incident_batch = new.incident_batch == Some(true);
+    match (codes, filled, batch, incident_batch) {
+        (false, false, false, true) => {
+            if new.incident_id.is_none() {
+                return Err(invalid(
+                    "incident_id",
+                    "a recall of an incident's batch names the incident: incident_id",
+                ));
+            }
+            // Resolved once the incident is read.
+            Ok(Selection::IncidentBatch {
+                cylinder_id: 0,
+                window: None,
+            })
+        }
+        (true, false, false, false) => {
             let list = new.cylinder_codes.as_deref().unwrap_or_default();
             if list.is_empty() || list.len() > MAX_RECALL_CODES {
                 return Err(invalid(
@@ -58,7 +73,7 @@ fn selection(new: &NewRecall) -> Result<Selection<'_>, ApiError> {
             }
             Ok(Selection::Codes(&[]))
         }
-        (false, true, false) => {
+        (false, true, false, false) => {
             let (Some(station), Some(from), Some(to)) =
                 (&new.station_code, new.filled_from, new.filled_to)
             else {
@@ -83,7 +98,7 @@ fn selection(new: &NewRecall) -> Result<Selection<'_>, ApiError> {
                 to,
             })
         }
-        (false, false, true) => {
+        (false, false, true, false) => {
             let (Some(m), Some(b)) = (&new.manufacturer, &new.production_batch) else {
                 let missing = if new.manufacturer.is_none() {
                     "manufacturer"
@@ -109,7 +124,7 @@ fn selection(new: &NewRecall) -> Result<Selection<'_>, ApiError> {
         _ => Err(invalid(
             "cylinder_codes",
             "a recall names exactly one set: cylinder_codes; station_code with filled_from and \
-             filled_to; or manufacturer with production_batch",
+             filled_to; manufacturer with production_batch; or incident_batch with incident_id",
         )),
     }
 }
@@ -133,17 +148,42 @@ pub async fn create(
         .map(|c| c.as_str().to_owned())
         .collect();
     let mut selection = selection(&new)?;
+    let mut implicated = None;
     if let Some(incident) = new.incident_id {
         // An incident the regulator may see (scoped as the incident routes are).
-        if store::incidents::get(&state.pool, &scope, incident)
-            .await?
-            .is_none()
-        {
+        let Some(row) = store::incidents::get(&state.pool, &scope, incident).await? else {
             return Err(ApiError::Client(
                 ErrorDetail::new(ErrorCode::UnknownReference, "incident_id: no such incident")
                     .with_field("incident_id"),
             ));
-        }
+        };
+        implicated = row.cylinder_id;
+    }
+    // The incident's batch: its cylinder, the window of its last filling (as its context
+    // shows it), its production batch.
+    let window;
+    if let Selection::IncidentBatch { .. } = selection {
+        let Some(cylinder_id) = implicated else {
+            return Err(ApiError::Client(
+                ErrorDetail::new(
+                    ErrorCode::UnknownReference,
+                    "incident_batch: the incident names no cylinder, so it has no batch",
+                )
+                .with_field("incident_batch"),
+            ));
+        };
+        let last = store::incident_context::last_filling(&state.pool, cylinder_id).await?;
+        window = last.and_then(|f| {
+            super::incident_context::filling_window(
+                f.station_code.as_ref().map(|s| s.as_str()),
+                f.ended_at,
+                f.medium.as_deref().unwrap_or_default(),
+            )
+        });
+        selection = Selection::IncidentBatch {
+            cylinder_id,
+            window: window.as_ref(),
+        };
     }
     if let Selection::Codes(_) = selection {
         let unknown = store::recalls::unknown_codes(&state.pool, &codes, &scope).await?;
@@ -179,6 +219,8 @@ pub async fn create(
     if count == 0 {
         let field = if new.cylinder_codes.is_some() {
             "cylinder_codes"
+        } else if new.incident_batch == Some(true) {
+            "incident_batch"
         } else if new.station_code.is_some() {
             "station_code"
         } else {

@@ -1,5 +1,7 @@
 //! The facts an incident's context is assembled from (issue 22): the implicated cylinder's
-//! chain (from its history), what is within a radius (PostGIS `ST_DWithin` on geography), and
+//! chain (from its history), what is within a radius (PostGIS `ST_DWithin` on geography, on
+//! the sphere: `use_spheroid = false`, within 0.5 % of the spheroid and a fraction of its
+//! cost, which was most of a context's time in a dense city — BENCHMARKS.md), and
 //! its batch. Lists are limited to what `scope` may see (by owning enterprise).
 
 use crate::access::Scope;
@@ -13,7 +15,7 @@ use shared::place::PlaceKind;
 use shared::VehiclePlate;
 use sqlx::PgPool;
 
-/// How many rows of each list at most.
+/// How many rows of the chain's lists (checks, inspections, alerts, incidents) at most.
 const MAX_ROWS: i64 = 500;
 
 /// A read transaction whose statements start no parallel workers. The lists below visit a few
@@ -59,7 +61,8 @@ pub struct FillingRow {
     pub medium: Option<String>,
 }
 
-const IS_FILLING: &str = "ce.op = 'fill' AND ce.kind IN ('filling', 'scan')";
+/// A filling in `cylinder_events ce`: a filling record or a `fill` scan.
+pub const IS_FILLING: &str = "ce.op = 'fill' AND ce.kind IN ('filling', 'scan')";
 
 /// The newest filling of a cylinder.
 pub async fn last_filling(pool: &PgPool, cylinder_id: i64) -> anyhow::Result<Option<FillingRow>> {
@@ -239,11 +242,23 @@ pub struct SiteNear {
     pub kind: PlaceKind,
     pub enterprise_code: EnterpriseCode,
     pub distance_m: f64,
+    pub total: i64,
 }
 
-const CENTER: &str = "ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography";
+/// Metres from the center (`$1` longitude, `$2` latitude) to the point `col`, on the mean
+/// sphere in the plane tangent at the center (equirectangular): within 0.01 % of the
+/// great-circle distance over the 5 km a context reaches, and plain arithmetic — PostGIS's
+/// geography (`ST_DWithin`/`ST_Distance` on the sphere) cost twice the whole read of the rows
+/// in a dense city (BENCHMARKS.md, incidents).
+fn metres(col: &str) -> String {
+    format!(
+        "(6371008.8 * sqrt((radians(ST_X({col}) - $1) * cos(radians($2)))^2 \
+         + radians(ST_Y({col}) - $2)^2))"
+    )
+}
+
 /// A box around the center, `$7` degrees each way ([`box_degrees`]): what the geometry
-/// indexes answer before the exact distance on geography is computed.
+/// indexes answer before the distance is computed.
 const BOX: &str = "ST_Expand(ST_SetSRID(ST_MakePoint($1, $2), 4326), $7)";
 
 /// Half the side of a box (in degrees) that holds every point within `radius_m` of a point
@@ -253,25 +268,30 @@ fn box_degrees(lat: f64, radius_m: f64) -> f64 {
     radius_m / metres_per_degree * 1.1
 }
 
-/// Stations and customers within `radius_m` of the center, nearest first.
+/// Stations and customers within `radius_m` of the center, the nearest `limit` (each row
+/// carries how many there are in all).
 pub async fn sites_near(
     pool: &PgPool,
     center: (f64, f64),
     radius_m: f64,
     scope: &Scope,
+    limit: i64,
 ) -> anyhow::Result<Vec<SiteNear>> {
+    let m = metres("location");
     let sql = format!(
-        "SELECT code, kind, enterprise_code, distance_m FROM ( \
+        "WITH s AS MATERIALIZED ( \
            SELECT code, 'station' AS kind, enterprise_code, \
-                  ST_Distance(location::geography, {CENTER}) AS distance_m \
+                  {m} AS distance_m \
            FROM stations WHERE location && {BOX} \
-             AND ST_DWithin(location::geography, {CENTER}, $3) \
+             AND {m} <= $3 \
            UNION ALL \
            SELECT code, 'customer', enterprise_code, \
-                  ST_Distance(location::geography, {CENTER}) \
+                  {m} \
            FROM customers WHERE location && {BOX} \
-             AND ST_DWithin(location::geography, {CENTER}, $3) \
-         ) s WHERE {} ORDER BY distance_m, kind, code LIMIT $6",
+             AND {m} <= $3 \
+         ), mine AS MATERIALIZED (SELECT * FROM s WHERE {}) \
+         SELECT code, kind, enterprise_code, distance_m, (SELECT count(*) FROM mine) AS total \
+         FROM mine ORDER BY distance_m, kind, code LIMIT $6",
         owner_in_scope("s.enterprise_code", 4, 5)
     );
     let mut tx = serial(pool).await?;
@@ -281,7 +301,7 @@ pub async fn sites_near(
         .bind(radius_m)
         .bind(scope.enterprise())
         .bind(scope.district())
-        .bind(MAX_ROWS)
+        .bind(limit)
         .bind(box_degrees(center.1, radius_m))
         .fetch_all(&mut *tx)
         .await
@@ -297,22 +317,29 @@ pub struct VehicleNear {
     pub enterprise_code: Option<EnterpriseCode>,
     pub distance_m: f64,
     pub occurred_at: DateTime<Utc>,
+    pub total: i64,
 }
 
-/// Vehicles whose latest position is within `radius_m` of the center, nearest first.
+/// Vehicles whose latest position is within `radius_m` of the center, the nearest `limit`.
 pub async fn vehicles_near(
     pool: &PgPool,
     center: (f64, f64),
     radius_m: f64,
     scope: &Scope,
+    limit: i64,
 ) -> anyhow::Result<Vec<VehicleNear>> {
+    let mp = metres("p.location");
     let sql = format!(
-        "SELECT p.plate, v.enterprise_code, \
-                ST_Distance(p.location::geography, {CENTER}) AS distance_m, p.occurred_at \
-         FROM vehicle_positions p LEFT JOIN vehicles v ON v.plate = p.plate \
-         WHERE p.location && {BOX} AND ST_DWithin(p.location::geography, {CENTER}, $3) \
-           AND {} \
-         ORDER BY distance_m, p.plate LIMIT $6",
+        "WITH near AS MATERIALIZED ( \
+           SELECT p.plate, v.enterprise_code, \
+                  {mp} AS distance_m, p.occurred_at \
+           FROM vehicle_positions p LEFT JOIN vehicles v ON v.plate = p.plate \
+           WHERE p.location && {BOX} AND {mp} <= $3 \
+             AND {} \
+         ) \
+         SELECT plate, enterprise_code, distance_m, occurred_at, \
+                (SELECT count(*) FROM near) AS total \
+         FROM near ORDER BY distance_m, plate LIMIT $6",
         owner_in_scope("v.enterprise_code", 4, 5)
     );
     let mut tx = serial(pool).await?;
@@ -322,7 +349,7 @@ pub async fn vehicles_near(
         .bind(radius_m)
         .bind(scope.enterprise())
         .bind(scope.district())
-        .bind(MAX_ROWS)
+        .bind(limit)
         .bind(box_degrees(center.1, radius_m))
         .fetch_all(&mut *tx)
         .await
@@ -342,49 +369,63 @@ pub struct CylinderNear {
     pub design_life_years: i32,
     pub registered: bool,
     pub scrapped_at: Option<DateTime<Utc>>,
+    pub total: i64,
 }
 
-/// Cylinders whose last known place is within `radius_m` of the center, nearest first.
+/// Cylinders whose last known place is within `radius_m` of the center, the nearest `limit`.
 pub async fn cylinders_near(
     pool: &PgPool,
     center: (f64, f64),
     radius_m: f64,
     scope: &Scope,
+    limit: i64,
 ) -> anyhow::Result<Vec<CylinderNear>> {
     let whole_city = scope.enterprise().is_none() && scope.district().is_none();
+    let (m, ms) = (metres("location"), metres("s.location"));
+    // Each set within the radius is read whole first (`MATERIALIZED`: its plan does not
+    // depend on `$6`; with `LIMIT 1` and a window count a planner once walked a 3,000,000-row
+    // index in order for a second), then counted and cut.
     let sql = if whole_city {
-        // Nothing to filter by owner: the nearest are found on the state alone (the nearest
-        // `$6` and any tied with the last of them), and only those are joined to the registry
-        // (a few hundred primary-key reads instead of one per cylinder in the radius). The
-        // same rows as below: ties are kept until the final order by code.
+        // Nothing to filter by owner: the nearest `$6` are found on the state alone and only
+        // those are joined to the registry (a hundred primary-key reads instead of one per
+        // cylinder in the radius). Ties — every cylinder stocked at one station is at the
+        // same point — go by cylinder id here and below (by code they would need the
+        // registry row of every tied cylinder: 2,000 reads at one point, measured).
         format!(
-            "SELECT c.code, c.owner_enterprise_code, s.distance_m, \
-                    coalesce(s.next_inspection_on, c.next_inspection_on) AS next_inspection_on, \
-                    c.manufactured_on, c.design_life_years, \
-                    c.registration_no IS NOT NULL AS registered, s.scrapped_at \
-             FROM ( \
+            "WITH s AS MATERIALIZED ( \
                SELECT cylinder_id, next_inspection_on, scrapped_at, \
-                      ST_Distance(location::geography, {CENTER}) AS distance_m \
+                      {m} AS distance_m \
                FROM cylinder_state \
                WHERE location IS NOT NULL AND location && {BOX} \
-                 AND ST_DWithin(location::geography, {CENTER}, $3) \
+                 AND {m} <= $3 \
                  AND $4::text IS NULL AND $5::text IS NULL \
-               ORDER BY distance_m FETCH FIRST $6 ROWS WITH TIES \
-             ) s JOIN cylinders c ON c.id = s.cylinder_id \
-             ORDER BY s.distance_m, c.code LIMIT $6"
+             ) \
+             SELECT c.code, c.owner_enterprise_code, n.distance_m, \
+                    coalesce(n.next_inspection_on, c.next_inspection_on) AS next_inspection_on, \
+                    c.manufactured_on, c.design_life_years, \
+                    c.registration_no IS NOT NULL AS registered, n.scrapped_at, \
+                    (SELECT count(*) FROM s) AS total \
+             FROM (SELECT * FROM s ORDER BY distance_m, cylinder_id LIMIT $6) n \
+             JOIN cylinders c ON c.id = n.cylinder_id \
+             ORDER BY n.distance_m, n.cylinder_id"
         )
     } else {
         format!(
-            "SELECT c.code, c.owner_enterprise_code, \
-                    ST_Distance(s.location::geography, {CENTER}) AS distance_m, \
-                    coalesce(s.next_inspection_on, c.next_inspection_on) AS next_inspection_on, \
-                    c.manufactured_on, c.design_life_years, \
-                    c.registration_no IS NOT NULL AS registered, s.scrapped_at \
-             FROM cylinder_state s JOIN cylinders c ON c.id = s.cylinder_id \
-             WHERE s.location IS NOT NULL AND s.location && {BOX} \
-               AND ST_DWithin(s.location::geography, {CENTER}, $3) \
-               AND {} \
-             ORDER BY distance_m, c.code LIMIT $6",
+            "WITH n AS MATERIALIZED ( \
+               SELECT c.id, c.code, c.owner_enterprise_code, \
+                      {ms} AS distance_m, \
+                      coalesce(s.next_inspection_on, c.next_inspection_on) AS next_inspection_on, \
+                      c.manufactured_on, c.design_life_years, \
+                      c.registration_no IS NOT NULL AS registered, s.scrapped_at \
+               FROM cylinder_state s JOIN cylinders c ON c.id = s.cylinder_id \
+               WHERE s.location IS NOT NULL AND s.location && {BOX} \
+                 AND {ms} <= $3 \
+                 AND {} \
+             ) \
+             SELECT code, owner_enterprise_code, distance_m, next_inspection_on, \
+                    manufactured_on, design_life_years, registered, scrapped_at, \
+                    (SELECT count(*) FROM n) AS total \
+             FROM n ORDER BY distance_m, id LIMIT $6",
             owner_in_scope("c.owner_enterprise_code", 4, 5)
         )
     };
@@ -395,7 +436,7 @@ pub async fn cylinders_near(
         .bind(radius_m)
         .bind(scope.enterprise())
         .bind(scope.district())
-        .bind(MAX_ROWS)
+        .bind(limit)
         .bind(box_degrees(center.1, radius_m))
         .fetch_all(&mut *tx)
         .await
@@ -412,64 +453,144 @@ pub struct BatchRow {
     pub gun_no: Option<String>,
     pub staff_no: Option<StaffNo>,
     pub filled_at: Option<DateTime<Utc>>,
+    /// How many in the whole batch (within the scope).
+    pub total: i64,
 }
 
-/// Other cylinders of `medium` filled at `station` within `window` of `at` (each once, its
-/// filling nearest to `at`), by fill time.
+/// A filling batch: cylinders of a medium filled ([`IS_FILLING`]) at a station within a
+/// window. The context lists it ([`filled_together`]) and a recall takes
+/// it whole (`store::recalls::Selection::IncidentBatch`).
+#[derive(Debug, Clone)]
+pub struct FillingWindow {
+    pub station: StationCode,
+    pub medium: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// The cylinders of `window` other than `cylinder_id` within the scope, each once with its
+/// filling nearest to `at`. The gun is the history row's own (`details.gun_no`: a filling
+/// record's row carries it, as a `fill` scan's may), not a read of every filling record.
+/// `$1` the cylinder, `$2`–`$5` the window, `$6` `at`, `$7`/`$8` the scope.
+fn filled_rows() -> String {
+    format!(
+        "SELECT DISTINCT ON (c.id) c.code, c.owner_enterprise_code, \
+                ce.details->>'gun_no' AS gun_no, ce.staff_no, ce.occurred_at AS filled_at \
+         FROM cylinder_events ce JOIN cylinders c ON c.id = ce.cylinder_id \
+         WHERE {IS_FILLING} AND ce.station_code = $2 AND c.medium = $3 \
+           AND ce.occurred_at BETWEEN $4 AND $5 AND c.id <> $1 AND {} \
+         ORDER BY c.id, abs(extract(epoch FROM ce.occurred_at - $6::timestamptz))",
+        owner_in_scope("c.owner_enterprise_code", 7, 8)
+    )
+}
+
+/// The filling batch as the context shows it: its first rows, how many in all, and all of
+/// them counted by gun and by filler.
+#[derive(Debug, Clone, Default)]
+pub struct FilledBatch {
+    pub rows: Vec<BatchRow>,
+    pub total: i64,
+    pub by_gun: Vec<(String, i64)>,
+    pub by_filler: Vec<(String, i64)>,
+}
+
+/// One row of [`filled_together`]'s answer: a cylinder of the page (`row`), a facet's count
+/// (`gun`, `filler`) or the total (`total`).
+#[derive(Debug, sqlx::FromRow)]
+struct FilledPart {
+    part: String,
+    code: Option<CylinderCode>,
+    owner_enterprise_code: Option<EnterpriseCode>,
+    gun_no: Option<String>,
+    staff_no: Option<StaffNo>,
+    filled_at: Option<DateTime<Utc>>,
+    n: i64,
+}
+
+/// The cylinders filled with `cylinder_id` in `window` (see [`filled_rows`]): the first
+/// `limit` by fill time, the total and the facets, from one read of the window.
 pub async fn filled_together(
     pool: &PgPool,
     cylinder_id: i64,
-    station: &str,
-    medium: &str,
+    window: &FillingWindow,
     at: DateTime<Utc>,
-    window: chrono::Duration,
     scope: &Scope,
-) -> anyhow::Result<Vec<BatchRow>> {
+    limit: i64,
+) -> anyhow::Result<FilledBatch> {
     let sql = format!(
-        "SELECT code, owner_enterprise_code, gun_no, staff_no, filled_at FROM ( \
-           SELECT DISTINCT ON (c.id) c.code, c.owner_enterprise_code, \
-                  coalesce(f.gun_no, ce.details->>'gun_no') AS gun_no, ce.staff_no, \
-                  ce.occurred_at AS filled_at \
-           FROM cylinder_events ce JOIN cylinders c ON c.id = ce.cylinder_id \
-           LEFT JOIN fillings f ON f.id = ce.event_id \
-           WHERE {IS_FILLING} AND ce.station_code = $2 AND c.medium = $3 \
-             AND ce.occurred_at BETWEEN $4::timestamptz - $5::bigint * interval '1 second' \
-                                    AND $4::timestamptz + $5::bigint * interval '1 second' \
-             AND c.id <> $1 AND {} \
-           ORDER BY c.id, abs(extract(epoch FROM ce.occurred_at - $4::timestamptz)) \
-         ) b ORDER BY filled_at, code LIMIT $8",
-        owner_in_scope("c.owner_enterprise_code", 6, 7)
+        "WITH b AS MATERIALIZED ({}) \
+         SELECT 'row' AS part, code, owner_enterprise_code, gun_no, staff_no, filled_at, 0::bigint AS n \
+           FROM (SELECT * FROM b ORDER BY filled_at, code LIMIT $9) page \
+         UNION ALL SELECT 'gun', NULL, NULL, gun_no, NULL, NULL, count(*) FROM b \
+           WHERE gun_no IS NOT NULL GROUP BY gun_no \
+         UNION ALL SELECT 'filler', NULL, NULL, NULL, staff_no, NULL, count(*) FROM b \
+           WHERE staff_no IS NOT NULL GROUP BY staff_no \
+         UNION ALL SELECT 'total', NULL, NULL, NULL, NULL, NULL, count(*) FROM b",
+        filled_rows()
     );
     let mut tx = serial(pool).await?;
-    let rows = sqlx::query_as(&sql)
+    let parts: Vec<FilledPart> = sqlx::query_as(&sql)
         .bind(cylinder_id)
-        .bind(station)
-        .bind(medium)
+        .bind(window.station.as_str())
+        .bind(&window.medium)
+        .bind(window.from)
+        .bind(window.to)
         .bind(at)
-        .bind(window.num_seconds())
         .bind(scope.enterprise())
         .bind(scope.district())
-        .bind(MAX_ROWS)
+        .bind(limit)
         .fetch_all(&mut *tx)
         .await
         .context("finding the filling batch")?;
     tx.commit().await.context("closing a context read")?;
-    Ok(rows)
+    let mut batch = FilledBatch::default();
+    for p in parts {
+        match (p.part.as_str(), p.code, p.owner_enterprise_code) {
+            ("row", Some(code), Some(owner_enterprise_code)) => batch.rows.push(BatchRow {
+                code,
+                owner_enterprise_code,
+                gun_no: p.gun_no,
+                staff_no: p.staff_no,
+                filled_at: p.filled_at,
+                total: 0,
+            }),
+            ("gun", ..) => batch.by_gun.push((p.gun_no.unwrap_or_default(), p.n)),
+            ("filler", ..) => batch
+                .by_filler
+                .push((p.staff_no.map(String::from).unwrap_or_default(), p.n)),
+            ("total", ..) => batch.total = p.n,
+            (part, ..) => anyhow::bail!("the filling batch answered an unknown part {part:?}"),
+        }
+    }
+    // UNION ALL keeps no order: the page by fill time, the facets by value.
+    batch
+        .rows
+        .sort_by(|a, b| (a.filled_at, a.code.as_str()).cmp(&(b.filled_at, b.code.as_str())));
+    for row in &mut batch.rows {
+        row.total = batch.total;
+    }
+    batch.by_gun.sort();
+    batch.by_filler.sort();
+    Ok(batch)
 }
 
-/// Other cylinders of the same manufacturer and production batch, by code.
+/// The first `limit` other cylinders of the same manufacturer and production batch, by code.
 pub async fn same_production_batch(
     pool: &PgPool,
     cylinder_id: i64,
     scope: &Scope,
+    limit: i64,
 ) -> anyhow::Result<Vec<BatchRow>> {
     let sql = format!(
-        "SELECT c.code, c.owner_enterprise_code, NULL::text AS gun_no, NULL::text AS staff_no, \
-                NULL::timestamptz AS filled_at \
-         FROM cylinders me JOIN cylinders c ON c.manufacturer = me.manufacturer \
-              AND c.production_batch = me.production_batch AND c.id <> me.id \
-         WHERE me.id = $1 AND me.production_batch IS NOT NULL AND {} \
-         ORDER BY c.code LIMIT $4",
+        "WITH b AS MATERIALIZED ( \
+           SELECT c.code, c.owner_enterprise_code \
+           FROM cylinders me JOIN cylinders c ON c.manufacturer = me.manufacturer \
+                AND c.production_batch = me.production_batch AND c.id <> me.id \
+           WHERE me.id = $1 AND me.production_batch IS NOT NULL AND {} \
+         ) \
+         SELECT code, owner_enterprise_code, NULL::text AS gun_no, NULL::text AS staff_no, \
+                NULL::timestamptz AS filled_at, (SELECT count(*) FROM b) AS total \
+         FROM b ORDER BY code LIMIT $4",
         owner_in_scope("c.owner_enterprise_code", 2, 3)
     );
     let mut tx = serial(pool).await?;
@@ -477,7 +598,7 @@ pub async fn same_production_batch(
         .bind(cylinder_id)
         .bind(scope.enterprise())
         .bind(scope.district())
-        .bind(MAX_ROWS)
+        .bind(limit)
         .fetch_all(&mut *tx)
         .await
         .context("finding the production batch")?;

@@ -22,6 +22,12 @@ pub enum Selection<'a> {
         manufacturer: &'a str,
         production_batch: &'a str,
     },
+    /// An incident's cylinder with its whole batch: those filled with it in `window` (if it
+    /// has a last filling) and those of its production batch.
+    IncidentBatch {
+        cylinder_id: i64,
+        window: Option<&'a crate::store::incident_context::FillingWindow>,
+    },
 }
 
 /// A recall to write.
@@ -105,6 +111,35 @@ pub async fn create(pool: &PgPool, recall: &NewRecall<'_>, scope: &Scope) -> any
             q.push_bind(manufacturer.to_string());
             q.push(" AND c.production_batch = ");
             q.push_bind(production_batch.to_string());
+        }
+        Selection::IncidentBatch {
+            cylinder_id,
+            window,
+        } => {
+            // Each part by its own index (the cylinder's key, the production-batch btree,
+            // the station's fillings by time), not one OR over the registry.
+            q.push("WHERE c.id IN (SELECT ");
+            q.push_bind(*cylinder_id);
+            q.push("::bigint UNION SELECT b.id FROM cylinders me JOIN cylinders b \
+                    ON b.manufacturer = me.manufacturer AND b.production_batch = me.production_batch \
+                    WHERE me.production_batch IS NOT NULL AND me.id = ");
+            q.push_bind(*cylinder_id);
+            if let Some(w) = window {
+                q.push(format!(
+                    " UNION SELECT ce.cylinder_id FROM cylinder_events ce \
+                     JOIN cylinders wc ON wc.id = ce.cylinder_id \
+                     WHERE {} AND ce.station_code = ",
+                    crate::store::incident_context::IS_FILLING
+                ));
+                q.push_bind(w.station.as_str().to_owned());
+                q.push(" AND wc.medium = ");
+                q.push_bind(w.medium.clone());
+                q.push(" AND ce.occurred_at BETWEEN ");
+                q.push_bind(w.from);
+                q.push(" AND ");
+                q.push_bind(w.to);
+            }
+            q.push(")");
         }
     }
     q.push(" AND (");

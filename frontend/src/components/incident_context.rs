@@ -6,7 +6,7 @@
 use crate::app::Route;
 use crate::format::{date, minute, minute_or_dash};
 use crate::i18n::{use_lang, Lang};
-use crate::incident_text::{batch_why, distance, T};
+use crate::incident_text::{batch_why, distance, shown_of, T};
 use crate::labels;
 use shared::incident::{Batch, Chain, Facet, IncidentContext, Nearby};
 use std::rc::Rc;
@@ -145,14 +145,15 @@ fn nearby(lang: Lang, n: &Nearby) -> Html {
     if n.sites.is_empty() && n.vehicles.is_empty() && n.cylinders.is_empty() {
         return html! { <p class="notice" id="nearby-empty">{ T::NothingNearby.t(lang) }</p> };
     }
-    let rows = |items: Vec<(String, String, f64)>, id: &str, title: T| {
+    let rows = |items: Vec<(String, String, f64)>, id: &str, title: T, total: i64| {
         if items.is_empty() {
             return html! {};
         }
+        let shown = shown_of(lang, items.len(), total);
         html! {
             <div class="table-scroll">
-                <table class="context-table" id={id.to_owned()}>
-                    <caption>{ title.t(lang) }</caption>
+                <table class="context-table" id={id.to_owned()} data-total={total.to_string()}>
+                    <caption>{ title.t(lang) }<small class="shown-of">{ shown }</small></caption>
                     <tbody>
                         { for items.into_iter().map(|(code, what, d)| html! {
                             <tr data-code={code.clone()} data-distance={format!("{d:.0}")}>
@@ -167,11 +168,11 @@ fn nearby(lang: Lang, n: &Nearby) -> Html {
     html! {
         <>
             { rows(n.sites.iter().map(|s| (s.code.clone(), format!("{} {}", s.kind, s.enterprise_code), s.distance_m)).collect(),
-                "nearby-sites", T::Sites) }
+                "nearby-sites", T::Sites, n.sites_total) }
             { rows(n.vehicles.iter().map(|v| (v.plate.clone(), v.enterprise_code.clone().unwrap_or_default(), v.distance_m)).collect(),
-                "nearby-vehicles", T::Vehicles) }
+                "nearby-vehicles", T::Vehicles, n.vehicles_total) }
             { rows(n.cylinders.iter().map(|c| (c.code.clone(), labels::compliance(lang, c.compliance).to_owned(), c.distance_m)).collect(),
-                "nearby-cylinders", T::Cylinders) }
+                "nearby-cylinders", T::Cylinders, n.cylinders_total) }
         </>
     }
 }
@@ -194,8 +195,22 @@ fn batch(lang: Lang, b: &Batch) -> Html {
     if b.cylinders.is_empty() {
         return html! { <p class="notice" id="batch-empty">{ T::EmptyBatch.t(lang) }</p> };
     }
+    let filled = b.cylinders.iter().filter(|c| c.why == "filling").count();
+    let production = b.cylinders.len() - filled;
+    let count = |why: &str, shown: usize, total: i64, id: &str| {
+        html! {
+            <span class="batch-total" id={id.to_owned()} data-total={total.to_string()}>
+                { format!("{} {total}", batch_why(lang, why)) }
+                <small class="shown-of">{ shown_of(lang, shown, total) }</small>
+            </span>
+        }
+    };
     html! {
         <>
+            <p class="batch-totals">
+                { count("filling", filled, b.filled_total, "batch-filled-total") }
+                { count("production", production, b.production_total, "batch-production-total") }
+            </p>
             { facets(lang, T::ByGun, "batch-by-gun", &b.by_gun) }
             { facets(lang, T::ByFiller, "batch-by-filler", &b.by_filler) }
             <div class="table-scroll">

@@ -17,8 +17,6 @@ use crate::services::api::{ApiError, Fetch};
 use crate::services::incidents::{self, DEFAULT_RADIUS_M, RADII};
 use crate::session::{use_session, Session};
 use crate::state::LiveContext;
-use chrono::{DateTime, Duration, FixedOffset, Utc};
-use shared::ids::{CylinderCode, StationCode};
 use shared::incident::{Incident, IncidentContext, IncidentStatus, Transition};
 use shared::recall::NewRecall;
 use std::rc::Rc;
@@ -390,52 +388,17 @@ fn ContextDesk(props: &ContextDeskProps) -> Html {
     }
 }
 
-/// What a recall from the context names: the implicated cylinder and its batch by code, or,
-/// with no batch listed, the station and ±2 h around the last filling.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RecallSet {
-    Codes(Vec<String>),
-    Window {
-        station: String,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    },
+/// How many cylinders a recall from the context takes: the implicated cylinder and its whole
+/// batch (the server recalls the batch by its definition, `incident_batch`, not by the codes
+/// the context lists: those are only its first page). `None` without an implicated cylinder.
+pub fn recall_count(c: &IncidentContext) -> Option<i64> {
+    c.chain.as_ref()?;
+    Some(1 + c.batch.filled_total + c.batch.production_total)
 }
 
-/// The window around the implicated filling (the context's batch window).
-const BATCH_WINDOW_H: i64 = 2;
-
-/// The set a recall from this context would name, if any.
-pub fn recall_set(c: &IncidentContext) -> Option<RecallSet> {
-    let mut codes: Vec<String> = c
-        .cylinder
-        .iter()
-        .map(|v| v.archive.code.as_str().to_owned())
-        .chain(c.batch.cylinders.iter().map(|b| b.code.clone()))
-        .collect();
-    let mut seen = std::collections::HashSet::new();
-    codes.retain(|code| seen.insert(code.clone()));
-    if codes.len() > 1 {
-        return Some(RecallSet::Codes(codes));
-    }
-    let filling = c.chain.as_ref()?.last_filling.as_ref();
-    match filling.and_then(|f| f.station_code.clone().map(|s| (s, f.ended_at))) {
-        Some((station, at)) => {
-            let at: DateTime<FixedOffset> = at;
-            let at = at.with_timezone(&Utc);
-            Some(RecallSet::Window {
-                station,
-                from: at - Duration::hours(BATCH_WINDOW_H),
-                to: at + Duration::hours(BATCH_WINDOW_H),
-            })
-        }
-        None => (!codes.is_empty()).then_some(RecallSet::Codes(codes)),
-    }
-}
-
-/// The recall's request for a set.
-pub fn new_recall(reason: &str, incident: uuid::Uuid, set: &RecallSet) -> NewRecall {
-    let mut new = NewRecall {
+/// The recall's request: the incident's batch.
+pub fn new_recall(reason: &str, incident: uuid::Uuid) -> NewRecall {
+    NewRecall {
         reason: reason.trim().to_owned(),
         incident_id: Some(incident),
         cylinder_codes: None,
@@ -444,23 +407,8 @@ pub fn new_recall(reason: &str, incident: uuid::Uuid, set: &RecallSet) -> NewRec
         filled_to: None,
         manufacturer: None,
         production_batch: None,
-    };
-    match set {
-        RecallSet::Codes(codes) => {
-            new.cylinder_codes = Some(
-                codes
-                    .iter()
-                    .filter_map(|c| CylinderCode::try_from(c.clone()).ok())
-                    .collect(),
-            );
-        }
-        RecallSet::Window { station, from, to } => {
-            new.station_code = StationCode::try_from(station.clone()).ok();
-            new.filled_from = Some(*from);
-            new.filled_to = Some(*to);
-        }
+        incident_batch: Some(true),
     }
-    new
 }
 
 #[derive(Properties, PartialEq)]
@@ -478,17 +426,10 @@ fn RecallForm(props: &RecallFormProps) -> Html {
     let busy = use_state(|| false);
     let error = use_state(|| None::<ApiError>);
     let done = use_state(|| None::<i64>);
-    let Some(set) = recall_set(&props.context) else {
+    let Some(count) = recall_count(&props.context) else {
         return html! {};
     };
-    let what = match &set {
-        RecallSet::Codes(codes) => format!("{} {}", codes.len(), T::Cylinders.t(lang)),
-        RecallSet::Window { station, from, to } => format!(
-            "{station} {} – {}",
-            minute(&from.fixed_offset()),
-            minute(&to.fixed_offset())
-        ),
-    };
+    let what = format!("{count} {}", T::Cylinders.t(lang));
     let issue = {
         let (reason, busy, error, done) =
             (reason.clone(), busy.clone(), error.clone(), done.clone());
@@ -498,7 +439,7 @@ fn RecallForm(props: &RecallFormProps) -> Html {
             if *busy {
                 return;
             }
-            let new = new_recall(&value_of(&reason), id, &set);
+            let new = new_recall(&value_of(&reason), id);
             busy.set(true);
             error.set(None);
             let (busy, error, done, on_recalled) = (
@@ -541,6 +482,7 @@ fn RecallForm(props: &RecallFormProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
     use shared::incident::{Batch, BatchCylinder, Chain, LastFilling, Nearby};
 
     fn context(batch: &[&str], station: Option<&str>) -> IncidentContext {
@@ -581,6 +523,9 @@ mod tests {
                 sites: vec![],
                 vehicles: vec![],
                 cylinders: vec![],
+                sites_total: 0,
+                vehicles_total: 0,
+                cylinders_total: 0,
             },
             batch: Batch {
                 cylinders: batch
@@ -596,32 +541,29 @@ mod tests {
                     .collect(),
                 by_gun: vec![],
                 by_filler: vec![],
+                filled_total: 2,
+                production_total: 0,
+                window: None,
+                production: None,
             },
             assembled_at: at,
+            limit: 100,
         }
     }
 
     #[test]
-    fn a_batch_is_recalled_by_its_codes_once_each() {
-        let set = recall_set(&context(&["B1", "B2", "B1"], Some("ST1")));
-        assert_eq!(set, Some(RecallSet::Codes(vec!["B1".into(), "B2".into()])));
-        let new = new_recall(" 泄漏 ", uuid::Uuid::nil(), &set.unwrap());
+    fn a_recall_takes_the_cylinder_and_its_whole_batch_not_the_page() {
+        let mut c = context(&["B1", "B2"], Some("ST1"));
+        c.batch.filled_total = 180;
+        c.batch.production_total = 499;
+        assert_eq!(recall_count(&c), Some(680));
+        let new = new_recall(" 泄漏 ", uuid::Uuid::nil());
         assert_eq!(new.reason, "泄漏");
         assert_eq!(new.incident_id, Some(uuid::Uuid::nil()));
-        assert_eq!(new.cylinder_codes.map(|c| c.len()), Some(2));
-        assert!(new.station_code.is_none());
-    }
-
-    #[test]
-    fn without_a_batch_the_station_and_two_hours_around_the_filling_are_recalled() {
-        let set = recall_set(&context(&[], Some("ST1"))).unwrap();
-        let RecallSet::Window { station, from, to } = &set else {
-            panic!("{set:?}")
-        };
-        assert_eq!(station, "ST1");
-        assert_eq!(from.to_rfc3339(), "2026-12-06T00:00:00+00:00");
-        assert_eq!(to.to_rfc3339(), "2026-12-06T04:00:00+00:00");
-        assert_eq!(recall_set(&context(&[], None)), None);
+        assert_eq!(new.incident_batch, Some(true));
+        assert!(new.cylinder_codes.is_none() && new.station_code.is_none());
+        c.chain = None;
+        assert_eq!(recall_count(&c), None, "no implicated cylinder, no batch");
     }
 
     #[test]
