@@ -307,7 +307,9 @@ DEG=$(awk -v lat="$LAT" 'BEGIN { c = cos(lat * 3.141592653589793 / 180); if (c <
 BOX="ST_Expand(ST_SetSRID(ST_MakePoint($LON, $LAT), 4326), $DEG)"
 explain() { # title sql (serial, as the server reads them: store::incident_context::serial)
   echo "--- $1" >> "$WORK/explain"
-  psql -qAtX "$URL" -c "SET max_parallel_workers_per_gather = 0" -c "EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON) $2" | grep -E "Scan|Join|Sort|Execution Time|Rows Removed|Limit" | head -14 >> "$WORK/explain"
+  local plan
+  plan=$(psql -qAtX "$URL" -c "SET max_parallel_workers_per_gather = 0" -c "EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON) $2")
+  { grep -E "Scan|Join|Sort|Rows Removed|Limit" <<< "$plan" | head -13; grep "Execution Time" <<< "$plan"; } >> "$WORK/explain"
 }
 : > "$WORK/explain"
 explain "last filling" "SELECT ce.station_code FROM cylinder_events ce JOIN cylinders c ON c.id = ce.cylinder_id LEFT JOIN fillings f ON f.id = ce.event_id LEFT JOIN stations st ON st.code = ce.station_code WHERE ce.cylinder_id = $CID AND ce.op = 'fill' AND ce.kind IN ('filling', 'scan') ORDER BY ce.occurred_at DESC, ce.event_id DESC LIMIT 1"
