@@ -36,10 +36,6 @@
 #   KEEP=1 bash bench/incidents.sh   # leave the database cylwatch_bench_incidents behind
 #   REUSE=1 KEEP=1 bash bench/incidents.sh   # (a) only, on the database a KEEP=1 run left
 #                                # (same N_CYLINDERS; the server migrates it first): no generation
-#   INDEXES=1 bash bench/incidents.sh   # also GiST indexes on location::geography of
-#                                # cylinder_state, customers, stations (the queries filter by a
-#                                # box on geometry first; migration 0069 holds the geometry
-#                                # index on cylinder_state and the production-batch btree)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N_CYLINDERS=${N_CYLINDERS:-3000000}
@@ -186,18 +182,6 @@ LEFT JOIN stations st ON last % 4 <> 2 AND st.code = 'S' || (x % 500);
 VACUUM ANALYZE enterprises, stations, customers, staff, vehicles, vehicle_positions, cylinders,
     cylinder_events, cylinder_state;
 SQL
-if [ -n "${INDEXES:-}" ]; then
-  # Not in the migrations: the indexes the context's queries would use (the spatial ones
-  # compare location::geography, which the geometry indexes cannot serve; the production
-  # batch is found by manufacturer and batch, which no index has), to measure their effect.
-  echo "INDEXES: creating geography indexes on cylinder_state, customers, stations and one on cylinders (manufacturer, production_batch) ..." >&2
-  psql -qAtX -v ON_ERROR_STOP=1 "$URL" \
-    -c "CREATE INDEX bench_cylinder_state_geog ON cylinder_state USING gist ((location::geography))" \
-    -c "CREATE INDEX bench_customers_geog ON customers USING gist ((location::geography))" \
-    -c "CREATE INDEX bench_stations_geog ON stations USING gist ((location::geography))" \
-    -c "CREATE INDEX bench_cylinders_batch ON cylinders (manufacturer, production_batch)" \
-    -c "ANALYZE cylinder_state, customers, stations, cylinders"
-fi
 gen=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
 echo "generated in ${gen}s: $(psql -qAtX "$URL" -c "SELECT count(*) FROM cylinder_events") history rows" >&2
 # The registry was written behind the server's back: the first figure classifies every
