@@ -381,6 +381,7 @@ pub fn filling_window(
     Some(store::incident_context::FillingWindow {
         station,
         medium: medium.to_owned(),
+        at,
         from: at - window,
         to: at + window,
     })
@@ -404,15 +405,9 @@ async fn filled_with(
     let Some(window) = filling_window(f.station_code.as_deref(), at, medium) else {
         return Ok(Filled::default());
     };
-    let batch = store::incident_context::filled_together(
-        &state.pool,
-        cylinder_id,
-        &window,
-        at,
-        scope,
-        limit,
-    )
-    .await?;
+    let batch =
+        store::incident_context::filled_together(&state.pool, cylinder_id, &window, scope, limit)
+            .await?;
     Ok(Filled {
         window: Some(window),
         batch,

@@ -464,6 +464,8 @@ pub struct BatchRow {
 pub struct FillingWindow {
     pub station: StationCode,
     pub medium: String,
+    /// The implicated filling: each cylinder's filling nearest to it is the one listed.
+    pub at: DateTime<Utc>,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
 }
@@ -513,7 +515,6 @@ pub async fn filled_together(
     pool: &PgPool,
     cylinder_id: i64,
     window: &FillingWindow,
-    at: DateTime<Utc>,
     scope: &Scope,
     limit: i64,
 ) -> anyhow::Result<FilledBatch> {
@@ -535,7 +536,7 @@ pub async fn filled_together(
         .bind(&window.medium)
         .bind(window.from)
         .bind(window.to)
-        .bind(at)
+        .bind(window.at)
         .bind(scope.enterprise())
         .bind(scope.district())
         .bind(limit)
