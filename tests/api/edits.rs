@@ -668,6 +668,13 @@ async fn a_geofence_is_redrawn_within_the_limits_of_its_drawing_by_whom_drew_it(
         (422, &json!("invalid_geometry")),
         "{body}"
     );
+    let line = json!({"geometry": {"type": "LineString", "coordinates": [[113.7, 34.8], [113.71, 34.81]]}});
+    let (status, _, body) = patch(&app, &zone_path, Some("1"), &line, None).await;
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &json!("geometry.type")),
+        "{body}"
+    );
     let wide = json!({"center": {"lon": 113.7, "lat": 34.8}, "radius_m": 60000});
     let (status, _, body) = patch(&app, &zone_path, Some("1"), &wide, None).await;
     assert_eq!(

@@ -208,6 +208,15 @@ async fn bad_records_get_a_field_error_and_write_nothing() {
             "invalid_geometry",
             "geometry",
         ),
+        // Valid GeoJSON, but not an area: no vehicle is ever inside a line.
+        (
+            "/api/v1/geofences",
+            json!({"name": "x", "kind": "site", "geometry": {"type": "LineString",
+            "coordinates": [[113.6, 34.7], [113.7, 34.8]]}}),
+            400,
+            "invalid_field",
+            "geometry.type",
+        ),
         (
             "/api/v1/geofences",
             json!({"name": "x", "kind": "site"}),
@@ -249,6 +258,18 @@ async fn bad_records_get_a_field_error_and_write_nothing() {
         .post_bytes("/api/v1/stations", b"code=1".to_vec(), "text/plain")
         .await;
     assert_eq!(status, 415);
+    // Nor does the table take a fence that is not an area from any other writer: the fence
+    // index reads every fence, and one it cannot read stops it (migration 0075).
+    let stored = sqlx::query(
+        "INSERT INTO geofences (name, kind, geom) \
+         VALUES ('x', 'site', ST_GeomFromText('LINESTRING(113.6 34.7, 113.7 34.8)', 4326))",
+    )
+    .execute(&app.db.pool)
+    .await;
+    assert!(
+        stored.is_err_and(|e| e.to_string().contains("geofences_polygon")),
+        "a line stored as a fence"
+    );
     for (t, n) in tables.iter().zip(before) {
         assert_eq!(count(&app, t).await, n, "{t} changed");
     }

@@ -60,20 +60,25 @@ pub async fn all(pool: &PgPool) -> anyhow::Result<Vec<Fence>> {
     .fetch_all(pool)
     .await
     .context("reading the fences")?;
-    Ok(rows
-        .into_iter()
-        .filter_map(
+    // A fence that cannot be read is an error, never skipped: a skipped fence is one no vehicle
+    // is ever inside, silently (the API and migration 0075 keep such fences out).
+    rows.into_iter()
+        .map(
             |(key, kind, name, enterprise_code, vehicles, geojson, lon, lat, radius)| {
                 let shape = match (geojson, lon, lat, radius) {
-                    (Some(text), _, _, _) => from_geojson(&serde_json::from_str(&text).ok()?)?,
+                    (Some(text), _, _, _) => serde_json::from_str(&text)
+                        .ok()
+                        .and_then(|value| from_geojson(&value))
+                        .with_context(|| format!("fence {key}: its geometry is not a polygon"))?,
                     (None, Some(lon), Some(lat), Some(r)) => {
                         MultiPolygon(vec![circle(lon, lat, r, 32)])
                     }
-                    _ => return None,
+                    _ => anyhow::bail!("fence {key}: neither a geometry nor a circle"),
                 };
-                Some(Fence {
+                Ok(Fence {
+                    kind: FenceKind::from_name(&kind)
+                        .with_context(|| format!("fence {key}: unknown kind {kind:?}"))?,
                     key,
-                    kind: FenceKind::from_name(&kind)?,
                     name,
                     enterprise_code,
                     vehicles,
@@ -81,7 +86,7 @@ pub async fn all(pool: &PgPool) -> anyhow::Result<Vec<Fence>> {
                 })
             },
         )
-        .collect())
+        .collect()
 }
 
 /// The fences these vehicles are in.
