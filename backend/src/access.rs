@@ -39,13 +39,13 @@ impl Scope {
     }
 
     /// Only this enterprise's records, or `None` for no such limit.
-    pub fn enterprise(&self) -> Option<&str> {
-        self.enterprise.as_ref().map(EnterpriseCode::as_str)
+    pub fn enterprise(&self) -> Option<&EnterpriseCode> {
+        self.enterprise.as_ref()
     }
 
     /// Only records of enterprises in this district, or `None`.
-    pub fn district(&self) -> Option<&str> {
-        self.district.as_ref().map(DistrictCode::as_str)
+    pub fn district(&self) -> Option<&DistrictCode> {
+        self.district.as_ref()
     }
 
     /// This scope narrowed to one enterprise and/or district, or `None` when that lies outside
@@ -70,8 +70,10 @@ impl Scope {
 
     /// Whether a record of `enterprise` (in `district`) is inside.
     pub fn admits(&self, enterprise: Option<&str>, district: Option<&str>) -> bool {
-        let enterprise_ok = self.enterprise.is_none() || self.enterprise() == enterprise;
-        let district_ok = self.district.is_none() || self.district() == district;
+        let enterprise_ok =
+            self.enterprise.is_none() || self.enterprise().map(|e| e.as_str()) == enterprise;
+        let district_ok =
+            self.district.is_none() || self.district().map(|d| d.as_str()) == district;
         enterprise_ok && district_ok
     }
 }

@@ -190,7 +190,7 @@ pub struct TimelineEntry {
     pub task_status: Option<TaskStatus>,
     /// The enterprise of an `acknowledged` entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enterprise_code: Option<String>,
+    pub enterprise_code: Option<crate::ids::EnterpriseCode>,
     /// The recall of a `recall_issued` entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recall_id: Option<uuid::Uuid>,

@@ -79,7 +79,7 @@ pub struct Proposal {
     pub record_kind: String,
     /// The record's key (staff: `enterprise_code/staff_no`).
     pub record_key: String,
-    pub enterprise_code: String,
+    pub enterprise_code: crate::ids::EnterpriseCode,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub changes: serde_json::Map<String, serde_json::Value>,
     pub document_ref: String,

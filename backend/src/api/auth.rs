@@ -194,8 +194,8 @@ pub async fn create_user_record(state: &AppState, new: &NewUser) -> Result<i64, 
         &new.username,
         &hash,
         new.role.name(),
-        new.enterprise_code.as_ref().map(|c| c.as_str()),
-        new.district_code.as_ref().map(|c| c.as_str()),
+        new.enterprise_code.as_ref(),
+        new.district_code.as_ref(),
     )
     .await
     .map_err(|e| write_error(e, "user", "username"))

@@ -350,7 +350,7 @@ pub async fn export(
         let scope = scope.clone();
         async move {
             let after = after?;
-            match export_page(&pool, owner.as_deref(), after, &scope).await {
+            match export_page(&pool, owner.as_ref(), after, &scope).await {
                 Ok(None) => None,
                 Ok(Some((bytes, last))) => Some((Ok(bytes), Some(last))),
                 Err(e) => {
@@ -372,7 +372,7 @@ pub async fn export(
 
 async fn export_page(
     pool: &sqlx::PgPool,
-    owner: Option<&str>,
+    owner: Option<&EnterpriseCode>,
     after: i64,
     scope: &Scope,
 ) -> anyhow::Result<Option<(web::Bytes, i64)>> {

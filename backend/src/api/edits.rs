@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use shared::auth::{RecordStatus, Role};
 use shared::certificate::required_certificate;
+use shared::ids::EnterpriseCode;
 use shared::record::{
     editable, immutable, renews_licence, CustomerRecord, GeofenceRecord, RecordKind, StaffRecord,
     StationRecord, VehicleRecord, Writer,
@@ -53,7 +54,7 @@ pub(super) fn is_regulator(user: &User) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct OwnerQuery {
     /// The staff member's enterprise: needed by a regulator when the number is not unique.
-    pub enterprise_code: Option<String>,
+    pub enterprise_code: Option<EnterpriseCode>,
 }
 
 /// Not found, without echoing the key (a plate may be all a prober knows).
@@ -72,7 +73,7 @@ pub(super) async fn found(
     user: &User,
     kind: RecordKind,
     key: &str,
-    enterprise: Option<&str>,
+    enterprise: Option<&EnterpriseCode>,
 ) -> Result<Stored, ApiError> {
     let mut records =
         store::records::find(&state.pool, kind, key, enterprise, &user.scope()).await?;
@@ -393,7 +394,7 @@ async fn get(
     user: User,
     kind: RecordKind,
     key: &str,
-    enterprise: Option<&str>,
+    enterprise: Option<&EnterpriseCode>,
 ) -> Result<HttpResponse, ApiError> {
     let stored = found(&state, &user, kind, key, enterprise).await?;
     answer(&state, &user, kind, stored).await
@@ -406,7 +407,7 @@ async fn patch(
     user: User,
     kind: RecordKind,
     key: &str,
-    enterprise: Option<&str>,
+    enterprise: Option<&EnterpriseCode>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&EDITORS)?;
     let stored = found(&state, &user, kind, key, enterprise).await?;
@@ -491,7 +492,7 @@ async fn revisions(
     user: User,
     kind: RecordKind,
     key: &str,
-    enterprise: Option<&str>,
+    enterprise: Option<&EnterpriseCode>,
 ) -> Result<HttpResponse, ApiError> {
     let stored = found(&state, &user, kind, key, enterprise).await?;
     let mut list = store::revisions::of(&state.pool, kind.collection(), &stored.key).await?;
@@ -506,13 +507,14 @@ async fn revisions(
 }
 
 /// The key a record is found by (a staff number within its enterprise) from its stored key.
-pub(super) fn path_key(kind: RecordKind, stored: &Stored) -> (&str, Option<&str>) {
-    if kind == RecordKind::Staff {
-        let prefix = format!("{}/", stored.enterprise_code);
-        let staff_no = stored.key.get(prefix.len()..).unwrap_or(&stored.key);
-        (staff_no, Some(stored.enterprise_code.as_str()))
-    } else {
-        (stored.key.as_str(), None)
+pub(super) fn path_key(kind: RecordKind, stored: &Stored) -> (&str, Option<&EnterpriseCode>) {
+    match (kind, &stored.enterprise_code) {
+        (RecordKind::Staff, Some(enterprise)) => {
+            let prefix = format!("{enterprise}/");
+            let staff_no = stored.key.get(prefix.len()..).unwrap_or(&stored.key);
+            (staff_no, Some(enterprise))
+        }
+        _ => (stored.key.as_str(), None),
     }
 }
 
@@ -529,7 +531,7 @@ fn fence_id(key: &str) -> Result<i64, ApiError> {
 /// regulators redraw them, as only they draw them.
 fn city_fence_guard(user: &User, stored: &Stored) -> Result<(), ApiError> {
     let restricted = stored.body.get("kind").and_then(Value::as_str) == Some("restricted");
-    if restricted || stored.enterprise_code.is_empty() {
+    if restricted || stored.enterprise_code.is_none() {
         user.require(&[Role::Admin, Role::CityRegulator])?;
     }
     Ok(())
@@ -537,7 +539,7 @@ fn city_fence_guard(user: &User, stored: &Stored) -> Result<(), ApiError> {
 
 pub(super) fn owner_query(
     query: Result<web::Query<OwnerQuery>, actix_web::Error>,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<EnterpriseCode>, ApiError> {
     let query = query.map_err(super::QueryError::malformed)?;
     Ok(query.into_inner().enterprise_code)
 }
@@ -689,7 +691,7 @@ pub async fn get_staff(
         user,
         RecordKind::Staff,
         &path.into_inner(),
-        owner.as_deref(),
+        owner.as_ref(),
     )
     .await
 }
@@ -713,7 +715,7 @@ pub async fn patch_staff(
         user,
         RecordKind::Staff,
         &key,
-        owner.as_deref(),
+        owner.as_ref(),
     )
     .await
 }
@@ -732,7 +734,7 @@ pub async fn staff_revisions(
         user,
         RecordKind::Staff,
         &path.into_inner(),
-        owner.as_deref(),
+        owner.as_ref(),
     )
     .await
 }

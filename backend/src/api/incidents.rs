@@ -200,14 +200,10 @@ pub async fn create(
             ));
         }
     }
-    let mut enterprises: Vec<String> = cylinder
+    let mut enterprises: Vec<EnterpriseCode> = cylinder
         .iter()
-        .map(|c| c.owner_enterprise_code.as_str().to_owned())
-        .chain(
-            alert
-                .iter()
-                .filter_map(|a| a.enterprise_code.as_ref().map(|e| e.as_str().to_owned())),
-        )
+        .map(|c| c.owner_enterprise_code.clone())
+        .chain(alert.iter().filter_map(|a| a.enterprise_code.clone()))
         .collect();
     enterprises.sort();
     enterprises.dedup();
@@ -387,7 +383,6 @@ pub async fn list(
         statuses,
         q,
         near,
-        enterprise_code: None,
         from,
         to,
     };

@@ -70,7 +70,7 @@ async fn propose(
     user: User,
     kind: RecordKind,
     key: &str,
-    enterprise: Option<&str>,
+    enterprise: Option<&shared::ids::EnterpriseCode>,
 ) -> Result<HttpResponse, ApiError> {
     user.require(&EDITORS)?;
     let stored = edits::found(&state, &user, kind, key, enterprise).await?;
@@ -96,7 +96,12 @@ async fn propose(
         &NewProposalRow {
             kind: kind.collection(),
             key: &stored.key,
-            enterprise: &stored.enterprise_code,
+            enterprise: stored.enterprise_code.as_ref().ok_or_else(|| {
+                ApiError::from(anyhow::anyhow!(
+                    "a {} record without an enterprise",
+                    kind.collection()
+                ))
+            })?,
             changes: &body.changes,
             document_ref: body.document_ref.as_str(),
             by: &user.username,
@@ -156,7 +161,7 @@ pub async fn propose_staff(
         user,
         RecordKind::Staff,
         &key,
-        owner.as_deref(),
+        owner.as_ref(),
     )
     .await
 }
@@ -270,7 +275,7 @@ pub async fn approve(
     } else {
         proposal.record_key.clone()
     };
-    let enterprise = (kind == RecordKind::Staff).then_some(proposal.enterprise_code.as_str());
+    let enterprise = (kind == RecordKind::Staff).then_some(&proposal.enterprise_code);
     let stored = edits::found(&state, &user, kind, &key, enterprise).await?;
     edits::check_fields(kind, &user, &proposal.changes)?;
     edits::check_status(kind, &user, stored.status, &proposal.changes)?;

@@ -23,6 +23,7 @@ use crate::store::status::{Collection, NewStatus, StatusRow};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use shared::auth::{RecordStatus, Role, StatusChange, MAX_REASON_CHARS};
+use shared::ids::EnterpriseCode;
 use shared::status::StatusView;
 use shared::{ErrorCode, ErrorDetail};
 
@@ -77,7 +78,7 @@ impl Change {
 #[serde(deny_unknown_fields)]
 pub struct StaffQuery {
     /// The staff member's enterprise (an enterprise user's own is implied).
-    enterprise_code: Option<String>,
+    enterprise_code: Option<EnterpriseCode>,
 }
 
 /// The reason, trimmed: 1 to 500 characters, no control character (a NUL would reach
@@ -103,7 +104,7 @@ async fn target(
     user: &User,
     collection: Collection,
     key: &str,
-    enterprise: Option<&str>,
+    enterprise: Option<&EnterpriseCode>,
 ) -> Result<StatusRow, ApiError> {
     let roles: &[Role] = if collection == Collection::Enterprises {
         &REGULATORS
@@ -138,12 +139,12 @@ async fn change_status(
     req: HttpRequest,
     payload: web::Payload,
     key: String,
-    enterprise: Option<String>,
+    enterprise: Option<EnterpriseCode>,
     user: User,
     state: web::Data<AppState>,
     (collection, change): (Collection, Change),
 ) -> Result<HttpResponse, ApiError> {
-    let row = target(&state, &user, collection, &key, enterprise.as_deref()).await?;
+    let row = target(&state, &user, collection, &key, enterprise.as_ref()).await?;
     let body: StatusChange = read_record(&req, payload).await?;
     let reason = reason_of(&body)?;
     let mut details = serde_json::Map::new();
@@ -216,7 +217,7 @@ async fn change_status(
             &state.pool,
             collection,
             &key,
-            Some(row.enterprise_code.as_str()),
+            Some(&row.enterprise_code),
             &user.scope(),
         )
         .await?

@@ -84,14 +84,9 @@ fn write_fixes(conn: &mut sqlx::PgConnection, batches: Vec<Written>) -> Work<'_,
             .iter()
             .flat_map(|b| b.events.iter().cloned())
             .collect();
-        let writers: Vec<(&str, &str)> = batches
+        let writers: Vec<_> = batches
             .iter()
-            .flat_map(|b| {
-                std::iter::repeat_n(
-                    (b.device_id.as_str(), b.enterprise_code.as_str()),
-                    b.events.len(),
-                )
-            })
+            .flat_map(|b| std::iter::repeat_n((&b.device_id, &b.enterprise_code), b.events.len()))
             .collect();
         store::events::insert_written(conn, &events, &writers).await?;
         Ok(())

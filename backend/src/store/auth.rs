@@ -41,8 +41,8 @@ pub async fn insert_user(
     username: &str,
     password_hash: &str,
     role: &str,
-    enterprise_code: Option<&str>,
-    district_code: Option<&str>,
+    enterprise_code: Option<&EnterpriseCode>,
+    district_code: Option<&DistrictCode>,
 ) -> Result<i64, WriteError> {
     let id = sqlx::query_scalar(
         "INSERT INTO users (username, password_hash, role, enterprise_code, district_code) \
@@ -464,7 +464,7 @@ pub struct AuditFilter {
 pub async fn audit_page(
     pool: &PgPool,
     filter: &AuditFilter,
-    district: Option<&str>,
+    district: Option<&DistrictCode>,
     limit: i64,
 ) -> anyhow::Result<Vec<AuditRow>> {
     sqlx::query_as(
@@ -543,8 +543,8 @@ pub async fn redeem_ticket(pool: &PgPool, ticket_hash: &str) -> anyhow::Result<O
 pub async fn insert_display(
     pool: &PgPool,
     name: &str,
-    enterprise_code: Option<&str>,
-    district_code: Option<&str>,
+    enterprise_code: Option<&EnterpriseCode>,
+    district_code: Option<&DistrictCode>,
     key_hash: &str,
     created_by: &str,
 ) -> Result<(), WriteError> {

@@ -341,7 +341,7 @@ pub async fn history(
     cylinder_id: i64,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
-    viewer: Option<&str>,
+    viewer: Option<&EnterpriseCode>,
 ) -> anyhow::Result<Vec<HistoryRow>> {
     let (after_at, after_id) = after.unzip();
     sqlx::query_as(

@@ -424,7 +424,7 @@ pub async fn record(
 /// within `scope`.
 pub async fn page_for_export(
     pool: &PgPool,
-    enterprise_code: Option<&str>,
+    enterprise_code: Option<&EnterpriseCode>,
     after_id: i64,
     limit: i64,
     scope: &Scope,

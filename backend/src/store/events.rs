@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use shared::events::{CylinderRef, Event};
+use shared::ids::{DeviceId, EnterpriseCode};
 use sqlx::PgPool;
 
 /// Inserts the events that are new (by id), written by `device_id` of `enterprise_code`, and
@@ -10,8 +11,8 @@ use sqlx::PgPool;
 pub async fn insert_new(
     pool: &PgPool,
     events: &[Event],
-    device_id: &str,
-    enterprise_code: &str,
+    device_id: &DeviceId,
+    enterprise_code: &EnterpriseCode,
 ) -> anyhow::Result<usize> {
     let writers = vec![(device_id, enterprise_code); events.len()];
     let mut conn = pool.acquire().await.context("a connection for events")?;
@@ -23,7 +24,7 @@ pub async fn insert_new(
 pub async fn insert_written(
     conn: &mut sqlx::PgConnection,
     events: &[Event],
-    writers: &[(&str, &str)],
+    writers: &[(&DeviceId, &EnterpriseCode)],
 ) -> anyhow::Result<usize> {
     anyhow::ensure!(events.len() == writers.len(), "one writer per event");
     let mut ids = Vec::with_capacity(events.len());
@@ -35,8 +36,8 @@ pub async fn insert_written(
     let mut payloads = Vec::with_capacity(events.len());
     let mut cylinder_codes = Vec::with_capacity(events.len());
     let mut tag_ids = Vec::with_capacity(events.len());
-    let devices: Vec<&str> = writers.iter().map(|w| w.0).collect();
-    let enterprises: Vec<&str> = writers.iter().map(|w| w.1).collect();
+    let devices: Vec<&str> = writers.iter().map(|w| w.0.as_str()).collect();
+    let enterprises: Vec<&str> = writers.iter().map(|w| w.1.as_str()).collect();
     for event in events {
         let (code, tag) = cylinder_named(event);
         cylinder_codes.push(code);

@@ -59,7 +59,7 @@ pub struct NewIncident<'a> {
     pub alert_id: Option<Uuid>,
     pub place: Option<(f64, f64)>,
     pub district_code: Option<&'a str>,
-    pub enterprise_codes: Vec<String>,
+    pub enterprise_codes: Vec<EnterpriseCode>,
     pub caller: Option<(&'a str, &'a str)>,
     pub opened_by: &'a str,
 }
@@ -188,7 +188,6 @@ pub struct Filter {
     pub q: Option<String>,
     /// Within `radius` metres of `(lon, lat)`.
     pub near: Option<(f64, f64, f64)>,
-    pub enterprise_code: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }
@@ -204,23 +203,21 @@ pub async fn list(
     let sql = format!(
         "SELECT {COLUMNS} {FROM} WHERE ($1::text IS NULL OR i.kind = $1) \
            AND (cardinality($2::text[]) = 0 OR i.status = ANY ($2)) \
-           AND ($11::text IS NULL OR strpos(lower(i.description), lower($11)) > 0 \
-                OR strpos(lower(coalesce(c.code, '')), lower($11)) > 0 \
+           AND ($10::text IS NULL OR strpos(lower(i.description), lower($10)) > 0 \
+                OR strpos(lower(coalesce(c.code, '')), lower($10)) > 0 \
                 OR EXISTS (SELECT 1 FROM incident_timeline t WHERE t.incident_id = i.id \
-                           AND strpos(lower(coalesce(t.note, '')), lower($11)) > 0)) \
-           AND ($12::float8 IS NULL OR (i.place IS NOT NULL AND ST_DWithin(i.place::geography, \
-                ST_SetSRID(ST_MakePoint($12, $13), 4326)::geography, $14))) \
-           AND ($3::text IS NULL OR $3 = ANY (i.enterprise_codes)) \
-           AND ($4::timestamptz IS NULL OR i.opened_at >= $4) \
-           AND ($5::timestamptz IS NULL OR i.opened_at < $5) \
-           AND ($6::timestamptz IS NULL OR (i.opened_at, i.id) < ($6, $7)) {} \
-         ORDER BY i.opened_at DESC, i.id DESC LIMIT $10",
-        in_scope(8, 9)
+                           AND strpos(lower(coalesce(t.note, '')), lower($10)) > 0)) \
+           AND ($11::float8 IS NULL OR (i.place IS NOT NULL AND ST_DWithin(i.place::geography, \
+                ST_SetSRID(ST_MakePoint($11, $12), 4326)::geography, $13))) \
+           AND ($3::timestamptz IS NULL OR i.opened_at >= $3) \
+           AND ($4::timestamptz IS NULL OR i.opened_at < $4) \
+           AND ($5::timestamptz IS NULL OR (i.opened_at, i.id) < ($5, $6)) {} \
+         ORDER BY i.opened_at DESC, i.id DESC LIMIT $9",
+        in_scope(7, 8)
     );
     sqlx::query_as(&sql)
         .bind(&filter.kind)
         .bind(&filter.statuses)
-        .bind(&filter.enterprise_code)
         .bind(filter.from)
         .bind(filter.to)
         .bind(after.map(|a| a.0))
@@ -249,7 +246,7 @@ pub struct TimelineRow {
     pub task_id: Option<Uuid>,
     pub unit_code: Option<String>,
     pub task_status: Option<TaskStatus>,
-    pub enterprise_code: Option<String>,
+    pub enterprise_code: Option<EnterpriseCode>,
     pub recall_id: Option<Uuid>,
 }
 

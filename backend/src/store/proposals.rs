@@ -17,7 +17,7 @@ type Row = (
     i64,
     String,
     String,
-    String,
+    shared::ids::EnterpriseCode,
     Value,
     String,
     String,
@@ -57,7 +57,7 @@ fn proposal(row: Row) -> anyhow::Result<Proposal> {
 pub struct NewProposalRow<'a> {
     pub kind: &'a str,
     pub key: &'a str,
-    pub enterprise: &'a str,
+    pub enterprise: &'a shared::ids::EnterpriseCode,
     pub changes: &'a Map<String, Value>,
     pub document_ref: &'a str,
     pub by: &'a str,

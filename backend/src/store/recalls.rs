@@ -143,13 +143,13 @@ pub async fn create(pool: &PgPool, recall: &NewRecall<'_>, scope: &Scope) -> any
         }
     }
     q.push(" AND (");
-    q.push_bind(scope.enterprise().map(str::to_owned));
+    q.push_bind(scope.enterprise().cloned());
     q.push("::text IS NULL OR e.code = ");
-    q.push_bind(scope.enterprise().map(str::to_owned));
+    q.push_bind(scope.enterprise().cloned());
     q.push(") AND (");
-    q.push_bind(scope.district().map(str::to_owned));
+    q.push_bind(scope.district().cloned());
     q.push("::text IS NULL OR e.district_code = ");
-    q.push_bind(scope.district().map(str::to_owned));
+    q.push_bind(scope.district().cloned());
     q.push(")");
     let count = i64::try_from(
         q.build()

@@ -8,6 +8,7 @@ use crate::access::Scope;
 use anyhow::Context;
 use serde_json::{Map, Value};
 use shared::auth::RecordStatus;
+use shared::ids::EnterpriseCode;
 use shared::record::RecordKind;
 use shared::registry::{
     CylinderArchive, NewCustomer, NewEnterprise, NewGeofence, NewStaff, NewStation, NewVehicle,
@@ -20,7 +21,8 @@ pub struct Stored {
     pub body: Value,
     pub version: i64,
     pub status: RecordStatus,
-    pub enterprise_code: String,
+    /// Its enterprise: `None` for a fence for every vehicle.
+    pub enterprise_code: Option<EnterpriseCode>,
     /// The key its revisions are kept under (staff: `enterprise_code/staff_no`).
     pub key: String,
 }
@@ -103,14 +105,14 @@ fn select(kind: RecordKind) -> &'static str {
             "SELECT json_build_object('name', t.name, 'kind', t.kind, \
              'geometry', ST_AsGeoJSON(t.geom)::json, 'enterprise_code', t.enterprise_code, \
              'vehicle_plates', t.vehicle_plates), t.version, t.status, \
-             coalesce(t.enterprise_code, ''), t.id::text \
+             t.enterprise_code, t.id::text \
              FROM geofences t LEFT JOIN enterprises x ON x.code = t.enterprise_code \
              WHERE t.id = CASE WHEN $1 ~ '^[0-9]{1,18}$' THEN $1::bigint END"
         }
     }
 }
 
-type Row = (Value, i64, String, String, String);
+type Row = (Value, i64, RecordStatus, Option<EnterpriseCode>, String);
 
 /// The records of `kind` with key `key` inside `scope` (and of `enterprise`, if named): one,
 /// none, or — staff numbers being unique per enterprise only — several.
@@ -118,7 +120,7 @@ pub async fn find(
     pool: &PgPool,
     kind: RecordKind,
     key: &str,
-    enterprise: Option<&str>,
+    enterprise: Option<&EnterpriseCode>,
     scope: &Scope,
 ) -> anyhow::Result<Vec<Stored>> {
     let sql = format!(
@@ -134,19 +136,16 @@ pub async fn find(
         .fetch_all(pool)
         .await
         .with_context(|| format!("reading {} {key}", kind.collection()))?;
-    rows.into_iter()
-        .map(|(body, version, status, enterprise_code, key)| {
-            let status = RecordStatus::from_name(&status)
-                .ok_or_else(|| anyhow::anyhow!("stored status {status} is not a status"))?;
-            Ok(Stored {
-                body,
-                version,
-                status,
-                enterprise_code,
-                key,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|(body, version, status, enterprise_code, key)| Stored {
+            body,
+            version,
+            status,
+            enterprise_code,
+            key,
         })
-        .collect()
+        .collect())
 }
 
 /// A record's new fields, parsed and checked.

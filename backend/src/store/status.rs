@@ -108,7 +108,7 @@ pub async fn find(
     pool: &PgPool,
     collection: Collection,
     key: &str,
-    enterprise: Option<&str>,
+    enterprise: Option<&EnterpriseCode>,
     scope: &Scope,
 ) -> anyhow::Result<Vec<StatusRow>> {
     let ent = collection.enterprise_column();

@@ -366,8 +366,8 @@ impl Source {
         let accepted = store::events::insert_new(
             &self.pool,
             &checked.events,
-            device.device_id.as_str(),
-            device.enterprise_code.as_str(),
+            &device.device_id,
+            &device.enterprise_code,
         )
         .await?;
         self.relay_wakeup.notify_one();
