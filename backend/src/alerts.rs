@@ -32,8 +32,8 @@ pub fn view(row: AlertRow) -> Alert {
             kind: row.subject_type.name().to_owned(),
             id: row.subject_id,
         },
-        enterprise_code: row.enterprise_code.map(String::from),
-        district_code: row.district_code.map(String::from),
+        enterprise_code: row.enterprise_code,
+        district_code: row.district_code,
         place: match (row.lon, row.lat) {
             (Some(lon), Some(lat)) => GeoPoint::new(lon, lat).ok(),
             _ => None,

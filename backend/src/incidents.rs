@@ -92,13 +92,13 @@ pub fn assemble(row: IncidentRow, parts: Parts, viewer: &Viewer) -> Incident {
         level: row.level,
         status: row.status,
         description: row.description,
-        cylinder_code: row.cylinder_code.map(String::from),
+        cylinder_code: row.cylinder_code,
         alert_id: row.alert_id,
         place: match (row.lon, row.lat) {
             (Some(lon), Some(lat)) => GeoPoint::new(lon, lat).ok(),
             _ => None,
         },
-        district_code: row.district_code.map(String::from),
+        district_code: row.district_code,
         enterprise_codes: row.enterprise_codes.into_iter().map(String::from).collect(),
         caller,
         opened_by: row.opened_by,
@@ -147,7 +147,7 @@ fn task(t: TaskRow) -> IncidentTask {
 
 fn ack(a: AckRow) -> IncidentAck {
     IncidentAck {
-        enterprise_code: a.enterprise_code.into(),
+        enterprise_code: a.enterprise_code,
         by: a.by_user,
         at: to_beijing(a.at),
     }

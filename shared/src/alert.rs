@@ -222,9 +222,9 @@ pub struct Alert {
     pub status: AlertStatus,
     pub subject: Subject,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enterprise_code: Option<String>,
+    pub enterprise_code: Option<crate::ids::EnterpriseCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub district_code: Option<String>,
+    pub district_code: Option<crate::ids::DistrictCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place: Option<GeoPoint>,
     /// The place's name, when it is a known site.

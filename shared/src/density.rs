@@ -43,7 +43,7 @@ pub struct Site {
     pub name: String,
     pub lon: f64,
     pub lat: f64,
-    pub enterprise_code: String,
+    pub enterprise_code: crate::ids::EnterpriseCode,
     /// Full cylinders there now, and the site's limit.
     pub full: i64,
     pub full_limit: i64,
@@ -66,7 +66,7 @@ pub const SITES_CUSTOMER_CAP: i64 = 20_000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VehicleLoad {
-    pub plate: String,
+    pub plate: crate::ids::VehiclePlate,
     pub full: i64,
     pub other: i64,
 }

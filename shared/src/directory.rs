@@ -19,7 +19,7 @@ pub const MAX_EXPIRING_DAYS: i32 = 3650;
 pub struct EnterpriseSummary {
     pub code: String,
     pub name: String,
-    pub district_code: String,
+    pub district_code: crate::ids::DistrictCode,
     pub status: RecordStatus,
     pub version: i64,
     pub filling_licence_no: Option<String>,
@@ -34,11 +34,11 @@ pub struct EnterpriseSummary {
 pub struct StationSummary {
     pub code: String,
     pub name: String,
-    pub enterprise_code: String,
+    pub enterprise_code: crate::ids::EnterpriseCode,
     /// `filling`, `distribution`, `warehouse` or `inspection`.
     pub kind: String,
     /// The district the station lies in (none for one outside the base map's districts).
-    pub district_code: Option<String>,
+    pub district_code: Option<crate::ids::DistrictCode>,
     pub status: RecordStatus,
     pub version: i64,
 }
@@ -47,13 +47,13 @@ pub struct StationSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffSummary {
-    pub staff_no: String,
+    pub staff_no: crate::ids::StaffNo,
     pub name: String,
-    pub enterprise_code: String,
+    pub enterprise_code: crate::ids::EnterpriseCode,
     /// `filler`, `driver`, `warehouse`, `inspector` or `repair`.
     pub role: String,
     /// The enterprise's district.
-    pub district_code: String,
+    pub district_code: crate::ids::DistrictCode,
     pub status: RecordStatus,
     pub version: i64,
     pub certificate_no: Option<String>,
@@ -64,12 +64,12 @@ pub struct StaffSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VehicleSummary {
-    pub plate: String,
-    pub enterprise_code: String,
+    pub plate: crate::ids::VehiclePlate,
+    pub enterprise_code: crate::ids::EnterpriseCode,
     /// The enterprise's district.
-    pub district_code: String,
-    pub gps_device_id: Option<String>,
-    pub reader_device_id: Option<String>,
+    pub district_code: crate::ids::DistrictCode,
+    pub gps_device_id: Option<crate::ids::DeviceId>,
+    pub reader_device_id: Option<crate::ids::DeviceId>,
     pub status: RecordStatus,
     pub version: i64,
 }
@@ -78,13 +78,13 @@ pub struct VehicleSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceSummary {
-    pub device_id: String,
+    pub device_id: crate::ids::DeviceId,
     pub kind: DeviceKind,
-    pub enterprise_code: String,
+    pub enterprise_code: crate::ids::EnterpriseCode,
     /// The enterprise's district.
-    pub district_code: String,
-    pub vehicle_plate: Option<String>,
-    pub station_code: Option<String>,
+    pub district_code: crate::ids::DistrictCode,
+    pub vehicle_plate: Option<crate::ids::VehiclePlate>,
+    pub station_code: Option<crate::ids::StationCode>,
     pub status: RecordStatus,
     pub version: i64,
     pub last_seen_at: Option<DateTime<Utc>>,
@@ -96,9 +96,9 @@ pub struct DeviceSummary {
 pub struct UserSummary {
     pub username: String,
     pub role: Role,
-    pub enterprise_code: Option<String>,
+    pub enterprise_code: Option<crate::ids::EnterpriseCode>,
     /// A district regulator's district, or the enterprise's district.
-    pub district_code: Option<String>,
+    pub district_code: Option<crate::ids::DistrictCode>,
     pub status: RecordStatus,
     pub version: i64,
     pub created_at: DateTime<Utc>,

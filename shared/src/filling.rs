@@ -156,8 +156,8 @@ pub struct DecisionLine {
     pub id: Uuid,
     pub decided_at: DateTime<FixedOffset>,
     pub gun_no: String,
-    pub cylinder_code: Option<String>,
-    pub tag_id: Option<String>,
+    pub cylinder_code: Option<crate::ids::CylinderCode>,
+    pub tag_id: Option<crate::ids::TagId>,
     pub allowed: bool,
     pub reasons: Vec<RuleReason>,
 }
@@ -174,7 +174,7 @@ pub struct RuleCount {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StationFillingSummary {
-    pub station_code: String,
+    pub station_code: crate::ids::StationCode,
     pub station_name: String,
     pub date: chrono::NaiveDate,
     pub decisions: i64,

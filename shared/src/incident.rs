@@ -329,7 +329,7 @@ pub struct IncidentTask {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IncidentAck {
-    pub enterprise_code: String,
+    pub enterprise_code: crate::ids::EnterpriseCode,
     pub by: String,
     pub at: DateTime<FixedOffset>,
 }
@@ -355,10 +355,10 @@ pub struct Incident {
     pub level: IncidentLevel,
     pub status: IncidentStatus,
     pub description: String,
-    pub cylinder_code: Option<String>,
+    pub cylinder_code: Option<crate::ids::CylinderCode>,
     pub alert_id: Option<uuid::Uuid>,
     pub place: Option<GeoPoint>,
-    pub district_code: Option<String>,
+    pub district_code: Option<crate::ids::DistrictCode>,
     /// The enterprises it is about (the cylinder's owner, the alert's enterprise).
     pub enterprise_codes: Vec<String>,
     pub caller: Option<Caller>,
@@ -387,10 +387,10 @@ pub struct Incident {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LastFilling {
-    pub station_code: Option<String>,
+    pub station_code: Option<crate::ids::StationCode>,
     pub station_name: Option<String>,
     pub gun_no: Option<String>,
-    pub staff_no: Option<String>,
+    pub staff_no: Option<crate::ids::StaffNo>,
     pub staff_name: Option<String>,
     /// The filler's certificate as the registry has it.
     pub certificate_no: Option<String>,
@@ -413,8 +413,8 @@ pub struct ChainEvent {
     pub kind: String,
     pub op: Option<String>,
     pub occurred_at: DateTime<FixedOffset>,
-    pub station_code: Option<String>,
-    pub staff_no: Option<String>,
+    pub station_code: Option<crate::ids::StationCode>,
+    pub staff_no: Option<crate::ids::StaffNo>,
 }
 
 /// The customer a cylinder was delivered to; name, phone and address only for regulators, duty
@@ -454,11 +454,11 @@ pub struct ChainIncident {
 pub struct Chain {
     pub last_filling: Option<LastFilling>,
     /// The vehicle that last carried it (last load/unload/delivery/collection naming a vehicle).
-    pub vehicle_plate: Option<String>,
+    pub vehicle_plate: Option<crate::ids::VehiclePlate>,
     /// The driver on that vehicle's scan.
-    pub driver_staff_no: Option<String>,
+    pub driver_staff_no: Option<crate::ids::StaffNo>,
     pub delivered_at: Option<DateTime<FixedOffset>>,
-    pub customer_code: Option<String>,
+    pub customer_code: Option<crate::ids::CustomerCode>,
     pub customer: Option<ChainCustomer>,
     pub checks: Vec<ChainEvent>,
     pub inspections: Vec<ChainEvent>,
@@ -473,7 +473,7 @@ pub struct NearbySite {
     pub code: String,
     /// `station` or `customer`.
     pub kind: String,
-    pub enterprise_code: String,
+    pub enterprise_code: crate::ids::EnterpriseCode,
     pub distance_m: f64,
 }
 
@@ -481,8 +481,8 @@ pub struct NearbySite {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NearbyVehicle {
-    pub plate: String,
-    pub enterprise_code: Option<String>,
+    pub plate: crate::ids::VehiclePlate,
+    pub enterprise_code: Option<crate::ids::EnterpriseCode>,
     pub distance_m: f64,
     pub at: DateTime<FixedOffset>,
 }
@@ -492,7 +492,7 @@ pub struct NearbyVehicle {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NearbyCylinder {
     pub code: String,
-    pub owner_enterprise_code: String,
+    pub owner_enterprise_code: crate::ids::EnterpriseCode,
     pub distance_m: f64,
     pub compliance: Compliance,
 }
@@ -521,12 +521,12 @@ pub struct Nearby {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchCylinder {
     pub code: String,
-    pub owner_enterprise_code: String,
+    pub owner_enterprise_code: crate::ids::EnterpriseCode,
     /// `filling` (same station, ±2 h, same medium) or `production` (same manufacturer and
     /// production batch).
     pub why: String,
     pub gun_no: Option<String>,
-    pub staff_no: Option<String>,
+    pub staff_no: Option<crate::ids::StaffNo>,
     pub filled_at: Option<DateTime<FixedOffset>>,
 }
 
@@ -543,7 +543,7 @@ pub struct Facet {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FillingWindow {
-    pub station_code: String,
+    pub station_code: crate::ids::StationCode,
     pub medium: String,
     pub from: DateTime<FixedOffset>,
     pub to: DateTime<FixedOffset>,

@@ -21,9 +21,9 @@ pub struct VehicleState {
     /// The operating enterprise (the vehicle's owner, else the enterprise of the device that
     /// reported it) and its district: what live scoping filters on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enterprise_code: Option<String>,
+    pub enterprise_code: Option<crate::ids::EnterpriseCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub district_code: Option<String>,
+    pub district_code: Option<crate::ids::DistrictCode>,
     /// The cylinders on the vehicle now (an addition to the contract's `vehicle` message:
     /// absent from servers before it, so clients treat it as optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,9 +109,9 @@ pub struct CylinderState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_at: Option<DateTime<Utc>>,
     /// The owner and its district: what live scoping filters on.
-    pub enterprise_code: String,
+    pub enterprise_code: crate::ids::EnterpriseCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub district_code: Option<String>,
+    pub district_code: Option<crate::ids::DistrictCode>,
 }
 
 /// A site's full cylinders against its limit (overweight stock when above).
@@ -126,9 +126,9 @@ pub struct SiteStock {
     pub limit: i64,
     pub lon: f64,
     pub lat: f64,
-    pub enterprise_code: String,
+    pub enterprise_code: crate::ids::EnterpriseCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub district_code: Option<String>,
+    pub district_code: Option<crate::ids::DistrictCode>,
 }
 
 /// How many unresolved alerts a snapshot carries at most.
@@ -181,7 +181,7 @@ mod tests {
             speed_kmh: None,
             heading: Some(10.0),
             occurred_at: DateTime::<Utc>::default(),
-            enterprise_code: Some("ENT1".into()),
+            enterprise_code: Some("ENT1".parse().unwrap_or_else(|e| panic!("{e}"))),
             district_code: None,
             load: Some(Load { full: 3, other: 1 }),
         });

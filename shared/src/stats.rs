@@ -263,10 +263,10 @@ pub struct Flows {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FillingItem {
     pub id: uuid::Uuid,
-    pub station_code: String,
+    pub station_code: crate::ids::StationCode,
     pub gun_no: String,
-    pub cylinder_code: String,
-    pub staff_no: String,
+    pub cylinder_code: crate::ids::CylinderCode,
+    pub staff_no: crate::ids::StaffNo,
     pub started_at: chrono::DateTime<chrono::Utc>,
     pub ended_at: chrono::DateTime<chrono::Utc>,
     pub received_at: chrono::DateTime<chrono::Utc>,
@@ -285,14 +285,14 @@ pub struct FillingItem {
 pub struct DecisionItem {
     pub id: uuid::Uuid,
     pub decided_at: chrono::DateTime<chrono::Utc>,
-    pub station_code: String,
+    pub station_code: crate::ids::StationCode,
     pub gun_no: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cylinder_code: Option<String>,
+    pub cylinder_code: Option<crate::ids::CylinderCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag_id: Option<String>,
+    pub tag_id: Option<crate::ids::TagId>,
     pub medium: String,
-    pub staff_no: String,
+    pub staff_no: crate::ids::StaffNo,
     pub allowed: bool,
     /// The failing rules, in order.
     pub rules: Vec<String>,
@@ -302,22 +302,22 @@ pub struct DecisionItem {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryItem {
-    pub cylinder_code: String,
+    pub cylinder_code: crate::ids::CylinderCode,
     pub event_id: uuid::Uuid,
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub op: Option<String>,
     pub occurred_at: chrono::DateTime<chrono::Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub station_code: Option<String>,
+    pub station_code: Option<crate::ids::StationCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_code: Option<String>,
+    pub customer_code: Option<crate::ids::CustomerCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to_station_code: Option<String>,
+    pub to_station_code: Option<crate::ids::StationCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vehicle_plate: Option<String>,
+    pub vehicle_plate: Option<crate::ids::VehiclePlate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub staff_no: Option<String>,
+    pub staff_no: Option<crate::ids::StaffNo>,
 }
 
 /// One cylinder in a list behind a figure (`GET /api/v1/cylinders`).
@@ -330,8 +330,8 @@ pub struct CylinderItem {
     pub custody: crate::cylinder::Custody,
     /// The worst compliance status today (a `Compliance` wire name).
     pub compliance: String,
-    pub owner_enterprise_code: String,
-    pub district_code: Option<String>,
+    pub owner_enterprise_code: crate::ids::EnterpriseCode,
+    pub district_code: Option<crate::ids::DistrictCode>,
     pub place_kind: Option<crate::place::PlaceKind>,
     pub place_code: Option<String>,
     pub last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -342,13 +342,13 @@ pub struct CylinderItem {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerItem {
     pub code: String,
-    pub enterprise_code: String,
+    pub enterprise_code: crate::ids::EnterpriseCode,
     pub name: String,
     /// `household`, `restaurant` or `industrial`.
     pub kind: String,
     pub phone: String,
     pub address: String,
-    pub district_code: String,
+    pub district_code: crate::ids::DistrictCode,
     pub opened_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -387,7 +387,7 @@ mod tests {
 pub struct Registration {
     /// The enterprise's code (absent in the total).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enterprise_code: Option<String>,
+    pub enterprise_code: Option<crate::ids::EnterpriseCode>,
     /// Customer accounts opened (开户数), per kind (household, restaurant, industrial).
     pub customers: std::collections::BTreeMap<String, i64>,
     pub customers_total: i64,
@@ -423,7 +423,7 @@ pub struct RegistrationStats {
 impl Registration {
     /// A group's figures from its counts; the rates are 1 for an enterprise without cylinders.
     pub fn of(
-        enterprise_code: Option<String>,
+        enterprise_code: Option<crate::ids::EnterpriseCode>,
         customers: std::collections::BTreeMap<String, i64>,
         cylinders: i64,
         registered: i64,

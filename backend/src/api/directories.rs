@@ -253,7 +253,7 @@ pub async fn enterprises(
             vec![
                 r.code.clone(),
                 r.name.clone(),
-                r.district_code.clone(),
+                r.district_code.to_string(),
                 r.status.name().to_owned(),
                 r.version.to_string(),
                 opt(r.filling_licence_no.as_ref()),
@@ -309,7 +309,7 @@ pub async fn stations(
             vec![
                 r.code.clone(),
                 r.name.clone(),
-                r.enterprise_code.clone(),
+                r.enterprise_code.to_string(),
                 r.kind.clone(),
                 opt(r.district_code.as_ref()),
                 r.status.name().to_owned(),
@@ -374,18 +374,18 @@ pub async fn staff(
         ],
         cells: |r: &StaffSummary| {
             vec![
-                r.staff_no.clone(),
+                r.staff_no.to_string(),
                 r.name.clone(),
-                r.enterprise_code.clone(),
+                r.enterprise_code.to_string(),
                 r.role.clone(),
-                r.district_code.clone(),
+                r.district_code.to_string(),
                 r.status.name().to_owned(),
                 r.version.to_string(),
                 opt(r.certificate_no.as_ref()),
                 opt(r.certificate_expires.as_ref()),
             ]
         },
-        after: |r| (r.enterprise_code.clone(), r.staff_no.clone()),
+        after: |r| (r.enterprise_code.to_string(), r.staff_no.to_string()),
         cursor: |r| format!("{}/{}", r.enterprise_code, r.staff_no),
     };
     let (pool, scope, search) = reader_parts(&state, asked);
@@ -431,17 +431,17 @@ pub async fn vehicles(
         ],
         cells: |r: &VehicleSummary| {
             vec![
-                r.plate.clone(),
-                r.enterprise_code.clone(),
-                r.district_code.clone(),
+                r.plate.to_string(),
+                r.enterprise_code.to_string(),
+                r.district_code.to_string(),
                 opt(r.gps_device_id.as_ref()),
                 opt(r.reader_device_id.as_ref()),
                 r.status.name().to_owned(),
                 r.version.to_string(),
             ]
         },
-        after: |r| r.plate.clone(),
-        cursor: |r| r.plate.clone(),
+        after: |r| r.plate.to_string(),
+        cursor: |r| r.plate.to_string(),
     };
     let (pool, scope, search) = reader_parts(&state, asked);
     answer(
@@ -488,10 +488,10 @@ pub async fn devices(
         ],
         cells: |r: &DeviceSummary| {
             vec![
-                r.device_id.clone(),
+                r.device_id.to_string(),
                 r.kind.name().to_owned(),
-                r.enterprise_code.clone(),
-                r.district_code.clone(),
+                r.enterprise_code.to_string(),
+                r.district_code.to_string(),
                 opt(r.vehicle_plate.as_ref()),
                 opt(r.station_code.as_ref()),
                 r.status.name().to_owned(),
@@ -499,8 +499,8 @@ pub async fn devices(
                 r.last_seen_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
             ]
         },
-        after: |r| r.device_id.clone(),
-        cursor: |r| r.device_id.clone(),
+        after: |r| r.device_id.to_string(),
+        cursor: |r| r.device_id.to_string(),
     };
     let (pool, scope, search) = reader_parts(&state, asked);
     answer(

@@ -27,6 +27,7 @@ use shared::filling::{
     AuthorizeRequest, AuthorizeResponse, FillingFlag, FillingResponse, FillingRule, NewFilling,
     RuleReason,
 };
+use shared::ids::StationCode;
 use shared::medium::Medium;
 use shared::place::SubjectKind;
 use shared::{ErrorCode, ErrorDetail};
@@ -715,9 +716,12 @@ pub async fn station_summary(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.map_err(super::QueryError::malformed)?;
     let code = path.into_inner();
+    let no_station = || ApiError::client(ErrorCode::NotFound, format!("no station {code}"));
+    // A code that is no valid code names no station.
+    let code = StationCode::try_from(code.clone()).map_err(|_| no_station())?;
     let name = store::filling::station_in_scope(&state.pool, &code, &user.scope())
         .await?
-        .ok_or_else(|| ApiError::client(ErrorCode::NotFound, format!("no station {code}")))?;
+        .ok_or_else(no_station)?;
     let date = query.date.unwrap_or_else(today_in_shanghai);
     let midnight = date
         .and_hms_opt(0, 0, 0)
@@ -735,8 +739,8 @@ pub async fn station_summary(
                 id: row.id,
                 decided_at: crate::rules::compliance::to_beijing(row.decided_at),
                 gun_no: row.gun_no,
-                cylinder_code: row.cylinder_code.map(String::from),
-                tag_id: row.tag_id.map(String::from),
+                cylinder_code: row.cylinder_code,
+                tag_id: row.tag_id,
                 allowed: row.allowed,
                 reasons: serde_json::from_value(row.reasons)?,
             })

@@ -146,18 +146,18 @@ fn event(row: ChainRow) -> ChainEvent {
         kind: row.op.kind().name().to_owned(),
         op: Some(row.op.op().to_owned()),
         occurred_at: to_beijing(row.occurred_at),
-        station_code: row.station_code.map(String::from),
-        staff_no: row.staff_no.map(String::from),
+        station_code: row.station_code,
+        staff_no: row.staff_no,
     }
 }
 
 /// The last filling as the chain shows it.
 fn last_filling(f: store::incident_context::FillingRow) -> LastFilling {
     LastFilling {
-        station_code: f.station_code.map(String::from),
+        station_code: f.station_code,
         station_name: f.station_name,
         gun_no: f.gun_no,
-        staff_no: f.staff_no.map(String::from),
+        staff_no: f.staff_no,
         staff_name: f.staff_name,
         certificate_no: f.certificate_no,
         certificate_expires: f.certificate_expires,
@@ -199,10 +199,7 @@ async fn chain(
         store::incident_context::alerts_on(pool, code),
         store::incident_context::incidents_on(pool, cylinder_id, incident.id),
     )?;
-    let customer_code = delivery
-        .as_ref()
-        .and_then(|d| d.customer_code.clone())
-        .map(String::from);
+    let customer_code = delivery.as_ref().and_then(|d| d.customer_code.clone());
     let customer = customer.map(|c| ChainCustomer {
         code: c.code.into(),
         name: viewer.privileged.then_some(c.name),
@@ -231,14 +228,8 @@ async fn chain(
         .collect();
     Ok(Chain {
         last_filling,
-        vehicle_plate: carrier
-            .as_ref()
-            .and_then(|c| c.vehicle_plate.clone())
-            .map(String::from),
-        driver_staff_no: carrier
-            .as_ref()
-            .and_then(|c| c.staff_no.clone())
-            .map(String::from),
+        vehicle_plate: carrier.as_ref().and_then(|c| c.vehicle_plate.clone()),
+        driver_staff_no: carrier.as_ref().and_then(|c| c.staff_no.clone()),
         delivered_at: delivery.as_ref().map(|d| to_beijing(d.occurred_at)),
         customer_code,
         customer,
@@ -309,15 +300,15 @@ async fn nearby(
         .map(|s| NearbySite {
             code: s.code,
             kind: s.kind.name().to_owned(),
-            enterprise_code: s.enterprise_code.into(),
+            enterprise_code: s.enterprise_code,
             distance_m: s.distance_m,
         })
         .collect();
     let vehicles = vehicles
         .into_iter()
         .map(|v| NearbyVehicle {
-            plate: v.plate.into(),
-            enterprise_code: v.enterprise_code.map(String::from),
+            plate: v.plate,
+            enterprise_code: v.enterprise_code,
             distance_m: v.distance_m,
             at: to_beijing(v.occurred_at),
         })
@@ -334,7 +325,7 @@ async fn nearby(
                 c.scrapped_at,
             ),
             code: c.code.into(),
-            owner_enterprise_code: c.owner_enterprise_code.into(),
+            owner_enterprise_code: c.owner_enterprise_code,
             distance_m: c.distance_m,
         })
         .collect();
@@ -353,10 +344,10 @@ async fn nearby(
 fn batch_cylinder(row: BatchRow, why: &str) -> BatchCylinder {
     BatchCylinder {
         code: row.code.into(),
-        owner_enterprise_code: row.owner_enterprise_code.into(),
+        owner_enterprise_code: row.owner_enterprise_code,
         why: why.to_owned(),
         gun_no: row.gun_no,
-        staff_no: row.staff_no.map(String::from),
+        staff_no: row.staff_no,
         filled_at: row.filled_at.map(to_beijing),
     }
 }
@@ -428,7 +419,7 @@ fn batch(filled: Filled, production: Vec<BatchRow>, of: Option<ProductionBatch>)
     let by_gun = facets(filled.batch.by_gun);
     let by_filler = facets(filled.batch.by_filler);
     let window = filled.window.map(|w| FillingWindow {
-        station_code: w.station.into(),
+        station_code: w.station,
         medium: w.medium,
         from: to_beijing(w.from),
         to: to_beijing(w.to),

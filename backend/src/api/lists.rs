@@ -147,10 +147,10 @@ pub async fn fillings(
         cells: |r: &shared::stats::FillingItem| {
             vec![
                 r.id.to_string(),
-                r.station_code.clone(),
+                r.station_code.to_string(),
                 r.gun_no.clone(),
-                r.cylinder_code.clone(),
-                r.staff_no.clone(),
+                r.cylinder_code.to_string(),
+                r.staff_no.to_string(),
                 r.started_at.to_rfc3339(),
                 r.ended_at.to_rfc3339(),
                 r.received_at.to_rfc3339(),
@@ -248,12 +248,12 @@ pub async fn decisions(
             vec![
                 r.id.to_string(),
                 r.decided_at.to_rfc3339(),
-                r.station_code.clone(),
+                r.station_code.to_string(),
                 r.gun_no.clone(),
-                r.cylinder_code.clone().unwrap_or_default(),
-                r.tag_id.clone().unwrap_or_default(),
+                r.cylinder_code.as_deref().unwrap_or_default().to_owned(),
+                r.tag_id.as_deref().unwrap_or_default().to_owned(),
                 r.medium.clone(),
-                r.staff_no.clone(),
+                r.staff_no.to_string(),
                 r.allowed.to_string(),
                 r.rules.join(" "),
             ]
@@ -423,9 +423,11 @@ pub async fn history(
             "staff_no",
         ],
         cells: |(_, r): &(i64, shared::stats::HistoryItem)| {
-            let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+            fn opt<T: ToString>(v: &Option<T>) -> String {
+                v.as_ref().map(ToString::to_string).unwrap_or_default()
+            }
             vec![
-                r.cylinder_code.clone(),
+                r.cylinder_code.to_string(),
                 r.event_id.to_string(),
                 r.kind.clone(),
                 opt(&r.op),
@@ -525,12 +527,12 @@ pub async fn customers(
         cells: |c: &shared::stats::CustomerItem| {
             vec![
                 c.code.clone(),
-                c.enterprise_code.clone(),
+                c.enterprise_code.to_string(),
                 c.name.clone(),
                 c.kind.clone(),
                 c.phone.clone(),
                 c.address.clone(),
-                c.district_code.clone(),
+                c.district_code.to_string(),
                 c.opened_at.to_rfc3339(),
             ]
         },
@@ -691,8 +693,8 @@ pub async fn cylinders(
                     medium: r.medium.into(),
                     custody: r.custody,
                     compliance: r.compliance.name().to_owned(),
-                    owner_enterprise_code: r.owner.into(),
-                    district_code: r.district_code.map(String::from),
+                    owner_enterprise_code: r.owner,
+                    district_code: r.district_code,
                     place_kind: r.place_kind,
                     place_code: r.place_code,
                     last_seen_at: r.last_seen_at,

@@ -229,15 +229,18 @@ pub async fn registration(
     )
     .await?;
     let counts = store::stats::registration(&state.pool, &scope, classify(&state)).await?;
-    let mut customers: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>> =
-        std::collections::BTreeMap::new();
+    let mut customers: std::collections::BTreeMap<
+        EnterpriseCode,
+        std::collections::BTreeMap<String, i64>,
+    > = std::collections::BTreeMap::new();
     for (enterprise, kind, n) in store::stats::customers_by_kind(&state.pool, &scope).await? {
         customers.entry(enterprise).or_default().insert(kind, n);
     }
-    let mut by_enterprise: std::collections::BTreeMap<String, (i64, i64, i64, i64)> = counts
-        .into_iter()
-        .map(|(e, cylinders, registered, seen, void)| (e, (cylinders, registered, seen, void)))
-        .collect();
+    let mut by_enterprise: std::collections::BTreeMap<EnterpriseCode, (i64, i64, i64, i64)> =
+        counts
+            .into_iter()
+            .map(|(e, cylinders, registered, seen, void)| (e, (cylinders, registered, seen, void)))
+            .collect();
     for enterprise in customers.keys() {
         by_enterprise.entry(enterprise.clone()).or_default();
     }

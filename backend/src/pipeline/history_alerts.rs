@@ -72,8 +72,8 @@ pub async fn derive(
             lon: c.location.map(|l| l.0),
             lat: c.location.map(|l| l.1),
             last_seen_at: c.last_seen_at,
-            enterprise_code: c.owner.to_string(),
-            district_code: c.district.as_ref().map(ToString::to_string),
+            enterprise_code: c.owner.clone(),
+            district_code: c.district.clone(),
         })
     }));
     let mut writers: Vec<&str> = unresolved
@@ -229,8 +229,8 @@ async fn site_alerts(
             limit: i64::from(site.full_stock_limit),
             lon: site.lon,
             lat: site.lat,
-            enterprise_code: site.enterprise_code.to_string(),
-            district_code: site.district_code.as_ref().map(ToString::to_string),
+            enterprise_code: site.enterprise_code.clone(),
+            district_code: site.district_code.clone(),
         })
     }));
     let mut ended = Vec::new();

@@ -149,14 +149,7 @@ async fn run_stage<'t>(
                 .filter_map(|m| match m {
                     LiveMessage::Vehicle(v) => Some((
                         v.plate.to_string(),
-                        (
-                            v.enterprise_code
-                                .clone()
-                                .and_then(|e| EnterpriseCode::try_from(e).ok()),
-                            v.district_code
-                                .clone()
-                                .and_then(|d| DistrictCode::try_from(d).ok()),
-                        ),
+                        (v.enterprise_code.clone(), v.district_code.clone()),
                     )),
                     _ => None,
                 })

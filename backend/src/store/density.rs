@@ -3,6 +3,7 @@
 use crate::access::Scope;
 use anyhow::Context;
 use shared::density::{DensityCell, Site, VehicleLoad, SITES_CUSTOMER_CAP};
+use shared::ids::{EnterpriseCode, VehiclePlate};
 use sqlx::PgPool;
 
 /// Cylinders not scrapped with a known position, owned within `scope`, per cell of `cell_deg`
@@ -45,7 +46,17 @@ pub async fn sites(
     stations: bool,
     customers: bool,
 ) -> anyhow::Result<Vec<Site>> {
-    type Row = (String, String, String, String, f64, f64, String, i64, i64);
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        f64,
+        f64,
+        EnterpriseCode,
+        i64,
+        i64,
+    );
     let rows: Vec<Row> = sqlx::query_as(
         "(SELECT 'station', s.kind, s.code, s.name, ST_X(s.location), ST_Y(s.location),
                  s.enterprise_code,
@@ -98,7 +109,7 @@ pub async fn sites(
 /// Cylinders owned within `scope` on each vehicle now (the last reading put them there): full
 /// ones on a delivery, and the others.
 pub async fn vehicle_loads(pool: &PgPool, scope: &Scope) -> anyhow::Result<Vec<VehicleLoad>> {
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(VehiclePlate, i64, i64)> = sqlx::query_as(
         "SELECT st.place_code,
                 count(*) FILTER (WHERE st.custody = 'in_transit_delivery'),
                 count(*) FILTER (WHERE st.custody <> 'in_transit_delivery')

@@ -36,8 +36,8 @@ impl TryFrom<Row> for VehicleState {
             speed_kmh: row.speed_kmh,
             heading: row.heading,
             occurred_at: row.occurred_at,
-            enterprise_code: row.enterprise_code.map(String::from),
-            district_code: row.district_code.map(String::from),
+            enterprise_code: row.enterprise_code,
+            district_code: row.district_code,
             load: match (row.load_full, row.load_other) {
                 (Some(full), Some(other)) => Some(Load { full, other }),
                 _ => None,

@@ -151,8 +151,8 @@ pub fn AlertDetail(props: &AlertDetailProps) -> Html {
                 { fact(Key::AlertSubject, subject(lang, &a.subject)) }
                 if let Some(code) = &a.enterprise_code {
                     { fact(Key::LevelEnterprise, html! {
-                        <Link<Route> to={Route::Enterprise { code: code.clone() }} classes="alert-enterprise">
-                            { code.clone() }
+                        <Link<Route> to={Route::Enterprise { code: code.to_string() }} classes="alert-enterprise">
+                            { code.to_string() }
                         </Link<Route>>
                     }) }
                 }

@@ -31,7 +31,7 @@ impl AlertFilters {
             && self
                 .district
                 .as_ref()
-                .is_none_or(|d| alert.district_code.as_ref() == Some(d))
+                .is_none_or(|d| alert.district_code.as_deref() == Some(d.as_str()))
     }
 }
 

@@ -41,7 +41,7 @@ fn gun_order(gun: &str) -> (&str, u64, &str) {
 /// What the gun was asked to fill: the cylinder's number, else the tag it read.
 pub fn subject(lang: Lang, d: &DecisionLine) -> String {
     match (&d.cylinder_code, &d.tag_id) {
-        (Some(code), _) => code.clone(),
+        (Some(code), _) => code.to_string(),
         (None, Some(tag)) => format!("{} {tag}", lang.t(Key::Tag)),
         (None, None) => "—".to_owned(),
     }

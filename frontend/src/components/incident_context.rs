@@ -78,7 +78,7 @@ pub fn ContextView(props: &ContextViewProps) -> Html {
 }
 
 fn chain_view(lang: Lang, chain: &Chain) -> Html {
-    let or_dash = |v: Option<&String>| v.cloned().unwrap_or_else(|| "—".to_owned());
+    let or_dash = |v: Option<&str>| v.map_or_else(|| "—".to_owned(), str::to_owned);
     let filling = chain.last_filling.as_ref().map(|f| {
         let masses = match (f.mass_before_kg, f.mass_after_kg) {
             (Some(b), Some(a)) => format!("{b:.1} / {a:.1} kg"),
@@ -91,7 +91,7 @@ fn chain_view(lang: Lang, chain: &Chain) -> Html {
         };
         let filler = match (&f.staff_no, &f.staff_name) {
             (Some(no), Some(name)) => format!("{no} {name}"),
-            (Some(no), None) => no.clone(),
+            (Some(no), None) => no.to_string(),
             _ => "—".to_owned(),
         };
         let certificate = match (&f.certificate_no, f.certificate_expires) {
@@ -103,10 +103,10 @@ fn chain_view(lang: Lang, chain: &Chain) -> Html {
             <>
                 <dt>{ T::LastFilling.t(lang) }</dt><dd id="chain-filled-at">{ minute(&f.ended_at) }</dd>
                 <dt>{ T::Station.t(lang) }</dt>
-                <dd id="chain-station" data-code={or_dash(f.station_code.as_ref())}>
-                    { format!("{} {}", or_dash(f.station_code.as_ref()), f.station_name.clone().unwrap_or_default()) }
+                <dd id="chain-station" data-code={or_dash(f.station_code.as_deref())}>
+                    { format!("{} {}", or_dash(f.station_code.as_deref()), f.station_name.clone().unwrap_or_default()) }
                 </dd>
-                <dt>{ T::Gun.t(lang) }</dt><dd id="chain-gun">{ or_dash(f.gun_no.as_ref()) }</dd>
+                <dt>{ T::Gun.t(lang) }</dt><dd id="chain-gun">{ or_dash(f.gun_no.as_deref()) }</dd>
                 <dt>{ T::Filler.t(lang) }</dt><dd id="chain-filler">{ filler }</dd>
                 <dt>{ T::Certificate.t(lang) }</dt><dd>{ certificate }</dd>
                 <dt>{ T::Masses.t(lang) }</dt><dd id="chain-masses">{ masses }</dd>
@@ -115,7 +115,7 @@ fn chain_view(lang: Lang, chain: &Chain) -> Html {
         }
     });
     let customer = chain.customer.as_ref().map_or_else(
-        || or_dash(chain.customer_code.as_ref()),
+        || or_dash(chain.customer_code.as_deref()),
         |c| {
             [
                 Some(&c.code),
@@ -133,8 +133,8 @@ fn chain_view(lang: Lang, chain: &Chain) -> Html {
     html! {
         <dl class="context-facts">
             { filling.unwrap_or_default() }
-            <dt>{ T::Vehicle.t(lang) }</dt><dd id="chain-vehicle">{ or_dash(chain.vehicle_plate.as_ref()) }</dd>
-            <dt>{ T::Driver.t(lang) }</dt><dd id="chain-driver">{ or_dash(chain.driver_staff_no.as_ref()) }</dd>
+            <dt>{ T::Vehicle.t(lang) }</dt><dd id="chain-vehicle">{ or_dash(chain.vehicle_plate.as_deref()) }</dd>
+            <dt>{ T::Driver.t(lang) }</dt><dd id="chain-driver">{ or_dash(chain.driver_staff_no.as_deref()) }</dd>
             <dt>{ T::Customer.t(lang) }</dt>
             <dd id="chain-customer">{ format!("{customer} {}", minute_or_dash(chain.delivered_at.as_ref())) }</dd>
         </dl>
@@ -169,7 +169,7 @@ fn nearby(lang: Lang, n: &Nearby) -> Html {
         <>
             { rows(n.sites.iter().map(|s| (s.code.clone(), format!("{} {}", s.kind, s.enterprise_code), s.distance_m)).collect(),
                 "nearby-sites", T::Sites, n.sites_total) }
-            { rows(n.vehicles.iter().map(|v| (v.plate.clone(), v.enterprise_code.clone().unwrap_or_default(), v.distance_m)).collect(),
+            { rows(n.vehicles.iter().map(|v| (v.plate.to_string(), v.enterprise_code.as_deref().unwrap_or_default().to_owned(), v.distance_m)).collect(),
                 "nearby-vehicles", T::Vehicles, n.vehicles_total) }
             { rows(n.cylinders.iter().map(|c| (c.code.clone(), labels::compliance(lang, c.compliance).to_owned(), c.distance_m)).collect(),
                 "nearby-cylinders", T::Cylinders, n.cylinders_total) }
@@ -225,7 +225,7 @@ fn batch(lang: Lang, b: &Batch) -> Html {
                                 <td>{ &c.code }</td>
                                 <td>{ batch_why(lang, &c.why) }</td>
                                 <td>{ c.gun_no.clone().unwrap_or_default() }</td>
-                                <td>{ c.staff_no.clone().unwrap_or_default() }</td>
+                                <td>{ c.staff_no.as_deref().unwrap_or_default().to_owned() }</td>
                                 <td>{ minute_or_dash(c.filled_at.as_ref()) }</td>
                             </tr>
                         }) }

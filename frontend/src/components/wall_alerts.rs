@@ -324,10 +324,10 @@ fn WallAlertCard(props: &CardProps) -> Html {
                     <div class="wall-alert-links">
                         { subject_link(lang, a) }
                         if let Some(code) = &a.enterprise_code {
-                            <Link<Route> to={Route::StatsEnterprise { code: code.clone() }} classes="wall-link-enterprise">
+                            <Link<Route> to={Route::StatsEnterprise { code: code.to_string() }} classes="wall-link-enterprise">
                                 { lang.t(Key::LevelEnterprise) }{ " " }{ code.clone() }
                             </Link<Route>>
-                            <Link<Route> to={Route::Enterprise { code: code.clone() }} classes="wall-link-profile">
+                            <Link<Route> to={Route::Enterprise { code: code.to_string() }} classes="wall-link-profile">
                                 { lang.t(Key::EnterpriseProfile) }
                             </Link<Route>>
                         }

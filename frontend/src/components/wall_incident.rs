@@ -66,7 +66,7 @@ pub fn WallIncident(props: &WallIncidentProps) -> Html {
                     { T::BackToCity.t(lang) }
                 </button>
             </div>
-            <p class="wall-incident-place" id="wall-incident-place" data-district={shown.district_code.clone()}>
+            <p class="wall-incident-place" id="wall-incident-place" data-district={shown.district_code.as_ref().map(ToString::to_string)}>
                 { format!("{}{}{}", T::Place.t(lang), crate::errors::colon(lang), place(&shown, &districts)) }
             </p>
             <p class="wall-incident-desc" title={shown.description.clone()}>{ &shown.description }</p>

@@ -194,11 +194,11 @@ fn IncidentHeader(props: &HeaderProps) -> Html {
             </h1>
             <p class="incident-description" id="incident-description">{ &i.description }</p>
             <dl class="incident-facts">
-                <dt>{ T::Place.t(lang) }</dt><dd id="incident-place" data-district={i.district_code.clone()}>{ place(i, &districts) }</dd>
+                <dt>{ T::Place.t(lang) }</dt><dd id="incident-place" data-district={i.district_code.as_ref().map(ToString::to_string)}>{ place(i, &districts) }</dd>
                 <dt>{ T::OpenedAt.t(lang) }</dt><dd>{ format!("{} · {}", minute(&i.opened_at), i.opened_by) }</dd>
                 if let Some(code) = &i.cylinder_code {
                     <dt>{ T::CylinderCode.t(lang) }</dt>
-                    <dd><Link<Route> to={Route::Cylinder { code: code.clone() }}>{ code.clone() }</Link<Route>></dd>
+                    <dd><Link<Route> to={Route::Cylinder { code: code.to_string() }}>{ code.to_string() }</Link<Route>></dd>
                 }
                 if !i.enterprise_codes.is_empty() {
                     <dt>{ T::Enterprise.t(lang) }</dt><dd>{ i.enterprise_codes.join("、") }</dd>
@@ -491,7 +491,7 @@ mod tests {
             cylinder: None,
             chain: Some(Chain {
                 last_filling: Some(LastFilling {
-                    station_code: station.map(str::to_owned),
+                    station_code: station.map(|s| s.parse().unwrap()),
                     station_name: None,
                     gun_no: None,
                     staff_no: None,
@@ -532,7 +532,7 @@ mod tests {
                     .iter()
                     .map(|c| BatchCylinder {
                         code: (*c).to_owned(),
-                        owner_enterprise_code: "ENT1".into(),
+                        owner_enterprise_code: "ENT1".parse().unwrap(),
                         why: "filling".into(),
                         gun_no: None,
                         staff_no: None,

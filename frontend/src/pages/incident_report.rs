@@ -122,7 +122,7 @@ fn report(lang: Lang, d: &ReportData, districts: &[District]) -> Html {
                             <th>{ text::status(lang, IncidentStatus::Closed) }</th><td id="report-closed-at">{ closed_at }</td></tr>
                         <tr><th>{ T::Place.t(lang) }</th><td id="report-place">{ place(i, districts) }</td>
                             <th>{ T::OpenedBy.t(lang) }</th><td>{ &i.opened_by }</td></tr>
-                        <tr><th>{ T::CylinderCode.t(lang) }</th><td>{ i.cylinder_code.clone().unwrap_or_else(|| "—".into()) }</td>
+                        <tr><th>{ T::CylinderCode.t(lang) }</th><td>{ i.cylinder_code.as_deref().unwrap_or("—").to_owned() }</td>
                             <th>{ T::Enterprise.t(lang) }</th><td>{ i.enterprise_codes.join("、") }</td></tr>
                         <tr><th>{ T::Description.t(lang) }</th><td colspan="3" id="report-description">{ &i.description }</td></tr>
                     </tbody>
@@ -173,7 +173,7 @@ fn implicated(c: Option<&IncidentContext>) -> Vec<(String, String, String)> {
             (
                 b.code.clone(),
                 batch_why(Lang::Zh, &b.why),
-                b.owner_enterprise_code.clone(),
+                b.owner_enterprise_code.to_string(),
             )
         }))
         .collect()

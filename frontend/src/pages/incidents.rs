@@ -113,7 +113,7 @@ pub fn table(lang: Lang, id: &str, list: &[Incident], districts: &[District]) ->
                             <td>{ text::kind(lang, i.kind) }</td>
                             <td class={classes!("level", format!("level-{}", i.level.name()))}>{ text::level(lang, i.level) }</td>
                             <td><span class={classes!("status-chip", i.status.name())}>{ text::status(lang, i.status) }</span></td>
-                            <td class="incident-place" data-district={i.district_code.clone()}>{ place(i, districts) }</td>
+                            <td class="incident-place" data-district={i.district_code.as_ref().map(ToString::to_string)}>{ place(i, districts) }</td>
                             <td class="incident-desc" title={i.description.clone()}>{ &i.description }</td>
                         </tr>
                     }) }

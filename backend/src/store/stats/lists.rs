@@ -158,10 +158,10 @@ impl From<FillingRow> for shared::stats::FillingItem {
     fn from(r: FillingRow) -> Self {
         Self {
             id: r.id,
-            station_code: r.station_code.into(),
+            station_code: r.station_code,
             gun_no: r.gun_no,
-            cylinder_code: r.cylinder_code.into(),
-            staff_no: r.staff_no.into(),
+            cylinder_code: r.cylinder_code,
+            staff_no: r.staff_no,
             started_at: r.started_at,
             ended_at: r.ended_at,
             received_at: r.received_at,
@@ -237,12 +237,12 @@ pub async fn decision_list(
         .map(|r| shared::stats::DecisionItem {
             id: r.id,
             decided_at: r.decided_at,
-            station_code: r.station_code.into(),
+            station_code: r.station_code,
             gun_no: r.gun_no,
-            cylinder_code: r.cylinder_code.map(String::from),
-            tag_id: r.tag_id.map(String::from),
+            cylinder_code: r.cylinder_code,
+            tag_id: r.tag_id,
             medium: r.medium.into(),
-            staff_no: r.staff_no.into(),
+            staff_no: r.staff_no,
             allowed: r.allowed,
             rules: r.rules,
         })
@@ -371,16 +371,16 @@ pub async fn history_list(
             (
                 r.cylinder_id,
                 shared::stats::HistoryItem {
-                    cylinder_code: r.cylinder_code.into(),
+                    cylinder_code: r.cylinder_code,
                     event_id: r.event_id,
                     kind: r.op.kind().name().to_owned(),
                     op: Some(r.op.op().to_owned()),
                     occurred_at: r.occurred_at,
-                    station_code: r.station_code.map(String::from),
-                    customer_code: r.customer_code.map(String::from),
-                    to_station_code: r.to_station_code.map(String::from),
-                    vehicle_plate: r.vehicle_plate.map(String::from),
-                    staff_no: r.staff_no.map(String::from),
+                    station_code: r.station_code,
+                    customer_code: r.customer_code,
+                    to_station_code: r.to_station_code,
+                    vehicle_plate: r.vehicle_plate,
+                    staff_no: r.staff_no,
                 },
             )
         })

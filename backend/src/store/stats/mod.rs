@@ -11,6 +11,7 @@ pub use lists::*;
 use crate::access::Scope;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use shared::ids::EnterpriseCode;
 use shared::stats::{InventoryCounts, InventoryRow};
 use sqlx::PgPool;
 
@@ -107,7 +108,7 @@ pub async fn registration(
     pool: &PgPool,
     scope: &Scope,
     c: Classify,
-) -> anyhow::Result<Vec<(String, i64, i64, i64, i64)>> {
+) -> anyhow::Result<Vec<(EnterpriseCode, i64, i64, i64, i64)>> {
     refresh(pool, c).await?;
     sqlx::query_as(
         "SELECT k.owner, \
@@ -130,7 +131,7 @@ pub async fn registration(
 pub async fn customers_by_kind(
     pool: &PgPool,
     scope: &Scope,
-) -> anyhow::Result<Vec<(String, String, i64)>> {
+) -> anyhow::Result<Vec<(EnterpriseCode, String, i64)>> {
     sqlx::query_as(
         "SELECT cu.enterprise_code, cu.kind, count(*) \
          FROM customers cu JOIN enterprises e ON e.code = cu.enterprise_code \

@@ -74,7 +74,7 @@ fn site(lang: Lang, site: &Site) -> Html {
                         { lang.t(Key::OpenStatistics) }
                     </Link<Route>>
                 }
-                <Link<Route> to={Route::StatsEnterprise { code: site.enterprise_code.clone() }} classes="map-link-enterprise">
+                <Link<Route> to={Route::StatsEnterprise { code: site.enterprise_code.to_string() }} classes="map-link-enterprise">
                     { lang.t(Key::LevelEnterprise) }{ " " }{ site.enterprise_code.clone() }
                 </Link<Route>>
             </div>

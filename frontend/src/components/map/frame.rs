@@ -196,7 +196,7 @@ mod tests {
             name: code.into(),
             lon: 113.6,
             lat: 34.7,
-            enterprise_code: "ENT-1".into(),
+            enterprise_code: "ENT-1".parse().unwrap(),
             full: 0,
             full_limit: 1,
         };

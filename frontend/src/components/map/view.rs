@@ -168,7 +168,7 @@ impl Selection {
             load: v.load.map_or((0, 0), |l| (l.full, l.other)),
             plate: v.plate.to_string(),
             speed_kmh: v.speed_kmh,
-            enterprise: v.enterprise_code.clone(),
+            enterprise: v.enterprise_code.as_ref().map(ToString::to_string),
             at: v
                 .occurred_at
                 .with_timezone(&cst())
@@ -291,7 +291,7 @@ mod tests {
             name: code.into(),
             lon,
             lat,
-            enterprise_code: "ENT-1".into(),
+            enterprise_code: "ENT-1".parse().unwrap(),
             full: 0,
             full_limit: 10,
         }

@@ -325,7 +325,7 @@ pub(super) fn district_options(
     };
     for code in alerts.iter().filter_map(|a| a.district_code.as_ref()) {
         if !options.iter().any(|(c, _)| c == code) {
-            options.push((code.clone(), code.clone()));
+            options.push((code.to_string(), code.to_string()));
         }
     }
     Rc::new(options)
@@ -586,9 +586,9 @@ mod tests {
             alert(3, "low", "open", 1),
             alert(4, "low", "open", 1),
         ];
-        alerts[1].district_code = Some("419999".into());
+        alerts[1].district_code = Some("419999".parse().unwrap());
         alerts[2].district_code = None;
-        alerts[3].district_code = Some("419999".into());
+        alerts[3].district_code = Some("419999".parse().unwrap());
         let alerts = list(&alerts);
         let options = |b: &Basemap| {
             let o = district_options(b, &alerts);
