@@ -528,11 +528,98 @@ pub async fn record(
     device: Device,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    // Parse: the record's own consistency, before anything is read.
     let received_at = Utc::now();
     device.require_controller()?;
     let new: NewFilling = read_record(&req, payload).await?;
     let ended_at = check_record(&new, received_at)?;
-    let station = station_row(&state, new.station_code.as_str())
+    // Read: what the record is checked against.
+    let known = record_facts(&state, &device, &new).await?;
+    // Decide (pure): its flags.
+    let late_ms = (received_at - ended_at).num_milliseconds();
+    let late_s =
+        std::time::Duration::from_millis(u64::try_from(late_ms).unwrap_or(0)).as_secs_f64();
+    let policy = RecordPolicy {
+        tare_tolerance_kg: state.settings.tare_tolerance_kg,
+        late_filling_s: state.settings.late_filling_s,
+    };
+    let flags = record_flags(&known.rule_facts(&new, late_s), &policy);
+    // Write: the record, once.
+    let id = Uuid::new_v4();
+    let row = FillingRow {
+        id,
+        decision_id: new.decision_id,
+        cylinder_id: known.cylinder.id,
+        station_code: new.station_code.clone(),
+        licence_no: new.licence_no.as_str().to_owned(),
+        gun_no: new.gun_no.as_str().to_owned(),
+        staff_no: new.staff_no.clone(),
+        staff_name: new.staff_name.as_str().to_owned(),
+        started_at: new.started_at.with_timezone(&Utc),
+        ended_at,
+        received_at,
+        mass_before_kg: new.mass_before_kg,
+        mass_after_kg: new.mass_after_kg,
+        flags: flags.clone(),
+        late_s,
+        device_id: device.device_id.clone(),
+        enterprise_code: device.enterprise_code.clone(),
+    };
+    let kept = store::filling::insert_filling(&state.pool, &row).await?;
+    // The same record sent again (its answer lost): kept once, answered as the first time.
+    // Its alerts are raised again under the first record's sightings, which count once: a
+    // server that died between the record and its alerts has them raised now.
+    let (id, flags, late_s) = match kept {
+        Some(k) => (k.id, k.flags, k.late_s),
+        None => (id, flags, late_s),
+    };
+    let recorded = Recorded {
+        id,
+        late_s,
+        received_at,
+    };
+    for alert in flag_alerts(&new, &device, &known, &policy, &recorded, &flags) {
+        crate::alerts::raise(&state.pool, &state.publisher, alert).await;
+    }
+    Ok(HttpResponse::Created().json(FillingResponse { id, flags, late_s }))
+}
+
+/// What a filling record is checked against, read for it.
+struct RecordKnown {
+    station: StationRow,
+    cylinder: store::cylinders::CylinderRecord,
+    /// The decision the record names: allowed or not.
+    decision_allowed: Option<bool>,
+    /// Read afresh, not from the gun's cache: the fact is kept either way, but flagged.
+    station_status: RecordStatus,
+    enterprise_status: RecordStatus,
+    historical_tare_kg: Option<f64>,
+}
+
+impl RecordKnown {
+    fn rule_facts(&self, new: &NewFilling, late_s: f64) -> RecordFacts {
+        RecordFacts {
+            decision_allowed: self.decision_allowed,
+            tare_kg: self.cylinder.tare_kg,
+            historical_tare_kg: self.historical_tare_kg,
+            max_fill_kg: self.cylinder.max_fill_kg,
+            mass_before_kg: new.mass_before_kg,
+            mass_after_kg: new.mass_after_kg,
+            late_s,
+            station_inactive: self.station_status != RecordStatus::Active
+                || self.enterprise_status != RecordStatus::Active,
+        }
+    }
+}
+
+/// Reads what a record is checked against; a reference to nothing of the device's enterprise
+/// (station, filler, cylinder, decision) is a client error naming its field.
+async fn record_facts(
+    state: &AppState,
+    device: &Device,
+    new: &NewFilling,
+) -> Result<RecordKnown, ApiError> {
+    let station = station_row(state, new.station_code.as_str())
         .await?
         .filter(|s| s.enterprise_code == device.enterprise_code)
         .filter(|_| {
@@ -557,7 +644,7 @@ pub async fn record(
             &device.enterprise_code,
         )));
     }
-    let scope = crate::access::Scope::of_device(&device);
+    let scope = crate::access::Scope::of_device(device);
     let cylinder =
         store::cylinders::record(&state.pool, Some(new.cylinder_code.as_str()), None, &scope)
             .await?
@@ -577,7 +664,6 @@ pub async fn record(
         }
         None => None,
     };
-    // Read afresh, not from the gun's cache: the fact is kept either way, but flagged.
     let station_status = store::status::station_status(
         &state.pool,
         new.station_code.as_str(),
@@ -589,112 +675,90 @@ pub async fn record(
         store::status::enterprise_status(&state.pool, station.enterprise_code.as_str())
             .await?
             .unwrap_or(RecordStatus::Active);
-    let history = store::filling::historical_tare(&state.pool, cylinder.id).await?;
-    let late_ms = (received_at - ended_at).num_milliseconds();
-    let late_s =
-        std::time::Duration::from_millis(u64::try_from(late_ms).unwrap_or(0)).as_secs_f64();
-    let policy = RecordPolicy {
-        tare_tolerance_kg: state.settings.tare_tolerance_kg,
-        late_filling_s: state.settings.late_filling_s,
-    };
-    let flags = record_flags(
-        &RecordFacts {
-            decision_allowed,
-            tare_kg: cylinder.tare_kg,
-            historical_tare_kg: history,
-            max_fill_kg: cylinder.max_fill_kg,
-            mass_before_kg: new.mass_before_kg,
-            mass_after_kg: new.mass_after_kg,
-            late_s,
-            station_inactive: station_status != RecordStatus::Active
-                || enterprise_status != RecordStatus::Active,
-        },
-        &policy,
-    );
-    let id = Uuid::new_v4();
-    let kept = store::filling::insert_filling(
-        &state.pool,
-        &FillingRow {
-            id,
-            decision_id: new.decision_id,
-            cylinder_id: cylinder.id,
-            station_code: new.station_code.clone(),
-            licence_no: new.licence_no.as_str().to_owned(),
-            gun_no: new.gun_no.as_str().to_owned(),
-            staff_no: new.staff_no.clone(),
-            staff_name: new.staff_name.as_str().to_owned(),
-            started_at: new.started_at.with_timezone(&Utc),
-            ended_at,
-            received_at,
-            mass_before_kg: new.mass_before_kg,
-            mass_after_kg: new.mass_after_kg,
-            flags: flags.clone(),
-            late_s,
-            device_id: device.device_id.clone(),
-            enterprise_code: device.enterprise_code.clone(),
-        },
-    )
-    .await?;
-    // The same record sent again (its answer lost): kept once, answered as the first time.
-    // Its alerts are raised again under the first record's sightings, which count once: a
-    // server that died between the record and its alerts has them raised now.
-    let (id, flags, late_s) = match kept {
-        Some(k) => (k.id, k.flags, k.late_s),
-        None => (id, flags, late_s),
-    };
+    let historical_tare_kg = store::filling::historical_tare(&state.pool, cylinder.id).await?;
+    Ok(RecordKnown {
+        station,
+        cylinder,
+        decision_allowed,
+        station_status,
+        enterprise_status,
+        historical_tare_kg,
+    })
+}
+
+/// A record as kept: its id (the first one's, if it was sent again), lateness, arrival.
+struct Recorded {
+    id: Uuid,
+    late_s: f64,
+    received_at: DateTime<Utc>,
+}
+
+/// The alerts a kept record's flags raise (pure): one per flag, with the record and the limit
+/// it crossed as evidence, under a sighting of the record and the flag (raised again for a
+/// record sent again, they count once).
+fn flag_alerts(
+    new: &NewFilling,
+    device: &Device,
+    known: &RecordKnown,
+    policy: &RecordPolicy,
+    recorded: &Recorded,
+    flags: &[FillingFlag],
+) -> Vec<NewAlert> {
+    let (cylinder, station) = (&known.cylinder, &known.station);
     let filling = serde_json::json!({
-        "filling_id": id, "decision_id": new.decision_id, "cylinder_code": new.cylinder_code,
+        "filling_id": recorded.id, "decision_id": new.decision_id,
+        "cylinder_code": new.cylinder_code,
         "station_code": new.station_code, "gun_no": new.gun_no, "staff_no": new.staff_no,
         "staff_name": new.staff_name, "started_at": new.started_at, "ended_at": new.ended_at,
-        "received_at": received_at, "mass_before_kg": new.mass_before_kg,
+        "received_at": recorded.received_at, "mass_before_kg": new.mass_before_kg,
         "mass_after_kg": new.mass_after_kg, "device_id": device.device_id,
     });
-    for &flag in &flags {
-        let (kind, severity, subject_type) = flag_alert(flag);
-        let limits = match flag {
-            FillingFlag::Overfill => serde_json::json!({
-                "net_kg": new.mass_after_kg - new.mass_before_kg,
-                "max_fill_kg": cylinder.max_fill_kg}),
-            FillingFlag::TareMismatch => serde_json::json!({
-                "archived_tare_kg": cylinder.tare_kg,
-                "historical_tare_kg": history,
-                "tolerance_kg": policy.tare_tolerance_kg}),
-            FillingFlag::LateRecord => {
-                serde_json::json!({"late_s": late_s, "limit_s": policy.late_filling_s})
+    flags
+        .iter()
+        .map(|&flag| {
+            let (kind, severity, subject_type) = flag_alert(flag);
+            let limits = match flag {
+                FillingFlag::Overfill => serde_json::json!({
+                    "net_kg": new.mass_after_kg - new.mass_before_kg,
+                    "max_fill_kg": cylinder.max_fill_kg}),
+                FillingFlag::TareMismatch => serde_json::json!({
+                    "archived_tare_kg": cylinder.tare_kg,
+                    "historical_tare_kg": known.historical_tare_kg,
+                    "tolerance_kg": policy.tare_tolerance_kg}),
+                FillingFlag::LateRecord => serde_json::json!({
+                    "late_s": recorded.late_s, "limit_s": policy.late_filling_s}),
+                FillingFlag::FilledDespiteRefusal => {
+                    serde_json::json!({"filled_despite_refusal": true})
+                }
+                FillingFlag::InactiveStation => serde_json::json!({
+                    "inactive_station": true,
+                    "station_status": known.station_status.name(),
+                    "enterprise_status": known.enterprise_status.name()}),
+            };
+            let mut evidence = filling.clone();
+            if let (Some(e), Some(extra)) = (evidence.as_object_mut(), limits.as_object()) {
+                e.extend(extra.clone());
             }
-            FillingFlag::FilledDespiteRefusal => {
-                serde_json::json!({"filled_despite_refusal": true})
+            let subject_id = if subject_type == SubjectKind::Cylinder {
+                new.cylinder_code.as_str()
+            } else {
+                new.station_code.as_str()
+            };
+            NewAlert {
+                kind,
+                severity,
+                subject_type,
+                subject_id: subject_id.to_owned(),
+                enterprise_code: Some(station.enterprise_code.clone()),
+                district_code: Some(station.district_code.clone()),
+                place: Some((station.lon, station.lat)),
+                place_name: Some(station.name.clone()),
+                seen_at: recorded.received_at,
+                evidence,
+                sighting: format!("filling:{}:{}", recorded.id, flag.name()),
             }
-            FillingFlag::InactiveStation => serde_json::json!({
-                "inactive_station": true,
-                "station_status": station_status.name(),
-                "enterprise_status": enterprise_status.name()}),
-        };
-        let mut evidence = filling.clone();
-        if let (Some(e), Some(extra)) = (evidence.as_object_mut(), limits.as_object()) {
-            e.extend(extra.clone());
-        }
-        let subject_id = if subject_type == SubjectKind::Cylinder {
-            new.cylinder_code.as_str()
-        } else {
-            new.station_code.as_str()
-        };
-        let alert = NewAlert {
-            kind,
-            severity,
-            subject_type,
-            subject_id: subject_id.to_owned(),
-            enterprise_code: Some(station.enterprise_code.clone()),
-            district_code: Some(station.district_code.clone()),
-            place: Some((station.lon, station.lat)),
-            place_name: Some(station.name.clone()),
-            seen_at: received_at,
-            evidence,
-            sighting: format!("filling:{id}:{}", flag.name()),
-        };
-        crate::alerts::raise(&state.pool, &state.publisher, alert).await;
-    }
-    Ok(HttpResponse::Created().json(FillingResponse { id, flags, late_s }))
+        })
+        .collect()
 }
 
 /// `?date=YYYY-MM-DD` (Beijing time; default today).

@@ -50,55 +50,13 @@ impl Application {
             0 => default_http_workers(std::thread::available_parallelism().map_or(1, usize::from)),
             n => n,
         };
-        // Each HTTP worker's decision lane keeps its connections on top of the shared ones.
-        let lane_connections = u32::try_from(http_workers * DecisionLane::CONNECTIONS)
-            .context("http_workers is too large")?;
-        let pool = store::connect(
-            settings.database_url.expose(),
-            settings
-                .database_max_connections
-                .saturating_add(lane_connections),
-        )
-        .await?;
-        store::migrate(&pool).await?;
-        store::stats::reconcile(&pool, settings.loss_after_days, settings.due_soon_days).await?;
+        let pool = database(&settings, http_workers).await?;
         let redis = crate::bus::Redis::open(
             settings.redis_url.expose(),
             settings.redis_cluster_urls.expose(),
         )
         .context("parsing redis_url or redis_cluster_urls")?;
-        let basemap = std::fs::read(&settings.basemap_path)
-            .with_context(|| format!("reading basemap_path {}", settings.basemap_path.display()))?;
-        let districts = Arc::new(
-            crate::rules::districts::Districts::from_geojson(&basemap).with_context(|| {
-                format!(
-                    "reading districts from basemap_path {}",
-                    settings.basemap_path.display()
-                )
-            })?,
-        );
-        let fingerprint = {
-            use sha2::Digest;
-            sha2::Sha256::digest(&basemap)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        };
-        let recomputed = store::districts::recompute(&pool, &districts, &fingerprint).await?;
-        if !recomputed.already {
-            tracing::info!(
-                districts = districts.len(),
-                changed = recomputed.changed,
-                outside = recomputed.outside,
-                "stations' and customers' districts recomputed from the base map"
-            );
-        }
-        if recomputed.outside > 0 {
-            tracing::warn!(
-                outside = recomputed.outside,
-                "sites lie outside every district of the base map; their district is left as registered"
-            );
-        }
+        let (basemap, districts) = base_map(&settings, &pool).await?;
         let keys = StreamKeys::new(
             &settings.redis_prefix,
             &settings.pipeline_group,
@@ -123,44 +81,16 @@ impl Application {
             Box::pin(store::auth::audit_many(conn, rows))
         });
         let terminal_sweep = Arc::new(Notify::new());
-        let jt808_port = if settings.jt808_addr.trim().is_empty() {
-            None
-        } else {
-            let (listener, port) = crate::gateway::jt808::bind(&settings.jt808_addr).await?;
-            let gateway = crate::gateway::jt808::Gateway::new(
-                pool.clone(),
-                relay_wakeup.clone(),
-                terminal_sweep.clone(),
-                crate::gateway::jt808::Options {
-                    idle: Duration::from_secs(settings.jt808_idle_s.max(1)),
-                    max_connections: settings.jt808_max_connections,
-                    sweep_every: Duration::from_secs(settings.registry_cache_s.max(1)),
-                },
-            );
-            let (g, stop) = (gateway.clone(), shutdown_rx.clone());
-            workers.push(supervise("jt808 gateway", shutdown_rx.clone(), move || {
-                g.clone().accept(listener.clone(), stop.clone())
-            }));
-            let (g, stop) = (gateway, shutdown_rx.clone());
-            workers.push(supervise("jt808 sweep", shutdown_rx.clone(), move || {
-                g.clone().sweep(stop.clone())
-            }));
-            Some(port)
-        };
-        let broker = if settings.mqtt_url.trim().is_empty() {
-            None
-        } else {
-            let (broker, source) = mqtt(&settings, &pool, &relay_wakeup)?;
-            let (b, stop) = (broker.clone(), shutdown_rx.clone());
-            workers.push(supervise("mqtt broker", shutdown_rx.clone(), move || {
-                b.clone().run(stop.clone())
-            }));
-            let stop = shutdown_rx.clone();
-            workers.push(supervise("mqtt sessions", shutdown_rx.clone(), move || {
-                source.clone().run(stop.clone())
-            }));
-            Some(broker)
-        };
+        let jt808_port = jt808_gateway(
+            &settings,
+            &pool,
+            &relay_wakeup,
+            &terminal_sweep,
+            &shutdown_rx,
+            &mut workers,
+        )
+        .await?;
+        let broker = mqtt_gateway(&settings, &pool, &relay_wakeup, &shutdown_rx, &mut workers)?;
         let refusals = Arc::new(api::refusals::RefusalTally::default());
         let window = Duration::from_secs(settings.refusal_tally_s);
         let (tally, writer, stop) = (refusals.clone(), audit.clone(), shutdown_rx.clone());
@@ -496,6 +426,125 @@ fn frontend(dir: &std::path::Path) -> Files {
 /// threads compete for the cores PostgreSQL needs (BENCHMARKS.md, issue 5).
 pub fn default_http_workers(cpus: usize) -> usize {
     (cpus / 2).max(1)
+}
+
+/// The pool (the shared connections and each HTTP worker's decision lane's), migrated and its
+/// statistics' counters reconciled.
+async fn database(settings: &Settings, http_workers: usize) -> anyhow::Result<PgPool> {
+    // Each HTTP worker's decision lane keeps its connections on top of the shared ones.
+    let lane_connections = u32::try_from(http_workers * DecisionLane::CONNECTIONS)
+        .context("http_workers is too large")?;
+    let pool = store::connect(
+        settings.database_url.expose(),
+        settings
+            .database_max_connections
+            .saturating_add(lane_connections),
+    )
+    .await?;
+    store::migrate(&pool).await?;
+    store::stats::reconcile(&pool, settings.loss_after_days, settings.due_soon_days).await?;
+    Ok(pool)
+}
+
+/// The base map and its districts; the stations' and customers' districts recomputed from it
+/// when it changed.
+async fn base_map(
+    settings: &Settings,
+    pool: &PgPool,
+) -> anyhow::Result<(Vec<u8>, Arc<crate::rules::districts::Districts>)> {
+    let basemap = std::fs::read(&settings.basemap_path)
+        .with_context(|| format!("reading basemap_path {}", settings.basemap_path.display()))?;
+    let districts = Arc::new(
+        crate::rules::districts::Districts::from_geojson(&basemap).with_context(|| {
+            format!(
+                "reading districts from basemap_path {}",
+                settings.basemap_path.display()
+            )
+        })?,
+    );
+    let fingerprint = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&basemap)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let recomputed = store::districts::recompute(pool, &districts, &fingerprint).await?;
+    if !recomputed.already {
+        tracing::info!(
+            districts = districts.len(),
+            changed = recomputed.changed,
+            outside = recomputed.outside,
+            "stations' and customers' districts recomputed from the base map"
+        );
+    }
+    if recomputed.outside > 0 {
+        tracing::warn!(
+            outside = recomputed.outside,
+            "sites lie outside every district of the base map; their district is left as registered"
+        );
+    }
+    Ok((basemap, districts))
+}
+
+/// The JT/T 808 gateway and its sweep, supervised, when `jt808_addr` is set: its port.
+async fn jt808_gateway(
+    settings: &Settings,
+    pool: &PgPool,
+    relay_wakeup: &Arc<Notify>,
+    terminal_sweep: &Arc<Notify>,
+    shutdown_rx: &watch::Receiver<bool>,
+    workers: &mut Vec<JoinHandle<()>>,
+) -> anyhow::Result<Option<u16>> {
+    Ok(if settings.jt808_addr.trim().is_empty() {
+        None
+    } else {
+        let (listener, port) = crate::gateway::jt808::bind(&settings.jt808_addr).await?;
+        let gateway = crate::gateway::jt808::Gateway::new(
+            pool.clone(),
+            relay_wakeup.clone(),
+            terminal_sweep.clone(),
+            crate::gateway::jt808::Options {
+                idle: Duration::from_secs(settings.jt808_idle_s.max(1)),
+                max_connections: settings.jt808_max_connections,
+                sweep_every: Duration::from_secs(settings.registry_cache_s.max(1)),
+            },
+        );
+        let (g, stop) = (gateway.clone(), shutdown_rx.clone());
+        workers.push(supervise("jt808 gateway", shutdown_rx.clone(), move || {
+            g.clone().accept(listener.clone(), stop.clone())
+        }));
+        let (g, stop) = (gateway, shutdown_rx.clone());
+        workers.push(supervise("jt808 sweep", shutdown_rx.clone(), move || {
+            g.clone().sweep(stop.clone())
+        }));
+        Some(port)
+    })
+}
+
+/// The MQTT broker's reconciliation and the MQTT sessions, supervised, when `mqtt_url` is set:
+/// the broker's side of the registry.
+fn mqtt_gateway(
+    settings: &Settings,
+    pool: &PgPool,
+    relay_wakeup: &Arc<Notify>,
+    shutdown_rx: &watch::Receiver<bool>,
+    workers: &mut Vec<JoinHandle<()>>,
+) -> anyhow::Result<Option<Arc<crate::gateway::mqtt::control::Broker>>> {
+    Ok(if settings.mqtt_url.trim().is_empty() {
+        None
+    } else {
+        let (broker, source) = mqtt(settings, pool, relay_wakeup)?;
+        let (b, stop) = (broker.clone(), shutdown_rx.clone());
+        workers.push(supervise("mqtt broker", shutdown_rx.clone(), move || {
+            b.clone().run(stop.clone())
+        }));
+        let stop = shutdown_rx.clone();
+        workers.push(supervise("mqtt sessions", shutdown_rx.clone(), move || {
+            source.clone().run(stop.clone())
+        }));
+        Some(broker)
+    })
 }
 
 /// The MQTT source and the broker's side of the registry, from the `mqtt_*` settings.
