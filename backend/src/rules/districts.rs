@@ -3,12 +3,13 @@
 
 use super::fences::from_geojson;
 use geo::{BoundingRect, Covers, Intersects, MultiPolygon, Point, Rect};
+use shared::ids::DistrictCode;
 
 /// One district of the base map.
 #[derive(Debug, Clone)]
 pub struct District {
     /// The administrative code (`adcode`), e.g. `410105`.
-    pub code: String,
+    pub code: DistrictCode,
     pub shape: MultiPolygon<f64>,
     bounds: Rect<f64>,
 }
@@ -28,6 +29,10 @@ pub enum BasemapError {
     NotACollection,
     #[error("feature {0} has no district code (property \"adcode\")")]
     NoCode(usize),
+    /// A code the server could not write or read back as a district's (it is stored on every
+    /// station, customer and alert in the district).
+    #[error("feature {0}: district code {1:?} {2}")]
+    BadCode(usize, String, shared::ids::CodeError),
     #[error("feature {0} ({1}) is not a non-empty Polygon or MultiPolygon")]
     NoShape(usize, String),
     #[error("the base map has no districts")]
@@ -54,6 +59,8 @@ impl Districts {
             let bounds = shape
                 .bounding_rect()
                 .ok_or_else(|| BasemapError::NoShape(i, code.clone()))?;
+            let code = DistrictCode::try_from(code.clone())
+                .map_err(|e| BasemapError::BadCode(i, code, e))?;
             districts.push(District {
                 code,
                 shape,
@@ -151,5 +158,23 @@ mod tests {
              "coordinates": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]}}]});
         assert!(Districts::from_geojson(json.to_string().as_bytes()).is_err());
         assert!(Districts::from_geojson(b"{}").is_err());
+    }
+
+    /// A code written on every site in the district is a district code, or the map is refused
+    /// at start (not a directory that fails to read later).
+    #[test]
+    fn a_base_map_with_a_code_that_is_no_code_is_refused() {
+        for code in ["", "41 01", "4101/05"] {
+            let json = serde_json::json!({"type": "FeatureCollection", "features": [
+                {"type": "Feature", "properties": {"adcode": code}, "geometry": {"type": "Polygon",
+                 "coordinates": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]}}]});
+            assert!(
+                matches!(
+                    Districts::from_geojson(json.to_string().as_bytes()),
+                    Err(BasemapError::BadCode(0, _, _))
+                ),
+                "{code:?}"
+            );
+        }
     }
 }
