@@ -15,6 +15,7 @@ pub mod edits;
 pub mod events;
 pub mod extract;
 pub mod facts;
+pub mod filling_records;
 pub mod fillings;
 pub mod guard;
 pub mod headers;
@@ -66,7 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(fillings::authorize),
             ))
             .service(
-                resource("/fillings", web::post().to(fillings::record))
+                resource("/fillings", web::post().to(filling_records::record))
                     .route(web::get().to(lists::fillings)),
             )
             .service(resource("/events", web::post().to(events::ingest)))

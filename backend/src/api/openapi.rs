@@ -5,8 +5,8 @@
 
 use super::{
     accounts, alerts, auth, basemap, cylinders, density, device_keys, directories, displays, edits,
-    events, fillings, health, imports, incident_ops, incidents, lifecycle, lists, live, proposals,
-    public, recalls, registry, stats, status, transfers,
+    events, filling_records, fillings, health, imports, incident_ops, incidents, lifecycle, lists,
+    live, proposals, public, recalls, registry, stats, status, transfers,
 };
 use actix_web::HttpResponse;
 use std::collections::BTreeMap;
@@ -63,7 +63,7 @@ a WebSocket; its messages are described in README.md. Every error is \
         status::suspend_device,
         status::reinstate_device,
         fillings::authorize,
-        fillings::record,
+        filling_records::record,
         fillings::station_summary,
         lists::fillings,
         lists::decisions,
