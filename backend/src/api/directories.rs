@@ -6,7 +6,7 @@
 //! `status` through `search_of` too. Every parameter is checked here, and a bad one is a 400
 //! `invalid_query` naming it.
 
-use super::paged::{wants_csv, Listing};
+use super::paged::{opt, wants_csv, Listing};
 use crate::access::{Scope, User};
 use crate::api::state::AppState;
 use crate::error::ApiError;
@@ -209,10 +209,6 @@ where
 {
     let slot = state.exports.for_csv(user, csv)?;
     listing.answer(slot, after, limit, read, Some).await
-}
-
-fn opt<T: ToString>(value: Option<&T>) -> String {
-    value.map(ToString::to_string).unwrap_or_default()
 }
 
 /// The pool (a fresh replica's when there is one), scope and search a directory's reader

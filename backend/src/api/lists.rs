@@ -4,7 +4,7 @@
 //! `GET /api/v1/cylinders` (cylinders by custody and compliance, classified as the statistics
 //! classify them), within the caller's scope, paged by cursor or whole as CSV.
 
-use super::paged::{wants_csv, Listing};
+use super::paged::{opt, wants_csv, Listing};
 use super::QueryError;
 use crate::access::User;
 use crate::api::state::AppState;
@@ -423,20 +423,17 @@ pub async fn history(
             "staff_no",
         ],
         cells: |(_, r): &(i64, shared::stats::HistoryItem)| {
-            fn opt<T: ToString>(v: &Option<T>) -> String {
-                v.as_ref().map(ToString::to_string).unwrap_or_default()
-            }
             vec![
                 r.cylinder_code.to_string(),
                 r.event_id.to_string(),
                 r.kind.clone(),
-                opt(&r.op),
+                opt(r.op.as_ref()),
                 r.occurred_at.to_rfc3339(),
-                opt(&r.station_code),
-                opt(&r.customer_code),
-                opt(&r.to_station_code),
-                opt(&r.vehicle_plate),
-                opt(&r.staff_no),
+                opt(r.station_code.as_ref()),
+                opt(r.customer_code.as_ref()),
+                opt(r.to_station_code.as_ref()),
+                opt(r.vehicle_plate.as_ref()),
+                opt(r.staff_no.as_ref()),
             ]
         },
         after: |(id, r)| (r.occurred_at, r.event_id, *id),

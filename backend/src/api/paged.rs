@@ -276,6 +276,11 @@ impl<R: 'static, C: 'static> Listing<R, C> {
     }
 }
 
+/// A CSV cell of an optional value: empty when absent.
+pub fn opt<T: ToString>(value: Option<&T>) -> String {
+    value.map(ToString::to_string).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
